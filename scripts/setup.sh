@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what ser-webgpu needs on a fresh Debian (bookworm) machine with no GPU:
+#  - Mesa's lavapipe 25 (CPU Vulkan driver) from bookworm-backports: Dawn refuses bookworm's own Mesa 22.3,
+#    and lavapipe measured ~6x faster than Chromium's SwiftShader on our GEMM (see README, "Adapter").
+#  - Debian's chromium, for the browser tests (driven by playwright-core).
+#  - the npm dependencies.
+# Idempotent; run as root or with sudo available. Writes no host name: the backports line reuses the
+# mirror URI of the machine's existing apt sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2[5-9]'; then
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    mirror=$(grep -rhs '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | head -n1 | awk '{print $2}')
+    [ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | grep -v security | head -n1 | awk '{print $2}')
+    [ -n "$mirror" ] || { echo "setup: no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+    echo "deb $mirror bookworm-backports main" | sudo_ tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+  fi
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

@@ -1,0 +1,202 @@
+// GEMM: C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (then relu), row-major float32.
+// A is stored [M,K], or [K,M] when TRANS_A; B is stored [K,N], or [N,K] when TRANS_B.
+//
+// Thread layout, shared by both entry points: a workgroup of WG_X × WG_Y threads owns a TILE_M × TILE_N block
+// of C, and each thread a (4·ROW_VECS) × (4·COL_VECS) register block made of 4×4 pieces strided by the
+// workgroup size: thread (x, y) owns rows 4·(y + i·WG_Y) + 0..3 and columns 4·(x + j·WG_X) + 0..3 of the
+// block. Strided pieces make neighbouring threads read neighbouring vec4s of the shared tiles (no bank
+// conflicts) and write neighbouring 16-byte chunks of C.
+//
+// Two ways to feed the registers:
+//  - gemm_tiled: the workgroup stages TILE_K-deep slabs of op(A) and op(B) in workgroup memory (k-major,
+//    so each k step is ROW_VECS + COL_VECS vec4 reads for 16·ROW_VECS·COL_VECS vec4 FMAs). For GPUs.
+//  - gemm_direct: each thread reads its rows of A and columns of B straight from the storage buffers, no
+//    barriers. For CPU drivers (lavapipe), where barriers and workgroup memory are slow and caches do the job.
+//
+// The grid is [ceil(N / TILE_N), rowTiles] with rowTiles folded into (y, z) past 65535 workgroups.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+// When HAS_BIAS is false the host binds some other read-only buffer here; it is never read.
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+override WG_X: u32 = 16;
+override WG_Y: u32 = 16;
+// vec4 pieces per thread along M and along N (1 or 2): a 4×4, 4×8, 8×4 or 8×8 register block.
+override ROW_VECS: u32 = 2;
+override COL_VECS: u32 = 2;
+// Depth of the staged slabs (gemm_tiled only); a multiple of 4.
+override TILE_K: u32 = 8;
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override RELU: bool = false;
+
+override TILE_M: u32 = 4u * ROW_VECS * WG_Y;
+override TILE_N: u32 = 4u * COL_VECS * WG_X;
+// Rows of the staged slabs, in vec4s, padded by one vec4 so that staging the transposed operand
+// (consecutive threads walking k) spreads its writes over the banks.
+override SLAB_A_ROW: u32 = TILE_M / 4u + 1u;
+override SLAB_B_ROW: u32 = TILE_N / 4u + 1u;
+override SLAB_A_LEN: u32 = TILE_K * SLAB_A_ROW;
+override SLAB_B_LEN: u32 = TILE_K * SLAB_B_ROW;
+
+// op(A) and op(B) slabs, k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = op(A)[row0 + m, k0 + k].
+var<workgroup> slabA: array<vec4f, SLAB_A_LEN>;
+var<workgroup> slabB: array<vec4f, SLAB_B_LEN>;
+
+// The accumulators of one thread: acc[(4·i + r)·2 + j] holds row 4·(y + i·WG_Y) + r, columns of piece j.
+const MAX_ACC = 16u;
+
+fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
+  return (wid.y + wid.z * nwg.y) * TILE_M;
+}
+
+/** op(A)[row, k], zero outside the matrix. */
+fn loadA(row: u32, k: u32) -> f32 {
+  if (row >= p.M || k >= p.K) {
+    return 0.0;
+  }
+  return select(a[row * p.K + k], a[k * p.M + row], TRANS_A);
+}
+
+/** op(B)[k, col], zero outside the matrix. */
+fn loadB(k: u32, col: u32) -> f32 {
+  if (k >= p.K || col >= p.N) {
+    return 0.0;
+  }
+  return select(b[k * p.N + col], b[col * p.K + k], TRANS_B);
+}
+
+/** Adds the bias, applies the activation and writes the thread's block (clipped to the matrix). */
+fn storeBlock(acc: ptr<function, array<vec4f, MAX_ACC>>, row0: u32, col0: u32, lid: vec3u) {
+  for (var i = 0u; i < ROW_VECS; i++) {
+    for (var r = 0u; r < 4u; r++) {
+      let row = row0 + 4u * (lid.y + i * WG_Y) + r;
+      if (row >= p.M) {
+        return;
+      }
+      for (var j = 0u; j < COL_VECS; j++) {
+        let col = col0 + 4u * (lid.x + j * WG_X);
+        var v = (*acc)[(4u * i + r) * 2u + j];
+        for (var q = 0u; q < 4u; q++) {
+          if (col + q < p.N) {
+            var x = v[q];
+            if (HAS_BIAS) {
+              x += bias[col + q];
+            }
+            if (RELU) {
+              x = max(x, 0.0);
+            }
+            c[row * p.N + col + q] = x;
+          }
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn gemm_tiled(
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let row0 = tileRow0(wid, nwg);
+  let col0 = wid.x * TILE_N;
+  if (row0 >= p.M) {
+    return; // a workgroup of the folded grid's last row past the end: uniform across the workgroup
+  }
+  var acc: array<vec4f, MAX_ACC>;
+  for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
+    // Stage the slabs. Consecutive threads walk the stored layout's contiguous dimension, so the global
+    // reads coalesce whichever the transposition.
+    for (var l = li; l < TILE_K * TILE_M; l += WG_X * WG_Y) {
+      let m = select(l / TILE_K, l % TILE_M, TRANS_A);
+      let k = select(l % TILE_K, l / TILE_M, TRANS_A);
+      slabA[k * SLAB_A_ROW + m / 4u][m % 4u] = loadA(row0 + m, k0 + k);
+    }
+    for (var l = li; l < TILE_K * TILE_N; l += WG_X * WG_Y) {
+      let n = select(l % TILE_N, l / TILE_K, TRANS_B);
+      let k = select(l / TILE_N, l % TILE_K, TRANS_B);
+      slabB[k * SLAB_B_ROW + n / 4u][n % 4u] = loadB(k0 + k, col0 + n);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TILE_K; k++) {
+      var av: array<vec4f, 2>;
+      var bv: array<vec4f, 2>;
+      for (var i = 0u; i < ROW_VECS; i++) {
+        av[i] = slabA[k * SLAB_A_ROW + lid.y + i * WG_Y];
+      }
+      for (var j = 0u; j < COL_VECS; j++) {
+        bv[j] = slabB[k * SLAB_B_ROW + lid.x + j * WG_X];
+      }
+      for (var i = 0u; i < ROW_VECS; i++) {
+        for (var r = 0u; r < 4u; r++) {
+          for (var j = 0u; j < COL_VECS; j++) {
+            let q = (4u * i + r) * 2u + j;
+            acc[q] = fma(vec4f(av[i][r]), bv[j], acc[q]);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  storeBlock(&acc, row0, col0, lid);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn gemm_direct(
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let row0 = tileRow0(wid, nwg);
+  let col0 = wid.x * TILE_N;
+  // Rows and columns past the edge read the last one (always in bounds); storeBlock drops their results.
+  // Element (row, k) of op(A) is a[aRow[..] + k·aStepK], element (k, col) of op(B) is b[bCol[..] + k·bStepK].
+  let aStepK = select(1u, p.M, TRANS_A);
+  let bStepK = select(p.N, 1u, TRANS_B);
+  var aRow: array<u32, 8>;
+  var bCol: array<u32, 8>;
+  for (var i = 0u; i < ROW_VECS; i++) {
+    for (var r = 0u; r < 4u; r++) {
+      let row = min(row0 + 4u * (lid.y + i * WG_Y) + r, p.M - 1u);
+      aRow[4u * i + r] = select(row * p.K, row, TRANS_A);
+    }
+  }
+  for (var j = 0u; j < COL_VECS; j++) {
+    for (var q = 0u; q < 4u; q++) {
+      let col = min(col0 + 4u * (lid.x + j * WG_X) + q, p.N - 1u);
+      bCol[4u * j + q] = select(col, col * p.K, TRANS_B);
+    }
+  }
+  var acc: array<vec4f, MAX_ACC>;
+  for (var k = 0u; k < p.K; k++) {
+    let ak = k * aStepK;
+    let bk = k * bStepK;
+    var bv: array<vec4f, 2>;
+    for (var j = 0u; j < COL_VECS; j++) {
+      bv[j] = vec4f(b[bCol[4u * j] + bk], b[bCol[4u * j + 1u] + bk], b[bCol[4u * j + 2u] + bk], b[bCol[4u * j + 3u] + bk]);
+    }
+    for (var i = 0u; i < ROW_VECS; i++) {
+      for (var r = 0u; r < 4u; r++) {
+        let av = vec4f(a[aRow[4u * i + r] + ak]);
+        for (var j = 0u; j < COL_VECS; j++) {
+          let q = (4u * i + r) * 2u + j;
+          acc[q] = fma(av, bv[j], acc[q]);
+        }
+      }
+    }
+  }
+  storeBlock(&acc, row0, col0, lid);
+}

@@ -1,0 +1,223 @@
+// The `ser` command: train (speaker-independent cross-validation with and without the gender input),
+// eval (a trained model on a corpus), predict (probabilities per emotion for WAV files), demo (the embedded
+// synthetic corpus end to end) and web (the demo page on loopback).
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { init } from '../engine/context.js';
+import { MODEL_PRESETS, type ModelPreset } from '../model/config.js';
+import { decodeModel } from '../model/model-file.js';
+import { loadAudio } from '../train/audio.js';
+import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora.js';
+import { toExamples } from '../train/dataset.js';
+import { predictExamples } from '../train/evaluate.js';
+import { runExperiment, type Condition } from '../train/experiment.js';
+import type { FoldScheme } from '../train/folds.js';
+import { accuracy, classificationReport } from '../train/metrics.js';
+import { generateSyntheticCorpus } from '../train/synthetic.js';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
+import { classify } from '../model/recognizer.js';
+import { printSummary, summaryJson, writeRunReport, TrainingProgress } from './output.js';
+
+const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+
+/** --folds: a number k (k-fold by speaker), 'loso' (leave one speaker out) or 'pairs' (one female+male pair out). */
+function foldScheme(v: string): FoldScheme {
+  if (v === 'loso') return { kind: 'loso' };
+  if (v === 'pairs') return { kind: 'pairs' };
+  const k = Number(v);
+  if (!Number.isInteger(k) || k < 2) throw new InvalidArgumentError(`--folds must be a number >= 2, 'loso' or 'pairs'`);
+  return { kind: 'kfold', k };
+}
+
+interface TrainFlags {
+  corpus: CorpusKind;
+  data: string;
+  folds: FoldScheme;
+  epochs: number;
+  gender: boolean;
+  out: string;
+  model: ModelPreset;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  patience: number;
+  strict: boolean;
+  resume: boolean;
+  final: boolean;
+  json: boolean;
+  profile: boolean;
+  mergeExcited: boolean;
+}
+
+function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'patience'>): TrainOptions {
+  return { ...DEFAULT_TRAIN_OPTIONS, epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, patience: flags.patience };
+}
+
+function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string }): Command {
+  return cmd
+    .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs', foldScheme, foldScheme(defaults.folds))
+    .option('--epochs <n>', 'maximum epochs per fold', int('--epochs'), defaults.epochs)
+    .option('--no-gender', 'train only the network without the gender input')
+    .addOption(new Option('--model <preset>', 'layer sizes').choices(Object.keys(MODEL_PRESETS)).default(defaults.model))
+    .option('--batch-size <n>', 'windows per batch', int('--batch-size'), DEFAULT_TRAIN_OPTIONS.batchSize)
+    .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
+    .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
+    .option('--resume', 'continue a killed run from the checkpoints in --out', false)
+    .option('--no-final', 'skip training the final model on all speakers')
+    .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
+    .option('--json', 'print one JSON summary object as the last line', false);
+}
+
+async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: Parameters<typeof runExperiment>[0]['utterances']) {
+  const engine = await init();
+  const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
+  const conditions: Condition[] = flags.gender ? ['gender', 'noGender'] : ['noGender'];
+  const progress = flags.json ? undefined : new TrainingProgress();
+  const result = await runExperiment({
+    corpusName,
+    classes,
+    utterances,
+    modelConfig: MODEL_PRESETS[flags.model],
+    train: trainingOptions(flags),
+    folds: flags.folds,
+    conditions,
+    outDir: flags.out,
+    resume: flags.resume,
+    finalModel: flags.final,
+    progress: progress?.handle,
+  });
+  progress?.stop();
+  const reportPath = await writeRunReport(flags.out, result);
+  if (profiler) {
+    const { formatProfile } = await import('../engine/profiler.js');
+    console.error(formatProfile(await profiler.table()));
+  }
+  if (flags.json) console.log(JSON.stringify(summaryJson(result)));
+  else printSummary(result, reportPath);
+}
+
+const program = new Command('ser').description('Speech emotion recognition on WebGPU: a gender-aware raw-waveform CNN');
+
+addTrainingFlags(
+  program
+    .command('train')
+    .description('train and evaluate speaker-independently, with and without the gender input')
+    .addOption(new Option('--corpus <name>', 'corpus layout').choices(CORPORA).makeOptionMandatory())
+    .requiredOption('--data <dir>', 'the corpus folder (or CSV manifest)')
+    .requiredOption('--out <dir>', 'where checkpoints, results and the report go')
+    .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
+    .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy'),
+  { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5' },
+).action(async (flags: TrainFlags) => {
+  const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
+  const preset = MODEL_PRESETS[flags.model](corpus.classes);
+  const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
+  for (const s of loaded.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+  await runTraining(flags, corpus.name, corpus.classes, loaded.utterances);
+});
+
+addTrainingFlags(
+  program
+    .command('demo')
+    .description('the embedded default: a synthetic emotional-speech corpus, trained and evaluated end to end')
+    .option('--out <dir>', 'where checkpoints, results and the report go', 'runs/demo')
+    .option('--speakers <n>', 'synthetic speakers (half female)', int('--speakers'), 8)
+    .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 8),
+  { epochs: 12, model: 'compact', folds: 'pairs' },
+).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
+  const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });
+  if (!flags.json) console.error(`synthetic corpus: ${corpus.utterances.length} utterances, ${flags.speakers} speakers (this is generated speech, not a real corpus)`);
+  await runTraining({ ...flags, strict: false, mergeExcited: true }, corpus.name, corpus.classes, corpus.utterances);
+});
+
+program
+  .command('eval')
+  .description('evaluate a trained model on a corpus, with the true gender given and with the gender inferred')
+  .requiredOption('--model <file>', 'model.safetensors written by ser train')
+  .addOption(new Option('--corpus <name>', 'corpus layout').choices(CORPORA).makeOptionMandatory())
+  .requiredOption('--data <dir>', 'the corpus folder (or CSV manifest)')
+  .option('--strict', 'refuse corrupt audio files', false)
+  .option('--json', 'print one JSON summary object as the last line', false)
+  .action(async (flags: { model: string; corpus: CorpusKind; data: string; strict: boolean; json: boolean }) => {
+    await init();
+    const { model } = decodeModel(new Uint8Array(await readFile(flags.model)), flags.model);
+    const corpus = await readCorpus(flags.corpus, flags.data);
+    const loaded = await loadCorpusAudio(corpus, { sampleRate: model.config.sampleRate, strict: flags.strict });
+    for (const s of loaded.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+    const classes = model.config.classes;
+    const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
+    const examples = toExamples(known, classes, model.config.windowSamples);
+    const truth = examples.map((e) => e.label);
+    const summary = async (useTrueGender: boolean) => {
+      const p = await predictExamples(model, examples, { useTrueGender });
+      return {
+        report: classificationReport(truth, p.map((x) => x.predicted), classes),
+        genderHeadAccuracy: accuracy(examples.map((e) => e.gender), p.map((x) => x.predictedGender)),
+        perFold: [],
+        histories: [],
+      };
+    };
+    const result = {
+      corpus: corpus.name,
+      classes,
+      folds: [],
+      conditions: model.config.useGender ? { gender: await summary(true), noGender: await summary(false) } : { noGender: await summary(false) },
+    };
+    if (flags.json) console.log(JSON.stringify(summaryJson(result)));
+    else printSummary(result);
+  });
+
+program
+  .command('predict')
+  .description('probabilities per emotion for each WAV file')
+  .argument('<wav...>', 'WAV files')
+  .requiredOption('--model <file>', 'model.safetensors written by ser train')
+  .addOption(new Option('--gender <g>', "the speaker's gender; inferred by the gender head when omitted").choices(['f', 'm']))
+  .option('--json', 'print one JSON object per file', false)
+  .action(async (files: string[], flags: { model: string; gender?: 'f' | 'm'; json: boolean }) => {
+    await init();
+    const { model } = decodeModel(new Uint8Array(await readFile(flags.model)), flags.model);
+    let failed = 0;
+    for (const file of files) {
+      try {
+        const samples = await loadAudio(file, model.config.sampleRate);
+        const r = await classify(model, samples, model.config.sampleRate, { gender: flags.gender });
+        if (flags.json) console.log(JSON.stringify({ file, ...r }));
+        else {
+          const ranked = Object.entries(r.probabilities).sort((a, b) => b[1] - a[1]);
+          console.log(`${file}: ${r.emotion}  (${ranked.map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})${flags.gender ? '' : `  gender guess: ${r.gender}`}`);
+        }
+      } catch (e) {
+        failed++;
+        console.error(`${file}: ${(e as Error).message}`);
+      }
+    }
+    if (failed) process.exitCode = 1;
+  });
+
+program
+  .command('web')
+  .description('serve the demo page on loopback')
+  .option('--port <n>', 'port', int('--port'), 8080)
+  .action(async (flags: { port: number }) => {
+    const { serveWeb } = await import('./web.js');
+    await serveWeb(flags.port);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(`ser: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+// What `ser` prints and writes: progress bars while training, the summary table, the JSON summary line,
+// and the run report (Markdown with SVG confusion matrices and training curves) in the output folder.
+
+import { SingleBar, Presets } from 'cli-progress';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExperimentResult, ProgressEvent } from '../train/experiment.js';
+import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
+
+const CONDITION_NAMES = { gender: 'with gender', noGender: 'without gender' } as const;
+
+export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions'>) {
+  const out: Record<string, unknown> = { classes: result.classes };
+  for (const [name, c] of Object.entries(result.conditions)) {
+    if (!c) continue;
+    out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy, n: c.report.n };
+  }
+  return out;
+}
+
+export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'corpus'> & { modelPath?: string }, reportPath?: string): void {
+  console.log(`\n${result.corpus}: speaker-independent results over all folds (${result.classes.join(', ')})`);
+  console.log('condition'.padEnd(18) + 'WA'.padStart(8) + 'UA'.padStart(8) + 'gender head'.padStart(14));
+  for (const [name, c] of Object.entries(result.conditions)) {
+    if (!c) continue;
+    const label = CONDITION_NAMES[name as keyof typeof CONDITION_NAMES];
+    console.log(label.padEnd(18) + percent(c.report.wa).padStart(8) + percent(c.report.ua).padStart(8) + percent(c.genderHeadAccuracy).padStart(14));
+  }
+  if (reportPath) console.log(`report: ${reportPath}`);
+  if (result.modelPath) console.log(`model: ${result.modelPath}`);
+}
+
+export async function writeRunReport(dir: string, result: ExperimentResult): Promise<string> {
+  const images: { caption: string; file: string }[] = [];
+  const conditions = [];
+  for (const [name, c] of Object.entries(result.conditions)) {
+    if (!c) continue;
+    const label = CONDITION_NAMES[name as keyof typeof CONDITION_NAMES];
+    const confusionFile = `confusion-${name}.svg`;
+    await writeFile(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
+    const curveFile = `curves-${name}.svg`;
+    const series = c.histories.flatMap((h, i) => [
+      { name: `fold ${i + 1} train loss`, points: h.map((r): [number, number] => [r.epoch, r.trainLoss]) },
+      { name: `fold ${i + 1} val loss`, points: h.map((r): [number, number] => [r.epoch, r.validationLoss]) },
+    ]);
+    await writeFile(join(dir, curveFile), lineChartSvg(series, { title: `Training curves, ${label}`, xLabel: 'epoch', yLabel: 'loss' }));
+    images.push({ caption: `Confusion matrix, ${label}`, file: confusionFile }, { caption: `Training curves, ${label}`, file: curveFile });
+    conditions.push({ name: label, report: c.report, genderHeadAccuracy: c.genderHeadAccuracy });
+  }
+  const folds = result.folds.map((f) => `fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; validation ${f.validationSpeakers.join(', ')}`);
+  const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
+  const path = join(dir, 'report.md');
+  await writeFile(path, md);
+  await writeFile(join(dir, 'results.json'), JSON.stringify(summaryJson(result), null, 2));
+  return path;
+}
+
+/** A progress bar per fold and condition: windows per second, loss, ETA. */
+export class TrainingProgress {
+  private bar: SingleBar | null = null;
+  private label = '';
+  private epochs = 0;
+  private lastLoss = NaN;
+
+  handle = (e: ProgressEvent): void => {
+    if (e.kind === 'start') {
+      this.stop();
+      this.epochs = e.epochs;
+      this.label = e.fold < 0 ? `final ${e.condition}` : `fold ${e.fold + 1}/${e.folds} ${e.condition}`;
+      this.bar = new SingleBar(
+        { format: `{label} |{bar}| epoch {epoch}/{epochs} {percentage}% | {speed} win/s | loss {loss} | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 200 },
+        Presets.shades_classic,
+      );
+      this.bar.start(e.epochs * e.windows, e.resumedAt * e.windows, { label: this.label, epoch: e.resumedAt + 1, epochs: e.epochs, speed: '-', loss: '-' });
+      this.started = performance.now();
+      this.startValue = e.resumedAt * e.windows;
+      this.windows = e.windows;
+    } else if (e.kind === 'batch' && this.bar) {
+      const value = e.epoch * e.total + e.done;
+      const speed = (value - this.startValue) / ((performance.now() - this.started) / 1000);
+      this.bar.update(value, { epoch: e.epoch + 1, speed: speed.toFixed(0), loss: Number.isNaN(this.lastLoss) ? '-' : this.lastLoss.toFixed(3) });
+    } else if (e.kind === 'epoch' && this.bar) {
+      this.lastLoss = e.record.trainLoss;
+      this.bar.update(e.record.epoch * this.windows, { loss: e.record.trainLoss.toFixed(3) });
+    } else if (e.kind === 'done') {
+      this.stop();
+      console.error(`${e.reused ? 'reused' : 'finished'} fold ${e.fold + 1} ${e.condition}: WA ${percent(e.report.wa)}, UA ${percent(e.report.ua)}`);
+    }
+  };
+
+  private started = 0;
+  private startValue = 0;
+  private windows = 0;
+
+  stop(): void {
+    if (!this.bar) return;
+    this.bar.stop();
+    this.bar = null;
+  }
+}

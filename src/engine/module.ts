@@ -1,0 +1,90 @@
+// A small module system for models built on the engine: parameters and buffers (running statistics) with
+// dotted state-dict names, child modules, train/eval mode, and state dicts as plain arrays that checkpoints
+// (safetensors) read and write.
+
+import { ShapeError, Tensor } from './tensor.js';
+
+export interface ArrayTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export abstract class Module {
+  training = true;
+  private parametersByName = new Map<string, Tensor>();
+  private buffersByName = new Map<string, Tensor>();
+  private children = new Map<string, Module>();
+
+  protected parameter(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    t.name = name;
+    this.parametersByName.set(name, t.keep());
+    return t;
+  }
+
+  protected buffer(name: string, t: Tensor): Tensor {
+    t.name = name;
+    this.buffersByName.set(name, t.keep());
+    return t;
+  }
+
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const own = [...this.parametersByName].map(([n, t]): [string, Tensor] => [prefix + n, t]);
+    return own.concat(...[...this.children].map(([n, c]) => c.namedParameters(`${prefix}${n}.`)));
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const own = [...this.buffersByName].map(([n, t]): [string, Tensor] => [prefix + n, t]);
+    return own.concat(...[...this.children].map(([n, c]) => c.namedBuffers(`${prefix}${n}.`)));
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  train(on = true): this {
+    this.training = on;
+    for (const c of this.children.values()) c.train(on);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Parameters and buffers, read back to the CPU, by dotted name. */
+  async stateDict(): Promise<Record<string, ArrayTensor>> {
+    const out: Record<string, ArrayTensor> = {};
+    for (const [name, t] of [...this.namedParameters(), ...this.namedBuffers()]) out[name] = { shape: [...t.shape], data: await t.toArray() };
+    return out;
+  }
+
+  /** Writes a state dict into the existing tensors (so optimisers keep their references). Every name must match. */
+  loadStateDict(state: Record<string, ArrayTensor>): void {
+    const targets = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const missing = [...targets.keys()].filter((n) => !(n in state));
+    const unexpected = Object.keys(state).filter((n) => !targets.has(n));
+    if (missing.length || unexpected.length) {
+      throw new ShapeError(`loadStateDict: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
+    }
+    for (const [name, t] of targets) {
+      const s = state[name];
+      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
+        throw new ShapeError(`loadStateDict: ${name} has shape [${s.shape}] but the model expects [${t.shape}]`);
+      }
+      t.backend.write(t.storage, s.data);
+    }
+  }
+
+  dispose(): void {
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+  }
+}

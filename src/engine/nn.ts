@@ -1,0 +1,85 @@
+// Layers with parameters: Conv1d, Linear, BatchNorm1d. Initialisation as torch's defaults
+// (uniform ±1/sqrt(fan_in) for weights and biases), drawn from a seeded generator so runs repeat.
+
+import { Module } from './module.js';
+import { batchNorm1d, conv1d, linear, ones, tensor, zeros, type Conv1dOptions } from './ops.js';
+import type { Tensor } from './tensor.js';
+
+/** mulberry32: a small, fast, seedable generator (uniform in [0, 1)). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function uniform(shape: number[], bound: number, random: () => number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (random() * 2 - 1) * bound;
+  return tensor(data, shape);
+}
+
+export class Conv1d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: Conv1dOptions & { bias?: boolean } = {},
+    random: () => number = Math.random,
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inChannels * kernelSize);
+    this.weight = this.parameter('weight', uniform([outChannels, inChannels, kernelSize], bound, random));
+    this.bias = options.bias === false ? null : this.parameter('bias', uniform([outChannels], bound, random));
+  }
+  forward(x: Tensor): Tensor {
+    return conv1d(x, this.weight, this.bias, this.options);
+  }
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    random: () => number = Math.random,
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.parameter('weight', uniform([outFeatures, inFeatures], bound, random));
+    this.bias = this.parameter('bias', uniform([outFeatures], bound, random));
+  }
+  forward(x: Tensor, activation?: 'relu'): Tensor {
+    return linear(x, this.weight, this.bias, activation);
+  }
+}
+
+export class BatchNorm1d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  constructor(
+    readonly channels: number,
+    readonly momentum = 0.1,
+    readonly eps = 1e-5,
+  ) {
+    super();
+    this.weight = this.parameter('weight', ones([channels]));
+    this.bias = this.parameter('bias', zeros([channels]));
+    // torch's state-dict names, so checkpoints map one-to-one onto nn.BatchNorm1d.
+    this.runningMean = this.buffer('running_mean', zeros([channels]));
+    this.runningVar = this.buffer('running_var', ones([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm1d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar }, this.training, this.momentum, this.eps);
+  }
+}

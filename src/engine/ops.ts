@@ -1,0 +1,435 @@
+// Differentiable operations. Each op checks its arguments (before anything is dispatched, with errors that
+// name the tensor, its shape and the parameter), computes its output with the backend's kernels, and records
+// beside it how the output's gradient flows back to its inputs. Semantics follow torch.nn.functional.
+
+import type { Backend, Conv1dParams, Pool1dParams, UnaryOp } from './backend.js';
+import { defaultBackend } from './context.js';
+import { ShapeError, Tensor } from './tensor.js';
+
+// ---------------------------------------------------------------------------------------------- creation
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  name?: string;
+}
+
+export function tensor(data: Float32Array | number[], shape: number[], options: TensorOptions = {}): Tensor {
+  checkShape(shape, options.name ?? 'tensor');
+  const values = data instanceof Float32Array ? data : Float32Array.from(data);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (values.length !== size) {
+    throw new ShapeError(`${options.name ?? 'tensor'}: ${values.length} values do not fill shape [${shape}] (${size} elements)`);
+  }
+  const backend = defaultBackend();
+  const t = new Tensor(backend.upload(values, options.name), [...shape], backend, options.requiresGrad ?? false);
+  t.name = options.name;
+  return t;
+}
+
+export function zeros(shape: number[], options: TensorOptions = {}): Tensor {
+  return filled(shape, 0, options);
+}
+
+export function ones(shape: number[], options: TensorOptions = {}): Tensor {
+  return filled(shape, 1, options);
+}
+
+function filled(shape: number[], value: number, options: TensorOptions): Tensor {
+  checkShape(shape, options.name ?? 'tensor');
+  const backend = defaultBackend();
+  const size = shape.reduce((a, b) => a * b, 1);
+  const t = new Tensor(backend.fill(size, value), [...shape], backend, options.requiresGrad ?? false);
+  t.name = options.name;
+  return t;
+}
+
+function result(x: Tensor, storage: ReturnType<Backend['unary']>, shape: number[]): Tensor {
+  return new Tensor(storage, shape, x.backend);
+}
+
+// ---------------------------------------------------------------------------------------------- shape
+
+/** A view with another shape over the same storage (-1 infers one dimension). */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
+  if (shape.filter((d) => d === -1).length > 1 || resolved.reduce((a, b) => a * b, 1) !== x.size || resolved.some((d) => !Number.isInteger(d))) {
+    throw new ShapeError(`reshape: ${x.describe()} (${x.size} elements) cannot be viewed as [${shape}]`);
+  }
+  const out = new Tensor(x.storage, resolved, x.backend, false, x);
+  return out.setGradFn([x], (g) => [reshape(g, x.shape)]);
+}
+
+export function flatten(x: Tensor): Tensor {
+  return reshape(x, [x.shape[0], -1]);
+}
+
+/** Concatenation along `dim` (the feature axis, for joining the gender one-hot to pooled features). */
+export function concat(tensors: Tensor[], dim: number): Tensor {
+  if (tensors.length === 0) throw new ShapeError('concat: no tensors given');
+  const rank = tensors[0].shape.length;
+  const axis = normaliseDim(dim, rank, 'concat');
+  for (const t of tensors) {
+    if (t.shape.length !== rank || t.shape.some((d, i) => i !== axis && d !== tensors[0].shape[i])) {
+      throw new ShapeError(`concat along dim ${dim}: ${t.describe()} does not match ${tensors[0].describe()} outside that dim`);
+    }
+  }
+  const outShape = [...tensors[0].shape];
+  outShape[axis] = tensors.reduce((s, t) => s + t.shape[axis], 0);
+  const backend = tensors[0].backend;
+  const out = new Tensor(backend.concat(tensors.map((t) => t.storage), tensors.map((t) => t.shape), axis), outShape, backend);
+  return out.setGradFn(tensors, (g) => {
+    let start = 0;
+    return tensors.map((t) => {
+      const part = result(g, backend.slice(g.storage, g.shape, axis, start, t.shape[axis]), [...t.shape]);
+      start += t.shape[axis];
+      return part;
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- elementwise
+
+function unaryOp(op: UnaryOp) {
+  return (x: Tensor): Tensor => {
+    const y = result(x, x.backend.unary(op, x.storage), [...x.shape]);
+    return y.setGradFn([x], (g) => [result(x, x.backend.unaryBackward(op, x.storage, y.storage, g.storage), [...x.shape])]);
+  };
+}
+
+export const relu = unaryOp('relu');
+export const sigmoid = unaryOp('sigmoid');
+export const tanh = unaryOp('tanh');
+export const exp = unaryOp('exp');
+export const log = unaryOp('log');
+export const neg = unaryOp('neg');
+export const abs = unaryOp('abs');
+export const sqrt = unaryOp('sqrt');
+export const square = unaryOp('square');
+export const gelu = unaryOp('gelu');
+export const leakyRelu = unaryOp('leakyRelu');
+
+/** alpha·x + beta. */
+export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
+  const y = result(x, x.backend.affine(x.storage, alpha, beta), [...x.shape]);
+  return y.setGradFn([x], (g) => [result(g, g.backend.affine(g.storage, alpha, 0), [...x.shape])]);
+}
+
+export const scale = (x: Tensor, factor: number) => affine(x, factor, 0);
+
+function broadcastShapes(a: number[], b: number[], op: string): [number[], number[], number[]] {
+  const rank = Math.max(a.length, b.length);
+  const pa = [...Array(rank - a.length).fill(1), ...a];
+  const pb = [...Array(rank - b.length).fill(1), ...b];
+  const out = pa.map((d, i) => {
+    if (d === pb[i] || pb[i] === 1) return d;
+    if (d === 1) return pb[i];
+    throw new ShapeError(`${op}: shapes [${a}] and [${b}] do not broadcast (dim ${i}: ${d} vs ${pb[i]})`);
+  });
+  return [pa, pb, out];
+}
+
+function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
+  return (a: Tensor, b: Tensor): Tensor => {
+    sameBackend(a, b, op);
+    const [pa, pb, outShape] = broadcastShapes(a.shape, b.shape, op);
+    const backend = a.backend;
+    const y = new Tensor(backend.binary(op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
+    return y.setGradFn([a, b], (g) => {
+      // Gradient of each operand at full (broadcast) shape, then summed back down to the operand's shape.
+      const reduce = (full: Tensor, shape: number[], padded: number[]): Tensor => {
+        if (padded.every((d, i) => d === outShape[i])) return reshape(full, shape);
+        const s = result(full, backend.sumTo(full.storage, outShape, padded), [...shape]);
+        full.dispose();
+        return s;
+      };
+      const ga = (): Tensor => {
+        if (op === 'add' || op === 'sub') return reduce(reshape(g, outShape), a.shape, pa);
+        if (op === 'mul') return reduce(result(g, backend.binary('mul', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
+        return reduce(result(g, backend.binary('div', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
+      };
+      const gb = (): Tensor => {
+        if (op === 'add') return reduce(reshape(g, outShape), b.shape, pb);
+        if (op === 'sub') return reduce(result(g, backend.affine(g.storage, -1, 0), outShape), b.shape, pb);
+        if (op === 'mul') return reduce(result(g, backend.binary('mul', g.storage, outShape, a.storage, pa, outShape), outShape), b.shape, pb);
+        // d(a/b)/db = -a/b² = -y/b
+        const yOverB = backend.binary('div', y.storage, outShape, b.storage, pb, outShape);
+        const full = backend.binary('mul', g.storage, outShape, yOverB, outShape, outShape);
+        backend.release(yOverB);
+        const negated = backend.affine(full, -1, 0);
+        backend.release(full);
+        return reduce(result(g, negated, outShape), b.shape, pb);
+      };
+      return [a.requiresGrad ? ga() : null, b.requiresGrad ? gb() : null];
+    });
+  };
+}
+
+export const add = binaryOp('add');
+export const sub = binaryOp('sub');
+export const mul = binaryOp('mul');
+export const div = binaryOp('div');
+
+// ---------------------------------------------------------------------------------------------- reductions
+
+/** Sum over `dim` (all dims when omitted); the dim is removed unless keepDim. */
+export function sum(x: Tensor, dim?: number, keepDim = false): Tensor {
+  const axes = dim === undefined ? x.shape.map((_, i) => i) : [normaliseDim(dim, x.shape.length, 'sum')];
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outShape = keepDim ? kept : dim === undefined ? [1] : x.shape.filter((_, i) => !axes.includes(i));
+  const y = result(x, x.backend.sumTo(x.storage, x.shape, kept), outShape.length ? outShape : [1]);
+  return y.setGradFn([x], (g) => [result(g, g.backend.broadcastTo(g.storage, kept, x.shape), [...x.shape])]);
+}
+
+/** Mean over `dim` (all dims when omitted), as torch.mean. */
+export function mean(x: Tensor, dim?: number, keepDim = false): Tensor {
+  const count = dim === undefined ? x.size : x.shape[normaliseDim(dim, x.shape.length, 'mean')];
+  const s = sum(x, dim, keepDim);
+  const m = affine(s, 1 / count);
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------- convolution, pooling
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+}
+
+export function conv1dOutputLength(length: number, kernel: number, p: Conv1dParams): number {
+  return Math.floor((length + 2 * p.padding - p.dilation * (kernel - 1) - 1) / p.stride) + 1;
+}
+
+/** x [N,Cin,L], w [Cout,Cin,K], b [Cout] → [N,Cout,Lout]. */
+export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, options: Conv1dOptions = {}): Tensor {
+  const p: Conv1dParams = { stride: options.stride ?? 1, padding: options.padding ?? 0, dilation: options.dilation ?? 1 };
+  positiveInt(p.stride, 'conv1d: stride');
+  positiveInt(p.dilation, 'conv1d: dilation');
+  nonNegativeInt(p.padding, 'conv1d: padding');
+  rank(x, 3, 'conv1d input (N, C_in, L)');
+  rank(w, 3, 'conv1d weight (C_out, C_in, K)');
+  sameBackend(x, w, 'conv1d');
+  const [N, Cin, L] = x.shape;
+  const [Cout, wCin, K] = w.shape;
+  if (wCin !== Cin) throw new ShapeError(`conv1d: input ${x.describe()} has ${Cin} channels but weight ${w.describe()} expects ${wCin}`);
+  if (b && (b.shape.length !== 1 || b.shape[0] !== Cout)) throw new ShapeError(`conv1d: bias ${b.describe()} must be [${Cout}]`);
+  const Lout = conv1dOutputLength(L, K, p);
+  if (Lout < 1) {
+    throw new ShapeError(`conv1d: kernel ${K} (dilation ${p.dilation}) is longer than input ${x.describe()} padded by ${p.padding}`);
+  }
+  const backend = x.backend;
+  const outShape = [N, Cout, Lout];
+  const y = new Tensor(backend.conv1d(x.storage, x.shape, w.storage, w.shape, b?.storage ?? null, p), outShape, backend);
+  const parents = b ? [x, w, b] : [x, w];
+  return y.setGradFn(parents, (g) => [
+    x.requiresGrad ? result(g, backend.conv1dBackwardInput(g.storage, w.storage, x.shape, w.shape, p), [...x.shape]) : null,
+    w.requiresGrad ? result(g, backend.conv1dBackwardWeight(g.storage, x.storage, x.shape, w.shape, p), [...w.shape]) : null,
+    b?.requiresGrad ? result(g, backend.sumTo(g.storage, outShape, [1, Cout, 1]), [Cout]) : null,
+  ]);
+}
+
+export interface Pool1dOptions {
+  kernelSize: number;
+  stride?: number;
+  padding?: number;
+}
+
+function poolParams(x: Tensor, options: Pool1dOptions, op: string): Pool1dParams {
+  const p: Pool1dParams = { kernelSize: options.kernelSize, stride: options.stride ?? options.kernelSize, padding: options.padding ?? 0 };
+  positiveInt(p.kernelSize, `${op}: kernelSize`);
+  positiveInt(p.stride, `${op}: stride`);
+  nonNegativeInt(p.padding, `${op}: padding`);
+  if (p.padding * 2 > p.kernelSize) throw new ShapeError(`${op}: padding ${p.padding} must be at most half of kernelSize ${p.kernelSize}`);
+  rank(x, 3, `${op} input (N, C, L)`);
+  if (x.shape[2] + 2 * p.padding < p.kernelSize) {
+    throw new ShapeError(`${op}: kernelSize ${p.kernelSize} is longer than input ${x.describe()} padded by ${p.padding}`);
+  }
+  return p;
+}
+
+function poolOutputShape(x: Tensor, p: Pool1dParams): number[] {
+  return [x.shape[0], x.shape[1], Math.floor((x.shape[2] + 2 * p.padding - p.kernelSize) / p.stride) + 1];
+}
+
+export function maxPool1d(x: Tensor, options: Pool1dOptions): Tensor {
+  const p = poolParams(x, options, 'maxPool1d');
+  const backend = x.backend;
+  const y = result(x, backend.maxPool1d(x.storage, x.shape, p), poolOutputShape(x, p));
+  return y.setGradFn([x], (g) => [result(g, backend.maxPool1dBackward(x.storage, g.storage, x.shape, p), [...x.shape])]);
+}
+
+export function avgPool1d(x: Tensor, options: Pool1dOptions): Tensor {
+  const p = poolParams(x, options, 'avgPool1d');
+  const backend = x.backend;
+  const y = result(x, backend.avgPool1d(x.storage, x.shape, p), poolOutputShape(x, p));
+  return y.setGradFn([x], (g) => [result(g, backend.avgPool1dBackward(g.storage, x.shape, p), [...x.shape])]);
+}
+
+// ---------------------------------------------------------------------------------------------- matrix products
+
+/** a [M,K] · b [K,N]. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  rank(a, 2, 'matmul: a');
+  rank(b, 2, 'matmul: b');
+  sameBackend(a, b, 'matmul');
+  const [M, K] = a.shape;
+  const [bK, N] = b.shape;
+  if (bK !== K) throw new ShapeError(`matmul: ${a.describe()} · ${b.describe()}: inner dimensions ${K} and ${bK} differ`);
+  const backend = a.backend;
+  const y = new Tensor(backend.gemm(a.storage, b.storage, { M, N, K }), [M, N], backend);
+  return y.setGradFn([a, b], (g) => [
+    // dA = dC·Bᵀ, dB = Aᵀ·dC
+    a.requiresGrad ? result(g, backend.gemm(g.storage, b.storage, { M, N: K, K: N, transB: true }), [M, K]) : null,
+    b.requiresGrad ? result(g, backend.gemm(a.storage, g.storage, { M: K, N, K: M, transA: true }), [K, N]) : null,
+  ]);
+}
+
+/** x [B,in] · wᵀ (w [out,in]) + b [out] → [B,out], as torch.nn.functional.linear. Leading dims of x are flattened. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null, activation?: 'relu'): Tensor {
+  rank(w, 2, 'linear weight (out, in)');
+  sameBackend(x, w, 'linear');
+  const [outF, inF] = w.shape;
+  if (x.shape[x.shape.length - 1] !== inF) throw new ShapeError(`linear: input ${x.describe()} has ${x.shape[x.shape.length - 1]} features but weight ${w.describe()} expects ${inF}`);
+  if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: bias ${b.describe()} must be [${outF}]`);
+  const rows = x.size / inF;
+  const backend = x.backend;
+  const y = new Tensor(backend.gemm(x.storage, w.storage, { M: rows, N: outF, K: inF, transB: true, bias: b?.storage, activation }), [...x.shape.slice(0, -1), outF], backend);
+  const parents = b ? [x, w, b] : [x, w];
+  return y.setGradFn(parents, (g) => {
+    // With the fused relu, the incoming gradient is masked by y > 0 first.
+    const gz = activation === 'relu' ? result(g, backend.unaryBackward('relu', y.storage, y.storage, g.storage), [...g.shape]) : g;
+    const grads = [
+      x.requiresGrad ? result(g, backend.gemm(gz.storage, w.storage, { M: rows, N: inF, K: outF }), [...x.shape]) : null,
+      w.requiresGrad ? result(g, backend.gemm(gz.storage, x.storage, { M: outF, N: inF, K: rows, transA: true }), [outF, inF]) : null,
+      b?.requiresGrad ? result(g, backend.sumTo(gz.storage, [rows, outF], [1, outF]), [outF]) : null,
+    ];
+    if (gz !== g) gz.dispose();
+    return grads;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- normalisation, regularisation
+
+export interface BatchNormState {
+  runningMean: Tensor;
+  runningVar: Tensor;
+}
+
+/** Batch normalisation over the channels of x [N,C] or [N,C,L]. In training mode it uses the batch statistics
+ * and updates the running ones (momentum as torch: running = (1−m)·running + m·batch, unbiased variance). */
+export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+  if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`batchNorm1d: input ${x.describe()} must be (N, C) or (N, C, L)`);
+  const [N, C] = x.shape;
+  const L = x.shape[2] ?? 1;
+  for (const t of [gamma, beta, state.runningMean, state.runningVar]) {
+    if (t.shape.length !== 1 || t.shape[0] !== C) throw new ShapeError(`batchNorm1d: ${t.describe()} must be [${C}] for input ${x.describe()}`);
+  }
+  const shape = [N, C, L];
+  const backend = x.backend;
+  if (!training) {
+    const y = result(x, backend.batchNormApply(x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps), [...x.shape]);
+    return y;
+  }
+  if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
+  const stats = backend.batchNormStats(x.storage, shape);
+  const y = result(x, backend.batchNormApply(x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps), [...x.shape]);
+  updateRunning(state.runningMean, stats.mean, momentum, 1);
+  updateRunning(state.runningVar, stats.variance, momentum, (N * L) / (N * L - 1));
+  const mean = new Tensor(stats.mean, [C], backend);
+  const variance = new Tensor(stats.variance, [C], backend);
+  return y.setGradFn([x, gamma, beta], (g) => {
+    const r = backend.batchNormBackward(x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps);
+    return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
+  });
+}
+
+/** running ← running + m·(correction·batch − running), in place (modules hold on to the running tensors). */
+function updateRunning(running: Tensor, batch: ReturnType<Backend['unary']>, momentum: number, correction: number): void {
+  const backend = running.backend;
+  const step = backend.affine(running.storage, -momentum, 0);
+  const scaled = backend.affine(batch, momentum * correction, 0);
+  backend.accumulate(step, scaled);
+  backend.accumulate(running.storage, step);
+  backend.release(scaled);
+  backend.release(step);
+}
+
+/** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p). */
+export function dropout(x: Tensor, p: number, training: boolean, seed: number): Tensor {
+  if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return x;
+  const backend = x.backend;
+  const mask = backend.dropoutMask(x.size, p, seed >>> 0);
+  const y = result(x, backend.binary('mul', x.storage, [x.size], mask, [x.size], [x.size]), [...x.shape]);
+  const maskTensor = new Tensor(mask, [x.size], backend);
+  return y.setGradFn([x], (g) => [result(g, backend.binary('mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);
+}
+
+// ---------------------------------------------------------------------------------------------- softmax, losses
+
+/** Softmax over the last dimension. */
+export function softmax(x: Tensor): Tensor {
+  const cols = x.shape[x.shape.length - 1];
+  const rows = x.size / cols;
+  const backend = x.backend;
+  const y = result(x, backend.softmax(x.storage, rows, cols), [...x.shape]);
+  return y.setGradFn([x], (g) => [result(g, backend.softmaxBackward(y.storage, g.storage, rows, cols), [...x.shape])]);
+}
+
+export interface CrossEntropyOptions {
+  /** Per-class weights [C] (torch's `weight`): the loss is Σ w[t]·l / Σ w[t]. */
+  weight?: Tensor;
+}
+
+/** Mean cross-entropy of logits [B,C] against class indices, fused with the softmax (as torch's cross_entropy). */
+export function crossEntropy(logits: Tensor, targets: Int32Array | number[], options: CrossEntropyOptions = {}): Tensor {
+  rank(logits, 2, 'crossEntropy logits (B, C)');
+  const [B, C] = logits.shape;
+  const t = targets instanceof Int32Array ? targets : Int32Array.from(targets);
+  if (t.length !== B) throw new ShapeError(`crossEntropy: ${t.length} targets for logits ${logits.describe()} (batch ${B})`);
+  t.forEach((c, i) => {
+    if (!Number.isInteger(c) || c < 0 || c >= C) throw new ShapeError(`crossEntropy: target ${i} is ${c}, outside the ${C} classes of logits ${logits.describe()}`);
+  });
+  const w = options.weight;
+  if (w && (w.shape.length !== 1 || w.shape[0] !== C)) throw new ShapeError(`crossEntropy: weight ${w.describe()} must be [${C}]`);
+  const backend = logits.backend;
+  const targetStorage = backend.uploadIndices(t, 'targets');
+  const targetTensor = new Tensor(targetStorage, [B], backend); // owns the upload, freed with the graph
+  const { loss, probs } = backend.softmaxCrossEntropy(logits.storage, targetStorage, B, C, w?.storage ?? null);
+  const probsTensor = new Tensor(probs, [B, C], backend);
+  const y = result(logits, loss, [1]);
+  return y.setGradFn([logits], (g) => [
+    result(g, backend.softmaxCrossEntropyBackward(probsTensor.storage, targetTensor.storage, g.storage, B, C, w?.storage ?? null), [B, C]),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------- checks
+
+function checkShape(shape: number[], what: string): void {
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new ShapeError(`${what}: shape [${shape}] must be a non-empty list of positive integers`);
+  }
+}
+
+function rank(x: Tensor, r: number, what: string): void {
+  if (x.shape.length !== r) throw new ShapeError(`${what}: expected ${r} dimensions, got ${x.describe()}`);
+}
+
+function positiveInt(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${what} must be a positive integer, got ${v}`);
+}
+
+function nonNegativeInt(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0) throw new ShapeError(`${what} must be a non-negative integer, got ${v}`);
+}
+
+function normaliseDim(dim: number, r: number, op: string): number {
+  const d = dim < 0 ? dim + r : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= r) throw new ShapeError(`${op}: dim ${dim} is out of range for ${r} dimensions`);
+  return d;
+}
+
+function sameBackend(a: Tensor, b: Tensor, op: string): void {
+  if (a.backend !== b.backend) throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
+}

@@ -1,0 +1,230 @@
+// The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
+// submits, not hundreds), caches pipelines, hands out pooled buffers, reads results back, and turns WebGPU
+// validation and out-of-memory errors into exceptions that name the kernel and the shapes.
+//
+// Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
+// @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.
+
+import { BufferPool, type PoolCounters } from './buffer-pool.js';
+import type { GpuDevice } from './device.js';
+import { Profiler } from './profiler.js';
+
+export interface KernelCall {
+  /** Kernel name, e.g. 'conv1d.backwardWeight': named in errors and in the profiler's table. */
+  kernel: string;
+  /** The operands' shapes, e.g. 'x[16,1,48000] w[64,1,80]': named in errors. */
+  shapes?: string;
+  shader: string;
+  entryPoint?: string;
+  /** Values for the shader's `override` constants (workgroup and tile sizes). */
+  constants?: Record<string, number>;
+  /** Contents of the uniform at binding 0 (see `Params`). */
+  params?: Params;
+  buffers: GPUBuffer[];
+  workgroups: [number, number?, number?];
+}
+
+/** Packs a uniform struct of 4-byte scalars, in field order. */
+export class Params {
+  private words: number[] = [];
+  private kinds: ('u' | 'i' | 'f')[] = [];
+  u32(...values: number[]): this {
+    for (const v of values) this.push('u', v);
+    return this;
+  }
+  i32(...values: number[]): this {
+    for (const v of values) this.push('i', v);
+    return this;
+  }
+  f32(...values: number[]): this {
+    for (const v of values) this.push('f', v);
+    return this;
+  }
+  bytes(): ArrayBuffer {
+    const size = Math.max(16, Math.ceil((this.words.length * 4) / 16) * 16);
+    const view = new DataView(new ArrayBuffer(size));
+    this.words.forEach((v, i) => {
+      const kind = this.kinds[i];
+      if (kind === 'f') view.setFloat32(i * 4, v, true);
+      else if (kind === 'i') view.setInt32(i * 4, v, true);
+      else view.setUint32(i * 4, v, true);
+    });
+    return view.buffer;
+  }
+  private push(kind: 'u' | 'i' | 'f', v: number) {
+    if (kind !== 'f' && !Number.isInteger(v)) throw new Error(`uniform field ${this.words.length} must be an integer, got ${v}`);
+    this.words.push(v);
+    this.kinds.push(kind);
+  }
+}
+
+export class GpuError extends Error {}
+
+/** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the 65535-per-dimension limit.
+ * Shaders recover the linear index as `gid.x + gid.y * nwg.x * size`. */
+export function grid1d(n: number, size: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / size));
+  const max = 65535;
+  if (groups <= max) return [groups, 1];
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}
+
+const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
+const READ_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
+const MAX_DISPATCHES_PER_SUBMIT = 256;
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly storage: BufferPool;
+  private uniforms: BufferPool;
+  private staging: BufferPool;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private modules = new Map<string, GPUShaderModule>();
+  private encoder: GPUCommandEncoder | null = null;
+  private recorded = 0;
+  private errors: Promise<GPUError | null>[] = [];
+  private batchLabel = '';
+  profiler: Profiler | null = null;
+
+  constructor(readonly gpu: GpuDevice) {
+    this.device = gpu.device;
+    this.storage = new BufferPool(this.device, STORAGE_USAGE);
+    this.uniforms = new BufferPool(this.device, UNIFORM_USAGE);
+    this.staging = new BufferPool(this.device, READ_USAGE);
+  }
+
+  counters(): PoolCounters {
+    return this.storage.stats();
+  }
+
+  /** Enables per-dispatch GPU timestamps (needs the adapter's 'timestamp-query'). */
+  enableProfiler(): Profiler {
+    if (!this.gpu.hasTimestamps) throw new Error('this adapter has no timestamp-query: the profiler cannot run');
+    this.flush();
+    this.profiler ??= new Profiler(this.device);
+    return this.profiler;
+  }
+
+  allocate(bytes: number, label: string): GPUBuffer {
+    return this.storage.acquire(Math.max(4, bytes), label);
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.storage.release(buffer);
+  }
+
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const buffer = this.allocate(data.byteLength, label);
+    // Pooled buffers come back only after a submit, so this write cannot overtake a recorded read.
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  /** Zeroes the first `bytes` of a buffer, in order with the recorded dispatches. */
+  clear(buffer: GPUBuffer, bytes: number): void {
+    this.begin('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    this.begin('copy').copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  dispatch(call: KernelCall): void {
+    const label = call.shapes ? `${call.kernel} ${call.shapes}` : call.kernel;
+    const encoder = this.begin(label);
+    const pipeline = this.pipeline(call);
+    let uniform: GPUBuffer | null = null;
+    const entries: GPUBindGroupEntry[] = call.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    if (call.params) {
+      const bytes = call.params.bytes();
+      uniform = this.uniforms.acquire(bytes.byteLength, 'params');
+      this.device.queue.writeBuffer(uniform, 0, bytes);
+      entries.unshift({ binding: 0, resource: { buffer: uniform } });
+    }
+    const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = encoder.beginComputePass({ label, timestampWrites: this.profiler?.timestampWrites(call.kernel) });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = call.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    if (uniform) this.uniforms.release(uniform);
+    if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
+  }
+
+  /** Submits what is recorded. Errors raised by it are thrown by the next `sync()`. */
+  flush(): void {
+    if (!this.encoder) return;
+    const encoder = this.encoder;
+    this.encoder = null;
+    this.recorded = 0;
+    this.profiler?.resolve(encoder);
+    this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
+    this.errors.push(this.device.popErrorScope(), this.device.popErrorScope());
+    this.storage.afterSubmit();
+    this.uniforms.afterSubmit();
+    this.staging.afterSubmit();
+    this.profiler?.afterSubmit();
+  }
+
+  /** Waits for the queue and throws the first WebGPU error raised since the last sync. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwErrors();
+  }
+
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.staging.acquire(size, 'readback');
+    this.begin('readback').copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.flush();
+    await this.throwErrors();
+    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    const copy = staging.getMappedRange(0, size).slice(0);
+    staging.unmap();
+    this.staging.release(staging);
+    return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
+  }
+
+  private async throwErrors(): Promise<void> {
+    const pending = this.errors;
+    this.errors = [];
+    const first = (await Promise.all(pending)).find((e) => e);
+    if (first) throw new GpuError(`WebGPU ${first.constructor.name}: ${first.message}`);
+  }
+
+  private begin(label: string): GPUCommandEncoder {
+    if (!this.encoder) {
+      // One pair of scopes per batch: the first validation or out-of-memory error of the batch is kept, and
+      // Dawn's message carries the label of the pass or bind group (kernel and shapes) that raised it.
+      this.device.pushErrorScope('validation');
+      this.device.pushErrorScope('out-of-memory');
+      this.encoder = this.device.createCommandEncoder({ label });
+      this.batchLabel = `batch from ${label}`;
+    }
+    return this.encoder;
+  }
+
+  private pipeline(call: KernelCall): GPUComputePipeline {
+    const entryPoint = call.entryPoint ?? 'main';
+    const constants = call.constants ?? {};
+    const key = `${call.kernel}|${entryPoint}|${JSON.stringify(constants)}|${call.shader.length}`;
+    let pipeline = this.pipelines.get(key);
+    if (pipeline) return pipeline;
+    let module = this.modules.get(call.shader);
+    if (!module) {
+      module = this.device.createShaderModule({ code: call.shader, label: call.kernel });
+      this.modules.set(call.shader, module);
+    }
+    pipeline = this.device.createComputePipeline({
+      label: `${call.kernel}:${entryPoint}`,
+      layout: 'auto',
+      compute: { module, entryPoint, constants },
+    });
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+}

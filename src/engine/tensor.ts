@@ -1,0 +1,270 @@
+// Tensor and tape. A Tensor is a shape over backend storage (a pooled GPU buffer, or a Float32Array on the CPU
+// backend). An op that produces a Tensor from inputs that need gradients records, right beside its forward
+// computation, a closure that maps the output's gradient to its inputs' gradients (see ops.ts).
+// `backward()` sorts the graph topologically and runs those closures in reverse.
+//
+// Memory: storage is reference-counted (reshape shares it). `dispose()` drops a tensor's reference;
+// `tidy(fn)` disposes every tensor created inside fn except what fn returns; a FinalizationRegistry returns
+// the storage of tensors that were simply forgotten, so nothing leaks for long even without tidy.
+
+import type { Backend, Storage } from './backend.js';
+
+export class ShapeError extends Error {}
+
+/** Shared, reference-counted storage. */
+class Block {
+  refs = 1;
+  constructor(
+    readonly storage: Storage,
+    readonly backend: Backend,
+  ) {}
+  unref() {
+    if (--this.refs === 0) this.backend.release(this.storage);
+  }
+}
+
+const finalizer = new FinalizationRegistry<Block>((block) => block.unref());
+
+type BackwardFn = (grad: Tensor) => (Tensor | null)[];
+
+let gradEnabled = true;
+const scopes: Set<Tensor>[] = [];
+
+export class Tensor {
+  readonly shape: number[];
+  requiresGrad: boolean;
+  /** Gradient accumulated by `backward()`, kept for leaves (tensors created by the user, parameters). */
+  grad: Tensor | null = null;
+  /** A name used in error messages (parameters get their state-dict name). */
+  name: string | undefined;
+  private block: Block | null;
+  private parents: Tensor[] = [];
+  private backwardFn: BackwardFn | null = null;
+
+  constructor(storage: Storage, shape: number[], backend: Backend, requiresGrad = false, share?: Tensor) {
+    this.shape = shape;
+    this.requiresGrad = requiresGrad;
+    if (share) {
+      this.block = share.liveBlock();
+      this.block.refs++;
+    } else {
+      this.block = new Block(storage, backend);
+    }
+    finalizer.register(this, this.block, this);
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  get storage(): Storage {
+    return this.liveBlock().storage;
+  }
+
+  get backend(): Backend {
+    return this.liveBlock().backend;
+  }
+
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  get isLeaf(): boolean {
+    return this.backwardFn === null;
+  }
+
+  /** Whether another tensor holds the same storage (reshape views, shared gradients). */
+  get sharesStorage(): boolean {
+    return this.liveBlock().refs > 1;
+  }
+
+  get disposed(): boolean {
+    return this.block === null;
+  }
+
+  describe(): string {
+    return `${this.name ?? 'tensor'}[${this.shape.join(',')}]`;
+  }
+
+  async toArray(): Promise<Float32Array> {
+    const data = await this.backend.download(this.storage);
+    return data.length === this.size ? data : data.subarray(0, this.size);
+  }
+
+  /** Releases this tensor's reference to its storage; using it afterwards throws. */
+  dispose(): void {
+    if (!this.block) return;
+    finalizer.unregister(this);
+    this.block.unref();
+    this.block = null;
+    this.parents = [];
+    this.backwardFn = null;
+  }
+
+  /** The same values, cut from the tape (the graph behind this tensor can then be freed). */
+  detach(): Tensor {
+    return new Tensor(this.storage, [...this.shape], this.backend, false, this);
+  }
+
+  /** Removes the tensor from the enclosing `tidy` scopes, so it outlives them. */
+  keep(): this {
+    for (const scope of scopes) scope.delete(this);
+    return this;
+  }
+
+  /** Records how to send this tensor's gradient back to `parents` (called by ops). */
+  setGradFn(parents: Tensor[], fn: BackwardFn): this {
+    if (gradEnabled && parents.some((p) => p.requiresGrad)) {
+      this.requiresGrad = true;
+      this.parents = parents;
+      this.backwardFn = fn;
+    }
+    return this;
+  }
+
+  /** Back-propagates from this tensor. `grad` defaults to ones (this must then be a scalar, as in torch). */
+  async backward(grad?: Tensor): Promise<void> {
+    this.backwardSync(grad);
+    this.backend.flush();
+  }
+
+  backwardSync(grad?: Tensor): void {
+    if (!this.requiresGrad) throw new Error(`${this.describe()} does not require grad: nothing to differentiate`);
+    if (!grad && this.size !== 1) {
+      throw new ShapeError(`backward() without a gradient needs a scalar, but ${this.describe()} has ${this.size} elements`);
+    }
+    if (grad && grad.size !== this.size) {
+      throw new ShapeError(`backward(): gradient [${grad.shape}] does not match ${this.describe()}`);
+    }
+    const order = topologicalOrder(this);
+    const grads = new Map<Tensor, Tensor>();
+    const seed = grad ?? new Tensor(this.backend.fill(1, 1), [...this.shape], this.backend);
+    grads.set(this, seed === grad ? reshapeShared(grad, this.shape) : seed);
+    withoutGrad(() => {
+      for (const node of order) {
+        const g = grads.get(node);
+        if (!g) continue;
+        grads.delete(node);
+        if (node.isLeaf) {
+          accumulateLeafGrad(node, g);
+          continue;
+        }
+        const parentGrads = node.backwardFn!(g);
+        g.dispose();
+        node.parents.forEach((parent, i) => {
+          const pg = parentGrads[i];
+          if (!pg) return;
+          if (!parent.requiresGrad) return pg.dispose();
+          const existing = grads.get(parent);
+          grads.set(parent, existing ? sum(existing, pg) : pg.keep());
+        });
+      }
+    });
+  }
+
+  private liveBlock(): Block {
+    if (!this.block) throw new Error(`${this.describe()} was disposed and cannot be used`);
+    return this.block;
+  }
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  const shaped = reshapeShared(g, leaf.shape);
+  g.dispose();
+  leaf.grad = leaf.grad ? sum(leaf.grad, shaped) : shaped;
+}
+
+/** a + b, consuming both; in place when a's storage is its own (gradients may share storage with others). */
+function sum(a: Tensor, b: Tensor): Tensor {
+  let out = a;
+  if (a.sharesStorage) {
+    out = new Tensor(a.backend.affine(a.storage, 1, 0), [...a.shape], a.backend).keep();
+    a.dispose();
+  }
+  out.backend.accumulate(out.storage, b.storage);
+  b.dispose();
+  return out;
+}
+
+function reshapeShared(t: Tensor, shape: number[]): Tensor {
+  return new Tensor(t.storage, [...shape], t.backend, false, t).keep();
+}
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: a deep graph (thousands of ops) must not overflow the stack.
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [node, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(node);
+      continue;
+    }
+    if (seen.has(node)) continue;
+    seen.add(node);
+    stack.push([node, true]);
+    for (const p of (node as unknown as { parents: Tensor[] }).parents) if (!seen.has(p) && p.requiresGrad) stack.push([p, false]);
+  }
+  return order.reverse();
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the tape (inference, optimiser updates). */
+export function withoutGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+export const noGrad = withoutGrad;
+
+/** Disposes every tensor created inside fn, except the tensors it returns (alone, in an array or an object). */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  for (const t of scope) {
+    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** tidy for async work: fn may await (reads, backward); tensors created meanwhile by others are caught too. */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    scopes.splice(scopes.lastIndexOf(scope), 1);
+  }
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  for (const t of scope) {
+    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) value.forEach((v) => collectTensors(v, into));
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    Object.values(value).forEach((v) => collectTensors(v, into));
+  }
+}

@@ -1,0 +1,13 @@
+// ser-webgpu's public API: the engine (device, tensors, autograd, ops, modules, optimiser) and the speech
+// emotion recogniser built on it. The same module is the Node entry and the browser bundle.
+
+export { init, engine, type Engine, type InitOptions } from './engine/context.js';
+export { Tensor, ShapeError, tidy, tidyAsync, noGrad, withoutGrad } from './engine/tensor.js';
+export * from './engine/ops.js';
+export { Module, type ArrayTensor } from './engine/module.js';
+export { Conv1d, Linear, BatchNorm1d, seededRandom } from './engine/nn.js';
+export { Adam, type AdamConfig } from './engine/adam.js';
+export { GpuError } from './engine/runtime.js';
+export { formatProfile, type KernelTime } from './engine/profiler.js';
+export type { Backend, Storage, Conv1dParams, Pool1dParams } from './engine/backend.js';
+export * as reference from './engine/cpu/reference.js';

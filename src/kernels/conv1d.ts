@@ -1,0 +1,139 @@
+// The conv1d family on WebGPU: forward (with optional bias), and the gradients with respect to the input and the
+// weight (the bias gradient is the elementwise family's sumTo of dy over N and L, done by autograd).
+//
+// Layout (row-major float32, torch.nn.functional.conv1d semantics, zero padding, groups = 1):
+//   x  [N, Cin, L]      w [Cout, Cin, K]      y, dy [N, Cout, Lout]
+//   Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1   (ops.ts has checked Lout ≥ 1)
+//   y[n, co, lo] = bias[co] + Σ_ci Σ_k w[co, ci, k] · x[n, ci, lo·stride − padding + k·dilation]
+//
+// All three are implicit GEMMs without workgroup memory, each invocation holding a 4×4 register tile:
+//   forward         Cout × (N·Lout), reduced over Cin·K      (shaders/conv1d-forward.wgsl)
+//   backward input  Cin × (N·L), reduced over Cout·K          (shaders/conv1d-backward-input.wgsl, per stride phase)
+//   backward weight Cout × (Cin·K), reduced over N·Lout       (shaders/conv1d-backward-weight.wgsl, in chunks whose
+//                   partial sums a second pass adds up in a fixed order: deterministic, no float atomics)
+
+import type { Conv1dParams, Storage } from '../engine/backend.js';
+import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
+import forwardShader from '../../shaders/conv1d-forward.wgsl';
+import backwardInputShader from '../../shaders/conv1d-backward-input.wgsl';
+import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
+import { allocate, gpuStorage } from './storage.js';
+
+/** Register tile of every shader (their TILE_* constants) and lanes per workgroup. */
+const TILE = 4;
+const WG = 64;
+const MAX_GROUPS = 65535;
+/** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
+const TARGET_WORKGROUPS = 256;
+const MIN_CHUNK = 256;
+
+interface Geometry {
+  N: number;
+  Cin: number;
+  L: number;
+  Cout: number;
+  K: number;
+  Lout: number;
+}
+
+function geometry(xShape: number[], wShape: number[], p: Conv1dParams): Geometry {
+  const [N, Cin, L] = xShape;
+  const [Cout, , K] = wShape;
+  const Lout = Math.floor((L + 2 * p.padding - p.dilation * (K - 1) - 1) / p.stride) + 1;
+  return { N, Cin, L, Cout, K, Lout };
+}
+
+function describe(g: Geometry, p: Conv1dParams): string {
+  return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${p.stride} padding ${p.padding} dilation ${p.dilation}`;
+}
+
+function checkGrid(kernel: string, groups: number[], shapes: string): [number, number, number] {
+  if (groups.some((n) => n > MAX_GROUPS)) {
+    throw new Error(`${kernel}: ${shapes} needs workgroups [${groups.join(', ')}], more than ${MAX_GROUPS} in one dimension`);
+  }
+  return [groups[0], groups[1], groups[2]];
+}
+
+/** The shape uniforms every conv1d shader starts with. */
+function shapeParams(g: Geometry, p: Conv1dParams): Params {
+  return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation);
+}
+
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams): Storage {
+  const g = geometry(xShape, wShape, p);
+  const shapes = describe(g, p);
+  const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
+  const wBuffer = gpuStorage(w).buffer;
+  rt.dispatch({
+    kernel: 'conv1d.forward',
+    shapes,
+    shader: forwardShader,
+    constants: { WG },
+    params: shapeParams(g, p).u32(bias ? 1 : 0),
+    // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
+    buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
+    workgroups: checkGrid('conv1d', [Math.ceil(g.Lout / (WG * TILE)), Math.ceil(g.Cout / TILE), g.N], shapes),
+  });
+  return y;
+}
+
+export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams): Storage {
+  const g = geometry(xShape, wShape, p);
+  const shapes = describe(g, p);
+  const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
+  const phaseLength = Math.ceil(g.L / p.stride);
+  rt.dispatch({
+    kernel: 'conv1d.backwardInput',
+    shapes,
+    shader: backwardInputShader,
+    constants: { WG },
+    params: shapeParams(g, p).u32(phaseLength),
+    buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
+    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil(phaseLength / (WG * TILE)), Math.ceil(g.Cin / TILE) * p.stride, g.N], shapes),
+  });
+  return dx;
+}
+
+export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams): Storage {
+  const g = geometry(xShape, wShape, p);
+  const shapes = describe(g, p);
+  const count = g.Cout * g.Cin * g.K;
+  const colTiles = Math.ceil((g.Cin * g.K) / TILE);
+  const coTiles = Math.ceil(g.Cout / TILE);
+  const tileGroups = Math.ceil((colTiles * coTiles) / WG);
+
+  // Enough chunks to occupy the device, none shorter than MIN_CHUNK positions (the reduce pass stays negligible).
+  const wantedChunks = Math.ceil(TARGET_WORKGROUPS / tileGroups);
+  const perSample = Math.max(1, Math.min(Math.ceil(wantedChunks / g.N), Math.floor(g.Lout / MIN_CHUNK)));
+  const chunkLength = Math.ceil(g.Lout / perSample);
+  const chunksPerSample = Math.ceil(g.Lout / chunkLength);
+  const chunks = g.N * chunksPerSample;
+
+  const dw = allocate(rt, count, 'conv1d.dw');
+  const partials = chunks === 1 ? dw : allocate(rt, chunks * count, 'conv1d.dw.partials');
+  rt.dispatch({
+    kernel: 'conv1d.backwardWeight',
+    shapes,
+    shader: backwardWeightShader,
+    entryPoint: 'partial',
+    constants: { WG },
+    params: shapeParams(g, p).u32(chunkLength, chunksPerSample, colTiles, coTiles),
+    buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+    workgroups: checkGrid('conv1dBackwardWeight', [tileGroups, chunks, 1], shapes),
+  });
+  if (partials !== dw) {
+    const [gx, gy] = grid1d(count, WG);
+    rt.dispatch({
+      kernel: 'conv1d.backwardWeight.reduce',
+      shapes,
+      shader: backwardWeightShader,
+      entryPoint: 'reduce',
+      constants: { WG },
+      params: new Params().u32(count, chunks, gx * WG),
+      buffers: [partials.buffer, dw.buffer],
+      workgroups: [gx, gy],
+    });
+    rt.release(partials.buffer);
+  }
+  return dw;
+}

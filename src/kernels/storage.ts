@@ -1,0 +1,21 @@
+// A tensor's memory on the WebGPU backend: a pooled GPU buffer holding `length` float32 (or int32) values.
+
+import type { Storage } from '../engine/backend.js';
+import type { GpuRuntime } from '../engine/runtime.js';
+
+export class GpuStorage implements Storage {
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly length: number,
+  ) {}
+}
+
+/** A new, uninitialised output of `length` 4-byte elements. */
+export function allocate(rt: GpuRuntime, length: number, label: string): GpuStorage {
+  return new GpuStorage(rt.allocate(length * 4, label), length);
+}
+
+export function gpuStorage(s: Storage): GpuStorage {
+  if (!(s instanceof GpuStorage)) throw new Error('a CPU tensor was passed to a WebGPU kernel: tensors of different backends cannot be mixed');
+  return s;
+}

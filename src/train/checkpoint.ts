@@ -1,0 +1,179 @@
+// Checkpoint (de)serialisation in the safetensors format, so that PyTorch users can read our
+// weights with `safetensors.torch.load_file`. Browser-usable: bytes in, bytes out, no file I/O
+// (files are written by ./checkpoint-file.ts).
+//
+// Layout: u64 little-endian header length N | N bytes of UTF-8 JSON header, space-padded to a
+// multiple of 8 | raw little-endian tensor data. Header entries are
+//   "<name>": { "dtype": "F32", "shape": [...], "data_offsets": [begin, end] }
+// plus an optional "__metadata__": { string: string }, with offsets relative to the data section.
+
+export interface NamedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface DecodedSafetensors {
+  tensors: Record<string, NamedTensor>;
+  metadata: Record<string, string>;
+}
+
+const METADATA_KEY = '__metadata__';
+const HEADER_ALIGNMENT = 8;
+const F32_BYTES = 4;
+// The reference implementation refuses headers above 100 MB; a larger length means a corrupt file.
+const MAX_HEADER_BYTES = 100_000_000;
+
+const hostIsLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function elementCount(shape: number[]): number {
+  return shape.reduce((product, dim) => product * dim, 1);
+}
+
+function isValidShape(shape: unknown): shape is number[] {
+  return Array.isArray(shape) && shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0);
+}
+
+/** Serialises float32 tensors (sorted by name, for byte-identical output) and string metadata. */
+export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) {
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== 'string') throw new Error(`safetensors: metadata "${key}" must be a string (JSON-encode structured values)`);
+    }
+    header[METADATA_KEY] = metadata;
+  }
+
+  let dataBytes = 0;
+  for (const name of names) {
+    if (name === '' || name === METADATA_KEY) throw new Error(`safetensors: invalid tensor name "${name}"`);
+    const { shape, data } = tensors[name];
+    if (!isValidShape(shape)) throw new Error(`safetensors: tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+    if (!(data instanceof Float32Array)) throw new Error(`safetensors: tensor "${name}" data must be a Float32Array`);
+    if (elementCount(shape) !== data.length) {
+      throw new Error(`safetensors: tensor "${name}" has shape [${shape.join(', ')}] (${elementCount(shape)} elements) but ${data.length} values`);
+    }
+    const byteLength = data.length * F32_BYTES;
+    header[name] = { dtype: 'F32', shape, data_offsets: [dataBytes, dataBytes + byteLength] };
+    dataBytes += byteLength;
+  }
+
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Padding keeps the data section 8-byte aligned, so readers can map tensors without copying.
+  const headerLength = Math.ceil(json.length / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+  const out = new Uint8Array(8 + headerLength + dataBytes);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+
+  let position = 8 + headerLength;
+  for (const name of names) {
+    const { data } = tensors[name];
+    if (hostIsLittleEndian) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
+    } else {
+      for (let i = 0; i < data.length; i++) view.setFloat32(position + i * F32_BYTES, data[i], true);
+    }
+    position += data.byteLength;
+  }
+  return out;
+}
+
+interface HeaderEntry {
+  name: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses and validates a safetensors buffer holding F32 tensors. `source` (e.g. a file path)
+ * prefixes every error message. Returned tensors own their data (copied out of `bytes`).
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): DecodedSafetensors {
+  const fail = (message: string): never => {
+    throw new Error(`${source}: ${message}`);
+  };
+  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, need at least 8 for the header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declaredHeaderLength = view.getBigUint64(0, true);
+  const available = bytes.length - 8;
+  if (declaredHeaderLength > BigInt(Math.min(available, MAX_HEADER_BYTES))) {
+    fail(`header length ${declaredHeaderLength} exceeds the ${available} bytes after the length field (truncated or not a safetensors file)`);
+  }
+  const headerLength = Number(declaredHeaderLength);
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (error) {
+    fail(`header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header must be a JSON object');
+  const headerObject = header as Record<string, unknown>;
+
+  const metadata = parseMetadata(headerObject[METADATA_KEY], fail);
+  const entries: HeaderEntry[] = [];
+  for (const [name, raw] of Object.entries(headerObject)) {
+    if (name !== METADATA_KEY) entries.push(parseEntry(name, raw, fail));
+  }
+
+  // Like the reference reader, require the tensors to tile the data section exactly:
+  // overlaps, holes or trailing bytes all indicate a damaged file.
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let expectedBegin = 0;
+  for (const entry of entries) {
+    if (entry.end > dataLength) {
+      fail(`tensor "${entry.name}" data_offsets [${entry.begin}, ${entry.end}] run past the end of the ${dataLength}-byte data section (truncated file?)`);
+    }
+    if (entry.begin !== expectedBegin) {
+      fail(`tensor "${entry.name}" starts at byte ${entry.begin}, expected ${expectedBegin} (tensors must be contiguous, without gaps or overlaps)`);
+    }
+    expectedBegin = entry.end;
+  }
+  if (expectedBegin !== dataLength) fail(`data section has ${dataLength} bytes but the tensors cover ${expectedBegin}`);
+
+  const tensors: Record<string, NamedTensor> = {};
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const count = (entry.end - entry.begin) / F32_BYTES;
+    const data = new Float32Array(count);
+    const offset = dataStart + entry.begin;
+    if (hostIsLittleEndian) {
+      new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + count * F32_BYTES));
+    } else {
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + i * F32_BYTES, true);
+    }
+    tensors[entry.name] = { shape: entry.shape, data };
+  }
+  return { tensors, metadata };
+}
+
+function parseMetadata(raw: unknown, fail: (message: string) => never): Record<string, string> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`"${METADATA_KEY}" must be an object of strings`);
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value !== 'string') fail(`metadata "${key}" must be a string, got ${typeof value}`);
+    metadata[key] = value as string;
+  }
+  return metadata;
+}
+
+function parseEntry(name: string, raw: unknown, fail: (message: string) => never): HeaderEntry {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`tensor "${name}" header entry must be an object`);
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (dtype !== 'F32') fail(`tensor "${name}" has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+  if (!isValidShape(shape)) fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+  const validOffsets =
+    Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && o >= 0) && offsets[0] <= offsets[1];
+  if (!validOffsets) fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
+  const [begin, end] = offsets as [number, number];
+  const expectedBytes = elementCount(shape as number[]) * F32_BYTES;
+  if (end - begin !== expectedBytes) {
+    fail(`tensor "${name}" data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape [${(shape as number[]).join(', ')}] needs ${expectedBytes}`);
+  }
+  return { name, shape: shape as number[], begin, end };
+}

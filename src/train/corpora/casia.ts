@@ -1,0 +1,41 @@
+// CASIA Chinese emotional speech corpus (4 speakers x 6 emotions): the distributed layout is
+// <speaker>/<emotion>/<id>.wav, so labels come from the two nearest parent folders (case-insensitive);
+// renamed flat copies ("201-sad-zhaoquanyin.wav") are recognised from the file-name tokens instead.
+import { basename, dirname } from 'node:path';
+import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
+import type { Corpus, Gender, Utterance } from './types.js';
+
+export const CASIA_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'surprise'];
+
+/** Canonical speaker ids; the keys include the romanised full names some copies use for the 100-sentence part. */
+const SPEAKERS: Record<string, { id: string; gender: Gender }> = {
+  liuchanhg: { id: 'liuchanhg', gender: 'f' },
+  'chang.liu': { id: 'liuchanhg', gender: 'f' },
+  zhaoquanyin: { id: 'zhaoquanyin', gender: 'f' },
+  'quanyin.zhao': { id: 'zhaoquanyin', gender: 'f' },
+  wangzhe: { id: 'wangzhe', gender: 'm' },
+  'zhe.wang': { id: 'wangzhe', gender: 'm' },
+  zhaozuoxiang: { id: 'ZhaoZuoxiang', gender: 'm' },
+  'zuoxiang.zhao': { id: 'ZhaoZuoxiang', gender: 'm' },
+};
+
+export function parseCasiaPath(file: string): Omit<Utterance, 'file'> | undefined {
+  if (!hasWavExtension(file)) return undefined;
+  const emotionFolder = basename(dirname(file)).toLowerCase();
+  const speakerFolder = basename(dirname(dirname(file))).toLowerCase();
+  const fromFolders = CASIA_CLASSES.includes(emotionFolder) ? SPEAKERS[speakerFolder] : undefined;
+  if (fromFolders) return { emotion: emotionFolder, speaker: fromFolders.id, gender: fromFolders.gender };
+  const tokens = basename(file).slice(0, -4).toLowerCase().split(/[-_\s]+/);
+  const emotion = tokens.find((t) => CASIA_CLASSES.includes(t));
+  const speaker = tokens.map((t) => SPEAKERS[t]).find((s) => s !== undefined);
+  return emotion && speaker ? { emotion, speaker: speaker.id, gender: speaker.gender } : undefined;
+}
+
+export async function readCasia(dir: string): Promise<Corpus> {
+  const utterances: Utterance[] = [];
+  for (const file of await walkFiles(dir)) {
+    const labels = parseCasiaPath(file);
+    if (labels) utterances.push({ file, ...labels });
+  }
+  return finishCorpus('casia', dir, CASIA_CLASSES, utterances, '<speaker>/<emotion>/<id>.wav, e.g. wangzhe/angry/201.wav');
+}

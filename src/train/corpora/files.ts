@@ -1,0 +1,46 @@
+// File-system helpers shared by the corpus readers: the recursive walk that finds a corpus's files wherever
+// they sit below its folder, and the common finish (sort for determinism, refuse an empty result).
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Corpus, Utterance } from './types.js';
+
+/** Every regular file below dir (symlinks followed once; a directory reached twice is not re-walked). */
+export async function walkFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const seen = new Set<string>();
+  async function visit(folder: string): Promise<void> {
+    const real = await realpath(folder);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await stat(path).catch(() => undefined);
+        isDir = target?.isDirectory() ?? false;
+        isFile = target?.isFile() ?? false;
+      }
+      if (isDir) await visit(path);
+      else if (isFile) files.push(path);
+    }
+  }
+  try {
+    await visit(dir);
+  } catch (e) {
+    throw new Error(`cannot read corpus folder ${dir}: ${(e as Error).message}`);
+  }
+  return files;
+}
+
+export const hasWavExtension = (file: string) => /\.wav$/i.test(file);
+
+const byFile = (a: Utterance, b: Utterance) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+
+/** Sorts by file path and refuses a corpus in which nothing matched the convention. */
+export function finishCorpus(name: string, dir: string, classes: string[], utterances: Utterance[], convention: string): Corpus {
+  if (utterances.length === 0) {
+    throw new Error(`no ${name} utterances found below ${dir} (expected ${convention})`);
+  }
+  return { name, classes, utterances: [...utterances].sort(byFile) };
+}

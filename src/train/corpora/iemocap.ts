@@ -1,0 +1,56 @@
+// IEMOCAP: categorical labels come from the EmoEvaluation text files ("[start - end]\tutterance\tcode\t[v, a, d]"
+// lines); the audio is the utterance's own WAV, looked up by name anywhere below the folder. The speaker is
+// the session plus the gender letter after the utterance name's last underscore (Ses01F_impro01_M003 ->
+// Ses01M, male): each session has one female and one male actor.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
+import { orderedClasses, type Corpus, type CorpusOptions, type Utterance } from './types.js';
+
+const CODES: Record<string, string> = {
+  ang: 'angry', hap: 'happy', exc: 'excited', sad: 'sad', neu: 'neutral',
+  fru: 'frustrated', sur: 'surprise', fea: 'fear', dis: 'disgust',
+  // 'oth' (other) and 'xxx' (no majority among annotators) are not emotions: dropped.
+};
+const FOUR_CLASSES = ['angry', 'happy', 'sad', 'neutral'];
+
+const LABEL_LINE = /^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\w+)\s+\[/;
+const UTTERANCE = /^(Ses\d{2})[FM]_\S*_([FM])\d+$/i;
+
+/** The emotion an IEMOCAP code maps to under the options, or undefined when the utterance is dropped. */
+export function iemocapEmotion(code: string, options: CorpusOptions = {}): string | undefined {
+  let emotion = CODES[code.toLowerCase()];
+  if (emotion === 'excited' && (options.mergeExcited ?? true)) emotion = 'happy';
+  if (emotion && (options.fourClass ?? true) && !FOUR_CLASSES.includes(emotion)) return undefined;
+  return emotion;
+}
+
+export function iemocapClasses(options: CorpusOptions = {}): string[] {
+  return orderedClasses(Object.keys(CODES).map((c) => iemocapEmotion(c, options)).filter((e) => e !== undefined));
+}
+
+export async function readIemocap(dir: string, options: CorpusOptions = {}): Promise<Corpus> {
+  const files = await walkFiles(dir);
+  const wavByUtterance = new Map<string, string>();
+  for (const f of files) if (hasWavExtension(f)) wavByUtterance.set(basename(f).slice(0, -4), f);
+  const labelled = new Map<string, string>(); // utterance -> raw code; the first label file seen wins
+  for (const f of files.filter((f) => /\.txt$/i.test(f)).sort()) {
+    for (const line of (await readFile(f, 'utf8')).split(/\r?\n/)) {
+      const m = LABEL_LINE.exec(line);
+      if (m && UTTERANCE.test(m[1]) && !labelled.has(m[1])) labelled.set(m[1], m[2]);
+    }
+  }
+  const utterances: Utterance[] = [];
+  for (const [name, code] of labelled) {
+    const emotion = iemocapEmotion(code, options);
+    const file = wavByUtterance.get(name);
+    if (!emotion || !file) continue;
+    const [, session, letter] = UTTERANCE.exec(name)!;
+    const gender = letter.toLowerCase() as 'f' | 'm';
+    utterances.push({ file, emotion, speaker: `${session}${letter.toUpperCase()}`, gender });
+  }
+  if (utterances.length === 0 && labelled.size > 0) {
+    throw new Error(`IEMOCAP: ${labelled.size} labelled utterances in EmoEvaluation files below ${dir}, but none with a kept emotion and a matching <utterance>.wav`);
+  }
+  return finishCorpus('iemocap', dir, iemocapClasses(options), utterances, 'Session*/dialog/EmoEvaluation/*.txt label files and Session*/sentences/wav/**/<utterance>.wav');
+}

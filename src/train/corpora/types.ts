@@ -1,0 +1,48 @@
+// The shared vocabulary of corpus readers: what an utterance is, what a corpus is, which corpora exist,
+// and the canonical English emotion names (in the fixed order every reader lists its classes in).
+
+export type Gender = 'f' | 'm';
+
+export interface Utterance {
+  file: string;
+  emotion: string;
+  speaker: string;
+  gender: Gender;
+}
+
+export interface Corpus {
+  name: string;
+  classes: string[];
+  utterances: Utterance[];
+}
+
+export interface LoadedUtterance extends Utterance {
+  samples: Float32Array;
+}
+
+export type CorpusKind = 'emodb' | 'ravdess' | 'cremad' | 'iemocap' | 'casia' | 'csv';
+
+export interface CorpusOptions {
+  /** IEMOCAP: excited counts as happy (the usual practice). Default true. */
+  mergeExcited?: boolean;
+  /** IEMOCAP: keep only angry/happy/sad/neutral, the usual setup. Default true. */
+  fourClass?: boolean;
+  /** CREMA-D: path of VideoDemographics.csv when it is not somewhere below the corpus folder. */
+  demographicsCsv?: string;
+}
+
+/**
+ * Canonical emotion names in their fixed order: the four classes shared by most corpora first, then the
+ * rest. A corpus's `classes` is this list filtered to its own standard label set.
+ */
+export const EMOTION_ORDER = [
+  'angry', 'happy', 'sad', 'neutral', 'excited', 'fear', 'disgust', 'boredom', 'calm', 'surprise', 'frustrated',
+] as const;
+
+export type Emotion = (typeof EMOTION_ORDER)[number];
+
+/** The standard label set in canonical order. */
+export function orderedClasses(labels: Iterable<string>): string[] {
+  const set = new Set(labels);
+  return EMOTION_ORDER.filter((e) => set.has(e));
+}

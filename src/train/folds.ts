@@ -1,0 +1,136 @@
+// Speaker-independent cross-validation splits: leave-one-speaker-out, k-fold over speakers, and
+// leave-one-male/female-pair-out (EMO-DB's usual 5 folds). Every speaker is tested in exactly one
+// fold, and within a fold the train/validation/test speaker sets are disjoint. Browser-usable.
+//
+// Determinism: without a seed, speakers are taken in natural id order ("03" < "08" < "10"), which
+// gives a canonical split; a seed shuffles that order reproducibly (mulberry32).
+
+export interface Fold {
+  index: number;
+  trainSpeakers: string[];
+  validationSpeakers: string[];
+  testSpeakers: string[];
+}
+
+export type FoldScheme = { kind: 'loso' } | { kind: 'kfold'; k: number } | { kind: 'pairs' };
+
+export interface Speaker {
+  id: string;
+  gender: 'f' | 'm';
+}
+
+export interface FoldOptions {
+  /** Validation speakers per fold; for 'pairs' this counts pairs. Default 1. 0 = no validation. */
+  validationSpeakers?: number;
+  seed?: number;
+}
+
+const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function orderSpeakers(speakers: Speaker[], seed: number | undefined): Speaker[] {
+  const ordered = [...speakers].sort((a, b) => naturalOrder(a.id, b.id));
+  if (seed === undefined) return ordered;
+  const random = mulberry32(seed);
+  for (let i = ordered.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [ordered[i], ordered[j]] = [ordered[j], ordered[i]];
+  }
+  return ordered;
+}
+
+interface Plan {
+  /** The units validation is drawn from: single speakers, or male/female pairs for 'pairs'. */
+  units: Speaker[][];
+  /** Per fold, the indices of the units it tests. */
+  tests: number[][];
+}
+
+function plan(ordered: Speaker[], scheme: FoldScheme): Plan {
+  const females = ordered.filter((s) => s.gender === 'f');
+  const males = ordered.filter((s) => s.gender === 'm');
+  switch (scheme.kind) {
+    case 'loso':
+      return { units: ordered.map((s) => [s]), tests: ordered.map((_, i) => [i]) };
+    case 'kfold': {
+      const { k } = scheme;
+      if (!Number.isInteger(k) || k < 2) throw new Error(`folds: kfold needs an integer k >= 2, got ${k}`);
+      if (k > ordered.length) throw new Error(`folds: kfold with k=${k} needs at least ${k} speakers, got ${ordered.length}`);
+      // Deal females then males round-robin, continuing where the females stopped: fold sizes
+      // differ by at most one and each gender is spread as evenly as its count allows.
+      const byGender = [...females, ...males];
+      const tests: number[][] = Array.from({ length: k }, () => []);
+      byGender.forEach((_, i) => tests[i % k].push(i));
+      return { units: byGender.map((s) => [s]), tests };
+    }
+    case 'pairs':
+      if (females.length !== males.length) {
+        throw new Error(`folds: 'pairs' needs as many female as male speakers to pair them, got ${females.length} f and ${males.length} m`);
+      }
+      return { units: females.map((f, i) => [f, males[i]]), tests: females.map((_, i) => [i]) };
+  }
+}
+
+/**
+ * Picks `count` validation units among those not tested: least-used first, so validation duty
+ * rotates across folds, ties broken by cyclic distance after the test units. For single speakers
+ * genders alternate (starting gender alternating by fold) to balance validation sets.
+ */
+function pickValidation(units: Speaker[][], tested: number[], foldIndex: number, count: number, uses: number[]): number[] {
+  const start = tested[0];
+  const distance = (i: number) => (i - start + units.length) % units.length;
+  const candidates = units
+    .map((_, i) => i)
+    .filter((i) => !tested.includes(i))
+    .sort((a, b) => uses[a] - uses[b] || distance(a) - distance(b));
+  const singleSpeakers = units.every((u) => u.length === 1);
+  const picked: number[] = [];
+  let wantGender: 'f' | 'm' = foldIndex % 2 === 0 ? 'f' : 'm';
+  while (picked.length < count) {
+    const remaining = candidates.filter((i) => !picked.includes(i));
+    const ofGender = singleSpeakers ? remaining.find((i) => units[i][0].gender === wantGender) : undefined;
+    picked.push(ofGender ?? remaining[0]);
+    wantGender = wantGender === 'f' ? 'm' : 'f';
+  }
+  for (const i of picked) uses[i]++;
+  return picked;
+}
+
+export function speakerFolds(speakers: Speaker[], scheme: FoldScheme, opts: FoldOptions = {}): Fold[] {
+  const distinctIds = new Set(speakers.map((s) => s.id)).size;
+  if (distinctIds !== speakers.length) throw new Error(`folds: speaker ids must be unique (${speakers.length} speakers, ${distinctIds} distinct ids)`);
+  if (speakers.length < 3) throw new Error(`folds: need at least 3 speakers (train, validation, test), got ${speakers.length}`);
+  const validationCount = opts.validationSpeakers ?? 1;
+  if (!Number.isInteger(validationCount) || validationCount < 0) {
+    throw new Error(`folds: validationSpeakers must be a non-negative integer, got ${validationCount}`);
+  }
+
+  const { units, tests } = plan(orderSpeakers(speakers, opts.seed), scheme);
+  const unitName = scheme.kind === 'pairs' ? 'pairs' : 'speakers';
+  const mostTested = Math.max(...tests.map((t) => t.length));
+  if (validationCount > units.length - mostTested - 1) {
+    throw new Error(
+      `folds: ${validationCount} validation ${unitName} per fold leave no training ${unitName}: ` +
+        `${units.length} ${unitName} in all, up to ${mostTested} tested per fold`,
+    );
+  }
+
+  // Speaker lists are reported in natural id order, whatever the seed, for readable logs.
+  const idsOf = (indices: number[]): string[] => indices.flatMap((i) => units[i].map((s) => s.id)).sort(naturalOrder);
+  const uses = units.map(() => 0);
+  return tests.map((tested, index) => {
+    const validation = pickValidation(units, tested, index, validationCount, uses);
+    const train = units.map((_, i) => i).filter((i) => !tested.includes(i) && !validation.includes(i));
+    return { index, trainSpeakers: idsOf(train), validationSpeakers: idsOf(validation), testSpeakers: idsOf(tested) };
+  });
+}

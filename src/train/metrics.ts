@@ -1,0 +1,114 @@
+// Classification metrics for SER evaluation: confusion matrix, WA (accuracy), UA (mean recall),
+// per-class precision/recall/F1, and pooling across cross-validation folds. Browser-usable.
+//
+// Edge cases, chosen so that every number is finite and reports stay comparable:
+// - a class never predicted has precision 0 (and so F1 0);
+// - a class absent from the truth has support 0, recall 0 and F1 0, and is left out of UA
+//   (its recall is undefined, and counting it as 0 would punish folds for their speakers).
+
+export interface ClassificationReport {
+  classes: string[];
+  /** rows = true class, columns = predicted class */
+  confusion: number[][];
+  /** weighted accuracy: fraction of samples classified correctly */
+  wa: number;
+  /** unweighted accuracy: mean per-class recall over classes that occur in the truth */
+  ua: number;
+  f1: Record<string, number>;
+  recall: Record<string, number>;
+  precision: Record<string, number>;
+  support: Record<string, number>;
+  n: number;
+}
+
+function checkLabels(truth: number[], predicted: number[], numClasses?: number): void {
+  if (truth.length !== predicted.length) {
+    throw new Error(`metrics: ${truth.length} true labels but ${predicted.length} predictions`);
+  }
+  if (numClasses === undefined) return;
+  for (const [what, labels] of [['true', truth], ['predicted', predicted]] as const) {
+    const bad = labels.findIndex((label) => !Number.isInteger(label) || label < 0 || label >= numClasses);
+    if (bad >= 0) throw new Error(`metrics: ${what} label ${labels[bad]} at index ${bad} is not a class index in [0, ${numClasses})`);
+  }
+}
+
+export function accuracy(truth: number[], predicted: number[]): number {
+  checkLabels(truth, predicted);
+  if (truth.length === 0) throw new Error('metrics: accuracy of zero samples is undefined');
+  let correct = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === predicted[i]) correct++;
+  return correct / truth.length;
+}
+
+export function confusionMatrix(truth: number[], predicted: number[], numClasses: number): number[][] {
+  checkLabels(truth, predicted, numClasses);
+  const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < truth.length; i++) matrix[truth[i]][predicted[i]]++;
+  return matrix;
+}
+
+/** Derives every metric from a confusion matrix (rows = truth), so pooled folds use the same code. */
+export function reportFromConfusion(confusion: number[][], classes: string[]): ClassificationReport {
+  const k = classes.length;
+  if (confusion.length !== k || confusion.some((row) => row.length !== k)) {
+    throw new Error(`metrics: confusion matrix must be ${k}x${k} for classes [${classes.join(', ')}]`);
+  }
+  if (new Set(classes).size !== k) throw new Error(`metrics: duplicate class names in [${classes.join(', ')}]`);
+  const n = confusion.flat().reduce((sum, count) => sum + count, 0);
+  if (n === 0) throw new Error('metrics: a report over zero samples is undefined');
+
+  const f1: Record<string, number> = {};
+  const recall: Record<string, number> = {};
+  const precision: Record<string, number> = {};
+  const support: Record<string, number> = {};
+  let correct = 0;
+  let recallSum = 0;
+  let classesPresent = 0;
+  classes.forEach((name, c) => {
+    const truePositives = confusion[c][c];
+    const trueCount = confusion[c].reduce((sum, count) => sum + count, 0);
+    const predictedCount = confusion.reduce((sum, row) => sum + row[c], 0);
+    correct += truePositives;
+    support[name] = trueCount;
+    recall[name] = trueCount > 0 ? truePositives / trueCount : 0;
+    precision[name] = predictedCount > 0 ? truePositives / predictedCount : 0;
+    const pr = precision[name] + recall[name];
+    f1[name] = pr > 0 ? (2 * precision[name] * recall[name]) / pr : 0;
+    if (trueCount > 0) {
+      recallSum += recall[name];
+      classesPresent++;
+    }
+  });
+
+  return {
+    classes: [...classes],
+    confusion: confusion.map((row) => [...row]),
+    wa: correct / n,
+    ua: recallSum / classesPresent,
+    f1,
+    recall,
+    precision,
+    support,
+    n,
+  };
+}
+
+export function classificationReport(truth: number[], predicted: number[], classes: string[]): ClassificationReport {
+  return reportFromConfusion(confusionMatrix(truth, predicted, classes.length), classes);
+}
+
+/**
+ * Pools fold reports the way speaker-independent SER papers do: sum the confusion matrices
+ * and recompute, so that WA/UA are over all test utterances rather than a mean of fold scores.
+ */
+export function mergeReports(reports: ClassificationReport[]): ClassificationReport {
+  if (reports.length === 0) throw new Error('metrics: mergeReports needs at least one report');
+  const classes = reports[0].classes;
+  reports.forEach((report, i) => {
+    if (report.classes.length !== classes.length || report.classes.some((name, c) => name !== classes[c])) {
+      throw new Error(`metrics: report ${i} has classes [${report.classes.join(', ')}], expected [${classes.join(', ')}]`);
+    }
+  });
+  const summed = classes.map((_, row) => classes.map((_, col) => reports.reduce((sum, r) => sum + r.confusion[row][col], 0)));
+  return reportFromConfusion(summed, classes);
+}

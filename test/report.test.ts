@@ -1,0 +1,179 @@
+// Reports: SVGs are well-formed, escaped, self-contained and show the data; the Markdown summary
+// carries WA/UA as one-decimal percentages, per-class F1, confusion tables and image links.
+
+import { describe, expect, it } from 'vitest';
+import { classificationReport } from '../src/train/metrics.js';
+import { barChartSvg, confusionMatrixSvg, lineChartSvg, markdownReport, niceTicks } from '../src/train/report.js';
+
+/** Minimal XML well-formedness check: balanced tags, one root, quoted attributes, escaped text. */
+function expectWellFormedXml(xml: string): void {
+  const tokens = xml.match(/<[^>]*>|[^<]+/g) ?? [];
+  const stack: string[] = [];
+  let roots = 0;
+  const entity = /&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
+  for (const token of tokens) {
+    if (!token.startsWith('<')) {
+      expect(token.replace(entity, ''), `raw & in text ${token}`).not.toContain('&');
+      if (stack.length === 0) expect(token.trim(), 'text outside the root').toBe('');
+      continue;
+    }
+    const tag = /^<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>$/.exec(token);
+    expect(tag, `malformed tag ${token}`).not.toBeNull();
+    const [, closing, name, attributes, selfClosing] = tag!;
+    expect(attributes.replace(entity, ''), `raw & in attributes of ${token}`).not.toContain('&');
+    if (closing) {
+      expect(stack.pop(), `unbalanced </${name}>`).toBe(name);
+    } else {
+      if (stack.length === 0) roots++;
+      if (!selfClosing) stack.push(name);
+    }
+  }
+  expect(stack, 'unclosed tags').toEqual([]);
+  expect(roots).toBe(1);
+}
+
+const classes = ['anger', 'boredom', 'neutral'];
+// anger: 3/4 right, boredom: 2/3, neutral: 1/2; WA = 6/9 = 66.7%, UA = (0.75 + 2/3 + 0.5) / 3 = 63.9%.
+const report = classificationReport([0, 0, 0, 0, 1, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1, 2, 2, 0], classes);
+
+describe('confusionMatrixSvg', () => {
+  const svg = confusionMatrixSvg(report, 'Fold 1 <test> & co');
+
+  it('is a well-formed, self-contained SVG document', () => {
+    expectWellFormedXml(svg);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).not.toMatch(/href=|<script|<image/);
+  });
+
+  it('shows class names on both axes and every count', () => {
+    for (const name of classes) expect(svg.match(new RegExp(`>${name}</text>`, 'g'))?.length).toBe(2);
+    const cellCounts = [...svg.matchAll(/<text[^>]*text-anchor="middle" fill="[^"]+">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+    expect(cellCounts).toEqual(report.confusion.flat());
+  });
+
+  it('shades by row-normalised fraction: equal fractions, equal colours', () => {
+    // Anger→anger is 3/4 of its row; the darkest cell. Boredom→boredom (2/3) is lighter.
+    const fills = [...svg.matchAll(/<rect x="[^"]+" y="[^"]+" width="52" height="52" fill="(rgb\([^)]+\))"/g)].map((m) => m[1]);
+    expect(fills.length).toBe(9);
+    const lightness = (fill: string) => fill.match(/\d+/g)!.map(Number).reduce((a, b) => a + b, 0);
+    expect(lightness(fills[0])).toBeLessThan(lightness(fills[4]));
+    expect(fills[2]).toBe('rgb(255,255,255)'); // anger→neutral: zero
+  });
+
+  it('escapes the title', () => {
+    expect(svg).toContain('Fold 1 &lt;test&gt; &amp; co');
+    expect(svg).not.toContain('<test>');
+  });
+
+  it('escapes class names', () => {
+    const odd = classificationReport([0, 1], [0, 1], ['a<b', 'c&d']);
+    const oddSvg = confusionMatrixSvg(odd, 'odd');
+    expectWellFormedXml(oddSvg);
+    expect(oddSvg).toContain('a&lt;b');
+    expect(oddSvg).toContain('c&amp;d');
+  });
+});
+
+describe('lineChartSvg', () => {
+  const svg = lineChartSvg(
+    [
+      { name: 'training loss', points: [[1, 1.9], [2, 1.2], [3, 0.8], [4, 0.55]] },
+      { name: 'validation <loss> & more', points: [[1, 2.0], [2, 1.5], [3, 1.3], [4, NaN]] },
+    ],
+    { title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'cross-entropy' },
+  );
+
+  it('is well-formed, titled, labelled, with a legend entry and a line per series', () => {
+    expectWellFormedXml(svg);
+    for (const label of ['Loss per epoch', 'epoch', 'cross-entropy', 'training loss', 'validation &lt;loss&gt; &amp; more']) expect(svg).toContain(label);
+    expect(svg.match(/<polyline /g)?.length).toBe(2);
+  });
+
+  it('skips non-finite points and labels round ticks', () => {
+    expect(svg.match(/<circle /g)?.length).toBe(7);
+    expect(svg).toContain('>0.5</text>');
+    expect(svg).toContain('>2</text>');
+  });
+
+  it('copes with no data and a single point', () => {
+    expectWellFormedXml(lineChartSvg([], { title: 't', xLabel: 'x', yLabel: 'y' }));
+    expect(lineChartSvg([{ name: 's', points: [] }], { title: 't', xLabel: 'x', yLabel: 'y' })).toContain('no data');
+    const single = lineChartSvg([{ name: 's', points: [[3, 0.7]] }], { title: 't', xLabel: 'x', yLabel: 'y' });
+    expectWellFormedXml(single);
+    expect(single).not.toContain('NaN');
+  });
+});
+
+describe('barChartSvg', () => {
+  const groups = {
+    categories: ['matmul 512', 'conv1d <k=3>', 'softmax'],
+    series: [
+      { name: 'ours', values: [812.5, 95.25, 12] },
+      { name: 'tfjs-webgpu', values: [640, null, 14.5] },
+    ],
+  };
+  const svg = barChartSvg(groups, { title: 'GFLOP/s per kernel', yLabel: 'GFLOP/s', formatValue: (v) => v.toFixed(1) });
+
+  it('is well-formed with a bar and value label per measurement and a legend', () => {
+    expectWellFormedXml(svg);
+    expect(svg.match(/<rect [^>]*><title>/g)?.length).toBe(5); // the null is not drawn
+    for (const label of ['812.5', '95.3', '12.0', '640.0', '14.5', 'ours', 'tfjs-webgpu', 'matmul 512', 'conv1d &lt;k=3&gt;']) {
+      expect(svg).toContain(`>${label}</text>`);
+    }
+  });
+
+  it('draws negative values below zero and refuses ragged input', () => {
+    expectWellFormedXml(barChartSvg({ categories: ['a', 'b'], series: [{ name: 'delta', values: [-3, 2] }] }, { title: 't', yLabel: 'y', xLabel: 'x' }));
+    expect(() => barChartSvg({ categories: ['a', 'b'], series: [{ name: 's', values: [1] }] }, { title: 't', yLabel: 'y' })).toThrow(
+      'series "s" has 1 values for 2 categories',
+    );
+  });
+});
+
+describe('niceTicks', () => {
+  it('picks 1-2-5 steps', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0, 800)).toEqual([0, 200, 400, 600, 800]);
+    expect(niceTicks(-3, 2)).toEqual([-3, -2, -1, 0, 1, 2]);
+  });
+});
+
+describe('markdownReport', () => {
+  const genderAware = classificationReport([0, 0, 0, 0, 1, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1, 2, 2, 2], classes);
+  const md = markdownReport({
+    title: 'EMO-DB, leave one pair out',
+    classes,
+    conditions: [
+      { name: 'baseline', report },
+      { name: 'gender-aware | shared', report: genderAware, genderHeadAccuracy: 0.9625 },
+    ],
+    notes: ['5 folds, pooled confusion matrices'],
+    images: [{ caption: 'Confusion, baseline', file: 'figures/confusion baseline.svg' }],
+  });
+
+  it('reports WA/UA per condition as percentages with one decimal', () => {
+    expect(md).toContain('| baseline | 9 | 66.7% | 63.9% | – |');
+    // gender-aware: WA 8/9 = 88.9%, UA (1 + 2/3 + 1) / 3 = 88.9%; gender head 96.3%.
+    expect(md).toContain('| gender-aware \\| shared | 9 | 88.9% | 88.9% | 96.3% |');
+  });
+
+  it('has a per-class F1 table', () => {
+    // baseline anger: precision 3/4, recall 3/4 → 75.0%; gender-aware anger: 100.0%.
+    expect(md).toContain('| anger | 75.0% | 100.0% |');
+    expect(md).toMatch(/\| Class \| baseline \| gender-aware \\\| shared \|/);
+  });
+
+  it('includes confusion matrices as tables, image links and notes', () => {
+    expect(md).toContain('| true \\ predicted | anger | boredom | neutral |');
+    expect(md).toContain('| anger | 3 | 1 | 0 |');
+    expect(md).toContain('| neutral | 1 | 0 | 1 |');
+    expect(md).toContain('![Confusion, baseline](figures/confusion%20baseline.svg)');
+    expect(md).toContain('- 5 folds, pooled confusion matrices');
+  });
+
+  it('omits the gender column when no condition has a gender head', () => {
+    const plain = markdownReport({ title: 't', classes, conditions: [{ name: 'only', report }] });
+    expect(plain).toContain('| Condition | N | WA | UA |\n');
+    expect(plain).not.toContain('Gender head');
+  });
+});

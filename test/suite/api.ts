@@ -1,0 +1,146 @@
+// The public API end to end (tensor, ops, backward, grad, toArray), as external conformance tests call it:
+// each op's forward and gradients against the CPU reference, argument checks that refuse bad shapes before
+// anything is dispatched, and a small network that learns. Runs in Node and in the browser page.
+
+import { assert, assertClose, assertThrows, randn, type Ser, type SuiteCase } from './harness.js';
+
+const family = 'api';
+
+/** A random tensor that requires grad, plus its values. */
+function input(ser: Ser, shape: number[], seed: number) {
+  const data = randn(shape.reduce((a, b) => a * b, 1), seed);
+  return { data, t: ser.tensor(data, shape, { requiresGrad: true }) };
+}
+
+export const apiCases: SuiteCase[] = [
+  {
+    family,
+    name: 'conv1d forward and backward (stride 3, padding 2, dilation 2, bias) match the reference',
+    async run(ser) {
+      const p = { stride: 3, padding: 2, dilation: 2 };
+      const x = input(ser, [2, 3, 37], 1);
+      const w = input(ser, [5, 3, 4], 2);
+      const b = input(ser, [5], 3);
+      const y = ser.conv1d(x.t, w.t, b.t, p);
+      const ref = ser.reference.conv1d(x.data, x.t.shape, w.data, w.t.shape, b.data, p);
+      assert(y.shape.join() === [2, 5, 11].join(), `conv1d output shape ${y.shape}`);
+      assertClose(await y.toArray(), ref, 1e-5, 'conv1d forward');
+      const dy = randn(y.size, 4);
+      await y.backward(ser.tensor(dy, y.shape));
+      assertClose(await x.t.grad!.toArray(), ser.reference.conv1dBackwardInput(dy, w.data, x.t.shape, w.t.shape, p), 1e-4, 'conv1d dx');
+      assertClose(await w.t.grad!.toArray(), ser.reference.conv1dBackwardWeight(dy, x.data, x.t.shape, w.t.shape, p), 1e-4, 'conv1d dw');
+      assertClose(await b.t.grad!.toArray(), ser.reference.sumTo(dy, [2, 5, 11], [1, 5, 1]), 1e-4, 'conv1d db');
+    },
+  },
+  {
+    family,
+    name: 'maxPool1d / avgPool1d forward and backward match the reference (torch defaults: stride = kernel)',
+    async run(ser) {
+      const x = input(ser, [1, 3, 29], 5);
+      const p = { kernelSize: 3, stride: 3, padding: 0 };
+      const ym = ser.maxPool1d(x.t, { kernelSize: 3 });
+      assertClose(await ym.toArray(), ser.reference.maxPool1d(x.data, x.t.shape, p), 1e-6, 'maxPool1d');
+      const dy = randn(ym.size, 6);
+      await ym.backward(ser.tensor(dy, ym.shape));
+      assertClose(await x.t.grad!.toArray(), ser.reference.maxPool1dBackward(x.data, dy, x.t.shape, p), 1e-5, 'maxPool1d dx');
+      const x2 = input(ser, [2, 2, 17], 7);
+      const pa = { kernelSize: 4, stride: 2, padding: 1 };
+      const ya = ser.avgPool1d(x2.t, pa);
+      assertClose(await ya.toArray(), ser.reference.avgPool1d(x2.data, x2.t.shape, pa), 1e-5, 'avgPool1d');
+      const dya = randn(ya.size, 8);
+      await ya.backward(ser.tensor(dya, ya.shape));
+      assertClose(await x2.t.grad!.toArray(), ser.reference.avgPool1dBackward(dya, x2.t.shape, pa), 1e-5, 'avgPool1d dx');
+    },
+  },
+  {
+    family,
+    name: 'matmul, linear, relu, mean and crossEntropy compose, and gradients accumulate over two backward calls',
+    async run(ser) {
+      const x = input(ser, [7, 5], 9);
+      const w = input(ser, [3, 5], 10);
+      const b = input(ser, [3], 11);
+      const m = input(ser, [5, 4], 12);
+      const targets = new Int32Array([0, 2, 1, 1, 0, 2, 2]);
+      const forward = () => ser.crossEntropy(ser.relu(ser.linear(x.t, w.t, b.t)), targets);
+      const loss = forward();
+      // Reference: logits = relu(x·wᵀ + b), mean cross-entropy.
+      const z = ser.reference.gemm(x.data, w.data, { M: 7, N: 3, K: 5, transB: true, bias: b.data });
+      const logits = Float64Array.from(z, (v) => Math.max(0, v));
+      const ref = ser.reference.softmaxCrossEntropy(logits, targets, 7, 3, null);
+      assertClose(await loss.toArray(), ref.loss, 1e-5, 'crossEntropy value');
+      await loss.backward();
+      const dLogits = ser.reference.softmaxCrossEntropyBackward(ref.probs, targets, [1], 7, 3, null);
+      const dz = Float64Array.from(dLogits, (g, i) => (z[i] > 0 ? g : 0));
+      const dw = ser.reference.gemm(dz, x.data, { M: 3, N: 5, K: 7, transA: true });
+      assertClose(await w.t.grad!.toArray(), dw, 1e-4, 'linear dw');
+      await forward().backward();
+      assertClose(await w.t.grad!.toArray(), Float64Array.from(dw, (v) => 2 * v), 1e-4, 'accumulated dw');
+      const y = ser.mean(ser.matmul(x.t, m.t), 1);
+      assert(y.shape.join() === '7', `mean(x, 1) shape ${y.shape}`);
+      const mm = ser.reference.gemm(x.data, m.data, { M: 7, N: 4, K: 5 });
+      const meanRef = Array.from({ length: 7 }, (_, i) => (mm[i * 4] + mm[i * 4 + 1] + mm[i * 4 + 2] + mm[i * 4 + 3]) / 4);
+      assertClose(await y.toArray(), meanRef, 1e-5, 'mean over dim 1');
+      await y.backward(ser.tensor(new Float32Array(7).fill(1), [7]));
+      const dm = ser.reference.gemm(x.data, new Float64Array(28).fill(0.25), { M: 5, N: 4, K: 7, transA: true });
+      assertClose(await m.t.grad!.toArray(), dm, 1e-4, 'matmul db through mean');
+    },
+  },
+  {
+    family,
+    name: 'bad shapes and parameters are refused with errors naming them, before any work is queued',
+    async run(ser) {
+      const x = ser.tensor(new Float32Array(2 * 3 * 10), [2, 3, 10], { name: 'x' });
+      const w = ser.tensor(new Float32Array(4 * 2 * 3), [4, 2, 3], { name: 'w' });
+      const long = ser.tensor(new Float32Array(4 * 3 * 30), [4, 3, 30]);
+      const w3 = ser.tensor(new Float32Array(4 * 3 * 3), [4, 3, 3]);
+      const a = ser.tensor(new Float32Array(6), [2, 3], { name: 'a' });
+      const W = ser.tensor(new Float32Array(8), [2, 4], { name: 'W' });
+      const v4 = ser.tensor(new Float32Array(4), [4]);
+      // Finalizers of forgotten tensors may lower the count meanwhile, never raise it: hence <=.
+      const live = ser.engine().backend.counters().liveBuffers;
+      await assertThrows(() => ser.conv1d(x, w, undefined), /x\[2,3,10\].*3 channels.*w\[4,2,3\]/, 'conv1d channel mismatch');
+      await assertThrows(() => ser.conv1d(x, long, undefined), /kernel 30.*longer than input x\[2,3,10\]/, 'conv1d kernel too long');
+      await assertThrows(() => ser.conv1d(x, w3, undefined, { stride: 0 }), /stride must be a positive integer, got 0/, 'conv1d stride 0');
+      await assertThrows(() => ser.conv1d(x, w3, undefined, { dilation: 1.5 }), /dilation must be a positive integer, got 1.5/, 'conv1d dilation');
+      await assertThrows(() => ser.maxPool1d(x, { kernelSize: 4, padding: 3 }), /padding 3 must be at most half of kernelSize 4/, 'pool padding');
+      await assertThrows(() => ser.avgPool1d(a, { kernelSize: 2 }), /expected 3 dimensions, got a\[2,3\]/, 'pool rank');
+      await assertThrows(() => ser.matmul(a, a), /inner dimensions 3 and 2 differ/, 'matmul inner dims');
+      await assertThrows(() => ser.linear(a, W), /input a\[2,3\] has 3 features but weight W\[2,4\] expects 4/, 'linear features');
+      await assertThrows(() => ser.crossEntropy(a, new Int32Array([0, 3])), /target 1 is 3, outside the 3 classes/, 'crossEntropy target');
+      await assertThrows(() => ser.crossEntropy(a, new Int32Array([0])), /1 targets for logits a\[2,3\]/, 'crossEntropy batch');
+      await assertThrows(() => ser.mean(a, 2), /dim 2 is out of range/, 'mean dim');
+      await assertThrows(() => ser.tensor(new Float32Array(5), [2, 3]), /5 values do not fill shape \[2,3\]/, 'tensor size');
+      await assertThrows(() => ser.add(a, v4), /shapes \[2,3\] and \[4\] do not broadcast/, 'broadcast');
+      assert(ser.engine().backend.counters().liveBuffers <= live, 'a refused op allocated device memory');
+      for (const t of [x, w, long, w3, a, W, v4]) t.dispose();
+      assert(ser.engine().backend.counters().liveBuffers <= live - 7, 'disposed inputs still hold buffers');
+    },
+  },
+  {
+    family,
+    name: 'a two-layer network fits a small problem: the loss falls by more than half',
+    async run(ser) {
+      const n = 64;
+      const xs = randn(n * 2, 21);
+      // Two classes separated by a circle: not linearly separable, so the hidden layer matters.
+      const labels = Int32Array.from({ length: n }, (_, i) => (xs[2 * i] ** 2 + xs[2 * i + 1] ** 2 > 1.2 ? 1 : 0));
+      const random = ser.seededRandom(3);
+      const l1 = new ser.Linear(2, 16, random);
+      const l2 = new ser.Linear(16, 2, random);
+      const adam = new ser.Adam([...l1.parameters(), ...l2.parameters()], { lr: 0.05 });
+      const x = ser.tensor(xs, [n, 2]);
+      const losses: number[] = [];
+      for (let step = 0; step < 60; step++) {
+        const loss = ser.tidy(() => ser.crossEntropy(l2.forward(l1.forward(x, 'relu')), labels));
+        await loss.backward();
+        adam.step();
+        adam.zeroGrad();
+        losses.push((await loss.toArray())[0]);
+        loss.dispose();
+      }
+      const first = losses[0];
+      const last = losses[losses.length - 1];
+      assert(Number.isFinite(last) && last < first * 0.5, `loss went from ${first.toFixed(4)} to ${last.toFixed(4)}`);
+    },
+  },
+];

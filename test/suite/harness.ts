@@ -1,0 +1,94 @@
+// The kernel suite's tools, shared by vitest (Node, test/kernels.test.ts) and the browser page
+// (test/browser): cases receive the public API as `ser`, so the same checks run on the Node build and on the
+// browser bundle. A case throws on failure.
+
+import type * as Api from '../../src/index.js';
+
+export type Ser = typeof Api;
+
+export interface SuiteCase {
+  family: string;
+  name: string;
+  run(ser: Ser): Promise<void>;
+}
+
+/** ‖out − ref‖ / ‖ref‖ (absolute norm when ref is zero). */
+export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (out.length !== ref.length) throw new Error(`length mismatch: got ${out.length}, reference ${ref.length}`);
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = out[i] - ref[i];
+    if (Number.isNaN(out[i])) return Infinity;
+    diff += d * d;
+    norm += ref[i] * ref[i];
+  }
+  return Math.sqrt(diff) / (norm > 0 ? Math.sqrt(norm) : 1);
+}
+
+export function assertClose(out: ArrayLike<number>, ref: ArrayLike<number>, tolerance: number, what: string): void {
+  const err = relativeError(out, ref);
+  if (!(err <= tolerance)) throw new Error(`${what}: relative error ${err.toExponential(2)} exceeds ${tolerance.toExponential(0)}`);
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** Expects fn to throw an error whose message matches `pattern`. */
+export async function assertThrows(fn: () => unknown, pattern: RegExp, what: string): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (!pattern.test(message)) throw new Error(`${what}: error "${message}" does not match ${pattern}`);
+    return;
+  }
+  throw new Error(`${what}: expected an error matching ${pattern}, nothing was thrown`);
+}
+
+/** Deterministic standard-normal values (mulberry32 + Box-Muller). */
+export function randn(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(uniform(), 1e-12);
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  }
+  return out;
+}
+
+/** Central finite differences of a scalar function f at x (float64 throughout). */
+export function numericGradient(f: (x: Float64Array) => number, x: ArrayLike<number>, eps = 1e-6): Float64Array {
+  const point = Float64Array.from(x);
+  const grad = new Float64Array(point.length);
+  for (let i = 0; i < point.length; i++) {
+    const saved = point[i];
+    point[i] = saved + eps;
+    const up = f(point);
+    point[i] = saved - eps;
+    const down = f(point);
+    point[i] = saved;
+    grad[i] = (up - down) / (2 * eps);
+  }
+  return grad;
+}
+
+/** Σ r·y for a fixed random r: a scalar whose gradient with respect to y is r (used to check backward passes). */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Runs a backend kernel on uploaded inputs and returns its output as a Float32Array. */
+export async function download(ser: Ser, s: unknown): Promise<Float32Array> {
+  return ser.engine().backend.download(s as never);
+}

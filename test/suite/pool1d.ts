@@ -1,0 +1,141 @@
+// Pooling kernels: the WebGPU maxPool1d/avgPool1d and their backward passes against the CPU reference
+// (odd lengths, overlapping windows, padding, stride > kernel, a window as long as the padded input, batch 1,
+// ties in max, and a size past 65535 workgroups for grid1d's 2-D fold), and the CPU references' backward
+// passes against central finite differences.
+
+import type { Pool1dParams } from '../../src/engine/backend.js';
+import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+
+const FORWARD_TOLERANCE = 1e-5;
+const GRADIENT_TOLERANCE = 1e-4;
+
+function outputLength(L: number, p: Pool1dParams): number {
+  return Math.floor((L + 2 * p.padding - p.kernelSize) / p.stride) + 1;
+}
+
+/** Values rounded to multiples of 0.5, so most windows hold repeated maxima. */
+function withTies(n: number, seed: number): Float32Array {
+  return randn(n, seed).map((v) => Math.round(v * 2) / 2);
+}
+
+/** Distinct values at least 0.01 apart in random order: no window has a near-tie to upset finite differences. */
+function withoutTies(n: number, seed: number): Float64Array {
+  const keys = randn(n, seed);
+  const order = Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b]);
+  const x = new Float64Array(n);
+  order.forEach((i, rank) => (x[i] = (rank - n / 2) * 0.01));
+  return x;
+}
+
+/** All four kernels on the GPU against the CPU reference, for one shape and parameter set. */
+async function compareWithReference(ser: Ser, xShape: number[], p: Pool1dParams, x: Float32Array, seed: number): Promise<void> {
+  const backend = ser.engine().backend;
+  const ref = ser.reference;
+  const [N, C, L] = xShape;
+  const Lout = outputLength(L, p);
+  assert(Lout >= 1, `bad test parameters: Lout = ${Lout}`);
+  const dy = randn(N * C * Lout, seed + 1);
+  const what = `x[${xShape}] k${p.kernelSize} s${p.stride} p${p.padding}`;
+
+  const xs = backend.upload(x);
+  const dys = backend.upload(dy);
+  const outputs = {
+    maxPool1d: backend.maxPool1d(xs, xShape, p),
+    maxPool1dBackward: backend.maxPool1dBackward(xs, dys, xShape, p),
+    avgPool1d: backend.avgPool1d(xs, xShape, p),
+    avgPool1dBackward: backend.avgPool1dBackward(dys, xShape, p),
+  };
+  const expected = {
+    maxPool1d: ref.maxPool1d(x, xShape, p),
+    maxPool1dBackward: ref.maxPool1dBackward(x, dy, xShape, p),
+    avgPool1d: ref.avgPool1d(x, xShape, p),
+    avgPool1dBackward: ref.avgPool1dBackward(dy, xShape, p),
+  };
+  for (const name of Object.keys(outputs) as (keyof typeof outputs)[]) {
+    const out = await backend.download(outputs[name]);
+    const tolerance = name.endsWith('Backward') ? GRADIENT_TOLERANCE : FORWARD_TOLERANCE;
+    assertClose(out, expected[name], tolerance, `${name} ${what}`);
+  }
+  for (const s of [xs, dys, ...Object.values(outputs)]) backend.release(s);
+}
+
+function gpuCase(name: string, xShape: number[], p: Pool1dParams, seed: number, ties = false): SuiteCase {
+  return {
+    family: 'pool1d',
+    name,
+    async run(ser) {
+      const n = xShape[0] * xShape[1] * xShape[2];
+      await compareWithReference(ser, xShape, p, ties ? withTies(n, seed) : randn(n, seed), seed);
+    },
+  };
+}
+
+/** Both backward references against central differences of the loss Σ r·pool(x). */
+function finiteDifferenceCase(xShape: number[], p: Pool1dParams, seed: number): SuiteCase {
+  return {
+    family: 'pool1d',
+    name: `CPU backward references match finite differences (x[${xShape}] k${p.kernelSize} s${p.stride} p${p.padding})`,
+    async run(ser) {
+      const ref = ser.reference;
+      const [N, C, L] = xShape;
+      const r = randn(N * C * outputLength(L, p), seed);
+      const x = withoutTies(N * C * L, seed + 1);
+
+      const maxNumeric = numericGradient((v) => dot(r, ref.maxPool1d(v, xShape, p)), x);
+      assertClose(ref.maxPool1dBackward(x, r, xShape, p), maxNumeric, 1e-6, 'maxPool1dBackward vs finite differences');
+
+      const xr = randn(N * C * L, seed + 2);
+      const avgNumeric = numericGradient((v) => dot(r, ref.avgPool1d(v, xShape, p)), xr);
+      assertClose(ref.avgPool1dBackward(r, xShape, p), avgNumeric, 1e-6, 'avgPool1dBackward vs finite differences');
+    },
+  };
+}
+
+/** A first-maximum tie rule check small enough to state by hand. */
+const handTieCase: SuiteCase = {
+  family: 'pool1d',
+  name: 'max backward sends each window gradient to its first maximum, summing over overlapping windows',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const xShape = [1, 1, 7];
+    const p = { kernelSize: 3, stride: 2, padding: 1 };
+    const x = new Float32Array([1, 2, 2, 0.5, 3, 3, -1]);
+    const dy = new Float32Array([10, 20, 30, 40]);
+    // window 0: {1,2} -> position 1; window 1: {2,2,0.5} -> position 1 (first of the tie);
+    // window 2: {0.5,3,3} -> position 4; window 3: {3,-1} (+ right padding) -> position 5.
+    const expected = [0, 30, 0, 0, 30, 40, 0];
+    const xs = backend.upload(x);
+    const dys = backend.upload(dy);
+    const dxs = backend.maxPool1dBackward(xs, dys, xShape, p);
+    const ys = backend.maxPool1d(xs, xShape, p);
+    const dx = await backend.download(dxs);
+    const y = await backend.download(ys);
+    assert(dx.join() === expected.join(), `maxPool1dBackward: got [${dx.join(', ')}], expected [${expected.join(', ')}]`);
+    assert(y.join() === [2, 2, 3, 3].join(), `maxPool1d: got [${y.join(', ')}], expected [2, 2, 3, 3]`);
+    assertClose(ser.reference.maxPool1dBackward(x, dy, xShape, p), expected, 0, 'CPU reference maxPool1dBackward');
+    for (const s of [xs, dys, dxs, ys]) backend.release(s);
+  },
+};
+
+export const pool1dCases: SuiteCase[] = [
+  handTieCase,
+  gpuCase('pooling by 4 (kernel 4, stride 4), odd length', [2, 5, 1003], { kernelSize: 4, stride: 4, padding: 0 }, 11),
+  gpuCase('overlapping windows with padding (kernel 3, stride 2, padding 1)', [3, 5, 37], { kernelSize: 3, stride: 2, padding: 1 }, 12),
+  gpuCase('overlapping windows (kernel 5, stride 1, padding 2)', [2, 3, 101], { kernelSize: 5, stride: 1, padding: 2 }, 13),
+  gpuCase('stride > kernel (kernel 2, stride 5)', [2, 3, 53], { kernelSize: 2, stride: 5, padding: 0 }, 14),
+  gpuCase('stride > kernel with padding (kernel 3, stride 4, padding 1)', [3, 2, 46], { kernelSize: 3, stride: 4, padding: 1 }, 15),
+  gpuCase('kernel as long as the padded input (Lout = 1)', [2, 3, 9], { kernelSize: 11, stride: 3, padding: 1 }, 16),
+  gpuCase('batch 1, a single channel', [1, 1, 999], { kernelSize: 3, stride: 3, padding: 1 }, 17),
+  gpuCase('batch 1, moderately large (kernel 4, stride 4)', [1, 67, 3001], { kernelSize: 4, stride: 4, padding: 0 }, 18),
+  gpuCase('moderately large, overlapping (kernel 3, stride 2, padding 1)', [3, 33, 1999], { kernelSize: 3, stride: 2, padding: 1 }, 19),
+  gpuCase('ties in max (kernel 4, stride 4)', [2, 7, 403], { kernelSize: 4, stride: 4, padding: 0 }, 20, true),
+  gpuCase('ties in max, overlapping (kernel 3, stride 2, padding 1)', [2, 7, 401], { kernelSize: 3, stride: 2, padding: 1 }, 21, true),
+  gpuCase('ties in max, overlapping (kernel 5, stride 1, padding 2)', [3, 5, 211], { kernelSize: 5, stride: 1, padding: 2 }, 22, true),
+  gpuCase('ties in max, stride > kernel (kernel 2, stride 3, padding 1)', [2, 3, 100], { kernelSize: 2, stride: 3, padding: 1 }, 23, true),
+  // rows·Lout outputs and rows·L inputs both past 65535 workgroups of 256 elements: exercises the 2-D fold.
+  gpuCase('past 65535 workgroups (grid1d 2-D fold)', [1, 4099, 4099], { kernelSize: 2, stride: 1, padding: 1 }, 24, true),
+  finiteDifferenceCase([2, 3, 11], { kernelSize: 3, stride: 2, padding: 1 }, 31),
+  finiteDifferenceCase([1, 2, 13], { kernelSize: 5, stride: 1, padding: 2 }, 32),
+  finiteDifferenceCase([2, 2, 12], { kernelSize: 4, stride: 4, padding: 0 }, 33),
+  finiteDifferenceCase([1, 3, 10], { kernelSize: 2, stride: 3, padding: 1 }, 34),
+];

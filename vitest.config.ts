@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+// Shaders are plain .wgsl files imported as text, as esbuild's text loader does for the bundles.
+const wgslAsText = {
+  name: 'wgsl-as-text',
+  transform(code: string, id: string) {
+    if (id.endsWith('.wgsl')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+  },
+};
+
+export default defineConfig({
+  plugins: [wgslAsText],
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
