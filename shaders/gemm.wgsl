@@ -200,3 +200,64 @@ fn gemm_direct(
   }
   storeBlock(&acc, row0, col0, lid);
 }
+
+// Rows per thread and columns per thread of gemm_rows.
+override ROWS: u32 = 8;
+override COLS: u32 = 2;
+
+@compute @workgroup_size(WG_X)
+fn gemm_rows(
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let row0 = (wid.y + wid.z * nwg.y) * ROWS;
+  let col0 = wid.x * WG_X * COLS + lid.x;
+  if (row0 >= p.M) {
+    return;
+  }
+  let aStepK = select(1u, p.M, TRANS_A);
+  let bStepK = select(p.N, 1u, TRANS_B);
+  var aRow: array<u32, 16>;
+  var bCol: array<u32, 4>;
+  for (var r = 0u; r < ROWS; r++) {
+    let row = min(row0 + r, p.M - 1u);
+    aRow[r] = select(row * p.K, row, TRANS_A);
+  }
+  for (var j = 0u; j < COLS; j++) {
+    let col = min(col0 + j * WG_X, p.N - 1u);
+    bCol[j] = select(col, col * p.K, TRANS_B);
+  }
+  var acc: array<f32, 64>;
+  for (var k = 0u; k < p.K; k++) {
+    var bv: array<f32, 4>;
+    for (var j = 0u; j < COLS; j++) {
+      bv[j] = b[bCol[j] + k * bStepK];
+    }
+    for (var r = 0u; r < ROWS; r++) {
+      let av = a[aRow[r] + k * aStepK];
+      for (var j = 0u; j < COLS; j++) {
+        acc[r * 4u + j] = fma(av, bv[j], acc[r * 4u + j]);
+      }
+    }
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    let row = row0 + r;
+    if (row >= p.M) {
+      return;
+    }
+    for (var j = 0u; j < COLS; j++) {
+      let col = col0 + j * WG_X;
+      if (col < p.N) {
+        var x = acc[r * 4u + j];
+        if (HAS_BIAS) {
+          x += bias[col];
+        }
+        if (RELU) {
+          x = max(x, 0.0);
+        }
+        c[row * p.N + col] = x;
+      }
+    }
+  }
+}

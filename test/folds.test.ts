@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { speakerFolds, type Fold, type FoldScheme } from '../src/train/folds.js';
 
 // EMO-DB's ten speakers.
-const emodb = [
+const emodb: { id: string; gender: 'f' | 'm' }[] = [
   { id: '03', gender: 'm' },
   { id: '08', gender: 'f' },
   { id: '09', gender: 'f' },
@@ -16,7 +16,7 @@ const emodb = [
   { id: '14', gender: 'f' },
   { id: '15', gender: 'm' },
   { id: '16', gender: 'f' },
-] as const satisfies { id: string; gender: 'f' | 'm' }[];
+];
 const speakers = emodb.map((s) => ({ ...s }));
 const genderOf = new Map(speakers.map((s) => [s.id, s.gender]));
 const countGender = (ids: string[], g: 'f' | 'm') => ids.filter((id) => genderOf.get(id) === g).length;

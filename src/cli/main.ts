@@ -8,7 +8,7 @@ import { init } from '../engine/context.js';
 import { MODEL_PRESETS, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
 import { loadAudio } from '../train/audio.js';
-import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora.js';
+import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition } from '../train/experiment.js';
@@ -125,7 +125,7 @@ addTrainingFlags(
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
   const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
-  for (const s of loaded.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+  for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
   await runTraining(flags, corpus.name, corpus.classes, loaded.utterances);
 });
 
@@ -156,7 +156,7 @@ program
     const { model } = decodeModel(new Uint8Array(await readFile(flags.model)), flags.model);
     const corpus = await readCorpus(flags.corpus, flags.data);
     const loaded = await loadCorpusAudio(corpus, { sampleRate: model.config.sampleRate, strict: flags.strict });
-    for (const s of loaded.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+    for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
     const classes = model.config.classes;
     const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
     const examples = toExamples(known, classes, model.config.windowSamples);

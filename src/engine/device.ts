@@ -35,8 +35,13 @@ async function navigatorGpu(): Promise<GPU> {
   };
   // GPUBufferUsage, GPUMapMode, ... are browser globals; dawn.node exports them separately.
   Object.assign(globalThis, dawn.globals);
-  return dawn.create([]);
+  // dawn.node's instance must outlive every device made from it: if it were garbage-collected, Dawn would
+  // tear down threads the device still uses (seen here as a crash in the middle of a read-back).
+  dawnInstance ??= dawn.create([]);
+  return dawnInstance;
 }
+
+let dawnInstance: GPU | undefined;
 
 /** Requests the adapter's full limits: the defaults (128 MiB bindings, 16 KiB workgroup memory) are too small for the model. */
 function wantedLimits(adapter: GPUAdapter): Record<string, number> {

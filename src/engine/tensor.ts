@@ -40,6 +40,8 @@ export class Tensor {
   private block: Block | null;
   private parents: Tensor[] = [];
   private backwardFn: BackwardFn | null = null;
+  /** Tensors of a `tidy` scope that this tensor's graph still needs: freed with the graph. */
+  private graphOwned: Tensor[] = [];
 
   constructor(storage: Storage, shape: number[], backend: Backend, requiresGrad = false, share?: Tensor) {
     this.shape = shape;
@@ -94,8 +96,20 @@ export class Tensor {
     finalizer.unregister(this);
     this.block.unref();
     this.block = null;
+    this.releaseGraph();
+  }
+
+  /** Drops the tape behind this tensor (as torch frees the graph after backward) and what it kept alive. */
+  releaseGraph(): void {
     this.parents = [];
     this.backwardFn = null;
+    for (const t of this.graphOwned) t.dispose();
+    this.graphOwned = [];
+  }
+
+  /** Makes this tensor's graph own `tensors` (called by tidy for the intermediates a returned graph needs). */
+  adopt(tensors: Tensor[]): void {
+    this.graphOwned.push(...tensors);
   }
 
   /** The same values, cut from the tape (the graph behind this tensor can then be freed). */
@@ -135,6 +149,12 @@ export class Tensor {
     }
     const order = topologicalOrder(this);
     const grads = new Map<Tensor, Tensor>();
+    this.backwardInto(order, grads, grad);
+    // The graph is spent: free its intermediates now rather than when the garbage collector notices.
+    for (const node of order) node.releaseGraph();
+  }
+
+  private backwardInto(order: Tensor[], grads: Map<Tensor, Tensor>, grad?: Tensor): void {
     const seed = grad ?? new Tensor(this.backend.fill(1, 1), [...this.shape], this.backend);
     grads.set(this, seed === grad ? reshapeShared(grad, this.shape) : seed);
     withoutGrad(() => {
@@ -233,13 +253,24 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
+  closeScope(scope, result);
+  return result;
+}
+
+/** Disposes a scope's tensors except `result`'s; those a returned graph still needs for backward are handed
+ * to that graph, which frees them once backward has run (or the returned tensor is disposed). */
+function closeScope(scope: Set<Tensor>, result: unknown): void {
   const kept = new Set<Tensor>();
   collectTensors(result, kept);
+  const outer = scopes[scopes.length - 1];
+  const garbage: Tensor[] = [];
   for (const t of scope) {
-    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
-    else t.dispose();
+    if (kept.has(t)) outer?.add(t);
+    else garbage.push(t);
   }
-  return result;
+  const graphRoot = [...kept].find((t) => !t.isLeaf);
+  if (graphRoot) graphRoot.adopt(garbage);
+  else for (const t of garbage) t.dispose();
 }
 
 /** tidy for async work: fn may await (reads, backward); tensors created meanwhile by others are caught too. */
@@ -252,12 +283,7 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     scopes.splice(scopes.lastIndexOf(scope), 1);
   }
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
-  for (const t of scope) {
-    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
-    else t.dispose();
-  }
+  closeScope(scope, result);
   return result;
 }
 

@@ -21,7 +21,9 @@ import { allocate, gpuStorage, type GpuStorage } from './storage.js';
 
 /** One launch configuration of shaders/gemm.wgsl (its override constants). */
 export interface GemmConfig {
-  entryPoint: 'gemm_tiled' | 'gemm_direct';
+  entryPoint: 'gemm_tiled' | 'gemm_direct' | 'gemm_rows';
+  rows?: number;
+  cols?: number;
   /** Threads per workgroup along N and along M. */
   wgX: number;
   wgY: number;
@@ -63,12 +65,18 @@ export function gemmConfig(variant: GemmVariant, M: number, N: number, maxWorkgr
 }
 
 export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
+  const cfg = gemmConfig(gemmVariant(rt.gpu.adapter), o.M, o.N, rt.device.limits.maxComputeWorkgroupStorageSize);
+  return gemmWithConfig(rt, a, b, o, cfg);
+}
+
+/** gemm with explicit tile sizes (for tuning and benchmarks). */
+export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions, cfg: GemmConfig): GpuStorage {
   const { M, N, K } = o;
   const out = allocate(rt, M * N, 'gemm.out');
   if (M === 0 || N === 0) return out;
-  const cfg = gemmConfig(gemmVariant(rt.gpu.adapter), M, N, rt.device.limits.maxComputeWorkgroupStorageSize);
-  const tileM = 4 * cfg.rowVecs * cfg.wgY;
-  const tileN = 4 * cfg.colVecs * cfg.wgX;
+  const rowsMode = cfg.entryPoint === 'gemm_rows';
+  const tileM = rowsMode ? cfg.rows! : 4 * cfg.rowVecs * cfg.wgY;
+  const tileN = rowsMode ? cfg.cols! * cfg.wgX : 4 * cfg.colVecs * cfg.wgX;
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
   // Fold the row tiles into (y, z) past the per-dimension limit; the shader recovers y + z·nwg.y.
@@ -82,7 +90,7 @@ export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): Gp
     shapes: `A[${o.transA ? `${K},${M}` : `${M},${K}`}]${o.transA ? 'ᵀ' : ''} B[${o.transB ? `${N},${K}` : `${K},${N}`}]${o.transB ? 'ᵀ' : ''}${o.bias ? ' +bias' : ''}${o.activation ? ` ${o.activation}` : ''}`,
     shader,
     entryPoint: cfg.entryPoint,
-    constants: {
+    constants: rowsMode ? { WG_X: cfg.wgX, ROWS: cfg.rows!, COLS: cfg.cols!, TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, HAS_BIAS: o.bias ? 1 : 0, RELU: o.activation === 'relu' ? 1 : 0 } : {
       WG_X: cfg.wgX,
       WG_Y: cfg.wgY,
       ROW_VECS: cfg.rowVecs,

@@ -1,11 +1,13 @@
-// Audio input for training: WAV decoding (RIFF chunk walk + wavefile sample unpacking), resampling
-// (wavefile's windowed-sinc resampler with a steep anti-aliasing filter), level normalisation, and
-// cutting a signal into fixed-length windows. Everything returns mono Float32Array samples.
-import { readFile } from 'node:fs/promises';
-import wavefile from 'wavefile';
+// Audio input for training and recognition: WAV decoding (RIFF chunk walk + wavefile sample unpacking) and
+// 16-bit encoding, resampling (wavefile's windowed-sinc resampler with a steep anti-aliasing filter), level
+// normalisation, and cutting a signal into fixed-length windows. Everything returns mono Float32Array
+// samples. Browser-safe: only loadAudio touches the file system, through a dynamic import.
+import * as wavefileModule from 'wavefile';
 
-// wavefile ships as CommonJS; Node's ESM loader only exposes its default export.
-const { WaveFile } = wavefile;
+// Node loads wavefile's CommonJS build (everything under `default`); bundlers take its ES module (named export).
+type WaveFileClass = typeof wavefileModule.WaveFile;
+const wavefileExports: { WaveFile?: WaveFileClass; default?: { WaveFile: WaveFileClass } } = wavefileModule;
+const WaveFile = (wavefileExports.WaveFile ?? wavefileExports.default?.WaveFile)!;
 
 // Loaded utterances are audio plus corpus labels; the type lives with the corpus vocabulary.
 export type { LoadedUtterance } from './corpora/types.js';
@@ -123,15 +125,20 @@ export function decodeWav(bytes: Uint8Array, file: string): DecodedAudio {
   }
   const { channels, frames, format, bitsPerSample } = layout;
   // wavefile returns raw integer codes for PCM (8-bit is unsigned); floats come back as stored.
-  const offset = format === FORMAT_PCM && bitsPerSample === 8 ? 128 : 0;
-  const scale = format === FORMAT_FLOAT ? 1 : 2 ** (bitsPerSample - 1);
+  const offset = format === FORMAT_PCM && bitsPerSample === 8 ? 128 * channels : 0;
+  const gain = 1 / ((format === FORMAT_FLOAT ? 1 : 2 ** (bitsPerSample - 1)) * channels);
   const samples = new Float32Array(frames);
-  for (let f = 0; f < frames; f++) {
+  for (let f = 0, at = 0; f < frames; f++) {
     let sum = 0;
-    for (let c = 0; c < channels; c++) sum += interleaved[f * channels + c];
-    const value = (sum / channels - offset) / scale;
-    // A garbage float file must not poison level normalisation with NaN/Inf or wild peaks.
-    samples[f] = Number.isFinite(value) ? Math.max(-1, Math.min(1, value)) : 0;
+    for (let c = 0; c < channels; c++) sum += interleaved[at++];
+    samples[f] = (sum - offset) * gain;
+  }
+  // A garbage float file must not poison level normalisation with NaN/Inf or wild peaks.
+  if (format === FORMAT_FLOAT) {
+    for (let f = 0; f < frames; f++) {
+      const v = samples[f];
+      samples[f] = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
+    }
   }
   return { samples, sampleRate: layout.sampleRate };
 }
@@ -164,10 +171,9 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
   if (fromRate === toRate || samples.length === 0) return samples.slice();
   let peak = 0;
   for (const v of samples) peak = Math.max(peak, Math.abs(v));
-  if (peak === 0) return new Float32Array(Math.floor((samples.length * toRate) / fromRate));
-  // wavefile resamples whatever its container holds; a 32-bit integer container is ~15x faster than its
+  // wavefile resamples whatever its container holds; a 32-bit integer container is ~10x faster than its
   // float64 one (whose byte packing dominates) and, scaled to the peak, still leaves noise near -170 dB.
-  const gain = CONTAINER_PEAK / peak;
+  const gain = peak > 0 ? CONTAINER_PEAK / peak : 1;
   const container = new Float64Array(samples.length);
   for (let i = 0; i < samples.length; i++) container[i] = Math.round(samples[i] * gain);
   const wav = new WaveFile();
@@ -223,10 +229,19 @@ export function fixedWindows(samples: Float32Array, windowLength: number, hop: n
   return windows;
 }
 
+/** 16-bit PCM mono WAV bytes; samples beyond [-1, 1] are clipped. */
+export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array {
+  const codes = Int16Array.from(samples, (v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767));
+  const wav = new WaveFile();
+  wav.fromScratch(1, sampleRate, '16', codes);
+  return wav.toBuffer();
+}
+
 /** Reads a WAV file and returns mono, resampled, level-normalised samples. */
 export async function loadAudio(file: string, sampleRate = 16000): Promise<Float32Array> {
   let bytes: Uint8Array;
   try {
+    const { readFile } = await import('node:fs/promises');
     bytes = await readFile(file);
   } catch (e) {
     throw new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

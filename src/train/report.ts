@@ -145,7 +145,7 @@ export function lineChartSvg(
 ): string {
   const finite = series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
   const all = finite.flatMap((s) => s.points);
-  const legendWidth = 40 + Math.max(0, ...series.map((s) => s.name.length)) * CHAR_WIDTH;
+  const legendWidth = 48 + Math.max(0, ...series.map((s) => s.name.length)) * CHAR_WIDTH;
   const frame: Frame = { left: 70, top: 40, width: 520, height: 300 };
   const width = frame.left + frame.width + legendWidth;
   const height = frame.top + frame.height + 50;
@@ -213,7 +213,7 @@ export function barChartSvg(
   const barWidth = 22;
   const groupWidth = Math.max(1, series.length) * barWidth + 24;
   const longestCategory = Math.max(0, ...categories.map((c) => c.length));
-  const legendWidth = 40 + Math.max(0, ...series.map((s) => s.name.length)) * CHAR_WIDTH;
+  const legendWidth = 48 + Math.max(0, ...series.map((s) => s.name.length)) * CHAR_WIDTH;
   const frame: Frame = { left: 70, top: 48, width: Math.max(200, groupWidth * categories.length), height: 280 };
   const labelDepth = 20 + longestCategory * CHAR_WIDTH * 0.7;
   const width = frame.left + frame.width + legendWidth;

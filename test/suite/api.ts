@@ -23,13 +23,13 @@ export const apiCases: SuiteCase[] = [
       const b = input(ser, [5], 3);
       const y = ser.conv1d(x.t, w.t, b.t, p);
       const ref = ser.reference.conv1d(x.data, x.t.shape, w.data, w.t.shape, b.data, p);
-      assert(y.shape.join() === [2, 5, 11].join(), `conv1d output shape ${y.shape}`);
+      assert(y.shape.join() === [2, 5, 12].join(), `conv1d output shape ${y.shape}`);
       assertClose(await y.toArray(), ref, 1e-5, 'conv1d forward');
       const dy = randn(y.size, 4);
       await y.backward(ser.tensor(dy, y.shape));
       assertClose(await x.t.grad!.toArray(), ser.reference.conv1dBackwardInput(dy, w.data, x.t.shape, w.t.shape, p), 1e-4, 'conv1d dx');
       assertClose(await w.t.grad!.toArray(), ser.reference.conv1dBackwardWeight(dy, x.data, x.t.shape, w.t.shape, p), 1e-4, 'conv1d dw');
-      assertClose(await b.t.grad!.toArray(), ser.reference.sumTo(dy, [2, 5, 11], [1, 5, 1]), 1e-4, 'conv1d db');
+      assertClose(await b.t.grad!.toArray(), ser.reference.sumTo(dy, [2, 5, 12], [1, 5, 1]), 1e-4, 'conv1d db');
     },
   },
   {

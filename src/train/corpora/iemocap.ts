@@ -3,7 +3,7 @@
 // the session plus the gender letter after the utterance name's last underscore (Ses01F_impro01_M003 ->
 // Ses01M, male): each session has one female and one male actor.
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
 import { orderedClasses, type Corpus, type CorpusOptions, type Utterance } from './types.js';
 
@@ -29,12 +29,22 @@ export function iemocapClasses(options: CorpusOptions = {}): string[] {
   return orderedClasses(Object.keys(CODES).map((c) => iemocapEmotion(c, options)).filter((e) => e !== undefined));
 }
 
+/**
+ * The EmoEvaluation/*.txt files of the release layout; only when there are none (a flattened copy) every
+ * .txt file, since the release also holds tens of thousands of large MOCAP .txt files not worth reading.
+ */
+function labelFiles(files: string[]): string[] {
+  const texts = files.filter((f) => /\.txt$/i.test(f)).sort();
+  const evaluations = texts.filter((f) => basename(dirname(f)).toLowerCase() === 'emoevaluation');
+  return evaluations.length > 0 ? evaluations : texts;
+}
+
 export async function readIemocap(dir: string, options: CorpusOptions = {}): Promise<Corpus> {
   const files = await walkFiles(dir);
   const wavByUtterance = new Map<string, string>();
   for (const f of files) if (hasWavExtension(f)) wavByUtterance.set(basename(f).slice(0, -4), f);
   const labelled = new Map<string, string>(); // utterance -> raw code; the first label file seen wins
-  for (const f of files.filter((f) => /\.txt$/i.test(f)).sort()) {
+  for (const f of labelFiles(files)) {
     for (const line of (await readFile(f, 'utf8')).split(/\r?\n/)) {
       const m = LABEL_LINE.exec(line);
       if (m && UTTERANCE.test(m[1]) && !labelled.has(m[1])) labelled.set(m[1], m[2]);

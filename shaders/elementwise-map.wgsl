@@ -1,0 +1,212 @@
+// Same-shape elementwise maps over n float32 values: unary ops and their derivatives, binary ops of equal
+// shapes, affine, in-place accumulation and fill.
+//
+// Each map has two entry points: `<name>Vec4` (one vec4 per invocation, the fast path; the caller uses it
+// when every bound buffer holds ceil(n/4) whole vec4s, which pooled buffers always do, so the last vec4 may
+// spill into the buffer's slack past n) and `<name>` (one float per invocation). Both views of a buffer sit at
+// the same binding; an entry point uses only one of them. The arithmetic is written once, on vec4 (a scalar is
+// splat in and its .x taken out; the compiler drops the unused lanes).
+//
+// Invocations are numbered gid.x + gid.y · nwg.x · WG (the runtime's grid1d folds big grids into 2-D).
+// OP selects the operation (an override constant, so each op is its own specialised pipeline).
+
+override WG: u32 = 256;
+// unary: 0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 neg, 6 abs, 7 sqrt, 8 square, 9 gelu, 10 leakyRelu.
+// binary: 0 add, 1 sub, 2 mul, 3 div.
+override OP: u32 = 0;
+
+const GELU_K: f32 = 0.7978845608028654; // √(2/π)
+const GELU_C: f32 = 0.044715;
+const LEAKY_SLOPE: f32 = 0.01;
+
+struct Params {
+  // Elements for the scalar entry points, vec4s for the Vec4 ones.
+  count: u32,
+  alpha: f32,
+  beta: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> c: array<f32>;
+@group(0) @binding(3) var<storage, read> c4: array<vec4f>;
+
+// Outputs, at the binding after the inputs of each entry point.
+@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out1v: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out2v: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3v: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out4v: array<vec4f>;
+
+fn index(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// tanh that saturates cleanly: some drivers compute tanh through exp and return NaN for large |x|.
+fn safeTanh(x: vec4f) -> vec4f {
+  return select(tanh(x), sign(x), abs(x) > vec4f(10.0));
+}
+
+fn unaryOp(x: vec4f) -> vec4f {
+  switch OP {
+    case 0u: { return max(x, vec4f(0.0)); }
+    case 1u: { return 1.0 / (1.0 + exp(-x)); }
+    case 2u: { return safeTanh(x); }
+    case 3u: { return exp(x); }
+    case 4u: { return log(x); }
+    case 5u: { return -x; }
+    case 6u: { return abs(x); }
+    case 7u: { return sqrt(x); }
+    case 8u: { return x * x; }
+    case 9u: { return 0.5 * x * (1.0 + safeTanh(GELU_K * (x + GELU_C * x * x * x))); }
+    default: { return select(LEAKY_SLOPE * x, x, x > vec4f(0.0)); }
+  }
+}
+
+// dx = dy · op'(x), with y = op(x) where that is cheaper; torch's values at the kinks (relu'(0) = 0,
+// |·|'(0) = 0, leakyRelu'(0) = slope).
+fn unaryGrad(x: vec4f, y: vec4f, dy: vec4f) -> vec4f {
+  switch OP {
+    case 0u: { return select(vec4f(0.0), dy, x > vec4f(0.0)); }
+    case 1u: { return dy * y * (1.0 - y); }
+    case 2u: { return dy * (1.0 - y * y); }
+    case 3u: { return dy * y; }
+    case 4u: { return dy / x; }
+    case 5u: { return -dy; }
+    case 6u: { return dy * sign(x); }
+    case 7u: { return dy * 0.5 / y; }
+    case 8u: { return dy * 2.0 * x; }
+    case 9u: {
+      let t = safeTanh(GELU_K * (x + GELU_C * x * x * x));
+      return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x * x));
+    }
+    default: { return select(LEAKY_SLOPE * dy, dy, x > vec4f(0.0)); }
+  }
+}
+
+fn binaryOp(u: vec4f, v: vec4f) -> vec4f {
+  switch OP {
+    case 0u: { return u + v; }
+    case 1u: { return u - v; }
+    case 2u: { return u * v; }
+    default: { return u / v; }
+  }
+}
+
+// y = op(x): a → out2.
+@compute @workgroup_size(WG)
+fn unaryVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out2v[i] = unaryOp(a4[i]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn unary(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out2[i] = unaryOp(vec4f(a[i])).x;
+  }
+}
+
+// dx = dy · op'(x): x = a, y = b, dy = c → out4. Every op reads all three (the bindings must be used).
+@compute @workgroup_size(WG)
+fn unaryBackwardVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out4v[i] = unaryGrad(a4[i], b4[i], c4[i]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn unaryBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out4[i] = unaryGrad(vec4f(a[i]), vec4f(b[i]), vec4f(c[i])).x;
+  }
+}
+
+// out = a ∘ b, same shapes → out3.
+@compute @workgroup_size(WG)
+fn binaryVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out3v[i] = binaryOp(a4[i], b4[i]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn binary(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out3[i] = binaryOp(vec4f(a[i]), vec4f(b[i])).x;
+  }
+}
+
+// out = alpha·a + beta → out2.
+@compute @workgroup_size(WG)
+fn affineVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out2v[i] = fma(vec4f(params.alpha), a4[i], vec4f(params.beta));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn affine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out2[i] = fma(params.alpha, a[i], params.beta);
+  }
+}
+
+// acc (out1, read_write) += x (b), in place.
+@compute @workgroup_size(WG)
+fn accumulateVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out1v[i] = out1v[i] + b4[i];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out1[i] = out1[i] + b[i];
+  }
+}
+
+// out1 = alpha everywhere.
+@compute @workgroup_size(WG)
+fn fillVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out1v[i] = vec4f(params.alpha);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out1[i] = params.alpha;
+  }
+}
+
+// out1 = alpha·out1 in place: accumulate(acc, acc) (a buffer cannot be bound twice when one is writable).
+@compute @workgroup_size(WG)
+fn scaleInPlace(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < params.count) {
+    out1[i] = params.alpha * out1[i];
+  }
+}

@@ -1,0 +1,125 @@
+// Batch-norm statistics: per-channel mean and biased variance of x [N, C, L] over the M = N·L values
+// x[n, c, l] of each channel. Two passes, both stable in float32:
+//   partial: workgroup (k, c) walks chunk k of channel c (channel-element j = n·L + l, coalesced: thread t takes
+//            j = start + t, + WG, ...) with Welford's update, then merges its threads' moments with Chan's formula;
+//            writes partials[c, k] = (count, mean, M2).
+//   finish:  workgroup c merges the `chunks` partials of channel c; writes mean[c] and variance[c] = M2 / count.
+// Channels beyond 65535 fold into workgroup_id.z: c = wg.y + wg.z·nwg.y.
+
+struct Params {
+  N: u32,
+  C: u32,
+  L: u32,
+  chunk: u32,  // channel elements per `partial` workgroup (a multiple of WG)
+  chunks: u32, // partials per channel
+  stepN: u32,  // WG / L: walking j by WG moves n by stepN and l by stepL (plus a carry)
+  stepL: u32,  // WG % L
+}
+
+override WG: u32 = 256; // a power of two
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Bindings of `partial`.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+
+// Bindings of `finish` (entry points that never run together may share binding numbers).
+@group(0) @binding(1) var<storage, read> finishPartials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> variance: array<f32>;
+
+struct Moments {
+  count: f32,
+  mean: f32,
+  m2: f32, // Σ (x − mean)²
+}
+
+/** Chan et al.'s pairwise combination of two sets' moments. */
+fn merge(a: Moments, b: Moments) -> Moments {
+  let count = a.count + b.count;
+  if (b.count == 0.0) {
+    return a;
+  }
+  let d = b.mean - a.mean;
+  let fb = b.count / count;
+  return Moments(count, a.mean + d * fb, a.m2 + b.m2 + d * d * a.count * fb);
+}
+
+var<workgroup> sharedCount: array<f32, WG>;
+var<workgroup> sharedMean: array<f32, WG>;
+var<workgroup> sharedM2: array<f32, WG>;
+
+/** Tree-merges every thread's moments; the result is valid in thread 0. */
+fn reduceMoments(t: u32, own: Moments) -> Moments {
+  var acc = own;
+  sharedCount[t] = acc.count;
+  sharedMean[t] = acc.mean;
+  sharedM2[t] = acc.m2;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (t < s) {
+      acc = merge(acc, Moments(sharedCount[t + s], sharedMean[t + s], sharedM2[t + s]));
+      sharedCount[t] = acc.count;
+      sharedMean[t] = acc.mean;
+      sharedM2[t] = acc.m2;
+    }
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = wg.y + wg.z * nwg.y;
+  if (c >= p.C) {
+    return;
+  }
+  let start = wg.x * p.chunk;
+  let end = min(start + p.chunk, p.N * p.L);
+  let rowStride = p.C * p.L;
+  let channelOffset = c * p.L;
+
+  var own = Moments(0.0, 0.0, 0.0);
+  var j = start + t;
+  var n = j / p.L;
+  var l = j - n * p.L;
+  for (; j < end; j += WG) {
+    let v = x[n * rowStride + channelOffset + l];
+    own.count += 1.0;
+    let d = v - own.mean;
+    own.mean += d / own.count;
+    own.m2 += d * (v - own.mean);
+    l += p.stepL;
+    n += p.stepN;
+    if (l >= p.L) {
+      l -= p.L;
+      n += 1u;
+    }
+  }
+
+  let total = reduceMoments(t, own);
+  if (t == 0u) {
+    let o = (c * p.chunks + wg.x) * 3u;
+    partials[o] = total.count;
+    partials[o + 1u] = total.mean;
+    partials[o + 2u] = total.m2;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn finish(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = wg.y + wg.z * nwg.y;
+  if (c >= p.C) {
+    return;
+  }
+  var own = Moments(0.0, 0.0, 0.0);
+  for (var k = t; k < p.chunks; k += WG) {
+    let o = (c * p.chunks + k) * 3u;
+    own = merge(own, Moments(finishPartials[o], finishPartials[o + 1u], finishPartials[o + 2u]));
+  }
+  let total = reduceMoments(t, own);
+  if (t == 0u) {
+    mean[c] = total.mean;
+    variance[c] = max(total.m2 / total.count, 0.0);
+  }
+}

@@ -1,0 +1,361 @@
+// The elementwise family on WebGPU: unary maps and their derivatives, broadcasting binary ops, affine, in-place
+// gradient accumulation, fill, sums down to a broadcast shape (sumTo) and repeats up to one (broadcastTo),
+// concat and slice. Semantics and the CPU reference: src/engine/cpu/elementwise.ts.
+//
+// Layout and shape rules: dense row-major float32. binary/sumTo/broadcastTo take shapes of equal rank whose
+// dims equal the output's (the larger) or are 1. Before dispatch those shapes are collapsed: size-1 output dims
+// are dropped and neighbouring dims that every operand treats alike (both present, or both broadcast/reduced)
+// are merged, so [N,C,L] + [1,C,1] is a rank-3 problem, [N,C,L] + [N,C,L] a flat map, and sumTo of
+// [N,C,L] to [1,C,1] sums a reduced dim N, over a kept dim C, over a reduced dim L.
+//
+// Shaders: shaders/elementwise-map.wgsl (same-shape maps, vec4 and scalar), elementwise-broadcast.wgsl
+// (strided binary and broadcastTo, up to 6 collapsed dims), elementwise-reduce.wgsl (sumTo: a workgroup tree
+// per output, split into chunks and summed again when there are few outputs and long reductions; one
+// invocation per output for short reductions) and elementwise-copy.wgsl (concat and slice as block copies).
+
+import type { BinaryOp, Storage, UnaryOp } from '../engine/backend.js';
+import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
+import { allocate, GpuStorage, gpuStorage } from './storage.js';
+import mapShader from '../../shaders/elementwise-map.wgsl';
+import broadcastShader from '../../shaders/elementwise-broadcast.wgsl';
+import reduceShader from '../../shaders/elementwise-reduce.wgsl';
+import copyShader from '../../shaders/elementwise-copy.wgsl';
+
+const WG = 256;
+const MAX_RANK = 6;
+
+const UNARY_CODES: Record<UnaryOp, number> = {
+  relu: 0, sigmoid: 1, tanh: 2, exp: 3, log: 4, neg: 5, abs: 6, sqrt: 7, square: 8, gelu: 9, leakyRelu: 10,
+};
+const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+
+const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+// ------------------------------------------------------------------------------------------ same-shape maps
+
+/**
+ * Dispatches a map over n elements of shaders/elementwise-map.wgsl: the `Vec4` entry point when every buffer
+ * holds ceil(n/4) whole vec4s (pooled buffers are rounded up to 32 bytes, so in practice always), else the
+ * scalar one.
+ */
+function map(rt: GpuRuntime, name: string, buffers: GPUBuffer[], n: number, op = 0, alpha = 0, beta = 0): void {
+  if (n === 0) return;
+  const vec4 = buffers.every((b) => b.size >= Math.ceil(n / 4) * 16);
+  const count = vec4 ? Math.ceil(n / 4) : n;
+  rt.dispatch({
+    kernel: `elementwise.${name}`,
+    shapes: `[${n}]`,
+    shader: mapShader,
+    entryPoint: vec4 ? `${name}Vec4` : name,
+    constants: { WG, OP: op },
+    params: new Params().u32(count).f32(alpha, beta),
+    buffers,
+    workgroups: grid1d(count, WG),
+  });
+}
+
+export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
+  const input = gpuStorage(x);
+  const y = allocate(rt, input.length, op);
+  map(rt, 'unary', [input.buffer, y.buffer], input.length, UNARY_CODES[op]);
+  return y;
+}
+
+/** dx = dy · op'(x), using y = op(x) where that is cheaper (sigmoid, tanh, exp, sqrt). */
+export function unaryBackward(rt: GpuRuntime, op: UnaryOp, x: Storage, y: Storage, dy: Storage): Storage {
+  const n = x.length;
+  const dx = allocate(rt, n, `${op}.backward`);
+  map(rt, 'unaryBackward', [gpuStorage(x).buffer, gpuStorage(y).buffer, gpuStorage(dy).buffer, dx.buffer], n, UNARY_CODES[op]);
+  return dx;
+}
+
+/** out = alpha·x + beta. */
+export function affine(rt: GpuRuntime, x: Storage, alpha: number, beta: number): Storage {
+  const y = allocate(rt, x.length, 'affine');
+  map(rt, 'affine', [gpuStorage(x).buffer, y.buffer], x.length, 0, alpha, beta);
+  return y;
+}
+
+/** acc += x in place (writes acc's buffer). */
+export function accumulate(rt: GpuRuntime, acc: Storage, x: Storage): void {
+  const target = gpuStorage(acc);
+  const source = gpuStorage(x);
+  if (target.buffer === source.buffer) {
+    // A buffer cannot be bound twice in one dispatch when one binding is writable: acc += acc is acc *= 2.
+    rt.dispatch({
+      kernel: 'elementwise.accumulate',
+      shapes: `acc[${acc.length}] (itself)`,
+      shader: mapShader,
+      entryPoint: 'scaleInPlace',
+      constants: { WG, OP: 0 },
+      params: new Params().u32(acc.length).f32(2, 0),
+      buffers: [target.buffer],
+      workgroups: grid1d(acc.length, WG),
+    });
+    return;
+  }
+  map(rt, 'accumulate', [target.buffer, source.buffer], acc.length);
+}
+
+/** A new storage of `length` copies of value (the backend clears instead for 0). */
+export function fill(rt: GpuRuntime, length: number, value: number): Storage {
+  const out = allocate(rt, length, 'fill');
+  map(rt, 'fill', [out.buffer], length, 0, value);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ broadcasting
+
+interface CollapsedDim {
+  size: number;
+  /** Per operand: whether the operand spans this dim (false: size 1, broadcast). */
+  present: boolean[];
+}
+
+/** Drops size-1 output dims and merges neighbours that every operand spans alike; outermost first. */
+function collapse(outShape: number[], operandShapes: number[][]): CollapsedDim[] {
+  const dims: CollapsedDim[] = [];
+  outShape.forEach((size, d) => {
+    if (size === 1) return;
+    const present = operandShapes.map((s) => s[d] !== 1);
+    const last = dims[dims.length - 1];
+    if (last && last.present.every((p, k) => p === present[k])) last.size *= size;
+    else dims.push({ size, present });
+  });
+  return dims;
+}
+
+/** Element strides of operand k along the collapsed dims, innermost first (0 where broadcast). */
+function stridesOf(dims: CollapsedDim[], k: number): number[] {
+  const strides: number[] = [];
+  let stride = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    strides.push(dims[d].present[k] ? stride : 0);
+    if (dims[d].present[k]) stride *= dims[d].size;
+  }
+  return strides;
+}
+
+const pad6 = (values: number[], fill: number) => [...values, ...Array(MAX_RANK - values.length).fill(fill)];
+
+/**
+ * Dispatches a strided kernel of shaders/elementwise-broadcast.wgsl for the collapsed dims: 4 outputs per
+ * invocation when the innermost dim is a multiple of 4.
+ */
+function strided(rt: GpuRuntime, name: 'binaryStrided' | 'broadcastStrided', dims: CollapsedDim[], buffers: GPUBuffer[], shapes: string, op = 0): void {
+  if (dims.length > MAX_RANK) throw new Error(`elementwise.${name}: ${dims.length} dims after collapsing ${shapes}, at most ${MAX_RANK} supported`);
+  const sizes = dims.map((d) => d.size).reverse();
+  const n = product(sizes);
+  const four = sizes[0] % 4 === 0;
+  const count = four ? n / 4 : n;
+  rt.dispatch({
+    kernel: `elementwise.${name}`,
+    shapes,
+    shader: broadcastShader,
+    entryPoint: four ? `${name}4` : name,
+    constants: { WG, RANK: dims.length, OP: op },
+    params: new Params()
+      .u32(count)
+      .u32(...pad6(sizes, 1))
+      .u32(...pad6(stridesOf(dims, 0), 0))
+      .u32(...pad6(dims[0].present.length > 1 ? stridesOf(dims, 1) : [], 0)),
+    buffers,
+    workgroups: grid1d(count, WG),
+  });
+}
+
+/** out = a ∘ b with NumPy broadcasting (shapes of equal rank, each dim equal to outShape's or 1). */
+export function binary(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
+  const n = product(outShape);
+  const out = allocate(rt, n, op);
+  if (n === 0) return out;
+  const buffers = [gpuStorage(a).buffer, gpuStorage(b).buffer, out.buffer];
+  const dims = collapse(outShape, [aShape, bShape]);
+  if (dims.length === 0 || (dims.length === 1 && dims[0].present[0] && dims[0].present[1])) {
+    // Same shapes (or a single element): a flat map.
+    map(rt, 'binary', buffers, n, BINARY_CODES[op]);
+  } else {
+    strided(rt, 'binaryStrided', dims, buffers, `a[${aShape}] b[${bShape}] out[${outShape}]`, BINARY_CODES[op]);
+  }
+  return out;
+}
+
+/** Repeats x [shape] (dims equal to outShape's or 1) up to outShape: sumTo's adjoint. */
+export function broadcastTo(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
+  const n = product(outShape);
+  const out = allocate(rt, n, 'broadcastTo');
+  if (n === 0) return out;
+  const input = gpuStorage(x);
+  const dims = collapse(outShape, [shape]);
+  if (dims.length === 0 || (dims.length === 1 && dims[0].present[0])) {
+    rt.copy(input.buffer, out.buffer, n * 4);
+  } else {
+    strided(rt, 'broadcastStrided', dims, [input.buffer, out.buffer], `x[${shape}] out[${outShape}]`);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ sumTo
+
+interface Axis {
+  size: number;
+  stride: number;
+}
+
+/** The collapsed summation: out[o] = Σ over the reduced axes of x[offset(kept o) + offset(reduced)]. */
+interface Reduction {
+  /** Kept and reduced axes, innermost first, at most 3 of each; output order is row-major over kept. */
+  kept: Axis[];
+  reduced: Axis[];
+}
+
+/** Per invocation, the serial run that sumPerThread and sumPartial aim for: long enough to hide the loop's
+ * overhead, short enough that float32 rounding stays small before the trees take over. */
+const SERIAL_MIN = 32;
+const SERIAL_MAX = 256;
+/** About as many workgroups (sumPartial) or invocations (sumPerThread) as keep a large GPU busy. */
+const TARGET_WORKGROUPS = 1024;
+const TARGET_THREADS = 65536;
+
+function reduceShape(shape: number[], outShape: number[]): Reduction {
+  const dims = collapse(shape, [outShape]); // present = kept
+  const kept: Axis[] = [];
+  const reduced: Axis[] = [];
+  let stride = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    (dims[d].present[0] ? kept : reduced).push({ size: dims[d].size, stride });
+    stride *= dims[d].size;
+  }
+  return { kept, reduced };
+}
+
+/** Sums x [shape] down to outShape (same rank; each out dim equals the x dim or is 1). */
+export function sumTo(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
+  const input = gpuStorage(x);
+  const m = product(outShape);
+  const { kept, reduced } = reduceShape(shape, outShape);
+  const shapes = `x[${shape}] out[${outShape}]`;
+  if (kept.length > 3 || reduced.length > 3) throw new Error(`elementwise.sumTo ${shapes}: too many alternating kept and summed dims (at most 3 of each)`);
+  if (input.length === 0 || m === 0) {
+    const out = allocate(rt, m, 'sumTo');
+    rt.clear(out.buffer, m * 4);
+    return out;
+  }
+  if (reduced.length === 0) {
+    const out = allocate(rt, m, 'sumTo');
+    rt.copy(input.buffer, out.buffer, m * 4);
+    return out;
+  }
+  return reduce(rt, input.buffer, { kept, reduced }, shapes);
+}
+
+/** Mixed-radix digits of `value` in the radix of the reduced axes (innermost first). */
+function digitsOf(value: number, axes: Axis[]): number[] {
+  return axes.map((a) => {
+    const digit = value % a.size;
+    value = Math.floor(value / a.size);
+    return digit;
+  });
+}
+
+function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): GpuStorage {
+  const outputs = product(plan.kept.map((a) => a.size));
+  let length = product(plan.reduced.map((a) => a.size));
+  let { kept, reduced } = plan;
+
+  // One invocation per output when the kept axis is innermost (neighbouring invocations read neighbouring
+  // addresses) or the reductions are short; else a workgroup per output (neighbours read along the reduction).
+  const perThread = (kept.length > 0 && kept[0].stride === 1) || length <= SERIAL_MIN;
+  // A contiguous innermost reduced axis of a multiple of 4: read it as vec4s.
+  const vec4 = !perThread && reduced[0].stride === 1 && reduced[0].size % 4 === 0;
+  if (vec4) {
+    kept = kept.map((a) => ({ size: a.size, stride: a.stride / 4 }));
+    reduced = reduced.map((a, i) => ({ size: i === 0 ? a.size / 4 : a.size, stride: i === 0 ? 1 : a.stride / 4 }));
+    length /= 4;
+  }
+
+  const lanes = perThread ? 1 : WG;
+  const chunks =
+    length <= lanes * SERIAL_MAX && (perThread || outputs >= TARGET_WORKGROUPS)
+      ? 1
+      : Math.max(
+          Math.ceil(length / (lanes * SERIAL_MAX)),
+          Math.min(Math.ceil((perThread ? TARGET_THREADS : TARGET_WORKGROUPS) / outputs), Math.ceil(length / (lanes * SERIAL_MIN))),
+        );
+  const chunkLength = Math.ceil(length / chunks);
+  const jobs = outputs * chunks;
+  const result = allocate(rt, jobs, chunks === 1 ? 'sumTo' : 'sumTo.partials');
+
+  const k = pad3(kept);
+  const r = pad3(reduced);
+  const step = digitsOf(lanes, r);
+  rt.dispatch({
+    kernel: 'elementwise.sumTo',
+    shapes: chunks === 1 ? shapes : `${shapes} in ${chunks} chunks`,
+    shader: reduceShader,
+    entryPoint: perThread ? 'sumPerThread' : vec4 ? 'sumPartialVec4' : 'sumPartial',
+    constants: { WG },
+    params: new Params()
+      .u32(outputs, chunks, chunkLength, length)
+      .u32(...k.map((a) => a.size), ...k.map((a) => a.stride))
+      .u32(...r.map((a) => a.size), ...r.map((a) => a.stride))
+      .u32(...step),
+    buffers: [x, result.buffer],
+    workgroups: perThread ? grid1d(jobs, WG) : grid1d(jobs, 1),
+  });
+  if (chunks === 1) return result;
+
+  // Partials are [chunks, outputs] (sumPerThread: output fastest) or [outputs, chunks] (sumPartial).
+  const second: Reduction = perThread
+    ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: chunks, stride: outputs }] }
+    : { kept: outputs > 1 ? [{ size: outputs, stride: chunks }] : [], reduced: [{ size: chunks, stride: 1 }] };
+  const out = reduce(rt, result.buffer, second, `${shapes} partials`);
+  rt.release(result.buffer);
+  return out;
+}
+
+const pad3 = (axes: Axis[]) => [...axes, ...Array(3 - axes.length).fill({ size: 1, stride: 0 })] as Axis[];
+
+// ------------------------------------------------------------------------------------------ concat, slice
+
+/** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c] for r < rows, c < cols. */
+function copyBlock(rt: GpuRuntime, src: GPUBuffer, dst: GPUBuffer, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {
+  if (rows === 0 || cols === 0) return;
+  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0);
+  const unit = vec4 ? 4 : 1;
+  rt.dispatch({
+    kernel: 'elementwise.copyBlock',
+    shapes,
+    shader: copyShader,
+    entryPoint: vec4 ? 'copyBlockVec4' : 'copyBlock',
+    constants: { WG },
+    params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit),
+    buffers: [src, dst],
+    workgroups: grid1d((rows * cols) / unit, WG),
+  });
+}
+
+/** Concatenation along axis: each input [outer, shape[axis]·inner] fills its column block of the output. */
+export function concat(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: number): Storage {
+  const outer = product(shapes[0].slice(0, axis));
+  const inner = product(shapes[0].slice(axis + 1));
+  const rowLengths = shapes.map((s) => s[axis] * inner);
+  const outRow = rowLengths.reduce((a, b) => a + b, 0);
+  const out = allocate(rt, outer * outRow, 'concat');
+  let column = 0;
+  inputs.forEach((x, k) => {
+    const row = rowLengths[k];
+    copyBlock(rt, gpuStorage(x).buffer, out.buffer, outer, row, row, 0, outRow, column, `input ${k} [${shapes[k]}] along axis ${axis}`);
+    column += row;
+  });
+  return out;
+}
+
+/** x[..., start : start+length, ...] along axis: concat's backward. */
+export function slice(rt: GpuRuntime, x: Storage, shape: number[], axis: number, start: number, length: number): Storage {
+  const outer = product(shape.slice(0, axis));
+  const inner = product(shape.slice(axis + 1));
+  const out = allocate(rt, outer * length * inner, 'slice');
+  copyBlock(rt, gpuStorage(x).buffer, out.buffer, outer, length * inner, shape[axis] * inner, start * inner, length * inner, 0, `x[${shape}] axis ${axis} [${start}, ${start + length})`);
+  return out;
+}

@@ -1,0 +1,45 @@
+// The optimiser step and the dropout mask on the GPU (the CPU reference is src/engine/cpu/optim.ts), both in
+// shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
+//
+//   adamStep(param, grad, m, v, o)  in place on param, m and v: AdamW (decoupled weight decay) with bias correction
+//   dropoutMask(length, p, seed)    [length] of 0 and 1/(1−p), from an integer hash of (seed, index), identical to
+//                                   the CPU reference bit for bit
+
+import type { AdamOptions, Storage } from '../engine/backend.js';
+import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
+import shader from '../../shaders/optim.wgsl';
+import { allocate, gpuStorage } from './storage.js';
+
+const WG = 256;
+const ITEMS = 4;
+
+export function adamStep(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions): void {
+  const n = param.length;
+  rt.dispatch({
+    kernel: 'adamStep',
+    shapes: `param[${n}]`,
+    shader,
+    entryPoint: 'adamStep',
+    constants: { WG, ITEMS },
+    params: new Params().u32(n).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
+    buffers: [param, grad, m, v].map((s) => gpuStorage(s).buffer),
+    workgroups: grid1d(n, WG * ITEMS),
+  });
+}
+
+export function dropoutMask(rt: GpuRuntime, length: number, p: number, seed: number): Storage {
+  const mask = allocate(rt, length, 'dropout.mask');
+  // The scale goes in as float32 so the CPU reference can use the very same value.
+  const scale = p < 1 ? Math.fround(1 / (1 - p)) : 0;
+  rt.dispatch({
+    kernel: 'dropoutMask',
+    shapes: `mask[${length}]`,
+    shader,
+    entryPoint: 'dropoutMask',
+    constants: { WG, ITEMS },
+    params: new Params().u32(length, seed >>> 0).f32(p, scale),
+    buffers: [mask.buffer],
+    workgroups: grid1d(length, WG * ITEMS),
+  });
+  return mask;
+}

@@ -1,0 +1,140 @@
+// Softmax and the fused softmax + cross-entropy loss on the GPU (the CPU reference is src/engine/cpu/softmax.ts).
+//
+// Layout: x, y, dy, dx, logits, probs [rows, cols] dense row-major float32, softmax along cols; targets [rows] int32
+// class indices (uploaded with uploadIndices; ops.ts refuses targets outside [0, cols) before any dispatch, so the
+// kernels assume them valid); classWeights [cols] or null; loss and dloss [1].
+//
+//   softmax                      shaders/softmax.wgsl            `rows` (a thread per row) or `wide` (a workgroup
+//   softmaxBackward              shaders/softmax-backward.wgsl    per row, for long rows): dx = y·(dy − Σ dy·y)
+//   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w), then their mean
+//   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t]), then the flat gradient
+//
+// The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
+
+import type { Storage } from '../engine/backend.js';
+import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
+import backwardShader from '../../shaders/softmax-backward.wgsl';
+import crossEntropyBackwardShader from '../../shaders/softmax-cross-entropy-backward.wgsl';
+import crossEntropyShader from '../../shaders/softmax-cross-entropy.wgsl';
+import softmaxShader from '../../shaders/softmax.wgsl';
+import { allocate, gpuStorage } from './storage.js';
+
+/** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
+const ROWS_WG = 64;
+const WIDE_WG = 128;
+const REDUCE_WG = 256;
+const FLAT_WG = 256;
+const FLAT_ITEMS = 4;
+
+/**
+ * Rows at least this long get a workgroup each when there are too few rows to keep the device busy with a thread
+ * per row, and always from WIDE_ALWAYS on (a single thread would walk too far alone).
+ */
+const WIDE_MIN_COLS = 128;
+const WIDE_MAX_ROWS = 1024;
+const WIDE_ALWAYS = 2048;
+
+function rowSplit(rows: number, cols: number) {
+  const wide = cols >= WIDE_ALWAYS || (cols >= WIDE_MIN_COLS && rows <= WIDE_MAX_ROWS);
+  return wide
+    ? { entryPoint: 'wide', constants: { WG: WIDE_WG }, workgroups: grid1d(rows, 1) }
+    : { entryPoint: 'rows', constants: { WG: ROWS_WG }, workgroups: grid1d(rows, ROWS_WG) };
+}
+
+export function softmax(rt: GpuRuntime, x: Storage, rows: number, cols: number): Storage {
+  const y = allocate(rt, rows * cols, 'softmax.y');
+  rt.dispatch({
+    kernel: 'softmax',
+    shapes: `x[${rows},${cols}]`,
+    shader: softmaxShader,
+    ...rowSplit(rows, cols),
+    params: new Params().u32(rows, cols),
+    buffers: [gpuStorage(x).buffer, y.buffer],
+  });
+  return y;
+}
+
+export function softmaxBackward(rt: GpuRuntime, y: Storage, dy: Storage, rows: number, cols: number): Storage {
+  const dx = allocate(rt, rows * cols, 'softmax.dx');
+  rt.dispatch({
+    kernel: 'softmaxBackward',
+    shapes: `y[${rows},${cols}]`,
+    shader: backwardShader,
+    ...rowSplit(rows, cols),
+    params: new Params().u32(rows, cols),
+    buffers: [gpuStorage(y).buffer, gpuStorage(dy).buffer, dx.buffer],
+  });
+  return dx;
+}
+
+export function softmaxCrossEntropy(
+  rt: GpuRuntime,
+  logits: Storage,
+  targets: Storage,
+  rows: number,
+  cols: number,
+  classWeights: Storage | null,
+): { loss: Storage; probs: Storage } {
+  const shapes = `logits[${rows},${cols}] targets[${rows}]` + (classWeights ? ` weights[${cols}]` : '');
+  const probs = allocate(rt, rows * cols, 'crossEntropy.probs');
+  const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
+  const loss = allocate(rt, 1, 'crossEntropy.loss');
+  const buffers = [gpuStorage(logits).buffer, gpuStorage(targets).buffer, probs.buffer, rowLoss.buffer];
+  rt.dispatch({
+    kernel: 'softmaxCrossEntropy.rows',
+    shapes,
+    shader: crossEntropyShader,
+    entryPoint: classWeights ? 'rowsWeighted' : 'rows',
+    constants: { WG: ROWS_WG },
+    params: new Params().u32(rows, cols),
+    buffers: classWeights ? [...buffers, gpuStorage(classWeights).buffer] : buffers,
+    workgroups: grid1d(rows, ROWS_WG),
+  });
+  rt.dispatch({
+    kernel: 'softmaxCrossEntropy.mean',
+    shapes,
+    shader: crossEntropyShader,
+    entryPoint: 'mean',
+    constants: { WG: REDUCE_WG },
+    params: new Params().u32(rows, cols),
+    buffers: [rowLoss.buffer, loss.buffer],
+    workgroups: [1],
+  });
+  rt.release(rowLoss.buffer);
+  return { loss, probs };
+}
+
+export function softmaxCrossEntropyBackward(
+  rt: GpuRuntime,
+  probs: Storage,
+  targets: Storage,
+  dloss: Storage,
+  rows: number,
+  cols: number,
+  classWeights: Storage | null,
+): Storage {
+  const shapes = `probs[${rows},${cols}] targets[${rows}]` + (classWeights ? ` weights[${cols}]` : '');
+  const dlogits = allocate(rt, rows * cols, 'crossEntropy.dlogits');
+  const params = new Params().u32(rows, cols, Math.floor(FLAT_WG / cols), FLAT_WG % cols);
+  const buffers = [gpuStorage(probs).buffer, gpuStorage(targets).buffer, gpuStorage(dloss).buffer, dlogits.buffer];
+  const gradient = { shader: crossEntropyBackwardShader, constants: { WG: FLAT_WG, ITEMS: FLAT_ITEMS }, params, workgroups: grid1d(rows * cols, FLAT_WG * FLAT_ITEMS) };
+  if (!classWeights) {
+    rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradient', buffers, ...gradient });
+    return dlogits;
+  }
+  const weights = gpuStorage(classWeights).buffer;
+  const weightSum = allocate(rt, 1, 'crossEntropy.weightSum');
+  rt.dispatch({
+    kernel: 'softmaxCrossEntropyBackward.sumOfWeights',
+    shapes,
+    shader: crossEntropyBackwardShader,
+    entryPoint: 'sumOfWeights',
+    constants: { WG: REDUCE_WG, ITEMS: FLAT_ITEMS },
+    params,
+    buffers: [gpuStorage(targets).buffer, weights, weightSum.buffer],
+    workgroups: [1],
+  });
+  rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradientWeighted', buffers: [...buffers, weights, weightSum.buffer], ...gradient });
+  rt.release(weightSum.buffer);
+  return dlogits;
+}

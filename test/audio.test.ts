@@ -1,0 +1,320 @@
+// Audio input: WAV decoding in every supported format (checked against wavefile's writer and against
+// hand-built headers), clear AudioErrors for bad files, resampling quality (frequency and level kept,
+// aliases suppressed), level normalisation and fixed windowing.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import wavefile from 'wavefile';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AudioError, decodeWav, fixedWindows, loadAudio, normalizeLevel, resample } from '../src/train/audio.js';
+
+const { WaveFile } = wavefile;
+
+const sine = (freq: number, rate: number, seconds: number, amplitude = 0.5) =>
+  Float64Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * freq * i) / rate));
+
+const rms = (x: ArrayLike<number>, from = 0, to = x.length) => {
+  let s = 0;
+  for (let i = from; i < to; i++) s += x[i] * x[i];
+  return Math.sqrt(s / (to - from));
+};
+
+/** Integer codes for a PCM bit depth (8-bit WAV is unsigned). */
+function pcmCodes(x: Float64Array, bits: number): Float64Array {
+  const full = 2 ** (bits - 1) - 1;
+  return x.map((v) => Math.round(v * full) + (bits === 8 ? 128 : 0));
+}
+
+/** A WAV written by wavefile, the independent reference writer. */
+function wavefileBytes(channels: Float64Array[], rate: number, bitDepth: string): Uint8Array {
+  const bits = parseInt(bitDepth, 10);
+  const float = bitDepth === '32f' || bitDepth === '64';
+  const coded = channels.map((c) => (float ? c : pcmCodes(c, bits)));
+  const wav = new WaveFile();
+  wav.fromScratch(channels.length, rate, bitDepth, channels.length === 1 ? coded[0] : coded);
+  return wav.toBuffer();
+}
+
+interface Chunk {
+  id: string;
+  body: Uint8Array;
+  declaredSize?: number;
+}
+
+/** Hand-built RIFF file, for layouts wavefile's writer does not make (extra chunks, extensible, damage). */
+function riff(chunks: Chunk[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const c of chunks) {
+    const head = new Uint8Array(8);
+    head.set([...c.id].map((ch) => ch.charCodeAt(0)));
+    new DataView(head.buffer).setUint32(4, c.declaredSize ?? c.body.length, true);
+    parts.push(head, c.body);
+    if (c.body.length % 2) parts.push(new Uint8Array(1));
+  }
+  const size = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(12 + size);
+  out.set([...'RIFF'].map((c) => c.charCodeAt(0)));
+  new DataView(out.buffer).setUint32(4, 4 + size, true);
+  out.set([...'WAVE'].map((c) => c.charCodeAt(0)), 8);
+  let at = 12;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
+}
+
+function fmtBody(format: number, channels: number, rate: number, bits: number, extensibleFormat?: number): Uint8Array {
+  const body = new Uint8Array(extensibleFormat === undefined ? 16 : 40);
+  const v = new DataView(body.buffer);
+  const align = (channels * bits) / 8;
+  v.setUint16(0, format, true);
+  v.setUint16(2, channels, true);
+  v.setUint32(4, rate, true);
+  v.setUint32(8, rate * align, true);
+  v.setUint16(12, align, true);
+  v.setUint16(14, bits, true);
+  if (extensibleFormat !== undefined) {
+    v.setUint16(16, 22, true);
+    v.setUint16(18, bits, true);
+    v.setUint16(24, extensibleFormat, true); // first bytes of the sub-format GUID
+  }
+  return body;
+}
+
+const int16Body = (codes: number[]) => {
+  const b = new Uint8Array(codes.length * 2);
+  codes.forEach((c, i) => new DataView(b.buffer).setInt16(i * 2, c, true));
+  return b;
+};
+
+describe('decodeWav', () => {
+  const x = sine(440, 16000, 0.05, 0.8);
+
+  it.each([
+    ['8', 2 / 128],
+    ['16', 2 / 32768],
+    ['24', 2 / 2 ** 23],
+    // Beyond 24 bits the Float32Array output, not the file, limits precision.
+    ['32', 1e-7],
+    ['32f', 1e-7],
+    ['64', 1e-7],
+  ])('decodes %s-bit mono to floats in [-1, 1]', (bitDepth, tolerance) => {
+    const decoded = decodeWav(wavefileBytes([x], 16000, bitDepth), 'mono.wav');
+    expect(decoded.sampleRate).toBe(16000);
+    expect(decoded.samples).toHaveLength(x.length);
+    let worst = 0;
+    decoded.samples.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - x[i]))));
+    expect(worst).toBeLessThan(tolerance);
+  });
+
+  it('mixes stereo 24-bit to mono by averaging the channels', () => {
+    const left = sine(300, 22050, 0.05, 0.9);
+    const right = sine(700, 22050, 0.05, 0.4);
+    const decoded = decodeWav(wavefileBytes([left, right], 22050, '24'), 'stereo.wav');
+    expect(decoded.sampleRate).toBe(22050);
+    expect(decoded.samples).toHaveLength(left.length);
+    decoded.samples.forEach((v, i) => expect(Math.abs(v - (left[i] + right[i]) / 2)).toBeLessThan(2 / 2 ** 23));
+  });
+
+  it('reports an 8 kHz file as 8 kHz', () => {
+    const decoded = decodeWav(wavefileBytes([sine(500, 8000, 0.25)], 8000, '16'), 'narrowband.wav');
+    expect(decoded.sampleRate).toBe(8000);
+    expect(decoded.samples).toHaveLength(2000);
+  });
+
+  it("walks past extra chunks (EMO-DB's 'PAD ', LIST, odd-sized ones) to find fmt and data", () => {
+    const bytes = riff([
+      { id: 'LIST', body: new Uint8Array(7) }, // odd size: padded to a word boundary
+      { id: 'fmt ', body: fmtBody(1, 1, 16000, 16) },
+      { id: 'PAD ', body: new Uint8Array(100) },
+      { id: 'data', body: int16Body([0, 16384, -16384, 32767, -32768]) },
+    ]);
+    expect([...decodeWav(bytes, 'pad.wav').samples]).toEqual([0, 0.5, -0.5, 32767 / 32768, -1]);
+  });
+
+  it('reads WAVE_FORMAT_EXTENSIBLE float and PCM', () => {
+    const floats = new Uint8Array(new Float32Array([0.25, -0.75]).buffer);
+    const ext = riff([{ id: 'fmt ', body: fmtBody(0xfffe, 1, 48000, 32, 3) }, { id: 'data', body: floats }]);
+    expect([...decodeWav(ext, 'ext-float.wav').samples]).toEqual([0.25, -0.75]);
+    const pcm = riff([{ id: 'fmt ', body: fmtBody(0xfffe, 1, 48000, 16, 1) }, { id: 'data', body: int16Body([8192]) }]);
+    expect([...decodeWav(pcm, 'ext-pcm.wav').samples]).toEqual([0.25]);
+  });
+
+  const fmt16 = { id: 'fmt ', body: fmtBody(1, 1, 16000, 16) };
+  it.each<[string, () => Uint8Array, RegExp]>([
+    ['a zero-length file', () => new Uint8Array(0), /empty file/],
+    ['a text file named .wav', () => new TextEncoder().encode('this is not audio, just some text\n'), /not a WAV file/],
+    ['a corrupt header', () => riff([{ id: 'fmt ', body: new Uint8Array(6) }, { id: 'data', body: int16Body([1, 2]) }]), /corrupt header/],
+    ['garbage after RIFF/WAVE', () => { const b = riff([fmt16]); b.set([0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0xff, 0x7f], 12); return b; }, /corrupt header/],
+    ['a missing data chunk', () => riff([fmt16]), /no data chunk/],
+    ['a truncated data chunk', () => riff([fmt16, { id: 'data', body: int16Body([1, 2, 3]), declaredSize: 6000 }]), /truncated/],
+    ['zero samples', () => riff([fmt16, { id: 'data', body: new Uint8Array(0) }]), /no samples/],
+    ['zero channels', () => riff([{ id: 'fmt ', body: fmtBody(1, 0, 16000, 16) }, { id: 'data', body: int16Body([1]) }]), /corrupt header/],
+    ['12-bit PCM', () => riff([{ id: 'fmt ', body: fmtBody(1, 1, 16000, 12) }, { id: 'data', body: int16Body([1]) }]), /unsupported format: PCM with 12 bits/],
+    ['A-law', () => riff([{ id: 'fmt ', body: fmtBody(6, 1, 8000, 8) }, { id: 'data', body: new Uint8Array(4) }]), /unsupported format: format code 0x6/],
+    ['a big-endian RIFX file', () => { const b = riff([fmt16]); b.set([0x52, 0x49, 0x46, 0x58]); return b; }, /unsupported format: RIFX/],
+  ])('rejects %s with an AudioError naming the file', (_, bytes, reason) => {
+    const file = '/data/corpus/bad file.wav';
+    let error: unknown;
+    try {
+      decodeWav(bytes(), file);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AudioError);
+    expect((error as AudioError).file).toBe(file);
+    expect((error as AudioError).message).toContain(file);
+    expect((error as AudioError).message).toMatch(reason);
+  });
+});
+
+/** Frequency (Hz) of the largest Hann-windowed DFT magnitude between lo and hi, by Goertzel in 1 Hz steps. */
+function peakFrequency(x: Float32Array, rate: number, lo: number, hi: number): number {
+  const w = Float64Array.from(x, (v, i) => v * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (x.length - 1))));
+  let best = lo;
+  let bestPower = -1;
+  for (let f = lo; f <= hi; f++) {
+    const c = 2 * Math.cos((2 * Math.PI * f) / rate);
+    let s1 = 0;
+    let s2 = 0;
+    for (const v of w) {
+      const s0 = v + c * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const power = s1 * s1 + s2 * s2 - c * s1 * s2;
+    if (power > bestPower) (bestPower = power), (best = f);
+  }
+  return best;
+}
+
+describe('resample', () => {
+  /** Level in dB of the output's middle (edges hold filter start-up transients) relative to the input. */
+  const gainDb = (input: Float64Array, output: Float32Array) => {
+    const edge = Math.floor(output.length * 0.1);
+    return 20 * Math.log10(rms(output, edge, output.length - edge) / rms(input));
+  };
+
+  it('keeps a 1 kHz tone at 1 kHz and its level within 1% (44.1 kHz -> 16 kHz)', () => {
+    const x = sine(1000, 44100, 1);
+    const y = resample(Float32Array.from(x), 44100, 16000);
+    expect(Math.abs(y.length - 16000)).toBeLessThanOrEqual(1);
+    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
+    let crossings = 0;
+    for (let i = 1; i < y.length; i++) if (y[i - 1] < 0 !== y[i] < 0) crossings++;
+    expect(Math.abs(crossings - 2000)).toBeLessThanOrEqual(2);
+    expect(Math.abs(gainDb(x, y))).toBeLessThan(20 * Math.log10(1.01));
+  });
+
+  it('keeps the pass band flat up to 7 kHz (48 kHz -> 16 kHz) and a tone through 8 -> 16 kHz upsampling', () => {
+    for (const f of [300, 3000, 7000]) {
+      const x = sine(f, 48000, 0.5);
+      expect(Math.abs(gainDb(x, resample(Float32Array.from(x), 48000, 16000)))).toBeLessThan(0.1);
+    }
+    const x = sine(1000, 8000, 0.5);
+    const y = resample(Float32Array.from(x), 8000, 16000);
+    expect(y.length).toBe(8000);
+    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
+    expect(Math.abs(gainDb(x, y))).toBeLessThan(0.1);
+  });
+
+  it('suppresses tones above the new Nyquist frequency instead of aliasing them', () => {
+    const above = sine(12000, 44100, 1); // would alias to 4 kHz
+    expect(gainDb(above, resample(Float32Array.from(above), 44100, 16000))).toBeLessThan(-30);
+    const justAbove = sine(9000, 48000, 1); // would alias to 7 kHz
+    expect(gainDb(justAbove, resample(Float32Array.from(justAbove), 48000, 16000))).toBeLessThan(-60);
+  });
+
+  it('returns a copy at equal rates, and silence or emptiness unchanged', () => {
+    const x = Float32Array.from([0.1, -0.2, 0.3]);
+    const same = resample(x, 16000, 16000);
+    expect(same).toEqual(x);
+    expect(same).not.toBe(x);
+    expect(resample(new Float32Array(0), 44100, 16000)).toHaveLength(0);
+    expect([...resample(new Float32Array(441), 44100, 16000)].every((v) => v === 0)).toBe(true);
+    expect(() => resample(x, 0, 16000)).toThrow(RangeError);
+  });
+});
+
+describe('normalizeLevel', () => {
+  it('removes the mean and scales to unit RMS', () => {
+    const y = normalizeLevel(Float32Array.from(sine(200, 16000, 0.1, 0.01), (v) => v + 0.3));
+    expect(Math.abs(y.reduce((s, v) => s + v, 0) / y.length)).toBeLessThan(1e-6);
+    expect(rms(y)).toBeCloseTo(1, 5);
+  });
+
+  it('leaves silence (and pure DC) at zero, never NaN', () => {
+    for (const x of [new Float32Array(100), new Float32Array(100).fill(0.25), new Float32Array(0)]) {
+      const y = normalizeLevel(x);
+      expect(y).toHaveLength(x.length);
+      expect([...y].every((v) => v === 0)).toBe(true);
+    }
+  });
+});
+
+describe('fixedWindows', () => {
+  const ramp = (n: number) => Float32Array.from({ length: n }, (_, i) => i + 1);
+  const starts = (ws: Float32Array[]) => ws.map((w) => w[0] - 1);
+
+  it('zero-pads a short signal to one window and gives none for an empty one', () => {
+    const ws = fixedWindows(ramp(3), 5, 5);
+    expect(ws).toHaveLength(1);
+    expect([...ws[0]]).toEqual([1, 2, 3, 0, 0]);
+    expect(fixedWindows(ramp(5), 5, 2).map((w) => [...w])).toEqual([[1, 2, 3, 4, 5]]);
+    expect(fixedWindows(new Float32Array(0), 5, 5)).toEqual([]);
+  });
+
+  it('cuts exact windows every hop', () => {
+    const ws = fixedWindows(ramp(20), 10, 5);
+    expect(ws.every((w) => w.length === 10)).toBe(true);
+    expect(starts(ws)).toEqual([0, 5, 10]);
+  });
+
+  it('keeps a tail of at least half a window as a final end-aligned window', () => {
+    expect(starts(fixedWindows(ramp(25), 10, 10))).toEqual([0, 10, 15]); // tail of 5 = half: kept
+    expect(starts(fixedWindows(ramp(28), 10, 10))).toEqual([0, 10, 18]);
+    expect(starts(fixedWindows(ramp(23), 10, 5))).toEqual([0, 5, 10, 13]); // next window would hold 8
+    const last = fixedWindows(ramp(28), 10, 10).at(-1)!;
+    expect(last[9]).toBe(28); // ends on the last sample: nothing lost
+  });
+
+  it('drops a tail shorter than half a window', () => {
+    expect(starts(fixedWindows(ramp(24), 10, 10))).toEqual([0, 10]);
+  });
+
+  it('rejects non-positive or fractional sizes', () => {
+    expect(() => fixedWindows(ramp(10), 0, 1)).toThrow(RangeError);
+    expect(() => fixedWindows(ramp(10), 4, 0)).toThrow(RangeError);
+    expect(() => fixedWindows(ramp(10), 4.5, 2)).toThrow(RangeError);
+  });
+});
+
+describe('loadAudio', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ser-audio-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads, mixes to mono, resamples and normalises', async () => {
+    const file = join(dir, 'stereo-44k.wav');
+    const left = sine(1000, 44100, 0.5, 0.3);
+    await writeFile(file, wavefileBytes([left, left.map((v) => v * 0.5)], 44100, '16'));
+    const y = await loadAudio(file);
+    expect(Math.abs(y.length - 8000)).toBeLessThanOrEqual(1);
+    expect(rms(y)).toBeCloseTo(1, 4);
+    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
+    expect((await loadAudio(file, 8000)).length).toBe(4000);
+  });
+
+  it('names the file in errors for unreadable, text and truncated files', async () => {
+    const text = join(dir, 'notes.wav');
+    await writeFile(text, 'just text');
+    await expect(loadAudio(text)).rejects.toThrow(new AudioError(text, 'not a WAV file (no RIFF/WAVE header)'));
+    const truncated = join(dir, 'cut.wav');
+    await writeFile(truncated, wavefileBytes([sine(440, 16000, 0.1)], 16000, '16').subarray(0, 1000));
+    await expect(loadAudio(truncated)).rejects.toThrow(/cut\.wav: truncated/);
+    const missing = join(dir, 'missing.wav');
+    await expect(loadAudio(missing)).rejects.toThrow(`${missing}: cannot read: ENOENT`);
+  });
+});

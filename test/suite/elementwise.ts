@@ -1,0 +1,434 @@
+// Elementwise kernels: every WebGPU op against the CPU reference (odd sizes, every broadcasting pattern the
+// engine uses, vec4 and scalar paths, a size past grid1d's 2-D fold, sumTo reductions of millions of values
+// to a few or one), and the CPU references' backward passes (unaryBackward, binary's gradient through sumTo,
+// sumTo/broadcastTo and concat/slice as adjoint pairs) against central finite differences.
+
+import type { BinaryOp, Storage, UnaryOp } from '../../src/engine/backend.js';
+import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+
+const FORWARD_TOLERANCE = 1e-5;
+const GRADIENT_TOLERANCE = 1e-4;
+/** Finite differences in float64 of float64 references agree far better than the GPU tolerances. */
+const FD_TOLERANCE = 1e-6;
+
+const UNARY_OPS: UnaryOp[] = ['relu', 'sigmoid', 'tanh', 'exp', 'log', 'neg', 'abs', 'sqrt', 'square', 'gelu', 'leakyRelu'];
+const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+/** Ops with a kink at 0, where the GPU must give torch's one-sided derivative. */
+const KINKED: UnaryOp[] = ['relu', 'abs', 'leakyRelu'];
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Inputs inside the op's domain: positive for log and sqrt, some exact zeros for the kinked ops. */
+function unaryInput(op: UnaryOp, n: number, seed: number): Float32Array {
+  const x = randn(n, seed);
+  if (op === 'log' || op === 'sqrt') return x.map((v) => Math.abs(v) + 0.05);
+  if (KINKED.includes(op)) for (let i = 0; i < n; i += 7) x[i] = 0;
+  return x;
+}
+
+/** Values bounded away from 0 (divisors). */
+function awayFromZero(n: number, seed: number): Float32Array {
+  return randn(n, seed).map((v) => (v < 0 ? v - 0.5 : v + 0.5));
+}
+
+/** Downloads and releases a result. */
+async function take(ser: Ser, s: Storage): Promise<Float32Array> {
+  const backend = ser.engine().backend;
+  const out = await backend.download(s);
+  backend.release(s);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ unary
+
+const UNARY_SIZES = [1, 7, 1023, 100_003];
+
+function unaryCase(op: UnaryOp): SuiteCase {
+  return {
+    family: 'elementwise',
+    name: `unary ${op} and its backward, sizes ${UNARY_SIZES.join(', ')}`,
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const ref = ser.reference;
+      for (const [k, n] of UNARY_SIZES.entries()) {
+        const x = unaryInput(op, n, 100 + k);
+        const dy = randn(n, 200 + k);
+        const xs = backend.upload(x);
+        const dys = backend.upload(dy);
+        const ys = backend.unary(op, xs);
+        const dxs = backend.unaryBackward(op, xs, ys, dys);
+        const y = await backend.download(ys);
+        assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} [${n}]`);
+        // The backward from the GPU's own y, as autograd calls it.
+        assertClose(await take(ser, dxs), ref.unaryBackward(op, x, y, dy), GRADIENT_TOLERANCE, `${op} backward [${n}]`);
+        for (const s of [xs, dys, ys]) backend.release(s);
+      }
+    },
+  };
+}
+
+function unaryGradientCase(op: UnaryOp): SuiteCase {
+  return {
+    family: 'elementwise',
+    name: `unaryBackward ${op} reference vs finite differences`,
+    async run(ser) {
+      const ref = ser.reference;
+      // Away from the kinks: finite differences straddling 0 would average the two sides.
+      const x = Float64Array.from(unaryInput(op, 13, 300), (v) => (KINKED.includes(op) && Math.abs(v) < 0.01 ? 0.3 : v));
+      const r = randn(13, 301);
+      const numeric = numericGradient((p) => dot(r, ref.unary(op, p)), x);
+      const analytic = ref.unaryBackward(op, x, ref.unary(op, x), r);
+      assertClose(analytic, numeric, FD_TOLERANCE, `${op} backward vs finite differences`);
+    },
+  };
+}
+
+const kinkCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'unaryBackward at 0: relu and abs give 0, leakyRelu its slope (as torch)',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const x = new Float32Array([0, 0, 0, 0, 0]);
+    const dy = new Float32Array([1, -2, 3, 0.5, 4]);
+    const xs = backend.upload(x);
+    const dys = backend.upload(dy);
+    for (const [op, expected] of [['relu', [0, 0, 0, 0, 0]], ['abs', [0, 0, 0, 0, 0]], ['leakyRelu', [0.01, -0.02, 0.03, 0.005, 0.04]]] as const) {
+      const ys = backend.unary(op, xs);
+      const dx = await take(ser, backend.unaryBackward(op, xs, ys, dys));
+      backend.release(ys);
+      assertClose(dx, expected, 1e-6, `${op}'(0)`);
+    }
+    backend.release(xs);
+    backend.release(dys);
+  },
+};
+
+const saturationCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'tanh, sigmoid and gelu saturate without NaN at large |x|',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    const x = new Float32Array([-200, -60, -20, -9.5, 9.5, 20, 60, 200, 0.5]);
+    const xs = backend.upload(x);
+    for (const op of ['tanh', 'sigmoid', 'gelu'] as const) {
+      const ys = backend.unary(op, xs);
+      const dxs = backend.unaryBackward(op, xs, ys, xs);
+      const y = await backend.download(ys);
+      const dx = await take(ser, dxs);
+      backend.release(ys);
+      assert(!y.some(Number.isNaN) && !dx.some(Number.isNaN), `${op}: NaN at large |x|: ${y} / ${dx}`);
+      assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} saturated`);
+    }
+    backend.release(xs);
+  },
+};
+
+// ------------------------------------------------------------------------------------------ binary
+
+/** [aShape, bShape] pairs (out = elementwise max): same shapes, the engine's broadcasting patterns, odd sizes,
+ * innermost dims of multiples of 4 (the vec4 paths) and not, operands broadcasting on both sides. */
+const BROADCAST_PATTERNS: [number[], number[]][] = [
+  [[5, 7, 9], [5, 7, 9]],
+  [[3, 1, 5], [1, 4, 1]],
+  [[3, 5, 37], [1, 5, 1]],
+  [[3, 5, 40], [1, 5, 1]],
+  [[1, 5, 1], [3, 5, 37]],
+  [[1, 1, 1], [4, 3, 11]],
+  [[4, 3, 11], [1, 1, 1]],
+  [[2, 3, 4, 8], [2, 1, 4, 1]],
+  [[2, 1, 6, 1], [1, 3, 1, 4]],
+  [[6, 9], [6, 1]],
+  [[6, 9], [1, 9]],
+  [[1, 4, 12], [3, 4, 12]],
+  [[2, 3, 2, 3, 2, 3], [2, 1, 2, 1, 2, 1]],
+  [[1, 1], [1, 1]],
+  [[16, 24, 1001], [1, 24, 1]],
+  [[16, 24, 1000], [16, 1, 1000]],
+];
+
+const broadcastShape = (a: number[], b: number[]) => a.map((d, i) => Math.max(d, b[i]));
+
+function binaryCase(op: BinaryOp): SuiteCase {
+  return {
+    family: 'elementwise',
+    name: `binary ${op} with broadcasting (${BROADCAST_PATTERNS.length} shape pairs)`,
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const ref = ser.reference;
+      for (const [k, [aShape, bShape]] of BROADCAST_PATTERNS.entries()) {
+        const outShape = broadcastShape(aShape, bShape);
+        const a = randn(size(aShape), 400 + k);
+        const b = op === 'div' ? awayFromZero(size(bShape), 500 + k) : randn(size(bShape), 500 + k);
+        const as = backend.upload(a);
+        const bs = backend.upload(b);
+        const out = await take(ser, backend.binary(op, as, aShape, bs, bShape, outShape));
+        assertClose(out, ref.binary(op, a, aShape, b, bShape, outShape), FORWARD_TOLERANCE, `${op} [${aShape}] ∘ [${bShape}]`);
+        backend.release(as);
+        backend.release(bs);
+      }
+    },
+  };
+}
+
+/** The gradients of a ∘ b as ops.ts forms them: the full-shape product, summed down to each operand's shape. */
+function binaryGradients(ser: Ser, op: BinaryOp, a: ArrayLike<number>, aShape: number[], b: ArrayLike<number>, bShape: number[], g: ArrayLike<number>) {
+  const ref = ser.reference;
+  const outShape = broadcastShape(aShape, bShape);
+  const full = (op: BinaryOp, u: ArrayLike<number>, uShape: number[]) => ref.binary(op, g, outShape, u, uShape, outShape);
+  const y = ref.binary(op, a, aShape, b, bShape, outShape);
+  const gaFull = op === 'add' || op === 'sub' ? Float64Array.from(g) : op === 'mul' ? full('mul', b, bShape) : full('div', b, bShape);
+  const gbFull =
+    op === 'add' ? Float64Array.from(g)
+    : op === 'sub' ? ref.affine(g, -1, 0)
+    : op === 'mul' ? full('mul', a, aShape)
+    : ref.affine(ref.binary('mul', g, outShape, ref.binary('div', y, outShape, b, bShape, outShape), outShape, outShape), -1, 0);
+  return { ga: ref.sumTo(gaFull, outShape, aShape), gb: ref.sumTo(gbFull, outShape, bShape), gaFull, gbFull, outShape };
+}
+
+function binaryGradientCase(op: BinaryOp): SuiteCase {
+  return {
+    family: 'elementwise',
+    name: `binary ${op} gradient through sumTo: reference vs finite differences, GPU vs reference`,
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const ref = ser.reference;
+      const patterns: [number[], number[]][] = [[[3, 1, 5], [1, 4, 1]], [[2, 3, 4], [1, 3, 1]], [[1, 1, 1], [2, 3, 2]], [[2, 4], [2, 4]]];
+      for (const [k, [aShape, bShape]] of patterns.entries()) {
+        const outShape = broadcastShape(aShape, bShape);
+        const a = Float64Array.from(randn(size(aShape), 600 + k));
+        const b = Float64Array.from(op === 'div' ? awayFromZero(size(bShape), 700 + k) : randn(size(bShape), 700 + k));
+        const r = randn(size(outShape), 800 + k);
+        const { ga, gb, gaFull, gbFull } = binaryGradients(ser, op, a, aShape, b, bShape, r);
+        const what = `${op} [${aShape}] ∘ [${bShape}]`;
+        assertClose(ga, numericGradient((p) => dot(r, ref.binary(op, p, aShape, b, bShape, outShape)), a), FD_TOLERANCE, `d/da ${what}`);
+        assertClose(gb, numericGradient((p) => dot(r, ref.binary(op, a, aShape, p, bShape, outShape)), b), FD_TOLERANCE, `d/db ${what}`);
+        // The GPU's sumTo of the same full-shape gradients.
+        for (const [full, shape, expected, name] of [[gaFull, aShape, ga, 'a'], [gbFull, bShape, gb, 'b']] as const) {
+          const fs = backend.upload(Float32Array.from(full));
+          assertClose(await take(ser, backend.sumTo(fs, outShape, shape)), expected, GRADIENT_TOLERANCE, `GPU sumTo of d/d${name} ${what}`);
+          backend.release(fs);
+        }
+      }
+    },
+  };
+}
+
+/** Past 65535·256 outputs on the scalar strided path (innermost dim not a multiple of 4): grid1d's 2-D fold. */
+const foldCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'binary add [3, 5592321] + [3, 1]: more than 65535 workgroups (2-D grid fold)',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    const aShape = [3, 5_592_321];
+    const bShape = [3, 1];
+    const a = randn(size(aShape), 900);
+    const b = randn(3, 901);
+    const as = backend.upload(a);
+    const bs = backend.upload(b);
+    const out = await take(ser, backend.binary('add', as, aShape, bs, bShape, aShape));
+    assertClose(out, ref.binary('add', a, aShape, b, bShape, aShape), FORWARD_TOLERANCE, 'add past the fold');
+    // And broadcastTo at the same size.
+    const repeated = await take(ser, backend.broadcastTo(bs, bShape, aShape));
+    assertClose(repeated, ref.broadcastTo(b, bShape, aShape), 0, 'broadcastTo past the fold');
+    backend.release(as);
+    backend.release(bs);
+  },
+};
+
+// ------------------------------------------------------------------------------------------ affine, accumulate, fill
+
+const affineAccumulateFillCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'affine, accumulate (in place, and onto itself) and fill at odd sizes',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    for (const [k, n] of [1, 3, 4, 257, 100_001].entries()) {
+      const x = randn(n, 1000 + k);
+      const acc = randn(n, 1100 + k);
+      const xs = backend.upload(x);
+      assertClose(await take(ser, backend.affine(xs, -1.75, 0.3)), ref.affine(x, -1.75, 0.3), FORWARD_TOLERANCE, `affine [${n}]`);
+      const accs = backend.upload(acc);
+      backend.accumulate(accs, xs);
+      assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
+      backend.accumulate(accs, accs);
+      const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
+      assertClose(await take(ser, accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
+      const filled = await take(ser, backend.fill(n, -2.5));
+      assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
+      backend.release(xs);
+    }
+    // Backward of affine (ops.ts: dx = alpha·dy) against finite differences.
+    const x = Float64Array.from(randn(9, 1200));
+    const r = randn(9, 1201);
+    assertClose(ref.affine(r, -1.75, 0), numericGradient((p) => dot(r, ref.affine(p, -1.75, 0.3)), x), FD_TOLERANCE, 'affine backward vs finite differences');
+  },
+};
+
+// ------------------------------------------------------------------------------------------ sumTo, broadcastTo
+
+/** [shape, outShape]: bias gradients, means over one dim, full sums, column and row sums, odd sizes, vec4 and
+ * scalar paths, the most alternating pattern (3 kept and 3 summed dims). */
+const SUM_PATTERNS: [number[], number[]][] = [
+  [[3, 4, 5], [1, 4, 1]],
+  [[3, 4, 5], [3, 1, 1]],
+  [[3, 4, 5], [1, 1, 5]],
+  [[3, 4, 5], [1, 1, 1]],
+  [[3, 4, 5], [3, 4, 5]],
+  [[1, 4, 1], [1, 1, 1]],
+  [[2, 3, 4, 8], [2, 1, 4, 1]],
+  [[2, 3, 2, 3, 2, 3], [2, 1, 2, 1, 2, 1]],
+  [[2, 3, 2, 3, 2, 3], [1, 3, 1, 3, 1, 3]],
+  [[16, 7, 12001], [1, 7, 1]],
+  [[16, 64, 12000], [1, 64, 1]],
+  [[6, 10, 12001], [6, 10, 1]],
+  [[6, 10, 1200], [6, 10, 1]],
+  [[5, 1001, 3], [5, 1, 3]],
+  [[1000, 37], [1, 37]],
+  [[20000, 64], [1, 64]],
+  [[16, 256], [1, 256]],
+  [[7, 33], [7, 1]],
+  [[1, 1_048_583], [1, 1]],
+  [[4099, 3, 1], [1, 3, 1]],
+];
+
+const sumToCase: SuiteCase = {
+  family: 'elementwise',
+  name: `sumTo (${SUM_PATTERNS.length} patterns: bias gradients, means over a dim, full sums, column/row sums)`,
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    for (const [k, [shape, outShape]] of SUM_PATTERNS.entries()) {
+      // An offset keeps the sums away from zero; relative error is then about the reduction, not cancellation.
+      const x = randn(size(shape), 1300 + k).map((v) => v + 0.5);
+      const xs = backend.upload(x);
+      assertClose(await take(ser, backend.sumTo(xs, shape, outShape)), ref.sumTo(x, shape, outShape), FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
+      backend.release(xs);
+    }
+  },
+};
+
+const largeSumCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'sumTo of millions of values to one: relative error < 1e-5 against float64 (zero-mean and positive data)',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    for (const [k, [n, offset]] of [[1_500_007, 0], [4_000_000, 1], [12_288_000, 0.01]].entries()) {
+      const x = randn(n, 1400 + k).map((v) => v + offset);
+      const xs = backend.upload(x);
+      const sum = await take(ser, backend.sumTo(xs, [n], [1]));
+      const expected = ref.sumTo(x, [n], [1]);
+      const err = Math.abs(sum[0] - expected[0]) / Math.abs(expected[0]);
+      assert(err < 1e-5, `sum of ${n} values: ${sum[0]} vs ${expected[0]}, relative error ${err.toExponential(2)}`);
+      backend.release(xs);
+    }
+  },
+};
+
+const broadcastToCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'broadcastTo (the sumTo patterns in reverse) and sumTo/broadcastTo adjointness vs finite differences',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    for (const [k, [outShape, shape]] of SUM_PATTERNS.entries()) {
+      const x = randn(size(shape), 1500 + k);
+      const xs = backend.upload(x);
+      assertClose(await take(ser, backend.broadcastTo(xs, shape, outShape)), ref.broadcastTo(x, shape, outShape), FORWARD_TOLERANCE, `broadcastTo [${shape}] → [${outShape}]`);
+      backend.release(xs);
+    }
+    // The gradient of Σ r·sumTo(x) is broadcastTo(r), and of Σ r·broadcastTo(x) is sumTo(r).
+    for (const [k, [big, small]] of [[[3, 4, 5], [1, 4, 1]], [[2, 3, 2, 3], [2, 1, 1, 3]], [[4, 6], [1, 1]]].entries()) {
+      const x = Float64Array.from(randn(size(big), 1600 + k));
+      const r = randn(size(small), 1700 + k);
+      assertClose(ref.broadcastTo(r, small, big), numericGradient((p) => dot(r, ref.sumTo(p, big, small)), x), FD_TOLERANCE, `sumTo [${big}] → [${small}] backward`);
+      const xSmall = Float64Array.from(randn(size(small), 1800 + k));
+      const rBig = randn(size(big), 1900 + k);
+      assertClose(ref.sumTo(rBig, big, small), numericGradient((p) => dot(rBig, ref.broadcastTo(p, small, big)), xSmall), FD_TOLERANCE, `broadcastTo [${small}] → [${big}] backward`);
+    }
+  },
+};
+
+// ------------------------------------------------------------------------------------------ concat, slice
+
+/** [shapes, axis]: every axis, uneven and single-element parts, vec4-aligned blocks and not. */
+const CONCAT_PATTERNS: [number[][], number][] = [
+  [[[2, 3, 5], [2, 1, 5], [2, 4, 5]], 1],
+  [[[3, 3, 5], [1, 3, 5]], 0],
+  [[[2, 3, 5], [2, 3, 1], [2, 3, 7]], 2],
+  [[[16, 256], [16, 2]], 1],
+  [[[16, 256], [16, 4], [16, 8]], 1],
+  [[[1, 7]], 1],
+  [[[5, 2, 1000], [5, 3, 1000]], 1],
+  [[[33, 1001], [33, 999]], 1],
+];
+
+const concatSliceCase: SuiteCase = {
+  family: 'elementwise',
+  name: `concat and slice along every axis (${CONCAT_PATTERNS.length} patterns)`,
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const ref = ser.reference;
+    for (const [k, [shapes, axis]] of CONCAT_PATTERNS.entries()) {
+      const xs = shapes.map((s, i) => randn(size(s), 2000 + 10 * k + i));
+      const stores = xs.map((x) => backend.upload(x));
+      const outShape = [...shapes[0]];
+      outShape[axis] = shapes.reduce((s, t) => s + t[axis], 0);
+      const cs = backend.concat(stores, shapes, axis);
+      const what = `concat ${shapes.map((s) => `[${s}]`).join(' ')} along ${axis}`;
+      assertClose(await backend.download(cs), ref.concat(xs, shapes, axis), 0, what);
+      let start = 0;
+      for (const [i, s] of shapes.entries()) {
+        const part = await take(ser, backend.slice(cs, outShape, axis, start, s[axis]));
+        assertClose(part, xs[i], 0, `slice ${i} of ${what}`);
+        assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, start, s[axis]), 0, `reference slice ${i} of ${what}`);
+        start += s[axis];
+      }
+      // An interior slice that crosses the parts.
+      if (outShape[axis] > 2) {
+        const part = await take(ser, backend.slice(cs, outShape, axis, 1, outShape[axis] - 2));
+        assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, 1, outShape[axis] - 2), 0, `interior slice of ${what}`);
+      }
+      for (const s of [cs, ...stores]) backend.release(s);
+    }
+  },
+};
+
+const concatAdjointCase: SuiteCase = {
+  family: 'elementwise',
+  name: 'concat/slice adjointness: the gradient of Σ r·concat(xs) for each x is slice(r), vs finite differences',
+  async run(ser) {
+    const ref = ser.reference;
+    for (const [k, [shapes, axis]] of CONCAT_PATTERNS.slice(0, 3).entries()) {
+      const xs = shapes.map((s, i) => Float64Array.from(randn(size(s), 2100 + 10 * k + i)));
+      const outShape = [...shapes[0]];
+      outShape[axis] = shapes.reduce((s, t) => s + t[axis], 0);
+      const r = randn(size(outShape), 2200 + k);
+      let start = 0;
+      for (const [i, s] of shapes.entries()) {
+        const numeric = numericGradient((p) => dot(r, ref.concat(xs.map((x, j) => (j === i ? p : x)), shapes, axis)), xs[i]);
+        assertClose(ref.slice(r, outShape, axis, start, s[axis]), numeric, FD_TOLERANCE, `d/dx${i} of concat along ${axis}`);
+        start += s[axis];
+      }
+    }
+  },
+};
+
+export const elementwiseCases: SuiteCase[] = [
+  ...UNARY_OPS.map(unaryCase),
+  ...UNARY_OPS.map(unaryGradientCase),
+  kinkCase,
+  saturationCase,
+  ...BINARY_OPS.map(binaryCase),
+  ...BINARY_OPS.map(binaryGradientCase),
+  foldCase,
+  affineAccumulateFillCase,
+  sumToCase,
+  largeSumCase,
+  broadcastToCase,
+  concatSliceCase,
+  concatAdjointCase,
+];

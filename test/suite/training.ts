@@ -1,0 +1,353 @@
+// The training kernels (families normalization, softmax, optim) against the CPU reference, and the reference's
+// backward passes against central finite differences in float64. Sizes are odd on purpose (nothing a multiple of a
+// workgroup or a tile), from a single row to enough work for several workgroups per reduction.
+
+import type { AdamOptions, Backend, Storage } from '../../src/engine/backend.js';
+import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+
+const FORWARD = 1e-5;
+const GRADIENT = 1e-4;
+/** The references' backward passes against finite differences (float64 throughout, so far tighter than GRADIENT). */
+const FD = 1e-6;
+
+let seed = 1000;
+/** Fresh standard-normal data for every call. */
+const fresh = (n: number, scale = 1, offset = 0) => randn(n, seed++).map((v) => v * scale + offset);
+
+/** Class indices in [0, cols), one per row. */
+function randomTargets(rows: number, cols: number): Int32Array {
+  return Int32Array.from(fresh(rows), (v) => Math.floor(Math.abs(v) * 7919) % cols);
+}
+
+/** Positive class weights, all different. */
+const randomWeights = (cols: number) => fresh(cols).map((v) => 0.25 + Math.abs(v));
+
+/** Uploads inputs, runs `body` and releases what it made. */
+async function withBackend<T>(ser: Ser, body: (b: Backend, keep: (s: Storage) => Storage) => Promise<T>): Promise<T> {
+  const b = ser.engine().backend;
+  const made: Storage[] = [];
+  try {
+    return await body(b, (s) => (made.push(s), s));
+  } finally {
+    for (const s of made) b.release(s);
+  }
+}
+
+const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
+
+// ---------------------------------------------------------------------------------------------------------------
+// normalization: x [N, C, L]
+
+const bnShapes: number[][] = [
+  [1, 3, 33],
+  [5, 3, 1201], // a few chunks per channel
+  [7, 17, 1], // [N, C] given as [N, C, 1]
+  [301, 3, 1], // L = 1 with N·L spanning several chunks
+  [16, 17, 1201],
+  [16, 3, 12001], // many chunks per channel
+];
+const EPS = 1e-5;
+
+/** Per-channel offsets and scales, so that means and variances differ across channels. */
+function channelData(shape: number[], offset = 3): Float32Array {
+  const [N, C, L] = shape;
+  const centre = fresh(C, offset);
+  const spread = fresh(C).map((v) => 0.5 + Math.abs(v));
+  const x = fresh(N * C * L);
+  for (let i = 0; i < x.length; i++) {
+    const c = Math.floor(i / L) % C;
+    x[i] = x[i] * spread[c] + centre[c];
+  }
+  return x;
+}
+
+const normalizationCases: SuiteCase[] = [
+  ...bnShapes.map((shape) => ({
+    family: 'normalization',
+    name: `batchNormStats x[${shape}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const x = channelData(shape);
+        const ref = ser.reference.batchNormStats(x, shape);
+        const s = b.batchNormStats(keep(b.upload(x)), shape);
+        keep(s.mean);
+        keep(s.variance);
+        assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
+        assertClose(await b.download(s.variance), ref.variance, FORWARD, 'variance');
+      }),
+  })),
+  {
+    family: 'normalization',
+    name: 'batchNormStats stays accurate for a mean 200 standard deviations from zero',
+    run: (ser) =>
+      withBackend(ser, async (b, keep) => {
+        const shape = [16, 3, 12001];
+        const x = fresh(16 * 3 * 12001, 1, 200);
+        const ref = ser.reference.batchNormStats(x, shape);
+        const s = b.batchNormStats(keep(b.upload(x)), shape);
+        keep(s.mean);
+        keep(s.variance);
+        assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
+        // One-pass sums of squares would lose every digit here (x² ≈ 4e4 against a variance of 1).
+        assertClose(await b.download(s.variance), ref.variance, 1e-4, 'variance');
+      }),
+  },
+  ...bnShapes.map((shape) => ({
+    family: 'normalization',
+    name: `batchNormApply x[${shape}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const C = shape[1];
+        const x = channelData(shape);
+        const stats = ser.reference.batchNormStats(x, shape);
+        const gamma = fresh(C, 1, 1);
+        const beta = fresh(C);
+        const ref = ser.reference.batchNormApply(x, shape, f32(stats.mean), f32(stats.variance), gamma, beta, EPS);
+        const [xs, ms, vs, gs, bs] = [x, f32(stats.mean), f32(stats.variance), gamma, beta].map((a) => keep(b.upload(a)));
+        const y = keep(b.batchNormApply(xs, shape, ms, vs, gs, bs, EPS));
+        assertClose(await b.download(y), ref, FORWARD, 'y');
+      }),
+  })),
+  ...bnShapes.map((shape) => ({
+    family: 'normalization',
+    name: `batchNormBackward x[${shape}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const C = shape[1];
+        const x = channelData(shape);
+        const dy = fresh(x.length);
+        const stats = ser.reference.batchNormStats(x, shape);
+        const [mean, variance] = [f32(stats.mean), f32(stats.variance)];
+        const gamma = fresh(C, 1, 1);
+        const ref = ser.reference.batchNormBackward(x, dy, shape, mean, variance, gamma, EPS);
+        const [xs, dys, ms, vs, gs] = [x, dy, mean, variance, gamma].map((a) => keep(b.upload(a)));
+        const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS);
+        [g.dx, g.dgamma, g.dbeta].forEach(keep);
+        assertClose(await b.download(g.dx), ref.dx, GRADIENT, 'dx');
+        assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, 'dgamma');
+        assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, 'dbeta');
+      }),
+  })),
+  ...[
+    [3, 2, 5],
+    [4, 3, 1],
+    [1, 2, 7],
+  ].map((shape) => ({
+    family: 'normalization',
+    name: `batchNormBackward reference vs finite differences x[${shape}]`,
+    run: async (ser: Ser) => {
+      const ref = ser.reference;
+      const C = shape[1];
+      const x = channelData(shape, 1);
+      const gamma = fresh(C, 1, 1);
+      const beta = fresh(C);
+      const r = fresh(x.length);
+      // The training-mode loss: the statistics are recomputed from x, so the gradient flows through them.
+      const loss = (xv: ArrayLike<number>, g: ArrayLike<number>, bt: ArrayLike<number>) => {
+        const s = ref.batchNormStats(xv, shape);
+        return dot(r, ref.batchNormApply(xv, shape, s.mean, s.variance, g, bt, EPS));
+      };
+      const s = ref.batchNormStats(x, shape);
+      const analytic = ref.batchNormBackward(x, r, shape, s.mean, s.variance, gamma, EPS);
+      assertClose(analytic.dx, numericGradient((xv) => loss(xv, gamma, beta), x), FD, 'dx');
+      assertClose(analytic.dgamma, numericGradient((g) => loss(x, g, beta), gamma), FD, 'dgamma');
+      assertClose(analytic.dbeta, numericGradient((bt) => loss(x, gamma, bt), beta), FD, 'dbeta');
+    },
+  })),
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// softmax: [rows, cols]
+
+const softmaxSizes: [number, number][] = [];
+for (const rows of [1, 7, 33]) for (const cols of [3, 5, 259]) softmaxSizes.push([rows, cols]);
+// A thread per long row, and a workgroup per very long row.
+softmaxSizes.push([1537, 259], [3, 4099]);
+
+const softmaxCases: SuiteCase[] = [
+  ...softmaxSizes.map(([rows, cols]) => ({
+    family: 'softmax',
+    name: `softmax x[${rows},${cols}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const x = fresh(rows * cols, 3);
+        const y = keep(b.softmax(keep(b.upload(x)), rows, cols));
+        assertClose(await b.download(y), ser.reference.softmax(x, rows, cols), FORWARD, 'y');
+      }),
+  })),
+  ...softmaxSizes.map(([rows, cols]) => ({
+    family: 'softmax',
+    name: `softmaxBackward y[${rows},${cols}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const y = f32(ser.reference.softmax(fresh(rows * cols, 3), rows, cols));
+        const dy = fresh(rows * cols);
+        const dx = keep(b.softmaxBackward(keep(b.upload(y)), keep(b.upload(dy)), rows, cols));
+        assertClose(await b.download(dx), ser.reference.softmaxBackward(y, dy, rows, cols), GRADIENT, 'dx');
+      }),
+  })),
+  ...softmaxSizes.flatMap(([rows, cols]) =>
+    [false, true].map((weighted) => ({
+      family: 'softmax',
+      name: `softmaxCrossEntropy logits[${rows},${cols}]${weighted ? ' with class weights' : ''}`,
+      run: (ser: Ser) =>
+        withBackend(ser, async (b, keep) => {
+          const logits = fresh(rows * cols, 3);
+          const targets = randomTargets(rows, cols);
+          const weights = weighted ? randomWeights(cols) : null;
+          const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
+          const out = b.softmaxCrossEntropy(keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
+          keep(out.loss);
+          keep(out.probs);
+          assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
+          assertClose(await b.download(out.probs), ref.probs, FORWARD, 'probs');
+        }),
+    })),
+  ),
+  ...softmaxSizes.flatMap(([rows, cols]) =>
+    [false, true].map((weighted) => ({
+      family: 'softmax',
+      name: `softmaxCrossEntropyBackward probs[${rows},${cols}]${weighted ? ' with class weights' : ''}`,
+      run: (ser: Ser) =>
+        withBackend(ser, async (b, keep) => {
+          const probs = f32(ser.reference.softmax(fresh(rows * cols, 3), rows, cols));
+          const targets = randomTargets(rows, cols);
+          const weights = weighted ? randomWeights(cols) : null;
+          const dloss = fresh(1, 1, 0.5);
+          const ref = ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights);
+          const [ps, ds] = [probs, dloss].map((a) => keep(b.upload(a)));
+          const dlogits = keep(b.softmaxCrossEntropyBackward(ps, keep(b.uploadIndices(targets)), ds, rows, cols, weights && keep(b.upload(weights))));
+          assertClose(await b.download(dlogits), ref, GRADIENT, 'dlogits');
+        }),
+    })),
+  ),
+  ...[
+    [5, 259],
+    [33, 5],
+  ].map(([rows, cols]) => ({
+    family: 'softmax',
+    name: `softmax and cross-entropy of logits ±80 stay finite [${rows},${cols}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const logits = fresh(rows * cols).map((v) => (v > 0 ? 80 : -80) + v);
+        const targets = randomTargets(rows, cols);
+        const y = await b.download(keep(b.softmax(keep(b.upload(logits)), rows, cols)));
+        assert(y.every(Number.isFinite), 'softmax of ±80 logits is not finite');
+        assertClose(y, ser.reference.softmax(logits, rows, cols), FORWARD, 'y');
+        const out = b.softmaxCrossEntropy(keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, null);
+        keep(out.loss);
+        keep(out.probs);
+        const loss = await b.download(out.loss);
+        assert(Number.isFinite(loss[0]), `cross-entropy of ±80 logits is ${loss[0]}`);
+        assertClose(loss, ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, null).loss, FORWARD, 'loss');
+      }),
+  })),
+  ...[
+    [1, 3],
+    [4, 5],
+  ].map(([rows, cols]) => ({
+    family: 'softmax',
+    name: `softmaxBackward reference vs finite differences [${rows},${cols}]`,
+    run: async (ser: Ser) => {
+      const x = fresh(rows * cols, 2);
+      const r = fresh(rows * cols);
+      const y = ser.reference.softmax(x, rows, cols);
+      const numeric = numericGradient((xv) => dot(r, ser.reference.softmax(xv, rows, cols)), x);
+      assertClose(ser.reference.softmaxBackward(y, r, rows, cols), numeric, FD, 'dx');
+    },
+  })),
+  ...[
+    [1, 3],
+    [4, 5],
+    [6, 3],
+  ].flatMap(([rows, cols]) =>
+    [false, true].map((weighted) => ({
+      family: 'softmax',
+      name: `softmaxCrossEntropyBackward reference vs finite differences [${rows},${cols}]${weighted ? ' with class weights' : ''}`,
+      run: async (ser: Ser) => {
+        const ref = ser.reference;
+        const logits = fresh(rows * cols, 2);
+        const targets = randomTargets(rows, cols);
+        const weights = weighted ? randomWeights(cols) : null;
+        const dloss = fresh(1, 1, 0.5);
+        const probs = ref.softmaxCrossEntropy(logits, targets, rows, cols, weights).probs;
+        const numeric = numericGradient((xv) => dloss[0] * ref.softmaxCrossEntropy(xv, targets, rows, cols, weights).loss[0], logits);
+        assertClose(ref.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights), numeric, FD, 'dlogits');
+      },
+    })),
+  ),
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// optim
+
+const optimCases: SuiteCase[] = [
+  ...[
+    [100_003, 0.3, 12345],
+    [100_000, 0.5, 7],
+    [1_000_001, 0.1, 0xdeadbeef],
+    [4099, 0, 3],
+  ].map(([length, p, maskSeed]) => ({
+    family: 'optim',
+    name: `dropoutMask length ${length}, p ${p}: identical to the CPU, keeps ≈ 1 − p`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const gpu = await b.download(keep(b.dropoutMask(length, p, maskSeed)));
+        const cpu = f32(ser.reference.dropoutMask(length, p, maskSeed));
+        const scale = Math.fround(1 / (1 - p));
+        let kept = 0;
+        for (let i = 0; i < length; i++) {
+          if (gpu[i] !== cpu[i]) throw new Error(`mask[${i}] is ${gpu[i]} on the GPU but ${cpu[i]} on the CPU`);
+          assert(gpu[i] === 0 || gpu[i] === scale, `mask[${i}] = ${gpu[i]} is neither 0 nor 1/(1 − p)`);
+          if (gpu[i] !== 0) kept++;
+        }
+        // The kept fraction's standard deviation is sqrt(p(1 − p)/length) ≤ 0.0016 here: 0.01 is over 6 of them.
+        const fraction = kept / length;
+        assert(Math.abs(fraction - (1 - p)) < 0.01, `kept ${fraction.toFixed(4)} of the elements, expected ≈ ${1 - p}`);
+      }),
+  })),
+  {
+    family: 'optim',
+    name: 'dropoutMask: another seed gives another mask, the same seed the same',
+    run: (ser) =>
+      withBackend(ser, async (b, keep) => {
+        const a = await b.download(keep(b.dropoutMask(10_007, 0.5, 1)));
+        const again = await b.download(keep(b.dropoutMask(10_007, 0.5, 1)));
+        const other = await b.download(keep(b.dropoutMask(10_007, 0.5, 2)));
+        let same = 0;
+        for (let i = 0; i < a.length; i++) {
+          assert(a[i] === again[i], `seed 1 gave two different masks (element ${i})`);
+          if (a[i] === other[i]) same++;
+        }
+        assert(Math.abs(same / a.length - 0.5) < 0.05, `masks of seeds 1 and 2 agree on ${same} of ${a.length} elements`);
+      }),
+  },
+  ...[1, 7, 10_007, 300_001].map((n) => ({
+    family: 'optim',
+    name: `adamStep: 3 consecutive steps of ${n} parameters`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        let param: ArrayLike<number> = fresh(n);
+        let m: ArrayLike<number> = fresh(n, 0.1);
+        let v: ArrayLike<number> = fresh(n, 0.1).map(Math.abs);
+        const [ps, ms, vs] = [param, m, v].map((a) => keep(b.upload(f32(a))));
+        for (let step = 1; step <= 3; step++) {
+          const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step };
+          const grad = fresh(n);
+          b.adamStep(ps, keep(b.upload(grad)), ms, vs, o);
+          const ref = ser.reference.adamStep(param, grad, m, v, o);
+          const gpuParam = await b.download(ps);
+          // The update itself, not just the parameters (which barely move in one step).
+          const before = param;
+          assertClose(gpuParam.map((p, i) => p - before[i]), ref.param.map((p, i) => p - before[i]), GRADIENT, `step ${step} update`);
+          assertClose(gpuParam, ref.param, FORWARD, `step ${step} param`);
+          assertClose(await b.download(ms), ref.m, FORWARD, `step ${step} m`);
+          assertClose(await b.download(vs), ref.v, FORWARD, `step ${step} v`);
+          // Carry on from the GPU's float32 state, as training does.
+          [param, m, v] = [gpuParam, await b.download(ms), await b.download(vs)];
+        }
+      }),
+  })),
+];
+
+export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases, ...optimCases];
