@@ -4,10 +4,13 @@
 // A tensor [outer, ..., axis, ..., inner] is a matrix [outer, shape[axis]·inner]; concat and slice along axis
 // move column blocks of it.
 //
-// `copyBlockVec4` counts everything in vec4s (the caller uses it when cols, strides and offsets are all
-// multiples of 4). Invocations are numbered gid.x + gid.y · nwg.x · WG (grid1d's 2-D fold).
+// A workgroup is WGX columns × WGY rows (WGX·WGY = 256, WGX picked from the row length as in
+// elementwise-broadcast.wgsl), so no invocation divides to find its place. `copyRowsVec4` counts everything
+// in vec4s (the caller uses it when cols, strides and offsets are all multiples of 4).
+// Workgroups are numbered wid.x + wid.y · nwg.x (grid1d's 2-D fold): blocksPerRow column blocks per row group.
 
-override WG: u32 = 256;
+override WGX: u32 = 256;
+override WGY: u32 = 1;
 
 struct Params {
   rows: u32,
@@ -16,6 +19,7 @@ struct Params {
   srcOffset: u32,
   dstStride: u32,
   dstOffset: u32,
+  blocksPerRow: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -24,25 +28,25 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst4: array<vec4f>;
 
-// (row, column) of invocation i, or rows when past the end.
-fn position(gid: vec3u, nwg: vec3u) -> vec2u {
-  let i = gid.x + gid.y * nwg.x * WG;
-  let r = i / params.cols;
-  return vec2u(r, i - r * params.cols);
+// (row, column) of this invocation.
+fn position(wid: vec3u, nwg: vec3u, lid: vec3u) -> vec2u {
+  let w = wid.x + wid.y * nwg.x;
+  let rowGroup = w / params.blocksPerRow;
+  return vec2u(rowGroup * WGY + lid.y, (w - rowGroup * params.blocksPerRow) * WGX + lid.x);
 }
 
-@compute @workgroup_size(WG)
-fn copyBlock(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let p = position(gid, nwg);
-  if (p.x < params.rows) {
+@compute @workgroup_size(WGX, WGY)
+fn copyRows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let p = position(wid, nwg, lid);
+  if (p.x < params.rows && p.y < params.cols) {
     dst[p.x * params.dstStride + params.dstOffset + p.y] = src[p.x * params.srcStride + params.srcOffset + p.y];
   }
 }
 
-@compute @workgroup_size(WG)
-fn copyBlockVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let p = position(gid, nwg);
-  if (p.x < params.rows) {
+@compute @workgroup_size(WGX, WGY)
+fn copyRowsVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let p = position(wid, nwg, lid);
+  if (p.x < params.rows && p.y < params.cols) {
     dst4[p.x * params.dstStride + params.dstOffset + p.y] = src4[p.x * params.srcStride + params.srcOffset + p.y];
   }
 }

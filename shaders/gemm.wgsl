@@ -104,6 +104,23 @@ fn storeBlock(acc: ptr<function, array<vec4f, MAX_ACC>>, row0: u32, col0: u32, l
   }
 }
 
+// Slab elements each thread stages per k step (at most MAX_STAGED): consecutive threads take consecutive
+// elements of the stored layout's contiguous dimension, so the global reads coalesce whichever the transposition.
+override THREADS: u32 = WG_X * WG_Y;
+override STAGED_A: u32 = (TILE_K * TILE_M + THREADS - 1u) / THREADS;
+override STAGED_B: u32 = (TILE_K * TILE_N + THREADS - 1u) / THREADS;
+const MAX_STAGED = 8u;
+
+/** Position (m, k) in the A slab of the l-th staged element. */
+fn slabPosA(l: u32) -> vec2u {
+  return select(vec2u(l / TILE_K, l % TILE_K), vec2u(l % TILE_M, l / TILE_M), TRANS_A);
+}
+
+/** Position (n, k) in the B slab of the l-th staged element. */
+fn slabPosB(l: u32) -> vec2u {
+  return select(vec2u(l % TILE_N, l / TILE_N), vec2u(l / TILE_K, l % TILE_K), TRANS_B);
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn gemm_tiled(
   @builtin(local_invocation_id) lid: vec3u,
@@ -116,21 +133,46 @@ fn gemm_tiled(
   if (row0 >= p.M) {
     return; // a workgroup of the folded grid's last row past the end: uniform across the workgroup
   }
+  // The next slabs' elements are read into registers while the current slabs are multiplied, so the global
+  // loads' latency hides behind the FMAs (one workgroup-memory buffer, two barriers per k step).
+  var nextA: array<f32, MAX_STAGED>;
+  var nextB: array<f32, MAX_STAGED>;
+  for (var t = 0u; t < STAGED_A; t++) {
+    let pos = slabPosA(li + t * THREADS);
+    nextA[t] = loadA(row0 + pos.x, pos.y);
+  }
+  for (var t = 0u; t < STAGED_B; t++) {
+    let pos = slabPosB(li + t * THREADS);
+    nextB[t] = loadB(pos.y, col0 + pos.x);
+  }
   var acc: array<vec4f, MAX_ACC>;
   for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
-    // Stage the slabs. Consecutive threads walk the stored layout's contiguous dimension, so the global
-    // reads coalesce whichever the transposition.
-    for (var l = li; l < TILE_K * TILE_M; l += WG_X * WG_Y) {
-      let m = select(l / TILE_K, l % TILE_M, TRANS_A);
-      let k = select(l % TILE_K, l / TILE_M, TRANS_A);
-      slabA[k * SLAB_A_ROW + m / 4u][m % 4u] = loadA(row0 + m, k0 + k);
+    for (var t = 0u; t < STAGED_A; t++) {
+      let l = li + t * THREADS;
+      if (l < TILE_K * TILE_M) {
+        let pos = slabPosA(l);
+        slabA[pos.y * SLAB_A_ROW + pos.x / 4u][pos.x % 4u] = nextA[t];
+      }
     }
-    for (var l = li; l < TILE_K * TILE_N; l += WG_X * WG_Y) {
-      let n = select(l % TILE_N, l / TILE_K, TRANS_B);
-      let k = select(l / TILE_N, l % TILE_K, TRANS_B);
-      slabB[k * SLAB_B_ROW + n / 4u][n % 4u] = loadB(k0 + k, col0 + n);
+    for (var t = 0u; t < STAGED_B; t++) {
+      let l = li + t * THREADS;
+      if (l < TILE_K * TILE_N) {
+        let pos = slabPosB(l);
+        slabB[pos.y * SLAB_B_ROW + pos.x / 4u][pos.x % 4u] = nextB[t];
+      }
     }
     workgroupBarrier();
+    let k1 = k0 + TILE_K;
+    if (k1 < p.K) {
+      for (var t = 0u; t < STAGED_A; t++) {
+        let pos = slabPosA(li + t * THREADS);
+        nextA[t] = loadA(row0 + pos.x, k1 + pos.y);
+      }
+      for (var t = 0u; t < STAGED_B; t++) {
+        let pos = slabPosB(li + t * THREADS);
+        nextB[t] = loadB(k1 + pos.y, col0 + pos.x);
+      }
+    }
     for (var k = 0u; k < TILE_K; k++) {
       var av: array<vec4f, 2>;
       var bv: array<vec4f, 2>;
@@ -199,65 +241,4 @@ fn gemm_direct(
     }
   }
   storeBlock(&acc, row0, col0, lid);
-}
-
-// Rows per thread and columns per thread of gemm_rows.
-override ROWS: u32 = 8;
-override COLS: u32 = 2;
-
-@compute @workgroup_size(WG_X)
-fn gemm_rows(
-  @builtin(local_invocation_id) lid: vec3u,
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-) {
-  let row0 = (wid.y + wid.z * nwg.y) * ROWS;
-  let col0 = wid.x * WG_X * COLS + lid.x;
-  if (row0 >= p.M) {
-    return;
-  }
-  let aStepK = select(1u, p.M, TRANS_A);
-  let bStepK = select(p.N, 1u, TRANS_B);
-  var aRow: array<u32, 16>;
-  var bCol: array<u32, 4>;
-  for (var r = 0u; r < ROWS; r++) {
-    let row = min(row0 + r, p.M - 1u);
-    aRow[r] = select(row * p.K, row, TRANS_A);
-  }
-  for (var j = 0u; j < COLS; j++) {
-    let col = min(col0 + j * WG_X, p.N - 1u);
-    bCol[j] = select(col, col * p.K, TRANS_B);
-  }
-  var acc: array<f32, 64>;
-  for (var k = 0u; k < p.K; k++) {
-    var bv: array<f32, 4>;
-    for (var j = 0u; j < COLS; j++) {
-      bv[j] = b[bCol[j] + k * bStepK];
-    }
-    for (var r = 0u; r < ROWS; r++) {
-      let av = a[aRow[r] + k * aStepK];
-      for (var j = 0u; j < COLS; j++) {
-        acc[r * 4u + j] = fma(av, bv[j], acc[r * 4u + j]);
-      }
-    }
-  }
-  for (var r = 0u; r < ROWS; r++) {
-    let row = row0 + r;
-    if (row >= p.M) {
-      return;
-    }
-    for (var j = 0u; j < COLS; j++) {
-      let col = col0 + j * WG_X;
-      if (col < p.N) {
-        var x = acc[r * 4u + j];
-        if (HAS_BIAS) {
-          x += bias[col];
-        }
-        if (RELU) {
-          x = max(x, 0.0);
-        }
-        c[row * p.N + col] = x;
-      }
-    }
-  }
 }

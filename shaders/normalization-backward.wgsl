@@ -1,10 +1,13 @@
 // Batch-norm backward in training mode, x and dy [N, C, L], M = N·L values per channel, x̂ = (x − mean)·invStd:
 //   dbeta[c] = Σ dy,  dgamma[c] = Σ dy·x̂,  dx = gamma·invStd · (dy − (dbeta + x̂·dgamma) / M).
-// Three passes:
-//   partial: workgroup (k, c) sums dy and dy·(x − mean) over chunk k of channel c (the walk of
-//            normalization-stats.wgsl); writes partials[c, k] = (Σ dy, Σ dy·(x − mean)).
-//   finish:  workgroup c adds up its partials; writes dbeta[c] and dgamma[c].
-//   inputGradient: dx, flat and coalesced like normalization-apply.wgsl.
+// dbeta and dgamma, for long channels in two passes (split like normalization-stats.wgsl):
+//   partial: workgroup (k, c) sums dy and dy·(x − mean) over chunk k of channel c; writes
+//            partials[c, k] = (Σ dy, Σ dy·(x − mean)).
+//   finish:  a thread per channel adds up its partials; writes dbeta[c] and dgamma[c].
+// and for short channels in one:
+//   direct:  a thread per channel sums all of it.
+// then dx:
+//   inputGradientRows / inputGradientFlat: dx, covering the tensor like `rows` / `flat` of normalization-apply.wgsl.
 
 struct Params {
   N: u32,
@@ -12,14 +15,14 @@ struct Params {
   L: u32,
   chunk: u32,  // channel elements per `partial` workgroup (a multiple of WG)
   chunks: u32, // partials per channel
-  stepN: u32,  // partial: WG / L;  inputGradient: unused
-  stepL: u32,  // WG % L
-  stepC: u32,  // inputGradient: (WG / L) % C;  partial: unused
+  stepN: u32,  // partial: WG / L
+  stepL: u32,  // partial and inputGradientFlat: WG % L
+  stepC: u32,  // inputGradientFlat: (WG / L) % C
   eps: f32,
 }
 
-override WG: u32 = 256; // a power of two for `partial` and `finish`
-override ITEMS: u32 = 4; // elements per thread in `inputGradient`
+override WG: u32 = 64; // a power of two for `partial`
+override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -35,7 +38,12 @@ override ITEMS: u32 = 4; // elements per thread in `inputGradient`
 @group(0) @binding(3) var<storage, read_write> dgammaOut: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dbetaOut: array<f32>;
 
-// Bindings of `inputGradient` (x, dy and mean as for `partial`).
+// Bindings of `direct` (x, dy and mean as for `partial`).
+@group(0) @binding(4) var<storage, read> directVariance: array<f32>;
+@group(0) @binding(5) var<storage, read_write> directDgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> directDbeta: array<f32>;
+
+// Bindings of the inputGradient passes (x, dy and mean as for `partial`).
 @group(0) @binding(4) var<storage, read> variance: array<f32>;
 @group(0) @binding(5) var<storage, read> gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> dgamma: array<f32>;
@@ -98,38 +106,85 @@ fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
 }
 
 @compute @workgroup_size(WG)
-fn finish(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = wg.y + wg.z * nwg.y;
+fn finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
   if (c >= p.C) {
     return;
   }
-  var own = vec2f(0.0);
-  for (var k = t; k < p.chunks; k += WG) {
+  var total = vec2f(0.0);
+  for (var k = 0u; k < p.chunks; k++) {
     let o = (c * p.chunks + k) * 2u;
-    own += vec2f(finishPartials[o], finishPartials[o + 1u]);
+    total += vec2f(finishPartials[o], finishPartials[o + 1u]);
   }
-  let total = reducePair(t, own);
-  if (t == 0u) {
-    dbetaOut[c] = total.x;
-    dgammaOut[c] = total.y * inverseSqrt(finishVariance[c] + p.eps);
+  dbetaOut[c] = total.x;
+  dgammaOut[c] = total.y * inverseSqrt(finishVariance[c] + p.eps);
+}
+
+@compute @workgroup_size(WG)
+fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
+  if (c >= p.C) {
+    return;
+  }
+  let m = mean[c];
+  var total = vec2f(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    let base = (n * p.C + c) * p.L;
+    for (var l = 0u; l < p.L; l++) {
+      let g = dy[base + l];
+      total += vec2f(g, g * (x[base + l] - m));
+    }
+  }
+  directDbeta[c] = total.x;
+  directDgamma[c] = total.y * inverseSqrt(directVariance[c] + p.eps);
+}
+
+/** dx = gamma·invStd·(dy − (dbeta + x̂·dgamma)/M) as dx = a·dy + b·(x − mean) + d, per channel constants. */
+struct Coefficients {
+  a: f32,
+  b: f32,
+  d: f32,
+}
+
+fn coefficients(c: u32) -> Coefficients {
+  let invStd = inverseSqrt(variance[c] + p.eps);
+  let a = gamma[c] * invStd;
+  let invM = 1.0 / f32(p.N * p.L);
+  return Coefficients(a, -a * invStd * dgamma[c] * invM, -a * dbeta[c] * invM);
+}
+
+@compute @workgroup_size(WG)
+fn inputGradientRows(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = wg.y + wg.z * nwg.y;
+  if (r >= p.N * p.C) {
+    return;
+  }
+  let c = r % p.C;
+  let k = coefficients(c);
+  let m = mean[c];
+  let base = r * p.L;
+  let first = wg.x * WG * ITEMS + t;
+  for (var j = 0u; j < ITEMS; j++) {
+    let l = first + j * WG;
+    if (l < p.L) {
+      let i = base + l;
+      dx[i] = k.a * dy[i] + k.b * (x[i] - m) + k.d;
+    }
   }
 }
 
 @compute @workgroup_size(WG)
-fn inputGradient(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn inputGradientFlat(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let total = p.N * p.C * p.L;
   var i = (wg.x + wg.y * nwg.x) * WG * ITEMS + t;
-  if (i >= total) {
-    return;
-  }
-  let invM = 1.0 / f32(p.N * p.L);
   let row = i / p.L;
   var l = i - row * p.L;
   var c = row % p.C;
-  for (var k = 0u; k < ITEMS && i < total; k++) {
-    let invStd = inverseSqrt(variance[c] + p.eps);
-    let xhat = (x[i] - mean[c]) * invStd;
-    dx[i] = gamma[c] * invStd * (dy[i] - (dbeta[c] + xhat * dgamma[c]) * invM);
+  for (var j = 0u; j < ITEMS; j++) {
+    if (i < total) {
+      let k = coefficients(c);
+      dx[i] = k.a * dy[i] + k.b * (x[i] - mean[c]) + k.d;
+    }
     i += WG;
     l += p.stepL;
     c += p.stepC;

@@ -1,10 +1,13 @@
 // Batch-norm statistics: per-channel mean and biased variance of x [N, C, L] over the M = N·L values
-// x[n, c, l] of each channel. Two passes, both stable in float32:
+// x[n, c, l] of each channel, stable in float32 (Welford's update within a thread, Chan's merge between threads).
+// For long channels, two passes:
 //   partial: workgroup (k, c) walks chunk k of channel c (channel-element j = n·L + l, coalesced: thread t takes
-//            j = start + t, + WG, ...) with Welford's update, then merges its threads' moments with Chan's formula;
-//            writes partials[c, k] = (count, mean, M2).
-//   finish:  workgroup c merges the `chunks` partials of channel c; writes mean[c] and variance[c] = M2 / count.
-// Channels beyond 65535 fold into workgroup_id.z: c = wg.y + wg.z·nwg.y.
+//            j = start + t, + WG, ...), then tree-merges its threads' moments; writes partials[c, k] = (count, mean, M2).
+//            Channels beyond 65535 fold into workgroup_id.z: c = wg.y + wg.z·nwg.y.
+//   finish:  a thread per channel merges the channel's `chunks` partials; writes mean[c] and variance[c] = M2 / count.
+// For short channels, one:
+//   direct:  a thread per channel walks all of it (no barriers, no partials).
+// `finish` and `direct` find their channel as c = gid.x + gid.y·nwg.x·WG (the grid1d fold).
 
 struct Params {
   N: u32,
@@ -16,7 +19,7 @@ struct Params {
   stepL: u32,  // WG % L
 }
 
-override WG: u32 = 256; // a power of two
+override WG: u32 = 64; // a power of two for `partial`
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -24,7 +27,8 @@ override WG: u32 = 256; // a power of two
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
-// Bindings of `finish` (entry points that never run together may share binding numbers).
+// Bindings of `finish` (entry points that never run together may share binding numbers); `direct` binds x, mean
+// and variance.
 @group(0) @binding(1) var<storage, read> finishPartials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(3) var<storage, read_write> variance: array<f32>;
@@ -107,19 +111,39 @@ fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
 }
 
 @compute @workgroup_size(WG)
-fn finish(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = wg.y + wg.z * nwg.y;
+fn finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
   if (c >= p.C) {
     return;
   }
-  var own = Moments(0.0, 0.0, 0.0);
-  for (var k = t; k < p.chunks; k += WG) {
+  var total = Moments(0.0, 0.0, 0.0);
+  for (var k = 0u; k < p.chunks; k++) {
     let o = (c * p.chunks + k) * 3u;
-    own = merge(own, Moments(finishPartials[o], finishPartials[o + 1u], finishPartials[o + 2u]));
+    total = merge(total, Moments(finishPartials[o], finishPartials[o + 1u], finishPartials[o + 2u]));
   }
-  let total = reduceMoments(t, own);
-  if (t == 0u) {
-    mean[c] = total.mean;
-    variance[c] = max(total.m2 / total.count, 0.0);
+  mean[c] = total.mean;
+  variance[c] = max(total.m2 / total.count, 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
+  if (c >= p.C) {
+    return;
   }
+  var count = 0.0;
+  var m = 0.0;
+  var m2 = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    let base = (n * p.C + c) * p.L;
+    for (var l = 0u; l < p.L; l++) {
+      let v = x[base + l];
+      count += 1.0;
+      let d = v - m;
+      m += d / count;
+      m2 += d * (v - m);
+    }
+  }
+  mean[c] = m;
+  variance[c] = max(m2 / count, 0.0);
 }

@@ -25,8 +25,8 @@ struct DropoutParams {
   scale: f32, // 1/(1−p), rounded to float32 on the CPU
 }
 
-override WG: u32 = 256;
-override ITEMS: u32 = 4;
+override WG: u32 = 64;
+override ITEMS: u32 = 16;
 
 // Bindings of `adamStep`.
 @group(0) @binding(0) var<uniform> adam: AdamParams;

@@ -13,8 +13,8 @@ struct Params {
   stepCol: u32, // WG % cols
 }
 
-override WG: u32 = 256; // a power of two for `sumOfWeights`
-override ITEMS: u32 = 4;
+override WG: u32 = 64; // a power of two for `sumOfWeights`
+override ITEMS: u32 = 16;
 
 @group(0) @binding(0) var<uniform> p: Params;
 

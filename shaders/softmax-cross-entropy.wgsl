@@ -25,24 +25,45 @@ override WG: u32 = 64; // a power of two for `mean`
 @group(0) @binding(1) var<storage, read> meanRowLoss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 
-/** Writes softmax(x_r) into probs and returns −log p[t_r] = logsumexp(x_r) − x_r[t_r]. */
+/** log(1 + r) for r >= 0, accurate also for small r, where log(1 + r) would round r away (and drivers' log is only
+ * required to be within 2^-21 absolute near 1): the series 2·atanh(z) = 2(z + z³/3 + z⁵/5 + z⁷/7), z = r / (2 + r). */
+fn log1p(r: f32) -> f32 {
+  if (r > 0.1) {
+    return log(1.0 + r);
+  }
+  let z = r / (2.0 + r);
+  let z2 = z * z;
+  return 2.0 * z * (1.0 + z2 * (1.0 / 3.0 + z2 * (0.2 + z2 * (1.0 / 7.0))));
+}
+
+/**
+ * Writes softmax(x_r) into probs and returns −log p[t_r] = (max − x_r[t_r]) + log(Σ exp(x − max)). The sum is 1 (the
+ * first maximum's term) plus the others, kept apart, so that a confident row's small loss keeps its digits: both
+ * terms of the loss are >= 0 and nothing cancels.
+ */
 fn rowCrossEntropy(r: u32, t: u32) -> f32 {
   let o = r * p.cols;
   var m = logits[o];
+  var argmax = 0u;
   for (var j = 1u; j < p.cols; j++) {
-    m = max(m, logits[o + j]);
+    if (logits[o + j] > m) {
+      m = logits[o + j];
+      argmax = j;
+    }
   }
-  var s = 0.0;
+  var others = 0.0;
   for (var j = 0u; j < p.cols; j++) {
     let e = exp(logits[o + j] - m);
     probs[o + j] = e;
-    s += e;
+    if (j != argmax) {
+      others += e;
+    }
   }
-  let inv = 1.0 / s;
+  let inv = 1.0 / (1.0 + others);
   for (var j = 0u; j < p.cols; j++) {
     probs[o + j] *= inv;
   }
-  return m + log(s) - logits[o + t];
+  return (m - logits[o + t]) + log1p(others);
 }
 
 @compute @workgroup_size(WG)

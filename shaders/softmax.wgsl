@@ -78,7 +78,7 @@ fn wide(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
     return;
   }
   let o = r * p.cols;
-  var m = -3.40282347e38;
+  var m = -0x1.fffffep+127f; // the lowest float32
   for (var j = t; j < p.cols; j += WG) {
     m = max(m, x[o + j]);
   }

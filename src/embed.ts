@@ -480,11 +480,13 @@ let processorUrl: string | null = null;
  */
 function captureProcessor(): void {
   class CaptureProcessor extends AudioWorkletProcessor {
+    private readonly frames: number;
     private chunk: Float32Array;
     private filled: number;
     constructor(options: { processorOptions: { chunkFrames: number } }) {
       super();
-      this.chunk = new Float32Array(options.processorOptions.chunkFrames);
+      this.frames = options.processorOptions.chunkFrames;
+      this.chunk = new Float32Array(this.frames);
       this.filled = 0;
     }
     process(inputs: Float32Array[][]): boolean {
@@ -495,9 +497,10 @@ function captureProcessor(): void {
         let sum = 0;
         for (const channel of channels) sum += channel[i];
         this.chunk[this.filled++] = sum / channels.length;
-        if (this.filled === this.chunk.length) {
+        if (this.filled === this.frames) {
+          // Transferred, not copied: the buffer is detached here afterwards, hence a new one.
           this.port.postMessage(this.chunk, [this.chunk.buffer]);
-          this.chunk = new Float32Array(this.chunk.length);
+          this.chunk = new Float32Array(this.frames);
           this.filled = 0;
         }
       }

@@ -11,3 +11,6 @@ export { GpuError } from './engine/runtime.js';
 export { formatProfile, type KernelTime } from './engine/profiler.js';
 export type { Backend, Storage, Conv1dParams, Pool1dParams } from './engine/backend.js';
 export * as reference from './engine/cpu/reference.js';
+// The embedding API for host pages and Node services: load a checkpoint, classify, stream live audio.
+export { loadRecognizer, createRecognizer, Recognizer, StreamingResampler } from './embed.js';
+export type { CheckpointSource, WavSource, StreamSource, LoadOptions, StreamOptions, StreamResult, StreamStats, StreamHandle, SpeakerGender } from './embed.js';

@@ -59,20 +59,33 @@ function shapeParams(g: Geometry, p: Conv1dParams): Params {
   return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation);
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams): Storage {
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Output tile of the forward kernel (its TILE_CO × TILE_L override constants). */
+export interface ForwardTile {
+  co: number;
+  l: number;
+}
+
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile: ForwardTile = { co: 4, l: 16 }): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
+  const common = gcd(p.stride, p.dilation);
+  const spacing = p.dilation / common;
+  const groups = Math.ceil(Math.ceil(g.Lout / spacing) / tile.l);
   rt.dispatch({
     kernel: 'conv1d.forward',
     shapes,
     shader: forwardShader,
-    constants: { WG },
-    params: shapeParams(g, p).u32(bias ? 1 : 0),
+    constants: { WG, TILE_CO: tile.co, TILE_L: tile.l },
+    params: shapeParams(g, p).u32(p.stride / common, spacing, (p.stride * p.dilation) / common, groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
-    workgroups: checkGrid('conv1d', [Math.ceil(g.Lout / (WG * TILE)), Math.ceil(g.Cout / TILE), g.N], shapes),
+    workgroups: checkGrid('conv1d', [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / tile.co), g.N], shapes),
   });
   return y;
 }

@@ -9,9 +9,9 @@
 // [N,C,L] to [1,C,1] sums a reduced dim N, over a kept dim C, over a reduced dim L.
 //
 // Shaders: shaders/elementwise-map.wgsl (same-shape maps, vec4 and scalar), elementwise-broadcast.wgsl
-// (strided binary and broadcastTo, up to 6 collapsed dims), elementwise-reduce.wgsl (sumTo: a workgroup tree
-// per output, split into chunks and summed again when there are few outputs and long reductions; one
-// invocation per output for short reductions) and elementwise-copy.wgsl (concat and slice as block copies).
+// (broadcasting binary ops and broadcastTo over up to 6 collapsed dims, a workgroup per block of output rows),
+// elementwise-reduce.wgsl (sumTo: interleaved partial sums per output, summed again level by level, without
+// workgroup barriers) and elementwise-copy.wgsl (concat and slice as block copies).
 
 import type { BinaryOp, Storage, UnaryOp } from '../engine/backend.js';
 import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
@@ -138,29 +138,43 @@ function stridesOf(dims: CollapsedDim[], k: number): number[] {
 
 const pad6 = (values: number[], fill: number) => [...values, ...Array(MAX_RANK - values.length).fill(fill)];
 
+/** Whether every buffer holds its storage's values as whole vec4s (pooled buffers always do). */
+const holdsVec4s = (storages: GpuStorage[]) => storages.every((s) => s.buffer.size >= Math.ceil(s.length / 4) * 16);
+
 /**
- * Dispatches a strided kernel of shaders/elementwise-broadcast.wgsl for the collapsed dims: 4 outputs per
- * invocation when the innermost dim is a multiple of 4.
+ * A WG-invocation workgroup shape for rows of `length` units: WGX columns (the next power of two, up to WG)
+ * by WG/WGX rows, so short rows share a workgroup instead of idling most of its lanes. Returns the
+ * constants, the column blocks per row and the workgroup count for `rows` rows.
  */
-function strided(rt: GpuRuntime, name: 'binaryStrided' | 'broadcastStrided', dims: CollapsedDim[], buffers: GPUBuffer[], shapes: string, op = 0): void {
+function rowTiling(rows: number, length: number) {
+  const wgx = Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, length))));
+  const wgy = WG / wgx;
+  const blocksPerRow = Math.ceil(length / wgx);
+  return { constants: { WGX: wgx, WGY: wgy }, blocksPerRow, workgroups: grid1d(Math.ceil(rows / wgy) * blocksPerRow, 1) };
+}
+
+/** Dispatches a Rows kernel of shaders/elementwise-broadcast.wgsl over the collapsed dims (vec4s when the
+ * innermost dim is a multiple of 4). */
+function strided(rt: GpuRuntime, name: 'binary' | 'broadcast', dims: CollapsedDim[], storages: GpuStorage[], shapes: string, op = 0): void {
   if (dims.length > MAX_RANK) throw new Error(`elementwise.${name}: ${dims.length} dims after collapsing ${shapes}, at most ${MAX_RANK} supported`);
   const sizes = dims.map((d) => d.size).reverse();
-  const n = product(sizes);
-  const four = sizes[0] % 4 === 0;
-  const count = four ? n / 4 : n;
+  const vec4 = sizes[0] % 4 === 0 && holdsVec4s(storages);
+  const d0 = vec4 ? sizes[0] / 4 : sizes[0];
+  const rows = product(sizes.slice(1));
+  const tiling = rowTiling(rows, d0);
   rt.dispatch({
     kernel: `elementwise.${name}`,
     shapes,
     shader: broadcastShader,
-    entryPoint: four ? `${name}4` : name,
-    constants: { WG, RANK: dims.length, OP: op },
+    entryPoint: `${name}Rows${vec4 ? 'Vec4' : ''}`,
+    constants: { ...tiling.constants, RANK: dims.length, OP: op },
     params: new Params()
-      .u32(count)
-      .u32(...pad6(sizes, 1))
+      .u32(rows, tiling.blocksPerRow)
+      .u32(...pad6([d0, ...sizes.slice(1)], 1))
       .u32(...pad6(stridesOf(dims, 0), 0))
       .u32(...pad6(dims[0].present.length > 1 ? stridesOf(dims, 1) : [], 0)),
-    buffers,
-    workgroups: grid1d(count, WG),
+    buffers: storages.map((s) => s.buffer),
+    workgroups: tiling.workgroups,
   });
 }
 
@@ -169,13 +183,13 @@ export function binary(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[
   const n = product(outShape);
   const out = allocate(rt, n, op);
   if (n === 0) return out;
-  const buffers = [gpuStorage(a).buffer, gpuStorage(b).buffer, out.buffer];
+  const storages = [gpuStorage(a), gpuStorage(b), out];
   const dims = collapse(outShape, [aShape, bShape]);
   if (dims.length === 0 || (dims.length === 1 && dims[0].present[0] && dims[0].present[1])) {
     // Same shapes (or a single element): a flat map.
-    map(rt, 'binary', buffers, n, BINARY_CODES[op]);
+    map(rt, 'binary', storages.map((s) => s.buffer), n, BINARY_CODES[op]);
   } else {
-    strided(rt, 'binaryStrided', dims, buffers, `a[${aShape}] b[${bShape}] out[${outShape}]`, BINARY_CODES[op]);
+    strided(rt, 'binary', dims, storages, `a[${aShape}] b[${bShape}] out[${outShape}]`, BINARY_CODES[op]);
   }
   return out;
 }
@@ -190,7 +204,7 @@ export function broadcastTo(rt: GpuRuntime, x: Storage, shape: number[], outShap
   if (dims.length === 0 || (dims.length === 1 && dims[0].present[0])) {
     rt.copy(input.buffer, out.buffer, n * 4);
   } else {
-    strided(rt, 'broadcastStrided', dims, [input.buffer, out.buffer], `x[${shape}] out[${outShape}]`);
+    strided(rt, 'broadcast', dims, [input, out], `x[${shape}] out[${outShape}]`);
   }
   return out;
 }
@@ -209,13 +223,13 @@ interface Reduction {
   reduced: Axis[];
 }
 
-/** Per invocation, the serial run that sumPerThread and sumPartial aim for: long enough to hide the loop's
- * overhead, short enough that float32 rounding stays small before the trees take over. */
+/** Values summed serially per invocation: at most SERIAL_MAX (float32 rounding stays small before the next
+ * level sums the partials), at least SERIAL_MIN when a reduction is split for parallelism (enough work to pay
+ * for the invocation). */
 const SERIAL_MIN = 32;
 const SERIAL_MAX = 256;
-/** About as many workgroups (sumPartial) or invocations (sumPerThread) as keep a large GPU busy. */
-const TARGET_WORKGROUPS = 1024;
-const TARGET_THREADS = 65536;
+/** About as many invocations as keep a large GPU busy; smaller problems are split only for accuracy. */
+const TARGET_INVOCATIONS = 65536;
 
 function reduceShape(shape: number[], outShape: number[]): Reduction {
   const dims = collapse(shape, [outShape]); // present = kept
@@ -258,58 +272,50 @@ function digitsOf(value: number, axes: Axis[]): number[] {
   });
 }
 
+/**
+ * One level of the summation (shaders/elementwise-reduce.wgsl): `chunks` interleaved partial sums per output,
+ * then, if chunks > 1, the same again on the partials.
+ */
 function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): GpuStorage {
   const outputs = product(plan.kept.map((a) => a.size));
   let length = product(plan.reduced.map((a) => a.size));
   let { kept, reduced } = plan;
-
-  // One invocation per output when the kept axis is innermost (neighbouring invocations read neighbouring
-  // addresses) or the reductions are short; else a workgroup per output (neighbours read along the reduction).
-  const perThread = (kept.length > 0 && kept[0].stride === 1) || length <= SERIAL_MIN;
-  // A contiguous innermost reduced axis of a multiple of 4: read it as vec4s.
-  const vec4 = !perThread && reduced[0].stride === 1 && reduced[0].size % 4 === 0;
+  // Neighbouring invocations take neighbouring outputs when the kept axis is innermost, else neighbouring
+  // shares of one output (then a contiguous innermost reduced axis of a multiple of 4 is read as vec4s).
+  const outputFastest = kept.length > 0 && kept[0].stride === 1;
+  const vec4 = !outputFastest && reduced[0].stride === 1 && reduced[0].size % 4 === 0;
   if (vec4) {
     kept = kept.map((a) => ({ size: a.size, stride: a.stride / 4 }));
     reduced = reduced.map((a, i) => ({ size: i === 0 ? a.size / 4 : a.size, stride: i === 0 ? 1 : a.stride / 4 }));
     length /= 4;
   }
-
-  const lanes = perThread ? 1 : WG;
-  const chunks =
-    length <= lanes * SERIAL_MAX && (perThread || outputs >= TARGET_WORKGROUPS)
-      ? 1
-      : Math.max(
-          Math.ceil(length / (lanes * SERIAL_MAX)),
-          Math.min(Math.ceil((perThread ? TARGET_THREADS : TARGET_WORKGROUPS) / outputs), Math.ceil(length / (lanes * SERIAL_MIN))),
-        );
-  const chunkLength = Math.ceil(length / chunks);
+  const forAccuracy = Math.ceil(length / SERIAL_MAX);
+  const forParallelism = Math.min(Math.ceil(TARGET_INVOCATIONS / outputs), Math.floor(length / SERIAL_MIN));
+  const chunks = outputs * length <= TARGET_INVOCATIONS ? forAccuracy : Math.max(forAccuracy, forParallelism);
   const jobs = outputs * chunks;
   const result = allocate(rt, jobs, chunks === 1 ? 'sumTo' : 'sumTo.partials');
-
   const k = pad3(kept);
   const r = pad3(reduced);
-  const step = digitsOf(lanes, r);
   rt.dispatch({
     kernel: 'elementwise.sumTo',
     shapes: chunks === 1 ? shapes : `${shapes} in ${chunks} chunks`,
     shader: reduceShader,
-    entryPoint: perThread ? 'sumPerThread' : vec4 ? 'sumPartialVec4' : 'sumPartial',
+    entryPoint: vec4 ? 'sumVec4' : 'sum',
     constants: { WG },
     params: new Params()
-      .u32(outputs, chunks, chunkLength, length)
+      .u32(outputs, chunks, length, outputFastest ? 1 : 0)
       .u32(...k.map((a) => a.size), ...k.map((a) => a.stride))
       .u32(...r.map((a) => a.size), ...r.map((a) => a.stride))
-      .u32(...step),
+      .u32(...digitsOf(chunks, r)),
     buffers: [x, result.buffer],
-    workgroups: perThread ? grid1d(jobs, WG) : grid1d(jobs, 1),
+    workgroups: grid1d(jobs, WG),
   });
   if (chunks === 1) return result;
-
-  // Partials are [chunks, outputs] (sumPerThread: output fastest) or [outputs, chunks] (sumPartial).
-  const second: Reduction = perThread
+  // The partials are [chunks, outputs] (outputFastest) or [outputs, chunks].
+  const partials: Reduction = outputFastest
     ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: chunks, stride: outputs }] }
     : { kept: outputs > 1 ? [{ size: outputs, stride: chunks }] : [], reduced: [{ size: chunks, stride: 1 }] };
-  const out = reduce(rt, result.buffer, second, `${shapes} partials`);
+  const out = reduce(rt, result.buffer, partials, `${shapes} partials`);
   rt.release(result.buffer);
   return out;
 }
@@ -319,19 +325,20 @@ const pad3 = (axes: Axis[]) => [...axes, ...Array(3 - axes.length).fill({ size: 
 // ------------------------------------------------------------------------------------------ concat, slice
 
 /** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c] for r < rows, c < cols. */
-function copyBlock(rt: GpuRuntime, src: GPUBuffer, dst: GPUBuffer, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {
+function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {
   if (rows === 0 || cols === 0) return;
-  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0);
+  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0) && holdsVec4s([src, dst]);
   const unit = vec4 ? 4 : 1;
+  const tiling = rowTiling(rows, cols / unit);
   rt.dispatch({
     kernel: 'elementwise.copyBlock',
     shapes,
     shader: copyShader,
-    entryPoint: vec4 ? 'copyBlockVec4' : 'copyBlock',
-    constants: { WG },
-    params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit),
-    buffers: [src, dst],
-    workgroups: grid1d((rows * cols) / unit, WG),
+    entryPoint: vec4 ? 'copyRowsVec4' : 'copyRows',
+    constants: tiling.constants,
+    params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit, tiling.blocksPerRow),
+    buffers: [src.buffer, dst.buffer],
+    workgroups: tiling.workgroups,
   });
 }
 
@@ -345,7 +352,7 @@ export function concat(rt: GpuRuntime, inputs: Storage[], shapes: number[][], ax
   let column = 0;
   inputs.forEach((x, k) => {
     const row = rowLengths[k];
-    copyBlock(rt, gpuStorage(x).buffer, out.buffer, outer, row, row, 0, outRow, column, `input ${k} [${shapes[k]}] along axis ${axis}`);
+    copyBlock(rt, gpuStorage(x), out, outer, row, row, 0, outRow, column, `input ${k} [${shapes[k]}] along axis ${axis}`);
     column += row;
   });
   return out;
@@ -356,6 +363,6 @@ export function slice(rt: GpuRuntime, x: Storage, shape: number[], axis: number,
   const outer = product(shape.slice(0, axis));
   const inner = product(shape.slice(axis + 1));
   const out = allocate(rt, outer * length * inner, 'slice');
-  copyBlock(rt, gpuStorage(x).buffer, out.buffer, outer, length * inner, shape[axis] * inner, start * inner, length * inner, 0, `x[${shape}] axis ${axis} [${start}, ${start + length})`);
+  copyBlock(rt, gpuStorage(x), out, outer, length * inner, shape[axis] * inner, start * inner, length * inner, 0, `x[${shape}] axis ${axis} [${start}, ${start + length})`);
   return out;
 }

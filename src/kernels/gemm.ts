@@ -4,69 +4,98 @@
 //   backward  dA = dC·op(B)ᵀ      (stored [K,M] when transA: op(B)·dCᵀ)
 //             dB = op(A)ᵀ·dC      (stored [N,K] when transB: dCᵀ·op(A))
 //             dbias = Σ_rows dC   (sumTo, elementwise family)
+// (src/engine/cpu/gemm.ts `gemmBackward` spells out the flags of each.)
 // Layout: row-major float32. A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB), bias [N], C [M,N].
 // Any M, N, K >= 1 (no multiple-of-tile assumptions); C is a new storage.
 //
-// Two variants of shaders/gemm.wgsl, chosen per adapter (gemmVariant): on GPUs, workgroup tiles staged in
-// workgroup memory with 8×8 (or 4×4 for small problems) register blocks per thread; on CPU drivers (lavapipe,
-// SwiftShader), where barriers and workgroup memory are slow, each thread reads A and B directly and computes a
-// register block. Tile sizes are override constants, so a config can be tuned per adapter without editing WGSL.
+// Three kernels, chosen per adapter (gemmKernel) and sized per problem (gemmConfig); their tile sizes are
+// WGSL override constants, so a config can be tuned per adapter without touching the WGSL:
+//  - 'tiled' (shaders/gemm.wgsl, GPUs): 128×128 or 64×64 or 32×32 workgroup tiles staged in workgroup
+//    memory, 8×8 or 4×4 register blocks per thread, vec4 reads of the staged slabs.
+//  - 'subgroup' (shaders/gemm-subgroup.wgsl, CPU drivers that offer subgroups): no workgroup memory; each
+//    lane's load is shared with the other lanes by subgroup shuffles (gathers are what costs on a CPU).
+//  - 'direct' (shaders/gemm.wgsl, CPU drivers without subgroups): each thread reads A and B itself into an
+//    8×8 register block; no barriers, which a CPU driver runs as coroutine switches.
 
 import type { GemmOptions, Storage } from '../engine/backend.js';
-import type { AdapterDescription } from '../engine/device.js';
+import type { GpuDevice } from '../engine/device.js';
 import type { GpuRuntime } from '../engine/runtime.js';
 import { Params } from '../engine/runtime.js';
-import shader from '../../shaders/gemm.wgsl';
+import tiledShader from '../../shaders/gemm.wgsl';
+import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
 import { allocate, gpuStorage, type GpuStorage } from './storage.js';
 
-/** One launch configuration of shaders/gemm.wgsl (its override constants). */
-export interface GemmConfig {
-  entryPoint: 'gemm_tiled' | 'gemm_direct' | 'gemm_rows';
-  rows?: number;
-  cols?: number;
-  /** Threads per workgroup along N and along M. */
-  wgX: number;
-  wgY: number;
-  /** vec4 pieces of C per thread along M and N (1 or 2): a (4·rowVecs) × (4·colVecs) register block. */
-  rowVecs: number;
-  colVecs: number;
-  /** Depth of the workgroup-memory slabs (gemm_tiled only), a multiple of 4. */
-  tileK: number;
+/** One launch configuration (the override constants of one entry point). */
+export type GemmConfig =
+  | {
+      kernel: 'tiled' | 'direct';
+      /** Threads per workgroup along N and along M. */
+      wgX: number;
+      wgY: number;
+      /** vec4 pieces of C per thread along M and N (1 or 2): a (4·rowVecs) × (4·colVecs) register block. */
+      rowVecs: number;
+      colVecs: number;
+      /** Depth of the workgroup-memory slabs ('tiled' only), a multiple of 4. */
+      tileK: number;
+    }
+  | {
+      kernel: 'subgroup';
+      /** The driver's subgroup size; the workgroup is one subgroup. */
+      lanes: number;
+      /** Row groups of `lanes` rows (rowGroups·lanes <= 32) and columns per lane (<= 4). */
+      rowGroups: number;
+      cols: number;
+    };
+
+export type GemmKernel = GemmConfig['kernel'];
+
+/** Lanes of a CPU driver's SIMD registers, when the adapter is one: llvmpipe names its vector width in bits
+ * ("llvmpipe-llvm-15-0-6-256-bits-"); other CPU drivers (SwiftShader) report 0. */
+export function cpuAdapterLanes(gpu: Pick<GpuDevice, 'adapter'>): number | null {
+  const a = gpu.adapter;
+  const text = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.toLowerCase();
+  if (!/llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text)) return null;
+  const bits = /(\d+)-bits/.exec(text);
+  return bits ? Number(bits[1]) / 32 : 0;
 }
 
-export type GemmVariant = 'tiled' | 'direct';
-
-/** CPU Vulkan drivers run workgroup barriers as coroutine switches; caches serve the direct kernel better. */
-export function isCpuAdapter(adapter: AdapterDescription | undefined): boolean {
-  if (!adapter) return false;
-  const text = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.toLowerCase();
-  return /llvmpipe|lavapipe|swiftshader|softpipe|\bmesa\b.*\bsoftware\b|^mesa\b|software/.test(text);
+/** Which kernel suits this adapter (see the top of this file). */
+export function gemmKernel(gpu: Pick<GpuDevice, 'adapter' | 'device'>): GemmKernel {
+  const lanes = cpuAdapterLanes(gpu);
+  if (lanes === null) return 'tiled';
+  return gpu.device.features.has('subgroups') && [4, 8, 16].includes(lanes) ? 'subgroup' : 'direct';
 }
 
-export function gemmVariant(adapter: AdapterDescription | undefined): GemmVariant {
-  return isCpuAdapter(adapter) ? 'direct' : 'tiled';
-}
-
-/** Picks tile sizes for a problem: big tiles when there are enough of them to fill a GPU, smaller ones for
- * small or skinny outputs so that the grid still has some parallelism and few threads idle. */
-export function gemmConfig(variant: GemmVariant, M: number, N: number, maxWorkgroupBytes = 16384): GemmConfig {
-  if (variant === 'direct') {
-    // Measured on lavapipe (see README): 64 threads with 4×4 blocks each.
-    return { entryPoint: 'gemm_direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 };
+/** Tile sizes for a problem: big tiles when there are enough of them to fill a GPU, smaller ones for small or
+ * skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
+export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number, N: number): GemmConfig {
+  const kernel = gemmKernel(gpu);
+  if (kernel === 'subgroup') {
+    const lanes = cpuAdapterLanes(gpu)!;
+    const cols = N <= lanes ? 1 : N <= 2 * lanes ? 2 : 4;
+    const rowGroups = Math.max(1, Math.min(Math.ceil(M / lanes), Math.floor(16 / lanes) || 1));
+    return { kernel, lanes, rowGroups, cols };
+  }
+  if (kernel === 'direct') {
+    const vecs = M >= 64 && N >= 64 ? 2 : 1;
+    return { kernel, wgX: 8, wgY: 8, rowVecs: vecs, colVecs: vecs, tileK: 4 };
   }
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
-  const slabBytes = (c: GemmConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
-  const big: GemmConfig = { entryPoint: 'gemm_tiled', wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 }; // 128×128
-  const medium: GemmConfig = { entryPoint: 'gemm_tiled', wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 }; // 64×64
-  const small: GemmConfig = { entryPoint: 'gemm_tiled', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 }; // 32×32
-  if (tiles(128) >= 128 && slabBytes(big) <= maxWorkgroupBytes) return big;
-  if (tiles(64) >= 32 && slabBytes(medium) <= maxWorkgroupBytes) return medium;
+  const slabBytes = (c: { wgX: number; wgY: number; rowVecs: number; colVecs: number; tileK: number }) =>
+    c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
+  const big = { kernel, wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 } as const; // 128×128, 8×8 per thread
+  const medium = { kernel, wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 } as const; // 64×64, 4×4
+  const small = { kernel, wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 } as const; // 32×32, 4×4
+  // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
+  // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
+  const maxBytes = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  if (tiles(128) >= 192 && slabBytes(big) <= maxBytes) return big;
+  if (tiles(64) >= 64 && slabBytes(medium) <= maxBytes) return medium;
   return small;
 }
 
 export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
-  const cfg = gemmConfig(gemmVariant(rt.gpu.adapter), o.M, o.N, rt.device.limits.maxComputeWorkgroupStorageSize);
-  return gemmWithConfig(rt, a, b, o, cfg);
+  return gemmWithConfig(rt, a, b, o, gemmConfig(rt.gpu, o.M, o.N));
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
@@ -74,33 +103,46 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   const { M, N, K } = o;
   const out = allocate(rt, M * N, 'gemm.out');
   if (M === 0 || N === 0) return out;
-  const rowsMode = cfg.entryPoint === 'gemm_rows';
-  const tileM = rowsMode ? cfg.rows! : 4 * cfg.rowVecs * cfg.wgY;
-  const tileN = rowsMode ? cfg.cols! * cfg.wgX : 4 * cfg.colVecs * cfg.wgX;
+  const flags = {
+    TRANS_A: o.transA ? 1 : 0,
+    TRANS_B: o.transB ? 1 : 0,
+    HAS_BIAS: o.bias ? 1 : 0,
+    RELU: o.activation === 'relu' ? 1 : 0,
+  };
+  let tileM: number;
+  let tileN: number;
+  let launch: { shader: string; entryPoint: string; constants: Record<string, number> };
+  if (cfg.kernel === 'subgroup') {
+    tileM = cfg.rowGroups * cfg.lanes;
+    tileN = cfg.cols * cfg.lanes;
+    launch = {
+      shader: subgroupShader,
+      entryPoint: 'gemm_subgroup',
+      constants: { LANES: cfg.lanes, ROW_GROUPS: cfg.rowGroups, COLS: cfg.cols, ...flags },
+    };
+  } else {
+    tileM = 4 * cfg.rowVecs * cfg.wgY;
+    tileN = 4 * cfg.colVecs * cfg.wgX;
+    const tiles = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
+    launch =
+      cfg.kernel === 'tiled'
+        ? { shader: tiledShader, entryPoint: 'gemm_tiled', constants: { ...tiles, TILE_K: cfg.tileK, ...flags } }
+        : { shader: tiledShader, entryPoint: 'gemm_direct', constants: { ...tiles, ...flags } };
+  }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
-  // Fold the row tiles into (y, z) past the per-dimension limit; the shader recovers y + z·nwg.y.
+  if (colTiles > 65535) throw new Error(`gemm: N=${N} needs ${colTiles} column workgroups, over the 65535 limit`);
+  // Fold the row tiles into (y, z) past the per-dimension limit; the shaders recover y + z·nwg.y.
   const z = Math.ceil(rowTiles / 65535);
   const y = Math.ceil(rowTiles / z);
-  if (colTiles > 65535) throw new Error(`gemm: N=${N} needs ${colTiles} column workgroups, over the 65535 limit`);
   const ga = gpuStorage(a).buffer;
   const gb = gpuStorage(b).buffer;
+  const aShape = o.transA ? `[${K},${M}]ᵀ` : `[${M},${K}]`;
+  const bShape = o.transB ? `[${N},${K}]ᵀ` : `[${K},${N}]`;
   rt.dispatch({
-    kernel: 'gemm',
-    shapes: `A[${o.transA ? `${K},${M}` : `${M},${K}`}]${o.transA ? 'ᵀ' : ''} B[${o.transB ? `${N},${K}` : `${K},${N}`}]${o.transB ? 'ᵀ' : ''}${o.bias ? ' +bias' : ''}${o.activation ? ` ${o.activation}` : ''}`,
-    shader,
-    entryPoint: cfg.entryPoint,
-    constants: rowsMode ? { WG_X: cfg.wgX, ROWS: cfg.rows!, COLS: cfg.cols!, TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, HAS_BIAS: o.bias ? 1 : 0, RELU: o.activation === 'relu' ? 1 : 0 } : {
-      WG_X: cfg.wgX,
-      WG_Y: cfg.wgY,
-      ROW_VECS: cfg.rowVecs,
-      COL_VECS: cfg.colVecs,
-      TILE_K: cfg.tileK,
-      TRANS_A: o.transA ? 1 : 0,
-      TRANS_B: o.transB ? 1 : 0,
-      HAS_BIAS: o.bias ? 1 : 0,
-      RELU: o.activation === 'relu' ? 1 : 0,
-    },
+    kernel: `gemm.${cfg.kernel}`,
+    shapes: `A${aShape} B${bShape}${o.bias ? ` bias[${N}]` : ''}${o.activation ? ` ${o.activation}` : ''}`,
+    ...launch,
     params: new Params().u32(M, N, K),
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
     buffers: [ga, gb, o.bias ? gpuStorage(o.bias).buffer : ga, out.buffer],

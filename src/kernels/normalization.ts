@@ -5,14 +5,22 @@
 // and the biased variance (÷ M), as torch normalises with in training.
 //
 // Passes (shaders/normalization-*.wgsl):
-//   batchNormStats     stats.partial   grid [chunks, C]: Welford over one chunk of a channel, Chan-merged per workgroup
-//                      stats.finish    grid [1, C]: Chan-merges the channel's partials → mean, variance
-//   batchNormApply     apply           flat over N·C·L
+//   batchNormStats     stats.partial    grid [chunks, C]: Welford over one chunk of a channel, Chan-merged per workgroup
+//                      stats.finish     a thread per channel Chan-merges its partials → mean, variance
+//                      (stats.direct    a thread per channel, instead of both, when M = N·L <= DIRECT_MAX_M)
+//   batchNormApply     apply.rows       grid [blocks of L, N·C] (a channel per workgroup), or apply.flat for short rows
 //   batchNormBackward  backward.partial grid [chunks, C]: Σ dy, Σ dy·(x − mean) per chunk
-//                      backward.finish  grid [1, C]: → dbeta, dgamma
-//                      backward.inputGradient  flat over N·C·L → dx
+//                      backward.finish  a thread per channel → dbeta, dgamma
+//                      (backward.direct a thread per channel, instead of both, when M <= DIRECT_MAX_M)
+//                      backward.inputGradientRows / inputGradientFlat → dx, covering x like apply
 // Each channel is split into enough chunks that the reductions keep ~TARGET_GROUPS workgroups busy even for few
-// channels, but no chunk is shorter than MIN_CHUNK elements (each workgroup pays log2(WG) barriers once).
+// channels, but no chunk is shorter than MIN_CHUNK elements (each workgroup pays log2(WG) barriers once). Short
+// channels skip the workgroup reduction: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so x [2, 65537, 1]
+// took seconds that way.
+// The elementwise passes cover long rows a row at a time (one channel per workgroup, so its parameters are read once
+// per thread) and short rows with a flat walk that gathers them per element. Measured on lavapipe (Mesa's CPU
+// Vulkan driver, 2 busy cores, so ±50%): x [16, 64, 12000] took ~180-530 ms by rows (64 threads × 16 items) against
+// ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
 import type { BatchNormStats, Storage } from '../engine/backend.js';
 import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
@@ -21,12 +29,16 @@ import backwardShader from '../../shaders/normalization-backward.wgsl';
 import statsShader from '../../shaders/normalization-stats.wgsl';
 import { allocate, gpuStorage } from './storage.js';
 
-const REDUCE_WG = 256;
-const FINISH_WG = 64;
-const FLAT_WG = 256;
-const FLAT_ITEMS = 4;
+const REDUCE_WG = 64;
+/** Threads per workgroup of the thread-per-channel passes (finish, direct). */
+const CHANNEL_WG = 64;
+const DIRECT_MAX_M = 1024;
+const ELEMENT_WG = 64;
+const ELEMENT_ITEMS = 16;
+/** Rows of at least this length are covered a row at a time (one channel per workgroup). */
+const ROWS_MIN_L = 256;
 const TARGET_GROUPS = 256;
-const MIN_CHUNK = REDUCE_WG * 8;
+const MIN_CHUNK = REDUCE_WG * 32;
 
 interface Plan {
   N: number;
@@ -35,7 +47,9 @@ interface Plan {
   /** Channel elements per partial workgroup, and partials per channel. */
   chunk: number;
   chunks: number;
-  /** Workgroup counts (y, z) that cover the C channels. */
+  /** A thread per channel walks it all (no partials). */
+  direct: boolean;
+  /** Workgroup counts (y, z) that cover the C channels, a workgroup per channel. */
   channelGrid: [number, number];
   shapes: string;
 }
@@ -46,7 +60,16 @@ function plan(shape: number[]): Plan {
   const wanted = Math.ceil(TARGET_GROUPS / C);
   let chunk = Math.max(MIN_CHUNK, Math.ceil(M / wanted));
   chunk = Math.ceil(chunk / REDUCE_WG) * REDUCE_WG;
-  return { N, C, L, chunk, chunks: Math.max(1, Math.ceil(M / chunk)), channelGrid: grid1d(C, 1), shapes: `x[${N},${C},${L}]` };
+  return {
+    N,
+    C,
+    L,
+    chunk,
+    chunks: Math.max(1, Math.ceil(M / chunk)),
+    direct: M <= DIRECT_MAX_M,
+    channelGrid: grid1d(C, 1),
+    shapes: `x[${N},${C},${L}]`,
+  };
 }
 
 /** How the channel walk of the partial passes advances by WG elements: n by WG / L, l by WG % L. */
@@ -54,17 +77,47 @@ function channelSteps(L: number, wg: number): [number, number] {
   return [Math.floor(wg / L), wg % L];
 }
 
-/** How the flat passes advance by WG elements: l by WG % L, c by (WG / L) % C. */
-function flatSteps(C: number, L: number, wg: number): [number, number] {
-  return [wg % L, Math.floor(wg / L) % C];
+/**
+ * How the elementwise passes (apply, inputGradient) cover x: `rows` for long rows, with just enough items per thread
+ * for a row (a power of two up to ELEMENT_ITEMS); `flat` otherwise, with its steps: a stride of WG moves l by WG % L
+ * and c by (WG / L) % C.
+ */
+function elementwise(N: number, C: number, L: number) {
+  if (L >= ROWS_MIN_L) {
+    const items = Math.min(ELEMENT_ITEMS, 2 ** Math.ceil(Math.log2(Math.ceil(L / ELEMENT_WG))));
+    return {
+      suffix: 'Rows',
+      constants: { WG: ELEMENT_WG, ITEMS: items },
+      workgroups: [Math.ceil(L / (ELEMENT_WG * items)), ...grid1d(N * C, 1)] as [number, number, number],
+      steps: [0, 0] as [number, number],
+    };
+  }
+  return {
+    suffix: 'Flat',
+    constants: { WG: ELEMENT_WG, ITEMS: ELEMENT_ITEMS },
+    workgroups: grid1d(N * C * L, ELEMENT_WG * ELEMENT_ITEMS),
+    steps: [ELEMENT_WG % L, Math.floor(ELEMENT_WG / L) % C] as [number, number],
+  };
 }
 
 export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): BatchNormStats {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
-  const partials = allocate(rt, C * chunks * 3, 'batchnorm.partials');
   const mean = allocate(rt, C, 'batchnorm.mean');
   const variance = allocate(rt, C, 'batchnorm.variance');
+  const perChannel = {
+    kernel: 'batchNormStats.direct',
+    shapes: pl.shapes,
+    shader: statsShader,
+    constants: { WG: CHANNEL_WG },
+    params: new Params().u32(N, C, L, chunk, chunks, 0, 0),
+    workgroups: grid1d(C, CHANNEL_WG),
+  };
+  if (pl.direct) {
+    rt.dispatch({ ...perChannel, entryPoint: 'direct', buffers: [gpuStorage(x).buffer, mean.buffer, variance.buffer] });
+    return { mean, variance };
+  }
+  const partials = allocate(rt, C * chunks * 3, 'batchnorm.partials');
   rt.dispatch({
     kernel: 'batchNormStats.partial',
     shapes: pl.shapes,
@@ -75,16 +128,7 @@ export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): Bat
     buffers: [gpuStorage(x).buffer, partials.buffer],
     workgroups: [chunks, ...pl.channelGrid],
   });
-  rt.dispatch({
-    kernel: 'batchNormStats.finish',
-    shapes: pl.shapes,
-    shader: statsShader,
-    entryPoint: 'finish',
-    constants: { WG: FINISH_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0),
-    buffers: [partials.buffer, mean.buffer, variance.buffer],
-    workgroups: [1, ...pl.channelGrid],
-  });
+  rt.dispatch({ ...perChannel, kernel: 'batchNormStats.finish', entryPoint: 'finish', buffers: [partials.buffer, mean.buffer, variance.buffer] });
   rt.release(partials.buffer);
   return { mean, variance };
 }
@@ -100,16 +144,17 @@ export function batchNormApply(
   eps: number,
 ): Storage {
   const [N, C, L] = shape;
-  const total = N * C * L;
-  const y = allocate(rt, total, 'batchnorm.y');
+  const y = allocate(rt, N * C * L, 'batchnorm.y');
+  const cover = elementwise(N, C, L);
   rt.dispatch({
     kernel: 'batchNormApply',
     shapes: `x[${N},${C},${L}]`,
     shader: applyShader,
-    constants: { WG: FLAT_WG, ITEMS: FLAT_ITEMS },
-    params: new Params().u32(total, C, L, ...flatSteps(C, L, FLAT_WG)).f32(eps),
+    entryPoint: cover.suffix === 'Rows' ? 'rows' : 'flat',
+    constants: cover.constants,
+    params: new Params().u32(N, C, L, ...cover.steps).f32(eps),
     buffers: [x, mean, variance, gamma, beta].map((s) => gpuStorage(s).buffer).concat(y.buffer),
-    workgroups: grid1d(total, FLAT_WG * FLAT_ITEMS),
+    workgroups: cover.workgroups,
   });
   return y;
 }
@@ -127,42 +172,38 @@ export function batchNormBackward(
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
   const [xb, dyb, meanb, varb, gammab] = [x, dy, mean, variance, gamma].map((s) => gpuStorage(s).buffer);
-  const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
   const params = (stepN: number, stepL: number, stepC: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL, stepC).f32(eps);
-  rt.dispatch({
-    kernel: 'batchNormBackward.partial',
-    shapes: pl.shapes,
-    shader: backwardShader,
-    entryPoint: 'partial',
-    constants: { WG: REDUCE_WG },
-    params: params(...channelSteps(L, REDUCE_WG), 0),
-    buffers: [xb, dyb, meanb, partials.buffer],
-    workgroups: [chunks, ...pl.channelGrid],
-  });
-  rt.dispatch({
-    kernel: 'batchNormBackward.finish',
-    shapes: pl.shapes,
-    shader: backwardShader,
-    entryPoint: 'finish',
-    constants: { WG: FINISH_WG },
-    params: params(0, 0, 0),
-    buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer],
-    workgroups: [1, ...pl.channelGrid],
-  });
-  rt.release(partials.buffer);
-  const [stepL, stepC] = flatSteps(C, L, FLAT_WG);
+  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
+  if (pl.direct) {
+    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer] });
+  } else {
+    const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
+    rt.dispatch({
+      kernel: 'batchNormBackward.partial',
+      shapes: pl.shapes,
+      shader: backwardShader,
+      entryPoint: 'partial',
+      constants: { WG: REDUCE_WG },
+      params: params(...channelSteps(L, REDUCE_WG), 0),
+      buffers: [xb, dyb, meanb, partials.buffer],
+      workgroups: [chunks, ...pl.channelGrid],
+    });
+    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
+    rt.release(partials.buffer);
+  }
+  const cover = elementwise(N, C, L);
   rt.dispatch({
     kernel: 'batchNormBackward.inputGradient',
     shapes: pl.shapes,
     shader: backwardShader,
-    entryPoint: 'inputGradient',
-    constants: { WG: FLAT_WG, ITEMS: FLAT_ITEMS },
-    params: params(0, stepL, stepC),
+    entryPoint: `inputGradient${cover.suffix}`,
+    constants: cover.constants,
+    params: params(0, ...cover.steps),
     buffers: [xb, dyb, meanb, varb, gammab, dgamma.buffer, dbeta.buffer, dx.buffer],
-    workgroups: grid1d(N * C * L, FLAT_WG * FLAT_ITEMS),
+    workgroups: cover.workgroups,
   });
   return { dx, dgamma, dbeta };
 }

@@ -10,8 +10,10 @@ import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
 import shader from '../../shaders/optim.wgsl';
 import { allocate, gpuStorage } from './storage.js';
 
-const WG = 256;
-const ITEMS = 4;
+// 64 threads × 16 elements: on lavapipe, 3M-element Adam took ~175 ms this way against ~215 ms at 256 × 4 and ~310 ms
+// at one element per thread (the fixed cost per workgroup dominates there).
+const WG = 64;
+const ITEMS = 16;
 
 export function adamStep(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions): void {
   const n = param.length;

@@ -6,7 +6,8 @@
 //
 //   softmax                      shaders/softmax.wgsl            `rows` (a thread per row) or `wide` (a workgroup
 //   softmaxBackward              shaders/softmax-backward.wgsl    per row, for long rows): dx = y·(dy − Σ dy·y)
-//   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w), then their mean
+//   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w) by a thread per
+//                                row (rows of class scores are short), then their mean
 //   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t]), then the flat gradient
 //
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
@@ -21,22 +22,22 @@ import { allocate, gpuStorage } from './storage.js';
 
 /** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
 const ROWS_WG = 64;
-const WIDE_WG = 128;
-const REDUCE_WG = 256;
-const FLAT_WG = 256;
-const FLAT_ITEMS = 4;
+const WIDE_WG = 64;
+const REDUCE_WG = 64;
+/** The flat cross-entropy gradient: threads per workgroup × elements per thread. */
+const FLAT_WG = 64;
+const FLAT_ITEMS = 16;
 
 /**
- * Rows at least this long get a workgroup each when there are too few rows to keep the device busy with a thread
- * per row, and always from WIDE_ALWAYS on (a single thread would walk too far alone).
+ * A workgroup per row only for a few long rows, where a thread per row would leave the device idle. On lavapipe
+ * (Mesa's CPU Vulkan driver) the thread per row was as fast or faster at every size tried ([16..2048, 7..12000]):
+ * there, barriers cost more than the parallelism buys.
  */
-const WIDE_MIN_COLS = 128;
-const WIDE_MAX_ROWS = 1024;
-const WIDE_ALWAYS = 2048;
+const WIDE_MIN_COLS = 1024;
+const WIDE_MAX_ROWS = 64;
 
 function rowSplit(rows: number, cols: number) {
-  const wide = cols >= WIDE_ALWAYS || (cols >= WIDE_MIN_COLS && rows <= WIDE_MAX_ROWS);
-  return wide
+  return cols >= WIDE_MIN_COLS && rows <= WIDE_MAX_ROWS
     ? { entryPoint: 'wide', constants: { WG: WIDE_WG }, workgroups: grid1d(rows, 1) }
     : { entryPoint: 'rows', constants: { WG: ROWS_WG }, workgroups: grid1d(rows, ROWS_WG) };
 }

@@ -25,6 +25,16 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const speech = (seconds: number, emotion = 'angry') => synthesizeUtterance(makeVoice(0, 7), emotion, 11, seconds, 16000);
 
+/** Chunks of `size` samples at real-time pace, as a live source delivers them. */
+async function* liveChunks(samples: Float32Array, size: number, sampleRate = 16000): AsyncGenerator<Float32Array> {
+  const started = performance.now();
+  for (let i = 0; i < samples.length; i += size) {
+    const due = started + ((i + size) / sampleRate) * 1000;
+    await new Promise((ok) => setTimeout(ok, Math.max(0, due - performance.now())));
+    yield samples.slice(i, i + size);
+  }
+}
+
 /** Chunks of `size` samples, as a live source or a file reader would yield them. */
 async function* chunks(samples: Float32Array, size: number): AsyncGenerator<Float32Array> {
   for (let i = 0; i < samples.length; i += size) yield samples.slice(i, i + size);
@@ -38,7 +48,7 @@ describe('embedding API in Node', () => {
     await writeFile(path, bytes);
     const audio = speech(2.5);
     const expected = await classify(model, audio, 16000);
-    for (const source of [path, bytes, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)]) {
+    for (const source of [path, bytes, bytes.slice().buffer as ArrayBuffer]) {
       const recognizer = await loadRecognizer(source);
       const got = await recognizer.classify(audio, 16000);
       for (const k of SYNTHETIC_CLASSES) expect(Math.abs(got.probabilities[k] - expected.probabilities[k])).toBeLessThan(1e-6);
@@ -106,6 +116,22 @@ describe('embedding API in Node', () => {
     for (let i = 200; i < whole.length; i++) err = Math.max(err, Math.abs(whole[i] - Math.sin((2 * Math.PI * 440 * i) / to)));
     expect(err).toBeLessThan(0.01);
   });
+
+  it('streams the default model at real-time pace on the Node adapter without falling behind (measured)', async () => {
+    const recognizer = createRecognizer(new SerModel(defaultModelConfig(SYNTHETIC_CLASSES), 1).eval());
+    await recognizer.classify(speech(3), 16000); // pipelines compile on first use
+    const seconds = 8;
+    const results: StreamResult[] = [];
+    const handle = await recognizer.stream(liveChunks(speech(seconds), 1024), (r) => results.push(r), { hopMs: 250 });
+    await handle.finished;
+    const stats = handle.stats();
+    await recordMeasurement('node-streaming-default-model', { adapter: 'dawn.node (lavapipe)', recordedSeconds: seconds, ...stats, resultsPerAudioSecond: stats.inferences / seconds });
+    expect(stats.inferences + stats.dropped).toBe(stats.hops);
+    expect(stats.realTimeFactor).toBeLessThan(1);
+    // Not falling behind: the last result reads audio from the final hop's neighbourhood.
+    expect(results.at(-1)!.timestamp).toBeGreaterThan(seconds - 2 * stats.maxInferenceMs / 1000 - 0.25);
+    recognizer.dispose();
+  }, 60_000);
 
   it('measures the default model on the Node adapter (real-time factor of one streaming inference)', async () => {
     const recognizer = createRecognizer(new SerModel(defaultModelConfig(SYNTHETIC_CLASSES), 1).eval());

@@ -31,6 +31,15 @@ function awayFromZero(n: number, seed: number): Float32Array {
   return randn(n, seed).map((v) => (v < 0 ? v - 0.5 : v + 0.5));
 }
 
+/** Random values for big tests: a seeded block of a million values (a prime count, so it does not line up
+ * with rows) repeated, which spares generating tens of millions of normals. */
+function tiledRandn(n: number, seed: number): Float32Array {
+  const block = randn(Math.min(n, 1_000_003), seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += block.length) out.set(block.subarray(0, Math.min(block.length, n - i)), i);
+  return out;
+}
+
 /** Downloads and releases a result. */
 async function take(ser: Ser, s: Storage): Promise<Float32Array> {
   const backend = ser.engine().backend;
@@ -214,26 +223,30 @@ function binaryGradientCase(op: BinaryOp): SuiteCase {
   };
 }
 
-/** Past 65535·256 outputs on the scalar strided path (innermost dim not a multiple of 4): grid1d's 2-D fold. */
+/** More than 65535 workgroups, so grid1d folds the grid into 2-D: rows of 257 (two workgroups each, one per
+ * row for the slice). The vec4 and one-per-invocation kernels (maps, sumTo) share the fold but would need more
+ * than 33 million values, past the 128 MiB that lavapipe binds. Also sumTo with 65537 outputs. */
 const foldCase: SuiteCase = {
   family: 'elementwise',
-  name: 'binary add [3, 5592321] + [3, 1]: more than 65535 workgroups (2-D grid fold)',
+  name: 'more than 65535 workgroups (2-D grid fold): binary, broadcastTo, slice, concat on [65537, 257]; its row sums',
   async run(ser) {
     const backend = ser.engine().backend;
     const ref = ser.reference;
-    const aShape = [3, 5_592_321];
-    const bShape = [3, 1];
-    const a = randn(size(aShape), 900);
-    const b = randn(3, 901);
-    const as = backend.upload(a);
+    const shape = [65_537, 257];
+    const row = [1, 257];
+    const x = tiledRandn(size(shape), 900);
+    const b = randn(257, 901);
+    const xs = backend.upload(x);
     const bs = backend.upload(b);
-    const out = await take(ser, backend.binary('add', as, aShape, bs, bShape, aShape));
-    assertClose(out, ref.binary('add', a, aShape, b, bShape, aShape), FORWARD_TOLERANCE, 'add past the fold');
-    // And broadcastTo at the same size.
-    const repeated = await take(ser, backend.broadcastTo(bs, bShape, aShape));
-    assertClose(repeated, ref.broadcastTo(b, bShape, aShape), 0, 'broadcastTo past the fold');
-    backend.release(as);
-    backend.release(bs);
+    assertClose(await take(ser, backend.binary('mul', xs, shape, bs, row, shape)), ref.binary('mul', x, shape, b, row, shape), FORWARD_TOLERANCE, `mul [${shape}] ∘ [${row}]`);
+    assertClose(await take(ser, backend.broadcastTo(bs, row, shape)), ref.broadcastTo(b, row, shape), 0, `broadcastTo [${row}] → [${shape}]`);
+    assertClose(await take(ser, backend.slice(xs, shape, 1, 1, 255)), ref.slice(x, shape, 1, 1, 255), 0, `slice [${shape}] [1, 256)`);
+    assertClose(await take(ser, backend.sumTo(xs, shape, [shape[0], 1])), ref.sumTo(x, shape, [shape[0], 1]), FORWARD_TOLERANCE, `sumTo [${shape}] → [${shape[0]}, 1]`);
+    const tail = randn(shape[0] * 3, 902);
+    const tails = backend.upload(tail);
+    const shapes = [shape, [shape[0], 3]];
+    assertClose(await take(ser, backend.concat([xs, tails], shapes, 1)), ref.concat([x, tail], shapes, 1), 0, `concat [${shape}] [${shape[0]}, 3]`);
+    for (const s of [xs, bs, tails]) backend.release(s);
   },
 };
 
@@ -302,7 +315,7 @@ const sumToCase: SuiteCase = {
     const ref = ser.reference;
     for (const [k, [shape, outShape]] of SUM_PATTERNS.entries()) {
       // An offset keeps the sums away from zero; relative error is then about the reduction, not cancellation.
-      const x = randn(size(shape), 1300 + k).map((v) => v + 0.5);
+      const x = tiledRandn(size(shape), 1300 + k).map((v) => v + 0.5);
       const xs = backend.upload(x);
       assertClose(await take(ser, backend.sumTo(xs, shape, outShape)), ref.sumTo(x, shape, outShape), FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
       backend.release(xs);
@@ -317,7 +330,7 @@ const largeSumCase: SuiteCase = {
     const backend = ser.engine().backend;
     const ref = ser.reference;
     for (const [k, [n, offset]] of [[1_500_007, 0], [4_000_000, 1], [12_288_000, 0.01]].entries()) {
-      const x = randn(n, 1400 + k).map((v) => v + offset);
+      const x = tiledRandn(n, 1400 + k).map((v) => v + offset);
       const xs = backend.upload(x);
       const sum = await take(ser, backend.sumTo(xs, [n], [1]));
       const expected = ref.sumTo(x, [n], [1]);
@@ -335,7 +348,7 @@ const broadcastToCase: SuiteCase = {
     const backend = ser.engine().backend;
     const ref = ser.reference;
     for (const [k, [outShape, shape]] of SUM_PATTERNS.entries()) {
-      const x = randn(size(shape), 1500 + k);
+      const x = tiledRandn(size(shape), 1500 + k);
       const xs = backend.upload(x);
       assertClose(await take(ser, backend.broadcastTo(xs, shape, outShape)), ref.broadcastTo(x, shape, outShape), FORWARD_TOLERANCE, `broadcastTo [${shape}] → [${outShape}]`);
       backend.release(xs);

@@ -1,0 +1,142 @@
+// A benchmark case: one kernel (or composite step) at one shape, run by our engine and by TensorFlow.js on
+// inputs already on the device. `runCase` checks both results against the CPU reference, then times both.
+
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Backend, Engine, Storage } from '../src/index.js';
+import { compare, type CheckResult } from './check.js';
+import { tfjsSync, type Tfjs } from './gpu.js';
+import { measure, type Timing, type TimingOptions } from './timing.js';
+
+export interface BenchContext {
+  engine: Engine;
+  backend: Backend;
+  /** null with --no-tfjs. */
+  tf: Tfjs | null;
+}
+
+/** One output (of ours, and of tfjs brought back to our layout) compared with a reference sub-result. */
+export interface Expectation {
+  output: number;
+  label: string;
+  /** The part of the full output the reference computed (all of it, or a few rows/channels). */
+  pick(full: Float32Array): ArrayLike<number>;
+  want(): ArrayLike<number>;
+}
+
+export interface Prepared {
+  /** Records one instance of the work; the caller releases the outputs. */
+  ours(): Storage[];
+  /** Runs one instance in tfjs; the caller disposes the outputs. */
+  tfjs?(): TF.Tensor[];
+  /** tfjs's outputs in our layout, by output index (identity where absent). */
+  tfjsToOurs?: ((data: Float32Array) => Float32Array)[];
+  expect: Expectation[];
+  dispose(): void;
+}
+
+export interface KernelCase {
+  name: string;
+  /** Floating-point operations of one run (multiply-add = 2), for GFLOP/s. */
+  flops?: number;
+  /** Bytes one run must move at least, for GB/s (memory-bound kernels). */
+  bytes?: number;
+  /** Allowed max error relative to the output's largest magnitude. */
+  tol?: number;
+  prepare(ctx: BenchContext): Prepared;
+}
+
+export interface CaseResult {
+  name: string;
+  ms: number;
+  tfjsMs: number | null;
+  /** tfjsMs / ms: above 1, ours is faster. */
+  ratio: number | null;
+  gflops?: number;
+  gbps?: number;
+  tfjsGflops?: number;
+  tfjsGbps?: number;
+  /** Runs per timed sample (see timing.ts), ours and tfjs. */
+  batch: number;
+  tfjsBatch?: number;
+  /** Worst relative error of the checks, ours and tfjs. */
+  error: number;
+  tfjsError?: number;
+  /** Extra figures of composite cases, e.g. utterances per second. */
+  extra?: Record<string, number>;
+}
+
+export class CheckError extends Error {}
+
+function worst(results: CheckResult[], who: string, name: string): number {
+  const bad = results.find((r) => !r.ok);
+  if (bad) throw new CheckError(`${name}: ${who} result does not match the CPU reference (${bad.label}, relative error ${bad.error.toExponential(2)})`);
+  return Math.max(0, ...results.map((r) => r.error));
+}
+
+export async function checkCase(c: KernelCase, p: Prepared, ctx: BenchContext): Promise<{ error: number; tfjsError?: number }> {
+  const tol = c.tol ?? 1e-3;
+  const wants = new Map<Expectation, ArrayLike<number>>();
+  const want = (e: Expectation) => {
+    if (!wants.has(e)) wants.set(e, e.want());
+    return wants.get(e)!;
+  };
+  const outs = p.ours();
+  const ours = await Promise.all(outs.map((s) => ctx.backend.download(s)));
+  outs.forEach((s) => ctx.backend.release(s));
+  const error = worst(p.expect.map((e) => compare(`ours ${e.label}`, e.pick(ours[e.output]), want(e), tol)), 'our', c.name);
+  if (!ctx.tf || !p.tfjs) return { error };
+  const tensors = p.tfjs();
+  const theirs = await Promise.all(tensors.map(async (t, i) => (p.tfjsToOurs?.[i] ?? ((d: Float32Array) => d))((await t.data()) as Float32Array)));
+  tensors.forEach((t) => t.dispose());
+  const tfjsError = worst(p.expect.map((e) => compare(`tfjs ${e.label}`, e.pick(theirs[e.output]), want(e), tol)), 'the TensorFlow.js', c.name);
+  return { error, tfjsError };
+}
+
+export async function timeOurs(p: Prepared, ctx: BenchContext, o: TimingOptions): Promise<Timing> {
+  const runtime = ctx.engine.runtime!;
+  return measure(
+    () => {
+      for (const s of p.ours()) ctx.backend.release(s);
+    },
+    () => runtime.sync(),
+    o,
+  );
+}
+
+export async function timeTfjs(p: Prepared, tf: Tfjs, o: TimingOptions): Promise<Timing> {
+  return measure(
+    () => {
+      for (const t of p.tfjs!()) t.dispose();
+    },
+    () => tfjsSync(tf),
+    o,
+  );
+}
+
+/** Checks both engines against the reference, then times both. Throws CheckError on a wrong result. */
+export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions): Promise<CaseResult> {
+  const p = c.prepare(ctx);
+  try {
+    const { error, tfjsError } = await checkCase(c, p, ctx);
+    const ours = await timeOurs(p, ctx, o);
+    const theirs = ctx.tf && p.tfjs ? await timeTfjs(p, ctx.tf, o) : null;
+    const rate = (amount: number | undefined, ms: number | undefined) => (amount && ms ? amount / (ms * 1e6) : undefined);
+    return {
+      name: c.name,
+      ms: ours.ms,
+      tfjsMs: theirs?.ms ?? null,
+      ratio: theirs ? theirs.ms / ours.ms : null,
+      gflops: rate(c.flops, ours.ms),
+      gbps: rate(c.bytes, ours.ms),
+      tfjsGflops: rate(c.flops, theirs?.ms),
+      tfjsGbps: rate(c.bytes, theirs?.ms),
+      batch: ours.batch,
+      tfjsBatch: theirs?.batch,
+      error,
+      tfjsError,
+    };
+  } finally {
+    p.dispose();
+    await ctx.engine.runtime!.sync();
+  }
+}

@@ -1,0 +1,242 @@
+// Whole-model cases: one training step (forward, loss, backward, Adam, as src/train/trainer.ts does it) and one
+// inference batch (eval mode, softmax of both heads) of the SER model, batch 16, ours against the same network
+// in TensorFlow.js (ser-tfjs.ts), in windows (utterance windows) per second.
+// Before timing, a batch of 2 is checked: our forward on the GPU against our CPU reference backend, tfjs's
+// forward against the same, and the loss after one Adam step, ours against tfjs (gradients and optimiser).
+// The batch stays on the device on both sides (no upload inside the timed step).
+
+import { Adam, add, affine, crossEntropy, formatProfile, init, noGrad, softmax, tensor, tidy, type KernelTime, type Tensor } from '../src/index.js';
+import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
+import { SerModel } from '../src/model/ser-model.js';
+import { CheckError, type BenchContext, type CaseResult } from './case.js';
+import { compare, randomArray } from './check.js';
+import { tfjsSync, type Tfjs } from './gpu.js';
+import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
+import { measure, type TimingOptions } from './timing.js';
+
+const CLASSES = ['angry', 'happy', 'neutral', 'sad'];
+export const MODEL_BATCH = 16;
+const SEED = 1;
+const LR = 1e-3;
+
+export interface ModelCase {
+  name: string;
+  preset: ModelPreset;
+  mode: 'train' | 'infer';
+}
+
+export function modelCases(presets: ModelPreset[] = ['default', 'compact']): ModelCase[] {
+  return presets.flatMap((preset): ModelCase[] => [
+    { name: `train step ${preset} (batch ${MODEL_BATCH})`, preset, mode: 'train' },
+    { name: `inference ${preset} (batch ${MODEL_BATCH})`, preset, mode: 'infer' },
+  ]);
+}
+
+interface HostBatch {
+  samples: Float32Array;
+  genders: Float32Array;
+  labels: Int32Array;
+  genderLabels: Int32Array;
+}
+
+function hostBatch(size: number, windowSamples: number, seed: number): HostBatch {
+  const genderLabels = Int32Array.from({ length: size }, (_, i) => i % 2);
+  return {
+    samples: randomArray(size * windowSamples, seed, -0.5, 0.5),
+    genders: Float32Array.from({ length: size * 2 }, (_, i) => (i % 2 === genderLabels[i >> 1] ? 1 : 0)),
+    labels: Int32Array.from({ length: size }, (_, i) => i % CLASSES.length),
+    genderLabels,
+  };
+}
+
+/** Our model with its optimiser and a batch on the device. */
+class OurSer {
+  readonly model: SerModel;
+  private adam: Adam;
+  private x: Tensor;
+  private g: Tensor;
+  constructor(
+    readonly config: ModelConfig,
+    private batch: HostBatch,
+  ) {
+    this.model = new SerModel(config, SEED);
+    this.adam = new Adam(this.model.parameters(), { lr: LR });
+    const size = batch.labels.length;
+    this.x = tensor(batch.samples, [size, 1, config.windowSamples]).keep();
+    this.g = tensor(batch.genders, [size, 2]).keep();
+  }
+
+  /** Training-mode loss (as the trainer: emotion + 0.5·gender cross-entropy) and emotion logits. */
+  lossAndLogits(): [Tensor, Tensor] {
+    this.model.train();
+    return tidy(() => {
+      const out = this.model.forward(this.x, this.config.useGender ? this.g : undefined);
+      const loss = add(crossEntropy(out.emotion, this.batch.labels), affine(crossEntropy(out.gender, this.batch.genderLabels), 0.5));
+      return [loss, out.emotion];
+    });
+  }
+
+  step(): void {
+    const [loss, logits] = this.lossAndLogits();
+    logits.dispose();
+    loss.backwardSync();
+    this.adam.step();
+    this.adam.zeroGrad();
+    loss.dispose();
+  }
+
+  predict(): Tensor[] {
+    this.model.eval();
+    return tidy(() =>
+      noGrad(() => {
+        const out = this.model.forward(this.x, this.config.useGender ? this.g : undefined);
+        return [softmax(out.emotion), softmax(out.gender)];
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.adam.dispose();
+    this.model.dispose();
+    this.x.dispose();
+    this.g.dispose();
+  }
+}
+
+async function values(t: Tensor): Promise<Float32Array> {
+  const v = await t.toArray();
+  t.dispose();
+  return v;
+}
+
+function expectClose(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = 2e-3): number {
+  const r = compare(label, got, want, tol);
+  if (!r.ok) throw new CheckError(`${label} (relative error ${r.error.toExponential(2)})`);
+  return r.error;
+}
+
+/** The batch-of-2 check described at the top; returns the worst relative errors (ours, tfjs). */
+async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelConfig): Promise<{ error: number; tfjsError?: number }> {
+  const cfg = { ...config, dropout: 0 }; // the same weights (dropout draws none), and a deterministic forward pass
+  const batch = hostBatch(2, cfg.windowSamples, 7);
+
+  await init({ backend: 'cpu' });
+  let cpuLoss: Float32Array;
+  let cpuLogits: Float32Array;
+  try {
+    const cpu = new OurSer(cfg, batch);
+    const [loss, logits] = cpu.lossAndLogits();
+    [cpuLoss, cpuLogits] = [await values(loss), await values(logits)];
+    cpu.dispose();
+  } finally {
+    await init(); // back to the GPU engine (the same device: init() keeps one per process)
+  }
+
+  const ours = new OurSer(cfg, batch);
+  try {
+    const state = await ours.model.stateDict();
+    const [loss, logits] = ours.lossAndLogits();
+    const what = `${preset} model, batch 2`;
+    let error = expectClose(`${what}: our emotion logits vs the CPU reference`, await values(logits), cpuLogits);
+    error = Math.max(error, expectClose(`${what}: our loss vs the CPU reference`, await values(loss), cpuLoss));
+    if (!ctx.tf) return { error };
+    const tf = ctx.tf;
+    ours.step();
+    const [ourLoss1, ourLogits1] = ours.lossAndLogits();
+    ourLogits1.dispose();
+    const afterStep = await values(ourLoss1);
+
+    const net = new TfjsSer(tf, cfg, state, LR);
+    const tb = tfjsBatch(tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length);
+    try {
+      const [tLoss, tLogits] = net.lossAndLogits(tb);
+      let tfjsError = expectClose(`${what}: tfjs emotion logits vs the CPU reference`, (await tLogits.data()) as Float32Array, cpuLogits);
+      tfjsError = Math.max(tfjsError, expectClose(`${what}: tfjs loss vs the CPU reference`, (await tLoss.data()) as Float32Array, cpuLoss));
+      tf.dispose([tLoss, tLogits, net.step(tb)]);
+      const [tLoss1, tLogits1] = net.lossAndLogits(tb);
+      const tfjsAfterStep = (await tLoss1.data()) as Float32Array;
+      tf.dispose([tLoss1, tLogits1]);
+      // Independent gradients and Adam on both sides: the same loss after one step says both are right.
+      expectClose(`${what}: loss after one Adam step, ours ${afterStep[0]} vs tfjs ${tfjsAfterStep[0]}`, afterStep, tfjsAfterStep, 1e-3);
+      return { error, tfjsError };
+    } finally {
+      disposeBatch(tf, tb);
+      net.dispose();
+    }
+  } finally {
+    ours.dispose();
+  }
+}
+
+/** Both engines' copies of one preset, checked once, then timed in training and in inference. */
+export class ModelBench {
+  private constructor(
+    private ctx: BenchContext,
+    readonly preset: ModelPreset,
+    private ours: OurSer,
+    private theirs: { net: TfjsSer; batch: TfjsBatch } | null,
+    private checked: { error: number; tfjsError?: number },
+  ) {}
+
+  /** check = false skips the batch-of-2 check (for the profiler's extra run). */
+  static async create(ctx: BenchContext, preset: ModelPreset, check = true): Promise<ModelBench> {
+    const config = MODEL_PRESETS[preset](CLASSES, true);
+    const checked = check ? await checkModel(ctx, preset, config) : { error: NaN };
+    const batch = hostBatch(MODEL_BATCH, config.windowSamples, 3);
+    const ours = new OurSer(config, batch);
+    let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
+    if (ctx.tf) {
+      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR);
+      theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
+    }
+    return new ModelBench(ctx, preset, ours, theirs, checked);
+  }
+
+  async run(c: ModelCase, o: TimingOptions): Promise<CaseResult> {
+    const runtime = this.ctx.engine.runtime!;
+    const ourRun = c.mode === 'train' ? () => this.ours.step() : () => this.ours.predict().forEach((t) => t.dispose());
+    const ours = await measure(ourRun, () => runtime.sync(), o);
+    let theirs = null;
+    if (this.theirs && this.ctx.tf) {
+      const tf: Tfjs = this.ctx.tf;
+      const { net, batch } = this.theirs;
+      const tfRun = c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch));
+      theirs = await measure(tfRun, () => tfjsSync(tf), o);
+    }
+    const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
+    return {
+      name: c.name,
+      ms: ours.ms,
+      tfjsMs: theirs?.ms ?? null,
+      ratio: theirs ? theirs.ms / ours.ms : null,
+      batch: ours.batch,
+      tfjsBatch: theirs?.batch,
+      error: this.checked.error,
+      tfjsError: this.checked.tfjsError,
+      extra: { utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },
+    };
+  }
+
+  /** Our training step under the GPU timestamp profiler: per-kernel time, calls and share over `steps` steps.
+   * The profiler stays on afterwards (the runtime has no switch to turn it off), so run this last. */
+  async profile(steps: number): Promise<{ rows: KernelTime[]; text: string }> {
+    const runtime = this.ctx.engine.runtime!;
+    const profiler = runtime.enableProfiler();
+    await runtime.sync();
+    await profiler.table();
+    profiler.reset();
+    for (let i = 0; i < steps; i++) this.ours.step();
+    await runtime.sync();
+    const rows = await profiler.table();
+    return { rows, text: formatProfile(rows) };
+  }
+
+  async dispose(): Promise<void> {
+    this.ours.dispose();
+    if (this.theirs && this.ctx.tf) {
+      disposeBatch(this.ctx.tf, this.theirs.batch);
+      this.theirs.net.dispose();
+    }
+    await this.ctx.engine.runtime!.sync();
+  }
+}

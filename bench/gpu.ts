@@ -1,0 +1,59 @@
+// One dawn.node GPU for both engines: it is installed as navigator.gpu before either starts, so our
+// `init()` (src/engine/device.ts looks at navigator.gpu first) and TensorFlow.js's WebGPU backend request
+// their devices from the same adapter in this process. Also the queue synchronisation both sides are timed with.
+
+import type * as TF from '@tensorflow/tfjs-core';
+import { init, type Engine } from '../src/index.js';
+
+export type Tfjs = typeof TF;
+
+let dawnGpu: GPU | undefined; // module-level: dawn.node's instance must outlive every device made from it
+
+/** Installs dawn.node as navigator.gpu (in Node; a browser already has one) and starts our engine on it. */
+export async function startEngine(): Promise<Engine> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (!nav?.gpu && typeof process !== 'undefined' && process.versions?.node) {
+    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+    Object.assign(globalThis, dawn.globals);
+    dawnGpu ??= dawn.create([]);
+    // Node ≥ 21 has a read-only navigator getter: redefine it with the GPU added.
+    Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu: dawnGpu }, configurable: true, writable: true });
+  }
+  const engine = await init();
+  if (!engine.runtime) throw new Error('bench: the WebGPU engine did not start');
+  return engine;
+}
+
+/** Loads TensorFlow.js with its WebGPU backend on navigator.gpu (call after startEngine). */
+export async function startTfjs(): Promise<Tfjs> {
+  // The backend registers itself only if navigator.gpu exists when it is first imported, hence the late import.
+  const tf = (await import('@tensorflow/tfjs-core')) as Tfjs;
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js: the webgpu backend did not start');
+  await tf.ready();
+  // By default tfjs runs ops on small tensors that still live on the CPU with its CPU backend; the benchmark
+  // compares GPU work with GPU work.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  return tf;
+}
+
+interface TfjsWebGpuBackend {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+/** Submits what tfjs has recorded and waits for the queue: the counterpart of our `runtime.sync()`. */
+export async function tfjsSync(tf: Tfjs): Promise<void> {
+  const backend = tf.backend() as unknown as TfjsWebGpuBackend;
+  backend.endComputePassEncoder();
+  if (backend.commandEncoder) backend.submitQueue();
+  await backend.device.queue.onSubmittedWorkDone();
+}
+
+/** Whether the adapter is a CPU implementation (lavapipe/llvmpipe, SwiftShader, WARP). */
+export function isCpuAdapter(engine: Engine): boolean {
+  const a = engine.adapter;
+  return !!a && /llvmpipe|lavapipe|swiftshader|software|warp|cpu/i.test(`${a.architecture} ${a.device} ${a.description}`);
+}

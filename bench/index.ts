@@ -1,0 +1,127 @@
+// `npm run bench`: every kernel the SER model runs, at the model's shapes, forward and backward, plus GEMM
+// and the whole training step and inference, each checked against the CPU reference and then timed against
+// TensorFlow.js's WebGPU backend on the same adapter in this process. Prints a table, writes charts and a JSON
+// file to bench/results/ (`--json`: the JSON object is also the last line of stdout); `--profile` adds the
+// per-kernel GPU time of our training step. Flags: see options.ts.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KernelTime } from '../src/index.js';
+import { CheckError, runCase, type BenchContext } from './case.js';
+import { gemmSizes, kernelCases } from './cases-kernels.js';
+import { ModelBench, modelCases } from './cases-model.js';
+import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
+import { parseOptions, selected, USAGE } from './options.js';
+import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
+import { FULL_TIMING, QUICK_TIMING } from './timing.js';
+
+const PROFILE_STEPS = 3;
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const engine = await startEngine();
+  const tf = options.tfjs ? await startTfjs() : null;
+  const ctx: BenchContext = { engine, backend: engine.backend, tf };
+  const adapter = adapterLabel(engine.adapter);
+  const timing = options.quick ? QUICK_TIMING : FULL_TIMING;
+  const timingText =
+    `median of ${timing.repeats} samples after ${timing.warmup} warm-up; a sample is k runs then one queue sync, divided by k ` +
+    `(k = 1 unless a run takes under ${timing.minSampleMs} ms); inputs resident on the GPU, no upload or read-back timed`;
+
+  const notes: string[] = [];
+  const { sizes, note } = gemmSizes(isCpuAdapter(engine), options.sizes);
+  if (note) notes.push(note);
+  if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
+  if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
+
+  console.log(`adapter: ${adapter}`);
+  console.log(`timing: ${timingText}`);
+  for (const n of notes) console.log(`note: ${n}`);
+  console.log(`\n${tableHeader()}`);
+
+  const rows: Row[] = [];
+  const record = (row: Row) => {
+    rows.push(row);
+    console.log(tableRow(row));
+  };
+  const failure = (name: string, e: unknown) => record({ name, failed: e instanceof CheckError ? e.message : `${(e as Error)?.message ?? e}` });
+
+  for (const c of kernelCases(sizes).filter((c) => selected(c.name, options.filters))) {
+    try {
+      record(await runCase(c, ctx, timing));
+    } catch (e) {
+      failure(c.name, e);
+    }
+  }
+
+  let profile: { rows: KernelTime[]; text: string } | undefined;
+  const models = modelCases().filter((c) => selected(c.name, options.filters));
+  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
+  for (const preset of [...new Set(models.map((c) => c.preset))]) {
+    let bench: ModelBench | null = null;
+    try {
+      bench = await ModelBench.create(ctx, preset);
+      for (const c of models.filter((m) => m.preset === preset)) {
+        try {
+          record(await bench.run(c, timing));
+        } catch (e) {
+          failure(c.name, e);
+        }
+      }
+    } catch (e) {
+      for (const c of models.filter((m) => m.preset === preset)) failure(c.name, e);
+    } finally {
+      await bench?.dispose();
+    }
+  }
+
+  if (options.profile) {
+    if (!engine.runtime?.gpu.hasTimestamps) {
+      console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
+    } else {
+      // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
+      const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
+      try {
+        profile = await bench.profile(PROFILE_STEPS);
+      } finally {
+        await bench.dispose();
+      }
+      console.log(`\nour training step, ${profiledPreset} model, batch 16: GPU time per kernel over ${PROFILE_STEPS} steps`);
+      console.log(profile.text);
+    }
+  }
+
+  const gm = geometricMeanRatio(rows);
+  if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
+
+  const json = benchJson(engine.adapter, rows, timingText, notes, profile?.rows);
+  const slug = adapterSlug(engine.adapter);
+  await mkdir(options.outDir, { recursive: true });
+  const written: string[] = [];
+  const write = async (file: string, content: string | null) => {
+    if (content === null) return;
+    await writeFile(join(options.outDir, file), content);
+    written.push(join(options.outDir, file));
+  };
+  await write(`bench-${slug}.json`, JSON.stringify(json, null, 2) + '\n');
+  await write(`bench-${slug}.svg`, ratioChart(rows, adapter));
+  await write(`bench-${slug}-gflops.svg`, throughputChart(rows, adapter));
+  console.log(`wrote ${written.join(', ')}`);
+
+  const failed = rows.filter((r) => 'failed' in r).length;
+  if (failed) console.log(`${failed} case(s) FAILED (see above)`);
+  if (options.json) console.log(JSON.stringify(json));
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,78 @@
+// The benchmark's command-line flags (`npm run bench -- --quick --filter conv1d --json`).
+
+export interface BenchOptions {
+  /** One warm-up and two timed repeats instead of two and five: a smoke run, not a measurement. */
+  quick: boolean;
+  /** Only cases whose name contains one of these substrings (case-insensitive). */
+  filters: string[];
+  /** Print one JSON object as the last line of stdout. */
+  json: boolean;
+  /** Per-kernel GPU timestamps of our training step, printed as a table after the cases. */
+  profile: boolean;
+  /** GEMM sizes (M = N = K); null = chosen from the adapter (see gemmSizes in cases-kernels.ts). */
+  sizes: number[] | null;
+  /** Skip the TensorFlow.js side (ours only, no ratio). */
+  tfjs: boolean;
+  /** Where the chart and the JSON file go. */
+  outDir: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [flags]
+  --quick            one warm-up and two repeats per case (a smoke run)
+  --filter <text>    only cases whose name contains text (repeatable, or comma-separated)
+  --sizes <list>     GEMM sizes, e.g. 256,1024,4096 (default: up to 4096, or 1024 on a CPU adapter)
+  --no-tfjs          skip the TensorFlow.js comparison
+  --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
+  --json             print one JSON object as the last line
+  --out <dir>        where the chart and JSON go (default bench/results)
+  --help             this text`;
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value\n\n${USAGE}`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--filter':
+        o.filters.push(...value().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+        break;
+      case '--sizes':
+        o.sizes = value().split(',').map((s) => {
+          const n = Number(s);
+          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${s}" is not a positive integer`);
+          return n;
+        });
+        break;
+      case '--no-tfjs':
+        o.tfjs = false;
+        break;
+      case '--profile':
+        o.profile = true;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--out':
+        o.outDir = value();
+        break;
+      case '--help':
+      case '-h':
+        return 'help';
+      default:
+        throw new Error(`unknown flag "${flag}"\n\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+export function selected(name: string, filters: string[]): boolean {
+  const lower = name.toLowerCase();
+  return filters.length === 0 || filters.some((f) => lower.includes(f));
+}

@@ -1,0 +1,134 @@
+// The benchmark's outputs: the terminal table (a row printed as each case finishes), the SVG charts
+// (barChartSvg from src/train/report.ts) and the JSON object (`--json` prints it as the last line).
+
+import type { KernelTime } from '../src/index.js';
+import type { AdapterDescription } from '../src/engine/device.js';
+import { barChartSvg } from '../src/train/report.js';
+import type { CaseResult } from './case.js';
+
+export interface FailedCase {
+  name: string;
+  failed: string;
+}
+
+export type Row = CaseResult | FailedCase;
+
+export const isFailed = (r: Row): r is FailedCase => 'failed' in r;
+
+const NAME_WIDTH = 40;
+
+function rate(r: CaseResult, who: 'ours' | 'tfjs'): string {
+  const t = who === 'tfjs';
+  const gflops = t ? r.tfjsGflops : r.gflops;
+  const gbps = t ? r.tfjsGbps : r.gbps;
+  const perSecond = r.extra?.[t ? 'tfjsUtterancesPerSecond' : 'utterancesPerSecond'];
+  if (gflops !== undefined) return `${fixed(gflops)} GFLOP/s`;
+  if (gbps !== undefined) return `${fixed(gbps)} GB/s`;
+  if (perSecond !== undefined) return `${fixed(perSecond)} utt/s`;
+  return '';
+}
+
+function fixed(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2);
+}
+
+function ms(v: number | null): string {
+  return v === null ? '-' : v >= 100 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+export function tableHeader(): string {
+  const head = 'case'.padEnd(NAME_WIDTH) + 'ours ms'.padStart(11) + 'ours rate'.padStart(17) + 'tfjs ms'.padStart(11) + 'tfjs rate'.padStart(17) + 'tfjs/ours'.padStart(11);
+  return `${head}\n${'-'.repeat(head.length)}`;
+}
+
+export function tableRow(r: Row): string {
+  const name = r.name.length > NAME_WIDTH - 1 ? r.name.slice(0, NAME_WIDTH - 2) + '~' : r.name;
+  if (isFailed(r)) return `${name.padEnd(NAME_WIDTH)}FAILED: ${r.failed}`;
+  return (
+    name.padEnd(NAME_WIDTH) +
+    ms(r.ms).padStart(11) +
+    rate(r, 'ours').padStart(17) +
+    ms(r.tfjsMs).padStart(11) +
+    (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
+    (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11)
+  );
+}
+
+/** Geometric mean of tfjs/ours over the cases that have both. */
+export function geometricMeanRatio(rows: Row[]): number | null {
+  const ratios = rows.filter((r): r is CaseResult => !isFailed(r) && r.ratio !== null && r.ratio > 0).map((r) => r.ratio!);
+  return ratios.length ? Math.exp(ratios.reduce((s, v) => s + Math.log(v), 0) / ratios.length) : null;
+}
+
+export function adapterLabel(a: AdapterDescription | undefined): string {
+  if (!a) return 'unknown adapter';
+  return [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / ');
+}
+
+/** A file-name-safe name for the adapter, e.g. "mesa-llvmpipe-llvm-15-0-6-256-bits". */
+export function adapterSlug(a: AdapterDescription | undefined): string {
+  const raw = a ? `${a.vendor}-${a.device || a.architecture || a.description}` : 'unknown';
+  return raw.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48) || 'adapter';
+}
+
+export function ratioChart(rows: Row[], adapter: string): string | null {
+  const done = rows.filter((r): r is CaseResult => !isFailed(r) && r.ratio !== null);
+  if (done.length === 0) return null;
+  return barChartSvg(
+    { categories: done.map((r) => r.name), series: [{ name: 'tfjs time / our time (>1: ours faster)', values: done.map((r) => r.ratio) }] },
+    { title: `ser-webgpu vs TensorFlow.js WebGPU — ${adapter}`, yLabel: 'speed-up over tfjs (x)', formatValue: (v) => v.toFixed(2) },
+  );
+}
+
+/** GFLOP/s of both engines on the compute-bound cases (convolutions and GEMMs). */
+export function throughputChart(rows: Row[], adapter: string): string | null {
+  const done = rows.filter((r): r is CaseResult => !isFailed(r) && r.gflops !== undefined);
+  if (done.length === 0) return null;
+  const series = [{ name: 'ser-webgpu', values: done.map((r) => r.gflops ?? null) }];
+  if (done.some((r) => r.tfjsGflops !== undefined)) series.push({ name: 'TensorFlow.js WebGPU', values: done.map((r) => r.tfjsGflops ?? null) });
+  return barChartSvg({ categories: done.map((r) => r.name), series }, { title: `Convolution and GEMM throughput — ${adapter}`, yLabel: 'GFLOP/s', formatValue: (v) => fixed(v) });
+}
+
+export interface BenchJson {
+  adapter: { vendor: string; architecture: string; description: string };
+  date: string;
+  timing: string;
+  notes: string[];
+  results: (
+    | { name: string; ms: number; tfjsMs: number | null; ratio: number | null; gflops?: number; gbps?: number; [key: string]: unknown }
+    | { name: string; ms: null; tfjsMs: null; ratio: null; failed: string }
+  )[];
+  geometricMeanRatio: number | null;
+  profile?: KernelTime[];
+}
+
+export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], timing: string, notes: string[], profile?: KernelTime[]): BenchJson {
+  const round = (v: number | undefined | null) => (v === undefined || v === null ? v : Number(v.toPrecision(5)));
+  return {
+    adapter: { vendor: adapter?.vendor ?? '', architecture: adapter?.architecture ?? '', description: adapter?.description ?? '' },
+    date: new Date().toISOString(),
+    timing,
+    notes,
+    results: rows.map((r) => {
+      if (isFailed(r)) return { name: r.name, ms: null, tfjsMs: null, ratio: null, failed: r.failed };
+      const out: { name: string; ms: number; tfjsMs: number | null; ratio: number | null; [key: string]: unknown } = {
+        name: r.name,
+        ms: round(r.ms)!,
+        tfjsMs: round(r.tfjsMs) ?? null,
+        ratio: round(r.ratio) ?? null,
+      };
+      if (r.gflops !== undefined) out.gflops = round(r.gflops);
+      if (r.gbps !== undefined) out.gbps = round(r.gbps);
+      if (r.tfjsGflops !== undefined) out.tfjsGflops = round(r.tfjsGflops);
+      if (r.tfjsGbps !== undefined) out.tfjsGbps = round(r.tfjsGbps);
+      for (const [k, v] of Object.entries(r.extra ?? {})) out[k] = round(v);
+      out.batch = r.batch;
+      if (r.tfjsBatch !== undefined) out.tfjsBatch = r.tfjsBatch;
+      out.checkError = round(r.error);
+      if (r.tfjsError !== undefined) out.tfjsCheckError = round(r.tfjsError);
+      return out;
+    }),
+    geometricMeanRatio: round(geometricMeanRatio(rows)) ?? null,
+    ...(profile ? { profile: profile.map((p) => ({ ...p, ms: round(p.ms)!, share: round(p.share)! })) } : {}),
+  };
+}

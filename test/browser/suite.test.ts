@@ -1,0 +1,55 @@
+// The kernel and API suite (test/suite allCases) in headless Chromium, against the browser bundle
+// (dist/browser/index.js, built by `npm test` before vitest runs): the page runs every case once, and each
+// case is one test here, failing with the page's message.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveWeb } from '../../src/cli/web.js';
+import { allCases } from '../suite/index.js';
+import { hasChromium, launchChromium, tail, type Browser } from './chromium.js';
+import { recordMeasurement } from './measurements.js';
+
+interface CaseResult {
+  family: string;
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+let server: Awaited<ReturnType<typeof serveWeb>>;
+let browser: Browser;
+let results: CaseResult[] = [];
+let pageError: string | null = null;
+
+describe.skipIf(!hasChromium)('kernel and API suite in headless Chromium (browser bundle)', () => {
+  beforeAll(async () => {
+    server = await serveWeb(0);
+    browser = await launchChromium();
+    const page = await browser.newPage(`${server.url}test/browser/suite.html`);
+    await page.waitForFunction('window.suite && window.suite.done', undefined, { timeout: 600_000, polling: 250 });
+    const state = (await page.evaluate('window.suite')) as { results: CaseResult[]; error: string | null; adapter: unknown };
+    results = state.results;
+    pageError = state.error;
+    const failed = results.filter((r) => !r.ok).length;
+    await recordMeasurement('chromium-kernel-suite', { adapter: state.adapter, cases: results.length, failed, seconds: results.reduce((s, r) => s + r.ms, 0) / 1000 });
+  }, 620_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('loads the browser bundle and runs every case', () => {
+    expect(pageError, tail(browser.log)).toBeNull();
+    expect(results.map((r) => r.name)).toEqual(allCases.map((c) => c.name));
+  });
+
+  for (const c of allCases) {
+    it(`[${c.family}] ${c.name}`, () => {
+      const r = results.find((x) => x.name === c.name && x.family === c.family);
+      expect(r, pageError ?? 'the page did not run this case').toBeDefined();
+      expect(r!.error ?? null).toBeNull();
+      expect(r!.ok).toBe(true);
+    });
+  }
+});

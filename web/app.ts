@@ -1,0 +1,157 @@
+// The demo page: finds a WebGPU adapter (or says plainly that there is none), loads a checkpoint, and wires
+// the panels: WAV files, live microphone, train here. Everything runs on the page's own engine through the
+// embedding API (src/embed.ts). `window.serApp` exposes the page's state to the browser tests.
+
+import { init } from '../src/engine/context.js';
+import type { AdapterDescription } from '../src/engine/device.js';
+import * as embed from '../src/embed.js';
+import type { Recognizer, SpeakerGender } from '../src/embed.js';
+import { setupFilesPanel, type FileResult } from './files-panel.js';
+import { setupLivePanel, type LiveState } from './live-panel.js';
+import { setupTrainPanel, type TrainingState } from './train-panel.js';
+
+export interface App {
+  recognizer: Recognizer | null;
+  gender(): SpeakerGender | undefined;
+  /** Replaces the page's model (the previous one is released once nothing streams from it). */
+  useRecognizer(recognizer: Recognizer, label: string): Promise<void>;
+  onModelChange(listener: () => Promise<void> | void): void;
+}
+
+/** What the browser tests read and call. */
+export interface PageHooks {
+  ready: boolean;
+  error: string | null;
+  adapter: AdapterDescription | null;
+  backend: 'webgpu' | 'cpu' | null;
+  embed: typeof embed;
+  loadModel(source: embed.CheckpointSource): Promise<void>;
+  files: FileResult[];
+  live: LiveState;
+  training: TrainingState;
+  /** Main-thread tasks over 50 ms (PerformanceObserver 'longtask'), in ms. */
+  longTasks: number[];
+}
+
+declare global {
+  interface Window {
+    serApp: PageHooks;
+  }
+}
+
+export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** Where `npm run demo` writes its final model: loaded by default when present. */
+const DEMO_MODEL = '/runs/demo/model.safetensors';
+
+function createApp(): App {
+  const listeners: (() => Promise<void> | void)[] = [];
+  const app: App = {
+    recognizer: null,
+    gender: () => ($<HTMLSelectElement>('gender').value || undefined) as SpeakerGender | undefined,
+    async useRecognizer(recognizer, label) {
+      const previous = app.recognizer;
+      app.recognizer = recognizer;
+      for (const l of listeners) await l();
+      previous?.dispose();
+      const c = recognizer.config;
+      $('model-status').textContent =
+        `${label}: ${c.classes.join(', ')} · ${c.windowSamples / c.sampleRate}-s windows at ${c.sampleRate / 1000} kHz · ` +
+        `${c.blocks.map((b) => b.channels).join('-')} channels · ${c.useGender ? 'gender-aware' : 'without the gender input'}`;
+    },
+    onModelChange: (listener) => listeners.push(listener),
+  };
+  return app;
+}
+
+async function loadInto(app: App, source: embed.CheckpointSource, label: string): Promise<void> {
+  $('model-status').textContent = `loading ${label}…`;
+  try {
+    await app.useRecognizer(await embed.loadRecognizer(source), label);
+  } catch (e) {
+    $('model-status').textContent = `could not load ${label}: ${(e as Error).message}`;
+    throw e;
+  }
+}
+
+/** navigator.gpu and an adapter, or the reason there is none. */
+async function findAdapter(): Promise<string | null> {
+  if (!navigator.gpu) return window.isSecureContext ? 'navigator.gpu is missing.' : 'WebGPU needs a secure context (https or localhost).';
+  try {
+    return (await navigator.gpu.requestAdapter()) ? null : 'navigator.gpu.requestAdapter() found no adapter.';
+  } catch (e) {
+    return `requestAdapter failed: ${(e as Error).message}`;
+  }
+}
+
+async function start(hooks: PageHooks, app: App, backend: 'webgpu' | 'cpu'): Promise<void> {
+  const e = await init({ backend });
+  hooks.backend = backend;
+  hooks.adapter = e.adapter ?? null;
+  const a = e.adapter;
+  $('adapter').textContent = a ? `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ')}` : 'CPU reference backend (no GPU)';
+  const requested = new URLSearchParams(location.search).get('model');
+  if (requested) await loadInto(app, requested, requested);
+  else if ((await fetch(DEMO_MODEL, { method: 'HEAD' })).ok) await loadInto(app, DEMO_MODEL, DEMO_MODEL);
+}
+
+async function main(): Promise<void> {
+  const app = createApp();
+  const hooks: PageHooks = {
+    ready: false,
+    error: null,
+    adapter: null,
+    backend: null,
+    embed,
+    loadModel: (source) => loadInto(app, source, typeof source === 'string' ? source : 'checkpoint'),
+    files: setupFilesPanel(app),
+    live: setupLivePanel(app),
+    training: setupTrainPanel(app),
+    longTasks: [],
+  };
+  window.serApp = hooks;
+  try {
+    new PerformanceObserver((list) => hooks.longTasks.push(...list.getEntries().map((t) => t.duration))).observe({ type: 'longtask', buffered: true });
+  } catch {
+    // 'longtask' is Chromium-only; the page works without it.
+  }
+
+  $<HTMLInputElement>('model-file').addEventListener('change', (ev) => {
+    const file = (ev.target as HTMLInputElement).files?.[0];
+    if (file) void loadInto(app, file, file.name).catch(() => undefined);
+  });
+  $('model-load-url').addEventListener('click', () => {
+    const url = $<HTMLInputElement>('model-url').value.trim();
+    if (url) void loadInto(app, url, url).catch(() => undefined);
+  });
+
+  // ?backend=cpu runs the page on the CPU reference (for comparisons, or a browser without WebGPU).
+  if (new URLSearchParams(location.search).get('backend') === 'cpu') {
+    await start(hooks, app, 'cpu').catch((e: Error) => (hooks.error = e.message));
+    hooks.ready = true;
+    return;
+  }
+  const missing = await findAdapter();
+  if (missing) {
+    $('no-webgpu-reason').textContent = missing;
+    $('no-webgpu').hidden = false;
+    $('adapter').textContent = 'no WebGPU';
+    $('adapter').classList.add('error');
+    hooks.error = missing;
+    $('use-cpu').addEventListener('click', () => {
+      $('no-webgpu').hidden = true;
+      void start(hooks, app, 'cpu').then(() => (hooks.ready = true));
+    });
+    return;
+  }
+  try {
+    await start(hooks, app, 'webgpu');
+  } catch (e) {
+    hooks.error = (e as Error).message;
+    $('adapter').textContent = `WebGPU failed: ${hooks.error}`;
+    $('adapter').classList.add('error');
+  }
+  hooks.ready = true;
+}
+
+void main();
