@@ -36,6 +36,8 @@ export interface Prepared {
 
 export interface KernelCase {
   name: string;
+  /** A short name for the chart's axis, e.g. "conv1 bwdW". */
+  label: string;
   /** Floating-point operations of one run (multiply-add = 2), for GFLOP/s. */
   flops?: number;
   /** Bytes one run must move at least, for GB/s (memory-bound kernels). */
@@ -47,6 +49,7 @@ export interface KernelCase {
 
 export interface CaseResult {
   name: string;
+  label: string;
   ms: number;
   tfjsMs: number | null;
   /** tfjsMs / ms: above 1, ours is faster. */
@@ -118,11 +121,14 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
   const p = c.prepare(ctx);
   try {
     const { error, tfjsError } = await checkCase(c, p, ctx);
-    const ours = await timeOurs(p, ctx, o);
-    const theirs = ctx.tf && p.tfjs ? await timeTfjs(p, ctx.tf, o) : null;
+    // The check has just run the work once on each engine: that was the warm-up (compilation, uploads).
+    const timing = { ...o, warmup: 0 };
+    const ours = await timeOurs(p, ctx, timing);
+    const theirs = ctx.tf && p.tfjs ? await timeTfjs(p, ctx.tf, timing) : null;
     const rate = (amount: number | undefined, ms: number | undefined) => (amount && ms ? amount / (ms * 1e6) : undefined);
     return {
       name: c.name,
+      label: c.label,
       ms: ours.ms,
       tfjsMs: theirs?.ms ?? null,
       ratio: theirs ? theirs.ms / ours.ms : null,

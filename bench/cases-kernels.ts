@@ -63,7 +63,10 @@ export const MODEL_CONV_LAYERS: ConvLayer[] = [
 
 export type ConvPass = 'fwd' | 'bwdInput' | 'bwdWeight';
 
-export function convCase(layer: ConvLayer, pass: ConvPass): KernelCase {
+const SHORT_PASS: Record<ConvPass, string> = { fwd: 'fwd', bwdInput: 'bwdX', bwdWeight: 'bwdW' };
+
+/** `index` names the layer in the chart (conv1 = the filter bank). */
+export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCase {
   const { N, Cin, Cout, L, K, stride, padding } = layer;
   const p: Conv1dParams = { stride, padding, dilation: 1 };
   const Lout = Math.floor((L + 2 * padding - (K - 1) - 1) / stride) + 1;
@@ -73,6 +76,7 @@ export function convCase(layer: ConvLayer, pass: ConvPass): KernelCase {
   const shape = `${N}x${Cin}x${L}->${Cout} k${K}${stride > 1 ? `/${stride}` : ''}`;
   return {
     name: `conv1d.${pass} ${shape}`,
+    label: `conv${index + 1} ${SHORT_PASS[pass]}`,
     flops: 2 * N * Cout * Lout * Cin * K,
     prepare(ctx): Prepared {
       // Only the operands this pass reads are made (dy of the first layer alone is 12 M values).
@@ -159,6 +163,7 @@ export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'
   const outSize = N * C * Lout;
   return {
     name: `maxPool1d.${pass} ${N}x${C}x${L} /${factor}`,
+    label: `pool ${pass} ${C}x${L}`,
     // fwd reads x, writes y; bwd reads x and dy, writes dx
     bytes: pass === 'fwd' ? (size + outSize) * F32 : (2 * size + outSize) * F32,
     tol: 0,
@@ -222,6 +227,7 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
   const size = N * C * L;
   return {
     name: `batchNorm.${pass} ${N}x${C}x${L}`,
+    label: `BN ${pass} ${C}x${L}`,
     // The least traffic: fwd reads x for the statistics, then reads x and writes y; bwd reads x and dy, writes dx.
     bytes: 3 * size * F32,
     tol: 2e-3,
@@ -319,6 +325,7 @@ export function reluCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase {
   const size = shape.reduce((a, b) => a * b, 1);
   return {
     name: `relu.${pass} ${shape.join('x')}`,
+    label: `relu ${pass} ${shape.slice(1).join('x')}`,
     bytes: (pass === 'fwd' ? 2 : 3) * size * F32,
     tol: 0,
     prepare(ctx): Prepared {
@@ -381,12 +388,13 @@ export interface GemmShape {
 }
 
 /** C[M,N] = op(A)·op(B); checked on a few rows of C (all rows when the product is small). */
-export function gemmCase(name: string, g: GemmShape): KernelCase {
+export function gemmCase(name: string, label: string, g: GemmShape): KernelCase {
   const { M, N, K } = g;
   const transA = !!g.transA;
   const transB = !!g.transB;
   return {
     name,
+    label,
     flops: 2 * M * N * K,
     prepare(ctx): Prepared {
       const a = randomArray(M * K, 51);
@@ -427,9 +435,9 @@ export function gemmCase(name: string, g: GemmShape): KernelCase {
 export function matmulCases(M: number, N: number, K: number): KernelCase[] {
   const dims = M === N && N === K ? `${M}^3` : `${M}x${K}x${N}`;
   return [
-    gemmCase(`gemm.fwd ${dims}`, { M, N, K }),
-    gemmCase(`gemm.bwdA ${dims}`, { M, N: K, K: N, transB: true }), // dA = dC·Bᵀ
-    gemmCase(`gemm.bwdB ${dims}`, { M: K, N, K: M, transA: true }), // dB = Aᵀ·dC
+    gemmCase(`gemm.fwd ${dims}`, `gemm fwd ${M}`, { M, N, K }),
+    gemmCase(`gemm.bwdA ${dims}`, `gemm bwdA ${M}`, { M, N: K, K: N, transB: true }), // dA = dC·Bᵀ
+    gemmCase(`gemm.bwdB ${dims}`, `gemm bwdB ${M}`, { M: K, N, K: M, transA: true }), // dB = Aᵀ·dC
   ];
 }
 
@@ -437,9 +445,9 @@ export function matmulCases(M: number, N: number, K: number): KernelCase[] {
 export function linearCases(rows: number, inF: number, outF: number): KernelCase[] {
   const dims = `${rows}x${inF}->${outF}`;
   return [
-    gemmCase(`linear.fwd ${dims}`, { M: rows, N: outF, K: inF, transB: true }),
-    gemmCase(`linear.bwdInput ${dims}`, { M: rows, N: inF, K: outF }), // dx = dy·W
-    gemmCase(`linear.bwdWeight ${dims}`, { M: outF, N: inF, K: rows, transA: true }), // dW = dyᵀ·x
+    gemmCase(`linear.fwd ${dims}`, `fc${inF} fwd`, { M: rows, N: outF, K: inF, transB: true }),
+    gemmCase(`linear.bwdInput ${dims}`, `fc${inF} bwdX`, { M: rows, N: inF, K: outF }), // dx = dy·W
+    gemmCase(`linear.bwdWeight ${dims}`, `fc${inF} bwdW`, { M: outF, N: inF, K: rows, transA: true }), // dW = dyᵀ·x
   ];
 }
 
@@ -459,7 +467,9 @@ export function kernelCases(gemm: number[], scale = 1): KernelCase[] {
   const first = [N, 64, s(12000)]; // conv1's output: [16,64,12000] at full size
   const second = [N, 128, s(3000)]; // conv2's output
   const cases: KernelCase[] = [];
-  for (const layer of layers) for (const pass of ['fwd', 'bwdInput', 'bwdWeight'] as const) cases.push(convCase(layer, pass));
+  layers.forEach((layer, i) => {
+    for (const pass of ['fwd', 'bwdInput', 'bwdWeight'] as const) cases.push(convCase(layer, pass, i));
+  });
   for (const shape of [first, second]) {
     cases.push(maxPoolCase(shape, 4, 'fwd'), maxPoolCase(shape, 4, 'bwd'));
     cases.push(batchNormCase(shape, 'fwd'), batchNormCase(shape, 'bwd'));

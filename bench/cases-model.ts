@@ -21,14 +21,15 @@ const LR = 1e-3;
 
 export interface ModelCase {
   name: string;
+  label: string;
   preset: ModelPreset;
   mode: 'train' | 'infer';
 }
 
 export function modelCases(presets: ModelPreset[] = ['default', 'compact']): ModelCase[] {
   return presets.flatMap((preset): ModelCase[] => [
-    { name: `train step ${preset} (batch ${MODEL_BATCH})`, preset, mode: 'train' },
-    { name: `inference ${preset} (batch ${MODEL_BATCH})`, preset, mode: 'infer' },
+    { name: `train step ${preset} (batch ${MODEL_BATCH})`, label: `train ${preset}`, preset, mode: 'train' },
+    { name: `inference ${preset} (batch ${MODEL_BATCH})`, label: `infer ${preset}`, preset, mode: 'infer' },
   ]);
 }
 
@@ -66,7 +67,7 @@ class OurSer {
     this.g = tensor(batch.genders, [size, 2]).keep();
   }
 
-  /** Training-mode loss (as the trainer: emotion + 0.5·gender cross-entropy) and emotion logits. */
+  /** Training-mode loss (as the trainer: emotion + 0.5·gender cross-entropy) and the emotion logits. */
   lossAndLogits(): [Tensor, Tensor] {
     this.model.train();
     return tidy(() => {
@@ -77,9 +78,10 @@ class OurSer {
   }
 
   step(): void {
+    // The logits are part of the graph: disposing them before backward would cut the emotion branch off.
     const [loss, logits] = this.lossAndLogits();
-    logits.dispose();
     loss.backwardSync();
+    logits.dispose();
     this.adam.step();
     this.adam.zeroGrad();
     loss.dispose();
@@ -206,6 +208,7 @@ export class ModelBench {
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
       name: c.name,
+      label: c.label,
       ms: ours.ms,
       tfjsMs: theirs?.ms ?? null,
       ratio: theirs ? theirs.ms / ours.ms : null,

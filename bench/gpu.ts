@@ -16,8 +16,9 @@ export async function startEngine(): Promise<Engine> {
     const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
     Object.assign(globalThis, dawn.globals);
     dawnGpu ??= dawn.create([]);
-    // Node ≥ 21 has a read-only navigator getter: redefine it with the GPU added.
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu: dawnGpu }, configurable: true, writable: true });
+    // Node ≥ 21 has a navigator (behind a read-only global getter): add gpu to it; Node 20 has none.
+    if (nav) Object.defineProperty(nav, 'gpu', { value: dawnGpu, configurable: true });
+    else Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawnGpu }, configurable: true, writable: true });
   }
   const engine = await init();
   if (!engine.runtime) throw new Error('bench: the WebGPU engine did not start');
@@ -29,6 +30,10 @@ export async function startTfjs(): Promise<Tfjs> {
   // The backend registers itself only if navigator.gpu exists when it is first imported, hence the late import.
   const tf = (await import('@tensorflow/tfjs-core')) as Tfjs;
   await import('@tensorflow/tfjs-backend-webgpu');
+  // The gradient registrations (tf.variableGrads needs them) ship only as ES modules inside tfjs-core's CommonJS
+  // package, which Node cannot load; a relative path makes esbuild bundle them. They register into tfjs's
+  // global registry, so the engine loaded above finds them.
+  await import('../node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js');
   if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js: the webgpu backend did not start');
   await tf.ready();
   // By default tfjs runs ops on small tensors that still live on the CPU with its CPU backend; the benchmark

@@ -29,8 +29,9 @@ async function main(): Promise<number> {
   const adapter = adapterLabel(engine.adapter);
   const timing = options.quick ? QUICK_TIMING : FULL_TIMING;
   const timingText =
-    `median of ${timing.repeats} samples after ${timing.warmup} warm-up; a sample is k runs then one queue sync, divided by k ` +
-    `(k = 1 unless a run takes under ${timing.minSampleMs} ms); inputs resident on the GPU, no upload or read-back timed`;
+    `median of up to ${timing.repeats} samples (fewer past ${timing.budgetMs / 1000} s per case and engine) after a warm-up run ` +
+    `(for kernels: the checked run); a sample is k runs then one queue sync, divided by k (k = 1 unless a run takes under ` +
+    `${timing.minSampleMs} ms); inputs resident on the GPU, no upload or read-back timed`;
 
   const notes: string[] = [];
   const { sizes, note } = gemmSizes(isCpuAdapter(engine), options.sizes);

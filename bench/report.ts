@@ -75,7 +75,7 @@ export function ratioChart(rows: Row[], adapter: string): string | null {
   const done = rows.filter((r): r is CaseResult => !isFailed(r) && r.ratio !== null);
   if (done.length === 0) return null;
   return barChartSvg(
-    { categories: done.map((r) => r.name), series: [{ name: 'tfjs time / our time (>1: ours faster)', values: done.map((r) => r.ratio) }] },
+    { categories: done.map((r) => r.label), series: [{ name: 'tfjs time / our time (>1: ours faster)', values: done.map((r) => r.ratio) }] },
     { title: `ser-webgpu vs TensorFlow.js WebGPU — ${adapter}`, yLabel: 'speed-up over tfjs (x)', formatValue: (v) => v.toFixed(2) },
   );
 }
@@ -86,7 +86,7 @@ export function throughputChart(rows: Row[], adapter: string): string | null {
   if (done.length === 0) return null;
   const series = [{ name: 'ser-webgpu', values: done.map((r) => r.gflops ?? null) }];
   if (done.some((r) => r.tfjsGflops !== undefined)) series.push({ name: 'TensorFlow.js WebGPU', values: done.map((r) => r.tfjsGflops ?? null) });
-  return barChartSvg({ categories: done.map((r) => r.name), series }, { title: `Convolution and GEMM throughput — ${adapter}`, yLabel: 'GFLOP/s', formatValue: (v) => fixed(v) });
+  return barChartSvg({ categories: done.map((r) => r.label), series }, { title: `Convolution and GEMM throughput — ${adapter}`, yLabel: 'GFLOP/s', formatValue: (v) => fixed(v) });
 }
 
 export interface BenchJson {

@@ -106,9 +106,9 @@ export class TfjsSer {
       if (training) {
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
         stats?.push({ mean: tf.keep(mean), variance: tf.keep(variance), count: h.shape[0] * h.shape[2] });
-        h = tf.batchNorm(h, mean, variance, b.beta, b.gamma, EPS);
+        h = tf.batchNorm(h, mean, variance, b.beta, b.gamma, EPS) as TF.Tensor4D;
       } else {
-        h = tf.batchNorm(h, b.runningMean, b.runningVar, b.beta, b.gamma, EPS);
+        h = tf.batchNorm(h, b.runningMean, b.runningVar, b.beta, b.gamma, EPS) as TF.Tensor4D;
       }
       h = tf.relu(h);
       if (b.pool > 1 && h.shape[2] >= b.pool) h = tf.maxPool(h, [1, b.pool], [1, b.pool], 'valid');
@@ -142,7 +142,7 @@ export class TfjsSer {
     const tf = this.tf;
     const stats: BatchStats[] = [];
     const { value, grads } = tf.variableGrads(() => this.loss(this.forward(batch, true, stats), batch), this.trainable);
-    this.optimizer.applyGradients(grads);
+    this.optimizer.applyGradients(grads as TF.NamedTensorMap as Parameters<TF.AdamOptimizer['applyGradients']>[0]);
     tf.dispose(Object.values(grads));
     tf.tidy(() => {
       stats.forEach((s, i) => {
@@ -176,8 +176,8 @@ export function tfjsBatch(tf: Tfjs, samples: Float32Array, genders: Float32Array
   return {
     x: tf.tensor4d(samples, [N, 1, samples.length / N, 1]),
     gender: tf.tensor2d(genders, [N, 2]),
-    emotionOneHot: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as TF.Tensor2D),
-    genderOneHot: tf.tidy(() => tf.oneHot(tf.tensor1d(genderLabels, 'int32'), 2).toFloat() as TF.Tensor2D),
+    emotionOneHot: tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as TF.Tensor2D),
+    genderOneHot: tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(genderLabels, 'int32'), 2), 'float32') as TF.Tensor2D),
   };
 }
 

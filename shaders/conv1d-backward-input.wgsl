@@ -1,16 +1,22 @@
 // conv1d backward with respect to the input, gathered per output (no atomics):
-//   dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, lo]   over the (k, lo) with lo·stride − padding + k·dilation = l,
+//   dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, lo]   over the taps k with lo·stride − padding + k·dilation = l,
 //   i.e. lo = (l + padding − k·dilation) / stride where that divides exactly and 0 ≤ lo < Lout.
 // dy [N, Cout, Lout], w [Cout, Cin, K], dx [N, Cin, L].
 //
-// Positions are split into `stride` phases (l mod stride): within one phase the same taps k divide exactly, and
-// consecutive positions of the phase read consecutive lo. One invocation keeps TILE_CI input channels × TILE_L
-// positions of one phase (l = (q + j·WG)·stride + phase) in registers. Workgroups: x over blocks of WG·TILE_L
-// phase positions q, y over (channel block, phase) as block·stride + phase, z over the batch.
+// With g = gcd(stride, dilation), tapPhases = stride/g, spacing = dilation/g and step = lcm(stride, dilation):
+// positions l and l + step have the same valid taps, k0 + tapPhases·a, and position l + step at tap
+// k + tapPhases reads the same dy as position l at tap k. So one invocation takes 4·TILE_L4 positions
+// l_j = l_0 + step·j and walks their taps with a sliding window over dy (slot j holds dy[lo_0 + spacing·(j − a)]):
+// one new dy load per tap, plus TILE_CI weight loads, for TILE_CI·4·TILE_L4 FMAs.
+// Register tiles are vec4 arrays indexed only by counters of override-bounded (unrolled) loops; see
+// conv1d-forward.wgsl.
+//
+// Invocations t = residue + step·group over workgroup x (positions residue + step·(4·TILE_L4·group + j));
+// workgroup y is the block of TILE_CI input channels, z the sample.
 
 override WG: u32 = 64;
-const TILE_CI: u32 = 4u;
-const TILE_L: u32 = 4u;
+override TILE_CI: u32 = 4; // input channels per invocation, at most 16
+override TILE_L4: u32 = 4; // positions per invocation / 4, at most 8
 
 struct Params {
   cin: u32,
@@ -21,7 +27,10 @@ struct Params {
   stride: u32,
   padding: u32,
   dilation: u32,
-  phaseLength: u32, // ceil(L / stride): positions q per phase
+  tapPhases: u32, // stride / g
+  spacing: u32, // dilation / g
+  step: u32, // lcm(stride, dilation)
+  groups: u32, // ceil(ceil(L / step) / (4·TILE_L4))
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,72 +38,79 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+fn gradient(row: u32, lo: i32) -> f32 {
+  let inside = lo >= 0 && lo < i32(params.lout);
+  return select(0.0, dy[row + u32(clamp(lo, 0, i32(params.lout) - 1))], inside);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wid.x * WG + lid.x;
+  if (t >= params.step * params.groups) {
+    return;
+  }
   let n = wid.z;
-  let stride = params.stride;
-  let phase = wid.y % stride;
-  let ciBase = (wid.y / stride) * TILE_CI;
-  let blockStart = wid.x * WG * TILE_L;
-  let q0 = blockStart + lid.x;
+  let ciBase = wid.y * TILE_CI;
   let K = params.kernel;
-  let lout = i32(params.lout);
+  let stride = params.stride;
+  let residue = t % params.step;
+  let l0 = residue + params.step * (t / params.step) * 4u * TILE_L4;
 
-  // Channels past Cin (a partial last block) read channel Cin−1 and are never stored.
-  var wCol: array<u32, TILE_CI>;
-  for (var i = 0u; i < TILE_CI; i++) {
-    wCol[i] = min(ciBase + i, params.cin - 1u) * K;
-  }
-  // Phase positions past the end repeat the last one (not stored).
-  var q: array<i32, TILE_L>;
-  for (var j = 0u; j < TILE_L; j++) {
-    q[j] = i32(min(q0 + j * WG, params.phaseLength - 1u));
-  }
-  let qFirst = i32(blockStart);
-  let qLast = i32(min(blockStart + WG * TILE_L, params.phaseLength) - 1u);
-
-  var acc: array<array<f32, TILE_L>, TILE_CI>;
-  for (var k = 0u; k < K; k++) {
-    let t = i32(phase + params.padding) - i32(k * params.dilation);
-    if (t % i32(stride) != 0) {
-      continue;
-    }
-    let offset = t / i32(stride);
-    // Every lane of the block reads inside [0, Lout): no bounds checks for this tap.
-    let interior = qFirst + offset >= 0 && qLast + offset < lout;
-    for (var co = 0u; co < params.cout; co++) {
-      let dyRow = (n * params.cout + co) * params.lout;
-      var g: array<f32, TILE_L>;
-      if (interior) {
-        for (var j = 0u; j < TILE_L; j++) {
-          g[j] = dy[dyRow + u32(q[j] + offset)];
-        }
-      } else {
-        for (var j = 0u; j < TILE_L; j++) {
-          let lo = q[j] + offset;
-          g[j] = select(0.0, dy[dyRow + u32(clamp(lo, 0, lout - 1))], lo >= 0 && lo < lout);
-        }
-      }
-      let wRow = co * params.cin * K + k;
-      for (var i = 0u; i < TILE_CI; i++) {
-        let wv = w[wRow + wCol[i]];
-        for (var j = 0u; j < TILE_L; j++) {
-          acc[i][j] = fma(wv, g[j], acc[i][j]);
-        }
-      }
-    }
-  }
-
-  for (var i = 0u; i < TILE_CI; i++) {
-    let ci = ciBase + i;
-    if (ci >= params.cin) {
+  // The first valid tap k0 (the others are k0 + tapPhases·a); none when k0 ≥ K.
+  var k0 = K;
+  for (var k = 0u; k < min(params.tapPhases, K); k++) {
+    if ((l0 + params.padding + stride * K * params.dilation - k * params.dilation) % stride == 0u) {
+      k0 = k;
       break;
     }
-    let dxRow = (n * params.cin + ci) * params.length;
-    for (var j = 0u; j < TILE_L; j++) {
-      let l = (q0 + j * WG) * stride + phase;
-      if (q0 + j * WG < params.phaseLength && l < params.length) {
-        dx[dxRow + l] = acc[i][j];
+  }
+  let taps = select(0u, (K - k0 + params.tapPhases - 1u) / params.tapPhases, k0 < K);
+  // lo of position l0 at tap k0 (exact division; may be negative or past Lout, then dy reads as zero).
+  let lo00 = (i32(l0 + params.padding) - i32(k0 * params.dilation)) / i32(stride);
+  let spacing = i32(params.spacing);
+
+  // Channels past Cin (a partial last block) read channel Cin−1 and are never stored.
+  var wCol: array<u32, 16>;
+  for (var i = 0u; i < TILE_CI; i++) {
+    wCol[i] = min(ciBase + i, params.cin - 1u) * K + k0;
+  }
+
+  // acc[i·TILE_L4 + q][c]: channel ciBase + i, position l0 + step·(4q + c).
+  var acc: array<vec4<f32>, 64>;
+  // window[q][c]: dy of position 4q + c at the current tap.
+  var window: array<vec4<f32>, 8>;
+  for (var co = 0u; co < params.cout; co++) {
+    let dyRow = (n * params.cout + co) * params.lout;
+    for (var q = 0u; q < TILE_L4; q++) {
+      let lo = lo00 + spacing * i32(4u * q);
+      window[q] = vec4<f32>(gradient(dyRow, lo), gradient(dyRow, lo + spacing), gradient(dyRow, lo + 2 * spacing), gradient(dyRow, lo + 3 * spacing));
+    }
+    let wRow = co * params.cin * K;
+    for (var a = 0u; a < taps; a++) {
+      let k = wRow + params.tapPhases * a;
+      for (var i = 0u; i < TILE_CI; i++) {
+        let wv = vec4<f32>(w[wCol[i] + k]);
+        for (var q = 0u; q < TILE_L4; q++) {
+          acc[i * TILE_L4 + q] = fma(wv, window[q], acc[i * TILE_L4 + q]);
+        }
+      }
+      // Slide right by one slot: slot 0 takes the dy one spacing further back.
+      let fresh = gradient(dyRow, lo00 - spacing * i32(a + 1u));
+      for (var r = 1u; r < TILE_L4; r++) {
+        let q = TILE_L4 - r;
+        window[q] = vec4<f32>(window[q - 1u].w, window[q].xyz);
+      }
+      window[0] = vec4<f32>(fresh, window[0].xyz);
+    }
+  }
+
+  let result = acc;
+  for (var i = 0u; i < min(TILE_CI, params.cin - ciBase); i++) {
+    let dxRow = (n * params.cin + ciBase + i) * params.length;
+    for (var j = 0u; j < 4u * TILE_L4; j++) {
+      let l = l0 + params.step * j;
+      if (l < params.length) {
+        dx[dxRow + l] = result[i * TILE_L4 + j / 4u][j % 4u];
       }
     }
   }

@@ -1,17 +1,23 @@
 // conv1d backward with respect to the weight, a GEMM of Cout × (Cin·K) reduced over N·Lout:
-//   dw[co, ci, k] = Σ_n Σ_lo dy[n, co, lo] · x[n, ci, lo·stride − padding + k·dilation]   (zero outside [0, L))
+//   dw[co, ci, k] = Σ_n Σ_lo dy[n, co, lo] · x[n, ci, lo·stride − padding + k·dilation]   (x zero outside [0, L))
 // dy [N, Cout, Lout], x [N, Cin, L], dw [Cout, Cin, K].
 //
 // The N·Lout reduction is cut into chunks (a range of lo inside one sample); `partial` computes every chunk's sum
 // into partials [chunks, Cout, Cin·K] and `reduce` adds them up in a fixed order (deterministic, no float atomics).
 // With a single chunk `partial` writes dw directly.
-// In `partial` one invocation keeps TILE_CO output channels × TILE_COL columns (ci, k) in registers; the tiles
-// (channel tile, column tile) are numbered linearly over workgroup x (no idle lanes when Cin·K is small), and
-// workgroup y is the chunk.
+//
+// In `partial` one invocation keeps a tile of 4·TILE_CO4 output channels × TILE_CI input channels × TILE_K taps in
+// registers. With g = gcd(stride, dilation), tapPhases = stride/g, spacing = dilation/g: the taps of a tile are
+// one phase apart (k_j = b + tapPhases·(a0 + j)) and the reduction walks lo = residue + spacing·m, so that the
+// input of (m + 1, tap j) is the input of (m, tap j + 1): per step one new x load per input channel (a sliding
+// window) and 4·TILE_CO4 dy loads, for 4·TILE_CO4·TILE_CI·TILE_K FMAs. Accumulators are vec4 over output channels.
+// Tiles are numbered linearly over workgroup x: t = coTile·colTiles + colTile, colTile = (ciBlock·tapPhases + b)·
+// tapBlocks + tapBlock; workgroup y is the chunk.
 
 override WG: u32 = 64;
-const TILE_CO: u32 = 4u;
-const TILE_COL: u32 = 4u;
+override TILE_CO4: u32 = 2; // output channels per invocation / 4, at most 4
+override TILE_CI: u32 = 4; // input channels per invocation
+override TILE_K: u32 = 3; // taps per invocation; TILE_CI·TILE_K at most 32
 
 struct Params {
   cin: u32,
@@ -22,10 +28,14 @@ struct Params {
   stride: u32,
   padding: u32,
   dilation: u32,
+  tapPhases: u32, // stride / g
+  spacing: u32, // dilation / g
+  step: u32, // lcm(stride, dilation): input distance between neighbouring window slots
   chunkLength: u32, // positions lo per chunk
   chunksPerSample: u32,
-  colTiles: u32, // ceil(Cin·K / TILE_COL)
-  coTiles: u32, // ceil(Cout / TILE_CO)
+  tapBlocks: u32, // ceil(ceil(K / tapPhases) / TILE_K)
+  colTiles: u32, // ceil(Cin / TILE_CI) · tapPhases · tapBlocks
+  coTiles: u32, // ceil(Cout / (4·TILE_CO4))
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -33,74 +43,92 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
+fn input(row: u32, position: i32) -> f32 {
+  let inside = position >= 0 && position < i32(params.length);
+  return select(0.0, x[row + u32(clamp(position, 0, i32(params.length) - 1))], inside);
+}
+
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let tile = wid.x * WG + lid.x;
-  if (tile >= params.colTiles * params.coTiles) {
+  let t = wid.x * WG + lid.x;
+  if (t >= params.colTiles * params.coTiles) {
     return;
   }
   let chunk = wid.y;
   let n = chunk / params.chunksPerSample;
   let loStart = (chunk % params.chunksPerSample) * params.chunkLength;
   let loEnd = min(loStart + params.chunkLength, params.lout);
-  let coBase = (tile / params.colTiles) * TILE_CO;
-  let colBase = (tile % params.colTiles) * TILE_COL;
-  let columns = params.cin * params.kernel;
-  let L = i32(params.length);
-  let stride = i32(params.stride);
+  let coBase = (t / params.colTiles) * 4u * TILE_CO4;
+  let colTile = t % params.colTiles;
+  let tapBlock = colTile % params.tapBlocks;
+  let b = (colTile / params.tapBlocks) % params.tapPhases;
+  let ciBase = colTile / (params.tapBlocks * params.tapPhases) * TILE_CI;
+  let k0 = b + params.tapPhases * tapBlock * TILE_K; // first tap of the tile
+  let step = i32(params.step);
 
-  // Out-of-range channels and columns (partial last tiles) read the last valid one and are never stored.
-  var dyRow: array<u32, TILE_CO>;
-  for (var i = 0u; i < TILE_CO; i++) {
+  // Channels past Cout or Cin (partial last tiles) read the last valid one and are never stored.
+  var dyRow: array<u32, 16>;
+  for (var i = 0u; i < 4u * TILE_CO4; i++) {
     dyRow[i] = (n * params.cout + min(coBase + i, params.cout - 1u)) * params.lout;
   }
-  var xRow: array<u32, TILE_COL>;
-  var tap: array<i32, TILE_COL>;
-  for (var j = 0u; j < TILE_COL; j++) {
-    let col = min(colBase + j, columns - 1u);
-    let ci = col / params.kernel;
-    let k = col % params.kernel;
-    xRow[j] = (n * params.cin + ci) * params.length;
-    tap[j] = i32(k * params.dilation) - i32(params.padding);
+  var xRow: array<u32, 32>;
+  for (var c = 0u; c < TILE_CI; c++) {
+    xRow[c] = (n * params.cin + min(ciBase + c, params.cin - 1u)) * params.length;
   }
 
-  // The chunk's receptive field inside [0, L) (the same for the whole workgroup) skips the bounds checks.
-  let first = i32(loStart) * stride - i32(params.padding);
-  let last = i32(loEnd - 1u) * stride - i32(params.padding) + i32((params.kernel - 1u) * params.dilation);
-  let interior = first >= 0 && last < L;
-
-  var acc: array<array<f32, TILE_COL>, TILE_CO>;
-  for (var lo = loStart; lo < loEnd; lo++) {
-    let origin = i32(lo) * stride;
-    var xv: array<f32, TILE_COL>;
-    if (interior) {
-      for (var j = 0u; j < TILE_COL; j++) {
-        xv[j] = x[xRow[j] + u32(origin + tap[j])];
-      }
-    } else {
-      for (var j = 0u; j < TILE_COL; j++) {
-        let p = origin + tap[j];
-        xv[j] = select(0.0, x[xRow[j] + u32(clamp(p, 0, L - 1))], p >= 0 && p < L);
+  // acc[(c·TILE_K + j)·TILE_CO4 + i4][e]: output channel coBase + 4·i4 + e, input channel ciBase + c, tap k0 + tapPhases·j.
+  var acc: array<vec4<f32>, 128>;
+  // window[c·TILE_K + j]: the input of tap j for input channel c at the current position; slot TILE_K the next one in.
+  var window: array<f32, 33>;
+  for (var residue = 0u; residue < params.spacing; residue++) {
+    // Positions lo = first + spacing·m of this chunk with lo ≡ residue (mod spacing).
+    let first = loStart + (residue + params.spacing - loStart % params.spacing) % params.spacing;
+    if (first >= loEnd) {
+      continue;
+    }
+    let origin = i32(first * params.stride + k0 * params.dilation) - i32(params.padding);
+    for (var c = 0u; c < TILE_CI; c++) {
+      for (var j = 0u; j < TILE_K; j++) {
+        window[c * TILE_K + j] = input(xRow[c], origin + step * i32(j));
       }
     }
-    for (var i = 0u; i < TILE_CO; i++) {
-      let g = dy[dyRow[i] + lo];
-      for (var j = 0u; j < TILE_COL; j++) {
-        acc[i][j] = fma(g, xv[j], acc[i][j]);
+    var m = 0u;
+    for (var lo = first; lo < loEnd; lo += params.spacing) {
+      var g: array<vec4<f32>, 4>;
+      for (var i4 = 0u; i4 < TILE_CO4; i4++) {
+        g[i4] = vec4<f32>(dy[dyRow[4u * i4] + lo], dy[dyRow[4u * i4 + 1u] + lo], dy[dyRow[4u * i4 + 2u] + lo], dy[dyRow[4u * i4 + 3u] + lo]);
+      }
+      for (var c = 0u; c < TILE_CI; c++) {
+        for (var j = 0u; j < TILE_K; j++) {
+          let xv = vec4<f32>(window[c * TILE_K + j]);
+          for (var i4 = 0u; i4 < TILE_CO4; i4++) {
+            acc[(c * TILE_K + j) * TILE_CO4 + i4] = fma(g[i4], xv, acc[(c * TILE_K + j) * TILE_CO4 + i4]);
+          }
+        }
+      }
+      // Slide left by one slot: the last tap takes the input one step further on.
+      m++;
+      for (var c = 0u; c < TILE_CI; c++) {
+        let fresh = input(xRow[c], origin + step * i32(TILE_K + m - 1u));
+        for (var j = 0u; j + 1u < TILE_K; j++) {
+          window[c * TILE_K + j] = window[c * TILE_K + j + 1u];
+        }
+        window[c * TILE_K + TILE_K - 1u] = fresh;
       }
     }
   }
 
+  let result = acc;
+  let columns = params.cin * params.kernel;
   let out = chunk * params.cout * columns;
-  for (var i = 0u; i < TILE_CO; i++) {
-    let co = coBase + i;
-    if (co >= params.cout) {
-      break;
-    }
-    for (var j = 0u; j < TILE_COL; j++) {
-      let col = colBase + j;
-      if (col < columns) {
-        partials[out + co * columns + col] = acc[i][j];
+  for (var c = 0u; c < min(TILE_CI, params.cin - ciBase); c++) {
+    for (var j = 0u; j < TILE_K; j++) {
+      let k = k0 + params.tapPhases * j;
+      if (k >= params.kernel) {
+        break;
+      }
+      for (var i = 0u; i < min(4u * TILE_CO4, params.cout - coBase); i++) {
+        partials[out + (coBase + i) * columns + (ciBase + c) * params.kernel + k] = result[(c * TILE_K + j) * TILE_CO4 + i / 4u][i % 4u];
       }
     }
   }

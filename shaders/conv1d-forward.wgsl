@@ -3,18 +3,22 @@
 //
 // An implicit GEMM (Cout × N·Lout, reduced over Cin·K) whose input operand is read through a sliding window.
 // With g = gcd(stride, dilation), tapPhases = stride/g and spacing = dilation/g, output lo + spacing at tap
-// k − tapPhases reads the same input as output lo at tap k. So one invocation takes TILE_L outputs spaced by
-// `spacing` (lo_j = lo_0 + spacing·j) and walks the taps of one phase b (k = b + tapPhases·a): the TILE_L inputs
-// of step a + 1 are those of step a shifted by one slot plus a single new load. Per step that is one input load and
-// TILE_CO weight loads for TILE_CO·TILE_L FMAs; on CPU drivers (lavapipe), where every storage load is a gather
-// costing about ten FMAs, this ratio is what sets the speed.
+// k − tapPhases reads the same input as output lo at tap k. So one invocation takes 4·TILE_L4 outputs spaced by
+// `spacing` (lo_j = lo_0 + spacing·j) and walks the taps of one phase b (k = b + tapPhases·a): the inputs of step
+// a + 1 are those of step a shifted by one slot, plus one new load. Per step: one input load and TILE_CO weight
+// loads for TILE_CO·4·TILE_L4 FMAs. On CPU drivers (lavapipe) every storage load is a per-lane gather that costs
+// far more than an FMA, so this ratio is what sets the speed.
+//
+// Register tiles are arrays of vec4 indexed only by loop counters of override-bounded loops, which the driver
+// unrolls so that the arrays live in registers (a per-lane indexed array would go to scratch memory). The final
+// stores go through a copy, so that the indexed stores leave the accumulators alone.
 //
 // Invocations are numbered t = residue + spacing·group over workgroup x (residue < spacing, group < groups);
 // workgroup y is the block of TILE_CO output channels, z the sample. No workgroup memory, no barriers.
 
 override WG: u32 = 64;
-override TILE_CO: u32 = 8; // at most 16
-override TILE_L: u32 = 16; // at most 32
+override TILE_CO: u32 = 8; // output channels per invocation, at most 16
+override TILE_L4: u32 = 4; // outputs per invocation / 4, at most 8
 
 struct Params {
   cin: u32,
@@ -28,7 +32,7 @@ struct Params {
   tapPhases: u32, // stride / gcd(stride, dilation)
   spacing: u32, // dilation / gcd(stride, dilation)
   step: u32, // lcm(stride, dilation): input distance between neighbouring window slots
-  groups: u32, // ceil(ceil(Lout / spacing) / TILE_L)
+  groups: u32, // ceil(ceil(Lout / spacing) / (4·TILE_L4))
   hasBias: u32,
 }
 
@@ -55,56 +59,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let K = params.kernel;
   let phases = params.tapPhases;
   let step = i32(params.step);
-  let lo0 = t % params.spacing + params.spacing * (t / params.spacing) * TILE_L;
+  let lo0 = t % params.spacing + params.spacing * (t / params.spacing) * 4u * TILE_L4;
 
   // Channels past Cout (a partial last block) read channel Cout−1 and are never stored.
   var wRow: array<u32, 16>;
-  var acc: array<f32, 512>; // acc[i·TILE_L + j]: channel coBase + i, output lo0 + spacing·j
+  // acc[i·TILE_L4 + q][c]: channel coBase + i, output lo0 + spacing·(4q + c).
+  var acc: array<vec4<f32>, 128>;
   for (var i = 0u; i < TILE_CO; i++) {
     let co = min(coBase + i, params.cout - 1u);
     wRow[i] = co * params.cin * K;
     let b = select(0.0, bias[co], params.hasBias != 0u);
-    for (var j = 0u; j < TILE_L; j++) {
-      acc[i * TILE_L + j] = b;
+    for (var q = 0u; q < TILE_L4; q++) {
+      acc[i * TILE_L4 + q] = vec4<f32>(b);
     }
   }
 
-  var window: array<f32, 32>;
+  // window[q][c] is the input of output 4q + c at the current tap; window[TILE_L4].x the next one in.
+  var window: array<vec4<f32>, 9>;
   for (var ci = 0u; ci < params.cin; ci++) {
     let xRow = (n * params.cin + ci) * params.length;
     for (var b = 0u; b < min(phases, K); b++) {
       let taps = (K - b + phases - 1u) / phases;
       // Input of output j at tap b + phases·a: origin + step·(j + a).
       let origin = i32(lo0 * params.stride + b * params.dilation) - i32(params.padding);
-      for (var j = 0u; j < TILE_L; j++) {
-        window[j] = input(xRow, origin + step * i32(j));
+      for (var q = 0u; q < TILE_L4; q++) {
+        let p = origin + step * i32(4u * q);
+        window[q] = vec4<f32>(input(xRow, p), input(xRow, p + step), input(xRow, p + 2 * step), input(xRow, p + 3 * step));
       }
       for (var a = 0u; a < taps; a++) {
         let k = ci * K + b + phases * a;
         for (var i = 0u; i < TILE_CO; i++) {
-          let wv = w[wRow[i] + k];
-          for (var j = 0u; j < TILE_L; j++) {
-            acc[i * TILE_L + j] = fma(wv, window[j], acc[i * TILE_L + j]);
+          let wv = vec4<f32>(w[wRow[i] + k]);
+          for (var q = 0u; q < TILE_L4; q++) {
+            acc[i * TILE_L4 + q] = fma(wv, window[q], acc[i * TILE_L4 + q]);
           }
         }
-        for (var j = 0u; j + 1u < TILE_L; j++) {
-          window[j] = window[j + 1u];
+        window[TILE_L4].x = input(xRow, origin + step * i32(4u * TILE_L4 + a));
+        for (var q = 0u; q < TILE_L4; q++) {
+          window[q] = vec4<f32>(window[q].yzw, window[q + 1u].x);
         }
-        window[TILE_L - 1u] = input(xRow, origin + step * i32(TILE_L + a));
       }
     }
   }
 
-  for (var i = 0u; i < TILE_CO; i++) {
-    let co = coBase + i;
-    if (co >= params.cout) {
-      break;
-    }
-    let yRow = (n * params.cout + co) * params.lout;
-    for (var j = 0u; j < TILE_L; j++) {
+  let result = acc;
+  for (var i = 0u; i < min(TILE_CO, params.cout - coBase); i++) {
+    let yRow = (n * params.cout + coBase + i) * params.lout;
+    for (var j = 0u; j < 4u * TILE_L4; j++) {
       let lo = lo0 + params.spacing * j;
       if (lo < params.lout) {
-        y[yRow + lo] = acc[i * TILE_L + j];
+        y[yRow + lo] = result[i * TILE_L4 + j / 4u][j % 4u];
       }
     }
   }

@@ -1,11 +1,9 @@
 // Same-shape elementwise maps over n float32 values: unary ops and their derivatives, binary ops of equal
 // shapes, affine, in-place accumulation and fill.
 //
-// Each map has two entry points: `<name>Vec4` (one vec4 per invocation, the fast path; the caller uses it
-// when every bound buffer holds ceil(n/4) whole vec4s, which pooled buffers always do, so the last vec4 may
-// spill into the buffer's slack past n) and `<name>` (one float per invocation). Both views of a buffer sit at
-// the same binding; an entry point uses only one of them. The arithmetic is written once, on vec4 (a scalar is
-// splat in and its .x taken out; the compiler drops the unused lanes).
+// One vec4 per invocation (count = ceil(n/4)): every buffer holds whole vec4s (pooled buffers are padded to
+// 32 bytes), so the last vec4 may spill into the slack past n, which nothing reads. On lavapipe a vec4 per
+// invocation moves about twice the bytes per second of 4 floats per invocation and four times those of one.
 //
 // Invocations are numbered gid.x + gid.y · nwg.x · WG (the runtime's grid1d folds big grids into 2-D).
 // OP selects the operation (an override constant, so each op is its own specialised pipeline).
@@ -20,30 +18,21 @@ const GELU_C: f32 = 0.044715;
 const LEAKY_SLOPE: f32 = 0.01;
 
 struct Params {
-  // Elements for the scalar entry points, vec4s for the Vec4 ones.
+  // vec4s
   count: u32,
   alpha: f32,
   beta: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> a4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> b4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read> c4: array<vec4f>;
-
-// Outputs, at the binding after the inputs of each entry point.
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1v: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2v: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out3v: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out4v: array<vec4f>;
+@group(0) @binding(1) var<storage, read> a: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
+@group(0) @binding(3) var<storage, read> c: array<vec4f>;
+// Outputs, at the binding after each entry point's inputs.
+@group(0) @binding(1) var<storage, read_write> out1: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> out2: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> out3: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out4: array<vec4f>;
 
 fn index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -70,7 +59,7 @@ fn unaryOp(x: vec4f) -> vec4f {
   }
 }
 
-// dx = dy · op'(x), with y = op(x) where that is cheaper; torch's values at the kinks (relu'(0) = 0,
+// dx = dy · op'(x), from y = op(x) where that is cheaper; torch's values at the kinks (relu'(0) = 0,
 // |·|'(0) = 0, leakyRelu'(0) = slope).
 fn unaryGrad(x: vec4f, y: vec4f, dy: vec4f) -> vec4f {
   switch OP {
@@ -102,81 +91,41 @@ fn binaryOp(u: vec4f, v: vec4f) -> vec4f {
 
 // y = op(x): a → out2.
 @compute @workgroup_size(WG)
-fn unaryVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out2v[i] = unaryOp(a4[i]);
-  }
-}
-
-@compute @workgroup_size(WG)
 fn unary(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out2[i] = unaryOp(vec4f(a[i])).x;
+    out2[i] = unaryOp(a[i]);
   }
 }
 
 // dx = dy · op'(x): x = a, y = b, dy = c → out4. Every op reads all three (the bindings must be used).
 @compute @workgroup_size(WG)
-fn unaryBackwardVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out4v[i] = unaryGrad(a4[i], b4[i], c4[i]);
-  }
-}
-
-@compute @workgroup_size(WG)
 fn unaryBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out4[i] = unaryGrad(vec4f(a[i]), vec4f(b[i]), vec4f(c[i])).x;
+    out4[i] = unaryGrad(a[i], b[i], c[i]);
   }
 }
 
 // out = a ∘ b, same shapes → out3.
 @compute @workgroup_size(WG)
-fn binaryVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out3v[i] = binaryOp(a4[i], b4[i]);
-  }
-}
-
-@compute @workgroup_size(WG)
 fn binary(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out3[i] = binaryOp(vec4f(a[i]), vec4f(b[i])).x;
+    out3[i] = binaryOp(a[i], b[i]);
   }
 }
 
 // out = alpha·a + beta → out2.
 @compute @workgroup_size(WG)
-fn affineVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out2v[i] = fma(vec4f(params.alpha), a4[i], vec4f(params.beta));
-  }
-}
-
-@compute @workgroup_size(WG)
 fn affine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out2[i] = fma(params.alpha, a[i], params.beta);
+    out2[i] = fma(vec4f(params.alpha), a[i], vec4f(params.beta));
   }
 }
 
 // acc (out1, read_write) += x (b), in place.
-@compute @workgroup_size(WG)
-fn accumulateVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out1v[i] = out1v[i] + b4[i];
-  }
-}
-
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
@@ -187,18 +136,10 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 
 // out1 = alpha everywhere.
 @compute @workgroup_size(WG)
-fn fillVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i < params.count) {
-    out1v[i] = vec4f(params.alpha);
-  }
-}
-
-@compute @workgroup_size(WG)
 fn fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out1[i] = params.alpha;
+    out1[i] = vec4f(params.alpha);
   }
 }
 

@@ -4,26 +4,34 @@
 //   out[o] = Σ_{e2 < r2, e1 < r1, e0 < r0} x[base(o) + e0·rs0 + e1·rs1 + e2·rs2],
 // and with r the linear index of (e0, e1, e2) over the reduced dims, out[o] = Σ_r x[base(o) + offset(r)].
 //
-// Each invocation (o, s) sums one interleaved share of output o, r = s, s + S, s + 2S, ... (S = `chunks`),
-// and writes it to partial [o, s], or [s, o] when `outputFastest`. The caller picks the layout that makes
-// neighbouring invocations read neighbouring addresses: s fastest when the reduced dim is innermost (they walk
-// r together), o fastest when the kept dim is (they walk o). With S = 1 the partials are the outputs; else a
-// second dispatch sums the [outputs, S] partials the same way: a tree of fan-in at most a few hundred, which
-// keeps float32 rounding small even for tens of millions of values, and keeps many invocations busy when there
-// are few outputs. No workgroup memory and no barriers: on lavapipe a workgroup tree was 30× slower.
+// Each output's reduction is split into S = `shares` partial sums, written as partials [o, s] (or [s, o]
+// when `outputFastest`), so that neighbouring invocations read neighbouring addresses: s fastest when the
+// reduced dim is innermost, o fastest when the kept dim is. Share s walks segment ⌊s / lanes⌋ of the reduction
+// (segments of `segment` indices), starting at its (s mod lanes)-th index and stepping by `lanes`:
+//   - o fastest: lanes = 1, each share a contiguous segment (neighbours walk neighbouring outputs);
+//   - s fastest, S ≤ WG: lanes = S, one segment, the shares interleaved (neighbours walk neighbouring r);
+//   - s fastest, S > WG: lanes = WG, S/WG segments, one per workgroup, so each workgroup streams one
+//     contiguous stretch of memory.
+// With S = 1 the partials are the outputs; else a second dispatch sums the partials the same way: a tree of
+// fan-in at most a few hundred, which keeps float32 rounding small even for tens of millions of values, and
+// keeps many invocations busy when there are few outputs. No workgroup memory and no barriers: on lavapipe a
+// workgroup tree (one workgroup per output, barriers between its levels) was 30× slower.
 // `sumVec4` reads x as vec4s (the caller divides r0 and every stride by 4 when the reduced dim is innermost,
-// contiguous and a multiple of 4); each invocation then sums 4 neighbours per step.
+// contiguous and a multiple of 4).
 //
-// Stepping r by S through its mixed-radix (r0, r1, r2) digits is an add with carry (the caller passes S's
-// digits step0..step2), so the loop needs no division. Invocations are numbered gid.x + gid.y · nwg.x · WG.
+// Stepping r by `lanes` through its mixed-radix (r0, r1, r2) digits is an add with carry (the caller passes
+// the digits step0..step2 of lanes), so the loop needs no division. Invocations are numbered
+// gid.x + gid.y · nwg.x · WG.
 
 override WG: u32 = 256;
 
 struct Params {
   outputs: u32,
-  chunks: u32,
+  shares: u32,
   length: u32,
   outputFastest: u32,
+  lanes: u32,
+  segment: u32,
   k0: u32, k1: u32, k2: u32,
   ks0: u32, ks1: u32, ks2: u32,
   r0: u32, r1: u32, r2: u32,
@@ -54,7 +62,7 @@ fn reducedOffset(e: vec3u) -> u32 {
   return e.x * params.rs0 + e.y * params.rs1 + e.z * params.rs2;
 }
 
-// e + S in the mixed radix (r0, r1, r2); each digit of S is below its radix, so one carry suffices.
+// e + lanes in the mixed radix (r0, r1, r2); each digit of lanes is below its radix, so one carry suffices.
 fn stepDigits(e: vec3u) -> vec3u {
   var d0 = e.x + params.step0;
   var d1 = e.y + params.step1;
@@ -70,45 +78,59 @@ fn stepDigits(e: vec3u) -> vec3u {
   return vec3u(d0, d1, d2);
 }
 
-// This invocation's (output, share), or none past the end.
-fn job(gid: vec3u, nwg: vec3u) -> vec3u {
+// This invocation's output, its first reduction index, the end of its segment, and its partial's index.
+struct Job {
+  output: u32,
+  start: u32,
+  end: u32,
+  index: u32,
+}
+
+fn job(gid: vec3u, nwg: vec3u) -> Job {
   let j = gid.x + gid.y * nwg.x * WG;
+  var o: u32;
+  var s: u32;
   if (params.outputFastest != 0u) {
-    let s = j / params.outputs;
-    return vec3u(j - s * params.outputs, s, j);
+    s = j / params.outputs;
+    o = j - s * params.outputs;
+  } else {
+    o = j / params.shares;
+    s = j - o * params.shares;
   }
-  let o = j / params.chunks;
-  return vec3u(o, j - o * params.chunks, j);
+  let segment = s / params.lanes;
+  let segmentStart = segment * params.segment;
+  let end = min(segmentStart + params.segment, params.length);
+  return Job(o, segmentStart + (s - segment * params.lanes), end, j);
 }
 
 @compute @workgroup_size(WG)
 fn sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let j = job(gid, nwg);
-  if (j.z >= params.outputs * params.chunks) {
+  if (j.index >= params.outputs * params.shares) {
     return;
   }
-  let base = outputBase(j.x);
+  let base = outputBase(j.output);
   var total = 0.0;
-  var e = digits(j.y);
-  for (var r = j.y; r < params.length; r += params.chunks) {
+  var e = digits(j.start);
+  for (var r = j.start; r < j.end; r += params.lanes) {
     total += x[base + reducedOffset(e)];
     e = stepDigits(e);
   }
-  out[j.z] = total;
+  out[j.index] = total;
 }
 
 @compute @workgroup_size(WG)
 fn sumVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let j = job(gid, nwg);
-  if (j.z >= params.outputs * params.chunks) {
+  if (j.index >= params.outputs * params.shares) {
     return;
   }
-  let base = outputBase(j.x);
+  let base = outputBase(j.output);
   var total = vec4f(0.0);
-  var e = digits(j.y);
-  for (var r = j.y; r < params.length; r += params.chunks) {
+  var e = digits(j.start);
+  for (var r = j.start; r < j.end; r += params.lanes) {
     total += x4[base + reducedOffset(e)];
     e = stepDigits(e);
   }
-  out[j.z] = (total.x + total.y) + (total.z + total.w);
+  out[j.index] = (total.x + total.y) + (total.z + total.w);
 }

@@ -92,7 +92,8 @@ export interface StreamHandle {
   stats(): StreamStats;
   /** Stops capturing, waits for the inference in flight (its result is still delivered) and releases audio. */
   stop(): Promise<void>;
-  /** Settles when the source ends (async iterables) or stop() has finished; rejects if the source throws. */
+  /** Settles when an async-iterable source ends (rejecting if it or an inference throws), or when stop() has
+   * finished. */
   readonly finished: Promise<void>;
 }
 
@@ -306,6 +307,7 @@ class StreamSession {
   }
 
   push(frames: Float32Array): void {
+    if (this.failure) return;
     this.ring.push(frames);
     this.lastArrival = performance.now();
     while (this.ring.total >= this.nextHopAt) {
@@ -419,8 +421,9 @@ function feedIterable(session: StreamSession, source: AsyncIterable<Float32Array
     setGender: (g) => (session.gender = g),
     stats: () => session.stats(),
     stop: async () => {
+      // The loop ends at the source's next chunk; a silent source must not hold stop() up.
       stopped = true;
-      await finished.catch(() => undefined);
+      await Promise.race([finished.catch(() => undefined), session.idle()]);
     },
     finished,
   };
@@ -429,6 +432,7 @@ function feedIterable(session: StreamSession, source: AsyncIterable<Float32Array
 async function captureAudio(session: StreamSession, source: 'microphone' | MediaStream | AudioNode, options: StreamOptions): Promise<StreamHandle> {
   if (typeof AudioWorkletNode === 'undefined') throw new Error('stream: audio sources need a browser with AudioWorklet; pass an async iterable of Float32Array chunks instead');
   const modelRate = session.sampleRate;
+  // Voice processing would reshape the very cues the model reads (level, spectrum).
   const ownStream = source === 'microphone' ? await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } }) : null;
   const input = ownStream ?? (source as MediaStream | AudioNode);
   // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
@@ -436,16 +440,24 @@ async function captureAudio(session: StreamSession, source: 'microphone' | Media
   const ownContext = input instanceof AudioNode ? null : new AudioContext({ sampleRate: modelRate });
   const context = ownContext ?? (input as AudioNode).context;
   const resampler = context.sampleRate !== modelRate ? new StreamingResampler(context.sampleRate, modelRate) : null;
-  await context.audioWorklet.addModule(captureProcessorUrl());
-  const capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
-    numberOfInputs: 1,
-    numberOfOutputs: 0,
-    processorOptions: { chunkFrames: options.chunkFrames ?? 1024 },
-  });
-  const node = input instanceof AudioNode ? input : ownContext!.createMediaStreamSource(input);
-  node.connect(capture);
-  capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
-  if (ownContext?.state === 'suspended') await ownContext.resume();
+  let capture: AudioWorkletNode;
+  let node: AudioNode;
+  try {
+    await context.audioWorklet.addModule(captureProcessorUrl());
+    capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 0,
+      processorOptions: { chunkFrames: options.chunkFrames ?? 1024 },
+    });
+    node = input instanceof AudioNode ? input : ownContext!.createMediaStreamSource(input);
+    node.connect(capture);
+    capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
+    if (ownContext?.state === 'suspended') await ownContext.resume();
+  } catch (e) {
+    ownStream?.getTracks().forEach((t) => t.stop());
+    await ownContext?.close();
+    throw e;
+  }
 
   let resolveFinished!: () => void;
   const finished = new Promise<void>((ok) => (resolveFinished = ok));

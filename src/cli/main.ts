@@ -65,7 +65,10 @@ function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' |
   return { ...DEFAULT_TRAIN_OPTIONS, epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, patience: flags.patience };
 }
 
-function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string }): Command {
+function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string; final: boolean }): Command {
+  const finalFlag = defaults.final
+    ? new Option('--no-final', 'skip training the final model (model.safetensors) on all speakers')
+    : new Option('--final', 'also train the final model (model.safetensors) on all speakers').default(false);
   return cmd
     .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs', foldScheme, foldScheme(defaults.folds))
     .option('--epochs <n>', 'maximum epochs per fold', int('--epochs'), defaults.epochs)
@@ -76,7 +79,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
-    .option('--no-final', 'skip training the final model on all speakers')
+    .addOption(finalFlag)
     .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
     .option('--json', 'print one JSON summary object as the last line', false);
 }
@@ -120,7 +123,7 @@ addTrainingFlags(
     .requiredOption('--out <dir>', 'where checkpoints, results and the report go')
     .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy'),
-  { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5' },
+  { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5', final: true },
 ).action(async (flags: TrainFlags) => {
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
@@ -135,8 +138,8 @@ addTrainingFlags(
     .description('the embedded default: a synthetic emotional-speech corpus, trained and evaluated end to end')
     .option('--out <dir>', 'where checkpoints, results and the report go', 'runs/demo')
     .option('--speakers <n>', 'synthetic speakers (half female)', int('--speakers'), 8)
-    .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 8),
-  { epochs: 12, model: 'compact', folds: 'pairs' },
+    .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
+  { epochs: 10, model: 'compact', folds: 'pairs', final: false },
 ).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
   const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });
   if (!flags.json) console.error(`synthetic corpus: ${corpus.utterances.length} utterances, ${flags.speakers} speakers (this is generated speech, not a real corpus)`);

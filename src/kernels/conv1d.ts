@@ -66,22 +66,23 @@ function gcd(a: number, b: number): number {
 /** Output tile of the forward kernel (its TILE_CO × TILE_L override constants). */
 export interface ForwardTile {
   co: number;
-  l: number;
+  /** Outputs per invocation / 4. */
+  l4: number;
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile: ForwardTile = { co: 4, l: 16 }): Storage {
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile: ForwardTile = { co: 8, l4: 4 }): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
   const common = gcd(p.stride, p.dilation);
   const spacing = p.dilation / common;
-  const groups = Math.ceil(Math.ceil(g.Lout / spacing) / tile.l);
+  const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * tile.l4));
   rt.dispatch({
     kernel: 'conv1d.forward',
     shapes,
     shader: forwardShader,
-    constants: { WG, TILE_CO: tile.co, TILE_L: tile.l },
+    constants: { WG, TILE_CO: tile.co, TILE_L4: tile.l4 },
     params: shapeParams(g, p).u32(p.stride / common, spacing, (p.stride * p.dilation) / common, groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
@@ -90,29 +91,49 @@ export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage,
   return y;
 }
 
-export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams): Storage {
+/** Input tile of the backward-input kernel (TILE_CI × 4·TILE_L4). */
+export interface BackwardInputTile {
+  ci: number;
+  l4: number;
+}
+
+export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile: BackwardInputTile = { ci: 4, l4: 4 }): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
-  const phaseLength = Math.ceil(g.L / p.stride);
+  const common = gcd(p.stride, p.dilation);
+  const step = (p.stride * p.dilation) / common;
+  const groups = Math.ceil(Math.ceil(g.L / step) / (4 * tile.l4));
   rt.dispatch({
     kernel: 'conv1d.backwardInput',
     shapes,
     shader: backwardInputShader,
-    constants: { WG },
-    params: shapeParams(g, p).u32(phaseLength),
+    constants: { WG, TILE_CI: tile.ci, TILE_L4: tile.l4 },
+    params: shapeParams(g, p).u32(p.stride / common, p.dilation / common, step, groups),
     buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
-    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil(phaseLength / (WG * TILE)), Math.ceil(g.Cin / TILE) * p.stride, g.N], shapes),
+    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / tile.ci), g.N], shapes),
   });
   return dx;
 }
 
-export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams): Storage {
+/** Weight tile of the backward-weight kernel (4·TILE_CO4 output channels × TILE_CI input channels × TILE_K taps). */
+export interface BackwardWeightTile {
+  co4: number;
+  ci: number;
+  k: number;
+}
+
+export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardWeightTile): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
   const count = g.Cout * g.Cin * g.K;
-  const colTiles = Math.ceil((g.Cin * g.K) / TILE);
-  const coTiles = Math.ceil(g.Cout / TILE);
+  const common = gcd(p.stride, p.dilation);
+  const tapPhases = p.stride / common;
+  const phaseTaps = Math.ceil(g.K / tapPhases);
+  const t = tile ?? { co4: 2, ci: Math.min(4, g.Cin), k: Math.min(phaseTaps, 8) };
+  const tapBlocks = Math.ceil(phaseTaps / t.k);
+  const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
+  const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
 
   // Enough chunks to occupy the device, none shorter than MIN_CHUNK positions (the reduce pass stays negligible).
@@ -129,8 +150,8 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
     shapes,
     shader: backwardWeightShader,
     entryPoint: 'partial',
-    constants: { WG },
-    params: shapeParams(g, p).u32(chunkLength, chunksPerSample, colTiles, coTiles),
+    constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
+    params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
     buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
     workgroups: checkGrid('conv1dBackwardWeight', [tileGroups, chunks, 1], shapes),
   });

@@ -8,10 +8,11 @@
 // are merged, so [N,C,L] + [1,C,1] is a rank-3 problem, [N,C,L] + [N,C,L] a flat map, and sumTo of
 // [N,C,L] to [1,C,1] sums a reduced dim N, over a kept dim C, over a reduced dim L.
 //
-// Shaders: shaders/elementwise-map.wgsl (same-shape maps, vec4 and scalar), elementwise-broadcast.wgsl
-// (broadcasting binary ops and broadcastTo over up to 6 collapsed dims, a workgroup per block of output rows),
-// elementwise-reduce.wgsl (sumTo: interleaved partial sums per output, summed again level by level, without
-// workgroup barriers) and elementwise-copy.wgsl (concat and slice as block copies).
+// Shaders: shaders/elementwise-map.wgsl (same-shape maps, a vec4 per invocation), elementwise-broadcast.wgsl
+// (broadcasting binary ops and broadcastTo over up to 6 collapsed dims, written as vec4s),
+// elementwise-reduce.wgsl (sumTo: partial sums per output, summed again level by level, no workgroup barriers)
+// and elementwise-copy.wgsl (concat and slice as block copies). Adjoint pairs: unary/unaryBackward,
+// sumTo/broadcastTo, concat/slice (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
 import type { BinaryOp, Storage, UnaryOp } from '../engine/backend.js';
 import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
@@ -34,22 +35,28 @@ const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 // ------------------------------------------------------------------------------------------ same-shape maps
 
 /**
- * Dispatches a map over n elements of shaders/elementwise-map.wgsl: the `Vec4` entry point when every buffer
- * holds ceil(n/4) whole vec4s (pooled buffers are rounded up to 32 bytes, so in practice always), else the
- * scalar one.
+ * The kernels read and write whole vec4s: every buffer must hold ceil(length/4) of them. Pooled buffers always
+ * do (sizes are rounded up to 32 bytes); the slack past `length` is never read as data.
  */
-function map(rt: GpuRuntime, name: string, buffers: GPUBuffer[], n: number, op = 0, alpha = 0, beta = 0): void {
+function vec4Buffers(kernel: string, storages: GpuStorage[]): GPUBuffer[] {
+  for (const s of storages) {
+    if (s.buffer.size < Math.ceil(s.length / 4) * 16) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
+  }
+  return storages.map((s) => s.buffer);
+}
+
+/** Dispatches a map of shaders/elementwise-map.wgsl over n elements, one vec4 per invocation. */
+function map(rt: GpuRuntime, name: string, storages: GpuStorage[], n: number, op = 0, alpha = 0, beta = 0): void {
   if (n === 0) return;
-  const vec4 = buffers.every((b) => b.size >= Math.ceil(n / 4) * 16);
-  const count = vec4 ? Math.ceil(n / 4) : n;
+  const count = Math.ceil(n / 4);
   rt.dispatch({
     kernel: `elementwise.${name}`,
     shapes: `[${n}]`,
     shader: mapShader,
-    entryPoint: vec4 ? `${name}Vec4` : name,
+    entryPoint: name,
     constants: { WG, OP: op },
     params: new Params().u32(count).f32(alpha, beta),
-    buffers,
+    buffers: vec4Buffers(name, storages),
     workgroups: grid1d(count, WG),
   });
 }
@@ -57,7 +64,7 @@ function map(rt: GpuRuntime, name: string, buffers: GPUBuffer[], n: number, op =
 export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
   const input = gpuStorage(x);
   const y = allocate(rt, input.length, op);
-  map(rt, 'unary', [input.buffer, y.buffer], input.length, UNARY_CODES[op]);
+  map(rt, 'unary', [input, y], input.length, UNARY_CODES[op]);
   return y;
 }
 
@@ -65,14 +72,14 @@ export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
 export function unaryBackward(rt: GpuRuntime, op: UnaryOp, x: Storage, y: Storage, dy: Storage): Storage {
   const n = x.length;
   const dx = allocate(rt, n, `${op}.backward`);
-  map(rt, 'unaryBackward', [gpuStorage(x).buffer, gpuStorage(y).buffer, gpuStorage(dy).buffer, dx.buffer], n, UNARY_CODES[op]);
+  map(rt, 'unaryBackward', [gpuStorage(x), gpuStorage(y), gpuStorage(dy), dx], n, UNARY_CODES[op]);
   return dx;
 }
 
 /** out = alpha·x + beta. */
 export function affine(rt: GpuRuntime, x: Storage, alpha: number, beta: number): Storage {
   const y = allocate(rt, x.length, 'affine');
-  map(rt, 'affine', [gpuStorage(x).buffer, y.buffer], x.length, 0, alpha, beta);
+  map(rt, 'affine', [gpuStorage(x), y], x.length, 0, alpha, beta);
   return y;
 }
 
@@ -80,27 +87,15 @@ export function affine(rt: GpuRuntime, x: Storage, alpha: number, beta: number):
 export function accumulate(rt: GpuRuntime, acc: Storage, x: Storage): void {
   const target = gpuStorage(acc);
   const source = gpuStorage(x);
-  if (target.buffer === source.buffer) {
-    // A buffer cannot be bound twice in one dispatch when one binding is writable: acc += acc is acc *= 2.
-    rt.dispatch({
-      kernel: 'elementwise.accumulate',
-      shapes: `acc[${acc.length}] (itself)`,
-      shader: mapShader,
-      entryPoint: 'scaleInPlace',
-      constants: { WG, OP: 0 },
-      params: new Params().u32(acc.length).f32(2, 0),
-      buffers: [target.buffer],
-      workgroups: grid1d(acc.length, WG),
-    });
-    return;
-  }
-  map(rt, 'accumulate', [target.buffer, source.buffer], acc.length);
+  // A buffer cannot be bound twice in one dispatch when one binding is writable: acc += acc is acc *= 2.
+  if (target.buffer === source.buffer) map(rt, 'scaleInPlace', [target], acc.length, 0, 2);
+  else map(rt, 'accumulate', [target, source], acc.length);
 }
 
 /** A new storage of `length` copies of value (the backend clears instead for 0). */
 export function fill(rt: GpuRuntime, length: number, value: number): Storage {
   const out = allocate(rt, length, 'fill');
-  map(rt, 'fill', [out.buffer], length, 0, value);
+  map(rt, 'fill', [out], length, 0, value);
   return out;
 }
 
@@ -138,9 +133,6 @@ function stridesOf(dims: CollapsedDim[], k: number): number[] {
 
 const pad6 = (values: number[], fill: number) => [...values, ...Array(MAX_RANK - values.length).fill(fill)];
 
-/** Whether every buffer holds its storage's values as whole vec4s (pooled buffers always do). */
-const holdsVec4s = (storages: GpuStorage[]) => storages.every((s) => s.buffer.size >= Math.ceil(s.length / 4) * 16);
-
 /**
  * A WG-invocation workgroup shape for rows of `length` units: WGX columns (the next power of two, up to WG)
  * by WG/WGX rows, so short rows share a workgroup instead of idling most of its lanes. Returns the
@@ -153,27 +145,29 @@ function rowTiling(rows: number, length: number) {
   return { constants: { WGX: wgx, WGY: wgy }, blocksPerRow, workgroups: grid1d(Math.ceil(rows / wgy) * blocksPerRow, 1) };
 }
 
-/** Dispatches a Rows kernel of shaders/elementwise-broadcast.wgsl over the collapsed dims (vec4s when the
- * innermost dim is a multiple of 4). */
-function strided(rt: GpuRuntime, name: 'binary' | 'broadcast', dims: CollapsedDim[], storages: GpuStorage[], shapes: string, op = 0): void {
+/**
+ * Dispatches a kernel of shaders/elementwise-broadcast.wgsl over the collapsed dims: rows of vec4s when the
+ * innermost dim is a multiple of 4, else 4 consecutive outputs per invocation.
+ */
+function broadcasting(rt: GpuRuntime, name: 'binary' | 'broadcast', dims: CollapsedDim[], storages: GpuStorage[], shapes: string, op = 0): void {
   if (dims.length > MAX_RANK) throw new Error(`elementwise.${name}: ${dims.length} dims after collapsing ${shapes}, at most ${MAX_RANK} supported`);
   const sizes = dims.map((d) => d.size).reverse();
-  const vec4 = sizes[0] % 4 === 0 && holdsVec4s(storages);
-  const d0 = vec4 ? sizes[0] / 4 : sizes[0];
-  const rows = product(sizes.slice(1));
-  const tiling = rowTiling(rows, d0);
+  const n = product(sizes);
+  const byRows = sizes[0] % 4 === 0;
+  const rows = n / sizes[0];
+  const tiling = byRows ? rowTiling(rows, sizes[0] / 4) : { constants: { WGX: WG }, blocksPerRow: 0, workgroups: grid1d(Math.ceil(n / 4), WG) };
   rt.dispatch({
     kernel: `elementwise.${name}`,
     shapes,
     shader: broadcastShader,
-    entryPoint: `${name}Rows${vec4 ? 'Vec4' : ''}`,
+    entryPoint: `${name}${byRows ? 'Rows' : 'Flat'}`,
     constants: { ...tiling.constants, RANK: dims.length, OP: op },
     params: new Params()
-      .u32(rows, tiling.blocksPerRow)
-      .u32(...pad6([d0, ...sizes.slice(1)], 1))
+      .u32(byRows ? rows : Math.ceil(n / 4), tiling.blocksPerRow, n)
+      .u32(...pad6([byRows ? sizes[0] / 4 : sizes[0], ...sizes.slice(1)], 1))
       .u32(...pad6(stridesOf(dims, 0), 0))
       .u32(...pad6(dims[0].present.length > 1 ? stridesOf(dims, 1) : [], 0)),
-    buffers: storages.map((s) => s.buffer),
+    buffers: vec4Buffers(name, storages),
     workgroups: tiling.workgroups,
   });
 }
@@ -187,9 +181,9 @@ export function binary(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[
   const dims = collapse(outShape, [aShape, bShape]);
   if (dims.length === 0 || (dims.length === 1 && dims[0].present[0] && dims[0].present[1])) {
     // Same shapes (or a single element): a flat map.
-    map(rt, 'binary', storages.map((s) => s.buffer), n, BINARY_CODES[op]);
+    map(rt, 'binary', storages, n, BINARY_CODES[op]);
   } else {
-    strided(rt, 'binary', dims, storages, `a[${aShape}] b[${bShape}] out[${outShape}]`, BINARY_CODES[op]);
+    broadcasting(rt, 'binary', dims, storages, `a[${aShape}] b[${bShape}] out[${outShape}]`, BINARY_CODES[op]);
   }
   return out;
 }
@@ -204,7 +198,7 @@ export function broadcastTo(rt: GpuRuntime, x: Storage, shape: number[], outShap
   if (dims.length === 0 || (dims.length === 1 && dims[0].present[0])) {
     rt.copy(input.buffer, out.buffer, n * 4);
   } else {
-    strided(rt, 'broadcast', dims, [input, out], `x[${shape}] out[${outShape}]`);
+    broadcasting(rt, 'broadcast', dims, [input, out], `x[${shape}] out[${outShape}]`);
   }
   return out;
 }
@@ -273,8 +267,8 @@ function digitsOf(value: number, axes: Axis[]): number[] {
 }
 
 /**
- * One level of the summation (shaders/elementwise-reduce.wgsl): `chunks` interleaved partial sums per output,
- * then, if chunks > 1, the same again on the partials.
+ * One level of the summation (shaders/elementwise-reduce.wgsl): `shares` partial sums per output, then, if
+ * there are several, the same again on the partials.
  */
 function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): GpuStorage {
   const outputs = product(plan.kept.map((a) => a.size));
@@ -291,30 +285,34 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): 
   }
   const forAccuracy = Math.ceil(length / SERIAL_MAX);
   const forParallelism = Math.min(Math.ceil(TARGET_INVOCATIONS / outputs), Math.floor(length / SERIAL_MIN));
-  const chunks = outputs * length <= TARGET_INVOCATIONS ? forAccuracy : Math.max(forAccuracy, forParallelism);
-  const jobs = outputs * chunks;
-  const result = allocate(rt, jobs, chunks === 1 ? 'sumTo' : 'sumTo.partials');
+  let shares = outputs * length <= TARGET_INVOCATIONS ? forAccuracy : Math.max(forAccuracy, forParallelism);
+  // See shaders/elementwise-reduce.wgsl for how shares walk the reduction.
+  if (!outputFastest && shares > WG) shares = Math.ceil(shares / WG) * WG;
+  const lanes = outputFastest ? 1 : Math.min(shares, WG);
+  const segment = outputFastest ? Math.ceil(length / shares) : Math.ceil(length / (shares / lanes));
+  const jobs = outputs * shares;
+  const result = allocate(rt, jobs, shares === 1 ? 'sumTo' : 'sumTo.partials');
   const k = pad3(kept);
   const r = pad3(reduced);
   rt.dispatch({
     kernel: 'elementwise.sumTo',
-    shapes: chunks === 1 ? shapes : `${shapes} in ${chunks} chunks`,
+    shapes: shares === 1 ? shapes : `${shapes} in ${shares} shares`,
     shader: reduceShader,
     entryPoint: vec4 ? 'sumVec4' : 'sum',
     constants: { WG },
     params: new Params()
-      .u32(outputs, chunks, length, outputFastest ? 1 : 0)
+      .u32(outputs, shares, length, outputFastest ? 1 : 0, lanes, segment)
       .u32(...k.map((a) => a.size), ...k.map((a) => a.stride))
       .u32(...r.map((a) => a.size), ...r.map((a) => a.stride))
-      .u32(...digitsOf(chunks, r)),
+      .u32(...digitsOf(lanes, r)),
     buffers: [x, result.buffer],
     workgroups: grid1d(jobs, WG),
   });
-  if (chunks === 1) return result;
-  // The partials are [chunks, outputs] (outputFastest) or [outputs, chunks].
+  if (shares === 1) return result;
+  // The partials are [shares, outputs] (outputFastest) or [outputs, shares].
   const partials: Reduction = outputFastest
-    ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: chunks, stride: outputs }] }
-    : { kept: outputs > 1 ? [{ size: outputs, stride: chunks }] : [], reduced: [{ size: chunks, stride: 1 }] };
+    ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: shares, stride: outputs }] }
+    : { kept: outputs > 1 ? [{ size: outputs, stride: shares }] : [], reduced: [{ size: shares, stride: 1 }] };
   const out = reduce(rt, result.buffer, partials, `${shapes} partials`);
   rt.release(result.buffer);
   return out;
@@ -327,7 +325,7 @@ const pad3 = (axes: Axis[]) => [...axes, ...Array(3 - axes.length).fill({ size: 
 /** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c] for r < rows, c < cols. */
 function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {
   if (rows === 0 || cols === 0) return;
-  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0) && holdsVec4s([src, dst]);
+  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0);
   const unit = vec4 ? 4 : 1;
   const tiling = rowTiling(rows, cols / unit);
   rt.dispatch({
@@ -337,7 +335,7 @@ function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: numbe
     entryPoint: vec4 ? 'copyRowsVec4' : 'copyRows',
     constants: tiling.constants,
     params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit, tiling.blocksPerRow),
-    buffers: [src.buffer, dst.buffer],
+    buffers: vec4 ? vec4Buffers('copyBlock', [src, dst]) : [src.buffer, dst.buffer],
     workgroups: tiling.workgroups,
   });
 }

@@ -84,6 +84,18 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
     await page.selectOption('#gender', '');
   });
 
+  it('works embedded in a host page from the browser bundle (dist/browser/index.js), as the README shows', async () => {
+    const host = await browser.newPage(`${server.url}test/browser/embed.html?model=${fixtures.trainedModel.url}&wav=${fixtures.speech.url}&gender=m`);
+    await host.waitForFunction('window.embedResult || window.embedError', undefined, { timeout: 120_000 });
+    expect(await host.evaluate('window.embedError ?? null'), tail(browser.log)).toBeNull();
+    const got = (await host.evaluate('window.embedResult')) as Awaited<ReturnType<typeof classify>>;
+    const { samples, sampleRate } = decodeWav(fixtures.speech.bytes, fixtures.speech.path);
+    const inNode = await classify(fixtures.trainedModel.model, samples, sampleRate, { gender: 'm' });
+    for (const k of Object.keys(inNode.probabilities)) expect(Math.abs(got.probabilities[k] - inNode.probabilities[k])).toBeLessThan(PARITY_TOLERANCE);
+    expect(got).toMatchObject({ gender: 'm', genderGiven: true });
+    await host.close();
+  });
+
   it('lowers the loss in a few training steps inside the page', async () => {
     // The tiny corpus is one batch, so successive losses are comparable (each step costs seconds on SwiftShader).
     const steps = 6;
