@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { Backend, Engine, Storage } from '../src/index.js';
 import { compare, type CheckResult } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
-import { measure, type Timing, type TimingOptions } from './timing.js';
+import { measure, type TimingOptions, type Workload } from './timing.js';
 
 export interface BenchContext {
   engine: Engine;
@@ -95,25 +95,24 @@ export async function checkCase(c: KernelCase, p: Prepared, ctx: BenchContext): 
   return { error, tfjsError };
 }
 
-export async function timeOurs(p: Prepared, ctx: BenchContext, o: TimingOptions): Promise<Timing> {
+/** Our side of a case as a timing workload: one run records the work and releases its outputs. */
+export function oursWorkload(p: Prepared, ctx: BenchContext): Workload {
   const runtime = ctx.engine.runtime!;
-  return measure(
-    () => {
+  return {
+    run: () => {
       for (const s of p.ours()) ctx.backend.release(s);
     },
-    () => runtime.sync(),
-    o,
-  );
+    sync: () => runtime.sync(),
+  };
 }
 
-export async function timeTfjs(p: Prepared, tf: Tfjs, o: TimingOptions): Promise<Timing> {
-  return measure(
-    () => {
+export function tfjsWorkload(p: Prepared, tf: Tfjs): Workload {
+  return {
+    run: () => {
       for (const t of p.tfjs!()) t.dispose();
     },
-    () => tfjsSync(tf),
-    o,
-  );
+    sync: () => tfjsSync(tf),
+  };
 }
 
 /** Checks both engines against the reference, then times both. Throws CheckError on a wrong result. */
@@ -122,9 +121,8 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
   try {
     const { error, tfjsError } = await checkCase(c, p, ctx);
     // The check has just run the work once on each engine: that was the warm-up (compilation, uploads).
-    const timing = { ...o, warmup: 0 };
-    const ours = await timeOurs(p, ctx, timing);
-    const theirs = ctx.tf && p.tfjs ? await timeTfjs(p, ctx.tf, timing) : null;
+    const workloads = [oursWorkload(p, ctx), ...(ctx.tf && p.tfjs ? [tfjsWorkload(p, ctx.tf)] : [])];
+    const [ours, theirs = null] = await measure(workloads, { ...o, warmup: 0 });
     const rate = (amount: number | undefined, ms: number | undefined) => (amount && ms ? amount / (ms * 1e6) : undefined);
     return {
       name: c.name,

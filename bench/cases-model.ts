@@ -12,7 +12,7 @@ import { CheckError, type BenchContext, type CaseResult } from './case.js';
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
-import { measure, type TimingOptions } from './timing.js';
+import { measure, type TimingOptions, type Workload } from './timing.js';
 
 const CLASSES = ['angry', 'happy', 'neutral', 'sad'];
 export const MODEL_BATCH = 16;
@@ -196,15 +196,15 @@ export class ModelBench {
 
   async run(c: ModelCase, o: TimingOptions): Promise<CaseResult> {
     const runtime = this.ctx.engine.runtime!;
-    const ourRun = c.mode === 'train' ? () => this.ours.step() : () => this.ours.predict().forEach((t) => t.dispose());
-    const ours = await measure(ourRun, () => runtime.sync(), o);
-    let theirs = null;
+    const workloads: Workload[] = [
+      { run: c.mode === 'train' ? () => this.ours.step() : () => this.ours.predict().forEach((t) => t.dispose()), sync: () => runtime.sync() },
+    ];
     if (this.theirs && this.ctx.tf) {
       const tf: Tfjs = this.ctx.tf;
       const { net, batch } = this.theirs;
-      const tfRun = c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch));
-      theirs = await measure(tfRun, () => tfjsSync(tf), o);
+      workloads.push({ run: c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch)), sync: () => tfjsSync(tf) });
     }
+    const [ours, theirs = null] = await measure(workloads, o);
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
       name: c.name,

@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const timingText =
     `median of up to ${timing.repeats} samples (fewer past ${timing.budgetMs / 1000} s per case and engine) after a warm-up run ` +
     `(for kernels: the checked run); a sample is k runs then one queue sync, divided by k (k = 1 unless a run takes under ` +
-    `${timing.minSampleMs} ms); inputs resident on the GPU, no upload or read-back timed`;
+    `${timing.minSampleMs} ms); ours and tfjs alternate sample by sample; inputs resident on the GPU, no upload or read-back timed`;
 
   const notes: string[] = [];
   const { sizes, note } = gemmSizes(isCpuAdapter(engine), options.sizes);

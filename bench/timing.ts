@@ -1,8 +1,9 @@
-// Timing a GPU workload the same way for both engines: `run` records one instance of the work (inputs already
+// Timing GPU workloads the same way for both engines: `run` records one instance of the work (inputs already
 // on the device, outputs released), `sync` submits and waits for the queue. A sample is k runs then one sync,
 // divided by k: k = 1 for work that takes at least `minSampleMs`, more for tiny work, where a lone sync's
 // round trip would otherwise be most of what is measured. The result is the median sample.
-// Slow work (a CPU adapter) gets fewer samples: no more are started once `budgetMs` would be exceeded.
+// The engines' samples alternate (ours, tfjs, ours, ...), so a change in the machine's load hits both alike.
+// Slow work (a CPU adapter) gets fewer samples: no round is started once `budgetMs` per engine would be exceeded.
 
 export interface TimingOptions {
   /** Untimed runs first (pipeline compilation, tfjs's lazy uploads); 0 where a check has just run the work. */
@@ -17,6 +18,11 @@ export interface TimingOptions {
 export const FULL_TIMING: TimingOptions = { warmup: 1, repeats: 7, minSampleMs: 20, budgetMs: 5_000 };
 export const QUICK_TIMING: TimingOptions = { warmup: 1, repeats: 2, minSampleMs: 5, budgetMs: 1_000 };
 
+export interface Workload {
+  run(): void | Promise<void>;
+  sync(): Promise<void>;
+}
+
 export interface Timing {
   /** Median milliseconds per run. */
   ms: number;
@@ -25,30 +31,38 @@ export interface Timing {
   samples: number[];
 }
 
-export async function measure(run: () => void | Promise<void>, sync: () => Promise<void>, o: TimingOptions): Promise<Timing> {
-  const once = async () => {
-    const t0 = performance.now();
-    await run();
-    await sync();
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < o.warmup; i++) await once();
+async function sample(w: Workload, runs: number): Promise<number> {
+  const t0 = performance.now();
+  for (let j = 0; j < runs; j++) await w.run();
+  await w.sync();
+  return performance.now() - t0;
+}
+
+/** Times each workload (in the order given, alternating); returns one Timing per workload. */
+export async function measure(workloads: Workload[], o: TimingOptions): Promise<Timing[]> {
+  for (const w of workloads) for (let i = 0; i < o.warmup; i++) await sample(w, 1);
   const started = performance.now();
-  // The first timed run sizes the batch; when it is long enough to stand alone it is also the first sample.
-  const first = await once();
-  const batch = first >= o.minSampleMs ? 1 : Math.min(64, Math.ceil(o.minSampleMs / Math.max(first, 0.01)));
-  const samples: number[] = batch === 1 ? [first] : [];
-  let estimate = first * batch;
-  while (samples.length < o.repeats && performance.now() - started + estimate <= o.budgetMs) {
-    const t0 = performance.now();
-    for (let j = 0; j < batch; j++) await run();
-    await sync();
-    const elapsed = performance.now() - t0;
-    samples.push(elapsed / batch);
-    estimate = elapsed;
+  const state = [];
+  for (const w of workloads) {
+    // The first timed run sizes the batch; when it is long enough to stand alone it is also the first sample.
+    const first = await sample(w, 1);
+    const batch = first >= o.minSampleMs ? 1 : Math.min(64, Math.ceil(o.minSampleMs / Math.max(first, 0.01)));
+    state.push({ w, first, batch, samples: batch === 1 ? [first] : [], last: first * batch });
   }
-  if (samples.length === 0) samples.push(first);
-  return { ms: median(samples), batch, samples };
+  const budget = o.budgetMs * workloads.length;
+  for (;;) {
+    const pending = state.filter((s) => s.samples.length < o.repeats);
+    const round = pending.reduce((t, s) => t + s.last, 0);
+    if (pending.length === 0 || performance.now() - started + round > budget) break;
+    for (const s of pending) {
+      s.last = await sample(s.w, s.batch);
+      s.samples.push(s.last / s.batch);
+    }
+  }
+  return state.map((s) => {
+    const samples = s.samples.length ? s.samples : [s.first];
+    return { ms: median(samples), batch: s.batch, samples };
+  });
 }
 
 export function median(values: number[]): number {

@@ -8,25 +8,28 @@
 // Layout: row-major float32. A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB), bias [N], C [M,N].
 // Any M, N, K >= 1 (no multiple-of-tile assumptions); C is a new storage.
 //
-// Two entry points of shaders/gemm.wgsl, chosen per adapter (gemmKernel) and sized per problem (gemmConfig);
-// tile sizes are WGSL override constants, so a config can be tuned per adapter without touching the WGSL:
-//  - 'tiled' (GPUs): 128×128, 64×64 or 32×32 workgroup tiles staged in workgroup memory, 8×8 or 4×4
-//    register blocks per thread, vec4 reads of the staged slabs, next slabs prefetched into registers.
-//  - 'direct' (CPU drivers: lavapipe, SwiftShader): no workgroup memory and no barriers (a CPU driver runs a
-//    barrier as a coroutine switch); each thread reads A and B itself into a register block of up to 16×16.
-//    On lavapipe every load whose address differs per lane is a scalar loop over the SIMD lanes, so what counts
-//    is FMAs per load: 16×16 blocks measured ~4× faster than 8×8 there (and beyond 16×16 the compiler gives up
-//    unrolling and it collapses).
+// Three kernels, chosen per adapter (gemmKernel) and sized per problem (gemmConfig); tile sizes are WGSL
+// override constants, so a config can be tuned per adapter without touching the WGSL. The flags (transposes,
+// bias, relu) are uniforms: one pipeline per config, which matters where compiling is slow (lavapipe: seconds).
+//  - 'tiled' (shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32 workgroup tiles staged in workgroup memory,
+//    8×8 or 4×4 register blocks per thread, vec4 reads of the staged slabs, next slabs prefetched into registers.
+//  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
+//    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
+//    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
+//    workgroup memory. Measured 2-3× the direct kernel on lavapipe.
+//  - 'direct' (shaders/gemm.wgsl; CPU drivers without subgroups): each thread reads A and B itself into a
+//    register block, 16×16 for big products (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers.
 
 import type { GemmOptions, Storage } from '../engine/backend.js';
 import type { AdapterDescription, GpuDevice } from '../engine/device.js';
 import type { GpuRuntime } from '../engine/runtime.js';
 import { Params } from '../engine/runtime.js';
 import shader from '../../shaders/gemm.wgsl';
+import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
 import { allocate, gpuStorage, type GpuStorage } from './storage.js';
 
-/** One launch configuration (the override constants of one entry point). */
-export interface GemmConfig {
+/** A launch configuration of shaders/gemm.wgsl (its override constants). */
+export interface GemmTileConfig {
   kernel: 'tiled' | 'direct';
   /** Threads per workgroup along N and along M. */
   wgX: number;
@@ -34,9 +37,21 @@ export interface GemmConfig {
   /** vec4 pieces of C per thread along M and N (1 to 4): a (4·rowVecs) × (4·colVecs) register block. */
   rowVecs: number;
   colVecs: number;
-  /** Depth of the workgroup-memory slabs ('tiled' only; (tile side)·tileK at most 8× the workgroup's threads). */
+  /** Depth of the workgroup-memory slabs ('tiled' only; (tile side)·tileK at most 8× the threads). */
   tileK: number;
 }
+
+/** A launch configuration of shaders/gemm-subgroup.wgsl. */
+export interface GemmSubgroupConfig {
+  kernel: 'subgroup';
+  /** The driver's subgroup size; the workgroup is one subgroup. */
+  lanes: number;
+  /** Row groups of `lanes` rows (at most 4, and rowGroups·lanes <= 32) and columns per lane (1 to 4). */
+  rowGroups: number;
+  cols: number;
+}
+
+export type GemmConfig = GemmTileConfig | GemmSubgroupConfig;
 
 export type GemmKernel = GemmConfig['kernel'];
 
@@ -46,9 +61,18 @@ export function isCpuAdapter(adapter: AdapterDescription): boolean {
   return /llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text);
 }
 
-/** Which kernel suits this adapter (see the top of this file). */
-export function gemmKernel(adapter: AdapterDescription): GemmKernel {
-  return isCpuAdapter(adapter) ? 'direct' : 'tiled';
+/** The subgroup size of a CPU driver that names its SIMD width: llvmpipe's device is e.g.
+ * "llvmpipe-llvm-15-0-6-256-bits-", whose subgroups are 256/32 = 8 lanes. Null when unknown. */
+export function cpuSubgroupLanes(adapter: AdapterDescription): number | null {
+  const bits = /llvmpipe.*?(\d+)-bits/i.exec(`${adapter.device} ${adapter.description}`);
+  const lanes = bits ? Number(bits[1]) / 32 : 0;
+  return [4, 8, 16].includes(lanes) ? lanes : null;
+}
+
+/** Which kernel suits this device (see the top of this file). */
+export function gemmKernel(gpu: Pick<GpuDevice, 'adapter' | 'device'>): GemmKernel {
+  if (!isCpuAdapter(gpu.adapter)) return 'tiled';
+  return gpu.device.features.has('subgroups') && cpuSubgroupLanes(gpu.adapter) ? 'subgroup' : 'direct';
 }
 
 /** Threads along one side: as many as the side has blocks, up to `max` (powers of two). */
@@ -57,7 +81,16 @@ const sideThreads = (length: number, vecs: number, max: number) => Math.min(max,
 /** Tile sizes for a problem: big tiles when there are enough of them to fill a GPU, smaller ones for small or
  * skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
 export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number, N: number): GemmConfig {
-  const kernel = gemmKernel(gpu.adapter);
+  const kernel = gemmKernel(gpu);
+  if (kernel === 'subgroup') {
+    // 32-row blocks for big products (each load then feeds 32·cols FMAs per lane; measured ~1.3× 16 rows
+    // at 512³), 16 rows otherwise; narrower blocks for skinny outputs.
+    const lanes = cpuSubgroupLanes(gpu.adapter)!;
+    const cols = N <= lanes ? 1 : N <= 2 * lanes ? 2 : 4;
+    const rows = M * N >= 256 * 256 ? 32 : 16;
+    const rowGroups = Math.max(1, Math.min(Math.ceil(M / lanes), Math.floor(rows / lanes), 4));
+    return { kernel, lanes, rowGroups, cols };
+  }
   if (kernel === 'direct') {
     // Two block sizes only, since each config is a pipeline that lavapipe compiles for seconds (16×16: ~10 s):
     // 16×16 per thread for big products, 4×4 for the rest (the model's small layers), with 64 threads of
@@ -67,11 +100,10 @@ export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number
     return { kernel, wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
   }
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
-  const slabBytes = (c: GemmConfig) =>
-    c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
-  const big: GemmConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 }; // 128×128, 8×8 per thread
-  const medium: GemmConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 }; // 64×64, 4×4
-  const small: GemmConfig = { kernel, wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 }; // 32×32, 4×4
+  const slabBytes = (c: GemmTileConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
+  const big: GemmTileConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 }; // 128×128, 8×8 per thread
+  const medium: GemmTileConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 }; // 64×64, 4×4
+  const small: GemmTileConfig = { kernel, wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 }; // 32×32, 4×4
   // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
   // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
   const maxBytes = gpu.device.limits.maxComputeWorkgroupStorageSize;
@@ -89,16 +121,26 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   const { M, N, K } = o;
   const out = allocate(rt, M * N, 'gemm.out');
   if (M === 0 || N === 0) return out;
-  const tileM = 4 * cfg.rowVecs * cfg.wgY;
-  const tileN = 4 * cfg.colVecs * cfg.wgX;
-  // The shader's register arrays hold 4 vec4 pieces per side and 8 staged slab elements per thread.
-  const threads = cfg.wgX * cfg.wgY;
-  if (!(cfg.rowVecs >= 1 && cfg.rowVecs <= 4 && cfg.colVecs >= 1 && cfg.colVecs <= 4)) throw new Error(`gemm: rowVecs/colVecs must be 1..4, got ${cfg.rowVecs}/${cfg.colVecs}`);
-  if (cfg.kernel === 'tiled' && !(cfg.tileK >= 1 && Math.max(tileM, tileN) * cfg.tileK <= 8 * threads)) {
-    throw new Error(`gemm: tileK=${cfg.tileK} needs (tile side)·tileK <= 8·threads`);
+  let tileM: number;
+  let tileN: number;
+  let launch: { shader: string; entryPoint: string; constants: Record<string, number> };
+  if (cfg.kernel === 'subgroup') {
+    tileM = cfg.rowGroups * cfg.lanes;
+    tileN = cfg.cols * cfg.lanes;
+    if (!(cfg.rowGroups <= 4 && tileM <= 32 && cfg.cols >= 1 && cfg.cols <= 4)) throw new Error(`gemm: subgroup blocks of ${cfg.rowGroups} row groups of ${cfg.lanes} and ${cfg.cols} columns are too big`);
+    launch = { shader: subgroupShader, entryPoint: 'gemm_subgroup', constants: { LANES: cfg.lanes, ROW_GROUPS: cfg.rowGroups, COLS: cfg.cols } };
+  } else {
+    tileM = 4 * cfg.rowVecs * cfg.wgY;
+    tileN = 4 * cfg.colVecs * cfg.wgX;
+    // The shader's register arrays hold 4 vec4 pieces per side and 8 staged slab elements per thread.
+    if (!(cfg.rowVecs >= 1 && cfg.rowVecs <= 4 && cfg.colVecs >= 1 && cfg.colVecs <= 4)) throw new Error(`gemm: rowVecs/colVecs must be 1..4, got ${cfg.rowVecs}/${cfg.colVecs}`);
+    const constants: Record<string, number> = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
+    if (cfg.kernel === 'tiled') {
+      if (!(cfg.tileK >= 1 && Math.max(tileM, tileN) * cfg.tileK <= 8 * cfg.wgX * cfg.wgY)) throw new Error(`gemm: tileK=${cfg.tileK} needs (tile side)·tileK <= 8·threads`);
+      constants.TILE_K = cfg.tileK;
+    }
+    launch = { shader, entryPoint: cfg.kernel === 'tiled' ? 'gemm_tiled' : 'gemm_direct', constants };
   }
-  const constants: Record<string, number> = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
-  if (cfg.kernel === 'tiled') constants.TILE_K = cfg.tileK;
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
   if (colTiles > 65535) throw new Error(`gemm: N=${N} needs ${colTiles} column workgroups, over the 65535 limit`);
@@ -112,9 +154,7 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   rt.dispatch({
     kernel: `gemm.${cfg.kernel}`,
     shapes: `A${aShape} B${bShape}${o.bias ? ` bias[${N}]` : ''}${o.activation ? ` ${o.activation}` : ''}`,
-    shader,
-    entryPoint: cfg.kernel === 'tiled' ? 'gemm_tiled' : 'gemm_direct',
-    constants,
+    ...launch,
     params: new Params().u32(M, N, K, o.transA ? 1 : 0, o.transB ? 1 : 0, o.bias ? 1 : 0, o.activation === 'relu' ? 1 : 0),
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
     buffers: [ga, gb, o.bias ? gpuStorage(o.bias).buffer : ga, out.buffer],

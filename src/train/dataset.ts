@@ -13,7 +13,8 @@ export interface Example {
   windows: Float32Array[];
 }
 
-export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number): Example[] {
+/** Windows do not overlap by default: overlapping ones cost training time and add little new audio. */
+export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number, hop = windowSamples): Example[] {
   return utterances.map((u) => {
     const label = classes.indexOf(u.emotion);
     if (label < 0) throw new Error(`${u.file}: emotion "${u.emotion}" is not one of the classes [${classes.join(', ')}]`);
@@ -22,7 +23,7 @@ export function toExamples(utterances: LoadedUtterance[], classes: string[], win
       speaker: u.speaker,
       label,
       gender: GENDERS.indexOf(u.gender),
-      windows: fixedWindows(u.samples, windowSamples, Math.floor(windowSamples / 2)),
+      windows: fixedWindows(u.samples, windowSamples, hop),
     };
   });
 }

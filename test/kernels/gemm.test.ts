@@ -1,7 +1,7 @@
 import { beforeAll, describe, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { gemmCases } from '../suite/gemm.js';
-import { gemmWithConfig, type GemmConfig } from '../../src/kernels/gemm.js';
+import { cpuSubgroupLanes, gemmWithConfig, type GemmConfig } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 beforeAll(async () => {
@@ -55,4 +55,12 @@ describe('gemm: every kernel on this adapter', () => {
     }
   };
   for (const { name, config, flags } of CONFIGS) it(name, () => run(config, flags));
+  it('subgroup kernel (where the device has subgroups and is a CPU driver that names its SIMD width)', async () => {
+    const rt = ser.engine().runtime;
+    const lanes = rt && rt.device.features.has('subgroups') ? cpuSubgroupLanes(rt.gpu.adapter) : null;
+    if (!lanes) return;
+    await run({ kernel: 'subgroup', lanes, rowGroups: 2, cols: 4 }, [[false, false], [true, false], [false, true], [true, true]]);
+    await run({ kernel: 'subgroup', lanes, rowGroups: 1, cols: 1 }, [[true, true]]);
+    await run({ kernel: 'subgroup', lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 }, [[false, true]]);
+  });
 });

@@ -1,0 +1,115 @@
+// GEMM for CPU drivers with subgroups (lavapipe): C[M,N] = op(A)·op(B) (+ bias[N]) (then relu), row-major
+// float32, A stored [M,K] ([K,M] when transA), B stored [K,N] ([N,K] when transB). Same semantics, uniforms
+// and bindings as gemm.wgsl.
+//
+// Why a separate kernel: a CPU driver runs the LANES invocations of a subgroup in the lanes of one SIMD
+// register, and every storage or workgroup-memory load whose address differs per lane becomes a loop over the
+// lanes that costs tens of cycles, while moving a value between lanes costs one. So each load here fetches
+// LANES different values that all get used: a workgroup is one subgroup and owns a (ROW_GROUPS·LANES) ×
+// (COLS·LANES) block of C; lane i owns columns n0 + i + LANES·j (j < COLS) of every row of the block. Per k,
+// lane i loads op(A)[m0 + LANES·g + i, k] for each row group g and op(B)[k, its columns], then broadcasts each
+// A value to all lanes (subgroupShuffle with a uniform lane index): ROW_GROUPS + COLS loads for
+// ROW_GROUPS·LANES·COLS FMAs per lane, no barriers, no workgroup memory.
+//
+// The grid is [ceil(N / (COLS·LANES)), row blocks] with the row blocks folded into (y, z) past 65535.
+
+enable subgroups;
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  // Booleans, 0 or 1.
+  transA: u32,
+  transB: u32,
+  hasBias: u32,
+  relu: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+// Without a bias the host binds some other read-only buffer here; it is never read.
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// The subgroup size the host expects (the driver's SIMD width in floats); the workgroup is one subgroup.
+// If the driver runs another size, the output is NaN rather than silently wrong.
+override LANES: u32 = 8;
+// Row groups of LANES rows per block (ROW_GROUPS <= 4, ROW_GROUPS·LANES <= 32), columns per lane (<= 4).
+override ROW_GROUPS: u32 = 2;
+override COLS: u32 = 4;
+
+override BLOCK_M: u32 = ROW_GROUPS * LANES;
+override BLOCK_N: u32 = COLS * LANES;
+
+@compute @workgroup_size(LANES)
+fn gemm_subgroup(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(subgroup_size) lanes: u32,
+) {
+  let m0 = (wid.y + wid.z * nwg.y) * BLOCK_M;
+  let n0 = wid.x * BLOCK_N;
+  if (m0 >= p.M) {
+    return;
+  }
+  // Element (row, k) of op(A) is a[aRow[g] + k·aStepK], element (k, col) of op(B) is b[bCol[j] + k·bStepK].
+  // Rows and columns past the edge load the last one (in bounds); their results are dropped at the end.
+  let transA = p.transA != 0u;
+  let transB = p.transB != 0u;
+  let aStepK = select(1u, p.M, transA);
+  let bStepK = select(p.N, 1u, transB);
+  var aRow: array<u32, 4>;
+  var bCol: array<u32, 4>;
+  for (var g = 0u; g < ROW_GROUPS; g++) {
+    let row = min(m0 + g * LANES + lane, p.M - 1u);
+    aRow[g] = select(row * p.K, row, transA);
+  }
+  for (var j = 0u; j < COLS; j++) {
+    let col = min(n0 + j * LANES + lane, p.N - 1u);
+    bCol[j] = select(col, col * p.K, transB);
+  }
+
+  // acc[r·4 + j]: row m0 + r, column n0 + j·LANES + lane.
+  var acc: array<f32, 128>;
+  for (var k = 0u; k < p.K; k++) {
+    var bv: array<f32, 4>;
+    for (var j = 0u; j < COLS; j++) {
+      bv[j] = b[bCol[j] + k * bStepK];
+    }
+    for (var g = 0u; g < ROW_GROUPS; g++) {
+      let av = a[aRow[g] + k * aStepK];
+      for (var i = 0u; i < LANES; i++) {
+        let ai = subgroupShuffle(av, i);
+        let r = g * LANES + i;
+        for (var j = 0u; j < COLS; j++) {
+          acc[r * 4u + j] = fma(ai, bv[j], acc[r * 4u + j]);
+        }
+      }
+    }
+  }
+
+  // A NaN (quiet, payload = the actual size) in every output if the subgroup size is not LANES.
+  let wrongSize = lanes != LANES;
+  for (var r = 0u; r < BLOCK_M; r++) {
+    let row = m0 + r;
+    if (row >= p.M) {
+      break;
+    }
+    for (var j = 0u; j < COLS; j++) {
+      let col = n0 + j * LANES + lane;
+      if (col < p.N) {
+        var x = acc[r * 4u + j];
+        if (p.hasBias != 0u) {
+          x += bias[col];
+        }
+        if (p.relu != 0u) {
+          x = max(x, 0.0);
+        }
+        c[row * p.N + col] = select(x, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
+      }
+    }
+  }
+}
