@@ -456,7 +456,10 @@ export function gemmSizes(cpuAdapter: boolean, requested: number[] | null): { si
   if (requested) return { sizes: requested };
   const all = [256, 512, 1024, 2048, 4096];
   if (!cpuAdapter) return { sizes: all };
-  return { sizes: all.filter((s) => s <= 1024), note: 'CPU adapter: GEMM 2048^3 and 4096^3 skipped (ask with --sizes 2048,4096)' };
+  return {
+    sizes: all.filter((s) => s <= 1024),
+    note: 'CPU adapter: GEMM 2048^3 and 4096^3 skipped (ask with --sizes 2048,4096); a full run takes 10-20 minutes here, --filter narrows it',
+  };
 }
 
 /** Every kernel case at the model's shapes (`scale` < 1 shrinks batch and lengths, for the smoke test). */

@@ -18,7 +18,13 @@ import { FULL_TIMING, QUICK_TIMING } from './timing.js';
 const PROFILE_STEPS = 3;
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
   if (options === 'help') {
     console.log(USAGE);
     return 0;
@@ -51,7 +57,7 @@ async function main(): Promise<number> {
   };
   const failure = (name: string, e: unknown) => record({ name, failed: e instanceof CheckError ? e.message : `${(e as Error)?.message ?? e}` });
 
-  for (const c of kernelCases(sizes).filter((c) => selected(c.name, options.filters))) {
+  for (const c of kernelCases(sizes).filter((c) => selected(c, options.filters))) {
     try {
       record(await runCase(c, ctx, timing));
     } catch (e) {
@@ -60,7 +66,7 @@ async function main(): Promise<number> {
   }
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
-  const models = modelCases().filter((c) => selected(c.name, options.filters));
+  const models = modelCases().filter((c) => selected(c, options.filters));
   const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
   for (const preset of [...new Set(models.map((c) => c.preset))]) {
     let bench: ModelBench | null = null;

@@ -1,7 +1,7 @@
 // The benchmark's command-line flags (`npm run bench -- --quick --filter conv1d --json`).
 
 export interface BenchOptions {
-  /** One warm-up and two timed repeats instead of two and five: a smoke run, not a measurement. */
+  /** At most two timed samples per case and engine, within 1 s (checks still run): a smoke run, not a measurement. */
   quick: boolean;
   /** Only cases whose name contains one of these substrings (case-insensitive). */
   filters: string[];
@@ -18,8 +18,8 @@ export interface BenchOptions {
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
-  --quick            one warm-up and two repeats per case (a smoke run)
-  --filter <text>    only cases whose name contains text (repeatable, or comma-separated)
+  --quick            at most two timed samples per case (a smoke run; the checks still run)
+  --filter <text>    only cases whose name or chart label contains text (repeatable, or comma-separated)
   --sizes <list>     GEMM sizes, e.g. 256,1024,4096 (default: up to 4096, or 1024 on a CPU adapter)
   --no-tfjs          skip the TensorFlow.js comparison
   --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
@@ -72,7 +72,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   return o;
 }
 
-export function selected(name: string, filters: string[]): boolean {
-  const lower = name.toLowerCase();
-  return filters.length === 0 || filters.some((f) => lower.includes(f));
+/** Whether a case's name or its chart label contains one of the filters. */
+export function selected(c: { name: string; label: string }, filters: string[]): boolean {
+  const text = `${c.name}\n${c.label}`.toLowerCase();
+  return filters.length === 0 || filters.some((f) => text.includes(f));
 }

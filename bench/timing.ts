@@ -46,7 +46,7 @@ export async function measure(workloads: Workload[], o: TimingOptions): Promise<
   for (const w of workloads) {
     // The first timed run sizes the batch; when it is long enough to stand alone it is also the first sample.
     const first = await sample(w, 1);
-    const batch = first >= o.minSampleMs ? 1 : Math.min(64, Math.ceil(o.minSampleMs / Math.max(first, 0.01)));
+    const batch = first >= o.minSampleMs ? 1 : Math.min(256, Math.ceil(o.minSampleMs / Math.max(first, 0.01)));
     state.push({ w, first, batch, samples: batch === 1 ? [first] : [], last: first * batch });
   }
   const budget = o.budgetMs * workloads.length;

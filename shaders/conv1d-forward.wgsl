@@ -76,12 +76,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   // window[q][c] is the input of output 4q + c at the current tap; window[TILE_L4].x the next one in.
   var window: array<vec4<f32>, 9>;
-  for (var ci = 0u; ci < params.cin; ci++) {
-    let xRow = (n * params.cin + ci) * params.length;
-    for (var b = 0u; b < min(phases, K); b++) {
-      let taps = (K - b + phases - 1u) / phases;
-      // Input of output j at tap b + phases·a: origin + step·(j + a).
-      let origin = i32(lo0 * params.stride + b * params.dilation) - i32(params.padding);
+  for (var b = 0u; b < min(phases, K); b++) {
+    let taps = (K - b + phases - 1u) / phases;
+    // Input of output j at tap b + phases·a: origin + step·(j + a).
+    let origin = i32(lo0 * params.stride + b * params.dilation) - i32(params.padding);
+    for (var ci = 0u; ci < params.cin; ci++) {
+      let xRow = (n * params.cin + ci) * params.length;
       for (var q = 0u; q < TILE_L4; q++) {
         let p = origin + step * i32(4u * q);
         window[q] = vec4<f32>(input(xRow, p), input(xRow, p + step), input(xRow, p + 2 * step), input(xRow, p + 3 * step));

@@ -162,6 +162,8 @@ export class Tensor {
         const g = grads.get(node);
         if (!g) continue;
         grads.delete(node);
+        // A disposed tensor has lost its tape: going on would silently cut its branch out of the gradient.
+        if (node.disposed) throw new Error(`backward(): ${node.describe()} was disposed before backward() reached it; keep it (or call backward inside the same tidy) until the gradient has been computed`);
         if (node.isLeaf) {
           accumulateLeafGrad(node, g);
           continue;

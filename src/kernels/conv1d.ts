@@ -70,23 +70,24 @@ export interface ForwardTile {
   l4: number;
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile: ForwardTile = { co: 8, l4: 4 }): Storage {
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ForwardTile): Storage {
   const g = geometry(xShape, wShape, p);
+  const t = tile ?? { co: g.Cout <= 4 ? 4 : 8, l4: 4 };
   const shapes = describe(g, p);
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
   const common = gcd(p.stride, p.dilation);
   const spacing = p.dilation / common;
-  const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * tile.l4));
+  const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.forward',
     shapes,
     shader: forwardShader,
-    constants: { WG, TILE_CO: tile.co, TILE_L4: tile.l4 },
+    constants: { WG, TILE_CO: t.co, TILE_L4: t.l4 },
     params: shapeParams(g, p).u32(p.stride / common, spacing, (p.stride * p.dilation) / common, groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
-    workgroups: checkGrid('conv1d', [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / tile.co), g.N], shapes),
+    workgroups: checkGrid('conv1d', [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N], shapes),
   });
   return y;
 }
@@ -97,21 +98,22 @@ export interface BackwardInputTile {
   l4: number;
 }
 
-export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile: BackwardInputTile = { ci: 4, l4: 4 }): Storage {
+export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardInputTile): Storage {
   const g = geometry(xShape, wShape, p);
+  const t = tile ?? (g.Cin <= 2 ? { ci: 1, l4: 8 } : { ci: 4, l4: 4 });
   const shapes = describe(g, p);
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
   const common = gcd(p.stride, p.dilation);
   const step = (p.stride * p.dilation) / common;
-  const groups = Math.ceil(Math.ceil(g.L / step) / (4 * tile.l4));
+  const groups = Math.ceil(Math.ceil(g.L / step) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.backwardInput',
     shapes,
     shader: backwardInputShader,
-    constants: { WG, TILE_CI: tile.ci, TILE_L4: tile.l4 },
+    constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
     params: shapeParams(g, p).u32(p.stride / common, p.dilation / common, step, groups),
     buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
-    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / tile.ci), g.N], shapes),
+    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N], shapes),
   });
   return dx;
 }
@@ -130,7 +132,8 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
   const common = gcd(p.stride, p.dilation);
   const tapPhases = p.stride / common;
   const phaseTaps = Math.ceil(g.K / tapPhases);
-  const t = tile ?? { co4: 2, ci: Math.min(4, g.Cin), k: Math.min(phaseTaps, 8) };
+  const k = Math.min(phaseTaps, 24);
+  const t = tile ?? { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));

@@ -118,6 +118,19 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: 'backward through a tensor disposed too early is refused, not silently cut',
+    async run(ser) {
+      const x = input(ser, [3, 4], 31);
+      const hidden = ser.relu(x.t);
+      hidden.name = 'hidden';
+      const loss = ser.sum(ser.square(hidden));
+      hidden.dispose();
+      await assertThrows(() => loss.backward(), /hidden\[3,4\] was disposed/, 'disposed intermediate');
+      assert(x.t.grad === null, 'a gradient reached x through the disposed branch');
+    },
+  },
+  {
+    family,
     name: 'a two-layer network fits a small problem: the loss falls by more than half',
     async run(ser) {
       const n = 64;
