@@ -1,16 +1,19 @@
 // Builds the package with esbuild: the Node entry and CLI (dist/node), the self-contained browser bundle
-// (dist/browser/index.js), the demo page (dist/web), the benchmark (dist/bench) and the browser-test page
-// bundle (dist/test). WGSL sources are bundled as text.
+// (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark (dist/bench);
+// then the type declarations (dist/types) with tsc. WGSL sources are bundled as text.
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning' };
 const builds = [
   // Node: dependencies stay external (installed beside the package); the native dawn.node is loaded at run time.
-  { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' }, outdir: 'dist/node', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts' }, outdir: 'dist/node' },
+  { ...common, platform: 'node', packages: 'external', entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist/node', banner: { js: '#!/usr/bin/env node' } },
   // Browser: one self-contained ES module. 'webgpu' is only reached in Node (see src/engine/device.ts).
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { index: 'src/index.ts' }, outdir: 'dist/browser' },
   { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'bench/index.ts' }, outdir: 'dist/bench' },
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web' },
 ];
 await Promise.all(builds.filter((b) => Object.values(b.entryPoints).every((e) => existsSync(e))).map((b) => esbuild.build(b)));
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
