@@ -64,9 +64,11 @@ export async function requestGpuDevice(): Promise<GpuDevice> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const hasTimestamps = adapter.features.has('timestamp-query');
+  // Subgroups let the CPU-driver GEMM share loads between SIMD lanes (src/kernels/gemm.ts); optional elsewhere.
+  const optional: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
   const device = await adapter.requestDevice({
     requiredLimits: wantedLimits(adapter),
-    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+    requiredFeatures: optional.filter((f) => adapter.features.has(f)),
   });
   device.lost.then((info) => {
     if (info.reason !== 'destroyed') console.error(`ser-webgpu: WebGPU device lost: ${info.message}`);

@@ -1,5 +1,87 @@
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
+import { conv1d, conv1dBackwardInput, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
+import { cpuSubgroupLanes } from '../../src/kernels/gemm.js';
 import { conv1dCases } from '../suite/conv1d.js';
-beforeAll(async () => { await ser.init(); });
-describe('conv1d kernels (webgpu vs CPU reference)', () => { for (const c of conv1dCases) it(c.name, () => c.run(ser)); });
+import { assertClose, randn } from '../suite/harness.js';
+
+beforeAll(async () => {
+  await ser.init();
+});
+
+describe('conv1d kernels (webgpu vs CPU reference)', () => {
+  for (const c of conv1dCases) it(c.name, () => c.run(ser));
+});
+
+// The suite above runs the kernels this adapter picks; these run both forward kernels and both input-gradient
+// kernels on this adapter, so that lavapipe checks the per-invocation kernels it no longer picks and the
+// subgroup kernel in every block shape. (Node only: it reaches into src/kernels.)
+describe('conv1d: every kernel on this adapter', () => {
+  // [N, Cin, L, Cout, K, stride, padding, dilation]: odd sizes, a kernel as long as the padded input, batch 1.
+  const shapes = [
+    [1, 1, 37, 5, 7, 1, 3, 1],
+    [2, 3, 101, 33, 3, 1, 1, 1],
+    [3, 5, 64, 9, 5, 1, 4, 2],
+    [1, 7, 29, 13, 31, 1, 1, 1],
+    [2, 2, 250, 17, 80, 4, 38, 1],
+    [2, 4, 53, 6, 4, 3, 2, 2],
+  ];
+  const lanes = () => {
+    const rt = ser.engine().runtime;
+    return rt && rt.device.features.has('subgroups') ? cpuSubgroupLanes(rt.gpu.adapter) : null;
+  };
+  const subgroupTiles = (): SubgroupTile[] => {
+    const l = lanes();
+    return l ? [{ lanes: l, rowGroups: 1, cols: 1 }, { lanes: l, rowGroups: 2, cols: 3 }, { lanes: l, rowGroups: Math.min(4, 32 / l), cols: 4 }] : [];
+  };
+
+  it('forward: per-invocation and subgroup kernels, with and without bias', async () => {
+    const { runtime: rt, backend } = ser.engine();
+    if (!rt) return;
+    let seed = 9500;
+    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
+      const p = { stride, padding, dilation };
+      const x = randn(N * Cin * L, seed++);
+      const w = randn(Cout * Cin * K, seed++);
+      const bias = randn(Cout, seed++);
+      const [gx, gw, gb] = [backend.upload(x), backend.upload(w), backend.upload(bias)];
+      for (const tile of [{ co: 8, l4: 4 }, ...subgroupTiles()]) {
+        for (const withBias of [false, true]) {
+          const y = conv1d(rt, gx, [N, Cin, L], gw, [Cout, Cin, K], withBias ? gb : null, p, tile);
+          const what = `conv1d ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}${withBias ? ' +bias' : ''}`;
+          assertClose(await backend.download(y), ser.reference.conv1d(x, [N, Cin, L], w, [Cout, Cin, K], withBias ? bias : null, p), 1e-5, what);
+          backend.release(y);
+        }
+      }
+      for (const s of [gx, gw, gb]) backend.release(s);
+    }
+  });
+
+  it('input gradient: per-phase and (stride 1) subgroup kernels', async () => {
+    const { runtime: rt, backend } = ser.engine();
+    if (!rt) return;
+    let seed = 9600;
+    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
+      const p = { stride, padding, dilation };
+      const Lout = Math.floor((L + 2 * padding - dilation * (K - 1) - 1) / stride) + 1;
+      const dy = randn(N * Cout * Lout, seed++);
+      const w = randn(Cout * Cin * K, seed++);
+      const [gdy, gw] = [backend.upload(dy), backend.upload(w)];
+      for (const tile of [{ ci: 4, l4: 4 }, ...(stride === 1 ? subgroupTiles() : [])]) {
+        const dx = conv1dBackwardInput(rt, gdy, gw, [N, Cin, L], [Cout, Cin, K], p, tile);
+        const what = `conv1dBackwardInput ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
+        assertClose(await backend.download(dx), ser.reference.conv1dBackwardInput(dy, w, [N, Cin, L], [Cout, Cin, K], p), 1e-5, what);
+        backend.release(dx);
+      }
+      for (const s of [gdy, gw]) backend.release(s);
+    }
+  });
+
+  it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
+    const rt = ser.engine().runtime;
+    if (!rt) return;
+    const tile = subgroupTile(rt, 128);
+    if (lanes()) expect(tile).toEqual({ lanes: lanes(), rowGroups: Math.min(4, 32 / lanes()!), cols: 4 });
+    else expect(tile).toBeNull();
+  });
+});
