@@ -132,6 +132,9 @@ const handTieCase: SuiteCase = {
 export const pool1dCases: SuiteCase[] = [
   handTieCase,
   gpuCase('pooling by 4 (kernel 4, stride 4), odd length', [2, 5, 1003], { kernelSize: 4, stride: 4, padding: 0 }, 11),
+  // Rows of whole vec4s and outputs in whole vec4s: max pooling takes its vec4 kernel (pool1d-max-by4.wgsl).
+  gpuCase('pooling by 4 of whole vec4s (kernel 4, stride 4, length 1004)', [2, 6, 1004], { kernelSize: 4, stride: 4, padding: 0 }, 25),
+  gpuCase('ties in max, pooling by 4 of whole vec4s', [1, 4, 64], { kernelSize: 4, stride: 4, padding: 0 }, 26, true),
   gpuCase('overlapping windows with padding (kernel 3, stride 2, padding 1)', [3, 5, 37], { kernelSize: 3, stride: 2, padding: 1 }, 12),
   gpuCase('overlapping windows (kernel 5, stride 1, padding 2)', [2, 3, 101], { kernelSize: 5, stride: 1, padding: 2 }, 13),
   gpuCase('stride > kernel (kernel 2, stride 5)', [2, 3, 53], { kernelSize: 2, stride: 5, padding: 0 }, 14),
