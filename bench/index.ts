@@ -106,7 +106,8 @@ async function main(): Promise<number> {
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
 
   const json = benchJson(engine.adapter, rows, timingText, notes, profile?.rows);
-  const slug = adapterSlug(engine.adapter);
+  // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
+  const slug = adapterSlug(engine.adapter) + (options.filters.length || options.quick ? '-partial' : '');
   await mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   const write = async (file: string, content: string | null) => {
