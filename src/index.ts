@@ -5,7 +5,8 @@ export { init, engine, type Engine, type InitOptions } from './engine/context.js
 export { Tensor, ShapeError, tidy, tidyAsync, noGrad, withoutGrad } from './engine/tensor.js';
 export * from './engine/ops.js';
 export { Module, type ArrayTensor } from './engine/module.js';
-export { Conv1d, Linear, BatchNorm1d, seededRandom } from './engine/nn.js';
+export { Conv1d, Linear, BatchNorm1d } from './engine/nn.js';
+export { seededRandom } from './engine/random.js';
 export { Adam, type AdamConfig } from './engine/adam.js';
 export { GpuError } from './engine/runtime.js';
 export { formatProfile, type KernelTime } from './engine/profiler.js';

@@ -4,7 +4,7 @@
 // curve; it yields to the page between steps so the UI keeps responding.
 
 import { Adam } from '../src/engine/adam.js';
-import { seededRandom } from '../src/engine/nn.js';
+import { seededRandom } from '../src/engine/random.js';
 import { add, affine, crossEntropy, tensor } from '../src/engine/ops.js';
 import { tidy } from '../src/engine/tensor.js';
 import { MODEL_PRESETS, type ModelPreset } from '../src/model/config.js';

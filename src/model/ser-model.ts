@@ -8,7 +8,8 @@
 //     → concat(·, gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
 //     → linear → gender logits [N,2]
 
-import { BatchNorm1d, Conv1d, Linear, seededRandom } from '../engine/nn.js';
+import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
+import { seededRandom } from '../engine/random.js';
 import { Module } from '../engine/module.js';
 import { concat, dropout, maxPool1d, mean, relu, softmax } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';

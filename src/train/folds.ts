@@ -3,7 +3,9 @@
 // fold, and within a fold the train/validation/test speaker sets are disjoint. Browser-usable.
 //
 // Determinism: without a seed, speakers are taken in natural id order ("03" < "08" < "10"), which
-// gives a canonical split; a seed shuffles that order reproducibly (mulberry32).
+// gives a canonical split; a seed shuffles that order reproducibly (mulberry32, engine/random.ts).
+
+import { seededRandom } from '../engine/random.js';
 
 export interface Fold {
   index: number;
@@ -27,21 +29,11 @@ export interface FoldOptions {
 
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function orderSpeakers(speakers: Speaker[], seed: number | undefined): Speaker[] {
   const ordered = [...speakers].sort((a, b) => naturalOrder(a.id, b.id));
   if (seed === undefined) return ordered;
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   for (let i = ordered.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [ordered[i], ordered[j]] = [ordered[j], ordered[i]];

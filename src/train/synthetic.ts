@@ -3,6 +3,7 @@
 // energy, jitter/shimmer, spectral tilt and breathiness depend on the emotion, and whose pitch and formants
 // depend on the speaker's gender. Emotion pitch cues overlap the gender pitch ranges (a male angry voice
 // sits near a female neutral one), so knowing the gender helps, as with real speech.
+import { seededRandom } from '../engine/random.js';
 import { encodeWav16, normalizeLevel } from './audio.js';
 import type { Gender, LoadedUtterance } from './corpora/types.js';
 
@@ -65,17 +66,6 @@ const FORMANT_BANDWIDTHS = [80, 100, 140];
 const FEMALE_FORMANT_SCALE = 1.17;
 const BACKGROUND_NOISE = 0.002;
 
-/** mulberry32: a tiny, fast, well-mixed 32-bit PRNG; returns uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An independent stream per (seed, speaker, emotion, utterance): changing one count leaves the others' audio alone. */
 function streamSeed(...parts: number[]): number {
@@ -92,7 +82,7 @@ function streamSeed(...parts: number[]): number {
 class Random {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   uniform(lo = 0, hi = 1): number {
     return lo + (hi - lo) * this.next();

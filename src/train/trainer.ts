@@ -5,7 +5,7 @@
 
 import { Adam } from '../engine/adam.js';
 import type { ArrayTensor } from '../engine/module.js';
-import { seededRandom } from '../engine/nn.js';
+import { seededRandom } from '../engine/random.js';
 import { add, affine, crossEntropy, tensor } from '../engine/ops.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
