@@ -153,10 +153,9 @@ async function saveTrainingCheckpoint(path: string, model: SerModel, state: Trai
   state.optimizer.m.forEach((m, i) => (extra[`optimizer.m.${i}`] = { shape: [m.length], data: m }));
   state.optimizer.v.forEach((v, i) => (extra[`optimizer.v.${i}`] = { shape: [v.length], data: v }));
   for (const [name, t] of Object.entries(state.best)) extra[`best.${name}`] = t;
-  const { optimizer, best, ...rest } = state;
-  const meta = { training: JSON.stringify({ ...rest, optimizerStep: optimizer.step, moments: optimizer.m.length }) };
+  const { epoch, bestEpoch, bestUa, history, optimizer } = state;
+  const meta = { training: JSON.stringify({ epoch, bestEpoch, bestUa, history, optimizerStep: optimizer.step, moments: optimizer.m.length }) };
   await writeFileAtomic(path, await encodeModel(model, extra, meta));
-  void best;
 }
 
 async function loadTrainingCheckpoint(path: string) {
@@ -167,10 +166,14 @@ async function loadTrainingCheckpoint(path: string) {
   model.dispose();
   const best: TrainingState['best'] = {};
   for (const [name, t] of Object.entries(extra)) if (name.startsWith('best.')) best[name.slice(5)] = t;
-  const moments = (kind: 'm' | 'v') => Array.from({ length: training.moments }, (_, i) => extra[`optimizer.${kind}.${i}`].data);
-  const { optimizerStep, moments: _count, ...rest } = training;
-  void _count;
-  return { weights, state: { ...rest, best, optimizer: { step: optimizerStep, m: moments('m'), v: moments('v') } } };
+  const { optimizerStep, moments, ...rest } = training;
+  const momentsOf = (kind: 'm' | 'v') =>
+    Array.from({ length: moments }, (_, i) => {
+      const name = `optimizer.${kind}.${i}`;
+      if (!extra[name]) throw new Error(`${path}: checkpoint has no ${name} to resume from`);
+      return extra[name].data;
+    });
+  return { weights, state: { ...rest, best, optimizer: { step: optimizerStep, m: momentsOf('m'), v: momentsOf('v') } } };
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
