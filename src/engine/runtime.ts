@@ -1,6 +1,8 @@
 // The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
-// submits, not hundreds), caches pipelines, hands out pooled buffers, reads results back, and turns WebGPU
-// validation and out-of-memory errors into exceptions that name the kernel and the shapes.
+// submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
+// dispatches of a pass; a pass per dispatch cost ~100 µs more per dispatch on lavapipe), caches pipelines,
+// hands out pooled buffers, reads results back, and turns WebGPU validation and out-of-memory errors into
+// exceptions that name the kernel and the shapes.
 //
 // Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
 // @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.
@@ -83,6 +85,8 @@ export class GpuRuntime {
   private pipelines = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
   private encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass of the batch; copies and clears end it (they are encoder commands). */
+  private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
   private errors: Promise<GPUError | null>[] = [];
   private batchLabel = '';
@@ -124,15 +128,18 @@ export class GpuRuntime {
 
   /** Zeroes the first `bytes` of a buffer, in order with the recorded dispatches. */
   clear(buffer: GPUBuffer, bytes: number): void {
-    this.begin('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+    this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
-    this.begin('copy').copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+    this.encoderCommand('copy').copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
   }
 
   dispatch(call: KernelCall): void {
     const label = call.shapes ? `${call.kernel} ${call.shapes}` : call.kernel;
+    const [x, y = 1, z = 1] = call.workgroups;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new GpuError(`${label}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
     const encoder = this.begin(label);
     const pipeline = this.pipeline(call);
     let uniform: GPUBuffer | null = null;
@@ -144,12 +151,17 @@ export class GpuRuntime {
       entries.unshift({ binding: 0, resource: { buffer: uniform } });
     }
     const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = encoder.beginComputePass({ label, timestampWrites: this.profiler?.timestampWrites(call.kernel) });
+    // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
+    const pass = this.profiler
+      ? encoder.beginComputePass({ label, timestampWrites: this.profiler.timestampWrites(call.kernel) })
+      : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel }));
+    // Dawn names the innermost debug group in its error messages, so an error still names the kernel.
+    pass.pushDebugGroup(label);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y = 1, z = 1] = call.workgroups;
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+    pass.popDebugGroup();
+    if (this.profiler) pass.end();
     if (uniform) this.uniforms.release(uniform);
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
   }
@@ -157,6 +169,7 @@ export class GpuRuntime {
   /** Submits what is recorded. Errors raised by it are thrown by the next `sync()`. */
   flush(): void {
     if (!this.encoder) return;
+    this.endPass();
     const encoder = this.encoder;
     this.encoder = null;
     this.recorded = 0;
@@ -179,7 +192,7 @@ export class GpuRuntime {
   async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
-    this.begin('readback').copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.encoderCommand('readback').copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.flush();
     await this.throwErrors();
     await staging.mapAsync(GPUMapMode.READ, 0, size);
@@ -194,6 +207,18 @@ export class GpuRuntime {
     this.errors = [];
     const first = (await Promise.all(pending)).find((e) => e);
     if (first) throw new GpuError(`WebGPU ${first.constructor.name}: ${first.message}`);
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** The batch's encoder for an encoder command (copy, clear): the open compute pass must end first. */
+  private encoderCommand(label: string): GPUCommandEncoder {
+    const encoder = this.begin(label);
+    this.endPass();
+    return encoder;
   }
 
   private begin(label: string): GPUCommandEncoder {

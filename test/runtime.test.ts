@@ -1,0 +1,75 @@
+// The GPU runtime: errors that name the kernel, refusals before dispatch, ordering of dispatches and copies
+// within a batch, and the per-kernel profiler.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ser from '../src/index.js';
+import { Params, type GpuRuntime } from '../src/engine/runtime.js';
+import { affine } from '../src/kernels/elementwise.js';
+import { allocate, gpuStorage } from '../src/kernels/storage.js';
+
+let rt: GpuRuntime;
+beforeAll(async () => {
+  rt = (await ser.init()).runtime!;
+});
+
+// Writes 1 to a and 2 to b: binding one buffer as both is a WebGPU validation error at dispatch time.
+const writeBoth = `struct P { n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> a: array<f32>;
+@group(0) @binding(2) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x < p.n) { a[g.x] = 1.0; b[g.x] = 2.0; }
+}`;
+
+describe('GPU runtime', () => {
+  it('throws a WebGPU validation error at the next sync, naming the kernel and its shapes', async () => {
+    const a = rt.allocate(256, 'a');
+    const b = rt.allocate(256, 'b');
+    const call = (kernel: string, buffers: GPUBuffer[]) => rt.dispatch({ kernel, shapes: 'a[64]', shader: writeBoth, params: new Params().u32(64), buffers, workgroups: [1] });
+    call('test.fine', [a, b]);
+    call('test.aliased', [a, a]);
+    call('test.after', [a, b]);
+    await expect(rt.sync()).rejects.toThrow(/test\.aliased a\[64\]/);
+    // The error was the batch's: the runtime goes on.
+    call('test.fine', [a, b]);
+    await rt.sync();
+    rt.release(a);
+    rt.release(b);
+  });
+
+  it('refuses workgroup counts over the device limit before recording anything, naming the kernel', () => {
+    const a = rt.allocate(256, 'a');
+    expect(() => rt.dispatch({ kernel: 'test.huge', shapes: 'a[9999999]', shader: writeBoth, params: new Params().u32(64), buffers: [a, a], workgroups: [70000] })).toThrow(
+      /test\.huge a\[9999999\]: workgroups \[70000, 1, 1\] exceed/,
+    );
+    rt.release(a);
+  });
+
+  it('keeps dispatches, copies and clears of one batch in order', async () => {
+    const x = ser.tensor(new Float32Array([1, 2, 3, 4, 5]), [5]);
+    const y = affine(rt, x.storage, 2, 1); // 3 5 7 9 11
+    const copy = allocate(rt, 5, 'copy');
+    rt.copy(gpuStorage(y).buffer, copy.buffer, 20);
+    const z = affine(rt, copy, 10, 0); // 30 50 70 90 110
+    rt.clear(gpuStorage(y).buffer, 8); // y: 0 0 7 9 11, after z has read the copy
+    const w = affine(rt, y, 1, 1); // 1 1 8 10 12
+    expect([...(await ser.engine().backend.download(z))]).toEqual([30, 50, 70, 90, 110]);
+    expect([...(await ser.engine().backend.download(w))]).toEqual([1, 1, 8, 10, 12]);
+    for (const s of [y, copy, z, w]) rt.release(gpuStorage(s).buffer);
+    x.dispose();
+  });
+
+  it('profiles every dispatch: calls, time and share per kernel', async () => {
+    if (!rt.gpu.hasTimestamps) return;
+    const profiler = rt.enableProfiler();
+    const x = ser.tensor(new Float32Array(4096).fill(1), [4096]);
+    for (let i = 0; i < 5; i++) rt.release(gpuStorage(affine(rt, x.storage, 2, 1)).buffer);
+    await rt.sync();
+    const table = await profiler.table();
+    const row = table.find((r) => r.kernel === 'elementwise.affine');
+    expect(row?.calls).toBe(5);
+    expect(row!.ms).toBeGreaterThan(0);
+    expect(table.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 6);
+    x.dispose();
+  });
+});
