@@ -221,13 +221,14 @@ export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'
 
 const EPS = 1e-5;
 
-/** Training-mode batch norm: fwd = batch statistics + normalisation; bwd = dx, dgamma, dbeta. */
+/** Training-mode batch norm as the model runs it: fwd = batch statistics + normalisation with the fused relu
+ * (tfjs: batchNorm then relu); bwd = dx, dgamma, dbeta (the relu's mask is the relu.bwd case). */
 export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase {
   const [N, C, L] = shape;
   const size = N * C * L;
   return {
-    name: `batchNorm.${pass} ${N}x${C}x${L}`,
-    label: `BN ${pass} ${C}x${L}`,
+    name: `${pass === 'fwd' ? 'batchNorm+relu' : 'batchNorm'}.${pass} ${N}x${C}x${L}`,
+    label: `BN${pass === 'fwd' ? '+relu' : ''} ${pass} ${C}x${L}`,
     // The least traffic: fwd reads x for the statistics, then reads x and writes y; bwd reads x and dy, writes dx.
     bytes: 3 * size * F32,
     tol: 2e-3,
@@ -253,14 +254,14 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
         const prepared: Prepared = {
           ours: () => {
             const st = b.batchNormStats(xs, shape);
-            return [b.batchNormApply(xs, shape, st.mean, st.variance, gs, bs, EPS), st.mean, st.variance];
+            return [b.batchNormApply(xs, shape, st.mean, st.variance, gs, bs, EPS, true), st.mean, st.variance];
           },
           expect: [
             {
               output: 0,
               label: `y channels ${cs}`,
               pick: (y) => gather3(y, shape, ns, cs),
-              want: () => reference.batchNormApply(xSub, sub, stats.mean, stats.variance, perChannel(gamma), perChannel(beta), EPS),
+              want: () => reference.batchNormApply(xSub, sub, stats.mean, stats.variance, perChannel(gamma), perChannel(beta), EPS, true),
             },
             { output: 1, label: `mean channels ${cs}`, pick: perChannel, want: () => stats.mean },
             { output: 2, label: `variance channels ${cs}`, pick: perChannel, want: () => stats.variance },
@@ -272,7 +273,7 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
           prepared.tfjs = () =>
             tf.tidy(() => {
               const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-              return [tf.batchNorm(x4, mean, variance, b1, g1, EPS), mean, variance];
+              return [tf.relu(tf.batchNorm(x4, mean, variance, b1, g1, EPS)), mean, variance];
             });
           prepared.tfjsToOurs = [toNcl, same, same];
         }
@@ -321,12 +322,13 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
 
 // ------------------------------------------------------------------------------------------------ relu
 
-export function reluCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase {
+/** The relu's backward (its forward is fused into batch norm): dx = dy · step(x). */
+export function reluBackwardCase(shape: number[]): KernelCase {
   const size = shape.reduce((a, b) => a * b, 1);
   return {
-    name: `relu.${pass} ${shape.join('x')}`,
-    label: `relu ${pass} ${shape.slice(1).join('x')}`,
-    bytes: (pass === 'fwd' ? 2 : 3) * size * F32,
+    name: `relu.bwd ${shape.join('x')}`,
+    label: `relu bwd ${shape.slice(1).join('x')}`,
+    bytes: 3 * size * F32,
     tol: 0,
     prepare(ctx): Prepared {
       const x = randomArray(size, 41);
@@ -339,15 +341,6 @@ export function reluCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase {
       // Elementwise: the layout does not matter, tfjs gets the same flat arrays.
       const tf = ctx.tf;
       const x1 = tf ? inputs.tfjs(x, [size]) : null;
-      if (pass === 'fwd') {
-        const prepared: Prepared = {
-          ours: () => [b.unary('relu', xs)],
-          expect: [{ output: 0, label: `y ${label}`, pick: part, want: () => reference.unary('relu', part(x)) }],
-          dispose: () => inputs.dispose(),
-        };
-        if (tf && x1) prepared.tfjs = () => [tf.relu(x1)];
-        return prepared;
-      }
       const dy = randomArray(size, 42);
       const ys = b.unary('relu', xs); // y = relu(x), which the backward kernel may read instead of x
       inputs.adoptOurs(ys);
@@ -476,7 +469,7 @@ export function kernelCases(gemm: number[], scale = 1): KernelCase[] {
   for (const shape of [first, second]) {
     cases.push(maxPoolCase(shape, 4, 'fwd'), maxPoolCase(shape, 4, 'bwd'));
     cases.push(batchNormCase(shape, 'fwd'), batchNormCase(shape, 'bwd'));
-    cases.push(reluCase(shape, 'fwd'), reluCase(shape, 'bwd'));
+    cases.push(reluBackwardCase(shape));
   }
   for (const size of gemm) cases.push(...matmulCases(size, size, size));
   // The classifier: hidden layer 256 features + gender one-hot → 64, then 64 → 4 emotions (batch 16).

@@ -1,5 +1,6 @@
 // Batch-norm application: y = (x − mean[c]) · scale[c] + beta[c], scale = gamma / sqrt(variance + eps), x and y
-// [N, C, L]. Two ways to cover the tensor, the same arithmetic:
+// [N, C, L], then ReLU where RELU is set (the model's conv → batch norm → ReLU blocks: one pass instead of two).
+// Two ways to cover the tensor, the same arithmetic:
 //   rows: for long rows. Workgroup (b, r) covers block b of row r = n·C + c (r = wg.y + wg.z·nwg.y), thread t takes
 //         l = b·WG·ITEMS + t + k·WG for k < ITEMS (coalesced). The channel is the same for the whole workgroup, so its
 //         four parameters are read once per thread rather than once per element.
@@ -19,6 +20,7 @@ struct Params {
 
 override WG: u32 = 64;
 override ITEMS: u32 = 16;
+override RELU: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -27,6 +29,10 @@ override ITEMS: u32 = 16;
 @group(0) @binding(4) var<storage, read> gamma: array<f32>;
 @group(0) @binding(5) var<storage, read> beta: array<f32>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+fn activate(v: f32) -> f32 {
+  return select(v, max(v, 0.0), RELU);
+}
 
 fn scaleOf(c: u32) -> f32 {
   return gamma[c] * inverseSqrt(variance[c] + p.eps);
@@ -47,7 +53,7 @@ fn rows(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   for (var k = 0u; k < ITEMS; k++) {
     let l = first + k * WG;
     if (l < p.L) {
-      y[base + l] = (x[base + l] - m) * scale + shift;
+      y[base + l] = activate((x[base + l] - m) * scale + shift);
     }
   }
 }
@@ -61,7 +67,7 @@ fn flat(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   var c = row % p.C;
   for (var k = 0u; k < ITEMS; k++) {
     if (i < total) {
-      y[i] = (x[i] - mean[c]) * scaleOf(c) + beta[c];
+      y[i] = activate((x[i] - mean[c]) * scaleOf(c) + beta[c]);
     }
     i += WG;
     l += p.stepL;

@@ -106,7 +106,7 @@ export interface Backend {
   /** x [N,C,L] (L may be 1): per-channel batch statistics. */
   batchNormStats(x: Storage, shape: number[]): BatchNormStats;
   /** y = (x - mean)/sqrt(var + eps)·gamma + beta per channel. */
-  batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number): Storage;
+  batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu?: boolean): Storage;
   /** Backward of batchNormApply in training mode (mean/var are the batch's own statistics of x). */
   batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number): { dx: Storage; dgamma: Storage; dbeta: Storage };
   /** A mask of 0 and 1/(1-p), deterministic in seed. */

@@ -67,7 +67,8 @@ export class BatchNorm1d extends Module {
     this.runningMean = this.buffer('running_mean', zeros([channels]));
     this.runningVar = this.buffer('running_var', ones([channels]));
   }
-  forward(x: Tensor): Tensor {
-    return batchNorm1d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar }, this.training, this.momentum, this.eps);
+  /** With `activation: 'relu'`, relu(batchNorm(x)) in one fused kernel. */
+  forward(x: Tensor, activation?: 'relu'): Tensor {
+    return batchNorm1d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar }, this.training, this.momentum, this.eps, activation);
   }
 }

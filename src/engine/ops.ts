@@ -317,8 +317,9 @@ export interface BatchNormState {
 }
 
 /** Batch normalisation over the channels of x [N,C] or [N,C,L]. In training mode it uses the batch statistics
- * and updates the running ones (momentum as torch: running = (1−m)·running + m·batch, unbiased variance). */
-export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+ * and updates the running ones (momentum as torch: running = (1−m)·running + m·batch, unbiased variance).
+ * `activation: 'relu'` fuses relu(batchNorm1d(x)) into one kernel. */
+export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5, activation?: 'relu'): Tensor {
   if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`batchNorm1d: input ${x.describe()} must be (N, C) or (N, C, L)`);
   const [N, C] = x.shape;
   const L = x.shape[2] ?? 1;
@@ -327,19 +328,20 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   }
   const shape = [N, C, L];
   const backend = x.backend;
-  if (!training) {
-    const y = result(x, backend.batchNormApply(x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps), [...x.shape]);
-    return y;
-  }
+  const relu = activation === 'relu';
+  if (!training) return result(x, backend.batchNormApply(x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
   const stats = backend.batchNormStats(x.storage, shape);
-  const y = result(x, backend.batchNormApply(x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps), [...x.shape]);
+  const y = result(x, backend.batchNormApply(x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   updateRunning(state.runningMean, stats.mean, momentum, 1);
   updateRunning(state.runningVar, stats.variance, momentum, (N * L) / (N * L - 1));
   const mean = new Tensor(stats.mean, [C], backend);
   const variance = new Tensor(stats.variance, [C], backend);
   return y.setGradFn([x, gamma, beta], (g) => {
-    const r = backend.batchNormBackward(x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps);
+    // After the fused relu, the gradient passes where y > 0 (exactly where the normalised value was positive).
+    const dz = relu ? backend.unaryBackward('relu', y.storage, y.storage, g.storage) : g.storage;
+    const r = backend.batchNormBackward(x.storage, dz, shape, mean.storage, variance.storage, gamma.storage, eps);
+    if (relu) backend.release(dz);
     return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
   });
 }

@@ -142,16 +142,17 @@ export function batchNormApply(
   gamma: Storage,
   beta: Storage,
   eps: number,
+  relu = false,
 ): Storage {
   const [N, C, L] = shape;
   const y = allocate(rt, N * C * L, 'batchnorm.y');
   const cover = elementwise(N, C, L);
   rt.dispatch({
-    kernel: 'batchNormApply',
+    kernel: relu ? 'batchNormApply.relu' : 'batchNormApply',
     shapes: `x[${N},${C},${L}]`,
     shader: applyShader,
     entryPoint: cover.suffix === 'Rows' ? 'rows' : 'flat',
-    constants: cover.constants,
+    constants: { ...cover.constants, RELU: relu ? 1 : 0 },
     params: new Params().u32(N, C, L, ...cover.steps).f32(eps),
     buffers: [x, mean, variance, gamma, beta].map((s) => gpuStorage(s).buffer).concat(y.buffer),
     workgroups: cover.workgroups,

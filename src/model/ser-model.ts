@@ -11,7 +11,7 @@
 import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
 import { seededRandom } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { concat, dropout, maxPool1d, mean, relu, softmax } from '../engine/ops.js';
+import { concat, dropout, maxPool1d, mean, softmax } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
 
@@ -28,7 +28,7 @@ class ConvBlock extends Module {
     this.norm = this.child('bn', new BatchNorm1d(spec.channels));
   }
   forward(x: Tensor): Tensor {
-    const y = relu(this.norm.forward(this.conv.forward(x)));
+    const y = this.norm.forward(this.conv.forward(x), 'relu');
     return this.spec.pool > 1 && y.shape[2] >= this.spec.pool ? maxPool1d(y, { kernelSize: this.spec.pool }) : y;
   }
 }

@@ -87,6 +87,33 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: 'batchNorm1d with the fused relu gives relu(batchNorm1d(x)) and its gradients, in training and eval',
+    async run(ser) {
+      const shape = [3, 4, 13];
+      const x = input(ser, shape, 21);
+      const gamma = input(ser, [4], 22);
+      const beta = input(ser, [4], 23);
+      const dy = randn(3 * 4 * 13, 24);
+      const run = async (fused: boolean, training: boolean) => {
+        for (const t of [x.t, gamma.t, beta.t]) t.grad = null;
+        const state = { runningMean: ser.tensor(new Float32Array(4), [4]), runningVar: ser.tensor(new Float32Array(4).fill(1), [4]) };
+        const y = fused ? ser.batchNorm1d(x.t, gamma.t, beta.t, state, training, 0.1, 1e-5, 'relu') : ser.relu(ser.batchNorm1d(x.t, gamma.t, beta.t, state, training));
+        const out = await y.toArray();
+        if (!training) return { out, grads: [] };
+        await y.backward(ser.tensor(dy, shape));
+        return { out, grads: await Promise.all([x.t, gamma.t, beta.t].map((t) => t.grad!.toArray())) };
+      };
+      for (const training of [true, false]) {
+        const fused = await run(true, training);
+        const plain = await run(false, training);
+        assert(fused.out.some((v) => v === 0) && fused.out.some((v) => v > 0), 'relu cuts some values and keeps others');
+        assertClose(fused.out, plain.out, 1e-6, `fused relu forward (${training ? 'training' : 'eval'})`);
+        fused.grads.forEach((g, i) => assertClose(g, plain.grads[i], 1e-5, `fused relu gradient of ${['x', 'gamma', 'beta'][i]}`));
+      }
+    },
+  },
+  {
+    family,
     name: 'bad shapes and parameters are refused with errors naming them, before any work is queued',
     async run(ser) {
       const x = ser.tensor(new Float32Array(2 * 3 * 10), [2, 3, 10], { name: 'x' });

@@ -99,7 +99,7 @@ const normalizationCases: SuiteCase[] = [
   },
   ...bnShapes.map((shape) => ({
     family: 'normalization',
-    name: `batchNormApply x[${shape}]`,
+    name: `batchNormApply (and fused relu) x[${shape}]`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
         const C = shape[1];
@@ -107,10 +107,13 @@ const normalizationCases: SuiteCase[] = [
         const stats = ser.reference.batchNormStats(x, shape);
         const gamma = fresh(C, 1, 1);
         const beta = fresh(C);
-        const ref = ser.reference.batchNormApply(x, shape, f32(stats.mean), f32(stats.variance), gamma, beta, EPS);
         const [xs, ms, vs, gs, bs] = [x, f32(stats.mean), f32(stats.variance), gamma, beta].map((a) => keep(b.upload(a)));
-        const y = keep(b.batchNormApply(xs, shape, ms, vs, gs, bs, EPS));
-        assertClose(await b.download(y), ref, FORWARD, 'y');
+        for (const relu of [false, true]) {
+          const ref = ser.reference.batchNormApply(x, shape, f32(stats.mean), f32(stats.variance), gamma, beta, EPS, relu);
+          if (relu) assert(ref.some((v) => v === 0) && ref.some((v) => v > 0), 'the fused relu case has both signs');
+          const y = keep(b.batchNormApply(xs, shape, ms, vs, gs, bs, EPS, relu));
+          assertClose(await b.download(y), ref, FORWARD, relu ? 'relu(y)' : 'y');
+        }
       }),
   })),
   ...bnShapes.map((shape) => ({

@@ -52,7 +52,7 @@ export class CpuBackend implements Backend {
     const s = ref.batchNormStats(d(x), shape);
     return { mean: this.out(s.mean), variance: this.out(s.variance) };
   }
-  batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number) { return this.out(ref.batchNormApply(d(x), shape, d(mean), d(variance), d(gamma), d(beta), eps)); }
+  batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu = false) { return this.out(ref.batchNormApply(d(x), shape, d(mean), d(variance), d(gamma), d(beta), eps, relu)); }
   batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number) {
     const g = ref.batchNormBackward(d(x), d(dy), shape, d(mean), d(variance), d(gamma), eps);
     return { dx: this.out(g.dx), dgamma: this.out(g.dgamma), dbeta: this.out(g.dbeta) };

@@ -25,7 +25,7 @@ export function batchNormStats(x: ArrayLike<number>, shape: number[]): { mean: F
   return { mean, variance };
 }
 
-/** y = (x − mean[c]) / sqrt(variance[c] + eps) · gamma[c] + beta[c]. */
+/** y = (x − mean[c]) / sqrt(variance[c] + eps) · gamma[c] + beta[c], then max(y, 0) with `relu`. */
 export function batchNormApply(
   x: ArrayLike<number>,
   shape: number[],
@@ -34,6 +34,7 @@ export function batchNormApply(
   gamma: ArrayLike<number>,
   beta: ArrayLike<number>,
   eps: number,
+  relu = false,
 ): Float64Array {
   const [N, C, L] = shape;
   const y = new Float64Array(N * C * L);
@@ -42,7 +43,8 @@ export function batchNormApply(
       const invStd = 1 / Math.sqrt(variance[c] + eps);
       for (let l = 0; l < L; l++) {
         const i = (n * C + c) * L + l;
-        y[i] = (x[i] - mean[c]) * invStd * gamma[c] + beta[c];
+        const v = (x[i] - mean[c]) * invStd * gamma[c] + beta[c];
+        y[i] = relu ? Math.max(v, 0) : v;
       }
     }
   }
