@@ -1,6 +1,6 @@
 // The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
 // submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
-// dispatches of a pass; a pass per dispatch cost ~100 µs more per dispatch on lavapipe), caches pipelines,
+// dispatches of a pass; a pass per dispatch cost 15-100 µs more per dispatch on lavapipe), caches pipelines,
 // hands out pooled buffers, reads results back, and turns WebGPU validation and out-of-memory errors into
 // exceptions that name the kernel and the shapes.
 //
