@@ -16,6 +16,11 @@
 // subgroupShuffle: ROW_GROUPS + COLS loads for ROW_GROUPS·LANES·COLS FMAs per lane, no workgroup memory.
 //
 // The grid is [ceil(lengthOut / (COLS·LANES)), ceil(rows / (ROW_GROUPS·LANES)), N].
+//
+// Entry points: `main` for any stride and tap step; `window` for stride 1 and a tap step of ±1 (the model's
+// middle layers, forward and input gradient), where lane i owns COLS consecutive positions instead, whose
+// inputs over all TAPS taps are COLS + TAPS − 1 consecutive values: loaded once per channel and reused from
+// registers (TAPS is an override constant, so the window is indexed by unrolled loop counters).
 
 enable subgroups;
 
@@ -44,6 +49,8 @@ struct Params {
 override LANES: u32 = 8;
 override ROW_GROUPS: u32 = 4; // at most 4, ROW_GROUPS·LANES at most 32
 override COLS: u32 = 4; // at most 4
+
+override TAPS: u32 = 3; // `window` only: the kernel length, at most 9
 
 override BLOCK_M: u32 = ROW_GROUPS * LANES;
 override BLOCK_L: u32 = COLS * LANES;
@@ -107,6 +114,64 @@ fn main(
     let outRow = (n * p.rows + row) * p.lengthOut;
     for (var j = 0u; j < COLS; j++) {
       let l = l0 + j * LANES + lane;
+      if (l < p.lengthOut) {
+        out[outRow + l] = select(acc[r * 4u + j] + b, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(LANES)
+fn window(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(subgroup_size) lanes: u32,
+) {
+  let m0 = wid.y * BLOCK_M;
+  let l0 = wid.x * BLOCK_L + lane * COLS;
+  let n = wid.z;
+  var aRow: array<u32, 4>;
+  for (var g = 0u; g < ROW_GROUPS; g++) {
+    aRow[g] = min(m0 + g * LANES + lane, p.rows - 1u) * p.aStepM;
+  }
+  // Tap step −1 walks the window backwards: taking the taps in reverse order makes it forwards again.
+  let reversed = p.tapStep < 0;
+  let first = i32(l0) + p.offset - select(0, i32(TAPS) - 1, reversed);
+
+  // acc[r·4 + j]: row m0 + r, position l0 + j.
+  var acc: array<f32, 128>;
+  for (var c = 0u; c < p.channels; c++) {
+    let srcRow = (n * p.channels + c) * p.lengthIn;
+    let aChannel = c * p.aStepC;
+    var win: array<f32, 12>;
+    for (var i = 0u; i < COLS + TAPS - 1u; i++) {
+      win[i] = input(srcRow, first + i32(i));
+    }
+    for (var k = 0u; k < TAPS; k++) {
+      let tap = select(k, TAPS - 1u - k, reversed);
+      for (var g = 0u; g < ROW_GROUPS; g++) {
+        let av = a[aRow[g] + aChannel + tap];
+        for (var i = 0u; i < LANES; i++) {
+          let ai = subgroupShuffle(av, i);
+          let r = g * LANES + i;
+          for (var j = 0u; j < COLS; j++) {
+            acc[r * 4u + j] = fma(ai, win[j + k], acc[r * 4u + j]);
+          }
+        }
+      }
+    }
+  }
+
+  let wrongSize = lanes != LANES;
+  for (var r = 0u; r < BLOCK_M; r++) {
+    let row = m0 + r;
+    if (row >= p.rows) {
+      break;
+    }
+    let b = select(0.0, bias[row], p.hasBias != 0u);
+    let outRow = (n * p.rows + row) * p.lengthOut;
+    for (var j = 0u; j < COLS; j++) {
+      let l = l0 + j;
       if (l < p.lengthOut) {
         out[outRow + l] = select(acc[r * 4u + j] + b, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
       }
