@@ -221,16 +221,17 @@ export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'
 
 const EPS = 1e-5;
 
-/** Training-mode batch norm as the model runs it: fwd = batch statistics + normalisation with the fused relu
- * (tfjs: batchNorm then relu); bwd = dx, dgamma, dbeta (the relu's mask is the relu.bwd case). */
+/** Training-mode batch norm with the fused relu, as the model runs it: fwd = batch statistics + normalisation +
+ * relu (tfjs: batchNorm then relu); bwd = dx, dgamma, dbeta through the relu's mask (tfjs: dy·step(y), then the
+ * batch-norm gradient). */
 export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase {
   const [N, C, L] = shape;
   const size = N * C * L;
   return {
-    name: `${pass === 'fwd' ? 'batchNorm+relu' : 'batchNorm'}.${pass} ${N}x${C}x${L}`,
-    label: `BN${pass === 'fwd' ? '+relu' : ''} ${pass} ${C}x${L}`,
-    // The least traffic: fwd reads x for the statistics, then reads x and writes y; bwd reads x and dy, writes dx.
-    bytes: 3 * size * F32,
+    name: `batchNorm+relu.${pass} ${N}x${C}x${L}`,
+    label: `BN+relu ${pass} ${C}x${L}`,
+    // The least traffic: fwd reads x for the statistics, then reads x and writes y; bwd reads x, y and dy, writes dx.
+    bytes: (pass === 'fwd' ? 3 : 4) * size * F32,
     tol: 2e-3,
     prepare(ctx): Prepared {
       const x = randomArray(size, 31, -2, 3);
@@ -283,12 +284,13 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
       const full = reference.batchNormStats(x, shape);
       const [mean, variance] = [Float32Array.from(full.mean), Float32Array.from(full.variance)];
       const dy = randomArray(size, 32);
-      const [dys, ms, vs] = [inputs.ours(dy), inputs.ours(mean), inputs.ours(variance)];
+      const y = Float32Array.from(reference.batchNormApply(x, shape, mean, variance, gamma, beta, EPS, true));
+      const [dys, ms, vs, ys] = [inputs.ours(dy), inputs.ours(mean), inputs.ours(variance), inputs.ours(y)];
       let ref: ReturnType<typeof reference.batchNormBackward> | null = null;
-      const r = () => (ref ??= reference.batchNormBackward(xSub, gather3(dy, shape, ns, cs), sub, perChannel(mean), perChannel(variance), perChannel(gamma), EPS));
+      const r = () => (ref ??= reference.batchNormBackward(xSub, gather3(dy, shape, ns, cs), sub, perChannel(mean), perChannel(variance), perChannel(gamma), EPS, gather3(y, shape, ns, cs)));
       const prepared: Prepared = {
         ours: () => {
-          const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS);
+          const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS, ys);
           return [g.dx, g.dgamma, g.dbeta];
         },
         expect: [
@@ -299,12 +301,15 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
         dispose: () => inputs.dispose(),
       };
       if (tf && x4 && g1) {
-        // tfjs has no batch-norm backward kernel: the same formula as ours (and the reference's), in tfjs ops.
-        const dy4 = inputs.tfjs(nclToNlc(dy, shape), [N, 1, L, C]);
+        // tfjs has no batch-norm backward kernel: the relu's gradient (as tfjs's Relu gradient computes it), then
+        // the same formula as ours (and the reference's), in tfjs ops.
+        const dyIn = inputs.tfjs(nclToNlc(dy, shape), [N, 1, L, C]);
+        const y4 = inputs.tfjs(nclToNlc(y, shape), [N, 1, L, C]);
         const [m1, v1] = [inputs.tfjs(mean, [C]), inputs.tfjs(variance, [C])];
         const M = N * L;
         prepared.tfjs = () =>
           tf.tidy(() => {
+            const dy4 = tf.mul(dyIn, tf.step(y4));
             const invStd = tf.rsqrt(tf.add(v1, EPS));
             const xhat = tf.mul(tf.sub(x4, m1), invStd);
             const dbeta = tf.sum(dy4, [0, 1, 2]);
@@ -314,56 +319,6 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
             return [dx, dgamma, dbeta];
           });
         prepared.tfjsToOurs = [toNcl, same, same];
-      }
-      return prepared;
-    },
-  };
-}
-
-// ------------------------------------------------------------------------------------------------ relu
-
-/** The relu's backward (its forward is fused into batch norm): dx = dy · step(x). */
-export function reluBackwardCase(shape: number[]): KernelCase {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return {
-    name: `relu.bwd ${shape.join('x')}`,
-    label: `relu bwd ${shape.slice(1).join('x')}`,
-    bytes: 3 * size * F32,
-    tol: 0,
-    prepare(ctx): Prepared {
-      const x = randomArray(size, 41);
-      const inputs = new Inputs(ctx);
-      const b = ctx.backend;
-      const xs = inputs.ours(x);
-      const [ns, cs] = [probes(shape[0]), probes(shape[1])];
-      const part = (v: ArrayLike<number>) => gather3(v, shape, ns, cs);
-      const label = `rows n ${ns}, c ${cs}`;
-      // Elementwise: the layout does not matter, tfjs gets the same flat arrays.
-      const tf = ctx.tf;
-      const x1 = tf ? inputs.tfjs(x, [size]) : null;
-      const dy = randomArray(size, 42);
-      const ys = b.unary('relu', xs); // y = relu(x), which the backward kernel may read instead of x
-      inputs.adoptOurs(ys);
-      const dys = inputs.ours(dy);
-      const prepared: Prepared = {
-        ours: () => [b.unaryBackward('relu', xs, ys, dys)],
-        expect: [
-          {
-            output: 0,
-            label: `dx ${label}`,
-            pick: part,
-            want: () => {
-              const xp = part(x);
-              return reference.unaryBackward('relu', xp, reference.unary('relu', xp), part(dy));
-            },
-          },
-        ],
-        dispose: () => inputs.dispose(),
-      };
-      if (tf && x1) {
-        const dy1 = inputs.tfjs(dy, [size]);
-        // What tfjs's Relu gradient computes: dy · step(x).
-        prepared.tfjs = () => [tf.tidy(() => tf.mul(dy1, tf.step(x1)))];
       }
       return prepared;
     },
@@ -469,7 +424,6 @@ export function kernelCases(gemm: number[], scale = 1): KernelCase[] {
   for (const shape of [first, second]) {
     cases.push(maxPoolCase(shape, 4, 'fwd'), maxPoolCase(shape, 4, 'bwd'));
     cases.push(batchNormCase(shape, 'fwd'), batchNormCase(shape, 'bwd'));
-    cases.push(reluBackwardCase(shape));
   }
   for (const size of gemm) cases.push(...matmulCases(size, size, size));
   // The classifier: hidden layer 256 features + gender one-hot → 64, then 64 → 4 emotions (batch 16).

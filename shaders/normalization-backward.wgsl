@@ -8,6 +8,9 @@
 //   direct:  a thread per channel sums all of it.
 // then dx:
 //   inputGradientRows / inputGradientFlat: dx, covering the tensor like `rows` / `flat` of normalization-apply.wgsl.
+// With RELU (batch norm followed by a fused ReLU, y its output), every pass reads dy where y > 0 and 0 elsewhere:
+// the ReLU's backward without a pass of its own. Each entry point binds y after its other inputs and outputs
+// (the host binds dy again there without RELU).
 
 struct Params {
   N: u32,
@@ -23,6 +26,7 @@ struct Params {
 
 override WG: u32 = 64; // a power of two for `partial`
 override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
+override RELU: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -31,6 +35,7 @@ override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(5) var<storage, read> partialY: array<f32>;
 
 // Bindings of `finish`.
 @group(0) @binding(1) var<storage, read> finishPartials: array<f32>;
@@ -42,6 +47,7 @@ override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 @group(0) @binding(4) var<storage, read> directVariance: array<f32>;
 @group(0) @binding(5) var<storage, read_write> directDgamma: array<f32>;
 @group(0) @binding(6) var<storage, read_write> directDbeta: array<f32>;
+@group(0) @binding(7) var<storage, read> directY: array<f32>;
 
 // Bindings of the inputGradient passes (x, dy and mean as for `partial`).
 @group(0) @binding(4) var<storage, read> variance: array<f32>;
@@ -49,6 +55,18 @@ override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 @group(0) @binding(6) var<storage, read> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read> dbeta: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(9) var<storage, read> inputY: array<f32>;
+
+// dy[i], or 0 where the fused ReLU cut its output (one helper per entry point: each binds y elsewhere).
+fn partialDy(i: u32) -> f32 {
+  return select(dy[i], select(0.0, dy[i], partialY[i] > 0.0), RELU);
+}
+fn directDy(i: u32) -> f32 {
+  return select(dy[i], select(0.0, dy[i], directY[i] > 0.0), RELU);
+}
+fn inputDy(i: u32) -> f32 {
+  return select(dy[i], select(0.0, dy[i], inputY[i] > 0.0), RELU);
+}
 
 var<workgroup> sharedDy: array<f32, WG>;
 var<workgroup> sharedDyXc: array<f32, WG>;
@@ -87,7 +105,7 @@ fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
   var l = j - n * p.L;
   for (; j < end; j += WG) {
     let i = n * rowStride + channelOffset + l;
-    let g = dy[i];
+    let g = partialDy(i);
     own += vec2f(g, g * (x[i] - m));
     l += p.stepL;
     n += p.stepN;
@@ -131,7 +149,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   for (var n = 0u; n < p.N; n++) {
     let base = (n * p.C + c) * p.L;
     for (var l = 0u; l < p.L; l++) {
-      let g = dy[base + l];
+      let g = directDy(base + l);
       total += vec2f(g, g * (x[base + l] - m));
     }
   }
@@ -168,7 +186,7 @@ fn inputGradientRows(@builtin(local_invocation_index) t: u32, @builtin(workgroup
     let l = first + j * WG;
     if (l < p.L) {
       let i = base + l;
-      dx[i] = k.a * dy[i] + k.b * (x[i] - m) + k.d;
+      dx[i] = k.a * inputDy(i) + k.b * (x[i] - m) + k.d;
     }
   }
 }
@@ -183,7 +201,7 @@ fn inputGradientFlat(@builtin(local_invocation_index) t: u32, @builtin(workgroup
   for (var j = 0u; j < ITEMS; j++) {
     if (i < total) {
       let k = coefficients(c);
-      dx[i] = k.a * dy[i] + k.b * (x[i] - mean[c]) + k.d;
+      dx[i] = k.a * inputDy(i) + k.b * (x[i] - mean[c]) + k.d;
     }
     i += WG;
     l += p.stepL;

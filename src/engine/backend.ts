@@ -108,7 +108,8 @@ export interface Backend {
   /** y = (x - mean)/sqrt(var + eps)·gamma + beta per channel. */
   batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu?: boolean): Storage;
   /** Backward of batchNormApply in training mode (mean/var are the batch's own statistics of x). */
-  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number): { dx: Storage; dgamma: Storage; dbeta: Storage };
+  /** With `reluOutput` (y of a batchNormApply with the fused relu), dy counts only where y > 0. */
+  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number, reluOutput?: Storage): { dx: Storage; dgamma: Storage; dbeta: Storage };
   /** A mask of 0 and 1/(1-p), deterministic in seed. */
   dropoutMask(length: number, p: number, seed: number): Storage;
   /** Softmax over the last dim of [rows, cols]. */

@@ -339,9 +339,7 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   const variance = new Tensor(stats.variance, [C], backend);
   return y.setGradFn([x, gamma, beta], (g) => {
     // After the fused relu, the gradient passes where y > 0 (exactly where the normalised value was positive).
-    const dz = relu ? backend.unaryBackward('relu', y.storage, y.storage, g.storage) : g.storage;
-    const r = backend.batchNormBackward(x.storage, dz, shape, mean.storage, variance.storage, gamma.storage, eps);
-    if (relu) backend.release(dz);
+    const r = backend.batchNormBackward(x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps, relu ? y.storage : undefined);
     return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
   });
 }

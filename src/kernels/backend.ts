@@ -73,7 +73,7 @@ export class WebGpuBackend implements Backend {
 
   batchNormStats(x: Storage, shape: number[]) { return norm.batchNormStats(this.rt, x, shape); }
   batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu = false) { return norm.batchNormApply(this.rt, x, shape, mean, variance, gamma, beta, eps, relu); }
-  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number) { return norm.batchNormBackward(this.rt, x, dy, shape, mean, variance, gamma, eps); }
+  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number, reluOutput?: Storage) { return norm.batchNormBackward(this.rt, x, dy, shape, mean, variance, gamma, eps, reluOutput); }
   dropoutMask(length: number, p: number, seed: number) { return optim.dropoutMask(this.rt, length, p, seed); }
   softmax(x: Storage, rows: number, cols: number) { return softmax.softmax(this.rt, x, rows, cols); }
   softmaxBackward(y: Storage, dy: Storage, rows: number, cols: number) { return softmax.softmaxBackward(this.rt, y, dy, rows, cols); }

@@ -169,17 +169,21 @@ export function batchNormBackward(
   variance: Storage,
   gamma: Storage,
   eps: number,
+  reluOutput?: Storage,
 ): { dx: Storage; dgamma: Storage; dbeta: Storage } {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
   const [xb, dyb, meanb, varb, gammab] = [x, dy, mean, variance, gamma].map((s) => gpuStorage(s).buffer);
+  // The fused ReLU's output, read after each pass's other bindings; without it dy stands in (never read).
+  const yb = reluOutput ? gpuStorage(reluOutput).buffer : dyb;
+  const RELU = reluOutput ? 1 : 0;
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
   const params = (stepN: number, stepL: number, stepC: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL, stepC).f32(eps);
-  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
+  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG, RELU }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
   if (pl.direct) {
-    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer] });
+    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
   } else {
     const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
     rt.dispatch({
@@ -187,12 +191,12 @@ export function batchNormBackward(
       shapes: pl.shapes,
       shader: backwardShader,
       entryPoint: 'partial',
-      constants: { WG: REDUCE_WG },
+      constants: { WG: REDUCE_WG, RELU },
       params: params(...channelSteps(L, REDUCE_WG), 0),
-      buffers: [xb, dyb, meanb, partials.buffer],
+      buffers: [xb, dyb, meanb, partials.buffer, yb],
       workgroups: [chunks, ...pl.channelGrid],
     });
-    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
+    rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG }, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
     rt.release(partials.buffer);
   }
   const cover = elementwise(N, C, L);
@@ -201,9 +205,9 @@ export function batchNormBackward(
     shapes: pl.shapes,
     shader: backwardShader,
     entryPoint: `inputGradient${cover.suffix}`,
-    constants: cover.constants,
+    constants: { ...cover.constants, RELU },
     params: params(0, ...cover.steps),
-    buffers: [xb, dyb, meanb, varb, gammab, dgamma.buffer, dbeta.buffer, dx.buffer],
+    buffers: [xb, dyb, meanb, varb, gammab, dgamma.buffer, dbeta.buffer, dx.buffer, yb],
     workgroups: cover.workgroups,
   });
   return { dx, dgamma, dbeta };

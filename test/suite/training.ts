@@ -118,7 +118,7 @@ const normalizationCases: SuiteCase[] = [
   })),
   ...bnShapes.map((shape) => ({
     family: 'normalization',
-    name: `batchNormBackward x[${shape}]`,
+    name: `batchNormBackward (and through the fused relu) x[${shape}]`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
         const C = shape[1];
@@ -127,13 +127,19 @@ const normalizationCases: SuiteCase[] = [
         const stats = ser.reference.batchNormStats(x, shape);
         const [mean, variance] = [f32(stats.mean), f32(stats.variance)];
         const gamma = fresh(C, 1, 1);
-        const ref = ser.reference.batchNormBackward(x, dy, shape, mean, variance, gamma, EPS);
-        const [xs, dys, ms, vs, gs] = [x, dy, mean, variance, gamma].map((a) => keep(b.upload(a)));
-        const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS);
-        [g.dx, g.dgamma, g.dbeta].forEach(keep);
-        assertClose(await b.download(g.dx), ref.dx, GRADIENT, 'dx');
-        assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, 'dgamma');
-        assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, 'dbeta');
+        const beta = fresh(C);
+        // The output of the fused relu (about half of it zero), whose zeros mask dy in the fused variant.
+        const y = f32(ser.reference.batchNormApply(x, shape, mean, variance, gamma, beta, EPS, true));
+        const [xs, dys, ms, vs, gs, ys] = [x, dy, mean, variance, gamma, y].map((a) => keep(b.upload(a)));
+        for (const relu of [false, true]) {
+          const ref = ser.reference.batchNormBackward(x, relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, shape, mean, variance, gamma, EPS);
+          const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
+          [g.dx, g.dgamma, g.dbeta].forEach(keep);
+          const what = relu ? ' (fused relu)' : '';
+          assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
+          assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, `dgamma${what}`);
+          assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, `dbeta${what}`);
+        }
       }),
   })),
   ...[

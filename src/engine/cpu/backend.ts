@@ -53,8 +53,8 @@ export class CpuBackend implements Backend {
     return { mean: this.out(s.mean), variance: this.out(s.variance) };
   }
   batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu = false) { return this.out(ref.batchNormApply(d(x), shape, d(mean), d(variance), d(gamma), d(beta), eps, relu)); }
-  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number) {
-    const g = ref.batchNormBackward(d(x), d(dy), shape, d(mean), d(variance), d(gamma), eps);
+  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number, reluOutput?: Storage) {
+    const g = ref.batchNormBackward(d(x), d(dy), shape, d(mean), d(variance), d(gamma), eps, reluOutput && d(reluOutput));
     return { dx: this.out(g.dx), dgamma: this.out(g.dgamma), dbeta: this.out(g.dbeta) };
   }
   dropoutMask(length: number, p: number, seed: number) { return this.out(ref.dropoutMask(length, p, seed)); }

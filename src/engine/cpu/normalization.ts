@@ -55,6 +55,7 @@ export function batchNormApply(
  * Training-mode backward of batchNormApply, where mean and variance are the batch statistics of x itself
  * (so the gradient flows through them too). With M = N·L, x̂ = (x − mean)·invStd:
  *   dbeta = Σ dy,  dgamma = Σ dy·x̂,  dx = gamma·invStd/M · (M·dy − dbeta − x̂·dgamma).
+ * With `reluOutput` (the output of the fused relu), dy is taken as 0 where that output is not positive.
  */
 export function batchNormBackward(
   x: ArrayLike<number>,
@@ -64,9 +65,11 @@ export function batchNormBackward(
   variance: ArrayLike<number>,
   gamma: ArrayLike<number>,
   eps: number,
+  reluOutput?: ArrayLike<number>,
 ): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
   const [N, C, L] = shape;
   const M = N * L;
+  if (reluOutput) dy = Float64Array.from(dy, (g, i) => (reluOutput[i] > 0 ? g : 0));
   const dx = new Float64Array(N * C * L);
   const dgamma = new Float64Array(C);
   const dbeta = new Float64Array(C);
