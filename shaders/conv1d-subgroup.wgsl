@@ -60,6 +60,35 @@ fn input(row: u32, position: i32) -> f32 {
   return select(0.0, src[row + u32(clamp(position, 0, i32(p.lengthIn) - 1))], inside);
 }
 
+/** Where this lane's weight rows start: rows past the edge read the last row (in bounds; never stored). */
+fn weightRows(m0: u32, lane: u32) -> array<u32, 4> {
+  var aRow: array<u32, 4>;
+  for (var g = 0u; g < ROW_GROUPS; g++) {
+    aRow[g] = min(m0 + g * LANES + lane, p.rows - 1u) * p.aStepM;
+  }
+  return aRow;
+}
+
+/** Stores the block: acc[r·4 + j] is row m0 + r at position first + j·step; positions past the end are dropped.
+ *  Every output is a NaN (quiet, payload = the actual size) if the driver's subgroup size is not LANES. */
+fn storeBlock(acc: ptr<function, array<f32, 128>>, m0: u32, n: u32, first: u32, step: u32, lanes: u32) {
+  let wrongSize = lanes != LANES;
+  for (var r = 0u; r < BLOCK_M; r++) {
+    let row = m0 + r;
+    if (row >= p.rows) {
+      break;
+    }
+    let b = select(0.0, bias[row], p.hasBias != 0u);
+    let outRow = (n * p.rows + row) * p.lengthOut;
+    for (var j = 0u; j < COLS; j++) {
+      let l = first + j * step;
+      if (l < p.lengthOut) {
+        out[outRow + l] = select((*acc)[r * 4u + j] + b, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(LANES)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
@@ -69,12 +98,8 @@ fn main(
   let m0 = wid.y * BLOCK_M;
   let l0 = wid.x * BLOCK_L;
   let n = wid.z;
-  // Rows past the edge read the last row (in bounds); positions past the edge read zeros or real inputs.
-  // Their results are never stored.
-  var aRow: array<u32, 4>;
-  for (var g = 0u; g < ROW_GROUPS; g++) {
-    aRow[g] = min(m0 + g * LANES + lane, p.rows - 1u) * p.aStepM;
-  }
+  // Positions past the edge read zeros or real inputs; their results are never stored.
+  let aRow = weightRows(m0, lane);
   var origin: array<i32, 4>;
   for (var j = 0u; j < COLS; j++) {
     origin[j] = i32((l0 + j * LANES + lane) * p.stride) + p.offset;
@@ -104,21 +129,7 @@ fn main(
     }
   }
 
-  let wrongSize = lanes != LANES;
-  for (var r = 0u; r < BLOCK_M; r++) {
-    let row = m0 + r;
-    if (row >= p.rows) {
-      break;
-    }
-    let b = select(0.0, bias[row], p.hasBias != 0u);
-    let outRow = (n * p.rows + row) * p.lengthOut;
-    for (var j = 0u; j < COLS; j++) {
-      let l = l0 + j * LANES + lane;
-      if (l < p.lengthOut) {
-        out[outRow + l] = select(acc[r * 4u + j] + b, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
-      }
-    }
-  }
+  storeBlock(&acc, m0, n, l0 + lane, LANES, lanes);
 }
 
 @compute @workgroup_size(LANES)
@@ -130,10 +141,7 @@ fn window(
   let m0 = wid.y * BLOCK_M;
   let l0 = wid.x * BLOCK_L + lane * COLS;
   let n = wid.z;
-  var aRow: array<u32, 4>;
-  for (var g = 0u; g < ROW_GROUPS; g++) {
-    aRow[g] = min(m0 + g * LANES + lane, p.rows - 1u) * p.aStepM;
-  }
+  let aRow = weightRows(m0, lane);
   // Tap step −1 walks the window backwards: taking the taps in reverse order makes it forwards again.
   let reversed = p.tapStep < 0;
   let first = i32(l0) + p.offset - select(0, i32(TAPS) - 1, reversed);
@@ -162,19 +170,5 @@ fn window(
     }
   }
 
-  let wrongSize = lanes != LANES;
-  for (var r = 0u; r < BLOCK_M; r++) {
-    let row = m0 + r;
-    if (row >= p.rows) {
-      break;
-    }
-    let b = select(0.0, bias[row], p.hasBias != 0u);
-    let outRow = (n * p.rows + row) * p.lengthOut;
-    for (var j = 0u; j < COLS; j++) {
-      let l = l0 + j;
-      if (l < p.lengthOut) {
-        out[outRow + l] = select(acc[r * 4u + j] + b, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
-      }
-    }
-  }
+  storeBlock(&acc, m0, n, l0, 1u, lanes);
 }
