@@ -30,7 +30,6 @@ const MAX_WINDOW_TAPS = 9;
 /** Register tile of every shader (their TILE_* constants) and lanes per workgroup. */
 const TILE = 4;
 const WG = 64;
-const MAX_GROUPS = 65535;
 /** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
 const TARGET_WORKGROUPS = 256;
 const MIN_CHUNK = 256;
@@ -53,13 +52,6 @@ function geometry(xShape: number[], wShape: number[], p: Conv1dParams): Geometry
 
 function describe(g: Geometry, p: Conv1dParams): string {
   return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${p.stride} padding ${p.padding} dilation ${p.dilation}`;
-}
-
-function checkGrid(kernel: string, groups: number[], shapes: string): [number, number, number] {
-  if (groups.some((n) => n > MAX_GROUPS)) {
-    throw new Error(`${kernel}: ${shapes} needs workgroups [${groups.join(', ')}], more than ${MAX_GROUPS} in one dimension`);
-  }
-  return [groups[0], groups[1], groups[2]];
 }
 
 /** The shape uniforms every conv1d shader starts with. */
@@ -124,7 +116,7 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
     constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols, ...(window ? { TAPS: c.taps } : {}) },
     params: new Params().u32(c.rows, c.channels, c.lengthIn, c.lengthOut, c.taps, c.stride).i32(c.offset, c.tapStep).u32(c.aStepM, c.aStepC, bias ? 1 : 0),
     buffers: [gpuStorage(src).buffer, aBuffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
-    workgroups: checkGrid(c.kernel, [Math.ceil(c.lengthOut / (t.cols * t.lanes)), Math.ceil(c.rows / (t.rowGroups * t.lanes)), c.N], shapes),
+    workgroups: [Math.ceil(c.lengthOut / (t.cols * t.lanes)), Math.ceil(c.rows / (t.rowGroups * t.lanes)), c.N],
   });
   return out;
 }
@@ -151,7 +143,7 @@ export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage,
     params: shapeParams(g, p).u32(p.stride / common, spacing, (p.stride * p.dilation) / common, groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
-    workgroups: checkGrid('conv1d', [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N], shapes),
+    workgroups: [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N],
   });
   return y;
 }
@@ -184,7 +176,7 @@ export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xSh
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
     params: shapeParams(g, p).u32(p.stride / common, p.dilation / common, step, groups),
     buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
-    workgroups: checkGrid('conv1dBackwardInput', [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N], shapes),
+    workgroups: [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N],
   });
   return dx;
 }
@@ -227,7 +219,7 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
     constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
     params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
     buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
-    workgroups: checkGrid('conv1dBackwardWeight', [tileGroups, chunks, 1], shapes),
+    workgroups: [tileGroups, chunks, 1],
   });
   if (partials !== dw) {
     const [gx, gy] = grid1d(count, WG);

@@ -181,9 +181,9 @@ export function batchNormBackward(
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
   const params = (stepN: number, stepL: number, stepC: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL, stepC).f32(eps);
-  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG, RELU }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
+  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
   if (pl.direct) {
-    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
+    rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG, RELU }, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
   } else {
     const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
     rt.dispatch({
@@ -196,7 +196,7 @@ export function batchNormBackward(
       buffers: [xb, dyb, meanb, partials.buffer, yb],
       workgroups: [chunks, ...pl.channelGrid],
     });
-    rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG }, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
+    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
     rt.release(partials.buffer);
   }
   const cover = elementwise(N, C, L);
