@@ -15,6 +15,9 @@ export interface TimingOptions {
   budgetMs: number;
 }
 
+/** Most runs in one sample. */
+const MAX_BATCH = 1024;
+
 export const FULL_TIMING: TimingOptions = { warmup: 1, repeats: 7, minSampleMs: 20, budgetMs: 5_000 };
 export const QUICK_TIMING: TimingOptions = { warmup: 1, repeats: 2, minSampleMs: 5, budgetMs: 1_000 };
 
@@ -44,10 +47,17 @@ export async function measure(workloads: Workload[], o: TimingOptions): Promise<
   const started = performance.now();
   const state = [];
   for (const w of workloads) {
-    // The first timed run sizes the batch; when it is long enough to stand alone it is also the first sample.
+    // The batch grows until a sample lasts minSampleMs: a first estimate from one run still carries a whole
+    // sync round trip (~1 ms here), which would size the batch of sub-millisecond work far too small. When
+    // one run is long enough to stand alone it is also the first sample.
     const first = await sample(w, 1);
-    const batch = first >= o.minSampleMs ? 1 : Math.min(256, Math.ceil(o.minSampleMs / Math.max(first, 0.01)));
-    state.push({ w, first, batch, samples: batch === 1 ? [first] : [], last: first * batch });
+    let batch = 1;
+    let last = first;
+    while (last < o.minSampleMs && batch < MAX_BATCH) {
+      batch = Math.min(MAX_BATCH, Math.ceil(batch * Math.min(16, (1.25 * o.minSampleMs) / Math.max(last, 0.01))));
+      last = await sample(w, batch);
+    }
+    state.push({ w, first, batch, samples: batch === 1 ? [first] : [], last });
   }
   const budget = o.budgetMs * workloads.length;
   for (;;) {

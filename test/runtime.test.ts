@@ -3,6 +3,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
+import { BindingCache } from '../src/engine/binding-cache.js';
 import { Params, type GpuRuntime } from '../src/engine/runtime.js';
 import { affine } from '../src/kernels/elementwise.js';
 import { allocate, gpuStorage } from '../src/kernels/storage.js';
@@ -71,5 +72,40 @@ describe('GPU runtime', () => {
     expect(row!.ms).toBeGreaterThan(0);
     expect(table.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 6);
     x.dispose();
+  });
+
+  it('caches bind groups and uniforms, bounded, destroying evicted uniforms only after the submit that binds them', async () => {
+    const device = rt.device;
+    const module = device.createShaderModule({
+      code: `struct P { n: u32, v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.n) { a[g.x] += p.v; } }`,
+    });
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const a = rt.allocate(256, 'a');
+    rt.clear(a, 256);
+    rt.flush();
+    const cache = new BindingCache(device, { uniforms: 3, bindGroups: 5 });
+    const params = (v: number) => new Params().u32(64).f32(v);
+    expect(cache.bindGroup(pipeline, params(1), [a], 'add')).toBe(cache.bindGroup(pipeline, params(1), [a], 'add'));
+    expect(cache.bindGroup(pipeline, params(2), [a], 'add')).not.toBe(cache.bindGroup(pipeline, params(1), [a], 'add'));
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    for (let v = 1; v <= 10; v++) {
+      pass.setBindGroup(0, cache.bindGroup(pipeline, params(v), [a], 'add'));
+      pass.dispatchWorkgroups(1);
+      expect(cache.stats().uniforms).toBeLessThanOrEqual(3);
+      expect(cache.stats().bindGroups).toBeLessThanOrEqual(5);
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    cache.afterSubmit();
+    expect(await device.popErrorScope()).toBeNull();
+    const sums = new Float32Array(await rt.read(a, 256));
+    expect([...new Set(sums.slice(0, 64))]).toEqual([55]);
+    rt.release(a);
   });
 });

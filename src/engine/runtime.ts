@@ -1,12 +1,13 @@
 // The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
 // submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
 // dispatches of a pass; a pass per dispatch cost 15-100 µs more per dispatch on lavapipe), caches pipelines,
-// hands out pooled buffers, reads results back, and turns WebGPU validation and out-of-memory errors into
-// exceptions that name the kernel and the shapes.
+// bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, and turns WebGPU
+// validation and out-of-memory errors into exceptions that name the kernel and the shapes.
 //
 // Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
 // @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.
 
+import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { GpuDevice } from './device.js';
 import { Profiler } from './profiler.js';
@@ -73,14 +74,13 @@ export function grid1d(n: number, size: number): [number, number] {
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 const READ_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
 const MAX_DISPATCHES_PER_SUBMIT = 256;
 
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly storage: BufferPool;
-  private uniforms: BufferPool;
+  private bindings: BindingCache;
   private staging: BufferPool;
   private pipelines = new Map<string, GPUComputePipeline>();
   private modules = new Map<string, GPUShaderModule>();
@@ -95,7 +95,7 @@ export class GpuRuntime {
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
     this.storage = new BufferPool(this.device, STORAGE_USAGE);
-    this.uniforms = new BufferPool(this.device, UNIFORM_USAGE);
+    this.bindings = new BindingCache(this.device);
     this.staging = new BufferPool(this.device, READ_USAGE);
   }
 
@@ -142,15 +142,7 @@ export class GpuRuntime {
     if (x > max || y > max || z > max) throw new GpuError(`${label}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
     const encoder = this.begin(label);
     const pipeline = this.pipeline(call);
-    let uniform: GPUBuffer | null = null;
-    const entries: GPUBindGroupEntry[] = call.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
-    if (call.params) {
-      const bytes = call.params.bytes();
-      uniform = this.uniforms.acquire(bytes.byteLength, 'params');
-      this.device.queue.writeBuffer(uniform, 0, bytes);
-      entries.unshift({ binding: 0, resource: { buffer: uniform } });
-    }
-    const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label);
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
     const pass = this.profiler
       ? encoder.beginComputePass({ label, timestampWrites: this.profiler.timestampWrites(call.kernel) })
@@ -162,7 +154,6 @@ export class GpuRuntime {
     pass.dispatchWorkgroups(x, y, z);
     pass.popDebugGroup();
     if (this.profiler) pass.end();
-    if (uniform) this.uniforms.release(uniform);
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
   }
 
@@ -177,7 +168,7 @@ export class GpuRuntime {
     this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
     this.errors.push(this.device.popErrorScope(), this.device.popErrorScope());
     this.storage.afterSubmit();
-    this.uniforms.afterSubmit();
+    this.bindings.afterSubmit();
     this.staging.afterSubmit();
     this.profiler?.afterSubmit();
   }
