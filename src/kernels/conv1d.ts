@@ -15,6 +15,9 @@
 // subgroup correlation kernel (shaders/conv1d-subgroup.wgsl) that shares loads between SIMD lanes, as the
 // subgroup GEMM does: measured 2-3× the per-invocation kernels on the model's middle layers, and another
 // 1.1-1.4× where stride 1 lets each lane keep its inputs across the taps in registers (the `window` entry).
+// On GPUs all three passes run on the GEMM's workgroup-tiled core, as implicit GEMMs whose im2col operand is
+// gathered while the slabs are staged (shaders/conv1d-tiled.wgsl), except where the GEMM is too thin for tiles
+// (a single input channel, as the first layer's input gradient has).
 
 import type { Conv1dParams, Storage } from '../engine/backend.js';
 import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
@@ -22,7 +25,9 @@ import forwardShader from '../../shaders/conv1d-forward.wgsl';
 import backwardInputShader from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
 import subgroupShader from '../../shaders/conv1d-subgroup.wgsl';
-import { cpuSubgroupLanes, gemmKernel } from './gemm.js';
+import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
+import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
+import { cpuSubgroupLanes, gemmKernel, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
 import { allocate, gpuStorage, type GpuStorage } from './storage.js';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
@@ -33,6 +38,12 @@ const WG = 64;
 /** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
 const TARGET_WORKGROUPS = 256;
 const MIN_CHUNK = 256;
+/** The tiled backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
+const TILED_TARGET_WORKGROUPS = 512;
+/** Smallest GEMM side (rows, or reduction) worth a workgroup tile. */
+const MIN_TILED_SIDE = 16;
+
+const tiledShader = tiledOperands + tiledCore;
 
 interface Geometry {
   N: number;
@@ -121,9 +132,11 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
   return out;
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ForwardTile | SubgroupTile): Storage {
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ForwardTile | SubgroupTile | GemmTileConfig): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
+  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'forward', g);
+  if (tiled) return tiledPass(rt, 'forward', w, x, bias, g, p, tiled, shapes);
   const sub = tile ? ('lanes' in tile ? tile : null) : subgroupTile(rt, g.Cout);
   if (sub) {
     const c = { kernel: 'conv1d.forward', N: g.N, rows: g.Cout, channels: g.Cin, lengthIn: g.L, lengthOut: g.Lout, taps: g.K };
@@ -154,9 +167,11 @@ export interface BackwardInputTile {
   l4: number;
 }
 
-export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardInputTile | SubgroupTile): Storage {
+export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardInputTile | SubgroupTile | GemmTileConfig): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
+  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'backwardInput', g);
+  if (tiled) return tiledPass(rt, 'backwardInput', w, dy, null, g, p, tiled, shapes);
   // dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, l + padding − k·dilation]: a correlation only when stride = 1.
   const sub = p.stride !== 1 ? null : tile ? ('lanes' in tile ? tile : null) : subgroupTile(rt, g.Cin);
   if (sub) {
@@ -188,15 +203,17 @@ export interface BackwardWeightTile {
   k: number;
 }
 
-export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardWeightTile): Storage {
+export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardWeightTile | GemmTileConfig): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
+  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'backwardWeight', g);
+  if (tiled) return tiledPass(rt, 'backwardWeight', dy, x, null, g, p, tiled, shapes);
   const count = g.Cout * g.Cin * g.K;
   const common = gcd(p.stride, p.dilation);
   const tapPhases = p.stride / common;
   const phaseTaps = Math.ceil(g.K / tapPhases);
   const k = Math.min(phaseTaps, 24);
-  const t = tile ?? { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
+  const t = (tile as BackwardWeightTile | undefined) ?? { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
@@ -221,19 +238,73 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
     buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
     workgroups: [tileGroups, chunks, 1],
   });
-  if (partials !== dw) {
-    const [gx, gy] = grid1d(count, WG);
-    rt.dispatch({
-      kernel: 'conv1d.backwardWeight.reduce',
-      shapes,
-      shader: backwardWeightShader,
-      entryPoint: 'reduce',
-      constants: { WG },
-      params: new Params().u32(count, chunks, gx * WG),
-      buffers: [partials.buffer, dw.buffer],
-      workgroups: [gx, gy],
-    });
-    rt.release(partials.buffer);
+  if (partials !== dw) reducePartials(rt, partials, dw, count, chunks, shapes);
+  return dw;
+}
+
+/** dw = the sum of `chunks` partial weight gradients, in a fixed order; releases the partials. */
+function reducePartials(rt: GpuRuntime, partials: GpuStorage, dw: GpuStorage, count: number, chunks: number, shapes: string): void {
+  const [gx, gy] = grid1d(count, WG);
+  rt.dispatch({
+    kernel: 'conv1d.backwardWeight.reduce',
+    shapes,
+    shader: backwardWeightShader,
+    entryPoint: 'reduce',
+    constants: { WG },
+    params: new Params().u32(count, chunks, gx * WG),
+    buffers: [partials.buffer, dw.buffer],
+    workgroups: [gx, gy],
+  });
+  rt.release(partials.buffer);
+}
+
+type Pass = 'forward' | 'backwardInput' | 'backwardWeight';
+
+/** The pass as a GEMM: C[M,N] reduced over K (see shaders/conv1d-tiled.wgsl). */
+function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } {
+  if (pass === 'forward') return { M: g.Cout, N: g.N * g.Lout, K: g.Cin * g.K };
+  if (pass === 'backwardInput') return { M: g.Cin, N: g.N * g.L, K: g.Cout * g.K };
+  return { M: g.Cout, N: g.Cin * g.K, K: g.N * g.Lout };
+}
+
+/** The tile a GPU uses for this pass, or null where it should not take the tiled core: CPU drivers (barriers
+ * are slow there), GEMMs too thin for a tile, and grids past the per-dimension limit. */
+function tiledByDefault(rt: GpuRuntime, pass: Pass, g: Geometry): GemmTileConfig | null {
+  if (gemmKernel(rt.gpu) !== 'tiled') return null;
+  const { M, N, K } = gemmView(pass, g);
+  if (M < MIN_TILED_SIDE || K < MIN_TILED_SIDE) return null;
+  const cfg = tiledGemmConfig(rt.device.limits, M, N);
+  const { tileN } = tileLaunch(cfg);
+  return Math.ceil(N / tileN) <= rt.device.limits.maxComputeWorkgroupsPerDimension ? cfg : null;
+}
+
+/** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
+function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, p: Conv1dParams, cfg: GemmTileConfig, shapes: string): GpuStorage {
+  const { M, N, K } = gemmView(pass, g);
+  const { tileM, tileN, constants } = tileLaunch(cfg);
+  // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU.
+  let chunks = 1;
+  let chunk = K;
+  if (pass === 'backwardWeight') {
+    const tiles = Math.ceil(M / tileM) * Math.ceil(N / tileN);
+    const wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / tiles), Math.ceil(K / MIN_CHUNK));
+    chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
+    chunks = Math.ceil(K / chunk);
   }
+  const result = allocate(rt, chunks * M * N, `conv1d.${pass}.out`);
+  const aBuffer = gpuStorage(a).buffer;
+  rt.dispatch({
+    kernel: `conv1d.${pass}.tiled`,
+    shapes,
+    shader: tiledShader,
+    entryPoint: 'gemm_tiled',
+    constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
+    params: new Params().u32(M, N, K, g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunk, bias ? 1 : 0),
+    buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, result.buffer],
+    workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
+  });
+  if (chunks === 1) return result;
+  const dw = allocate(rt, M * N, 'conv1d.dw');
+  reducePartials(rt, result, dw, M * N, chunks, shapes);
   return dw;
 }

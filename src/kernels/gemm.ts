@@ -11,7 +11,7 @@
 // Three kernels, chosen per adapter (gemmKernel) and sized per problem (gemmConfig); tile sizes are WGSL
 // override constants, so a config can be tuned per adapter without touching the WGSL. The flags (transposes,
 // bias, relu) are uniforms: one pipeline per config, which matters where compiling is slow (lavapipe: seconds).
-//  - 'tiled' (shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32 workgroup tiles staged in workgroup memory,
+//  - 'tiled' (shaders/tiled-gemm-core.wgsl appended to shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32 workgroup tiles staged in workgroup memory,
 //    8×8 or 4×4 register blocks per thread, vec4 reads of the staged slabs, next slabs prefetched into registers.
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
@@ -24,11 +24,14 @@ import type { GemmOptions, Storage } from '../engine/backend.js';
 import type { AdapterDescription, GpuDevice } from '../engine/device.js';
 import type { GpuRuntime } from '../engine/runtime.js';
 import { Params } from '../engine/runtime.js';
-import shader from '../../shaders/gemm.wgsl';
+import gemmShader from '../../shaders/gemm.wgsl';
+import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
 import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
 import { allocate, gpuStorage, type GpuStorage } from './storage.js';
 
-/** A launch configuration of shaders/gemm.wgsl (its override constants). */
+const shader = gemmShader + tiledCore;
+
+/** A launch configuration of the tiled core or of gemm.wgsl's direct kernel (their override constants). */
 export interface GemmTileConfig {
   kernel: 'tiled' | 'direct';
   /** Threads per workgroup along N and along M. */
@@ -99,17 +102,42 @@ export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number
     const wgX = sideThreads(N, 1, 8);
     return { kernel, wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
   }
+  return tiledGemmConfig(gpu.device.limits, M, N);
+}
+
+/** Workgroup tiles for the tiled core (GPUs): big tiles when there are enough of them to fill a GPU, smaller
+ * ones for small or skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
+export function tiledGemmConfig(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>, M: number, N: number): GemmTileConfig {
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
   const slabBytes = (c: GemmTileConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
-  const big: GemmTileConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 }; // 128×128, 8×8 per thread
-  const medium: GemmTileConfig = { kernel, wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 }; // 64×64, 4×4
-  const small: GemmTileConfig = { kernel, wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 }; // 32×32, 4×4
+  const [big, medium, small] = TILED_CONFIGS;
   // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
   // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
-  const maxBytes = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  const maxBytes = limits.maxComputeWorkgroupStorageSize;
   if (tiles(128) >= 192 && slabBytes(big) <= maxBytes) return big;
   if (tiles(64) >= 64 && slabBytes(medium) <= maxBytes) return medium;
   return small;
+}
+
+/** The tiled core's configurations: 128×128 tiles with 8×8 per thread, 64×64 and 32×32 with 4×4. */
+export const TILED_CONFIGS: readonly GemmTileConfig[] = [
+  { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 },
+  { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 },
+  { kernel: 'tiled', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 },
+];
+
+/** Tile sides and override constants of a tiled or direct configuration, checked against what the shaders hold. */
+export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number; constants: Record<string, number> } {
+  // The register arrays hold 4 vec4 pieces per side and 8 staged slab elements per thread.
+  if (!(cfg.rowVecs >= 1 && cfg.rowVecs <= 4 && cfg.colVecs >= 1 && cfg.colVecs <= 4)) throw new Error(`gemm: rowVecs/colVecs must be 1..4, got ${cfg.rowVecs}/${cfg.colVecs}`);
+  const tileM = 4 * cfg.rowVecs * cfg.wgY;
+  const tileN = 4 * cfg.colVecs * cfg.wgX;
+  const constants: Record<string, number> = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
+  if (cfg.kernel === 'tiled') {
+    if (!(cfg.tileK >= 1 && Math.max(tileM, tileN) * cfg.tileK <= 8 * cfg.wgX * cfg.wgY)) throw new Error(`gemm: tileK=${cfg.tileK} needs (tile side)·tileK <= 8·threads`);
+    constants.TILE_K = cfg.tileK;
+  }
+  return { tileM, tileN, constants };
 }
 
 export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
@@ -130,16 +158,9 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
     if (!(cfg.rowGroups <= 4 && tileM <= 32 && cfg.cols >= 1 && cfg.cols <= 4)) throw new Error(`gemm: subgroup blocks of ${cfg.rowGroups} row groups of ${cfg.lanes} and ${cfg.cols} columns are too big`);
     launch = { shader: subgroupShader, entryPoint: 'gemm_subgroup', constants: { LANES: cfg.lanes, ROW_GROUPS: cfg.rowGroups, COLS: cfg.cols } };
   } else {
-    tileM = 4 * cfg.rowVecs * cfg.wgY;
-    tileN = 4 * cfg.colVecs * cfg.wgX;
-    // The shader's register arrays hold 4 vec4 pieces per side and 8 staged slab elements per thread.
-    if (!(cfg.rowVecs >= 1 && cfg.rowVecs <= 4 && cfg.colVecs >= 1 && cfg.colVecs <= 4)) throw new Error(`gemm: rowVecs/colVecs must be 1..4, got ${cfg.rowVecs}/${cfg.colVecs}`);
-    const constants: Record<string, number> = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
-    if (cfg.kernel === 'tiled') {
-      if (!(cfg.tileK >= 1 && Math.max(tileM, tileN) * cfg.tileK <= 8 * cfg.wgX * cfg.wgY)) throw new Error(`gemm: tileK=${cfg.tileK} needs (tile side)·tileK <= 8·threads`);
-      constants.TILE_K = cfg.tileK;
-    }
-    launch = { shader, entryPoint: cfg.kernel === 'tiled' ? 'gemm_tiled' : 'gemm_direct', constants };
+    const tiles = tileLaunch(cfg);
+    ({ tileM, tileN } = tiles);
+    launch = { shader, entryPoint: cfg.kernel === 'tiled' ? 'gemm_tiled' : 'gemm_direct', constants: tiles.constants };
   }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);

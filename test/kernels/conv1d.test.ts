@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { conv1d, conv1dBackwardInput, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
-import { cpuSubgroupLanes } from '../../src/kernels/gemm.js';
+import { conv1d, conv1dBackwardInput, conv1dBackwardWeight, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
+import { cpuSubgroupLanes, TILED_CONFIGS } from '../../src/kernels/gemm.js';
 import { conv1dCases } from '../suite/conv1d.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -25,7 +25,11 @@ describe('conv1d: every kernel on this adapter', () => {
     [1, 7, 29, 13, 31, 1, 1, 1],
     [2, 2, 250, 17, 80, 4, 38, 1],
     [2, 4, 53, 6, 4, 3, 2, 2],
+    [3, 5, 400, 9, 5, 1, 2, 1],
   ];
+  // The GPU path, the tiled core, in its 32×32 tiles only: lavapipe compiles a 256-thread tiled pipeline for
+  // 10-80 s (test/kernels/gemm.test.ts checks the bigger tiles on plain GEMMs).
+  const tiled = TILED_CONFIGS[2];
   const lanes = () => {
     const rt = ser.engine().runtime;
     return rt && rt.device.features.has('subgroups') ? cpuSubgroupLanes(rt.gpu.adapter) : null;
@@ -35,7 +39,7 @@ describe('conv1d: every kernel on this adapter', () => {
     return l ? [{ lanes: l, rowGroups: 1, cols: 1 }, { lanes: l, rowGroups: 2, cols: 3 }, { lanes: l, rowGroups: Math.min(4, 32 / l), cols: 4 }] : [];
   };
 
-  it('forward: per-invocation and subgroup kernels, with and without bias', async () => {
+  it('forward: per-invocation, tiled and subgroup kernels, with and without bias', async () => {
     const { runtime: rt, backend } = ser.engine();
     if (!rt) return;
     let seed = 9500;
@@ -45,7 +49,7 @@ describe('conv1d: every kernel on this adapter', () => {
       const w = randn(Cout * Cin * K, seed++);
       const bias = randn(Cout, seed++);
       const [gx, gw, gb] = [backend.upload(x), backend.upload(w), backend.upload(bias)];
-      for (const tile of [{ co: 8, l4: 4 }, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1d(rt, gx, [N, Cin, L], gw, [Cout, Cin, K], withBias ? gb : null, p, tile);
           const what = `conv1d ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}${withBias ? ' +bias' : ''}`;
@@ -57,7 +61,7 @@ describe('conv1d: every kernel on this adapter', () => {
     }
   });
 
-  it('input gradient: per-phase and (stride 1) subgroup kernels', async () => {
+  it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', async () => {
     const { runtime: rt, backend } = ser.engine();
     if (!rt) return;
     let seed = 9600;
@@ -67,13 +71,33 @@ describe('conv1d: every kernel on this adapter', () => {
       const dy = randn(N * Cout * Lout, seed++);
       const w = randn(Cout * Cin * K, seed++);
       const [gdy, gw] = [backend.upload(dy), backend.upload(w)];
-      for (const tile of [{ ci: 4, l4: 4 }, ...(stride === 1 ? subgroupTiles() : [])]) {
+      for (const tile of [{ ci: 4, l4: 4 }, tiled, ...(stride === 1 ? subgroupTiles() : [])]) {
         const dx = conv1dBackwardInput(rt, gdy, gw, [N, Cin, L], [Cout, Cin, K], p, tile);
         const what = `conv1dBackwardInput ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
         assertClose(await backend.download(dx), ser.reference.conv1dBackwardInput(dy, w, [N, Cin, L], [Cout, Cin, K], p), 1e-5, what);
         backend.release(dx);
       }
       for (const s of [gdy, gw]) backend.release(s);
+    }
+  });
+
+  it('weight gradient: per-invocation and tiled kernels (the tiled one with its reduction split in chunks)', async () => {
+    const { runtime: rt, backend } = ser.engine();
+    if (!rt) return;
+    let seed = 9700;
+    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
+      const p = { stride, padding, dilation };
+      const Lout = Math.floor((L + 2 * padding - dilation * (K - 1) - 1) / stride) + 1;
+      const dy = randn(N * Cout * Lout, seed++);
+      const x = randn(N * Cin * L, seed++);
+      const [gdy, gx] = [backend.upload(dy), backend.upload(x)];
+      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled]) {
+        const dw = conv1dBackwardWeight(rt, gdy, gx, [N, Cin, L], [Cout, Cin, K], p, tile);
+        const what = `conv1dBackwardWeight ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
+        assertClose(await backend.download(dw), ser.reference.conv1dBackwardWeight(dy, x, [N, Cin, L], [Cout, Cin, K], p), 1e-4, what);
+        backend.release(dw);
+      }
+      for (const s of [gdy, gx]) backend.release(s);
     }
   });
 
