@@ -6,7 +6,8 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KernelTime } from '../src/index.js';
+import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
+import type { KernelTime, TuningResult } from '../src/index.js';
 import { CheckError, runCase, type BenchContext } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
 import { ModelBench, modelCases } from './cases-model.js';
@@ -14,6 +15,7 @@ import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
 import { FULL_TIMING, QUICK_TIMING } from './timing.js';
+
 
 const PROFILE_STEPS = 3;
 
@@ -30,6 +32,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const engine = await startEngine();
+  const tuner = engine.runtime!.tuner;
+  if (options.tune !== null) tuner.enabled = options.tune;
+  if (tuner.enabled) await loadTuning(engine);
   const tf = options.tfjs ? await startTfjs() : null;
   const ctx: BenchContext = { engine, backend: engine.backend, tf };
   const adapter = adapterLabel(engine.adapter);
@@ -44,6 +49,7 @@ async function main(): Promise<number> {
   if (note) notes.push(note);
   if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
+  notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
 
   console.log(`adapter: ${adapter}`);
   console.log(`timing: ${timingText}`);
@@ -102,10 +108,16 @@ async function main(): Promise<number> {
     }
   }
 
+  if (tuner.results.length) {
+    console.log(`\nkernel tuning: median ms per run of each candidate, the chosen one first (saved to ${tuningPath()})`);
+    for (const r of tuner.results) console.log(formatTuning(r));
+    await saveTuning(engine);
+  }
+
   const gm = geometricMeanRatio(rows);
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
 
-  const json = benchJson(engine.adapter, rows, timingText, notes, profile?.rows);
+  const json = { ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows), tuning: tuner.results };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
   const slug = adapterSlug(engine.adapter) + (options.filters.length || options.quick ? '-partial' : '');
   await mkdir(options.outDir, { recursive: true });
@@ -124,6 +136,13 @@ async function main(): Promise<number> {
   if (failed) console.log(`${failed} case(s) FAILED (see above)`);
   if (options.json) console.log(JSON.stringify(json));
   return failed ? 1 : 0;
+}
+
+/** e.g. "conv1d.forward x[16,64,3000] ...: tiled 64x64 k16 0.41 | direct 1.92 | tiled 32x32 k16 0.57". */
+function formatTuning(r: TuningResult): string {
+  const ms = (name: string) => (Number.isFinite(r.ms[name]) ? r.ms[name].toPrecision(3) : 'failed');
+  const others = Object.keys(r.ms).filter((n) => n !== r.chosen);
+  return `  ${r.problem}: ${[r.chosen, ...others].map((n) => `${n} ${ms(n)}`).join(' | ')}`;
 }
 
 main().then(

@@ -15,6 +15,8 @@ export interface BenchOptions {
   tfjs: boolean;
   /** Where the chart and the JSON file go. */
   outDir: string;
+  /** Kernel tuning (src/engine/tuner.ts); null = the engine's default (on for GPUs, off for CPU drivers). */
+  tune: boolean | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -23,12 +25,14 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --sizes <list>     GEMM sizes, e.g. 256,1024,4096 (default: up to 4096, or 1024 on a CPU adapter)
   --no-tfjs          skip the TensorFlow.js comparison
   --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
+  --tune, --no-tune  time our candidate kernels per shape before timing a case (default: on GPUs only);
+                     the choices are saved per adapter (~/.cache/ser-webgpu/tuning.json)
   --json             print one JSON object as the last line
   --out <dir>        where the chart and JSON go (default bench/results)
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results' };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -55,6 +59,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         break;
       case '--profile':
         o.profile = true;
+        break;
+      case '--tune':
+      case '--no-tune':
+        o.tune = flag === '--tune';
         break;
       case '--json':
         o.json = true;

@@ -1,7 +1,8 @@
 // ser-webgpu's public API: the engine (device, tensors, autograd, ops, modules, optimiser) and the speech
 // emotion recogniser built on it. The same module is the Node entry and the browser bundle.
 
-export { init, engine, type Engine, type InitOptions } from './engine/context.js';
+export { init, engine, tunePending, type Engine, type InitOptions } from './engine/context.js';
+export type { TuningResult } from './engine/tuner.js';
 export { Tensor, ShapeError, tidy, tidyAsync, noGrad, withoutGrad } from './engine/tensor.js';
 export * from './engine/ops.js';
 export { Module, type ArrayTensor } from './engine/module.js';

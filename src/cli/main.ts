@@ -18,6 +18,7 @@ import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { classify } from '../model/recognizer.js';
 import { printSummary, summaryJson, writeRunReport, TrainingProgress } from './output.js';
+import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
 
@@ -58,6 +59,8 @@ interface TrainFlags {
   final: boolean;
   json: boolean;
   profile: boolean;
+  /** Undefined: the engine's default (on for GPUs, off for CPU drivers). */
+  tune?: boolean;
   mergeExcited: boolean;
 }
 
@@ -81,11 +84,14 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
     .addOption(finalFlag)
     .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
+    .option('--tune', 'time the candidate kernels of each new shape and keep the fastest, saved per adapter (default on GPUs)')
+    .option('--no-tune', 'use the rule-based kernel choices (default on CPU drivers)')
     .option('--json', 'print one JSON summary object as the last line', false);
 }
 
 async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: Parameters<typeof runExperiment>[0]['utterances']) {
-  const engine = await init();
+  const engine = await init(flags.tune === undefined ? {} : { tune: flags.tune });
+  if (engine.runtime?.tuner.enabled) await loadTuning(engine);
   const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
   const conditions: Condition[] = flags.gender ? ['gender', 'noGender'] : ['noGender'];
   const progress = flags.json ? undefined : new TrainingProgress();
@@ -103,6 +109,11 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     progress: progress?.handle,
   });
   progress?.stop();
+  const tuned = engine.runtime?.tuner.results.length ?? 0;
+  if (tuned) {
+    await saveTuning(engine);
+    console.error(`tuning: timed the kernels of ${tuned} problem shape(s); choices saved to ${tuningPath()}`);
+  }
   const reportPath = await writeRunReport(flags.out, result);
   if (profiler) {
     const { formatProfile } = await import('../engine/profiler.js');

@@ -5,10 +5,18 @@ import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { requestGpuDevice, type AdapterDescription } from './device.js';
 import { GpuRuntime } from './runtime.js';
+import type { TuningResult } from './tuner.js';
 import { WebGpuBackend } from '../kernels/backend.js';
+import { isCpuAdapter } from '../kernels/gemm.js';
 
 export interface InitOptions {
   backend?: 'webgpu' | 'cpu';
+  /** Time the candidate kernels of each new problem shape and keep the fastest (engine/tuner.ts). Default: on
+   * GPUs, off on CPU drivers, where each candidate pipeline takes seconds to compile. */
+  tune?: boolean;
+  /** Kernel choices saved from an earlier run (`runtime.tuner.choices()`) on the same adapter; used while
+   * tuning is on. */
+  tuning?: Record<string, string>;
 }
 
 export interface Engine {
@@ -31,6 +39,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   // One device per process: a second init() returns the same one.
   gpuEngine ??= requestGpuDevice().then((gpu) => {
     const runtime = new GpuRuntime(gpu);
+    runtime.tuner.enabled = !isCpuAdapter(gpu.adapter);
     return { backend: new WebGpuBackend(runtime), runtime, adapter: gpu.adapter };
   });
   try {
@@ -39,7 +48,17 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
     gpuEngine = null;
     throw e;
   }
+  const tuner = current.runtime!.tuner;
+  if (options.tune !== undefined) tuner.enabled = options.tune;
+  if (options.tuning) tuner.load(options.tuning);
   return current;
+}
+
+/** Times the kernels of problem shapes met since the last call (when tuning is on); a training loop calls it
+ * between steps. Returns what it measured. */
+export async function tunePending(): Promise<TuningResult[]> {
+  const rt = current?.runtime;
+  return rt?.tuner.pending ? rt.tuner.tune(rt) : [];
 }
 
 export function engine(): Engine {

@@ -11,6 +11,7 @@ import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { GpuDevice } from './device.js';
 import { Profiler } from './profiler.js';
+import { Tuner } from './tuner.js';
 
 export interface KernelCall {
   /** Kernel name, e.g. 'conv1d.backwardWeight': named in errors and in the profiler's table. */
@@ -91,6 +92,8 @@ export class GpuRuntime {
   private errors: Promise<GPUError | null>[] = [];
   private batchLabel = '';
   profiler: Profiler | null = null;
+  /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. */
+  readonly tuner = new Tuner();
 
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;

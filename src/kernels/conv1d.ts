@@ -27,8 +27,9 @@ import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
 import subgroupShader from '../../shaders/conv1d-subgroup.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
-import { cpuSubgroupLanes, gemmKernel, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
-import { allocate, gpuStorage, type GpuStorage } from './storage.js';
+import type { Candidate } from '../engine/tuner.js';
+import { configName, cpuSubgroupLanes, gemmKernel, tiledConfigsFor, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
+import { allocate, gpuStorage, zeros, type GpuStorage } from './storage.js';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
@@ -132,17 +133,17 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
   return out;
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ForwardTile | SubgroupTile | GemmTileConfig): Storage {
+export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ConvTile<ForwardTile>): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
-  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'forward', g);
-  if (tiled) return tiledPass(rt, 'forward', w, x, bias, g, p, tiled, shapes);
-  const sub = tile ? ('lanes' in tile ? tile : null) : subgroupTile(rt, g.Cout);
-  if (sub) {
+  const direct: ForwardTile = { co: g.Cout <= 4 ? 4 : 8, l4: 4 };
+  const run = (t: ConvTile<ForwardTile>, [tx, tw, tb]: GpuStorage[]) => conv1d(rt, tx, xShape, tw, wShape, bias ? tb : null, p, t);
+  const t = tile ?? chooseTile(rt, 'forward', g, p, direct, run, [g.N * g.Cin * g.L, g.Cout * g.Cin * g.K, g.Cout]);
+  if ('kernel' in t) return tiledPass(rt, 'forward', w, x, bias, g, p, t, shapes);
+  if ('lanes' in t) {
     const c = { kernel: 'conv1d.forward', N: g.N, rows: g.Cout, channels: g.Cin, lengthIn: g.L, lengthOut: g.Lout, taps: g.K };
-    return correlate(rt, x, w, bias, { ...c, stride: p.stride, offset: -p.padding, tapStep: p.dilation, aStepM: g.Cin * g.K, aStepC: g.K }, sub, shapes);
+    return correlate(rt, x, w, bias, { ...c, stride: p.stride, offset: -p.padding, tapStep: p.dilation, aStepM: g.Cin * g.K, aStepC: g.K }, t, shapes);
   }
-  const t = (tile as ForwardTile | undefined) ?? { co: g.Cout <= 4 ? 4 : 8, l4: 4 };
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
   const common = gcd(p.stride, p.dilation);
@@ -167,19 +168,19 @@ export interface BackwardInputTile {
   l4: number;
 }
 
-export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardInputTile | SubgroupTile | GemmTileConfig): Storage {
+export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: ConvTile<BackwardInputTile>): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
-  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'backwardInput', g);
-  if (tiled) return tiledPass(rt, 'backwardInput', w, dy, null, g, p, tiled, shapes);
-  // dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, l + padding − k·dilation]: a correlation only when stride = 1.
-  const sub = p.stride !== 1 ? null : tile ? ('lanes' in tile ? tile : null) : subgroupTile(rt, g.Cin);
-  if (sub) {
+  const direct: BackwardInputTile = g.Cin <= 2 ? { ci: 1, l4: 8 } : { ci: 4, l4: 4 };
+  const run = (t: ConvTile<BackwardInputTile>, [tdy, tw]: GpuStorage[]) => conv1dBackwardInput(rt, tdy, tw, xShape, wShape, p, t);
+  const t = tile ?? chooseTile(rt, 'backwardInput', g, p, direct, run, [g.N * g.Cout * g.Lout, g.Cout * g.Cin * g.K]);
+  if ('kernel' in t) return tiledPass(rt, 'backwardInput', w, dy, null, g, p, t, shapes);
+  if ('lanes' in t) {
+    // dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, l + padding − k·dilation]: a correlation only when stride = 1.
+    if (p.stride !== 1) throw new Error(`conv1dBackwardInput: the subgroup kernel needs stride 1 (${shapes})`);
     const c = { kernel: 'conv1d.backwardInput', N: g.N, rows: g.Cin, channels: g.Cout, lengthIn: g.Lout, lengthOut: g.L, taps: g.K };
-    return correlate(rt, dy, w, null, { ...c, stride: 1, offset: p.padding, tapStep: -p.dilation, aStepM: g.K, aStepC: g.Cin * g.K }, sub, shapes);
+    return correlate(rt, dy, w, null, { ...c, stride: 1, offset: p.padding, tapStep: -p.dilation, aStepM: g.K, aStepC: g.Cin * g.K }, t, shapes);
   }
-  if (tile && 'lanes' in tile) throw new Error(`conv1dBackwardInput: the subgroup kernel needs stride 1 (${shapes})`);
-  const t = (tile as BackwardInputTile | undefined) ?? (g.Cin <= 2 ? { ci: 1, l4: 8 } : { ci: 4, l4: 4 });
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
   const common = gcd(p.stride, p.dilation);
   const step = (p.stride * p.dilation) / common;
@@ -203,17 +204,19 @@ export interface BackwardWeightTile {
   k: number;
 }
 
-export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: BackwardWeightTile | GemmTileConfig): Storage {
+export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: ConvTile<BackwardWeightTile>): Storage {
   const g = geometry(xShape, wShape, p);
   const shapes = describe(g, p);
-  const tiled = tile ? ('kernel' in tile ? tile : null) : tiledByDefault(rt, 'backwardWeight', g);
-  if (tiled) return tiledPass(rt, 'backwardWeight', dy, x, null, g, p, tiled, shapes);
   const count = g.Cout * g.Cin * g.K;
   const common = gcd(p.stride, p.dilation);
   const tapPhases = p.stride / common;
   const phaseTaps = Math.ceil(g.K / tapPhases);
   const k = Math.min(phaseTaps, 24);
-  const t = (tile as BackwardWeightTile | undefined) ?? { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
+  const direct: BackwardWeightTile = { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
+  const run = (t: ConvTile<BackwardWeightTile>, [tdy, tx]: GpuStorage[]) => conv1dBackwardWeight(rt, tdy, tx, xShape, wShape, p, t);
+  const t = tile ?? chooseTile(rt, 'backwardWeight', g, p, direct, run, [g.N * g.Cout * g.Lout, g.N * g.Cin * g.L]);
+  if ('kernel' in t) return tiledPass(rt, 'backwardWeight', dy, x, null, g, p, t, shapes);
+  if ('lanes' in t) throw new Error(`conv1dBackwardWeight: there is no subgroup kernel for the weight gradient (${shapes})`);
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
@@ -267,15 +270,31 @@ function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } 
   return { M: g.Cout, N: g.Cin * g.K, K: g.N * g.Lout };
 }
 
-/** The tile a GPU uses for this pass, or null where it should not take the tiled core: CPU drivers (barriers
- * are slow there), GEMMs too thin for a tile, and grids past the per-dimension limit. */
-function tiledByDefault(rt: GpuRuntime, pass: Pass, g: Geometry): GemmTileConfig | null {
-  if (gemmKernel(rt.gpu) !== 'tiled') return null;
+/** A pass's kernel: its per-invocation kernel's tile, the subgroup kernel's block, or the tiled core's tile. */
+export type ConvTile<Direct> = Direct | SubgroupTile | GemmTileConfig;
+
+/** The kernel for a pass: the tuner's measured winner where it has one, else the rule: the tiled core on GPUs
+ * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else `direct`.
+ * `run` runs the pass with a given kernel on zeroed inputs of `inputs` lengths (the tuner's trial). */
+function chooseTile<D>(rt: GpuRuntime, pass: Pass, g: Geometry, p: Conv1dParams, direct: D, run: (t: ConvTile<D>, inputs: GpuStorage[]) => Storage, inputs: number[]): ConvTile<D> {
   const { M, N, K } = gemmView(pass, g);
-  if (M < MIN_TILED_SIDE || K < MIN_TILED_SIDE) return null;
-  const cfg = tiledGemmConfig(rt.device.limits, M, N);
-  const { tileN } = tileLaunch(cfg);
-  return Math.ceil(N / tileN) <= rt.device.limits.maxComputeWorkgroupsPerDimension ? cfg : null;
+  const tiled = gemmKernel(rt.gpu) === 'tiled' ? tiledConfigsFor(rt.device.limits, N) : [];
+  const subgroup = pass === 'forward' || (pass === 'backwardInput' && p.stride === 1) ? subgroupTile(rt, M) : null;
+  const candidates: Candidate<ConvTile<D>>[] = [
+    { name: 'direct', value: direct },
+    ...(subgroup ? [{ name: 'subgroup', value: subgroup }] : []),
+    ...tiled.map((cfg) => ({ name: configName(cfg), value: cfg })),
+  ];
+  const ruleTiled = tiledGemmConfig(rt.device.limits, M, N);
+  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? ruleTiled : (subgroup ?? direct);
+  const trial = () => {
+    const zeroed = zeros(rt, inputs, `conv1d.${pass}.trial`);
+    return {
+      run: (i: number) => rt.release(gpuStorage(run(candidates[i].value, zeroed)).buffer),
+      dispose: () => zeroed.forEach((s) => rt.release(s.buffer)),
+    };
+  };
+  return rt.tuner.choose(`conv1d.${pass} ${describe(g, p)}`, candidates, rule, trial);
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */

@@ -27,7 +27,8 @@ import { Params } from '../engine/runtime.js';
 import gemmShader from '../../shaders/gemm.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
 import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
-import { allocate, gpuStorage, type GpuStorage } from './storage.js';
+import type { Candidate } from '../engine/tuner.js';
+import { allocate, gpuStorage, zeros, type GpuStorage } from './storage.js';
 
 const shader = gemmShader + tiledCore;
 
@@ -109,7 +110,6 @@ export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number
  * ones for small or skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
 export function tiledGemmConfig(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>, M: number, N: number): GemmTileConfig {
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
-  const slabBytes = (c: GemmTileConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
   const [big, medium, small] = TILED_CONFIGS;
   // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
   // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
@@ -117,6 +117,14 @@ export function tiledGemmConfig(limits: Pick<GPUSupportedLimits, 'maxComputeWork
   if (tiles(128) >= 192 && slabBytes(big) <= maxBytes) return big;
   if (tiles(64) >= 64 && slabBytes(medium) <= maxBytes) return medium;
   return small;
+}
+
+/** Workgroup memory of the tiled core's two slabs (each row padded by a vec4). */
+const slabBytes = (c: GemmTileConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
+
+/** The tiled core's configurations that this device holds for C of N columns (they go on the grid's x). */
+export function tiledConfigsFor(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'>, N: number): GemmTileConfig[] {
+  return TILED_CONFIGS.filter((c) => slabBytes(c) <= limits.maxComputeWorkgroupStorageSize && Math.ceil(N / tileLaunch(c).tileN) <= limits.maxComputeWorkgroupsPerDimension);
 }
 
 /** The tiled core's configurations: 128×128 tiles with 8×8 per thread, 64×64 and 32×32 with 4×4. */
@@ -141,7 +149,40 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
 }
 
 export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
-  return gemmWithConfig(rt, a, b, o, gemmConfig(rt.gpu, o.M, o.N));
+  const { M, N, K } = o;
+  const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}`;
+  const candidates = gemmCandidates(rt.gpu, M, N);
+  const trial = () => {
+    const [ta, tb, tbias] = zeros(rt, [M * K, K * N, N], 'gemm.trial');
+    return {
+      run: (i: number) => rt.release(gemmWithConfig(rt, ta, tb, { ...o, bias: o.bias ? tbias : undefined }, candidates[i].value).buffer),
+      dispose: () => [ta, tb, tbias].forEach((s) => rt.release(s.buffer)),
+    };
+  };
+  return gemmWithConfig(rt, a, b, o, rt.tuner.choose(problem, candidates, gemmConfig(rt.gpu, M, N), trial));
+}
+
+/** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
+ * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. */
+export function gemmCandidates(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number, N: number): Candidate<GemmConfig>[] {
+  const rule = gemmConfig(gpu, M, N);
+  let configs: GemmConfig[];
+  if (rule.kernel === 'subgroup') {
+    configs = [1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups }));
+  } else if (rule.kernel === 'direct') {
+    configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }];
+  } else {
+    configs = tiledConfigsFor(gpu.device.limits, N);
+  }
+  const named = configs.map((value) => ({ name: configName(value), value }));
+  return named.filter((c, i) => named.findIndex((d) => d.name === c.name) === i);
+}
+
+/** e.g. 'tiled 128x128 k8', 'direct 32x32', 'subgroup 16x32'. */
+export function configName(c: GemmConfig): string {
+  if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
+  const { tileM, tileN } = tileLaunch(c);
+  return c.kernel === 'tiled' ? `tiled ${tileM}x${tileN} k${c.tileK}` : `direct ${tileM}x${tileN}`;
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */

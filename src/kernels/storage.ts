@@ -19,3 +19,12 @@ export function gpuStorage(s: Storage): GpuStorage {
   if (!(s instanceof GpuStorage)) throw new Error('a CPU tensor was passed to a WebGPU kernel: tensors of different backends cannot be mixed');
   return s;
 }
+
+/** Zeroed inputs of the given lengths, for timing a kernel on a problem's shapes (tuning). */
+export function zeros(rt: GpuRuntime, lengths: number[], label: string): GpuStorage[] {
+  return lengths.map((length) => {
+    const s = allocate(rt, Math.max(1, length), label);
+    rt.clear(s.buffer, s.length * 4);
+    return s;
+  });
+}

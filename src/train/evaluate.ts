@@ -1,6 +1,7 @@
 // Utterance-level prediction: every window of an utterance goes through the network (eval mode, no tape),
 // and the utterance's emotion probabilities are the mean of its windows' softmax outputs.
 
+import { tunePending } from '../engine/context.js';
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
 import type { SerModel } from '../model/ser-model.js';
@@ -29,6 +30,7 @@ export async function predictExamples(model: SerModel, examples: Example[], opti
       }),
     );
     const [pe, pg] = [await emotion.toArray(), await gender.toArray()];
+    await tunePending();
     emotion.dispose();
     gender.dispose();
     group.forEach((r, i) => {
