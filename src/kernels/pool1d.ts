@@ -18,10 +18,15 @@
 
 import type { Pool1dParams, Storage } from '../engine/backend.js';
 import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
-import avgShader from '../../shaders/pool1d-avg.wgsl';
-import maxShader from '../../shaders/pool1d-max.wgsl';
+import common from '../../shaders/pool1d-common.wgsl';
+import avgKernels from '../../shaders/pool1d-avg.wgsl';
+import maxKernels from '../../shaders/pool1d-max.wgsl';
 import maxBy4Shader from '../../shaders/pool1d-max-by4.wgsl';
 import { allocate, gpuStorage } from './storage.js';
+
+// WGSL has no includes: the shared parameters and window geometry are prepended.
+const avgShader = common + avgKernels;
+const maxShader = common + maxKernels;
 
 const WORKGROUP_SIZE = 64;
 const OUTPUTS_PER_THREAD = 2;
