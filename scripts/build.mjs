@@ -12,7 +12,16 @@ const builds = [
   { ...common, platform: 'node', packages: 'external', entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist/node', banner: { js: '#!/usr/bin/env node' } },
   // Browser: one self-contained ES module. 'webgpu' is only reached in Node (see src/engine/device.ts).
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { index: 'src/index.ts' }, outdir: 'dist/browser' },
-  { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'bench/index.ts' }, outdir: 'dist/bench' },
+  // The benchmark bundles TensorFlow.js too, so that dist/ and .gpu/ (dawn.node) are all a GPU machine needs.
+  // (tfjs-core's CommonJS build requires Node built-ins at run time, hence a `require` in the ES module.)
+  {
+    ...common,
+    platform: 'node',
+    external: ['webgpu'],
+    entryPoints: { index: 'bench/index.ts' },
+    outdir: 'dist/bench',
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  },
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web' },
 ];
 await Promise.all(builds.filter((b) => Object.values(b.entryPoints).every((e) => existsSync(e))).map((b) => esbuild.build(b)));
