@@ -50,14 +50,14 @@ describe('tuner', () => {
 
   it('keeps the rule while off, and queues nothing', () => {
     const tuner = new Tuner();
-    expect(tuner.choose('p', candidates, 'slow', trialOf([20000, 10, -1]))).toBe('slow');
+    expect(tuner.choose('p', 'slow', () => candidates, trialOf([20000, 10, -1]))).toBe('slow');
     expect(tuner.pending).toBe(0);
   });
 
   it('while on, queues a new problem, times its candidates and then answers with the fastest', async () => {
     const tuner = new Tuner();
     tuner.enabled = true;
-    expect(tuner.choose('p', candidates, 'slow', trialOf([20000, 10, -1]))).toBe('slow');
+    expect(tuner.choose('p', 'slow', () => candidates, trialOf([20000, 10, -1]))).toBe('slow');
     expect(tuner.pending).toBe(1);
     const [result] = await tuner.tune(rt);
     expect(result.problem).toBe('p');
@@ -65,13 +65,13 @@ describe('tuner', () => {
     expect(result.ms.fast).toBeLessThan(result.ms.slow);
     expect(result.ms.broken).toBe(Infinity);
     expect(tuner.pending).toBe(0);
-    expect(tuner.choose('p', candidates, 'slow', trialOf([20000, 10, -1]))).toBe('fast');
+    expect(tuner.choose('p', 'slow', () => candidates, trialOf([20000, 10, -1]))).toBe('fast');
     // Saved choices come back in another tuner; a name no candidate has falls back to the rule.
     const other = new Tuner();
     other.enabled = true;
     other.load({ ...tuner.choices(), q: 'gone' });
-    expect(other.choose('p', candidates, 'slow', trialOf([1, 1, 1]))).toBe('fast');
-    expect(other.choose('q', candidates, 'slow', trialOf([1, 1, 1]))).toBe('slow');
+    expect(other.choose('p', 'slow', () => candidates, trialOf([1, 1, 1]))).toBe('fast');
+    expect(other.choose('q', 'slow', () => candidates, trialOf([1, 1, 1]))).toBe('slow');
   });
 
   it('tunes the convolution on this adapter, and the chosen kernel matches the CPU reference', async () => {

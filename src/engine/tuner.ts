@@ -56,13 +56,15 @@ export class Tuner {
   }
 
   /** With tuning on, the measured winner for `problem` if known, else `fallback` with the problem queued for
-   * `tune()`. With tuning off, always `fallback` (the rule), so that an untuned run is reproducible anywhere. */
-  choose<T>(problem: string, candidates: Candidate<T>[], fallback: T, trial: () => Trial): T {
+   * `tune()`. With tuning off, always `fallback` (the rule), so that an untuned run is reproducible anywhere;
+   * `candidates` and `trial` are then not even called (a small kernel's dispatch stays cheap). */
+  choose<T>(problem: string, fallback: T, candidates: () => Candidate<T>[], trial: (candidates: Candidate<T>[]) => Trial): T {
     if (!this.enabled) return fallback;
+    const list = candidates();
     const name = this.chosen.get(problem);
-    const known = name === undefined ? undefined : candidates.find((c) => c.name === name);
+    const known = name === undefined ? undefined : list.find((c) => c.name === name);
     if (known) return known.value;
-    if (candidates.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { names: candidates.map((c) => c.name), trial });
+    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { names: list.map((c) => c.name), trial: () => trial(list) });
     return fallback;
   }
 
@@ -104,7 +106,7 @@ export class Tuner {
     }
   }
 
-  /** Every recorded choice, to save and pass back to the constructor in a later run. */
+  /** Every recorded choice, to save and `load()` in a later run. */
   choices(): Record<string, string> {
     return Object.fromEntries(this.chosen);
   }

@@ -280,21 +280,21 @@ function chooseTile<D>(rt: GpuRuntime, pass: Pass, g: Geometry, p: Conv1dParams,
   const { M, N, K } = gemmView(pass, g);
   const tiled = gemmKernel(rt.gpu) === 'tiled' ? tiledConfigsFor(rt.device.limits, N) : [];
   const subgroup = pass === 'forward' || (pass === 'backwardInput' && p.stride === 1) ? subgroupTile(rt, M) : null;
-  const candidates: Candidate<ConvTile<D>>[] = [
+  const ruleTiled = tiledGemmConfig(rt.device.limits, M, N);
+  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? ruleTiled : (subgroup ?? direct);
+  const candidates = (): Candidate<ConvTile<D>>[] => [
     { name: 'direct', value: direct },
     ...(subgroup ? [{ name: 'subgroup', value: subgroup }] : []),
     ...tiled.map((cfg) => ({ name: configName(cfg), value: cfg })),
   ];
-  const ruleTiled = tiledGemmConfig(rt.device.limits, M, N);
-  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? ruleTiled : (subgroup ?? direct);
-  const trial = () => {
+  const trial = (list: Candidate<ConvTile<D>>[]) => {
     const zeroed = zeros(rt, inputs, `conv1d.${pass}.trial`);
     return {
-      run: (i: number) => rt.release(gpuStorage(run(candidates[i].value, zeroed)).buffer),
+      run: (i: number) => rt.release(gpuStorage(run(list[i].value, zeroed)).buffer),
       dispose: () => zeroed.forEach((s) => rt.release(s.buffer)),
     };
   };
-  return rt.tuner.choose(`conv1d.${pass} ${describe(g, p)}`, candidates, rule, trial);
+  return rt.tuner.choose(`conv1d.${pass} ${describe(g, p)}`, rule, candidates, trial);
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */

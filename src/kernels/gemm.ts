@@ -151,15 +151,15 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
 export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
   const { M, N, K } = o;
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}`;
-  const candidates = gemmCandidates(rt.gpu, M, N);
-  const trial = () => {
+  const trial = (candidates: Candidate<GemmConfig>[]) => {
     const [ta, tb, tbias] = zeros(rt, [M * K, K * N, N], 'gemm.trial');
     return {
       run: (i: number) => rt.release(gemmWithConfig(rt, ta, tb, { ...o, bias: o.bias ? tbias : undefined }, candidates[i].value).buffer),
       dispose: () => [ta, tb, tbias].forEach((s) => rt.release(s.buffer)),
     };
   };
-  return gemmWithConfig(rt, a, b, o, rt.tuner.choose(problem, candidates, gemmConfig(rt.gpu, M, N), trial));
+  const cfg = rt.tuner.choose(problem, gemmConfig(rt.gpu, M, N), () => gemmCandidates(rt.gpu, M, N), trial);
+  return gemmWithConfig(rt, a, b, o, cfg);
 }
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
