@@ -111,7 +111,7 @@ async function main(): Promise<number> {
   if (tuner.results.length) {
     console.log(`\nkernel tuning: median ms per run of each candidate, the chosen one first (saved to ${tuningPath()})`);
     for (const r of tuner.results) console.log(formatTuning(r));
-    await saveTuning(engine);
+    await saveTuning(engine).catch((e) => console.log(`note: could not save the kernel choices (${(e as Error).message})`));
   }
 
   const gm = geometricMeanRatio(rows);

@@ -57,9 +57,12 @@ describe('tuner', () => {
   it('while on, queues a new problem, times its candidates and then answers with the fastest', async () => {
     const tuner = new Tuner();
     tuner.enabled = true;
+    const saved: string[] = [];
+    tuner.onTuned = async (results) => void saved.push(...results.map((r) => r.problem));
     expect(tuner.choose('p', 'slow', () => candidates, trialOf([20000, 10, -1]))).toBe('slow');
     expect(tuner.pending).toBe(1);
     const [result] = await tuner.tune(rt);
+    expect(saved).toEqual(['p']);
     expect(result.problem).toBe('p');
     expect(result.chosen).toBe('fast');
     expect(result.ms.fast).toBeLessThan(result.ms.slow);

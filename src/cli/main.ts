@@ -91,7 +91,14 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 
 async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: Parameters<typeof runExperiment>[0]['utterances']) {
   const engine = await init(flags.tune === undefined ? {} : { tune: flags.tune });
-  if (engine.runtime?.tuner.enabled) await loadTuning(engine);
+  const tuner = engine.runtime?.tuner;
+  let saveError: Error | null = null;
+  if (tuner?.enabled) {
+    await loadTuning(engine);
+    // Saved after every tuning pass, so that a killed run's resume finds them; a cache that cannot be written
+    // costs the next run a tuning pass, not this run.
+    tuner.onTuned = () => saveTuning(engine).catch((e) => void (saveError = e as Error));
+  }
   const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
   const conditions: Condition[] = flags.gender ? ['gender', 'noGender'] : ['noGender'];
   const progress = flags.json ? undefined : new TrainingProgress();
@@ -109,12 +116,11 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     progress: progress?.handle,
   });
   progress?.stop();
-  const tuned = engine.runtime?.tuner.results.length ?? 0;
-  if (tuned) {
-    await saveTuning(engine);
-    console.error(`tuning: timed the kernels of ${tuned} problem shape(s); choices saved to ${tuningPath()}`);
-  }
   const reportPath = await writeRunReport(flags.out, result);
+  if (tuner?.results.length) {
+    const saved = saveError ? `not saved: ${(saveError as Error).message}` : `saved to ${tuningPath()}`;
+    console.error(`tuning: timed the candidate kernels of ${tuner.results.length} problem shape(s); choices ${saved}`);
+  }
   if (profiler) {
     const { formatProfile } = await import('../engine/profiler.js');
     console.error(formatProfile(await profiler.table()));

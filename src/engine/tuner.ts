@@ -46,6 +46,8 @@ const SAMPLES = 3;
 
 export class Tuner {
   enabled = false;
+  /** Called after each tuning pass that recorded choices (the CLI saves them there, so a killed run keeps them). */
+  onTuned: ((results: TuningResult[]) => Promise<void>) | null = null;
   private chosen = new Map<string, string>();
   private queued = new Map<string, Queued>();
   readonly results: TuningResult[] = [];
@@ -85,6 +87,7 @@ export class Tuner {
       rt.profiler = profiler;
     }
     this.results.push(...done);
+    if (done.length && this.onTuned) await this.onTuned(done);
     return done;
   }
 

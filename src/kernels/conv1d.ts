@@ -15,6 +15,8 @@
 // subgroup correlation kernel (shaders/conv1d-subgroup.wgsl) that shares loads between SIMD lanes, as the
 // subgroup GEMM does: measured 2-3× the per-invocation kernels on the model's middle layers, and another
 // 1.1-1.4× where stride 1 lets each lane keep its inputs across the taps in registers (the `window` entry).
+// The weight gradient has a subgroup kernel of its own (shaders/conv1d-subgroup-weight.wgsl): measured 1.5×
+// the per-invocation kernel on the first layer and 2-3× on the others.
 // On GPUs all three passes run on the GEMM's workgroup-tiled core, as implicit GEMMs whose im2col operand is
 // gathered while the slabs are staged (shaders/conv1d-tiled.wgsl), except where the GEMM is too thin for tiles
 // (a single input channel, as the first layer's input gradient has).
@@ -25,6 +27,7 @@ import forwardShader from '../../shaders/conv1d-forward.wgsl';
 import backwardInputShader from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
 import subgroupShader from '../../shaders/conv1d-subgroup.wgsl';
+import subgroupWeightShader from '../../shaders/conv1d-subgroup-weight.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
 import type { Candidate } from '../engine/tuner.js';
@@ -216,19 +219,13 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
   const run = (t: ConvTile<BackwardWeightTile>, [tdy, tx]: GpuStorage[]) => conv1dBackwardWeight(rt, tdy, tx, xShape, wShape, p, t);
   const t = tile ?? chooseTile(rt, 'backwardWeight', g, p, direct, run, [g.N * g.Cout * g.Lout, g.N * g.Cin * g.L]);
   if ('kernel' in t) return tiledPass(rt, 'backwardWeight', dy, x, null, g, p, t, shapes);
-  if ('lanes' in t) throw new Error(`conv1dBackwardWeight: there is no subgroup kernel for the weight gradient (${shapes})`);
+  if ('lanes' in t) return subgroupWeightGradient(rt, dy, x, g, p, t, shapes);
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
 
-  // Enough chunks to occupy the device, none shorter than MIN_CHUNK positions (the reduce pass stays negligible).
-  const wantedChunks = Math.ceil(TARGET_WORKGROUPS / tileGroups);
-  const perSample = Math.max(1, Math.min(Math.ceil(wantedChunks / g.N), Math.floor(g.Lout / MIN_CHUNK)));
-  const chunkLength = Math.ceil(g.Lout / perSample);
-  const chunksPerSample = Math.ceil(g.Lout / chunkLength);
-  const chunks = g.N * chunksPerSample;
-
+  const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
   const dw = allocate(rt, count, 'conv1d.dw');
   const partials = chunks === 1 ? dw : allocate(rt, chunks * count, 'conv1d.dw.partials');
   rt.dispatch({
@@ -240,6 +237,41 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
     params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
     buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
     workgroups: [tileGroups, chunks, 1],
+  });
+  if (partials !== dw) reducePartials(rt, partials, dw, count, chunks, shapes);
+  return dw;
+}
+
+/** The weight gradient's reduction over (n, lo) cut into chunks of lo inside one sample: enough chunks that
+ * about TARGET_WORKGROUPS workgroups run with `tileGroups` per chunk, none shorter than MIN_CHUNK positions (so
+ * that the reduce pass stays negligible). */
+function positionChunks(g: Geometry, tileGroups: number): { chunkLength: number; chunksPerSample: number; chunks: number } {
+  const wantedChunks = Math.ceil(TARGET_WORKGROUPS / tileGroups);
+  const perSample = Math.max(1, Math.min(Math.ceil(wantedChunks / g.N), Math.floor(g.Lout / MIN_CHUNK)));
+  const chunkLength = Math.ceil(g.Lout / perSample);
+  const chunksPerSample = Math.ceil(g.Lout / chunkLength);
+  return { chunkLength, chunksPerSample, chunks: g.N * chunksPerSample };
+}
+
+/** The weight gradient on shaders/conv1d-subgroup-weight.wgsl (CPU drivers with subgroups). */
+function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, p: Conv1dParams, t: SubgroupTile, shapes: string): GpuStorage {
+  if (!(t.rowGroups >= 1 && t.rowGroups <= 4 && t.rowGroups * t.lanes <= 32 && t.cols >= 1 && t.cols <= 4)) {
+    throw new Error(`conv1d.backwardWeight: subgroup blocks of ${t.rowGroups} row groups of ${t.lanes} and ${t.cols} columns are too big`);
+  }
+  const count = g.Cout * g.Cin * g.K;
+  const colBlocks = Math.ceil((g.Cin * g.K) / (t.cols * t.lanes));
+  const rowBlocks = Math.ceil(g.Cout / (t.rowGroups * t.lanes));
+  const { chunkLength, chunksPerSample, chunks } = positionChunks(g, colBlocks * rowBlocks);
+  const dw = allocate(rt, count, 'conv1d.dw');
+  const partials = chunks === 1 ? dw : allocate(rt, chunks * count, 'conv1d.dw.partials');
+  rt.dispatch({
+    kernel: 'conv1d.backwardWeight.subgroup',
+    shapes,
+    shader: subgroupWeightShader,
+    constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
+    params: new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunkLength, chunksPerSample),
+    buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+    workgroups: [colBlocks, rowBlocks, chunks],
   });
   if (partials !== dw) reducePartials(rt, partials, dw, count, chunks, shapes);
   return dw;
@@ -279,7 +311,7 @@ export type ConvTile<Direct> = Direct | SubgroupTile | GemmTileConfig;
 function chooseTile<D>(rt: GpuRuntime, pass: Pass, g: Geometry, p: Conv1dParams, direct: D, run: (t: ConvTile<D>, inputs: GpuStorage[]) => Storage, inputs: number[]): ConvTile<D> {
   const { M, N, K } = gemmView(pass, g);
   const tiled = gemmKernel(rt.gpu) === 'tiled' ? tiledConfigsFor(rt.device.limits, N) : [];
-  const subgroup = pass === 'forward' || (pass === 'backwardInput' && p.stride === 1) ? subgroupTile(rt, M) : null;
+  const subgroup = pass === 'backwardInput' && p.stride !== 1 ? null : subgroupTile(rt, M);
   const ruleTiled = tiledGemmConfig(rt.device.limits, M, N);
   const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? ruleTiled : (subgroup ?? direct);
   const candidates = (): Candidate<ConvTile<D>>[] => [

@@ -81,7 +81,7 @@ describe('conv1d: every kernel on this adapter', () => {
     }
   });
 
-  it('weight gradient: per-invocation and tiled kernels (the tiled one with its reduction split in chunks)', async () => {
+  it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', async () => {
     const { runtime: rt, backend } = ser.engine();
     if (!rt) return;
     let seed = 9700;
@@ -91,7 +91,7 @@ describe('conv1d: every kernel on this adapter', () => {
       const dy = randn(N * Cout * Lout, seed++);
       const x = randn(N * Cin * L, seed++);
       const [gdy, gx] = [backend.upload(dy), backend.upload(x)];
-      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled]) {
+      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, ...subgroupTiles()]) {
         const dw = conv1dBackwardWeight(rt, gdy, gx, [N, Cin, L], [Cout, Cin, K], p, tile);
         const what = `conv1dBackwardWeight ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
         assertClose(await backend.download(dw), ser.reference.conv1dBackwardWeight(dy, x, [N, Cin, L], [Cout, Cin, K], p), 1e-4, what);
