@@ -243,10 +243,10 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
 }
 
 /** The weight gradient's reduction over (n, lo) cut into chunks of lo inside one sample: enough chunks that
- * about TARGET_WORKGROUPS workgroups run with `tileGroups` per chunk, none shorter than MIN_CHUNK positions (so
- * that the reduce pass stays negligible). */
-function positionChunks(g: Geometry, tileGroups: number): { chunkLength: number; chunksPerSample: number; chunks: number } {
-  const wantedChunks = Math.ceil(TARGET_WORKGROUPS / tileGroups);
+ * about TARGET_WORKGROUPS workgroups run, none shorter than MIN_CHUNK positions (so that the reduce pass stays
+ * negligible). */
+function positionChunks(g: Geometry, workgroupsPerChunk: number): { chunkLength: number; chunksPerSample: number; chunks: number } {
+  const wantedChunks = Math.ceil(TARGET_WORKGROUPS / workgroupsPerChunk);
   const perSample = Math.max(1, Math.min(Math.ceil(wantedChunks / g.N), Math.floor(g.Lout / MIN_CHUNK)));
   const chunkLength = Math.ceil(g.Lout / perSample);
   const chunksPerSample = Math.ceil(g.Lout / chunkLength);
