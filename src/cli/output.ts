@@ -47,7 +47,11 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
     images.push({ caption: `Confusion matrix, ${label}`, file: confusionFile }, { caption: `Training curves, ${label}`, file: curveFile });
     conditions.push({ name: label, report: c.report, genderHeadAccuracy: c.genderHeadAccuracy });
   }
-  const folds = result.folds.map((f) => `fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; validation ${f.validationSpeakers.join(', ')}`);
+  const foldUa = (i: number) =>
+    Object.entries(result.conditions)
+      .filter(([, c]) => c?.perFold[i])
+      .map(([name, c]) => `UA ${CONDITION_NAMES[name as keyof typeof CONDITION_NAMES]} ${percent(c!.perFold[i].ua)}`);
+  const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; validation ${f.validationSpeakers.join(', ')}`, ...foldUa(i)].join('; '));
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
   const path = join(dir, 'report.md');
   await writeFile(path, md);
