@@ -16,9 +16,9 @@ export interface TimingOptions {
 }
 
 /** Most runs in one sample. */
-const MAX_BATCH = 1024;
+const MAX_BATCH = 4096;
 
-export const FULL_TIMING: TimingOptions = { warmup: 1, repeats: 7, minSampleMs: 20, budgetMs: 5_000 };
+export const FULL_TIMING: TimingOptions = { warmup: 1, repeats: 7, minSampleMs: 100, budgetMs: 5_000 };
 export const QUICK_TIMING: TimingOptions = { warmup: 1, repeats: 2, minSampleMs: 5, budgetMs: 1_000 };
 
 export interface Workload {
@@ -47,9 +47,10 @@ export async function measure(workloads: Workload[], o: TimingOptions): Promise<
   const started = performance.now();
   const state = [];
   for (const w of workloads) {
-    // The batch grows until a sample lasts minSampleMs: a first estimate from one run still carries a whole
-    // sync round trip (~1 ms here), which would size the batch of sub-millisecond work far too small. When
-    // one run is long enough to stand alone it is also the first sample.
+    // The batch grows until a sample lasts minSampleMs: a queue sync's round trip (a few ms with dawn.node
+    // here) is in every sample, and only long samples make it negligible for sub-millisecond work (at 20 ms,
+    // the classifier's smallest GEMMs timed at twice their 100 ms figure). When one run is long enough to
+    // stand alone it is also the first sample.
     const first = await sample(w, 1);
     let batch = 1;
     let last = first;

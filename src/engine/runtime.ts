@@ -91,6 +91,8 @@ export class GpuRuntime {
   private recorded = 0;
   private errors: Promise<GPUError | null>[] = [];
   private batchLabel = '';
+  /** What the last dispatch set on its pass (a new pass starts with nothing set). */
+  private bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
   profiler: Profiler | null = null;
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. */
   readonly tuner = new Tuner();
@@ -152,8 +154,10 @@ export class GpuRuntime {
       : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel }));
     // Dawn names the innermost debug group in its error messages, so an error still names the kernel.
     pass.pushDebugGroup(label);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    // A step repeats kernels on the same buffers: state the pass already has is not set again.
+    if (pass !== this.bound.pass || pipeline !== this.bound.pipeline) pass.setPipeline(pipeline);
+    if (pass !== this.bound.pass || pipeline !== this.bound.pipeline || bindGroup !== this.bound.bindGroup) pass.setBindGroup(0, bindGroup);
+    this.bound = { pass, pipeline, bindGroup };
     pass.dispatchWorkgroups(x, y, z);
     pass.popDebugGroup();
     if (this.profiler) pass.end();

@@ -68,16 +68,28 @@ export function isCpuAdapter(adapter: AdapterDescription): boolean {
 /** The subgroup size of a CPU driver that names its SIMD width: llvmpipe's device is e.g.
  * "llvmpipe-llvm-15-0-6-256-bits-", whose subgroups are 256/32 = 8 lanes. Null when unknown. */
 export function cpuSubgroupLanes(adapter: AdapterDescription): number | null {
-  const bits = /llvmpipe.*?(\d+)-bits/i.exec(`${adapter.device} ${adapter.description}`);
-  const lanes = bits ? Number(bits[1]) / 32 : 0;
-  return [4, 8, 16].includes(lanes) ? lanes : null;
+  let lanes = lanesOf.get(adapter);
+  if (lanes === undefined) {
+    const bits = /llvmpipe.*?(\d+)-bits/i.exec(`${adapter.device} ${adapter.description}`);
+    const width = bits ? Number(bits[1]) / 32 : 0;
+    lanes = [4, 8, 16].includes(width) ? width : null;
+    lanesOf.set(adapter, lanes);
+  }
+  return lanes;
 }
+const lanesOf = new WeakMap<AdapterDescription, number | null>();
 
-/** Which kernel suits this device (see the top of this file). */
+/** Which kernel suits this device (see the top of this file); asked on every dispatch, so kept per device. */
 export function gemmKernel(gpu: Pick<GpuDevice, 'adapter' | 'device'>): GemmKernel {
-  if (!isCpuAdapter(gpu.adapter)) return 'tiled';
-  return gpu.device.features.has('subgroups') && cpuSubgroupLanes(gpu.adapter) ? 'subgroup' : 'direct';
+  let kernel = kernelOf.get(gpu);
+  if (!kernel) {
+    if (!isCpuAdapter(gpu.adapter)) kernel = 'tiled';
+    else kernel = gpu.device.features.has('subgroups') && cpuSubgroupLanes(gpu.adapter) ? 'subgroup' : 'direct';
+    kernelOf.set(gpu, kernel);
+  }
+  return kernel;
 }
+const kernelOf = new WeakMap<object, GemmKernel>();
 
 /** Threads along one side: as many as the side has blocks, up to `max` (powers of two). */
 const sideThreads = (length: number, vecs: number, max: number) => Math.min(max, 2 ** Math.ceil(Math.log2(Math.ceil(length / (4 * vecs)))));
