@@ -2,6 +2,8 @@
 // carries WA/UA as one-decimal percentages, per-class F1, confusion tables and image links.
 
 import { describe, expect, it } from 'vitest';
+import { seedsSummary } from '../src/cli/output.js';
+import type { ExperimentResult } from '../src/train/experiment.js';
 import { classificationReport } from '../src/train/metrics.js';
 import { barChartSvg, confusionMatrixSvg, lineChartSvg, markdownReport, niceTicks } from '../src/train/report.js';
 
@@ -175,5 +177,32 @@ describe('markdownReport', () => {
     const plain = markdownReport({ title: 't', classes, conditions: [{ name: 'only', report }] });
     expect(plain).toContain('| Condition | N | WA | UA |\n');
     expect(plain).not.toContain('Gender head');
+  });
+});
+
+describe('seeds summary', () => {
+  // A result whose pooled UA is `ua` (two classes, 10 samples each).
+  const result = (ua: Record<'gender' | 'noGender', number>) => {
+    const conditions = Object.fromEntries(
+      Object.entries(ua).map(([name, u]) => {
+        const right = Math.round(u * 10);
+        const report = classificationReport([...Array(10).fill(0), ...Array(10).fill(1)], [...Array(right).fill(0), ...Array(10 - right).fill(1), ...Array(right).fill(1), ...Array(10 - right).fill(0)], ['a', 'b']);
+        return [name, { report, perFold: [report], genderHeadAccuracy: 1, histories: [] }];
+      }),
+    );
+    return { corpus: 'c', classes: ['a', 'b'], folds: [], conditions } as unknown as ExperimentResult;
+  };
+
+  it('gives UA per seed, the effect of the gender input per seed, and mean ± sd over seeds', () => {
+    const s = seedsSummary('c', [
+      { seed: 1, result: result({ gender: 0.8, noGender: 0.6 }) },
+      { seed: 2, result: result({ gender: 0.6, noGender: 0.6 }) },
+    ]);
+    const json = s.json as { seeds: { effect: number }[]; effect: { mean: number; sd: number } };
+    expect(json.seeds.map((r) => r.effect)).toEqual([expect.closeTo(0.2, 9), expect.closeTo(0, 9)]);
+    expect(json.effect.mean).toBeCloseTo(0.1, 9);
+    expect(json.effect.sd).toBeCloseTo(Math.sqrt(0.02), 9);
+    expect(s.markdown).toContain('| 1 | 80.0% | 60.0% | +20.0 |');
+    expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 | +10.0 ± 14.1 |');
   });
 });

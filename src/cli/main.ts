@@ -3,7 +3,8 @@
 // synthetic corpus end to end) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { init } from '../engine/context.js';
 import { MODEL_PRESETS, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
@@ -17,7 +18,7 @@ import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { classify } from '../model/recognizer.js';
-import { printSummary, summaryJson, writeRunReport, TrainingProgress } from './output.js';
+import { printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
@@ -53,6 +54,7 @@ interface TrainFlags {
   batchSize: number;
   lr: number;
   seed: number;
+  seeds: number;
   patience: number;
   strict: boolean;
   resume: boolean;
@@ -81,6 +83,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
+    .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
     .addOption(finalFlag)
     .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
@@ -101,22 +104,41 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
   }
   const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
   const conditions: Condition[] = flags.gender ? ['gender', 'noGender'] : ['noGender'];
-  const progress = flags.json ? undefined : new TrainingProgress();
-  const result = await runExperiment({
-    corpusName,
-    classes,
-    utterances,
-    modelConfig: MODEL_PRESETS[flags.model],
-    train: trainingOptions(flags),
-    folds: flags.folds,
-    conditions,
-    outDir: flags.out,
-    resume: flags.resume,
-    finalModel: flags.final,
-    progress: progress?.handle,
-  });
-  progress?.stop();
-  const reportPath = await writeRunReport(flags.out, result);
+  const experiment = async (seed: number, outDir: string, finalModel: boolean) => {
+    const progress = flags.json ? undefined : new TrainingProgress();
+    const result = await runExperiment({
+      corpusName,
+      classes,
+      utterances,
+      modelConfig: MODEL_PRESETS[flags.model],
+      train: { ...trainingOptions(flags), seed },
+      folds: flags.folds,
+      splitSeed: flags.seed,
+      conditions,
+      outDir,
+      resume: flags.resume,
+      finalModel,
+      progress: progress?.handle,
+    });
+    progress?.stop();
+    return { result, reportPath: await writeRunReport(outDir, result) };
+  };
+  if (flags.seeds > 1) {
+    // One experiment per training seed, each in its own folder, all on the folds of --seed.
+    const runs = [];
+    for (let i = 0; i < flags.seeds; i++) {
+      const seed = flags.seed + i;
+      runs.push({ seed, ...(await experiment(seed, join(flags.out, `seed-${seed}`), flags.final && i === 0)) });
+    }
+    const summary = seedsSummary(corpusName, runs);
+    await writeFile(join(flags.out, 'seeds.md'), summary.markdown);
+    if (flags.json) console.log(JSON.stringify(summary.json));
+    else console.log(`\n${summary.text}\nreport: ${join(flags.out, 'seeds.md')} (and one folder per seed)`);
+  } else {
+    const { result, reportPath } = await experiment(flags.seed, flags.out, flags.final);
+    if (flags.json) console.log(JSON.stringify(summaryJson(result)));
+    else printSummary(result, reportPath);
+  }
   if (tuner?.results.length) {
     const saved = saveError ? `not saved: ${(saveError as Error).message}` : `saved to ${tuningPath()}`;
     console.error(`tuning: timed the candidate kernels of ${tuner.results.length} problem shape(s); choices ${saved}`);
@@ -125,8 +147,6 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     const { formatProfile } = await import('../engine/profiler.js');
     console.error(formatProfile(await profiler.table()));
   }
-  if (flags.json) console.log(JSON.stringify(summaryJson(result)));
-  else printSummary(result, reportPath);
 }
 
 const program = new Command('ser').description('Speech emotion recognition on WebGPU: a gender-aware raw-waveform CNN');

@@ -30,6 +30,36 @@ export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditi
   if (result.modelPath) console.log(`model: ${result.modelPath}`);
 }
 
+/** The same experiment repeated with several training seeds on the same folds: UA per seed and condition,
+ * the gender input's effect (UA with minus UA without) per seed, and their mean and standard deviation. */
+export function seedsSummary(corpus: string, runs: { seed: number; result: ExperimentResult }[]): { text: string; markdown: string; json: unknown } {
+  const ua = (r: ExperimentResult, c: 'gender' | 'noGender') => r.conditions[c]?.report.ua;
+  const rows = runs.map(({ seed, result }) => {
+    const [withGender, without] = [ua(result, 'gender'), ua(result, 'noGender')];
+    return { seed, withGender, without, effect: withGender !== undefined && without !== undefined ? withGender - without : undefined };
+  });
+  const stats = (values: (number | undefined)[]) => {
+    const v = values.filter((x): x is number => x !== undefined);
+    if (v.length === 0) return undefined;
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+    return { mean, sd };
+  };
+  const summary = { withGender: stats(rows.map((r) => r.withGender)), without: stats(rows.map((r) => r.without)), effect: stats(rows.map((r) => r.effect)) };
+  const pct = (x?: number) => (x === undefined ? '-' : percent(x));
+  const points = (x?: number) => (x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`);
+  const spread = (s?: { mean: number; sd: number }, f = pct) => (s ? `${f(s.mean)} ± ${(100 * s.sd).toFixed(1)}` : '-');
+  const header = ['seed', 'UA with gender', 'UA without', 'effect (points)'];
+  const table = [
+    ...rows.map((r) => [String(r.seed), pct(r.withGender), pct(r.without), points(r.effect)]),
+    ['mean ± sd', spread(summary.withGender), spread(summary.without), spread(summary.effect, points)],
+  ];
+  const title = `${corpus}: ${runs.length} training seeds on the same speaker-independent folds`;
+  const text = [title, header.map((h, i) => (i ? h.padStart(18) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(18) : c.padEnd(10))).join(''))].join('\n');
+  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
+  return { text, markdown, json: { corpus, seeds: rows, ...summary, runs: runs.map(({ seed, result }) => ({ seed, ...summaryJson(result) })) } };
+}
+
 export async function writeRunReport(dir: string, result: ExperimentResult): Promise<string> {
   const images: { caption: string; file: string }[] = [];
   const conditions = [];

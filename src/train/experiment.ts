@@ -27,6 +27,8 @@ export interface ExperimentInput {
   modelConfig: (classes: string[], useGender: boolean) => ModelConfig;
   train: TrainOptions;
   folds: FoldScheme;
+  /** Seed of the speaker split; by default the training seed (`--seeds` keeps one split for every seed). */
+  splitSeed?: number;
   conditions: Condition[];
   outDir: string;
   resume: boolean;
@@ -69,7 +71,7 @@ export interface ExperimentResult {
 export async function runExperiment(input: ExperimentInput): Promise<ExperimentResult> {
   await mkdir(input.outDir, { recursive: true });
   const speakers = [...new Map(input.utterances.map((u) => [u.speaker, { id: u.speaker, gender: u.gender }])).values()];
-  const folds = speakerFolds(speakers, input.folds, { seed: input.train.seed });
+  const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed });
   const windowSamples = input.modelConfig(input.classes, true).windowSamples;
   const examples = toExamples(input.utterances, input.classes, windowSamples);
   const conditions: ExperimentResult['conditions'] = {};
