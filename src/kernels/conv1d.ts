@@ -226,20 +226,18 @@ export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xS
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
 
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
-  const dw = allocate(rt, count, 'conv1d.dw');
-  const partials = chunks === 1 ? dw : allocate(rt, chunks * count, 'conv1d.dw.partials');
-  rt.dispatch({
-    kernel: 'conv1d.backwardWeight',
-    shapes,
-    shader: backwardWeightShader,
-    entryPoint: 'partial',
-    constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
-    params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
-    buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
-    workgroups: [tileGroups, chunks, 1],
-  });
-  if (partials !== dw) reducePartials(rt, partials, dw, count, chunks, shapes);
-  return dw;
+  return summedOverChunks(rt, count, chunks, shapes, (partials) =>
+    rt.dispatch({
+      kernel: 'conv1d.backwardWeight',
+      shapes,
+      shader: backwardWeightShader,
+      entryPoint: 'partial',
+      constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
+      params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
+      buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+      workgroups: [tileGroups, chunks, 1],
+    }),
+  );
 }
 
 /** The weight gradient's reduction over (n, lo) cut into chunks of lo inside one sample: enough chunks that
@@ -262,23 +260,29 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
   const colBlocks = Math.ceil((g.Cin * g.K) / (t.cols * t.lanes));
   const rowBlocks = Math.ceil(g.Cout / (t.rowGroups * t.lanes));
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, colBlocks * rowBlocks);
-  const dw = allocate(rt, count, 'conv1d.dw');
-  const partials = chunks === 1 ? dw : allocate(rt, chunks * count, 'conv1d.dw.partials');
-  rt.dispatch({
-    kernel: 'conv1d.backwardWeight.subgroup',
-    shapes,
-    shader: subgroupWeightShader,
-    constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
-    params: new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunkLength, chunksPerSample),
-    buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
-    workgroups: [colBlocks, rowBlocks, chunks],
-  });
-  if (partials !== dw) reducePartials(rt, partials, dw, count, chunks, shapes);
-  return dw;
+  return summedOverChunks(rt, count, chunks, shapes, (partials) =>
+    rt.dispatch({
+      kernel: 'conv1d.backwardWeight.subgroup',
+      shapes,
+      shader: subgroupWeightShader,
+      constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
+      params: new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunkLength, chunksPerSample),
+      buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+      workgroups: [colBlocks, rowBlocks, chunks],
+    }),
+  );
 }
 
-/** dw = the sum of `chunks` partial weight gradients, in a fixed order; releases the partials. */
-function reducePartials(rt: GpuRuntime, partials: GpuStorage, dw: GpuStorage, count: number, chunks: number, shapes: string): void {
+/** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into
+ * the result when there is one chunk), then added up in a fixed order: deterministic, no float atomics. */
+function summedOverChunks(rt: GpuRuntime, count: number, chunks: number, shapes: string, dispatch: (partials: GpuStorage) => void): GpuStorage {
+  const result = allocate(rt, count, 'conv1d.out');
+  if (chunks === 1) {
+    dispatch(result);
+    return result;
+  }
+  const partials = allocate(rt, chunks * count, 'conv1d.partials');
+  dispatch(partials);
   const [gx, gy] = grid1d(count, WG);
   rt.dispatch({
     kernel: 'conv1d.backwardWeight.reduce',
@@ -287,10 +291,11 @@ function reducePartials(rt: GpuRuntime, partials: GpuStorage, dw: GpuStorage, co
     entryPoint: 'reduce',
     constants: { WG },
     params: new Params().u32(count, chunks, gx * WG),
-    buffers: [partials.buffer, dw.buffer],
+    buffers: [partials.buffer, result.buffer],
     workgroups: [gx, gy],
   });
   rt.release(partials.buffer);
+  return result;
 }
 
 type Pass = 'forward' | 'backwardInput' | 'backwardWeight';
@@ -342,20 +347,17 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
     chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
     chunks = Math.ceil(K / chunk);
   }
-  const result = allocate(rt, chunks * M * N, `conv1d.${pass}.out`);
   const aBuffer = gpuStorage(a).buffer;
-  rt.dispatch({
-    kernel: `conv1d.${pass}.tiled`,
-    shapes,
-    shader: tiledShader,
-    entryPoint: 'gemm_tiled',
-    constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
-    params: new Params().u32(M, N, K, g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunk, bias ? 1 : 0),
-    buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, result.buffer],
-    workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
-  });
-  if (chunks === 1) return result;
-  const dw = allocate(rt, M * N, 'conv1d.dw');
-  reducePartials(rt, result, dw, M * N, chunks, shapes);
-  return dw;
+  return summedOverChunks(rt, M * N, chunks, shapes, (out) =>
+    rt.dispatch({
+      kernel: `conv1d.${pass}.tiled`,
+      shapes,
+      shader: tiledShader,
+      entryPoint: 'gemm_tiled',
+      constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
+      params: new Params().u32(M, N, K, g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunk, bias ? 1 : 0),
+      buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
+      workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
+    }),
+  );
 }
