@@ -11,8 +11,9 @@
 // Three kernels, chosen per adapter (gemmKernel) and sized per problem (gemmConfig); tile sizes are WGSL
 // override constants, so a config can be tuned per adapter without touching the WGSL. The flags (transposes,
 // bias, relu) are uniforms: one pipeline per config, which matters where compiling is slow (lavapipe: seconds).
-//  - 'tiled' (shaders/tiled-gemm-core.wgsl appended to shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32 workgroup tiles staged in workgroup memory,
-//    8×8 or 4×4 register blocks per thread, vec4 reads of the staged slabs, next slabs prefetched into registers.
+//  - 'tiled' (shaders/tiled-gemm-core.wgsl appended to shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32
+//    workgroup tiles staged in workgroup memory, 8×8 or 4×4 register blocks per thread, vec4 reads of the
+//    staged slabs, next slabs prefetched into registers.
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
 //    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
