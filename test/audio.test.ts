@@ -254,10 +254,10 @@ describe('fixedWindows', () => {
   const ramp = (n: number) => Float32Array.from({ length: n }, (_, i) => i + 1);
   const starts = (ws: Float32Array[]) => ws.map((w) => w[0] - 1);
 
-  it('zero-pads a short signal to one window and gives none for an empty one', () => {
-    const ws = fixedWindows(ramp(3), 5, 5);
+  it('fills one window with a short signal repeated, and gives none for an empty one', () => {
+    const ws = fixedWindows(ramp(3), 8, 8);
     expect(ws).toHaveLength(1);
-    expect([...ws[0]]).toEqual([1, 2, 3, 0, 0]);
+    expect([...ws[0]]).toEqual([1, 2, 3, 1, 2, 3, 1, 2]);
     expect(fixedWindows(ramp(5), 5, 2).map((w) => [...w])).toEqual([[1, 2, 3, 4, 5]]);
     expect(fixedWindows(new Float32Array(0), 5, 5)).toEqual([]);
   });

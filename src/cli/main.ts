@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { init } from '../engine/context.js';
-import { MODEL_PRESETS, type ModelPreset } from '../model/config.js';
+import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
 import { loadAudio } from '../train/audio.js';
 import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
@@ -18,7 +18,7 @@ import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { classify } from '../model/recognizer.js';
-import { printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress } from './output.js';
+import { evalJson, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
@@ -26,6 +26,11 @@ const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia',
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return n;
 };
 const num = (name: string) => (v: string) => {
@@ -49,6 +54,8 @@ interface TrainFlags {
   folds: FoldScheme;
   epochs: number;
   gender: boolean;
+  fusion: Exclude<GenderDesign, 'none'>;
+  validationSpeakers: number;
   out: string;
   model: ModelPreset;
   batchSize: number;
@@ -77,7 +84,9 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
   return cmd
     .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs', foldScheme, foldScheme(defaults.folds))
     .option('--epochs <n>', 'maximum epochs per fold', int('--epochs'), defaults.epochs)
-    .option('--no-gender', 'train only the network without the gender input')
+    .addOption(new Option('--fusion <design>', "how the gender takes part, compared against 'none' on the same folds and seeds").choices(GENDER_DESIGNS.filter((d) => d !== 'none')).default('concat'))
+    .option('--no-gender', "train only the design 'none' (no gender input, no gender loss)")
+    .option('--validation-speakers <n>', 'per fold, training speakers held out for early stopping (0: a fixed number of epochs)', nonNegative('--validation-speakers'), 0)
     .addOption(new Option('--model <preset>', 'layer sizes').choices(Object.keys(MODEL_PRESETS)).default(defaults.model))
     .option('--batch-size <n>', 'windows per batch', int('--batch-size'), DEFAULT_TRAIN_OPTIONS.batchSize)
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
@@ -103,7 +112,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     tuner.onTuned = () => saveTuning(engine).catch((e) => void (saveError = e as Error));
   }
   const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
-  const conditions: Condition[] = flags.gender ? ['gender', 'noGender'] : ['noGender'];
+  const conditions: Condition[] = flags.gender ? [flags.fusion, 'none'] : ['none'];
   const experiment = async (seed: number, outDir: string, finalModel: boolean) => {
     const progress = flags.json ? undefined : new TrainingProgress();
     const result = await runExperiment({
@@ -114,6 +123,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       train: { ...trainingOptions(flags), seed },
       folds: flags.folds,
       splitSeed: flags.seed,
+      validationSpeakers: flags.validationSpeakers,
       conditions,
       outDir,
       resume: flags.resume,
@@ -199,25 +209,19 @@ program
     for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
     const classes = model.config.classes;
     const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
-    const examples = toExamples(known, classes, model.config.windowSamples);
+    const examples = toExamples(known, classes, model.config.windowSamples, { perSpeaker: model.config.speakerNormalization });
     const truth = examples.map((e) => e.label);
-    const summary = async (useTrueGender: boolean) => {
+    const scored = async (useTrueGender: boolean): Promise<EvalScore> => {
       const p = await predictExamples(model, examples, { useTrueGender });
       return {
         report: classificationReport(truth, p.map((x) => x.predicted), classes),
         genderHeadAccuracy: accuracy(examples.map((e) => e.gender), p.map((x) => x.predictedGender)),
-        perFold: [],
-        histories: [],
       };
     };
-    const result = {
-      corpus: corpus.name,
-      classes,
-      folds: [],
-      conditions: model.config.useGender ? { gender: await summary(true), noGender: await summary(false) } : { noGender: await summary(false) },
-    };
-    if (flags.json) console.log(JSON.stringify(summaryJson(result)));
-    else printSummary(result);
+    // A model with a gender input is scored twice: given the true gender, and given the gender head's guess.
+    const result: EvalResult = { corpus: corpus.name, classes, trueGender: model.config.useGender ? await scored(true) : undefined, inferredGender: await scored(false) };
+    if (flags.json) console.log(JSON.stringify(evalJson(result)));
+    else printEval(result);
   });
 
 program

@@ -4,60 +4,104 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExperimentResult, ProgressEvent } from '../train/experiment.js';
+import type { GenderDesign } from '../model/config.js';
+import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
+import { pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
 import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
 
-const CONDITION_NAMES = { gender: 'with gender', noGender: 'without gender' } as const;
+const CONDITION_NAMES: Record<GenderDesign, string> = { concat: 'gender: concat', film: 'gender: FiLM', aux: 'gender: aux task', none: 'no gender' };
+
+const entries = (result: Pick<ExperimentResult, 'conditions'>) =>
+  Object.entries(result.conditions).filter((e): e is [Condition, NonNullable<(typeof e)[1]>] => !!e[1]);
+
+/** The designs compared against 'none', each with its per-fold UA differences, over one or several runs. */
+export function genderEffects(results: Pick<ExperimentResult, 'conditions'>[]): Partial<Record<Condition, PairedEffect>> {
+  const out: Partial<Record<Condition, PairedEffect>> = {};
+  for (const [design] of entries(results[0])) {
+    if (design === 'none') continue;
+    const differences = results.flatMap((r) => {
+      const [a, b] = [r.conditions[design]?.perFold, r.conditions.none?.perFold];
+      return a && b ? a.map((fold, i) => fold.ua - b[i].ua) : [];
+    });
+    if (differences.length) out[design] = pairedEffect(differences);
+  }
+  return out;
+}
+
+export function formatEffect(design: Condition, e: PairedEffect): string {
+  const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds, 95% CI ${points(e.ci[0])} to ${points(e.ci[1])})`;
+}
 
 export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions'>) {
   const out: Record<string, unknown> = { classes: result.classes };
-  for (const [name, c] of Object.entries(result.conditions)) {
-    if (!c) continue;
-    out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy, n: c.report.n };
+  for (const [name, c] of entries(result)) {
+    out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy ?? null, n: c.report.n, foldUa: c.perFold.map((f) => f.ua) };
   }
+  out.genderEffect = genderEffects([result]);
   return out;
 }
 
 export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'corpus'> & { modelPath?: string }, reportPath?: string): void {
   console.log(`\n${result.corpus}: speaker-independent results over all folds (${result.classes.join(', ')})`);
   console.log('condition'.padEnd(18) + 'WA'.padStart(8) + 'UA'.padStart(8) + 'gender head'.padStart(14));
-  for (const [name, c] of Object.entries(result.conditions)) {
-    if (!c) continue;
-    const label = CONDITION_NAMES[name as keyof typeof CONDITION_NAMES];
-    console.log(label.padEnd(18) + percent(c.report.wa).padStart(8) + percent(c.report.ua).padStart(8) + percent(c.genderHeadAccuracy).padStart(14));
+  for (const [name, c] of entries(result)) {
+    const head = c.genderHeadAccuracy === undefined ? '-' : percent(c.genderHeadAccuracy);
+    console.log(CONDITION_NAMES[name].padEnd(18) + percent(c.report.wa).padStart(8) + percent(c.report.ua).padStart(8) + head.padStart(14));
   }
+  for (const [design, e] of Object.entries(genderEffects([result]))) console.log(formatEffect(design as Condition, e));
   if (reportPath) console.log(`report: ${reportPath}`);
   if (result.modelPath) console.log(`model: ${result.modelPath}`);
 }
 
-/** The same experiment repeated with several training seeds on the same folds: UA per seed and condition,
- * the gender input's effect (UA with minus UA without) per seed, and their mean and standard deviation. */
+/** The same experiment repeated with several training seeds on the same folds: UA per seed and design, their
+ * mean and standard deviation over seeds, and each design's paired effect against 'none' over folds × seeds. */
 export function seedsSummary(corpus: string, runs: { seed: number; result: ExperimentResult }[]): { text: string; markdown: string; json: unknown } {
-  const ua = (r: ExperimentResult, c: 'gender' | 'noGender') => r.conditions[c]?.report.ua;
-  const rows = runs.map(({ seed, result }) => {
-    const [withGender, without] = [ua(result, 'gender'), ua(result, 'noGender')];
-    return { seed, withGender, without, effect: withGender !== undefined && without !== undefined ? withGender - without : undefined };
-  });
-  const stats = (values: (number | undefined)[]) => {
-    const v = values.filter((x): x is number => x !== undefined);
-    if (v.length === 0) return undefined;
+  const designs = entries(runs[0].result).map(([d]) => d);
+  const uaOf = (r: ExperimentResult, d: Condition) => r.conditions[d]!.report.ua;
+  const stats = (v: number[]) => {
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
     return { mean, sd };
   };
-  const summary = { withGender: stats(rows.map((r) => r.withGender)), without: stats(rows.map((r) => r.without)), effect: stats(rows.map((r) => r.effect)) };
-  const pct = (x?: number) => (x === undefined ? '-' : percent(x));
-  const points = (x?: number) => (x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`);
-  const spread = (s?: { mean: number; sd: number }, f = pct) => (s ? `${f(s.mean)} ± ${(100 * s.sd).toFixed(1)}` : '-');
-  const header = ['seed', 'UA with gender', 'UA without', 'effect (points)'];
+  const perDesign = Object.fromEntries(designs.map((d) => [d, stats(runs.map((r) => uaOf(r.result, d)))]));
+  const effects = genderEffects(runs.map((r) => r.result));
+  const header = ['seed', ...designs.map((d) => `UA ${CONDITION_NAMES[d]}`)];
   const table = [
-    ...rows.map((r) => [String(r.seed), pct(r.withGender), pct(r.without), points(r.effect)]),
-    ['mean ± sd', spread(summary.withGender), spread(summary.without), spread(summary.effect, points)],
+    ...runs.map(({ seed, result }) => [String(seed), ...designs.map((d) => percent(uaOf(result, d)))]),
+    ['mean ± sd', ...designs.map((d) => `${percent(perDesign[d].mean)} ± ${(100 * perDesign[d].sd).toFixed(1)}`)],
   ];
+  const effectLines = Object.entries(effects).map(([d, e]) => formatEffect(d as Condition, e));
   const title = `${corpus}: ${runs.length} training seeds on the same speaker-independent folds`;
-  const text = [title, header.map((h, i) => (i ? h.padStart(18) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(18) : c.padEnd(10))).join(''))].join('\n');
-  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
-  return { text, markdown, json: { corpus, seeds: rows, ...summary, runs: runs.map(({ seed, result }) => ({ seed, ...summaryJson(result) })) } };
+  const width = 22;
+  const text = [title, header.map((h, i) => (i ? h.padStart(width) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(width) : c.padEnd(10))).join('')), ...effectLines].join('\n');
+  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...effectLines.map((l) => `- ${l}`), ''].join('\n');
+  return { text, markdown, json: { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, runs: runs.map(({ seed, result }) => ({ seed, ...summaryJson(result) })) } };
+}
+
+/** `ser eval`: one trained model on a corpus, given the true gender (models with a gender input) and given
+ * none, where the gender head's guess stands in for it. */
+export interface EvalScore {
+  report: ClassificationReport;
+  genderHeadAccuracy: number;
+}
+export interface EvalResult {
+  corpus: string;
+  classes: string[];
+  trueGender?: EvalScore;
+  inferredGender: EvalScore;
+}
+
+export function evalJson(result: EvalResult) {
+  const score = (s?: EvalScore) => s && { wa: s.report.wa, ua: s.report.ua, f1: s.report.f1, confusion: s.report.confusion, n: s.report.n, genderHeadAccuracy: s.genderHeadAccuracy };
+  return { corpus: result.corpus, classes: result.classes, trueGender: score(result.trueGender) ?? null, inferredGender: score(result.inferredGender) };
+}
+
+export function printEval(result: EvalResult): void {
+  console.log(`\n${result.corpus}: ${result.inferredGender.report.n} utterances (${result.classes.join(', ')})`);
+  console.log('gender input'.padEnd(18) + 'WA'.padStart(8) + 'UA'.padStart(8) + 'gender head'.padStart(14));
+  const rows: [string, EvalScore | undefined][] = [['true gender', result.trueGender], ['inferred', result.inferredGender]];
+  for (const [label, s] of rows) if (s) console.log(label.padEnd(18) + percent(s.report.wa).padStart(8) + percent(s.report.ua).padStart(8) + percent(s.genderHeadAccuracy).padStart(14));
 }
 
 export async function writeRunReport(dir: string, result: ExperimentResult): Promise<string> {
@@ -65,7 +109,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
   const conditions = [];
   for (const [name, c] of Object.entries(result.conditions)) {
     if (!c) continue;
-    const label = CONDITION_NAMES[name as keyof typeof CONDITION_NAMES];
+    const label = CONDITION_NAMES[name as Condition];
     const confusionFile = `confusion-${name}.svg`;
     await writeFile(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
     const curveFile = `curves-${name}.svg`;
@@ -80,7 +124,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
   const foldUa = (i: number) =>
     Object.entries(result.conditions)
       .filter(([, c]) => c?.perFold[i])
-      .map(([name, c]) => `UA ${CONDITION_NAMES[name as keyof typeof CONDITION_NAMES]} ${percent(c!.perFold[i].ua)}`);
+      .map(([name, c]) => `UA ${CONDITION_NAMES[name as Condition]} ${percent(c!.perFold[i].ua)}`);
   const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; validation ${f.validationSpeakers.join(', ')}`, ...foldUa(i)].join('; '));
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
   const path = join(dir, 'report.md');

@@ -43,6 +43,12 @@ export abstract class Module {
     return own.concat(...[...this.children].map(([n, c]) => c.namedBuffers(`${prefix}${n}.`)));
   }
 
+  /** This module and every module below it, depth first. */
+  *modules(): Generator<Module> {
+    yield this;
+    for (const c of this.children.values()) yield* c.modules();
+  }
+
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }

@@ -57,7 +57,8 @@ export class BatchNorm1d extends Module {
   readonly runningVar: Tensor;
   constructor(
     readonly channels: number,
-    readonly momentum = 0.1,
+    /** Mutable: adapting to a speaker (model/adapt.ts) averages over batches with momentum 1/k. */
+    public momentum = 0.1,
     readonly eps = 1e-5,
   ) {
     super();

@@ -1,5 +1,9 @@
 // The SER model's configuration: layer sizes are data, so a checkpoint carries its own architecture.
 
+import type { FilterBankConfig } from './filterbank.js';
+
+export type { FilterBankConfig };
+
 export interface ConvBlockConfig {
   channels: number;
   kernel: number;
@@ -12,17 +16,47 @@ export interface ModelConfig {
   sampleRate: number;
   /** Samples per window the network reads; an utterance's prediction averages its windows. */
   windowSamples: number;
-  /** The first block is the learned filter bank: wide kernel, strided. */
+  /** A learned log filter bank before the blocks; without it the first block is the filter bank (wide, strided). */
+  frontEnd?: FilterBankConfig;
   blocks: ConvBlockConfig[];
+  /** How the last block's output becomes one vector: its mean over time, or mean and standard deviation. */
+  pooling?: 'mean' | 'stats';
   /** Hidden units of the emotion classifier after the pooled features (+ gender one-hot); 0 = none. */
   hidden: number;
   dropout: number;
-  /** Whether the gender one-hot joins the pooled features before the emotion classifier. */
+  /** Whether the network takes the speaker's gender as an input. */
   useGender: boolean;
+  /** Per-speaker normalisation: each utterance keeps its level relative to its speaker's other utterances,
+   * training batches hold one speaker each, and batch norm re-estimates its statistics on each test speaker's
+   * own (unlabelled) audio. A single file with no other audio of its speaker is normalised on its own. */
+  speakerNormalization?: boolean;
+  /** How the gender joins: concatenated to the pooled features (default), or FiLM in every block. */
+  fusion?: 'concat' | 'film';
   classes: string[];
 }
 
-/** The documented default (an M5-style raw-waveform CNN on 3-s windows at 16 kHz). */
+/** The default: a learned log filter bank (64 complex filters, 25 ms, 10-ms hop, initialised on the mel
+ * scale), three convolution blocks over its frames, and statistics pooling, on 3-s windows. */
+export function filterBankModelConfig(classes: string[], useGender = true): ModelConfig {
+  return {
+    sampleRate: 16000,
+    windowSamples: 48000,
+    frontEnd: { filters: 64, kernel: 400, hop: 160, minHz: 60, maxHz: 7600 },
+    blocks: [
+      { channels: 64, kernel: 5, stride: 1, pool: 2 },
+      { channels: 64, kernel: 5, stride: 1, pool: 2 },
+      { channels: 64, kernel: 5, stride: 1, pool: 1 },
+    ],
+    pooling: 'stats',
+    speakerNormalization: true,
+    hidden: 64,
+    dropout: 0.3,
+    useGender,
+    classes,
+  };
+}
+
+/** The first design (an M5-style raw-waveform CNN on 3-s windows at 16 kHz). */
 export function defaultModelConfig(classes: string[], useGender = true): ModelConfig {
   return {
     sampleRate: 16000,
@@ -58,5 +92,19 @@ export function compactModelConfig(classes: string[], useGender = true): ModelCo
   };
 }
 
-export const MODEL_PRESETS = { default: defaultModelConfig, compact: compactModelConfig } as const;
+export const MODEL_PRESETS = { default: filterBankModelConfig, m5: defaultModelConfig, compact: compactModelConfig } as const;
 export type ModelPreset = keyof typeof MODEL_PRESETS;
+
+/** How the speaker's gender takes part, compared against 'none' on the same folds and seeds:
+ * - concat: the gender one-hot joins the pooled features before the classifier;
+ * - film:   a per-channel scale and shift from the gender in every convolution block;
+ * - aux:    no gender input; the gender head is trained beside the emotion classifier (multi-task);
+ * - none:   no gender input and no gender loss (the head is left untrained). */
+export const GENDER_DESIGNS = ['concat', 'film', 'aux', 'none'] as const;
+export type GenderDesign = (typeof GENDER_DESIGNS)[number];
+
+/** The configuration a design trains: the gender input on or off, and how it joins. */
+export function withGenderDesign(config: ModelConfig, design: GenderDesign): ModelConfig {
+  const { fusion: _, ...rest } = config;
+  return design === 'concat' || design === 'film' ? { ...rest, useGender: true, fusion: design } : { ...rest, useGender: false };
+}

@@ -1,19 +1,22 @@
-// The speech emotion recogniser: a CNN over the raw waveform. The first convolution is wide and strided and
-// learns its own filter bank; deeper convolution / batch-norm / ReLU / max-pool blocks follow; global average
-// pooling gives one feature vector per window. The speaker's gender (one-hot f, m) joins that vector before
-// the emotion classifier, because pitch and formants differ between female and male voices. A gender head on
-// the pooled features is trained jointly, so the model can supply the gender itself when it is not given.
+// The speech emotion recogniser: a CNN over the raw waveform. It reads the samples through a learned filter
+// bank (either a log-compressed complex filter bank, `frontEnd`, or the first wide strided convolution of the
+// blocks), then convolution / batch-norm / ReLU / max-pool blocks, then pools over time: the mean, or the mean
+// and standard deviation of each channel (statistics pooling). The speaker's gender enters by the configured
+// fusion: joined to the pooled features before the classifier (concat), or as a per-channel scale and shift
+// of every block's output (FiLM). A gender head is trained jointly, so the model can supply the gender itself
+// when it is not given.
 //
-//   x [N,1,L] → {conv → BN → ReLU → pool} × blocks → mean over time [N,F]
-//     → concat(·, gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
-//     → linear → gender logits [N,2]
+//   x [N,1,L] → [filter bank → log → BN] → {conv → BN → (FiLM) → ReLU → pool} × blocks → pool over time [N,F]
+//     → (concat gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
+//   gender logits [N,2] ← linear ← pooled features (FiLM: the filter bank's statistics, which gender does not shape)
 
 import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
 import { seededRandom } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { concat, dropout, maxPool1d, mean, softmax } from '../engine/ops.js';
+import { add, affine, concat, dropout, maxPool1d, mean, mul, relu, reshape, softmax, sqrt, square, sub } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
+import { FilterBank } from './filterbank.js';
 
 export const GENDERS = ['f', 'm'] as const;
 
@@ -27,8 +30,9 @@ class ConvBlock extends Module {
     this.conv = this.child('conv', new Conv1d(inChannels, spec.channels, spec.kernel, { stride: spec.stride, padding, bias: false }, random));
     this.norm = this.child('bn', new BatchNorm1d(spec.channels));
   }
-  forward(x: Tensor): Tensor {
-    const y = this.norm.forward(this.conv.forward(x), 'relu');
+  /** film: per-channel [N,C,1] scale and shift from the gender, applied between batch norm and ReLU. */
+  forward(x: Tensor, film?: { scale: Tensor; shift: Tensor }): Tensor {
+    const y = film ? relu(add(mul(this.norm.forward(this.conv.forward(x)), film.scale), film.shift)) : this.norm.forward(this.conv.forward(x), 'relu');
     return this.spec.pool > 1 && y.shape[2] >= this.spec.pool ? maxPool1d(y, { kernelSize: this.spec.pool }) : y;
   }
 }
@@ -38,8 +42,26 @@ export interface SerOutput {
   gender: Tensor;
 }
 
+/** Feature-wise linear modulation from the gender one-hot: scale 1 + W_s g and shift W_h g per channel. */
+class GenderFilm extends Module {
+  readonly scale: Linear;
+  readonly shift: Linear;
+  constructor(channels: number, random: () => number) {
+    super();
+    this.scale = this.child('scale', new Linear(GENDERS.length, channels, random));
+    this.shift = this.child('shift', new Linear(GENDERS.length, channels, random));
+  }
+  forward(gender: Tensor): { scale: Tensor; shift: Tensor } {
+    const [N, C] = [gender.shape[0], this.scale.outFeatures];
+    return { scale: reshape(affine(this.scale.forward(gender), 1, 1), [N, C, 1]), shift: reshape(this.shift.forward(gender), [N, C, 1]) };
+  }
+}
+
 export class SerModel extends Module {
+  readonly frontEnd: FilterBank | null;
+  readonly frontEndNorm: BatchNorm1d | null;
   readonly blocks: ConvBlock[];
+  readonly films: GenderFilm[];
   readonly hidden: Linear | null;
   readonly emotionHead: Linear;
   readonly genderHead: Linear;
@@ -49,39 +71,66 @@ export class SerModel extends Module {
   constructor(readonly config: ModelConfig, seed = 1) {
     super();
     const random = seededRandom(seed);
-    let channels = 1;
+    const front = config.frontEnd;
+    this.frontEnd = front ? this.child('frontend', new FilterBank(front, config.sampleRate)) : null;
+    // Log band energies differ by orders of magnitude between bands: batch norm puts them on one scale.
+    this.frontEndNorm = front ? this.child('frontend_bn', new BatchNorm1d(front.filters)) : null;
+    let channels = front ? front.filters : 1;
     this.blocks = config.blocks.map((spec, i) => {
       const block = this.child(`block${i}`, new ConvBlock(channels, spec, random));
       channels = spec.channels;
       return block;
     });
-    const joined = channels + (config.useGender ? GENDERS.length : 0);
+    const film = config.useGender && fusionOf(config) === 'film';
+    this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, random))) : [];
+    const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
+    const joined = pooled + (config.useGender && !film ? GENDERS.length : 0);
     this.hidden = config.hidden > 0 ? this.child('hidden', new Linear(joined, config.hidden, random)) : null;
     this.emotionHead = this.child('emotion', new Linear(config.hidden > 0 ? config.hidden : joined, config.classes.length, random));
-    this.genderHead = this.child('gender', new Linear(channels, GENDERS.length, random));
+    this.genderHead = this.child('gender', new Linear(film ? 2 * front!.filters : pooled, GENDERS.length, random));
   }
 
   /** x [N,1,L]; gender [N,2] one-hot. When the model uses gender and none is given, the gender head's
    * probabilities stand in for it (prediction for speakers of unknown gender). */
   forward(x: Tensor, gender?: Tensor): SerOutput {
-    const features = this.features(x);
-    const genderLogits = this.genderHead.forward(features);
-    let joined = features;
-    if (this.config.useGender) {
-      if (gender && (gender.shape.length !== 2 || gender.shape[0] !== x.shape[0] || gender.shape[1] !== GENDERS.length)) {
-        throw new ShapeError(`SerModel: gender ${gender.describe()} must be [${x.shape[0]},${GENDERS.length}] (one-hot f, m)`);
-      }
-      joined = concat([features, gender ?? softmax(genderLogits)], 1);
+    if (gender && (gender.shape.length !== 2 || gender.shape[0] !== x.shape[0] || gender.shape[1] !== GENDERS.length)) {
+      throw new ShapeError(`SerModel: gender ${gender.describe()} must be [${x.shape[0]},${GENDERS.length}] (one-hot f, m)`);
     }
-    let z = this.hidden ? this.hidden.forward(joined, 'relu') : joined;
-    z = dropout(z, this.config.dropout, this.training, this.dropoutSeed++);
-    return { emotion: this.emotionHead.forward(z), gender: genderLogits };
+    let h = x;
+    if (this.frontEnd) h = this.frontEndNorm!.forward(this.frontEnd.forward(h));
+    if (this.films.length) {
+      // The gender estimate must not depend on what the gender modulates: it reads the filter bank's statistics.
+      const genderLogits = this.genderHead.forward(statisticsPooling(h));
+      const g = gender ?? softmax(genderLogits);
+      this.blocks.forEach((block, i) => (h = block.forward(h, this.films[i].forward(g))));
+      return { emotion: this.classify(this.pool(h)), gender: genderLogits };
+    }
+    for (const block of this.blocks) h = block.forward(h);
+    const features = this.pool(h);
+    const genderLogits = this.genderHead.forward(features);
+    const joined = this.config.useGender ? concat([features, gender ?? softmax(genderLogits)], 1) : features;
+    return { emotion: this.classify(joined), gender: genderLogits };
   }
 
-  /** The backbone alone: [N,1,L] → pooled features [N,F] (the gender head reads these). */
-  features(x: Tensor): Tensor {
-    let h = x;
-    for (const block of this.blocks) h = block.forward(h);
-    return mean(h, 2);
+  private pool(h: Tensor): Tensor {
+    return this.config.pooling === 'stats' ? statisticsPooling(h) : mean(h, 2);
   }
+
+  private classify(z: Tensor): Tensor {
+    const hidden = this.hidden ? this.hidden.forward(z, 'relu') : z;
+    return this.emotionHead.forward(dropout(hidden, this.config.dropout, this.training, this.dropoutSeed++));
+  }
+}
+
+/** How the gender input joins; checkpoints written before fusion designs existed concatenate. */
+export function fusionOf(config: ModelConfig): 'concat' | 'film' {
+  return config.fusion ?? 'concat';
+}
+
+/** [N,C,T] → [N,2C]: each channel's mean over time, then its standard deviation (x-vector statistics pooling). */
+export function statisticsPooling(h: Tensor): Tensor {
+  const [N, C] = h.shape;
+  const m = mean(h, 2, true);
+  const sd = sqrt(affine(mean(square(sub(h, m)), 2), 1, 1e-5));
+  return concat([reshape(m, [N, C]), sd], 1);
 }

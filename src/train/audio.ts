@@ -190,24 +190,39 @@ const SILENCE_RMS = 1e-8;
 
 /** Zero mean, unit RMS; silence (or a pure DC offset) comes back as zeros, never NaN. */
 export function normalizeLevel(samples: Float32Array): Float32Array {
+  return scaleLevel(samples, levelOf(samples));
+}
+
+/** The RMS of the signal around its mean: what normalizeLevel divides by (0 for silence or pure DC). */
+export function levelOf(samples: Float32Array): number {
   const n = samples.length;
-  const out = new Float32Array(n);
-  if (n === 0) return out;
+  if (n === 0) return 0;
   let mean = 0;
   for (const v of samples) mean += v;
   mean /= n;
   let power = 0;
   for (const v of samples) power += (v - mean) ** 2;
   const rms = Math.sqrt(power / n);
-  if (!(rms > SILENCE_RMS)) return out;
-  for (let i = 0; i < n; i++) out[i] = (samples[i] - mean) / rms;
+  return rms > SILENCE_RMS ? rms : 0;
+}
+
+/** (samples − mean) / level; zeros where the level is 0 (silence). */
+function scaleLevel(samples: Float32Array, level: number): Float32Array {
+  const n = samples.length;
+  const out = new Float32Array(n);
+  if (n === 0 || !(level > 0)) return out;
+  let mean = 0;
+  for (const v of samples) mean += v;
+  mean /= n;
+  for (let i = 0; i < n; i++) out[i] = (samples[i] - mean) / level;
   return out;
 }
 
 /**
- * Windows of exactly windowLength every hop samples. A signal no longer than one window becomes one
- * zero-padded window (an empty signal gives none). After the last full window, the would-be next window
- * holds fewer than windowLength samples: if it holds at least half a window it is taken end-aligned
+ * Windows of exactly windowLength every hop samples. A signal no longer than one window becomes one window
+ * filled by repeating the signal (so the network never sees long stretches of padding silence, which would
+ * dilute what it pools over time); an empty signal gives none. After the last full window, the would-be next
+ * window holds fewer than windowLength samples: if it holds at least half a window it is taken end-aligned
  * (overlapping the previous one) so no audio is lost; a shorter remainder is dropped as too little context.
  */
 export function fixedWindows(samples: Float32Array, windowLength: number, hop: number): Float32Array[] {
@@ -216,9 +231,9 @@ export function fixedWindows(samples: Float32Array, windowLength: number, hop: n
   const n = samples.length;
   if (n === 0) return [];
   if (n <= windowLength) {
-    const padded = new Float32Array(windowLength);
-    padded.set(samples);
-    return [padded];
+    const repeated = new Float32Array(windowLength);
+    for (let start = 0; start < windowLength; start += n) repeated.set(samples.subarray(0, Math.min(n, windowLength - start)), start);
+    return [repeated];
   }
   const windows: Float32Array[] = [];
   let start = 0;
@@ -239,6 +254,12 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
 
 /** Reads a WAV file and returns mono, resampled, level-normalised samples. */
 export async function loadAudio(file: string, sampleRate = 16000): Promise<Float32Array> {
+  return (await loadAudioWithLevel(file, sampleRate)).samples;
+}
+
+/** As loadAudio, and the level (RMS) the recording had before normalisation, which per-speaker level
+ * normalisation needs: how loud an utterance is beside the same speaker's others carries emotion. */
+export async function loadAudioWithLevel(file: string, sampleRate = 16000): Promise<{ samples: Float32Array; level: number }> {
   let bytes: Uint8Array;
   try {
     const { readFile } = await import('node:fs/promises');
@@ -247,5 +268,7 @@ export async function loadAudio(file: string, sampleRate = 16000): Promise<Float
     throw new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const decoded = decodeWav(bytes, file);
-  return normalizeLevel(resample(decoded.samples, decoded.sampleRate, sampleRate));
+  const resampled = resample(decoded.samples, decoded.sampleRate, sampleRate);
+  const level = levelOf(resampled);
+  return { samples: scaleLevel(resampled, level), level };
 }

@@ -13,19 +13,45 @@ export interface Example {
   windows: Float32Array[];
 }
 
-/** Windows do not overlap by default: overlapping ones cost training time and add little new audio. */
-export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number, hop = windowSamples): Example[] {
+/**
+ * Windows do not overlap: overlapping ones cost training time and add little new audio. With per-speaker
+ * normalisation each utterance keeps its loudness relative to the same speaker's other utterances (one gain per
+ * speaker, from the speaker's whole audio, labels unused) instead of being scaled to unit RMS on its own.
+ */
+export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number, options: { perSpeaker?: boolean } = {}): Example[] {
+  const gains = options.perSpeaker ? speakerGains(utterances) : undefined;
   return utterances.map((u) => {
     const label = classes.indexOf(u.emotion);
     if (label < 0) throw new Error(`${u.file}: emotion "${u.emotion}" is not one of the classes [${classes.join(', ')}]`);
+    const gain = gains?.get(u) ?? 1;
+    const samples = gain === 1 ? u.samples : u.samples.map((v) => v * gain);
     return {
       file: u.file,
       speaker: u.speaker,
       label,
       gender: GENDERS.indexOf(u.gender),
-      windows: fixedWindows(u.samples, windowSamples, hop),
+      windows: fixedWindows(samples, windowSamples, windowSamples),
     };
   });
+}
+
+/** Per utterance, the factor that turns its unit-RMS samples into its speaker's level: its own level over the
+ * RMS of all the speaker's audio. Utterances of unknown level keep unit RMS. */
+export function speakerGains(utterances: LoadedUtterance[]): Map<LoadedUtterance, number> {
+  const power = new Map<string, { energy: number; samples: number }>();
+  for (const u of utterances) {
+    if (!(u.level! > 0)) continue;
+    const p = power.get(u.speaker) ?? { energy: 0, samples: 0 };
+    p.energy += u.level! ** 2 * u.samples.length;
+    p.samples += u.samples.length;
+    power.set(u.speaker, p);
+  }
+  return new Map(
+    utterances.map((u) => {
+      const p = power.get(u.speaker);
+      return [u, u.level! > 0 && p ? u.level! / Math.sqrt(p.energy / p.samples) : 1];
+    }),
+  );
 }
 
 export interface Batch {
@@ -76,6 +102,25 @@ export function batches(refs: WindowRef[], batchSize: number): WindowRef[][] {
   const out: WindowRef[][] = [];
   for (let i = 0; i < refs.length; i += batchSize) out.push(refs.slice(i, i + batchSize));
   if (out.length > 1 && out[out.length - 1].length === 1) out[out.length - 2].push(...out.pop()!);
+  return out;
+}
+
+/** Shuffled mini-batches that each hold one speaker's windows, in shuffled order: batch norm then normalises
+ * by one speaker's statistics in training, as it does at test time after adapting to the test speaker. */
+export function speakerBatches(refs: WindowRef[], batchSize: number, random: () => number): WindowRef[][] {
+  const out = [...groupBySpeaker(refs).values()].flatMap((own) => batches(shuffled(own, random), batchSize));
+  return shuffled(out, random);
+}
+
+/** Items grouped by their example's speaker, in the order of first appearance. */
+export function groupBySpeaker<T extends { example: Example } | Example>(items: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const speaker = 'example' in item ? item.example.speaker : item.speaker;
+    const group = out.get(speaker);
+    if (group) group.push(item);
+    else out.set(speaker, [item]);
+  }
   return out;
 }
 

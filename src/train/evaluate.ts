@@ -1,11 +1,14 @@
 // Utterance-level prediction: every window of an utterance goes through the network (eval mode, no tape),
-// and the utterance's emotion probabilities are the mean of its windows' softmax outputs.
+// and the utterance's emotion probabilities are the mean of its windows' softmax outputs. A model with
+// per-speaker normalisation first adapts its batch norm to each speaker's own windows (labels unused), and
+// gets its trained statistics back afterwards.
 
 import { tunePending } from '../engine/context.js';
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
-import type { SerModel } from '../model/ser-model.js';
-import { allWindows, batches, makeBatch, type Example } from './dataset.js';
+import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
+import { GENDERS, type SerModel } from '../model/ser-model.js';
+import { allWindows, batches, groupBySpeaker, makeBatch, type Example } from './dataset.js';
 
 export interface UtterancePrediction {
   predicted: number;
@@ -14,7 +17,26 @@ export interface UtterancePrediction {
   genderProbabilities: number[];
 }
 
-export async function predictExamples(model: SerModel, examples: Example[], options: { useTrueGender: boolean; batchSize?: number }): Promise<UtterancePrediction[]> {
+export interface PredictOptions {
+  useTrueGender: boolean;
+  batchSize?: number;
+}
+
+export async function predictExamples(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
+  if (!model.config.speakerNormalization) return predictWindows(model, examples, options);
+  const predictions = new Map<Example, UtterancePrediction>();
+  for (const own of groupBySpeaker(examples).values()) {
+    const refs = allWindows(own);
+    const genders = options.useTrueGender ? refs.map((r) => genderOneHot(r.example.gender)) : undefined;
+    const trained = await adaptNormalization(model, { windows: refs.map((r) => r.example.windows[r.window]), genders });
+    const predicted = await predictWindows(model, own, options);
+    restoreNormalization(model, trained);
+    own.forEach((e, i) => predictions.set(e, predicted[i]));
+  }
+  return examples.map((e) => predictions.get(e)!);
+}
+
+async function predictWindows(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
   const { windowSamples, classes } = model.config;
   model.eval();
   const refs = allWindows(examples);
@@ -46,6 +68,12 @@ export async function predictExamples(model: SerModel, examples: Example[], opti
     const genderProbabilities = Array.from(s.gender, (v) => v / s.windows);
     return { probabilities, predicted: argmax(probabilities), genderProbabilities, predictedGender: argmax(genderProbabilities) };
   });
+}
+
+function genderOneHot(gender: number): Float32Array {
+  const v = new Float32Array(GENDERS.length);
+  v[gender] = 1;
+  return v;
 }
 
 export function argmax(values: ArrayLike<number>): number {

@@ -1,12 +1,12 @@
-// The speaker-independent protocol: for each fold (speakers held out for test, others for validation and
-// training), train the network with and without the gender input on the same split, evaluate both on the
-// held-out speakers, and pool the confusion matrices over folds. Each fold's model is checkpointed every epoch
+// The speaker-independent protocol: for each fold (speakers held out for test, others for training and, if
+// asked, validation), train the network under each gender design (a fusion of the gender input, and 'none')
+// on the same split, evaluate each on the held-out speakers, and pool the confusion matrices over folds. Each fold's model is checkpointed every epoch
 // and each finished fold's predictions are saved, so `resume` continues a killed run where it stopped.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig } from '../model/config.js';
+import { withGenderDesign, type GenderDesign, type ModelConfig } from '../model/config.js';
 import { decodeModel, encodeModel } from '../model/model-file.js';
 import type { SerModel } from '../model/ser-model.js';
 import type { LoadedUtterance } from './audio.js';
@@ -18,17 +18,20 @@ import { speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 
-export type Condition = 'gender' | 'noGender';
+export type Condition = GenderDesign;
 
 export interface ExperimentInput {
   corpusName: string;
   classes: string[];
   utterances: LoadedUtterance[];
-  modelConfig: (classes: string[], useGender: boolean) => ModelConfig;
+  modelConfig: (classes: string[]) => ModelConfig;
   train: TrainOptions;
   folds: FoldScheme;
   /** Seed of the speaker split; by default the training seed (`--seeds` keeps one split for every seed). */
   splitSeed?: number;
+  /** Speakers per fold drawn from the training speakers for early stopping; 0 (default) trains a fixed number
+   * of epochs. Test speakers are never used to choose anything. */
+  validationSpeakers?: number;
   conditions: Condition[];
   outDir: string;
   resume: boolean;
@@ -55,8 +58,8 @@ interface FoldOutcome {
 export interface ConditionSummary {
   report: ClassificationReport;
   perFold: ClassificationReport[];
-  /** Accuracy of the jointly trained gender head on the held-out speakers. */
-  genderHeadAccuracy: number;
+  /** Accuracy of the jointly trained gender head on the held-out speakers (undefined for 'none': untrained). */
+  genderHeadAccuracy?: number;
   histories: EpochRecord[][];
 }
 
@@ -71,9 +74,9 @@ export interface ExperimentResult {
 export async function runExperiment(input: ExperimentInput): Promise<ExperimentResult> {
   await mkdir(input.outDir, { recursive: true });
   const speakers = [...new Map(input.utterances.map((u) => [u.speaker, { id: u.speaker, gender: u.gender }])).values()];
-  const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed });
-  const windowSamples = input.modelConfig(input.classes, true).windowSamples;
-  const examples = toExamples(input.utterances, input.classes, windowSamples);
+  const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
+  const base = input.modelConfig(input.classes);
+  const examples = toExamples(input.utterances, input.classes, base.windowSamples, { perSpeaker: base.speakerNormalization });
   const conditions: ExperimentResult['conditions'] = {};
   for (const condition of input.conditions) {
     const outcomes: FoldOutcome[] = [];
@@ -82,7 +85,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
     conditions[condition] = {
       report: mergeReports(perFold),
       perFold,
-      genderHeadAccuracy: accuracy(outcomes.flatMap((o) => o.genderTruth), outcomes.flatMap((o) => o.genderPredicted)),
+      genderHeadAccuracy: condition === 'none' ? undefined : accuracy(outcomes.flatMap((o) => o.genderTruth), outcomes.flatMap((o) => o.genderPredicted)),
       histories: outcomes.map((o) => o.history),
     };
   }
@@ -106,7 +109,8 @@ async function runFold(input: ExperimentInput, fold: Fold, foldCount: number, co
     input.progress?.({ kind: 'done', fold: fold.index, condition, report: classificationReport(outcome.truth, outcome.predicted, classes), reused: true });
     return outcome;
   }
-  const config = input.modelConfig(classes, condition === 'gender');
+  const config = withGenderDesign(input.modelConfig(classes), condition);
+  const train = designTraining(input.train, condition);
   const data = split(examples, fold);
   const resumeFrom = input.resume && existsSync(checkpointPath) ? await loadTrainingCheckpoint(checkpointPath) : undefined;
   input.progress?.({ kind: 'start', fold: fold.index, folds: foldCount, condition, epochs: input.train.epochs, windows: data.train.reduce((s, e) => s + e.windows.length, 0), resumedAt: resumeFrom?.state.epoch ?? 0 });
@@ -115,7 +119,7 @@ async function runFold(input: ExperimentInput, fold: Fold, foldCount: number, co
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
     saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state),
   };
-  const { model, history, bestEpoch } = await fit(config, data.train, data.validation, input.train, hooks, resumeFrom);
+  const { model, history, bestEpoch } = await fit(config, data.train, data.validation, train, hooks, resumeFrom);
   // Scores use the true gender where the model takes it; the gender head is scored on its own.
   const predictions = await predictExamples(model, data.test, { useTrueGender: true });
   model.dispose();
@@ -132,13 +136,14 @@ async function runFold(input: ExperimentInput, fold: Fold, foldCount: number, co
   return outcome;
 }
 
+/** The first design asked for (the fusion under test) is the one the final model is trained with. */
 async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Example[]): Promise<string> {
-  const useGender = input.conditions.includes('gender');
-  const config = input.modelConfig(input.classes, useGender);
+  const design = input.conditions[0];
+  const config = withGenderDesign(input.modelConfig(input.classes), design);
   const validation = examples.filter((e) => fold.validationSpeakers.includes(e.speaker));
   const train = examples.filter((e) => !fold.validationSpeakers.includes(e.speaker));
-  input.progress?.({ kind: 'start', fold: -1, folds: 0, condition: useGender ? 'gender' : 'noGender', epochs: input.train.epochs, windows: train.reduce((s, e) => s + e.windows.length, 0), resumedAt: 0 });
-  const { model } = await fit(config, train, validation, input.train, {
+  input.progress?.({ kind: 'start', fold: -1, folds: 0, condition: design, epochs: input.train.epochs, windows: train.reduce((s, e) => s + e.windows.length, 0), resumedAt: 0 });
+  const { model } = await fit(config, train, validation, designTraining(input.train, design), {
     onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
   });
@@ -146,6 +151,11 @@ async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Exa
   await writeFileAtomic(path, await encodeModel(model, {}, { corpus: input.corpusName }));
   model.dispose();
   return path;
+}
+
+/** 'none' trains no gender head: its loss weight is 0. */
+function designTraining(options: TrainOptions, design: GenderDesign): TrainOptions {
+  return design === 'none' ? { ...options, genderLossWeight: 0 } : options;
 }
 
 // ------------------------------------------------------------------------------------------------ checkpoints

@@ -6,6 +6,8 @@
 // - a class absent from the truth has support 0, recall 0 and F1 0, and is left out of UA
 //   (its recall is undefined, and counting it as 0 would punish folds for their speakers).
 
+import { seededRandom } from '../engine/random.js';
+
 export interface ClassificationReport {
   classes: string[];
   /** rows = true class, columns = predicted class */
@@ -111,4 +113,35 @@ export function mergeReports(reports: ClassificationReport[]): ClassificationRep
   });
   const summed = classes.map((_, row) => classes.map((_, col) => reports.reduce((sum, r) => sum + r.confusion[row][col], 0)));
   return reportFromConfusion(summed, classes);
+}
+
+export interface PairedEffect {
+  /** Number of paired differences (folds × seeds). */
+  n: number;
+  mean: number;
+  sd: number;
+  /** 95 % percentile-bootstrap confidence interval of the mean. */
+  ci: [number, number];
+}
+
+/**
+ * The effect of a change measured as paired differences (e.g. UA with a design minus UA without, per fold and
+ * seed): their mean, standard deviation, and a 95 % percentile-bootstrap interval of the mean (resampling the
+ * pairs with replacement; seeded, so a report repeats). An interval that contains 0 is no evidence of an effect.
+ */
+export function pairedEffect(differences: number[], resamples = 10000, seed = 1): PairedEffect {
+  const n = differences.length;
+  if (n === 0) throw new Error('metrics: a paired effect needs at least one difference');
+  const mean = differences.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(differences.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1)) : 0;
+  const random = seededRandom(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let total = 0;
+    for (let i = 0; i < n; i++) total += differences[Math.floor(random() * n)];
+    means[r] = total / n;
+  }
+  means.sort();
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
+  return { n, mean, sd, ci: [at(0.025), at(0.975)] };
 }

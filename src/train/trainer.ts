@@ -1,6 +1,7 @@
-// Fits one SerModel: Adam with a cosine learning-rate schedule, class-weighted cross-entropy for unbalanced
-// corpora, a jointly trained gender head, early stopping on held-out validation speakers (keeping the best
-// weights), and a checkpoint written atomically after every epoch from which `resume` continues.
+// Fits one SerModel: AdamW with a linear warm-up and a cosine learning-rate schedule, class-weighted
+// cross-entropy for unbalanced corpora, a jointly trained gender head, and a checkpoint written atomically after
+// every epoch from which `resume` continues. With validation speakers, early stopping keeps the weights of the
+// epoch with the best validation UA; without, the run trains its fixed number of epochs and keeps the last.
 // Everything is seeded: the same seed, data and configuration give the same run.
 
 import { Adam } from '../engine/adam.js';
@@ -11,7 +12,7 @@ import { add, affine, crossEntropy, tensor } from '../engine/ops.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
 import { SerModel } from '../model/ser-model.js';
-import { allWindows, batches, classWeights, makeBatch, shuffled, type Example } from './dataset.js';
+import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { classificationReport } from './metrics.js';
 
@@ -19,6 +20,8 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   lr: number;
+  /** Epochs over which the learning rate rises linearly from lr/20 to lr before the cosine decay. */
+  warmupEpochs: number;
   weightDecay: number;
   /** Epochs without a better validation UA before stopping. */
   patience: number;
@@ -29,10 +32,11 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  epochs: 30,
+  epochs: 20,
   batchSize: 16,
   lr: 2e-3,
-  weightDecay: 1e-4,
+  warmupEpochs: 1,
+  weightDecay: 1e-2,
   patience: 8,
   seed: 1,
   genderLossWeight: 0.5,
@@ -91,18 +95,19 @@ export async function fit(
     state = resumeFrom.state;
   }
   const trainRefs = allWindows(train);
+  const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, Math.random) : batches(trainRefs, options.batchSize)).length;
 
   for (let epoch = state.epoch; epoch < options.epochs; epoch++) {
-    if (epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
+    if (validation.length && epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
     const started = performance.now();
-    adam.lr = cosineLr(options.lr, epoch, options.epochs);
     model.train();
     const random = seededRandom(options.seed * 1000003 + epoch);
-    const epochBatches = batches(shuffled(trainRefs, random), options.batchSize);
+    const epochBatches = config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, random) : batches(shuffled(trainRefs, random), options.batchSize);
     const losses: Tensor[] = [];
     let done = 0;
     for (const refs of epochBatches) {
       const batch = makeBatch(refs, config.windowSamples);
+      adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
       model.dropoutSeed = adam.stepCount;
       const loss = tidy(() => {
         const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
@@ -124,10 +129,10 @@ export async function fit(
       hooks.onBatch?.(epoch, done, trainRefs.length);
     }
     const trainLoss = await meanOf(losses);
-    const val = validation.length ? await validate(model, validation) : { loss: trainLoss, ua: 0 };
+    const val = validation.length ? await validate(model, validation) : { loss: NaN, ua: NaN };
     const record: EpochRecord = { epoch: epoch + 1, trainLoss, validationLoss: val.loss, validationUa: val.ua, lr: adam.lr, seconds: (performance.now() - started) / 1000 };
     state.history.push(record);
-    if (val.ua > state.bestUa) {
+    if (validation.length && val.ua > state.bestUa) {
       state.bestUa = val.ua;
       state.bestEpoch = epoch + 1;
       state.best = await model.stateDict();
@@ -136,17 +141,22 @@ export async function fit(
     hooks.onEpoch?.(record);
     if (hooks.saveCheckpoint) await hooks.saveCheckpoint(model, { ...state, optimizer: await adam.state() });
   }
-  if (Object.keys(state.best).length) model.loadStateDict(state.best);
+  if (validation.length && Object.keys(state.best).length) model.loadStateDict(state.best);
+  if (!validation.length) state.bestEpoch = state.epoch;
   model.eval();
   adam.dispose();
   weights?.dispose();
   return { model, history: state.history, bestEpoch: state.bestEpoch };
 }
 
-/** Cosine decay from lr to lr/20 over the planned epochs. */
-export function cosineLr(lr: number, epoch: number, epochs: number): number {
+/** The learning rate at a (fractional) epoch: a linear warm-up from lr/20 over warmupEpochs, then cosine
+ * decay to lr/20 at the last epoch. Set per step, so warm-up is smooth even when it lasts one epoch. */
+export function learningRate(options: Pick<TrainOptions, 'lr' | 'epochs' | 'warmupEpochs'>, epoch: number): number {
+  const { lr, epochs, warmupEpochs } = options;
   const floor = lr / 20;
-  return floor + ((lr - floor) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, epochs)))) / 2;
+  if (epoch < warmupEpochs) return floor + ((lr - floor) * epoch) / warmupEpochs;
+  const progress = (epoch - warmupEpochs) / Math.max(1e-9, epochs - warmupEpochs);
+  return floor + ((lr - floor) * (1 + Math.cos(Math.PI * Math.min(1, progress)))) / 2;
 }
 
 async function meanOf(losses: Tensor[]): Promise<number> {
