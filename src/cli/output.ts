@@ -4,10 +4,19 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Classification } from '../model/recognizer.js';
 import type { ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
 
 const CONDITION_NAMES = { gender: 'with gender', noGender: 'without gender' } as const;
+
+/** `ser predict`'s text for one file: the ranked probabilities, the gender guess, and a warning line when the
+ * input had no usable signal. */
+export function predictionText(file: string, r: Classification): string {
+  const ranked = Object.entries(r.probabilities).sort((a, b) => b[1] - a[1]);
+  const line = `${file}: ${r.emotion}  (${ranked.map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})${r.genderGiven ? '' : `  gender guess: ${r.gender}`}`;
+  return r.warning ? `${line}\n${file}: warning: ${r.warning}` : line;
+}
 
 export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions'>) {
   const out: Record<string, unknown> = { classes: result.classes };
