@@ -1,12 +1,25 @@
 // Audio input: WAV decoding in every supported format (checked against wavefile's writer and against
 // hand-built headers), clear AudioErrors for bad files, resampling quality (frequency and level kept,
 // aliases suppressed), level normalisation and fixed windowing.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioError, decodeWav, fixedWindows, loadAudio, normalizeLevel, resample } from '../src/train/audio.js';
+import {
+  AudioError,
+  decodeWav,
+  fixedWindows,
+  loadAudio,
+  MAX_AUDIO_FILE_BYTES,
+  MAX_SAMPLE_RATE,
+  MIN_SAMPLE_RATE,
+  normalizeLevel,
+  resample,
+  windowStarts,
+} from '../src/train/audio.js';
 
 const { WaveFile } = wavefile;
 
@@ -138,6 +151,29 @@ describe('decodeWav', () => {
     expect([...decodeWav(pcm, 'ext-pcm.wav').samples]).toEqual([0.25]);
   });
 
+  it('accepts sample rates from 1 kHz to 768 kHz', () => {
+    for (const rate of [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE]) {
+      const bytes = riff([{ id: 'fmt ', body: fmtBody(1, 1, rate, 16) }, { id: 'data', body: int16Body([8192, -8192]) }]);
+      expect(decodeWav(bytes, 'edge.wav')).toEqual({ samples: Float32Array.from([0.25, -0.25]), sampleRate: rate });
+    }
+  });
+
+  it('decodes long multi-channel files in blocks, and frames wider than 64 KiB', () => {
+    // 3 channels x 30000 frames: several of the decoder's blocks, whose boundaries fall inside no frame.
+    const frames = 30000;
+    const codes = Array.from({ length: frames * 3 }, (_, i) => ((i * 7919) % 65536) - 32768);
+    const bytes = riff([{ id: 'fmt ', body: fmtBody(1, 3, 16000, 16) }, { id: 'data', body: int16Body(codes) }]);
+    const decoded = decodeWav(bytes, 'three.wav').samples;
+    expect(decoded).toHaveLength(frames);
+    for (let f = 0; f < frames; f++) {
+      expect(decoded[f]).toBe(Math.fround((codes[3 * f] + codes[3 * f + 1] + codes[3 * f + 2]) / (3 * 32768)));
+    }
+    // 9000 channels of 64-bit float: 72000-byte frames (the header's 16-bit block-align field cannot say so).
+    const wide = new Float64Array(2 * 9000).map((_, i) => (i < 9000 ? 0.5 : -0.25));
+    const wideBytes = riff([{ id: 'fmt ', body: fmtBody(3, 9000, 8000, 64) }, { id: 'data', body: new Uint8Array(wide.buffer) }]);
+    expect([...decodeWav(wideBytes, 'wide.wav').samples]).toEqual([0.5, -0.25]);
+  });
+
   const fmt16 = { id: 'fmt ', body: fmtBody(1, 1, 16000, 16) };
   it.each<[string, () => Uint8Array, RegExp]>([
     ['a zero-length file', () => new Uint8Array(0), /empty file/],
@@ -151,6 +187,11 @@ describe('decodeWav', () => {
     ['12-bit PCM', () => riff([{ id: 'fmt ', body: fmtBody(1, 1, 16000, 12) }, { id: 'data', body: int16Body([1]) }]), /unsupported format: PCM with 12 bits/],
     ['A-law', () => riff([{ id: 'fmt ', body: fmtBody(6, 1, 8000, 8) }, { id: 'data', body: new Uint8Array(4) }]), /unsupported format: format code 0x6/],
     ['a big-endian RIFX file', () => { const b = riff([fmt16]); b.set([0x52, 0x49, 0x46, 0x58]); return b; }, /unsupported format: RIFX/],
+    ...[0, 1, 999, 768_001, 2_000_000_000, 0xffffffff].map((rate): [string, () => Uint8Array, RegExp] => [
+      `a sample rate of ${rate} Hz`,
+      () => riff([{ id: 'fmt ', body: fmtBody(1, 1, rate, 16) }, { id: 'data', body: int16Body([1, 2, 3]) }]),
+      new RegExp(`unsupported sample rate: ${rate} Hz \\(accepted: 1000 to 768000 Hz\\)`),
+    ]),
   ])('rejects %s with an AudioError naming the file', (_, bytes, reason) => {
     const file = '/data/corpus/bad file.wav';
     let error: unknown;
@@ -280,6 +321,13 @@ describe('fixedWindows', () => {
     expect(starts(fixedWindows(ramp(24), 10, 10))).toEqual([0, 10]);
   });
 
+  it('windowStarts gives the same windows without cutting them', () => {
+    for (const [n, length, hop] of [[0, 5, 5], [3, 5, 5], [5, 5, 2], [20, 10, 5], [25, 10, 10], [28, 10, 10], [23, 10, 5], [24, 10, 10], [1000, 64, 13]]) {
+      expect(windowStarts(n, length, hop), `${n} ${length} ${hop}`).toEqual(n <= length ? (n ? [0] : []) : starts(fixedWindows(ramp(n), length, hop)));
+    }
+    expect(() => windowStarts(10, 4, 0)).toThrow(RangeError);
+  });
+
   it('rejects non-positive or fractional sizes', () => {
     expect(() => fixedWindows(ramp(10), 0, 1)).toThrow(RangeError);
     expect(() => fixedWindows(ramp(10), 4, 0)).toThrow(RangeError);
@@ -316,5 +364,46 @@ describe('loadAudio', () => {
     await expect(loadAudio(truncated)).rejects.toThrow(/cut\.wav: truncated/);
     const missing = join(dir, 'missing.wav');
     await expect(loadAudio(missing)).rejects.toThrow(`${missing}: cannot read: ENOENT`);
+  });
+
+  const refusal = async (file: string) => {
+    const error = await loadAudio(file).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(AudioError);
+    expect((error as AudioError).file).toBe(file);
+    return (error as AudioError).message;
+  };
+
+  it('refuses what is not a regular file before reading it: a directory, /dev/zero', async () => {
+    const folder = join(dir, 'folder.wav');
+    await mkdir(folder);
+    expect(await refusal(folder)).toBe(`${folder}: not a regular file (a directory)`);
+    if (existsSync('/dev/zero')) expect(await refusal('/dev/zero')).toBe('/dev/zero: not a regular file (a character device)');
+  });
+
+  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)('refuses a FIFO without waiting for a writer', async () => {
+    const fifo = join(dir, 'pipe.wav');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(await refusal(fifo)).toBe(`${fifo}: not a regular file (a FIFO)`);
+  });
+
+  it(`refuses a file over ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB by name and limit, without reading it`, async () => {
+    expect(MAX_AUDIO_FILE_BYTES).toBe(512 * 2 ** 20);
+    const big = join(dir, 'huge.wav');
+    await writeFile(big, wavefileBytes([sine(440, 16000, 0.1)], 16000, '16'));
+    const handle = await open(big, 'r+');
+    await handle.truncate(MAX_AUDIO_FILE_BYTES + 1); // sparse: no disk space, but a valid WAV header
+    await handle.close();
+    const started = performance.now();
+    expect(await refusal(big)).toBe(`${big}: too large: ${MAX_AUDIO_FILE_BYTES + 1} bytes (the limit is ${MAX_AUDIO_FILE_BYTES} bytes, 512 MiB)`);
+    expect(performance.now() - started).toBeLessThan(1000);
+    await rm(big);
+  });
+
+  it('reports an absurd sample rate as the file\'s AudioError (the resampler never sees it)', async () => {
+    for (const rate of [2_000_000_000, 1, 0]) {
+      const file = join(dir, `rate-${rate}.wav`);
+      await writeFile(file, riff([{ id: 'fmt ', body: fmtBody(1, 1, rate, 16) }, { id: 'data', body: int16Body([100, -200, 300, -400]) }]));
+      expect(await refusal(file)).toBe(`${file}: unsupported sample rate: ${rate} Hz (accepted: 1000 to 768000 Hz)`);
+    }
   });
 });

@@ -315,6 +315,27 @@ describe('loadCorpusAudio', () => {
     expect(progress).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
   });
 
+  it('skips a file whose header declares an absurd sample rate (2 GHz, 1 Hz, 0), naming it and the accepted range', async () => {
+    const dir = await fixture(wavs('03a01Fa.wav', '08a01Ta.wav', '09a01Na.wav', '10a01Wa.wav'));
+    const withRate = async (name: string, rate: number) => {
+      const bytes = await readFile(join(dir, name));
+      bytes.writeUInt32LE(rate, 24);
+      bytes.writeUInt32LE((rate * 2) >>> 0, 28);
+      await writeFile(join(dir, name), bytes);
+    };
+    await withRate('08a01Ta.wav', 2_000_000_000);
+    await withRate('09a01Na.wav', 1);
+    await withRate('10a01Wa.wav', 0);
+    const { utterances, skipped } = await loadCorpusAudio(await readCorpus('emodb', dir), { sampleRate: 16000 });
+    expect(utterances.map((u) => basename(u.file))).toEqual(['03a01Fa.wav']);
+    expect(skipped).toEqual(
+      [['08a01Ta.wav', 2_000_000_000], ['09a01Na.wav', 1], ['10a01Wa.wav', 0]].map(([name, rate]) => ({
+        file: join(dir, name as string),
+        reason: `${join(dir, name as string)}: unsupported sample rate: ${rate} Hz (accepted: 1000 to 768000 Hz)`,
+      })),
+    );
+  });
+
   it('throws the first AudioError in strict mode', async () => {
     const dir = await fixture({ ...wavs('03a01Fa.wav'), '08a01Ta.wav': 'RIFF' });
     const corpus = await readCorpus('emodb', dir);

@@ -78,4 +78,10 @@ function show(item: HTMLElement, entry: FileResult): void {
   bars.className = 'bars';
   renderBars(bars, r.probabilities);
   item.replaceChildren(title, bars);
+  if (r.warning) {
+    const warning = document.createElement('div');
+    warning.className = 'error';
+    warning.textContent = r.warning;
+    item.append(warning);
+  }
 }

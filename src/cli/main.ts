@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { init } from '../engine/context.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
-import { loadAudio } from '../train/audio.js';
+import { AudioError, loadAudio } from '../train/audio.js';
 import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
@@ -18,7 +18,7 @@ import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { classify } from '../model/recognizer.js';
-import { evalJson, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
+import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
@@ -239,14 +239,11 @@ program
       try {
         const samples = await loadAudio(file, model.config.sampleRate);
         const r = await classify(model, samples, model.config.sampleRate, { gender: flags.gender });
-        if (flags.json) console.log(JSON.stringify({ file, ...r }));
-        else {
-          const ranked = Object.entries(r.probabilities).sort((a, b) => b[1] - a[1]);
-          console.log(`${file}: ${r.emotion}  (${ranked.map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})${flags.gender ? '' : `  gender guess: ${r.gender}`}`);
-        }
+        console.log(flags.json ? JSON.stringify({ file, ...r }) : predictionText(file, r));
       } catch (e) {
         failed++;
-        console.error(`${file}: ${(e as Error).message}`);
+        // An AudioError's message already starts with the file's name.
+        console.error(e instanceof AudioError ? e.message : `${file}: ${(e as Error).message}`);
       }
     }
     if (failed) process.exitCode = 1;

@@ -5,6 +5,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenderDesign } from '../model/config.js';
+import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import { pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
 import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
@@ -31,6 +32,14 @@ export function genderEffects(results: Pick<ExperimentResult, 'conditions'>[]): 
 export function formatEffect(design: Condition, e: PairedEffect): string {
   const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
   return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds, 95% CI ${points(e.ci[0])} to ${points(e.ci[1])})`;
+}
+
+/** `ser predict`'s text for one file: the ranked probabilities, the gender guess, and a warning line when the
+ * input had no usable signal. */
+export function predictionText(file: string, r: Classification): string {
+  const ranked = Object.entries(r.probabilities).sort((a, b) => b[1] - a[1]);
+  const line = `${file}: ${r.emotion}  (${ranked.map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})${r.genderGiven ? '' : `  gender guess: ${r.gender}`}`;
+  return r.warning ? `${line}\n${file}: warning: ${r.warning}` : line;
 }
 
 export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions'>) {

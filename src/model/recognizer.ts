@@ -1,10 +1,12 @@
 // Classifying audio with a trained model, for the CLI, Node services and web pages alike: resample to the
-// model's rate, normalise, cut into windows, run them in one batch, average the windows' probabilities.
-// Without a given gender, the gender head's estimate stands in for the gender input.
+// model's rate, normalise, cut into windows, run them in batches of at most CLASSIFY_BATCH_WINDOWS, average
+// the windows' probabilities. Without a given gender, the gender head's estimate stands in for the gender
+// input. Input with no usable signal (silent, constant, not finite, or too short) still gets an answer, with a
+// `warning` that says why it means nothing.
 
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
-import { fixedWindows, normalizeLevel, resample } from '../train/audio.js';
+import { isSupportedSampleRate, normalizeLevel, resample, SAMPLE_RATE_RANGE, windowAt, windowStarts } from '../train/audio.js';
 import { GENDERS, type SerModel } from './ser-model.js';
 
 export interface Classification {
@@ -15,47 +17,82 @@ export interface Classification {
   gender: 'f' | 'm';
   genderGiven: boolean;
   genderProbabilities: Record<'f' | 'm', number>;
+  /** Present when the input has no usable signal (silent, constant or not finite, or under MIN_SIGNAL_SECONDS):
+   * the probabilities are then the model's answer to nothing. */
+  warning?: string;
 }
 
-export async function classify(model: SerModel, samples: Float32Array, sampleRate: number, options: { gender?: 'f' | 'm' } = {}): Promise<Classification> {
+/** Windows per forward pass: the training batch size, so that any recording fits the device's buffer limits
+ * and memory does not grow with the recording's length beyond its samples. */
+export const CLASSIFY_BATCH_WINDOWS = 16;
+/** Shorter input gets a warning (after resampling to the model's rate). */
+export const MIN_SIGNAL_SECONDS = 0.1;
+
+export interface ClassifyOptions {
+  gender?: 'f' | 'm';
+  /** Windows per forward pass (default CLASSIFY_BATCH_WINDOWS); the result does not depend on it. */
+  batchWindows?: number;
+}
+
+export async function classify(model: SerModel, samples: Float32Array, sampleRate: number, options: ClassifyOptions = {}): Promise<Classification> {
   const { windowSamples, classes } = model.config;
   if (samples.length === 0) throw new Error('classify: no samples');
+  if (!isSupportedSampleRate(sampleRate)) throw new RangeError(`classify: unsupported sample rate ${sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
+  const perBatch = options.batchWindows ?? CLASSIFY_BATCH_WINDOWS;
+  if (!Number.isInteger(perBatch) || perBatch < 1) throw new RangeError(`classify: bad batchWindows ${perBatch}`);
   const audio = normalizeLevel(sampleRate === model.config.sampleRate ? samples : resample(samples, sampleRate, model.config.sampleRate));
-  const windows = fixedWindows(audio, windowSamples, Math.floor(windowSamples / 2));
-  const n = windows.length;
-  const batch = new Float32Array(n * windowSamples);
-  windows.forEach((w, i) => batch.set(w, i * windowSamples));
+  // The windows evaluation scores (dataset.ts): back to back, the last end-aligned.
+  const starts = windowStarts(audio.length, windowSamples, windowSamples);
+  const n = starts.length;
+  const sumEmotion = new Float64Array(classes.length);
+  const sumGender = new Float64Array(2);
   model.eval();
-  const [emotion, gender] = tidy(() =>
-    noGrad(() => {
-      const x = tensor(batch, [n, 1, windowSamples]);
-      let g;
-      if (options.gender) {
-        const onehot = new Float32Array(n * 2);
-        for (let i = 0; i < n; i++) onehot[i * 2 + GENDERS.indexOf(options.gender)] = 1;
-        g = tensor(onehot, [n, 2]);
-      }
-      const out = model.forward(x, g);
-      return [softmax(out.emotion), softmax(out.gender)];
-    }),
-  );
-  const pe = await emotion.toArray();
-  const pg = await gender.toArray();
-  emotion.dispose();
-  gender.dispose();
-  const mean = (p: Float32Array, cols: number, c: number) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += p[i * cols + c];
-    return s / n;
-  };
-  const probabilities = Object.fromEntries(classes.map((name, c) => [name, mean(pe, classes.length, c)]));
-  const genderProbabilities = { f: mean(pg, 2, 0), m: mean(pg, 2, 1) };
+  for (let first = 0; first < n; first += perBatch) {
+    const m = Math.min(perBatch, n - first);
+    const batch = new Float32Array(m * windowSamples);
+    for (let i = 0; i < m; i++) windowAt(audio, starts[first + i], windowSamples, batch.subarray(i * windowSamples, (i + 1) * windowSamples));
+    const [emotion, gender] = tidy(() =>
+      noGrad(() => {
+        const x = tensor(batch, [m, 1, windowSamples]);
+        let g;
+        if (options.gender) {
+          const onehot = new Float32Array(m * 2);
+          for (let i = 0; i < m; i++) onehot[i * 2 + GENDERS.indexOf(options.gender)] = 1;
+          g = tensor(onehot, [m, 2]);
+        }
+        const out = model.forward(x, g);
+        return [softmax(out.emotion), softmax(out.gender)];
+      }),
+    );
+    const pe = await emotion.toArray();
+    const pg = await gender.toArray();
+    emotion.dispose();
+    gender.dispose();
+    // Window by window in order, as one batch would be summed.
+    for (let i = 0; i < m; i++) {
+      for (let c = 0; c < classes.length; c++) sumEmotion[c] += pe[i * classes.length + c];
+      for (let c = 0; c < 2; c++) sumGender[c] += pg[i * 2 + c];
+    }
+  }
+  const probabilities = Object.fromEntries(classes.map((name, c) => [name, sumEmotion[c] / n]));
+  const genderProbabilities = { f: sumGender[0] / n, m: sumGender[1] / n };
   const best = classes.reduce((a, b) => (probabilities[b] > probabilities[a] ? b : a));
+  const warning = signalWarning(audio, model.config.sampleRate);
   return {
     emotion: best,
     probabilities,
     gender: options.gender ?? (genderProbabilities.f >= genderProbabilities.m ? 'f' : 'm'),
     genderGiven: !!options.gender,
     genderProbabilities,
+    ...(warning ? { warning } : {}),
   };
+}
+
+/** Why level-normalised audio carries no usable signal, or undefined when it does. */
+function signalWarning(audio: Float32Array, sampleRate: number): string | undefined {
+  const problems: string[] = [];
+  if (audio.every((v) => v === 0)) problems.push('the input is silent, constant (DC) or not finite');
+  const seconds = audio.length / sampleRate;
+  if (seconds < MIN_SIGNAL_SECONDS) problems.push(`the input is only ${(seconds * 1000).toPrecision(3)} ms long (under ${MIN_SIGNAL_SECONDS * 1000} ms)`);
+  return problems.length ? `no usable signal: ${problems.join('; ')}, so the result means nothing` : undefined;
 }

@@ -27,6 +27,20 @@ export interface DecodedAudio {
   sampleRate: number;
 }
 
+/** Sample rates a WAV header may declare: anything outside is refused as an AudioError that says this range. */
+export const MIN_SAMPLE_RATE = 1000;
+export const MAX_SAMPLE_RATE = 768_000;
+/** loadAudio refuses larger files (by name, before reading them): 512 MiB, 46 minutes of 48 kHz 16-bit stereo. */
+export const MAX_AUDIO_FILE_BYTES = 512 * 2 ** 20;
+
+/** The accepted range, for error messages. */
+export const SAMPLE_RATE_RANGE = `${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz`;
+
+/** Whether a sample rate lies in the accepted range, MIN_SAMPLE_RATE to MAX_SAMPLE_RATE. */
+export function isSupportedSampleRate(rate: number): boolean {
+  return Number.isFinite(rate) && rate >= MIN_SAMPLE_RATE && rate <= MAX_SAMPLE_RATE;
+}
+
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
@@ -80,7 +94,10 @@ function readLayout(bytes: Uint8Array, file: string): WavLayout {
   }
   if (!fmt) throw fail('corrupt header: no fmt chunk');
   if (!data) throw fail('corrupt header: no data chunk');
-  if (fmt.channels === 0 || fmt.sampleRate === 0) throw fail('corrupt header: zero channels or zero sample rate');
+  if (fmt.channels === 0) throw fail('corrupt header: zero channels');
+  if (!isSupportedSampleRate(fmt.sampleRate)) {
+    throw fail(`unsupported sample rate: ${fmt.sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
+  }
   if (!SUPPORTED_BITS[fmt.format]?.includes(fmt.bitsPerSample)) {
     const kind = fmt.format === FORMAT_PCM ? 'PCM' : fmt.format === FORMAT_FLOAT ? 'float' : `format code 0x${fmt.format.toString(16)}`;
     throw fail(`unsupported format: ${kind} with ${fmt.bitsPerSample} bits per sample`);
@@ -90,48 +107,73 @@ function readLayout(bytes: Uint8Array, file: string): WavLayout {
   return { ...fmt, dataStart: data.start, frames };
 }
 
-/** A canonical 44-byte-header copy, so wavefile sees a plain PCM/float file whatever the original header held. */
-function canonicalWav(bytes: Uint8Array, l: WavLayout): Uint8Array {
-  const dataBytes = (l.frames * l.channels * l.bitsPerSample) / 8;
+/**
+ * A canonical 44-byte-header mono copy of `count` stored samples from `first` (counted in samples, not frames), so
+ * wavefile sees a plain PCM/float file whatever the original header held. Only the sample codes are wavefile's
+ * to unpack: the channel count and the rate (which wavefile would validate against its own limits) are ours.
+ */
+function canonicalWav(bytes: Uint8Array, l: WavLayout, first: number, count: number): Uint8Array {
+  const bytesPerSample = l.bitsPerSample / 8;
+  const dataBytes = count * bytesPerSample;
   const out = new Uint8Array(44 + dataBytes);
   const v = new DataView(out.buffer);
   const text = (at: number, s: string) => [...s].forEach((c, i) => (out[at + i] = c.charCodeAt(0)));
-  const blockAlign = (l.channels * l.bitsPerSample) / 8;
+  const rate = 8000;
   text(0, 'RIFF');
   v.setUint32(4, 36 + dataBytes, true);
   text(8, 'WAVE');
   text(12, 'fmt ');
   v.setUint32(16, 16, true);
   v.setUint16(20, l.format, true);
-  v.setUint16(22, l.channels, true);
-  v.setUint32(24, l.sampleRate, true);
-  v.setUint32(28, l.sampleRate * blockAlign, true);
-  v.setUint16(32, blockAlign, true);
+  v.setUint16(22, 1, true);
+  v.setUint32(24, rate, true);
+  v.setUint32(28, rate * bytesPerSample, true);
+  v.setUint16(32, bytesPerSample, true);
   v.setUint16(34, l.bitsPerSample, true);
   text(36, 'data');
   v.setUint32(40, dataBytes, true);
-  out.set(bytes.subarray(l.dataStart, l.dataStart + dataBytes), 44);
+  const from = l.dataStart + first * bytesPerSample;
+  out.set(bytes.subarray(from, from + dataBytes), 44);
   return out;
 }
 
-/** Decodes 8/16/24/32-bit PCM or 32/64-bit float WAV bytes to mono floats (channels averaged). */
+/** Stored samples (all channels) that wavefile unpacks at a time: bounds the decoder's scratch memory. */
+const DECODE_BLOCK_SAMPLES = 1 << 16;
+
+/**
+ * Decodes 8/16/24/32-bit PCM or 32/64-bit float WAV bytes to mono floats (channels averaged). Every failure is
+ * an AudioError naming `file`. What it allocates is bounded by the byte length (the header's sizes are checked
+ * against it): the mono output plus a block of scratch.
+ */
 export function decodeWav(bytes: Uint8Array, file: string): DecodedAudio {
-  const layout = readLayout(bytes, file);
-  let interleaved: Float64Array;
   try {
-    interleaved = new WaveFile(canonicalWav(bytes, layout)).getSamples(true, Float64Array);
+    return decodeLayout(bytes, readLayout(bytes, file), file);
   } catch (e) {
-    throw new AudioError(file, `cannot decode samples: ${(e as Error).message}`);
+    if (e instanceof AudioError) throw e;
+    throw new AudioError(file, `cannot decode: ${(e as Error).message}`);
   }
+}
+
+function decodeLayout(bytes: Uint8Array, layout: WavLayout, file: string): DecodedAudio {
   const { channels, frames, format, bitsPerSample } = layout;
   // wavefile returns raw integer codes for PCM (8-bit is unsigned); floats come back as stored.
   const offset = format === FORMAT_PCM && bitsPerSample === 8 ? 128 * channels : 0;
   const gain = 1 / ((format === FORMAT_FLOAT ? 1 : 2 ** (bitsPerSample - 1)) * channels);
   const samples = new Float32Array(frames);
-  for (let f = 0, at = 0; f < frames; f++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += interleaved[at++];
-    samples[f] = (sum - offset) * gain;
+  const framesPerBlock = Math.max(1, Math.floor(DECODE_BLOCK_SAMPLES / channels));
+  for (let block = 0; block < frames; block += framesPerBlock) {
+    const blockFrames = Math.min(framesPerBlock, frames - block);
+    let interleaved: Float64Array;
+    try {
+      interleaved = new WaveFile(canonicalWav(bytes, layout, block * channels, blockFrames * channels)).getSamples(true, Float64Array);
+    } catch (e) {
+      throw new AudioError(file, `cannot decode samples: ${(e as Error).message}`);
+    }
+    for (let f = 0, at = 0; f < blockFrames; f++) {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) sum += interleaved[at++];
+      samples[block + f] = (sum - offset) * gain;
+    }
   }
   // A garbage float file must not poison level normalisation with NaN/Inf or wild peaks.
   if (format === FORMAT_FLOAT) {
@@ -219,29 +261,40 @@ function scaleLevel(samples: Float32Array, level: number): Float32Array {
 }
 
 /**
+ * Where fixedWindows' windows start, for a signal of n samples (see there); lets a caller cut windows one
+ * batch at a time instead of copying them all.
+ */
+export function windowStarts(n: number, windowLength: number, hop: number): number[] {
+  if (!Number.isInteger(windowLength) || windowLength < 1) throw new RangeError(`fixedWindows: bad windowLength ${windowLength}`);
+  if (!Number.isInteger(hop) || hop < 1) throw new RangeError(`fixedWindows: bad hop ${hop}`);
+  if (n === 0) return [];
+  if (n <= windowLength) return [0];
+  const starts: number[] = [];
+  let start = 0;
+  for (; start + windowLength <= n; start += hop) starts.push(start);
+  const covered = start - hop + windowLength;
+  const tail = n - start;
+  if (covered < n && tail >= windowLength / 2) starts.push(n - windowLength);
+  return starts;
+}
+
+/**
  * Windows of exactly windowLength every hop samples. A signal no longer than one window becomes one window
- * filled by repeating the signal (so the network never sees long stretches of padding silence, which would
- * dilute what it pools over time); an empty signal gives none. After the last full window, the would-be next
- * window holds fewer than windowLength samples: if it holds at least half a window it is taken end-aligned
+ * filled by repeating the signal (so the network never pools over long stretches of padding silence); an empty
+ * signal gives none. After the last full window, the would-be next window
+ * holds fewer than windowLength samples: if it holds at least half a window it is taken end-aligned
  * (overlapping the previous one) so no audio is lost; a shorter remainder is dropped as too little context.
  */
 export function fixedWindows(samples: Float32Array, windowLength: number, hop: number): Float32Array[] {
-  if (!Number.isInteger(windowLength) || windowLength < 1) throw new RangeError(`fixedWindows: bad windowLength ${windowLength}`);
-  if (!Number.isInteger(hop) || hop < 1) throw new RangeError(`fixedWindows: bad hop ${hop}`);
+  return windowStarts(samples.length, windowLength, hop).map((start) => windowAt(samples, start, windowLength));
+}
+
+/** The window of windowLength samples from start; a signal shorter than the window is repeated to fill it. */
+export function windowAt(samples: Float32Array, start: number, windowLength: number, into = new Float32Array(windowLength)): Float32Array {
   const n = samples.length;
-  if (n === 0) return [];
-  if (n <= windowLength) {
-    const repeated = new Float32Array(windowLength);
-    for (let start = 0; start < windowLength; start += n) repeated.set(samples.subarray(0, Math.min(n, windowLength - start)), start);
-    return [repeated];
-  }
-  const windows: Float32Array[] = [];
-  let start = 0;
-  for (; start + windowLength <= n; start += hop) windows.push(samples.slice(start, start + windowLength));
-  const covered = start - hop + windowLength;
-  const tail = n - start;
-  if (covered < n && tail >= windowLength / 2) windows.push(samples.slice(n - windowLength, n));
-  return windows;
+  if (start + windowLength <= n) into.set(samples.subarray(start, start + windowLength));
+  else for (let at = 0; at < windowLength && n > 0; at += n) into.set(samples.subarray(0, Math.min(n, windowLength - at)), at);
+  return into;
 }
 
 /** 16-bit PCM mono WAV bytes; samples beyond [-1, 1] are clipped. */
@@ -252,23 +305,78 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
   return wav.toBuffer();
 }
 
-/** Reads a WAV file and returns mono, resampled, level-normalised samples. */
-export async function loadAudio(file: string, sampleRate = 16000): Promise<Float32Array> {
-  return (await loadAudioWithLevel(file, sampleRate)).samples;
+/**
+ * WAV bytes to mono samples at `sampleRate`, level-normalised: what loadAudio does after reading. Every failure
+ * (reading the header, decoding, resampling) is an AudioError naming `file`.
+ */
+export function decodeAudio(bytes: Uint8Array, file: string, sampleRate = 16000): Float32Array {
+  return decodeAudioWithLevel(bytes, file, sampleRate).samples;
 }
 
-/** As loadAudio, and the level (RMS) the recording had before normalisation, which per-speaker level
+/** As decodeAudio, and the level (RMS) the recording had before normalisation, which per-speaker level
  * normalisation needs: how loud an utterance is beside the same speaker's others carries emotion. */
-export async function loadAudioWithLevel(file: string, sampleRate = 16000): Promise<{ samples: Float32Array; level: number }> {
-  let bytes: Uint8Array;
-  try {
-    const { readFile } = await import('node:fs/promises');
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+export function decodeAudioWithLevel(bytes: Uint8Array, file: string, sampleRate = 16000): { samples: Float32Array; level: number } {
   const decoded = decodeWav(bytes, file);
-  const resampled = resample(decoded.samples, decoded.sampleRate, sampleRate);
-  const level = levelOf(resampled);
-  return { samples: scaleLevel(resampled, level), level };
+  try {
+    const resampled = resample(decoded.samples, decoded.sampleRate, sampleRate);
+    const level = levelOf(resampled);
+    return { samples: scaleLevel(resampled, level), level };
+  } catch (e) {
+    throw new AudioError(file, `cannot resample from ${decoded.sampleRate} Hz to ${sampleRate} Hz: ${(e as Error).message}`);
+  }
+}
+
+const fileKind = (s: import('node:fs').Stats) =>
+  s.isDirectory() ? 'a directory' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device'
+    : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : 'not a file';
+
+/**
+ * A regular file of at most MAX_AUDIO_FILE_BYTES, read whole. Anything else (a directory, a device such as
+ * /dev/zero, a FIFO, a larger file) is refused before reading, and reading stops at the size found then.
+ */
+async function readAudioFile(file: string): Promise<Uint8Array> {
+  const { open, stat, constants } = await import('node:fs/promises');
+  const check = (info: import('node:fs').Stats) => {
+    if (!info.isFile()) throw new AudioError(file, `not a regular file (${fileKind(info)})`);
+    if (info.size > MAX_AUDIO_FILE_BYTES) {
+      throw new AudioError(file, `too large: ${info.size} bytes (the limit is ${MAX_AUDIO_FILE_BYTES} bytes, ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB)`);
+    }
+  };
+  const cannotRead = (e: unknown) =>
+    e instanceof AudioError ? e : new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  try {
+    // Checked before opening, since opening a FIFO waits for a writer (O_NONBLOCK covers a swap in between).
+    check(await stat(file));
+    const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    try {
+      const info = await handle.stat();
+      check(info);
+      const bytes = new Uint8Array(info.size);
+      let length = 0;
+      while (length < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      return bytes.subarray(0, length);
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    throw cannotRead(e);
+  }
+}
+
+/**
+ * Reads a WAV file and returns mono, resampled, level-normalised samples. Every failure is an AudioError naming
+ * the file: not a regular file, larger than MAX_AUDIO_FILE_BYTES, unreadable, not a supported WAV, a sample rate
+ * outside MIN_SAMPLE_RATE..MAX_SAMPLE_RATE.
+ */
+export async function loadAudio(file: string, sampleRate = 16000): Promise<Float32Array> {
+  return decodeAudio(await readAudioFile(file), file, sampleRate);
+}
+
+/** As loadAudio, and the recording's level before normalisation (see decodeAudioWithLevel). */
+export async function loadAudioWithLevel(file: string, sampleRate = 16000): Promise<{ samples: Float32Array; level: number }> {
+  return decodeAudioWithLevel(await readAudioFile(file), file, sampleRate);
 }

@@ -1,5 +1,7 @@
 // Loading a corpus's audio without losing hours of work to one bad file: unreadable, corrupt, truncated,
-// empty or non-WAV files are reported and skipped (or, in strict mode, the first one stops the run).
+// empty, oversized or non-WAV files, and sample rates out of range, are reported and skipped (or, in strict
+// mode, the first one stops the run). loadAudioWithLevel reads, decodes and resamples inside this loop's per-file try,
+// and every failure of those steps is that file's AudioError.
 import { AudioError, loadAudioWithLevel } from '../audio.js';
 import type { Corpus, LoadedUtterance } from './types.js';
 
