@@ -1,8 +1,10 @@
-// `ser web`: serves the demo page (dist/web) and the browser bundle (dist/browser) on loopback only.
+// `ser web`: serves the demo page on loopback only, and only from an allow-list: the page (web/index.html and
+// its stylesheet), its script (dist/web), the browser bundle (dist/browser) and the checkpoints under runs/ that
+// the page loads. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
 
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve, dirname } from 'node:path';
+import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TYPES: Record<string, string> = {
@@ -10,36 +12,99 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.map': 'application/json',
   '.css': 'text/css',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
   '.wav': 'audio/wav',
   '.safetensors': 'application/octet-stream',
 };
+
+/** A folder the server serves: its URL prefix (ending in '/'), the folder (relative to the root, or absolute), and the file types served from it. */
+export interface WebRoute {
+  url: string;
+  dir: string;
+  types: string[];
+}
+
+/** What the demo page fetches. */
+export const PAGE_ROUTES: WebRoute[] = [
+  { url: '/web/', dir: 'web', types: ['.html', '.css'] },
+  { url: '/dist/web/', dir: 'dist/web', types: ['.js', '.map'] },
+  { url: '/dist/browser/', dir: 'dist/browser', types: ['.js', '.map'] },
+  // Checkpoints written by `ser demo` and `ser train --out runs/…`: the page loads runs/demo/model.safetensors
+  // when there is one, any other by ?model=/runs/….
+  { url: '/runs/', dir: 'runs', types: ['.safetensors'] },
+];
 
 /** The package root: dist/node/cli.js → ../.. */
 export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-/** Serves `root` (default: the package root, whose web/ and dist/ hold the page) on 127.0.0.1. */
-export async function serveWeb(port: number, root = packageRoot()): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    let path = decodeURIComponent(url.pathname);
-    if (path === '/') path = '/web/index.html';
-    const file = normalize(join(root, path));
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-      res.end(body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}`);
-    }
+function send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${status} ${STATUS_CODES[status]}\n`);
+}
+
+/** The route and the file path inside its folder that a request target names, or the status that refuses it. */
+function lookup(target: string, routes: WebRoute[]): { route: WebRoute; path: string } | number {
+  // Origin form only ('/…'), not a proxy's absolute form ('http://host/…') or '*'.
+  if (!target.startsWith('/')) return 400;
+  let path: string;
+  try {
+    path = decodeURIComponent(target.replace(/[?#].*/s, ''));
+  } catch {
+    return 400; // a malformed escape: '%', '%zz', a truncated UTF-8 sequence
+  }
+  // A browser never sends these (it resolves dot segments itself): control characters such as NUL, backslashes
+  // (a separator on Windows), and '.' or '..' segments however they were encoded.
+  if (/[\0-\x1f\\]/.test(path) || path.split('/').some((p) => p === '.' || p === '..')) return 400;
+  if (path === '/') path = '/web/index.html';
+  const route = routes.find((r) => path.startsWith(r.url));
+  if (!route) return 404;
+  const parts = path.slice(route.url.length).split('/');
+  // Empty segments ('//') and hidden files are not on the allow-list either.
+  if (parts.some((p) => p === '' || p.startsWith('.')) || !route.types.includes(extname(path))) return 404;
+  return { route, path: parts.join(sep) };
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, root: string, routes: WebRoute[]): Promise<void> {
+  // DNS rebinding: a foreign site whose name resolves to 127.0.0.1 reaches this server with its own name as Host.
+  const host = req.headers.host?.toLowerCase();
+  const port = req.socket.localPort;
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 421);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { allow: 'GET, HEAD' });
+  const found = lookup(req.url ?? '', routes);
+  if (typeof found === 'number') return send(res, found);
+  const real = (path: string) => realpath(path).catch(() => null);
+  const dir = resolve(root, found.route.dir);
+  const [realDir, file] = await Promise.all([real(dir), real(resolve(dir, found.path))]);
+  if (!realDir || !file) return send(res, 404);
+  // Real paths, so that a symlink in an allowed folder cannot lead out of it (and with the separator, since
+  // runs-private/ is not inside runs/).
+  if (!file.startsWith(realDir + sep) || !found.route.types.includes(extname(file))) return send(res, 403);
+  const info = await stat(file);
+  if (!info.isFile()) return send(res, 404);
+  const body = req.method === 'HEAD' ? undefined : await readFile(file);
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-length': body?.length ?? info.size,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+export interface WebOptions {
+  /** The folder the routes' relative folders are in (default: the package root). */
+  root?: string;
+  /** Folders served beside the page's (the browser tests' pages and fixtures). */
+  routes?: WebRoute[];
+}
+
+/** Serves the demo page on 127.0.0.1 (port 0: any free port). */
+export async function serveWeb(port: number, options: WebOptions = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  const root = options.root ?? packageRoot();
+  const routes = [...PAGE_ROUTES, ...(options.routes ?? [])];
+  const server = createServer((req, res) => {
+    // No request may end the server: whatever fails is answered 500 (or the connection dropped mid-answer).
+    answer(req, res, root, routes).catch(() => (res.headersSent ? res.destroy() : send(res, 500)));
   });
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok));
   const address = server.address();

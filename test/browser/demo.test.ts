@@ -13,7 +13,7 @@ import type { StreamStats } from '../../src/embed.js';
 import { classify } from '../../src/model/recognizer.js';
 import { decodeWav } from '../../src/train/audio.js';
 import { fakeMicrophoneArgs, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
-import { writeFixtures, type Fixtures } from './fixtures.js';
+import { TEST_ROUTES, writeFixtures, type Fixtures } from './fixtures.js';
 import { RESULTS_DIR, recordMeasurement } from './measurements.js';
 
 const PARITY_TOLERANCE = 1e-4;
@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
   beforeAll(async () => {
     await init();
     fixtures = await writeFixtures();
-    server = await serveWeb(0);
+    server = await serveWeb(0, { routes: TEST_ROUTES });
     browser = await launchChromium(fakeMicrophoneArgs(fixtures.microphone.path));
     page = await browser.newPage(`${server.url}?model=${fixtures.trainedModel.url}`);
     await waitFor('(app) => app && app.ready');

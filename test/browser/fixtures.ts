@@ -1,10 +1,11 @@
 // Files the browser tests serve to the page: checkpoints written in Node (one trained briefly with fit(), as
 // `ser train` does, and an untrained default-preset model for timing) and WAVs made by the synthesiser. They
-// live under test-results/ (git-ignored) because serveWeb serves the package root.
+// live under test-results/ (git-ignored), which serveWeb serves only when given TEST_ROUTES.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
+import type { WebRoute } from '../../src/cli/web.js';
 import { compactModelConfig, defaultModelConfig } from '../../src/model/config.js';
 import { encodeModel } from '../../src/model/model-file.js';
 import { SerModel } from '../../src/model/ser-model.js';
@@ -18,6 +19,12 @@ const { WaveFile } = wavefile;
 export const FIXTURES_DIR = join(RESULTS_DIR, 'browser-fixtures');
 /** The same folder as the page sees it. */
 export const FIXTURES_URL = '/test-results/browser-fixtures';
+
+/** What the browser tests serve beside the demo page: their own pages (embed.html, suite.html) and the fixtures. */
+export const TEST_ROUTES: WebRoute[] = [
+  { url: '/test/browser/', dir: 'test/browser', types: ['.html'] },
+  { url: `${FIXTURES_URL}/`, dir: FIXTURES_DIR, types: ['.safetensors', '.wav'] },
+];
 
 /** 16-bit mono WAV bytes, peak-normalised to 90% of full scale. */
 export function wavBytes(samples: Float32Array, sampleRate: number): Uint8Array {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveWeb } from '../../src/cli/web.js';
 import { allCases } from '../suite/index.js';
 import { hasChromium, launchChromium, tail, type Browser } from './chromium.js';
+import { TEST_ROUTES } from './fixtures.js';
 import { recordMeasurement } from './measurements.js';
 
 interface CaseResult {
@@ -23,7 +24,7 @@ let pageError: string | null = null;
 
 describe.skipIf(!hasChromium)('kernel and API suite in headless Chromium (browser bundle)', () => {
   beforeAll(async () => {
-    server = await serveWeb(0);
+    server = await serveWeb(0, { routes: TEST_ROUTES });
     browser = await launchChromium();
     const page = await browser.newPage(`${server.url}test/browser/suite.html`);
     // SwiftShader is slow: the whole suite takes minutes (the 2-D grid-fold cases most of them).

@@ -1,0 +1,245 @@
+// The demo page's server (`ser web`) against hostile requests, sent as-is on raw sockets: malformed escapes,
+// '..' in every encoding, NUL, a 100 kB URL, foreign or missing Host headers, other methods, symlinks out of an
+// allowed folder, a sibling folder with the same name prefix, and the package's own files beside the page. Each
+// gets its status code and none gets a secret; after each one the server still serves the page.
+
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveWeb } from '../src/cli/web.js';
+
+const SECRET = 'SECRET-7f3a';
+const INDEX = '<!doctype html><title>the demo page</title>';
+const MODEL = 'model bytes 0123456789';
+
+let base: string;
+let server: Awaited<ReturnType<typeof serveWeb>>;
+let port: number;
+
+interface Request {
+  path: string;
+  method?: string;
+  /** The Host header; null: none. ('{port}' here and in the path is the server's port.) */
+  host?: string | null;
+  version?: string;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The body of a chunked reply: each chunk is a line with its size in hex, the bytes and CRLF; size 0 ends it. */
+function unchunk(raw: string): string {
+  let body = '';
+  for (let at = 0; ; ) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.slice(at, eol), 16);
+    if (!(size > 0)) return body;
+    body += raw.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
+/** Sends the request line and headers exactly as given and reads the reply until the server closes. */
+function send({ path, method = 'GET', host = '127.0.0.1:{port}', version = '1.1' }: Request): Promise<Reply> {
+  const head = `${method} ${path} HTTP/${version}\r\n${host === null ? '' : `Host: ${host}\r\n`}Connection: close\r\n\r\n`;
+  return new Promise((ok) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.setTimeout(10_000, () => socket.destroy()); // no answer: status NaN, not a hung test
+    // A server that refuses a request before reading all of it may reset the connection after its answer.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [top, ...body] = text.split('\r\n\r\n');
+      const [statusLine, ...lines] = top.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const raw = body.join('\r\n\r\n');
+      ok({ status: Number(/^HTTP\/1\.[01] (\d{3}) /.exec(statusLine)?.[1] ?? NaN), headers, body: headers['transfer-encoding'] === 'chunked' ? unchunk(raw) : raw });
+    });
+    // write, not end: Node's server drops a request whose client half-closes before the answer.
+    socket.write(head.replaceAll('{port}', String(port)));
+  });
+}
+
+async function expectPageServed(): Promise<void> {
+  const page = await send({ path: '/' });
+  expect(page.status).toBe(200);
+  expect(page.body).toBe(INDEX);
+}
+
+/** Writes `text` to `path` under the temporary folder, creating folders on the way. */
+async function put(path: string, text: string): Promise<void> {
+  await mkdir(dirname(join(base, path)), { recursive: true });
+  await writeFile(join(base, path), text);
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'ser-web-'));
+  // The served root is pkg/: the page's folders, and beside them what must stay private.
+  await put('pkg/web/index.html', INDEX);
+  await put('pkg/web/styles.css', 'body { margin: 0 }');
+  await put('pkg/web/app.ts', SECRET);
+  await put('pkg/dist/web/app.js', 'console.log("app")');
+  await put('pkg/dist/browser/index.js', 'export {}');
+  await put('pkg/runs/demo/model.safetensors', MODEL);
+  await put('pkg/runs/demo/report.md', SECRET);
+  await put('pkg/runs/.hidden.safetensors', SECRET);
+  await mkdir(join(base, 'pkg/runs/folder.safetensors'));
+  await put('pkg/runs-private/model.safetensors', SECRET);
+  await put('pkg/.git/config', SECRET);
+  await put('pkg/src/index.ts', SECRET);
+  await put('pkg/node_modules/dep/index.js', SECRET);
+  await put('pkg/package.json', SECRET);
+  await put('pkg-secret/model.safetensors', SECRET); // a sibling of the root, with its name as prefix
+  await put('outside/model.safetensors', SECRET);
+  await put('extra/a.wav', 'RIFF');
+  await put('extra/a.txt', SECRET);
+  // Symlinks inside runs/ that lead out of it: out of the tree, to a folder, to the same-prefix sibling, and
+  // to a file of a type runs/ does not serve.
+  await symlink(join(base, 'outside/model.safetensors'), join(base, 'pkg/runs/escape.safetensors'));
+  await symlink(join(base, 'outside'), join(base, 'pkg/runs/out'));
+  await symlink('../runs-private/model.safetensors', join(base, 'pkg/runs/sibling.safetensors'));
+  await symlink('demo/report.md', join(base, 'pkg/runs/report.safetensors'));
+  // A checkpoint too large for one read (sparse, so it costs no disk): reading it throws inside the handler.
+  await put('pkg/runs/huge.safetensors', '');
+  await truncate(join(base, 'pkg/runs/huge.safetensors'), 3 * 2 ** 30);
+  server = await serveWeb(0, { root: join(base, 'pkg'), routes: [{ url: '/extra/', dir: join(base, 'extra'), types: ['.wav'] }] });
+  port = Number(new URL(server.url).port);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('ser web serves the page', () => {
+  it('serves index.html at / (the ?model= query is the page’s, not the server’s)', async () => {
+    for (const path of ['/', '/web/index.html', '/?model=/runs/demo/model.safetensors']) {
+      const r = await send({ path });
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.body).toBe(INDEX);
+    }
+  });
+
+  it('serves the stylesheet, the page script, the browser bundle and the checkpoints under runs/', async () => {
+    const files: [string, string, string][] = [
+      ['/web/styles.css', 'text/css', 'body { margin: 0 }'],
+      ['/dist/web/app.js', 'text/javascript; charset=utf-8', 'console.log("app")'],
+      ['/dist/browser/index.js', 'text/javascript; charset=utf-8', 'export {}'],
+      ['/runs/demo/model.safetensors', 'application/octet-stream', MODEL],
+      ['/extra/a.wav', 'audio/wav', 'RIFF'],
+    ];
+    for (const [path, type, body] of files) {
+      const r = await send({ path });
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type'], path).toBe(type);
+      expect(r.body, path).toBe(body);
+    }
+  });
+
+  it('answers HEAD with the headers only (the page asks whether runs/demo/model.safetensors exists)', async () => {
+    const r = await send({ path: '/runs/demo/model.safetensors', method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-length']).toBe(String(MODEL.length));
+    expect(r.body).toBe('');
+    expect((await send({ path: '/runs/none/model.safetensors', method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('accepts localhost as well as 127.0.0.1, with the server’s port', async () => {
+    for (const host of ['localhost:{port}', 'LOCALHOST:{port}']) {
+      const r = await send({ path: '/', host });
+      expect(r.status, host).toBe(200);
+      expect(r.body).toBe(INDEX);
+    }
+  });
+});
+
+const hostile: [string, Request, number][] = [
+  ['a lone %', { path: '/%' }, 400],
+  ['a bad escape', { path: '/%zz' }, 400],
+  ['a truncated UTF-8 escape', { path: '/%E0%A4%A' }, 400],
+  ['/../', { path: '/../package.json' }, 400],
+  ['..%2f', { path: '/..%2fpackage.json' }, 400],
+  ['%2e%2e/', { path: '/%2e%2e/package.json' }, 400],
+  ['%2e%2e%2f', { path: '/%2e%2e%2fpackage.json' }, 400],
+  ['%2E%2E in an allowed folder', { path: '/runs/%2E%2E/package.json' }, 400],
+  ['..%5c (a backslash)', { path: '/runs/..%5cpackage.json' }, 400],
+  ['..%2f out of an allowed folder to a same-prefix sibling of the root', { path: '/runs/..%2f..%2f..%2fpkg-secret/model.safetensors' }, 400],
+  ['. segments', { path: '/web/./index.html' }, 400],
+  ['double-encoded %252e%252e', { path: '/runs/%252e%252e/%252e%252e/package.json' }, 404],
+  ['//', { path: '//' }, 404],
+  ['//etc/passwd', { path: '//etc/passwd' }, 404],
+  ['an empty segment in an allowed folder', { path: '/runs//demo/model.safetensors' }, 404],
+  ['NUL', { path: '/%00' }, 400],
+  ['NUL before an allowed extension', { path: '/web/app.ts%00.html' }, 400],
+  ['a proxy’s absolute URL', { path: 'http://127.0.0.1:{port}/package.json' }, 400],
+  ['a 100 kB URL (Node refuses the headers)', { path: `/${'a'.repeat(100_000)}` }, 431],
+  ['/.git/config', { path: '/.git/config' }, 404],
+  ['/src/index.ts', { path: '/src/index.ts' }, 404],
+  ['/node_modules/…', { path: '/node_modules/dep/index.js' }, 404],
+  ['/package.json', { path: '/package.json' }, 404],
+  ['a source beside the page', { path: '/web/app.ts' }, 404],
+  ['a file of another type in runs/', { path: '/runs/demo/report.md' }, 404],
+  ['a hidden file', { path: '/runs/.hidden.safetensors' }, 404],
+  ['a folder', { path: '/runs/folder.safetensors' }, 404],
+  ['another type in an extra folder', { path: '/extra/a.txt' }, 404],
+  ['the sibling folder runs-private/', { path: '/runs-private/model.safetensors' }, 404],
+  ['a same-prefix sibling of the root', { path: '/../pkg-secret/model.safetensors' }, 400],
+  ['a symlink out of the tree', { path: '/runs/escape.safetensors' }, 403],
+  ['a symlinked folder out of the tree', { path: '/runs/out/model.safetensors' }, 403],
+  ['a symlink to the same-prefix sibling runs-private/', { path: '/runs/sibling.safetensors' }, 403],
+  ['a symlink to a file of another type', { path: '/runs/report.safetensors' }, 403],
+  ['a file the handler fails to read (too large)', { path: '/runs/huge.safetensors' }, 500],
+  ['POST', { path: '/', method: 'POST' }, 405],
+  ['PUT', { path: '/web/index.html', method: 'PUT' }, 405],
+  ['DELETE', { path: '/runs/demo/model.safetensors', method: 'DELETE' }, 405],
+  ['OPTIONS *', { path: '*', method: 'OPTIONS' }, 405],
+  ['a foreign Host (DNS rebinding)', { path: '/', host: 'evil.example' }, 421],
+  ['a foreign Host with the server’s port', { path: '/', host: 'evil.example:{port}' }, 421],
+  ['127.0.0.1 on another port', { path: '/', host: '127.0.0.1:1' }, 421],
+  ['no Host in HTTP/1.1 (Node refuses it)', { path: '/', host: null }, 400],
+  ['no Host in HTTP/1.0', { path: '/', host: null, version: '1.0' }, 421],
+];
+
+describe('ser web refuses hostile requests, and keeps serving', () => {
+  for (const [name, request, status] of hostile) {
+    it(`${name}: ${status}`, async () => {
+      const r = await send(request);
+      expect(r.status).toBe(status);
+      expect(r.body).not.toContain(SECRET);
+      if (status === 405) expect(r.headers.allow).toBe('GET, HEAD');
+      await expectPageServed();
+    });
+  }
+
+  it('all of them at once', async () => {
+    const replies = await Promise.all(hostile.map(([, request]) => send(request)));
+    expect(replies.map((r) => r.status)).toEqual(hostile.map(([, , status]) => status));
+    for (const r of replies) expect(r.body).not.toContain(SECRET);
+    await expectPageServed();
+  });
+});
+
+describe('ser web on the package itself', () => {
+  it('serves the demo page and nothing of the package beside it', async () => {
+    const own = await serveWeb(0);
+    try {
+      const page = await fetch(own.url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<script type="module" src="/dist/web/app.js">');
+      for (const path of ['/.git/config', '/package.json', '/src/cli/web.ts', '/web/app.ts', '/node_modules/vitest/package.json', '/test/web-server.test.ts', '/README.md']) {
+        expect((await fetch(new URL(path, own.url))).status, path).toBe(404);
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
