@@ -26,7 +26,7 @@ export interface ModelCase {
   mode: 'train' | 'infer';
 }
 
-export function modelCases(presets: ModelPreset[] = ['default', 'compact']): ModelCase[] {
+export function modelCases(presets: ModelPreset[] = ['m5', 'm5-compact']): ModelCase[] {
   return presets.flatMap((preset): ModelCase[] => [
     { name: `train step ${preset} (batch ${MODEL_BATCH})`, label: `train ${preset}`, preset, mode: 'train' },
     { name: `inference ${preset} (batch ${MODEL_BATCH})`, label: `infer ${preset}`, preset, mode: 'infer' },

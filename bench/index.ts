@@ -73,7 +73,7 @@ async function main(): Promise<number> {
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
   const models = modelCases().filter((c) => selected(c, options.filters));
-  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
+  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'm5';
   for (const preset of [...new Set(models.map((c) => c.preset))]) {
     let bench: ModelBench | null = null;
     try {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedsSummary } from '../src/cli/output.js';
 import type { ExperimentResult } from '../src/train/experiment.js';
-import { classificationReport } from '../src/train/metrics.js';
+import { classificationReport, pairedEffect } from '../src/train/metrics.js';
 import { barChartSvg, confusionMatrixSvg, lineChartSvg, markdownReport, niceTicks } from '../src/train/report.js';
 
 /** Minimal XML well-formedness check: balanced tags, one root, quoted attributes, escaped text. */
@@ -181,8 +181,8 @@ describe('markdownReport', () => {
 });
 
 describe('seeds summary', () => {
-  // A result whose pooled UA is `ua` (two classes, 10 samples each).
-  const result = (ua: Record<'gender' | 'noGender', number>) => {
+  // A result whose pooled UA is `ua` (two classes, 10 samples each), one fold.
+  const result = (ua: Partial<Record<'concat' | 'none', number>>) => {
     const conditions = Object.fromEntries(
       Object.entries(ua).map(([name, u]) => {
         const right = Math.round(u * 10);
@@ -193,16 +193,47 @@ describe('seeds summary', () => {
     return { corpus: 'c', classes: ['a', 'b'], folds: [], conditions } as unknown as ExperimentResult;
   };
 
-  it('gives UA per seed, the effect of the gender input per seed, and mean ± sd over seeds', () => {
+  it('gives UA per seed and design, mean ± sd over seeds, and the paired gender effect over folds × seeds', () => {
     const s = seedsSummary('c', [
-      { seed: 1, result: result({ gender: 0.8, noGender: 0.6 }) },
-      { seed: 2, result: result({ gender: 0.6, noGender: 0.6 }) },
+      { seed: 1, result: result({ concat: 0.8, none: 0.6 }) },
+      { seed: 2, result: result({ concat: 0.6, none: 0.6 }) },
     ]);
-    const json = s.json as { seeds: { effect: number }[]; effect: { mean: number; sd: number } };
-    expect(json.seeds.map((r) => r.effect)).toEqual([expect.closeTo(0.2, 9), expect.closeTo(0, 9)]);
-    expect(json.effect.mean).toBeCloseTo(0.1, 9);
-    expect(json.effect.sd).toBeCloseTo(Math.sqrt(0.02), 9);
-    expect(s.markdown).toContain('| 1 | 80.0% | 60.0% | +20.0 |');
-    expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 | +10.0 ± 14.1 |');
+    const json = s.json as { ua: Record<string, { mean: number; sd: number }>; genderEffect: { concat: { n: number; mean: number; sd: number; ci: [number, number] } } };
+    expect(json.ua.concat.mean).toBeCloseTo(0.7, 9);
+    expect(json.ua.concat.sd).toBeCloseTo(Math.sqrt(0.02), 9);
+    const effect = json.genderEffect.concat;
+    expect(effect.n).toBe(2);
+    expect(effect.mean).toBeCloseTo(0.1, 9);
+    expect(effect.sd).toBeCloseTo(Math.sqrt(0.02), 9);
+    // Resampling two differences (0.2 and 0) gives means 0, 0.1 or 0.2: the interval spans the extremes.
+    expect(effect.ci[0]).toBeCloseTo(0, 9);
+    expect(effect.ci[1]).toBeCloseTo(0.2, 9);
+    expect(s.markdown).toContain('| 1 | 80.0% | 60.0% |');
+    expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 |');
+    expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds, 95% CI +0.0 to +20.0)');
+  });
+
+  it('leaves the effect out when there is no baseline', () => {
+    const s = seedsSummary('c', [{ seed: 1, result: result({ concat: 0.8 }) }]);
+    expect((s.json as { genderEffect: object }).genderEffect).toEqual({});
+  });
+});
+
+describe('paired effect', () => {
+  it('is the mean of the differences, with a bootstrap interval that holds it and excludes 0 for a clear effect', () => {
+    const diffs = [0.05, 0.07, 0.04, 0.06, 0.08, 0.05, 0.06, 0.07];
+    const e = pairedEffect(diffs);
+    expect(e.mean).toBeCloseTo(0.06, 9);
+    expect(e.ci[0]).toBeGreaterThan(0);
+    expect(e.ci[0]).toBeLessThan(e.mean);
+    expect(e.ci[1]).toBeGreaterThan(e.mean);
+    expect(pairedEffect(diffs)).toEqual(e); // seeded: a report repeats
+  });
+
+  it('gives an interval containing 0 for differences centred on 0, and refuses none', () => {
+    const e = pairedEffect([0.1, -0.1, 0.05, -0.05, 0.02, -0.02]);
+    expect(e.ci[0]).toBeLessThan(0);
+    expect(e.ci[1]).toBeGreaterThan(0);
+    expect(() => pairedEffect([])).toThrow(/at least one/);
   });
 });

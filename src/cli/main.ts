@@ -209,7 +209,7 @@ program
     for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
     const classes = model.config.classes;
     const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
-    const examples = toExamples(known, classes, model.config.windowSamples, { perSpeaker: model.config.speakerNormalization });
+    const examples = toExamples(known, classes, model.config.windowSamples);
     const truth = examples.map((e) => e.label);
     const scored = async (useTrueGender: boolean): Promise<EvalScore> => {
       const p = await predictExamples(model, examples, { useTrueGender });

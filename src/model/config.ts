@@ -26,9 +26,9 @@ export interface ModelConfig {
   dropout: number;
   /** Whether the network takes the speaker's gender as an input. */
   useGender: boolean;
-  /** Per-speaker normalisation: each utterance keeps its level relative to its speaker's other utterances,
-   * training batches hold one speaker each, and batch norm re-estimates its statistics on each test speaker's
-   * own (unlabelled) audio. A single file with no other audio of its speaker is normalised on its own. */
+  /** Per-speaker normalisation: training batches hold one speaker each, so batch norm normalises by one
+   * speaker's statistics, and at evaluation it re-estimates them on each test speaker's own unlabelled audio
+   * (model/adapt.ts). A single file with no other audio of its speaker uses the trained statistics. */
   speakerNormalization?: boolean;
   /** How the gender joins: concatenated to the pooled features (default), or FiLM in every block. */
   fusion?: 'concat' | 'film';
@@ -37,7 +37,7 @@ export interface ModelConfig {
 
 /** The default: a learned log filter bank (64 complex filters, 25 ms, 10-ms hop, initialised on the mel
  * scale), three convolution blocks over its frames, and statistics pooling, on 3-s windows. */
-export function filterBankModelConfig(classes: string[], useGender = true): ModelConfig {
+export function defaultModelConfig(classes: string[], useGender = true): ModelConfig {
   return {
     sampleRate: 16000,
     windowSamples: 48000,
@@ -56,8 +56,9 @@ export function filterBankModelConfig(classes: string[], useGender = true): Mode
   };
 }
 
-/** The first design (an M5-style raw-waveform CNN on 3-s windows at 16 kHz). */
-export function defaultModelConfig(classes: string[], useGender = true): ModelConfig {
+/** The first design, kept for comparison and for the benchmarks (whose TensorFlow.js twin implements it): an
+ * M5-style raw-waveform CNN on 3-s windows at 16 kHz, the first convolution its filter bank. */
+export function m5ModelConfig(classes: string[], useGender = true): ModelConfig {
   return {
     sampleRate: 16000,
     windowSamples: 48000,
@@ -74,8 +75,24 @@ export function defaultModelConfig(classes: string[], useGender = true): ModelCo
   };
 }
 
-/** A small configuration (1-s windows, narrow layers) for the embedded synthetic demo on a CPU adapter. */
+/** The default's design at a fraction of the cost, for the embedded synthetic demo and in-page training on a
+ * CPU adapter: 1-s windows, 32 bands, narrow blocks. */
 export function compactModelConfig(classes: string[], useGender = true): ModelConfig {
+  return {
+    ...defaultModelConfig(classes, useGender),
+    windowSamples: 16000,
+    frontEnd: { filters: 32, kernel: 400, hop: 160, minHz: 60, maxHz: 7600 },
+    blocks: [
+      { channels: 32, kernel: 5, stride: 1, pool: 2 },
+      { channels: 32, kernel: 5, stride: 1, pool: 1 },
+    ],
+    hidden: 32,
+    dropout: 0.2,
+  };
+}
+
+/** The first design's small version (1-s windows, narrow layers). */
+export function m5CompactModelConfig(classes: string[], useGender = true): ModelConfig {
   return {
     sampleRate: 16000,
     windowSamples: 16000,
@@ -92,7 +109,7 @@ export function compactModelConfig(classes: string[], useGender = true): ModelCo
   };
 }
 
-export const MODEL_PRESETS = { default: filterBankModelConfig, m5: defaultModelConfig, compact: compactModelConfig } as const;
+export const MODEL_PRESETS = { default: defaultModelConfig, compact: compactModelConfig, m5: m5ModelConfig, 'm5-compact': m5CompactModelConfig } as const;
 export type ModelPreset = keyof typeof MODEL_PRESETS;
 
 /** How the speaker's gender takes part, compared against 'none' on the same folds and seeds:

@@ -232,31 +232,17 @@ const SILENCE_RMS = 1e-8;
 
 /** Zero mean, unit RMS; silence (or a pure DC offset) comes back as zeros, never NaN. */
 export function normalizeLevel(samples: Float32Array): Float32Array {
-  return scaleLevel(samples, levelOf(samples));
-}
-
-/** The RMS of the signal around its mean: what normalizeLevel divides by (0 for silence or pure DC). */
-export function levelOf(samples: Float32Array): number {
   const n = samples.length;
-  if (n === 0) return 0;
+  const out = new Float32Array(n);
+  if (n === 0) return out;
   let mean = 0;
   for (const v of samples) mean += v;
   mean /= n;
   let power = 0;
   for (const v of samples) power += (v - mean) ** 2;
   const rms = Math.sqrt(power / n);
-  return rms > SILENCE_RMS ? rms : 0;
-}
-
-/** (samples − mean) / level; zeros where the level is 0 (silence). */
-function scaleLevel(samples: Float32Array, level: number): Float32Array {
-  const n = samples.length;
-  const out = new Float32Array(n);
-  if (n === 0 || !(level > 0)) return out;
-  let mean = 0;
-  for (const v of samples) mean += v;
-  mean /= n;
-  for (let i = 0; i < n; i++) out[i] = (samples[i] - mean) / level;
+  if (!(rms > SILENCE_RMS)) return out;
+  for (let i = 0; i < n; i++) out[i] = (samples[i] - mean) / rms;
   return out;
 }
 
@@ -310,17 +296,9 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
  * (reading the header, decoding, resampling) is an AudioError naming `file`.
  */
 export function decodeAudio(bytes: Uint8Array, file: string, sampleRate = 16000): Float32Array {
-  return decodeAudioWithLevel(bytes, file, sampleRate).samples;
-}
-
-/** As decodeAudio, and the level (RMS) the recording had before normalisation, which per-speaker level
- * normalisation needs: how loud an utterance is beside the same speaker's others carries emotion. */
-export function decodeAudioWithLevel(bytes: Uint8Array, file: string, sampleRate = 16000): { samples: Float32Array; level: number } {
   const decoded = decodeWav(bytes, file);
   try {
-    const resampled = resample(decoded.samples, decoded.sampleRate, sampleRate);
-    const level = levelOf(resampled);
-    return { samples: scaleLevel(resampled, level), level };
+    return normalizeLevel(resample(decoded.samples, decoded.sampleRate, sampleRate));
   } catch (e) {
     throw new AudioError(file, `cannot resample from ${decoded.sampleRate} Hz to ${sampleRate} Hz: ${(e as Error).message}`);
   }
@@ -374,9 +352,4 @@ async function readAudioFile(file: string): Promise<Uint8Array> {
  */
 export async function loadAudio(file: string, sampleRate = 16000): Promise<Float32Array> {
   return decodeAudio(await readAudioFile(file), file, sampleRate);
-}
-
-/** As loadAudio, and the recording's level before normalisation (see decodeAudioWithLevel). */
-export async function loadAudioWithLevel(file: string, sampleRate = 16000): Promise<{ samples: Float32Array; level: number }> {
-  return decodeAudioWithLevel(await readAudioFile(file), file, sampleRate);
 }

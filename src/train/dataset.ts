@@ -13,45 +13,19 @@ export interface Example {
   windows: Float32Array[];
 }
 
-/**
- * Windows do not overlap: overlapping ones cost training time and add little new audio. With per-speaker
- * normalisation each utterance keeps its loudness relative to the same speaker's other utterances (one gain per
- * speaker, from the speaker's whole audio, labels unused) instead of being scaled to unit RMS on its own.
- */
-export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number, options: { perSpeaker?: boolean } = {}): Example[] {
-  const gains = options.perSpeaker ? speakerGains(utterances) : undefined;
+/** Windows do not overlap: overlapping ones cost training time and add little new audio. */
+export function toExamples(utterances: LoadedUtterance[], classes: string[], windowSamples: number): Example[] {
   return utterances.map((u) => {
     const label = classes.indexOf(u.emotion);
     if (label < 0) throw new Error(`${u.file}: emotion "${u.emotion}" is not one of the classes [${classes.join(', ')}]`);
-    const gain = gains?.get(u) ?? 1;
-    const samples = gain === 1 ? u.samples : u.samples.map((v) => v * gain);
     return {
       file: u.file,
       speaker: u.speaker,
       label,
       gender: GENDERS.indexOf(u.gender),
-      windows: fixedWindows(samples, windowSamples, windowSamples),
+      windows: fixedWindows(u.samples, windowSamples, windowSamples),
     };
   });
-}
-
-/** Per utterance, the factor that turns its unit-RMS samples into its speaker's level: its own level over the
- * RMS of all the speaker's audio. Utterances of unknown level keep unit RMS. */
-export function speakerGains(utterances: LoadedUtterance[]): Map<LoadedUtterance, number> {
-  const power = new Map<string, { energy: number; samples: number }>();
-  for (const u of utterances) {
-    if (!(u.level! > 0)) continue;
-    const p = power.get(u.speaker) ?? { energy: 0, samples: 0 };
-    p.energy += u.level! ** 2 * u.samples.length;
-    p.samples += u.samples.length;
-    power.set(u.speaker, p);
-  }
-  return new Map(
-    utterances.map((u) => {
-      const p = power.get(u.speaker);
-      return [u, u.level! > 0 && p ? u.level! / Math.sqrt(p.energy / p.samples) : 1];
-    }),
-  );
 }
 
 export interface Batch {

@@ -76,7 +76,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const speakers = [...new Map(input.utterances.map((u) => [u.speaker, { id: u.speaker, gender: u.gender }])).values()];
   const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
   const base = input.modelConfig(input.classes);
-  const examples = toExamples(input.utterances, input.classes, base.windowSamples, { perSpeaker: base.speakerNormalization });
+  const examples = toExamples(input.utterances, input.classes, base.windowSamples);
   const conditions: ExperimentResult['conditions'] = {};
   for (const condition of input.conditions) {
     const outcomes: FoldOutcome[] = [];

@@ -1,8 +1,8 @@
 // Loading a corpus's audio without losing hours of work to one bad file: unreadable, corrupt, truncated,
 // empty, oversized or non-WAV files, and sample rates out of range, are reported and skipped (or, in strict
-// mode, the first one stops the run). loadAudioWithLevel reads, decodes and resamples inside this loop's per-file try,
+// mode, the first one stops the run). loadAudio reads, decodes and resamples inside this loop's per-file try,
 // and every failure of those steps is that file's AudioError.
-import { AudioError, loadAudioWithLevel } from '../audio.js';
+import { AudioError, loadAudio } from '../audio.js';
 import type { Corpus, LoadedUtterance } from './types.js';
 
 export interface Skipped {
@@ -25,7 +25,7 @@ export async function loadCorpusAudio(
   const total = corpus.utterances.length;
   for (const [i, u] of corpus.utterances.entries()) {
     try {
-      utterances.push({ ...u, ...(await loadAudioWithLevel(u.file, opts.sampleRate)) });
+      utterances.push({ ...u, samples: await loadAudio(u.file, opts.sampleRate) });
     } catch (e) {
       // Only audio problems are the data's fault; anything else is a bug and must surface.
       if (!(e instanceof AudioError) || opts.strict) throw e;

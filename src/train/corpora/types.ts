@@ -17,10 +17,7 @@ export interface Corpus {
 }
 
 export interface LoadedUtterance extends Utterance {
-  /** Mono, resampled, zero mean and unit RMS (zeros for silence). */
   samples: Float32Array;
-  /** The RMS the recording had before normalisation (0 for silence); absent where unknown. */
-  level?: number;
 }
 
 export type CorpusKind = 'emodb' | 'ravdess' | 'cremad' | 'iemocap' | 'casia' | 'csv';

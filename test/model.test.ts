@@ -1,0 +1,205 @@
+// The SER model's parts beyond the kernels: the learned log filter bank, statistics pooling, FiLM, adapting
+// batch norm to one speaker, and the recipe's data and schedule helpers (one-speaker batches, warm-up + cosine
+// learning rate).
+
+import { describe, expect, it } from 'vitest';
+import { init } from '../src/engine/context.js';
+import { mul, sum, tensor } from '../src/engine/ops.js';
+import { seededRandom } from '../src/engine/random.js';
+import { adaptNormalization, normalizationState, restoreNormalization } from '../src/model/adapt.js';
+import { compactModelConfig, withGenderDesign, type ModelConfig } from '../src/model/config.js';
+import { FilterBank, melGaborKernels, type FilterBankConfig } from '../src/model/filterbank.js';
+import { SerModel, statisticsPooling } from '../src/model/ser-model.js';
+import { allWindows, speakerBatches, type Example } from '../src/train/dataset.js';
+import { learningRate } from '../src/train/trainer.js';
+
+const random = seededRandom(7);
+const randn = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
+const small: FilterBankConfig = { filters: 3, kernel: 31, hop: 7, minHz: 100, maxHz: 3000 };
+
+/** The filter bank in float64, straight from its definition. */
+function referenceFilterBank(x: Float32Array, w: Float32Array, c: FilterBankConfig, padding: number): number[][] {
+  const frames = Math.floor((x.length + 2 * padding - c.kernel) / c.hop) + 1;
+  const out: number[][] = [];
+  for (let f = 0; f < c.filters; f++) {
+    const row: number[] = [];
+    for (let t = 0; t < frames; t++) {
+      let re = 0;
+      let im = 0;
+      for (let k = 0; k < c.kernel; k++) {
+        const i = t * c.hop + k - padding;
+        const v = i >= 0 && i < x.length ? x[i] : 0;
+        re += v * w[f * c.kernel + k];
+        im += v * w[(c.filters + f) * c.kernel + k];
+      }
+      row.push(Math.log(re * re + im * im + 1e-6));
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+for (const backend of ['webgpu', 'cpu'] as const) {
+  describe(`filter bank and statistics pooling on ${backend}`, () => {
+    it('gives the log band energies of its complex filters on an odd-length input', async () => {
+      await init({ backend });
+      const bank = new FilterBank(small, 8000);
+      const x = randn(157);
+      const y = bank.forward(tensor(x, [1, 1, 157]));
+      const expected = referenceFilterBank(x, await bank.weight.toArray(), small, Math.floor(small.kernel / 2) - 1);
+      expect(y.shape).toEqual([1, 3, bank.frames(157)]);
+      const got = await y.toArray();
+      expected.flat().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 3));
+    });
+
+    it('pools each channel to its mean and standard deviation over time', async () => {
+      await init({ backend });
+      const h = randn(2 * 3 * 11);
+      const got = await statisticsPooling(tensor(h, [2, 3, 11])).toArray();
+      for (let n = 0; n < 2; n++) {
+        for (let c = 0; c < 3; c++) {
+          const row = Array.from(h.subarray((n * 3 + c) * 11, (n * 3 + c + 1) * 11));
+          const m = row.reduce((a, b) => a + b, 0) / 11;
+          const sd = Math.sqrt(row.reduce((a, b) => a + (b - m) ** 2, 0) / 11 + 1e-5);
+          expect(got[n * 6 + c]).toBeCloseTo(m, 5);
+          expect(got[n * 6 + 3 + c]).toBeCloseTo(sd, 5);
+        }
+      }
+    });
+  });
+}
+
+describe('filter bank', () => {
+  it('starts as mel-spaced band-pass filters: each band answers most to a tone at its own centre', async () => {
+    await init({ backend: 'cpu' });
+    const config: FilterBankConfig = { filters: 8, kernel: 400, hop: 160, minHz: 60, maxHz: 7600 };
+    const w = melGaborKernels(config, 16000);
+    const bank = new FilterBank(config, 16000);
+    expect(await bank.weight.toArray()).toEqual(w);
+    const mel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
+    const hz = (m: number) => 700 * (10 ** (m / 2595) - 1);
+    for (const band of [1, 4, 6]) {
+      const centre = hz(mel(60) + ((mel(7600) - mel(60)) * band) / 7);
+      const tone = Float32Array.from({ length: 4000 }, (_, i) => Math.sin((2 * Math.PI * centre * i) / 16000));
+      const energies = await sum(bank.forward(tensor(tone, [1, 1, 4000])), 2).toArray();
+      expect(energies.indexOf(Math.max(...energies))).toBe(band);
+    }
+  });
+
+  it('passes gradients to its filters that match central finite differences', async () => {
+    await init({ backend: 'cpu' });
+    const bank = new FilterBank(small, 8000);
+    const x = tensor(randn(101), [1, 1, 101]);
+    const r = tensor(randn(2 * small.filters), [1, 2 * small.filters]);
+    const loss = () => sum(mul(statisticsPooling(bank.forward(x)), r));
+    const l = loss();
+    await l.backward();
+    const grad = await bank.weight.grad!.toArray();
+    const w = await bank.weight.toArray();
+    const eps = 1e-3; // the filters start small (a Hann window over K taps, divided by K)
+    for (const i of [0, 17, 45, 100, 150]) {
+      const at = (d: number) => {
+        const moved = w.slice();
+        moved[i] += d;
+        bank.weight.backend.write(bank.weight.storage, moved);
+        return loss().toArray().then((v) => v[0]);
+      };
+      const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
+      bank.weight.backend.write(bank.weight.storage, w);
+      expect(grad[i]).toBeCloseTo(numeric, 1);
+      expect(Math.abs(grad[i] - numeric)).toBeLessThan(0.02 * Math.max(1, Math.abs(numeric)));
+    }
+  });
+});
+
+const tiny = (overrides: Partial<ModelConfig> = {}): ModelConfig => ({
+  ...compactModelConfig(['a', 'b', 'c']),
+  windowSamples: 1600,
+  frontEnd: { filters: 6, kernel: 64, hop: 32, minHz: 100, maxHz: 6000 },
+  blocks: [
+    { channels: 5, kernel: 3, stride: 1, pool: 2 },
+    { channels: 4, kernel: 3, stride: 1, pool: 1 },
+  ],
+  hidden: 8,
+  dropout: 0,
+  ...overrides,
+});
+const onehot = (genders: number[]) => {
+  const g = new Float32Array(genders.length * 2);
+  genders.forEach((k, i) => (g[i * 2 + k] = 1));
+  return tensor(g, [genders.length, 2]);
+};
+
+describe('SER model', () => {
+  it('FiLM: the gender scales and shifts the blocks, and the head (reading the filter bank) stands in for it', async () => {
+    await init({ backend: 'cpu' });
+    const model = new SerModel(withGenderDesign(tiny(), 'film'), 3).eval();
+    expect(model.films).toHaveLength(2);
+    expect(model.genderHead.weight.shape).toEqual([2, 12]); // mean and sd of 6 bands
+    const x = tensor(randn(2 * 1600), [2, 1, 1600]);
+    const female = await model.forward(x, onehot([0, 0])).emotion.toArray();
+    const male = await model.forward(x, onehot([1, 1])).emotion.toArray();
+    expect(female.some((v, i) => Math.abs(v - male[i]) > 1e-4)).toBe(true);
+    const inferred = model.forward(x);
+    expect(inferred.emotion.shape).toEqual([2, 3]);
+    expect(inferred.gender.shape).toEqual([2, 2]);
+  });
+
+  it('aux and none take no gender input; concat joins it to the pooled statistics', () => {
+    const concat = new SerModel(withGenderDesign(tiny(), 'concat'), 3);
+    expect(concat.hidden!.weight.shape).toEqual([8, 2 * 4 + 2]);
+    for (const design of ['aux', 'none'] as const) {
+      const m = new SerModel(withGenderDesign(tiny(), design), 3);
+      expect(m.config.useGender).toBe(false);
+      expect(m.films).toHaveLength(0);
+      expect(m.hidden!.weight.shape).toEqual([8, 2 * 4]);
+    }
+  });
+
+  for (const backend of ['webgpu', 'cpu'] as const) {
+    it(`adapting batch norm to one batch of a speaker makes eval mode normalise as training mode does (${backend})`, async () => {
+      await init({ backend });
+      const model = new SerModel(tiny(), 5);
+      const windows = [0, 1, 2, 3, 4].map(() => randn(1600));
+      const x = new Float32Array(5 * 1600);
+      windows.forEach((w, i) => x.set(w, i * 1600));
+      const trained = await normalizationState(model);
+      const saved = await adaptNormalization(model, { windows, genders: windows.map(() => Float32Array.of(1, 0)) });
+      expect(saved).toEqual(trained);
+      model.train();
+      const batchStats = await model.forward(tensor(x, [5, 1, 1600]), onehot([0, 0, 0, 0, 0])).emotion.toArray();
+      model.eval();
+      // Adapting ran the same batch in training mode once more; restore first so both read the same statistics.
+      restoreNormalization(model, trained);
+      await adaptNormalization(model, { windows, genders: windows.map(() => Float32Array.of(1, 0)) });
+      const adapted = await model.forward(tensor(x, [5, 1, 1600]), onehot([0, 0, 0, 0, 0])).emotion.toArray();
+      // Equal up to the unbiased-variance correction n/(n−1) that running statistics carry (as in torch).
+      adapted.forEach((v, i) => expect(v).toBeCloseTo(batchStats[i], 2));
+      restoreNormalization(model, trained);
+      expect(await normalizationState(model)).toEqual(trained);
+    });
+  }
+});
+
+describe('recipe helpers', () => {
+  it('one-speaker batches cover every window once, each batch from one speaker', () => {
+    const examples: Example[] = ['a', 'b', 'c'].flatMap((speaker, s) =>
+      Array.from({ length: 7 + s * 5 }, (_, i) => ({ file: `${speaker}${i}`, speaker, label: 0, gender: 0, windows: [new Float32Array(1)] })),
+    );
+    const refs = allWindows(examples);
+    const got = speakerBatches(refs, 4, seededRandom(1));
+    for (const b of got) expect(new Set(b.map((r) => r.example.speaker)).size).toBe(1);
+    expect(got.flat().length).toBe(refs.length);
+    expect(new Set(got.flat()).size).toBe(refs.length);
+    expect(got.every((b) => b.length >= 2)).toBe(true); // batch norm needs two
+  });
+
+  it('learning rate: linear warm-up from lr/20, then cosine decay to lr/20', () => {
+    const o = { lr: 1e-3, epochs: 11, warmupEpochs: 1 };
+    expect(learningRate(o, 0)).toBeCloseTo(5e-5, 12);
+    expect(learningRate(o, 0.5)).toBeCloseTo(5e-5 + 0.5 * 9.5e-4, 12);
+    expect(learningRate(o, 1)).toBeCloseTo(1e-3, 12);
+    expect(learningRate(o, 6)).toBeCloseTo(5e-5 + 9.5e-4 / 2, 12);
+    expect(learningRate(o, 11)).toBeCloseTo(5e-5, 12);
+  });
+});
