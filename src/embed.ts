@@ -4,7 +4,7 @@
 // probabilities over time; hops that come due while an inference is still running are coalesced into the next
 // one and counted as dropped, so a device slower than real time loses time resolution, never falls behind.
 //
-//   const ser = await loadRecognizer('/models/model.safetensors');
+//   const ser = await loadRecognizer();          // the shipped EMO-DB model; or a URL, File, bytes or path
 //   const r = await ser.classify(samples, 48000);                 // r.probabilities, r.gender (guessed)
 //   const live = await ser.stream('microphone', (r) => draw(r.smoothed));
 //
@@ -18,6 +18,7 @@ import type { ModelConfig } from './model/config.js';
 import { decodeModel } from './model/model-file.js';
 import { classify, type Classification } from './model/recognizer.js';
 import type { SerModel } from './model/ser-model.js';
+import { shippedModelUrl } from './model/shipped.js';
 import { decodeWav } from './train/audio.js';
 
 export type { Classification } from './model/recognizer.js';
@@ -132,8 +133,9 @@ export class Recognizer {
   }
 }
 
-/** Loads a checkpoint written by `ser train` (model.safetensors, or a fold's training checkpoint). */
-export async function loadRecognizer(source: CheckpointSource, options: LoadOptions = {}): Promise<Recognizer> {
+/** Loads a checkpoint written by `ser train` (model.safetensors, or a fold's training checkpoint); without one,
+ * the model the package ships (model/shipped.ts). */
+export async function loadRecognizer(source: CheckpointSource = shippedModelUrl(), options: LoadOptions = {}): Promise<Recognizer> {
   await ensureEngine(options.backend);
   const { bytes, name } = await checkpointBytes(source);
   return new Recognizer(decodeModel(bytes, name).model);

@@ -6,6 +6,7 @@ import { init } from '../src/engine/context.js';
 import type { AdapterDescription } from '../src/engine/device.js';
 import * as embed from '../src/embed.js';
 import type { Recognizer, SpeakerGender } from '../src/embed.js';
+import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../src/model/shipped.js';
 import { setupFilesPanel, type FileResult } from './files-panel.js';
 import { setupLivePanel, type LiveState } from './live-panel.js';
 import { setupTrainPanel, type TrainingState } from './train-panel.js';
@@ -41,7 +42,7 @@ declare global {
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** Where `npm run demo` writes its final model: loaded by default when present. */
+/** Where `npm run demo` writes its final model: loaded by default when present, else the shipped model. */
 const DEMO_MODEL = '/runs/demo/model.safetensors';
 
 function createApp(): App {
@@ -93,6 +94,7 @@ async function start(hooks: PageHooks, app: App, backend: 'webgpu' | 'cpu'): Pro
   const requested = new URLSearchParams(location.search).get('model');
   if (requested) await loadInto(app, requested, requested);
   else if ((await fetch(DEMO_MODEL, { method: 'HEAD' })).ok) await loadInto(app, DEMO_MODEL, DEMO_MODEL);
+  else await loadInto(app, shippedModelUrl().href, SHIPPED_MODEL_DESCRIPTION);
 }
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
@@ -18,6 +19,7 @@ import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { classify } from '../model/recognizer.js';
+import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 
@@ -66,6 +68,7 @@ interface TrainFlags {
   strict: boolean;
   resume: boolean;
   final: boolean;
+  finalOnly: boolean;
   json: boolean;
   profile: boolean;
   /** Undefined: the engine's default (on for GPUs, off for CPU drivers). */
@@ -95,6 +98,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
     .addOption(finalFlag)
+    .option('--final-only', 'skip the cross-validation: train only the final model on all speakers', false)
     .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
     .option('--tune', 'time the candidate kernels of each new shape and keep the fastest, saved per adapter (default on GPUs)')
     .option('--no-tune', 'use the rule-based kernel choices (default on CPU drivers)')
@@ -127,7 +131,8 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       conditions,
       outDir,
       resume: flags.resume,
-      finalModel,
+      finalModel: finalModel || flags.finalOnly,
+      crossValidate: !flags.finalOnly,
       progress: progress?.handle,
     });
     progress?.stop();
@@ -228,12 +233,13 @@ program
   .command('predict')
   .description('probabilities per emotion for each WAV file')
   .argument('<wav...>', 'WAV files')
-  .requiredOption('--model <file>', 'model.safetensors written by ser train')
+  .option('--model <file>', `model.safetensors written by ser train (default: the shipped ${SHIPPED_MODEL_DESCRIPTION})`)
   .addOption(new Option('--gender <g>', "the speaker's gender; inferred by the gender head when omitted").choices(['f', 'm']))
   .option('--json', 'print one JSON object per file', false)
-  .action(async (files: string[], flags: { model: string; gender?: 'f' | 'm'; json: boolean }) => {
+  .action(async (files: string[], flags: { model?: string; gender?: 'f' | 'm'; json: boolean }) => {
     await init();
-    const { model } = decodeModel(new Uint8Array(await readFile(flags.model)), flags.model);
+    const path = flags.model ?? fileURLToPath(shippedModelUrl());
+    const { model } = decodeModel(new Uint8Array(await readFile(path)), path);
     let failed = 0;
     for (const file of files) {
       try {

@@ -31,6 +31,8 @@ export const PAGE_ROUTES: WebRoute[] = [
   // Checkpoints written by `ser demo` and `ser train --out runs/…`: the page loads runs/demo/model.safetensors
   // when there is one, any other by ?model=/runs/….
   { url: '/runs/', dir: 'runs', types: ['.safetensors'] },
+  // The model the package ships (model/shipped.ts), loaded when there is no demo model and no ?model=.
+  { url: '/models/', dir: 'models', types: ['.safetensors'] },
 ];
 
 /** The package root: dist/node/cli.js → ../.. */

@@ -37,6 +37,8 @@ export interface ExperimentInput {
   resume: boolean;
   /** Train one more model on all speakers (minus validation speakers) and save it as model.safetensors. */
   finalModel: boolean;
+  /** false: skip the cross-validation and train only the final model. Default true. */
+  crossValidate?: boolean;
   progress?: (event: ProgressEvent) => void;
 }
 
@@ -78,7 +80,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const base = input.modelConfig(input.classes);
   const examples = toExamples(input.utterances, input.classes, base.windowSamples);
   const conditions: ExperimentResult['conditions'] = {};
-  for (const condition of input.conditions) {
+  for (const condition of input.crossValidate === false ? [] : input.conditions) {
     const outcomes: FoldOutcome[] = [];
     for (const fold of folds) outcomes.push(await runFold(input, fold, folds.length, condition, examples));
     const perFold = outcomes.map((o) => classificationReport(o.truth, o.predicted, input.classes));
