@@ -165,27 +165,39 @@ def run_fold(a, data, test_spk, seed):
             lo, gl = net(x, g)
             loss = F.cross_entropy(lo, y, weight=cw) + a.gw * F.cross_entropy(gl, gi)
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-    # eval
+    # eval: the test speaker's utterances, scored three ways
     net.eval()
+    truth = [d['y'] for d in te]
+    single = {'running': predict(net, te, L, a), 'utterance': [predict(adapted(net, [d], L, a), [d], L, a)[0] for d in te]}
     if a.adabn:
-        # recompute BN statistics on the test speaker's unlabelled windows
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm1d): m.reset_running_stats(); m.momentum = None
-        net.train()
-        with torch.no_grad():
-            allw = np.stack([w for d in te for w in windows(d['x'], L, a.pad)])
-            allg = F.one_hot(torch.tensor([d['g'] for d in te for w in windows(d['x'], L, a.pad)]), 2).float()
-            for i in range(0, len(allw), 32):
-                net(torch.tensor(allw[i:i + 32])[:, None], allg[i:i + 32])
-        net.eval()
-    pred, truth = [], []
+        net = adapted(net, te, L, a)
+    return predict(net, te, L, a), truth, single
+
+
+def adapted(net, utterances, L, a):
+    """A copy of net whose batch norms hold the statistics of these utterances' windows (labels unused)."""
+    import copy
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm1d): m.reset_running_stats(); m.momentum = None
+    ws = [w for d in utterances for w in windows(d['x'], L, a.pad)]
+    gs = [d['g'] for d in utterances for w in windows(d['x'], L, a.pad)]
+    if len(ws) == 1: ws, gs = ws * 2, gs * 2
+    net.train()
     with torch.no_grad():
-        for d in te:
+        for i in range(0, len(ws), 32):
+            net(torch.tensor(np.stack(ws[i:i + 32]))[:, None], F.one_hot(torch.tensor(gs[i:i + 32]), 2).float())
+    return net.eval()
+
+
+def predict(net, utterances, L, a):
+    out = []
+    with torch.no_grad():
+        for d in utterances:
             ws = torch.tensor(np.stack(windows(d['x'], L, a.pad)))[:, None]
-            g = F.one_hot(torch.tensor([d['g']] * len(ws)), 2).float()
-            lo, _ = net(ws, g)
-            pred.append(int(F.softmax(lo, 1).mean(0).argmax())); truth.append(d['y'])
-    return pred, truth
+            lo, _ = net(ws, F.one_hot(torch.tensor([d['g']] * len(ws)), 2).float())
+            out.append(int(F.softmax(lo, 1).mean(0).argmax()))
+    return out
 
 
 def ua(pred, truth):
@@ -229,9 +241,13 @@ if __name__ == '__main__':
     for seed in [int(s) for s in a.seeds.split(',')]:
         P, T = [], []
         per = []
+        S = {'running': [], 'utterance': []}
         for s in spks:
-            p, t = run_fold(a, data, s, seed)
+            p, t, single = run_fold(a, data, s, seed)
             P += p; T += t; per.append(round(ua(p, t) * 100, 1))
+            for k in S: S[k] += single[k]
         res.append(ua(P, T) * 100)
-        print(json.dumps(dict(tag=a.tag, seed=seed, ua=round(ua(P, T) * 100, 1), wa=round(np.mean(np.array(P) == np.array(T)) * 100, 1), per=per, sec=round(time.time() - t0))), flush=True)
+        # single-file prediction: the trained statistics, or statistics of the utterance itself
+        alone = {k: round(ua(v, T) * 100, 1) for k, v in S.items()}
+        print(json.dumps(dict(tag=a.tag, seed=seed, ua=round(ua(P, T) * 100, 1), wa=round(np.mean(np.array(P) == np.array(T)) * 100, 1), per=per, single_file_ua=alone, sec=round(time.time() - t0))), flush=True)
     print(json.dumps(dict(tag=a.tag, args=vars(a), mean=round(float(np.mean(res)), 1), sd=round(float(np.std(res, ddof=1)) if len(res) > 1 else 0, 1))), flush=True)

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
-import { AudioError, loadAudio } from '../train/audio.js';
+import { AudioError, fixedWindows, loadAudio } from '../train/audio.js';
 import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
@@ -18,7 +18,9 @@ import type { FoldScheme } from '../train/folds.js';
 import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
+import { adaptNormalization } from '../model/adapt.js';
 import { classify } from '../model/recognizer.js';
+import { GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
@@ -235,21 +237,33 @@ program
   .argument('<wav...>', 'WAV files')
   .option('--model <file>', `model.safetensors written by ser train (default: the shipped ${SHIPPED_MODEL_DESCRIPTION})`)
   .addOption(new Option('--gender <g>', "the speaker's gender; inferred by the gender head when omitted").choices(['f', 'm']))
+  .option('--same-speaker', "the files are one speaker's: normalise by that speaker's statistics, from all of them (models with per-speaker normalisation)", false)
   .option('--json', 'print one JSON object per file', false)
-  .action(async (files: string[], flags: { model?: string; gender?: 'f' | 'm'; json: boolean }) => {
+  .action(async (files: string[], flags: { model?: string; gender?: 'f' | 'm'; sameSpeaker: boolean; json: boolean }) => {
     await init();
     const path = flags.model ?? fileURLToPath(shippedModelUrl());
     const { model } = decodeModel(new Uint8Array(await readFile(path)), path);
     let failed = 0;
-    for (const file of files) {
+    const fail = (file: string, e: unknown) => {
+      failed++;
+      // An AudioError's message already starts with the file's name.
+      console.error(e instanceof AudioError ? e.message : `${file}: ${(e as Error).message}`);
+    };
+    // With --same-speaker every file is read first, and batch norm adapts to all of their windows (labels unused).
+    const loaded = new Map<string, Float32Array>();
+    if (flags.sameSpeaker && model.config.speakerNormalization) {
+      for (const file of files) await loadAudio(file, model.config.sampleRate).then((a) => loaded.set(file, a), (e) => fail(file, e));
+      const windows = [...loaded.values()].flatMap((a) => fixedWindows(a, model.config.windowSamples, model.config.windowSamples));
+      const gender = flags.gender && Float32Array.from(GENDERS, (g) => (g === flags.gender ? 1 : 0));
+      if (windows.length) await adaptNormalization(model, { windows, genders: gender ? windows.map(() => gender) : undefined });
+    }
+    for (const file of flags.sameSpeaker && model.config.speakerNormalization ? [...loaded.keys()] : files) {
       try {
-        const samples = await loadAudio(file, model.config.sampleRate);
+        const samples = loaded.get(file) ?? (await loadAudio(file, model.config.sampleRate));
         const r = await classify(model, samples, model.config.sampleRate, { gender: flags.gender });
         console.log(flags.json ? JSON.stringify({ file, ...r }) : predictionText(file, r));
       } catch (e) {
-        failed++;
-        // An AudioError's message already starts with the file's name.
-        console.error(e instanceof AudioError ? e.message : `${file}: ${(e as Error).message}`);
+        fail(file, e);
       }
     }
     if (failed) process.exitCode = 1;

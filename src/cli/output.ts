@@ -52,6 +52,11 @@ export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditio
 }
 
 export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'corpus'> & { modelPath?: string }, reportPath?: string): void {
+  if (entries(result).length === 0) {
+    // --final-only: no cross-validation, nothing to score.
+    if (result.modelPath) console.log(`model: ${result.modelPath}`);
+    return;
+  }
   console.log(`\n${result.corpus}: speaker-independent results over all folds (${result.classes.join(', ')})`);
   console.log('condition'.padEnd(18) + 'WA'.padStart(8) + 'UA'.padStart(8) + 'gender head'.padStart(14));
   for (const [name, c] of entries(result)) {

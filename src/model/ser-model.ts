@@ -82,6 +82,7 @@ export class SerModel extends Module {
       return block;
     });
     const film = config.useGender && fusionOf(config) === 'film';
+    if (film && !front) throw new ShapeError("SerModel: fusion 'film' needs the filter-bank front end (the gender head reads its statistics)");
     this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, random))) : [];
     const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
     const joined = pooled + (config.useGender && !film ? GENDERS.length : 0);

@@ -95,7 +95,8 @@ export async function fit(
     state = resumeFrom.state;
   }
   const trainRefs = allWindows(train);
-  const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, Math.random) : batches(trainRefs, options.batchSize)).length;
+  // The batch count does not depend on the shuffle, only on how many windows each speaker has.
+  const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, seededRandom(0)) : batches(trainRefs, options.batchSize)).length;
 
   for (let epoch = state.epoch; epoch < options.epochs; epoch++) {
     if (validation.length && epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
