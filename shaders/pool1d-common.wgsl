@@ -44,3 +44,8 @@ fn inRow(t: i32) -> bool {
 fn isInput(t: i32) -> bool {
   return padding() == 0 || inRow(t);
 }
+
+// Whether v is a NaN, from its bits (a comparison v != v may be folded away by a compiler assuming no NaN).
+fn isNan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}

@@ -14,8 +14,15 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
+// The maximum of 4 values, or the first NaN among them (torch propagates NaN; WGSL's max() may drop it). NaN is
+// told by its bits: a comparison v != v may be folded away by a compiler that assumes no NaN.
 fn max4(v: vec4<f32>) -> f32 {
-  return max(max(v.x, v.y), max(v.z, v.w));
+  let nan = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+  var m = max(max(v.x, v.y), max(v.z, v.w));
+  m = select(m, v.w, nan.w);
+  m = select(m, v.z, nan.z);
+  m = select(m, v.y, nan.y);
+  return select(m, v.x, nan.x);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

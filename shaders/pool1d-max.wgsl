@@ -2,7 +2,9 @@
 // x [rows, L] -> y [rows, Lout], rows = N·C. Window j of a row covers positions
 // j·stride − padding + [0, kernelSize), clipped to [0, L): the padding is −inf and never the maximum, as
 // padding ≤ kernelSize/2 leaves every window at least one input. The backward pass sends each window's dy to
-// its FIRST maximum (torch's CPU tie rule), recomputed from x instead of kept in an index buffer.
+// its FIRST maximum (torch's CPU tie rule), recomputed from x instead of kept in an index buffer. A NaN is the
+// maximum of its window, as in torch and the CPU reference (WGSL's max() may drop it): the first NaN is the
+// output and receives the gradient.
 // Threads are numbered across grid1d's 2-D fold, and each does ITEMS_PER_THREAD items so that the row/column
 // split (an integer division) is paid rarely.
 
@@ -19,6 +21,7 @@ fn windowArgmax(rowBase: i32, j: i32) -> i32 {
     let t = start + k;
     if (isInput(t)) {
       let v = x[rowBase + t];
+      if (isNan(v)) { return t; }
       if (arg < 0 || v > best) {
         best = v;
         arg = t;
@@ -42,7 +45,12 @@ fn maxPool1d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     var best = x[base + max(start, 0)];
     for (var k = 0; k < kernelSize(); k++) {
       let t = start + k;
-      if (isInput(t)) { best = max(best, x[base + t]); }
+      if (isInput(t)) {
+        let v = x[base + t];
+        // Once best is a NaN it stays one; a NaN v replaces a number.
+        best = select(max(best, v), best, isNan(best));
+        best = select(best, v, isNan(v) && !isNan(best));
+      }
     }
     output[o0 + q] = best;
     j++;

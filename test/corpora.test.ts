@@ -259,8 +259,8 @@ describe('CASIA', () => {
 
 describe('CSV manifest', () => {
   it('reads relative and absolute paths, gender spellings, quoted fields; classes sorted', async () => {
-    const dir = await fixture(wavs('audio/a.wav', 'audio/b, c.wav'));
-    const absolute = join(dir, 'audio', 'a.wav');
+    const dir = await fixture(wavs('audio/a.wav', 'audio/b, c.wav', 'audio/d.wav'));
+    const absolute = join(dir, 'audio', 'd.wav');
     const csv = ['path,emotion,speaker,gender,notes', `audio/a.wav,sad,spk1,Female,x`, `"audio/b, c.wav",angry,spk2,m,`, `${absolute},calm,spk1,f,""`, ''].join('\r\n');
     await writeFile(join(dir, 'manifest.csv'), csv);
     for (const target of [join(dir, 'manifest.csv'), dir]) {
@@ -268,8 +268,8 @@ describe('CSV manifest', () => {
       expect(corpus.classes).toEqual(['angry', 'calm', 'sad']);
       expect(corpus.utterances.map((u) => [u.file, u.emotion, u.speaker, u.gender])).toEqual([
         [join(dir, 'audio', 'a.wav'), 'sad', 'spk1', 'f'],
-        [join(dir, 'audio', 'a.wav'), 'calm', 'spk1', 'f'],
         [join(dir, 'audio', 'b, c.wav'), 'angry', 'spk2', 'm'],
+        [join(dir, 'audio', 'd.wav'), 'calm', 'spk1', 'f'],
       ]);
     }
   });
@@ -285,6 +285,23 @@ describe('CSV manifest', () => {
     await expect(readCorpus('csv', two)).rejects.toThrow(/expected exactly one \.csv manifest .* found 2 \(a\.csv, b\.csv\)/);
     const none = await fixture({ 'm.csv': 'path,emotion,speaker,gender\n' });
     await expect(readCorpus('csv', none)).rejects.toThrow(/no csv utterances found below .*m\.csv/);
+  });
+
+  it('normalises emotion labels: "Anger ", "anger" and "ANGER" are one class', async () => {
+    const dir = await fixture({ 'm.csv': 'path,emotion,speaker,gender\na.wav,Anger ,s1,f\nb.wav,anger,s1,f\nc.wav, ANGER,s2,m\nd.wav,Sad,s2,m\n' });
+    const corpus = await readCorpus('csv', dir);
+    expect(corpus.classes).toEqual(['anger', 'sad']);
+    expect(corpus.utterances.map((u) => u.emotion)).toEqual(['anger', 'anger', 'anger', 'sad']);
+  });
+
+  it('refuses a file listed twice, naming it and both lines', async () => {
+    const dir = await fixture({ 'm.csv': 'path,emotion,speaker,gender\na.wav,sad,s1,f\nb.wav,sad,s1,f\n./a.wav,angry,s1,f\n' });
+    await expect(readCorpus('csv', dir)).rejects.toThrow(/m\.csv:4: .*a\.wav is listed twice \(lines 2 and 4\)/);
+  });
+
+  it('refuses a speaker listed as both female and male, naming the speaker, files and lines', async () => {
+    const dir = await fixture({ 'm.csv': 'path,emotion,speaker,gender\na.wav,sad,s1,f\nb.wav,sad,s2,m\nc.wav,angry,s1,male\n' });
+    await expect(readCorpus('csv', dir)).rejects.toThrow(/m\.csv:4: speaker "s1" is m here \(.*c\.wav\) but f on line 2 \(.*a\.wav\)/);
   });
 });
 

@@ -14,6 +14,7 @@ import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/i
 import { toExamples } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition } from '../train/experiment.js';
+import { prepareOutputDir } from '../train/out-dir.js';
 import type { FoldScheme } from '../train/folds.js';
 import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
@@ -179,6 +180,7 @@ addTrainingFlags(
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy'),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5', final: true },
 ).action(async (flags: TrainFlags) => {
+  await prepareOutputDir(flags.out); // before reading the corpus: a bad --out fails in a second, not after hours
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
   const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
@@ -195,6 +197,7 @@ addTrainingFlags(
     .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
   { epochs: 10, model: 'compact', folds: 'pairs', final: false },
 ).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
+  await prepareOutputDir(flags.out);
   const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });
   if (!flags.json) console.error(`synthetic corpus: ${corpus.utterances.length} utterances, ${flags.speakers} speakers (this is generated speech, not a real corpus)`);
   await runTraining({ ...flags, strict: false, mergeExcited: true }, corpus.name, corpus.classes, corpus.utterances);
@@ -216,6 +219,13 @@ program
     for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
     const classes = model.config.classes;
     const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
+    const dropped = new Map<string, number>();
+    for (const u of loaded.utterances) if (!classes.includes(u.emotion)) dropped.set(u.emotion, (dropped.get(u.emotion) ?? 0) + 1);
+    if (dropped.size) {
+      const labels = [...dropped].map(([label, n]) => `${JSON.stringify(label)} (${n})`).join(', ');
+      console.error(`dropped ${loaded.utterances.length - known.length} utterance(s) whose emotion the model does not know: ${labels}; the model's classes are ${classes.join(', ')}`);
+    }
+    if (!known.length) throw new Error(`${flags.data}: no utterance has one of the model's classes (${classes.join(', ')}): nothing to evaluate`);
     const examples = toExamples(known, classes, model.config.windowSamples);
     const truth = examples.map((e) => e.label);
     const scored = async (useTrueGender: boolean): Promise<EvalScore> => {

@@ -35,7 +35,7 @@ export function ones(shape: number[], options: TensorOptions = {}): Tensor {
 }
 
 function filled(shape: number[], value: number, options: TensorOptions): Tensor {
-  checkShape(shape, options.name ?? 'tensor');
+  checkShape(shape, options.name ?? (value === 0 ? 'zeros' : 'ones'));
   const backend = defaultBackend();
   const size = shape.reduce((a, b) => a * b, 1);
   const t = new Tensor(backend.fill(size, value), [...shape], backend, options.requiresGrad ?? false);
@@ -51,6 +51,9 @@ function result(x: Tensor, storage: ReturnType<Backend['unary']>, shape: number[
 
 /** A view with another shape over the same storage (-1 infers one dimension). */
 export function reshape(x: Tensor, shape: number[]): Tensor {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) || shape.filter((d) => d === -1).length > 1) {
+    throw new ShapeError(`reshape: cannot view ${x.describe()} as [${shape}]: sizes must be positive integers, with at most one -1 to infer`);
+  }
   const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
   const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
   if (shape.filter((d) => d === -1).length > 1 || resolved.reduce((a, b) => a * b, 1) !== x.size || resolved.some((d) => !Number.isInteger(d))) {
@@ -386,11 +389,14 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, targets: Int32Array | number[], options: CrossEntropyOptions = {}): Tensor {
   rank(logits, 2, 'crossEntropy logits (B, C)');
   const [B, C] = logits.shape;
+  if (targets.length !== B) throw new ShapeError(`crossEntropy: ${targets.length} targets for logits ${logits.describe()} (batch ${B})`);
+  // Checked before the conversion to Int32Array, which would silently truncate 0.5 to 0 (and wrap 2**32 to 0).
+  for (let i = 0; i < targets.length; i++) {
+    const c = targets[i];
+    if (typeof c !== 'number' || !Number.isInteger(c)) throw new ShapeError(`crossEntropy: target ${i} is ${c}, not a class index (an integer from 0 to ${C - 1})`);
+    if (c < 0 || c >= C) throw new ShapeError(`crossEntropy: target ${i} is ${c}, outside the ${C} classes of logits ${logits.describe()}`);
+  }
   const t = targets instanceof Int32Array ? targets : Int32Array.from(targets);
-  if (t.length !== B) throw new ShapeError(`crossEntropy: ${t.length} targets for logits ${logits.describe()} (batch ${B})`);
-  t.forEach((c, i) => {
-    if (!Number.isInteger(c) || c < 0 || c >= C) throw new ShapeError(`crossEntropy: target ${i} is ${c}, outside the ${C} classes of logits ${logits.describe()}`);
-  });
   const w = options.weight;
   if (w && (w.shape.length !== 1 || w.shape[0] !== C)) throw new ShapeError(`crossEntropy: weight ${w.describe()} must be [${C}]`);
   const backend = logits.backend;
@@ -406,9 +412,18 @@ export function crossEntropy(logits: Tensor, targets: Int32Array | number[], opt
 
 // ---------------------------------------------------------------------------------------------- checks
 
+/** The most elements a tensor created by tensor(), zeros() or ones() may have: 2^28 (1 GiB of float32, over
+ * the storage-buffer limits of most WebGPU adapters). Larger shapes are refused with a ShapeError before
+ * anything is allocated, instead of an out-of-memory kill on the CPU backend or a device error on the GPU. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
 function checkShape(shape: number[], what: string): void {
   if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new ShapeError(`${what}: shape [${shape}] must be a non-empty list of positive integers`);
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > MAX_TENSOR_ELEMENTS) {
+    throw new ShapeError(`${what}: shape [${shape}] has ${size} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (MAX_TENSOR_ELEMENTS)`);
   }
 }
 

@@ -42,6 +42,8 @@ export class Tensor {
   private backwardFn: BackwardFn | null = null;
   /** Tensors of a `tidy` scope that this tensor's graph still needs: freed with the graph. */
   private graphOwned: Tensor[] = [];
+  /** Set when a backward() ran through this (non-leaf) tensor and freed its graph: a second one is an error. */
+  private graphSpent = false;
 
   constructor(storage: Storage, shape: number[], backend: Backend, requiresGrad = false, share?: Tensor) {
     this.shape = shape;
@@ -148,10 +150,22 @@ export class Tensor {
       throw new ShapeError(`backward(): gradient [${grad.shape}] does not match ${this.describe()}`);
     }
     const order = topologicalOrder(this);
+    // As torch ("Trying to backward through the graph a second time"): the first backward() freed the graph, so
+    // a second one from the same tensor, or through a tensor whose graph it freed, would silently stop there.
+    // There is no retain_graph: run the forward pass again.
+    const spent = order.find((node) => node.graphSpent);
+    if (spent) {
+      throw new Error(
+        `backward(): the graph behind ${spent.describe()} was already used by an earlier backward() and has been freed; run the forward pass again to differentiate again`,
+      );
+    }
     const grads = new Map<Tensor, Tensor>();
     this.backwardInto(order, grads, grad);
     // The graph is spent: free its intermediates now rather than when the garbage collector notices.
-    for (const node of order) node.releaseGraph();
+    for (const node of order) {
+      if (!node.isLeaf) node.graphSpent = true;
+      node.releaseGraph();
+    }
   }
 
   private backwardInto(order: Tensor[], grads: Map<Tensor, Tensor>, grad?: Tensor): void {

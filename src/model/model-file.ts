@@ -1,15 +1,33 @@
 // A trained model as safetensors bytes: the weights under their PyTorch-style state-dict names, and in the
 // metadata the configuration (architecture, sample rate, window) and the label set, so that a checkpoint is
 // self-describing. Browser-safe: bytes in, bytes out (file I/O lives in the CLI and src/train).
+//
+// Loading trusts nothing in the file: the configuration is validated against bounds (validate-config.ts) and
+// checked against the number of values the file holds before the model is built, and every stored value must
+// be finite (NaN or infinite weights are a diverged run or a damaged file). Every error names the source.
 
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../train/checkpoint.js';
-import type { ModelConfig } from './config.js';
 import { SerModel } from './ser-model.js';
+import { modelParameterCount, validateModelConfig } from './validate-config.js';
 
 export const MODEL_FORMAT = 'ser-webgpu/model-1';
 
+/** The first non-finite value among named tensors (NaN, ±Infinity), if any. */
+export function firstNonFinite(tensors: Record<string, { data: Float32Array }>): { name: string; index: number; value: number } | undefined {
+  for (const [name, t] of Object.entries(tensors)) {
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      // v − v is 0 for finite values and NaN for NaN and ±Infinity: one comparison per value.
+      if (data[i] - data[i] !== 0) return { name, index: i, value: data[i] };
+    }
+  }
+  return undefined;
+}
+
 export async function encodeModel(model: SerModel, extra: Record<string, NamedTensor> = {}, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const tensors: Record<string, NamedTensor> = { ...(await model.stateDict()), ...extra };
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new Error(`refusing to save a model whose tensor "${bad.name}" holds ${bad.value} at index ${bad.index} (weights must be finite: the training diverged)`);
   return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.config), classes: JSON.stringify(model.config.classes), ...metadata });
 }
 
@@ -25,7 +43,23 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   if (metadata.format !== MODEL_FORMAT || !metadata.config) {
     throw new Error(`${source}: not a ser-webgpu model checkpoint (metadata.format is ${JSON.stringify(metadata.format)})`);
   }
-  const config = JSON.parse(metadata.config) as ModelConfig;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata.config);
+  } catch (e) {
+    throw new Error(`${source}: metadata.config is not valid JSON (${(e as Error).message})`);
+  }
+  const config = validateModelConfig(parsed, source);
+  // The file must hold the weights the configuration describes: a configuration that asks for more than the
+  // file has is refused before the model allocates them.
+  const stored = Object.values(tensors).reduce((s, t) => s + t.data.length, 0);
+  const needed = modelParameterCount(config);
+  if (needed > stored) throw new Error(`${source}: config describes ${needed} weights but the file holds only ${stored} values`);
+  const bad = firstNonFinite(tensors);
+  if (bad) throw new Error(`${source}: tensor "${bad.name}" holds ${bad.value} at index ${bad.index}: weights must be finite (a diverged training run or a damaged file)`);
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.endsWith('running_var') && t.data.some((v) => v < 0)) throw new Error(`${source}: tensor "${name}" holds a negative variance`);
+  }
   const model = new SerModel(config);
   const names = new Set([...model.namedParameters(), ...model.namedBuffers()].map(([n]) => n));
   const weights: Record<string, NamedTensor> = {};
@@ -34,6 +68,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   try {
     model.loadStateDict(weights);
   } catch (e) {
+    model.dispose();
     throw new Error(`${source}: ${(e as Error).message}`);
   }
   model.eval();

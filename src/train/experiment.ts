@@ -2,8 +2,14 @@
 // asked, validation), train the network under each gender design (a fusion of the gender input, and 'none')
 // on the same split, evaluate each on the held-out speakers, and pool the confusion matrices over folds. Each fold's model is checkpointed every epoch
 // and each finished fold's predictions are saved, so `resume` continues a killed run where it stopped.
+//
+// What identifies a run (a hash of the utterance list and labels, the classes, the model configuration, the
+// training options and the fold scheme) is written to run.json in the output folder when the run starts; a
+// resume that does not match it is refused, naming the differences, and fold results and checkpoints carry the
+// run's id, so that files left by another run in the same folder are never taken for this one's.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withGenderDesign, type GenderDesign, type ModelConfig } from '../model/config.js';
@@ -16,6 +22,7 @@ import { toExamples, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
+import { prepareOutputDir } from './out-dir.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 
 export type Condition = GenderDesign;
@@ -40,6 +47,8 @@ export interface ExperimentInput {
   /** false: skip the cross-validation and train only the final model. Default true. */
   crossValidate?: boolean;
   progress?: (event: ProgressEvent) => void;
+  /** Messages about what a resume could not reuse (default: printed to stderr). */
+  warn?: (message: string) => void;
 }
 
 export type ProgressEvent =
@@ -49,6 +58,8 @@ export type ProgressEvent =
   | { kind: 'done'; fold: number; condition: Condition; report: ClassificationReport; reused: boolean };
 
 interface FoldOutcome {
+  /** The id of the run that wrote it (absent in files of older versions). */
+  run?: string;
   truth: number[];
   predicted: number[];
   genderTruth: number[];
@@ -74,7 +85,9 @@ export interface ExperimentResult {
 }
 
 export async function runExperiment(input: ExperimentInput): Promise<ExperimentResult> {
-  await mkdir(input.outDir, { recursive: true });
+  checkCorpus(input.utterances, input.classes);
+  await prepareOutputDir(input.outDir);
+  const run = await startRun(input);
   const speakers = [...new Map(input.utterances.map((u) => [u.speaker, { id: u.speaker, gender: u.gender }])).values()];
   const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
   const base = input.modelConfig(input.classes);
@@ -82,7 +95,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const conditions: ExperimentResult['conditions'] = {};
   for (const condition of input.crossValidate === false ? [] : input.conditions) {
     const outcomes: FoldOutcome[] = [];
-    for (const fold of folds) outcomes.push(await runFold(input, fold, folds.length, condition, examples));
+    for (const fold of folds) outcomes.push(await runFold(input, run, fold, folds.length, condition, examples));
     const perFold = outcomes.map((o) => classificationReport(o.truth, o.predicted, input.classes));
     conditions[condition] = {
       report: mergeReports(perFold),
@@ -101,31 +114,46 @@ function split(examples: Example[], fold: Fold) {
   return { train: of(fold.trainSpeakers), validation: of(fold.validationSpeakers), test: of(fold.testSpeakers) };
 }
 
-async function runFold(input: ExperimentInput, fold: Fold, foldCount: number, condition: Condition, examples: Example[]): Promise<FoldOutcome> {
+async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldCount: number, condition: Condition, examples: Example[]): Promise<FoldOutcome> {
   const name = `fold${fold.index + 1}-${condition}`;
   const resultPath = join(input.outDir, `${name}.json`);
   const checkpointPath = join(input.outDir, `${name}.safetensors`);
   const classes = input.classes;
+  const warn = input.warn ?? ((message: string) => console.error(message));
+  const data = split(examples, fold);
   if (input.resume && existsSync(resultPath)) {
-    const outcome = JSON.parse(await readFile(resultPath, 'utf8')) as FoldOutcome;
-    input.progress?.({ kind: 'done', fold: fold.index, condition, report: classificationReport(outcome.truth, outcome.predicted, classes), reused: true });
-    return outcome;
+    // A damaged result, or one another run left in this folder, is treated as absent: the fold is trained again.
+    try {
+      const outcome = await readFoldResult(resultPath, data.test, classes.length);
+      if (!run.owns(outcome.run)) throw new Error(`${resultPath}: written by another run (id ${outcome.run}, this run is ${run.id})`);
+      input.progress?.({ kind: 'done', fold: fold.index, condition, report: classificationReport(outcome.truth, outcome.predicted, classes), reused: true });
+      return outcome;
+    } catch (e) {
+      warn(`${(e as Error).message}; training ${name} again`);
+    }
   }
   const config = withGenderDesign(input.modelConfig(classes), condition);
   const train = designTraining(input.train, condition);
-  const data = split(examples, fold);
-  const resumeFrom = input.resume && existsSync(checkpointPath) ? await loadTrainingCheckpoint(checkpointPath) : undefined;
+  let resumeFrom: Awaited<ReturnType<typeof loadTrainingCheckpoint>> | undefined;
+  if (input.resume && existsSync(checkpointPath)) {
+    try {
+      resumeFrom = await loadTrainingCheckpoint(checkpointPath, run);
+    } catch (e) {
+      warn(`${(e as Error).message}; training ${name} from its first epoch`);
+    }
+  }
   input.progress?.({ kind: 'start', fold: fold.index, folds: foldCount, condition, epochs: input.train.epochs, windows: data.train.reduce((s, e) => s + e.windows.length, 0), resumedAt: resumeFrom?.state.epoch ?? 0 });
   const hooks: TrainHooks = {
     onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
-    saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state),
+    saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
   };
   const { model, history, bestEpoch } = await fit(config, data.train, data.validation, train, hooks, resumeFrom);
   // Scores use the true gender where the model takes it; the gender head is scored on its own.
   const predictions = await predictExamples(model, data.test, { useTrueGender: true });
   model.dispose();
   const outcome: FoldOutcome = {
+    run: run.id,
     truth: data.test.map((e) => e.label),
     predicted: predictions.map((p) => p.predicted),
     genderTruth: data.test.map((e) => e.gender),
@@ -162,20 +190,33 @@ function designTraining(options: TrainOptions, design: GenderDesign): TrainOptio
 
 // ------------------------------------------------------------------------------------------------ checkpoints
 
-async function saveTrainingCheckpoint(path: string, model: SerModel, state: TrainingState): Promise<void> {
+async function saveTrainingCheckpoint(path: string, model: SerModel, state: TrainingState, runId: string): Promise<void> {
   const extra: Record<string, NamedTensor> = {};
   state.optimizer.m.forEach((m, i) => (extra[`optimizer.m.${i}`] = { shape: [m.length], data: m }));
   state.optimizer.v.forEach((v, i) => (extra[`optimizer.v.${i}`] = { shape: [v.length], data: v }));
   for (const [name, t] of Object.entries(state.best)) extra[`best.${name}`] = t;
   const { epoch, bestEpoch, bestUa, history, optimizer } = state;
-  const meta = { training: JSON.stringify({ epoch, bestEpoch, bestUa, history, optimizerStep: optimizer.step, moments: optimizer.m.length }) };
+  const meta = { run: runId, training: JSON.stringify({ epoch, bestEpoch, bestUa, history, optimizerStep: optimizer.step, moments: optimizer.m.length }) };
   await writeFileAtomic(path, await encodeModel(model, extra, meta));
 }
 
-async function loadTrainingCheckpoint(path: string) {
+async function loadTrainingCheckpoint(path: string, run: RunRecord) {
   const { model, extra, metadata } = decodeModel(new Uint8Array(await readFile(path)), path);
-  const training = JSON.parse(metadata.training ?? 'null') as (Omit<TrainingState, 'optimizer' | 'best'> & { optimizerStep: number; moments: number }) | null;
-  if (!training) throw new Error(`${path}: checkpoint has no training state to resume from`);
+  if (!run.owns(metadata.run)) {
+    model.dispose();
+    throw new Error(`${path}: written by another run (id ${metadata.run}, this run is ${run.id})`);
+  }
+  let training: (Omit<TrainingState, 'optimizer' | 'best'> & { optimizerStep: number; moments: number }) | null;
+  try {
+    training = JSON.parse(metadata.training ?? 'null');
+  } catch (e) {
+    model.dispose();
+    throw new Error(`${path}: damaged training state (${(e as Error).message})`);
+  }
+  if (!training || typeof training !== 'object' || !Number.isInteger(training.epoch) || !Array.isArray(training.history) || !Number.isInteger(training.moments)) {
+    model.dispose();
+    throw new Error(`${path}: checkpoint has no usable training state to resume from`);
+  }
   const weights = await model.stateDict();
   model.dispose();
   const best: TrainingState['best'] = {};
@@ -192,4 +233,169 @@ async function loadTrainingCheckpoint(path: string) {
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2));
+}
+
+// ------------------------------------------------------------------------------------------------ checks
+
+/** Refuses data that would train to a meaningless or silently wrong result. */
+export function checkCorpus(utterances: LoadedUtterance[], classes: string[]): void {
+  const counts = new Map<string, number>();
+  for (const u of utterances) counts.set(u.emotion, (counts.get(u.emotion) ?? 0) + 1);
+  const present = classes.filter((c) => counts.has(c));
+  if (present.length < 2) {
+    const found = present.length ? `only ${present.map((c) => `${c} (${counts.get(c)} utterances)`).join(', ')}` : 'none of its classes';
+    throw new Error(`training needs utterances of at least 2 emotion classes, but the data holds ${found}: one class would score WA and UA 100 % by always answering it`);
+  }
+  const genders = new Map<string, { f: string[]; m: string[] }>();
+  for (const u of utterances) {
+    const g = genders.get(u.speaker) ?? { f: [], m: [] };
+    g[u.gender].push(u.file);
+    genders.set(u.speaker, g);
+  }
+  const few = (files: string[]) => files.slice(0, 3).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
+  for (const [speaker, g] of genders) {
+    if (g.f.length && g.m.length) {
+      throw new Error(`speaker "${speaker}" is labelled both female (${few(g.f)}) and male (${few(g.m)}): a speaker has one gender; fix the labels`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ run identity
+
+export const RUN_FORMAT = 'ser-webgpu/run-1';
+
+/** What makes two runs the same run: resuming one with another's files would mix results. */
+export interface RunIdentity {
+  corpus: string;
+  data: { utterances: number; hash: string };
+  classes: string[];
+  model: ModelConfig;
+  training: TrainOptions;
+  folds: FoldScheme;
+  splitSeed: number;
+  validationSpeakers: number;
+  conditions: Condition[];
+}
+
+interface RunFile {
+  format: string;
+  id: string;
+  identity: RunIdentity;
+  /** Recorded on resuming a folder of an older version (no run.json): its unstamped files are accepted. */
+  legacy?: boolean;
+}
+
+interface RunRecord {
+  id: string;
+  /** Whether a fold result or checkpoint stamped with `runId` belongs to this run. */
+  owns(runId: string | undefined): boolean;
+}
+
+/** JSON with object keys sorted, so that equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export function runIdentity(input: ExperimentInput): RunIdentity {
+  // The utterances in their order (which the batches depend on), with their labels and decoded lengths.
+  const data = sha256(input.utterances.map((u) => [u.file, u.emotion, u.speaker, u.gender, u.samples.length].join('\t')).join('\n'));
+  return {
+    corpus: input.corpusName,
+    data: { utterances: input.utterances.length, hash: data },
+    classes: input.classes,
+    model: input.modelConfig(input.classes),
+    training: input.train,
+    folds: input.folds,
+    splitSeed: input.splitSeed ?? input.train.seed,
+    validationSpeakers: input.validationSpeakers ?? 0,
+    conditions: input.conditions,
+  };
+}
+
+/** Where two identities differ, as `field: recorded vs now` lines (at most 8). */
+export function identityDifferences(recorded: RunIdentity, now: RunIdentity): string[] {
+  const out: string[] = [];
+  if (recorded.data?.hash !== now.data.hash) {
+    out.push(`data: ${recorded.data?.utterances} utterances (hash ${String(recorded.data?.hash).slice(0, 12)}) in the interrupted run vs ${now.data.utterances} (hash ${now.data.hash.slice(0, 12)}) now: the files, their labels or their audio differ`);
+  }
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (canonicalJson(a) === canonicalJson(b)) return;
+    const objects = a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b);
+    if (!objects) {
+      out.push(`${path}: ${canonicalJson(a) ?? 'absent'} in the interrupted run vs ${canonicalJson(b) ?? 'absent'} now`);
+      return;
+    }
+    const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+  };
+  for (const key of Object.keys(now) as (keyof RunIdentity)[]) {
+    if (key !== 'data') walk((recorded as unknown as Record<string, unknown>)[key], now[key], key);
+  }
+  return out.length > 8 ? [...out.slice(0, 8), `and ${out.length - 8} more`] : out;
+}
+
+/** Records the run in run.json (atomically) or, on resume, checks that it is the run recorded there. */
+async function startRun(input: ExperimentInput): Promise<RunRecord> {
+  const path = join(input.outDir, 'run.json');
+  const identity = runIdentity(input);
+  const id = sha256(canonicalJson(identity)).slice(0, 16);
+  const record = (legacy: boolean): RunRecord => ({ id, owns: (runId) => runId === id || (legacy && runId === undefined) });
+  const write = (legacy: boolean) => writeFileAtomic(path, new TextEncoder().encode(JSON.stringify({ format: RUN_FORMAT, id, identity, ...(legacy ? { legacy } : {}) } satisfies RunFile, null, 2)));
+  if (input.resume && existsSync(path)) {
+    let recorded: RunFile;
+    try {
+      recorded = JSON.parse(await readFile(path, 'utf8')) as RunFile;
+      if (recorded?.format !== RUN_FORMAT || typeof recorded.id !== 'string' || !recorded.identity || typeof recorded.identity !== 'object') throw new Error('not a run record');
+    } catch (e) {
+      throw new Error(`${path}: damaged run record (${(e as Error).message}): cannot check that --resume continues the same run; start again without --resume, or in another folder`);
+    }
+    if (recorded.id !== id) {
+      const differences = identityDifferences(recorded.identity, identity);
+      throw new Error(
+        `--resume does not match the run recorded in ${path}: ${differences.length ? differences.join('; ') : 'the run identity differs'}. ` +
+          'Resume with the same data and options, or start again without --resume (or in another --out folder).',
+      );
+    }
+    return record(!!recorded.legacy);
+  }
+  if (input.resume) {
+    const leftovers = (await readdir(input.outDir)).filter((f) => /^fold\d+-.*\.(json|safetensors)$/.test(f));
+    if (leftovers.length) {
+      (input.warn ?? ((m: string) => console.error(m)))(
+        `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${leftovers.length} fold file(s) there; they are reused as they are`,
+      );
+      await write(true);
+      return record(true);
+    }
+  }
+  await write(false);
+  return record(false);
+}
+
+/** A finished fold's result, checked against the fold's test utterances; any damage is an Error naming the file. */
+async function readFoldResult(path: string, test: Example[], classCount: number): Promise<FoldOutcome> {
+  const fail = (reason: string): never => {
+    throw new Error(`${path}: damaged fold result (${reason})`);
+  };
+  let outcome: FoldOutcome;
+  try {
+    outcome = JSON.parse(await readFile(path, 'utf8')) as FoldOutcome;
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (!outcome || typeof outcome !== 'object') fail('not an object');
+  const n = test.length;
+  const labels = (v: unknown, name: string, below: number) => {
+    if (!Array.isArray(v) || v.length !== n || v.some((x) => !Number.isInteger(x) || x < 0 || x >= below)) fail(`${name} must list ${n} class indices`);
+  };
+  labels(outcome.truth, 'truth', classCount);
+  labels(outcome.predicted, 'predicted', classCount);
+  labels(outcome.genderTruth, 'genderTruth', 2);
+  labels(outcome.genderPredicted, 'genderPredicted', 2);
+  if (outcome.truth.some((t, i) => t !== test[i].label) || outcome.genderTruth.some((g, i) => g !== test[i].gender)) fail("its labels are not this fold's test utterances");
+  if (!Array.isArray(outcome.history) || !Number.isInteger(outcome.bestEpoch)) fail('no training history');
+  if (outcome.run !== undefined && typeof outcome.run !== 'string') fail('bad run id');
+  return outcome;
 }

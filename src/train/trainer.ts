@@ -11,6 +11,7 @@ import { seededRandom } from '../engine/random.js';
 import { add, affine, crossEntropy, tensor } from '../engine/ops.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
+import { firstNonFinite } from '../model/model-file.js';
 import { SerModel } from '../model/ser-model.js';
 import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
@@ -98,56 +99,91 @@ export async function fit(
   // The batch count does not depend on the shuffle, only on how many windows each speaker has.
   const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, seededRandom(0)) : batches(trainRefs, options.batchSize)).length;
 
-  for (let epoch = state.epoch; epoch < options.epochs; epoch++) {
-    if (validation.length && epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
-    const started = performance.now();
-    model.train();
-    const random = seededRandom(options.seed * 1000003 + epoch);
-    const epochBatches = config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, random) : batches(shuffled(trainRefs, random), options.batchSize);
-    const losses: Tensor[] = [];
-    let done = 0;
-    for (const refs of epochBatches) {
-      const batch = makeBatch(refs, config.windowSamples);
-      adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
-      model.dropoutSeed = adam.stepCount;
-      const loss = tidy(() => {
-        const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
-        const g = tensor(batch.genders, [batch.size, 2]);
-        const out = model.forward(x, config.useGender ? g : undefined);
-        const emotionLoss = crossEntropy(out.emotion, batch.labels, { weight: weights });
-        const genderLoss = crossEntropy(out.gender, batch.genderLabels);
-        return add(emotionLoss, affine(genderLoss, options.genderLossWeight));
-      });
-      loss.backwardSync();
-      adam.step();
-      adam.zeroGrad();
-      // Where tuning is on, the first step's new problem shapes get their kernels timed here (once per shape).
-      await tunePending();
-      // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
-      losses.push(loss.detach().keep());
-      loss.dispose();
-      done += refs.length;
-      hooks.onBatch?.(epoch, done, trainRefs.length);
+  try {
+    for (let epoch = state.epoch; epoch < options.epochs; epoch++) {
+      if (validation.length && epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
+      const started = performance.now();
+      model.train();
+      const random = seededRandom(options.seed * 1000003 + epoch);
+      const epochBatches = config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, random) : batches(shuffled(trainRefs, random), options.batchSize);
+      const losses: Tensor[] = [];
+      let done = 0;
+      for (const refs of epochBatches) {
+        const batch = makeBatch(refs, config.windowSamples);
+        adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
+        model.dropoutSeed = adam.stepCount;
+        const loss = tidy(() => {
+          const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
+          const g = tensor(batch.genders, [batch.size, 2]);
+          const out = model.forward(x, config.useGender ? g : undefined);
+          const emotionLoss = crossEntropy(out.emotion, batch.labels, { weight: weights });
+          const genderLoss = crossEntropy(out.gender, batch.genderLabels);
+          return add(emotionLoss, affine(genderLoss, options.genderLossWeight));
+        });
+        loss.backwardSync();
+        adam.step();
+        adam.zeroGrad();
+        // Where tuning is on, the first step's new problem shapes get their kernels timed here (once per shape).
+        await tunePending();
+        // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
+        losses.push(loss.detach().keep());
+        loss.dispose();
+        done += refs.length;
+        hooks.onBatch?.(epoch, done, trainRefs.length);
+      }
+      const trainLoss = await meanOf(losses);
+      // A diverged run stops here, before anything of this epoch is saved: the last checkpoint written (the
+      // previous epoch's, if any) stays the last finite one.
+      if (!Number.isFinite(trainLoss)) throw new TrainingDivergedError(epoch + 1, `the mean training loss is ${trainLoss}`, options.lr, state.epoch);
+      const val = validation.length ? await validate(model, validation) : { loss: NaN, ua: NaN };
+      const record: EpochRecord = { epoch: epoch + 1, trainLoss, validationLoss: val.loss, validationUa: val.ua, lr: adam.lr, seconds: (performance.now() - started) / 1000 };
+      state.history.push(record);
+      if (validation.length && val.ua > state.bestUa) {
+        state.bestUa = val.ua;
+        state.bestEpoch = epoch + 1;
+        state.best = await model.stateDict();
+      }
+      const lastSaved = state.epoch;
+      state.epoch = epoch + 1;
+      hooks.onEpoch?.(record);
+      // The weights (with batch norm's statistics) and the optimiser's moments must be finite before they are kept.
+      const badWeight = firstNonFinite(await model.stateDict());
+      if (badWeight) throw new TrainingDivergedError(epoch + 1, `weight "${badWeight.name}" is ${badWeight.value}`, options.lr, lastSaved);
+      if (hooks.saveCheckpoint) {
+        const optimizer = await adam.state();
+        const badMoment = firstNonFinite(Object.fromEntries([...optimizer.m.map((data, i) => [`optimizer.m.${i}`, { data }]), ...optimizer.v.map((data, i) => [`optimizer.v.${i}`, { data }])]));
+        if (badMoment) throw new TrainingDivergedError(epoch + 1, `optimiser state "${badMoment.name}" is ${badMoment.value}`, options.lr, lastSaved);
+        await hooks.saveCheckpoint(model, { ...state, optimizer });
+      }
     }
-    const trainLoss = await meanOf(losses);
-    const val = validation.length ? await validate(model, validation) : { loss: NaN, ua: NaN };
-    const record: EpochRecord = { epoch: epoch + 1, trainLoss, validationLoss: val.loss, validationUa: val.ua, lr: adam.lr, seconds: (performance.now() - started) / 1000 };
-    state.history.push(record);
-    if (validation.length && val.ua > state.bestUa) {
-      state.bestUa = val.ua;
-      state.bestEpoch = epoch + 1;
-      state.best = await model.stateDict();
-    }
-    state.epoch = epoch + 1;
-    hooks.onEpoch?.(record);
-    if (hooks.saveCheckpoint) await hooks.saveCheckpoint(model, { ...state, optimizer: await adam.state() });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    adam.dispose();
+    weights?.dispose();
   }
   if (validation.length && Object.keys(state.best).length) model.loadStateDict(state.best);
   if (!validation.length) state.bestEpoch = state.epoch;
   model.eval();
-  adam.dispose();
-  weights?.dispose();
   return { model, history: state.history, bestEpoch: state.bestEpoch };
+}
+
+/** Training produced a non-finite loss, weight or optimiser state: stopped before saving the epoch. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly epoch: number,
+    what: string,
+    lr: number,
+    lastSavedEpoch: number,
+  ) {
+    super(
+      `training diverged in epoch ${epoch}: ${what} (not finite). Stopped without saving this epoch` +
+        (lastSavedEpoch > 0 ? `; the last checkpoint written, if any, is epoch ${lastSavedEpoch}'s` : '') +
+        `. A lower learning rate (--lr, now ${lr}) usually helps.`,
+    );
+    this.name = 'TrainingDivergedError';
+  }
 }
 
 /** The learning rate at a (fractional) epoch: a linear warm-up from lr/20 over warmupEpochs, then cosine

@@ -158,6 +158,62 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: 'silent wrong results are refused: reshape to negative sizes, huge tensors, fractional targets',
+    async run(ser) {
+      const x = ser.tensor(new Float32Array(4), [2, 2], { name: 'x' });
+      await assertThrows(() => ser.reshape(x, [-2, -2]), /reshape: cannot view x\[2,2\] as \[-2,-2\]: sizes must be positive integers, with at most one -1/, 'reshape [-2,-2]');
+      await assertThrows(() => ser.reshape(x, [-1, -1]), /at most one -1/, 'reshape [-1,-1]');
+      await assertThrows(() => ser.reshape(x, [4, 0]), /sizes must be positive integers/, 'reshape [4,0]');
+      await assertThrows(() => ser.reshape(x, [2.5, 1.6]), /sizes must be positive integers/, 'reshape fractional');
+      assert(ser.reshape(x, [-1]).shape.join() === '4' && ser.reshape(x, [1, -1, 2]).shape.join() === '1,2,2', 'reshape with one -1 still infers');
+      const live = ser.engine().backend.counters().liveBuffers;
+      await assertThrows(() => ser.zeros([2 ** 32]), /zeros: shape \[4294967296\] has 4294967296 elements, more than the limit of 268435456/, 'zeros([2**32])');
+      await assertThrows(() => ser.ones([2 ** 16, 2 ** 16]), /ones: shape \[65536,65536\] has 4294967296 elements/, 'ones([2**16, 2**16])');
+      assert(ser.MAX_TENSOR_ELEMENTS === 2 ** 28, `MAX_TENSOR_ELEMENTS is ${ser.MAX_TENSOR_ELEMENTS}`);
+      assert(ser.engine().backend.counters().liveBuffers <= live, 'a refused tensor allocated device memory');
+      const logits = ser.tensor(new Float32Array(6), [2, 3], { name: 'logits' });
+      await assertThrows(() => ser.crossEntropy(logits, [0, 0.5]), /crossEntropy: target 1 is 0.5, not a class index \(an integer from 0 to 2\)/, 'target 0.5');
+      await assertThrows(() => ser.crossEntropy(logits, [NaN, 1]), /target 0 is NaN, not a class index/, 'target NaN');
+      await assertThrows(() => ser.crossEntropy(logits, [2 ** 32, 1]), /target 0 is 4294967296, outside the 3 classes/, 'target 2**32 (wraps to 0 in an Int32Array)');
+      await assertThrows(() => ser.crossEntropy(logits, [-1, 1]), /target 0 is -1, outside the 3 classes/, 'target -1');
+      for (const t of [x, logits]) t.dispose();
+    },
+  },
+  {
+    family,
+    name: 'a second backward() through a freed graph is an error (as torch), not a silent no-op',
+    async run(ser) {
+      const w = input(ser, [3, 4], 41);
+      const hidden = ser.relu(w.t);
+      hidden.name = 'hidden';
+      const loss = ser.sum(ser.square(hidden));
+      loss.name = 'loss';
+      await loss.backward();
+      const first = await w.t.grad!.toArray();
+      await assertThrows(() => loss.backward(), /backward\(\): the graph behind loss\[1\] was already used by an earlier backward\(\)/, 'second backward');
+      // A new graph built on an intermediate of the spent one would stop at it: refused too, before any work.
+      const again = ser.sum(hidden);
+      await assertThrows(() => again.backward(), /the graph behind hidden\[3,4\] was already used/, 'backward through a spent intermediate');
+      assertClose(await w.t.grad!.toArray(), first, 0, 'the refused backward changed the gradient');
+      // A fresh forward pass differentiates again and accumulates.
+      await ser.sum(ser.square(ser.relu(w.t))).backward();
+      assertClose(await w.t.grad!.toArray(), Float32Array.from(first, (v) => 2 * v), 1e-6, 'accumulated gradient');
+    },
+  },
+  {
+    family,
+    name: 'maxPool1d propagates NaN (as torch) on this backend',
+    async run(ser) {
+      const x = ser.tensor(new Float32Array([NaN, 5, 1, 2, 0, 7, NaN, 1, 3, 1, 2, 4, 8, 9, 0, -1]), [1, 1, 16]);
+      const y = await ser.maxPool1d(x, { kernelSize: 4 }).toArray();
+      assert(Number.isNaN(y[0]) && Number.isNaN(y[1]) && y[2] === 4 && y[3] === 9, `maxPool1d: [${Array.from(y).join(', ')}], expected [NaN, NaN, 4, 9]`);
+      const x2 = ser.tensor(new Float32Array([1, 2, NaN, 0, 3, 4, 5]), [1, 1, 7]);
+      const y2 = await ser.maxPool1d(x2, { kernelSize: 3, stride: 2, padding: 1 }).toArray();
+      assert(y2[0] === 2 && Number.isNaN(y2[1]) && y2[2] === 4 && y2[3] === 5, `maxPool1d k3 s2 p1: [${Array.from(y2).join(', ')}], expected [2, NaN, 4, 5]`);
+    },
+  },
+  {
+    family,
     name: 'a two-layer network fits a small problem: the loss falls by more than half',
     async run(ser) {
       const n = 64;

@@ -129,8 +129,57 @@ const handTieCase: SuiteCase = {
   },
 };
 
+/** Equal element by element, NaN matching NaN. */
+function assertSameWithNaN(out: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assert(out.length === expected.length, `${what}: ${out.length} values, expected ${expected.length}`);
+  for (let i = 0; i < out.length; i++) {
+    const same = Number.isNaN(expected[i]) ? Number.isNaN(out[i]) : Math.abs(out[i] - expected[i]) <= 1e-6 * Math.max(1, Math.abs(expected[i]));
+    assert(same, `${what}: value ${i} is ${out[i]}, expected ${expected[i]} (got [${Array.from(out).join(', ')}])`);
+  }
+}
+
+/** torch propagates NaN through max pooling (a NaN is its window's maximum); WGSL's max() may drop it. Each of
+ * the three GPU max kernels (vec4 pooling by 4, the specialised and the general one) must agree with the CPU
+ * reference, forward and backward (the gradient goes to the first NaN). */
+const nanCase: SuiteCase = {
+  family: 'pool1d',
+  name: 'a NaN in a window is its maximum, forward and backward, in every max-pool kernel (as torch)',
+  async run(ser) {
+    const backend = ser.engine().backend;
+    const N = NaN;
+    const configs: { what: string; x: number[]; p: Pool1dParams }[] = [
+      // 16 values, kernel 4 stride 4: the vec4 kernel. NaN first, middle, last in a window, two NaNs, none.
+      { what: 'vec4 pooling by 4', x: [N, 5, 1, 2, 0, 7, N, 1, 3, 1, 2, N, N, 9, N, -1], p: { kernelSize: 4, stride: 4, padding: 0 } },
+      { what: 'vec4 pooling by 4, no NaN', x: [1, 5, 1, 2, 0, 7, 6, 1, 3, 1, 2, 4, 8, 9, 0, -1], p: { kernelSize: 4, stride: 4, padding: 0 } },
+      // 9 values: not whole vec4s, so the specialised kernel.
+      { what: 'specialised pooling by 4', x: [3, N, 9, 1, -Infinity, -2, -3, N, 4], p: { kernelSize: 4, stride: 4, padding: 0 } },
+      // Overlapping windows with padding: the general kernel, and the overlapping backward.
+      { what: 'general (kernel 3, stride 2, padding 1)', x: [1, N, 2, 0.5, 3, N, -1], p: { kernelSize: 3, stride: 2, padding: 1 } },
+    ];
+    for (const c of configs) {
+      const x = Float32Array.from(c.x);
+      const xShape = [1, 1, x.length];
+      const Lout = outputLength(x.length, c.p);
+      const dy = Float32Array.from({ length: Lout }, (_, i) => 10 * (i + 1));
+      const xs = backend.upload(x);
+      const dys = backend.upload(dy);
+      const ys = backend.maxPool1d(xs, xShape, c.p);
+      const dxs = backend.maxPool1dBackward(xs, dys, xShape, c.p);
+      const expectedY = ser.reference.maxPool1d(x, xShape, c.p);
+      if (c.x.some(Number.isNaN)) assert(expectedY.some(Number.isNaN), `${c.what}: the CPU reference drops the NaN`);
+      assertSameWithNaN(await backend.download(ys), expectedY, `maxPool1d ${c.what}`);
+      assertSameWithNaN(await backend.download(dxs), ser.reference.maxPool1dBackward(x, dy, xShape, c.p), `maxPool1dBackward ${c.what}`);
+      for (const st of [xs, dys, ys, dxs]) backend.release(st);
+    }
+    // By hand, as torch.nn.functional.max_pool1d gives it: [nan, 5, 1, 2] -> nan, [0, 7, nan, 1] -> nan.
+    const y = ser.reference.maxPool1d([N, 5, 1, 2, 0, 7, N, 1], [1, 1, 8], { kernelSize: 4, stride: 4, padding: 0 });
+    assert(Number.isNaN(y[0]) && Number.isNaN(y[1]), `reference: [${Array.from(y).join(', ')}]`);
+  },
+};
+
 export const pool1dCases: SuiteCase[] = [
   handTieCase,
+  nanCase,
   gpuCase('pooling by 4 (kernel 4, stride 4), odd length', [2, 5, 1003], { kernelSize: 4, stride: 4, padding: 0 }, 11),
   // Rows of whole vec4s and outputs in whole vec4s: max pooling takes its vec4 kernel (pool1d-max-by4.wgsl).
   gpuCase('pooling by 4 of whole vec4s (kernel 4, stride 4, length 1004)', [2, 6, 1004], { kernelSize: 4, stride: 4, padding: 0 }, 25),

@@ -1,7 +1,7 @@
 // CPU reference of the pooling family (torch.nn.functional.max_pool1d / avg_pool1d, floor mode):
 // x [N,C,L] -> y [N,C,Lout], Lout = floor((L + 2·padding − kernelSize)/stride) + 1. Window j of a row covers
 // the padded positions j·stride − padding + [0, kernelSize). Max pooling pads with −inf and sends the gradient
-// to the first maximum of each window (torch's CPU tie rule); average pooling pads with zeros and always
+// to the first maximum of each window (torch's CPU tie rule; a NaN is a window's maximum); average pooling pads with zeros and always
 // divides by kernelSize (count_include_pad). Plain loops, float64 accumulation.
 
 import type { Pool1dParams } from '../backend.js';
@@ -10,7 +10,8 @@ function outputLength(L: number, p: Pool1dParams): number {
   return Math.floor((L + 2 * p.padding - p.kernelSize) / p.stride) + 1;
 }
 
-/** Index (within the row) of the first maximum of window j; −1 if the window holds no input position. */
+/** Index (within the row) of the first maximum of window j; −1 if the window holds no input position. A NaN
+ * is the maximum of its window (torch propagates NaN through max pooling): the first NaN, and its gradient. */
 function windowArgmax(x: ArrayLike<number>, rowStart: number, L: number, j: number, p: Pool1dParams): number {
   let best = -Infinity;
   let arg = -1;
@@ -18,6 +19,7 @@ function windowArgmax(x: ArrayLike<number>, rowStart: number, L: number, j: numb
     const t = j * p.stride - p.padding + k;
     if (t < 0 || t >= L) continue;
     const v = x[rowStart + t];
+    if (Number.isNaN(v)) return t;
     if (arg < 0 || v > best) {
       best = v;
       arg = t;

@@ -1,0 +1,160 @@
+// Model checkpoints trust nothing they read: the configuration in the metadata is validated against bounds before
+// anything is allocated (in `ser predict`, `ser eval`, resume, and the page's `?model=` through loadRecognizer),
+// non-finite weights are refused, and every error names the file. The parameter count the bounds use is checked
+// against the models the presets really build.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRecognizer } from '../src/embed.js';
+import { engine, init } from '../src/engine/context.js';
+import { compactModelConfig, GENDER_DESIGNS, MODEL_PRESETS, withGenderDesign, type ModelConfig } from '../src/model/config.js';
+import { decodeModel, encodeModel } from '../src/model/model-file.js';
+import { SerModel } from '../src/model/ser-model.js';
+import { CONFIG_LIMITS, modelParameterCount, validateModelConfig } from '../src/model/validate-config.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/train/checkpoint.js';
+
+const CLASSES = ['angry', 'happy', 'sad', 'neutral'];
+let dir = '';
+let good: Uint8Array;
+beforeAll(async () => {
+  await init({ backend: 'cpu' });
+  dir = await mkdtemp(join(tmpdir(), 'ser-model-file-'));
+  const model = new SerModel(compactModelConfig(CLASSES), 2);
+  good = await encodeModel(model, {}, { corpus: 'test' });
+  model.dispose();
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The good checkpoint with its metadata.config replaced (a crafted file). */
+function withConfig(config: unknown): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(good);
+  return encodeSafetensors(tensors, { ...metadata, config: typeof config === 'string' ? config : JSON.stringify(config) });
+}
+
+/** The good checkpoint with one tensor's values replaced. */
+function withValues(name: string, value: number, index = 0): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(good);
+  tensors[name].data[index] = value;
+  return encodeSafetensors(tensors, metadata);
+}
+
+const compact = compactModelConfig(CLASSES);
+const liveBuffers = () => engine().backend.counters().liveBuffers;
+
+describe('model configurations', () => {
+  it('every preset and gender design passes, and the parameter count is what the model builds', () => {
+    for (const [preset, make] of Object.entries(MODEL_PRESETS)) {
+      for (const design of GENDER_DESIGNS) {
+        const config = withGenderDesign(make(CLASSES), design);
+        if (design === 'film' && !config.frontEnd) {
+          expect(() => validateModelConfig(config, preset)).toThrow(/config\.fusion "film" needs a frontEnd/);
+          continue;
+        }
+        expect(validateModelConfig(config, preset)).toBe(config);
+        const model = new SerModel(config);
+        const actual = [...model.namedParameters(), ...model.namedBuffers()].reduce((s, [, t]) => s + t.size, 0);
+        model.dispose();
+        expect(modelParameterCount(config), `${preset}/${design}`).toBe(actual);
+      }
+    }
+    for (const variant of [{ ...compact, hidden: 0 }, { ...compact, pooling: 'stats' as const }, { ...compact, useGender: false }]) {
+      const model = new SerModel(variant);
+      expect(modelParameterCount(validateModelConfig(variant))).toBe([...model.namedParameters(), ...model.namedBuffers()].reduce((s, [, t]) => s + t.size, 0));
+      model.dispose();
+    }
+  });
+
+  const crafted: [string, (c: ModelConfig) => unknown, RegExp][] = [
+    ['windowSamples 1e9', (c) => ({ ...c, windowSamples: 1e9 }), /config\.windowSamples must be an integer from 1 to 9600000, got 1000000000/],
+    ['2e9 channels', (c) => ({ ...c, blocks: [{ ...c.blocks[0], channels: 2e9 }, ...c.blocks.slice(1)] }), /config\.blocks\[0\]\.channels must be an integer from 1 to 4096, got 2000000000/],
+    ['blocks "abc"', (c) => ({ ...c, blocks: 'abc' }), /config\.blocks must be an array of blocks, got "abc"/],
+    ['no blocks', (c) => ({ ...c, blocks: [] }), /config\.blocks must hold 1 to 64 blocks, got 0/],
+    ['a block that is not an object', (c) => ({ ...c, blocks: [null] }), /config\.blocks\[0\] must be an object, got null/],
+    ['a fractional stride', (c) => ({ ...c, blocks: [{ ...c.blocks[0], stride: 1.5 }] }), /config\.blocks\[0\]\.stride must be an integer from 1 to 4096, got 1\.5/],
+    ['kernel as a string', (c) => ({ ...c, blocks: [{ ...c.blocks[0], kernel: '80' }] }), /config\.blocks\[0\]\.kernel must be an integer from 1 to 4096, got "80"/],
+    ['a huge filter bank', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 1e6, hop: 160, minHz: 60, maxHz: 7600 } }), /config\.frontEnd\.kernel must be an integer from 2 to 4096, got 1000000/],
+    ['filter bank maxHz past Nyquist', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, hop: 160, minHz: 60, maxHz: 9000 } }), /config\.frontEnd\.maxHz must be a number from 0 to 8000, got 9000/],
+    ['filter bank minHz above maxHz', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, hop: 160, minHz: 5000, maxHz: 4000 } }), /config\.frontEnd\.maxHz \(4000\) must be above minHz \(5000\)/],
+    ['filter bank field missing', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, minHz: 60, maxHz: 7600 } }), /config\.frontEnd\.hop must be an integer from 1 to 4096, got undefined/],
+    ['pooling "max"', (c) => ({ ...c, pooling: 'max' }), /config\.pooling must be "mean" or "stats", got "max"/],
+    ['fusion "sum"', (c) => ({ ...c, fusion: 'sum' }), /config\.fusion must be "concat" or "film", got "sum"/],
+    ['film without a filter bank', (c) => ({ ...c, fusion: 'film' }), /config\.fusion "film" needs a frontEnd/],
+    ['speakerNormalization "yes"', (c) => ({ ...c, speakerNormalization: 'yes' }), /config\.speakerNormalization must be true or false, got "yes"/],
+    ['useGender 1', (c) => ({ ...c, useGender: 1 }), /config\.useGender must be true or false, got 1/],
+    ['dropout 1', (c) => ({ ...c, dropout: 1 }), /config\.dropout must be below 1/],
+    ['hidden -1', (c) => ({ ...c, hidden: -1 }), /config\.hidden must be an integer from 0 to 4096, got -1/],
+    ['sample rate 1e12', (c) => ({ ...c, sampleRate: 1e12 }), /config\.sampleRate must be an integer from 1000 to 768000, got 1000000000000/],
+    ['one class', (c) => ({ ...c, classes: ['angry'] }), /config\.classes must hold 2 to 64 names, got 1/],
+    ['an empty class name', (c) => ({ ...c, classes: ['angry', ' '] }), /config\.classes\[1\] must be a non-empty name/],
+    ['a class twice', (c) => ({ ...c, classes: ['angry', 'sad', 'angry'] }), /config\.classes lists "angry" twice/],
+    ['classes not an array', (c) => ({ ...c, classes: 'angry,sad' }), /config\.classes must be an array of class names/],
+    ['an unknown field', (c) => ({ ...c, attention: { heads: 8 } }), /config has unknown field\(s\) "attention"/],
+    ['null', () => null, /config must be a JSON object, got null/],
+    ['not JSON', () => '{"sampleRate": 16000', /metadata\.config is not valid JSON/],
+    ['a window too short for the network', (c) => ({ ...c, windowSamples: 1 }), /config\.windowSamples 1 is too short for the network: block 0's convolution gets no frame/],
+    ['activations past the limit', (c) => ({ ...c, windowSamples: 9_600_000 }), /block 0's convolution would hold 38400000 values per window, more than the limit of 16777216/],
+    ['parameters past the limit', (c) => ({ ...c, blocks: [{ channels: 4096, kernel: 4096, stride: 4096, pool: 1 }, { channels: 4096, kernel: 4096, stride: 4096, pool: 1 }], windowSamples: 16_000_000 }), /config\.windowSamples must be an integer|config describes \d+ parameters, more than the limit of 100000000/],
+    ['more weights than the file holds', (c) => ({ ...c, hidden: 4096 }), /config describes \d+ weights but the file holds only \d+ values/],
+  ];
+
+  it.each(crafted)('a crafted checkpoint (%s) is refused, naming the file, before anything is allocated', (_, craft, pattern) => {
+    const before = liveBuffers();
+    const started = performance.now();
+    expect(() => decodeModel(withConfig(craft(compact)), 'crafted.safetensors')).toThrow(new RegExp(`^crafted\\.safetensors: .*${pattern.source}`));
+    expect(liveBuffers()).toBe(before);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('the parameter bound holds on its own (a valid shape past 100 M parameters)', () => {
+    const big = { ...compact, windowSamples: 2000, blocks: [{ channels: 4096, kernel: 7, stride: 1, pool: 1 }, { channels: 4096, kernel: 7, stride: 1, pool: 1 }] };
+    expect(() => validateModelConfig(big, 'big')).toThrow(/^big: config describes 117\d{6} parameters, more than the limit of 100000000/);
+    expect(CONFIG_LIMITS.maxParameters).toBe(100_000_000);
+  });
+});
+
+describe('weights', () => {
+  it.each([
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+  ])('a checkpoint holding %s is refused, naming the file and the tensor', (_, value) => {
+    expect(() => decodeModel(withValues('block0.conv.weight', value, 5), 'runs/x/model.safetensors')).toThrow(
+      new RegExp(`^runs/x/model\\.safetensors: tensor "block0\\.conv\\.weight" holds ${value} at index 5: weights must be finite`),
+    );
+  });
+
+  it('a negative batch-norm variance is refused', () => {
+    expect(() => decodeModel(withValues('block1.bn.running_var', -1), 'm.safetensors')).toThrow(/^m\.safetensors: tensor "block1\.bn\.running_var" holds a negative variance/);
+  });
+
+  it('encodeModel refuses to save non-finite weights', async () => {
+    const model = new SerModel(compact);
+    const w = model.blocks[0].conv.weight;
+    w.backend.write(w.storage, new Float32Array(w.size).fill(NaN));
+    await expect(encodeModel(model)).rejects.toThrow(/refusing to save a model whose tensor "block0\.conv\.weight" holds NaN at index 0/);
+    model.dispose();
+  });
+
+  it('the good checkpoint still loads', () => {
+    const { model } = decodeModel(good, 'good');
+    expect(model.config).toEqual(compact);
+    model.dispose();
+  });
+});
+
+describe('the embedding API (the page loads ?model= through loadRecognizer)', () => {
+  it('refuses crafted bytes and files, naming them', async () => {
+    const crafted = withConfig({ ...compact, windowSamples: 1e9 });
+    await expect(loadRecognizer(crafted, { backend: 'cpu' })).rejects.toThrow(/^checkpoint: config\.windowSamples must be an integer/);
+    const path = join(dir, 'crafted.safetensors');
+    await writeFile(path, withConfig({ ...compact, blocks: 'abc' }));
+    await expect(loadRecognizer(path, { backend: 'cpu' })).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: config\\.blocks must be an array`));
+    const nan = join(dir, 'nan.safetensors');
+    await writeFile(nan, withValues('emotion.weight', NaN));
+    await expect(loadRecognizer(nan, { backend: 'cpu' })).rejects.toThrow(/nan\.safetensors: tensor "emotion\.weight" holds NaN/);
+  });
+});

@@ -1,0 +1,287 @@
+// Training that would otherwise end in a silently wrong result: a diverged run (non-finite loss or weights)
+// stops without writing a non-finite checkpoint; a resume that does not match the interrupted run is refused;
+// damaged fold results are named and retrained; one-class data and a speaker of two genders are refused; an
+// output folder that cannot be written fails at once. Small models on the CPU backend, so it runs in seconds.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../src/engine/context.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { compactModelConfig } from '../src/model/config.js';
+import { decodeModel, encodeModel } from '../src/model/model-file.js';
+import { SerModel } from '../src/model/ser-model.js';
+import { encodeWav16 } from '../src/train/audio.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/train/checkpoint.js';
+import { toExamples } from '../src/train/dataset.js';
+import { runExperiment, type ExperimentInput } from '../src/train/experiment.js';
+import { prepareOutputDir } from '../src/train/out-dir.js';
+import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
+import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ser-train-hardening-'));
+  await init({ backend: 'cpu' });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tiny = (classes: string[]): ModelConfig => ({
+  sampleRate: 16000,
+  windowSamples: 4000,
+  blocks: [
+    { channels: 4, kernel: 16, stride: 4, pool: 4 },
+    { channels: 8, kernel: 3, stride: 1, pool: 1 },
+  ],
+  hidden: 0,
+  dropout: 0,
+  useGender: true,
+  classes,
+});
+
+const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 5 });
+
+function experiment(outDir: string, overrides: Partial<ExperimentInput> = {}): ExperimentInput {
+  return {
+    corpusName: corpus.name,
+    classes: corpus.classes,
+    utterances: corpus.utterances,
+    modelConfig: tiny,
+    train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8 },
+    folds: { kind: 'kfold', k: 3 },
+    conditions: ['concat'],
+    outDir,
+    resume: false,
+    finalModel: false,
+    warn: () => undefined,
+    ...overrides,
+  };
+}
+
+function poison(model: SerModel, name: string, value: number): void {
+  const t = [...model.namedParameters(), ...model.namedBuffers()].find(([n]) => n === name)![1];
+  t.backend.write(t.storage, new Float32Array(t.size).fill(value));
+}
+
+describe('a diverged run', () => {
+  const examples = toExamples(corpus.utterances, corpus.classes, 4000);
+
+  it('--lr 1e308: stops in epoch 1 with an error saying the loss is not finite, and writes no checkpoint', async () => {
+    const saved: number[] = [];
+    const run = fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8, lr: 1e308 }, { saveCheckpoint: async (_, s) => void saved.push(s.epoch) });
+    await expect(run).rejects.toThrow(TrainingDivergedError);
+    await expect(run).rejects.toThrow(/training diverged in epoch 1: (the mean training loss is NaN|weight ".*" is (NaN|-?Infinity)) \(not finite\).*--lr, now 1e\+308/);
+    expect(saved).toEqual([]);
+  });
+
+  it('keeps the last finite checkpoint: a run that diverges in epoch 2 has written epoch 1 only', async () => {
+    const saved: TrainingState[] = [];
+    const hooks = {
+      saveCheckpoint: async (model: SerModel, state: TrainingState) => {
+        saved.push(state);
+        expect(Object.values(await model.stateDict()).every((t) => t.data.every(Number.isFinite))).toBe(true);
+        if (state.epoch === 1) poison(model, 'block0.conv.weight', NaN); // as if the weights blew up after epoch 1
+      },
+    };
+    await expect(fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+      /training diverged in epoch 2: the mean training loss is NaN \(not finite\)\. Stopped without saving this epoch; the last checkpoint written, if any, is epoch 1's/,
+    );
+    expect(saved.map((s) => s.epoch)).toEqual([1]);
+  });
+
+  it('checks the weights before every checkpoint, even where the loss stays finite', async () => {
+    const saved: number[] = [];
+    const hooks = {
+      saveCheckpoint: async (model: SerModel, state: TrainingState) => {
+        saved.push(state.epoch);
+        // Running statistics do not enter the training loss: only the weight check can see them.
+        if (state.epoch === 1) poison(model, 'block1.bn.running_mean', Infinity);
+      },
+    };
+    await expect(fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+      /training diverged in epoch 2: weight "block1\.bn\.running_mean" is (NaN|Infinity) \(not finite\)/,
+    );
+    expect(saved).toEqual([1]);
+  });
+});
+
+describe('runExperiment', () => {
+  it('refuses data with fewer than 2 classes present', async () => {
+    const angry = corpus.utterances.filter((u) => u.emotion === corpus.classes[0]);
+    await expect(runExperiment(experiment(join(dir, 'one-class'), { utterances: angry }))).rejects.toThrow(
+      new RegExp(`training needs utterances of at least 2 emotion classes, but the data holds only ${corpus.classes[0]} \\(${angry.length} utterances\\)`),
+    );
+    expect(existsSync(join(dir, 'one-class'))).toBe(false);
+  });
+
+  it('refuses a speaker labelled both female and male, naming the speaker and files', async () => {
+    const utterances = corpus.utterances.map((u, i) => (i === 0 ? { ...u, gender: u.gender === 'f' ? ('m' as const) : ('f' as const) } : u));
+    const speaker = utterances[0].speaker;
+    await expect(runExperiment(experiment(join(dir, 'two-genders'), { utterances }))).rejects.toThrow(
+      new RegExp(`speaker "${speaker}" is labelled both female \\(.*synthetic/.*\\) and male \\(.*synthetic/.*\\)`),
+    );
+  });
+
+  it('fails at once on an output folder it cannot create or write', async () => {
+    const started = Date.now();
+    await expect(prepareOutputDir('/proc/x')).rejects.toThrow(/output folder \/proc\/x: cannot create \/proc\/x/);
+    await expect(runExperiment(experiment('/proc/x/run'))).rejects.toThrow(/output folder \/proc\/x\/run: cannot create \/proc\/x/);
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await expect(prepareOutputDir(file)).rejects.toThrow(/output folder .*a-file: .*a-file exists and is not a folder/);
+    await expect(prepareOutputDir(join(file, 'sub'))).rejects.toThrow(/output folder .*a-file\/sub: .*not a directory/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await prepareOutputDir(join(dir, 'new', 'nested', 'out'));
+    expect(await readdir(join(dir, 'new', 'nested', 'out'))).toEqual([]); // the probe file is gone
+  });
+
+  describe('resume', () => {
+    const out = () => join(dir, 'resumable');
+    let first: Awaited<ReturnType<typeof runExperiment>>;
+    beforeAll(async () => {
+      first = await runExperiment(experiment(out()));
+    });
+
+    it('records what identifies the run in run.json', async () => {
+      const run = JSON.parse(await readFile(join(out(), 'run.json'), 'utf8'));
+      expect(run.format).toBe('ser-webgpu/run-1');
+      expect(run.id).toMatch(/^[0-9a-f]{16}$/);
+      expect(Object.keys(run.identity).sort()).toEqual(['classes', 'conditions', 'corpus', 'data', 'folds', 'model', 'splitSeed', 'training', 'validationSpeakers']);
+      expect(run.identity.data.utterances).toBe(corpus.utterances.length);
+      const result = JSON.parse(await readFile(join(out(), 'fold1-concat.json'), 'utf8'));
+      expect(result.run).toBe(run.id);
+      expect(decodeModel(await readFile(join(out(), 'fold1-concat.safetensors')), 'checkpoint').metadata.run).toBe(run.id);
+    });
+
+    it('refuses a resume whose options, data, classes or folds differ, naming the differences', async () => {
+      const resume = (o: Partial<ExperimentInput>) => runExperiment(experiment(out(), { resume: true, ...o }));
+      await expect(resume({ train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8, lr: 1e-3 } })).rejects.toThrow(
+        /--resume does not match the run recorded in .*run\.json: training\.lr: 0\.002 in the interrupted run vs 0\.001 now\. Resume with the same data and options/,
+      );
+      await expect(resume({ utterances: corpus.utterances.slice(1) })).rejects.toThrow(
+        new RegExp(`data: ${corpus.utterances.length} utterances \\(hash [0-9a-f]{12}\\) in the interrupted run vs ${corpus.utterances.length - 1} \\(hash [0-9a-f]{12}\\) now`),
+      );
+      const relabelled = corpus.utterances.map((u, i) => (i === 3 ? { ...u, emotion: u.emotion === 'sad' ? 'happy' : 'sad' } : u));
+      await expect(resume({ utterances: relabelled })).rejects.toThrow(/data: .*the files, their labels or their audio differ/);
+      await expect(resume({ folds: { kind: 'kfold', k: 2 } })).rejects.toThrow(/folds\.k: 3 in the interrupted run vs 2 now/);
+      await expect(resume({ modelConfig: (c) => ({ ...tiny(c), hidden: 4 }) })).rejects.toThrow(/model\.hidden: 0 in the interrupted run vs 4 now/);
+      await expect(resume({ conditions: ['none'] })).rejects.toThrow(/conditions: \["concat"\] in the interrupted run vs \["none"\] now/);
+    });
+
+    it('reuses the finished folds of a matching resume', async () => {
+      const again = await runExperiment(experiment(out(), { resume: true }));
+      expect(again.conditions.concat!.report).toEqual(first.conditions.concat!.report);
+    });
+
+    it('treats a damaged fold result as absent: names the file and trains that fold again', async () => {
+      const path = join(out(), 'fold2-concat.json');
+      const whole = await readFile(path, 'utf8');
+      await writeFile(path, whole.slice(0, whole.length >> 1));
+      const warnings: string[] = [];
+      const again = await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
+      expect(warnings).toEqual([expect.stringMatching(/fold2-concat\.json: damaged fold result \((Unexpected end of JSON input|Unterminated string in JSON|.*JSON.*)\); training fold2-concat again/)]);
+      expect(again.conditions.concat!.report).toEqual(first.conditions.concat!.report);
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(JSON.parse(whole));
+    });
+
+    it('names a damaged checkpoint and trains that fold from its first epoch', async () => {
+      await rm(join(out(), 'fold1-concat.json'));
+      const checkpoint = join(out(), 'fold1-concat.safetensors');
+      const bytes = await readFile(checkpoint);
+      await writeFile(checkpoint, bytes.subarray(0, bytes.length - 100));
+      const warnings: string[] = [];
+      const again = await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
+      expect(warnings).toEqual([expect.stringMatching(/fold1-concat\.safetensors: tensor ".*" data_offsets .* run past the end .*\(truncated file\?\); training fold1-concat from its first epoch/)]);
+      expect(again.conditions.concat!.report).toEqual(first.conditions.concat!.report);
+    });
+
+    it('does not take a fold result another run left in the folder for this run', async () => {
+      const path = join(out(), 'fold3-concat.json');
+      const result = JSON.parse(await readFile(path, 'utf8'));
+      await writeFile(path, JSON.stringify({ ...result, run: '0123456789abcdef' }));
+      const warnings: string[] = [];
+      await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
+      expect(warnings).toEqual([expect.stringMatching(/fold3-concat\.json: written by another run \(id 0123456789abcdef, this run is [0-9a-f]{16}\); training fold3-concat again/)]);
+    });
+  });
+});
+
+// The CLI as a user runs it (needs the build: node scripts/build.mjs).
+const cli = join(import.meta.dirname, '..', 'dist', 'node', 'cli.js');
+
+function runCli(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe.skipIf(!existsSync(cli))('the ser command', () => {
+  it('--lr 1e308: exits 1 saying the training diverged, and writes no checkpoint', async () => {
+    const out = join(dir, 'cli-diverged');
+    const r = await runCli(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '2', '--no-gender', '--lr', '1e308', '--out', out, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ser: training diverged in epoch 1: .* \(not finite\)\. Stopped without saving this epoch\. A lower learning rate \(--lr, now 1e\+308\)/);
+    expect((await readdir(out)).filter((f) => f.endsWith('.safetensors'))).toEqual([]);
+  }, 120_000);
+
+  it('--out /proc/x: fails at once, naming the folder', async () => {
+    const r = await runCli(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', '/proc/x'], 20_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ser: output folder \/proc\/x: cannot create \/proc\/x/);
+    expect(r.ms).toBeLessThan(15_000);
+  }, 30_000);
+
+  it('predict and eval refuse a model with NaN weights, naming the file', async () => {
+    const model = new SerModel(compactModelConfig(['angry', 'sad']), 4);
+    const { tensors, metadata } = decodeSafetensors(await encodeModel(model));
+    model.dispose();
+    tensors['emotion.weight'].data.fill(NaN);
+    const path = join(dir, 'nan-model.safetensors');
+    await writeFile(path, encodeSafetensors(tensors, metadata));
+    const wav = join(dir, 'speech.wav');
+    await writeFile(wav, encodeWav16(synthesizeUtterance(makeVoice(0, 7), 'angry', 3, 1.2, 16000), 16000));
+    const predict = await runCli(['predict', wav, '--model', path]);
+    expect(predict.code).toBe(1);
+    expect(predict.stderr).toMatch(/nan-model\.safetensors: tensor "emotion\.weight" holds NaN at index 0: weights must be finite/);
+    expect(predict.stdout).toBe('');
+    const evaluate = await runCli(['eval', '--model', path, '--corpus', 'csv', '--data', join(dir, 'nothing.csv')]);
+    expect(evaluate.code).toBe(1);
+    expect(evaluate.stderr).toMatch(/nan-model\.safetensors: tensor "emotion\.weight" holds NaN/);
+  }, 60_000);
+
+  it('eval says how many utterances it dropped for labels the model does not know, and which', async () => {
+    const model = new SerModel(compactModelConfig(['angry', 'sad']), 4);
+    const path = join(dir, 'two-class.safetensors');
+    await writeFile(path, await encodeModel(model));
+    model.dispose();
+    const data = join(dir, 'eval-corpus');
+    await prepareOutputDir(data);
+    const rows = ['path,emotion,speaker,gender'];
+    const labels = ['angry', 'sad', 'happy', 'Happy', 'calm', 'angry'];
+    for (const [i, label] of labels.entries()) {
+      await writeFile(join(data, `u${i}.wav`), encodeWav16(synthesizeUtterance(makeVoice(i % 2, 7), 'angry', i, 1.1, 16000), 16000));
+      rows.push(`u${i}.wav,${label},s${i % 2},${i % 2 ? 'm' : 'f'}`);
+    }
+    await writeFile(join(data, 'manifest.csv'), rows.join('\n'));
+    const r = await runCli(['eval', '--model', path, '--corpus', 'csv', '--data', data, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/dropped 3 utterance\(s\) whose emotion the model does not know: "happy" \(2\), "calm" \(1\); the model's classes are angry, sad/);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).classes).toEqual(['angry', 'sad']);
+  }, 60_000);
+});
