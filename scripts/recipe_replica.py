@@ -205,7 +205,39 @@ def ua(pred, truth):
     return float(np.mean(rec))
 
 
+def summarize(log):
+    """The designs table from the JSON lines this script printed (one per tag and seed): UA mean ± sd over
+    seeds, and each design's UA minus 'none's, paired per fold and seed, with a 95 % percentile-bootstrap
+    interval of the mean (10,000 resamples), as `ser train` reports it."""
+    runs = {}
+    for line in open(log):
+        if line.startswith('{') and '"per"' in line:
+            r = json.loads(line)
+            runs[(r['tag'], r['seed'])] = r
+    rng = np.random.default_rng(1)
+    print('| design | seeds | UA per seed | UA mean ± sd | single file, trained statistics | effect vs none (folds × seeds) | 95 % CI |')
+    print('|---|---|---|---|---|---|---|')
+    for tag in ['concat', 'film', 'aux', 'none']:
+        seeds = sorted(s for t, s in runs if t == tag)
+        if not seeds: continue
+        ua = [runs[(tag, s)]['ua'] for s in seeds]
+        single = [runs[(tag, s)]['single_file_ua']['running'] for s in seeds if 'single_file_ua' in runs[(tag, s)]]
+        row = f"| {tag} | {','.join(map(str, seeds))} | {', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f} | {np.mean(single):.1f} |" if single else None
+        row = row or f"| {tag} | {','.join(map(str, seeds))} | {', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f} | - |"
+        paired = [s for s in seeds if ('none', s) in runs]
+        if tag != 'none' and paired:
+            d = np.array([a - b for s in paired for a, b in zip(runs[(tag, s)]['per'], runs[('none', s)]['per'])])
+            boot = np.sort(rng.choice(d, (10000, len(d))).mean(1))
+            row += f" {d.mean():+.1f} ± {d.std(ddof=1):.1f} (n={len(d)}) | {boot[250]:+.1f} to {boot[9749]:+.1f} |"
+        else:
+            row += ' | |'
+        print(row)
+
+
 if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == '--summarize':
+        summarize(sys.argv[2])
+        sys.exit(0)
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default=os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'emodb'))
     ap.add_argument('--nf', type=int, default=64)

@@ -11,4 +11,4 @@ export function shippedModelUrl(from: string = import.meta.url): URL {
 }
 
 export const SHIPPED_MODEL_DESCRIPTION =
-  'EMO-DB default model (German acted speech; anger, boredom, disgust, fear, happiness, neutral, sadness)';
+  'EMO-DB default model (German acted speech; angry, happy, sad, neutral, fear, disgust, boredom)';
