@@ -195,7 +195,7 @@ addTrainingFlags(
     .option('--out <dir>', 'where checkpoints, results and the report go', 'runs/demo')
     .option('--speakers <n>', 'synthetic speakers (half female)', int('--speakers'), 8)
     .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
-  { epochs: 10, model: 'compact', folds: 'pairs', final: false },
+  { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'compact', folds: 'pairs', final: false },
 ).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
   await prepareOutputDir(flags.out);
   const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });

@@ -139,7 +139,8 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
     Object.entries(result.conditions)
       .filter(([, c]) => c?.perFold[i])
       .map(([name, c]) => `UA ${CONDITION_NAMES[name as Condition]} ${percent(c!.perFold[i].ua)}`);
-  const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; validation ${f.validationSpeakers.join(', ')}`, ...foldUa(i)].join('; '));
+  const validation = (f: ExperimentResult['folds'][number]) => (f.validationSpeakers.length ? `validation ${f.validationSpeakers.join(', ')}` : 'no validation speaker');
+  const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; ${validation(f)}`, ...foldUa(i)].join('; '));
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
   const path = join(dir, 'report.md');
   await writeFile(path, md);
