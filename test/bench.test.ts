@@ -1,6 +1,7 @@
 // Smoke test of the benchmark (bench/): every kernel case at tiny shapes passes its check against the CPU
 // reference on both engines (this catches layout slips in the TensorFlow.js side as well as ours), the timing
-// helper runs, and the compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step) passes.
+// helper runs, and the m5-compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step)
+// passes; the benchmark's tfjs twin implements the M5 design.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
@@ -58,10 +59,10 @@ describe('bench kernel cases (tiny shapes)', () => {
 });
 
 describe('bench model cases', () => {
-  it('checks the compact model (GPU vs CPU reference vs tfjs, one Adam step) and times inference', async () => {
-    const bench = await ModelBench.create(ctx, 'compact');
+  it('checks the m5-compact model (GPU vs CPU reference vs tfjs, one Adam step) and times inference', async () => {
+    const bench = await ModelBench.create(ctx, 'm5-compact');
     try {
-      const infer = modelCases(['compact']).find((c) => c.mode === 'infer')!;
+      const infer = modelCases(['m5-compact']).find((c) => c.mode === 'infer')!;
       const r = await bench.run(infer, { ...TINY, warmup: 0 });
       expect(r.extra?.utterancesPerSecond).toBeGreaterThan(0);
       expect(r.extra?.tfjsUtterancesPerSecond).toBeGreaterThan(0);
