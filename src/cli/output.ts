@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { GenderDesign } from '../model/config.js';
 import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
+import type { EpochRecord } from '../train/trainer.js';
 import { pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
 import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
 
@@ -127,10 +128,15 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
     const confusionFile = `confusion-${name}.svg`;
     await writeFile(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
     const curveFile = `curves-${name}.svg`;
-    const series = c.histories.flatMap((h, i) => [
-      { name: `fold ${i + 1} train loss`, points: h.map((r): [number, number] => [r.epoch, r.trainLoss]) },
-      { name: `fold ${i + 1} val loss`, points: h.map((r): [number, number] => [r.epoch, r.validationLoss]) },
-    ]);
+    // Runs without validation speakers have no validation loss (null once read back from a fold's JSON).
+    const curve = (h: EpochRecord[], value: (r: EpochRecord) => number) =>
+      h.filter((r) => Number.isFinite(value(r))).map((r): [number, number] => [r.epoch, value(r)]);
+    const series = c.histories
+      .flatMap((h, i) => [
+        { name: `fold ${i + 1} train loss`, points: curve(h, (r) => r.trainLoss) },
+        { name: `fold ${i + 1} val loss`, points: curve(h, (r) => r.validationLoss) },
+      ])
+      .filter((s) => s.points.length);
     await writeFile(join(dir, curveFile), lineChartSvg(series, { title: `Training curves, ${label}`, xLabel: 'epoch', yLabel: 'loss' }));
     images.push({ caption: `Confusion matrix, ${label}`, file: confusionFile }, { caption: `Training curves, ${label}`, file: curveFile });
     conditions.push({ name: label, report: c.report, genderHeadAccuracy: c.genderHeadAccuracy });
