@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ser-webgpu needs on a fresh Debian (bookworm) machine with no GPU:
 #  - Mesa's lavapipe 25 (CPU Vulkan driver) from bookworm-backports: Dawn refuses bookworm's own Mesa 22.3,
-#    and lavapipe measured ~6x faster than Chromium's SwiftShader on our GEMM (see README, "Adapter").
+#    and lavapipe measured 30-45x faster than Chromium's SwiftShader on our GEMM at 256^3 (see README, "Adapter").
 #  - Debian's chromium, for the browser tests (driven by playwright-core).
 #  - the npm dependencies.
 # Idempotent; run as root or with sudo available. Writes no host name: the backports line reuses the

@@ -11,12 +11,12 @@ import { WebGpuBackend } from '../../src/kernels/backend.js';
 import { gemmKernel } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
-let rt: GpuRuntime | undefined;
+let rt: GpuRuntime;
 let backend: WebGpuBackend;
 
 beforeAll(async () => {
   const real = (await ser.init()).runtime;
-  if (!real) return;
+  if (!real) throw new Error('the GPU path needs the WebGPU backend');
   const adapter = { ...real.gpu.adapter, vendor: 'nvidia', architecture: 'simulated', device: 'simulated GPU', description: 'simulated GPU' };
   rt = new GpuRuntime({ ...real.gpu, adapter });
   backend = new WebGpuBackend(rt);
@@ -25,23 +25,22 @@ beforeAll(async () => {
 /** Runs `work` under the profiler; returns whether it dispatched a kernel of a given name (always yes where
  * the adapter has no timestamps to profile with). */
 async function kernelsOf(work: () => Promise<void>): Promise<(kernel: string) => boolean> {
-  if (!rt!.gpu.hasTimestamps) {
+  if (!rt.gpu.hasTimestamps) {
     await work();
     return () => true;
   }
-  const profiler = rt!.enableProfiler();
-  await rt!.sync();
+  const profiler = rt.enableProfiler();
+  await rt.sync();
   await profiler.table();
   profiler.reset();
   await work();
-  await rt!.sync();
+  await rt.sync();
   const names = new Set((await profiler.table()).map((r) => r.kernel));
   return (kernel) => names.has(kernel);
 }
 
 describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
   it('takes the tiled GEMM', async () => {
-    if (!rt) return;
     expect(gemmKernel(rt.gpu)).toBe('tiled');
     const [M, N, K] = [37, 45, 29];
     const a = randn(M * K, 1);
@@ -64,7 +63,6 @@ describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
   ];
   for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
     it(`runs conv1d x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] s${stride} p${padding} d${dilation} on the tiled core, all three passes`, async () => {
-      if (!rt) return;
       const p = { stride, padding, dilation };
       const xShape = [N, Cin, L];
       const wShape = [Cout, Cin, K];
