@@ -5,9 +5,10 @@
 // forward against the same, and the loss after one Adam step, ours against tfjs (gradients and optimiser).
 // The batch stays on the device on both sides (no upload inside the timed step).
 
-import { Adam, add, affine, crossEntropy, formatProfile, init, noGrad, softmax, tensor, tidy, tunePending, type KernelTime, type Tensor } from '../src/index.js';
+import { Adam, formatProfile, init, noGrad, softmax, tensor, tidy, tunePending, type KernelTime, type Tensor } from '../src/index.js';
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
-import { SerModel } from '../src/model/ser-model.js';
+import { SerModel, serLoss } from '../src/model/ser-model.js';
+import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 import { CheckError, type BenchContext, type CaseResult } from './case.js';
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
@@ -72,7 +73,7 @@ class OurSer {
     this.model.train();
     return tidy(() => {
       const out = this.model.forward(this.x, this.config.useGender ? this.g : undefined);
-      const loss = add(crossEntropy(out.emotion, this.batch.labels), affine(crossEntropy(out.gender, this.batch.genderLabels), 0.5));
+      const loss = serLoss(out, this.batch, { genderWeight: DEFAULT_TRAIN_OPTIONS.genderLossWeight });
       return [loss, out.emotion];
     });
   }

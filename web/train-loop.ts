@@ -5,10 +5,10 @@
 
 import { Adam } from '../src/engine/adam.js';
 import { seededRandom } from '../src/engine/random.js';
-import { add, affine, crossEntropy, tensor } from '../src/engine/ops.js';
+import { tensor } from '../src/engine/ops.js';
 import { tidy } from '../src/engine/tensor.js';
 import { MODEL_PRESETS, type ModelPreset } from '../src/model/config.js';
-import { SerModel } from '../src/model/ser-model.js';
+import { SerModel, serLoss } from '../src/model/ser-model.js';
 import { allWindows, makeBatch, shuffled, toExamples, type WindowRef } from '../src/train/dataset.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
@@ -63,8 +63,7 @@ export async function trainInPage(run: TrainRun): Promise<TrainedModel> {
       const loss = tidy(() => {
         const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
         const out = model.forward(x, config.useGender ? tensor(batch.genders, [batch.size, 2]) : undefined);
-        const emotionLoss = crossEntropy(out.emotion, batch.labels);
-        return add(emotionLoss, affine(crossEntropy(out.gender, batch.genderLabels), DEFAULT_TRAIN_OPTIONS.genderLossWeight));
+        return serLoss(out, batch, { genderWeight: DEFAULT_TRAIN_OPTIONS.genderLossWeight });
       });
       await loss.backward();
       adam.step();

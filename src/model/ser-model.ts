@@ -13,7 +13,7 @@
 import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
 import { seededRandom } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { add, affine, concat, dropout, maxPool1d, mean, mul, relu, reshape, softmax, sqrt, square, sub } from '../engine/ops.js';
+import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, sqrt, square, sub } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
 import { FilterBank } from './filterbank.js';
@@ -134,4 +134,11 @@ export function statisticsPooling(h: Tensor): Tensor {
   const m = mean(h, 2, true);
   const sd = sqrt(affine(mean(square(sub(h, m)), 2), 1, 1e-5));
   return concat([reshape(m, [N, C]), sd], 1);
+}
+
+/** The training loss, one definition for every trainer (ser train, the page, the benchmark): the emotion
+ * cross-entropy (with class weights for unbalanced corpora) plus genderWeight × the gender head's. */
+export function serLoss(out: SerOutput, targets: { labels: Int32Array; genderLabels: Int32Array }, options: { genderWeight: number; classWeights?: Tensor }): Tensor {
+  const emotion = crossEntropy(out.emotion, targets.labels, { weight: options.classWeights });
+  return add(emotion, affine(crossEntropy(out.gender, targets.genderLabels), options.genderWeight));
 }

@@ -8,11 +8,11 @@ import { Adam } from '../engine/adam.js';
 import { tunePending } from '../engine/context.js';
 import type { ArrayTensor } from '../engine/module.js';
 import { seededRandom } from '../engine/random.js';
-import { add, affine, crossEntropy, tensor } from '../engine/ops.js';
+import { tensor } from '../engine/ops.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
 import { firstNonFinite } from '../model/model-file.js';
-import { SerModel } from '../model/ser-model.js';
+import { SerModel, serLoss } from '../model/ser-model.js';
 import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { classificationReport } from './metrics.js';
@@ -115,10 +115,7 @@ export async function fit(
         const loss = tidy(() => {
           const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
           const g = tensor(batch.genders, [batch.size, 2]);
-          const out = model.forward(x, config.useGender ? g : undefined);
-          const emotionLoss = crossEntropy(out.emotion, batch.labels, { weight: weights });
-          const genderLoss = crossEntropy(out.gender, batch.genderLabels);
-          return add(emotionLoss, affine(genderLoss, options.genderLossWeight));
+          return serLoss(model.forward(x, config.useGender ? g : undefined), batch, { genderWeight: options.genderLossWeight, classWeights: weights });
         });
         loss.backwardSync();
         adam.step();
