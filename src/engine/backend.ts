@@ -102,7 +102,7 @@ export interface Backend {
   // matrix products (src/kernels/gemm.ts)
   gemm(a: Storage, b: Storage, o: GemmOptions): Storage;
 
-  // normalisation, softmax, losses, optimiser (src/kernels/{batchnorm,softmax,adam,dropout}.ts)
+  // normalisation, softmax, losses, optimiser, dropout (src/kernels/{normalization,softmax,optim}.ts)
   /** x [N,C,L] (L may be 1): per-channel batch statistics. */
   batchNormStats(x: Storage, shape: number[]): BatchNormStats;
   /** y = (x - mean)/sqrt(var + eps)·gamma + beta per channel. */

@@ -1,5 +1,5 @@
-// The kernel suite's tools, shared by vitest (Node, test/kernels.test.ts) and the browser page
-// (test/browser): cases receive the public API as `ser`, so the same checks run on the Node build and on the
+// The kernel suite's tools, shared by vitest (Node: test/kernels/*.test.ts, test/api.test.ts) and the browser
+// page (test/browser): cases receive the public API as `ser`, so the same checks run on the Node build and on the
 // browser bundle. A case throws on failure.
 
 import type * as Api from '../../src/index.js';
