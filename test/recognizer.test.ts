@@ -192,3 +192,16 @@ describe.skipIf(!existsSync(cli))('ser predict on odd files', () => {
     expect(out[2]).toBe(`${silent}: warning: ${lines[1].warning}`);
   });
 });
+
+describe('the shipped model', () => {
+  it('loads by default (loadRecognizer with no source): the EMO-DB classes, and an answer for speech', async () => {
+    const { loadRecognizer } = await import('../src/embed.js');
+    const recognizer = await loadRecognizer();
+    const wav = encodeWav16(synthesizeUtterance(makeVoice(0, 7), 'angry', 3, 2, 16000), 16000);
+    const r = await recognizer.classifyWav(wav, { gender: 'f' });
+    expect(Object.keys(r.probabilities).sort()).toEqual(['angry', 'boredom', 'disgust', 'fear', 'happy', 'neutral', 'sad']);
+    expect(Object.values(r.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(r.warning).toBeUndefined();
+    recognizer.dispose();
+  });
+});
