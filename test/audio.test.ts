@@ -20,6 +20,7 @@ import {
   resample,
   windowStarts,
 } from '../src/train/audio.js';
+import { fmtBody, riff } from './wav-builders.js';
 
 const { WaveFile } = wavefile;
 
@@ -46,50 +47,6 @@ function wavefileBytes(channels: Float64Array[], rate: number, bitDepth: string)
   const wav = new WaveFile();
   wav.fromScratch(channels.length, rate, bitDepth, channels.length === 1 ? coded[0] : coded);
   return wav.toBuffer();
-}
-
-interface Chunk {
-  id: string;
-  body: Uint8Array;
-  declaredSize?: number;
-}
-
-/** Hand-built RIFF file, for layouts wavefile's writer does not make (extra chunks, extensible, damage). */
-function riff(chunks: Chunk[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const c of chunks) {
-    const head = new Uint8Array(8);
-    head.set([...c.id].map((ch) => ch.charCodeAt(0)));
-    new DataView(head.buffer).setUint32(4, c.declaredSize ?? c.body.length, true);
-    parts.push(head, c.body);
-    if (c.body.length % 2) parts.push(new Uint8Array(1));
-  }
-  const size = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(12 + size);
-  out.set([...'RIFF'].map((c) => c.charCodeAt(0)));
-  new DataView(out.buffer).setUint32(4, 4 + size, true);
-  out.set([...'WAVE'].map((c) => c.charCodeAt(0)), 8);
-  let at = 12;
-  for (const p of parts) out.set(p, at), (at += p.length);
-  return out;
-}
-
-function fmtBody(format: number, channels: number, rate: number, bits: number, extensibleFormat?: number): Uint8Array {
-  const body = new Uint8Array(extensibleFormat === undefined ? 16 : 40);
-  const v = new DataView(body.buffer);
-  const align = (channels * bits) / 8;
-  v.setUint16(0, format, true);
-  v.setUint16(2, channels, true);
-  v.setUint32(4, rate, true);
-  v.setUint32(8, rate * align, true);
-  v.setUint16(12, align, true);
-  v.setUint16(14, bits, true);
-  if (extensibleFormat !== undefined) {
-    v.setUint16(16, 22, true);
-    v.setUint16(18, bits, true);
-    v.setUint16(24, extensibleFormat, true); // first bytes of the sub-format GUID
-  }
-  return body;
 }
 
 const int16Body = (codes: number[]) => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/engine/random.js';
 import { AudioError, decodeAudio, decodeWav, fixedWindows, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, windowStarts } from '../src/train/audio.js';
+import { ascii, fmtBody, riff } from './wav-builders.js';
 
 const TARGET_RATE = 16000;
 const WINDOW = 16000; // the compact preset's 1-s windows
@@ -21,50 +22,6 @@ const int = (random: Random, n: number) => Math.floor(random() * n);
 const pick = <T>(random: Random, xs: readonly T[]): T => xs[int(random, xs.length)];
 
 // ------------------------------------------------------------------------------------------ building files
-
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-
-interface Chunk {
-  id: string;
-  body: Uint8Array;
-}
-
-function riff(chunks: Chunk[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const c of chunks) {
-    const head = new Uint8Array(8);
-    head.set(ascii(c.id));
-    new DataView(head.buffer).setUint32(4, c.body.length, true);
-    parts.push(head, c.body);
-    if (c.body.length % 2) parts.push(new Uint8Array(1));
-  }
-  const size = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(12 + size);
-  out.set(ascii('RIFF'));
-  new DataView(out.buffer).setUint32(4, 4 + size, true);
-  out.set(ascii('WAVE'), 8);
-  let at = 12;
-  for (const p of parts) out.set(p, at), (at += p.length);
-  return out;
-}
-
-function fmtBody(format: number, channels: number, rate: number, bits: number, extensible?: number): Uint8Array {
-  const body = new Uint8Array(extensible === undefined ? 16 : 40);
-  const v = new DataView(body.buffer);
-  const align = (channels * bits) / 8;
-  v.setUint16(0, format, true);
-  v.setUint16(2, channels, true);
-  v.setUint32(4, rate, true);
-  v.setUint32(8, rate * align, true);
-  v.setUint16(12, align, true);
-  v.setUint16(14, bits, true);
-  if (extensible !== undefined) {
-    v.setUint16(16, 22, true);
-    v.setUint16(18, bits, true);
-    v.setUint16(24, extensible, true);
-  }
-  return body;
-}
 
 /** Sample bytes of a tone (plus noise) in the given format, interleaved. */
 function sampleBytes(random: Random, float: boolean, bits: number, channels: number, frames: number): Uint8Array {
