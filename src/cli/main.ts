@@ -21,7 +21,7 @@ import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
 import { adaptNormalization } from '../model/adapt.js';
 import { classify } from '../model/recognizer.js';
-import { GENDERS } from '../model/ser-model.js';
+import { genderOneHot, GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
@@ -260,14 +260,15 @@ program
       console.error(e instanceof AudioError ? e.message : `${file}: ${(e as Error).message}`);
     };
     // With --same-speaker every file is read first, and batch norm adapts to all of their windows (labels unused).
+    const adapt = flags.sameSpeaker && model.config.speakerNormalization;
     const loaded = new Map<string, Float32Array>();
-    if (flags.sameSpeaker && model.config.speakerNormalization) {
+    if (adapt) {
       for (const file of files) await loadAudio(file, model.config.sampleRate).then((a) => loaded.set(file, a), (e) => fail(file, e));
       const windows = [...loaded.values()].flatMap((a) => fixedWindows(a, model.config.windowSamples, model.config.windowSamples));
-      const gender = flags.gender && Float32Array.from(GENDERS, (g) => (g === flags.gender ? 1 : 0));
+      const gender = flags.gender && genderOneHot(GENDERS.indexOf(flags.gender));
       if (windows.length) await adaptNormalization(model, { windows, genders: gender ? windows.map(() => gender) : undefined });
     }
-    for (const file of flags.sameSpeaker && model.config.speakerNormalization ? [...loaded.keys()] : files) {
+    for (const file of adapt ? [...loaded.keys()] : files) {
       try {
         const samples = loaded.get(file) ?? (await loadAudio(file, model.config.sampleRate));
         const r = await classify(model, samples, model.config.sampleRate, { gender: flags.gender });

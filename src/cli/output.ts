@@ -8,7 +8,7 @@ import type { GenderDesign } from '../model/config.js';
 import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
+import { meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
 import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
 
 const CONDITION_NAMES: Record<GenderDesign, string> = { concat: 'gender: concat', film: 'gender: FiLM', aux: 'gender: aux task', none: 'no gender' };
@@ -74,12 +74,7 @@ export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditi
 export function seedsSummary(corpus: string, runs: { seed: number; result: ExperimentResult }[]): { text: string; markdown: string; json: unknown } {
   const designs = entries(runs[0].result).map(([d]) => d);
   const uaOf = (r: ExperimentResult, d: Condition) => r.conditions[d]!.report.ua;
-  const stats = (v: number[]) => {
-    const mean = v.reduce((a, b) => a + b, 0) / v.length;
-    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
-    return { mean, sd };
-  };
-  const perDesign = Object.fromEntries(designs.map((d) => [d, stats(runs.map((r) => uaOf(r.result, d)))]));
+  const perDesign = Object.fromEntries(designs.map((d) => [d, meanAndSd(runs.map((r) => uaOf(r.result, d)))]));
   const effects = genderEffects(runs.map((r) => r.result));
   const header = ['seed', ...designs.map((d) => `UA ${CONDITION_NAMES[d]}`)];
   const table = [
@@ -122,9 +117,8 @@ export function printEval(result: EvalResult): void {
 export async function writeRunReport(dir: string, result: ExperimentResult): Promise<string> {
   const images: { caption: string; file: string }[] = [];
   const conditions = [];
-  for (const [name, c] of Object.entries(result.conditions)) {
-    if (!c) continue;
-    const label = CONDITION_NAMES[name as Condition];
+  for (const [name, c] of entries(result)) {
+    const label = CONDITION_NAMES[name];
     const confusionFile = `confusion-${name}.svg`;
     await writeFile(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
     const curveFile = `curves-${name}.svg`;
@@ -142,9 +136,9 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
     conditions.push({ name: label, report: c.report, genderHeadAccuracy: c.genderHeadAccuracy });
   }
   const foldUa = (i: number) =>
-    Object.entries(result.conditions)
-      .filter(([, c]) => c?.perFold[i])
-      .map(([name, c]) => `UA ${CONDITION_NAMES[name as Condition]} ${percent(c!.perFold[i].ua)}`);
+    entries(result)
+      .filter(([, c]) => c.perFold[i])
+      .map(([name, c]) => `UA ${CONDITION_NAMES[name]} ${percent(c.perFold[i].ua)}`);
   const validation = (f: ExperimentResult['folds'][number]) => (f.validationSpeakers.length ? `validation ${f.validationSpeakers.join(', ')}` : 'no validation speaker');
   const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; ${validation(f)}`, ...foldUa(i)].join('; '));
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });

@@ -20,6 +20,13 @@ import { FilterBank } from './filterbank.js';
 
 export const GENDERS = ['f', 'm'] as const;
 
+/** The gender input for one window: a one-hot over GENDERS. */
+export function genderOneHot(gender: number): Float32Array {
+  const v = new Float32Array(GENDERS.length);
+  v[gender] = 1;
+  return v;
+}
+
 class ConvBlock extends Module {
   readonly conv: Conv1d;
   readonly norm: BatchNorm1d;

@@ -7,7 +7,7 @@ import { tunePending } from '../engine/context.js';
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
-import { GENDERS, type SerModel } from '../model/ser-model.js';
+import { genderOneHot, type SerModel } from '../model/ser-model.js';
 import { allWindows, batches, groupBySpeaker, makeBatch, type Example } from './dataset.js';
 
 export interface UtterancePrediction {
@@ -68,12 +68,6 @@ async function predictWindows(model: SerModel, examples: Example[], options: Pre
     const genderProbabilities = Array.from(s.gender, (v) => v / s.windows);
     return { probabilities, predicted: argmax(probabilities), genderProbabilities, predictedGender: argmax(genderProbabilities) };
   });
-}
-
-function genderOneHot(gender: number): Float32Array {
-  const v = new Float32Array(GENDERS.length);
-  v[gender] = 1;
-  return v;
 }
 
 export function argmax(values: ArrayLike<number>): number {

@@ -115,6 +115,14 @@ export function mergeReports(reports: ClassificationReport[]): ClassificationRep
   return reportFromConfusion(summed, classes);
 }
 
+/** Mean and sample standard deviation (n − 1; 0 for a single value). */
+export function meanAndSd(values: number[]): { mean: number; sd: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(values.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, sd };
+}
+
 export interface PairedEffect {
   /** Number of paired differences (folds × seeds). */
   n: number;
@@ -132,8 +140,7 @@ export interface PairedEffect {
 export function pairedEffect(differences: number[], resamples = 10000, seed = 1): PairedEffect {
   const n = differences.length;
   if (n === 0) throw new Error('metrics: a paired effect needs at least one difference');
-  const mean = differences.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(differences.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1)) : 0;
+  const { mean, sd } = meanAndSd(differences);
   const random = seededRandom(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
