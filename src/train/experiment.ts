@@ -1,8 +1,8 @@
 // The speaker-independent protocol: for each fold (speakers held out for test, others for training and, if
 // asked, validation), train the network under each gender design (a fusion of the gender input, and 'none')
 // on the same split, evaluate each on the held-out speakers, and pool the confusion matrices over folds. Each
-// fold's model is checkpointed every epoch and each finished fold's predictions are saved, so `resume` continues a killed run where it stopped, and only
-// the run it is (run-record.ts).
+// fold's model is checkpointed every epoch and each finished fold's predictions are saved, so `resume`
+// continues a killed run where it stopped, and only the run it is (run-record.ts).
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
