@@ -3,7 +3,7 @@
 
 import type { KernelTime } from '../src/index.js';
 import type { AdapterDescription } from '../src/engine/device.js';
-import { barChartSvg } from '../src/train/report.js';
+import { barChartSvg } from '../src/io/svg-charts.js';
 import type { CaseResult } from './case.js';
 
 export interface FailedCase {

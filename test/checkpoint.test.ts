@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
-import { loadCheckpoint, saveCheckpoint, tempPathFor, writeDurably, writeFileAtomic } from '../src/train/checkpoint-file.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/io/safetensors.js';
+import { tempPathFor, writeDurably, writeFileAtomic } from '../src/io/atomic-write.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/safetensors-file.js';
 
 function tensor(shape: number[], fill: (i: number) => number = (i) => i * 0.5 - 3): NamedTensor {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -221,7 +222,7 @@ describe('checkpoint files', () => {
     const entry = join(dir, 'writer-entry.ts');
     await writeFile(
       entry,
-      `import { saveCheckpoint } from ${JSON.stringify(resolve('src/train/checkpoint-file.ts'))};
+      `import { saveCheckpoint } from ${JSON.stringify(resolve('src/io/safetensors-file.ts'))};
 const [path, firstVersion] = [process.argv[2], Number(process.argv[3])];
 const count = 8 * 1024 * 1024; // 32 MB: long enough to be killed inside a write
 for (let version = firstVersion; ; version++) {

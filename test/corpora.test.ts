@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioError } from '../src/train/audio.js';
+import { AudioError } from '../src/audio/index.js';
 import { loadCorpusAudio, readCorpus, type Corpus, type CorpusKind, type Utterance } from '../src/train/corpora/index.js';
 
 const { WaveFile } = wavefile;

@@ -14,7 +14,7 @@ import { compactModelConfig, defaultModelConfig } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { CLASSIFY_BATCH_WINDOWS, classify, type Classification } from '../src/model/recognizer.js';
 import { SerModel } from '../src/model/ser-model.js';
-import { encodeWav16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../src/train/audio.js';
+import { encodeWav16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../src/audio/index.js';
 import { SYNTHETIC_CLASSES, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 
 let dir = '';

@@ -14,11 +14,11 @@ import type { ModelConfig } from '../src/model/config.js';
 import { compactModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
 import { SerModel } from '../src/model/ser-model.js';
-import { encodeWav16 } from '../src/train/audio.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/train/checkpoint.js';
+import { encodeWav16 } from '../src/audio/index.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { toExamples } from '../src/train/dataset.js';
 import { runExperiment, type ExperimentInput } from '../src/train/experiment.js';
-import { prepareOutputDir } from '../src/train/out-dir.js';
+import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
 

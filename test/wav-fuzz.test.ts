@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/engine/random.js';
-import { AudioError, decodeAudio, decodeWav, fixedWindows, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, windowStarts } from '../src/train/audio.js';
+import { AudioError, decodeAudio, decodeWav, fixedWindows, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, windowStarts } from '../src/audio/index.js';
 import { ascii, fmtBody, riff } from './wav-builders.js';
 
 const TARGET_RATE = 16000;

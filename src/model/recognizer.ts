@@ -6,7 +6,7 @@
 
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
-import { isSupportedSampleRate, normalizeLevel, resample, SAMPLE_RATE_RANGE, windowAt, windowStarts } from '../train/audio.js';
+import { isSupportedSampleRate, normalizeLevel, resample, SAMPLE_RATE_RANGE, windowAt, windowStarts } from '../audio/index.js';
 import { GENDERS, type SerModel } from './ser-model.js';
 
 export interface Classification {

@@ -11,7 +11,7 @@ import { serveWeb } from '../../src/cli/web.js';
 import { init } from '../../src/engine/context.js';
 import type { StreamStats } from '../../src/embed.js';
 import { classify } from '../../src/model/recognizer.js';
-import { decodeWav } from '../../src/train/audio.js';
+import { decodeWav } from '../../src/audio/index.js';
 import { fakeMicrophoneArgs, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
 import { TEST_ROUTES, writeFixtures, type Fixtures } from './fixtures.js';
 import { RESULTS_DIR, recordMeasurement } from './measurements.js';
