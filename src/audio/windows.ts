@@ -31,7 +31,7 @@ export function fixedWindows(samples: Float32Array, windowLength: number, hop: n
 }
 
 /** The window of windowLength samples from start; a signal shorter than the window is repeated to fill it. */
-export function windowAt(samples: Float32Array, start: number, windowLength: number, into = new Float32Array(windowLength)): Float32Array {
+export function windowAt(samples: Float32Array, start: number, windowLength: number, into: Float32Array = new Float32Array(windowLength)): Float32Array {
   const n = samples.length;
   if (start + windowLength <= n) into.set(samples.subarray(start, start + windowLength));
   else for (let at = 0; at < windowLength && n > 0; at += n) into.set(samples.subarray(0, Math.min(n, windowLength - at)), at);
