@@ -68,7 +68,7 @@ class OurSer {
     this.g = tensor(batch.genders, [size, 2]).keep();
   }
 
-  /** Training-mode loss (as the trainer: emotion + 0.5·gender cross-entropy) and the emotion logits. */
+  /** Training-mode loss (the trainer's serLoss, its gender weight included) and the emotion logits. */
   lossAndLogits(): [Tensor, Tensor] {
     this.model.train();
     return tidy(() => {
@@ -149,7 +149,7 @@ async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelC
     ourLogits1.dispose();
     const afterStep = await values(ourLoss1);
 
-    const net = new TfjsSer(tf, cfg, state, LR);
+    const net = new TfjsSer(tf, cfg, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
     const tb = tfjsBatch(tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length);
     try {
       const [tLoss, tLogits] = net.lossAndLogits(tb);
@@ -189,7 +189,7 @@ export class ModelBench {
     const ours = new OurSer(config, batch);
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
     if (ctx.tf) {
-      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR);
+      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
       theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
     }
     return new ModelBench(ctx, preset, ours, theirs, checked);

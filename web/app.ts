@@ -41,7 +41,6 @@ declare global {
   }
 }
 
-
 /** Where `npm run demo` writes its final model: loaded by default when present, else the shipped model. */
 const DEMO_MODEL = '/runs/demo/model.safetensors';
 
