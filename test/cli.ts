@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -61,4 +62,14 @@ export async function buildCli(): Promise<Cli> {
       }),
     remove: () => rm(outdir, { recursive: true, force: true }),
   };
+}
+
+/** The CLI for the tests of the enclosing describe block: built before them, removed after them. */
+export function cliForTests(): Pick<Cli, 'run'> {
+  let cli: Cli | undefined;
+  beforeAll(async () => {
+    cli = await buildCli();
+  });
+  afterAll(() => cli?.remove());
+  return { run: (args, options) => cli!.run(args, options) };
 }

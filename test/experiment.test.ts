@@ -11,7 +11,7 @@ import { compactModelConfig } from '../src/model/config.js';
 import { runExperiment } from '../src/train/experiment.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
-import { buildCli, type Cli } from './cli.js';
+import { cliForTests } from './cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -56,11 +56,7 @@ const demoArgs = (out: string) => ['demo', '--speakers', '6', '--utterances', '2
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
 describe('a killed run', () => {
-  let cli: Cli;
-  beforeAll(async () => {
-    cli = await buildCli();
-  });
-  afterAll(() => cli.remove());
+  const cli = cliForTests();
 
   it('resumes from its checkpoints and ends exactly where an uninterrupted run ends', async () => {
     const whole = await cli.run(demoArgs(join(dir, 'whole')));

@@ -15,7 +15,7 @@ import { CLASSIFY_BATCH_WINDOWS, classify, type Classification } from '../src/mo
 import { SerModel } from '../src/model/ser-model.js';
 import { encodeWav16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../src/audio/index.js';
 import { SYNTHETIC_CLASSES, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
-import { buildCli, type Cli } from './cli.js';
+import { cliForTests } from './cli.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -140,11 +140,7 @@ function wavWithRate(samples: Float32Array, rate: number): Uint8Array {
 
 // The CLI as a user runs it, built from this source (test/cli.ts).
 describe('ser predict on odd files', () => {
-  let cli: Cli;
-  beforeAll(async () => {
-    cli = await buildCli();
-  });
-  afterAll(() => cli.remove());
+  const cli = cliForTests();
 
   it('warns about silence in text and JSON, and names every refused file with its reason', async () => {
     const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 3);

@@ -20,7 +20,7 @@ import { runExperiment, type ExperimentInput } from '../src/train/experiment.js'
 import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
-import { buildCli, type Cli } from './cli.js';
+import { cliForTests } from './cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -213,11 +213,7 @@ describe('runExperiment', () => {
 
 // The CLI as a user runs it, built from this source (test/cli.ts).
 describe('the ser command', () => {
-  let cli: Cli;
-  beforeAll(async () => {
-    cli = await buildCli();
-  });
-  afterAll(() => cli.remove());
+  const cli = cliForTests();
 
   it('--lr 1e308: exits 1 saying the training diverged, and writes no checkpoint', async () => {
     const out = join(dir, 'cli-diverged');
