@@ -9,7 +9,7 @@ import { Adam, formatProfile, init, noGrad, softmax, tensor, tidy, tunePending, 
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { SerModel, serLoss } from '../src/model/ser-model.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
-import { CheckError, type BenchContext, type CaseResult } from './case.js';
+import { CheckError, timedResult, type BenchContext, type CaseResult } from './case.js';
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
@@ -212,13 +212,7 @@ export class ModelBench {
     const [ours, theirs = null] = await measure(workloads, o);
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
-      name: c.name,
-      label: c.label,
-      ms: ours.ms,
-      tfjsMs: theirs?.ms ?? null,
-      ratio: theirs ? theirs.ms / ours.ms : null,
-      batch: ours.batch,
-      tfjsBatch: theirs?.batch,
+      ...timedResult(c, ours, theirs),
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,
       extra: { utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },

@@ -18,7 +18,7 @@ import { decodeModel } from '../src/model/model-file.js';
 import { validateModelConfig } from '../src/model/validate-config.js';
 import { runExperiment } from '../src/train/experiment.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
-import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+import { tinyExperiment } from './tiny-experiment.js';
 
 const SOURCE = 'fuzz/fold1-film.safetensors';
 const CASES = 10_000;
@@ -47,18 +47,7 @@ beforeAll(async () => {
   await init({ backend: 'cpu' });
   dir = await mkdtemp(join(tmpdir(), 'ser-checkpoint-fuzz-'));
   const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 9 });
-  await runExperiment({
-    corpusName: corpus.name,
-    classes: corpus.classes,
-    utterances: corpus.utterances,
-    modelConfig: config,
-    train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8 },
-    folds: { kind: 'kfold', k: 3 },
-    conditions: ['film'],
-    outDir: dir,
-    resume: false,
-    finalModel: false,
-  });
+  await runExperiment(tinyExperiment(corpus, config, dir, { conditions: ['film'] }));
   original = new Uint8Array(await readFile(join(dir, 'fold1-film.safetensors')));
 });
 afterAll(async () => {

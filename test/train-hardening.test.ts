@@ -21,6 +21,7 @@ import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
 import { cliForTests } from './cli.js';
+import { tinyExperiment } from './tiny-experiment.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -46,22 +47,7 @@ const tiny = (classes: string[]): ModelConfig => ({
 
 const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 5 });
 
-function experiment(outDir: string, overrides: Partial<ExperimentInput> = {}): ExperimentInput {
-  return {
-    corpusName: corpus.name,
-    classes: corpus.classes,
-    utterances: corpus.utterances,
-    modelConfig: tiny,
-    train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8 },
-    folds: { kind: 'kfold', k: 3 },
-    conditions: ['concat'],
-    outDir,
-    resume: false,
-    finalModel: false,
-    warn: () => undefined,
-    ...overrides,
-  };
-}
+const experiment = (outDir: string, overrides: Partial<ExperimentInput> = {}) => tinyExperiment(corpus, tiny, outDir, overrides);
 
 function poison(model: SerModel, name: string, value: number): void {
   const t = [...model.namedParameters(), ...model.namedBuffers()].find(([n]) => n === name)![1];
