@@ -8,14 +8,7 @@ import { allCases } from '../suite/index.js';
 import { hasChromium, launchChromium, tail, type Browser } from './chromium.js';
 import { TEST_ROUTES } from './fixtures.js';
 import { recordMeasurement } from './measurements.js';
-
-interface CaseResult {
-  family: string;
-  name: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
+import type { CaseResult } from './page.js';
 
 let server: Awaited<ReturnType<typeof serveWeb>>;
 let browser: Browser;
