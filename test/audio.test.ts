@@ -1,6 +1,6 @@
 // Audio input: WAV decoding in every supported format (checked against wavefile's writer and against
-// hand-built headers), clear AudioErrors for bad files, resampling quality (frequency and level kept,
-// aliases suppressed), the streaming resampler against the file path, level normalisation and fixed windowing.
+// hand-built headers), clear AudioErrors for bad files, level normalisation, fixed windowing, and loading files
+// (resampling has its own file, test/resample.test.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -17,22 +17,12 @@ import {
   MAX_SAMPLE_RATE,
   MIN_SAMPLE_RATE,
   normalizeLevel,
-  resample,
-  StreamingResampler,
   windowStarts,
 } from '../src/audio/index.js';
+import { peakFrequency, rms, sine } from './signals.js';
 import { fmtBody, riff } from './wav-builders.js';
 
 const { WaveFile } = wavefile;
-
-const sine = (freq: number, rate: number, seconds: number, amplitude = 0.5) =>
-  Float64Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * freq * i) / rate));
-
-const rms = (x: ArrayLike<number>, from = 0, to = x.length) => {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i] * x[i];
-  return Math.sqrt(s / (to - from));
-};
 
 /** Integer codes for a PCM bit depth (8-bit WAV is unsigned). */
 function pcmCodes(x: Float64Array, bits: number): Float64Array {
@@ -162,122 +152,6 @@ describe('decodeWav', () => {
     expect((error as AudioError).file).toBe(file);
     expect((error as AudioError).message).toContain(file);
     expect((error as AudioError).message).toMatch(reason);
-  });
-});
-
-/** Frequency (Hz) of the largest Hann-windowed DFT magnitude between lo and hi, by Goertzel in 1 Hz steps. */
-function peakFrequency(x: Float32Array, rate: number, lo: number, hi: number): number {
-  const w = Float64Array.from(x, (v, i) => v * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (x.length - 1))));
-  let best = lo;
-  let bestPower = -1;
-  for (let f = lo; f <= hi; f++) {
-    const c = 2 * Math.cos((2 * Math.PI * f) / rate);
-    let s1 = 0;
-    let s2 = 0;
-    for (const v of w) {
-      const s0 = v + c * s1 - s2;
-      s2 = s1;
-      s1 = s0;
-    }
-    const power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    if (power > bestPower) (bestPower = power), (best = f);
-  }
-  return best;
-}
-
-describe('resample', () => {
-  /** Level in dB of the output's middle (edges hold filter start-up transients) relative to the input. */
-  const gainDb = (input: Float64Array, output: Float32Array) => {
-    const edge = Math.floor(output.length * 0.1);
-    return 20 * Math.log10(rms(output, edge, output.length - edge) / rms(input));
-  };
-
-  it('keeps a 1 kHz tone at 1 kHz and its level within 1% (44.1 kHz -> 16 kHz)', () => {
-    const x = sine(1000, 44100, 1);
-    const y = resample(Float32Array.from(x), 44100, 16000);
-    expect(Math.abs(y.length - 16000)).toBeLessThanOrEqual(1);
-    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
-    let crossings = 0;
-    for (let i = 1; i < y.length; i++) if (y[i - 1] < 0 !== y[i] < 0) crossings++;
-    expect(Math.abs(crossings - 2000)).toBeLessThanOrEqual(2);
-    expect(Math.abs(gainDb(x, y))).toBeLessThan(20 * Math.log10(1.01));
-  });
-
-  it('keeps the pass band flat up to 7 kHz (48 kHz -> 16 kHz) and a tone through 8 -> 16 kHz upsampling', () => {
-    for (const f of [300, 3000, 7000]) {
-      const x = sine(f, 48000, 0.5);
-      expect(Math.abs(gainDb(x, resample(Float32Array.from(x), 48000, 16000)))).toBeLessThan(0.1);
-    }
-    const x = sine(1000, 8000, 0.5);
-    const y = resample(Float32Array.from(x), 8000, 16000);
-    expect(y.length).toBe(8000);
-    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
-    expect(Math.abs(gainDb(x, y))).toBeLessThan(0.1);
-  });
-
-  it('suppresses tones above the new Nyquist frequency instead of aliasing them', () => {
-    const above = sine(12000, 44100, 1); // would alias to 4 kHz
-    expect(gainDb(above, resample(Float32Array.from(above), 44100, 16000))).toBeLessThan(-30);
-    const justAbove = sine(9000, 48000, 1); // would alias to 7 kHz
-    expect(gainDb(justAbove, resample(Float32Array.from(justAbove), 48000, 16000))).toBeLessThan(-60);
-  });
-
-  it('keeps the band flat to 0.94 x Nyquist and puts aliases from 1.06 x Nyquist on more than 65 dB down', () => {
-    const near = sine(7500, 48000, 1);
-    expect(Math.abs(gainDb(near, resample(Float32Array.from(near), 48000, 16000)))).toBeLessThan(0.01);
-    const beyond = sine(8500, 48000, 1); // would alias to 7.5 kHz
-    expect(gainDb(beyond, resample(Float32Array.from(beyond), 48000, 16000))).toBeLessThan(-65);
-  });
-
-  it('returns a copy at equal rates, and silence or emptiness unchanged', () => {
-    const x = Float32Array.from([0.1, -0.2, 0.3]);
-    const same = resample(x, 16000, 16000);
-    expect(same).toEqual(x);
-    expect(same).not.toBe(x);
-    expect(resample(new Float32Array(0), 44100, 16000)).toHaveLength(0);
-    expect([...resample(new Float32Array(441), 44100, 16000)].every((v) => v === 0)).toBe(true);
-    expect(() => resample(x, 0, 16000)).toThrow(RangeError);
-  });
-});
-
-describe('StreamingResampler', () => {
-  /** Tones across the band and beyond the new Nyquist, plus a click: the filter's whole response is exercised. */
-  const signal = (rate: number) => {
-    const x = Float32Array.from({ length: Math.round(rate * 0.7) }, (_, i) =>
-      0.4 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.3 * Math.sin((2 * Math.PI * 7700 * i) / rate) + 0.2 * Math.sin((2 * Math.PI * 9100 * i) / rate));
-    x[1234] += 0.9;
-    return x;
-  };
-
-  it.each([44100, 48000])('gives the file path\'s output for %i Hz fed in odd-sized chunks, edges included', (rate) => {
-    const x = signal(rate);
-    const expected = resample(x, rate, 16000);
-    const stream = new StreamingResampler(rate, 16000);
-    const sizes = [1, 441, 7, 1000, 3, 128, 4999, 2];
-    const parts: Float32Array[] = [];
-    for (let at = 0, k = 0; at < x.length; at += sizes[k++ % sizes.length]) parts.push(stream.push(x.slice(at, at + sizes[k % sizes.length])));
-    parts.push(stream.flush());
-    const streamed = Float32Array.from(parts.flatMap((p) => [...p]));
-    expect(streamed.length).toBe(expected.length);
-    // The stream pads the start with the same zeros and, at flush(), the end: no start-up transient of its own,
-    // so the whole output, edges included, is compared. The same sums in the same order make it exact in practice.
-    let worst = 0;
-    streamed.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[i]))));
-    expect(worst).toBeLessThanOrEqual(1e-6);
-  });
-
-  it('holds back only the filter\'s reach, passes equal rates through, and refuses input after flush()', () => {
-    const stream = new StreamingResampler(48000, 16000);
-    // 44 zero crossings at 16 kHz: an output waits for 132 input samples after its position.
-    expect(stream.push(new Float32Array(132)).length).toBe(0);
-    expect(stream.push(new Float32Array(4800)).length).toBe(1600);
-    expect(stream.flush().length).toBe(44);
-    expect(() => stream.push(new Float32Array(1))).toThrow(/after flush/);
-    const same = new StreamingResampler(16000, 16000);
-    const chunk = Float32Array.from([0.5, -0.5]);
-    expect(same.push(chunk)).toEqual(chunk);
-    expect(same.flush()).toHaveLength(0);
-    expect(() => new StreamingResampler(0, 16000)).toThrow(RangeError);
   });
 });
 
