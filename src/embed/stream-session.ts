@@ -8,7 +8,7 @@ import { RingBuffer } from '../audio/ring-buffer.js';
 import type { Classification } from '../model/recognizer.js';
 import type { SpeakerGender, StreamOptions, StreamResult, StreamStats, WindowClassifier } from './types.js';
 
-/** The scheduling core, independent of where the audio comes from: push() frames at the model's rate. */
+/** One stream's schedule: push() frames at the model's rate; results go to onResult. */
 export class StreamSession {
   private readonly ring: RingBuffer;
   private readonly hopSamples: number;
