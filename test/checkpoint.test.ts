@@ -10,6 +10,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/i
 import { tempPathFor, writeDurably, writeFileAtomic } from '../src/io/atomic-write.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/safetensors-file.js';
 import { tempDirForTests } from './temp-dir.js';
+import { titleNeeding } from './skip.js';
 
 function tensor(shape: number[], fill: (i: number) => number = (i) => i * 0.5 - 3): NamedTensor {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -272,7 +273,7 @@ const pythonSafetensors = python !== null && spawnSync('python3', ['-c', 'import
 describe('interoperability with Python readers', () => {
   const dir = tempDirForTests('ser-ckpt-py-');
 
-  it.skipIf(python === null)('an independent Python reader (struct + json + numpy) gets the same tensors', async () => {
+  it.skipIf(python === null)(titleNeeding(python, 'an independent Python reader (struct + json + numpy) gets the same tensors', 'no python3 with numpy'), async () => {
     const path = join(dir(), 'py.safetensors');
     await saveCheckpoint(path, sample, metadata);
     const script = `
@@ -298,7 +299,7 @@ print(json.dumps(out))
     }
   });
 
-  it.skipIf(!pythonSafetensors)('the reference safetensors library loads our file, and we load its file', async () => {
+  it.skipIf(!pythonSafetensors)(titleNeeding(pythonSafetensors, 'the reference safetensors library loads our file, and we load its file', "no Python package 'safetensors'"), async () => {
     const ours = join(dir(), 'ours.safetensors');
     const theirs = join(dir(), 'theirs.safetensors');
     await saveCheckpoint(ours, sample, metadata);
