@@ -132,8 +132,9 @@ export class StreamingResampler {
 
   /** The outputs that still wait for input after the stream's end, reading zeros there, as `resample` does. */
   flush(): Float32Array {
-    if (this.flushed || this.fromRate === this.toRate) return (this.flushed = true), new Float32Array(0);
+    const again = this.flushed;
     this.flushed = true;
+    if (again || this.fromRate === this.toRate) return new Float32Array(0);
     return this.emit(this.filter.outputLength(this.received));
   }
 
