@@ -43,6 +43,11 @@ const num = (name: string) => (v: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
   return n;
 };
+const fraction = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
+  return n;
+};
 
 /** --folds: a number k (k-fold by speaker), 'loso' (leave one speaker out) or 'pairs' (one female+male pair out). */
 function foldScheme(v: string): FoldScheme {
@@ -65,6 +70,7 @@ interface TrainFlags {
   model: ModelPreset;
   batchSize: number;
   lr: number;
+  speedPerturbation: number;
   seed: number;
   seeds: number;
   patience: number;
@@ -79,8 +85,9 @@ interface TrainFlags {
   mergeExcited: boolean;
 }
 
-function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'seed' | 'patience'>): TrainOptions {
-  return { ...DEFAULT_TRAIN_OPTIONS, epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, patience: flags.patience };
+function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'speedPerturbation' | 'seed' | 'patience'>): TrainOptions {
+  const { epochs, batchSize, lr, speedPerturbation, seed, patience } = flags;
+  return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience };
 }
 
 function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string; final: boolean }): Command {
@@ -96,6 +103,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .addOption(new Option('--model <preset>', 'layer sizes').choices(Object.keys(MODEL_PRESETS)).default(defaults.model))
     .option('--batch-size <n>', 'windows per batch', int('--batch-size'), DEFAULT_TRAIN_OPTIONS.batchSize)
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
+    .option('--speed-perturbation <p>', 'augmentation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off)', fraction('--speed-perturbation'), DEFAULT_TRAIN_OPTIONS.speedPerturbation)
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)

@@ -13,6 +13,7 @@ import { tidy, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from '../model/config.js';
 import { firstNonFinite } from '../model/model-file.js';
 import { SerModel, serLoss } from '../model/ser-model.js';
+import { perturbSpeed } from './augment.js';
 import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { classificationReport } from './metrics.js';
@@ -30,6 +31,8 @@ export interface TrainOptions {
   /** Weight of the gender head's loss beside the emotion loss. */
   genderLossWeight: number;
   classWeighting: boolean;
+  /** Speed perturbation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off). */
+  speedPerturbation: number;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -42,6 +45,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 1,
   genderLossWeight: 0.5,
   classWeighting: true,
+  speedPerturbation: 0.1,
 };
 
 export interface EpochRecord {
@@ -105,11 +109,14 @@ export async function fit(
       const started = performance.now();
       model.train();
       const random = seededRandom(options.seed * 1000003 + epoch);
+      // Its own stream, so the batches do not depend on whether augmentation is on.
+      const augmentRandom = seededRandom(options.seed * 1000033 + epoch + 7);
       const epochBatches = config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, random) : batches(shuffled(trainRefs, random), options.batchSize);
       const losses: Tensor[] = [];
       let done = 0;
       for (const refs of epochBatches) {
         const batch = makeBatch(refs, config.windowSamples);
+        perturbSpeed(batch.samples, config.windowSamples, options.speedPerturbation, augmentRandom);
         adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
         model.dropoutSeed = adam.stepCount;
         const loss = tidy(() => {
