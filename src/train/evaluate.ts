@@ -3,7 +3,6 @@
 // per-speaker normalisation first adapts its batch norm to each speaker's own windows (labels unused), and
 // gets its trained statistics back afterwards.
 
-import { tunePending } from '../engine/context.js';
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
@@ -52,7 +51,6 @@ async function predictWindows(model: SerModel, examples: Example[], options: Pre
       }),
     );
     const [pe, pg] = [await emotion.toArray(), await gender.toArray()];
-    await tunePending();
     emotion.dispose();
     gender.dispose();
     group.forEach((r, i) => {

@@ -3,7 +3,7 @@
 // 2-D fold, sumTo reductions of millions of values to a few or to one), and the CPU references' backward passes (unaryBackward, binary's gradient through sumTo,
 // sumTo/broadcastTo and concat/slice as adjoint pairs) against central finite differences.
 
-import type { BinaryOp, Storage, UnaryOp } from '../../src/engine/backend.js';
+import type { BinaryOp, Storage, UnaryOp } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
@@ -64,8 +64,8 @@ function unaryCase(op: UnaryOp): SuiteCase {
         const dy = randn(n, 200 + k);
         const xs = backend.upload(x);
         const dys = backend.upload(dy);
-        const ys = backend.unary(op, xs);
-        const dxs = backend.unaryBackward(op, xs, ys, dys);
+        const ys = ser.kernels.unary(backend, op, xs);
+        const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, dys);
         const y = await backend.download(ys);
         assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} [${n}]`);
         // The backward from the GPU's own y, as autograd calls it.
@@ -102,8 +102,8 @@ const kinkCase: SuiteCase = {
     const xs = backend.upload(x);
     const dys = backend.upload(dy);
     for (const [op, expected] of [['relu', [0, 0, 0, 0, 0]], ['abs', [0, 0, 0, 0, 0]], ['leakyRelu', [0.01, -0.02, 0.03, 0.005, 0.04]]] as const) {
-      const ys = backend.unary(op, xs);
-      const dx = await take(ser, backend.unaryBackward(op, xs, ys, dys));
+      const ys = ser.kernels.unary(backend, op, xs);
+      const dx = await take(ser, ser.kernels.unaryBackward(backend, op, xs, ys, dys));
       backend.release(ys);
       assertClose(dx, expected, 1e-6, `${op}'(0)`);
     }
@@ -121,8 +121,8 @@ const saturationCase: SuiteCase = {
     const x = new Float32Array([-200, -60, -20, -9.5, 9.5, 20, 60, 200, 0.5]);
     const xs = backend.upload(x);
     for (const op of ['tanh', 'sigmoid', 'gelu'] as const) {
-      const ys = backend.unary(op, xs);
-      const dxs = backend.unaryBackward(op, xs, ys, xs);
+      const ys = ser.kernels.unary(backend, op, xs);
+      const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, xs);
       const y = await backend.download(ys);
       const dx = await take(ser, dxs);
       backend.release(ys);
@@ -175,7 +175,7 @@ function binaryCase(op: BinaryOp): SuiteCase {
         const b = op === 'div' ? awayFromZero(size(bShape), 500 + k) : randn(size(bShape), 500 + k);
         const as = backend.upload(a);
         const bs = backend.upload(b);
-        const out = await take(ser, backend.binary(op, as, aShape, bs, bShape, outShape));
+        const out = await take(ser, ser.kernels.binary(backend, op, as, aShape, bs, bShape, outShape));
         assertClose(out, ref.binary(op, a, aShape, b, bShape, outShape), FORWARD_TOLERANCE, `${op} [${aShape}] ∘ [${bShape}]`);
         backend.release(as);
         backend.release(bs);
@@ -219,7 +219,7 @@ function binaryGradientCase(op: BinaryOp): SuiteCase {
         // The GPU's sumTo of the same full-shape gradients.
         for (const [full, shape, expected, name] of [[gaFull, aShape, ga, 'a'], [gbFull, bShape, gb, 'b']] as const) {
           const fs = backend.upload(Float32Array.from(full));
-          assertClose(await take(ser, backend.sumTo(fs, outShape, shape)), expected, GRADIENT_TOLERANCE, `GPU sumTo of d/d${name} ${what}`);
+          assertClose(await take(ser, ser.kernels.sumTo(backend, fs, outShape, shape)), expected, GRADIENT_TOLERANCE, `GPU sumTo of d/d${name} ${what}`);
           backend.release(fs);
         }
       }
@@ -239,12 +239,12 @@ const foldCase: SuiteCase = {
     const shape = [32_769, 300];
     const x = tiledRandn(size(shape), 900);
     const xs = backend.upload(x);
-    assertClose(await take(ser, backend.slice(xs, shape, 1, 1, 257)), ref.slice(x, shape, 1, 1, 257), 0, `slice [${shape}] [1, 258)`);
+    assertClose(await take(ser, ser.kernels.slice(backend, xs, shape, 1, 1, 257)), ref.slice(x, shape, 1, 1, 257), 0, `slice [${shape}] [1, 258)`);
     const part = randn(shape[0] * 257, 901);
     const parts = backend.upload(part);
     const shapes = [[shape[0], 257], shape];
-    assertClose(await take(ser, backend.concat([parts, xs], shapes, 1)), ref.concat([part, x], shapes, 1), 0, `concat [${shapes[0]}] [${shape}]`);
-    assertClose(await take(ser, backend.sumTo(xs, shape, [shape[0], 1])), ref.sumTo(x, shape, [shape[0], 1]), FORWARD_TOLERANCE, `sumTo [${shape}] → [${shape[0]}, 1]`);
+    assertClose(await take(ser, ser.kernels.concat(backend, [parts, xs], shapes, 1)), ref.concat([part, x], shapes, 1), 0, `concat [${shapes[0]}] [${shape}]`);
+    assertClose(await take(ser, ser.kernels.sumTo(backend, xs, shape, [shape[0], 1])), ref.sumTo(x, shape, [shape[0], 1]), FORWARD_TOLERANCE, `sumTo [${shape}] → [${shape[0]}, 1]`);
     backend.release(xs);
     backend.release(parts);
   },
@@ -262,14 +262,14 @@ const affineAccumulateFillCase: SuiteCase = {
       const x = randn(n, 1000 + k);
       const acc = randn(n, 1100 + k);
       const xs = backend.upload(x);
-      assertClose(await take(ser, backend.affine(xs, -1.75, 0.3)), ref.affine(x, -1.75, 0.3), FORWARD_TOLERANCE, `affine [${n}]`);
+      assertClose(await take(ser, ser.kernels.affine(backend, xs, -1.75, 0.3)), ref.affine(x, -1.75, 0.3), FORWARD_TOLERANCE, `affine [${n}]`);
       const accs = backend.upload(acc);
-      backend.accumulate(accs, xs);
+      ser.kernels.accumulate(backend, accs, xs);
       assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
-      backend.accumulate(accs, accs);
+      ser.kernels.accumulate(backend, accs, accs);
       const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
       assertClose(await take(ser, accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
-      const filled = await take(ser, backend.fill(n, -2.5));
+      const filled = await take(ser, ser.kernels.fill(backend, n, -2.5));
       assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
       backend.release(xs);
     }
@@ -317,7 +317,7 @@ const sumToCase: SuiteCase = {
       // An offset keeps the sums away from zero; relative error is then about the reduction, not cancellation.
       const x = tiledRandn(size(shape), 1300 + k).map((v) => v + 0.5);
       const xs = backend.upload(x);
-      assertClose(await take(ser, backend.sumTo(xs, shape, outShape)), ref.sumTo(x, shape, outShape), FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
+      assertClose(await take(ser, ser.kernels.sumTo(backend, xs, shape, outShape)), ref.sumTo(x, shape, outShape), FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
       backend.release(xs);
     }
   },
@@ -332,7 +332,7 @@ const largeSumCase: SuiteCase = {
     for (const [k, [n, offset]] of [[1_500_007, 0], [4_000_000, 1], [12_288_000, 0.01]].entries()) {
       const x = tiledRandn(n, 1400 + k).map((v) => v + offset);
       const xs = backend.upload(x);
-      const sum = await take(ser, backend.sumTo(xs, [n], [1]));
+      const sum = await take(ser, ser.kernels.sumTo(backend, xs, [n], [1]));
       const expected = ref.sumTo(x, [n], [1]);
       const err = Math.abs(sum[0] - expected[0]) / Math.abs(expected[0]);
       assert(err < 1e-5, `sum of ${n} values: ${sum[0]} vs ${expected[0]}, relative error ${err.toExponential(2)}`);
@@ -350,7 +350,7 @@ const broadcastToCase: SuiteCase = {
     for (const [k, [outShape, shape]] of SUM_PATTERNS.entries()) {
       const x = tiledRandn(size(shape), 1500 + k);
       const xs = backend.upload(x);
-      assertClose(await take(ser, backend.broadcastTo(xs, shape, outShape)), ref.broadcastTo(x, shape, outShape), FORWARD_TOLERANCE, `broadcastTo [${shape}] → [${outShape}]`);
+      assertClose(await take(ser, ser.kernels.broadcastTo(backend, xs, shape, outShape)), ref.broadcastTo(x, shape, outShape), FORWARD_TOLERANCE, `broadcastTo [${shape}] → [${outShape}]`);
       backend.release(xs);
     }
     // The gradient of Σ r·sumTo(x) is broadcastTo(r), and of Σ r·broadcastTo(x) is sumTo(r).
@@ -390,19 +390,19 @@ const concatSliceCase: SuiteCase = {
       const stores = xs.map((x) => backend.upload(x));
       const outShape = [...shapes[0]];
       outShape[axis] = shapes.reduce((s, t) => s + t[axis], 0);
-      const cs = backend.concat(stores, shapes, axis);
+      const cs = ser.kernels.concat(backend, stores, shapes, axis);
       const what = `concat ${shapes.map((s) => `[${s}]`).join(' ')} along ${axis}`;
       assertClose(await backend.download(cs), ref.concat(xs, shapes, axis), 0, what);
       let start = 0;
       for (const [i, s] of shapes.entries()) {
-        const part = await take(ser, backend.slice(cs, outShape, axis, start, s[axis]));
+        const part = await take(ser, ser.kernels.slice(backend, cs, outShape, axis, start, s[axis]));
         assertClose(part, xs[i], 0, `slice ${i} of ${what}`);
         assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, start, s[axis]), 0, `reference slice ${i} of ${what}`);
         start += s[axis];
       }
       // An interior slice that crosses the parts.
       if (outShape[axis] > 2) {
-        const part = await take(ser, backend.slice(cs, outShape, axis, 1, outShape[axis] - 2));
+        const part = await take(ser, ser.kernels.slice(backend, cs, outShape, axis, 1, outShape[axis] - 2));
         assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, 1, outShape[axis] - 2), 0, `interior slice of ${what}`);
       }
       for (const s of [cs, ...stores]) backend.release(s);

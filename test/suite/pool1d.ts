@@ -3,7 +3,7 @@
 // ties in max, and a size past 65535 workgroups for grid1d's 2-D fold), and the CPU references' backward
 // passes against central finite differences.
 
-import type { Pool1dParams } from '../../src/engine/backend.js';
+import type { Pool1dParams } from '../../src/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
@@ -52,10 +52,10 @@ async function compareWithReference(ser: Ser, xShape: number[], p: Pool1dParams,
   const xs = backend.upload(x);
   const dys = backend.upload(dy);
   const outputs = {
-    maxPool1d: backend.maxPool1d(xs, xShape, p),
-    maxPool1dBackward: backend.maxPool1dBackward(xs, dys, xShape, p),
-    avgPool1d: backend.avgPool1d(xs, xShape, p),
-    avgPool1dBackward: backend.avgPool1dBackward(dys, xShape, p),
+    maxPool1d: ser.kernels.maxPool1d(backend, xs, ser.pool1dGeometry(xShape, p)),
+    maxPool1dBackward: ser.kernels.maxPool1dBackward(backend, xs, dys, ser.pool1dGeometry(xShape, p)),
+    avgPool1d: ser.kernels.avgPool1d(backend, xs, ser.pool1dGeometry(xShape, p)),
+    avgPool1dBackward: ser.kernels.avgPool1dBackward(backend, dys, ser.pool1dGeometry(xShape, p)),
   };
   const expected = {
     maxPool1d: ref.maxPool1d(x, xShape, p),
@@ -118,8 +118,8 @@ const handTieCase: SuiteCase = {
     const expected = [0, 30, 0, 0, 30, 40, 0];
     const xs = backend.upload(x);
     const dys = backend.upload(dy);
-    const dxs = backend.maxPool1dBackward(xs, dys, xShape, p);
-    const ys = backend.maxPool1d(xs, xShape, p);
+    const dxs = ser.kernels.maxPool1dBackward(backend, xs, dys, ser.pool1dGeometry(xShape, p));
+    const ys = ser.kernels.maxPool1d(backend, xs, ser.pool1dGeometry(xShape, p));
     const dx = await backend.download(dxs);
     const y = await backend.download(ys);
     assert(dx.join() === expected.join(), `maxPool1dBackward: got [${dx.join(', ')}], expected [${expected.join(', ')}]`);
@@ -163,8 +163,8 @@ const nanCase: SuiteCase = {
       const dy = Float32Array.from({ length: Lout }, (_, i) => 10 * (i + 1));
       const xs = backend.upload(x);
       const dys = backend.upload(dy);
-      const ys = backend.maxPool1d(xs, xShape, c.p);
-      const dxs = backend.maxPool1dBackward(xs, dys, xShape, c.p);
+      const ys = ser.kernels.maxPool1d(backend, xs, ser.pool1dGeometry(xShape, c.p));
+      const dxs = ser.kernels.maxPool1dBackward(backend, xs, dys, ser.pool1dGeometry(xShape, c.p));
       const expectedY = ser.reference.maxPool1d(x, xShape, c.p);
       if (c.x.some(Number.isNaN)) assert(expectedY.some(Number.isNaN), `${c.what}: the CPU reference drops the NaN`);
       assertSameWithNaN(await backend.download(ys), expectedY, `maxPool1d ${c.what}`);

@@ -4,11 +4,7 @@
 // to the first maximum of each window (torch's CPU tie rule; a NaN is a window's maximum); average pooling pads with zeros and always
 // divides by kernelSize (count_include_pad). Plain loops, float64 accumulation.
 
-import type { Pool1dParams } from '../backend.js';
-
-function outputLength(L: number, p: Pool1dParams): number {
-  return Math.floor((L + 2 * p.padding - p.kernelSize) / p.stride) + 1;
-}
+import { pool1dGeometry, type Pool1dParams } from '../geometry.js';
 
 /** Index (within the row) of the first maximum of window j; −1 if the window holds no input position. A NaN
  * is the maximum of its window (torch propagates NaN through max pooling): the first NaN, and its gradient. */
@@ -30,7 +26,7 @@ function windowArgmax(x: ArrayLike<number>, rowStart: number, L: number, j: numb
 
 export function maxPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
   const [N, C, L] = xShape;
-  const Lout = outputLength(L, p);
+  const { Lout } = pool1dGeometry(xShape, p);
   const y = new Float64Array(N * C * Lout);
   for (let r = 0; r < N * C; r++) {
     for (let j = 0; j < Lout; j++) {
@@ -43,7 +39,7 @@ export function maxPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParam
 
 export function maxPool1dBackward(x: ArrayLike<number>, dy: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
   const [N, C, L] = xShape;
-  const Lout = outputLength(L, p);
+  const { Lout } = pool1dGeometry(xShape, p);
   const dx = new Float64Array(N * C * L);
   for (let r = 0; r < N * C; r++) {
     for (let j = 0; j < Lout; j++) {
@@ -56,7 +52,7 @@ export function maxPool1dBackward(x: ArrayLike<number>, dy: ArrayLike<number>, x
 
 export function avgPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
   const [N, C, L] = xShape;
-  const Lout = outputLength(L, p);
+  const { Lout } = pool1dGeometry(xShape, p);
   const y = new Float64Array(N * C * Lout);
   for (let r = 0; r < N * C; r++) {
     for (let j = 0; j < Lout; j++) {
@@ -73,7 +69,7 @@ export function avgPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParam
 
 export function avgPool1dBackward(dy: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
   const [N, C, L] = xShape;
-  const Lout = outputLength(L, p);
+  const { Lout } = pool1dGeometry(xShape, p);
   const dx = new Float64Array(N * C * L);
   for (let r = 0; r < N * C; r++) {
     for (let j = 0; j < Lout; j++) {

@@ -3,7 +3,7 @@
 // Layout: dense row-major; the shapes of binary/sumTo/broadcastTo have equal rank and every operand dim equals
 // the output dim or is 1 (NumPy broadcasting after ops.ts has padded with leading 1s).
 
-import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { BinaryOp, UnaryOp } from '../elementwise.js';
 
 /** √(2/π) and the cubic coefficient of gelu's tanh approximation (torch's approximate='tanh'). */
 const GELU_K = Math.sqrt(2 / Math.PI);

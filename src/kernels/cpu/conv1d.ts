@@ -3,11 +3,7 @@
 // Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1.
 // Output position lo reads input position lo·stride − padding + k·dilation (zero outside [0, L)).
 
-import type { Conv1dParams } from '../backend.js';
-
-function outputLength(length: number, kernel: number, p: Conv1dParams): number {
-  return Math.floor((length + 2 * p.padding - p.dilation * (kernel - 1) - 1) / p.stride) + 1;
-}
+import { conv1dGeometry, type Conv1dParams } from '../geometry.js';
 
 /** y[n, co, lo] = bias[co] + Σ_ci Σ_k w[co, ci, k] · x[n, ci, lo·stride − padding + k·dilation]. */
 export function conv1d(
@@ -18,9 +14,7 @@ export function conv1d(
   bias: ArrayLike<number> | null,
   p: Conv1dParams,
 ): Float64Array {
-  const [N, Cin, L] = xShape;
-  const [Cout, , K] = wShape;
-  const Lout = outputLength(L, K, p);
+  const { N, Cin, L, Cout, K, Lout } = conv1dGeometry(xShape, wShape, p);
   const y = new Float64Array(N * Cout * Lout);
   for (let n = 0; n < N; n++) {
     for (let co = 0; co < Cout; co++) {
@@ -47,9 +41,7 @@ export function conv1dBackwardInput(
   wShape: number[],
   p: Conv1dParams,
 ): Float64Array {
-  const [N, Cin, L] = xShape;
-  const [Cout, , K] = wShape;
-  const Lout = outputLength(L, K, p);
+  const { N, Cin, L, Cout, K, Lout } = conv1dGeometry(xShape, wShape, p);
   const dx = new Float64Array(N * Cin * L);
   for (let n = 0; n < N; n++) {
     for (let co = 0; co < Cout; co++) {
@@ -75,9 +67,7 @@ export function conv1dBackwardWeight(
   wShape: number[],
   p: Conv1dParams,
 ): Float64Array {
-  const [N, Cin, L] = xShape;
-  const [Cout, , K] = wShape;
-  const Lout = outputLength(L, K, p);
+  const { N, Cin, L, Cout, K, Lout } = conv1dGeometry(xShape, wShape, p);
   const dw = new Float64Array(Cout * Cin * K);
   for (let n = 0; n < N; n++) {
     for (let co = 0; co < Cout; co++) {
