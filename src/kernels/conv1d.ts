@@ -31,11 +31,12 @@ import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
 import { configName, tiledConfigsFor, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
-import forwardShader from '../../shaders/conv1d-forward.wgsl';
-import backwardInputShader from '../../shaders/conv1d-backward-input.wgsl';
-import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
-import subgroupShader from '../../shaders/conv1d-subgroup.wgsl';
-import subgroupWeightShader from '../../shaders/conv1d-subgroup-weight.wgsl';
+import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
+import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
+import common from '../../shaders/conv1d-common.wgsl';
+import forwardKernel from '../../shaders/conv1d-forward.wgsl';
+import subgroupKernels from '../../shaders/conv1d-subgroup.wgsl';
+import subgroupWeightKernel from '../../shaders/conv1d-subgroup-weight.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
 
@@ -52,13 +53,20 @@ const TILED_TARGET_WORKGROUPS = 512;
 /** Smallest GEMM side (rows, or reduction) worth a workgroup tile. */
 const MIN_TILED_SIDE = 16;
 
-const tiledShader = tiledOperands + tiledCore;
+// WGSL has no includes: every shader gets the family's prelude (after the subgroup kernels' `enable`, which
+// must come first); the tiled passes get the GEMM's tiled core appended.
+const forwardShader = common + forwardKernel;
+const backwardInputShader = common + backwardInputKernel;
+const backwardWeightShader = common + backwardWeightKernels;
+const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
+const subgroupWeightShader = 'enable subgroups;\n' + common + subgroupWeightKernel;
+const tiledShader = common + tiledOperands + tiledCore;
 
 function describe(g: Geometry): string {
   return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
 }
 
-/** The shape uniforms every conv1d shader starts with. */
+/** The Shape (shaders/conv1d-common.wgsl) that every conv1d uniform but the subgroup correlation's starts with. */
 function shapeParams(g: Geometry): Params {
   return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, g.stride, g.padding, g.dilation);
 }
@@ -345,7 +353,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
       shader: tiledShader,
       entryPoint: 'gemm_tiled',
       constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
-      params: new Params().u32(M, N, K).u32(g.Cin, g.L, g.Cout, g.K, g.Lout, g.stride, g.padding, g.dilation).u32(chunk, bias ? 1 : 0),
+      params: shapeParams(g).u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
     }),

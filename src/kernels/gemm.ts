@@ -28,11 +28,15 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/gemm.js';
-import gemmShader from '../../shaders/gemm.wgsl';
+import common from '../../shaders/gemm-common.wgsl';
+import gemmKernels from '../../shaders/gemm.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
-import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
+import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
 
-const shader = gemmShader + tiledCore;
+// WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
+// `enable`, which must come first), the tiled core appended.
+const shader = common + gemmKernels + tiledCore;
+const subgroupShader = 'enable subgroups;\n' + common + subgroupKernel;
 
 export interface GemmOptions {
   /** C[M,N] = op(A)·op(B) (+ bias[N] per row), A is [M,K] ([K,M] if transA), B is [K,N] ([N,K] if transB). */
