@@ -27,8 +27,13 @@ import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/normalization.js';
 import applyShader from '../../shaders/normalization-apply.wgsl';
-import backwardShader from '../../shaders/normalization-backward.wgsl';
-import statsShader from '../../shaders/normalization-stats.wgsl';
+import backwardKernels from '../../shaders/normalization-backward.wgsl';
+import common from '../../shaders/normalization-common.wgsl';
+import statsKernels from '../../shaders/normalization-stats.wgsl';
+
+// WGSL has no includes: the reductions' shared uniforms and chunk walk are prepended.
+const statsShader = common + statsKernels;
+const backwardShader = common + backwardKernels;
 
 export interface BatchNormStats {
   /** Per-channel batch mean and biased variance, each [C]. */
@@ -117,7 +122,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shapes: pl.shapes,
     shader: statsShader,
     constants: { WG: CHANNEL_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0),
+    params: new Params().u32(N, C, L, chunk, chunks, 0, 0, 0).f32(0),
     workgroups: grid1d(C, CHANNEL_WG),
   };
   if (pl.direct) {
@@ -131,7 +136,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shader: statsShader,
     entryPoint: 'partial',
     constants: { WG: REDUCE_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG)),
+    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG), 0).f32(0),
     buffers: [gpuStorage(x).buffer, partials.buffer],
     workgroups: [chunks, ...pl.channelGrid],
   });
