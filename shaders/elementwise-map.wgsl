@@ -9,7 +9,8 @@
 // OP selects the operation (an override constant, so each op is its own specialised pipeline).
 
 override WG: u32 = 256;
-// unary: 0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 neg, 6 abs, 7 sqrt, 8 square, 9 gelu, 10 leakyRelu.
+// unary: 0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 neg, 6 abs, 7 sqrt, 8 square, 9 gelu, 10 leakyRelu: the
+// order of the CPU reference's table (UNARY in src/kernels/cpu/elementwise.ts), which gives the codes.
 // binary: 0 add, 1 sub, 2 mul, 3 div.
 override OP: u32 = 0;
 

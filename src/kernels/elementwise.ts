@@ -19,6 +19,7 @@ import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';
+import type { UnaryOp } from './cpu/elementwise.js';
 import mapShader from '../../shaders/elementwise-map.wgsl';
 import broadcastShader from '../../shaders/elementwise-broadcast.wgsl';
 import reduceShader from '../../shaders/elementwise-reduce.wgsl';
@@ -27,12 +28,11 @@ import copyShader from '../../shaders/elementwise-copy.wgsl';
 const WG = 256;
 const MAX_RANK = 6;
 
-export type UnaryOp = 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'abs' | 'sqrt' | 'square' | 'gelu' | 'leakyRelu';
+export type { UnaryOp } from './cpu/elementwise.js';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
-const UNARY_CODES: Record<UnaryOp, number> = {
-  relu: 0, sigmoid: 1, tanh: 2, exp: 3, log: 4, neg: 5, abs: 6, sqrt: 7, square: 8, gelu: 9, leakyRelu: 10,
-};
+/** The shader's OP code of each unary op: its place in the reference's table. */
+const UNARY_CODES = new Map(ref.UNARY_OPS.map((op, code) => [op, code]));
 const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -69,7 +69,7 @@ function map(rt: GpuRuntime, name: string, storages: GpuStorage[], n: number, op
 function unaryGpu(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
   const input = gpuStorage(x);
   const y = allocate(rt, input.length, op);
-  map(rt, 'unary', [input, y], input.length, UNARY_CODES[op]);
+  map(rt, 'unary', [input, y], input.length, UNARY_CODES.get(op)!);
   return y;
 }
 
@@ -77,7 +77,7 @@ function unaryGpu(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
 function unaryBackwardGpu(rt: GpuRuntime, op: UnaryOp, x: Storage, y: Storage, dy: Storage): Storage {
   const n = x.length;
   const dx = allocate(rt, n, `${op}.backward`);
-  map(rt, 'unaryBackward', [gpuStorage(x), gpuStorage(y), gpuStorage(dy), dx], n, UNARY_CODES[op]);
+  map(rt, 'unaryBackward', [gpuStorage(x), gpuStorage(y), gpuStorage(dy), dx], n, UNARY_CODES.get(op)!);
   return dx;
 }
 

@@ -3,6 +3,7 @@
 // 2-D fold, sumTo reductions of millions of values to a few or to one), and the CPU references' backward passes (unaryBackward, binary's gradient through sumTo,
 // sumTo/broadcastTo and concat/slice as adjoint pairs) against central finite differences.
 
+import { UNARY_OPS } from '../../src/kernels/cpu/elementwise.js';
 import type { BinaryOp, Storage, UnaryOp } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
@@ -11,7 +12,6 @@ const GRADIENT_TOLERANCE = 1e-4;
 /** Finite differences in float64 of float64 references agree far better than the GPU tolerances. */
 const FD_TOLERANCE = 1e-6;
 
-const UNARY_OPS: UnaryOp[] = ['relu', 'sigmoid', 'tanh', 'exp', 'log', 'neg', 'abs', 'sqrt', 'square', 'gelu', 'leakyRelu'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
 /** Ops with a kink at 0, where the GPU must give torch's one-sided derivative. */
 const KINKED: UnaryOp[] = ['relu', 'abs', 'leakyRelu'];
