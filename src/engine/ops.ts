@@ -115,6 +115,7 @@ export const sqrt = unaryOp('sqrt');
 export const square = unaryOp('square');
 export const gelu = unaryOp('gelu');
 export const leakyRelu = unaryOp('leakyRelu');
+export const silu = unaryOp('silu');
 
 /** alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {

@@ -38,6 +38,7 @@ const UNARY = {
     },
   },
   leakyRelu: { value: (x) => (x > 0 ? x : LEAKY_SLOPE * x), derivative: (x) => (x > 0 ? 1 : LEAKY_SLOPE) },
+  silu: { value: (x) => x * sigmoid(x), derivative: (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x))) },
 } satisfies Record<string, UnaryDefinition>;
 
 export type UnaryOp = keyof typeof UNARY;
