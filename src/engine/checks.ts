@@ -3,21 +3,6 @@
 
 import { ShapeError, type Tensor } from './tensor.js';
 
-/** The most elements a tensor created by tensor(), zeros() or ones() may have: 2^28 (1 GiB of float32, over
- * the storage-buffer limits of most WebGPU adapters). Larger shapes are refused with a ShapeError before
- * anything is allocated, instead of an out-of-memory kill on the CPU backend or a device error on the GPU. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 28;
-
-export function checkShape(shape: number[], what: string): void {
-  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`${what}: shape [${shape}] must be a non-empty list of positive integers`);
-  }
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (size > MAX_TENSOR_ELEMENTS) {
-    throw new ShapeError(`${what}: shape [${shape}] has ${size} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (MAX_TENSOR_ELEMENTS)`);
-  }
-}
-
 export function rank(x: Tensor, r: number, what: string): void {
   if (x.shape.length !== r) throw new ShapeError(`${what}: expected ${r} dimensions, got ${x.describe()}`);
 }

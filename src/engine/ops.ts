@@ -5,47 +5,10 @@
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
-import { checkShape, nonNegativeInt, normaliseDim, positiveInt, rank, sameBackend } from './checks.js';
-export { MAX_TENSOR_ELEMENTS } from './checks.js';
-import { defaultBackend } from './context.js';
+import { nonNegativeInt, normaliseDim, positiveInt, rank, sameBackend } from './checks.js';
 import { ShapeError, Tensor } from './tensor.js';
 
-// ---------------------------------------------------------------------------------------------- creation
-
-export interface TensorOptions {
-  requiresGrad?: boolean;
-  name?: string;
-}
-
-export function tensor(data: Float32Array | number[], shape: number[], options: TensorOptions = {}): Tensor {
-  checkShape(shape, options.name ?? 'tensor');
-  const values = data instanceof Float32Array ? data : Float32Array.from(data);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (values.length !== size) {
-    throw new ShapeError(`${options.name ?? 'tensor'}: ${values.length} values do not fill shape [${shape}] (${size} elements)`);
-  }
-  const backend = defaultBackend();
-  const t = new Tensor(backend.upload(values, options.name), [...shape], backend, options.requiresGrad ?? false);
-  t.name = options.name;
-  return t;
-}
-
-export function zeros(shape: number[], options: TensorOptions = {}): Tensor {
-  return filled(shape, 0, options);
-}
-
-export function ones(shape: number[], options: TensorOptions = {}): Tensor {
-  return filled(shape, 1, options);
-}
-
-function filled(shape: number[], value: number, options: TensorOptions): Tensor {
-  checkShape(shape, options.name ?? (value === 0 ? 'zeros' : 'ones'));
-  const backend = defaultBackend();
-  const size = shape.reduce((a, b) => a * b, 1);
-  const t = new Tensor(k.fill(backend, size, value), [...shape], backend, options.requiresGrad ?? false);
-  t.name = options.name;
-  return t;
-}
+export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
 
 function result(x: Tensor, storage: Storage, shape: number[]): Tensor {
   return new Tensor(storage, shape, x.backend);
