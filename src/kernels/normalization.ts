@@ -1,4 +1,4 @@
-// Batch normalisation on the GPU (the CPU reference is src/engine/cpu/normalization.ts).
+// Batch normalisation on the GPU (the CPU reference is ./cpu/normalization.ts, beside it at the end).
 //
 // Layout: x, y, dy, dx [N, C, L] dense row-major float32 ([N, C] inputs come as [N, C, 1]); mean, variance,
 // gamma, beta, dgamma, dbeta [C]. Channel c owns the M = N·L values x[n, c, l]. Statistics are the batch mean

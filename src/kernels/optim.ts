@@ -1,4 +1,4 @@
-// The optimiser step and the dropout mask on the GPU (the CPU reference is src/engine/cpu/optim.ts), both in
+// The optimiser step and the dropout mask on the GPU (the CPU reference is ./cpu/optim.ts), both in
 // shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
 //
 //   adamStep(param, grad, m, v, o)  in place on param, m and v: AdamW (decoupled weight decay) with bias correction

@@ -1,4 +1,5 @@
-// Softmax and the fused softmax + cross-entropy loss on the GPU (the CPU reference is src/engine/cpu/softmax.ts).
+// Softmax and the fused softmax + cross-entropy loss on the GPU (the CPU reference is ./cpu/softmax.ts, beside
+// it at the end).
 //
 // Layout: x, y, dy, dx, logits, probs [rows, cols] dense row-major float32, softmax along cols; targets [rows] int32
 // class indices (uploaded with uploadIndices; ops.ts refuses targets outside [0, cols) before any dispatch, so the
