@@ -18,10 +18,18 @@ import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import type { CpuBackend } from './cpu/backend.js';
 import * as ref from './cpu/softmax.js';
-import backwardShader from '../../shaders/softmax-backward.wgsl';
-import crossEntropyBackwardShader from '../../shaders/softmax-cross-entropy-backward.wgsl';
-import crossEntropyShader from '../../shaders/softmax-cross-entropy.wgsl';
-import softmaxShader from '../../shaders/softmax.wgsl';
+
+import backwardKernels from '../../shaders/softmax-backward.wgsl';
+import common from '../../shaders/softmax-common.wgsl';
+import crossEntropyBackwardKernels from '../../shaders/softmax-cross-entropy-backward.wgsl';
+import crossEntropyKernels from '../../shaders/softmax-cross-entropy.wgsl';
+import softmaxKernels from '../../shaders/softmax.wgsl';
+
+// WGSL has no includes: the family's uniforms and tree reductions are prepended to each shader.
+const softmaxShader = common + softmaxKernels;
+const backwardShader = common + backwardKernels;
+const crossEntropyShader = common + crossEntropyKernels;
+const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
 
 /** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
 const ROWS_WG = 64;
