@@ -79,7 +79,7 @@ describe('tuner', () => {
   // per problem ('direct': SwiftShader) there is nothing to choose between; which kernel ran is read from the
   // profiler, which needs timestamp queries.
   const single = rt.profile.kernels === 'direct';
-const unprofiled = !rt.profile.timestamps;
+  const unprofiled = !rt.profile.timestamps;
   const [N, Cin, L, Cout, K] = [2, 16, 301, 24, 3];
   const p = { stride: 1, padding: 1, dilation: 1 };
   const g = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
