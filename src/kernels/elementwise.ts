@@ -20,10 +20,15 @@ import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';
 import type { UnaryOp } from './cpu/elementwise.js';
-import mapShader from '../../shaders/elementwise-map.wgsl';
-import broadcastShader from '../../shaders/elementwise-broadcast.wgsl';
+import common from '../../shaders/elementwise-common.wgsl';
+import mapKernels from '../../shaders/elementwise-map.wgsl';
+import broadcastKernels from '../../shaders/elementwise-broadcast.wgsl';
 import reduceShader from '../../shaders/elementwise-reduce.wgsl';
 import copyShader from '../../shaders/elementwise-copy.wgsl';
+
+// WGSL has no includes: the family's operation selector is prepended to the shaders that use it.
+const mapShader = common + mapKernels;
+const broadcastShader = common + broadcastKernels;
 
 const WG = 256;
 const MAX_RANK = 6;
