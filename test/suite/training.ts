@@ -10,6 +10,8 @@ const GRADIENT = 1e-4;
 /** The references' backward passes against finite differences (float64 throughout, so far tighter than GRADIENT). */
 const FD = 1e-6;
 
+/** The data sequence: restarted by every case from its name (see `seededByName`), so a case run alone gets the
+ * same data as in the whole suite. */
 let seed = 1000;
 /** Fresh standard-normal data for every call. */
 const fresh = (n: number, scale = 1, offset = 0) => randn(n, seed++).map((v) => v * scale + offset);
@@ -384,4 +386,11 @@ const optimCases: SuiteCase[] = [
   })),
 ];
 
-export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases, ...optimCases];
+/** A case whose data sequence starts at a seed taken from its name. */
+function seededByName(c: SuiteCase): SuiteCase {
+  let hash = 0;
+  for (const ch of c.name) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
+  return { ...c, run: (ser) => ((seed = hash), c.run(ser)) };
+}
+
+export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases, ...optimCases].map(seededByName);
