@@ -5,53 +5,15 @@
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { conv1dGeometry, kernels, pool1dGeometry, reference, type Conv1dParams, type Pool1dParams, type Storage } from '../src/index.js';
-import type { BenchContext, Expectation, KernelCase, Prepared } from './case.js';
+import { Inputs, type Expectation, type KernelCase, type Prepared } from './case.js';
 import { gather3, gatherRows, hwioToWeight, nclToNlc, nlcToNcl, probes, randomArray, range, weightToHwio } from './check.js';
 
 const F32 = 4;
 
-/** Host arrays uploaded to both engines; released together. */
-class Inputs {
-  private storages: Storage[] = [];
-  private tensors: TF.Tensor[] = [];
-  constructor(private ctx: BenchContext) {}
-  ours(data: Float32Array): Storage {
-    const s = this.ctx.backend.upload(data);
-    this.storages.push(s);
-    return s;
-  }
-  tfjs(data: Float32Array, shape: number[]): TF.Tensor {
-    const t = this.ctx.tf!.tensor(data, shape);
-    this.tensors.push(t);
-    return t;
-  }
-  /** Releases s with the inputs (a result computed once, outside timing). */
-  adoptOurs(s: Storage): Storage {
-    this.storages.push(s);
-    return s;
-  }
-  /** Disposes t with the inputs (a tfjs tensor computed once, outside timing). */
-  adopt(t: TF.Tensor): TF.Tensor {
-    this.tensors.push(t);
-    return t;
-  }
-  dispose(): void {
-    this.storages.forEach((s) => this.ctx.backend.release(s));
-    this.tensors.forEach((t) => t.dispose());
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ conv1d
 
-export interface ConvLayer {
-  N: number;
-  Cin: number;
-  Cout: number;
-  L: number;
-  K: number;
-  stride: number;
-  padding: number;
-}
+/** One convolution: x [N, Cin, L], w [Cout, Cin, K], dilation 1. */
+export type ConvLayer = Record<'N' | 'Cin' | 'Cout' | 'L' | 'K' | 'stride' | 'padding', number>;
 
 /** The default model's four convolutions (see src/model/config.ts): padding as ConvBlock chooses it. */
 export const MODEL_CONV_LAYERS: ConvLayer[] = [
@@ -69,10 +31,10 @@ const SHORT_PASS: Record<ConvPass, string> = { fwd: 'fwd', bwdInput: 'bwdX', bwd
 export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCase {
   const { N, Cin, Cout, L, K, stride, padding } = layer;
   const p: Conv1dParams = { stride, padding, dilation: 1 };
-  const g = conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
-  const Lout = g.Lout;
   const xShape = [N, Cin, L];
   const wShape = [Cout, Cin, K];
+  const g = conv1dGeometry(xShape, wShape, p);
+  const Lout = g.Lout;
   const yShape = [N, Cout, Lout];
   const shape = `${N}x${Cin}x${L}->${Cout} k${K}${stride > 1 ? `/${stride}` : ''}`;
   return {
