@@ -1,8 +1,9 @@
 // The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
 // submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
 // dispatches of a pass; a pass per dispatch cost 15-100 µs more per dispatch on lavapipe), caches pipelines,
-// bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, and turns WebGPU
-// validation and out-of-memory errors into exceptions that name the kernel and the shapes.
+// bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, turns WebGPU
+// validation and out-of-memory errors into exceptions that name the kernel and the shapes, and runs the
+// tuner's trials (tuner.ts) whenever the host waits on the device anyway.
 //
 // Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
 // @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.

@@ -6,12 +6,13 @@
 //   Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1   (geometry.ts; ops.ts has checked Lout ≥ 1)
 //   y[n, co, lo] = bias[co] + Σ_ci Σ_k w[co, ci, k] · x[n, ci, lo·stride − padding + k·dilation]
 //
-// All three are implicit GEMMs without workgroup memory, each invocation holding a register tile:
+// Every pass has up to three kernels, chosen per device by `chooseKernel` below (the rule, or the tuner's
+// measured winner). The direct ones are implicit GEMMs without workgroup memory, each invocation holding a
+// register tile:
 //   forward         Cout × (N·Lout), reduced over Cin·K      (shaders/conv1d-forward.wgsl)
 //   backward input  Cin × (N·L), reduced over Cout·K          (shaders/conv1d-backward-input.wgsl, per stride phase)
 //   backward weight Cout × (Cin·K), reduced over N·Lout       (shaders/conv1d-backward-weight.wgsl, in chunks whose
 //                   partial sums a second pass adds up in a fixed order: deterministic, no float atomics)
-// Every pass has up to three kernels, chosen per device by the rule in `chooseKernel` below (or by the tuner):
 // On CPU drivers with subgroups (lavapipe), the forward pass and the stride-1 input gradient run instead as one
 // subgroup correlation kernel (shaders/conv1d-subgroup.wgsl) that shares loads between SIMD lanes, as the
 // subgroup GEMM does: measured 2-3× the per-invocation kernels on the model's middle layers, and another
@@ -21,8 +22,7 @@
 // On GPUs all three passes run on the GEMM's workgroup-tiled core, as implicit GEMMs whose im2col operand is
 // gathered while the slabs are staged (shaders/conv1d-tiled.wgsl), except where the GEMM is too thin for tiles
 // (a single input channel, as the first layer's input gradient has).
-
-// The CPU reference is ./cpu/conv1d.ts; `defineKernel` at the end puts the two side by side.
+// The CPU reference is ./cpu/conv1d.ts; the `defineKernel` entries at the end put the two side by side.
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
@@ -42,8 +42,7 @@ import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
-/** Register tile of every shader (their TILE_* constants) and lanes per workgroup. */
-const TILE = 4;
+/** Invocations per workgroup of the direct kernels. */
 const WG = 64;
 /** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
 const TARGET_WORKGROUPS = 256;
