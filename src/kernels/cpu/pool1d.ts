@@ -24,60 +24,62 @@ function windowArgmax(x: ArrayLike<number>, rowStart: number, L: number, j: numb
   return arg;
 }
 
-export function maxPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
-  const [N, C, L] = xShape;
-  const { Lout } = pool1dGeometry(xShape, p);
-  const y = new Float64Array(N * C * Lout);
-  for (let r = 0; r < N * C; r++) {
-    for (let j = 0; j < Lout; j++) {
-      const arg = windowArgmax(x, r * L, L, j, p);
-      y[r * Lout + j] = arg < 0 ? -Infinity : x[r * L + arg];
-    }
+/** Calls visit(yIndex, xRowStart, j) for every window j of every row (row r of x starts at r·L, its windows'
+ * outputs at r·Lout): the four passes below are this walk, read and written differently. */
+function forEachWindow(xShape: number[], p: Pool1dParams, visit: (yi: number, rowStart: number, j: number) => void): void {
+  const { N, C, L, Lout } = pool1dGeometry(xShape, p);
+  for (let r = 0; r < N * C; r++) for (let j = 0; j < Lout; j++) visit(r * Lout + j, r * L, j);
+}
+
+/** The input positions of window j that lie inside a row of L (average pooling's padding adds zeros). */
+function windowPositions(L: number, j: number, p: Pool1dParams): number[] {
+  const positions: number[] = [];
+  for (let k = 0; k < p.kernelSize; k++) {
+    const t = j * p.stride - p.padding + k;
+    if (t >= 0 && t < L) positions.push(t);
   }
+  return positions;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const outputSize = (xShape: number[], p: Pool1dParams) => {
+  const { N, C, Lout } = pool1dGeometry(xShape, p);
+  return N * C * Lout;
+};
+
+export function maxPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
+  const y = new Float64Array(outputSize(xShape, p));
+  const L = xShape[2];
+  forEachWindow(xShape, p, (yi, row, j) => {
+    const arg = windowArgmax(x, row, L, j, p);
+    y[yi] = arg < 0 ? -Infinity : x[row + arg];
+  });
   return y;
 }
 
 export function maxPool1dBackward(x: ArrayLike<number>, dy: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
-  const [N, C, L] = xShape;
-  const { Lout } = pool1dGeometry(xShape, p);
-  const dx = new Float64Array(N * C * L);
-  for (let r = 0; r < N * C; r++) {
-    for (let j = 0; j < Lout; j++) {
-      const arg = windowArgmax(x, r * L, L, j, p);
-      if (arg >= 0) dx[r * L + arg] += dy[r * Lout + j];
-    }
-  }
+  const dx = new Float64Array(size(xShape));
+  const L = xShape[2];
+  forEachWindow(xShape, p, (yi, row, j) => {
+    const arg = windowArgmax(x, row, L, j, p);
+    if (arg >= 0) dx[row + arg] += dy[yi];
+  });
   return dx;
 }
 
 export function avgPool1d(x: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
-  const [N, C, L] = xShape;
-  const { Lout } = pool1dGeometry(xShape, p);
-  const y = new Float64Array(N * C * Lout);
-  for (let r = 0; r < N * C; r++) {
-    for (let j = 0; j < Lout; j++) {
-      let sum = 0;
-      for (let k = 0; k < p.kernelSize; k++) {
-        const t = j * p.stride - p.padding + k;
-        if (t >= 0 && t < L) sum += x[r * L + t];
-      }
-      y[r * Lout + j] = sum / p.kernelSize;
-    }
-  }
+  const y = new Float64Array(outputSize(xShape, p));
+  forEachWindow(xShape, p, (yi, row, j) => {
+    for (const t of windowPositions(xShape[2], j, p)) y[yi] += x[row + t];
+    y[yi] /= p.kernelSize;
+  });
   return y;
 }
 
 export function avgPool1dBackward(dy: ArrayLike<number>, xShape: number[], p: Pool1dParams): Float64Array {
-  const [N, C, L] = xShape;
-  const { Lout } = pool1dGeometry(xShape, p);
-  const dx = new Float64Array(N * C * L);
-  for (let r = 0; r < N * C; r++) {
-    for (let j = 0; j < Lout; j++) {
-      for (let k = 0; k < p.kernelSize; k++) {
-        const t = j * p.stride - p.padding + k;
-        if (t >= 0 && t < L) dx[r * L + t] += dy[r * Lout + j] / p.kernelSize;
-      }
-    }
-  }
+  const dx = new Float64Array(size(xShape));
+  forEachWindow(xShape, p, (yi, row, j) => {
+    for (const t of windowPositions(xShape[2], j, p)) dx[row + t] += dy[yi] / p.kernelSize;
+  });
   return dx;
 }
