@@ -1,4 +1,4 @@
-// CPU reference of the optimiser step and the dropout mask (src/kernels/optim.ts is the WebGPU side).
+// CPU reference of the optimiser step and the dropout mask (../optim.ts is the WebGPU side).
 
 import type { AdamOptions } from '../optim.js';
 
