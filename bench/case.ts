@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { tunePending, type Backend, type Engine, type Storage } from '../src/index.js';
 import { compare, type CheckResult } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
-import { measure, type TimingOptions, type Workload } from './timing.js';
+import { measure, type Timing, type TimingOptions, type Workload } from './timing.js';
 
 export interface BenchContext {
   engine: Engine;
@@ -146,6 +146,11 @@ export function tfjsWorkload(p: Prepared, tf: Tfjs): Workload {
   };
 }
 
+/** What every result row says of a timing: our time, TensorFlow.js's where it ran, their ratio, the batches. */
+export function timedResult(c: { name: string; label: string }, ours: Timing, theirs: Timing | null) {
+  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, batch: ours.batch, tfjsBatch: theirs?.batch };
+}
+
 /** Checks both engines against the reference, then times both. Throws CheckError on a wrong result. */
 export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions): Promise<CaseResult> {
   const p = c.prepare(ctx);
@@ -162,17 +167,11 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
     const [ours, theirs = null] = await measure(workloads, { ...o, warmup: 0 });
     const rate = (amount: number | undefined, ms: number | undefined) => (amount && ms ? amount / (ms * 1e6) : undefined);
     return {
-      name: c.name,
-      label: c.label,
-      ms: ours.ms,
-      tfjsMs: theirs?.ms ?? null,
-      ratio: theirs ? theirs.ms / ours.ms : null,
+      ...timedResult(c, ours, theirs),
       gflops: rate(c.flops, ours.ms),
       gbps: rate(c.bytes, ours.ms),
       tfjsGflops: rate(c.flops, theirs?.ms),
       tfjsGbps: rate(c.bytes, theirs?.ms),
-      batch: ours.batch,
-      tfjsBatch: theirs?.batch,
       error,
       tfjsError,
     };

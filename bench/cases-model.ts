@@ -9,7 +9,7 @@ import { Adam, formatProfile, init, noGrad, softmax, tensor, tidy, tunePending, 
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { SerModel, serLoss } from '../src/model/ser-model.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
-import { CheckError, type BenchContext, type CaseResult } from './case.js';
+import { CheckError, timedResult, type BenchContext, type CaseResult } from './case.js';
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
@@ -68,7 +68,7 @@ class OurSer {
     this.g = tensor(batch.genders, [size, 2]).keep();
   }
 
-  /** Training-mode loss (as the trainer: emotion + 0.5·gender cross-entropy) and the emotion logits. */
+  /** Training-mode loss (the trainer's serLoss, its gender weight included) and the emotion logits. */
   lossAndLogits(): [Tensor, Tensor] {
     this.model.train();
     return tidy(() => {
@@ -149,7 +149,7 @@ async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelC
     ourLogits1.dispose();
     const afterStep = await values(ourLoss1);
 
-    const net = new TfjsSer(tf, cfg, state, LR);
+    const net = new TfjsSer(tf, cfg, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
     const tb = tfjsBatch(tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length);
     try {
       const [tLoss, tLogits] = net.lossAndLogits(tb);
@@ -189,7 +189,7 @@ export class ModelBench {
     const ours = new OurSer(config, batch);
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
     if (ctx.tf) {
-      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR);
+      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
       theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
     }
     return new ModelBench(ctx, preset, ours, theirs, checked);
@@ -212,13 +212,7 @@ export class ModelBench {
     const [ours, theirs = null] = await measure(workloads, o);
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
-      name: c.name,
-      label: c.label,
-      ms: ours.ms,
-      tfjsMs: theirs?.ms ?? null,
-      ratio: theirs ? theirs.ms / ours.ms : null,
-      batch: ours.batch,
-      tfjsBatch: theirs?.batch,
+      ...timedResult(c, ours, theirs),
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,
       extra: { utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },

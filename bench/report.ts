@@ -1,9 +1,9 @@
 // The benchmark's outputs: the terminal table (a row printed as each case finishes), the SVG charts
-// (barChartSvg from src/train/report.ts) and the JSON object (`--json` prints it as the last line).
+// (barChartSvg from src/io/svg-charts.ts) and the JSON object (`--json` prints it as the last line).
 
 import type { KernelTime } from '../src/index.js';
 import type { AdapterDescription } from '../src/gpu/device.js';
-import { barChartSvg } from '../src/train/report.js';
+import { barChartSvg } from '../src/io/svg-charts.js';
 import type { CaseResult } from './case.js';
 
 export interface FailedCase {

@@ -54,7 +54,9 @@ export class TfjsSer {
     private tf: Tfjs,
     readonly config: ModelConfig,
     state: Record<string, ArrayTensor>,
-    lr = 1e-3,
+    lr: number,
+    /** The trainer's weight of the gender head's loss (DEFAULT_TRAIN_OPTIONS.genderLossWeight), not a copy of it. */
+    private genderWeight: number,
   ) {
     const variable = (name: string, trainable = true, transform?: (s: ArrayTensor) => { data: Float32Array; shape: number[] }) => {
       const s = state[name];
@@ -121,12 +123,12 @@ export class TfjsSer {
     return { emotion: this.linear(z, this.emotion), gender };
   }
 
-  /** Emotion cross-entropy + 0.5 · gender cross-entropy, batch means (as the trainer, without class weights). */
+  /** serLoss in tfjs: emotion cross-entropy + genderWeight · gender cross-entropy, batch means (no class weights). */
   private loss(out: { emotion: TF.Tensor2D; gender: TF.Tensor2D }, batch: TfjsBatch): TF.Scalar {
     const tf = this.tf;
     const emotion = tf.losses.softmaxCrossEntropy(batch.emotionOneHot, out.emotion);
     const gender = tf.losses.softmaxCrossEntropy(batch.genderOneHot, out.gender);
-    return tf.add(emotion, tf.mul(gender, 0.5));
+    return tf.add(emotion, tf.mul(gender, this.genderWeight));
   }
 
   /** Training-mode loss and emotion logits, without a step (for the checks; caller disposes). */

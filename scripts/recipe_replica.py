@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get('THREADS', 2)))
 CLASSES = ['anger', 'boredom', 'disgust', 'fear', 'happiness', 'neutral', 'sadness']
 SR = 16000
 
@@ -95,7 +95,7 @@ class Net(nn.Module):
         s.ghead = nn.Linear(feat, 2)
         s.drop = nn.Dropout(a.dropout)
 
-    def forward(s, x, g):
+    def forward(s, x, g, mask=None):
         h = s.fb(x)
         if s.a.norm == 'utt':
             h = (h - h.mean(2, keepdim=True)) / (h.std(2, keepdim=True) + 1e-5)
@@ -104,6 +104,8 @@ class Net(nn.Module):
         elif s.a.norm == 'uttmean':
             h = h - h.mean(2, keepdim=True)
             h = s.inorm(h)
+        if mask is not None:
+            h = h * mask
         off = 0
         if s.film is not None: fp = s.film(g)
         for i, (c, b) in enumerate(zip(s.convs, s.bns)):
@@ -140,6 +142,7 @@ def run_fold(a, data, test_spk, seed):
     warm = int(a.warmup * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / max(1, warm)) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))))
     rng = np.random.default_rng(seed)
+    swa = None
     for ep in range(a.epochs):
         net.train()
         if a.spkbatch:
@@ -157,14 +160,41 @@ def run_fold(a, data, test_spk, seed):
             xs = np.stack([trw[i][0] for i in b])
             if a.gain:
                 xs = xs * (10 ** (rng.uniform(-a.gain, a.gain, (len(b), 1)) / 20)).astype(np.float32)
+            if a.speed:
+                L_ = xs.shape[1]
+                xs = np.stack([np.interp((np.arange(L_) * f) % L_, np.arange(L_), x).astype(np.float32)
+                               for x, f in zip(xs, rng.uniform(1 - a.speed, 1 + a.speed, len(b)))])
             if a.shift:
                 xs = np.stack([np.roll(x, rng.integers(0, L)) for x in xs]) if a.pad == 'repeat' else xs
             x = torch.tensor(xs)[:, None]
             y = torch.tensor([trw[i][1] for i in b]); gi = torch.tensor([trw[i][2] for i in b])
             g = F.one_hot(gi, 2).float()
-            lo, gl = net(x, g)
+            mask = None
+            if a.mask:
+                T_ = L // 160
+                m = np.ones((len(b), a.nf, T_), np.float32)
+                for k in range(len(b)):
+                    for _ in range(2):
+                        w = rng.integers(0, a.mask + 1); t0 = rng.integers(0, T_ - w + 1); m[k, :, t0:t0 + w] = 0
+                        w = rng.integers(0, a.fmask + 1); f0 = rng.integers(0, a.nf - w + 1); m[k, f0:f0 + w, :] = 0
+                mask = torch.tensor(m)
+            if a.mixup:
+                lam = float(rng.beta(a.mixup, a.mixup)); perm = torch.tensor(rng.permutation(len(b)))
+                x = lam * x + (1 - lam) * x[perm]; g = lam * g + (1 - lam) * g[perm]
+            lo, gl = net(x, g, mask)
             loss = F.cross_entropy(lo, y, weight=cw) + a.gw * F.cross_entropy(gl, gi)
+            if a.mixup:
+                loss = lam * loss + (1 - lam) * (F.cross_entropy(lo, y[perm], weight=cw) + a.gw * F.cross_entropy(gl, gi[perm]))
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+        if a.swa and ep >= a.epochs - a.swa:
+            sd = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            if swa is None: swa, nswa = sd, 1
+            else:
+                nswa += 1
+                for k in swa:
+                    if swa[k].dtype.is_floating_point: swa[k] += (sd[k] - swa[k]) / nswa
+    if a.swa:
+        net.load_state_dict(swa)
     # eval: the test speaker's utterances, scored three ways
     net.eval()
     truth = [d['y'] for d in te]
@@ -258,6 +288,11 @@ if __name__ == '__main__':
     ap.add_argument('--gw', type=float, default=0.5)
     ap.add_argument('--gain', type=float, default=0)
     ap.add_argument('--shift', type=int, default=0)
+    ap.add_argument('--speed', type=float, default=0, help='p: each training window resampled by a factor in [1-p, 1+p]')
+    ap.add_argument('--mask', type=int, default=0, help='n: two time masks of up to n frames on the filter bank')
+    ap.add_argument('--fmask', type=int, default=0, help='n: two band masks of up to n bands (with --mask)')
+    ap.add_argument('--mixup', type=float, default=0, help='alpha: mix pairs of windows of a batch, lambda ~ Beta(alpha, alpha)')
+    ap.add_argument('--swa', type=int, default=0, help='k: average the weights of the last k epochs')
     ap.add_argument('--spkbatch', type=int, default=1, help='1: every training batch holds one speaker')
     ap.add_argument('--adabn', type=int, default=1, help='1: batch norm re-estimated on each test speaker')
     ap.add_argument('--level', default='utt')

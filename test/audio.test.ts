@@ -1,6 +1,6 @@
 // Audio input: WAV decoding in every supported format (checked against wavefile's writer and against
-// hand-built headers), clear AudioErrors for bad files, resampling quality (frequency and level kept,
-// aliases suppressed), level normalisation and fixed windowing.
+// hand-built headers), clear AudioErrors for bad files, level normalisation, fixed windowing, and loading files
+// (resampling has its own file, test/resample.test.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -17,21 +17,13 @@ import {
   MAX_SAMPLE_RATE,
   MIN_SAMPLE_RATE,
   normalizeLevel,
-  resample,
   windowStarts,
-} from '../src/train/audio.js';
+} from '../src/audio/index.js';
+import { peakFrequency, rms, sine } from './signals.js';
 import { fmtBody, riff } from './wav-builders.js';
+import { titleNeeding } from './skip.js';
 
 const { WaveFile } = wavefile;
-
-const sine = (freq: number, rate: number, seconds: number, amplitude = 0.5) =>
-  Float64Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * freq * i) / rate));
-
-const rms = (x: ArrayLike<number>, from = 0, to = x.length) => {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i] * x[i];
-  return Math.sqrt(s / (to - from));
-};
 
 /** Integer codes for a PCM bit depth (8-bit WAV is unsigned). */
 function pcmCodes(x: Float64Array, bits: number): Float64Array {
@@ -164,74 +156,6 @@ describe('decodeWav', () => {
   });
 });
 
-/** Frequency (Hz) of the largest Hann-windowed DFT magnitude between lo and hi, by Goertzel in 1 Hz steps. */
-function peakFrequency(x: Float32Array, rate: number, lo: number, hi: number): number {
-  const w = Float64Array.from(x, (v, i) => v * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (x.length - 1))));
-  let best = lo;
-  let bestPower = -1;
-  for (let f = lo; f <= hi; f++) {
-    const c = 2 * Math.cos((2 * Math.PI * f) / rate);
-    let s1 = 0;
-    let s2 = 0;
-    for (const v of w) {
-      const s0 = v + c * s1 - s2;
-      s2 = s1;
-      s1 = s0;
-    }
-    const power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    if (power > bestPower) (bestPower = power), (best = f);
-  }
-  return best;
-}
-
-describe('resample', () => {
-  /** Level in dB of the output's middle (edges hold filter start-up transients) relative to the input. */
-  const gainDb = (input: Float64Array, output: Float32Array) => {
-    const edge = Math.floor(output.length * 0.1);
-    return 20 * Math.log10(rms(output, edge, output.length - edge) / rms(input));
-  };
-
-  it('keeps a 1 kHz tone at 1 kHz and its level within 1% (44.1 kHz -> 16 kHz)', () => {
-    const x = sine(1000, 44100, 1);
-    const y = resample(Float32Array.from(x), 44100, 16000);
-    expect(Math.abs(y.length - 16000)).toBeLessThanOrEqual(1);
-    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
-    let crossings = 0;
-    for (let i = 1; i < y.length; i++) if (y[i - 1] < 0 !== y[i] < 0) crossings++;
-    expect(Math.abs(crossings - 2000)).toBeLessThanOrEqual(2);
-    expect(Math.abs(gainDb(x, y))).toBeLessThan(20 * Math.log10(1.01));
-  });
-
-  it('keeps the pass band flat up to 7 kHz (48 kHz -> 16 kHz) and a tone through 8 -> 16 kHz upsampling', () => {
-    for (const f of [300, 3000, 7000]) {
-      const x = sine(f, 48000, 0.5);
-      expect(Math.abs(gainDb(x, resample(Float32Array.from(x), 48000, 16000)))).toBeLessThan(0.1);
-    }
-    const x = sine(1000, 8000, 0.5);
-    const y = resample(Float32Array.from(x), 8000, 16000);
-    expect(y.length).toBe(8000);
-    expect(peakFrequency(y, 16000, 500, 3000)).toBe(1000);
-    expect(Math.abs(gainDb(x, y))).toBeLessThan(0.1);
-  });
-
-  it('suppresses tones above the new Nyquist frequency instead of aliasing them', () => {
-    const above = sine(12000, 44100, 1); // would alias to 4 kHz
-    expect(gainDb(above, resample(Float32Array.from(above), 44100, 16000))).toBeLessThan(-30);
-    const justAbove = sine(9000, 48000, 1); // would alias to 7 kHz
-    expect(gainDb(justAbove, resample(Float32Array.from(justAbove), 48000, 16000))).toBeLessThan(-60);
-  });
-
-  it('returns a copy at equal rates, and silence or emptiness unchanged', () => {
-    const x = Float32Array.from([0.1, -0.2, 0.3]);
-    const same = resample(x, 16000, 16000);
-    expect(same).toEqual(x);
-    expect(same).not.toBe(x);
-    expect(resample(new Float32Array(0), 44100, 16000)).toHaveLength(0);
-    expect([...resample(new Float32Array(441), 44100, 16000)].every((v) => v === 0)).toBe(true);
-    expect(() => resample(x, 0, 16000)).toThrow(RangeError);
-  });
-});
-
 describe('normalizeLevel', () => {
   it('removes the mean and scales to unit RMS', () => {
     const y = normalizeLevel(Float32Array.from(sine(200, 16000, 0.1, 0.01), (v) => v + 0.3));
@@ -337,7 +261,8 @@ describe('loadAudio', () => {
     if (existsSync('/dev/zero')) expect(await refusal('/dev/zero')).toBe('/dev/zero: not a regular file (a character device)');
   });
 
-  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)('refuses a FIFO without waiting for a writer', async () => {
+  const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+  it.skipIf(!hasMkfifo)(titleNeeding(hasMkfifo, 'refuses a FIFO without waiting for a writer', 'no mkfifo command'), async () => {
     const fifo = join(dir, 'pipe.wav');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expect(await refusal(fifo)).toBe(`${fifo}: not a regular file (a FIFO)`);

@@ -13,32 +13,26 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, init } from '../src/engine/context.js';
 import { seededRandom } from '../src/engine/random.js';
-import type { ModelConfig } from '../src/model/config.js';
+import { defaultModelConfig, type ModelConfig } from '../src/model/config.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { validateModelConfig } from '../src/model/validate-config.js';
 import { runExperiment } from '../src/train/experiment.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
-import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+import { tinyExperiment } from './tiny-experiment.js';
 
 const SOURCE = 'fuzz/fold1-film.safetensors';
 const CASES = 10_000;
 const SEED = 20261212;
 
+// The default recipe's every field (its pooling, per-speaker normalisation, gender input), with FiLM, made small.
 const config = (classes: string[]): ModelConfig => ({
-  sampleRate: 16000,
+  ...defaultModelConfig(classes),
   windowSamples: 4000,
   frontEnd: { filters: 6, kernel: 64, hop: 32, minHz: 60, maxHz: 7600 },
-  blocks: [
-    { channels: 6, kernel: 3, stride: 1, pool: 2 },
-    { channels: 8, kernel: 3, stride: 2, pool: 1 },
-  ],
-  pooling: 'stats',
+  blocks: [{ channels: 6, kernel: 3, stride: 1, pool: 2 }, { channels: 8, kernel: 3, stride: 2, pool: 1 }],
   hidden: 8,
   dropout: 0.1,
-  useGender: true,
-  speakerNormalization: true,
   fusion: 'film',
-  classes,
 });
 
 let dir = '';
@@ -47,18 +41,7 @@ beforeAll(async () => {
   await init({ backend: 'cpu' });
   dir = await mkdtemp(join(tmpdir(), 'ser-checkpoint-fuzz-'));
   const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 9 });
-  await runExperiment({
-    corpusName: corpus.name,
-    classes: corpus.classes,
-    utterances: corpus.utterances,
-    modelConfig: config,
-    train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8 },
-    folds: { kind: 'kfold', k: 3 },
-    conditions: ['film'],
-    outDir: dir,
-    resume: false,
-    finalModel: false,
-  });
+  await runExperiment(tinyExperiment(corpus, config, dir, { conditions: ['film'] }));
   original = new Uint8Array(await readFile(join(dir, 'fold1-film.safetensors')));
 });
 afterAll(async () => {

@@ -2,13 +2,15 @@
 // crash safety of the atomic file write (including a writer killed mid-write).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
-import { loadCheckpoint, saveCheckpoint, tempPathFor, writeDurably, writeFileAtomic } from '../src/train/checkpoint-file.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/io/safetensors.js';
+import { tempPathFor, writeDurably, writeFileAtomic } from '../src/io/atomic-write.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/safetensors-file.js';
+import { tempDirForTests } from './temp-dir.js';
+import { titleNeeding } from './skip.js';
 
 function tensor(shape: number[], fill: (i: number) => number = (i) => i * 0.5 - 3): NamedTensor {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -169,39 +171,33 @@ describe('safetensors encode/decode', () => {
 });
 
 describe('checkpoint files', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ser-ckpt-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = tempDirForTests('ser-ckpt-');
 
   it('saves and loads, leaving no temp files', async () => {
-    const path = join(dir, 'model.safetensors');
+    const path = join(dir(), 'model.safetensors');
     await saveCheckpoint(path, sample, metadata);
     await saveCheckpoint(path, { ...sample, scale: tensor([], () => 7) }, metadata);
     const loaded = await loadCheckpoint(path);
     expect(loaded.metadata).toEqual(metadata);
     expect(loaded.tensors.scale.data[0]).toBe(7);
-    expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect((await readdir(dir())).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
   it('names the path in load errors', async () => {
-    const missing = join(dir, 'missing.safetensors');
+    const missing = join(dir(), 'missing.safetensors');
     await expect(loadCheckpoint(missing)).rejects.toThrow(`${missing}: cannot read checkpoint`);
-    const corrupt = join(dir, 'corrupt.safetensors');
+    const corrupt = join(dir(), 'corrupt.safetensors');
     await writeFile(corrupt, encodeSafetensors(sample).subarray(0, 100));
     await expect(loadCheckpoint(corrupt)).rejects.toThrow(new RegExp(`^${corrupt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
   });
 
   it('cleans up and names the path when the write fails', async () => {
-    const target = join(dir, 'no-such-dir', 'model.safetensors');
+    const target = join(dir(), 'no-such-dir', 'model.safetensors');
     await expect(writeFileAtomic(target, new Uint8Array(4))).rejects.toThrow(`writing ${target} failed`);
   });
 
   it('an interrupted temp-file write leaves the old checkpoint intact', async () => {
-    const path = join(dir, 'interrupted.safetensors');
+    const path = join(dir(), 'interrupted.safetensors');
     await saveCheckpoint(path, sample, { state: '{"epoch":1}' });
     // The crash happens after part of the new file reached the temp path and before the rename.
     const next = encodeSafetensors({ ...sample, scale: tensor([], () => 99) }, { state: '{"epoch":2}' });
@@ -217,11 +213,11 @@ describe('checkpoint files', () => {
   });
 
   it('a writer killed mid-write (SIGKILL) never leaves a half-written checkpoint', async () => {
-    const child = join(dir, 'writer.mjs');
-    const entry = join(dir, 'writer-entry.ts');
+    const child = join(dir(), 'writer.mjs');
+    const entry = join(dir(), 'writer-entry.ts');
     await writeFile(
       entry,
-      `import { saveCheckpoint } from ${JSON.stringify(resolve('src/train/checkpoint-file.ts'))};
+      `import { saveCheckpoint } from ${JSON.stringify(resolve('src/io/safetensors-file.ts'))};
 const [path, firstVersion] = [process.argv[2], Number(process.argv[3])];
 const count = 8 * 1024 * 1024; // 32 MB: long enough to be killed inside a write
 for (let version = firstVersion; ; version++) {
@@ -233,8 +229,8 @@ for (let version = firstVersion; ; version++) {
     );
     await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: child, logLevel: 'silent' });
 
-    const path = join(dir, 'killed.safetensors');
-    const tempFiles = async () => (await readdir(dir)).filter((f) => f.startsWith('killed.safetensors.tmp-'));
+    const path = join(dir(), 'killed.safetensors');
+    const tempFiles = async () => (await readdir(dir())).filter((f) => f.startsWith('killed.safetensors.tmp-'));
     let version = 0;
     let killedWithTempOnDisk = 0;
     for (let round = 0; round < 5; round++) {
@@ -275,16 +271,10 @@ const python = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }
 const pythonSafetensors = python !== null && spawnSync('python3', ['-c', 'import safetensors.numpy'], { encoding: 'utf8' }).status === 0;
 
 describe('interoperability with Python readers', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ser-ckpt-py-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = tempDirForTests('ser-ckpt-py-');
 
-  it.skipIf(python === null)('an independent Python reader (struct + json + numpy) gets the same tensors', async () => {
-    const path = join(dir, 'py.safetensors');
+  it.skipIf(python === null)(titleNeeding(python, 'an independent Python reader (struct + json + numpy) gets the same tensors', 'no python3 with numpy'), async () => {
+    const path = join(dir(), 'py.safetensors');
     await saveCheckpoint(path, sample, metadata);
     const script = `
 import json, struct, sys, numpy as np
@@ -309,9 +299,9 @@ print(json.dumps(out))
     }
   });
 
-  it.skipIf(!pythonSafetensors)('the reference safetensors library loads our file, and we load its file', async () => {
-    const ours = join(dir, 'ours.safetensors');
-    const theirs = join(dir, 'theirs.safetensors');
+  it.skipIf(!pythonSafetensors)(titleNeeding(pythonSafetensors, 'the reference safetensors library loads our file, and we load its file', "no Python package 'safetensors'"), async () => {
+    const ours = join(dir(), 'ours.safetensors');
+    const theirs = join(dir(), 'theirs.safetensors');
     await saveCheckpoint(ours, sample, metadata);
     const script = `
 import json, sys, numpy as np

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioError } from '../src/train/audio.js';
+import { AudioError } from '../src/audio/index.js';
 import { loadCorpusAudio, readCorpus, type Corpus, type CorpusKind, type Utterance } from '../src/train/corpora/index.js';
+import { titleNeeding } from './skip.js';
 
 const { WaveFile } = wavefile;
 
@@ -362,7 +363,8 @@ describe('loadCorpusAudio', () => {
 });
 
 const EMODB = '/work/shared/data/emodb';
-describe.skipIf(!existsSync(join(EMODB, 'labels.csv')))('the real EMO-DB', () => {
+const hasEmodb = existsSync(join(EMODB, 'labels.csv'));
+describe.skipIf(!hasEmodb)(titleNeeding(hasEmodb, 'the real EMO-DB', `no ${join(EMODB, 'labels.csv')}`), () => {
   const labelName: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', boredom: 'boredom', neutral: 'neutral', fear: 'fear', disgust: 'disgust' };
   const count = (us: Utterance[], key: 'emotion' | 'gender') =>
     Object.fromEntries([...new Set(us.map((u) => u[key]))].sort().map((k) => [k, us.filter((u) => u[key] === k).length]));

@@ -1,7 +1,6 @@
 // The SER protocol end to end on a small slice of the synthetic corpus: the model learns well above chance on
 // held-out speakers, and a run killed mid-training resumes to exactly the result of an uninterrupted one.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { compactModelConfig } from '../src/model/config.js';
 import { runExperiment } from '../src/train/experiment.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+import { cliForTests } from './cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -49,38 +49,25 @@ describe('speaker-independent training on a synthetic slice', () => {
   });
 });
 
-// The CLI as a user runs it, killed with SIGKILL while the first fold is between epochs.
-const cli = join(import.meta.dirname, '..', 'dist', 'node', 'cli.js');
+// The CLI as a user runs it (built from this source: test/cli.ts), killed with SIGKILL while the first fold is
+// between epochs.
 const demoArgs = (out: string) => ['demo', '--speakers', '6', '--utterances', '2', '--epochs', '4', '--folds', '3', '--no-gender', '--out', out, '--json'];
-
-function runCli(args: string[], killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.resume();
-    const poll = killWhen && setInterval(() => killWhen() && child.kill('SIGKILL'), 20);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (poll) clearInterval(poll);
-      resolve({ code, signal, stdout });
-    });
-  });
-}
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
-describe.skipIf(!existsSync(cli))('a killed run', () => {
+describe('a killed run', () => {
+  const cli = cliForTests();
+
   it('resumes from its checkpoints and ends exactly where an uninterrupted run ends', async () => {
-    const whole = await runCli(demoArgs(join(dir, 'whole')));
+    const whole = await cli.run(demoArgs(join(dir, 'whole')));
     expect(whole.code).toBe(0);
 
     const out = join(dir, 'killed');
-    const killed = await runCli(demoArgs(out), () => existsSync(join(out, 'fold1-none.safetensors')));
+    const killed = await cli.run(demoArgs(out), { killWhen: () => existsSync(join(out, 'fold1-none.safetensors')) });
     expect(killed.signal).toBe('SIGKILL');
     expect(existsSync(join(out, 'fold1-none.json'))).toBe(false); // killed inside the first fold
 
-    const resumed = await runCli([...demoArgs(out), '--resume']);
+    const resumed = await cli.run([...demoArgs(out), '--resume']);
     expect(resumed.code).toBe(0);
     expect(lastJson(resumed.stdout)).toEqual(lastJson(whole.stdout));
   });

@@ -13,7 +13,7 @@ import { m5CompactModelConfig, GENDER_DESIGNS, MODEL_PRESETS, withGenderDesign, 
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
 import { SerModel } from '../src/model/ser-model.js';
 import { CONFIG_LIMITS, modelParameterCount, validateModelConfig } from '../src/model/validate-config.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/train/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 
 const CLASSES = ['angry', 'happy', 'sad', 'neutral'];
 let dir = '';

@@ -116,10 +116,7 @@ const tiny = (overrides: Partial<ModelConfig> = {}): ModelConfig => ({
   ...compactModelConfig(['a', 'b', 'c']),
   windowSamples: 1600,
   frontEnd: { filters: 6, kernel: 64, hop: 32, minHz: 100, maxHz: 6000 },
-  blocks: [
-    { channels: 5, kernel: 3, stride: 1, pool: 2 },
-    { channels: 4, kernel: 3, stride: 1, pool: 1 },
-  ],
+  blocks: [{ channels: 5, kernel: 3, stride: 1, pool: 2 }, { channels: 4, kernel: 3, stride: 1, pool: 1 }],
   hidden: 8,
   dropout: 0,
   ...overrides,

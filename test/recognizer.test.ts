@@ -1,7 +1,6 @@
 // classify() on long and odd recordings: windows go through the network in bounded batches (a long recording
 // never needs one huge batch, and the result does not depend on the batch size), input with no usable signal
 // gets a warning, absurd sample rates are refused; and `ser predict` as a user runs it on such files.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,9 @@ import { compactModelConfig, defaultModelConfig } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { CLASSIFY_BATCH_WINDOWS, classify, type Classification } from '../src/model/recognizer.js';
 import { SerModel } from '../src/model/ser-model.js';
-import { encodeWav16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../src/train/audio.js';
+import { encodeWav16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../src/audio/index.js';
 import { SYNTHETIC_CLASSES, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
+import { cliForTests } from './cli.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -129,21 +129,6 @@ describe('classify on input with no usable signal', () => {
   });
 });
 
-// The CLI as a user runs it (needs the build: `node scripts/build.mjs`).
-const cli = join(import.meta.dirname, '..', 'dist', 'node', 'cli.js');
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** 16-bit mono WAV bytes whose header declares `rate` (the byte rate field wraps as a 32-bit field would). */
 function wavWithRate(samples: Float32Array, rate: number): Uint8Array {
   const bytes = encodeWav16(samples, 16000);
@@ -153,7 +138,10 @@ function wavWithRate(samples: Float32Array, rate: number): Uint8Array {
   return bytes;
 }
 
-describe.skipIf(!existsSync(cli))('ser predict on odd files', () => {
+// The CLI as a user runs it, built from this source (test/cli.ts).
+describe('ser predict on odd files', () => {
+  const cli = cliForTests();
+
   it('warns about silence in text and JSON, and names every refused file with its reason', async () => {
     const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 3);
     const modelPath = join(dir, 'model.safetensors');
@@ -169,7 +157,7 @@ describe.skipIf(!existsSync(cli))('ser predict on odd files', () => {
     await writeFile(slow, wavWithRate(speech(0.5), 1));
     const files = [good, silent, fast, slow, dir, ...(existsSync('/dev/zero') ? ['/dev/zero'] : [])];
 
-    const json = await runCli(['predict', ...files, '--model', modelPath, '--json']);
+    const json = await cli.run(['predict', ...files, '--model', modelPath, '--json']);
     expect(json.code).toBe(1);
     const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual([good, silent]);
@@ -183,7 +171,7 @@ describe.skipIf(!existsSync(cli))('ser predict on odd files', () => {
       ...(existsSync('/dev/zero') ? ['/dev/zero: not a regular file (a character device)'] : []),
     ]);
 
-    const text = await runCli(['predict', good, silent, '--model', modelPath]);
+    const text = await cli.run(['predict', good, silent, '--model', modelPath]);
     expect(text.code).toBe(0);
     const out = text.stdout.trim().split('\n');
     expect(out).toHaveLength(3);

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { seedsSummary } from '../src/cli/output.js';
 import type { ExperimentResult } from '../src/train/experiment.js';
 import { classificationReport, pairedEffect } from '../src/train/metrics.js';
-import { barChartSvg, confusionMatrixSvg, lineChartSvg, markdownReport, niceTicks } from '../src/train/report.js';
+import { barChartSvg, confusionMatrixSvg, lineChartSvg, niceTicks } from '../src/io/svg-charts.js';
+import { markdownReport } from '../src/train/report.js';
 
 /** Minimal XML well-formedness check: balanced tags, one root, quoted attributes, escaped text. */
 function expectWellFormedXml(xml: string): void {

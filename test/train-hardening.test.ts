@@ -3,7 +3,6 @@
 // damaged fold results are named and retrained; one-class data and a speaker of two genders are refused; an
 // output folder that cannot be written fails at once. Small models on the CPU backend, so it runs in seconds.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,13 +13,15 @@ import type { ModelConfig } from '../src/model/config.js';
 import { compactModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
 import { SerModel } from '../src/model/ser-model.js';
-import { encodeWav16 } from '../src/train/audio.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/train/checkpoint.js';
+import { encodeWav16 } from '../src/audio/index.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { toExamples } from '../src/train/dataset.js';
 import { runExperiment, type ExperimentInput } from '../src/train/experiment.js';
-import { prepareOutputDir } from '../src/train/out-dir.js';
+import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
+import { cliForTests } from './cli.js';
+import { tinyExperiment } from './tiny-experiment.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -46,22 +47,7 @@ const tiny = (classes: string[]): ModelConfig => ({
 
 const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 5 });
 
-function experiment(outDir: string, overrides: Partial<ExperimentInput> = {}): ExperimentInput {
-  return {
-    corpusName: corpus.name,
-    classes: corpus.classes,
-    utterances: corpus.utterances,
-    modelConfig: tiny,
-    train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8 },
-    folds: { kind: 'kfold', k: 3 },
-    conditions: ['concat'],
-    outDir,
-    resume: false,
-    finalModel: false,
-    warn: () => undefined,
-    ...overrides,
-  };
-}
+const experiment = (outDir: string, overrides: Partial<ExperimentInput> = {}) => tinyExperiment(corpus, tiny, outDir, overrides);
 
 function poison(model: SerModel, name: string, value: number): void {
   const t = [...model.namedParameters(), ...model.namedBuffers()].find(([n]) => n === name)![1];
@@ -211,37 +197,20 @@ describe('runExperiment', () => {
   });
 });
 
-// The CLI as a user runs it (needs the build: node scripts/build.mjs).
-const cli = join(import.meta.dirname, '..', 'dist', 'node', 'cli.js');
+// The CLI as a user runs it, built from this source (test/cli.ts).
+describe('the ser command', () => {
+  const cli = cliForTests();
 
-function runCli(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-describe.skipIf(!existsSync(cli))('the ser command', () => {
   it('--lr 1e308: exits 1 saying the training diverged, and writes no checkpoint', async () => {
     const out = join(dir, 'cli-diverged');
-    const r = await runCli(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '2', '--no-gender', '--lr', '1e308', '--out', out, '--json']);
+    const r = await cli.run(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '2', '--no-gender', '--lr', '1e308', '--out', out, '--json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ser: training diverged in epoch 1: .* \(not finite\)\. Stopped without saving this epoch\. A lower learning rate \(--lr, now 1e\+308\)/);
     expect((await readdir(out)).filter((f) => f.endsWith('.safetensors'))).toEqual([]);
   }, 120_000);
 
   it('--out /proc/x: fails at once, naming the folder', async () => {
-    const r = await runCli(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', '/proc/x'], 20_000);
+    const r = await cli.run(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', '/proc/x'], { timeoutMs: 20_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ser: output folder \/proc\/x: cannot create \/proc\/x/);
     expect(r.ms).toBeLessThan(15_000);
@@ -256,11 +225,11 @@ describe.skipIf(!existsSync(cli))('the ser command', () => {
     await writeFile(path, encodeSafetensors(tensors, metadata));
     const wav = join(dir, 'speech.wav');
     await writeFile(wav, encodeWav16(synthesizeUtterance(makeVoice(0, 7), 'angry', 3, 1.2, 16000), 16000));
-    const predict = await runCli(['predict', wav, '--model', path]);
+    const predict = await cli.run(['predict', wav, '--model', path]);
     expect(predict.code).toBe(1);
     expect(predict.stderr).toMatch(/nan-model\.safetensors: tensor "emotion\.weight" holds NaN at index 0: weights must be finite/);
     expect(predict.stdout).toBe('');
-    const evaluate = await runCli(['eval', '--model', path, '--corpus', 'csv', '--data', join(dir, 'nothing.csv')]);
+    const evaluate = await cli.run(['eval', '--model', path, '--corpus', 'csv', '--data', join(dir, 'nothing.csv')]);
     expect(evaluate.code).toBe(1);
     expect(evaluate.stderr).toMatch(/nan-model\.safetensors: tensor "emotion\.weight" holds NaN/);
   }, 60_000);
@@ -279,7 +248,7 @@ describe.skipIf(!existsSync(cli))('the ser command', () => {
       rows.push(`u${i}.wav,${label},s${i % 2},${i % 2 ? 'm' : 'f'}`);
     }
     await writeFile(join(data, 'manifest.csv'), rows.join('\n'));
-    const r = await runCli(['eval', '--model', path, '--corpus', 'csv', '--data', data, '--json']);
+    const r = await cli.run(['eval', '--model', path, '--corpus', 'csv', '--data', data, '--json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/dropped 3 utterance\(s\) whose emotion the model does not know: "happy" \(2\), "calm" \(1\); the model's classes are angry, sad/);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).classes).toEqual(['angry', 'sad']);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/engine/random.js';
-import { AudioError, decodeAudio, decodeWav, fixedWindows, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, windowStarts } from '../src/train/audio.js';
+import { AudioError, decodeAudio, decodeWav, fixedWindows, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, windowStarts } from '../src/audio/index.js';
 import { ascii, fmtBody, riff } from './wav-builders.js';
 
 const TARGET_RATE = 16000;
@@ -109,6 +109,16 @@ const u32 = (random: Random, actual?: number) => {
   return int(random, 2 ** 32);
 };
 
+/** Sets a field of the fmt chunk (when there is one) to a typical value 70 % of the time, else to any in [0, range). */
+const fmtField =
+  (name: string, offset: number, set: typeof setU16, typical: number[], range: number, hex = false): Mutation =>
+  (b, random) => {
+    const at = fmtAt(b);
+    const v = random() < 0.7 ? pick(random, typical) : int(random, range);
+    if (at !== undefined) set(b, at + offset, v);
+    return [b, `${name} = ${hex ? `0x${v.toString(16)}` : v}`];
+  };
+
 const MUTATIONS: Record<string, Mutation> = {
   chunkSize: (b, random) => {
     const table = chunkTable(b);
@@ -123,41 +133,16 @@ const MUTATIONS: Record<string, Mutation> = {
     setU32(b, 4, v);
     return [b, `RIFF size = ${v >>> 0}`];
   },
-  format: (b, random) => {
-    const at = fmtAt(b);
-    const v = random() < 0.7 ? pick(random, FORMAT_CODES) : int(random, 65536);
-    if (at !== undefined) setU16(b, at, v);
-    return [b, `format = 0x${v.toString(16)}`];
-  },
-  subFormat: (b, random) => {
-    const at = fmtAt(b);
-    const v = random() < 0.7 ? pick(random, FORMAT_CODES) : int(random, 65536);
-    if (at !== undefined) setU16(b, at + 24, v);
-    return [b, `sub-format = 0x${v.toString(16)}`];
-  },
-  channels: (b, random) => {
-    const at = fmtAt(b);
-    const v = random() < 0.7 ? pick(random, CHANNELS) : int(random, 65536);
-    if (at !== undefined) setU16(b, at + 2, v);
-    return [b, `channels = ${v}`];
-  },
-  rate: (b, random) => {
-    const at = fmtAt(b);
-    const v = random() < 0.7 ? pick(random, RATE_EDGES) : int(random, 2 ** 32);
-    if (at !== undefined) setU32(b, at + 4, v);
-    return [b, `rate = ${v}`];
-  },
+  format: fmtField('format', 0, setU16, FORMAT_CODES, 65536, true),
+  subFormat: fmtField('sub-format', 24, setU16, FORMAT_CODES, 65536, true),
+  channels: fmtField('channels', 2, setU16, CHANNELS, 65536),
+  rate: fmtField('rate', 4, setU32, RATE_EDGES, 2 ** 32),
   byteRateAndAlign: (b, random) => {
     const at = fmtAt(b);
     if (at !== undefined) setU32(b, at + 8, u32(random)), setU16(b, at + 12, int(random, 65536));
     return [b, 'byte rate and block align'];
   },
-  bits: (b, random) => {
-    const at = fmtAt(b);
-    const v = random() < 0.7 ? pick(random, BITS) : int(random, 65536);
-    if (at !== undefined) setU16(b, at + 14, v);
-    return [b, `bits = ${v}`];
-  },
+  bits: fmtField('bits', 14, setU16, BITS, 65536),
   truncate: (b, random) => {
     const n = random() < 0.5 ? int(random, Math.min(b.length, 80) + 1) : int(random, b.length + 1);
     return [b.slice(0, n), `truncated to ${n}`];

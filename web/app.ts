@@ -7,6 +7,7 @@ import type { AdapterDescription } from '../src/gpu/device.js';
 import * as embed from '../src/embed.js';
 import type { Recognizer, SpeakerGender } from '../src/embed.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../src/model/shipped.js';
+import { $ } from './dom.js';
 import { setupFilesPanel, type FileResult } from './files-panel.js';
 import { setupLivePanel, type LiveState } from './live-panel.js';
 import { setupTrainPanel, type TrainingState } from './train-panel.js';
@@ -39,8 +40,6 @@ declare global {
     serApp: PageHooks;
   }
 }
-
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Where `npm run demo` writes its final model: loaded by default when present, else the shipped model. */
 const DEMO_MODEL = '/runs/demo/model.safetensors';

@@ -2,7 +2,8 @@
 // each gets its probabilities, and the gender it was classified with (given, or the gender head's guess).
 
 import type { Classification } from '../src/embed.js';
-import { $, type App } from './app.js';
+import type { App } from './app.js';
+import { $ } from './dom.js';
 import { renderBars } from './chart.js';
 
 export interface FileResult {

@@ -3,7 +3,8 @@
 // dropped hops). Changing the gender applies from the next window; changing the model stops the recording.
 
 import type { StreamHandle, StreamResult, StreamStats } from '../src/embed.js';
-import { $, type App } from './app.js';
+import type { App } from './app.js';
+import { $ } from './dom.js';
 import { LineChart, renderBars } from './chart.js';
 
 export interface LiveState {

@@ -5,7 +5,8 @@ import { createRecognizer } from '../src/embed.js';
 import type { ModelPreset } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
 import type { SerModel } from '../src/model/ser-model.js';
-import { $, type App } from './app.js';
+import type { App } from './app.js';
+import { $ } from './dom.js';
 import { LineChart } from './chart.js';
 import { trainInPage, type CorpusSize } from './train-loop.js';
 

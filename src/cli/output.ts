@@ -9,7 +9,8 @@ import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
-import { confusionMatrixSvg, lineChartSvg, markdownReport, percent } from '../train/report.js';
+import { confusionMatrixSvg, lineChartSvg, percent } from '../io/svg-charts.js';
+import { markdownReport } from '../train/report.js';
 
 const CONDITION_NAMES: Record<GenderDesign, string> = { concat: 'gender: concat', film: 'gender: FiLM', aux: 'gender: aux task', none: 'no gender' };
 

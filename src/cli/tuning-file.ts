@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../train/checkpoint-file.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import type { Engine } from '../engine/context.js';
 import { TUNING_VERSION } from '../gpu/tuner.js';
 

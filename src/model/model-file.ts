@@ -6,7 +6,7 @@
 // checked against the number of values the file holds before the model is built, and every stored value must
 // be finite (NaN or infinite weights are a diverged run or a damaged file). Every error names the source.
 
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../train/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { SerModel } from './ser-model.js';
 import { modelParameterCount, validateModelConfig } from './validate-config.js';
 

@@ -1,12 +1,14 @@
 // Classifying audio with a trained model, for the CLI, Node services and web pages alike: resample to the
-// model's rate, normalise, cut into windows, run them in batches of at most CLASSIFY_BATCH_WINDOWS, average
-// the windows' probabilities. Without a given gender, the gender head's estimate stands in for the gender
-// input. Input with no usable signal (silent, constant, not finite, or too short) still gets an answer, with a
+// model's rate, normalise, cut into windows, and score them as evaluation does (score-windows.ts: batches of
+// at most CLASSIFY_BATCH_WINDOWS, the windows' probabilities averaged). Without a given gender, the gender
+// head's estimate stands in for the gender input. Input with no usable signal (silent, constant, not finite, or too short) still gets an answer, with a
 // `warning` that says why it means nothing.
 
-import { softmax, tensor } from '../engine/ops.js';
-import { noGrad, tidy } from '../engine/tensor.js';
-import { isSupportedSampleRate, normalizeLevel, resample, SAMPLE_RATE_RANGE, windowAt, windowStarts } from '../train/audio.js';
+import { normalizeLevel } from '../audio/level.js';
+import { resample } from '../audio/resample.js';
+import { isSupportedSampleRate, SAMPLE_RATE_RANGE } from '../audio/wav.js';
+import { windowAt, windowStarts } from '../audio/windows.js';
+import { meanWindowProbabilities } from './score-windows.js';
 import { GENDERS, type SerModel } from './ser-model.js';
 
 export interface Classification {
@@ -38,44 +40,22 @@ export async function classify(model: SerModel, samples: Float32Array, sampleRat
   const { windowSamples, classes } = model.config;
   if (samples.length === 0) throw new Error('classify: no samples');
   if (!isSupportedSampleRate(sampleRate)) throw new RangeError(`classify: unsupported sample rate ${sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
-  const perBatch = options.batchWindows ?? CLASSIFY_BATCH_WINDOWS;
-  if (!Number.isInteger(perBatch) || perBatch < 1) throw new RangeError(`classify: bad batchWindows ${perBatch}`);
   const audio = normalizeLevel(sampleRate === model.config.sampleRate ? samples : resample(samples, sampleRate, model.config.sampleRate));
   // The windows evaluation scores (dataset.ts): back to back, the last end-aligned.
   const starts = windowStarts(audio.length, windowSamples, windowSamples);
-  const n = starts.length;
-  const sumEmotion = new Float64Array(classes.length);
-  const sumGender = new Float64Array(2);
-  model.eval();
-  for (let first = 0; first < n; first += perBatch) {
-    const m = Math.min(perBatch, n - first);
-    const batch = new Float32Array(m * windowSamples);
-    for (let i = 0; i < m; i++) windowAt(audio, starts[first + i], windowSamples, batch.subarray(i * windowSamples, (i + 1) * windowSamples));
-    const [emotion, gender] = tidy(() =>
-      noGrad(() => {
-        const x = tensor(batch, [m, 1, windowSamples]);
-        let g;
-        if (options.gender) {
-          const onehot = new Float32Array(m * 2);
-          for (let i = 0; i < m; i++) onehot[i * 2 + GENDERS.indexOf(options.gender)] = 1;
-          g = tensor(onehot, [m, 2]);
-        }
-        const out = model.forward(x, g);
-        return [softmax(out.emotion), softmax(out.gender)];
-      }),
-    );
-    const pe = await emotion.toArray();
-    const pg = await gender.toArray();
-    emotion.dispose();
-    gender.dispose();
-    // Window by window in order, as one batch would be summed.
-    for (let i = 0; i < m; i++) {
-      for (let c = 0; c < classes.length; c++) sumEmotion[c] += pe[i * classes.length + c];
-      for (let c = 0; c < 2; c++) sumGender[c] += pg[i * 2 + c];
-    }
-  }
-  const probabilities = Object.fromEntries(classes.map((name, c) => [name, sumEmotion[c] / n]));
-  const genderProbabilities = { f: sumGender[0] / n, m: sumGender[1] / n };
+  const gender = options.gender;
+  const [mean] = await meanWindowProbabilities(
+    model,
+    {
+      count: starts.length,
+      fill: (i, into) => windowAt(audio, starts[i], windowSamples, into),
+      gender: gender ? () => GENDERS.indexOf(gender) : undefined,
+    },
+    1,
+    { batchWindows: options.batchWindows ?? CLASSIFY_BATCH_WINDOWS },
+  );
+  const probabilities = Object.fromEntries(classes.map((name, c) => [name, mean.emotion[c]]));
+  const genderProbabilities = { f: mean.gender[0], m: mean.gender[1] };
   const best = classes.reduce((a, b) => (probabilities[b] > probabilities[a] ? b : a));
   const warning = signalWarning(audio, model.config.sampleRate);
   return {

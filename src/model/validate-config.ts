@@ -7,7 +7,7 @@
 // When ModelConfig gains a field, add it here (and to modelParameterCount when it adds weights): an unknown
 // field is refused, since this version could not run the model it describes.
 
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../train/audio.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/wav.js';
 import type { ModelConfig } from './config.js';
 
 /** The bounds a configuration must keep to. */

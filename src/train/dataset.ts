@@ -1,7 +1,8 @@
 // From loaded utterances to what the network reads: fixed-length windows with the utterance's labels, and
 // shuffled mini-batches of them. An utterance's prediction later combines all of its windows.
 
-import { fixedWindows, type LoadedUtterance } from './audio.js';
+import { fixedWindows } from '../audio/index.js';
+import type { LoadedUtterance } from './corpora/types.js';
 import { GENDERS } from '../model/ser-model.js';
 
 export interface Example {

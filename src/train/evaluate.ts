@@ -3,11 +3,10 @@
 // per-speaker normalisation first adapts its batch norm to each speaker's own windows (labels unused), and
 // gets its trained statistics back afterwards.
 
-import { softmax, tensor } from '../engine/ops.js';
-import { noGrad, tidy } from '../engine/tensor.js';
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
+import { meanWindowProbabilities } from '../model/score-windows.js';
 import { genderOneHot, type SerModel } from '../model/ser-model.js';
-import { allWindows, batches, groupBySpeaker, makeBatch, type Example } from './dataset.js';
+import { allWindows, groupBySpeaker, type Example } from './dataset.js';
 
 export interface UtterancePrediction {
   predicted: number;
@@ -36,36 +35,20 @@ export async function predictExamples(model: SerModel, examples: Example[], opti
 }
 
 async function predictWindows(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
-  const { windowSamples, classes } = model.config;
-  model.eval();
   const refs = allWindows(examples);
-  const sums = new Map(examples.map((e) => [e, { emotion: new Float64Array(classes.length), gender: new Float64Array(2), windows: 0 }]));
-  for (const group of batches(refs, options.batchSize ?? 32)) {
-    const batch = makeBatch(group, windowSamples);
-    const [emotion, gender] = tidy(() =>
-      noGrad(() => {
-        const x = tensor(batch.samples, [batch.size, 1, windowSamples]);
-        const g = options.useTrueGender ? tensor(batch.genders, [batch.size, 2]) : undefined;
-        const out = model.forward(x, g);
-        return [softmax(out.emotion), softmax(out.gender)];
-      }),
-    );
-    const [pe, pg] = [await emotion.toArray(), await gender.toArray()];
-    emotion.dispose();
-    gender.dispose();
-    group.forEach((r, i) => {
-      const s = sums.get(r.example)!;
-      for (let c = 0; c < classes.length; c++) s.emotion[c] += pe[i * classes.length + c];
-      for (let c = 0; c < 2; c++) s.gender[c] += pg[i * 2 + c];
-      s.windows++;
-    });
-  }
-  return examples.map((e) => {
-    const s = sums.get(e)!;
-    const probabilities = Array.from(s.emotion, (v) => v / s.windows);
-    const genderProbabilities = Array.from(s.gender, (v) => v / s.windows);
-    return { probabilities, predicted: argmax(probabilities), genderProbabilities, predictedGender: argmax(genderProbabilities) };
-  });
+  const utterance = new Map(examples.map((e, i) => [e, i]));
+  const means = await meanWindowProbabilities(
+    model,
+    {
+      count: refs.length,
+      fill: (i, into) => into.set(refs[i].example.windows[refs[i].window]),
+      group: (i) => utterance.get(refs[i].example)!,
+      gender: options.useTrueGender ? (i) => refs[i].example.gender : undefined,
+    },
+    examples.length,
+    { batchWindows: options.batchSize ?? 32 },
+  );
+  return means.map(({ emotion, gender }) => ({ probabilities: emotion, predicted: argmax(emotion), genderProbabilities: gender, predictedGender: argmax(gender) }));
 }
 
 export function argmax(values: ArrayLike<number>): number {

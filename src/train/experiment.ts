@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { withGenderDesign, type GenderDesign, type ModelConfig } from '../model/config.js';
 import { decodeModel, encodeModel } from '../model/model-file.js';
 import type { SerModel } from '../model/ser-model.js';
-import type { LoadedUtterance } from './audio.js';
-import type { NamedTensor } from './checkpoint.js';
-import { writeFileAtomic } from './checkpoint-file.js';
+import type { LoadedUtterance } from './corpora/types.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { toExamples, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
-import { prepareOutputDir } from './out-dir.js';
+import { prepareOutputDir } from '../io/out-dir.js';
 import { startRun, type RunRecord } from './run-record.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
-import { writeFileAtomic } from './checkpoint-file.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import type { Condition, ExperimentInput } from './experiment.js';
 import type { FoldScheme } from './folds.js';
 import type { TrainOptions } from './trainer.js';

@@ -4,7 +4,7 @@
 // depend on the speaker's gender. Emotion pitch cues overlap the gender pitch ranges (a male angry voice
 // sits near a female neutral one), so knowing the gender helps, as with real speech.
 import { seededRandom } from '../engine/random.js';
-import { encodeWav16, normalizeLevel } from './audio.js';
+import { encodeWav16, normalizeLevel } from '../audio/index.js';
 import type { Gender, LoadedUtterance } from './corpora/types.js';
 
 export interface SyntheticOptions {

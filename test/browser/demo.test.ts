@@ -11,10 +11,11 @@ import { serveWeb } from '../../src/cli/web.js';
 import { init } from '../../src/engine/context.js';
 import type { StreamStats } from '../../src/embed.js';
 import { classify } from '../../src/model/recognizer.js';
-import { decodeWav } from '../../src/train/audio.js';
-import { fakeMicrophoneArgs, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
+import { decodeWav } from '../../src/audio/index.js';
+import { CHROMIUM, fakeMicrophoneArgs, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
 import { TEST_ROUTES, writeFixtures, type Fixtures } from './fixtures.js';
 import { RESULTS_DIR, recordMeasurement } from './measurements.js';
+import { titleNeeding } from '../skip.js';
 
 const PARITY_TOLERANCE = 1e-4;
 
@@ -26,7 +27,7 @@ let page: Page;
 const hooks = <T>(fn: string) => page.evaluate(`(${fn})(window.serApp)`) as Promise<T>;
 const waitFor = (predicate: string, timeout = 120_000) => page.waitForFunction(`(${predicate})(window.serApp)`, undefined, { timeout, polling: 100 });
 
-describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
+describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page in headless Chromium', `no Chromium at ${CHROMIUM}`), () => {
   beforeAll(async () => {
     await init();
     fixtures = await writeFixtures();
@@ -157,7 +158,7 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('demo page without WebGPU', () => {
+describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page without WebGPU', `no Chromium at ${CHROMIUM}`), () => {
   it('says plainly that the browser has no WebGPU, and offers the CPU reference', async () => {
     const server = await serveWeb(0);
     const browser = await launchChromium();

@@ -1,6 +1,6 @@
 // The embedding API in Node (the same module the page uses): loading a checkpoint from a path and from bytes
 // gives the model's own probabilities; streaming an async iterable schedules one inference per hop, coalesces
-// and counts the hops it cannot serve, and smooths; the streaming resampler is seamless across chunks. Also
+// and counts the hops it cannot serve, and smooths; audio at another rate reaches the model as the file path's resampler gives it. Also
 // measures the default model's real-time factor on the Node adapter (lavapipe).
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/engine/context.js';
-import { createRecognizer, loadRecognizer, StreamingResampler, type StreamResult } from '../../src/embed.js';
+import { resample } from '../../src/audio/resample.js';
+import { createRecognizer, loadRecognizer, type StreamResult } from '../../src/embed.js';
 import { compactModelConfig, defaultModelConfig } from '../../src/model/config.js';
 import { encodeModel } from '../../src/model/model-file.js';
 import { classify } from '../../src/model/recognizer.js';
@@ -100,21 +101,25 @@ describe('embedding API in Node', () => {
     recognizer.dispose();
   });
 
-  it('resamples a stream chunk by chunk exactly as in one piece, and keeps a tone in the passband', () => {
-    const from = 44100;
-    const to = 16000;
-    const tone = Float32Array.from({ length: from }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / from));
-    const whole = new StreamingResampler(from, to).push(tone);
-    const pieces = new StreamingResampler(from, to);
-    const parts: number[] = [];
-    for (let i = 0; i < tone.length; i += 777) parts.push(...pieces.push(tone.subarray(i, i + 777)));
-    expect(parts.length).toBe(whole.length);
-    for (let i = 0; i < whole.length; i++) expect(Math.abs(parts[i] - whole[i])).toBeLessThan(1e-5);
-    expect(Math.abs(whole.length - to)).toBeLessThan(20);
-    // Away from the start-up edge the output is the tone at the new rate.
-    let err = 0;
-    for (let i = 200; i < whole.length; i++) err = Math.max(err, Math.abs(whole[i] - Math.sin((2 * Math.PI * 440 * i) / to)));
-    expect(err).toBeLessThan(0.01);
+  it('streams 44.1 kHz audio as training reads it: every result is classify() of the file path\'s window', async () => {
+    // The stream resamples chunk by chunk (src/audio/resample.ts); the file path resamples the whole signal.
+    // Each result must be the model's answer to the newest window of the file path's output at that time.
+    const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 5).eval();
+    const recognizer = createRecognizer(model);
+    const { windowSamples, sampleRate } = model.config;
+    const at44k = resample(speech(2.5), sampleRate, 44100);
+    const results: StreamResult[] = [];
+    const handle = await recognizer.stream(chunks(at44k, 777), (r) => results.push(r), { sampleRate: 44100, backpressure: true });
+    await handle.finished;
+    const whole = resample(at44k, 44100, sampleRate);
+    expect(results.length).toBeGreaterThan(4);
+    expect(handle.stats().audioSeconds * sampleRate).toBe(whole.length); // flushed at the end: nothing lost
+    for (const r of results) {
+      const end = Math.round(r.timestamp * sampleRate);
+      const expected = await classify(model, whole.slice(Math.max(0, end - windowSamples), end), sampleRate);
+      for (const k of SYNTHETIC_CLASSES) expect(Math.abs(r.probabilities[k] - expected.probabilities[k]), `${k} at ${r.timestamp}s`).toBeLessThan(1e-6);
+    }
+    recognizer.dispose();
   });
 
   it('streams the default model at real-time pace on the Node adapter without falling behind (measured)', async () => {

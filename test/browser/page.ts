@@ -5,7 +5,7 @@
 import type { Ser, SuiteCase } from '../suite/harness.js';
 import { allCases } from '../suite/index.js';
 
-interface CaseResult {
+export interface CaseResult {
   family: string;
   name: string;
   ok: boolean;

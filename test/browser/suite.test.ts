@@ -5,24 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveWeb } from '../../src/cli/web.js';
 import { allCases } from '../suite/index.js';
-import { hasChromium, launchChromium, tail, type Browser } from './chromium.js';
+import { CHROMIUM, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
 import { TEST_ROUTES } from './fixtures.js';
 import { recordMeasurement } from './measurements.js';
-
-interface CaseResult {
-  family: string;
-  name: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
+import type { CaseResult } from './page.js';
+import { titleNeeding } from '../skip.js';
 
 let server: Awaited<ReturnType<typeof serveWeb>>;
 let browser: Browser;
 let results: CaseResult[] = [];
 let pageError: string | null = null;
 
-describe.skipIf(!hasChromium)('kernel and API suite in headless Chromium (browser bundle)', () => {
+describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'kernel and API suite in headless Chromium (browser bundle)', `no Chromium at ${CHROMIUM}`), () => {
   beforeAll(async () => {
     server = await serveWeb(0, { routes: TEST_ROUTES });
     browser = await launchChromium();

@@ -10,11 +10,18 @@ const GRADIENT = 1e-4;
 /** The references' backward passes against finite differences (float64 throughout, so far tighter than GRADIENT). */
 const FD = 1e-6;
 
-/** The data sequence: restarted by every case from its name (see `seededByName`), so a case run alone gets the
- * same data as in the whole suite. */
-let seed = 1000;
+/** Where fresh() draws next: set at the start of each case from the case's name (seededByName), so a case run
+ * alone gets the same data as in the whole suite. Cases run one at a time. */
+let seed = 0;
 /** Fresh standard-normal data for every call. */
 const fresh = (n: number, scale = 1, offset = 0) => randn(n, seed++).map((v) => v * scale + offset);
+
+/** The case, drawing its data from a seed made of its own name (FNV-1a), whatever ran before it. */
+function seededByName(c: SuiteCase): SuiteCase {
+  let hash = 0x811c9dc5;
+  for (const ch of c.name) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return { ...c, run: (ser) => ((seed = hash), c.run(ser)) };
+}
 
 /** Class indices in [0, cols), one per row. */
 function randomTargets(rows: number, cols: number): Int32Array {
@@ -385,12 +392,5 @@ const optimCases: SuiteCase[] = [
       }),
   })),
 ];
-
-/** A case whose data sequence starts at a seed taken from its name. */
-function seededByName(c: SuiteCase): SuiteCase {
-  let hash = 0;
-  for (const ch of c.name) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
-  return { ...c, run: (ser) => ((seed = hash), c.run(ser)) };
-}
 
 export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases, ...optimCases].map(seededByName);

@@ -2,7 +2,7 @@
 // <speaker>/<emotion>/<id>.wav, so labels come from the two nearest parent folders (case-insensitive);
 // renamed flat copies ("201-sad-zhaoquanyin.wav") are recognised from the file-name tokens instead.
 import { basename, dirname } from 'node:path';
-import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
+import { hasWavExtension, readLabelledByPath } from './files.js';
 import type { Corpus, Gender, Utterance } from './types.js';
 
 export const CASIA_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'surprise'];
@@ -31,11 +31,6 @@ export function parseCasiaPath(file: string): Omit<Utterance, 'file'> | undefine
   return emotion && speaker ? { emotion, speaker: speaker.id, gender: speaker.gender } : undefined;
 }
 
-export async function readCasia(dir: string): Promise<Corpus> {
-  const utterances: Utterance[] = [];
-  for (const file of await walkFiles(dir)) {
-    const labels = parseCasiaPath(file);
-    if (labels) utterances.push({ file, ...labels });
-  }
-  return finishCorpus('casia', dir, CASIA_CLASSES, utterances, '<speaker>/<emotion>/<id>.wav, e.g. wangzhe/angry/201.wav');
+export function readCasia(dir: string): Promise<Corpus> {
+  return readLabelledByPath('casia', dir, CASIA_CLASSES, parseCasiaPath, '<speaker>/<emotion>/<id>.wav, e.g. wangzhe/angry/201.wav');
 }

@@ -1,7 +1,7 @@
 // EMO-DB (Berlin Database of Emotional Speech): labels come from the file name alone, e.g. 03a01Fa.wav =
 // speaker 03, text a01, emotion F (happiness), version a. Ten speakers with fixed, documented genders.
 import { basename } from 'node:path';
-import { finishCorpus, walkFiles } from './files.js';
+import { readLabelledByPath } from './files.js';
 import type { Corpus, Gender, Utterance } from './types.js';
 
 const EMOTIONS: Record<string, string> = {
@@ -29,11 +29,6 @@ export function parseEmodbName(file: string): Omit<Utterance, 'file'> | undefine
   return gender && emotion ? { emotion, speaker: m[1], gender } : undefined;
 }
 
-export async function readEmodb(dir: string): Promise<Corpus> {
-  const utterances: Utterance[] = [];
-  for (const file of await walkFiles(dir)) {
-    const labels = parseEmodbName(file);
-    if (labels) utterances.push({ file, ...labels });
-  }
-  return finishCorpus('emodb', dir, EMODB_CLASSES, utterances, 'names like 03a01Fa.wav');
+export function readEmodb(dir: string): Promise<Corpus> {
+  return readLabelledByPath('emodb', dir, EMODB_CLASSES, parseEmodbName, 'names like 03a01Fa.wav');
 }

@@ -1,5 +1,6 @@
 // File-system helpers shared by the corpus readers: the recursive walk that finds a corpus's files wherever
-// they sit below its folder, and the common finish (sort for determinism, refuse an empty result).
+// they sit below its folder, the common finish (sort for determinism, refuse an empty result), and the reader of
+// the corpora whose file paths carry every label (EMO-DB, RAVDESS, CASIA).
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Corpus, Utterance } from './types.js';
@@ -43,4 +44,20 @@ export function finishCorpus(name: string, dir: string, classes: string[], utter
     throw new Error(`no ${name} utterances found below ${dir} (expected ${convention})`);
   }
   return { name, classes, utterances: [...utterances].sort(byFile) };
+}
+
+/** A corpus whose every label is in its files' paths: each file below dir that `labelsOf` recognises. */
+export async function readLabelledByPath(
+  name: string,
+  dir: string,
+  classes: string[],
+  labelsOf: (file: string) => Omit<Utterance, 'file'> | undefined,
+  convention: string,
+): Promise<Corpus> {
+  const utterances: Utterance[] = [];
+  for (const file of await walkFiles(dir)) {
+    const labels = labelsOf(file);
+    if (labels) utterances.push({ file, ...labels });
+  }
+  return finishCorpus(name, dir, classes, utterances, convention);
 }

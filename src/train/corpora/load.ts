@@ -2,7 +2,7 @@
 // empty, oversized or non-WAV files, and sample rates out of range, are reported and skipped (or, in strict
 // mode, the first one stops the run). loadAudio reads, decodes and resamples inside this loop's per-file try,
 // and every failure of those steps is that file's AudioError.
-import { AudioError, loadAudio } from '../audio.js';
+import { AudioError, loadAudio } from '../../audio/index.js';
 import type { Corpus, LoadedUtterance } from './types.js';
 
 export interface Skipped {

@@ -2,7 +2,7 @@
 // repetition-actor (e.g. 03-01-06-01-02-01-12.wav). Only audio-only speech (03, 01) is kept; odd actors are
 // male, even actors female.
 import { basename } from 'node:path';
-import { finishCorpus, walkFiles } from './files.js';
+import { readLabelledByPath } from './files.js';
 import type { Corpus, Utterance } from './types.js';
 
 const EMOTIONS: Record<string, string> = {
@@ -23,11 +23,6 @@ export function parseRavdessName(file: string): Omit<Utterance, 'file'> | undefi
   return { emotion, speaker: m[7], gender: actor % 2 === 1 ? 'm' : 'f' };
 }
 
-export async function readRavdess(dir: string): Promise<Corpus> {
-  const utterances: Utterance[] = [];
-  for (const file of await walkFiles(dir)) {
-    const labels = parseRavdessName(file);
-    if (labels) utterances.push({ file, ...labels });
-  }
-  return finishCorpus('ravdess', dir, RAVDESS_CLASSES, utterances, 'audio-only speech names like 03-01-06-01-02-01-12.wav');
+export function readRavdess(dir: string): Promise<Corpus> {
+  return readLabelledByPath('ravdess', dir, RAVDESS_CLASSES, parseRavdessName, 'audio-only speech names like 03-01-06-01-02-01-12.wav');
 }

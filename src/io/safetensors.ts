@@ -1,6 +1,6 @@
 // Checkpoint (de)serialisation in the safetensors format, so that PyTorch users can read our
 // weights with `safetensors.torch.load_file`. Browser-usable: bytes in, bytes out, no file I/O
-// (files are written by ./checkpoint-file.ts).
+// (files are written by ./safetensors-file.ts).
 //
 // Layout: u64 little-endian header length N | N bytes of UTF-8 JSON header, space-padded to a
 // multiple of 8 | raw little-endian tensor data. Header entries are

@@ -1,9 +1,8 @@
-// Node-only checkpoint files: crash-safe writes (temp file + fsync + rename) and loading with
-// the path named in every error. The format itself lives in ./checkpoint.ts (browser-usable).
+// Crash-safe file writes (temp file + fsync + rename), for checkpoints, run records and the tuning file: a
+// reader or a restart sees the old file or the new one, never half of one. Node-only.
 
-import { open, rename, unlink, readFile } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type NamedTensor } from './checkpoint.js';
 
 /** A sibling temp name, unique per process and call, so concurrent writers never share one. */
 export function tempPathFor(path: string): string {
@@ -51,18 +50,4 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     throw new Error(`writing ${path} failed: ${(error as Error).message}`, { cause: error });
   }
   await syncDirectory(dirname(path));
-}
-
-export async function saveCheckpoint(path: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string>): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-export async function loadCheckpoint(path: string): Promise<DecodedSafetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot read checkpoint (${(error as Error).message})`, { cause: error });
-  }
-  return decodeSafetensors(bytes, path);
 }

@@ -1,0 +1,20 @@
+// Level normalisation: every signal reaches the network at zero mean and unit RMS, in training and inference.
+
+/** Below this RMS a signal is treated as silence rather than amplified noise. */
+const SILENCE_RMS = 1e-8;
+
+/** Zero mean, unit RMS; silence (or a pure DC offset) comes back as zeros, never NaN. */
+export function normalizeLevel(samples: Float32Array): Float32Array {
+  const n = samples.length;
+  const out = new Float32Array(n);
+  if (n === 0) return out;
+  let mean = 0;
+  for (const v of samples) mean += v;
+  mean /= n;
+  let power = 0;
+  for (const v of samples) power += (v - mean) ** 2;
+  const rms = Math.sqrt(power / n);
+  if (!(rms > SILENCE_RMS)) return out;
+  for (let i = 0; i < n; i++) out[i] = (samples[i] - mean) / rms;
+  return out;
+}

@@ -1,0 +1,44 @@
+// Loading for the embedding API: the engine started once (the backend asked for, else the one running, else
+// WebGPU), and the bytes of a checkpoint or a WAV from a URL, a File/Blob, bytes or (in Node) a file path.
+
+import { engine, init } from '../engine/context.js';
+import type { CheckpointSource, LoadOptions, WavSource } from './types.js';
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+export async function ensureEngine(backend: LoadOptions['backend']): Promise<void> {
+  if (backend) {
+    await init({ backend });
+    return;
+  }
+  try {
+    engine();
+  } catch {
+    await init();
+  }
+}
+
+export function isBlob(x: unknown): x is Blob {
+  return typeof Blob !== 'undefined' && x instanceof Blob;
+}
+
+export async function bytesOf(x: WavSource): Promise<Uint8Array> {
+  if (isBlob(x)) return new Uint8Array(await x.arrayBuffer());
+  if (x instanceof ArrayBuffer) return new Uint8Array(x);
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
+
+export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes: Uint8Array; name: string }> {
+  if (isBlob(source)) return { bytes: await bytesOf(source), name: 'name' in source ? String(source.name) : 'checkpoint' };
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return { bytes: await bytesOf(source), name: 'checkpoint' };
+  const text = String(source);
+  // In Node a plain string is a path (file: URLs too); everything else, and every string in a page, is fetched.
+  if (isNode && !/^(https?|data|blob):/i.test(text)) {
+    const fsModule = 'node:fs/promises'; // a variable name keeps bundlers from pulling fs into the browser build
+    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
+    return { bytes: new Uint8Array(await readFile(text.startsWith('file:') ? new URL(text) : text)), name: text };
+  }
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`${text}: cannot load the checkpoint (HTTP ${response.status} ${response.statusText})`);
+  return { bytes: new Uint8Array(await response.arrayBuffer()), name: text };
+}

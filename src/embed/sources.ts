@@ -1,0 +1,145 @@
+// Where a stream's audio comes from: an async iterable of Float32Array chunks (Node, or any source), or, in a
+// page, a microphone, MediaStream or AudioNode captured by an AudioWorklet. Audio at another rate than the
+// model's goes through the streaming form of the training resampler (src/audio/resample.ts) on the way in.
+//
+// The AudioWorklet processor is built from `captureProcessor` below as a Blob URL, so the bundle stays one file;
+// our own AudioContext runs at the model's rate, so the browser resamples the microphone and the main thread
+// only receives ready frames.
+
+import { StreamingResampler } from '../audio/resample.js';
+import type { StreamSession } from './stream-session.js';
+import type { StreamHandle, StreamOptions } from './types.js';
+
+export function isAsyncIterable(x: unknown): x is AsyncIterable<Float32Array> {
+  return typeof x === 'object' && x !== null && Symbol.asyncIterator in x;
+}
+
+export function feedIterable(session: StreamSession, source: AsyncIterable<Float32Array>, options: StreamOptions): StreamHandle {
+  const modelRate = session.sampleRate;
+  const resampler = options.sampleRate && options.sampleRate !== modelRate ? new StreamingResampler(options.sampleRate, modelRate) : null;
+  let stopped = false;
+  const finished = (async () => {
+    for await (const chunk of source) {
+      if (stopped) break;
+      session.push(resampler ? resampler.push(chunk) : chunk);
+      if (options.backpressure) await session.idle();
+      if (session.error) break;
+    }
+    // The source has ended: the resampler's last outputs waited for input that will not come.
+    if (resampler && !stopped && !session.error) session.push(resampler.flush());
+    await session.idle();
+    if (session.error) throw session.error;
+  })();
+  return {
+    setGender: (g) => (session.gender = g),
+    stats: () => session.stats(),
+    stop: async () => {
+      // The loop ends at the source's next chunk; a silent source must not hold stop() up.
+      stopped = true;
+      await Promise.race([finished.catch(() => undefined), session.idle()]);
+    },
+    finished,
+  };
+}
+
+export async function captureAudio(session: StreamSession, source: 'microphone' | MediaStream | AudioNode, options: StreamOptions): Promise<StreamHandle> {
+  if (typeof AudioWorkletNode === 'undefined') throw new Error('stream: audio sources need a browser with AudioWorklet; pass an async iterable of Float32Array chunks instead');
+  const modelRate = session.sampleRate;
+  // Voice processing would reshape the very cues the model reads (level, spectrum).
+  const ownStream = source === 'microphone' ? await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } }) : null;
+  const input = ownStream ?? (source as MediaStream | AudioNode);
+  // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
+  // its context's rate and is resampled here.
+  const ownContext = input instanceof AudioNode ? null : new AudioContext({ sampleRate: modelRate });
+  const context = ownContext ?? (input as AudioNode).context;
+  const resampler = context.sampleRate !== modelRate ? new StreamingResampler(context.sampleRate, modelRate) : null;
+  let capture: AudioWorkletNode;
+  let node: AudioNode;
+  try {
+    await context.audioWorklet.addModule(captureProcessorUrl());
+    capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 0,
+      processorOptions: { chunkFrames: options.chunkFrames ?? 1024 },
+    });
+    node = input instanceof AudioNode ? input : ownContext!.createMediaStreamSource(input);
+    node.connect(capture);
+    capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
+    if (ownContext?.state === 'suspended') await ownContext.resume();
+  } catch (e) {
+    ownStream?.getTracks().forEach((t) => t.stop());
+    await ownContext?.close();
+    throw e;
+  }
+
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((ok) => (resolveFinished = ok));
+  let stopping: Promise<void> | null = null;
+  return {
+    setGender: (g) => (session.gender = g),
+    stats: () => session.stats(),
+    stop: () =>
+      (stopping ??= (async () => {
+        capture.port.onmessage = null;
+        node.disconnect(capture);
+        capture.port.close();
+        ownStream?.getTracks().forEach((t) => t.stop());
+        await ownContext?.close();
+        await session.idle();
+        resolveFinished();
+      })()),
+    finished,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ the worklet
+
+const CAPTURE_PROCESSOR = 'ser-capture';
+let processorUrl: string | null = null;
+
+/**
+ * The AudioWorklet processor, run on the audio thread: mixes the input to mono and posts it in chunks of
+ * chunkFrames (transferring the buffer), so the main thread handles a few messages a second instead of one per
+ * 128-frame render quantum. It is serialised with Function.prototype.toString, so it must not use anything
+ * from this module's scope (and sets its fields in the constructor: no class-field helpers).
+ */
+function captureProcessor(): void {
+  class CaptureProcessor extends AudioWorkletProcessor {
+    private readonly frames: number;
+    private chunk: Float32Array;
+    private filled: number;
+    constructor(options: { processorOptions: { chunkFrames: number } }) {
+      super();
+      this.frames = options.processorOptions.chunkFrames;
+      this.chunk = new Float32Array(this.frames);
+      this.filled = 0;
+    }
+    process(inputs: Float32Array[][]): boolean {
+      const channels = inputs[0];
+      if (!channels || channels.length === 0) return true;
+      const frames = channels[0].length;
+      for (let i = 0; i < frames; i++) {
+        let sum = 0;
+        for (const channel of channels) sum += channel[i];
+        this.chunk[this.filled++] = sum / channels.length;
+        if (this.filled === this.frames) {
+          // Transferred, not copied: the buffer is detached here afterwards, hence a new one.
+          this.port.postMessage(this.chunk, [this.chunk.buffer]);
+          this.chunk = new Float32Array(this.frames);
+          this.filled = 0;
+        }
+      }
+      return true;
+    }
+  }
+  registerProcessor('ser-capture', CaptureProcessor);
+}
+
+function captureProcessorUrl(): string {
+  processorUrl ??= URL.createObjectURL(new Blob([`(${captureProcessor.toString()})();\n`], { type: 'text/javascript' }));
+  return processorUrl;
+}
+
+// The AudioWorkletGlobalScope's names, which lib.dom does not declare.
+declare const AudioWorkletProcessor: { new (): { readonly port: MessagePort } };
+declare function registerProcessor(name: string, processor: new (options: { processorOptions: { chunkFrames: number } }) => unknown): void;

@@ -1,0 +1,89 @@
+// The embedding API's vocabulary: what a recogniser accepts (checkpoints, WAV bytes, stream sources), the
+// options of a stream, and what a stream gives back (results, statistics, its handle).
+
+import type { ModelConfig } from '../model/config.js';
+import type { Classification } from '../model/recognizer.js';
+import type { InitOptions } from '../engine/context.js';
+
+export type SpeakerGender = 'f' | 'm';
+export type CheckpointSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type WavSource = Blob | ArrayBuffer | ArrayBufferView;
+/** 'microphone' asks for one (and stops it again on stop()); a MediaStream or AudioNode is the caller's. */
+export type StreamSource = 'microphone' | MediaStream | AudioNode | AsyncIterable<Float32Array>;
+
+export interface LoadOptions {
+  /** The engine backend; by default the one already initialised, else WebGPU. */
+  backend?: InitOptions['backend'];
+}
+
+export interface StreamOptions {
+  /** The speaker's gender; omitted, the gender head's guess is used. Changeable later with setGender(). */
+  gender?: SpeakerGender;
+  /** Audio between two classifications (default 250 ms, four results a second when the device keeps up). */
+  hopMs?: number;
+  /** Time constant of the exponential smoothing of the probabilities (default 1000 ms). */
+  smoothingMs?: number;
+  /** Results start once this fraction of a window has arrived (default 0.5); shorter audio is zero-padded. */
+  minWindowFraction?: number;
+  /** Async-iterable sources: the chunks' sample rate (default: the model's). */
+  sampleRate?: number;
+  /** Async-iterable sources: wait for each inference before pulling more audio, so nothing is dropped. For
+   * recorded audio read faster than real time; a live source should leave it off. */
+  backpressure?: boolean;
+  /** Audio sources: frames per message from the audio thread (default 1024, 64 ms at 16 kHz). */
+  chunkFrames?: number;
+  /** Called once if an inference fails (the stream then stops classifying); default console.error. */
+  onError?: (error: unknown) => void;
+}
+
+export interface StreamResult {
+  /** The newest window's probabilities. */
+  probabilities: Record<string, number>;
+  /** Exponentially smoothed probabilities. */
+  smoothed: Record<string, number>;
+  /** The most probable emotion after smoothing. */
+  emotion: string;
+  gender: SpeakerGender;
+  genderGiven: boolean;
+  genderProbabilities: Record<SpeakerGender, number>;
+  /** Seconds of audio received when the window ended (the audio clock, not the wall clock). */
+  timestamp: number;
+  /** Wall time from the arrival of the window's last audio to this result. */
+  latencyMs: number;
+  /** Hops dropped so far: due while an inference was running, and served by a later one. */
+  dropped: number;
+  /** GPU time and read-back of this window's inference, as seen from the main thread. */
+  inferenceMs: number;
+}
+
+export interface StreamStats {
+  /** Hops that came due (after the first half-window). */
+  hops: number;
+  inferences: number;
+  dropped: number;
+  audioSeconds: number;
+  meanInferenceMs: number;
+  maxInferenceMs: number;
+  meanLatencyMs: number;
+  /** Mean inference time over the window's duration: below 1 means faster than the audio it reads. */
+  realTimeFactor: number;
+  /** Mean inference time over the hop: below 1 means every hop gets its own inference. */
+  load: number;
+}
+
+export interface StreamHandle {
+  setGender(gender: SpeakerGender | undefined): void;
+  stats(): StreamStats;
+  /** Stops capturing, waits for the inference in flight (its result is still delivered) and releases audio. */
+  stop(): Promise<void>;
+  /** Settles when an async-iterable source ends (rejecting if it or an inference throws), or when stop() has
+   * finished. */
+  readonly finished: Promise<void>;
+}
+
+/** What a stream needs of a recogniser: its model's configuration and one window's classification. */
+export interface WindowClassifier {
+  readonly config: ModelConfig;
+  readonly classes: string[];
+  classify(samples: Float32Array, sampleRate: number, options: { gender?: SpeakerGender }): Promise<Classification>;
+}
