@@ -14,6 +14,37 @@ export interface BenchContext {
   tf: Tfjs | null;
 }
 
+/** Host arrays uploaded to both engines; released together. */
+export class Inputs {
+  private storages: Storage[] = [];
+  private tensors: TF.Tensor[] = [];
+  constructor(private ctx: BenchContext) {}
+  ours(data: Float32Array): Storage {
+    const s = this.ctx.backend.upload(data);
+    this.storages.push(s);
+    return s;
+  }
+  tfjs(data: Float32Array, shape: number[]): TF.Tensor {
+    const t = this.ctx.tf!.tensor(data, shape);
+    this.tensors.push(t);
+    return t;
+  }
+  /** Releases s with the inputs (a result computed once, outside timing). */
+  adoptOurs(s: Storage): Storage {
+    this.storages.push(s);
+    return s;
+  }
+  /** Disposes t with the inputs (a tfjs tensor computed once, outside timing). */
+  adopt(t: TF.Tensor): TF.Tensor {
+    this.tensors.push(t);
+    return t;
+  }
+  dispose(): void {
+    this.storages.forEach((s) => this.ctx.backend.release(s));
+    this.tensors.forEach((t) => t.dispose());
+  }
+}
+
 /** One output (of ours, and of tfjs brought back to our layout) compared with a reference sub-result. */
 export interface Expectation {
   output: number;

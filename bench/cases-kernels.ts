@@ -4,54 +4,16 @@
 // inputs are converted once, outside timing, and outputs are converted back for the checks.
 
 import type * as TF from '@tensorflow/tfjs-core';
-import { reference, type Conv1dParams, type Pool1dParams, type Storage } from '../src/index.js';
-import type { BenchContext, Expectation, KernelCase, Prepared } from './case.js';
+import { conv1dGeometry, kernels, pool1dGeometry, reference, type Conv1dParams, type Pool1dParams, type Storage } from '../src/index.js';
+import { Inputs, type Expectation, type KernelCase, type Prepared } from './case.js';
 import { gather3, gatherRows, hwioToWeight, nclToNlc, nlcToNcl, probes, randomArray, range, weightToHwio } from './check.js';
 
 const F32 = 4;
 
-/** Host arrays uploaded to both engines; released together. */
-class Inputs {
-  private storages: Storage[] = [];
-  private tensors: TF.Tensor[] = [];
-  constructor(private ctx: BenchContext) {}
-  ours(data: Float32Array): Storage {
-    const s = this.ctx.backend.upload(data);
-    this.storages.push(s);
-    return s;
-  }
-  tfjs(data: Float32Array, shape: number[]): TF.Tensor {
-    const t = this.ctx.tf!.tensor(data, shape);
-    this.tensors.push(t);
-    return t;
-  }
-  /** Releases s with the inputs (a result computed once, outside timing). */
-  adoptOurs(s: Storage): Storage {
-    this.storages.push(s);
-    return s;
-  }
-  /** Disposes t with the inputs (a tfjs tensor computed once, outside timing). */
-  adopt(t: TF.Tensor): TF.Tensor {
-    this.tensors.push(t);
-    return t;
-  }
-  dispose(): void {
-    this.storages.forEach((s) => this.ctx.backend.release(s));
-    this.tensors.forEach((t) => t.dispose());
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ conv1d
 
-export interface ConvLayer {
-  N: number;
-  Cin: number;
-  Cout: number;
-  L: number;
-  K: number;
-  stride: number;
-  padding: number;
-}
+/** One convolution: x [N, Cin, L], w [Cout, Cin, K], dilation 1. */
+export type ConvLayer = Record<'N' | 'Cin' | 'Cout' | 'L' | 'K' | 'stride' | 'padding', number>;
 
 /** The default model's four convolutions (see src/model/config.ts): padding as ConvBlock chooses it. */
 export const MODEL_CONV_LAYERS: ConvLayer[] = [
@@ -69,9 +31,10 @@ const SHORT_PASS: Record<ConvPass, string> = { fwd: 'fwd', bwdInput: 'bwdX', bwd
 export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCase {
   const { N, Cin, Cout, L, K, stride, padding } = layer;
   const p: Conv1dParams = { stride, padding, dilation: 1 };
-  const Lout = Math.floor((L + 2 * padding - (K - 1) - 1) / stride) + 1;
   const xShape = [N, Cin, L];
   const wShape = [Cout, Cin, K];
+  const g = conv1dGeometry(xShape, wShape, p);
+  const Lout = g.Lout;
   const yShape = [N, Cout, Lout];
   const shape = `${N}x${Cin}x${L}->${Cout} k${K}${stride > 1 ? `/${stride}` : ''}`;
   return {
@@ -90,7 +53,7 @@ export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCas
       let expect: Expectation;
       if (pass === 'fwd') {
         const [xs, ws] = [inputs.ours(x), inputs.ours(w)];
-        ours = () => [b.conv1d(xs, xShape, ws, wShape, null, p)];
+        ours = () => [kernels.conv1d(b, xs, ws, null, g)];
         const cos = probes(Cout);
         expect = {
           output: 0,
@@ -100,7 +63,7 @@ export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCas
         };
       } else if (pass === 'bwdInput') {
         const [dys, ws] = [inputs.ours(dy), inputs.ours(w)];
-        ours = () => [b.conv1dBackwardInput(dys, ws, xShape, wShape, p)];
+        ours = () => [kernels.conv1dBackwardInput(b, dys, ws, g)];
         const cis = probes(Cin);
         expect = {
           output: 0,
@@ -110,7 +73,7 @@ export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCas
         };
       } else {
         const [dys, xs] = [inputs.ours(dy), inputs.ours(x)];
-        ours = () => [b.conv1dBackwardWeight(dys, xs, xShape, wShape, p)];
+        ours = () => [kernels.conv1dBackwardWeight(b, dys, xs, g)];
         const cos = probes(Cout);
         expect = {
           output: 0,
@@ -157,7 +120,8 @@ export function convCase(layer: ConvLayer, pass: ConvPass, index = 0): KernelCas
 export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'): KernelCase {
   const [N, C, L] = shape;
   const p: Pool1dParams = { kernelSize: factor, stride: factor, padding: 0 };
-  const Lout = Math.floor((L - factor) / factor) + 1;
+  const g = pool1dGeometry(shape, p);
+  const Lout = g.Lout;
   const outShape = [N, C, Lout];
   const size = N * C * L;
   const outSize = N * C * Lout;
@@ -180,7 +144,7 @@ export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'
       const window: [number, number] = [1, factor];
       if (pass === 'fwd') {
         const prepared: Prepared = {
-          ours: () => [b.maxPool1d(xs, shape, p)],
+          ours: () => [kernels.maxPool1d(b, xs, g)],
           expect: [{ output: 0, label: `y ${label}`, pick: (y) => gather3(y, outShape, ns, cs), want: () => reference.maxPool1d(gather3(x, shape, ns, cs), sub, p) }],
           dispose: () => inputs.dispose(),
         };
@@ -193,7 +157,7 @@ export function maxPoolCase(shape: number[], factor: number, pass: 'fwd' | 'bwd'
       const dy = randomArray(outSize, 22);
       const dys = inputs.ours(dy);
       const prepared: Prepared = {
-        ours: () => [b.maxPool1dBackward(xs, dys, shape, p)],
+        ours: () => [kernels.maxPool1dBackward(b, xs, dys, g)],
         expect: [
           {
             output: 0,
@@ -254,8 +218,8 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
       if (pass === 'fwd') {
         const prepared: Prepared = {
           ours: () => {
-            const st = b.batchNormStats(xs, shape);
-            return [b.batchNormApply(xs, shape, st.mean, st.variance, gs, bs, EPS, true), st.mean, st.variance];
+            const st = kernels.batchNormStats(b, xs, shape);
+            return [kernels.batchNormApply(b, xs, shape, st.mean, st.variance, gs, bs, EPS, true), st.mean, st.variance];
           },
           expect: [
             {
@@ -290,7 +254,7 @@ export function batchNormCase(shape: number[], pass: 'fwd' | 'bwd'): KernelCase 
       const r = () => (ref ??= reference.batchNormBackward(xSub, gather3(dy, shape, ns, cs), sub, perChannel(mean), perChannel(variance), perChannel(gamma), EPS, gather3(y, shape, ns, cs)));
       const prepared: Prepared = {
         ours: () => {
-          const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS, ys);
+          const g = kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, ys);
           return [g.dx, g.dgamma, g.dbeta];
         },
         expect: [
@@ -357,7 +321,7 @@ export function gemmCase(name: string, label: string, g: GemmShape): KernelCase 
         return out;
       };
       const prepared: Prepared = {
-        ours: () => [ctx.backend.gemm(as, bs, { M, N, K, transA, transB })],
+        ours: () => [kernels.gemm(ctx.backend, as, bs, { M, N, K, transA, transB })],
         expect: [
           {
             output: 0,

@@ -1,5 +1,5 @@
 // One dawn.node GPU for both engines: it is installed as navigator.gpu before either starts, so our
-// `init()` (src/engine/device.ts looks at navigator.gpu first) and TensorFlow.js's WebGPU backend request
+// `init()` (src/gpu/device.ts looks at navigator.gpu first) and TensorFlow.js's WebGPU backend request
 // their devices from the same adapter in this process. Also the queue synchronisation both sides are timed with.
 
 import type * as TF from '@tensorflow/tfjs-core';

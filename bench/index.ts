@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   }
 
   if (options.profile) {
-    if (!engine.runtime?.gpu.hasTimestamps) {
+    if (!engine.runtime?.profile.timestamps) {
       console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
     } else {
       // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.

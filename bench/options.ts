@@ -15,7 +15,7 @@ export interface BenchOptions {
   tfjs: boolean;
   /** Where the chart and the JSON file go. */
   outDir: string;
-  /** Kernel tuning (src/engine/tuner.ts); null = the engine's default (on for GPUs, off for CPU drivers). */
+  /** Kernel tuning (src/gpu/tuner.ts); null = the engine's default (on for GPUs, off for CPU drivers). */
   tune: boolean | null;
 }
 

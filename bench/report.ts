@@ -2,7 +2,7 @@
 // (barChartSvg from src/io/svg-charts.ts) and the JSON object (`--json` prints it as the last line).
 
 import type { KernelTime } from '../src/index.js';
-import type { AdapterDescription } from '../src/engine/device.js';
+import type { AdapterDescription } from '../src/gpu/device.js';
 import { barChartSvg } from '../src/io/svg-charts.js';
 import type { CaseResult } from './case.js';
 

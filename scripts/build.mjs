@@ -10,7 +10,7 @@ const builds = [
   // Node: dependencies stay external (installed beside the package); the native dawn.node is loaded at run time.
   { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts' }, outdir: 'dist/node' },
   { ...common, platform: 'node', packages: 'external', entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist/node', banner: { js: '#!/usr/bin/env node' } },
-  // Browser: one self-contained ES module. 'webgpu' is only reached in Node (see src/engine/device.ts).
+  // Browser: one self-contained ES module. 'webgpu' is only reached in Node (see src/gpu/device.ts).
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { index: 'src/index.ts' }, outdir: 'dist/browser' },
   // The benchmark bundles TensorFlow.js too, so that dist/ and .gpu/ (dawn.node) are all a GPU machine needs.
   // (tfjs-core's CommonJS build requires Node built-ins at run time, hence a `require` in the ES module.)

@@ -19,14 +19,7 @@ override TILE_CI: u32 = 4; // input channels per invocation, at most 16
 override TILE_L4: u32 = 4; // positions per invocation / 4, at most 8
 
 struct Params {
-  cin: u32,
-  length: u32,
-  cout: u32,
-  kernel: u32,
-  lout: u32,
-  stride: u32,
-  padding: u32,
-  dilation: u32,
+  shape: Shape,
   tapPhases: u32, // stride / g
   spacing: u32, // dilation / g
   step: u32, // lcm(stride, dilation)
@@ -39,8 +32,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 fn gradient(row: u32, lo: i32) -> f32 {
-  let inside = lo >= 0 && lo < i32(params.lout);
-  return select(0.0, dy[row + u32(clamp(lo, 0, i32(params.lout) - 1))], inside);
+  return select(0.0, dy[rowIndex(row, lo, params.shape.lout)], insideRow(lo, params.shape.lout));
 }
 
 @compute @workgroup_size(WG)
@@ -51,41 +43,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let n = wid.z;
   let ciBase = wid.y * TILE_CI;
-  let K = params.kernel;
-  let stride = params.stride;
+  let K = params.shape.kernel;
+  let stride = params.shape.stride;
   let residue = t % params.step;
   let l0 = residue + params.step * (t / params.step) * 4u * TILE_L4;
 
   // The first valid tap k0 (the others are k0 + tapPhases·a); none when k0 ≥ K.
   var k0 = K;
   for (var k = 0u; k < min(params.tapPhases, K); k++) {
-    if ((l0 + params.padding + stride * K * params.dilation - k * params.dilation) % stride == 0u) {
+    if ((l0 + params.shape.padding + stride * K * params.shape.dilation - k * params.shape.dilation) % stride == 0u) {
       k0 = k;
       break;
     }
   }
   let taps = select(0u, (K - k0 + params.tapPhases - 1u) / params.tapPhases, k0 < K);
   // lo of position l0 at tap k0 (exact division; may be negative or past Lout, then dy reads as zero).
-  let lo00 = (i32(l0 + params.padding) - i32(k0 * params.dilation)) / i32(stride);
+  let lo00 = (i32(l0 + params.shape.padding) - i32(k0 * params.shape.dilation)) / i32(stride);
   let spacing = i32(params.spacing);
 
   // Channels past Cin (a partial last block) read channel Cin−1 and are never stored.
   var wCol: array<u32, 16>;
   for (var i = 0u; i < TILE_CI; i++) {
-    wCol[i] = min(ciBase + i, params.cin - 1u) * K + k0;
+    wCol[i] = min(ciBase + i, params.shape.cin - 1u) * K + k0;
   }
 
   // acc[i·TILE_L4 + q][c]: channel ciBase + i, position l0 + step·(4q + c).
   var acc: array<vec4<f32>, 64>;
   // window[q][c]: dy of position 4q + c at the current tap.
   var window: array<vec4<f32>, 8>;
-  for (var co = 0u; co < params.cout; co++) {
-    let dyRow = (n * params.cout + co) * params.lout;
+  for (var co = 0u; co < params.shape.cout; co++) {
+    let dyRow = (n * params.shape.cout + co) * params.shape.lout;
     for (var q = 0u; q < TILE_L4; q++) {
       let lo = lo00 + spacing * i32(4u * q);
       window[q] = vec4<f32>(gradient(dyRow, lo), gradient(dyRow, lo + spacing), gradient(dyRow, lo + 2 * spacing), gradient(dyRow, lo + 3 * spacing));
     }
-    let wRow = co * params.cin * K;
+    let wRow = co * params.shape.cin * K;
     for (var a = 0u; a < taps; a++) {
       let k = wRow + params.tapPhases * a;
       for (var i = 0u; i < TILE_CI; i++) {
@@ -105,11 +97,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 
   let result = acc;
-  for (var i = 0u; i < min(TILE_CI, params.cin - ciBase); i++) {
-    let dxRow = (n * params.cin + ciBase + i) * params.length;
+  for (var i = 0u; i < min(TILE_CI, params.shape.cin - ciBase); i++) {
+    let dxRow = (n * params.shape.cin + ciBase + i) * params.shape.length;
     for (var j = 0u; j < 4u * TILE_L4; j++) {
       let l = l0 + params.step * j;
-      if (l < params.length) {
+      if (l < params.shape.length) {
         dx[dxRow + l] = result[i * TILE_L4 + j / 4u][j % 4u];
       }
     }

@@ -20,14 +20,7 @@ override TILE_CI: u32 = 4; // input channels per invocation
 override TILE_K: u32 = 3; // taps per invocation; TILE_CI·TILE_K at most 32
 
 struct Params {
-  cin: u32,
-  length: u32,
-  cout: u32,
-  kernel: u32,
-  lout: u32,
-  stride: u32,
-  padding: u32,
-  dilation: u32,
+  shape: Shape,
   tapPhases: u32, // stride / g
   spacing: u32, // dilation / g
   step: u32, // lcm(stride, dilation): input distance between neighbouring window slots
@@ -44,8 +37,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
 fn input(row: u32, position: i32) -> f32 {
-  let inside = position >= 0 && position < i32(params.length);
-  return select(0.0, x[row + u32(clamp(position, 0, i32(params.length) - 1))], inside);
+  return select(0.0, x[rowIndex(row, position, params.shape.length)], insideRow(position, params.shape.length));
 }
 
 @compute @workgroup_size(WG)
@@ -57,7 +49,7 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   let chunk = wid.y;
   let n = chunk / params.chunksPerSample;
   let loStart = (chunk % params.chunksPerSample) * params.chunkLength;
-  let loEnd = min(loStart + params.chunkLength, params.lout);
+  let loEnd = min(loStart + params.chunkLength, params.shape.lout);
   let coBase = (t / params.colTiles) * 4u * TILE_CO4;
   let colTile = t % params.colTiles;
   let tapBlock = colTile % params.tapBlocks;
@@ -69,11 +61,11 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   // Channels past Cout or Cin (partial last tiles) read the last valid one and are never stored.
   var dyRow: array<u32, 16>;
   for (var i = 0u; i < 4u * TILE_CO4; i++) {
-    dyRow[i] = (n * params.cout + min(coBase + i, params.cout - 1u)) * params.lout;
+    dyRow[i] = (n * params.shape.cout + min(coBase + i, params.shape.cout - 1u)) * params.shape.lout;
   }
   var xRow: array<u32, 32>;
   for (var c = 0u; c < TILE_CI; c++) {
-    xRow[c] = (n * params.cin + min(ciBase + c, params.cin - 1u)) * params.length;
+    xRow[c] = (n * params.shape.cin + min(ciBase + c, params.shape.cin - 1u)) * params.shape.length;
   }
 
   // acc[(c·TILE_K + j)·TILE_CO4 + i4][e]: output channel coBase + 4·i4 + e, input channel ciBase + c, tap k0 + tapPhases·j.
@@ -86,7 +78,7 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     if (first >= loEnd) {
       continue;
     }
-    let origin = i32(first * params.stride + k0 * params.dilation) - i32(params.padding);
+    let origin = i32(first * params.shape.stride + k0 * params.shape.dilation) - i32(params.shape.padding);
     for (var c = 0u; c < TILE_CI; c++) {
       for (var j = 0u; j < TILE_K; j++) {
         window[c * TILE_K + j] = input(xRow[c], origin + step * i32(j));
@@ -119,16 +111,16 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   }
 
   let result = acc;
-  let columns = params.cin * params.kernel;
-  let out = chunk * params.cout * columns;
-  for (var c = 0u; c < min(TILE_CI, params.cin - ciBase); c++) {
+  let columns = params.shape.cin * params.shape.kernel;
+  let out = chunk * params.shape.cout * columns;
+  for (var c = 0u; c < min(TILE_CI, params.shape.cin - ciBase); c++) {
     for (var j = 0u; j < TILE_K; j++) {
       let k = k0 + params.tapPhases * j;
-      if (k >= params.kernel) {
+      if (k >= params.shape.kernel) {
         break;
       }
-      for (var i = 0u; i < min(4u * TILE_CO4, params.cout - coBase); i++) {
-        partials[out + (coBase + i) * columns + (ciBase + c) * params.kernel + k] = result[(c * TILE_K + j) * TILE_CO4 + i / 4u][i % 4u];
+      for (var i = 0u; i < min(4u * TILE_CO4, params.shape.cout - coBase); i++) {
+        partials[out + (coBase + i) * columns + (ciBase + c) * params.shape.kernel + k] = result[(c * TILE_K + j) * TILE_CO4 + i / 4u][i % 4u];
       }
     }
   }

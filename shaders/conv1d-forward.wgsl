@@ -21,14 +21,7 @@ override TILE_CO: u32 = 8; // output channels per invocation, at most 16
 override TILE_L4: u32 = 4; // outputs per invocation / 4, at most 8
 
 struct Params {
-  cin: u32,
-  length: u32,
-  cout: u32,
-  kernel: u32,
-  lout: u32,
-  stride: u32,
-  padding: u32,
-  dilation: u32,
+  shape: Shape,
   tapPhases: u32, // stride / gcd(stride, dilation)
   spacing: u32, // dilation / gcd(stride, dilation)
   step: u32, // lcm(stride, dilation): input distance between neighbouring window slots
@@ -44,8 +37,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 fn input(row: u32, position: i32) -> f32 {
-  let inside = position >= 0 && position < i32(params.length);
-  return select(0.0, x[row + u32(clamp(position, 0, i32(params.length) - 1))], inside);
+  return select(0.0, x[rowIndex(row, position, params.shape.length)], insideRow(position, params.shape.length));
 }
 
 @compute @workgroup_size(WG)
@@ -56,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let n = wid.z;
   let coBase = wid.y * TILE_CO;
-  let K = params.kernel;
+  let K = params.shape.kernel;
   let phases = params.tapPhases;
   let step = i32(params.step);
   let lo0 = t % params.spacing + params.spacing * (t / params.spacing) * 4u * TILE_L4;
@@ -66,8 +58,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // acc[i·TILE_L4 + q][c]: channel coBase + i, output lo0 + spacing·(4q + c).
   var acc: array<vec4<f32>, 128>;
   for (var i = 0u; i < TILE_CO; i++) {
-    let co = min(coBase + i, params.cout - 1u);
-    wRow[i] = co * params.cin * K;
+    let co = min(coBase + i, params.shape.cout - 1u);
+    wRow[i] = co * params.shape.cin * K;
     let b = select(0.0, bias[co], params.hasBias != 0u);
     for (var q = 0u; q < TILE_L4; q++) {
       acc[i * TILE_L4 + q] = vec4<f32>(b);
@@ -79,9 +71,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var b = 0u; b < min(phases, K); b++) {
     let taps = (K - b + phases - 1u) / phases;
     // Input of output j at tap b + phases·a: origin + step·(j + a).
-    let origin = i32(lo0 * params.stride + b * params.dilation) - i32(params.padding);
-    for (var ci = 0u; ci < params.cin; ci++) {
-      let xRow = (n * params.cin + ci) * params.length;
+    let origin = i32(lo0 * params.shape.stride + b * params.shape.dilation) - i32(params.shape.padding);
+    for (var ci = 0u; ci < params.shape.cin; ci++) {
+      let xRow = (n * params.shape.cin + ci) * params.shape.length;
       for (var q = 0u; q < TILE_L4; q++) {
         let p = origin + step * i32(4u * q);
         window[q] = vec4<f32>(input(xRow, p), input(xRow, p + step), input(xRow, p + 2 * step), input(xRow, p + 3 * step));
@@ -103,11 +95,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 
   let result = acc;
-  for (var i = 0u; i < min(TILE_CO, params.cout - coBase); i++) {
-    let yRow = (n * params.cout + coBase + i) * params.lout;
+  for (var i = 0u; i < min(TILE_CO, params.shape.cout - coBase); i++) {
+    let yRow = (n * params.shape.cout + coBase + i) * params.shape.lout;
     for (var j = 0u; j < 4u * TILE_L4; j++) {
       let lo = lo0 + params.spacing * j;
-      if (lo < params.lout) {
+      if (lo < params.shape.lout) {
         y[yRow + lo] = result[i * TILE_L4 + j / 4u][j % 4u];
       }
     }

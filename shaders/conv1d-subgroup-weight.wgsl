@@ -11,17 +11,8 @@
 // Writes partials [chunks, Cout, Cin·K]; the `reduce` entry of conv1d-backward-weight.wgsl adds the chunks up
 // (or, with a single chunk, this writes dw itself). Grid: [column blocks, row blocks, chunks].
 
-enable subgroups;
-
 struct Params {
-  cin: u32,
-  length: u32,
-  cout: u32,
-  taps: u32,
-  lout: u32,
-  stride: u32,
-  padding: u32,
-  dilation: u32,
+  shape: Shape,
   chunkLength: u32, // positions lo per chunk
   chunksPerSample: u32,
 }
@@ -45,36 +36,35 @@ fn main(
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let columns = p.cin * p.taps;
+  let columns = p.shape.cin * p.shape.kernel;
   let co0 = wid.y * BLOCK_M;
   let col0 = wid.x * BLOCK_N;
   let n = wid.z / p.chunksPerSample;
   let loStart = (wid.z % p.chunksPerSample) * p.chunkLength;
-  let loEnd = min(loStart + p.chunkLength, p.lout);
+  let loEnd = min(loStart + p.chunkLength, p.shape.lout);
 
   // Rows and columns past the edge read the last one (in bounds); their results are not stored.
   var dyRow: array<u32, 4>;
   for (var g = 0u; g < ROW_GROUPS; g++) {
-    dyRow[g] = (n * p.cout + min(co0 + g * LANES + lane, p.cout - 1u)) * p.lout;
+    dyRow[g] = (n * p.shape.cout + min(co0 + g * LANES + lane, p.shape.cout - 1u)) * p.shape.lout;
   }
   // x of column j at position lo is x[xRow[j] + lo·stride + offset[j]] where 0 <= lo·stride + offset[j] < L.
   var xRow: array<u32, 4>;
   var offset: array<i32, 4>;
   for (var j = 0u; j < COLS; j++) {
     let col = min(col0 + j * LANES + lane, columns - 1u);
-    xRow[j] = (n * p.cin + col / p.taps) * p.length;
-    offset[j] = i32((col % p.taps) * p.dilation) - i32(p.padding);
+    xRow[j] = (n * p.shape.cin + col / p.shape.kernel) * p.shape.length;
+    offset[j] = i32((col % p.shape.kernel) * p.shape.dilation) - i32(p.shape.padding);
   }
 
   // acc[r·4 + j]: output channel co0 + r, column col0 + j·LANES + lane.
   var acc: array<f32, 128>;
   for (var lo = loStart; lo < loEnd; lo++) {
-    let at = i32(lo * p.stride);
+    let at = i32(lo * p.shape.stride);
     var xv: array<f32, 4>;
     for (var j = 0u; j < COLS; j++) {
       let t = at + offset[j];
-      let inside = t >= 0 && t < i32(p.length);
-      xv[j] = select(0.0, x[xRow[j] + u32(clamp(t, 0, i32(p.length) - 1))], inside);
+      xv[j] = select(0.0, x[rowIndex(xRow[j], t, p.shape.length)], insideRow(t, p.shape.length));
     }
     for (var g = 0u; g < ROW_GROUPS; g++) {
       let dv = dy[dyRow[g] + lo];
@@ -89,10 +79,10 @@ fn main(
   }
 
   let wrongSize = lanes != LANES;
-  let base = wid.z * p.cout * columns;
+  let base = wid.z * p.shape.cout * columns;
   for (var r = 0u; r < BLOCK_M; r++) {
     let co = co0 + r;
-    if (co >= p.cout) {
+    if (co >= p.shape.cout) {
       break;
     }
     for (var j = 0u; j < COLS; j++) {

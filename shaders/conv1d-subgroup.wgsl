@@ -22,8 +22,6 @@
 // inputs over all TAPS taps are COLS + TAPS − 1 consecutive values: loaded once per channel and reused from
 // registers (TAPS is an override constant, so the window is indexed by unrolled loop counters).
 
-enable subgroups;
-
 struct Params {
   rows: u32, // m: output channels of this correlation
   channels: u32, // c: reduced channels
@@ -56,8 +54,7 @@ override BLOCK_M: u32 = ROW_GROUPS * LANES;
 override BLOCK_L: u32 = COLS * LANES;
 
 fn input(row: u32, position: i32) -> f32 {
-  let inside = position >= 0 && position < i32(p.lengthIn);
-  return select(0.0, src[row + u32(clamp(position, 0, i32(p.lengthIn) - 1))], inside);
+  return select(0.0, src[rowIndex(row, position, p.lengthIn)], insideRow(position, p.lengthIn));
 }
 
 /** Where this lane's weight rows start: rows past the edge read the last row (in bounds; never stored). */

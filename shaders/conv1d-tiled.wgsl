@@ -18,17 +18,10 @@
 override PASS: u32 = 0;
 
 struct Params {
+  shape: Shape,
   M: u32,
   N: u32,
   K: u32,
-  cin: u32,
-  length: u32,
-  cout: u32,
-  taps: u32,
-  lout: u32,
-  stride: u32,
-  padding: u32,
-  dilation: u32,
   chunk: u32, // PASS 2: positions per workgroup z
   hasBias: u32,
 }
@@ -60,11 +53,11 @@ fn bColsAdjacent() -> bool {
 
 /** x[n, ci, lo·stride − padding + k·dilation], zero in the padding. */
 fn im2col(n: u32, ci: u32, lo: u32, k: u32) -> f32 {
-  let at = i32(lo * p.stride + k * p.dilation) - i32(p.padding);
-  if (at < 0 || at >= i32(p.length)) {
+  let at = i32(lo * p.shape.stride + k * p.shape.dilation) - i32(p.shape.padding);
+  if (at < 0 || at >= i32(p.shape.length)) {
     return 0.0;
   }
-  return rhs[(n * p.cin + ci) * p.length + u32(at)];
+  return rhs[(n * p.shape.cin + ci) * p.shape.length + u32(at)];
 }
 
 fn loadA(row: u32, k: u32) -> f32 {
@@ -75,9 +68,9 @@ fn loadA(row: u32, k: u32) -> f32 {
     return lhs[row * p.K + k]; // w[co, (ci, k)]
   }
   if (PASS == 1u) {
-    return lhs[((k / p.taps) * p.cin + row) * p.taps + k % p.taps]; // w[co, ci, tap] with k = (co, tap)
+    return lhs[((k / p.shape.kernel) * p.shape.cin + row) * p.shape.kernel + k % p.shape.kernel]; // w[co, ci, tap] with k = (co, tap)
   }
-  return lhs[((k / p.lout) * p.cout + row) * p.lout + k % p.lout]; // dy[n, co, lo] with k = (n, lo)
+  return lhs[((k / p.shape.lout) * p.shape.cout + row) * p.shape.lout + k % p.shape.lout]; // dy[n, co, lo] with k = (n, lo)
 }
 
 fn loadB(k: u32, col: u32) -> f32 {
@@ -85,37 +78,37 @@ fn loadB(k: u32, col: u32) -> f32 {
     return 0.0;
   }
   if (PASS == 0u) {
-    return im2col(col / p.lout, k / p.taps, col % p.lout, k % p.taps);
+    return im2col(col / p.shape.lout, k / p.shape.kernel, col % p.shape.lout, k % p.shape.kernel);
   }
   if (PASS == 2u) {
-    return im2col(k / p.lout, col / p.taps, k % p.lout, col % p.taps);
+    return im2col(k / p.shape.lout, col / p.shape.kernel, k % p.shape.lout, col % p.shape.kernel);
   }
   // PASS 1: dy[n, co, lo] for lo·stride = l + padding − tap·dilation.
-  let co = k / p.taps;
-  let tap = k % p.taps;
-  let n = col / p.length;
-  let t = i32(col % p.length + p.padding) - i32(tap * p.dilation);
-  if (t < 0 || u32(t) % p.stride != 0u) {
+  let co = k / p.shape.kernel;
+  let tap = k % p.shape.kernel;
+  let n = col / p.shape.length;
+  let t = i32(col % p.shape.length + p.shape.padding) - i32(tap * p.shape.dilation);
+  if (t < 0 || u32(t) % p.shape.stride != 0u) {
     return 0.0;
   }
-  let lo = u32(t) / p.stride;
-  if (lo >= p.lout) {
+  let lo = u32(t) / p.shape.stride;
+  if (lo >= p.shape.lout) {
     return 0.0;
   }
-  return rhs[(n * p.cout + co) * p.lout + lo];
+  return rhs[(n * p.shape.cout + co) * p.shape.lout + lo];
 }
 
 fn store(row: u32, col: u32, value: f32, wid: vec3u) {
   if (PASS == 0u) {
-    let n = col / p.lout;
+    let n = col / p.shape.lout;
     var v = value;
     if (p.hasBias != 0u) {
       v += bias[row];
     }
-    result[(n * p.cout + row) * p.lout + col % p.lout] = v;
+    result[(n * p.shape.cout + row) * p.shape.lout + col % p.shape.lout] = v;
   } else if (PASS == 1u) {
-    let n = col / p.length;
-    result[(n * p.cin + row) * p.length + col % p.length] = value;
+    let n = col / p.shape.length;
+    result[(n * p.shape.cin + row) * p.shape.length + col % p.shape.length] = value;
   } else {
     result[(wid.z * p.M + row) * p.N + col] = value;
   }

@@ -1,4 +1,5 @@
-// Broadcasting kernels: binary ops with NumPy broadcasting, and broadcastTo.
+// Broadcasting kernels: binary ops with NumPy broadcasting (OP and binaryOp: elementwise-common.wgsl,
+// prepended), and broadcastTo.
 //
 // The caller collapses the shapes (drops size-1 output dims, merges neighbours that broadcast alike) to at
 // most 6 dims, passed innermost first as d0..d5 with each operand's element strides sa/sb (0 along a broadcast
@@ -19,8 +20,6 @@
 override WGX: u32 = 256;
 override WGY: u32 = 1;
 override RANK: u32 = 1;
-// 0 add, 1 sub, 2 mul, 3 div.
-override OP: u32 = 0;
 
 struct Params {
   // Rows: rows of d0 and column blocks per row (d0 counted in vec4s). Flat: output vec4s and elements.
@@ -40,15 +39,6 @@ struct Params {
 // binary writes binding 3, broadcastTo binding 2.
 @group(0) @binding(3) var<storage, read_write> out3: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> out2: array<vec4f>;
-
-fn binaryOp(u: vec4f, v: vec4f) -> vec4f {
-  switch OP {
-    case 0u: { return u + v; }
-    case 1u: { return u - v; }
-    case 2u: { return u * v; }
-    default: { return u / v; }
-  }
-}
 
 // Offsets in a and b of the element with linear index `index` over dims first..RANK-1 (row-major); with
 // first = 1 (a row of the Rows kernels) and RANK = 1 that is the single row, at offset 0.

@@ -6,12 +6,9 @@
 // invocation moves about twice the bytes per second of 4 floats per invocation and four times those of one.
 //
 // Invocations are numbered gid.x + gid.y · nwg.x · WG (the runtime's grid1d folds big grids into 2-D).
-// OP selects the operation (an override constant, so each op is its own specialised pipeline).
+// OP (elementwise-common.wgsl, prepended) selects the operation.
 
 override WG: u32 = 256;
-// unary: 0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 neg, 6 abs, 7 sqrt, 8 square, 9 gelu, 10 leakyRelu.
-// binary: 0 add, 1 sub, 2 mul, 3 div.
-override OP: u32 = 0;
 
 const GELU_K: f32 = 0.7978845608028654; // √(2/π)
 const GELU_C: f32 = 0.044715;
@@ -55,7 +52,8 @@ fn unaryOp(x: vec4f) -> vec4f {
     case 7u: { return sqrt(x); }
     case 8u: { return x * x; }
     case 9u: { return 0.5 * x * (1.0 + safeTanh(GELU_K * (x + GELU_C * x * x * x))); }
-    default: { return select(LEAKY_SLOPE * x, x, x > vec4f(0.0)); }
+    case 10u: { return select(LEAKY_SLOPE * x, x, x > vec4f(0.0)); }
+    default: { return x / (1.0 + exp(-x)); } // silu (x / inf = -0 for very negative x)
   }
 }
 
@@ -76,16 +74,11 @@ fn unaryGrad(x: vec4f, y: vec4f, dy: vec4f) -> vec4f {
       let t = safeTanh(GELU_K * (x + GELU_C * x * x * x));
       return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x * x));
     }
-    default: { return select(LEAKY_SLOPE * dy, dy, x > vec4f(0.0)); }
-  }
-}
-
-fn binaryOp(u: vec4f, v: vec4f) -> vec4f {
-  switch OP {
-    case 0u: { return u + v; }
-    case 1u: { return u - v; }
-    case 2u: { return u * v; }
-    default: { return u / v; }
+    case 10u: { return select(LEAKY_SLOPE * dy, dy, x > vec4f(0.0)); }
+    default: { // silu: σ(x)·(1 + x·(1 − σ(x)))
+      let s = 1.0 / (1.0 + exp(-x));
+      return dy * s * (1.0 + x * (1.0 - s));
+    }
   }
 }
 

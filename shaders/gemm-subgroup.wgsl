@@ -1,6 +1,7 @@
 // GEMM for CPU drivers with subgroups (lavapipe): C[M,N] = op(A)·op(B) (+ bias[N]) (then relu), row-major
-// float32, A stored [M,K] ([K,M] when transA), B stored [K,N] ([N,K] when transB). Same semantics, uniforms
-// and bindings as gemm.wgsl.
+// float32, A stored [M,K] ([K,M] when transA), B stored [K,N] ([N,K] when transB). Same semantics as
+// gemm.wgsl; the uniforms and bindings are gemm-common.wgsl's, which src/kernels/gemm.ts puts after the
+// `enable` directive (which must come first).
 //
 // Why a separate kernel: a CPU driver runs the LANES invocations of a subgroup in the lanes of one SIMD
 // register, and every storage or workgroup-memory load whose address differs per lane becomes a loop over the
@@ -12,26 +13,6 @@
 // ROW_GROUPS·LANES·COLS FMAs per lane, no barriers, no workgroup memory.
 //
 // The grid is [ceil(N / (COLS·LANES)), row blocks] with the row blocks folded into (y, z) past 65535.
-
-enable subgroups;
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  // Booleans, 0 or 1.
-  transA: u32,
-  transB: u32,
-  hasBias: u32,
-  relu: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-// Without a bias the host binds some other read-only buffer here; it is never read.
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 // The subgroup size the host expects (the driver's SIMD width in floats); the workgroup is one subgroup.
 // If the driver runs another size, the output is NaN rather than silently wrong.

@@ -3,7 +3,8 @@
 // (one pipeline per tile config, which matters where pipelines compile slowly: lavapipe takes seconds); they
 // cost a uniform branch outside the FMA loops.
 //
-// src/kernels/gemm.ts appends shaders/tiled-gemm-core.wgsl, which holds the thread layout (register blocks of
+// src/kernels/gemm.ts prepends shaders/gemm-common.wgsl (the uniforms and bindings) and appends
+// shaders/tiled-gemm-core.wgsl, which holds the thread layout (register blocks of
 // (4·ROW_VECS) × (4·COL_VECS) per thread, strided by the workgroup size) and its `storeBlock`. Two ways to feed
 // the registers:
 //  - gemm_tiled (the core's entry point): the workgroup stages slabs of op(A) and op(B) in workgroup memory.
@@ -14,24 +15,6 @@
 //    most FMAs per load that the compiler still keeps in registers.
 //
 // The grid is [ceil(N / TILE_N), rowTiles] with rowTiles folded into (y, z) past 65535 workgroups.
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  // Booleans, 0 or 1.
-  transA: u32,
-  transB: u32,
-  hasBias: u32,
-  relu: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-// Without a bias the host binds some other read-only buffer here; it is never read.
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
   return (wid.y + wid.z * nwg.y) * TILE_M;

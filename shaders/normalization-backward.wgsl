@@ -1,6 +1,7 @@
 // Batch-norm backward in training mode, x and dy [N, C, L], M = N·L values per channel, x̂ = (x − mean)·invStd:
 //   dbeta[c] = Σ dy,  dgamma[c] = Σ dy·x̂,  dx = gamma·invStd · (dy − (dbeta + x̂·dgamma) / M).
-// dbeta and dgamma, for long channels in two passes (split like normalization-stats.wgsl):
+// dbeta and dgamma, for long channels in two passes (split like normalization-stats.wgsl; the uniforms and the
+// chunk walk are normalization-common.wgsl's):
 //   partial: workgroup (k, c) sums dy and dy·(x − mean) over chunk k of channel c; writes
 //            partials[c, k] = (Σ dy, Σ dy·(x − mean)).
 //   finish:  a thread per channel adds up its partials; writes dbeta[c] and dgamma[c].
@@ -12,23 +13,9 @@
 // the ReLU's backward without a pass of its own. Each entry point binds y after its other inputs and outputs
 // (the host binds dy again there without RELU).
 
-struct Params {
-  N: u32,
-  C: u32,
-  L: u32,
-  chunk: u32,  // channel elements per `partial` workgroup (a multiple of WG)
-  chunks: u32, // partials per channel
-  stepN: u32,  // partial: WG / L
-  stepL: u32,  // partial and inputGradientFlat: WG % L
-  stepC: u32,  // inputGradientFlat: (WG / L) % C
-  eps: f32,
-}
-
 override WG: u32 = 64; // a power of two for `partial`
 override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 override RELU: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 // Bindings of `partial`.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -89,30 +76,16 @@ fn reducePair(t: u32, own: vec2f) -> vec2f {
 
 @compute @workgroup_size(WG)
 fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = wg.y + wg.z * nwg.y;
+  let c = walkChannel(wg, nwg);
   if (c >= p.C) {
     return;
   }
-  let start = wg.x * p.chunk;
-  let end = min(start + p.chunk, p.N * p.L);
-  let rowStride = p.C * p.L;
-  let channelOffset = c * p.L;
   let m = mean[c];
-
   var own = vec2f(0.0);
-  var j = start + t;
-  var n = j / p.L;
-  var l = j - n * p.L;
-  for (; j < end; j += WG) {
-    let i = n * rowStride + channelOffset + l;
+  for (var w = walkStart(t, wg.x); w.j < w.end; w = walkNext(w)) {
+    let i = walkIndex(w, c);
     let g = partialDy(i);
     own += vec2f(g, g * (x[i] - m));
-    l += p.stepL;
-    n += p.stepN;
-    if (l >= p.L) {
-      l -= p.L;
-      n += 1u;
-    }
   }
 
   let total = reducePair(t, own);

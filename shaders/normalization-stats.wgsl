@@ -1,27 +1,14 @@
 // Batch-norm statistics: per-channel mean and biased variance of x [N, C, L] over the M = N·L values
 // x[n, c, l] of each channel, stable in float32 (Welford's update within a thread, Chan's merge between threads).
 // For long channels, two passes:
-//   partial: workgroup (k, c) walks chunk k of channel c (channel-element j = n·L + l, coalesced: thread t takes
-//            j = start + t, + WG, ...), then tree-merges its threads' moments; writes partials[c, k] = (count, mean, M2).
-//            Channels beyond 65535 fold into workgroup_id.z: c = wg.y + wg.z·nwg.y.
+//   partial: workgroup (k, c) walks chunk k of channel c (normalization-common.wgsl), then tree-merges its
+//            threads' moments; writes partials[c, k] = (count, mean, M2).
 //   finish:  a thread per channel merges the channel's `chunks` partials; writes mean[c] and variance[c] = M2 / count.
 // For short channels, one:
 //   direct:  a thread per channel walks all of it (no barriers, no partials).
 // `finish` and `direct` find their channel as c = gid.x + gid.y·nwg.x·WG (the grid1d fold).
 
-struct Params {
-  N: u32,
-  C: u32,
-  L: u32,
-  chunk: u32,  // channel elements per `partial` workgroup (a multiple of WG)
-  chunks: u32, // partials per channel
-  stepN: u32,  // WG / L: walking j by WG moves n by stepN and l by stepL (plus a carry)
-  stepL: u32,  // WG % L
-}
-
 override WG: u32 = 64; // a power of two for `partial`
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 // Bindings of `partial`.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -74,31 +61,17 @@ fn reduceMoments(t: u32, own: Moments) -> Moments {
 
 @compute @workgroup_size(WG)
 fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = wg.y + wg.z * nwg.y;
+  let c = walkChannel(wg, nwg);
   if (c >= p.C) {
     return;
   }
-  let start = wg.x * p.chunk;
-  let end = min(start + p.chunk, p.N * p.L);
-  let rowStride = p.C * p.L;
-  let channelOffset = c * p.L;
-
   var own = Moments(0.0, 0.0, 0.0);
-  var j = start + t;
-  var n = j / p.L;
-  var l = j - n * p.L;
-  for (; j < end; j += WG) {
-    let v = x[n * rowStride + channelOffset + l];
+  for (var w = walkStart(t, wg.x); w.j < w.end; w = walkNext(w)) {
+    let v = x[walkIndex(w, c)];
     own.count += 1.0;
     let d = v - own.mean;
     own.mean += d / own.count;
     own.m2 += d * (v - own.mean);
-    l += p.stepL;
-    n += p.stepN;
-    if (l >= p.L) {
-      l -= p.L;
-      n += 1u;
-    }
   }
 
   let total = reduceMoments(t, own);

@@ -5,7 +5,7 @@
 //                with the bias corrections c1 = 1 − β1^step, c2 = 1 − β2^step computed on the CPU.
 //   dropoutMask: mask[i] = 1/(1−p) where u_i >= p, else 0, with u_i = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9)) >> 8)
 //                / 2^24 ∈ [0, 1) and hash = lowbias32: deterministic in (seed, i), and the same bit for bit as
-//                the CPU reference (src/engine/cpu/optim.ts).
+//                the CPU reference (src/kernels/cpu/optim.ts).
 
 struct AdamParams {
   n: u32,

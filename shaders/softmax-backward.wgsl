@@ -2,14 +2,6 @@
 //   dx = y·(dy − inner),  inner = Σ_cols dy·y (per row).
 // Split like shaders/softmax.wgsl: `rows` (a thread per row) and `wide` (a workgroup per row).
 
-struct Params {
-  rows: u32,
-  cols: u32,
-}
-
-override WG: u32 = 64; // a power of two for `wide`
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
@@ -28,21 +20,6 @@ fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var j = 0u; j < p.cols; j++) {
     dx[o + j] = y[o + j] * (dy[o + j] - inner);
   }
-}
-
-var<workgroup> scratch: array<f32, WG>;
-
-/** The sum of every thread's v, returned to all threads. */
-fn workgroupSum(t: u32, v: f32) -> f32 {
-  scratch[t] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (t < s) {
-      scratch[t] += scratch[t + s];
-    }
-  }
-  workgroupBarrier();
-  return scratch[0];
 }
 
 @compute @workgroup_size(WG)

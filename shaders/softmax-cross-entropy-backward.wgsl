@@ -6,17 +6,7 @@
 //                                thread t takes i = g·WG·ITEMS + t + k·WG; (row, col) is divided out once per
 //                                thread and carried along (a step of WG moves row by stepRow, col by stepCol).
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  stepRow: u32, // WG / cols
-  stepCol: u32, // WG % cols
-}
-
-override WG: u32 = 64; // a power of two for `sumOfWeights`
 override ITEMS: u32 = 16;
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 // Bindings of `gradient` and `gradientWeighted` (only the latter reads weights and weightSum).
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
@@ -31,23 +21,15 @@ override ITEMS: u32 = 16;
 @group(0) @binding(2) var<storage, read> sumWeights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> weightSumOut: array<f32>;
 
-var<workgroup> scratch: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn sumOfWeights(@builtin(local_invocation_index) t: u32) {
   var acc = 0.0;
   for (var r = t; r < p.rows; r += WG) {
     acc += sumWeights[u32(sumTargets[r])];
   }
-  scratch[t] = acc;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (t < s) {
-      scratch[t] += scratch[t + s];
-    }
-  }
+  let total = workgroupSum(t, acc);
   if (t == 0u) {
-    weightSumOut[0] = scratch[0];
+    weightSumOut[0] = total;
   }
 }
 

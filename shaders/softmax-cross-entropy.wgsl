@@ -5,15 +5,6 @@
 //   rows, rowsWeighted: a thread per row (grid1d fold) writes probs = softmax(x) and rowLoss[r] = (w·l, w).
 //   mean:               one workgroup adds up the rows' pairs and writes loss[0] = Σ w·l / Σ w.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-}
-
-override WG: u32 = 64; // a power of two for `mean`
-
-@group(0) @binding(0) var<uniform> p: Params;
-
 // Bindings of `rows` and `rowsWeighted` (only the latter reads weights).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
@@ -88,7 +79,7 @@ fn rowsWeighted(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   rowLoss[2u * r + 1u] = w;
 }
 
-var<workgroup> scratch: array<vec2f, WG>;
+var<workgroup> pairs: array<vec2f, WG>;
 
 @compute @workgroup_size(WG)
 fn mean(@builtin(local_invocation_index) t: u32) {
@@ -96,14 +87,14 @@ fn mean(@builtin(local_invocation_index) t: u32) {
   for (var r = t; r < p.rows; r += WG) {
     acc += vec2f(meanRowLoss[2u * r], meanRowLoss[2u * r + 1u]);
   }
-  scratch[t] = acc;
+  pairs[t] = acc;
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (t < s) {
-      scratch[t] += scratch[t + s];
+      pairs[t] += pairs[t + s];
     }
   }
   if (t == 0u) {
-    loss[0] = scratch[0].x / scratch[0].y;
+    loss[0] = pairs[0].x / pairs[0].y;
   }
 }

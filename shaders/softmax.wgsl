@@ -5,14 +5,6 @@
 //         reductions (max, then the sum); for long rows.
 // Both write exp(x − max) into y first and rescale it in place, so exp runs once per element.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-}
-
-override WG: u32 = 64; // a power of two for `wide`
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -37,38 +29,6 @@ fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var j = 0u; j < p.cols; j++) {
     y[o + j] *= inv;
   }
-}
-
-var<workgroup> scratch: array<f32, WG>;
-
-/** The maximum of every thread's v, returned to all threads. */
-fn workgroupMax(t: u32, v: f32) -> f32 {
-  scratch[t] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (t < s) {
-      scratch[t] = max(scratch[t], scratch[t + s]);
-    }
-  }
-  workgroupBarrier();
-  let result = scratch[0];
-  workgroupBarrier(); // before anyone overwrites scratch[0] again
-  return result;
-}
-
-/** The sum of every thread's v, returned to all threads. */
-fn workgroupSum(t: u32, v: f32) -> f32 {
-  scratch[t] = v;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (t < s) {
-      scratch[t] += scratch[t + s];
-    }
-  }
-  workgroupBarrier();
-  let result = scratch[0];
-  workgroupBarrier();
-  return result;
 }
 
 @compute @workgroup_size(WG)

@@ -3,14 +3,18 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
-import { BindingCache } from '../src/engine/binding-cache.js';
-import { Params, type GpuRuntime } from '../src/engine/runtime.js';
+import { BindingCache } from '../src/gpu/binding-cache.js';
+import { Params, type GpuRuntime } from '../src/gpu/runtime.js';
+import { allocate, gpuStorage } from '../src/gpu/storage.js';
+import type { Backend } from '../src/kernels/backend.js';
 import { affine } from '../src/kernels/elementwise.js';
-import { allocate, gpuStorage } from '../src/kernels/storage.js';
 
 let rt: GpuRuntime;
+let backend: Backend;
 beforeAll(async () => {
-  rt = (await ser.init()).runtime!;
+  const engine = await ser.init();
+  rt = engine.runtime!;
+  backend = engine.backend;
 });
 
 // Writes 1 to a and 2 to b: binding one buffer as both is a WebGPU validation error at dispatch time.
@@ -48,12 +52,12 @@ describe('GPU runtime', () => {
 
   it('keeps dispatches, copies and clears of one batch in order', async () => {
     const x = ser.tensor(new Float32Array([1, 2, 3, 4, 5]), [5]);
-    const y = affine(rt, x.storage, 2, 1); // 3 5 7 9 11
+    const y = affine(backend, x.storage, 2, 1); // 3 5 7 9 11
     const copy = allocate(rt, 5, 'copy');
     rt.copy(gpuStorage(y).buffer, copy.buffer, 20);
-    const z = affine(rt, copy, 10, 0); // 30 50 70 90 110
+    const z = affine(backend, copy, 10, 0); // 30 50 70 90 110
     rt.clear(gpuStorage(y).buffer, 8); // y: 0 0 7 9 11, after z has read the copy
-    const w = affine(rt, y, 1, 1); // 1 1 8 10 12
+    const w = affine(backend, y, 1, 1); // 1 1 8 10 12
     expect([...(await ser.engine().backend.download(z))]).toEqual([30, 50, 70, 90, 110]);
     expect([...(await ser.engine().backend.download(w))]).toEqual([1, 1, 8, 10, 12]);
     for (const s of [y, copy, z, w]) rt.release(gpuStorage(s).buffer);
@@ -61,10 +65,10 @@ describe('GPU runtime', () => {
   });
 
   it('profiles every dispatch: calls, time and share per kernel', async (ctx) => {
-    ctx.skip(!rt.gpu.hasTimestamps, 'this adapter has no timestamp queries to profile with');
+    ctx.skip(!rt.profile.timestamps, 'this adapter has no timestamp queries to profile with');
     const profiler = rt.enableProfiler();
     const x = ser.tensor(new Float32Array(4096).fill(1), [4096]);
-    for (let i = 0; i < 5; i++) rt.release(gpuStorage(affine(rt, x.storage, 2, 1)).buffer);
+    for (let i = 0; i < 5; i++) rt.release(gpuStorage(affine(backend, x.storage, 2, 1)).buffer);
     await rt.sync();
     const table = await profiler.table();
     const row = table.find((r) => r.kernel === 'elementwise.affine');

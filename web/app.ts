@@ -3,7 +3,7 @@
 // embedding API (src/embed.ts). `window.serApp` exposes the page's state to the browser tests.
 
 import { init } from '../src/engine/context.js';
-import type { AdapterDescription } from '../src/engine/device.js';
+import type { AdapterDescription } from '../src/gpu/device.js';
 import * as embed from '../src/embed.js';
 import type { Recognizer, SpeakerGender } from '../src/embed.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../src/model/shipped.js';

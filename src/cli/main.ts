@@ -170,7 +170,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     console.error(`tuning: timed the candidate kernels of ${tuner.results.length} problem shape(s); choices ${saved}`);
   }
   if (profiler) {
-    const { formatProfile } = await import('../engine/profiler.js');
+    const { formatProfile } = await import('../gpu/profiler.js');
     console.error(formatProfile(await profiler.table()));
   }
 }

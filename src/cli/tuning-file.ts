@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { Engine } from '../engine/context.js';
-import { TUNING_VERSION } from '../engine/tuner.js';
+import { TUNING_VERSION } from '../gpu/tuner.js';
 
 type TuningFile = Record<string, Record<string, string>>;
 

@@ -1,6 +1,7 @@
 // Adam (with optional decoupled weight decay, i.e. AdamW): one fused kernel per parameter per step.
 // Moments live on the device beside the parameters; `lr` may be changed between steps by a schedule.
 
+import { adamStep } from '../kernels/optim.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
 
@@ -33,7 +34,7 @@ export class Adam {
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       const { m, v } = this.moments[i];
-      p.backend.adamStep(p.storage, p.grad.storage, m.storage, v.storage, { lr: this.lr, beta1, beta2, eps, weightDecay, step: this.stepCount });
+      adamStep(p.backend, p.storage, p.grad.storage, m.storage, v.storage, { lr: this.lr, beta1, beta2, eps, weightDecay, step: this.stepCount });
     });
     // One training step, one batch of command buffers: submitted here, so every step is recorded alike.
     this.params[0]?.backend.flush();

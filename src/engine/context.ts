@@ -1,17 +1,15 @@
 // `init()`: picks the backend that new tensors live on. One call in Node or in a page gives a ready WebGPU
 // device; `init({ backend: 'cpu' })` gives the CPU reference instead (no GPU needed).
 
-import type { Backend } from './backend.js';
-import { CpuBackend } from './cpu/backend.js';
-import { requestGpuDevice, type AdapterDescription } from './device.js';
-import { GpuRuntime } from './runtime.js';
-import type { TuningResult } from './tuner.js';
-import { WebGpuBackend } from '../kernels/backend.js';
-import { isCpuAdapter } from '../kernels/gemm.js';
+import { requestGpuDevice, type AdapterDescription } from '../gpu/device.js';
+import { GpuRuntime } from '../gpu/runtime.js';
+import type { TuningResult } from '../gpu/tuner.js';
+import { WebGpuBackend, type Backend } from '../kernels/backend.js';
+import { CpuBackend } from '../kernels/cpu/backend.js';
 
 export interface InitOptions {
   backend?: 'webgpu' | 'cpu';
-  /** Time the candidate kernels of each new problem shape and keep the fastest (engine/tuner.ts). Default: on
+  /** Time the candidate kernels of each new problem shape and keep the fastest (src/gpu/tuner.ts). Default: on
    * GPUs, off on CPU drivers, where each candidate pipeline takes seconds to compile. */
   tune?: boolean;
   /** Kernel choices saved from an earlier run (`runtime.tuner.choices()`) on the same adapter; used while
@@ -39,7 +37,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   // One device per process: a second init() returns the same one.
   gpuEngine ??= requestGpuDevice().then((gpu) => {
     const runtime = new GpuRuntime(gpu);
-    runtime.tuner.enabled = !isCpuAdapter(gpu.adapter);
+    runtime.tuner.enabled = gpu.profile.kind === 'gpu';
     return { backend: new WebGpuBackend(runtime), runtime, adapter: gpu.adapter };
   });
   try {
@@ -54,11 +52,11 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   return current;
 }
 
-/** Times the kernels of problem shapes met since the last call (when tuning is on); a training loop calls it
- * between steps. Returns what it measured. */
+/** Times, now, the kernels of problem shapes met since the runtime last tuned (when tuning is on). Nobody has
+ * to call it: the runtime tunes by itself whenever the host waits on the device; the benchmark calls it so that
+ * no tuning falls inside a timed sample. Returns what it measured. */
 export async function tunePending(): Promise<TuningResult[]> {
-  const rt = current?.runtime;
-  return rt?.tuner.pending ? rt.tuner.tune(rt) : [];
+  return (await current?.runtime?.tune()) ?? [];
 }
 
 export function engine(): Engine {

@@ -2,48 +2,15 @@
 // name the tensor, its shape and the parameter), computes its output with the backend's kernels, and records
 // beside it how the output's gradient flows back to its inputs. Semantics follow torch.nn.functional.
 
-import type { Backend, Conv1dParams, Pool1dParams, UnaryOp } from './backend.js';
-import { defaultBackend } from './context.js';
+import type { Storage } from '../kernels/backend.js';
+import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
+import * as k from '../kernels/index.js';
+import { nonNegativeInt, normaliseDim, positiveInt, rank, sameBackend } from './checks.js';
 import { ShapeError, Tensor } from './tensor.js';
 
-// ---------------------------------------------------------------------------------------------- creation
+export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
 
-export interface TensorOptions {
-  requiresGrad?: boolean;
-  name?: string;
-}
-
-export function tensor(data: Float32Array | number[], shape: number[], options: TensorOptions = {}): Tensor {
-  checkShape(shape, options.name ?? 'tensor');
-  const values = data instanceof Float32Array ? data : Float32Array.from(data);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (values.length !== size) {
-    throw new ShapeError(`${options.name ?? 'tensor'}: ${values.length} values do not fill shape [${shape}] (${size} elements)`);
-  }
-  const backend = defaultBackend();
-  const t = new Tensor(backend.upload(values, options.name), [...shape], backend, options.requiresGrad ?? false);
-  t.name = options.name;
-  return t;
-}
-
-export function zeros(shape: number[], options: TensorOptions = {}): Tensor {
-  return filled(shape, 0, options);
-}
-
-export function ones(shape: number[], options: TensorOptions = {}): Tensor {
-  return filled(shape, 1, options);
-}
-
-function filled(shape: number[], value: number, options: TensorOptions): Tensor {
-  checkShape(shape, options.name ?? (value === 0 ? 'zeros' : 'ones'));
-  const backend = defaultBackend();
-  const size = shape.reduce((a, b) => a * b, 1);
-  const t = new Tensor(backend.fill(size, value), [...shape], backend, options.requiresGrad ?? false);
-  t.name = options.name;
-  return t;
-}
-
-function result(x: Tensor, storage: ReturnType<Backend['unary']>, shape: number[]): Tensor {
+function result(x: Tensor, storage: Storage, shape: number[]): Tensor {
   return new Tensor(storage, shape, x.backend);
 }
 
@@ -80,11 +47,11 @@ export function concat(tensors: Tensor[], dim: number): Tensor {
   const outShape = [...tensors[0].shape];
   outShape[axis] = tensors.reduce((s, t) => s + t.shape[axis], 0);
   const backend = tensors[0].backend;
-  const out = new Tensor(backend.concat(tensors.map((t) => t.storage), tensors.map((t) => t.shape), axis), outShape, backend);
+  const out = new Tensor(k.concat(backend, tensors.map((t) => t.storage), tensors.map((t) => t.shape), axis), outShape, backend);
   return out.setGradFn(tensors, (g) => {
     let start = 0;
     return tensors.map((t) => {
-      const part = result(g, backend.slice(g.storage, g.shape, axis, start, t.shape[axis]), [...t.shape]);
+      const part = result(g, k.slice(backend, g.storage, g.shape, axis, start, t.shape[axis]), [...t.shape]);
       start += t.shape[axis];
       return part;
     });
@@ -93,10 +60,10 @@ export function concat(tensors: Tensor[], dim: number): Tensor {
 
 // ---------------------------------------------------------------------------------------------- elementwise
 
-function unaryOp(op: UnaryOp) {
+function unaryOp(op: k.UnaryOp) {
   return (x: Tensor): Tensor => {
-    const y = result(x, x.backend.unary(op, x.storage), [...x.shape]);
-    return y.setGradFn([x], (g) => [result(x, x.backend.unaryBackward(op, x.storage, y.storage, g.storage), [...x.shape])]);
+    const y = result(x, k.unary(x.backend, op, x.storage), [...x.shape]);
+    return y.setGradFn([x], (g) => [result(x, k.unaryBackward(x.backend, op, x.storage, y.storage, g.storage), [...x.shape])]);
   };
 }
 
@@ -111,11 +78,12 @@ export const sqrt = unaryOp('sqrt');
 export const square = unaryOp('square');
 export const gelu = unaryOp('gelu');
 export const leakyRelu = unaryOp('leakyRelu');
+export const silu = unaryOp('silu');
 
 /** alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
-  const y = result(x, x.backend.affine(x.storage, alpha, beta), [...x.shape]);
-  return y.setGradFn([x], (g) => [result(g, g.backend.affine(g.storage, alpha, 0), [...x.shape])]);
+  const y = result(x, k.affine(x.backend, x.storage, alpha, beta), [...x.shape]);
+  return y.setGradFn([x], (g) => [result(g, k.affine(g.backend, g.storage, alpha, 0), [...x.shape])]);
 }
 
 export const scale = (x: Tensor, factor: number) => affine(x, factor, 0);
@@ -137,29 +105,29 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
     sameBackend(a, b, op);
     const [pa, pb, outShape] = broadcastShapes(a.shape, b.shape, op);
     const backend = a.backend;
-    const y = new Tensor(backend.binary(op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
+    const y = new Tensor(k.binary(backend, op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
     return y.setGradFn([a, b], (g) => {
       // Gradient of each operand at full (broadcast) shape, then summed back down to the operand's shape.
       const reduce = (full: Tensor, shape: number[], padded: number[]): Tensor => {
         if (padded.every((d, i) => d === outShape[i])) return reshape(full, shape);
-        const s = result(full, backend.sumTo(full.storage, outShape, padded), [...shape]);
+        const s = result(full, k.sumTo(backend, full.storage, outShape, padded), [...shape]);
         full.dispose();
         return s;
       };
       const ga = (): Tensor => {
         if (op === 'add' || op === 'sub') return reduce(reshape(g, outShape), a.shape, pa);
-        if (op === 'mul') return reduce(result(g, backend.binary('mul', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
-        return reduce(result(g, backend.binary('div', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
+        if (op === 'mul') return reduce(result(g, k.binary(backend, 'mul', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
+        return reduce(result(g, k.binary(backend, 'div', g.storage, outShape, b.storage, pb, outShape), outShape), a.shape, pa);
       };
       const gb = (): Tensor => {
         if (op === 'add') return reduce(reshape(g, outShape), b.shape, pb);
-        if (op === 'sub') return reduce(result(g, backend.affine(g.storage, -1, 0), outShape), b.shape, pb);
-        if (op === 'mul') return reduce(result(g, backend.binary('mul', g.storage, outShape, a.storage, pa, outShape), outShape), b.shape, pb);
+        if (op === 'sub') return reduce(result(g, k.affine(backend, g.storage, -1, 0), outShape), b.shape, pb);
+        if (op === 'mul') return reduce(result(g, k.binary(backend, 'mul', g.storage, outShape, a.storage, pa, outShape), outShape), b.shape, pb);
         // d(a/b)/db = -a/b² = -y/b
-        const yOverB = backend.binary('div', y.storage, outShape, b.storage, pb, outShape);
-        const full = backend.binary('mul', g.storage, outShape, yOverB, outShape, outShape);
+        const yOverB = k.binary(backend, 'div', y.storage, outShape, b.storage, pb, outShape);
+        const full = k.binary(backend, 'mul', g.storage, outShape, yOverB, outShape, outShape);
         backend.release(yOverB);
-        const negated = backend.affine(full, -1, 0);
+        const negated = k.affine(backend, full, -1, 0);
         backend.release(full);
         return reduce(result(g, negated, outShape), b.shape, pb);
       };
@@ -180,8 +148,8 @@ export function sum(x: Tensor, dim?: number, keepDim = false): Tensor {
   const axes = dim === undefined ? x.shape.map((_, i) => i) : [normaliseDim(dim, x.shape.length, 'sum')];
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDim ? kept : dim === undefined ? [1] : x.shape.filter((_, i) => !axes.includes(i));
-  const y = result(x, x.backend.sumTo(x.storage, x.shape, kept), outShape.length ? outShape : [1]);
-  return y.setGradFn([x], (g) => [result(g, g.backend.broadcastTo(g.storage, kept, x.shape), [...x.shape])]);
+  const y = result(x, k.sumTo(x.backend, x.storage, x.shape, kept), outShape.length ? outShape : [1]);
+  return y.setGradFn([x], (g) => [result(g, k.broadcastTo(g.backend, g.storage, kept, x.shape), [...x.shape])]);
 }
 
 /** Mean over `dim` (all dims when omitted), as torch.mean. */
@@ -200,10 +168,6 @@ export interface Conv1dOptions {
   dilation?: number;
 }
 
-export function conv1dOutputLength(length: number, kernel: number, p: Conv1dParams): number {
-  return Math.floor((length + 2 * p.padding - p.dilation * (kernel - 1) - 1) / p.stride) + 1;
-}
-
 /** x [N,Cin,L], w [Cout,Cin,K], b [Cout] → [N,Cout,Lout]. */
 export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, options: Conv1dOptions = {}): Tensor {
   const p: Conv1dParams = { stride: options.stride ?? 1, padding: options.padding ?? 0, dilation: options.dilation ?? 1 };
@@ -213,22 +177,22 @@ export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, optio
   rank(x, 3, 'conv1d input (N, C_in, L)');
   rank(w, 3, 'conv1d weight (C_out, C_in, K)');
   sameBackend(x, w, 'conv1d');
-  const [N, Cin, L] = x.shape;
+  const [N, Cin] = x.shape;
   const [Cout, wCin, K] = w.shape;
   if (wCin !== Cin) throw new ShapeError(`conv1d: input ${x.describe()} has ${Cin} channels but weight ${w.describe()} expects ${wCin}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== Cout)) throw new ShapeError(`conv1d: bias ${b.describe()} must be [${Cout}]`);
-  const Lout = conv1dOutputLength(L, K, p);
-  if (Lout < 1) {
+  const geometry = conv1dGeometry(x.shape, w.shape, p);
+  if (geometry.Lout < 1) {
     throw new ShapeError(`conv1d: kernel ${K} (dilation ${p.dilation}) is longer than input ${x.describe()} padded by ${p.padding}`);
   }
   const backend = x.backend;
-  const outShape = [N, Cout, Lout];
-  const y = new Tensor(backend.conv1d(x.storage, x.shape, w.storage, w.shape, b?.storage ?? null, p), outShape, backend);
+  const outShape = [N, Cout, geometry.Lout];
+  const y = new Tensor(k.conv1d(backend, x.storage, w.storage, b?.storage ?? null, geometry), outShape, backend);
   const parents = b ? [x, w, b] : [x, w];
   return y.setGradFn(parents, (g) => [
-    x.requiresGrad ? result(g, backend.conv1dBackwardInput(g.storage, w.storage, x.shape, w.shape, p), [...x.shape]) : null,
-    w.requiresGrad ? result(g, backend.conv1dBackwardWeight(g.storage, x.storage, x.shape, w.shape, p), [...w.shape]) : null,
-    b?.requiresGrad ? result(g, backend.sumTo(g.storage, outShape, [1, Cout, 1]), [Cout]) : null,
+    x.requiresGrad ? result(g, k.conv1dBackwardInput(backend, g.storage, w.storage, geometry), [...x.shape]) : null,
+    w.requiresGrad ? result(g, k.conv1dBackwardWeight(backend, g.storage, x.storage, geometry), [...w.shape]) : null,
+    b?.requiresGrad ? result(g, k.sumTo(backend, g.storage, outShape, [1, Cout, 1]), [Cout]) : null,
   ]);
 }
 
@@ -238,7 +202,8 @@ export interface Pool1dOptions {
   padding?: number;
 }
 
-function poolParams(x: Tensor, options: Pool1dOptions, op: string): Pool1dParams {
+/** The pooling geometry of x, after checking the parameters. */
+function poolGeometry(x: Tensor, options: Pool1dOptions, op: string) {
   const p: Pool1dParams = { kernelSize: options.kernelSize, stride: options.stride ?? options.kernelSize, padding: options.padding ?? 0 };
   positiveInt(p.kernelSize, `${op}: kernelSize`);
   positiveInt(p.stride, `${op}: stride`);
@@ -248,25 +213,19 @@ function poolParams(x: Tensor, options: Pool1dOptions, op: string): Pool1dParams
   if (x.shape[2] + 2 * p.padding < p.kernelSize) {
     throw new ShapeError(`${op}: kernelSize ${p.kernelSize} is longer than input ${x.describe()} padded by ${p.padding}`);
   }
-  return p;
-}
-
-function poolOutputShape(x: Tensor, p: Pool1dParams): number[] {
-  return [x.shape[0], x.shape[1], Math.floor((x.shape[2] + 2 * p.padding - p.kernelSize) / p.stride) + 1];
+  return pool1dGeometry(x.shape, p);
 }
 
 export function maxPool1d(x: Tensor, options: Pool1dOptions): Tensor {
-  const p = poolParams(x, options, 'maxPool1d');
-  const backend = x.backend;
-  const y = result(x, backend.maxPool1d(x.storage, x.shape, p), poolOutputShape(x, p));
-  return y.setGradFn([x], (g) => [result(g, backend.maxPool1dBackward(x.storage, g.storage, x.shape, p), [...x.shape])]);
+  const g = poolGeometry(x, options, 'maxPool1d');
+  const y = result(x, k.maxPool1d(x.backend, x.storage, g), [g.N, g.C, g.Lout]);
+  return y.setGradFn([x], (dy) => [result(dy, k.maxPool1dBackward(x.backend, x.storage, dy.storage, g), [...x.shape])]);
 }
 
 export function avgPool1d(x: Tensor, options: Pool1dOptions): Tensor {
-  const p = poolParams(x, options, 'avgPool1d');
-  const backend = x.backend;
-  const y = result(x, backend.avgPool1d(x.storage, x.shape, p), poolOutputShape(x, p));
-  return y.setGradFn([x], (g) => [result(g, backend.avgPool1dBackward(g.storage, x.shape, p), [...x.shape])]);
+  const g = poolGeometry(x, options, 'avgPool1d');
+  const y = result(x, k.avgPool1d(x.backend, x.storage, g), [g.N, g.C, g.Lout]);
+  return y.setGradFn([x], (dy) => [result(dy, k.avgPool1dBackward(x.backend, dy.storage, g), [...x.shape])]);
 }
 
 // ---------------------------------------------------------------------------------------------- matrix products
@@ -280,11 +239,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [bK, N] = b.shape;
   if (bK !== K) throw new ShapeError(`matmul: ${a.describe()} · ${b.describe()}: inner dimensions ${K} and ${bK} differ`);
   const backend = a.backend;
-  const y = new Tensor(backend.gemm(a.storage, b.storage, { M, N, K }), [M, N], backend);
+  const y = new Tensor(k.gemm(backend, a.storage, b.storage, { M, N, K }), [M, N], backend);
   return y.setGradFn([a, b], (g) => [
     // dA = dC·Bᵀ, dB = Aᵀ·dC
-    a.requiresGrad ? result(g, backend.gemm(g.storage, b.storage, { M, N: K, K: N, transB: true }), [M, K]) : null,
-    b.requiresGrad ? result(g, backend.gemm(a.storage, g.storage, { M: K, N, K: M, transA: true }), [K, N]) : null,
+    a.requiresGrad ? result(g, k.gemm(backend, g.storage, b.storage, { M, N: K, K: N, transB: true }), [M, K]) : null,
+    b.requiresGrad ? result(g, k.gemm(backend, a.storage, g.storage, { M: K, N, K: M, transA: true }), [K, N]) : null,
   ]);
 }
 
@@ -297,15 +256,15 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, activation?: 're
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: bias ${b.describe()} must be [${outF}]`);
   const rows = x.size / inF;
   const backend = x.backend;
-  const y = new Tensor(backend.gemm(x.storage, w.storage, { M: rows, N: outF, K: inF, transB: true, bias: b?.storage, activation }), [...x.shape.slice(0, -1), outF], backend);
+  const y = new Tensor(k.gemm(backend, x.storage, w.storage, { M: rows, N: outF, K: inF, transB: true, bias: b?.storage, activation }), [...x.shape.slice(0, -1), outF], backend);
   const parents = b ? [x, w, b] : [x, w];
   return y.setGradFn(parents, (g) => {
     // With the fused relu, the incoming gradient is masked by y > 0 first.
-    const gz = activation === 'relu' ? result(g, backend.unaryBackward('relu', y.storage, y.storage, g.storage), [...g.shape]) : g;
+    const gz = activation === 'relu' ? result(g, k.unaryBackward(backend, 'relu', y.storage, y.storage, g.storage), [...g.shape]) : g;
     const grads = [
-      x.requiresGrad ? result(g, backend.gemm(gz.storage, w.storage, { M: rows, N: inF, K: outF }), [...x.shape]) : null,
-      w.requiresGrad ? result(g, backend.gemm(gz.storage, x.storage, { M: outF, N: inF, K: rows, transA: true }), [outF, inF]) : null,
-      b?.requiresGrad ? result(g, backend.sumTo(gz.storage, [rows, outF], [1, outF]), [outF]) : null,
+      x.requiresGrad ? result(g, k.gemm(backend, gz.storage, w.storage, { M: rows, N: inF, K: outF }), [...x.shape]) : null,
+      w.requiresGrad ? result(g, k.gemm(backend, gz.storage, x.storage, { M: outF, N: inF, K: rows, transA: true }), [outF, inF]) : null,
+      b?.requiresGrad ? result(g, k.sumTo(backend, gz.storage, [rows, outF], [1, outF]), [outF]) : null,
     ];
     if (gz !== g) gz.dispose();
     return grads;
@@ -332,28 +291,28 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   const shape = [N, C, L];
   const backend = x.backend;
   const relu = activation === 'relu';
-  if (!training) return result(x, backend.batchNormApply(x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
+  if (!training) return result(x, k.batchNormApply(backend, x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
-  const stats = backend.batchNormStats(x.storage, shape);
-  const y = result(x, backend.batchNormApply(x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps, relu), [...x.shape]);
+  const stats = k.batchNormStats(backend, x.storage, shape);
+  const y = result(x, k.batchNormApply(backend, x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   updateRunning(state.runningMean, stats.mean, momentum, 1);
   updateRunning(state.runningVar, stats.variance, momentum, (N * L) / (N * L - 1));
   const mean = new Tensor(stats.mean, [C], backend);
   const variance = new Tensor(stats.variance, [C], backend);
   return y.setGradFn([x, gamma, beta], (g) => {
     // After the fused relu, the gradient passes where y > 0 (exactly where the normalised value was positive).
-    const r = backend.batchNormBackward(x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps, relu ? y.storage : undefined);
+    const r = k.batchNormBackward(backend, x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps, relu ? y.storage : undefined);
     return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
   });
 }
 
 /** running ← running + m·(correction·batch − running), in place (modules hold on to the running tensors). */
-function updateRunning(running: Tensor, batch: ReturnType<Backend['unary']>, momentum: number, correction: number): void {
+function updateRunning(running: Tensor, batch: Storage, momentum: number, correction: number): void {
   const backend = running.backend;
-  const step = backend.affine(running.storage, -momentum, 0);
-  const scaled = backend.affine(batch, momentum * correction, 0);
-  backend.accumulate(step, scaled);
-  backend.accumulate(running.storage, step);
+  const step = k.affine(backend, running.storage, -momentum, 0);
+  const scaled = k.affine(backend, batch, momentum * correction, 0);
+  k.accumulate(backend, step, scaled);
+  k.accumulate(backend, running.storage, step);
   backend.release(scaled);
   backend.release(step);
 }
@@ -363,10 +322,10 @@ export function dropout(x: Tensor, p: number, training: boolean, seed: number): 
   if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const backend = x.backend;
-  const mask = backend.dropoutMask(x.size, p, seed >>> 0);
-  const y = result(x, backend.binary('mul', x.storage, [x.size], mask, [x.size], [x.size]), [...x.shape]);
+  const mask = k.dropoutMask(backend, x.size, p, seed >>> 0);
+  const y = result(x, k.binary(backend, 'mul', x.storage, [x.size], mask, [x.size], [x.size]), [...x.shape]);
   const maskTensor = new Tensor(mask, [x.size], backend);
-  return y.setGradFn([x], (g) => [result(g, backend.binary('mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);
+  return y.setGradFn([x], (g) => [result(g, k.binary(backend, 'mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);
 }
 
 // ---------------------------------------------------------------------------------------------- softmax, losses
@@ -376,8 +335,8 @@ export function softmax(x: Tensor): Tensor {
   const cols = x.shape[x.shape.length - 1];
   const rows = x.size / cols;
   const backend = x.backend;
-  const y = result(x, backend.softmax(x.storage, rows, cols), [...x.shape]);
-  return y.setGradFn([x], (g) => [result(g, backend.softmaxBackward(y.storage, g.storage, rows, cols), [...x.shape])]);
+  const y = result(x, k.softmax(backend, x.storage, rows, cols), [...x.shape]);
+  return y.setGradFn([x], (g) => [result(g, k.softmaxBackward(backend, y.storage, g.storage, rows, cols), [...x.shape])]);
 }
 
 export interface CrossEntropyOptions {
@@ -402,49 +361,12 @@ export function crossEntropy(logits: Tensor, targets: Int32Array | number[], opt
   const backend = logits.backend;
   const targetStorage = backend.uploadIndices(t, 'targets');
   const targetTensor = new Tensor(targetStorage, [B], backend); // owns the upload, freed with the graph
-  const { loss, probs } = backend.softmaxCrossEntropy(logits.storage, targetStorage, B, C, w?.storage ?? null);
+  const { loss, probs } = k.softmaxCrossEntropy(backend, logits.storage, targetStorage, B, C, w?.storage ?? null);
   const probsTensor = new Tensor(probs, [B, C], backend);
   const y = result(logits, loss, [1]);
   return y.setGradFn([logits], (g) => [
-    result(g, backend.softmaxCrossEntropyBackward(probsTensor.storage, targetTensor.storage, g.storage, B, C, w?.storage ?? null), [B, C]),
+    result(g, k.softmaxCrossEntropyBackward(backend, probsTensor.storage, targetTensor.storage, g.storage, B, C, w?.storage ?? null), [B, C]),
   ]);
 }
 
 // ---------------------------------------------------------------------------------------------- checks
-
-/** The most elements a tensor created by tensor(), zeros() or ones() may have: 2^28 (1 GiB of float32, over
- * the storage-buffer limits of most WebGPU adapters). Larger shapes are refused with a ShapeError before
- * anything is allocated, instead of an out-of-memory kill on the CPU backend or a device error on the GPU. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 28;
-
-function checkShape(shape: number[], what: string): void {
-  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`${what}: shape [${shape}] must be a non-empty list of positive integers`);
-  }
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (size > MAX_TENSOR_ELEMENTS) {
-    throw new ShapeError(`${what}: shape [${shape}] has ${size} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (MAX_TENSOR_ELEMENTS)`);
-  }
-}
-
-function rank(x: Tensor, r: number, what: string): void {
-  if (x.shape.length !== r) throw new ShapeError(`${what}: expected ${r} dimensions, got ${x.describe()}`);
-}
-
-function positiveInt(v: number, what: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${what} must be a positive integer, got ${v}`);
-}
-
-function nonNegativeInt(v: number, what: string): void {
-  if (!Number.isInteger(v) || v < 0) throw new ShapeError(`${what} must be a non-negative integer, got ${v}`);
-}
-
-function normaliseDim(dim: number, r: number, op: string): number {
-  const d = dim < 0 ? dim + r : dim;
-  if (!Number.isInteger(d) || d < 0 || d >= r) throw new ShapeError(`${op}: dim ${dim} is out of range for ${r} dimensions`);
-  return d;
-}
-
-function sameBackend(a: Tensor, b: Tensor, op: string): void {
-  if (a.backend !== b.backend) throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
-}

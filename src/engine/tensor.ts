@@ -7,7 +7,8 @@
 // `tidy(fn)` disposes every tensor created inside fn except what fn returns; a FinalizationRegistry returns
 // the storage of tensors that were simply forgotten, so nothing leaks for long even without tidy.
 
-import type { Backend, Storage } from './backend.js';
+import type { Backend, Storage } from '../kernels/backend.js';
+import { accumulate, affine, fill } from '../kernels/elementwise.js';
 
 export class ShapeError extends Error {}
 
@@ -169,7 +170,7 @@ export class Tensor {
   }
 
   private backwardInto(order: Tensor[], grads: Map<Tensor, Tensor>, grad?: Tensor): void {
-    const seed = grad ?? new Tensor(this.backend.fill(1, 1), [...this.shape], this.backend);
+    const seed = grad ?? new Tensor(fill(this.backend, 1, 1), [...this.shape], this.backend);
     grads.set(this, seed === grad ? reshapeShared(grad, this.shape) : seed);
     withoutGrad(() => {
       for (const node of order) {
@@ -211,10 +212,10 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
 function sum(a: Tensor, b: Tensor): Tensor {
   let out = a;
   if (a.sharesStorage) {
-    out = new Tensor(a.backend.affine(a.storage, 1, 0), [...a.shape], a.backend).keep();
+    out = new Tensor(affine(a.backend, a.storage, 1, 0), [...a.shape], a.backend).keep();
     a.dispose();
   }
-  out.backend.accumulate(out.storage, b.storage);
+  accumulate(out.backend, out.storage, b.storage);
   b.dispose();
   return out;
 }

@@ -1,18 +1,39 @@
-// The WebGPU backend: the Backend interface, served by the kernel families of this folder. Each family
-// module (elementwise, conv1d, pool1d, gemm, normalization, softmax, optim) owns its WGSL in shaders/, its
-// dispatch and tiling; this class only routes calls to them.
+// Where tensors live: a Backend is memory and transfer only (upload, download, release, counters). The
+// operations are the kernel families of this folder: each defines every kernel once, its GPU implementation
+// and its CPU reference side by side (`defineKernel`), and a kernel called with a backend runs the one that
+// backend has. All tensors are dense, row-major float32; shapes are validated by src/engine/ops.ts before any
+// kernel is called, so kernels may assume them consistent.
 
-import type { AdamOptions, Backend, BinaryOp, Conv1dParams, GemmOptions, Pool1dParams, Storage, UnaryOp } from '../engine/backend.js';
-import type { GpuRuntime } from '../engine/runtime.js';
-import * as conv from './conv1d.js';
-import * as ew from './elementwise.js';
-import * as gemm from './gemm.js';
-import * as norm from './normalization.js';
-import * as optim from './optim.js';
-import * as pool from './pool1d.js';
-import * as softmax from './softmax.js';
-import { GpuStorage, gpuStorage } from './storage.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
+import { GpuStorage, gpuStorage } from '../gpu/storage.js';
+import type { CpuBackend } from './cpu/backend.js';
 
+export interface Storage {
+  /** Number of float32 elements. */
+  readonly length: number;
+}
+
+export interface Backend {
+  readonly name: 'webgpu' | 'cpu';
+  upload(data: Float32Array, label?: string): Storage;
+  uploadIndices(data: Int32Array, label?: string): Storage;
+  zeros(length: number, label?: string): Storage;
+  download(s: Storage): Promise<Float32Array>;
+  /** Overwrites s with data (same length), in order with the work queued before. */
+  write(s: Storage, data: Float32Array): void;
+  release(s: Storage): void;
+  /** Live storage counters (for leak tests and the pool's statistics). */
+  counters(): { liveBuffers: number; liveBytes: number; allocatedBuffers: number; allocatedBytes: number };
+  /** Submits queued work (no-op on the CPU). */
+  flush(): void;
+}
+
+/** A kernel: runs `gpu` on the WebGPU backend's runtime, `cpu` (the reference) on the CPU backend. */
+export function defineKernel<A extends unknown[], R>(gpu: (rt: GpuRuntime, ...args: A) => R, cpu: (c: CpuBackend, ...args: A) => R): (backend: Backend, ...args: A) => R {
+  return (backend, ...args) => (backend instanceof WebGpuBackend ? gpu(backend.rt, ...args) : cpu(backend as CpuBackend, ...args));
+}
+
+/** Memory on the GPU runtime's pooled buffers. */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   constructor(readonly rt: GpuRuntime) {}
@@ -27,9 +48,6 @@ export class WebGpuBackend implements Backend {
     const s = new GpuStorage(this.rt.allocate(length * 4, label), length);
     this.rt.clear(s.buffer, length * 4);
     return s;
-  }
-  fill(length: number, value: number): Storage {
-    return value === 0 ? this.zeros(length) : ew.fill(this.rt, length, value);
   }
   async download(s: Storage): Promise<Float32Array> {
     const g = gpuStorage(s);
@@ -49,35 +67,4 @@ export class WebGpuBackend implements Backend {
   flush(): void {
     this.rt.flush();
   }
-
-  unary(op: UnaryOp, x: Storage) { return ew.unary(this.rt, op, x); }
-  unaryBackward(op: UnaryOp, x: Storage, y: Storage, dy: Storage) { return ew.unaryBackward(this.rt, op, x, y, dy); }
-  binary(op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]) { return ew.binary(this.rt, op, a, aShape, b, bShape, outShape); }
-  affine(x: Storage, alpha: number, beta: number) { return ew.affine(this.rt, x, alpha, beta); }
-  accumulate(acc: Storage, x: Storage) { ew.accumulate(this.rt, acc, x); }
-  sumTo(x: Storage, shape: number[], outShape: number[]) { return ew.sumTo(this.rt, x, shape, outShape); }
-  broadcastTo(x: Storage, shape: number[], outShape: number[]) { return ew.broadcastTo(this.rt, x, shape, outShape); }
-  concat(inputs: Storage[], shapes: number[][], axis: number) { return ew.concat(this.rt, inputs, shapes, axis); }
-  slice(x: Storage, shape: number[], axis: number, start: number, length: number) { return ew.slice(this.rt, x, shape, axis, start, length); }
-
-  conv1d(x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams) { return conv.conv1d(this.rt, x, xShape, w, wShape, bias, p); }
-  conv1dBackwardInput(dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams) { return conv.conv1dBackwardInput(this.rt, dy, w, xShape, wShape, p); }
-  conv1dBackwardWeight(dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams) { return conv.conv1dBackwardWeight(this.rt, dy, x, xShape, wShape, p); }
-
-  maxPool1d(x: Storage, xShape: number[], p: Pool1dParams) { return pool.maxPool1d(this.rt, x, xShape, p); }
-  maxPool1dBackward(x: Storage, dy: Storage, xShape: number[], p: Pool1dParams) { return pool.maxPool1dBackward(this.rt, x, dy, xShape, p); }
-  avgPool1d(x: Storage, xShape: number[], p: Pool1dParams) { return pool.avgPool1d(this.rt, x, xShape, p); }
-  avgPool1dBackward(dy: Storage, xShape: number[], p: Pool1dParams) { return pool.avgPool1dBackward(this.rt, dy, xShape, p); }
-
-  gemm(a: Storage, b: Storage, o: GemmOptions) { return gemm.gemm(this.rt, a, b, o); }
-
-  batchNormStats(x: Storage, shape: number[]) { return norm.batchNormStats(this.rt, x, shape); }
-  batchNormApply(x: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, beta: Storage, eps: number, relu = false) { return norm.batchNormApply(this.rt, x, shape, mean, variance, gamma, beta, eps, relu); }
-  batchNormBackward(x: Storage, dy: Storage, shape: number[], mean: Storage, variance: Storage, gamma: Storage, eps: number, reluOutput?: Storage) { return norm.batchNormBackward(this.rt, x, dy, shape, mean, variance, gamma, eps, reluOutput); }
-  dropoutMask(length: number, p: number, seed: number) { return optim.dropoutMask(this.rt, length, p, seed); }
-  softmax(x: Storage, rows: number, cols: number) { return softmax.softmax(this.rt, x, rows, cols); }
-  softmaxBackward(y: Storage, dy: Storage, rows: number, cols: number) { return softmax.softmaxBackward(this.rt, y, dy, rows, cols); }
-  softmaxCrossEntropy(logits: Storage, targets: Storage, rows: number, cols: number, classWeights: Storage | null) { return softmax.softmaxCrossEntropy(this.rt, logits, targets, rows, cols, classWeights); }
-  softmaxCrossEntropyBackward(probs: Storage, targets: Storage, dloss: Storage, rows: number, cols: number, classWeights: Storage | null) { return softmax.softmaxCrossEntropyBackward(this.rt, probs, targets, dloss, rows, cols, classWeights); }
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions) { optim.adamStep(this.rt, param, grad, m, v, o); }
 }

@@ -3,10 +3,12 @@
 //
 // Layout (row-major float32, torch.nn.functional.conv1d semantics, zero padding, groups = 1):
 //   x  [N, Cin, L]      w [Cout, Cin, K]      y, dy [N, Cout, Lout]
-//   Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1   (ops.ts has checked Lout ≥ 1)
+//   Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1   (geometry.ts; ops.ts has checked Lout ≥ 1)
 //   y[n, co, lo] = bias[co] + Σ_ci Σ_k w[co, ci, k] · x[n, ci, lo·stride − padding + k·dilation]
 //
-// All three are implicit GEMMs without workgroup memory, each invocation holding a register tile:
+// Every pass has up to three kernels, chosen per device by `chooseKernel` below (the rule, or the tuner's
+// measured winner). The direct ones are implicit GEMMs without workgroup memory, each invocation holding a
+// register tile:
 //   forward         Cout × (N·Lout), reduced over Cin·K      (shaders/conv1d-forward.wgsl)
 //   backward input  Cin × (N·L), reduced over Cout·K          (shaders/conv1d-backward-input.wgsl, per stride phase)
 //   backward weight Cout × (Cin·K), reduced over N·Lout       (shaders/conv1d-backward-weight.wgsl, in chunks whose
@@ -20,24 +22,27 @@
 // On GPUs all three passes run on the GEMM's workgroup-tiled core, as implicit GEMMs whose im2col operand is
 // gathered while the slabs are staged (shaders/conv1d-tiled.wgsl), except where the GEMM is too thin for tiles
 // (a single input channel, as the first layer's input gradient has).
+// The CPU reference is ./cpu/conv1d.ts; the `defineKernel` entries at the end put the two side by side.
 
-import type { Conv1dParams, Storage } from '../engine/backend.js';
-import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
-import forwardShader from '../../shaders/conv1d-forward.wgsl';
-import backwardInputShader from '../../shaders/conv1d-backward-input.wgsl';
-import backwardWeightShader from '../../shaders/conv1d-backward-weight.wgsl';
-import subgroupShader from '../../shaders/conv1d-subgroup.wgsl';
-import subgroupWeightShader from '../../shaders/conv1d-subgroup-weight.wgsl';
+import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
+import type { Variant } from '../gpu/tuner.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/conv1d.js';
+import { configName, tiledConfigsFor, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
+import type { Conv1dGeometry as Geometry } from './geometry.js';
+import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
+import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
+import common from '../../shaders/conv1d-common.wgsl';
+import forwardKernel from '../../shaders/conv1d-forward.wgsl';
+import subgroupKernels from '../../shaders/conv1d-subgroup.wgsl';
+import subgroupWeightKernel from '../../shaders/conv1d-subgroup-weight.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
-import type { Candidate } from '../engine/tuner.js';
-import { configName, cpuSubgroupLanes, gemmKernel, tiledConfigsFor, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
-import { allocate, gpuStorage, zeros, type GpuStorage } from './storage.js';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
-/** Register tile of every shader (their TILE_* constants) and lanes per workgroup. */
-const TILE = 4;
+/** Invocations per workgroup of the direct kernels. */
 const WG = 64;
 /** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
 const TARGET_WORKGROUPS = 256;
@@ -47,31 +52,22 @@ const TILED_TARGET_WORKGROUPS = 512;
 /** Smallest GEMM side (rows, or reduction) worth a workgroup tile. */
 const MIN_TILED_SIDE = 16;
 
-const tiledShader = tiledOperands + tiledCore;
+// WGSL has no includes: every shader gets the family's prelude (after the subgroup kernels' `enable`, which
+// must come first); the tiled passes get the GEMM's tiled core appended.
+const forwardShader = common + forwardKernel;
+const backwardInputShader = common + backwardInputKernel;
+const backwardWeightShader = common + backwardWeightKernels;
+const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
+const subgroupWeightShader = 'enable subgroups;\n' + common + subgroupWeightKernel;
+const tiledShader = common + tiledOperands + tiledCore;
 
-interface Geometry {
-  N: number;
-  Cin: number;
-  L: number;
-  Cout: number;
-  K: number;
-  Lout: number;
+function describe(g: Geometry): string {
+  return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
 }
 
-function geometry(xShape: number[], wShape: number[], p: Conv1dParams): Geometry {
-  const [N, Cin, L] = xShape;
-  const [Cout, , K] = wShape;
-  const Lout = Math.floor((L + 2 * p.padding - p.dilation * (K - 1) - 1) / p.stride) + 1;
-  return { N, Cin, L, Cout, K, Lout };
-}
-
-function describe(g: Geometry, p: Conv1dParams): string {
-  return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${p.stride} padding ${p.padding} dilation ${p.dilation}`;
-}
-
-/** The shape uniforms every conv1d shader starts with. */
-function shapeParams(g: Geometry, p: Conv1dParams): Params {
-  return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation);
+/** The Shape (shaders/conv1d-common.wgsl) that every conv1d uniform but the subgroup correlation's starts with. */
+function shapeParams(g: Geometry): Params {
+  return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, g.stride, g.padding, g.dilation);
 }
 
 function gcd(a: number, b: number): number {
@@ -94,8 +90,8 @@ export interface SubgroupTile {
 
 /** The subgroup block for `rows` output channels, or null where the device should not use that kernel. */
 export function subgroupTile(rt: GpuRuntime, rows: number): SubgroupTile | null {
-  if (gemmKernel(rt.gpu) !== 'subgroup') return null;
-  const lanes = cpuSubgroupLanes(rt.gpu.adapter)!;
+  const lanes = rt.profile.subgroupLanes;
+  if (rt.profile.kernels !== 'subgroup' || !lanes) return null;
   return { lanes, rowGroups: Math.max(1, Math.min(Math.ceil(rows / lanes), Math.floor(32 / lanes), 4)), cols: 4 };
 }
 
@@ -136,28 +132,18 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
   return out;
 }
 
-export function conv1d(rt: GpuRuntime, x: Storage, xShape: number[], w: Storage, wShape: number[], bias: Storage | null, p: Conv1dParams, tile?: ConvTile<ForwardTile>): Storage {
-  const g = geometry(xShape, wShape, p);
-  const shapes = describe(g, p);
-  const direct: ForwardTile = { co: g.Cout <= 4 ? 4 : 8, l4: 4 };
-  const run = (t: ConvTile<ForwardTile>, [tx, tw, tb]: GpuStorage[]) => conv1d(rt, tx, xShape, tw, wShape, bias ? tb : null, p, t);
-  const t = tile ?? chooseTile(rt, 'forward', g, p, direct, run, [g.N * g.Cin * g.L, g.Cout * g.Cin * g.K, g.Cout]);
-  if ('kernel' in t) return tiledPass(rt, 'forward', w, x, bias, g, p, t, shapes);
-  if ('lanes' in t) {
-    const c = { kernel: 'conv1d.forward', N: g.N, rows: g.Cout, channels: g.Cin, lengthIn: g.L, lengthOut: g.Lout, taps: g.K };
-    return correlate(rt, x, w, bias, { ...c, stride: p.stride, offset: -p.padding, tapStep: p.dilation, aStepM: g.Cin * g.K, aStepC: g.K }, t, shapes);
-  }
+function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, g: Geometry, t: ForwardTile): GpuStorage {
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
-  const common = gcd(p.stride, p.dilation);
-  const spacing = p.dilation / common;
+  const common = gcd(g.stride, g.dilation);
+  const spacing = g.dilation / common;
   const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.forward',
-    shapes,
+    shapes: describe(g),
     shader: forwardShader,
     constants: { WG, TILE_CO: t.co, TILE_L4: t.l4 },
-    params: shapeParams(g, p).u32(p.stride / common, spacing, (p.stride * p.dilation) / common, groups, bias ? 1 : 0),
+    params: shapeParams(g).u32(g.stride / common, spacing, (g.stride * g.dilation) / common, groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
     workgroups: [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N],
@@ -171,29 +157,17 @@ export interface BackwardInputTile {
   l4: number;
 }
 
-export function conv1dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: ConvTile<BackwardInputTile>): Storage {
-  const g = geometry(xShape, wShape, p);
-  const shapes = describe(g, p);
-  const direct: BackwardInputTile = g.Cin <= 2 ? { ci: 1, l4: 8 } : { ci: 4, l4: 4 };
-  const run = (t: ConvTile<BackwardInputTile>, [tdy, tw]: GpuStorage[]) => conv1dBackwardInput(rt, tdy, tw, xShape, wShape, p, t);
-  const t = tile ?? chooseTile(rt, 'backwardInput', g, p, direct, run, [g.N * g.Cout * g.Lout, g.Cout * g.Cin * g.K]);
-  if ('kernel' in t) return tiledPass(rt, 'backwardInput', w, dy, null, g, p, t, shapes);
-  if ('lanes' in t) {
-    // dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, l + padding − k·dilation]: a correlation only when stride = 1.
-    if (p.stride !== 1) throw new Error(`conv1dBackwardInput: the subgroup kernel needs stride 1 (${shapes})`);
-    const c = { kernel: 'conv1d.backwardInput', N: g.N, rows: g.Cin, channels: g.Cout, lengthIn: g.Lout, lengthOut: g.L, taps: g.K };
-    return correlate(rt, dy, w, null, { ...c, stride: 1, offset: p.padding, tapStep: -p.dilation, aStepM: g.K, aStepC: g.Cin * g.K }, t, shapes);
-  }
+function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometry, t: BackwardInputTile): GpuStorage {
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
-  const common = gcd(p.stride, p.dilation);
-  const step = (p.stride * p.dilation) / common;
+  const common = gcd(g.stride, g.dilation);
+  const step = (g.stride * g.dilation) / common;
   const groups = Math.ceil(Math.ceil(g.L / step) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.backwardInput',
-    shapes,
+    shapes: describe(g),
     shader: backwardInputShader,
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
-    params: shapeParams(g, p).u32(p.stride / common, p.dilation / common, step, groups),
+    params: shapeParams(g).u32(g.stride / common, g.dilation / common, step, groups),
     buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
     workgroups: [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N],
   });
@@ -207,37 +181,32 @@ export interface BackwardWeightTile {
   k: number;
 }
 
-export function conv1dBackwardWeight(rt: GpuRuntime, dy: Storage, x: Storage, xShape: number[], wShape: number[], p: Conv1dParams, tile?: ConvTile<BackwardWeightTile>): Storage {
-  const g = geometry(xShape, wShape, p);
-  const shapes = describe(g, p);
-  const count = g.Cout * g.Cin * g.K;
-  const common = gcd(p.stride, p.dilation);
-  const tapPhases = p.stride / common;
-  const phaseTaps = Math.ceil(g.K / tapPhases);
-  const k = Math.min(phaseTaps, 24);
-  const direct: BackwardWeightTile = { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
-  const run = (t: ConvTile<BackwardWeightTile>, [tdy, tx]: GpuStorage[]) => conv1dBackwardWeight(rt, tdy, tx, xShape, wShape, p, t);
-  const t = tile ?? chooseTile(rt, 'backwardWeight', g, p, direct, run, [g.N * g.Cout * g.Lout, g.N * g.Cin * g.L]);
-  if ('kernel' in t) return tiledPass(rt, 'backwardWeight', dy, x, null, g, p, t, shapes);
-  if ('lanes' in t) return subgroupWeightGradient(rt, dy, x, g, p, t, shapes);
+function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, t: BackwardWeightTile): GpuStorage {
+  const { tapPhases, phaseTaps } = tapSplit(g);
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
-
+  const common = gcd(g.stride, g.dilation);
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
-  return summedOverChunks(rt, count, chunks, shapes, (partials) =>
+  return summedOverChunks(rt, g.Cout * g.Cin * g.K, chunks, describe(g), (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight',
-      shapes,
+      shapes: describe(g),
       shader: backwardWeightShader,
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
-      params: shapeParams(g, p).u32(tapPhases, p.dilation / common, (p.stride * p.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
+      params: shapeParams(g).u32(tapPhases, g.dilation / common, (g.stride * g.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
       buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
       workgroups: [tileGroups, chunks, 1],
     }),
   );
+}
+
+/** The weight gradient's taps fall into stride/gcd(stride, dilation) phases of phaseTaps taps each. */
+function tapSplit(g: Geometry): { tapPhases: number; phaseTaps: number } {
+  const tapPhases = g.stride / gcd(g.stride, g.dilation);
+  return { tapPhases, phaseTaps: Math.ceil(g.K / tapPhases) };
 }
 
 /** The weight gradient's reduction over (n, lo) cut into chunks of lo inside one sample: enough chunks that
@@ -252,7 +221,8 @@ function positionChunks(g: Geometry, workgroupsPerChunk: number): { chunkLength:
 }
 
 /** The weight gradient on shaders/conv1d-subgroup-weight.wgsl (CPU drivers with subgroups). */
-function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, p: Conv1dParams, t: SubgroupTile, shapes: string): GpuStorage {
+function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, t: SubgroupTile): GpuStorage {
+  const shapes = describe(g);
   if (!(t.rowGroups >= 1 && t.rowGroups <= 4 && t.rowGroups * t.lanes <= 32 && t.cols >= 1 && t.cols <= 4)) {
     throw new Error(`conv1d.backwardWeight: subgroup blocks of ${t.rowGroups} row groups of ${t.lanes} and ${t.cols} columns are too big`);
   }
@@ -266,7 +236,7 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
       shapes,
       shader: subgroupWeightShader,
       constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
-      params: new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunkLength, chunksPerSample),
+      params: shapeParams(g).u32(chunkLength, chunksPerSample),
       buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
       workgroups: [colBlocks, rowBlocks, chunks],
     }),
@@ -298,7 +268,7 @@ function summedOverChunks(rt: GpuRuntime, count: number, chunks: number, shapes:
   return result;
 }
 
-type Pass = 'forward' | 'backwardInput' | 'backwardWeight';
+export type Pass = 'forward' | 'backwardInput' | 'backwardWeight';
 
 /** The pass as a GEMM: C[M,N] reduced over K (see shaders/conv1d-tiled.wgsl). */
 function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } {
@@ -308,34 +278,60 @@ function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } 
 }
 
 /** A pass's kernel: its per-invocation kernel's tile, the subgroup kernel's block, or the tiled core's tile. */
-export type ConvTile<Direct> = Direct | SubgroupTile | GemmTileConfig;
+export type ConvTile = ForwardTile | BackwardInputTile | BackwardWeightTile | SubgroupTile | GemmTileConfig;
+
+/** The per-invocation kernel's tile for a pass, by rule. */
+function directTile(pass: Pass, g: Geometry): ConvTile {
+  if (pass === 'forward') return { co: g.Cout <= 4 ? 4 : 8, l4: 4 };
+  if (pass === 'backwardInput') return g.Cin <= 2 ? { ci: 1, l4: 8 } : { ci: 4, l4: 4 };
+  const k = Math.min(tapSplit(g).phaseTaps, 24);
+  return { co4: 2, ci: Math.min(g.Cin, Math.max(1, Math.floor(12 / k))), k };
+}
+
+/** Runs a pass with the kernel a tile names, on the pass's inputs: forward [x, w, bias?], backwardInput
+ * [dy, w], backwardWeight [dy, x]. The tuner's trials and the tests call it with every kernel. */
+export function conv1dWith(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry, t: ConvTile): GpuStorage {
+  const [a, b, bias = null] = inputs;
+  const shapes = describe(g);
+  if ('kernel' in t) return pass === 'backwardWeight' ? tiledPass(rt, pass, a, b, null, g, t) : tiledPass(rt, pass, b, a, bias, g, t);
+  if ('lanes' in t) {
+    if (pass === 'backwardWeight') return subgroupWeightGradient(rt, a, b, g, t);
+    if (pass === 'forward') {
+      const c = { kernel: 'conv1d.forward', N: g.N, rows: g.Cout, channels: g.Cin, lengthIn: g.L, lengthOut: g.Lout, taps: g.K };
+      return correlate(rt, a, b, bias, { ...c, stride: g.stride, offset: -g.padding, tapStep: g.dilation, aStepM: g.Cin * g.K, aStepC: g.K }, t, shapes);
+    }
+    // dx[n, ci, l] = Σ_co Σ_k w[co, ci, k] · dy[n, co, l + padding − k·dilation]: a correlation only when stride = 1.
+    if (g.stride !== 1) throw new Error(`conv1dBackwardInput: the subgroup kernel needs stride 1 (${shapes})`);
+    const c = { kernel: 'conv1d.backwardInput', N: g.N, rows: g.Cin, channels: g.Cout, lengthIn: g.Lout, lengthOut: g.L, taps: g.K };
+    return correlate(rt, a, b, null, { ...c, stride: 1, offset: g.padding, tapStep: -g.dilation, aStepM: g.K, aStepC: g.Cin * g.K }, t, shapes);
+  }
+  if ('co' in t) return forwardDirect(rt, a, b, bias, g, t);
+  if ('ci' in t && 'l4' in t) return backwardInputDirect(rt, a, b, g, t);
+  return backwardWeightDirect(rt, a, b, g, t);
+}
 
 /** The kernel for a pass: the tuner's measured winner where it has one, else the rule: the tiled core on GPUs
- * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else `direct`.
- * `run` runs the pass with a given kernel on zeroed inputs of `inputs` lengths (the tuner's trial). */
-function chooseTile<D>(rt: GpuRuntime, pass: Pass, g: Geometry, p: Conv1dParams, direct: D, run: (t: ConvTile<D>, inputs: GpuStorage[]) => Storage, inputs: number[]): ConvTile<D> {
+ * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else the direct one. */
+function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]): Variant {
   const { M, N, K } = gemmView(pass, g);
-  const tiled = gemmKernel(rt.gpu) === 'tiled' ? tiledConfigsFor(rt.device.limits, N) : [];
-  const subgroup = pass === 'backwardInput' && p.stride !== 1 ? null : subgroupTile(rt, M);
-  const ruleTiled = tiledGemmConfig(rt.device.limits, M, N);
-  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? ruleTiled : (subgroup ?? direct);
-  const candidates = (): Candidate<ConvTile<D>>[] => [
-    { name: 'direct', value: direct },
-    ...(subgroup ? [{ name: 'subgroup', value: subgroup }] : []),
-    ...tiled.map((cfg) => ({ name: configName(cfg), value: cfg })),
-  ];
-  const trial = (list: Candidate<ConvTile<D>>[]) => {
-    const zeroed = zeros(rt, inputs, `conv1d.${pass}.trial`);
-    return {
-      run: (i: number) => rt.release(gpuStorage(run(list[i].value, zeroed)).buffer),
-      dispose: () => zeroed.forEach((s) => rt.release(s.buffer)),
-    };
-  };
-  return rt.tuner.choose(`conv1d.${pass} ${describe(g, p)}`, rule, candidates, trial);
+  const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
+  const limits = rt.profile.limits;
+  const tiled = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, N) : [];
+  const subgroupBlock = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
+  const direct = variant('direct', directTile(pass, g));
+  const subgroup = subgroupBlock && variant('subgroup', subgroupBlock);
+  const ruleTiled = tiledGemmConfig(limits, M, N);
+  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup ?? direct);
+  const all = () => [direct, ...(subgroup ? [subgroup] : []), ...tiled.map((cfg) => variant(configName(cfg), cfg))];
+  return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));
+}
+
+function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): GpuStorage {
+  return chooseKernel(rt, pass, g, inputs).run(inputs.map(gpuStorage));
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
-function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, p: Conv1dParams, cfg: GemmTileConfig, shapes: string): GpuStorage {
+function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: GemmTileConfig): GpuStorage {
   const { M, N, K } = gemmView(pass, g);
   const { tileM, tileN, constants } = tileLaunch(cfg);
   // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU.
@@ -348,6 +344,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
     chunks = Math.ceil(K / chunk);
   }
   const aBuffer = gpuStorage(a).buffer;
+  const shapes = describe(g);
   return summedOverChunks(rt, M * N, chunks, shapes, (out) =>
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
@@ -355,9 +352,33 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
       shader: tiledShader,
       entryPoint: 'gemm_tiled',
       constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
-      params: new Params().u32(M, N, K, g.Cin, g.L, g.Cout, g.K, g.Lout, p.stride, p.padding, p.dilation, chunk, bias ? 1 : 0),
+      params: shapeParams(g).u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
     }),
   );
 }
+
+// ------------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (the kernel chosen above) and on the CPU (the reference), with the geometry ops.ts computed.
+
+const xShape = (g: Geometry) => [g.N, g.Cin, g.L];
+const wShape = (g: Geometry) => [g.Cout, g.Cin, g.K];
+
+/** y [N,Cout,Lout] from x [N,Cin,L], w [Cout,Cin,K] and an optional bias [Cout]. */
+export const conv1d = defineKernel(
+  (rt, x: Storage, w: Storage, bias: Storage | null, g: Geometry): Storage => runPass(rt, 'forward', bias ? [x, w, bias] : [x, w], g),
+  (c, x, w, bias, g) => c.out(ref.conv1d(c.data(x), xShape(g), c.data(w), wShape(g), bias && c.data(bias), g)),
+);
+
+/** dx [N,Cin,L] from dy [N,Cout,Lout] and w. */
+export const conv1dBackwardInput = defineKernel(
+  (rt, dy: Storage, w: Storage, g: Geometry): Storage => runPass(rt, 'backwardInput', [dy, w], g),
+  (c, dy, w, g) => c.out(ref.conv1dBackwardInput(c.data(dy), c.data(w), xShape(g), wShape(g), g)),
+);
+
+/** dw [Cout,Cin,K] from dy [N,Cout,Lout] and x. */
+export const conv1dBackwardWeight = defineKernel(
+  (rt, dy: Storage, x: Storage, g: Geometry): Storage => runPass(rt, 'backwardWeight', [dy, x], g),
+  (c, dy, x, g) => c.out(ref.conv1dBackwardWeight(c.data(dy), c.data(x), xShape(g), wShape(g), g)),
+);

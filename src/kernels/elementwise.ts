@@ -1,6 +1,7 @@
 // The elementwise family on WebGPU: unary maps and their derivatives, broadcasting binary ops, affine, in-place
 // gradient accumulation, fill, sums down to a broadcast shape (sumTo) and repeats up to one (broadcastTo),
-// concat and slice. Semantics and the CPU reference: src/engine/cpu/elementwise.ts.
+// concat and slice; each kernel's CPU reference (./cpu/elementwise.ts, which states the semantics) beside it at
+// the end of this file.
 //
 // Layout and shape rules: dense row-major float32. binary/sumTo/broadcastTo take shapes of equal rank whose
 // dims equal the output's (the larger) or are 1. Before dispatch those shapes are collapsed: size-1 output dims
@@ -14,20 +15,29 @@
 // and elementwise-copy.wgsl (concat and slice as block copies). Adjoint pairs: unary/unaryBackward,
 // sumTo/broadcastTo, concat/slice (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
-import type { BinaryOp, Storage, UnaryOp } from '../engine/backend.js';
-import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
-import { allocate, GpuStorage, gpuStorage } from './storage.js';
-import mapShader from '../../shaders/elementwise-map.wgsl';
-import broadcastShader from '../../shaders/elementwise-broadcast.wgsl';
+import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/elementwise.js';
+import type { UnaryOp } from './cpu/elementwise.js';
+import common from '../../shaders/elementwise-common.wgsl';
+import mapKernels from '../../shaders/elementwise-map.wgsl';
+import broadcastKernels from '../../shaders/elementwise-broadcast.wgsl';
 import reduceShader from '../../shaders/elementwise-reduce.wgsl';
 import copyShader from '../../shaders/elementwise-copy.wgsl';
+
+// WGSL has no includes: the family's operation selector is prepended to the shaders that use it.
+const mapShader = common + mapKernels;
+const broadcastShader = common + broadcastKernels;
 
 const WG = 256;
 const MAX_RANK = 6;
 
-const UNARY_CODES: Record<UnaryOp, number> = {
-  relu: 0, sigmoid: 1, tanh: 2, exp: 3, log: 4, neg: 5, abs: 6, sqrt: 7, square: 8, gelu: 9, leakyRelu: 10,
-};
+export type { UnaryOp } from './cpu/elementwise.js';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+
+/** The shader's OP code of each unary op: its place in the reference's table. */
+const UNARY_CODES = new Map(ref.UNARY_OPS.map((op, code) => [op, code]));
 const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -61,30 +71,30 @@ function map(rt: GpuRuntime, name: string, storages: GpuStorage[], n: number, op
   });
 }
 
-export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
+function unaryGpu(rt: GpuRuntime, op: UnaryOp, x: Storage): Storage {
   const input = gpuStorage(x);
   const y = allocate(rt, input.length, op);
-  map(rt, 'unary', [input, y], input.length, UNARY_CODES[op]);
+  map(rt, 'unary', [input, y], input.length, UNARY_CODES.get(op)!);
   return y;
 }
 
 /** dx = dy · op'(x), using y = op(x) where that is cheaper (sigmoid, tanh, exp, sqrt). */
-export function unaryBackward(rt: GpuRuntime, op: UnaryOp, x: Storage, y: Storage, dy: Storage): Storage {
+function unaryBackwardGpu(rt: GpuRuntime, op: UnaryOp, x: Storage, y: Storage, dy: Storage): Storage {
   const n = x.length;
   const dx = allocate(rt, n, `${op}.backward`);
-  map(rt, 'unaryBackward', [gpuStorage(x), gpuStorage(y), gpuStorage(dy), dx], n, UNARY_CODES[op]);
+  map(rt, 'unaryBackward', [gpuStorage(x), gpuStorage(y), gpuStorage(dy), dx], n, UNARY_CODES.get(op)!);
   return dx;
 }
 
 /** out = alpha·x + beta. */
-export function affine(rt: GpuRuntime, x: Storage, alpha: number, beta: number): Storage {
+function affineGpu(rt: GpuRuntime, x: Storage, alpha: number, beta: number): Storage {
   const y = allocate(rt, x.length, 'affine');
   map(rt, 'affine', [gpuStorage(x), y], x.length, 0, alpha, beta);
   return y;
 }
 
 /** acc += x in place (writes acc's buffer). */
-export function accumulate(rt: GpuRuntime, acc: Storage, x: Storage): void {
+function accumulateGpu(rt: GpuRuntime, acc: Storage, x: Storage): void {
   const target = gpuStorage(acc);
   const source = gpuStorage(x);
   // A buffer cannot be bound twice in one dispatch when one binding is writable: acc += acc is acc *= 2.
@@ -92,10 +102,11 @@ export function accumulate(rt: GpuRuntime, acc: Storage, x: Storage): void {
   else map(rt, 'accumulate', [target, source], acc.length);
 }
 
-/** A new storage of `length` copies of value (the backend clears instead for 0). */
-export function fill(rt: GpuRuntime, length: number, value: number): Storage {
+/** A new storage of `length` copies of value (cleared for 0). */
+function fillGpu(rt: GpuRuntime, length: number, value: number): Storage {
   const out = allocate(rt, length, 'fill');
-  map(rt, 'fill', [out], length, 0, value);
+  if (value === 0) rt.clear(out.buffer, length * 4);
+  else map(rt, 'fill', [out], length, 0, value);
   return out;
 }
 
@@ -173,7 +184,7 @@ function broadcasting(rt: GpuRuntime, name: 'binary' | 'broadcast', dims: Collap
 }
 
 /** out = a ∘ b with NumPy broadcasting (shapes of equal rank, each dim equal to outShape's or 1). */
-export function binary(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
+function binaryGpu(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
   const n = product(outShape);
   const out = allocate(rt, n, op);
   if (n === 0) return out;
@@ -189,7 +200,7 @@ export function binary(rt: GpuRuntime, op: BinaryOp, a: Storage, aShape: number[
 }
 
 /** Repeats x [shape] (dims equal to outShape's or 1) up to outShape: sumTo's adjoint. */
-export function broadcastTo(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
+function broadcastToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
   const n = product(outShape);
   const out = allocate(rt, n, 'broadcastTo');
   if (n === 0) return out;
@@ -238,7 +249,7 @@ function reduceShape(shape: number[], outShape: number[]): Reduction {
 }
 
 /** Sums x [shape] down to outShape (same rank; each out dim equals the x dim or is 1). */
-export function sumTo(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
+function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
   const input = gpuStorage(x);
   const m = product(outShape);
   const { kept, reduced } = reduceShape(shape, outShape);
@@ -341,7 +352,7 @@ function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: numbe
 }
 
 /** Concatenation along axis: each input [outer, shape[axis]·inner] fills its column block of the output. */
-export function concat(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: number): Storage {
+function concatGpu(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: number): Storage {
   const outer = product(shapes[0].slice(0, axis));
   const inner = product(shapes[0].slice(axis + 1));
   const rowLengths = shapes.map((s) => s[axis] * inner);
@@ -357,10 +368,24 @@ export function concat(rt: GpuRuntime, inputs: Storage[], shapes: number[][], ax
 }
 
 /** x[..., start : start+length, ...] along axis: concat's backward. */
-export function slice(rt: GpuRuntime, x: Storage, shape: number[], axis: number, start: number, length: number): Storage {
+function sliceGpu(rt: GpuRuntime, x: Storage, shape: number[], axis: number, start: number, length: number): Storage {
   const outer = product(shape.slice(0, axis));
   const inner = product(shape.slice(axis + 1));
   const out = allocate(rt, outer * length * inner, 'slice');
   copyBlock(rt, gpuStorage(x), out, outer, length * inner, shape[axis] * inner, start * inner, length * inner, 0, `x[${shape}] axis ${axis} [${start}, ${start + length})`);
   return out;
 }
+
+// ------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (above) and on the CPU (the reference).
+
+export const unary = defineKernel(unaryGpu, (c, op, x) => c.out(ref.unary(op, c.data(x))));
+export const unaryBackward = defineKernel(unaryBackwardGpu, (c, op, x, y, dy) => c.out(ref.unaryBackward(op, c.data(x), c.data(y), c.data(dy))));
+export const binary = defineKernel(binaryGpu, (c, op, a, aShape, b, bShape, outShape) => c.out(ref.binary(op, c.data(a), aShape, c.data(b), bShape, outShape)));
+export const affine = defineKernel(affineGpu, (c, x, alpha, beta) => c.out(ref.affine(c.data(x), alpha, beta)));
+export const accumulate = defineKernel(accumulateGpu, (c, acc, x) => c.data(acc).set(ref.accumulate(c.data(acc), c.data(x))));
+export const fill = defineKernel(fillGpu, (c, length, value) => c.out(new Float32Array(length).fill(value)));
+export const sumTo = defineKernel(sumToGpu, (c, x, shape, outShape) => c.out(ref.sumTo(c.data(x), shape, outShape)));
+export const broadcastTo = defineKernel(broadcastToGpu, (c, x, shape, outShape) => c.out(ref.broadcastTo(c.data(x), shape, outShape)));
+export const concat = defineKernel(concatGpu, (c, inputs, shapes, axis) => c.out(ref.concat(inputs.map((s) => c.data(s)), shapes, axis)));
+export const slice = defineKernel(sliceGpu, (c, x, shape, axis, start, length) => c.out(ref.slice(c.data(x), shape, axis, start, length)));

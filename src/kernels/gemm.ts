@@ -4,11 +4,12 @@
 //   backward  dA = dC·op(B)ᵀ      (stored [K,M] when transA: op(B)·dCᵀ)
 //             dB = op(A)ᵀ·dC      (stored [N,K] when transB: dCᵀ·op(A))
 //             dbias = Σ_rows dC   (sumTo, elementwise family)
-// (src/engine/cpu/gemm.ts `gemmBackward` spells out the flags of each.)
+// (./cpu/gemm.ts, the CPU reference, spells out the flags of each in `gemmBackward`.)
 // Layout: row-major float32. A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB), bias [N], C [M,N].
 // Any M, N, K >= 1 (no multiple-of-tile assumptions); C is a new storage.
 //
-// Three kernels, chosen per adapter (gemmKernel) and sized per problem (gemmConfig); tile sizes are WGSL
+// Three kernels, chosen per adapter (the device profile's KernelStyle, src/gpu/device.ts) and sized per
+// problem (gemmConfig); tile sizes are WGSL
 // override constants, so a config can be tuned per adapter without touching the WGSL. The flags (transposes,
 // bias, relu) are uniforms: one pipeline per config, which matters where compiling is slow (lavapipe: seconds).
 //  - 'tiled' (shaders/tiled-gemm-core.wgsl appended to shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32
@@ -21,17 +22,33 @@
 //  - 'direct' (shaders/gemm.wgsl; CPU drivers without subgroups): each thread reads A and B itself into a
 //    register block, 16×16 for big products (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers.
 
-import type { GemmOptions, Storage } from '../engine/backend.js';
-import type { AdapterDescription, GpuDevice } from '../engine/device.js';
-import type { GpuRuntime } from '../engine/runtime.js';
-import { Params } from '../engine/runtime.js';
-import gemmShader from '../../shaders/gemm.wgsl';
+import type { DeviceProfile } from '../gpu/device.js';
+import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
+import type { Variant } from '../gpu/tuner.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/gemm.js';
+import common from '../../shaders/gemm-common.wgsl';
+import gemmKernels from '../../shaders/gemm.wgsl';
 import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
-import subgroupShader from '../../shaders/gemm-subgroup.wgsl';
-import type { Candidate } from '../engine/tuner.js';
-import { allocate, gpuStorage, zeros, type GpuStorage } from './storage.js';
+import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
 
-const shader = gemmShader + tiledCore;
+// WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
+// `enable`, which must come first), the tiled core appended.
+const shader = common + gemmKernels + tiledCore;
+const subgroupShader = 'enable subgroups;\n' + common + subgroupKernel;
+
+export interface GemmOptions {
+  /** C[M,N] = op(A)·op(B) (+ bias[N] per row), A is [M,K] ([K,M] if transA), B is [K,N] ([N,K] if transB). */
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  bias?: Storage;
+  /** Applied after the bias (fused). */
+  activation?: 'relu';
+}
 
 /** A launch configuration of the tiled core or of gemm.wgsl's direct kernel (their override constants). */
 export interface GemmTileConfig {
@@ -58,51 +75,17 @@ export interface GemmSubgroupConfig {
 
 export type GemmConfig = GemmTileConfig | GemmSubgroupConfig;
 
-export type GemmKernel = GemmConfig['kernel'];
-
-/** Whether the adapter is a CPU driver (lavapipe/llvmpipe, SwiftShader). */
-export function isCpuAdapter(adapter: AdapterDescription): boolean {
-  const text = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.toLowerCase();
-  return /llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text);
-}
-
-/** The subgroup size of a CPU driver that names its SIMD width: llvmpipe's device is e.g.
- * "llvmpipe-llvm-15-0-6-256-bits-", whose subgroups are 256/32 = 8 lanes. Null when unknown. */
-export function cpuSubgroupLanes(adapter: AdapterDescription): number | null {
-  let lanes = lanesOf.get(adapter);
-  if (lanes === undefined) {
-    const bits = /llvmpipe.*?(\d+)-bits/i.exec(`${adapter.device} ${adapter.description}`);
-    const width = bits ? Number(bits[1]) / 32 : 0;
-    lanes = [4, 8, 16].includes(width) ? width : null;
-    lanesOf.set(adapter, lanes);
-  }
-  return lanes;
-}
-const lanesOf = new WeakMap<AdapterDescription, number | null>();
-
-/** Which kernel suits this device (see the top of this file); asked on every dispatch, so kept per device. */
-export function gemmKernel(gpu: Pick<GpuDevice, 'adapter' | 'device'>): GemmKernel {
-  let kernel = kernelOf.get(gpu);
-  if (!kernel) {
-    if (!isCpuAdapter(gpu.adapter)) kernel = 'tiled';
-    else kernel = gpu.device.features.has('subgroups') && cpuSubgroupLanes(gpu.adapter) ? 'subgroup' : 'direct';
-    kernelOf.set(gpu, kernel);
-  }
-  return kernel;
-}
-const kernelOf = new WeakMap<object, GemmKernel>();
-
 /** Threads along one side: as many as the side has blocks, up to `max` (powers of two). */
 const sideThreads = (length: number, vecs: number, max: number) => Math.min(max, 2 ** Math.ceil(Math.log2(Math.ceil(length / (4 * vecs)))));
 
 /** Tile sizes for a problem: big tiles when there are enough of them to fill a GPU, smaller ones for small or
  * skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
-export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number, N: number): GemmConfig {
-  const kernel = gemmKernel(gpu);
+export function gemmConfig(profile: DeviceProfile, M: number, N: number): GemmConfig {
+  const kernel = profile.kernels;
   if (kernel === 'subgroup') {
     // 32-row blocks for big products (each load then feeds 32·cols FMAs per lane; measured ~1.3× 16 rows
     // at 512³), 16 rows otherwise; narrower blocks for skinny outputs.
-    const lanes = cpuSubgroupLanes(gpu.adapter)!;
+    const lanes = profile.subgroupLanes!;
     const cols = N <= lanes ? 1 : N <= 2 * lanes ? 2 : 4;
     const rows = M * N >= 256 * 256 ? 32 : 16;
     const rowGroups = Math.max(1, Math.min(Math.ceil(M / lanes), Math.floor(rows / lanes), 4));
@@ -116,7 +99,7 @@ export function gemmConfig(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number
     const wgX = sideThreads(N, 1, 8);
     return { kernel, wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
   }
-  return tiledGemmConfig(gpu.device.limits, M, N);
+  return tiledGemmConfig(profile.limits, M, N);
 }
 
 /** Workgroup tiles for the tiled core (GPUs): big tiles when there are enough of them to fill a GPU, smaller
@@ -161,34 +144,28 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
   return { tileM, tileN, constants };
 }
 
-export function gemm(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions): GpuStorage {
+/** The kernel for a product: the tuner's measured winner where it has one, else the rule (gemmConfig). */
+function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Variant {
   const { M, N, K } = o;
+  const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}`;
-  const trial = (candidates: Candidate<GemmConfig>[]) => {
-    const [ta, tb, tbias] = zeros(rt, [M * K, K * N, N], 'gemm.trial');
-    return {
-      run: (i: number) => rt.release(gemmWithConfig(rt, ta, tb, { ...o, bias: o.bias ? tbias : undefined }, candidates[i].value).buffer),
-      dispose: () => [ta, tb, tbias].forEach((s) => rt.release(s.buffer)),
-    };
-  };
-  const cfg = rt.tuner.choose(problem, gemmConfig(rt.gpu, M, N), () => gemmCandidates(rt.gpu, M, N), trial);
-  return gemmWithConfig(rt, a, b, o, cfg);
+  return rt.tuner.choose(problem, variant(gemmConfig(rt.profile, M, N)), () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
 }
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
  * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. */
-export function gemmCandidates(gpu: Pick<GpuDevice, 'adapter' | 'device'>, M: number, N: number): Candidate<GemmConfig>[] {
-  const rule = gemmConfig(gpu, M, N);
+export function gemmCandidates(profile: DeviceProfile, M: number, N: number): GemmConfig[] {
+  const rule = gemmConfig(profile, M, N);
   let configs: GemmConfig[];
   if (rule.kernel === 'subgroup') {
     configs = [1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups }));
   } else if (rule.kernel === 'direct') {
     configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }];
   } else {
-    configs = tiledConfigsFor(gpu.device.limits, N);
+    configs = tiledConfigsFor(profile.limits, N);
   }
-  const named = configs.map((value) => ({ name: configName(value), value }));
-  return named.filter((c, i) => named.findIndex((d) => d.name === c.name) === i);
+  const names = configs.map(configName);
+  return configs.filter((c, i) => names.indexOf(names[i]) === i);
 }
 
 /** e.g. 'tiled 128x128 k8', 'direct 32x32', 'subgroup 16x32'. */
@@ -236,3 +213,12 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   });
   return out;
 }
+
+/** C = op(A)·op(B) (+ bias) (then relu): on the GPU the kernel chosen above, on the CPU the reference. */
+export const gemm = defineKernel(
+  (rt, a: Storage, b: Storage, o: GemmOptions): Storage => {
+    const inputs = o.bias ? [a, b, o.bias] : [a, b];
+    return chooseKernel(rt, o, inputs).run(inputs.map(gpuStorage));
+  },
+  (c, a, b, o) => c.out(ref.gemm(c.data(a), c.data(b), { ...o, bias: o.bias && c.data(o.bias) })),
+);

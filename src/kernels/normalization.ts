@@ -1,4 +1,4 @@
-// Batch normalisation on the GPU (the CPU reference is src/engine/cpu/normalization.ts).
+// Batch normalisation on the GPU (the CPU reference is ./cpu/normalization.ts, beside it at the end).
 //
 // Layout: x, y, dy, dx [N, C, L] dense row-major float32 ([N, C] inputs come as [N, C, 1]); mean, variance,
 // gamma, beta, dgamma, dbeta [C]. Channel c owns the M = N·L values x[n, c, l]. Statistics are the batch mean
@@ -22,12 +22,24 @@
 // Vulkan driver, 2 busy cores, so ±50%): x [16, 64, 12000] took ~180-530 ms by rows (64 threads × 16 items) against
 // ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
-import type { BatchNormStats, Storage } from '../engine/backend.js';
-import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
+import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage } from '../gpu/storage.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/normalization.js';
 import applyShader from '../../shaders/normalization-apply.wgsl';
-import backwardShader from '../../shaders/normalization-backward.wgsl';
-import statsShader from '../../shaders/normalization-stats.wgsl';
-import { allocate, gpuStorage } from './storage.js';
+import backwardKernels from '../../shaders/normalization-backward.wgsl';
+import common from '../../shaders/normalization-common.wgsl';
+import statsKernels from '../../shaders/normalization-stats.wgsl';
+
+// WGSL has no includes: the reductions' shared uniforms and chunk walk are prepended.
+const statsShader = common + statsKernels;
+const backwardShader = common + backwardKernels;
+
+export interface BatchNormStats {
+  /** Per-channel batch mean and biased variance, each [C]. */
+  mean: Storage;
+  variance: Storage;
+}
 
 const REDUCE_WG = 64;
 /** Threads per workgroup of the thread-per-channel passes (finish, direct). */
@@ -100,7 +112,7 @@ function elementwise(N: number, C: number, L: number) {
   };
 }
 
-export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): BatchNormStats {
+function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNormStats {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
   const mean = allocate(rt, C, 'batchnorm.mean');
@@ -110,7 +122,7 @@ export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): Bat
     shapes: pl.shapes,
     shader: statsShader,
     constants: { WG: CHANNEL_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0),
+    params: new Params().u32(N, C, L, chunk, chunks, 0, 0, 0).f32(0),
     workgroups: grid1d(C, CHANNEL_WG),
   };
   if (pl.direct) {
@@ -124,7 +136,7 @@ export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): Bat
     shader: statsShader,
     entryPoint: 'partial',
     constants: { WG: REDUCE_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG)),
+    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG), 0).f32(0),
     buffers: [gpuStorage(x).buffer, partials.buffer],
     workgroups: [chunks, ...pl.channelGrid],
   });
@@ -133,7 +145,7 @@ export function batchNormStats(rt: GpuRuntime, x: Storage, shape: number[]): Bat
   return { mean, variance };
 }
 
-export function batchNormApply(
+function batchNormApplyGpu(
   rt: GpuRuntime,
   x: Storage,
   shape: number[],
@@ -160,7 +172,7 @@ export function batchNormApply(
   return y;
 }
 
-export function batchNormBackward(
+function batchNormBackwardGpu(
   rt: GpuRuntime,
   x: Storage,
   dy: Storage,
@@ -212,3 +224,22 @@ export function batchNormBackward(
   });
   return { dx, dgamma, dbeta };
 }
+
+// ------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (above) and on the CPU (the reference).
+
+/** x [N,C,L] (L may be 1): per-channel batch statistics. */
+export const batchNormStats = defineKernel(batchNormStatsGpu, (c, x, shape): BatchNormStats => {
+  const s = ref.batchNormStats(c.data(x), shape);
+  return { mean: c.out(s.mean), variance: c.out(s.variance) };
+});
+/** y = (x - mean)/sqrt(var + eps)·gamma + beta per channel (then relu). */
+export const batchNormApply = defineKernel(batchNormApplyGpu, (c, x, shape, mean, variance, gamma, beta, eps, relu = false) =>
+  c.out(ref.batchNormApply(c.data(x), shape, c.data(mean), c.data(variance), c.data(gamma), c.data(beta), eps, relu)),
+);
+/** Backward of batchNormApply in training mode (mean/var are the batch's own statistics of x). With
+ * `reluOutput` (y of a batchNormApply with the fused relu), dy counts only where y > 0. */
+export const batchNormBackward = defineKernel(batchNormBackwardGpu, (c, x, dy, shape, mean, variance, gamma, eps, reluOutput) => {
+  const g = ref.batchNormBackward(c.data(x), c.data(dy), shape, c.data(mean), c.data(variance), c.data(gamma), eps, reluOutput && c.data(reluOutput));
+  return { dx: c.out(g.dx), dgamma: c.out(g.dgamma), dbeta: c.out(g.dbeta) };
+});

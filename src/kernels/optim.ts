@@ -1,21 +1,32 @@
-// The optimiser step and the dropout mask on the GPU (the CPU reference is src/engine/cpu/optim.ts), both in
+// The optimiser step and the dropout mask on the GPU (the CPU reference is ./cpu/optim.ts), both in
 // shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
 //
 //   adamStep(param, grad, m, v, o)  in place on param, m and v: AdamW (decoupled weight decay) with bias correction
 //   dropoutMask(length, p, seed)    [length] of 0 and 1/(1−p), from an integer hash of (seed, index), identical to
 //                                   the CPU reference bit for bit
 
-import type { AdamOptions, Storage } from '../engine/backend.js';
-import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
+import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage } from '../gpu/storage.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/optim.js';
 import shader from '../../shaders/optim.wgsl';
-import { allocate, gpuStorage } from './storage.js';
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
 
 // 64 threads × 16 elements: on lavapipe, 3M-element Adam took ~175 ms this way against ~215 ms at 256 × 4 and ~310 ms
 // at one element per thread (the fixed cost per workgroup dominates there).
 const WG = 64;
 const ITEMS = 16;
 
-export function adamStep(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions): void {
+function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions): void {
   const n = param.length;
   rt.dispatch({
     kernel: 'adamStep',
@@ -29,7 +40,7 @@ export function adamStep(rt: GpuRuntime, param: Storage, grad: Storage, m: Stora
   });
 }
 
-export function dropoutMask(rt: GpuRuntime, length: number, p: number, seed: number): Storage {
+function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number): Storage {
   const mask = allocate(rt, length, 'dropout.mask');
   // The scale goes in as float32 so the CPU reference can use the very same value.
   const scale = p < 1 ? Math.fround(1 / (1 - p)) : 0;
@@ -45,3 +56,16 @@ export function dropoutMask(rt: GpuRuntime, length: number, p: number, seed: num
   });
   return mask;
 }
+
+// ------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (above) and on the CPU (the reference).
+
+/** In place: param, m, v updated by one Adam(W) step. */
+export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o) => {
+  const r = ref.adamStep(c.data(param), c.data(grad), c.data(m), c.data(v), o);
+  c.data(param).set(r.param);
+  c.data(m).set(r.m);
+  c.data(v).set(r.v);
+});
+/** A mask of 0 and 1/(1-p), deterministic in seed. */
+export const dropoutMask = defineKernel(dropoutMaskGpu, (c, length, p, seed) => c.out(ref.dropoutMask(length, p, seed)));

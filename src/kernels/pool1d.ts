@@ -1,6 +1,6 @@
 // 1-D max and average pooling on the WebGPU backend (torch.nn.functional.max_pool1d / avg_pool1d, floor
 // mode). Layout: x [N,C,L] row-major, seen as rows = N·C independent rows of length L; y [N,C,Lout] with
-// Lout = floor((L + 2·padding − kernelSize)/stride) + 1. Window j of a row covers positions
+// Lout = floor((L + 2·padding − kernelSize)/stride) + 1 (geometry.ts). Window j of a row covers positions
 // j·stride − padding + [0, kernelSize): max pads with −inf, average with zeros and always divides by
 // kernelSize (count_include_pad). ops.ts validates the parameters (padding ≤ kernelSize/2, so every window
 // holds at least one input).
@@ -16,13 +16,15 @@
 // whole vec4s (the model's forward pooling at batch 16) has a kernel of its own with 16-byte accesses
 // (shaders/pool1d-max-by4.wgsl): measured 1.6-1.8× the general kernel on lavapipe.
 
-import type { Pool1dParams, Storage } from '../engine/backend.js';
-import { grid1d, Params, type GpuRuntime } from '../engine/runtime.js';
+import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage } from '../gpu/storage.js';
+import { defineKernel, type Storage } from './backend.js';
+import * as ref from './cpu/pool1d.js';
+import type { Pool1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/pool1d-common.wgsl';
 import avgKernels from '../../shaders/pool1d-avg.wgsl';
 import maxKernels from '../../shaders/pool1d-max.wgsl';
 import maxBy4Shader from '../../shaders/pool1d-max-by4.wgsl';
-import { allocate, gpuStorage } from './storage.js';
 
 // WGSL has no includes: the shared parameters and window geometry are prepended.
 const avgShader = common + avgKernels;
@@ -33,28 +35,22 @@ const OUTPUTS_PER_THREAD = 2;
 const SEGMENTS_PER_THREAD = 2;
 
 /** Pooling by n, the model's configuration: worth pipelines of its own. */
-function specialised(p: Pool1dParams): boolean {
+function specialised(p: Geometry): boolean {
   return p.kernelSize === p.stride && p.padding === 0;
-}
-
-function outputLength(L: number, p: Pool1dParams): number {
-  return Math.floor((L + 2 * p.padding - p.kernelSize) / p.stride) + 1;
 }
 
 interface PoolCall {
   kind: 'maxPool1d' | 'maxPool1dBackward' | 'avgPool1d' | 'avgPool1dBackward';
   shader: string;
-  xShape: number[];
-  p: Pool1dParams;
+  p: Geometry;
   inputs: Storage[];
 }
 
 /** Allocates the output (y, or dx for the backward passes) and records the dispatch. */
 function pool(rt: GpuRuntime, c: PoolCall): Storage {
-  const [N, C, L] = c.xShape;
+  const { N, C, L, Lout } = c.p;
   const rows = N * C;
   const backward = c.kind.endsWith('Backward');
-  const Lout = outputLength(L, c.p);
   const segments = Math.ceil((L + c.p.padding) / c.p.stride);
   const items = backward ? rows * segments : rows * Lout;
   const perThread = backward ? SEGMENTS_PER_THREAD : OUTPUTS_PER_THREAD;
@@ -62,7 +58,7 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
   const [first, ...rest] = c.inputs.map((s) => gpuStorage(s).buffer);
   rt.dispatch({
     kernel: `pool1d.${c.kind}`,
-    shapes: `x[${c.xShape.join(',')}] k${c.p.kernelSize} s${c.p.stride} p${c.p.padding}`,
+    shapes: `x[${N},${C},${L}] k${c.p.kernelSize} s${c.p.stride} p${c.p.padding}`,
     shader: c.shader,
     entryPoint: c.kind,
     constants: {
@@ -80,15 +76,15 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
   return out;
 }
 
-export function maxPool1d(rt: GpuRuntime, x: Storage, xShape: number[], p: Pool1dParams): Storage {
-  const [N, C, L] = xShape;
+function maxPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
+  const { N, C, L } = p;
   if (p.kernelSize === 4 && p.stride === 4 && p.padding === 0 && L % 4 === 0 && (N * C * L) % 16 === 0) {
     // Output o is the maximum of x's o-th vec4, and the outputs are whole vec4s (shaders/pool1d-max-by4.wgsl).
     const outputVecs = (N * C * L) / 16;
     const y = allocate(rt, 4 * outputVecs, 'maxPool1d');
     rt.dispatch({
       kernel: 'pool1d.maxPool1dBy4',
-      shapes: `x[${xShape.join(',')}] k4 s4 p0`,
+      shapes: `x[${N},${C},${L}] k4 s4 p0`,
       shader: maxBy4Shader,
       entryPoint: 'maxPool1dBy4',
       constants: { WORKGROUP_SIZE },
@@ -98,19 +94,31 @@ export function maxPool1d(rt: GpuRuntime, x: Storage, xShape: number[], p: Pool1
     });
     return y;
   }
-  return pool(rt, { kind: 'maxPool1d', shader: maxShader, xShape, p, inputs: [x] });
+  return pool(rt, { kind: 'maxPool1d', shader: maxShader, p, inputs: [x] });
 }
 
 /** dx: each window's dy goes to its first maximum, recomputed from x. */
-export function maxPool1dBackward(rt: GpuRuntime, x: Storage, dy: Storage, xShape: number[], p: Pool1dParams): Storage {
-  return pool(rt, { kind: 'maxPool1dBackward', shader: maxShader, xShape, p, inputs: [x, dy] });
+function maxPool1dBackwardGpu(rt: GpuRuntime, x: Storage, dy: Storage, p: Geometry): Storage {
+  return pool(rt, { kind: 'maxPool1dBackward', shader: maxShader, p, inputs: [x, dy] });
 }
 
-export function avgPool1d(rt: GpuRuntime, x: Storage, xShape: number[], p: Pool1dParams): Storage {
-  return pool(rt, { kind: 'avgPool1d', shader: avgShader, xShape, p, inputs: [x] });
+function avgPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
+  return pool(rt, { kind: 'avgPool1d', shader: avgShader, p, inputs: [x] });
 }
 
 /** dx: every position of a window receives dy/kernelSize. */
-export function avgPool1dBackward(rt: GpuRuntime, dy: Storage, xShape: number[], p: Pool1dParams): Storage {
-  return pool(rt, { kind: 'avgPool1dBackward', shader: avgShader, xShape, p, inputs: [dy] });
+function avgPool1dBackwardGpu(rt: GpuRuntime, dy: Storage, p: Geometry): Storage {
+  return pool(rt, { kind: 'avgPool1dBackward', shader: avgShader, p, inputs: [dy] });
 }
+
+// ------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (above) and on the CPU (the reference), with the geometry ops.ts computed.
+
+const xShape = (g: Geometry) => [g.N, g.C, g.L];
+
+export const maxPool1d = defineKernel(maxPool1dGpu, (c, x, g) => c.out(ref.maxPool1d(c.data(x), xShape(g), g)));
+/** dx: each window's dy goes to its first maximum, recomputed from x (no index buffer). */
+export const maxPool1dBackward = defineKernel(maxPool1dBackwardGpu, (c, x, dy, g) => c.out(ref.maxPool1dBackward(c.data(x), c.data(dy), xShape(g), g)));
+export const avgPool1d = defineKernel(avgPool1dGpu, (c, x, g) => c.out(ref.avgPool1d(c.data(x), xShape(g), g)));
+/** dx: every position of a window receives dy/kernelSize. */
+export const avgPool1dBackward = defineKernel(avgPool1dBackwardGpu, (c, dy, g) => c.out(ref.avgPool1dBackward(c.data(dy), xShape(g), g)));

@@ -1,4 +1,5 @@
-// Softmax and the fused softmax + cross-entropy loss on the GPU (the CPU reference is src/engine/cpu/softmax.ts).
+// Softmax and the fused softmax + cross-entropy loss on the GPU (the CPU reference is ./cpu/softmax.ts, beside
+// it at the end).
 //
 // Layout: x, y, dy, dx, logits, probs [rows, cols] dense row-major float32, softmax along cols; targets [rows] int32
 // class indices (uploaded with uploadIndices; ops.ts refuses targets outside [0, cols) before any dispatch, so the
@@ -12,13 +13,23 @@
 //
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
 
-import type { Storage } from '../engine/backend.js';
-import { Params, grid1d, type GpuRuntime } from '../engine/runtime.js';
-import backwardShader from '../../shaders/softmax-backward.wgsl';
-import crossEntropyBackwardShader from '../../shaders/softmax-cross-entropy-backward.wgsl';
-import crossEntropyShader from '../../shaders/softmax-cross-entropy.wgsl';
-import softmaxShader from '../../shaders/softmax.wgsl';
-import { allocate, gpuStorage } from './storage.js';
+import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage } from '../gpu/storage.js';
+import { defineKernel, type Storage } from './backend.js';
+import type { CpuBackend } from './cpu/backend.js';
+import * as ref from './cpu/softmax.js';
+
+import backwardKernels from '../../shaders/softmax-backward.wgsl';
+import common from '../../shaders/softmax-common.wgsl';
+import crossEntropyBackwardKernels from '../../shaders/softmax-cross-entropy-backward.wgsl';
+import crossEntropyKernels from '../../shaders/softmax-cross-entropy.wgsl';
+import softmaxKernels from '../../shaders/softmax.wgsl';
+
+// WGSL has no includes: the family's uniforms and tree reductions are prepended to each shader.
+const softmaxShader = common + softmaxKernels;
+const backwardShader = common + backwardKernels;
+const crossEntropyShader = common + crossEntropyKernels;
+const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
 
 /** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
 const ROWS_WG = 64;
@@ -42,7 +53,7 @@ function rowSplit(rows: number, cols: number) {
     : { entryPoint: 'rows', constants: { WG: ROWS_WG }, workgroups: grid1d(rows, ROWS_WG) };
 }
 
-export function softmax(rt: GpuRuntime, x: Storage, rows: number, cols: number): Storage {
+function softmaxGpu(rt: GpuRuntime, x: Storage, rows: number, cols: number): Storage {
   const y = allocate(rt, rows * cols, 'softmax.y');
   rt.dispatch({
     kernel: 'softmax',
@@ -55,7 +66,7 @@ export function softmax(rt: GpuRuntime, x: Storage, rows: number, cols: number):
   return y;
 }
 
-export function softmaxBackward(rt: GpuRuntime, y: Storage, dy: Storage, rows: number, cols: number): Storage {
+function softmaxBackwardGpu(rt: GpuRuntime, y: Storage, dy: Storage, rows: number, cols: number): Storage {
   const dx = allocate(rt, rows * cols, 'softmax.dx');
   rt.dispatch({
     kernel: 'softmaxBackward',
@@ -68,7 +79,7 @@ export function softmaxBackward(rt: GpuRuntime, y: Storage, dy: Storage, rows: n
   return dx;
 }
 
-export function softmaxCrossEntropy(
+function softmaxCrossEntropyGpu(
   rt: GpuRuntime,
   logits: Storage,
   targets: Storage,
@@ -105,7 +116,7 @@ export function softmaxCrossEntropy(
   return { loss, probs };
 }
 
-export function softmaxCrossEntropyBackward(
+function softmaxCrossEntropyBackwardGpu(
   rt: GpuRuntime,
   probs: Storage,
   targets: Storage,
@@ -139,3 +150,22 @@ export function softmaxCrossEntropyBackward(
   rt.release(weightSum.buffer);
   return dlogits;
 }
+
+// ------------------------------------------------------------------------------------------ the kernels
+// Each on the GPU (above) and on the CPU (the reference).
+
+const optional = (c: CpuBackend, s: Storage | null) => (s ? c.data(s) : null);
+
+/** Softmax over the last dim of [rows, cols]. */
+export const softmax = defineKernel(softmaxGpu, (c, x, rows, cols) => c.out(ref.softmax(c.data(x), rows, cols)));
+export const softmaxBackward = defineKernel(softmaxBackwardGpu, (c, y, dy, rows, cols) => c.out(ref.softmaxBackward(c.data(y), c.data(dy), rows, cols)));
+/** Mean (or class-weighted mean, as torch's `weight`) cross-entropy of logits [B,C] against integer targets:
+ * the loss [1], and the softmax probabilities [B,C] for the backward pass. */
+export const softmaxCrossEntropy = defineKernel(softmaxCrossEntropyGpu, (c, logits, targets, rows, cols, classWeights) => {
+  const r = ref.softmaxCrossEntropy(c.data(logits), c.data(targets), rows, cols, optional(c, classWeights));
+  return { loss: c.out(r.loss), probs: c.out(r.probs) };
+});
+/** d logits = dloss · w[t]·(probs - onehot(t)) / Σ w[t]. */
+export const softmaxCrossEntropyBackward = defineKernel(softmaxCrossEntropyBackwardGpu, (c, probs, targets, dloss, rows, cols, classWeights) =>
+  c.out(ref.softmaxCrossEntropyBackward(c.data(probs), c.data(targets), c.data(dloss), rows, cols, optional(c, classWeights))),
+);

@@ -3,7 +3,6 @@
 // per-speaker normalisation first adapts its batch norm to each speaker's own windows (labels unused), and
 // gets its trained statistics back afterwards.
 
-import { tunePending } from '../engine/context.js';
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
 import { meanWindowProbabilities } from '../model/score-windows.js';
 import { genderOneHot, type SerModel } from '../model/ser-model.js';
@@ -47,7 +46,7 @@ async function predictWindows(model: SerModel, examples: Example[], options: Pre
       gender: options.useTrueGender ? (i) => refs[i].example.gender : undefined,
     },
     examples.length,
-    { batchWindows: options.batchSize ?? 32, afterBatch: tunePending },
+    { batchWindows: options.batchSize ?? 32 },
   );
   return means.map(({ emotion, gender }) => ({ probabilities: emotion, predicted: argmax(emotion), genderProbabilities: gender, predictedGender: argmax(gender) }));
 }

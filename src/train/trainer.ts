@@ -5,7 +5,6 @@
 // Everything is seeded: the same seed, data and configuration give the same run.
 
 import { Adam } from '../engine/adam.js';
-import { tunePending } from '../engine/context.js';
 import type { ArrayTensor } from '../engine/module.js';
 import { seededRandom } from '../engine/random.js';
 import { tensor } from '../engine/ops.js';
@@ -127,8 +126,6 @@ export async function fit(
         loss.backwardSync();
         adam.step();
         adam.zeroGrad();
-        // Where tuning is on, the first step's new problem shapes get their kernels timed here (once per shape).
-        await tunePending();
         // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
         losses.push(loss.detach().keep());
         loss.dispose();

@@ -1,13 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { conv1d, conv1dBackwardInput, conv1dBackwardWeight, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
-import { cpuSubgroupLanes, TILED_CONFIGS } from '../../src/kernels/gemm.js';
+import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
+import { TILED_CONFIGS } from '../../src/kernels/gemm.js';
 import { conv1dCases } from '../suite/conv1d.js';
 import { assertClose, randn } from '../suite/harness.js';
 
-beforeAll(async () => {
-  await ser.init();
-});
+// Initialised before the cases are defined: these run the WebGPU kernels directly.
+const { runtime, backend } = await ser.init();
+if (!runtime) throw new Error('the conv1d kernels need the WebGPU backend');
+const rt = runtime;
 
 describe('conv1d kernels (webgpu vs CPU reference)', () => {
   for (const c of conv1dCases) it(c.name, () => c.run(ser));
@@ -30,18 +31,13 @@ describe('conv1d: every kernel on this adapter', () => {
   // The GPU path, the tiled core, in its 32×32 tiles only: lavapipe compiles a 256-thread tiled pipeline for
   // 10-80 s (test/kernels/gemm.test.ts checks the bigger tiles on plain GEMMs).
   const tiled = TILED_CONFIGS[2];
-  const lanes = () => {
-    const rt = ser.engine().runtime;
-    return rt && rt.device.features.has('subgroups') ? cpuSubgroupLanes(rt.gpu.adapter) : null;
-  };
+  const lanes = rt.profile.subgroupLanes;
   const subgroupTiles = (): SubgroupTile[] => {
-    const l = lanes();
+    const l = lanes;
     return l ? [{ lanes: l, rowGroups: 1, cols: 1 }, { lanes: l, rowGroups: 2, cols: 3 }, { lanes: l, rowGroups: Math.min(4, 32 / l), cols: 4 }] : [];
   };
 
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', async () => {
-    const { runtime: rt, backend } = ser.engine();
-    if (!rt) return;
     let seed = 9500;
     for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
       const p = { stride, padding, dilation };
@@ -51,7 +47,8 @@ describe('conv1d: every kernel on this adapter', () => {
       const [gx, gw, gb] = [backend.upload(x), backend.upload(w), backend.upload(bias)];
       for (const tile of [{ co: 8, l4: 4 }, tiled, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
-          const y = conv1d(rt, gx, [N, Cin, L], gw, [Cout, Cin, K], withBias ? gb : null, p, tile);
+          const g = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
+          const y = conv1dWith(rt, 'forward', withBias ? [gx, gw, gb] : [gx, gw], g, tile);
           const what = `conv1d ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}${withBias ? ' +bias' : ''}`;
           assertClose(await backend.download(y), ser.reference.conv1d(x, [N, Cin, L], w, [Cout, Cin, K], withBias ? bias : null, p), 1e-5, what);
           backend.release(y);
@@ -62,17 +59,15 @@ describe('conv1d: every kernel on this adapter', () => {
   });
 
   it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', async () => {
-    const { runtime: rt, backend } = ser.engine();
-    if (!rt) return;
     let seed = 9600;
     for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
       const p = { stride, padding, dilation };
-      const Lout = Math.floor((L + 2 * padding - dilation * (K - 1) - 1) / stride) + 1;
+      const { Lout } = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
       const dy = randn(N * Cout * Lout, seed++);
       const w = randn(Cout * Cin * K, seed++);
       const [gdy, gw] = [backend.upload(dy), backend.upload(w)];
       for (const tile of [{ ci: 4, l4: 4 }, tiled, ...(stride === 1 ? subgroupTiles() : [])]) {
-        const dx = conv1dBackwardInput(rt, gdy, gw, [N, Cin, L], [Cout, Cin, K], p, tile);
+        const dx = conv1dWith(rt, 'backwardInput', [gdy, gw], ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p), tile);
         const what = `conv1dBackwardInput ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
         assertClose(await backend.download(dx), ser.reference.conv1dBackwardInput(dy, w, [N, Cin, L], [Cout, Cin, K], p), 1e-5, what);
         backend.release(dx);
@@ -82,17 +77,15 @@ describe('conv1d: every kernel on this adapter', () => {
   });
 
   it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', async () => {
-    const { runtime: rt, backend } = ser.engine();
-    if (!rt) return;
     let seed = 9700;
     for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
       const p = { stride, padding, dilation };
-      const Lout = Math.floor((L + 2 * padding - dilation * (K - 1) - 1) / stride) + 1;
+      const { Lout } = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
       const dy = randn(N * Cout * Lout, seed++);
       const x = randn(N * Cin * L, seed++);
       const [gdy, gx] = [backend.upload(dy), backend.upload(x)];
       for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, ...subgroupTiles()]) {
-        const dw = conv1dBackwardWeight(rt, gdy, gx, [N, Cin, L], [Cout, Cin, K], p, tile);
+        const dw = conv1dWith(rt, 'backwardWeight', [gdy, gx], ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p), tile);
         const what = `conv1dBackwardWeight ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
         assertClose(await backend.download(dw), ser.reference.conv1dBackwardWeight(dy, x, [N, Cin, L], [Cout, Cin, K], p), 1e-4, what);
         backend.release(dw);
@@ -102,10 +95,8 @@ describe('conv1d: every kernel on this adapter', () => {
   });
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
-    const rt = ser.engine().runtime;
-    if (!rt) return;
     const tile = subgroupTile(rt, 128);
-    if (lanes()) expect(tile).toEqual({ lanes: lanes(), rowGroups: Math.min(4, 32 / lanes()!), cols: 4 });
+    if (lanes) expect(tile).toEqual({ lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 });
     else expect(tile).toBeNull();
   });
 });

@@ -4,7 +4,7 @@
 // that need several workgroups in every grid dimension and several reduction chunks), and the CPU references'
 // backward passes against central finite differences of Σ r·conv1d(x, w).
 
-import type { Conv1dParams } from '../../src/engine/backend.js';
+import type { Conv1dParams } from '../../src/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
@@ -12,9 +12,6 @@ const GRADIENT_TOLERANCE = 1e-4;
 /** The references are linear in each argument, so float64 central differences agree to rounding. */
 const FINITE_DIFFERENCE_TOLERANCE = 1e-7;
 
-function outputLength(L: number, K: number, p: Conv1dParams): number {
-  return Math.floor((L + 2 * p.padding - p.dilation * (K - 1) - 1) / p.stride) + 1;
-}
 
 function describe(xShape: number[], wShape: number[], p: Conv1dParams): string {
   return `x[${xShape}] w[${wShape}] s${p.stride} p${p.padding} d${p.dilation}`;
@@ -27,7 +24,8 @@ async function compareWithReference(ser: Ser, xShape: number[], wShape: number[]
   const [N, Cin, L] = xShape;
   const [Cout, wCin, K] = wShape;
   assert(wCin === Cin, 'bad test parameters: channel mismatch');
-  const Lout = outputLength(L, K, p);
+  const g = ser.conv1dGeometry(xShape, wShape, p);
+  const { Lout } = g;
   assert(Lout >= 1, `bad test parameters: Lout = ${Lout}`);
   const what = describe(xShape, wShape, p);
 
@@ -40,9 +38,9 @@ async function compareWithReference(ser: Ser, xShape: number[], wShape: number[]
   const bs = backend.upload(bias);
   const dys = backend.upload(dy);
   const outputs = {
-    conv1d: backend.conv1d(xs, xShape, ws, wShape, withBias ? bs : null, p),
-    conv1dBackwardInput: backend.conv1dBackwardInput(dys, ws, xShape, wShape, p),
-    conv1dBackwardWeight: backend.conv1dBackwardWeight(dys, xs, xShape, wShape, p),
+    conv1d: ser.kernels.conv1d(backend, xs, ws, withBias ? bs : null, g),
+    conv1dBackwardInput: ser.kernels.conv1dBackwardInput(backend, dys, ws, g),
+    conv1dBackwardWeight: ser.kernels.conv1dBackwardWeight(backend, dys, xs, g),
   };
   const expected = {
     conv1d: ref.conv1d(x, xShape, w, wShape, withBias ? bias : null, p),
@@ -72,7 +70,7 @@ function finiteDifferenceCase(xShape: number[], wShape: number[], p: Conv1dParam
       const x = Float64Array.from(randn(N * Cin * L, seed));
       const w = Float64Array.from(randn(Cout * Cin * K, seed + 1));
       const bias = Float64Array.from(randn(Cout, seed + 2));
-      const r = Float64Array.from(randn(N * Cout * outputLength(L, K, p), seed + 3));
+      const r = Float64Array.from(randn(N * Cout * ser.conv1dGeometry(xShape, wShape, p).Lout, seed + 3));
       const lossOfX = (xv: Float64Array) => dot(r, ref.conv1d(xv, xShape, w, wShape, bias, p));
       const lossOfW = (wv: Float64Array) => dot(r, ref.conv1d(x, xShape, wv, wShape, bias, p));
       const what = describe(xShape, wShape, p);
@@ -108,9 +106,10 @@ export const conv1dCases: SuiteCase[] = [
       const wShape = [8, 3, 5];
       const conv = p(2, 2, 1);
       const xs = backend.upload(randn(4 * 3 * 3001, 1515));
-      const dys = backend.upload(randn(4 * 8 * outputLength(3001, 5, conv), 1516));
-      const first = backend.conv1dBackwardWeight(dys, xs, xShape, wShape, conv);
-      const second = backend.conv1dBackwardWeight(dys, xs, xShape, wShape, conv);
+      const g = ser.conv1dGeometry(xShape, wShape, conv);
+      const dys = backend.upload(randn(4 * 8 * g.Lout, 1516));
+      const first = ser.kernels.conv1dBackwardWeight(backend, dys, xs, g);
+      const second = ser.kernels.conv1dBackwardWeight(backend, dys, xs, g);
       const [a, b] = [await backend.download(first), await backend.download(second)];
       assert(a.every((v, i) => Object.is(v, b[i])), 'two runs of conv1dBackwardWeight differ');
       for (const s of [xs, dys, first, second]) backend.release(s);

@@ -3,20 +3,19 @@
 // 2-D fold, sumTo reductions of millions of values to a few or to one), and the CPU references' backward passes (unaryBackward, binary's gradient through sumTo,
 // sumTo/broadcastTo and concat/slice as adjoint pairs) against central finite differences.
 
-import type { BinaryOp, Storage, UnaryOp } from '../../src/engine/backend.js';
-import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+import { UNARY_OPS } from '../../src/kernels/cpu/elementwise.js';
+import type { BinaryOp, UnaryOp } from '../../src/kernels/index.js';
+import { againstReference, assert, assertClose, dot, numericGradient, randn, size, take, tiledRandn, type Ser, type SuiteCase } from './harness.js';
+import { shapeCases } from './elementwise-shapes.js';
 
 const FORWARD_TOLERANCE = 1e-5;
 const GRADIENT_TOLERANCE = 1e-4;
 /** Finite differences in float64 of float64 references agree far better than the GPU tolerances. */
 const FD_TOLERANCE = 1e-6;
 
-const UNARY_OPS: UnaryOp[] = ['relu', 'sigmoid', 'tanh', 'exp', 'log', 'neg', 'abs', 'sqrt', 'square', 'gelu', 'leakyRelu'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
 /** Ops with a kink at 0, where the GPU must give torch's one-sided derivative. */
 const KINKED: UnaryOp[] = ['relu', 'abs', 'leakyRelu'];
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Inputs inside the op's domain: positive for log and sqrt, some exact zeros for the kinked ops. */
 function unaryInput(op: UnaryOp, n: number, seed: number): Float32Array {
@@ -29,23 +28,6 @@ function unaryInput(op: UnaryOp, n: number, seed: number): Float32Array {
 /** Values bounded away from 0 (divisors). */
 function awayFromZero(n: number, seed: number): Float32Array {
   return randn(n, seed).map((v) => (v < 0 ? v - 0.5 : v + 0.5));
-}
-
-/** Random values for big tests: a seeded block of a million values (a prime count, so it does not line up
- * with rows) repeated, which spares generating tens of millions of normals. */
-function tiledRandn(n: number, seed: number): Float32Array {
-  const block = randn(Math.min(n, 1_000_003), seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += block.length) out.set(block.subarray(0, Math.min(block.length, n - i)), i);
-  return out;
-}
-
-/** Downloads and releases a result. */
-async function take(ser: Ser, s: Storage): Promise<Float32Array> {
-  const backend = ser.engine().backend;
-  const out = await backend.download(s);
-  backend.release(s);
-  return out;
 }
 
 // ------------------------------------------------------------------------------------------ unary
@@ -64,8 +46,8 @@ function unaryCase(op: UnaryOp): SuiteCase {
         const dy = randn(n, 200 + k);
         const xs = backend.upload(x);
         const dys = backend.upload(dy);
-        const ys = backend.unary(op, xs);
-        const dxs = backend.unaryBackward(op, xs, ys, dys);
+        const ys = ser.kernels.unary(backend, op, xs);
+        const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, dys);
         const y = await backend.download(ys);
         assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} [${n}]`);
         // The backward from the GPU's own y, as autograd calls it.
@@ -102,8 +84,8 @@ const kinkCase: SuiteCase = {
     const xs = backend.upload(x);
     const dys = backend.upload(dy);
     for (const [op, expected] of [['relu', [0, 0, 0, 0, 0]], ['abs', [0, 0, 0, 0, 0]], ['leakyRelu', [0.01, -0.02, 0.03, 0.005, 0.04]]] as const) {
-      const ys = backend.unary(op, xs);
-      const dx = await take(ser, backend.unaryBackward(op, xs, ys, dys));
+      const ys = ser.kernels.unary(backend, op, xs);
+      const dx = await take(ser, ser.kernels.unaryBackward(backend, op, xs, ys, dys));
       backend.release(ys);
       assertClose(dx, expected, 1e-6, `${op}'(0)`);
     }
@@ -114,15 +96,15 @@ const kinkCase: SuiteCase = {
 
 const saturationCase: SuiteCase = {
   family: 'elementwise',
-  name: 'tanh, sigmoid and gelu saturate without NaN at large |x|',
+  name: 'tanh, sigmoid, gelu and silu saturate without NaN at large |x|',
   async run(ser) {
     const backend = ser.engine().backend;
     const ref = ser.reference;
     const x = new Float32Array([-200, -60, -20, -9.5, 9.5, 20, 60, 200, 0.5]);
     const xs = backend.upload(x);
-    for (const op of ['tanh', 'sigmoid', 'gelu'] as const) {
-      const ys = backend.unary(op, xs);
-      const dxs = backend.unaryBackward(op, xs, ys, xs);
+    for (const op of ['tanh', 'sigmoid', 'gelu', 'silu'] as const) {
+      const ys = ser.kernels.unary(backend, op, xs);
+      const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, xs);
       const y = await backend.download(ys);
       const dx = await take(ser, dxs);
       backend.release(ys);
@@ -167,18 +149,11 @@ function binaryCase(op: BinaryOp): SuiteCase {
     family: 'elementwise',
     name: `binary ${op} with broadcasting (${BROADCAST_PATTERNS.length} shape pairs)`,
     async run(ser) {
-      const backend = ser.engine().backend;
-      const ref = ser.reference;
       for (const [k, [aShape, bShape]] of BROADCAST_PATTERNS.entries()) {
         const outShape = broadcastShape(aShape, bShape);
         const a = randn(size(aShape), 400 + k);
         const b = op === 'div' ? awayFromZero(size(bShape), 500 + k) : randn(size(bShape), 500 + k);
-        const as = backend.upload(a);
-        const bs = backend.upload(b);
-        const out = await take(ser, backend.binary(op, as, aShape, bs, bShape, outShape));
-        assertClose(out, ref.binary(op, a, aShape, b, bShape, outShape), FORWARD_TOLERANCE, `${op} [${aShape}] ∘ [${bShape}]`);
-        backend.release(as);
-        backend.release(bs);
+        await againstReference(ser, 'binary', [op, a, aShape, b, bShape, outShape], FORWARD_TOLERANCE, `${op} [${aShape}] ∘ [${bShape}]`);
       }
     },
   };
@@ -204,7 +179,6 @@ function binaryGradientCase(op: BinaryOp): SuiteCase {
     family: 'elementwise',
     name: `binary ${op} gradient through sumTo: reference vs finite differences, GPU vs reference`,
     async run(ser) {
-      const backend = ser.engine().backend;
       const ref = ser.reference;
       const patterns: [number[], number[]][] = [[[3, 1, 5], [1, 4, 1]], [[2, 3, 4], [1, 3, 1]], [[1, 1, 1], [2, 3, 2]], [[2, 4], [2, 4]]];
       for (const [k, [aShape, bShape]] of patterns.entries()) {
@@ -217,10 +191,8 @@ function binaryGradientCase(op: BinaryOp): SuiteCase {
         assertClose(ga, numericGradient((p) => dot(r, ref.binary(op, p, aShape, b, bShape, outShape)), a), FD_TOLERANCE, `d/da ${what}`);
         assertClose(gb, numericGradient((p) => dot(r, ref.binary(op, a, aShape, p, bShape, outShape)), b), FD_TOLERANCE, `d/db ${what}`);
         // The GPU's sumTo of the same full-shape gradients.
-        for (const [full, shape, expected, name] of [[gaFull, aShape, ga, 'a'], [gbFull, bShape, gb, 'b']] as const) {
-          const fs = backend.upload(Float32Array.from(full));
-          assertClose(await take(ser, backend.sumTo(fs, outShape, shape)), expected, GRADIENT_TOLERANCE, `GPU sumTo of d/d${name} ${what}`);
-          backend.release(fs);
+        for (const [full, shape, name] of [[gaFull, aShape, 'a'], [gbFull, bShape, 'b']] as const) {
+          await againstReference(ser, 'sumTo', [Float32Array.from(full), outShape, shape], GRADIENT_TOLERANCE, `GPU sumTo of d/d${name} ${what}`);
         }
       }
     },
@@ -234,19 +206,12 @@ const foldCase: SuiteCase = {
   family: 'elementwise',
   name: 'more than 65535 workgroups (2-D grid fold): slice and concat of [32769, 300]; its row sums',
   async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
     const shape = [32_769, 300];
     const x = tiledRandn(size(shape), 900);
-    const xs = backend.upload(x);
-    assertClose(await take(ser, backend.slice(xs, shape, 1, 1, 257)), ref.slice(x, shape, 1, 1, 257), 0, `slice [${shape}] [1, 258)`);
-    const part = randn(shape[0] * 257, 901);
-    const parts = backend.upload(part);
+    await againstReference(ser, 'slice', [x, shape, 1, 1, 257], 0, `slice [${shape}] [1, 258)`);
     const shapes = [[shape[0], 257], shape];
-    assertClose(await take(ser, backend.concat([parts, xs], shapes, 1)), ref.concat([part, x], shapes, 1), 0, `concat [${shapes[0]}] [${shape}]`);
-    assertClose(await take(ser, backend.sumTo(xs, shape, [shape[0], 1])), ref.sumTo(x, shape, [shape[0], 1]), FORWARD_TOLERANCE, `sumTo [${shape}] → [${shape[0]}, 1]`);
-    backend.release(xs);
-    backend.release(parts);
+    await againstReference(ser, 'concat', [[randn(shape[0] * 257, 901), x], shapes, 1], 0, `concat [${shapes[0]}] [${shape}]`);
+    await againstReference(ser, 'sumTo', [x, shape, [shape[0], 1]], FORWARD_TOLERANCE, `sumTo [${shape}] → [${shape[0]}, 1]`);
   },
 };
 
@@ -261,15 +226,15 @@ const affineAccumulateFillCase: SuiteCase = {
     for (const [k, n] of [1, 3, 4, 257, 100_001].entries()) {
       const x = randn(n, 1000 + k);
       const acc = randn(n, 1100 + k);
+      await againstReference(ser, 'affine', [x, -1.75, 0.3], FORWARD_TOLERANCE, `affine [${n}]`);
       const xs = backend.upload(x);
-      assertClose(await take(ser, backend.affine(xs, -1.75, 0.3)), ref.affine(x, -1.75, 0.3), FORWARD_TOLERANCE, `affine [${n}]`);
       const accs = backend.upload(acc);
-      backend.accumulate(accs, xs);
+      ser.kernels.accumulate(backend, accs, xs);
       assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
-      backend.accumulate(accs, accs);
+      ser.kernels.accumulate(backend, accs, accs);
       const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
       assertClose(await take(ser, accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
-      const filled = await take(ser, backend.fill(n, -2.5));
+      const filled = await take(ser, ser.kernels.fill(backend, n, -2.5));
       assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
       backend.release(xs);
     }
@@ -277,156 +242,6 @@ const affineAccumulateFillCase: SuiteCase = {
     const x = Float64Array.from(randn(9, 1200));
     const r = randn(9, 1201);
     assertClose(ref.affine(r, -1.75, 0), numericGradient((p) => dot(r, ref.affine(p, -1.75, 0.3)), x), FD_TOLERANCE, 'affine backward vs finite differences');
-  },
-};
-
-// ------------------------------------------------------------------------------------------ sumTo, broadcastTo
-
-/** [shape, outShape]: bias gradients, means over one dim, full sums, column and row sums, odd sizes, vec4 and
- * scalar paths, the most alternating pattern (3 kept and 3 summed dims). */
-const SUM_PATTERNS: [number[], number[]][] = [
-  [[3, 4, 5], [1, 4, 1]],
-  [[3, 4, 5], [3, 1, 1]],
-  [[3, 4, 5], [1, 1, 5]],
-  [[3, 4, 5], [1, 1, 1]],
-  [[3, 4, 5], [3, 4, 5]],
-  [[1, 4, 1], [1, 1, 1]],
-  [[2, 3, 4, 8], [2, 1, 4, 1]],
-  [[2, 3, 2, 3, 2, 3], [2, 1, 2, 1, 2, 1]],
-  [[2, 3, 2, 3, 2, 3], [1, 3, 1, 3, 1, 3]],
-  [[16, 7, 12001], [1, 7, 1]],
-  [[16, 64, 12000], [1, 64, 1]],
-  [[6, 10, 12001], [6, 10, 1]],
-  [[6, 10, 1200], [6, 10, 1]],
-  [[5, 1001, 3], [5, 1, 3]],
-  [[1000, 37], [1, 37]],
-  [[20000, 64], [1, 64]],
-  [[16, 256], [1, 256]],
-  [[7, 33], [7, 1]],
-  [[1, 1_048_583], [1, 1]],
-  [[4099, 3, 1], [1, 3, 1]],
-];
-
-const sumToCase: SuiteCase = {
-  family: 'elementwise',
-  name: `sumTo (${SUM_PATTERNS.length} patterns: bias gradients, means over a dim, full sums, column/row sums)`,
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    for (const [k, [shape, outShape]] of SUM_PATTERNS.entries()) {
-      // An offset keeps the sums away from zero; relative error is then about the reduction, not cancellation.
-      const x = tiledRandn(size(shape), 1300 + k).map((v) => v + 0.5);
-      const xs = backend.upload(x);
-      assertClose(await take(ser, backend.sumTo(xs, shape, outShape)), ref.sumTo(x, shape, outShape), FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
-      backend.release(xs);
-    }
-  },
-};
-
-const largeSumCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'sumTo of millions of values to one: relative error < 1e-5 against float64 (zero-mean and positive data)',
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    for (const [k, [n, offset]] of [[1_500_007, 0], [4_000_000, 1], [12_288_000, 0.01]].entries()) {
-      const x = tiledRandn(n, 1400 + k).map((v) => v + offset);
-      const xs = backend.upload(x);
-      const sum = await take(ser, backend.sumTo(xs, [n], [1]));
-      const expected = ref.sumTo(x, [n], [1]);
-      const err = Math.abs(sum[0] - expected[0]) / Math.abs(expected[0]);
-      assert(err < 1e-5, `sum of ${n} values: ${sum[0]} vs ${expected[0]}, relative error ${err.toExponential(2)}`);
-      backend.release(xs);
-    }
-  },
-};
-
-const broadcastToCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'broadcastTo (the sumTo patterns in reverse) and sumTo/broadcastTo adjointness vs finite differences',
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    for (const [k, [outShape, shape]] of SUM_PATTERNS.entries()) {
-      const x = tiledRandn(size(shape), 1500 + k);
-      const xs = backend.upload(x);
-      assertClose(await take(ser, backend.broadcastTo(xs, shape, outShape)), ref.broadcastTo(x, shape, outShape), FORWARD_TOLERANCE, `broadcastTo [${shape}] → [${outShape}]`);
-      backend.release(xs);
-    }
-    // The gradient of Σ r·sumTo(x) is broadcastTo(r), and of Σ r·broadcastTo(x) is sumTo(r).
-    for (const [k, [big, small]] of [[[3, 4, 5], [1, 4, 1]], [[2, 3, 2, 3], [2, 1, 1, 3]], [[4, 6], [1, 1]]].entries()) {
-      const x = Float64Array.from(randn(size(big), 1600 + k));
-      const r = randn(size(small), 1700 + k);
-      assertClose(ref.broadcastTo(r, small, big), numericGradient((p) => dot(r, ref.sumTo(p, big, small)), x), FD_TOLERANCE, `sumTo [${big}] → [${small}] backward`);
-      const xSmall = Float64Array.from(randn(size(small), 1800 + k));
-      const rBig = randn(size(big), 1900 + k);
-      assertClose(ref.sumTo(rBig, big, small), numericGradient((p) => dot(rBig, ref.broadcastTo(p, small, big)), xSmall), FD_TOLERANCE, `broadcastTo [${small}] → [${big}] backward`);
-    }
-  },
-};
-
-// ------------------------------------------------------------------------------------------ concat, slice
-
-/** [shapes, axis]: every axis, uneven and single-element parts, vec4-aligned blocks and not. */
-const CONCAT_PATTERNS: [number[][], number][] = [
-  [[[2, 3, 5], [2, 1, 5], [2, 4, 5]], 1],
-  [[[3, 3, 5], [1, 3, 5]], 0],
-  [[[2, 3, 5], [2, 3, 1], [2, 3, 7]], 2],
-  [[[16, 256], [16, 2]], 1],
-  [[[16, 256], [16, 4], [16, 8]], 1],
-  [[[1, 7]], 1],
-  [[[5, 2, 1000], [5, 3, 1000]], 1],
-  [[[33, 1001], [33, 999]], 1],
-];
-
-const concatSliceCase: SuiteCase = {
-  family: 'elementwise',
-  name: `concat and slice along every axis (${CONCAT_PATTERNS.length} patterns)`,
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    for (const [k, [shapes, axis]] of CONCAT_PATTERNS.entries()) {
-      const xs = shapes.map((s, i) => randn(size(s), 2000 + 10 * k + i));
-      const stores = xs.map((x) => backend.upload(x));
-      const outShape = [...shapes[0]];
-      outShape[axis] = shapes.reduce((s, t) => s + t[axis], 0);
-      const cs = backend.concat(stores, shapes, axis);
-      const what = `concat ${shapes.map((s) => `[${s}]`).join(' ')} along ${axis}`;
-      assertClose(await backend.download(cs), ref.concat(xs, shapes, axis), 0, what);
-      let start = 0;
-      for (const [i, s] of shapes.entries()) {
-        const part = await take(ser, backend.slice(cs, outShape, axis, start, s[axis]));
-        assertClose(part, xs[i], 0, `slice ${i} of ${what}`);
-        assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, start, s[axis]), 0, `reference slice ${i} of ${what}`);
-        start += s[axis];
-      }
-      // An interior slice that crosses the parts.
-      if (outShape[axis] > 2) {
-        const part = await take(ser, backend.slice(cs, outShape, axis, 1, outShape[axis] - 2));
-        assertClose(part, ref.slice(ref.concat(xs, shapes, axis), outShape, axis, 1, outShape[axis] - 2), 0, `interior slice of ${what}`);
-      }
-      for (const s of [cs, ...stores]) backend.release(s);
-    }
-  },
-};
-
-const concatAdjointCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'concat/slice adjointness: the gradient of Σ r·concat(xs) for each x is slice(r), vs finite differences',
-  async run(ser) {
-    const ref = ser.reference;
-    for (const [k, [shapes, axis]] of CONCAT_PATTERNS.slice(0, 3).entries()) {
-      const xs = shapes.map((s, i) => Float64Array.from(randn(size(s), 2100 + 10 * k + i)));
-      const outShape = [...shapes[0]];
-      outShape[axis] = shapes.reduce((s, t) => s + t[axis], 0);
-      const r = randn(size(outShape), 2200 + k);
-      let start = 0;
-      for (const [i, s] of shapes.entries()) {
-        const numeric = numericGradient((p) => dot(r, ref.concat(xs.map((x, j) => (j === i ? p : x)), shapes, axis)), xs[i]);
-        assertClose(ref.slice(r, outShape, axis, start, s[axis]), numeric, FD_TOLERANCE, `d/dx${i} of concat along ${axis}`);
-        start += s[axis];
-      }
-    }
   },
 };
 
@@ -439,9 +254,5 @@ export const elementwiseCases: SuiteCase[] = [
   ...BINARY_OPS.map(binaryGradientCase),
   foldCase,
   affineAccumulateFillCase,
-  sumToCase,
-  largeSumCase,
-  broadcastToCase,
-  concatSliceCase,
-  concatAdjointCase,
+  ...shapeCases,
 ];

@@ -3,7 +3,7 @@
 // workgroups in both dimensions; and the backward formulas (dA = dC·op(B)ᵀ, dB = op(A)ᵀ·dC, dbias = Σ dC, all
 // through the same gemm with transpose flags) against central finite differences.
 
-import type { GemmOptions, Storage } from '../../src/engine/backend.js';
+import type { GemmOptions, Storage } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
@@ -39,7 +39,7 @@ async function checkForward(ser: Ser, p: Problem): Promise<void> {
   const options: GemmOptions = { M: p.M, N: p.N, K: p.K, transA: p.transA, transB: p.transB, activation: p.relu ? 'relu' : undefined };
   const inputs: Storage[] = [backend.upload(a), backend.upload(b)];
   if (p.bias) inputs.push(backend.upload(bias));
-  const out = backend.gemm(inputs[0], inputs[1], { ...options, bias: p.bias ? inputs[2] : undefined });
+  const out = ser.kernels.gemm(backend, inputs[0], inputs[1], { ...options, bias: p.bias ? inputs[2] : undefined });
   const got = await backend.download(out);
   const ref = ser.reference.gemm(a, b, { ...options, bias: p.bias ? bias : null });
   const what = `gemm ${flagName(p.transA, p.transB)} M=${p.M} N=${p.N} K=${p.K}${p.bias ? ' +bias' : ''}${p.relu ? ' relu' : ''}`;
@@ -125,11 +125,11 @@ const backwardCases: SuiteCase[] = TRANSPOSES.map(([transA, transB]) => ({
     // The same gradients from the backend: the flags autograd uses (see gemmBackward).
     const [ga, gb, gdc] = [backend.upload(a), backend.upload(b), backend.upload(r)];
     const da = transA
-      ? backend.gemm(gb, gdc, { M: K, N: M, K: N, transA: transB, transB: true })
-      : backend.gemm(gdc, gb, { M, N: K, K: N, transB: !transB });
+      ? ser.kernels.gemm(backend, gb, gdc, { M: K, N: M, K: N, transA: transB, transB: true })
+      : ser.kernels.gemm(backend, gdc, gb, { M, N: K, K: N, transB: !transB });
     const db = transB
-      ? backend.gemm(gdc, ga, { M: N, N: K, K: M, transA: true, transB: transA })
-      : backend.gemm(ga, gdc, { M: K, N, K: M, transA: !transA });
+      ? ser.kernels.gemm(backend, gdc, ga, { M: N, N: K, K: M, transA: true, transB: transA })
+      : ser.kernels.gemm(backend, ga, gdc, { M: K, N, K: M, transA: !transA });
     assertClose(await backend.download(da), grads.da, GRADIENT_TOLERANCE, 'backend dA vs reference');
     assertClose(await backend.download(db), grads.db, GRADIENT_TOLERANCE, 'backend dB vs reference');
     for (const s of [ga, gb, gdc, da, db]) backend.release(s);
@@ -148,8 +148,8 @@ const linearBackwardCase: SuiteCase = {
     const dy = randn(M * N, nextSeed());
     const grads = ser.reference.gemmBackward(x, w, dy, { M, N, K, transB: true });
     const [gx, gw, gdy] = [backend.upload(x), backend.upload(w), backend.upload(dy)];
-    const dx = backend.gemm(gdy, gw, { M, N: K, K: N }); // [16,5]·[5,258]
-    const dw = backend.gemm(gdy, gx, { M: N, N: K, K: M, transA: true }); // [5,16]·[16,258]
+    const dx = ser.kernels.gemm(backend, gdy, gw, { M, N: K, K: N }); // [16,5]·[5,258]
+    const dw = ser.kernels.gemm(backend, gdy, gx, { M: N, N: K, K: M, transA: true }); // [5,16]·[16,258]
     assertClose(await backend.download(dx), grads.da, GRADIENT_TOLERANCE, 'dx');
     assertClose(await backend.download(dw), grads.db, GRADIENT_TOLERANCE, 'dW');
     for (const s of [gx, gw, gdy, dx, dw]) backend.release(s);

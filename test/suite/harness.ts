@@ -3,6 +3,7 @@
 // browser bundle. A case throws on failure.
 
 import type * as Api from '../../src/index.js';
+import type { Storage } from '../../src/index.js';
 
 export type Ser = typeof Api;
 
@@ -91,4 +92,44 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Runs a backend kernel on uploaded inputs and returns its output as a Float32Array. */
 export async function download(ser: Ser, s: unknown): Promise<Float32Array> {
   return ser.engine().backend.download(s as never);
+}
+
+export const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Random values for big tests: a seeded block of a million values (a prime count, so it does not line up
+ * with rows) repeated, which spares generating tens of millions of normals. */
+export function tiledRandn(n: number, seed: number): Float32Array {
+  const block = randn(Math.min(n, 1_000_003), seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += block.length) out.set(block.subarray(0, Math.min(block.length, n - i)), i);
+  return out;
+}
+
+/** Downloads and releases a result. */
+export async function take(ser: Ser, s: Storage): Promise<Float32Array> {
+  const backend = ser.engine().backend;
+  const out = await backend.download(s);
+  backend.release(s);
+  return out;
+}
+
+export type Checked = 'binary' | 'affine' | 'sumTo' | 'broadcastTo' | 'slice' | 'concat';
+
+/** Runs kernel `name` with its Float32Array arguments (also those in an array: concat's inputs) uploaded, and
+ * its CPU reference with the host arrays; checks that they agree and returns the kernel's result. */
+export async function againstReference(ser: Ser, name: Checked, args: unknown[], tolerance: number, what: string): Promise<Float32Array> {
+  const backend = ser.engine().backend;
+  const uploads: Storage[] = [];
+  const upload = (a: unknown): unknown => {
+    if (Array.isArray(a) && a[0] instanceof Float32Array) return a.map(upload);
+    if (!(a instanceof Float32Array)) return a;
+    uploads.push(backend.upload(a));
+    return uploads[uploads.length - 1];
+  };
+  const kernel = ser.kernels[name] as (b: typeof backend, ...rest: unknown[]) => Storage;
+  const reference = ser.reference[name] as (...rest: unknown[]) => ArrayLike<number>;
+  const out = await take(ser, kernel(backend, ...args.map(upload)));
+  uploads.forEach((u) => backend.release(u));
+  assertClose(out, reference(...args), tolerance, what);
+  return out;
 }

@@ -3,15 +3,12 @@
 // ties in max, and a size past 65535 workgroups for grid1d's 2-D fold), and the CPU references' backward
 // passes against central finite differences.
 
-import type { Pool1dParams } from '../../src/engine/backend.js';
+import type { Pool1dParams } from '../../src/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
 const GRADIENT_TOLERANCE = 1e-4;
 
-function outputLength(L: number, p: Pool1dParams): number {
-  return Math.floor((L + 2 * p.padding - p.kernelSize) / p.stride) + 1;
-}
 
 /** Standard-normal values; past 65536, drawn from a block of them by a hashed index (randn is slow). */
 function random(n: number, seed: number): Float32Array {
@@ -44,7 +41,8 @@ async function compareWithReference(ser: Ser, xShape: number[], p: Pool1dParams,
   const backend = ser.engine().backend;
   const ref = ser.reference;
   const [N, C, L] = xShape;
-  const Lout = outputLength(L, p);
+  const g = ser.pool1dGeometry(xShape, p);
+  const { Lout } = g;
   assert(Lout >= 1, `bad test parameters: Lout = ${Lout}`);
   const dy = random(N * C * Lout, seed + 1);
   const what = `x[${xShape}] k${p.kernelSize} s${p.stride} p${p.padding}`;
@@ -52,10 +50,10 @@ async function compareWithReference(ser: Ser, xShape: number[], p: Pool1dParams,
   const xs = backend.upload(x);
   const dys = backend.upload(dy);
   const outputs = {
-    maxPool1d: backend.maxPool1d(xs, xShape, p),
-    maxPool1dBackward: backend.maxPool1dBackward(xs, dys, xShape, p),
-    avgPool1d: backend.avgPool1d(xs, xShape, p),
-    avgPool1dBackward: backend.avgPool1dBackward(dys, xShape, p),
+    maxPool1d: ser.kernels.maxPool1d(backend, xs, g),
+    maxPool1dBackward: ser.kernels.maxPool1dBackward(backend, xs, dys, g),
+    avgPool1d: ser.kernels.avgPool1d(backend, xs, g),
+    avgPool1dBackward: ser.kernels.avgPool1dBackward(backend, dys, g),
   };
   const expected = {
     maxPool1d: ref.maxPool1d(x, xShape, p),
@@ -90,7 +88,7 @@ function finiteDifferenceCase(xShape: number[], p: Pool1dParams, seed: number): 
     async run(ser) {
       const ref = ser.reference;
       const [N, C, L] = xShape;
-      const r = randn(N * C * outputLength(L, p), seed);
+      const r = randn(N * C * ser.pool1dGeometry([N, C, L], p).Lout, seed);
       const x = withoutTies(N * C * L, seed + 1);
 
       const maxNumeric = numericGradient((v) => dot(r, ref.maxPool1d(v, xShape, p)), x);
@@ -118,8 +116,8 @@ const handTieCase: SuiteCase = {
     const expected = [0, 30, 0, 0, 30, 40, 0];
     const xs = backend.upload(x);
     const dys = backend.upload(dy);
-    const dxs = backend.maxPool1dBackward(xs, dys, xShape, p);
-    const ys = backend.maxPool1d(xs, xShape, p);
+    const dxs = ser.kernels.maxPool1dBackward(backend, xs, dys, ser.pool1dGeometry(xShape, p));
+    const ys = ser.kernels.maxPool1d(backend, xs, ser.pool1dGeometry(xShape, p));
     const dx = await backend.download(dxs);
     const y = await backend.download(ys);
     assert(dx.join() === expected.join(), `maxPool1dBackward: got [${dx.join(', ')}], expected [${expected.join(', ')}]`);
@@ -159,12 +157,13 @@ const nanCase: SuiteCase = {
     for (const c of configs) {
       const x = Float32Array.from(c.x);
       const xShape = [1, 1, x.length];
-      const Lout = outputLength(x.length, c.p);
+      const g = ser.pool1dGeometry(xShape, c.p);
+      const { Lout } = g;
       const dy = Float32Array.from({ length: Lout }, (_, i) => 10 * (i + 1));
       const xs = backend.upload(x);
       const dys = backend.upload(dy);
-      const ys = backend.maxPool1d(xs, xShape, c.p);
-      const dxs = backend.maxPool1dBackward(xs, dys, xShape, c.p);
+      const ys = ser.kernels.maxPool1d(backend, xs, g);
+      const dxs = ser.kernels.maxPool1dBackward(backend, xs, dys, g);
       const expectedY = ser.reference.maxPool1d(x, xShape, c.p);
       if (c.x.some(Number.isNaN)) assert(expectedY.some(Number.isNaN), `${c.what}: the CPU reference drops the NaN`);
       assertSameWithNaN(await backend.download(ys), expectedY, `maxPool1d ${c.what}`);

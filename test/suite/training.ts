@@ -2,7 +2,7 @@
 // backward passes against central finite differences in float64. Sizes are odd on purpose (nothing a multiple of a
 // workgroup or a tile), from a single row to enough work for several workgroups per reduction.
 
-import type { AdamOptions, Backend, Storage } from '../../src/engine/backend.js';
+import type { AdamOptions, Backend, Storage } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD = 1e-5;
@@ -83,7 +83,7 @@ const normalizationCases: SuiteCase[] = [
       withBackend(ser, async (b, keep) => {
         const x = channelData(shape);
         const ref = ser.reference.batchNormStats(x, shape);
-        const s = b.batchNormStats(keep(b.upload(x)), shape);
+        const s = ser.kernels.batchNormStats(b, keep(b.upload(x)), shape);
         keep(s.mean);
         keep(s.variance);
         assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
@@ -98,7 +98,7 @@ const normalizationCases: SuiteCase[] = [
         const shape = [16, 3, 12001];
         const x = fresh(16 * 3 * 12001, 1, 200);
         const ref = ser.reference.batchNormStats(x, shape);
-        const s = b.batchNormStats(keep(b.upload(x)), shape);
+        const s = ser.kernels.batchNormStats(b, keep(b.upload(x)), shape);
         keep(s.mean);
         keep(s.variance);
         assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
@@ -120,7 +120,7 @@ const normalizationCases: SuiteCase[] = [
         for (const relu of [false, true]) {
           const ref = ser.reference.batchNormApply(x, shape, f32(stats.mean), f32(stats.variance), gamma, beta, EPS, relu);
           if (relu) assert(ref.some((v) => v === 0) && ref.some((v) => v > 0), 'the fused relu case has both signs');
-          const y = keep(b.batchNormApply(xs, shape, ms, vs, gs, bs, EPS, relu));
+          const y = keep(ser.kernels.batchNormApply(b, xs, shape, ms, vs, gs, bs, EPS, relu));
           assertClose(await b.download(y), ref, FORWARD, relu ? 'relu(y)' : 'y');
         }
       }),
@@ -142,7 +142,7 @@ const normalizationCases: SuiteCase[] = [
         const [xs, dys, ms, vs, gs, ys] = [x, dy, mean, variance, gamma, y].map((a) => keep(b.upload(a)));
         for (const relu of [false, true]) {
           const ref = ser.reference.batchNormBackward(x, relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, shape, mean, variance, gamma, EPS);
-          const g = b.batchNormBackward(xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
+          const g = ser.kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
           [g.dx, g.dgamma, g.dbeta].forEach(keep);
           const what = relu ? ' (fused relu)' : '';
           assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
@@ -194,7 +194,7 @@ const softmaxCases: SuiteCase[] = [
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
         const x = fresh(rows * cols, 3);
-        const y = keep(b.softmax(keep(b.upload(x)), rows, cols));
+        const y = keep(ser.kernels.softmax(b, keep(b.upload(x)), rows, cols));
         assertClose(await b.download(y), ser.reference.softmax(x, rows, cols), FORWARD, 'y');
       }),
   })),
@@ -205,7 +205,7 @@ const softmaxCases: SuiteCase[] = [
       withBackend(ser, async (b, keep) => {
         const y = f32(ser.reference.softmax(fresh(rows * cols, 3), rows, cols));
         const dy = fresh(rows * cols);
-        const dx = keep(b.softmaxBackward(keep(b.upload(y)), keep(b.upload(dy)), rows, cols));
+        const dx = keep(ser.kernels.softmaxBackward(b, keep(b.upload(y)), keep(b.upload(dy)), rows, cols));
         assertClose(await b.download(dx), ser.reference.softmaxBackward(y, dy, rows, cols), GRADIENT, 'dx');
       }),
   })),
@@ -219,7 +219,7 @@ const softmaxCases: SuiteCase[] = [
           const targets = randomTargets(rows, cols);
           const weights = weighted ? randomWeights(cols) : null;
           const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
-          const out = b.softmaxCrossEntropy(keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
+          const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
           keep(out.loss);
           keep(out.probs);
           assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
@@ -239,7 +239,7 @@ const softmaxCases: SuiteCase[] = [
           const dloss = fresh(1, 1, 0.5);
           const ref = ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights);
           const [ps, ds] = [probs, dloss].map((a) => keep(b.upload(a)));
-          const dlogits = keep(b.softmaxCrossEntropyBackward(ps, keep(b.uploadIndices(targets)), ds, rows, cols, weights && keep(b.upload(weights))));
+          const dlogits = keep(ser.kernels.softmaxCrossEntropyBackward(b, ps, keep(b.uploadIndices(targets)), ds, rows, cols, weights && keep(b.upload(weights))));
           assertClose(await b.download(dlogits), ref, GRADIENT, 'dlogits');
         }),
     })),
@@ -254,10 +254,10 @@ const softmaxCases: SuiteCase[] = [
       withBackend(ser, async (b, keep) => {
         const logits = fresh(rows * cols).map((v) => (v > 0 ? 80 : -80) + v);
         const targets = randomTargets(rows, cols);
-        const y = await b.download(keep(b.softmax(keep(b.upload(logits)), rows, cols)));
+        const y = await b.download(keep(ser.kernels.softmax(b, keep(b.upload(logits)), rows, cols)));
         assert(y.every(Number.isFinite), 'softmax of ±80 logits is not finite');
         assertClose(y, ser.reference.softmax(logits, rows, cols), FORWARD, 'y');
-        const out = b.softmaxCrossEntropy(keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, null);
+        const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, null);
         keep(out.loss);
         keep(out.probs);
         const loss = await b.download(out.loss);
@@ -277,7 +277,7 @@ const softmaxCases: SuiteCase[] = [
         const weights = weighted ? randomWeights(cols) : null;
         const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
         assert(ref.loss[0] < 1e-3, `the test meant a small loss, got ${ref.loss[0]}`);
-        const out = b.softmaxCrossEntropy(keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
+        const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
         keep(out.loss);
         keep(out.probs);
         assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
@@ -333,7 +333,7 @@ const optimCases: SuiteCase[] = [
     name: `dropoutMask length ${length}, p ${p}: identical to the CPU, keeps ≈ 1 − p`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
-        const gpu = await b.download(keep(b.dropoutMask(length, p, maskSeed)));
+        const gpu = await b.download(keep(ser.kernels.dropoutMask(b, length, p, maskSeed)));
         const cpu = f32(ser.reference.dropoutMask(length, p, maskSeed));
         const scale = Math.fround(1 / (1 - p));
         let kept = 0;
@@ -352,9 +352,9 @@ const optimCases: SuiteCase[] = [
     name: 'dropoutMask: another seed gives another mask, the same seed the same',
     run: (ser) =>
       withBackend(ser, async (b, keep) => {
-        const a = await b.download(keep(b.dropoutMask(10_007, 0.5, 1)));
-        const again = await b.download(keep(b.dropoutMask(10_007, 0.5, 1)));
-        const other = await b.download(keep(b.dropoutMask(10_007, 0.5, 2)));
+        const a = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
+        const again = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
+        const other = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 2)));
         let same = 0;
         for (let i = 0; i < a.length; i++) {
           assert(a[i] === again[i], `seed 1 gave two different masks (element ${i})`);
@@ -375,7 +375,7 @@ const optimCases: SuiteCase[] = [
         for (let step = 1; step <= 3; step++) {
           const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step };
           const grad = fresh(n);
-          b.adamStep(ps, keep(b.upload(grad)), ms, vs, o);
+          ser.kernels.adamStep(b, ps, keep(b.upload(grad)), ms, vs, o);
           const ref = ser.reference.adamStep(param, grad, m, v, o);
           const gpuParam = await b.download(ps);
           // The parameters barely move in a step, so also measure the error against the step's scale, lr per element.

@@ -3,57 +3,57 @@
 // Layout: dense row-major; the shapes of binary/sumTo/broadcastTo have equal rank and every operand dim equals
 // the output dim or is 1 (NumPy broadcasting after ops.ts has padded with leading 1s).
 
-import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { BinaryOp } from '../elementwise.js';
 
 /** √(2/π) and the cubic coefficient of gelu's tanh approximation (torch's approximate='tanh'). */
 const GELU_K = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 const LEAKY_SLOPE = 0.01;
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-function unaryValue(op: UnaryOp, x: number): number {
-  switch (op) {
-    case 'relu': return x > 0 ? x : 0;
-    case 'sigmoid': return 1 / (1 + Math.exp(-x));
-    case 'tanh': return Math.tanh(x);
-    case 'exp': return Math.exp(x);
-    case 'log': return Math.log(x);
-    case 'neg': return -x;
-    case 'abs': return Math.abs(x);
-    case 'sqrt': return Math.sqrt(x);
-    case 'square': return x * x;
-    case 'gelu': return 0.5 * x * (1 + Math.tanh(GELU_K * (x + GELU_C * x * x * x)));
-    case 'leakyRelu': return x > 0 ? x : LEAKY_SLOPE * x;
-  }
+interface UnaryDefinition {
+  value(x: number): number;
+  /** d op(x)/dx, given x and y = op(x); at the kinks as torch (relu'(0) = 0, |·|'(0) = 0, leakyRelu'(0) = slope). */
+  derivative(x: number, y: number): number;
 }
 
-/** d op(x)/dx, given x and y = op(x); at the kinks as torch (relu'(0) = 0, |·|'(0) = 0, leakyRelu'(0) = slope). */
-function unaryDerivative(op: UnaryOp, x: number, y: number): number {
-  switch (op) {
-    case 'relu': return x > 0 ? 1 : 0;
-    case 'sigmoid': return y * (1 - y);
-    case 'tanh': return 1 - y * y;
-    case 'exp': return y;
-    case 'log': return 1 / x;
-    case 'neg': return -1;
-    case 'abs': return Math.sign(x);
-    case 'sqrt': return 0.5 / y;
-    case 'square': return 2 * x;
-    case 'gelu': {
+/** Every unary op, in the order of its code (OP) in shaders/elementwise-map.wgsl, which has the GPU's two cases
+ * of each. A new op is a row here, its two cases there, and its export in src/engine/ops.ts; the kernel suite
+ * checks every row (test/suite/elementwise.ts). */
+const UNARY = {
+  relu: { value: (x) => (x > 0 ? x : 0), derivative: (x) => (x > 0 ? 1 : 0) },
+  sigmoid: { value: sigmoid, derivative: (_, y) => y * (1 - y) },
+  tanh: { value: Math.tanh, derivative: (_, y) => 1 - y * y },
+  exp: { value: Math.exp, derivative: (_, y) => y },
+  log: { value: Math.log, derivative: (x) => 1 / x },
+  neg: { value: (x) => -x, derivative: () => -1 },
+  abs: { value: Math.abs, derivative: Math.sign },
+  sqrt: { value: Math.sqrt, derivative: (_, y) => 0.5 / y },
+  square: { value: (x) => x * x, derivative: (x) => 2 * x },
+  gelu: {
+    value: (x) => 0.5 * x * (1 + Math.tanh(GELU_K * (x + GELU_C * x * x * x))),
+    derivative: (x) => {
       const t = Math.tanh(GELU_K * (x + GELU_C * x * x * x));
       return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_K * (1 + 3 * GELU_C * x * x);
-    }
-    case 'leakyRelu': return x > 0 ? 1 : LEAKY_SLOPE;
-  }
-}
+    },
+  },
+  leakyRelu: { value: (x) => (x > 0 ? x : LEAKY_SLOPE * x), derivative: (x) => (x > 0 ? 1 : LEAKY_SLOPE) },
+  silu: { value: (x) => x * sigmoid(x), derivative: (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x))) },
+} satisfies Record<string, UnaryDefinition>;
+
+export type UnaryOp = keyof typeof UNARY;
+/** The unary ops by code. */
+export const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 
 export function unary(op: UnaryOp, x: ArrayLike<number>): Float64Array {
-  return Float64Array.from(x, (v) => unaryValue(op, v));
+  return Float64Array.from(x, UNARY[op].value);
 }
 
 /** dx = dy · op'(x). */
 export function unaryBackward(op: UnaryOp, x: ArrayLike<number>, y: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
+  const { derivative } = UNARY[op];
   const dx = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) dx[i] = dy[i] * unaryDerivative(op, x[i], y[i]);
+  for (let i = 0; i < x.length; i++) dx[i] = dy[i] * derivative(x[i], y[i]);
   return dx;
 }
 

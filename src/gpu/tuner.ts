@@ -1,32 +1,29 @@
-// Kernel choice by measurement, as cuDNN's benchmark mode does it. A kernel family with several ways to do a
-// problem (tile sizes, tiled or direct convolution) asks `choose` each time it runs one. With tuning on, a known
-// problem gets its measured winner and an unknown one the family's rule-based choice, and is queued; with
-// tuning off, every problem gets the rule.
-// Kernels are dispatched synchronously inside ops, so the timing cannot happen there: the training loop (and
-// the benchmark) await `tune()` between steps, which times every candidate of each queued problem on fresh
-// inputs of its shape and keeps the fastest. Choices are keyed by the problem's shapes and can be saved and
-// loaded (`choices()`, `load()`), so a tuning run is paid once per adapter (src/cli/tuning-file.ts keeps them in a file).
+// Kernel choice by measurement, as cuDNN's benchmark mode does it. A kernel family with several variants for a
+// problem (tile sizes; the direct, subgroup or tiled convolution) asks `choose` each time it runs one, handing
+// over its rule's variant, every variant it has for the problem, and the lengths of the problem's inputs. With
+// tuning on, a known problem gets its measured winner and an unknown one the rule's variant, and is queued;
+// with tuning off, every problem gets the rule.
+// Kernels are dispatched synchronously inside ops, so the timing cannot happen there: the runtime tunes the
+// queued problems itself the next time the host waits on the device (`sync`, `read`), timing every variant on
+// zeroed inputs of the problem's shape and keeping the fastest. Choices are keyed by the problem's shapes and
+// can be saved and loaded (`choices()`, `load()`), so a tuning run is paid once per adapter
+// (src/cli/tuning-file.ts keeps them in a file).
 //
 // Tuning is on by default only where it pays: on GPUs each candidate compiles in milliseconds; on CPU drivers
 // (lavapipe: seconds per pipeline) the rules, measured there, are used instead.
 
 import type { GpuRuntime } from './runtime.js';
+import { zeros, type GpuStorage } from './storage.js';
 
-/** One way to run a problem. */
-export interface Candidate<T> {
+/** One way to run a problem: a kernel with its launch configuration, on inputs of the problem's shapes. */
+export interface Variant {
   name: string;
-  value: T;
-}
-
-/** A problem ready to time: inputs of its shape on the device, and a run of candidate `i` on them. */
-export interface Trial {
-  run(candidate: number): void;
-  dispose(): void;
+  run(inputs: GpuStorage[]): GpuStorage;
 }
 
 interface Queued {
-  names: string[];
-  trial: () => Trial;
+  variants: Variant[];
+  inputs: number[];
 }
 
 export interface TuningResult {
@@ -57,56 +54,46 @@ export class Tuner {
     for (const [problem, name] of Object.entries(saved)) if (typeof name === 'string') this.chosen.set(problem, name);
   }
 
-  /** With tuning on, the measured winner for `problem` if known, else `fallback` with the problem queued for
-   * `tune()`. With tuning off, always `fallback` (the rule), so that an untuned run is reproducible anywhere;
-   * `candidates` and `trial` are then not even called (a small kernel's dispatch stays cheap). */
-  choose<T>(problem: string, fallback: T, candidates: () => Candidate<T>[], trial: (candidates: Candidate<T>[]) => Trial): T {
-    if (!this.enabled) return fallback;
-    const list = candidates();
+  /** With tuning on, the measured winner for `problem` if known, else `rule` with the problem queued (when it
+   * has more than one variant). With tuning off, always `rule`, so that an untuned run is reproducible
+   * anywhere; `variants` is then not even called (a small kernel's dispatch stays cheap). `inputs`: the
+   * lengths of the problem's inputs, which the trials get zeroed. */
+  choose(problem: string, rule: Variant, variants: () => Variant[], inputs: number[]): Variant {
+    if (!this.enabled) return rule;
+    const list = variants();
     const name = this.chosen.get(problem);
-    const known = name === undefined ? undefined : list.find((c) => c.name === name);
-    if (known) return known.value;
-    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { names: list.map((c) => c.name), trial: () => trial(list) });
-    return fallback;
+    const known = name === undefined ? undefined : list.find((v) => v.name === name);
+    if (known) return known;
+    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs });
+    return rule;
   }
 
   get pending(): number {
     return this.queued.size;
   }
 
-  /** Times the queued problems' candidates and records the winners. */
+  /** Times the queued problems' variants and records the winners. The runtime calls it (GpuRuntime.tune),
+   * with its own workload finished and its profiler set aside. */
   async tune(rt: GpuRuntime): Promise<TuningResult[]> {
     const done: TuningResult[] = [];
-    // The trials are not the workload: keep them out of the profiler's table.
-    await rt.sync();
-    const profiler = rt.profiler;
-    rt.profiler = null;
-    try {
-      await this.runQueued(rt, done);
-    } finally {
-      rt.profiler = profiler;
-    }
-    this.results.push(...done);
-    if (done.length && this.onTuned) await this.onTuned(done);
-    return done;
-  }
-
-  private async runQueued(rt: GpuRuntime, done: TuningResult[]): Promise<void> {
-    for (const [problem, { names, trial }] of this.queued) {
+    for (const [problem, { variants, inputs }] of this.queued) {
       this.queued.delete(problem);
-      const t = trial();
+      const zeroed = zeros(rt, inputs, 'tuning trial');
       const ms: Record<string, number> = {};
       try {
-        for (let i = 0; i < names.length; i++) ms[names[i]] = await time(rt, () => t.run(i));
+        for (const v of variants) ms[v.name] = await time(rt, () => rt.release(v.run(zeroed).buffer));
       } finally {
-        t.dispose();
+        zeroed.forEach((s) => rt.release(s.buffer));
         await rt.sync();
       }
-      const chosen = names.reduce((best, n) => (ms[n] < ms[best] ? n : best), names[0]);
+      const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
       if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
       this.chosen.set(problem, chosen);
       done.push({ problem, ms, chosen });
     }
+    this.results.push(...done);
+    if (done.length && this.onTuned) await this.onTuned(done);
+    return done;
   }
 
   /** Every recorded choice, to save and `load()` in a later run. */

@@ -1,9 +1,8 @@
 // A tensor's memory on the WebGPU backend: a pooled GPU buffer holding `length` float32 (or int32) values.
 
-import type { Storage } from '../engine/backend.js';
-import type { GpuRuntime } from '../engine/runtime.js';
+import type { GpuRuntime } from './runtime.js';
 
-export class GpuStorage implements Storage {
+export class GpuStorage {
   constructor(
     readonly buffer: GPUBuffer,
     readonly length: number,
@@ -15,7 +14,7 @@ export function allocate(rt: GpuRuntime, length: number, label: string): GpuStor
   return new GpuStorage(rt.allocate(length * 4, label), length);
 }
 
-export function gpuStorage(s: Storage): GpuStorage {
+export function gpuStorage(s: { readonly length: number }): GpuStorage {
   if (!(s instanceof GpuStorage)) throw new Error('a CPU tensor was passed to a WebGPU kernel: tensors of different backends cannot be mixed');
   return s;
 }

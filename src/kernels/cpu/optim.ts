@@ -1,6 +1,6 @@
-// CPU reference of the optimiser step and the dropout mask (src/kernels/optim.ts is the WebGPU side).
+// CPU reference of the optimiser step and the dropout mask (../optim.ts is the WebGPU side).
 
-import type { AdamOptions } from '../backend.js';
+import type { AdamOptions } from '../optim.js';
 
 /**
  * One AdamW step (torch.optim.AdamW): decoupled weight decay, then Adam with bias correction.

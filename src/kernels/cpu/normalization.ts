@@ -1,4 +1,4 @@
-// CPU reference of batch normalisation (src/kernels/normalization.ts is the WebGPU side).
+// CPU reference of batch normalisation (../normalization.ts is the WebGPU side).
 // x [N, C, L] row-major (L = 1 for [N, C] inputs): channel c owns the N·L values x[n, c, l].
 // Statistics are the batch mean and the BIASED variance (divided by N·L), as torch uses to normalise in training.
 

@@ -1,16 +1,21 @@
-// CPU reference of softmax and the fused softmax + cross-entropy loss (src/kernels/softmax.ts is the WebGPU side).
+// CPU reference of softmax and the fused softmax + cross-entropy loss (../softmax.ts is the WebGPU side).
 // x [rows, cols] row-major; softmax runs along cols. Targets are class indices in [0, cols), one per row.
 // The loss is torch's F.cross_entropy with reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t] (w ≡ 1 without weights).
+
+/** A row's maximum and Σ exp(x − max): the max-subtracted softmax's denominator, and logsumexp = max + log(sum). */
+function rowExpSum(x: ArrayLike<number>, o: number, cols: number): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
+  let sum = 0;
+  for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+  return { max, sum };
+}
 
 /** y = exp(x − max) / Σ exp(x − max), per row. */
 export function softmax(x: ArrayLike<number>, rows: number, cols: number): Float64Array {
   const y = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+  for (let o = 0; o < rows * cols; o += cols) {
+    const { max, sum } = rowExpSum(x, o, cols);
     for (let j = 0; j < cols; j++) y[o + j] = Math.exp(x[o + j] - max) / sum;
   }
   return y;
@@ -49,10 +54,7 @@ export function softmaxCrossEntropy(
   let weightSum = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) max = Math.max(max, logits[o + j]);
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += Math.exp(logits[o + j] - max);
+    const { max, sum } = rowExpSum(logits, o, cols);
     const t = targets[r];
     const w = classWeights ? classWeights[t] : 1;
     weighted += w * (max + Math.log(sum) - logits[o + t]);

@@ -3,7 +3,7 @@
 // The backward passes are this same function with transpose flags (see gemmBackward below), which the tests
 // check against finite differences.
 
-import type { GemmOptions } from '../backend.js';
+import type { GemmOptions } from '../gemm.js';
 
 export interface CpuGemmOptions extends Omit<GemmOptions, 'bias'> {
   bias?: ArrayLike<number> | null;

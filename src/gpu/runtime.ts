@@ -1,17 +1,18 @@
 // The GPU runtime: records kernel dispatches into one command encoder per batch (a training step is a few
 // submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
 // dispatches of a pass; a pass per dispatch cost 15-100 µs more per dispatch on lavapipe), caches pipelines,
-// bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, and turns WebGPU
-// validation and out-of-memory errors into exceptions that name the kernel and the shapes.
+// bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, turns WebGPU
+// validation and out-of-memory errors into exceptions that name the kernel and the shapes, and runs the
+// tuner's trials (tuner.ts) whenever the host waits on the device anyway.
 //
 // Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
 // @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.
 
 import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
-import type { GpuDevice } from './device.js';
+import type { DeviceProfile, GpuDevice } from './device.js';
 import { Profiler } from './profiler.js';
-import { Tuner } from './tuner.js';
+import { Tuner, type TuningResult } from './tuner.js';
 
 export interface KernelCall {
   /** Kernel name, e.g. 'conv1d.backwardWeight': named in errors and in the profiler's table. */
@@ -94,8 +95,9 @@ export class GpuRuntime {
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
   private bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
   profiler: Profiler | null = null;
-  /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. */
+  /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
+  private tuning = false;
 
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
@@ -104,13 +106,18 @@ export class GpuRuntime {
     this.staging = new BufferPool(this.device, READ_USAGE);
   }
 
+  /** What kind of adapter this is and what it offers (device.ts): the kernel families choose by it. */
+  get profile(): DeviceProfile {
+    return this.gpu.profile;
+  }
+
   counters(): PoolCounters {
     return this.storage.stats();
   }
 
   /** Enables per-dispatch GPU timestamps (needs the adapter's 'timestamp-query'). */
   enableProfiler(): Profiler {
-    if (!this.gpu.hasTimestamps) throw new Error('this adapter has no timestamp-query: the profiler cannot run');
+    if (!this.profile.timestamps) throw new Error('this adapter has no timestamp-query: the profiler cannot run');
     this.flush();
     this.profiler ??= new Profiler(this.device);
     return this.profiler;
@@ -180,14 +187,39 @@ export class GpuRuntime {
     this.profiler?.afterSubmit();
   }
 
-  /** Waits for the queue and throws the first WebGPU error raised since the last sync. */
+  /** Waits for the queue and throws the first WebGPU error raised since the last sync; then tunes what the
+   * tuner queued meanwhile (see `tune`). */
   async sync(): Promise<void> {
+    await this.settle();
+    await this.tune();
+  }
+
+  /** Times the variants of the problems the tuner queued (when tuning is on) and keeps the fastest. The runtime
+   * calls it whenever the host waits on the device (`sync`, `read`), so no training loop has to; call it to
+   * tune at once. Returns what it measured. */
+  async tune(): Promise<TuningResult[]> {
+    if (this.tuning || !this.tuner.pending) return [];
+    await this.settle();
+    // The trials are not the workload: they are kept out of the profiler's table.
+    const profiler = this.profiler;
+    this.tuning = true;
+    this.profiler = null;
+    try {
+      return await this.tuner.tune(this);
+    } finally {
+      this.profiler = profiler;
+      this.tuning = false;
+    }
+  }
+
+  private async settle(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.throwErrors();
   }
 
   async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    await this.tune();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
     this.encoderCommand('readback').copyBufferToBuffer(buffer, 0, staging, 0, size);

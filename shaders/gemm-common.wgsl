@@ -1,0 +1,20 @@
+// The GEMM family's uniforms and bindings, shared by gemm.wgsl and gemm-subgroup.wgsl (src/kernels/gemm.ts
+// prepends this file to each: WGSL has no includes). C[M,N] = op(A)·op(B) (+ bias[N]) (then relu).
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  // Booleans, 0 or 1.
+  transA: u32,
+  transB: u32,
+  hasBias: u32,
+  relu: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+// Without a bias the host binds some other read-only buffer here; it is never read.
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;

@@ -1,0 +1,26 @@
+// The argument checks of the ops: each throws a ShapeError (or, for mixed backends, an Error) that names the
+// tensor, its shape and the parameter, before anything is dispatched.
+
+import { ShapeError, type Tensor } from './tensor.js';
+
+export function rank(x: Tensor, r: number, what: string): void {
+  if (x.shape.length !== r) throw new ShapeError(`${what}: expected ${r} dimensions, got ${x.describe()}`);
+}
+
+export function positiveInt(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${what} must be a positive integer, got ${v}`);
+}
+
+export function nonNegativeInt(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0) throw new ShapeError(`${what} must be a non-negative integer, got ${v}`);
+}
+
+export function normaliseDim(dim: number, r: number, op: string): number {
+  const d = dim < 0 ? dim + r : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= r) throw new ShapeError(`${op}: dim ${dim} is out of range for ${r} dimensions`);
+  return d;
+}
+
+export function sameBackend(a: Tensor, b: Tensor, op: string): void {
+  if (a.backend !== b.backend) throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
+}
