@@ -1,0 +1,249 @@
+// `ser export --format pytorch` against PyTorch itself (Debian's python3-torch, installed by scripts/setup.sh):
+// the exported module, given our weights, must compute our numbers. On real EMO-DB windows: the logits of every
+// preset and gender design in eval mode (given and inferred gender) and batch norm adapted to a speaker; and
+// two training steps (losses, every gradient, the weights after AdamW, the running statistics) on the CPU
+// backend and on WebGPU. test/python/torch_parity.py is the PyTorch side. Skipped, visibly, only where torch or
+// the corpus is absent.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { Adam } from '../src/engine/adam.js';
+import { init } from '../src/engine/context.js';
+import { tensor } from '../src/engine/ops.js';
+import { noGrad } from '../src/engine/tensor.js';
+import { adaptNormalization } from '../src/model/adapt.js';
+import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelConfig, type ModelPreset } from '../src/model/config.js';
+import { encodeModel } from '../src/model/model-file.js';
+import { genderOneHot, SerModel, serLoss } from '../src/model/ser-model.js';
+import { exportPyTorch } from '../src/export/pytorch.js';
+import { loadAudio, windowAt } from '../src/train/audio.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PYTHON = '/usr/bin/python3';
+const EMODB = join(ROOT, '../shared/data/emodb');
+const PARITY = join(ROOT, 'test/python/torch_parity.py');
+const CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'disgust', 'boredom'];
+const EMODB_EMOTION: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', neutral: 'neutral', fear: 'fear', disgust: 'disgust', boredom: 'boredom' };
+
+/** Why PyTorch tests cannot run here, or '' when they can. */
+export function torchMissing(): string {
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+  return r.status === 0 ? '' : `${PYTHON} cannot import torch (scripts/setup.sh installs Debian's python3-torch)`;
+}
+const noTorch = torchMissing();
+const noCorpus = existsSync(join(EMODB, 'labels.csv')) ? '' : `EMO-DB not found at ${EMODB}`;
+
+function skipUnlessReady(ctx: TestContext): void {
+  const why = noTorch || noCorpus;
+  if (why) {
+    console.warn(`skipped: ${why}`);
+    ctx.skip(why);
+  }
+}
+
+/** ||a − b|| / ||b||: how far our values are from PyTorch's, relative to their size. */
+export function relL2(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
+  if (ours.length !== theirs.length) return Infinity;
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < ours.length; i++) {
+    d += (ours[i] - theirs[i]) ** 2;
+    n += theirs[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-30);
+}
+
+/** Runs the PyTorch side; its stderr is the failure message. */
+export function runPython(args: string[], timeout = 120_000): void {
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout });
+  if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+}
+
+/** One window of each of n EMO-DB utterances (speakers and emotions mixed), level-normalised as loaded: from
+ * the utterance's middle, where there is speech (digital silence at the edges gives exactly tied activations). */
+async function emodbWindows(n: number, windowSamples: number): Promise<{ windows: Float32Array[]; labels: number[]; genders: number[] }> {
+  const rows = readFileSync(join(EMODB, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const out = { windows: [] as Float32Array[], labels: [] as number[], genders: [] as number[] };
+  // Every 23rd file (of 535, so all differ) walks across speakers and emotions (the list is sorted by speaker).
+  for (let i = 0; out.windows.length < n; i += 23) {
+    const [file, , gender, emotion] = rows[i % rows.length];
+    const samples = await loadAudio(join(EMODB, file), 16000);
+    const start = Math.max(0, Math.floor((samples.length - windowSamples) / 2));
+    out.windows.push(windowAt(samples, start, windowSamples));
+    out.labels.push(CLASSES.indexOf(EMODB_EMOTION[emotion]));
+    out.genders.push(gender === 'f' ? 0 : 1);
+  }
+  return out;
+}
+
+/** Windows from..from+size as the inputs x [size,1,L], g [size,2] (one-hot), y and gy (labels, as floats). */
+function batchTensors(w: Awaited<ReturnType<typeof emodbWindows>>, from: number, size: number, L: number): Record<string, NamedTensor> {
+  const x = new Float32Array(size * L);
+  const g = new Float32Array(size * 2);
+  for (let k = 0; k < size; k++) {
+    x.set(w.windows[from + k], k * L);
+    g.set(genderOneHot(w.genders[from + k]), k * 2);
+  }
+  return {
+    x: { shape: [size, 1, L], data: x },
+    g: { shape: [size, 2], data: g },
+    y: { shape: [size], data: Float32Array.from(w.labels.slice(from, from + size)) },
+    gy: { shape: [size], data: Float32Array.from(w.genders.slice(from, from + size)) },
+  };
+}
+
+const presetConfig = (preset: ModelPreset, design: GenderDesign, changes: Partial<ModelConfig> = {}): ModelConfig => ({
+  ...withGenderDesign(MODEL_PRESETS[preset](CLASSES), design),
+  ...changes,
+});
+
+// aux trains the network of none (no gender input) with the gender loss on: for inference they are one design.
+const EVAL_CASES: [ModelPreset, GenderDesign][] = [
+  ['default', 'concat'], ['default', 'film'], ['default', 'none'],
+  ['compact', 'concat'], ['compact', 'film'], ['compact', 'none'],
+  ['m5', 'concat'], ['m5', 'none'],
+  ['m5-compact', 'concat'], ['m5-compact', 'none'],
+];
+
+describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
+  it.for(EVAL_CASES)('%s preset, %s design: logits and AdaBN statistics within 1e-4', async ([preset, design], ctx) => {
+    skipUnlessReady(ctx);
+    await init({ backend: 'cpu' });
+    const config = presetConfig(preset, design);
+    const L = config.windowSamples;
+    // The full-size m5 design is slow on the CPU backend: two windows, adapted in one batch (the others: two).
+    const n = preset === 'm5' ? 2 : 4;
+    const w = await emodbWindows(n, L);
+    const model = new SerModel(config, 3);
+    const onehots = w.genders.map(genderOneHot);
+    // Statistics adapted to these windows in two batches (the cumulative average), then eval mode.
+    await adaptNormalization(model, { windows: w.windows, genders: config.useGender ? onehots : undefined }, 2);
+    const inputs = batchTensors(w, 0, n, L);
+    const run = (gender: boolean) =>
+      noGrad(() => model.forward(tensor(inputs.x.data, [n, 1, L]), gender && config.useGender ? tensor(inputs.g.data, [n, 2]) : undefined));
+    model.eval();
+    const given = run(true);
+    const inferred = run(false);
+    const ours: Record<string, Float32Array> = {
+      'emotion.given': await given.emotion.toArray(),
+      'gender.given': await given.gender.toArray(),
+      'emotion.inferred': await inferred.emotion.toArray(),
+      'gender.inferred': await inferred.gender.toArray(),
+    };
+    for (const [name, t] of model.namedBuffers()) ours[`adapted.${name}`] = await t.toArray();
+    const dir = mkdtempSync(join(tmpdir(), 'ser-export-'));
+    await exportPyTorch(await encodeModel(model), 'test model', dir);
+    model.dispose();
+    const job = { adaptGenders: config.useGender, adaptBatch: 2 };
+    writeFileSync(join(dir, 'inputs.safetensors'), encodeSafetensors(inputs, { job: JSON.stringify(job) }));
+    runPython([PARITY, 'eval', dir, join(dir, 'inputs.safetensors'), join(dir, 'out.safetensors')]);
+    const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors;
+    const errors = Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, relL2(v, theirs[k]?.data ?? [])]));
+    console.log(`${preset}/${design}: max relative L2 ${Math.max(...Object.values(errors)).toExponential(2)}`, JSON.stringify(errors));
+    for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(1e-4);
+  });
+
+  it('m5 presets refuse FiLM on both sides (it needs the filter bank)', (ctx) => {
+    skipUnlessReady(ctx);
+    expect(() => new SerModel(presetConfig('m5-compact', 'film'))).toThrow(/film.*needs the filter-bank front end/);
+    const code = `import sys, json; sys.path.insert(0, '${ROOT}src/export/python'); import ser_model as sm; sm.SerModel(json.loads(sys.argv[1]))`;
+    expect(() => runPython(['-c', code, JSON.stringify(presetConfig('m5-compact', 'film'))])).toThrow(/film.*needs the filter-bank front end/);
+  });
+});
+
+/** How close to a tie the training parity's inputs may come: closer, rounding alone may route a gradient
+ * differently on the two sides (a different gradient, not a wrong one). A max-pool window's two largest values
+ * must differ by 1e-5; a ReLU's input must be 1e-6 from 0, ten times the largest forward difference measured
+ * between the two sides (values of order one, relative L2 differences up to 1e-7). */
+const TIE_MARGIN = { relu: 1e-6, pool: 1e-5 };
+/** Groups of windows tried before giving up on finding inputs away from ties. */
+const TIE_CHOICES = 12;
+
+/** What two training steps compute on one backend, and what PyTorch computes from the same start. */
+async function trainingParity(backend: 'cpu' | 'webgpu', preset: ModelPreset, design: GenderDesign, changes: Partial<ModelConfig>, N: number) {
+  await init({ backend });
+  // Dropout off: its masks come from different generators on the two sides.
+  const config = presetConfig(preset, design, { dropout: 0, ...changes });
+  const L = config.windowSamples;
+  const classWeights = Float32Array.from(CLASSES, (_, c) => 0.6 + 0.15 * c);
+  const genderWeight = design === 'none' ? 0 : 0.5;
+  const steps = [{ batch: 0, lr: 2e-3 }, { batch: 1, lr: 1e-3 }];
+  const weightDecay = 1e-2;
+
+  const model = new SerModel(config, 5);
+  const dir = mkdtempSync(join(tmpdir(), 'ser-export-train-'));
+  await exportPyTorch(await encodeModel(model), 'test model', dir);
+  // PyTorch first: it picks the first of TIE_CHOICES groups of 2N windows whose activations stay away from ties
+  // at every step's weights, and the engine then trains on that group.
+  const candidates = await emodbWindows(TIE_CHOICES * 2 * N, L);
+  const inputs: Record<string, NamedTensor> = { ...batchTensors(candidates, 0, candidates.windows.length, L), classWeights: { shape: [CLASSES.length], data: classWeights } };
+  const job = { steps, weightDecay, genderWeight, batchSize: N, choices: TIE_CHOICES, margin: TIE_MARGIN };
+  writeFileSync(join(dir, 'inputs.safetensors'), encodeSafetensors(inputs, { job: JSON.stringify(job) }));
+  runPython([PARITY, 'train', dir, join(dir, 'inputs.safetensors'), join(dir, 'out.safetensors')]);
+  const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors;
+  const closest = { relu: theirs.margins.data[0], pool: theirs.margins.data[1], choice: theirs.choice.data[0] };
+  if (closest.relu <= TIE_MARGIN.relu || closest.pool <= TIE_MARGIN.pool) {
+    throw new Error(`no EMO-DB windows among ${TIE_CHOICES} choices stay away from ReLU and max-pool ties (${JSON.stringify(TIE_MARGIN)})`);
+  }
+  const slice = (k: 'x' | 'g' | 'y' | 'gy', b: number, width: number) => inputs[k].data.subarray((2 * closest.choice + b) * N * width, (2 * closest.choice + b + 1) * N * width);
+
+  const adam = new Adam(model.parameters(), { lr: steps[0].lr, weightDecay });
+  const weights = tensor(classWeights, [CLASSES.length]);
+  const ours: Record<string, Float32Array> = {};
+  model.train();
+  for (const [i, step] of steps.entries()) {
+    const b = step.batch;
+    const x = tensor(slice('x', b, L), [N, 1, L]);
+    const g = tensor(slice('g', b, 2), [N, 2]);
+    const targets = { labels: Int32Array.from(slice('y', b, 1)), genderLabels: Int32Array.from(slice('gy', b, 1)) };
+    const loss = serLoss(model.forward(x, config.useGender ? g : undefined), targets, { genderWeight, classWeights: weights });
+    await loss.backward();
+    ours[`loss.${i}`] = await loss.toArray();
+    for (const [name, p] of model.namedParameters()) ours[`grad.${i}.${name}`] = await p.grad!.toArray();
+    adam.lr = step.lr;
+    adam.step();
+    adam.zeroGrad();
+  }
+  for (const [name, t] of [...model.namedParameters(), ...model.namedBuffers()]) ours[`final.${name}`] = await t.toArray();
+  adam.dispose();
+  model.dispose();
+  return { loss: worstOf(ours, theirs, 'loss.'), grad: worstOf(ours, theirs, 'grad.'), final: worstOf(ours, theirs, 'final.'), stats: worstOf(ours, theirs, 'running_'), closest };
+}
+
+/** The tensor whose name holds `part` with the largest relative L2 error (a name PyTorch lacks counts as Infinity). */
+function worstOf(ours: Record<string, Float32Array>, theirs: Record<string, NamedTensor>, part: string) {
+  const keys = Object.keys(ours).filter((k) => k.includes(part));
+  expect(keys.length, part).toBeGreaterThan(0);
+  return keys
+    .map((k) => ({ k, e: relL2(ours[k], theirs[k]?.data ?? []) }))
+    .reduce((a, b) => (b.e > a.e ? b : a));
+}
+
+// Batches of 4 windows; the m5 design reads 3 windows of 0.1 s, or its first layer's many outputs (16 channels
+// at a quarter of the sample rate) would always hold a near-tie somewhere.
+const COMPACT = [{}, 4] as const;
+const M5_SHORT = [{ windowSamples: 1600 }, 3] as const;
+const TRAIN_CASES: ['cpu' | 'webgpu', ModelPreset, GenderDesign, Partial<ModelConfig>, number][] = [
+  ['cpu', 'compact', 'concat', ...COMPACT], ['cpu', 'compact', 'film', ...COMPACT], ['cpu', 'compact', 'aux', ...COMPACT], ['cpu', 'compact', 'none', ...COMPACT],
+  ['cpu', 'm5-compact', 'concat', ...M5_SHORT],
+  ['webgpu', 'compact', 'concat', ...COMPACT], ['webgpu', 'compact', 'film', ...COMPACT], ['webgpu', 'm5-compact', 'aux', ...M5_SHORT],
+];
+
+describe('export to PyTorch: two training steps agree', () => {
+  it.for(TRAIN_CASES)('%s backend, %s preset, %s design: loss within 1e-4, gradients, AdamW weights and BN statistics within 1e-3', async ([backend, preset, design, changes, batch], ctx) => {
+    skipUnlessReady(ctx);
+    const r = await trainingParity(backend, preset, design, changes, batch);
+    const closest = `ReLU ${r.closest.relu.toExponential(2)}, max-pool ${r.closest.pool.toExponential(2)} (window choice ${r.closest.choice})`;
+    console.log(`${backend}/${preset}/${design}: loss ${r.loss.e.toExponential(2)}, worst gradient ${r.grad.k} ${r.grad.e.toExponential(2)}, ` +
+      `worst weight after AdamW ${r.final.k} ${r.final.e.toExponential(2)}, worst BN statistic ${r.stats.k} ${r.stats.e.toExponential(2)}, closest ties ${closest}`);
+    expect(r.loss.e, r.loss.k).toBeLessThan(1e-4);
+    expect(r.grad.e, r.grad.k).toBeLessThan(1e-3);
+    expect(r.final.e, r.final.k).toBeLessThan(1e-3);
+    expect(r.stats.e, r.stats.k).toBeLessThan(1e-3);
+  });
+});
