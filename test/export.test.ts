@@ -5,7 +5,6 @@
 // backend and on WebGPU. test/python/torch_parity.py is the PyTorch side. Skipped, visibly, only where torch or
 // the corpus is absent.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,19 +21,14 @@ import { genderOneHot, SerModel, serLoss } from '../src/model/ser-model.js';
 import { exportPyTorch } from '../src/export/pytorch.js';
 import { loadAudio, windowAt } from '../src/train/audio.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
+import { relL2, runPython, torchMissing } from './torch.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const PYTHON = '/usr/bin/python3';
 const EMODB = join(ROOT, '../shared/data/emodb');
 const PARITY = join(ROOT, 'test/python/torch_parity.py');
 const CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'disgust', 'boredom'];
 const EMODB_EMOTION: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', neutral: 'neutral', fear: 'fear', disgust: 'disgust', boredom: 'boredom' };
 
-/** Why PyTorch tests cannot run here, or '' when they can. */
-export function torchMissing(): string {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-  return r.status === 0 ? '' : `${PYTHON} cannot import torch (scripts/setup.sh installs Debian's python3-torch)`;
-}
 const noTorch = torchMissing();
 const noCorpus = existsSync(join(EMODB, 'labels.csv')) ? '' : `EMO-DB not found at ${EMODB}`;
 
@@ -44,24 +38,6 @@ function skipUnlessReady(ctx: TestContext): void {
     console.warn(`skipped: ${why}`);
     ctx.skip(why);
   }
-}
-
-/** ||a − b|| / ||b||: how far our values are from PyTorch's, relative to their size. */
-export function relL2(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
-  if (ours.length !== theirs.length) return Infinity;
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < ours.length; i++) {
-    d += (ours[i] - theirs[i]) ** 2;
-    n += theirs[i] ** 2;
-  }
-  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-30);
-}
-
-/** Runs the PyTorch side; its stderr is the failure message. */
-export function runPython(args: string[], timeout = 120_000): void {
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout });
-  if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
 }
 
 /** One window of each of n EMO-DB utterances (speakers and emotions mixed), level-normalised as loaded: from

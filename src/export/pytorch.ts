@@ -1,6 +1,7 @@
 // `ser export --format pytorch`: the model for PyTorch users who outgrow one machine. It writes
 //   ser_model.py       the network in PyTorch (any configuration a checkpoint holds), same parameter names;
 //   train_ddp.py       the training recipe under torchrun / DistributedDataParallel, writing our checkpoints;
+//   torchrun_compat.py torchrun for Debian bookworm's torch 1.13 on Python 3.11, whose own launcher fails;
 //   model.safetensors  the weights and configuration (our checkpoint format, optimiser state left out);
 //   corpus.safetensors (with a corpus) the utterances as our readers load them: decoded, resampled to the
 //                      model's rate and level-normalised, so PyTorch trains on exactly the samples we would.
@@ -14,6 +15,7 @@ import type { NamedTensor } from '../train/checkpoint.js';
 import { encodeSafetensors } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/checkpoint-file.js';
 import serModelPy from './python/ser_model.py';
+import torchrunCompatPy from './python/torchrun_compat.py';
 import trainDdpPy from './python/train_ddp.py';
 
 export const CORPUS_FORMAT = 'ser-webgpu/corpus-1';
@@ -34,6 +36,7 @@ export async function exportPyTorch(checkpoint: Uint8Array, source: string, outD
     const written: [string, Uint8Array | string][] = [
       ['ser_model.py', serModelPy],
       ['train_ddp.py', trainDdpPy],
+      ['torchrun_compat.py', torchrunCompatPy],
       ['model.safetensors', await encodeModel(model, {}, metadata.corpus ? { corpus: metadata.corpus } : {})],
     ];
     if (corpusBytes) written.push(['corpus.safetensors', corpusBytes]);

@@ -6,6 +6,7 @@ resampled and level-normalised by the engine's own readers, so both sides see th
     torchrun --nproc_per_node 8 train_ddp.py --model model.safetensors --corpus corpus.safetensors --out trained.safetensors
     torchrun --nproc_per_node 2 train_ddp.py ... --cpu          # gloo, two CPU processes
     python3 -m torch.distributed.run ...                         # where torchrun is not on PATH
+    python3 torchrun_compat.py ...                               # Debian bookworm's torch 1.13 (see there)
 
 The recipe is `ser train`'s (src/train/trainer.ts): AdamW (decoupled weight decay on every parameter), a
 linear warm-up from lr/20 then cosine decay to lr/20, set every step; class-weighted cross-entropy plus
@@ -216,6 +217,7 @@ def main():
         log(json.dumps({'test': sorted(held_out), **evaluate(model.eval(), test, use_gender, device)}))
     log(f'checkpoint: {a.out}')
     if distributed:
+        dist.barrier()  # the others wait for rank 0's evaluation before the group goes away
         dist.destroy_process_group()
 
 
