@@ -5,7 +5,7 @@
 // backend and on WebGPU. test/python/torch_parity.py is the PyTorch side. Skipped, visibly, only where torch or
 // the corpus is absent.
 
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,18 +19,14 @@ import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelConfig, t
 import { encodeModel } from '../src/model/model-file.js';
 import { genderOneHot, SerModel, serLoss } from '../src/model/ser-model.js';
 import { exportPyTorch } from '../src/export/pytorch.js';
-import { loadAudio, windowAt } from '../src/train/audio.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
-import { relL2, runPython, torchMissing } from './torch.js';
+import { EMODB_CLASSES as CLASSES, emodbMissing, emodbWindows, relL2, runPython, torchMissing } from './torch.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const EMODB = join(ROOT, '../shared/data/emodb');
 const PARITY = join(ROOT, 'test/python/torch_parity.py');
-const CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'disgust', 'boredom'];
-const EMODB_EMOTION: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', neutral: 'neutral', fear: 'fear', disgust: 'disgust', boredom: 'boredom' };
 
 const noTorch = torchMissing();
-const noCorpus = existsSync(join(EMODB, 'labels.csv')) ? '' : `EMO-DB not found at ${EMODB}`;
+const noCorpus = emodbMissing();
 
 function skipUnlessReady(ctx: TestContext): void {
   const why = noTorch || noCorpus;
@@ -38,23 +34,6 @@ function skipUnlessReady(ctx: TestContext): void {
     console.warn(`skipped: ${why}`);
     ctx.skip(why);
   }
-}
-
-/** One window of each of n EMO-DB utterances (speakers and emotions mixed), level-normalised as loaded: from
- * the utterance's middle, where there is speech (digital silence at the edges gives exactly tied activations). */
-async function emodbWindows(n: number, windowSamples: number): Promise<{ windows: Float32Array[]; labels: number[]; genders: number[] }> {
-  const rows = readFileSync(join(EMODB, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-  const out = { windows: [] as Float32Array[], labels: [] as number[], genders: [] as number[] };
-  // Every 23rd file (of 535, so all differ) walks across speakers and emotions (the list is sorted by speaker).
-  for (let i = 0; out.windows.length < n; i += 23) {
-    const [file, , gender, emotion] = rows[i % rows.length];
-    const samples = await loadAudio(join(EMODB, file), 16000);
-    const start = Math.max(0, Math.floor((samples.length - windowSamples) / 2));
-    out.windows.push(windowAt(samples, start, windowSamples));
-    out.labels.push(CLASSES.indexOf(EMODB_EMOTION[emotion]));
-    out.genders.push(gender === 'f' ? 0 : 1);
-  }
-  return out;
 }
 
 /** Windows from..from+size as the inputs x [size,1,L], g [size,2] (one-hot), y and gy (labels, as floats). */

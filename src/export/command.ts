@@ -1,17 +1,20 @@
-// The `ser export` command: a checkpoint for another engine (--format pytorch: see ./pytorch.ts), optionally
-// with a corpus prepared by our own readers for the exported training script.
+// The `ser export` command: a checkpoint for another engine: --format pytorch (./pytorch.ts), optionally with a
+// corpus prepared by our own readers for the exported training script, or --format onnx (./onnx.ts).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { decodeModel } from '../model/model-file.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
+import { writeFileAtomic } from '../train/checkpoint-file.js';
+import { exportOnnx } from './onnx.js';
 import { exportPyTorch, type ExportedCorpus } from './pytorch.js';
 
-export const EXPORT_FORMATS = ['pytorch'] as const;
+export const EXPORT_FORMATS = ['pytorch', 'onnx'] as const;
 
 interface ExportFlags {
   format: (typeof EXPORT_FORMATS)[number];
@@ -34,7 +37,7 @@ const positive = (name: string) => (v: string) => {
 export function addExportCommand(program: Command): void {
   program
     .command('export')
-    .description('write a checkpoint for PyTorch: the model as a Python module, its weights, and a DDP training script (torchrun)')
+    .description('write a checkpoint for another engine: pytorch (the model as a Python module, its weights, a DDP training script for torchrun) or onnx (the inference graph, opset 17)')
     .addOption(new Option('--format <format>', 'target engine').choices(EXPORT_FORMATS).makeOptionMandatory())
     .option('--model <file>', `checkpoint written by ser train or train_ddp.py (default: the shipped ${SHIPPED_MODEL_DESCRIPTION})`)
     .requiredOption('--out <dir>', 'folder for the exported files')
@@ -52,6 +55,14 @@ export function addExportCommand(program: Command): void {
       const { model } = decodeModel(bytes, path);
       const sampleRate = model.config.sampleRate;
       model.dispose();
+      if (flags.format === 'onnx') {
+        if (flags.corpus) throw new Error('--corpus goes with --format pytorch (the training script reads it)');
+        await mkdir(flags.out, { recursive: true });
+        const file = join(flags.out, 'model.onnx');
+        await writeFileAtomic(file, exportOnnx(bytes, path));
+        console.log(file);
+        return;
+      }
       const corpus = flags.corpus && (await exportCorpus(flags, sampleRate));
       for (const file of await exportPyTorch(bytes, path, flags.out, corpus)) console.log(file);
     });
