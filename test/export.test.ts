@@ -18,7 +18,8 @@ import { adaptNormalization } from '../src/model/adapt.js';
 import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { genderOneHot, SerModel, serLoss } from '../src/model/ser-model.js';
-import { exportPyTorch } from '../src/export/pytorch.js';
+import { exportOnnx } from '../src/export/onnx.js';
+import { encodeCorpus, exportPyTorch } from '../src/export/pytorch.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/train/checkpoint.js';
 import { EMODB_CLASSES as CLASSES, emodbMissing, emodbWindows, relL2, runPython, torchMissing } from './torch.js';
 
@@ -200,5 +201,43 @@ describe('export to PyTorch: two training steps agree', () => {
     expect(r.grad.e, r.grad.k).toBeLessThan(1e-3);
     expect(r.final.e, r.final.k).toBeLessThan(1e-3);
     expect(r.stats.e, r.stats.k).toBeLessThan(1e-3);
+  });
+});
+
+describe('export: bad input is refused with errors that name it', () => {
+  it('a corpus with an emotion the model does not know', () => {
+    const utterance = { file: 'a.wav', speaker: 's1', gender: 'f' as const, emotion: 'calm', samples: new Float32Array(16) };
+    expect(() => encodeCorpus({ name: 'c', utterances: [utterance] }, ['angry', 'sad'], 16000)).toThrow(/corpus c: emotions \[calm\] are not among the model's classes \[angry, sad\]/);
+  });
+
+  it('a damaged checkpoint, in both formats', async () => {
+    await init({ backend: 'cpu' });
+    const bytes = await encodeModel(new SerModel(presetConfig('compact', 'concat')));
+    const damaged = bytes.slice(0, bytes.length - 8);
+    const dir = mkdtempSync(join(tmpdir(), 'ser-export-bad-'));
+    await expect(exportPyTorch(damaged, 'broken.safetensors', dir)).rejects.toThrow(/^broken.safetensors: .*(truncated|cover)/);
+    expect(() => exportOnnx(damaged, 'broken.safetensors')).toThrow(/^broken.safetensors: /);
+  });
+
+  it('in PyTorch: a checkpoint without a tensor, and a corpus exported for other classes', async (ctx) => {
+    skipUnlessReady(ctx);
+    await init({ backend: 'cpu' });
+    const model = new SerModel(presetConfig('compact', 'concat'));
+    const state = await model.stateDict();
+    model.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'ser-export-bad-'));
+    const corpus = { name: 'tiny', utterances: [{ file: 'a.wav', speaker: 's1', gender: 'f' as const, emotion: 'sad', samples: new Float32Array(16000) }] };
+    await exportPyTorch(await encodeModel(new SerModel(presetConfig('compact', 'concat'))), 'm', dir, corpus);
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+    delete state['emotion.bias'];
+    writeFileSync(join(dir, 'incomplete.safetensors'), encodeSafetensors(state, metadata));
+    const load = `import sys; sys.path.insert(0, sys.argv[1]); import ser_model; ser_model.load(sys.argv[2])`;
+    expect(() => runPython(['-c', load, dir, join(dir, 'incomplete.safetensors')])).toThrow(/incomplete.safetensors: missing tensors \['emotion.bias'\]/);
+    // A model with other classes than the corpus was exported for: its labels would be misread.
+    const other = { ...presetConfig('compact', 'concat'), classes: ['sad', 'angry'] };
+    const otherDir = mkdtempSync(join(tmpdir(), 'ser-export-bad-'));
+    await exportPyTorch(await encodeModel(new SerModel(other)), 'other', otherDir);
+    const train = [join(dir, 'train_ddp.py'), '--model', join(otherDir, 'model.safetensors'), '--corpus', join(dir, 'corpus.safetensors'), '--out', join(dir, 'x.safetensors'), '--cpu'];
+    expect(() => runPython(train)).toThrow(/corpus.safetensors: classes \[.*\] differ from the model's \['sad', 'angry'\]/);
   });
 });
