@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, type TestContext } from 'vitest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { Adam } from '../src/engine/adam.js';
 import { init } from '../src/engine/context.js';
 import { tensor } from '../src/engine/ops.js';
@@ -67,41 +67,54 @@ const EVAL_CASES: [ModelPreset, GenderDesign][] = [
 ];
 
 describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
-  it.for(EVAL_CASES)('%s preset, %s design: logits and AdaBN statistics within 1e-4', async ([preset, design], ctx) => {
-    skipUnlessReady(ctx);
+  // Every case's engine side first, then one PyTorch process for all of them (its start costs seconds).
+  const errors = new Map<string, Record<string, number>>();
+  beforeAll(async () => {
+    if (noTorch || noCorpus) return;
     await init({ backend: 'cpu' });
-    const config = presetConfig(preset, design);
-    const L = config.windowSamples;
-    // The full-size m5 design is slow on the CPU backend: two windows, adapted in one batch (the others: two).
-    const n = preset === 'm5' ? 2 : 4;
-    const w = await emodbWindows(n, L);
-    const model = new SerModel(config, 3);
-    const onehots = w.genders.map(genderOneHot);
-    // Statistics adapted to these windows in two batches (the cumulative average), then eval mode.
-    await adaptNormalization(model, { windows: w.windows, genders: config.useGender ? onehots : undefined }, 2);
-    const inputs = batchTensors(w, 0, n, L);
-    const run = (gender: boolean) =>
-      noGrad(() => model.forward(tensor(inputs.x.data, [n, 1, L]), gender && config.useGender ? tensor(inputs.g.data, [n, 2]) : undefined));
-    model.eval();
-    const given = run(true);
-    const inferred = run(false);
-    const ours: Record<string, Float32Array> = {
-      'emotion.given': await given.emotion.toArray(),
-      'gender.given': await given.gender.toArray(),
-      'emotion.inferred': await inferred.emotion.toArray(),
-      'gender.inferred': await inferred.gender.toArray(),
-    };
-    for (const [name, t] of model.namedBuffers()) ours[`adapted.${name}`] = await t.toArray();
-    const dir = mkdtempSync(join(tmpdir(), 'ser-export-'));
-    await exportPyTorch(await encodeModel(model), 'test model', dir);
-    model.dispose();
-    const job = { adaptGenders: config.useGender, adaptBatch: 2 };
-    writeFileSync(join(dir, 'inputs.safetensors'), encodeSafetensors(inputs, { job: JSON.stringify(job) }));
-    runPython([PARITY, 'eval', dir, join(dir, 'inputs.safetensors'), join(dir, 'out.safetensors')]);
-    const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors;
-    const errors = Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, relL2(v, theirs[k]?.data ?? [])]));
-    console.log(`${preset}/${design}: max relative L2 ${Math.max(...Object.values(errors)).toExponential(2)}`, JSON.stringify(errors));
-    for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(1e-4);
+    const jobs: { key: string; dir: string; ours: Record<string, Float32Array> }[] = [];
+    for (const [preset, design] of EVAL_CASES) {
+      const config = presetConfig(preset, design);
+      const L = config.windowSamples;
+      // The full-size m5 design is slow on the CPU backend: two windows, adapted in one batch (the others: two).
+      const n = preset === 'm5' ? 2 : 4;
+      const w = await emodbWindows(n, L);
+      const model = new SerModel(config, 3);
+      const onehots = w.genders.map(genderOneHot);
+      // Statistics adapted to these windows in batches of two (the cumulative average), then eval mode.
+      await adaptNormalization(model, { windows: w.windows, genders: config.useGender ? onehots : undefined }, 2);
+      const inputs = batchTensors(w, 0, n, L);
+      const run = (gender: boolean) =>
+        noGrad(() => model.forward(tensor(inputs.x.data, [n, 1, L]), gender && config.useGender ? tensor(inputs.g.data, [n, 2]) : undefined));
+      model.eval();
+      const given = run(true);
+      const inferred = run(false);
+      const ours: Record<string, Float32Array> = {
+        'emotion.given': await given.emotion.toArray(),
+        'gender.given': await given.gender.toArray(),
+        'emotion.inferred': await inferred.emotion.toArray(),
+        'gender.inferred': await inferred.gender.toArray(),
+      };
+      for (const [name, t] of model.namedBuffers()) ours[`adapted.${name}`] = await t.toArray();
+      const dir = mkdtempSync(join(tmpdir(), 'ser-export-'));
+      await exportPyTorch(await encodeModel(model), 'test model', dir);
+      model.dispose();
+      const job = { adaptGenders: config.useGender, adaptBatch: 2 };
+      writeFileSync(join(dir, 'inputs.safetensors'), encodeSafetensors(inputs, { job: JSON.stringify(job) }));
+      jobs.push({ key: `${preset}/${design}`, dir, ours });
+    }
+    runPython([PARITY, 'eval', ...jobs.flatMap(({ dir }) => [dir, join(dir, 'inputs.safetensors'), join(dir, 'out.safetensors')])]);
+    for (const { key, dir, ours } of jobs) {
+      const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors;
+      errors.set(key, Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, relL2(v, theirs[k]?.data ?? [])])));
+    }
+  });
+
+  it.for(EVAL_CASES)('%s preset, %s design: logits and AdaBN statistics within 1e-4', ([preset, design], ctx) => {
+    skipUnlessReady(ctx);
+    const e = errors.get(`${preset}/${design}`)!;
+    console.log(`${preset}/${design}: max relative L2 ${Math.max(...Object.values(e)).toExponential(2)}`, JSON.stringify(e));
+    for (const [k, v] of Object.entries(e)) expect(v, k).toBeLessThan(1e-4);
   });
 
   it('m5 presets refuse FiLM on both sides (it needs the filter bank)', (ctx) => {

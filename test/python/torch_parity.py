@@ -1,7 +1,8 @@
 """The PyTorch side of test/export.test.ts: runs the exported ser_model.py on the inputs the test wrote and
 writes what PyTorch computes, for the test to compare with the engine's numbers.
 
-    torch_parity.py eval  EXPORT_DIR INPUTS OUT   # logits (gender given and inferred); AdaBN statistics
+    torch_parity.py eval  EXPORT_DIR INPUTS OUT [EXPORT_DIR INPUTS OUT ...]   # logits (gender given and
+                                                  # inferred); AdaBN statistics; one process for many models
     torch_parity.py train EXPORT_DIR INPUTS OUT   # losses, gradients, weights after AdamW, running statistics
     torch_parity.py predict EXPORT_DIR MODEL CORPUS OUT   # utterance probabilities of a (trained) checkpoint
 
@@ -22,8 +23,8 @@ sys.path.insert(0, sys.argv[2])
 import ser_model as sm  # noqa: E402
 
 
-def run_eval(tensors, job, out):
-    model = sm.load(f'{sys.argv[2]}/model.safetensors')
+def run_eval(export_dir, tensors, job, out):
+    model = sm.load(f'{export_dir}/model.safetensors')
     x, g = tensors['x'], tensors['g']
     with torch.no_grad():
         e, gl = model(x, g if model.config['useGender'] else None)
@@ -125,8 +126,13 @@ if __name__ == '__main__':
     if kind == 'predict':
         run_predict(out)
         sm.save_safetensors(sys.argv[5], out)
+    elif kind == 'eval':
+        for i in range(2, len(sys.argv), 3):
+            tensors, meta = sm.load_safetensors(sys.argv[i + 1])
+            out = {}
+            run_eval(sys.argv[i], tensors, json.loads(meta['job']), out)
+            sm.save_safetensors(sys.argv[i + 2], out)
     else:
         tensors, meta = sm.load_safetensors(sys.argv[3])
-        job = json.loads(meta['job'])
-        (run_eval if kind == 'eval' else run_train)(tensors, job, out)
+        run_train(tensors, json.loads(meta['job']), out)
         sm.save_safetensors(sys.argv[4], out)
