@@ -50,7 +50,8 @@ describe('export to PyTorch: torchrun round trip', () => {
     const trained = join(dir, 'trained.safetensors');
     const args = [join(dir, 'torchrun_compat.py'), '--nnodes', '1', '--nproc_per_node', '2', '--master_addr', '127.0.0.1', '--master_port', String(await freePort()),
       join(dir, 'train_ddp.py'), '--model', join(dir, 'model.safetensors'), '--corpus', join(dir, 'corpus.safetensors'), '--out', trained, '--epochs', '1', '--cpu', '--test-speakers', 'S04m'];
-    const run = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 180_000, killSignal: 'SIGKILL' });
+    // SIGTERM on a timeout: torchrun's agent then stops its workers (a SIGKILL would orphan them).
+    const run = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 180_000, killSignal: 'SIGTERM' });
     expect(run.status, `torchrun failed (${run.status ?? run.signal}):\n${run.stdout}\n${run.stderr}`).toBe(0);
     console.log(run.stdout.trim());
     expect(run.stdout).toMatch(/2 process\(es\) on cpu/);
