@@ -1,6 +1,6 @@
 // The `ser` command: train (speaker-independent cross-validation with and without the gender input),
 // eval (a trained model on a corpus), predict (probabilities per emotion for WAV files), demo (the embedded
-// synthetic corpus end to end), export (a checkpoint for PyTorch) and web (the demo page on loopback).
+// synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
