@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Shaders are plain .wgsl files imported as text, as esbuild's text loader does for the bundles.
+// Shaders are plain .wgsl files (and the exported Python plain .py files) imported as text, as esbuild's text
+// loader does for the bundles.
 const wgslAsText = {
   name: 'wgsl-as-text',
   transform(code: string, id: string) {
-    if (id.endsWith('.wgsl')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    if (id.endsWith('.wgsl') || id.endsWith('.py')) return { code: `export default ${JSON.stringify(code)};`, map: null };
   },
 };
 

@@ -1,11 +1,11 @@
 // Builds the package with esbuild: the Node entry and CLI (dist/node), the self-contained browser bundle
 // (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark (dist/bench);
-// then the type declarations (dist/types) with tsc. WGSL sources are bundled as text.
+// then the type declarations (dist/types) with tsc. WGSL sources and the exported Python files are bundled as text.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning' };
+const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text', '.py': 'text' }, sourcemap: true, logLevel: 'warning' };
 const builds = [
   // Node: dependencies stay external (installed beside the package); the native dawn.node is loaded at run time.
   { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts' }, outdir: 'dist/node' },

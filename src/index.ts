@@ -8,7 +8,9 @@ export * from './engine/ops.js';
 export { Module, type ArrayTensor } from './engine/module.js';
 export { Conv1d, Linear, BatchNorm1d } from './engine/nn.js';
 export { seededRandom } from './engine/random.js';
-export { Adam, type AdamConfig } from './engine/adam.js';
+// AdamW is the accurate name: weightDecay is decoupled (torch.optim.AdamW), not an L2 term in the gradient as
+// torch.optim.Adam's weight_decay; test/export.test.ts checks the steps against torch.optim.AdamW.
+export { Adam, Adam as AdamW, type AdamConfig } from './engine/adam.js';
 export { GpuError } from './gpu/runtime.js';
 export { formatProfile, type KernelTime } from './gpu/profiler.js';
 export type { Backend, Storage } from './kernels/backend.js';

@@ -1,6 +1,6 @@
 // The `ser` command: train (speaker-independent cross-validation with and without the gender input),
 // eval (a trained model on a corpus), predict (probabilities per emotion for WAV files), demo (the embedded
-// synthetic corpus end to end) and web (the demo page on loopback).
+// synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import { genderOneHot, GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
+import { addExportCommand } from '../export/command.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
 
@@ -287,6 +288,8 @@ program
     }
     if (failed) process.exitCode = 1;
   });
+
+addExportCommand(program);
 
 program
   .command('web')
