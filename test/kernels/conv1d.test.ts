@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
 import { TILED_CONFIGS } from '../../src/kernels/gemm.js';
-import { conv1dCases } from '../suite/conv1d.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined: these run the WebGPU kernels directly.
@@ -10,13 +9,9 @@ const { runtime, backend } = await ser.init();
 if (!runtime) throw new Error('the conv1d kernels need the WebGPU backend');
 const rt = runtime;
 
-describe('conv1d kernels (webgpu vs CPU reference)', () => {
-  for (const c of conv1dCases) it(c.name, () => c.run(ser));
-});
-
-// The suite above runs the kernels this adapter picks; these run both forward kernels and both input-gradient
-// kernels on this adapter, so that lavapipe checks the per-invocation kernels it no longer picks and the
-// subgroup kernel in every block shape. (Node only: it reaches into src/kernels.)
+// The suite (test/kernels/suite.test.ts) runs the kernels this adapter picks; these run both forward kernels and
+// both input-gradient kernels on this adapter, so that lavapipe checks the per-invocation kernels it no longer
+// picks and the subgroup kernel in every block shape. (Node only: it reaches into src/kernels.)
 describe('conv1d: every kernel on this adapter', () => {
   // [N, Cin, L, Cout, K, stride, padding, dilation]: odd sizes, a kernel as long as the padded input, batch 1.
   const shapes = [
