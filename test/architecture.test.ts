@@ -23,7 +23,7 @@ async function importGraph(): Promise<Map<string, string[]>> {
     platform: 'node',
     format: 'esm',
     packages: 'external',
-    loader: { '.wgsl': 'text' },
+    loader: { '.wgsl': 'text', '.py': 'text' },
     outdir: 'unused',
     logLevel: 'silent',
   });
