@@ -122,7 +122,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shapes: pl.shapes,
     shader: statsShader,
     constants: { WG: CHANNEL_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0, 0).f32(0),
+    params: new Params().u32(N, C, L, chunk, chunks, 0, 0).f32(0),
     workgroups: grid1d(C, CHANNEL_WG),
   };
   if (pl.direct) {
@@ -136,7 +136,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shader: statsShader,
     entryPoint: 'partial',
     constants: { WG: REDUCE_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG), 0).f32(0),
+    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG)).f32(0),
     buffers: [gpuStorage(x).buffer, partials.buffer],
     workgroups: [chunks, ...pl.channelGrid],
   });
@@ -200,8 +200,8 @@ function batchNormBackwardGpu(
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
-  const params = (stepN: number, stepL: number, stepC: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL, stepC).f32(eps);
-  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
+  const params = (stepN: number, stepL: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL).f32(eps);
+  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0), workgroups: grid1d(C, CHANNEL_WG) };
   if (pl.direct) {
     rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG, RELU }, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
   } else {
@@ -212,7 +212,7 @@ function batchNormBackwardGpu(
       shader: backwardShader,
       entryPoint: 'partial',
       constants: { WG: REDUCE_WG, RELU },
-      params: params(...channelSteps(L, REDUCE_WG), 0),
+      params: params(...channelSteps(L, REDUCE_WG)),
       buffers: [xb, dyb, meanb, partials.buffer, yb],
       workgroups: [chunks, ...pl.channelGrid],
     });
