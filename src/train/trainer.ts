@@ -1,8 +1,8 @@
 // Fits one SerModel: AdamW with a linear warm-up and a cosine learning-rate schedule, class-weighted
 // cross-entropy for unbalanced corpora, a jointly trained gender head, speed-perturbed training windows
-// (augment.ts), and a checkpoint written atomically after
-// every epoch from which `resume` continues. With validation speakers, early stopping keeps the weights of the
-// epoch with the best validation UA; without, the run trains its fixed number of epochs and keeps the last.
+// (augment.ts), and a checkpoint written atomically after every epoch from which `resume` continues. With
+// validation speakers, early stopping keeps the weights of the epoch with the best validation UA; without, the
+// run trains its fixed number of epochs and keeps the last.
 // Everything is seeded: the same seed, data and configuration give the same run.
 
 import { Adam } from '../engine/adam.js';
