@@ -72,8 +72,9 @@ async function main(): Promise<number> {
   }
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
-  const models = modelCases().filter((c) => selected(c, options.filters));
-  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'm5';
+  let census: [string, number][] | undefined;
+  const models = modelCases(options.models ?? undefined).filter((c) => selected(c, options.filters));
+  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
   for (const preset of [...new Set(models.map((c) => c.preset))]) {
     let bench: ModelBench | null = null;
     try {
@@ -93,18 +94,22 @@ async function main(): Promise<number> {
   }
 
   if (options.profile) {
-    if (!engine.runtime?.profile.timestamps) {
-      console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
-    } else {
-      // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
-      const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
-      try {
-        profile = await bench.profile(PROFILE_STEPS);
-      } finally {
-        await bench.dispose();
-      }
+    // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
+    const timestamps = engine.runtime?.profile.timestamps ?? false;
+    const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
+    try {
+      census = await bench.census();
+      if (timestamps) profile = await bench.profile(PROFILE_STEPS);
+    } finally {
+      await bench.dispose();
+    }
+    console.log(`\nour training step, ${profiledPreset} model, batch 16: ${census.reduce((s, [, n]) => s + n, 0)} dispatches, by kernel`);
+    for (const [kernel, n] of census) console.log(`  ${kernel.padEnd(40)}${String(n).padStart(5)}`);
+    if (profile) {
       console.log(`\nour training step, ${profiledPreset} model, batch 16: GPU time per kernel over ${PROFILE_STEPS} steps`);
       console.log(profile.text);
+    } else {
+      console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
     }
   }
 
@@ -117,7 +122,11 @@ async function main(): Promise<number> {
   const gm = geometricMeanRatio(rows);
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
 
-  const json = { ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows), tuning: tuner.results };
+  const json = {
+    ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows),
+    ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
+    tuning: tuner.results,
+  };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
   const slug = adapterSlug(engine.adapter) + (options.filters.length || options.quick ? '-partial' : '');
   await mkdir(options.outDir, { recursive: true });

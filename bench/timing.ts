@@ -5,6 +5,8 @@
 // The engines' samples alternate (ours, tfjs, ours, ...), so a change in the machine's load hits both alike.
 // Slow work (a CPU adapter) gets fewer samples: no round is started once `budgetMs` per engine would be exceeded.
 
+import { readFileSync } from 'node:fs';
+
 export interface TimingOptions {
   /** Untimed runs first (pipeline compilation, tfjs's lazy uploads); 0 where a check has just run the work. */
   warmup: number;
@@ -80,4 +82,38 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Milliseconds of CPU time the calling thread has used: the host's own cost, which neither the machine's other
+ * load nor (on a CPU adapter) the driver's shader threads inflate. Linux gives it per thread in
+ * /proc/thread-self/schedstat (nanoseconds on the CPU); elsewhere null. */
+export function threadCpuMs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+export interface HostCost {
+  /** Median host milliseconds per run: recording and submitting the work, not executing it. */
+  ms: number;
+  /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the run. */
+  clock: 'thread-cpu' | 'wall';
+}
+
+/** The host side of a workload: each of `runs` runs starts on an idle queue (a sync before it) and is timed
+ * alone, up to its return (its commands submitted, not executed); median over the runs. */
+export async function measureHost(w: Workload, runs: number): Promise<HostCost> {
+  const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
+  const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await w.sync();
+    const t0 = now();
+    await w.run();
+    samples.push(now() - t0);
+  }
+  await w.sync();
+  return { ms: median(samples), clock };
 }

@@ -64,6 +64,24 @@ describe('GPU runtime', () => {
     x.dispose();
   });
 
+  it('counts dispatches and submits, in total and by kernel', async () => {
+    await rt.sync();
+    const x = ser.tensor(new Float32Array(203).map((_, i) => (i % 7) - 3), [203], { requiresGrad: true });
+    const before = { ...rt.counts };
+    rt.kernelCounts = new Map();
+    // Known kernels: relu and add (same shapes) are one map each, a sum of 203 values one level of sumTo (no partials under 256).
+    const loss = ser.sum(ser.add(ser.relu(x), x));
+    const byKernel = Object.fromEntries(rt.kernelCounts);
+    rt.kernelCounts = null;
+    expect(rt.counts.dispatches - before.dispatches).toBe(3);
+    expect(byKernel).toEqual({ 'elementwise.unary': 1, 'elementwise.binary': 1, 'elementwise.sumTo': 1 });
+    expect(rt.counts.submits).toBe(before.submits); // recorded, not yet submitted
+    await rt.sync();
+    expect(rt.counts.submits).toBe(before.submits + 1);
+    loss.dispose();
+    x.dispose();
+  });
+
   it('profiles every dispatch: calls, time and share per kernel', async (ctx) => {
     ctx.skip(!rt.profile.timestamps, 'this adapter has no timestamp queries to profile with');
     const profiler = rt.enableProfiler();

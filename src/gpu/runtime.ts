@@ -95,6 +95,11 @@ export class GpuRuntime {
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
   private bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
   profiler: Profiler | null = null;
+  /** Dispatches recorded and batches submitted since the runtime started: the benchmark's per-step counts
+   * (read before and after a step). Counting costs two increments, so it is always on. */
+  readonly counts = { dispatches: 0, submits: 0 };
+  /** When set, dispatches are also tallied here by kernel name (the benchmark's one-step census). */
+  kernelCounts: Map<string, number> | null = null;
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
   private tuning = false;
@@ -167,6 +172,8 @@ export class GpuRuntime {
     this.bound = { pass, pipeline, bindGroup };
     pass.dispatchWorkgroups(x, y, z);
     pass.popDebugGroup();
+    this.counts.dispatches++;
+    if (this.kernelCounts) this.kernelCounts.set(call.kernel, (this.kernelCounts.get(call.kernel) ?? 0) + 1);
     if (this.profiler) pass.end();
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
   }
@@ -180,6 +187,7 @@ export class GpuRuntime {
     this.recorded = 0;
     this.profiler?.resolve(encoder);
     this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
+    this.counts.submits++;
     this.errors.push(this.device.popErrorScope(), this.device.popErrorScope());
     this.storage.afterSubmit();
     this.bindings.afterSubmit();
