@@ -148,8 +148,9 @@ export class GpuRuntime {
     this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
-    this.encoderCommand('copy').copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  /** Copies `bytes` from src (at srcOffset) to dst (at dstOffset); offsets are multiples of 4. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.encoderCommand('copy').copyBufferToBuffer(src, srcOffset, dst, dstOffset, Math.ceil(bytes / 4) * 4);
   }
 
   dispatch(call: KernelCall): void {
