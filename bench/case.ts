@@ -96,7 +96,7 @@ export interface CaseResult {
   error: number;
   tfjsError?: number;
   /** Composite cases (a training step, an inference batch): dispatches one run records, exactly, and the host
-   * time of one run (recording and submitting, on an idle queue; see measureHost in timing.ts). */
+   * time of one run (recording and submitting; see measureHost in timing.ts). */
   dispatches?: number;
   hostMs?: number;
   hostClock?: 'thread-cpu' | 'wall';

@@ -27,8 +27,9 @@ export interface ModelCase {
   mode: 'train' | 'infer';
 }
 
-/** Host-cost samples per case (each on an idle queue; see measureHost). */
-const HOST_RUNS = 5;
+/** Host cost: rounds of runs back to back (see measureHost). */
+const HOST_RUNS = 3;
+const HOST_ROUNDS = 3;
 
 /** The presets benchmarked unless --model says otherwise. */
 export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];
@@ -223,7 +224,7 @@ export class ModelBench {
     const before = runtime.counts.dispatches;
     workloads[0].run();
     const dispatches = runtime.counts.dispatches - before;
-    const host = await measureHost(workloads[0], HOST_RUNS);
+    const host = await measureHost(workloads[0], HOST_RUNS, HOST_ROUNDS);
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
       ...timedResult(c, ours, theirs),

@@ -98,21 +98,22 @@ export function threadCpuMs(): number | null {
 export interface HostCost {
   /** Median host milliseconds per run: recording and submitting the work, not executing it. */
   ms: number;
-  /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the run. */
+  /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the runs. */
   clock: 'thread-cpu' | 'wall';
 }
 
-/** The host side of a workload: each of `runs` runs starts on an idle queue (a sync before it) and is timed
- * alone, up to its return (its commands submitted, not executed); median over the runs. */
-export async function measureHost(w: Workload, runs: number): Promise<HostCost> {
+/** The host side of a workload, as a training loop meets it: `runs` runs back to back (no sync between them,
+ * so the garbage and the polling of a wait are not counted), timed together and divided by runs; the median
+ * over `rounds` such rounds, each started on an idle queue. */
+export async function measureHost(w: Workload, runs: number, rounds: number): Promise<HostCost> {
   const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
   const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  for (let r = 0; r < rounds; r++) {
     await w.sync();
     const t0 = now();
-    await w.run();
-    samples.push(now() - t0);
+    for (let i = 0; i < runs; i++) await w.run();
+    samples.push((now() - t0) / runs);
   }
   await w.sync();
   return { ms: median(samples), clock };

@@ -66,6 +66,11 @@ describe('bench model cases', () => {
       const r = await bench.run(infer, { ...TINY, warmup: 0 });
       expect(r.extra?.utterancesPerSecond).toBeGreaterThan(0);
       expect(r.extra?.tfjsUtterancesPerSecond).toBeGreaterThan(0);
+      // The host's share: the exact dispatches of one batch, and its host time.
+      expect(r.dispatches).toBeGreaterThan(10);
+      expect(r.hostMs).toBeGreaterThan(0);
+      expect(tableRow(r)).toMatch(/\d+ dispatches, host [\d.]+ ms = [\d.]+ µs each/);
+      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ dispatches: r.dispatches, hostMs: expect.any(Number), hostUsPerDispatch: expect.any(Number) });
     } finally {
       await bench.dispose();
     }
@@ -83,6 +88,8 @@ describe('bench helpers', () => {
     });
     expect(() => parseOptions(['--sizes', 'big'])).toThrow(/--sizes/);
     expect(() => parseOptions(['--frobnicate'])).toThrow(/unknown flag/);
+    expect(parseOptions(['--model', 'default,m5'])).toMatchObject({ models: ['default', 'm5'] });
+    expect(() => parseOptions(['--model', 'huge'])).toThrow(/unknown preset "huge"/);
   });
 
   it('takes the median', () => {

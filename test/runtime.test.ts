@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
 import { BindingCache } from '../src/gpu/binding-cache.js';
+import { BufferPool } from '../src/gpu/buffer-pool.js';
 import { Params, type GpuRuntime } from '../src/gpu/runtime.js';
 import { allocate, gpuStorage } from '../src/gpu/storage.js';
 import type { Backend } from '../src/kernels/backend.js';
@@ -80,6 +81,19 @@ describe('GPU runtime', () => {
     expect(rt.counts.submits).toBe(before.submits + 1);
     loss.dispose();
     x.dispose();
+  });
+
+  it('hands out the oldest free buffer of a size whatever the order of releases, so a repeated step binds the same buffers', () => {
+    const pool = new BufferPool(rt.device, GPUBufferUsage.STORAGE);
+    const made = [0, 1, 2].map(() => pool.acquire(1000, 'x'));
+    for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0]]) {
+      order.forEach((i) => pool.release(made[i]));
+      pool.afterSubmit();
+      expect([0, 1, 2].map(() => pool.acquire(1000, 'x'))).toEqual(made);
+    }
+    made.forEach((buffer) => pool.release(buffer));
+    pool.afterSubmit();
+    pool.trim();
   });
 
   it('profiles every dispatch: calls, time and share per kernel', async (ctx) => {
