@@ -100,6 +100,9 @@ export interface CaseResult {
   dispatches?: number;
   hostMs?: number;
   hostClock?: 'thread-cpu' | 'wall';
+  /** PyTorch's median ms (--torch), and torchMs / ms (above 1, ours is faster). */
+  torchMs?: number;
+  torchRatio?: number;
   /** Extra figures of composite cases, e.g. utterances per second. */
   extra?: Record<string, number>;
 }

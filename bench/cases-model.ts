@@ -13,6 +13,7 @@ import { CheckError, timedResult, type BenchContext, type CaseResult } from './c
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
+import type { TorchCase } from './torch.js';
 import { measure, measureHost, type TimingOptions, type Workload } from './timing.js';
 
 const CLASSES = ['angry', 'happy', 'neutral', 'sad'];
@@ -26,6 +27,12 @@ export interface ModelCase {
   preset: ModelPreset;
   mode: 'train' | 'infer';
 }
+
+/** The configuration a preset's cases run (ours, tfjs's twin and PyTorch's alike). */
+export const benchModelConfig = (preset: ModelPreset): ModelConfig => MODEL_PRESETS[preset](CLASSES, true);
+
+/** A model case for bench/torch_bench.py. */
+export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: MODEL_BATCH });
 
 /** Host cost: rounds of runs back to back (see measureHost). */
 const HOST_RUNS = 3;
@@ -193,7 +200,7 @@ export class ModelBench {
 
   /** check = false skips the batch-of-2 check (for the profiler's extra run). */
   static async create(ctx: BenchContext, preset: ModelPreset, check = true): Promise<ModelBench> {
-    const config = MODEL_PRESETS[preset](CLASSES, true);
+    const config = benchModelConfig(preset);
     const checked = check ? await checkModel(ctx, preset, config) : { error: NaN };
     const batch = hostBatch(MODEL_BATCH, config.windowSamples, 3);
     const ours = new OurSer(config, batch);

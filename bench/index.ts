@@ -8,13 +8,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import type { KernelTime, TuningResult } from '../src/index.js';
-import { CheckError, runCase, type BenchContext } from './case.js';
+import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
-import { ModelBench, modelCases } from './cases-model.js';
+import { ModelBench, modelCases, torchModelCase, type ModelCase } from './cases-model.js';
+import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
-import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
-import { FULL_TIMING, QUICK_TIMING } from './timing.js';
+import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
+import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from './timing.js';
 
 
 const PROFILE_STEPS = 3;
@@ -93,6 +94,12 @@ async function main(): Promise<number> {
     }
   }
 
+  let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
+  if (options.torch) {
+    torch = await torchColumn(rows, models, timing);
+    if ('missing' in torch) console.log(`\n--torch: not run: ${torch.missing}`);
+  }
+
   if (options.profile) {
     // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
     const timestamps = engine.runtime?.profile.timestamps ?? false;
@@ -125,6 +132,7 @@ async function main(): Promise<number> {
   const json = {
     ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows),
     ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
+    ...(torch ? { torch } : {}),
     tuning: tuner.results,
   };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
@@ -145,6 +153,32 @@ async function main(): Promise<number> {
   if (failed) console.log(`${failed} case(s) FAILED (see above)`);
   if (options.json) console.log(JSON.stringify(json));
   return failed ? 1 : 0;
+}
+
+/** Times our finished GEMM and model cases in PyTorch, adds torchMs and torchRatio to their rows and prints
+ * them as a table of their own. */
+async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptions): Promise<Omit<TorchRun, 'results'> | { missing: string }> {
+  const found = torchPython();
+  if ('missing' in found) return found;
+  const done = rows.filter((r): r is CaseResult => !isFailed(r));
+  const cases = done.flatMap((r): TorchCase[] => {
+    const model = models.find((m) => m.name === r.name);
+    const c = model ? torchModelCase(model) : gemmTorchCase(r.name);
+    return c ? [c] : [];
+  });
+  console.log(`\nPyTorch (${found.python}): ${cases.length} cases`);
+  const run = runTorch(found.python, cases, timing);
+  const { results, ...about } = run;
+  console.log(`PyTorch ${run.torch} on ${run.device} (${run.threads} threads), fp32, TF32 off`);
+  console.log('case'.padEnd(40) + 'ours ms'.padStart(11) + 'torch ms'.padStart(11) + 'torch/ours'.padStart(12));
+  for (const r of done) {
+    const ms = results[r.name];
+    if (ms === undefined) continue;
+    r.torchMs = ms;
+    r.torchRatio = ms / r.ms;
+    console.log(r.name.padEnd(40) + r.ms.toPrecision(4).padStart(11) + ms.toPrecision(4).padStart(11) + `${r.torchRatio.toFixed(2)}x`.padStart(12));
+  }
+  return about;
 }
 
 /** e.g. "conv1d.forward x[16,64,3000] ...: tiled 64x64 k16 0.41 | direct 1.92 | tiled 32x32 k16 0.57". */

@@ -21,6 +21,8 @@ export interface BenchOptions {
   tune: boolean | null;
   /** Model presets of the training-step and inference cases; null = BENCH_PRESETS (cases-model.ts). */
   models: ModelPreset[] | null;
+  /** Also time the model and GEMM cases in PyTorch (bench/torch.ts). */
+  torch: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -30,6 +32,8 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --model <list>     model presets of the training-step and inference cases, e.g. default,compact
                      (default: default,compact,m5,m5-compact; tfjs runs the m5 designs only)
   --no-tfjs          skip the TensorFlow.js comparison
+  --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
+                     /usr/bin/python3 or python3 imports torch
   --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
   --tune, --no-tune  time our candidate kernels per shape before timing a case (default: on GPUs only);
                      the choices are saved per adapter (~/.cache/ser-webgpu/tuning.json)
@@ -38,7 +42,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null, torch: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -65,6 +69,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
           if (!(name in MODEL_PRESETS)) throw new Error(`--model: unknown preset "${name}" (${Object.keys(MODEL_PRESETS).join(', ')})`);
           return name as ModelPreset;
         });
+        break;
+      case '--torch':
+        o.torch = true;
         break;
       case '--no-tfjs':
         o.tfjs = false;

@@ -127,6 +127,10 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
       if (r.gbps !== undefined) out.gbps = round(r.gbps);
       if (r.tfjsGflops !== undefined) out.tfjsGflops = round(r.tfjsGflops);
       if (r.tfjsGbps !== undefined) out.tfjsGbps = round(r.tfjsGbps);
+      if (r.torchMs !== undefined) {
+        out.torchMs = round(r.torchMs);
+        out.torchRatio = round(r.torchRatio);
+      }
       if (r.dispatches !== undefined) {
         out.dispatches = r.dispatches;
         out.hostMs = round(r.hostMs);

@@ -84,11 +84,16 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+const parked = new Int32Array(new SharedArrayBuffer(4));
+
 /** Milliseconds of CPU time the calling thread has used: the host's own cost, which neither the machine's other
  * load nor (on a CPU adapter) the driver's shader threads inflate. Linux gives it per thread in
- * /proc/thread-self/schedstat (nanoseconds on the CPU); elsewhere null. */
+ * /proc/thread-self/schedstat (nanoseconds on the CPU; Node 20 has no thread clock), but updates it only when
+ * the thread is descheduled or at a timer tick (up to 4 ms stale): so the thread first sleeps for 0.2 ms,
+ * which deschedules it and brings the figure up to date. Elsewhere null. */
 export function threadCpuMs(): number | null {
   try {
+    Atomics.wait(parked, 0, 0, 0.2);
     return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
   } catch {
     return null;
