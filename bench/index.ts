@@ -96,7 +96,8 @@ async function main(): Promise<number> {
 
   let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
   if (options.torch) {
-    torch = await torchColumn(rows, models, timing);
+    // PyTorch's failure costs its column, not the run's table and JSON.
+    torch = await torchColumn(rows, models, timing).catch((e: Error) => ({ missing: e.message }));
     if ('missing' in torch) console.log(`\n--torch: not run: ${torch.missing}`);
   }
 
