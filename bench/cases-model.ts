@@ -35,8 +35,8 @@ export const benchModelConfig = (preset: ModelPreset): ModelConfig => MODEL_PRES
 export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: MODEL_BATCH });
 
 /** Host cost: rounds of runs back to back (see measureHost). */
-const HOST_RUNS = 3;
-const HOST_ROUNDS = 3;
+const HOST_RUNS = 5;
+const HOST_ROUNDS = 5;
 
 /** The presets benchmarked unless --model says otherwise. */
 export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];
