@@ -96,6 +96,25 @@ describe('GPU runtime', () => {
     pool.trim();
   });
 
+  it('writes volatile params into recycled uniforms: each dispatch of a batch sees its own values, and later batches reuse the buffers', async () => {
+    const addV = `struct P { n: u32, v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.n) { a[g.x] += p.v; } }`;
+    const a = rt.allocate(256, 'a');
+    rt.clear(a, 256);
+    const add = (v: number) => rt.dispatch({ kernel: 'test.volatile', shader: addV, params: new Params().u32(64).f32(v), volatile: true, buffers: [a], workgroups: [1] });
+    const stats = () => (rt as unknown as { bindings: BindingCache }).bindings.stats();
+    // Step counts of a few steps: 1 + 2 + 3 in one batch, then 10 + 20 + 30 in the next, on the same buffers.
+    [1, 2, 3].forEach(add);
+    await rt.sync();
+    const made = stats().volatileUniforms;
+    [10, 20, 30].forEach(add);
+    expect(stats().volatileUniforms).toBe(made);
+    expect([...new Set(new Float32Array(await rt.read(a, 256)).slice(0, 64))]).toEqual([66]);
+    rt.release(a);
+  });
+
   it('profiles every dispatch: calls, time and share per kernel', async (ctx) => {
     ctx.skip(!rt.profile.timestamps, 'this adapter has no timestamp queries to profile with');
     const profiler = rt.enableProfiler();

@@ -25,6 +25,8 @@ export interface KernelCall {
   constants?: Record<string, number>;
   /** Contents of the uniform at binding 0 (see `Params`). */
   params?: Params;
+  /** The params change at every call (a step count, a seed): recycled buffers, not a cached one per value. */
+  volatile?: boolean;
   buffers: GPUBuffer[];
   workgroups: [number, number?, number?];
 }
@@ -160,7 +162,7 @@ export class GpuRuntime {
     if (x > max || y > max || z > max) throw new GpuError(`${label}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
     const encoder = this.begin(label);
     const pipeline = this.pipeline(call);
-    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label);
+    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label, call.volatile);
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
     const pass = this.profiler
       ? encoder.beginComputePass({ label, timestampWrites: this.profiler.timestampWrites(call.kernel) })

@@ -46,6 +46,7 @@ function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, 
     entryPoint: 'adamStep',
     constants: { WG, ITEMS },
     params: new Params().u32(offset, offset + length).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
+    volatile: true, // the bias corrections change every step
     buffers: [param, grad, m, v].map((s) => gpuStorage(s).buffer),
     workgroups: grid1d(length, WG * ITEMS),
   });
@@ -72,6 +73,7 @@ function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number)
     entryPoint: 'dropoutMask',
     constants: { WG, ITEMS },
     params: new Params().u32(length, seed >>> 0).f32(p, scale),
+    volatile: true, // a new seed every step
     buffers: [mask.buffer],
     workgroups: grid1d(length, WG * ITEMS),
   });
