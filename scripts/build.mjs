@@ -1,9 +1,13 @@
 // Builds the package with esbuild: the Node entry and CLI (dist/node), the self-contained browser bundle
 // (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark (dist/bench);
 // then the type declarations (dist/types) with tsc. WGSL sources and the exported Python files are bundled as text.
+// First it rewrites the lists of kernel families (scripts/families.mjs) from the files that define them.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { updateFamilyLists } from './families.mjs';
+
+updateFamilyLists();
 
 const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text', '.py': 'text' }, sourcemap: true, logLevel: 'warning' };
 const builds = [

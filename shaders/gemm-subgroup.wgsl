@@ -36,21 +36,19 @@ fn gemm_subgroup(
   if (m0 >= p.M) {
     return;
   }
-  // Element (row, k) of op(A) is a[aRow[g] + k·aStepK], element (k, col) of op(B) is b[bCol[j] + k·bStepK].
+  // aRow and bCol hold aRowStart and bColStart (gemm-common.wgsl) of this lane's rows and columns.
   // Rows and columns past the edge load the last one (in bounds); their results are dropped at the end.
-  let transA = p.transA != 0u;
-  let transB = p.transB != 0u;
-  let aStepK = select(1u, p.M, transA);
-  let bStepK = select(p.N, 1u, transB);
+  let aStepK = kStepA();
+  let bStepK = kStepB();
   var aRow: array<u32, 4>;
   var bCol: array<u32, 4>;
   for (var g = 0u; g < ROW_GROUPS; g++) {
     let row = min(m0 + g * LANES + lane, p.M - 1u);
-    aRow[g] = select(row * p.K, row, transA);
+    aRow[g] = aRowStart(row);
   }
   for (var j = 0u; j < COLS; j++) {
     let col = min(n0 + j * LANES + lane, p.N - 1u);
-    bCol[j] = select(col, col * p.K, transB);
+    bCol[j] = bColStart(col);
   }
 
   // acc[r·4 + j]: row m0 + r, column n0 + j·LANES + lane.

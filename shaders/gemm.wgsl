@@ -78,23 +78,21 @@ fn gemm_direct(
     return;
   }
   // Rows and columns past the edge read the last one (always in bounds); storeBlock drops their results.
-  // Element (row, k) of op(A) is a[aRow[..] + k·aStepK], element (k, col) of op(B) is b[bCol[..] + k·bStepK].
-  let transA = p.transA != 0u;
-  let transB = p.transB != 0u;
-  let aStepK = select(1u, p.M, transA);
-  let bStepK = select(p.N, 1u, transB);
+  // aRow and bCol hold aRowStart and bColStart (gemm-common.wgsl) of this thread's rows and columns.
+  let aStepK = kStepA();
+  let bStepK = kStepB();
   var aRow: array<u32, 4u * MAX_VECS>;
   var bCol: array<u32, 4u * MAX_VECS>;
   for (var i = 0u; i < ROW_VECS; i++) {
     for (var r = 0u; r < 4u; r++) {
       let row = min(row0 + 4u * (lid.y + i * WG_Y) + r, p.M - 1u);
-      aRow[4u * i + r] = select(row * p.K, row, transA);
+      aRow[4u * i + r] = aRowStart(row);
     }
   }
   for (var j = 0u; j < COL_VECS; j++) {
     for (var q = 0u; q < 4u; q++) {
       let col = min(col0 + 4u * (lid.x + j * WG_X) + q, p.N - 1u);
-      bCol[4u * j + q] = select(col, col * p.K, transB);
+      bCol[4u * j + q] = bColStart(col);
     }
   }
   var acc: array<vec4f, MAX_ACC>;

@@ -7,14 +7,12 @@
 //   finish:  a thread per channel adds up its partials; writes dbeta[c] and dgamma[c].
 // and for short channels in one:
 //   direct:  a thread per channel sums all of it.
-// then dx:
-//   inputGradientRows / inputGradientFlat: dx, covering the tensor like `rows` / `flat` of normalization-apply.wgsl.
+// then dx, from them, by the BACKWARD pass of normalization-apply.wgsl.
 // With RELU (batch norm followed by a fused ReLU, y its output), every pass reads dy where y > 0 and 0 elsewhere:
 // the ReLU's backward without a pass of its own. Each entry point binds y after its other inputs and outputs
 // (the host binds dy again there without RELU).
 
 override WG: u32 = 64; // a power of two for `partial`
-override ITEMS: u32 = 16; // elements per thread in the inputGradient passes
 override RELU: bool = false;
 
 // Bindings of `partial`.
@@ -36,23 +34,12 @@ override RELU: bool = false;
 @group(0) @binding(6) var<storage, read_write> directDbeta: array<f32>;
 @group(0) @binding(7) var<storage, read> directY: array<f32>;
 
-// Bindings of the inputGradient passes (x, dy and mean as for `partial`).
-@group(0) @binding(4) var<storage, read> variance: array<f32>;
-@group(0) @binding(5) var<storage, read> gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> dgamma: array<f32>;
-@group(0) @binding(7) var<storage, read> dbeta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(9) var<storage, read> inputY: array<f32>;
-
 // dy[i], or 0 where the fused ReLU cut its output (one helper per entry point: each binds y elsewhere).
 fn partialDy(i: u32) -> f32 {
   return select(dy[i], select(0.0, dy[i], partialY[i] > 0.0), RELU);
 }
 fn directDy(i: u32) -> f32 {
   return select(dy[i], select(0.0, dy[i], directY[i] > 0.0), RELU);
-}
-fn inputDy(i: u32) -> f32 {
-  return select(dy[i], select(0.0, dy[i], inputY[i] > 0.0), RELU);
 }
 
 var<workgroup> sharedDy: array<f32, WG>;
@@ -128,63 +115,4 @@ fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
   directDbeta[c] = total.x;
   directDgamma[c] = total.y * inverseSqrt(directVariance[c] + p.eps);
-}
-
-/** dx = gamma·invStd·(dy − (dbeta + x̂·dgamma)/M) as dx = a·dy + b·(x − mean) + d, per channel constants. */
-struct Coefficients {
-  a: f32,
-  b: f32,
-  d: f32,
-}
-
-fn coefficients(c: u32) -> Coefficients {
-  let invStd = inverseSqrt(variance[c] + p.eps);
-  let a = gamma[c] * invStd;
-  let invM = 1.0 / f32(p.N * p.L);
-  return Coefficients(a, -a * invStd * dgamma[c] * invM, -a * dbeta[c] * invM);
-}
-
-@compute @workgroup_size(WG)
-fn inputGradientRows(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = wg.y + wg.z * nwg.y;
-  if (r >= p.N * p.C) {
-    return;
-  }
-  let c = r % p.C;
-  let k = coefficients(c);
-  let m = mean[c];
-  let base = r * p.L;
-  let first = wg.x * WG * ITEMS + t;
-  for (var j = 0u; j < ITEMS; j++) {
-    let l = first + j * WG;
-    if (l < p.L) {
-      let i = base + l;
-      dx[i] = k.a * inputDy(i) + k.b * (x[i] - m) + k.d;
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn inputGradientFlat(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let total = p.N * p.C * p.L;
-  var i = (wg.x + wg.y * nwg.x) * WG * ITEMS + t;
-  let row = i / p.L;
-  var l = i - row * p.L;
-  var c = row % p.C;
-  for (var j = 0u; j < ITEMS; j++) {
-    if (i < total) {
-      let k = coefficients(c);
-      dx[i] = k.a * inputDy(i) + k.b * (x[i] - mean[c]) + k.d;
-    }
-    i += WG;
-    l += p.stepL;
-    c += p.stepC;
-    if (l >= p.L) {
-      l -= p.L;
-      c += 1u;
-    }
-    if (c >= p.C) {
-      c -= p.C;
-    }
-  }
 }

@@ -12,7 +12,6 @@ struct Params {
   chunks: u32, // partials per channel
   stepN: u32,  // WG / L: walking j by WG moves n by stepN and l by stepL (plus a carry)
   stepL: u32,  // WG % L
-  stepC: u32,  // backward's inputGradientFlat: (WG / L) % C
   eps: f32,    // backward only
 }
 

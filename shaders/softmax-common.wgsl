@@ -1,6 +1,6 @@
 // The softmax family's shared declarations: its uniforms and the workgroup tree reductions, used by softmax.wgsl,
-// softmax-backward.wgsl, softmax-cross-entropy.wgsl and softmax-cross-entropy-backward.wgsl (src/kernels/softmax.ts
-// prepends this file to each: WGSL has no includes). Every tensor is [rows, cols], row-major.
+// softmax-cross-entropy.wgsl and softmax-cross-entropy-backward.wgsl (src/kernels/softmax.ts prepends this file to
+// each: WGSL has no includes). Every tensor is [rows, cols], row-major.
 
 struct Params {
   rows: u32,

@@ -1,12 +1,61 @@
-// Softmax over the last dim of x [rows, cols] (row-major), max-subtracted: y = exp(x − max) / Σ exp(x − max).
-// Two ways to split the work, the same arithmetic:
+// Softmax over the last dim of [rows, cols] (row-major), max-subtracted, and its backward; BACKWARD picks the pass:
+//   forward:  y = exp(x − max) / Σ exp(x − max)
+//   backward: dx = y·(dy − inner),  inner = Σ_cols dy·y (per row), given the forward output y.
+// Two ways to split the work, the same arithmetic (each pass's walks over a row are written once, below):
 //   rows: one thread per row (grid1d over rows: r = gid.x + gid.y·nwg.x·WG); for short rows, no barriers.
-//   wide: one workgroup per row (r = wg.x + wg.y·nwg.x), threads stride over the columns and meet in two tree
-//         reductions (max, then the sum); for long rows.
-// Both write exp(x − max) into y first and rescale it in place, so exp runs once per element.
+//   wide: one workgroup per row (r = wg.x + wg.y·nwg.x), threads stride over the columns and meet in tree
+//         reductions (forward: the max, then the sum; backward: inner); for long rows.
+// The forward writes exp(x − max) into y first and rescales it in place, so exp runs once per element.
 
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override BACKWARD: bool = false;
+
+@group(0) @binding(1) var<storage, read> source: array<f32>; // x forward, y backward
+// Backward only: the forward pass binds x here again (read-only aliasing is allowed); it is never read.
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> result: array<f32>; // y forward, dx backward
+
+// The walks over the columns first, first + step, ... of the row at offset o: a `rows` thread takes them all
+// (first 0, step 1), a `wide` thread every WG-th.
+
+fn rowMax(o: u32, first: u32, step: u32) -> f32 {
+  var m = -0x1.fffffep+127f; // the lowest float32
+  for (var j = first; j < p.cols; j += step) {
+    m = max(m, source[o + j]);
+  }
+  return m;
+}
+
+/** Writes exp(x − m) and returns their sum. */
+fn writeExp(o: u32, first: u32, step: u32, m: f32) -> f32 {
+  var s = 0.0;
+  for (var j = first; j < p.cols; j += step) {
+    let e = exp(source[o + j] - m);
+    result[o + j] = e;
+    s += e;
+  }
+  return s;
+}
+
+fn rescale(o: u32, first: u32, step: u32, inv: f32) {
+  for (var j = first; j < p.cols; j += step) {
+    result[o + j] *= inv;
+  }
+}
+
+/** Σ dy·y. */
+fn innerProduct(o: u32, first: u32, step: u32) -> f32 {
+  var inner = 0.0;
+  for (var j = first; j < p.cols; j += step) {
+    inner += dy[o + j] * source[o + j];
+  }
+  return inner;
+}
+
+fn writeGradient(o: u32, first: u32, step: u32, inner: f32) {
+  for (var j = first; j < p.cols; j += step) {
+    result[o + j] = source[o + j] * (dy[o + j] - inner);
+  }
+}
 
 @compute @workgroup_size(WG)
 fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -15,19 +64,10 @@ fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     return;
   }
   let o = r * p.cols;
-  var m = x[o];
-  for (var j = 1u; j < p.cols; j++) {
-    m = max(m, x[o + j]);
-  }
-  var s = 0.0;
-  for (var j = 0u; j < p.cols; j++) {
-    let e = exp(x[o + j] - m);
-    y[o + j] = e;
-    s += e;
-  }
-  let inv = 1.0 / s;
-  for (var j = 0u; j < p.cols; j++) {
-    y[o + j] *= inv;
+  if (BACKWARD) {
+    writeGradient(o, 0u, 1u, innerProduct(o, 0u, 1u));
+  } else {
+    rescale(o, 0u, 1u, 1.0 / writeExp(o, 0u, 1u, rowMax(o, 0u, 1u)));
   }
 }
 
@@ -38,19 +78,10 @@ fn wide(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
     return;
   }
   let o = r * p.cols;
-  var m = -0x1.fffffep+127f; // the lowest float32
-  for (var j = t; j < p.cols; j += WG) {
-    m = max(m, x[o + j]);
-  }
-  m = workgroupMax(t, m);
-  var s = 0.0;
-  for (var j = t; j < p.cols; j += WG) {
-    let e = exp(x[o + j] - m);
-    y[o + j] = e;
-    s += e;
-  }
-  let inv = 1.0 / workgroupSum(t, s);
-  for (var j = t; j < p.cols; j += WG) {
-    y[o + j] *= inv;
+  if (BACKWARD) {
+    writeGradient(o, t, WG, workgroupSum(t, innerProduct(o, t, WG)));
+  } else {
+    let m = workgroupMax(t, rowMax(o, t, WG));
+    rescale(o, t, WG, 1.0 / workgroupSum(t, writeExp(o, t, WG, m)));
   }
 }

@@ -5,6 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+// @ts-expect-error: a plain ES module script, without type declarations
+import { familyLists } from '../scripts/families.mjs';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
@@ -21,7 +23,7 @@ async function importGraph(): Promise<Map<string, string[]>> {
     platform: 'node',
     format: 'esm',
     packages: 'external',
-    loader: { '.wgsl': 'text' },
+    loader: { '.wgsl': 'text', '.py': 'text' },
     outdir: 'unused',
     logLevel: 'silent',
   });
@@ -95,6 +97,13 @@ describe('architecture', () => {
     const graph = await importGraph();
     expect(graph.size).toBeGreaterThan(80); // the graph really holds the tree
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('lists every kernel family where the kernels, the references and the suite are gathered (scripts/families.mjs)', () => {
+    const lists = familyLists() as { path: string; text: string }[];
+    expect(lists.map((l) => l.path)).toEqual(['src/kernels/index.ts', 'src/kernels/cpu/reference.ts', 'test/suite/index.ts']);
+    for (const { path, text } of lists) expect(readFileSync(join(root, path), 'utf8'), `${path}: run node scripts/families.mjs`).toBe(text);
+    expect(lists[2].text).toContain('pool1d: pool1dCases');
   });
 
   it.each([

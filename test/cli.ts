@@ -37,7 +37,7 @@ export async function buildCli(): Promise<Cli> {
     target: 'es2022',
     platform: 'node',
     packages: 'external',
-    loader: { '.wgsl': 'text' },
+    loader: { '.wgsl': 'text', '.py': 'text' },
     logLevel: 'warning',
   });
   const cli = join(outdir, 'cli.js');

@@ -39,19 +39,14 @@ async function fixture(files: Record<string, string | null>): Promise<string> {
 }
 const wavs = (...paths: string[]) => Object.fromEntries(paths.map((p) => [p, null]));
 
-/** Utterances as [file name, emotion, speaker, gender] for compact comparison. */
-const summary = (c: Corpus) => c.utterances.map((u) => [basename(u.file), u.emotion, u.speaker, u.gender]);
+/** Utterances as 'file-name emotion speaker gender' for compact comparison. */
+const summary = (c: Corpus) => c.utterances.map((u) => `${basename(u.file)} ${u.emotion} ${u.speaker} ${u.gender}`);
 
 describe('EMO-DB', () => {
   const names = ['03a01Fa.wav', '08b02Tc.wav', '16a05Wb.wav', '10b10Lb.wav', '13a04Eb.wav', '09a07Aa.wav', '12b01Na.wav'];
   const expected = [
-    ['03a01Fa.wav', 'happy', '03', 'm'],
-    ['08b02Tc.wav', 'sad', '08', 'f'],
-    ['09a07Aa.wav', 'fear', '09', 'f'],
-    ['10b10Lb.wav', 'boredom', '10', 'm'],
-    ['12b01Na.wav', 'neutral', '12', 'm'],
-    ['13a04Eb.wav', 'disgust', '13', 'f'],
-    ['16a05Wb.wav', 'angry', '16', 'f'],
+    '03a01Fa.wav happy 03 m', '08b02Tc.wav sad 08 f', '09a07Aa.wav fear 09 f', '10b10Lb.wav boredom 10 m',
+    '12b01Na.wav neutral 12 m', '13a04Eb.wav disgust 13 f', '16a05Wb.wav angry 16 f',
   ];
   const ignored = {
     'wav/99a01Fa.wav': null, // unknown speaker
@@ -97,14 +92,10 @@ describe('RAVDESS', () => {
     const corpus = await readCorpus('ravdess', dir);
     expect(corpus.classes).toEqual(['angry', 'happy', 'sad', 'neutral', 'fear', 'disgust', 'calm', 'surprise']);
     expect(summary(corpus)).toEqual([
-      ['03-01-01-01-01-01-01.wav', 'neutral', '01', 'm'],
-      ['03-01-05-02-02-01-01.wav', 'angry', '01', 'm'],
-      ['03-01-03-01-01-01-07.wav', 'happy', '07', 'm'],
-      ['03-01-04-01-01-01-07.wav', 'sad', '07', 'm'],
-      ['03-01-07-01-01-01-07.wav', 'disgust', '07', 'm'],
-      ['03-01-02-01-01-02-12.wav', 'calm', '12', 'f'],
-      ['03-01-08-02-01-01-12.wav', 'surprise', '12', 'f'],
-      ['03-01-06-01-02-01-24.wav', 'fear', '24', 'f'],
+      '03-01-01-01-01-01-01.wav neutral 01 m', '03-01-05-02-02-01-01.wav angry 01 m',
+      '03-01-03-01-01-01-07.wav happy 07 m', '03-01-04-01-01-01-07.wav sad 07 m',
+      '03-01-07-01-01-01-07.wav disgust 07 m', '03-01-02-01-01-02-12.wav calm 12 f',
+      '03-01-08-02-01-01-12.wav surprise 12 f', '03-01-06-01-02-01-24.wav fear 24 f',
     ]);
     const files = corpus.utterances.map((u) => u.file);
     expect(files).toEqual([...files].sort());
@@ -112,7 +103,7 @@ describe('RAVDESS', () => {
 
   it('reads a flat folder', async () => {
     const corpus = await readCorpus('ravdess', await fixture(wavs('03-01-04-02-01-01-02.wav', 'notes.wav')));
-    expect(summary(corpus)).toEqual([['03-01-04-02-01-01-02.wav', 'sad', '02', 'f']]);
+    expect(summary(corpus)).toEqual(['03-01-04-02-01-01-02.wav sad 02 f']);
   });
 });
 
@@ -129,12 +120,8 @@ describe('CREMA-D', () => {
     'AudioWAV/1001_DFA_ANG.wav', // missing level
   );
   const expected = [
-    ['1001_DFA_ANG_XX.wav', 'angry', '1001', 'm'],
-    ['1001_IEO_HAP_HI.wav', 'happy', '1001', 'm'],
-    ['1001_MTI_DIS_XX.wav', 'disgust', '1001', 'm'],
-    ['1002_ITS_NEU_XX.wav', 'neutral', '1002', 'f'],
-    ['1002_IWW_FEA_MD.wav', 'fear', '1002', 'f'],
-    ['1002_TIE_SAD_LO.wav', 'sad', '1002', 'f'],
+    '1001_DFA_ANG_XX.wav angry 1001 m', '1001_IEO_HAP_HI.wav happy 1001 m', '1001_MTI_DIS_XX.wav disgust 1001 m',
+    '1002_ITS_NEU_XX.wav neutral 1002 f', '1002_IWW_FEA_MD.wav fear 1002 f', '1002_TIE_SAD_LO.wav sad 1002 f',
   ];
 
   it('labels from the names and takes the sex from VideoDemographics.csv found below the folder', async () => {
@@ -195,11 +182,9 @@ describe('IEMOCAP', () => {
     const corpus = await readCorpus('iemocap', await fixture(nested));
     expect(corpus.classes).toEqual(['angry', 'happy', 'sad', 'neutral']);
     expect(summary(corpus)).toEqual([
-      ['Ses01F_impro01_F000.wav', 'neutral', 'Ses01F', 'f'],
-      ['Ses01F_impro01_F001.wav', 'happy', 'Ses01F', 'f'],
-      ['Ses01F_impro01_M003.wav', 'angry', 'Ses01M', 'm'],
-      ['Ses01F_impro01_M005.wav', 'sad', 'Ses01M', 'm'],
-      ['Ses02M_script01_1_M001.wav', 'happy', 'Ses02M', 'm'],
+      'Ses01F_impro01_F000.wav neutral Ses01F f', 'Ses01F_impro01_F001.wav happy Ses01F f',
+      'Ses01F_impro01_M003.wav angry Ses01M m', 'Ses01F_impro01_M005.wav sad Ses01M m',
+      'Ses02M_script01_1_M001.wav happy Ses02M m',
     ]);
   });
 
@@ -218,8 +203,7 @@ describe('IEMOCAP', () => {
   it('finds labels and wavs in a flat folder', async () => {
     const dir = await fixture({ 'labels.txt': session2, ...wavs('Ses02M_script01_1_F012.wav', 'Ses02M_script01_1_M001.wav') });
     expect(summary(await readCorpus('iemocap', dir, { fourClass: false }))).toEqual([
-      ['Ses02M_script01_1_F012.wav', 'surprise', 'Ses02F', 'f'],
-      ['Ses02M_script01_1_M001.wav', 'happy', 'Ses02M', 'm'],
+      'Ses02M_script01_1_F012.wav surprise Ses02F f', 'Ses02M_script01_1_M001.wav happy Ses02M m',
     ]);
   });
 
@@ -239,21 +223,17 @@ describe('CASIA', () => {
     });
     const corpus = await readCorpus('casia', dir);
     expect(corpus.classes).toEqual(['angry', 'happy', 'sad', 'neutral', 'fear', 'surprise']);
-    expect(corpus.utterances.map((u) => [u.file.split('/').slice(-3).join('/'), u.emotion, u.speaker, u.gender])).toEqual([
-      ['ZhaoZuoxiang/sad/203.wav', 'sad', 'ZhaoZuoxiang', 'm'],
-      ['liuchanhg/angry/201.wav', 'angry', 'liuchanhg', 'f'],
-      ['wangzhe/Happy/202.wav', 'happy', 'wangzhe', 'm'],
-      ['wangzhe/neutral/206.wav', 'neutral', 'wangzhe', 'm'],
-      ['zhaoquanyin/fear/205.wav', 'fear', 'zhaoquanyin', 'f'],
-      ['zhaoquanyin/surprise/204.wav', 'surprise', 'zhaoquanyin', 'f'],
+    expect(corpus.utterances.map((u) => `${u.file.split('/').slice(-3).join('/')} ${u.emotion} ${u.speaker} ${u.gender}`)).toEqual([
+      'ZhaoZuoxiang/sad/203.wav sad ZhaoZuoxiang m', 'liuchanhg/angry/201.wav angry liuchanhg f',
+      'wangzhe/Happy/202.wav happy wangzhe m', 'wangzhe/neutral/206.wav neutral wangzhe m',
+      'zhaoquanyin/fear/205.wav fear zhaoquanyin f', 'zhaoquanyin/surprise/204.wav surprise zhaoquanyin f',
     ]);
   });
 
   it('recognises renamed flat copies from the file-name tokens', async () => {
     const dir = await fixture(wavs('201-sad-zhaoquanyin.wav', 'wangzhe_angry_202.wav', '203.wav'));
     expect(summary(await readCorpus('casia', dir))).toEqual([
-      ['201-sad-zhaoquanyin.wav', 'sad', 'zhaoquanyin', 'f'],
-      ['wangzhe_angry_202.wav', 'angry', 'wangzhe', 'm'],
+      '201-sad-zhaoquanyin.wav sad zhaoquanyin f', 'wangzhe_angry_202.wav angry wangzhe m',
     ]);
   });
 });

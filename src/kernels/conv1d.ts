@@ -74,6 +74,17 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
+/**
+ * The tap phases of the direct kernels (shaders/conv1d-forward.wgsl): with c = gcd(stride, dilation), taps
+ * k and k + tapPhases (= stride/c) read inputs `step` (= lcm(stride, dilation)) apart, for outputs `spacing`
+ * (= dilation/c) apart. Every direct kernel's uniform is the Shape and these three, then its own fields.
+ */
+function tapPhaseParams(g: Geometry): { params: Params; tapPhases: number; spacing: number; step: number } {
+  const c = gcd(g.stride, g.dilation);
+  const [tapPhases, spacing, step] = [g.stride / c, g.dilation / c, (g.stride * g.dilation) / c];
+  return { params: shapeParams(g).u32(tapPhases, spacing, step), tapPhases, spacing, step };
+}
+
 /** Output tile of the forward kernel (its TILE_CO × TILE_L override constants). */
 export interface ForwardTile {
   co: number;
@@ -135,15 +146,14 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
 function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, g: Geometry, t: ForwardTile): GpuStorage {
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
   const wBuffer = gpuStorage(w).buffer;
-  const common = gcd(g.stride, g.dilation);
-  const spacing = g.dilation / common;
+  const { params, spacing } = tapPhaseParams(g);
   const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.forward',
     shapes: describe(g),
     shader: forwardShader,
     constants: { WG, TILE_CO: t.co, TILE_L4: t.l4 },
-    params: shapeParams(g).u32(g.stride / common, spacing, (g.stride * g.dilation) / common, groups, bias ? 1 : 0),
+    params: params.u32(groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
     workgroups: [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N],
@@ -159,15 +169,14 @@ export interface BackwardInputTile {
 
 function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometry, t: BackwardInputTile): GpuStorage {
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
-  const common = gcd(g.stride, g.dilation);
-  const step = (g.stride * g.dilation) / common;
+  const { params, step } = tapPhaseParams(g);
   const groups = Math.ceil(Math.ceil(g.L / step) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.backwardInput',
     shapes: describe(g),
     shader: backwardInputShader,
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
-    params: shapeParams(g).u32(g.stride / common, g.dilation / common, step, groups),
+    params: params.u32(groups),
     buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
     workgroups: [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N],
   });
@@ -183,11 +192,11 @@ export interface BackwardWeightTile {
 
 function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, t: BackwardWeightTile): GpuStorage {
   const { tapPhases, phaseTaps } = tapSplit(g);
+  const { params } = tapPhaseParams(g);
   const tapBlocks = Math.ceil(phaseTaps / t.k);
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
-  const common = gcd(g.stride, g.dilation);
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
   return summedOverChunks(rt, g.Cout * g.Cin * g.K, chunks, describe(g), (partials) =>
     rt.dispatch({
@@ -196,7 +205,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
       shader: backwardWeightShader,
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
-      params: shapeParams(g).u32(tapPhases, g.dilation / common, (g.stride * g.dilation) / common, chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
+      params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
       buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
       workgroups: [tileGroups, chunks, 1],
     }),

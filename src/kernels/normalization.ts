@@ -12,7 +12,7 @@
 //   batchNormBackward  backward.partial grid [chunks, C]: Σ dy, Σ dy·(x − mean) per chunk
 //                      backward.finish  a thread per channel → dbeta, dgamma
 //                      (backward.direct a thread per channel, instead of both, when M <= DIRECT_MAX_M)
-//                      backward.inputGradientRows / inputGradientFlat → dx, covering x like apply
+//                      apply.rows / apply.flat with BACKWARD → dx, the same cover and walk as apply
 // Each channel is split into enough chunks that the reductions keep ~TARGET_GROUPS workgroups busy even for few
 // channels, but no chunk is shorter than MIN_CHUNK elements (each workgroup pays log2(WG) barriers once). Short
 // channels skip the workgroup reduction: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so x [2, 65537, 1]
@@ -98,14 +98,14 @@ function elementwise(N: number, C: number, L: number) {
   if (L >= ROWS_MIN_L) {
     const items = Math.min(ELEMENT_ITEMS, 2 ** Math.ceil(Math.log2(Math.ceil(L / ELEMENT_WG))));
     return {
-      suffix: 'Rows',
+      entryPoint: 'rows',
       constants: { WG: ELEMENT_WG, ITEMS: items },
       workgroups: [Math.ceil(L / (ELEMENT_WG * items)), ...grid1d(N * C, 1)] as [number, number, number],
       steps: [0, 0] as [number, number],
     };
   }
   return {
-    suffix: 'Flat',
+    entryPoint: 'flat',
     constants: { WG: ELEMENT_WG, ITEMS: ELEMENT_ITEMS },
     workgroups: grid1d(N * C * L, ELEMENT_WG * ELEMENT_ITEMS),
     steps: [ELEMENT_WG % L, Math.floor(ELEMENT_WG / L) % C] as [number, number],
@@ -122,7 +122,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shapes: pl.shapes,
     shader: statsShader,
     constants: { WG: CHANNEL_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0, 0).f32(0),
+    params: new Params().u32(N, C, L, chunk, chunks, 0, 0).f32(0),
     workgroups: grid1d(C, CHANNEL_WG),
   };
   if (pl.direct) {
@@ -136,7 +136,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNo
     shader: statsShader,
     entryPoint: 'partial',
     constants: { WG: REDUCE_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG), 0).f32(0),
+    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG)).f32(0),
     buffers: [gpuStorage(x).buffer, partials.buffer],
     workgroups: [chunks, ...pl.channelGrid],
   });
@@ -158,18 +158,26 @@ function batchNormApplyGpu(
 ): Storage {
   const [N, C, L] = shape;
   const y = allocate(rt, N * C * L, 'batchnorm.y');
+  const xb = gpuStorage(x).buffer;
+  const perChannel = [mean, variance, gamma, beta].map((s) => gpuStorage(s).buffer);
+  // The backward-only bindings (dy, dgamma, the ReLU's output) take x, never read.
+  elementwisePass(rt, relu ? 'batchNormApply.relu' : 'batchNormApply', [N, C, L], eps, { RELU: relu ? 1 : 0, BACKWARD: 0 }, [xb, ...perChannel, y.buffer, xb, xb, xb]);
+  return y;
+}
+
+/** A pass of shaders/normalization-apply.wgsl over x [N, C, L] (apply, or with BACKWARD the input gradient). */
+function elementwisePass(rt: GpuRuntime, kernel: string, [N, C, L]: number[], eps: number, constants: Record<string, number>, buffers: GPUBuffer[]): void {
   const cover = elementwise(N, C, L);
   rt.dispatch({
-    kernel: relu ? 'batchNormApply.relu' : 'batchNormApply',
+    kernel,
     shapes: `x[${N},${C},${L}]`,
     shader: applyShader,
-    entryPoint: cover.suffix === 'Rows' ? 'rows' : 'flat',
-    constants: { ...cover.constants, RELU: relu ? 1 : 0 },
+    entryPoint: cover.entryPoint,
+    constants: { ...cover.constants, ...constants },
     params: new Params().u32(N, C, L, ...cover.steps).f32(eps),
-    buffers: [x, mean, variance, gamma, beta].map((s) => gpuStorage(s).buffer).concat(y.buffer),
+    buffers,
     workgroups: cover.workgroups,
   });
-  return y;
 }
 
 function batchNormBackwardGpu(
@@ -192,8 +200,8 @@ function batchNormBackwardGpu(
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
-  const params = (stepN: number, stepL: number, stepC: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL, stepC).f32(eps);
-  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0, 0), workgroups: grid1d(C, CHANNEL_WG) };
+  const params = (stepN: number, stepL: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL).f32(eps);
+  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0), workgroups: grid1d(C, CHANNEL_WG) };
   if (pl.direct) {
     rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG, RELU }, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
   } else {
@@ -204,24 +212,15 @@ function batchNormBackwardGpu(
       shader: backwardShader,
       entryPoint: 'partial',
       constants: { WG: REDUCE_WG, RELU },
-      params: params(...channelSteps(L, REDUCE_WG), 0),
+      params: params(...channelSteps(L, REDUCE_WG)),
       buffers: [xb, dyb, meanb, partials.buffer, yb],
       workgroups: [chunks, ...pl.channelGrid],
     });
     rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
     rt.release(partials.buffer);
   }
-  const cover = elementwise(N, C, L);
-  rt.dispatch({
-    kernel: 'batchNormBackward.inputGradient',
-    shapes: pl.shapes,
-    shader: backwardShader,
-    entryPoint: `inputGradient${cover.suffix}`,
-    constants: { ...cover.constants, RELU },
-    params: params(0, ...cover.steps),
-    buffers: [xb, dyb, meanb, varb, gammab, dgamma.buffer, dbeta.buffer, dx.buffer, yb],
-    workgroups: cover.workgroups,
-  });
+  const inputs = [xb, meanb, varb, gammab, dbeta.buffer, dx.buffer, dyb, dgamma.buffer, yb];
+  elementwisePass(rt, 'batchNormBackward.inputGradient', [N, C, L], eps, { RELU, BACKWARD: 1 }, inputs);
   return { dx, dgamma, dbeta };
 }
 

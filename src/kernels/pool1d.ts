@@ -21,14 +21,8 @@ import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/pool1d.js';
 import type { Pool1dGeometry as Geometry } from './geometry.js';
-import common from '../../shaders/pool1d-common.wgsl';
-import avgKernels from '../../shaders/pool1d-avg.wgsl';
-import maxKernels from '../../shaders/pool1d-max.wgsl';
+import poolShader from '../../shaders/pool1d.wgsl';
 import maxBy4Shader from '../../shaders/pool1d-max-by4.wgsl';
-
-// WGSL has no includes: the shared parameters and window geometry are prepended.
-const avgShader = common + avgKernels;
-const maxShader = common + maxKernels;
 
 const WORKGROUP_SIZE = 64;
 const OUTPUTS_PER_THREAD = 2;
@@ -41,8 +35,8 @@ function specialised(p: Geometry): boolean {
 
 interface PoolCall {
   kind: 'maxPool1d' | 'maxPool1dBackward' | 'avgPool1d' | 'avgPool1dBackward';
-  shader: string;
   p: Geometry;
+  /** shaders/pool1d.wgsl's bindings 1 and 3 (x, dy): forward x; max backward x, dy; average backward dy, dy. */
   inputs: Storage[];
 }
 
@@ -59,9 +53,10 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
   rt.dispatch({
     kernel: `pool1d.${c.kind}`,
     shapes: `x[${N},${C},${L}] k${c.p.kernelSize} s${c.p.stride} p${c.p.padding}`,
-    shader: c.shader,
-    entryPoint: c.kind,
+    shader: poolShader,
+    entryPoint: backward ? 'backward' : 'forward',
     constants: {
+      MAX: c.kind.startsWith('max') ? 1 : 0,
       WORKGROUP_SIZE,
       ITEMS_PER_THREAD: perThread,
       ...(specialised(c.p) ? { SPECIALIZED: 1, KERNEL_SIZE: c.p.kernelSize, STRIDE: c.p.stride, PADDING: c.p.padding } : {}),
@@ -69,7 +64,6 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
     params: new Params()
       .u32(L, Lout, segments, items)
       .i32(c.p.kernelSize, c.p.stride, c.p.padding, Math.ceil(c.p.kernelSize / c.p.stride)),
-    // Binding order of both shaders: the first input, the output, then dy (max backward only).
     buffers: [first, out.buffer, ...rest],
     workgroups: grid1d(Math.ceil(items / perThread), WORKGROUP_SIZE),
   });
@@ -94,21 +88,21 @@ function maxPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
     });
     return y;
   }
-  return pool(rt, { kind: 'maxPool1d', shader: maxShader, p, inputs: [x] });
+  return pool(rt, { kind: 'maxPool1d', p, inputs: [x] });
 }
 
 /** dx: each window's dy goes to its first maximum, recomputed from x. */
 function maxPool1dBackwardGpu(rt: GpuRuntime, x: Storage, dy: Storage, p: Geometry): Storage {
-  return pool(rt, { kind: 'maxPool1dBackward', shader: maxShader, p, inputs: [x, dy] });
+  return pool(rt, { kind: 'maxPool1dBackward', p, inputs: [x, dy] });
 }
 
 function avgPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
-  return pool(rt, { kind: 'avgPool1d', shader: avgShader, p, inputs: [x] });
+  return pool(rt, { kind: 'avgPool1d', p, inputs: [x] });
 }
 
 /** dx: every position of a window receives dy/kernelSize. */
 function avgPool1dBackwardGpu(rt: GpuRuntime, dy: Storage, p: Geometry): Storage {
-  return pool(rt, { kind: 'avgPool1dBackward', shader: avgShader, p, inputs: [dy] });
+  return pool(rt, { kind: 'avgPool1dBackward', p, inputs: [dy, dy] });
 }
 
 // ------------------------------------------------------------------------------------------ the kernels

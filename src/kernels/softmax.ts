@@ -5,8 +5,8 @@
 // class indices (uploaded with uploadIndices; ops.ts refuses targets outside [0, cols) before any dispatch, so the
 // kernels assume them valid); classWeights [cols] or null; loss and dloss [1].
 //
-//   softmax                      shaders/softmax.wgsl            `rows` (a thread per row) or `wide` (a workgroup
-//   softmaxBackward              shaders/softmax-backward.wgsl    per row, for long rows): dx = y·(dy − Σ dy·y)
+//   softmax, softmaxBackward     shaders/softmax.wgsl (BACKWARD picks the pass): `rows` (a thread per row) or `wide`
+//                                (a workgroup per row, for long rows); dx = y·(dy − Σ dy·y)
 //   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w) by a thread per
 //                                row (rows of class scores are short), then their mean
 //   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t]), then the flat gradient
@@ -19,7 +19,6 @@ import { defineKernel, type Storage } from './backend.js';
 import type { CpuBackend } from './cpu/backend.js';
 import * as ref from './cpu/softmax.js';
 
-import backwardKernels from '../../shaders/softmax-backward.wgsl';
 import common from '../../shaders/softmax-common.wgsl';
 import crossEntropyBackwardKernels from '../../shaders/softmax-cross-entropy-backward.wgsl';
 import crossEntropyKernels from '../../shaders/softmax-cross-entropy.wgsl';
@@ -27,7 +26,6 @@ import softmaxKernels from '../../shaders/softmax.wgsl';
 
 // WGSL has no includes: the family's uniforms and tree reductions are prepended to each shader.
 const softmaxShader = common + softmaxKernels;
-const backwardShader = common + backwardKernels;
 const crossEntropyShader = common + crossEntropyKernels;
 const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
 
@@ -53,31 +51,26 @@ function rowSplit(rows: number, cols: number) {
     : { entryPoint: 'rows', constants: { WG: ROWS_WG }, workgroups: grid1d(rows, ROWS_WG) };
 }
 
-function softmaxGpu(rt: GpuRuntime, x: Storage, rows: number, cols: number): Storage {
-  const y = allocate(rt, rows * cols, 'softmax.y');
+/** y = softmax(x), or with `dy` (then `source` is the forward's y) dx = y·(dy − Σ dy·y); a row per thread or workgroup. */
+function softmaxPass(rt: GpuRuntime, source: Storage, dy: Storage | null, rows: number, cols: number): Storage {
+  const out = allocate(rt, rows * cols, dy ? 'softmax.dx' : 'softmax.y');
+  const split = rowSplit(rows, cols);
+  const input = gpuStorage(source).buffer;
   rt.dispatch({
-    kernel: 'softmax',
-    shapes: `x[${rows},${cols}]`,
+    kernel: dy ? 'softmaxBackward' : 'softmax',
+    shapes: `${dy ? 'y' : 'x'}[${rows},${cols}]`,
     shader: softmaxShader,
-    ...rowSplit(rows, cols),
+    ...split,
+    constants: { ...split.constants, BACKWARD: dy ? 1 : 0 },
     params: new Params().u32(rows, cols),
-    buffers: [gpuStorage(x).buffer, y.buffer],
+    // Without dy the shader's dy binding takes the input again (never read).
+    buffers: [input, dy ? gpuStorage(dy).buffer : input, out.buffer],
   });
-  return y;
+  return out;
 }
 
-function softmaxBackwardGpu(rt: GpuRuntime, y: Storage, dy: Storage, rows: number, cols: number): Storage {
-  const dx = allocate(rt, rows * cols, 'softmax.dx');
-  rt.dispatch({
-    kernel: 'softmaxBackward',
-    shapes: `y[${rows},${cols}]`,
-    shader: backwardShader,
-    ...rowSplit(rows, cols),
-    params: new Params().u32(rows, cols),
-    buffers: [gpuStorage(y).buffer, gpuStorage(dy).buffer, dx.buffer],
-  });
-  return dx;
-}
+const softmaxGpu = (rt: GpuRuntime, x: Storage, rows: number, cols: number) => softmaxPass(rt, x, null, rows, cols);
+const softmaxBackwardGpu = (rt: GpuRuntime, y: Storage, dy: Storage, rows: number, cols: number) => softmaxPass(rt, y, dy, rows, cols);
 
 function softmaxCrossEntropyGpu(
   rt: GpuRuntime,

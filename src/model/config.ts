@@ -59,20 +59,18 @@ export function defaultModelConfig(classes: string[], useGender = true): ModelCo
 /** The first design, kept for comparison and for the benchmarks (whose TensorFlow.js twin implements it): an
  * M5-style raw-waveform CNN on 3-s windows at 16 kHz, the first convolution its filter bank. */
 export function m5ModelConfig(classes: string[], useGender = true): ModelConfig {
-  return {
-    sampleRate: 16000,
-    windowSamples: 48000,
-    blocks: [
-      { channels: 64, kernel: 80, stride: 4, pool: 4 },
-      { channels: 128, kernel: 3, stride: 1, pool: 4 },
-      { channels: 128, kernel: 3, stride: 1, pool: 4 },
-      { channels: 256, kernel: 3, stride: 1, pool: 1 },
-    ],
-    hidden: 64,
-    dropout: 0.3,
-    useGender,
-    classes,
-  };
+  return { sampleRate: 16000, windowSamples: 48000, blocks: m5Blocks(64), hidden: 64, dropout: 0.3, useGender, classes };
+}
+
+/** M5's blocks, `width` channels first: the filter-bank convolution (kernel 80, stride 4), then kernel-3
+ * convolutions of twice and four times the width, max-pooling by 4 after every block but the last. */
+function m5Blocks(width: number): ConvBlockConfig[] {
+  return [
+    { channels: width, kernel: 80, stride: 4, pool: 4 },
+    { channels: 2 * width, kernel: 3, stride: 1, pool: 4 },
+    { channels: 2 * width, kernel: 3, stride: 1, pool: 4 },
+    { channels: 4 * width, kernel: 3, stride: 1, pool: 1 },
+  ];
 }
 
 /** The default's design at a fraction of the cost, for the embedded synthetic demo and in-page training on a
@@ -91,22 +89,9 @@ export function compactModelConfig(classes: string[], useGender = true): ModelCo
   };
 }
 
-/** The first design's small version (1-s windows, narrow layers). */
+/** The first design's small version: 1-s windows, a quarter of the width. */
 export function m5CompactModelConfig(classes: string[], useGender = true): ModelConfig {
-  return {
-    sampleRate: 16000,
-    windowSamples: 16000,
-    blocks: [
-      { channels: 16, kernel: 80, stride: 4, pool: 4 },
-      { channels: 32, kernel: 3, stride: 1, pool: 4 },
-      { channels: 32, kernel: 3, stride: 1, pool: 4 },
-      { channels: 64, kernel: 3, stride: 1, pool: 1 },
-    ],
-    hidden: 32,
-    dropout: 0.2,
-    useGender,
-    classes,
-  };
+  return { ...m5ModelConfig(classes, useGender), windowSamples: 16000, blocks: m5Blocks(16), hidden: 32, dropout: 0.2 };
 }
 
 export const MODEL_PRESETS = { default: defaultModelConfig, compact: compactModelConfig, m5: m5ModelConfig, 'm5-compact': m5CompactModelConfig } as const;

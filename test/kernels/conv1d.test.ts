@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
 import { TILED_CONFIGS } from '../../src/kernels/gemm.js';
-import { conv1dCases } from '../suite/conv1d.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined: these run the WebGPU kernels directly.
@@ -10,13 +9,9 @@ const { runtime, backend } = await ser.init();
 if (!runtime) throw new Error('the conv1d kernels need the WebGPU backend');
 const rt = runtime;
 
-describe('conv1d kernels (webgpu vs CPU reference)', () => {
-  for (const c of conv1dCases) it(c.name, () => c.run(ser));
-});
-
-// The suite above runs the kernels this adapter picks; these run both forward kernels and both input-gradient
-// kernels on this adapter, so that lavapipe checks the per-invocation kernels it no longer picks and the
-// subgroup kernel in every block shape. (Node only: it reaches into src/kernels.)
+// The suite (test/kernels/suite.test.ts) runs the kernels this adapter picks; these run both forward kernels and
+// both input-gradient kernels on this adapter, so that lavapipe checks the per-invocation kernels it no longer
+// picks and the subgroup kernel in every block shape. (Node only: it reaches into src/kernels.)
 describe('conv1d: every kernel on this adapter', () => {
   // [N, Cin, L, Cout, K, stride, padding, dilation]: odd sizes, a kernel as long as the padded input, batch 1.
   const shapes = [
@@ -37,62 +32,60 @@ describe('conv1d: every kernel on this adapter', () => {
     return l ? [{ lanes: l, rowGroups: 1, cols: 1 }, { lanes: l, rowGroups: 2, cols: 3 }, { lanes: l, rowGroups: Math.min(4, 32 / l), cols: 4 }] : [];
   };
 
-  it('forward: per-invocation, tiled and subgroup kernels, with and without bias', async () => {
-    let seed = 9500;
+  type ShapeCase = { g: ser.Conv1dGeometry; p: ser.Conv1dParams; xShape: number[]; wShape: number[]; shapes: string; random: (n: number) => { values: Float32Array; gpu: ser.Storage } };
+  /**
+   * Runs `check` on every shape: its parameters, geometry, a name for messages, and `random(n)`, which draws n
+   * values (seeds counting up from `seed`) and uploads them; the uploads are released after each shape.
+   */
+  async function eachShape(seed: number, check: (c: ShapeCase) => Promise<void>) {
     for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
       const p = { stride, padding, dilation };
-      const x = randn(N * Cin * L, seed++);
-      const w = randn(Cout * Cin * K, seed++);
-      const bias = randn(Cout, seed++);
-      const [gx, gw, gb] = [backend.upload(x), backend.upload(w), backend.upload(bias)];
+      const [xShape, wShape] = [[N, Cin, L], [Cout, Cin, K]];
+      const uploads: ser.Storage[] = [];
+      const random = (n: number) => {
+        const values = randn(n, seed++);
+        uploads.push(backend.upload(values));
+        return { values, gpu: uploads[uploads.length - 1] };
+      };
+      await check({ g: ser.conv1dGeometry(xShape, wShape, p), p, xShape, wShape, shapes: `x[${xShape}] w[${wShape}] ${JSON.stringify(p)}`, random });
+      for (const s of uploads) backend.release(s);
+    }
+  }
+
+  it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
+    eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
+      const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
       for (const tile of [{ co: 8, l4: 4 }, tiled, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
-          const g = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
-          const y = conv1dWith(rt, 'forward', withBias ? [gx, gw, gb] : [gx, gw], g, tile);
-          const what = `conv1d ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}${withBias ? ' +bias' : ''}`;
-          assertClose(await backend.download(y), ser.reference.conv1d(x, [N, Cin, L], w, [Cout, Cin, K], withBias ? bias : null, p), 1e-5, what);
+          const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
+          const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
+          assertClose(await backend.download(y), want, 1e-5, `conv1d ${JSON.stringify(tile)} ${shapes}${withBias ? ' +bias' : ''}`);
           backend.release(y);
         }
       }
-      for (const s of [gx, gw, gb]) backend.release(s);
-    }
-  });
+    }));
 
-  it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', async () => {
-    let seed = 9600;
-    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
-      const p = { stride, padding, dilation };
-      const { Lout } = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
-      const dy = randn(N * Cout * Lout, seed++);
-      const w = randn(Cout * Cin * K, seed++);
-      const [gdy, gw] = [backend.upload(dy), backend.upload(w)];
-      for (const tile of [{ ci: 4, l4: 4 }, tiled, ...(stride === 1 ? subgroupTiles() : [])]) {
-        const dx = conv1dWith(rt, 'backwardInput', [gdy, gw], ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p), tile);
-        const what = `conv1dBackwardInput ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
-        assertClose(await backend.download(dx), ser.reference.conv1dBackwardInput(dy, w, [N, Cin, L], [Cout, Cin, K], p), 1e-5, what);
+  it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', () =>
+    eachShape(9600, async ({ g, p, xShape, wShape, shapes, random }) => {
+      const [dy, w] = [random(g.N * g.Cout * g.Lout), random(g.Cout * g.Cin * g.K)];
+      for (const tile of [{ ci: 4, l4: 4 }, tiled, ...(g.stride === 1 ? subgroupTiles() : [])]) {
+        const dx = conv1dWith(rt, 'backwardInput', [dy.gpu, w.gpu], g, tile);
+        const want = ser.reference.conv1dBackwardInput(dy.values, w.values, xShape, wShape, p);
+        assertClose(await backend.download(dx), want, 1e-5, `conv1dBackwardInput ${JSON.stringify(tile)} ${shapes}`);
         backend.release(dx);
       }
-      for (const s of [gdy, gw]) backend.release(s);
-    }
-  });
+    }));
 
-  it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', async () => {
-    let seed = 9700;
-    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
-      const p = { stride, padding, dilation };
-      const { Lout } = ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p);
-      const dy = randn(N * Cout * Lout, seed++);
-      const x = randn(N * Cin * L, seed++);
-      const [gdy, gx] = [backend.upload(dy), backend.upload(x)];
+  it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', () =>
+    eachShape(9700, async ({ g, p, xShape, wShape, shapes, random }) => {
+      const [dy, x] = [random(g.N * g.Cout * g.Lout), random(g.N * g.Cin * g.L)];
       for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, ...subgroupTiles()]) {
-        const dw = conv1dWith(rt, 'backwardWeight', [gdy, gx], ser.conv1dGeometry([N, Cin, L], [Cout, Cin, K], p), tile);
-        const what = `conv1dBackwardWeight ${JSON.stringify(tile)} x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] ${JSON.stringify(p)}`;
-        assertClose(await backend.download(dw), ser.reference.conv1dBackwardWeight(dy, x, [N, Cin, L], [Cout, Cin, K], p), 1e-4, what);
+        const dw = conv1dWith(rt, 'backwardWeight', [dy.gpu, x.gpu], g, tile);
+        const want = ser.reference.conv1dBackwardWeight(dy.values, x.values, xShape, wShape, p);
+        assertClose(await backend.download(dw), want, 1e-4, `conv1dBackwardWeight ${JSON.stringify(tile)} ${shapes}`);
         backend.release(dw);
       }
-      for (const s of [gdy, gx]) backend.release(s);
-    }
-  });
+    }));
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
     const tile = subgroupTile(rt, 128);

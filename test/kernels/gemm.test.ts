@@ -1,6 +1,5 @@
 import { describe, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { gemmCases } from '../suite/gemm.js';
 import { gemmWithConfig, type GemmConfig } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -8,12 +7,8 @@ import { assertClose, randn } from '../suite/harness.js';
 const engine = await ser.init();
 const lanes = engine.runtime?.profile.subgroupLanes ?? null;
 
-describe('gemm kernels (webgpu vs CPU reference)', () => {
-  for (const c of gemmCases) it(c.name, () => c.run(ser));
-});
-
-// The suite above runs the kernel this adapter picks; these run every kernel, whatever the adapter, so that the
-// GPU tiles are checked on lavapipe and the CPU kernels on a GPU. (Node only: it reaches into src/kernels.)
+// The suite (test/kernels/suite.test.ts) runs the kernel this adapter picks; these run every kernel, whatever the
+// adapter, so that the GPU tiles are checked on lavapipe and the CPU kernels on a GPU. (Node only: it reaches into src/kernels.)
 const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }[] = [
   // lavapipe takes 10-80 s to compile each 256-thread tiled pipeline (its barriers become coroutines that save
   // the register block). The transpose flags change only the staging, which is the same code in every tile

@@ -12,6 +12,14 @@ function input(ser: Ser, shape: number[], seed: number) {
   return { data, t: ser.tensor(data, shape, { requiresGrad: true }) };
 }
 
+/** Σ relu(x)² over a random x [3,4], its intermediate relu(x) named `hidden`: a graph to misuse. */
+function hiddenGraph(ser: Ser, seed: number) {
+  const x = input(ser, [3, 4], seed);
+  const hidden = ser.relu(x.t);
+  hidden.name = 'hidden';
+  return { x, hidden, loss: ser.sum(ser.square(hidden)) };
+}
+
 export const apiCases: SuiteCase[] = [
   {
     family,
@@ -147,10 +155,7 @@ export const apiCases: SuiteCase[] = [
     family,
     name: 'backward through a tensor disposed too early is refused, not silently cut',
     async run(ser) {
-      const x = input(ser, [3, 4], 31);
-      const hidden = ser.relu(x.t);
-      hidden.name = 'hidden';
-      const loss = ser.sum(ser.square(hidden));
+      const { x, hidden, loss } = hiddenGraph(ser, 31);
       hidden.dispose();
       await assertThrows(() => loss.backward(), /hidden\[3,4\] was disposed/, 'disposed intermediate');
       assert(x.t.grad === null, 'a gradient reached x through the disposed branch');
@@ -183,10 +188,7 @@ export const apiCases: SuiteCase[] = [
     family,
     name: 'a second backward() through a freed graph is an error (as torch), not a silent no-op',
     async run(ser) {
-      const w = input(ser, [3, 4], 41);
-      const hidden = ser.relu(w.t);
-      hidden.name = 'hidden';
-      const loss = ser.sum(ser.square(hidden));
+      const { x: w, hidden, loss } = hiddenGraph(ser, 41);
       loss.name = 'loss';
       await loss.backward();
       const first = await w.t.grad!.toArray();

@@ -4,7 +4,7 @@
 // sumTo/broadcastTo and concat/slice as adjoint pairs) against central finite differences.
 
 import { UNARY_OPS } from '../../src/kernels/cpu/elementwise.js';
-import type { BinaryOp, UnaryOp } from '../../src/kernels/index.js';
+import type { Backend, BinaryOp, UnaryOp } from '../../src/kernels/index.js';
 import { againstReference, assert, assertClose, dot, numericGradient, randn, size, take, tiledRandn, type Ser, type SuiteCase } from './harness.js';
 import { shapeCases } from './elementwise-shapes.js';
 
@@ -74,46 +74,40 @@ function unaryGradientCase(op: UnaryOp): SuiteCase {
   };
 }
 
-const kinkCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'unaryBackward at 0: relu and abs give 0, leakyRelu its slope (as torch)',
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const x = new Float32Array([0, 0, 0, 0, 0]);
-    const dy = new Float32Array([1, -2, 3, 0.5, 4]);
-    const xs = backend.upload(x);
-    const dys = backend.upload(dy);
-    for (const [op, expected] of [['relu', [0, 0, 0, 0, 0]], ['abs', [0, 0, 0, 0, 0]], ['leakyRelu', [0.01, -0.02, 0.03, 0.005, 0.04]]] as const) {
-      const ys = ser.kernels.unary(backend, op, xs);
-      const dx = await take(ser, ser.kernels.unaryBackward(backend, op, xs, ys, dys));
-      backend.release(ys);
-      assertClose(dx, expected, 1e-6, `${op}'(0)`);
-    }
-    backend.release(xs);
-    backend.release(dys);
-  },
-};
+/** A case of this family, its body given the backend and the CPU reference. */
+function elementwiseCase(name: string, body: (ser: Ser, backend: Backend, ref: Ser['reference']) => Promise<void>): SuiteCase {
+  return { family: 'elementwise', name, run: (ser) => body(ser, ser.engine().backend, ser.reference) };
+}
 
-const saturationCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'tanh, sigmoid, gelu and silu saturate without NaN at large |x|',
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    const x = new Float32Array([-200, -60, -20, -9.5, 9.5, 20, 60, 200, 0.5]);
-    const xs = backend.upload(x);
-    for (const op of ['tanh', 'sigmoid', 'gelu', 'silu'] as const) {
-      const ys = ser.kernels.unary(backend, op, xs);
-      const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, xs);
-      const y = await backend.download(ys);
-      const dx = await take(ser, dxs);
-      backend.release(ys);
-      assert(!y.some(Number.isNaN) && !dx.some(Number.isNaN), `${op}: NaN at large |x|: ${y} / ${dx}`);
-      assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} saturated`);
-    }
-    backend.release(xs);
-  },
-};
+const kinkCase = elementwiseCase('unaryBackward at 0: relu and abs give 0, leakyRelu its slope (as torch)', async (ser, backend) => {
+  const x = new Float32Array([0, 0, 0, 0, 0]);
+  const dy = new Float32Array([1, -2, 3, 0.5, 4]);
+  const xs = backend.upload(x);
+  const dys = backend.upload(dy);
+  for (const [op, expected] of [['relu', [0, 0, 0, 0, 0]], ['abs', [0, 0, 0, 0, 0]], ['leakyRelu', [0.01, -0.02, 0.03, 0.005, 0.04]]] as const) {
+    const ys = ser.kernels.unary(backend, op, xs);
+    const dx = await take(ser, ser.kernels.unaryBackward(backend, op, xs, ys, dys));
+    backend.release(ys);
+    assertClose(dx, expected, 1e-6, `${op}'(0)`);
+  }
+  backend.release(xs);
+  backend.release(dys);
+});
+
+const saturationCase = elementwiseCase('tanh, sigmoid, gelu and silu saturate without NaN at large |x|', async (ser, backend, ref) => {
+  const x = new Float32Array([-200, -60, -20, -9.5, 9.5, 20, 60, 200, 0.5]);
+  const xs = backend.upload(x);
+  for (const op of ['tanh', 'sigmoid', 'gelu', 'silu'] as const) {
+    const ys = ser.kernels.unary(backend, op, xs);
+    const dxs = ser.kernels.unaryBackward(backend, op, xs, ys, xs);
+    const y = await backend.download(ys);
+    const dx = await take(ser, dxs);
+    backend.release(ys);
+    assert(!y.some(Number.isNaN) && !dx.some(Number.isNaN), `${op}: NaN at large |x|: ${y} / ${dx}`);
+    assertClose(y, ref.unary(op, x), FORWARD_TOLERANCE, `${op} saturated`);
+  }
+  backend.release(xs);
+});
 
 // ------------------------------------------------------------------------------------------ binary
 
@@ -217,39 +211,33 @@ const foldCase: SuiteCase = {
 
 // ------------------------------------------------------------------------------------------ affine, accumulate, fill
 
-const affineAccumulateFillCase: SuiteCase = {
-  family: 'elementwise',
-  name: 'affine, accumulate (in place, and onto itself) and fill at odd sizes',
-  async run(ser) {
-    const backend = ser.engine().backend;
-    const ref = ser.reference;
-    for (const [k, n] of [1, 3, 4, 257, 100_001].entries()) {
-      const x = randn(n, 1000 + k);
-      const acc = randn(n, 1100 + k);
-      await againstReference(ser, 'affine', [x, -1.75, 0.3], FORWARD_TOLERANCE, `affine [${n}]`);
-      const xs = backend.upload(x);
-      const accs = backend.upload(acc);
-      ser.kernels.accumulate(backend, accs, xs);
-      assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
-      ser.kernels.accumulate(backend, accs, accs);
-      const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
-      assertClose(await backend.download(accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
-      // acc = α·acc + β·x (batch norm's running averages), and onto itself: (α + β)·acc.
-      ser.kernels.accumulate(backend, accs, xs, 0.9, -0.35);
-      const mixed = ref.accumulate(twice, x, 0.9, -0.35);
-      assertClose(await backend.download(accs), mixed, FORWARD_TOLERANCE, `0.9·acc − 0.35·x [${n}]`);
-      ser.kernels.accumulate(backend, accs, accs, 0.9, -0.35);
-      assertClose(await take(ser, accs), ref.affine(mixed, 0.55, 0), FORWARD_TOLERANCE, `0.9·acc − 0.35·acc [${n}]`);
-      const filled = await take(ser, ser.kernels.fill(backend, n, -2.5));
-      assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
-      backend.release(xs);
-    }
-    // Backward of affine (ops.ts: dx = alpha·dy) against finite differences.
-    const x = Float64Array.from(randn(9, 1200));
-    const r = randn(9, 1201);
-    assertClose(ref.affine(r, -1.75, 0), numericGradient((p) => dot(r, ref.affine(p, -1.75, 0.3)), x), FD_TOLERANCE, 'affine backward vs finite differences');
-  },
-};
+const affineAccumulateFillCase = elementwiseCase('affine, accumulate (in place, and onto itself) and fill at odd sizes', async (ser, backend, ref) => {
+  for (const [k, n] of [1, 3, 4, 257, 100_001].entries()) {
+    const x = randn(n, 1000 + k);
+    const acc = randn(n, 1100 + k);
+    await againstReference(ser, 'affine', [x, -1.75, 0.3], FORWARD_TOLERANCE, `affine [${n}]`);
+    const xs = backend.upload(x);
+    const accs = backend.upload(acc);
+    ser.kernels.accumulate(backend, accs, xs);
+    assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
+    ser.kernels.accumulate(backend, accs, accs);
+    const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
+    assertClose(await backend.download(accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
+    // acc = α·acc + β·x (batch norm's running averages), and onto itself: (α + β)·acc.
+    ser.kernels.accumulate(backend, accs, xs, 0.9, -0.35);
+    const mixed = ref.accumulate(twice, x, 0.9, -0.35);
+    assertClose(await backend.download(accs), mixed, FORWARD_TOLERANCE, `0.9·acc − 0.35·x [${n}]`);
+    ser.kernels.accumulate(backend, accs, accs, 0.9, -0.35);
+    assertClose(await take(ser, accs), ref.affine(mixed, 0.55, 0), FORWARD_TOLERANCE, `0.9·acc − 0.35·acc [${n}]`);
+    const filled = await take(ser, ser.kernels.fill(backend, n, -2.5));
+    assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
+    backend.release(xs);
+  }
+  // Backward of affine (ops.ts: dx = alpha·dy) against finite differences.
+  const x = Float64Array.from(randn(9, 1200));
+  const r = randn(9, 1201);
+  assertClose(ref.affine(r, -1.75, 0), numericGradient((p) => dot(r, ref.affine(p, -1.75, 0.3)), x), FD_TOLERANCE, 'affine backward vs finite differences');
+});
 
 export const elementwiseCases: SuiteCase[] = [
   ...UNARY_OPS.map(unaryCase),

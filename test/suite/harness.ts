@@ -1,4 +1,4 @@
-// The kernel suite's tools, shared by vitest (Node: test/kernels/*.test.ts, test/api.test.ts) and the browser
+// The kernel suite's tools, shared by vitest (Node: test/kernels/suite.test.ts, test/api.test.ts) and the browser
 // page (test/browser): cases receive the public API as `ser`, so the same checks run on the Node build and on the
 // browser bundle. A case throws on failure.
 

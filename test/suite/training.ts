@@ -187,6 +187,17 @@ for (const rows of [1, 7, 33]) for (const cols of [3, 5, 259]) softmaxSizes.push
 // Many rows (a thread each), and a few very long rows (a workgroup each).
 softmaxSizes.push([1537, 259], [3, 4099], [33, 1031]);
 
+/** A case of every softmax size, without and with class weights: `name` is followed by [rows,cols]. */
+function withAndWithoutWeights(name: string, check: (ser: Ser, b: Backend, keep: (s: Storage) => Storage, rows: number, cols: number, weighted: boolean) => Promise<void>): SuiteCase[] {
+  return softmaxSizes.flatMap(([rows, cols]) =>
+    [false, true].map((weighted) => ({
+      family: 'softmax',
+      name: `${name}[${rows},${cols}]${weighted ? ' with class weights' : ''}`,
+      run: (ser: Ser) => withBackend(ser, (b, keep) => check(ser, b, keep, rows, cols, weighted)),
+    })),
+  );
+}
+
 const softmaxCases: SuiteCase[] = [
   ...softmaxSizes.map(([rows, cols]) => ({
     family: 'softmax',
@@ -209,41 +220,27 @@ const softmaxCases: SuiteCase[] = [
         assertClose(await b.download(dx), ser.reference.softmaxBackward(y, dy, rows, cols), GRADIENT, 'dx');
       }),
   })),
-  ...softmaxSizes.flatMap(([rows, cols]) =>
-    [false, true].map((weighted) => ({
-      family: 'softmax',
-      name: `softmaxCrossEntropy logits[${rows},${cols}]${weighted ? ' with class weights' : ''}`,
-      run: (ser: Ser) =>
-        withBackend(ser, async (b, keep) => {
-          const logits = fresh(rows * cols, 3);
-          const targets = randomTargets(rows, cols);
-          const weights = weighted ? randomWeights(cols) : null;
-          const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
-          const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
-          keep(out.loss);
-          keep(out.probs);
-          assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
-          assertClose(await b.download(out.probs), ref.probs, FORWARD, 'probs');
-        }),
-    })),
-  ),
-  ...softmaxSizes.flatMap(([rows, cols]) =>
-    [false, true].map((weighted) => ({
-      family: 'softmax',
-      name: `softmaxCrossEntropyBackward probs[${rows},${cols}]${weighted ? ' with class weights' : ''}`,
-      run: (ser: Ser) =>
-        withBackend(ser, async (b, keep) => {
-          const probs = f32(ser.reference.softmax(fresh(rows * cols, 3), rows, cols));
-          const targets = randomTargets(rows, cols);
-          const weights = weighted ? randomWeights(cols) : null;
-          const dloss = fresh(1, 1, 0.5);
-          const ref = ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights);
-          const [ps, ds] = [probs, dloss].map((a) => keep(b.upload(a)));
-          const dlogits = keep(ser.kernels.softmaxCrossEntropyBackward(b, ps, keep(b.uploadIndices(targets)), ds, rows, cols, weights && keep(b.upload(weights))));
-          assertClose(await b.download(dlogits), ref, GRADIENT, 'dlogits');
-        }),
-    })),
-  ),
+  ...withAndWithoutWeights('softmaxCrossEntropy logits', async (ser, b, keep, rows, cols, weighted) => {
+    const logits = fresh(rows * cols, 3);
+    const targets = randomTargets(rows, cols);
+    const weights = weighted ? randomWeights(cols) : null;
+    const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
+    const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), keep(b.uploadIndices(targets)), rows, cols, weights && keep(b.upload(weights)));
+    keep(out.loss);
+    keep(out.probs);
+    assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
+    assertClose(await b.download(out.probs), ref.probs, FORWARD, 'probs');
+  }),
+  ...withAndWithoutWeights('softmaxCrossEntropyBackward probs', async (ser, b, keep, rows, cols, weighted) => {
+    const probs = f32(ser.reference.softmax(fresh(rows * cols, 3), rows, cols));
+    const targets = randomTargets(rows, cols);
+    const weights = weighted ? randomWeights(cols) : null;
+    const dloss = fresh(1, 1, 0.5);
+    const ref = ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights);
+    const [ps, ds] = [probs, dloss].map((a) => keep(b.upload(a)));
+    const dlogits = keep(ser.kernels.softmaxCrossEntropyBackward(b, ps, keep(b.uploadIndices(targets)), ds, rows, cols, weights && keep(b.upload(weights))));
+    assertClose(await b.download(dlogits), ref, GRADIENT, 'dlogits');
+  }),
   ...[
     [5, 259],
     [33, 5],

@@ -10,7 +10,8 @@ resampled and level-normalised by the engine's own readers, so both sides see th
 
 The recipe is `ser train`'s (src/train/trainer.ts): AdamW (decoupled weight decay on every parameter), a
 linear warm-up from lr/20 then cosine decay to lr/20, set every step; class-weighted cross-entropy plus
---gender-weight × the gender head's; windows of the model's length cut back to back; with per-speaker
+--gender-weight × the gender head's; windows of the model's length cut back to back, each training window
+replayed at a random rate in [0.9, 1.1] (--speed-perturbation); with per-speaker
 normalisation, every batch holds one speaker's windows. Each process takes every world-th batch, so a step
 sees world × batch-size windows (scale --lr if you want the single-device run's step size back).
 --test-speakers holds speakers out and scores them at the end, adapting batch norm to each one's own audio
@@ -83,6 +84,19 @@ def speaker_batches(refs, size, rng):
     return shuffled(out, rng)
 
 
+def perturb_speed(x, max_change, gen):
+    """Each window of x [N, L] replayed at a random rate in [1 - max_change, 1 + max_change] by linear
+    interpolation, reading (t * rate) mod L: ser train's speed perturbation (src/train/augment.ts)."""
+    if max_change == 0:
+        return x
+    N, L = x.shape
+    rate = 1 - max_change + 2 * max_change * torch.rand(N, 1, generator=gen)
+    at = torch.remainder(torch.arange(L, dtype=torch.float64) * rate.double(), L)
+    i = at.floor().long()
+    frac = (at - i).float()
+    return x.gather(1, i) * (1 - frac) + x.gather(1, (i + 1) % L) * frac
+
+
 def class_weights(examples, n):
     """Inverse window frequency, mean 1 over the classes present (as src/train/dataset.ts)."""
     counts = [0] * n
@@ -133,6 +147,7 @@ def main():
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--warmup-epochs', type=float, default=1)
     ap.add_argument('--weight-decay', type=float, default=1e-2)
+    ap.add_argument('--speed-perturbation', type=float, default=0.1, help='each training window replayed at a random rate in [1 - p, 1 + p] (0: off)')
     ap.add_argument('--gender-weight', type=float, default=0.5, help="weight of the gender head's loss (0 for the design 'none')")
     ap.add_argument('--no-class-weights', action='store_true')
     ap.add_argument('--seed', type=int, default=1)
@@ -176,6 +191,7 @@ def main():
     net = DistributedDataParallel(model, device_ids=[local] if cuda else None, broadcast_buffers=False) if distributed else model
     opt = sm.adamw(model, a.lr, a.weight_decay)
     torch.manual_seed(a.seed * 7919 + rank)  # dropout masks differ per process
+    augment = torch.Generator().manual_seed(a.seed * 1000033 + rank)
     refs = [(e, w) for e in train for w in range(len(e['windows']))]
     plan = lambda rng: speaker_batches(refs, a.batch_size, rng) if per_speaker else batches(shuffled(refs, rng), a.batch_size)
     steps_per_epoch = math.ceil(len(plan(random.Random(0))) / world)
@@ -191,7 +207,7 @@ def main():
         for b in all_batches[rank::world]:
             for group in opt.param_groups:
                 group['lr'] = learning_rate(a.lr, a.epochs, a.warmup_epochs, step / steps_per_epoch)
-            x = torch.stack([e['windows'][w] for e, w in b]).unsqueeze(1).to(device)
+            x = perturb_speed(torch.stack([e['windows'][w] for e, w in b]), a.speed_perturbation, augment).unsqueeze(1).to(device)
             labels = torch.tensor([e['label'] for e, _ in b], device=device)
             genders = torch.tensor([e['gender'] for e, _ in b], device=device)
             emotion, gender = net(x, F.one_hot(genders, 2).float() if use_gender else None)
