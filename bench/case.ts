@@ -95,6 +95,14 @@ export interface CaseResult {
   /** Worst relative error of the checks, ours and tfjs. */
   error: number;
   tfjsError?: number;
+  /** Composite cases (a training step, an inference batch): dispatches one run records, exactly, and the host
+   * time of one run (recording and submitting; see measureHost in timing.ts). */
+  dispatches?: number;
+  hostMs?: number;
+  hostClock?: 'thread-cpu' | 'wall';
+  /** PyTorch's median ms (--torch), and torchMs / ms (above 1, ours is faster). */
+  torchMs?: number;
+  torchRatio?: number;
   /** Extra figures of composite cases, e.g. utterances per second. */
   extra?: Record<string, number>;
 }

@@ -13,7 +13,8 @@ import { CheckError, timedResult, type BenchContext, type CaseResult } from './c
 import { compare, randomArray } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
-import { measure, type TimingOptions, type Workload } from './timing.js';
+import type { TorchCase } from './torch.js';
+import { measure, measureHost, type TimingOptions, type Workload } from './timing.js';
 
 const CLASSES = ['angry', 'happy', 'neutral', 'sad'];
 export const MODEL_BATCH = 16;
@@ -27,7 +28,23 @@ export interface ModelCase {
   mode: 'train' | 'infer';
 }
 
-export function modelCases(presets: ModelPreset[] = ['m5', 'm5-compact']): ModelCase[] {
+/** The configuration a preset's cases run (ours, tfjs's twin and PyTorch's alike). */
+export const benchModelConfig = (preset: ModelPreset): ModelConfig => MODEL_PRESETS[preset](CLASSES, true);
+
+/** A model case for bench/torch_bench.py. */
+export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: MODEL_BATCH });
+
+/** Host cost: rounds of runs back to back (see measureHost). */
+const HOST_RUNS = 5;
+const HOST_ROUNDS = 5;
+
+/** The presets benchmarked unless --model says otherwise. */
+export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];
+
+/** Whether the TensorFlow.js twin (ser-tfjs.ts) implements a preset: the M5 design only (no filter bank). */
+export const tfjsImplements = (config: ModelConfig) => !config.frontEnd && config.pooling !== 'stats';
+
+export function modelCases(presets: ModelPreset[] = BENCH_PRESETS): ModelCase[] {
   return presets.flatMap((preset): ModelCase[] => [
     { name: `train step ${preset} (batch ${MODEL_BATCH})`, label: `train ${preset}`, preset, mode: 'train' },
     { name: `inference ${preset} (batch ${MODEL_BATCH})`, label: `infer ${preset}`, preset, mode: 'infer' },
@@ -142,7 +159,7 @@ async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelC
     const what = `${preset} model, batch 2`;
     let error = expectClose(`${what}: our emotion logits vs the CPU reference`, await values(logits), cpuLogits);
     error = Math.max(error, expectClose(`${what}: our loss vs the CPU reference`, await values(loss), cpuLoss));
-    if (!ctx.tf) return { error };
+    if (!ctx.tf || !tfjsImplements(cfg)) return { error };
     const tf = ctx.tf;
     ours.step();
     const [ourLoss1, ourLogits1] = ours.lossAndLogits();
@@ -183,12 +200,12 @@ export class ModelBench {
 
   /** check = false skips the batch-of-2 check (for the profiler's extra run). */
   static async create(ctx: BenchContext, preset: ModelPreset, check = true): Promise<ModelBench> {
-    const config = MODEL_PRESETS[preset](CLASSES, true);
+    const config = benchModelConfig(preset);
     const checked = check ? await checkModel(ctx, preset, config) : { error: NaN };
     const batch = hostBatch(MODEL_BATCH, config.windowSamples, 3);
     const ours = new OurSer(config, batch);
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
-    if (ctx.tf) {
+    if (ctx.tf && tfjsImplements(config)) {
       const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
       theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
     }
@@ -210,13 +227,36 @@ export class ModelBench {
     workloads[0].run();
     await tunePending();
     const [ours, theirs = null] = await measure(workloads, o);
+    // The host's share: dispatches recorded by one run (exact), and the host time of a run on an idle queue.
+    const before = runtime.counts.dispatches;
+    workloads[0].run();
+    const dispatches = runtime.counts.dispatches - before;
+    const host = await measureHost(workloads[0], HOST_RUNS, HOST_ROUNDS);
     const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
     return {
       ...timedResult(c, ours, theirs),
+      dispatches,
+      hostMs: host.ms,
+      hostClock: host.clock,
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,
       extra: { utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },
     };
+  }
+
+  /** The dispatches of one training step by kernel name, most first. */
+  async census(): Promise<[string, number][]> {
+    const runtime = this.ctx.engine.runtime!;
+    this.ours.step();
+    await runtime.sync();
+    runtime.kernelCounts = new Map();
+    try {
+      this.ours.step();
+      return [...runtime.kernelCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    } finally {
+      runtime.kernelCounts = null;
+      await runtime.sync();
+    }
   }
 
   /** Our training step under the GPU timestamp profiler: per-kernel time, calls and share over `steps` steps.

@@ -8,13 +8,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import type { KernelTime, TuningResult } from '../src/index.js';
-import { CheckError, runCase, type BenchContext } from './case.js';
+import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
-import { ModelBench, modelCases } from './cases-model.js';
+import { ModelBench, modelCases, torchModelCase, type ModelCase } from './cases-model.js';
+import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
-import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
-import { FULL_TIMING, QUICK_TIMING } from './timing.js';
+import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
+import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from './timing.js';
 
 
 const PROFILE_STEPS = 3;
@@ -72,8 +73,9 @@ async function main(): Promise<number> {
   }
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
-  const models = modelCases().filter((c) => selected(c, options.filters));
-  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'm5';
+  let census: [string, number][] | undefined;
+  const models = modelCases(options.models ?? undefined).filter((c) => selected(c, options.filters));
+  const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
   for (const preset of [...new Set(models.map((c) => c.preset))]) {
     let bench: ModelBench | null = null;
     try {
@@ -92,19 +94,30 @@ async function main(): Promise<number> {
     }
   }
 
+  let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
+  if (options.torch) {
+    // PyTorch's failure costs its column, not the run's table and JSON.
+    torch = await torchColumn(rows, models, timing).catch((e: Error) => ({ missing: e.message }));
+    if ('missing' in torch) console.log(`\n--torch: not run: ${torch.missing}`);
+  }
+
   if (options.profile) {
-    if (!engine.runtime?.profile.timestamps) {
-      console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
-    } else {
-      // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
-      const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
-      try {
-        profile = await bench.profile(PROFILE_STEPS);
-      } finally {
-        await bench.dispose();
-      }
+    // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
+    const timestamps = engine.runtime?.profile.timestamps ?? false;
+    const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
+    try {
+      census = await bench.census();
+      if (timestamps) profile = await bench.profile(PROFILE_STEPS);
+    } finally {
+      await bench.dispose();
+    }
+    console.log(`\nour training step, ${profiledPreset} model, batch 16: ${census.reduce((s, [, n]) => s + n, 0)} dispatches, by kernel`);
+    for (const [kernel, n] of census) console.log(`  ${kernel.padEnd(40)}${String(n).padStart(5)}`);
+    if (profile) {
       console.log(`\nour training step, ${profiledPreset} model, batch 16: GPU time per kernel over ${PROFILE_STEPS} steps`);
       console.log(profile.text);
+    } else {
+      console.log('\nprofile: this adapter has no timestamp-query, so there is no per-kernel GPU time');
     }
   }
 
@@ -117,7 +130,12 @@ async function main(): Promise<number> {
   const gm = geometricMeanRatio(rows);
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
 
-  const json = { ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows), tuning: tuner.results };
+  const json = {
+    ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows),
+    ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
+    ...(torch ? { torch } : {}),
+    tuning: tuner.results,
+  };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
   const slug = adapterSlug(engine.adapter) + (options.filters.length || options.quick ? '-partial' : '');
   await mkdir(options.outDir, { recursive: true });
@@ -136,6 +154,32 @@ async function main(): Promise<number> {
   if (failed) console.log(`${failed} case(s) FAILED (see above)`);
   if (options.json) console.log(JSON.stringify(json));
   return failed ? 1 : 0;
+}
+
+/** Times our finished GEMM and model cases in PyTorch, adds torchMs and torchRatio to their rows and prints
+ * them as a table of their own. */
+async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptions): Promise<Omit<TorchRun, 'results'> | { missing: string }> {
+  const found = torchPython();
+  if ('missing' in found) return found;
+  const done = rows.filter((r): r is CaseResult => !isFailed(r));
+  const cases = done.flatMap((r): TorchCase[] => {
+    const model = models.find((m) => m.name === r.name);
+    const c = model ? torchModelCase(model) : gemmTorchCase(r.name);
+    return c ? [c] : [];
+  });
+  console.log(`\nPyTorch (${found.python}): ${cases.length} cases`);
+  const run = runTorch(found.python, cases, timing);
+  const { results, ...about } = run;
+  console.log(`PyTorch ${run.torch} on ${run.device} (${run.threads} threads), fp32, TF32 off`);
+  console.log('case'.padEnd(40) + 'ours ms'.padStart(11) + 'torch ms'.padStart(11) + 'torch/ours'.padStart(12));
+  for (const r of done) {
+    const ms = results[r.name];
+    if (ms === undefined) continue;
+    r.torchMs = ms;
+    r.torchRatio = ms / r.ms;
+    console.log(r.name.padEnd(40) + r.ms.toPrecision(4).padStart(11) + ms.toPrecision(4).padStart(11) + `${r.torchRatio.toFixed(2)}x`.padStart(12));
+  }
+  return about;
 }
 
 /** e.g. "conv1d.forward x[16,64,3000] ...: tiled 64x64 k16 0.41 | direct 1.92 | tiled 32x32 k16 0.57". */

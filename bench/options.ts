@@ -1,5 +1,7 @@
 // The benchmark's command-line flags (`npm run bench -- --quick --filter conv1d --json`).
 
+import { MODEL_PRESETS, type ModelPreset } from '../src/model/config.js';
+
 export interface BenchOptions {
   /** At most two timed samples per case and engine, within 1 s (checks still run): a smoke run, not a measurement. */
   quick: boolean;
@@ -17,13 +19,21 @@ export interface BenchOptions {
   outDir: string;
   /** Kernel tuning (src/gpu/tuner.ts); null = the engine's default (on for GPUs, off for CPU drivers). */
   tune: boolean | null;
+  /** Model presets of the training-step and inference cases; null = BENCH_PRESETS (cases-model.ts). */
+  models: ModelPreset[] | null;
+  /** Also time the model and GEMM cases in PyTorch (bench/torch.ts). */
+  torch: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
   --quick            at most two timed samples per case (a smoke run; the checks still run)
   --filter <text>    only cases whose name or chart label contains text (repeatable, or comma-separated)
   --sizes <list>     GEMM sizes, e.g. 256,1024,4096 (default: up to 4096, or 1024 on a CPU adapter)
+  --model <list>     model presets of the training-step and inference cases, e.g. default,compact
+                     (default: default,compact,m5,m5-compact; tfjs runs the m5 designs only)
   --no-tfjs          skip the TensorFlow.js comparison
+  --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
+                     /usr/bin/python3 or python3 imports torch
   --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
   --tune, --no-tune  time our candidate kernels per shape before timing a case (default: on GPUs only);
                      the choices are saved per adapter (~/.cache/ser-webgpu/tuning.json)
@@ -32,7 +42,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null, torch: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -53,6 +63,15 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
           if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${s}" is not a positive integer`);
           return n;
         });
+        break;
+      case '--model':
+        o.models = value().split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
+          if (!(name in MODEL_PRESETS)) throw new Error(`--model: unknown preset "${name}" (${Object.keys(MODEL_PRESETS).join(', ')})`);
+          return name as ModelPreset;
+        });
+        break;
+      case '--torch':
+        o.torch = true;
         break;
       case '--no-tfjs':
         o.tfjs = false;

@@ -50,8 +50,14 @@ export function tableRow(r: Row): string {
     rate(r, 'ours').padStart(17) +
     ms(r.tfjsMs).padStart(11) +
     (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
-    (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11)
+    (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11) +
+    (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each`)
   );
+}
+
+/** Host microseconds per dispatch of a composite case. */
+export function hostUsPerDispatch(r: CaseResult): number | undefined {
+  return r.dispatches && r.hostMs !== undefined ? (r.hostMs * 1000) / r.dispatches : undefined;
 }
 
 /** Geometric mean of tfjs/ours over the cases that have both. */
@@ -121,6 +127,16 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
       if (r.gbps !== undefined) out.gbps = round(r.gbps);
       if (r.tfjsGflops !== undefined) out.tfjsGflops = round(r.tfjsGflops);
       if (r.tfjsGbps !== undefined) out.tfjsGbps = round(r.tfjsGbps);
+      if (r.torchMs !== undefined) {
+        out.torchMs = round(r.torchMs);
+        out.torchRatio = round(r.torchRatio);
+      }
+      if (r.dispatches !== undefined) {
+        out.dispatches = r.dispatches;
+        out.hostMs = round(r.hostMs);
+        out.hostUsPerDispatch = round(hostUsPerDispatch(r));
+        out.hostClock = r.hostClock;
+      }
       for (const [k, v] of Object.entries(r.extra ?? {})) out[k] = round(v);
       out.batch = r.batch;
       if (r.tfjsBatch !== undefined) out.tfjsBatch = r.tfjsBatch;

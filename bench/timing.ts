@@ -5,6 +5,8 @@
 // The engines' samples alternate (ours, tfjs, ours, ...), so a change in the machine's load hits both alike.
 // Slow work (a CPU adapter) gets fewer samples: no round is started once `budgetMs` per engine would be exceeded.
 
+import { readFileSync } from 'node:fs';
+
 export interface TimingOptions {
   /** Untimed runs first (pipeline compilation, tfjs's lazy uploads); 0 where a check has just run the work. */
   warmup: number;
@@ -80,4 +82,44 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const parked = new Int32Array(new SharedArrayBuffer(4));
+
+/** Milliseconds of CPU time the calling thread has used: the host's own cost, which neither the machine's other
+ * load nor (on a CPU adapter) the driver's shader threads inflate. Linux gives it per thread in
+ * /proc/thread-self/schedstat (nanoseconds on the CPU; Node 20 has no thread clock), but updates it only when
+ * the thread is descheduled or at a timer tick (up to 4 ms stale): so the thread first sleeps for 0.2 ms,
+ * which deschedules it and brings the figure up to date. Elsewhere null. */
+export function threadCpuMs(): number | null {
+  try {
+    Atomics.wait(parked, 0, 0, 0.2);
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+export interface HostCost {
+  /** Median host milliseconds per run: recording and submitting the work, not executing it. */
+  ms: number;
+  /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the runs. */
+  clock: 'thread-cpu' | 'wall';
+}
+
+/** The host side of a workload, as a training loop meets it: `runs` runs back to back (no sync between them,
+ * so the garbage and the polling of a wait are not counted), timed together and divided by runs; the median
+ * over `rounds` such rounds, each started on an idle queue. */
+export async function measureHost(w: Workload, runs: number, rounds: number): Promise<HostCost> {
+  const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
+  const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    await w.sync();
+    const t0 = now();
+    for (let i = 0; i < runs; i++) await w.run();
+    samples.push((now() - t0) / runs);
+  }
+  await w.sync();
+  return { ms: median(samples), clock };
 }

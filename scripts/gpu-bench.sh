@@ -2,12 +2,15 @@
 # The benchmark on a lent GPU machine (the `device` tool; see ../shared/gpu/README.md), in one call.
 # Here first, once:  npm install && node scripts/build.mjs && "$(readlink -f ../shared/gpu/prepare.sh)"
 # There, carrying .gpu and dist:  source .gpu/enter.sh && scripts/gpu-bench.sh
-# It runs every case with the GPU's GEMM sizes, kernel tuning (on by default on a GPU) and the profiler, and
-# leaves the table (bench.log), the JSON, the charts and the tuning choices in $OUT (else bench/results).
+# It runs every case with the GPU's GEMM sizes, kernel tuning (on by default on a GPU), the profiler (with the
+# training step's dispatches by kernel) and the PyTorch column (--torch: the model and GEMM cases in PyTorch on
+# CUDA, fp32, TF32 off, where a python3 there imports torch; otherwise the log says why not), for the four model
+# presets (default, compact, m5, m5-compact; each training-step row with its dispatches and host ms), and leaves
+# the table (bench.log), the JSON, the charts and the tuning choices in $OUT (else bench/results).
 # Extra arguments go to the benchmark, e.g. --filter gemm.
 set -euo pipefail
 out=${OUT:-bench/results}
 mkdir -p "$out"
 export SER_WEBGPU_CACHE=$out
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>/dev/null | tee "$out/gpu.txt" || true
-node dist/bench/index.js --sizes 256,1024,4096 --profile --out "$out" "$@" 2>&1 | tee "$out/bench.log"
+node dist/bench/index.js --sizes 256,1024,4096 --profile --torch --out "$out" "$@" 2>&1 | tee "$out/bench.log"

@@ -118,12 +118,12 @@ fn affine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
 }
 
-// acc (out1, read_write) += x (b), in place.
+// acc (out1, read_write) = alpha·acc + beta·x (b), in place (alpha = beta = 1: a gradient sum, exact in float32).
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i < params.count) {
-    out1[i] = out1[i] + b[i];
+    out1[i] = params.alpha * out1[i] + params.beta * b[i];
   }
 }
 

@@ -37,6 +37,8 @@ struct Params {
   r0: u32, r1: u32, r2: u32,
   rs0: u32, rs1: u32, rs2: u32,
   step0: u32, step1: u32, step2: u32,
+  // Multiplies the sums (a mean's 1/count): 1 on every level but the last.
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -116,7 +118,7 @@ fn sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
     total += x[base + reducedOffset(e)];
     e = stepDigits(e);
   }
-  out[j.index] = total;
+  out[j.index] = params.scale * total;
 }
 
 @compute @workgroup_size(WG)
@@ -132,5 +134,5 @@ fn sumVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
     total += x4[base + reducedOffset(e)];
     e = stepDigits(e);
   }
-  out[j.index] = (total.x + total.y) + (total.z + total.w);
+  out[j.index] = params.scale * ((total.x + total.y) + (total.z + total.w));
 }

@@ -1,6 +1,7 @@
 // The optimiser step and the dropout mask: flat elementwise kernels. Workgroup g (g = wg.x + wg.y·nwg.x, the grid1d
 // fold) covers elements [g·WG·ITEMS, +WG·ITEMS); thread t takes i = g·WG·ITEMS + t + k·WG for k < ITEMS.
-//   adamStep:    in place on param, m, v (torch.optim.AdamW): param −= lr·weightDecay·param, then
+//   adamStep:    in place on param, m, v over elements [begin, end) (the fused optimiser runs it once over flat
+//                views of all parameters; see src/engine/adam.ts): param −= lr·weightDecay·param, then
 //                m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²,  param −= lr·(m/c1) / (sqrt(v/c2) + eps),
 //                with the bias corrections c1 = 1 − β1^step, c2 = 1 − β2^step computed on the CPU.
 //   dropoutMask: mask[i] = 1/(1−p) where u_i >= p, else 0, with u_i = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9)) >> 8)
@@ -8,7 +9,8 @@
 //                the CPU reference (src/kernels/cpu/optim.ts).
 
 struct AdamParams {
-  n: u32,
+  begin: u32,
+  end: u32,
   lr: f32,
   beta1: f32,
   beta2: f32,
@@ -45,8 +47,8 @@ fn firstIndex(t: u32, wg: vec3u, nwg: vec3u) -> u32 {
 
 @compute @workgroup_size(WG)
 fn adamStep(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  var i = firstIndex(t, wg, nwg);
-  for (var k = 0u; k < ITEMS && i < adam.n; k++) {
+  var i = adam.begin + firstIndex(t, wg, nwg);
+  for (var k = 0u; k < ITEMS && i < adam.end; k++) {
     let g = grad[i];
     let mi = adam.beta1 * m[i] + (1.0 - adam.beta1) * g;
     let vi = adam.beta2 * v[i] + (1.0 - adam.beta2) * g * g;

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
-import { ModelBench, modelCases } from '../bench/cases-model.js';
+import { ModelBench, modelCases, torchModelCase } from '../bench/cases-model.js';
+import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
+import { titleNeeding } from './skip.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
 import { parseOptions } from '../bench/options.js';
 import { benchJson, tableRow } from '../bench/report.js';
@@ -66,9 +68,29 @@ describe('bench model cases', () => {
       const r = await bench.run(infer, { ...TINY, warmup: 0 });
       expect(r.extra?.utterancesPerSecond).toBeGreaterThan(0);
       expect(r.extra?.tfjsUtterancesPerSecond).toBeGreaterThan(0);
+      // The host's share: the exact dispatches of one batch, and its host time.
+      expect(r.dispatches).toBeGreaterThan(10);
+      expect(r.hostMs).toBeGreaterThan(0);
+      expect(tableRow(r)).toMatch(/\d+ dispatches, host [\d.]+ ms = [\d.]+ µs each/);
+      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ dispatches: r.dispatches, hostMs: expect.any(Number), hostUsPerDispatch: expect.any(Number) });
     } finally {
       await bench.dispose();
     }
+  });
+});
+
+describe('bench --torch', () => {
+  const found = torchPython();
+  const missing = 'missing' in found ? found.missing : '';
+  it.skipIf(missing)(titleNeeding(!missing, 'times a GEMM case and the compact model (training step, inference) in PyTorch', missing), () => {
+    const python = (found as { python: string }).python;
+    const cases = [gemmTorchCase('gemm.bwdB 33^3')!, ...modelCases(['compact']).map(torchModelCase)];
+    const run = runTorch(python, cases, TINY);
+    expect(Object.keys(run.results).sort()).toEqual(cases.map((c) => c.name).sort());
+    for (const ms of Object.values(run.results)) expect(ms).toBeGreaterThan(0);
+    expect(run.torch).toMatch(/^\d+\.\d+/);
+    expect(run.device).toBeTruthy();
+    expect(gemmTorchCase('conv1d.fwd 16x1x48000->64 k80/4')).toBeNull();
   });
 });
 
@@ -83,6 +105,9 @@ describe('bench helpers', () => {
     });
     expect(() => parseOptions(['--sizes', 'big'])).toThrow(/--sizes/);
     expect(() => parseOptions(['--frobnicate'])).toThrow(/unknown flag/);
+    expect(parseOptions(['--model', 'default,m5'])).toMatchObject({ models: ['default', 'm5'] });
+    expect(parseOptions(['--torch'])).toMatchObject({ torch: true });
+    expect(() => parseOptions(['--model', 'huge'])).toThrow(/unknown preset "huge"/);
   });
 
   it('takes the median', () => {

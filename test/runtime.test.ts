@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
 import { BindingCache } from '../src/gpu/binding-cache.js';
+import { BufferPool } from '../src/gpu/buffer-pool.js';
 import { Params, type GpuRuntime } from '../src/gpu/runtime.js';
 import { allocate, gpuStorage } from '../src/gpu/storage.js';
 import type { Backend } from '../src/kernels/backend.js';
@@ -62,6 +63,56 @@ describe('GPU runtime', () => {
     expect([...(await ser.engine().backend.download(w))]).toEqual([1, 1, 8, 10, 12]);
     for (const s of [y, copy, z, w]) rt.release(gpuStorage(s).buffer);
     x.dispose();
+  });
+
+  it('counts dispatches and submits, in total and by kernel', async () => {
+    await rt.sync();
+    const x = ser.tensor(new Float32Array(203).map((_, i) => (i % 7) - 3), [203], { requiresGrad: true });
+    const before = { ...rt.counts };
+    rt.kernelCounts = new Map();
+    // Known kernels: relu and add (same shapes) are one map each, a sum of 203 values one level of sumTo (no partials under 256).
+    const loss = ser.sum(ser.add(ser.relu(x), x));
+    const byKernel = Object.fromEntries(rt.kernelCounts);
+    rt.kernelCounts = null;
+    expect(rt.counts.dispatches - before.dispatches).toBe(3);
+    expect(byKernel).toEqual({ 'elementwise.unary': 1, 'elementwise.binary': 1, 'elementwise.sumTo': 1 });
+    expect(rt.counts.submits).toBe(before.submits); // recorded, not yet submitted
+    await rt.sync();
+    expect(rt.counts.submits).toBe(before.submits + 1);
+    loss.dispose();
+    x.dispose();
+  });
+
+  it('hands out the oldest free buffer of a size whatever the order of releases, so a repeated step binds the same buffers', () => {
+    const pool = new BufferPool(rt.device, GPUBufferUsage.STORAGE);
+    const made = [0, 1, 2].map(() => pool.acquire(1000, 'x'));
+    for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0]]) {
+      order.forEach((i) => pool.release(made[i]));
+      pool.afterSubmit();
+      expect([0, 1, 2].map(() => pool.acquire(1000, 'x'))).toEqual(made);
+    }
+    made.forEach((buffer) => pool.release(buffer));
+    pool.afterSubmit();
+    pool.trim();
+  });
+
+  it('writes volatile params into recycled uniforms: each dispatch of a batch sees its own values, and later batches reuse the buffers', async () => {
+    const addV = `struct P { n: u32, v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.n) { a[g.x] += p.v; } }`;
+    const a = rt.allocate(256, 'a');
+    rt.clear(a, 256);
+    const add = (v: number) => rt.dispatch({ kernel: 'test.volatile', shader: addV, params: new Params().u32(64).f32(v), volatile: true, buffers: [a], workgroups: [1] });
+    const stats = () => (rt as unknown as { bindings: BindingCache }).bindings.stats();
+    // Step counts of a few steps: 1 + 2 + 3 in one batch, then 10 + 20 + 30 in the next, on the same buffers.
+    [1, 2, 3].forEach(add);
+    await rt.sync();
+    const made = stats().volatileUniforms;
+    [10, 20, 30].forEach(add);
+    expect(stats().volatileUniforms).toBe(made);
+    expect([...new Set(new Float32Array(await rt.read(a, 256)).slice(0, 64))]).toEqual([66]);
+    rt.release(a);
   });
 
   it('profiles every dispatch: calls, time and share per kernel', async (ctx) => {

@@ -83,7 +83,8 @@ export const silu = unaryOp('silu');
 /** alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   const y = result(x, k.affine(x.backend, x.storage, alpha, beta), [...x.shape]);
-  return y.setGradFn([x], (g) => [result(g, k.affine(g.backend, g.storage, alpha, 0), [...x.shape])]);
+  // A shift alone (alpha = 1) passes the gradient through as it is: a view, not a pass.
+  return y.setGradFn([x], (g) => [alpha === 1 ? reshape(g, x.shape) : result(g, k.affine(g.backend, g.storage, alpha, 0), [...x.shape])]);
 }
 
 export const scale = (x: Tensor, factor: number) => affine(x, factor, 0);
@@ -108,9 +109,15 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
     const y = new Tensor(k.binary(backend, op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
     return y.setGradFn([a, b], (g) => {
       // Gradient of each operand at full (broadcast) shape, then summed back down to the operand's shape.
-      const reduce = (full: Tensor, shape: number[], padded: number[]): Tensor => {
-        if (padded.every((d, i) => d === outShape[i])) return reshape(full, shape);
-        const s = result(full, k.sumTo(backend, full.storage, outShape, padded), [...shape]);
+      // scale: −1 for sub's b, folded into the summation where there is one.
+      const reduce = (full: Tensor, shape: number[], padded: number[], scale = 1): Tensor => {
+        if (padded.every((d, i) => d === outShape[i])) {
+          if (scale === 1) return reshape(full, shape);
+          const s = result(full, k.affine(backend, full.storage, scale, 0), [...shape]);
+          full.dispose();
+          return s;
+        }
+        const s = result(full, k.sumTo(backend, full.storage, outShape, padded, scale), [...shape]);
         full.dispose();
         return s;
       };
@@ -121,7 +128,7 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
       };
       const gb = (): Tensor => {
         if (op === 'add') return reduce(reshape(g, outShape), b.shape, pb);
-        if (op === 'sub') return reduce(result(g, k.affine(backend, g.storage, -1, 0), outShape), b.shape, pb);
+        if (op === 'sub') return reduce(reshape(g, outShape), b.shape, pb, -1);
         if (op === 'mul') return reduce(result(g, k.binary(backend, 'mul', g.storage, outShape, a.storage, pa, outShape), outShape), b.shape, pb);
         // d(a/b)/db = -a/b² = -y/b
         const yOverB = k.binary(backend, 'div', y.storage, outShape, b.storage, pb, outShape);
@@ -145,19 +152,28 @@ export const div = binaryOp('div');
 
 /** Sum over `dim` (all dims when omitted); the dim is removed unless keepDim. */
 export function sum(x: Tensor, dim?: number, keepDim = false): Tensor {
-  const axes = dim === undefined ? x.shape.map((_, i) => i) : [normaliseDim(dim, x.shape.length, 'sum')];
-  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const outShape = keepDim ? kept : dim === undefined ? [1] : x.shape.filter((_, i) => !axes.includes(i));
-  const y = result(x, k.sumTo(x.backend, x.storage, x.shape, kept), outShape.length ? outShape : [1]);
-  return y.setGradFn([x], (g) => [result(g, k.broadcastTo(g.backend, g.storage, kept, x.shape), [...x.shape])]);
+  return scaledSum(x, dim, keepDim, 1, 'sum');
 }
 
-/** Mean over `dim` (all dims when omitted), as torch.mean. */
+/** Mean over `dim` (all dims when omitted), as torch.mean: a sum whose 1/count is folded into its last pass. */
 export function mean(x: Tensor, dim?: number, keepDim = false): Tensor {
   const count = dim === undefined ? x.size : x.shape[normaliseDim(dim, x.shape.length, 'mean')];
-  const s = sum(x, dim, keepDim);
-  const m = affine(s, 1 / count);
-  return m;
+  return scaledSum(x, dim, keepDim, 1 / count, 'mean');
+}
+
+/** scale · Σ over dim; backward: the gradient repeated over dim, times scale. */
+function scaledSum(x: Tensor, dim: number | undefined, keepDim: boolean, scale: number, op: string): Tensor {
+  const axes = dim === undefined ? x.shape.map((_, i) => i) : [normaliseDim(dim, x.shape.length, op)];
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outShape = keepDim ? kept : dim === undefined ? [1] : x.shape.filter((_, i) => !axes.includes(i));
+  const y = result(x, k.sumTo(x.backend, x.storage, x.shape, kept, scale), outShape.length ? outShape : [1]);
+  return y.setGradFn([x], (g) => {
+    const repeated = k.broadcastTo(g.backend, g.storage, kept, x.shape);
+    if (scale === 1) return [result(g, repeated, [...x.shape])];
+    const scaled = k.affine(g.backend, repeated, scale, 0);
+    g.backend.release(repeated);
+    return [result(g, scaled, [...x.shape])];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------- convolution, pooling
@@ -306,15 +322,9 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   });
 }
 
-/** running ← running + m·(correction·batch − running), in place (modules hold on to the running tensors). */
+/** running ← (1 − m)·running + m·correction·batch, in place (modules hold on to the running tensors): one pass. */
 function updateRunning(running: Tensor, batch: Storage, momentum: number, correction: number): void {
-  const backend = running.backend;
-  const step = k.affine(backend, running.storage, -momentum, 0);
-  const scaled = k.affine(backend, batch, momentum * correction, 0);
-  k.accumulate(backend, step, scaled);
-  k.accumulate(backend, running.storage, step);
-  backend.release(scaled);
-  backend.release(step);
+  k.accumulate(running.backend, running.storage, batch, 1 - momentum, momentum * correction);
 }
 
 /** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p). */

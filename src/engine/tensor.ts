@@ -208,8 +208,17 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
   leaf.grad = leaf.grad ? sum(leaf.grad, shaped) : shaped;
 }
 
-/** a + b, consuming both; in place when a's storage is its own (gradients may share storage with others). */
+/** a + b, consuming both: in place into whichever owns its storage (gradients may be views of others'), and
+ * into a fresh copy only when both are views. */
 function sum(a: Tensor, b: Tensor): Tensor {
+  if (a.sharesStorage && !b.sharesStorage) {
+    accumulate(b.backend, b.storage, a.storage);
+    a.dispose();
+    if (b.shape.every((d, i) => d === a.shape[i])) return b;
+    const view = reshapeShared(b, a.shape);
+    b.dispose();
+    return view;
+  }
   let out = a;
   if (a.sharesStorage) {
     out = new Tensor(affine(a.backend, a.storage, 1, 0), [...a.shape], a.backend).keep();

@@ -3,11 +3,16 @@
 // writing a uniform ~12 µs: for the small kernels (the classifier's, the optimiser's) that is most of their
 // time. So a uniform buffer is made once per distinct parameter block and never written again, and a bind
 // group once per (pipeline, uniform, buffers). Both caches are bounded (least recently used out): parameters
-// that change every step (Adam's bias correction) or lengths that vary per batch must not grow them forever.
+// that change every step or lengths that vary per batch must not grow them forever.
+// Parameters known to change at every call (Adam's step count, a dropout seed: `volatile`) skip the value cache:
+// they are written (queue.writeBuffer) into a recycled uniform buffer instead, one not bound by any command
+// still unsubmitted, so a training step binds the same buffer every step and its bind group is cached too. A new
+// buffer and bind group per step cost about 0.5 ms of host time a step on lavapipe (default model).
 
 import type { Params } from './runtime.js';
 
 const UNIFORM_USAGE = 0x40; // GPUBufferUsage.UNIFORM
+const VOLATILE_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 
 /** A Map in use order that drops its least recently used entry past `capacity`. */
 class Lru<K, V> {
@@ -45,6 +50,11 @@ export class BindingCache {
   /** Evicted uniforms, destroyed after the next submit: the batch being recorded may still bind them. */
   private retired: GPUBuffer[] = [];
   private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  /** Volatile uniform buffers by size: free ones (no unsubmitted command binds them), and those bound since the
+   * last submit. */
+  private volatileFree = new Map<number, GPUBuffer[]>();
+  private volatileBusy: GPUBuffer[] = [];
+  private volatileCount = 0;
 
   constructor(
     private device: GPUDevice,
@@ -55,8 +65,8 @@ export class BindingCache {
   }
 
   /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. */
-  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: GPUBuffer[], label: string): GPUBindGroup {
-    const uniform = params ? this.uniform(params) : null;
+  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: GPUBuffer[], label: string, volatile = false): GPUBindGroup {
+    const uniform = params ? (volatile ? this.volatileUniform(params) : this.uniform(params)) : null;
     const key = [pipeline, ...(uniform ? [uniform] : []), ...buffers].map((o) => this.id(o)).join(',');
     let group = this.bindGroups.get(key);
     if (!group) {
@@ -72,10 +82,28 @@ export class BindingCache {
   afterSubmit(): void {
     for (const buffer of this.retired) buffer.destroy();
     this.retired = [];
+    for (const buffer of this.volatileBusy) this.volatileFree.get(buffer.size)!.push(buffer);
+    this.volatileBusy = [];
   }
 
-  stats(): { uniforms: number; bindGroups: number } {
-    return { uniforms: this.uniforms.size, bindGroups: this.bindGroups.size };
+  stats(): { uniforms: number; bindGroups: number; volatileUniforms: number } {
+    return { uniforms: this.uniforms.size, bindGroups: this.bindGroups.size, volatileUniforms: this.volatileCount };
+  }
+
+  /** A uniform buffer holding params, recycled: queue.writeBuffer lands before the next submit, i.e. before the
+   * commands now being recorded and after every command submitted, none of which binds a free buffer. */
+  private volatileUniform(params: Params): GPUBuffer {
+    const bytes = params.bytes();
+    let free = this.volatileFree.get(bytes.byteLength);
+    if (!free) this.volatileFree.set(bytes.byteLength, (free = []));
+    let buffer = free.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({ label: 'params (volatile)', size: bytes.byteLength, usage: VOLATILE_USAGE });
+      this.volatileCount++;
+    }
+    this.device.queue.writeBuffer(buffer, 0, bytes);
+    this.volatileBusy.push(buffer);
+    return buffer;
   }
 
   private uniform(params: Params): GPUBuffer {

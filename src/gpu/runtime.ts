@@ -25,6 +25,8 @@ export interface KernelCall {
   constants?: Record<string, number>;
   /** Contents of the uniform at binding 0 (see `Params`). */
   params?: Params;
+  /** The params change at every call (a step count, a seed): recycled buffers, not a cached one per value. */
+  volatile?: boolean;
   buffers: GPUBuffer[];
   workgroups: [number, number?, number?];
 }
@@ -95,6 +97,11 @@ export class GpuRuntime {
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
   private bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
   profiler: Profiler | null = null;
+  /** Dispatches recorded and batches submitted since the runtime started: the benchmark's per-step counts
+   * (read before and after a step). Counting costs two increments, so it is always on. */
+  readonly counts = { dispatches: 0, submits: 0 };
+  /** When set, dispatches are also tallied here by kernel name (the benchmark's one-step census). */
+  kernelCounts: Map<string, number> | null = null;
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
   private tuning = false;
@@ -143,8 +150,9 @@ export class GpuRuntime {
     this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
-    this.encoderCommand('copy').copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  /** Copies `bytes` from src (at srcOffset) to dst (at dstOffset); offsets are multiples of 4. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.encoderCommand('copy').copyBufferToBuffer(src, srcOffset, dst, dstOffset, Math.ceil(bytes / 4) * 4);
   }
 
   dispatch(call: KernelCall): void {
@@ -154,7 +162,7 @@ export class GpuRuntime {
     if (x > max || y > max || z > max) throw new GpuError(`${label}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
     const encoder = this.begin(label);
     const pipeline = this.pipeline(call);
-    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label);
+    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label, call.volatile);
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
     const pass = this.profiler
       ? encoder.beginComputePass({ label, timestampWrites: this.profiler.timestampWrites(call.kernel) })
@@ -167,6 +175,8 @@ export class GpuRuntime {
     this.bound = { pass, pipeline, bindGroup };
     pass.dispatchWorkgroups(x, y, z);
     pass.popDebugGroup();
+    this.counts.dispatches++;
+    if (this.kernelCounts) this.kernelCounts.set(call.kernel, (this.kernelCounts.get(call.kernel) ?? 0) + 1);
     if (this.profiler) pass.end();
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
   }
@@ -180,6 +190,7 @@ export class GpuRuntime {
     this.recorded = 0;
     this.profiler?.resolve(encoder);
     this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
+    this.counts.submits++;
     this.errors.push(this.device.popErrorScope(), this.device.popErrorScope());
     this.storage.afterSubmit();
     this.bindings.afterSubmit();

@@ -1,5 +1,5 @@
 // The elementwise family on WebGPU: unary maps and their derivatives, broadcasting binary ops, affine, in-place
-// gradient accumulation, fill, sums down to a broadcast shape (sumTo) and repeats up to one (broadcastTo),
+// accumulation (acc = α·acc + β·x: gradient sums, running averages), fill, sums down to a broadcast shape (sumTo) and repeats up to one (broadcastTo),
 // concat and slice; each kernel's CPU reference (./cpu/elementwise.ts, which states the semantics) beside it at
 // the end of this file.
 //
@@ -93,13 +93,13 @@ function affineGpu(rt: GpuRuntime, x: Storage, alpha: number, beta: number): Sto
   return y;
 }
 
-/** acc += x in place (writes acc's buffer). */
-function accumulateGpu(rt: GpuRuntime, acc: Storage, x: Storage): void {
+/** acc = alpha·acc + beta·x in place (writes acc's buffer): gradient sums (1, 1) and running averages in one pass. */
+function accumulateGpu(rt: GpuRuntime, acc: Storage, x: Storage, alpha = 1, beta = 1): void {
   const target = gpuStorage(acc);
   const source = gpuStorage(x);
-  // A buffer cannot be bound twice in one dispatch when one binding is writable: acc += acc is acc *= 2.
-  if (target.buffer === source.buffer) map(rt, 'scaleInPlace', [target], acc.length, 0, 2);
-  else map(rt, 'accumulate', [target, source], acc.length);
+  // A buffer cannot be bound twice in one dispatch when one binding is writable: acc onto itself is a scaling.
+  if (target.buffer === source.buffer) map(rt, 'scaleInPlace', [target], acc.length, 0, alpha + beta);
+  else map(rt, 'accumulate', [target, source], acc.length, 0, alpha, beta);
 }
 
 /** A new storage of `length` copies of value (cleared for 0). */
@@ -248,8 +248,9 @@ function reduceShape(shape: number[], outShape: number[]): Reduction {
   return { kept, reduced };
 }
 
-/** Sums x [shape] down to outShape (same rank; each out dim equals the x dim or is 1). */
-function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[]): Storage {
+/** Sums x [shape] down to outShape (same rank; each out dim equals the x dim or is 1), times `scale` (a mean's
+ * 1/count, a difference's −1: folded into the last pass rather than a pass of its own). */
+function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[], scale = 1): Storage {
   const input = gpuStorage(x);
   const m = product(outShape);
   const { kept, reduced } = reduceShape(shape, outShape);
@@ -261,11 +262,12 @@ function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[
     return out;
   }
   if (reduced.length === 0) {
+    if (scale !== 1) return affineGpu(rt, input, scale, 0) as GpuStorage;
     const out = allocate(rt, m, 'sumTo');
     rt.copy(input.buffer, out.buffer, m * 4);
     return out;
   }
-  return reduce(rt, input.buffer, { kept, reduced }, shapes);
+  return reduce(rt, input.buffer, { kept, reduced }, shapes, scale);
 }
 
 /** Mixed-radix digits of `value` in the radix of the reduced axes (innermost first). */
@@ -281,7 +283,7 @@ function digitsOf(value: number, axes: Axis[]): number[] {
  * One level of the summation (shaders/elementwise-reduce.wgsl): `shares` partial sums per output, then, if
  * there are several, the same again on the partials.
  */
-function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): GpuStorage {
+function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string, scale: number): GpuStorage {
   const outputs = product(plan.kept.map((a) => a.size));
   let length = product(plan.reduced.map((a) => a.size));
   let { kept, reduced } = plan;
@@ -315,7 +317,8 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): 
       .u32(outputs, shares, length, outputFastest ? 1 : 0, lanes, segment)
       .u32(...k.map((a) => a.size), ...k.map((a) => a.stride))
       .u32(...r.map((a) => a.size), ...r.map((a) => a.stride))
-      .u32(...digitsOf(lanes, r)),
+      .u32(...digitsOf(lanes, r))
+      .f32(shares === 1 ? scale : 1),
     buffers: [x, result.buffer],
     workgroups: grid1d(jobs, WG),
   });
@@ -324,7 +327,7 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string): 
   const partials: Reduction = outputFastest
     ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: shares, stride: outputs }] }
     : { kept: outputs > 1 ? [{ size: outputs, stride: shares }] : [], reduced: [{ size: shares, stride: 1 }] };
-  const out = reduce(rt, result.buffer, partials, `${shapes} partials`);
+  const out = reduce(rt, result.buffer, partials, `${shapes} partials`, scale);
   rt.release(result.buffer);
   return out;
 }
@@ -383,9 +386,9 @@ export const unary = defineKernel(unaryGpu, (c, op, x) => c.out(ref.unary(op, c.
 export const unaryBackward = defineKernel(unaryBackwardGpu, (c, op, x, y, dy) => c.out(ref.unaryBackward(op, c.data(x), c.data(y), c.data(dy))));
 export const binary = defineKernel(binaryGpu, (c, op, a, aShape, b, bShape, outShape) => c.out(ref.binary(op, c.data(a), aShape, c.data(b), bShape, outShape)));
 export const affine = defineKernel(affineGpu, (c, x, alpha, beta) => c.out(ref.affine(c.data(x), alpha, beta)));
-export const accumulate = defineKernel(accumulateGpu, (c, acc, x) => c.data(acc).set(ref.accumulate(c.data(acc), c.data(x))));
+export const accumulate = defineKernel(accumulateGpu, (c, acc, x, alpha?, beta?) => c.data(acc).set(ref.accumulate(c.data(acc), c.data(x), alpha, beta)));
 export const fill = defineKernel(fillGpu, (c, length, value) => c.out(new Float32Array(length).fill(value)));
-export const sumTo = defineKernel(sumToGpu, (c, x, shape, outShape) => c.out(ref.sumTo(c.data(x), shape, outShape)));
+export const sumTo = defineKernel(sumToGpu, (c, x, shape, outShape, scale?) => c.out(ref.sumTo(c.data(x), shape, outShape, scale)));
 export const broadcastTo = defineKernel(broadcastToGpu, (c, x, shape, outShape) => c.out(ref.broadcastTo(c.data(x), shape, outShape)));
 export const concat = defineKernel(concatGpu, (c, inputs, shapes, axis) => c.out(ref.concat(inputs.map((s) => c.data(s)), shapes, axis)));
 export const slice = defineKernel(sliceGpu, (c, x, shape, axis, start, length) => c.out(ref.slice(c.data(x), shape, axis, start, length)));

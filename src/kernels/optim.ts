@@ -1,7 +1,11 @@
 // The optimiser step and the dropout mask on the GPU (the CPU reference is ./cpu/optim.ts), both in
 // shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
 //
-//   adamStep(param, grad, m, v, o)  in place on param, m and v: AdamW (decoupled weight decay) with bias correction
+//   adamStep(param, grad, m, v, o, range?)  in place on param, m and v: AdamW (decoupled weight decay) with bias
+//                                   correction, over elements [range.offset, +range.length) (default: all)
+//   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the multi-tensor optimiser's flat views of
+//   unpack(flat, parts, offsets)    parts[i] = flat[offsets[i] ..]  all parameters and gradients (buffer copies on
+//                                   the GPU: no dispatch, no kernel)
 //   dropoutMask(length, p, seed)    [length] of 0 and 1/(1−p), from an integer hash of (seed, index), identical to
 //                                   the CPU reference bit for bit
 
@@ -21,23 +25,41 @@ export interface AdamOptions {
   step: number;
 }
 
+/** Elements [offset, offset + length) of flat vectors. */
+export interface Range {
+  offset: number;
+  length: number;
+}
+
 // 64 threads × 16 elements: on lavapipe, 3M-element Adam took ~175 ms this way against ~215 ms at 256 × 4 and ~310 ms
 // at one element per thread (the fixed cost per workgroup dominates there).
 const WG = 64;
 const ITEMS = 16;
 
-function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions): void {
-  const n = param.length;
+function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions, range?: Range): void {
+  const { offset, length } = range ?? { offset: 0, length: param.length };
+  if (length === 0) return;
   rt.dispatch({
     kernel: 'adamStep',
-    shapes: `param[${n}]`,
+    shapes: `param[${param.length}] from ${offset} for ${length}`,
     shader,
     entryPoint: 'adamStep',
     constants: { WG, ITEMS },
-    params: new Params().u32(n).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
+    params: new Params().u32(offset, offset + length).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
+    volatile: true, // the bias corrections change every step
     buffers: [param, grad, m, v].map((s) => gpuStorage(s).buffer),
-    workgroups: grid1d(n, WG * ITEMS),
+    workgroups: grid1d(length, WG * ITEMS),
   });
+}
+
+function packGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: number[]): void {
+  const target = gpuStorage(flat).buffer;
+  parts.forEach((p, i) => rt.copy(gpuStorage(p).buffer, target, p.length * 4, 0, offsets[i] * 4));
+}
+
+function unpackGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: number[]): void {
+  const source = gpuStorage(flat).buffer;
+  parts.forEach((p, i) => rt.copy(source, gpuStorage(p).buffer, p.length * 4, offsets[i] * 4, 0));
 }
 
 function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number): Storage {
@@ -51,6 +73,7 @@ function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number)
     entryPoint: 'dropoutMask',
     constants: { WG, ITEMS },
     params: new Params().u32(length, seed >>> 0).f32(p, scale),
+    volatile: true, // a new seed every step
     buffers: [mask.buffer],
     workgroups: grid1d(length, WG * ITEMS),
   });
@@ -60,12 +83,18 @@ function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number)
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference).
 
-/** In place: param, m, v updated by one Adam(W) step. */
-export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o) => {
-  const r = ref.adamStep(c.data(param), c.data(grad), c.data(m), c.data(v), o);
-  c.data(param).set(r.param);
-  c.data(m).set(r.m);
-  c.data(v).set(r.v);
+/** In place: param, m, v updated by one Adam(W) step over `range` (default: every element). */
+export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o, range?) => {
+  const { offset, length } = range ?? { offset: 0, length: param.length };
+  const part = (s: Storage) => c.data(s).subarray(offset, offset + length);
+  const r = ref.adamStep(part(param), part(grad), part(m), part(v), o);
+  part(param).set(r.param);
+  part(m).set(r.m);
+  part(v).set(r.v);
 });
+/** flat[offsets[i] .. + parts[i].length) = parts[i]. */
+export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));
+/** parts[i] = flat[offsets[i] .. + parts[i].length). */
+export const unpack = defineKernel(unpackGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(p).set(c.data(flat).subarray(offsets[i], offsets[i] + p.length))));
 /** A mask of 0 and 1/(1-p), deterministic in seed. */
 export const dropoutMask = defineKernel(dropoutMaskGpu, (c, length, p, seed) => c.out(ref.dropoutMask(length, p, seed)));

@@ -37,12 +37,14 @@ const SUM_PATTERNS: [number[], number[]][] = [
 
 const sumToCase: SuiteCase = {
   family: 'elementwise',
-  name: `sumTo (${SUM_PATTERNS.length} patterns: bias gradients, means over a dim, full sums, column/row sums)`,
+  name: `sumTo (${SUM_PATTERNS.length} patterns: bias gradients, means over a dim, full sums, column/row sums), scaled and not`,
   async run(ser) {
     for (const [k, [shape, outShape]] of SUM_PATTERNS.entries()) {
       // An offset keeps the sums away from zero; relative error is then about the reduction, not cancellation.
       const x = tiledRandn(size(shape), 1300 + k).map((v) => v + 0.5);
       await againstReference(ser, 'sumTo', [x, shape, outShape], FORWARD_TOLERANCE, `sumTo [${shape}] → [${outShape}]`);
+      // A mean's 1/count or a difference's −1, folded into the last level of the reduction.
+      await againstReference(ser, 'sumTo', [x, shape, outShape, -1 / 3], FORWARD_TOLERANCE, `−⅓ · sumTo [${shape}] → [${outShape}]`);
     }
   },
 };

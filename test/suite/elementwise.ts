@@ -222,7 +222,13 @@ const affineAccumulateFillCase = elementwiseCase('affine, accumulate (in place, 
     assertClose(await backend.download(accs), ref.accumulate(acc, x), FORWARD_TOLERANCE, `accumulate [${n}]`);
     ser.kernels.accumulate(backend, accs, accs);
     const twice = ref.accumulate(ref.accumulate(acc, x), ref.accumulate(acc, x));
-    assertClose(await take(ser, accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
+    assertClose(await backend.download(accs), twice, FORWARD_TOLERANCE, `accumulate onto itself [${n}]`);
+    // acc = α·acc + β·x (batch norm's running averages), and onto itself: (α + β)·acc.
+    ser.kernels.accumulate(backend, accs, xs, 0.9, -0.35);
+    const mixed = ref.accumulate(twice, x, 0.9, -0.35);
+    assertClose(await backend.download(accs), mixed, FORWARD_TOLERANCE, `0.9·acc − 0.35·x [${n}]`);
+    ser.kernels.accumulate(backend, accs, accs, 0.9, -0.35);
+    assertClose(await take(ser, accs), ref.affine(mixed, 0.55, 0), FORWARD_TOLERANCE, `0.9·acc − 0.35·acc [${n}]`);
     const filled = await take(ser, ser.kernels.fill(backend, n, -2.5));
     assert(filled.length === n && filled.every((v) => v === -2.5), `fill [${n}] with -2.5`);
     backend.release(xs);

@@ -93,18 +93,19 @@ export function affine(x: ArrayLike<number>, alpha: number, beta: number): Float
   return Float64Array.from(x, (v) => alpha * v + beta);
 }
 
-/** The new value of acc (the backend stores it in place). */
-export function accumulate(acc: ArrayLike<number>, x: ArrayLike<number>): Float64Array {
-  return Float64Array.from(acc, (v, i) => v + x[i]);
+/** The new value of acc = alpha·acc + beta·x (the backend stores it in place); acc + x by default. */
+export function accumulate(acc: ArrayLike<number>, x: ArrayLike<number>, alpha = 1, beta = 1): Float64Array {
+  return Float64Array.from(acc, (v, i) => alpha * v + beta * x[i]);
 }
 
-/** Sums x [shape] down to outShape (same rank, each out dim equal to the x dim or 1): broadcastTo's adjoint. */
-export function sumTo(x: ArrayLike<number>, shape: number[], outShape: number[]): Float64Array {
+/** Sums x [shape] down to outShape (same rank, each out dim equal to the x dim or 1), times scale: broadcastTo's
+ * adjoint (scale 1), a mean (1/count). */
+export function sumTo(x: ArrayLike<number>, shape: number[], outShape: number[], scale = 1): Float64Array {
   const out = new Float64Array(size(outShape));
   forEachIndex(shape, (i, coord) => {
     out[broadcastOffset(coord, outShape)] += x[i];
   });
-  return out;
+  return scale === 1 ? out : out.map((v) => v * scale);
 }
 
 /** Repeats x [shape] (each dim equal to outShape's or 1) up to outShape. */
