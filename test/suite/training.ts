@@ -1,27 +1,11 @@
-// The training kernels (families normalization, softmax, optim) against the CPU reference, and the reference's
-// backward passes against central finite differences in float64. Sizes are odd on purpose (nothing a multiple of a
-// workgroup or a tile), from a single row to enough work for several workgroups per reduction.
+// The training kernels (families normalization and softmax; optim has optim.ts) against the CPU reference, and
+// the reference's backward passes against central finite differences in float64. Sizes are odd on purpose
+// (nothing a multiple of a workgroup or a tile), from a single row to enough work for several workgroups per
+// reduction.
 
-import type { AdamOptions, Backend, Storage } from '../../src/kernels/index.js';
-import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
-
-const FORWARD = 1e-5;
-const GRADIENT = 1e-4;
-/** The references' backward passes against finite differences (float64 throughout, so far tighter than GRADIENT). */
-const FD = 1e-6;
-
-/** Where fresh() draws next: set at the start of each case from the case's name (seededByName), so a case run
- * alone gets the same data as in the whole suite. Cases run one at a time. */
-let seed = 0;
-/** Fresh standard-normal data for every call. */
-const fresh = (n: number, scale = 1, offset = 0) => randn(n, seed++).map((v) => v * scale + offset);
-
-/** The case, drawing its data from a seed made of its own name (FNV-1a), whatever ran before it. */
-function seededByName(c: SuiteCase): SuiteCase {
-  let hash = 0x811c9dc5;
-  for (const ch of c.name) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return { ...c, run: (ser) => ((seed = hash), c.run(ser)) };
-}
+import type { Backend, Storage } from '../../src/kernels/index.js';
+import { assert, assertClose, dot, numericGradient, type Ser, type SuiteCase } from './harness.js';
+import { f32, FD, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
 
 /** Class indices in [0, cols), one per row. */
 function randomTargets(rows: number, cols: number): Int32Array {
@@ -30,19 +14,6 @@ function randomTargets(rows: number, cols: number): Int32Array {
 
 /** Positive class weights, all different. */
 const randomWeights = (cols: number) => fresh(cols).map((v) => 0.25 + Math.abs(v));
-
-/** Uploads inputs, runs `body` and releases what it made. */
-async function withBackend<T>(ser: Ser, body: (b: Backend, keep: (s: Storage) => Storage) => Promise<T>): Promise<T> {
-  const b = ser.engine().backend;
-  const made: Storage[] = [];
-  try {
-    return await body(b, (s) => (made.push(s), s));
-  } finally {
-    for (const s of made) b.release(s);
-  }
-}
-
-const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 
 // ---------------------------------------------------------------------------------------------------------------
 // normalization: x [N, C, L]
@@ -316,118 +287,4 @@ const softmaxCases: SuiteCase[] = [
   ),
 ];
 
-// ---------------------------------------------------------------------------------------------------------------
-// optim
-
-const optimCases: SuiteCase[] = [
-  ...[
-    [100_003, 0.3, 12345],
-    [100_000, 0.5, 7],
-    [1_000_001, 0.1, 0xdeadbeef],
-    [4099, 0, 3],
-  ].map(([length, p, maskSeed]) => ({
-    family: 'optim',
-    name: `dropoutMask length ${length}, p ${p}: identical to the CPU, keeps ≈ 1 − p`,
-    run: (ser: Ser) =>
-      withBackend(ser, async (b, keep) => {
-        const gpu = await b.download(keep(ser.kernels.dropoutMask(b, length, p, maskSeed)));
-        const cpu = f32(ser.reference.dropoutMask(length, p, maskSeed));
-        const scale = Math.fround(1 / (1 - p));
-        let kept = 0;
-        for (let i = 0; i < length; i++) {
-          if (gpu[i] !== cpu[i]) throw new Error(`mask[${i}] is ${gpu[i]} on the GPU but ${cpu[i]} on the CPU`);
-          assert(gpu[i] === 0 || gpu[i] === scale, `mask[${i}] = ${gpu[i]} is neither 0 nor 1/(1 − p)`);
-          if (gpu[i] !== 0) kept++;
-        }
-        // The kept fraction's standard deviation is sqrt(p(1 − p)/length) ≤ 0.0016 here: 0.01 is over 6 of them.
-        const fraction = kept / length;
-        assert(Math.abs(fraction - (1 - p)) < 0.01, `kept ${fraction.toFixed(4)} of the elements, expected ≈ ${1 - p}`);
-      }),
-  })),
-  {
-    family: 'optim',
-    name: 'dropoutMask: another seed gives another mask, the same seed the same',
-    run: (ser) =>
-      withBackend(ser, async (b, keep) => {
-        const a = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
-        const again = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
-        const other = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 2)));
-        let same = 0;
-        for (let i = 0; i < a.length; i++) {
-          assert(a[i] === again[i], `seed 1 gave two different masks (element ${i})`);
-          if (a[i] === other[i]) same++;
-        }
-        assert(Math.abs(same / a.length - 0.5) < 0.05, `masks of seeds 1 and 2 agree on ${same} of ${a.length} elements`);
-      }),
-  },
-  ...[1, 7, 10_007, 300_001].map((n) => ({
-    family: 'optim',
-    name: `adamStep: 3 consecutive steps of ${n} parameters`,
-    run: (ser: Ser) =>
-      withBackend(ser, async (b, keep) => {
-        let param: ArrayLike<number> = fresh(n);
-        let m: ArrayLike<number> = fresh(n, 0.1);
-        let v: ArrayLike<number> = fresh(n, 0.1).map(Math.abs);
-        const [ps, ms, vs] = [param, m, v].map((a) => keep(b.upload(f32(a))));
-        for (let step = 1; step <= 3; step++) {
-          const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step };
-          const grad = fresh(n);
-          ser.kernels.adamStep(b, ps, keep(b.upload(grad)), ms, vs, o);
-          const ref = ser.reference.adamStep(param, grad, m, v, o);
-          const gpuParam = await b.download(ps);
-          // The parameters barely move in a step, so also measure the error against the step's scale, lr per element.
-          let squares = 0;
-          for (let i = 0; i < n; i++) squares += (gpuParam[i] - ref.param[i]) ** 2;
-          const stepError = Math.sqrt(squares / n) / o.lr;
-          assert(stepError < GRADIENT, `step ${step}: the parameters are off by ${stepError.toExponential(2)} of a learning rate`);
-          assertClose(gpuParam, ref.param, FORWARD, `step ${step} param`);
-          assertClose(await b.download(ms), ref.m, FORWARD, `step ${step} m`);
-          assertClose(await b.download(vs), ref.v, FORWARD, `step ${step} v`);
-          // Carry on from the GPU's float32 state, as training does.
-          [param, m, v] = [gpuParam, await b.download(ms), await b.download(vs)];
-        }
-      }),
-  })),
-  {
-    family: 'optim',
-    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient two, as the reference per parameter',
-    async run(ser) {
-      const sizes = [3, 1, 257, 4099, 17];
-      const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
-      type State = { param: ArrayLike<number>; m: ArrayLike<number>; v: ArrayLike<number> };
-      let state: State[] = sizes.map((n) => ({ param: fresh(n), m: new Float64Array(n), v: new Float64Array(n) }));
-      const params = state.map((s) => ser.tensor(f32(s.param), [s.param.length], { requiresGrad: true }));
-      const adam = new ser.Adam(params, o);
-      const runtime = ser.engine().runtime;
-      try {
-        for (let step = 1; step <= 3; step++) {
-          // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest runs in two ranges.
-          const skipped = step === 2 ? 3 : -1;
-          const grads = sizes.map((n, i) => (i === skipped ? null : fresh(n)));
-          params.forEach((p, i) => (p.grad = grads[i] ? ser.tensor(f32(grads[i]!), [sizes[i]]) : null));
-          const before = runtime?.counts.dispatches ?? 0;
-          adam.step();
-          if (runtime) assert(runtime.counts.dispatches - before === (skipped < 0 ? 1 : 2), `step ${step}: ${runtime.counts.dispatches - before} dispatches`);
-          const next: State[] = [];
-          for (let i = 0; i < sizes.length; i++) {
-            const got = await params[i].toArray();
-            const want = grads[i] ? ser.reference.adamStep(state[i].param, grads[i]!, state[i].m, state[i].v, { ...o, step }) : state[i];
-            assertClose(got, want.param, FORWARD, `step ${step} parameter ${i}`);
-            next.push({ param: got, m: want.m, v: want.v });
-          }
-          // The moments of a 3-element parameter are off by ~1e-5 in float32 alone ((1 − β2)·g² rounds twice).
-          const moments = await adam.state();
-          moments.m.forEach((m, i) => assertClose(m, next[i].m, GRADIENT, `step ${step} m of parameter ${i}`));
-          moments.v.forEach((v, i) => assertClose(v, next[i].v, GRADIENT, `step ${step} v of parameter ${i}`));
-          state = next;
-          adam.zeroGrad();
-        }
-      } finally {
-        adam.dispose();
-        params.forEach((p) => p.dispose());
-      }
-    },
-  },
-];
-
-export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases, ...optimCases].map(seededByName);
+export const trainingCases: SuiteCase[] = [...normalizationCases, ...softmaxCases].map(seededByName);

@@ -1,0 +1,118 @@
+// The optimiser kernels (family optim: dropout masks and AdamW) against the CPU reference, on odd sizes.
+
+import type { AdamOptions } from '../../src/kernels/index.js';
+import { assert, assertClose, type Ser, type SuiteCase } from './harness.js';
+import { f32, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
+
+const cases: SuiteCase[] = [
+  ...[
+    [100_003, 0.3, 12345],
+    [100_000, 0.5, 7],
+    [1_000_001, 0.1, 0xdeadbeef],
+    [4099, 0, 3],
+  ].map(([length, p, maskSeed]) => ({
+    family: 'optim',
+    name: `dropoutMask length ${length}, p ${p}: identical to the CPU, keeps ≈ 1 − p`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const gpu = await b.download(keep(ser.kernels.dropoutMask(b, length, p, maskSeed)));
+        const cpu = f32(ser.reference.dropoutMask(length, p, maskSeed));
+        const scale = Math.fround(1 / (1 - p));
+        let kept = 0;
+        for (let i = 0; i < length; i++) {
+          if (gpu[i] !== cpu[i]) throw new Error(`mask[${i}] is ${gpu[i]} on the GPU but ${cpu[i]} on the CPU`);
+          assert(gpu[i] === 0 || gpu[i] === scale, `mask[${i}] = ${gpu[i]} is neither 0 nor 1/(1 − p)`);
+          if (gpu[i] !== 0) kept++;
+        }
+        // The kept fraction's standard deviation is sqrt(p(1 − p)/length) ≤ 0.0016 here: 0.01 is over 6 of them.
+        const fraction = kept / length;
+        assert(Math.abs(fraction - (1 - p)) < 0.01, `kept ${fraction.toFixed(4)} of the elements, expected ≈ ${1 - p}`);
+      }),
+  })),
+  {
+    family: 'optim',
+    name: 'dropoutMask: another seed gives another mask, the same seed the same',
+    run: (ser) =>
+      withBackend(ser, async (b, keep) => {
+        const a = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
+        const again = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
+        const other = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 2)));
+        let same = 0;
+        for (let i = 0; i < a.length; i++) {
+          assert(a[i] === again[i], `seed 1 gave two different masks (element ${i})`);
+          if (a[i] === other[i]) same++;
+        }
+        assert(Math.abs(same / a.length - 0.5) < 0.05, `masks of seeds 1 and 2 agree on ${same} of ${a.length} elements`);
+      }),
+  },
+  ...[1, 7, 10_007, 300_001].map((n) => ({
+    family: 'optim',
+    name: `adamStep: 3 consecutive steps of ${n} parameters`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        let param: ArrayLike<number> = fresh(n);
+        let m: ArrayLike<number> = fresh(n, 0.1);
+        let v: ArrayLike<number> = fresh(n, 0.1).map(Math.abs);
+        const [ps, ms, vs] = [param, m, v].map((a) => keep(b.upload(f32(a))));
+        for (let step = 1; step <= 3; step++) {
+          const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step };
+          const grad = fresh(n);
+          ser.kernels.adamStep(b, ps, keep(b.upload(grad)), ms, vs, o);
+          const ref = ser.reference.adamStep(param, grad, m, v, o);
+          const gpuParam = await b.download(ps);
+          // The parameters barely move in a step, so also measure the error against the step's scale, lr per element.
+          let squares = 0;
+          for (let i = 0; i < n; i++) squares += (gpuParam[i] - ref.param[i]) ** 2;
+          const stepError = Math.sqrt(squares / n) / o.lr;
+          assert(stepError < GRADIENT, `step ${step}: the parameters are off by ${stepError.toExponential(2)} of a learning rate`);
+          assertClose(gpuParam, ref.param, FORWARD, `step ${step} param`);
+          assertClose(await b.download(ms), ref.m, FORWARD, `step ${step} m`);
+          assertClose(await b.download(vs), ref.v, FORWARD, `step ${step} v`);
+          // Carry on from the GPU's float32 state, as training does.
+          [param, m, v] = [gpuParam, await b.download(ms), await b.download(vs)];
+        }
+      }),
+  })),
+  {
+    family: 'optim',
+    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient two, as the reference per parameter',
+    async run(ser) {
+      const sizes = [3, 1, 257, 4099, 17];
+      const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
+      type State = { param: ArrayLike<number>; m: ArrayLike<number>; v: ArrayLike<number> };
+      let state: State[] = sizes.map((n) => ({ param: fresh(n), m: new Float64Array(n), v: new Float64Array(n) }));
+      const params = state.map((s) => ser.tensor(f32(s.param), [s.param.length], { requiresGrad: true }));
+      const adam = new ser.Adam(params, o);
+      const runtime = ser.engine().runtime;
+      try {
+        for (let step = 1; step <= 3; step++) {
+          // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest runs in two ranges.
+          const skipped = step === 2 ? 3 : -1;
+          const grads = sizes.map((n, i) => (i === skipped ? null : fresh(n)));
+          params.forEach((p, i) => (p.grad = grads[i] ? ser.tensor(f32(grads[i]!), [sizes[i]]) : null));
+          const before = runtime?.counts.dispatches ?? 0;
+          adam.step();
+          if (runtime) assert(runtime.counts.dispatches - before === (skipped < 0 ? 1 : 2), `step ${step}: ${runtime.counts.dispatches - before} dispatches`);
+          const next: State[] = [];
+          for (let i = 0; i < sizes.length; i++) {
+            const got = await params[i].toArray();
+            const want = grads[i] ? ser.reference.adamStep(state[i].param, grads[i]!, state[i].m, state[i].v, { ...o, step }) : state[i];
+            assertClose(got, want.param, FORWARD, `step ${step} parameter ${i}`);
+            next.push({ param: got, m: want.m, v: want.v });
+          }
+          // The moments of a 3-element parameter are off by ~1e-5 in float32 alone ((1 − β2)·g² rounds twice).
+          const moments = await adam.state();
+          moments.m.forEach((m, i) => assertClose(m, next[i].m, GRADIENT, `step ${step} m of parameter ${i}`));
+          moments.v.forEach((v, i) => assertClose(v, next[i].v, GRADIENT, `step ${step} v of parameter ${i}`));
+          state = next;
+          adam.zeroGrad();
+        }
+      } finally {
+        adam.dispose();
+        params.forEach((p) => p.dispose());
+      }
+    },
+  },
+];
+
+export const optimCases: SuiteCase[] = cases.map(seededByName);
