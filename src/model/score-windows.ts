@@ -26,8 +26,6 @@ export interface MeanProbabilities {
 export interface ScoreOptions {
   /** Windows per forward pass; the result does not depend on it. */
   batchWindows: number;
-  /** Awaited after each batch (evaluation lets the kernel tuner time its queued candidates there). */
-  afterBatch?: () => Promise<unknown>;
 }
 
 /** Each group's mean probabilities, summed window by window in window order. */
@@ -56,7 +54,6 @@ export async function meanWindowProbabilities(model: SerModel, windows: WindowSo
     const [pe, pg] = [await emotion.toArray(), await gender.toArray()];
     emotion.dispose();
     gender.dispose();
-    await options.afterBatch?.();
     for (let i = 0; i < m; i++) {
       const s = sums[windows.group?.(first + i) ?? 0];
       for (let c = 0; c < C; c++) s.emotion[c] += pe[i * C + c];
