@@ -6,11 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAudio, windowAt } from '../src/audio/index.js';
+import { GENDERS } from '../src/model/ser-model.js';
+import { EMODB_CLASSES, parseEmodbName } from '../src/train/corpora/emodb.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const EMODB = join(ROOT, '../shared/data/emodb');
-export const EMODB_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'fear', 'disgust', 'boredom'];
-const EMODB_EMOTION: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', neutral: 'neutral', fear: 'fear', disgust: 'disgust', boredom: 'boredom' };
+export { EMODB_CLASSES };
 
 /** Why the EMO-DB windows are not at hand, or '' when they are. */
 export function emodbMissing(): string {
@@ -51,12 +52,14 @@ export async function emodbWindows(n: number, windowSamples: number): Promise<{ 
   const out = { windows: [] as Float32Array[], labels: [] as number[], genders: [] as number[] };
   // Every 23rd file (of 535, so all differ) walks across speakers and emotions (the list is sorted by speaker).
   for (let i = 0; out.windows.length < n; i += 23) {
-    const [file, , gender, emotion] = rows[i % rows.length];
+    const [file] = rows[i % rows.length];
+    // Labelled as `ser train` labels EMO-DB: from the file name (test/corpora.test.ts checks labels.csv agrees).
+    const { emotion, gender } = parseEmodbName(file)!;
     const samples = await loadAudio(join(EMODB, file), 16000);
     const start = Math.max(0, Math.floor((samples.length - windowSamples) / 2));
     out.windows.push(windowAt(samples, start, windowSamples));
-    out.labels.push(EMODB_CLASSES.indexOf(EMODB_EMOTION[emotion]));
-    out.genders.push(gender === 'f' ? 0 : 1);
+    out.labels.push(EMODB_CLASSES.indexOf(emotion));
+    out.genders.push(GENDERS.indexOf(gender));
   }
   return out;
 }
