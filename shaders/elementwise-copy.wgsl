@@ -1,6 +1,8 @@
-// Block copy between row-major views, for concat (one dispatch per input, into its columns of the output)
-// and slice (a range of columns out of the input):
-//   dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c]   for r < rows, c < cols.
+// Block copy between row-major views, for concat and slice (a range of columns out of the input):
+//   dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c]   for r < rows, c < cols,
+// and `concatPair`, two inputs side by side in one dispatch (concat takes its inputs two at a time: the model's
+// concatenations have two):
+//   dst[r·dstStride + dstOffset + c] = c < cols0 ? src0[r·cols0 + c] : src1[r·cols1 + c − cols0].
 // A tensor [outer, ..., axis, ..., inner] is a matrix [outer, shape[axis]·inner]; concat and slice along axis
 // move column blocks of it.
 //
@@ -28,6 +30,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst4: array<vec4f>;
 
+// Bindings of `concatPair` besides src (its src0) and dst.
+struct PairParams {
+  rows: u32,
+  cols0: u32,
+  cols1: u32,
+  dstStride: u32,
+  dstOffset: u32,
+  blocksPerRow: u32,
+}
+@group(0) @binding(0) var<uniform> pair: PairParams;
+@group(0) @binding(3) var<storage, read> src1: array<f32>;
+
 // (row, column) of this invocation.
 fn position(wid: vec3u, nwg: vec3u, lid: vec3u) -> vec2u {
   let w = wid.x + wid.y * nwg.x;
@@ -49,4 +63,22 @@ fn copyRowsVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (p.x < params.rows && p.y < params.cols) {
     dst4[p.x * params.dstStride + params.dstOffset + p.y] = src4[p.x * params.srcStride + params.srcOffset + p.y];
   }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn concatPair(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let w = wid.x + wid.y * nwg.x;
+  let rowGroup = w / pair.blocksPerRow;
+  let r = rowGroup * WGY + lid.y;
+  let c = (w - rowGroup * pair.blocksPerRow) * WGX + lid.x;
+  if (r >= pair.rows || c >= pair.cols0 + pair.cols1) {
+    return;
+  }
+  var v: f32;
+  if (c < pair.cols0) {
+    v = src[r * pair.cols0 + c];
+  } else {
+    v = src1[r * pair.cols1 + c - pair.cols0];
+  }
+  dst[r * pair.dstStride + pair.dstOffset + c] = v;
 }

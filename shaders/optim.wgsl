@@ -4,7 +4,7 @@
 //                views of all parameters; see src/engine/adam.ts): param −= lr·weightDecay·param, then
 //                m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²,  param −= lr·(m/c1) / (sqrt(v/c2) + eps),
 //                with the bias corrections c1 = 1 − β1^step, c2 = 1 − β2^step computed on the CPU.
-//   dropoutMask: mask[i] = 1/(1−p) where u_i >= p, else 0, with u_i = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9)) >> 8)
+//   dropout:     y[i] = x[i]·mask[i], mask[i] = 1/(1−p) where u_i >= p, else 0 (mask and output in one pass), with u_i = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9)) >> 8)
 //                / 2^24 ∈ [0, 1) and hash = lowbias32: deterministic in (seed, i), and the same bit for bit as
 //                the CPU reference (src/kernels/cpu/optim.ts).
 
@@ -37,9 +37,11 @@ override ITEMS: u32 = 16;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
-// Bindings of `dropoutMask` (entry points that never run together may share binding numbers).
+// Bindings of `dropout` (entry points that never run together may share binding numbers).
 @group(0) @binding(0) var<uniform> dropout: DropoutParams;
-@group(0) @binding(1) var<storage, read_write> mask: array<f32>;
+@group(0) @binding(1) var<storage, read> dropoutX: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mask: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dropoutY: array<f32>;
 
 fn firstIndex(t: u32, wg: vec3u, nwg: vec3u) -> u32 {
   return (wg.x + wg.y * nwg.x) * WG * ITEMS + t;
@@ -72,12 +74,14 @@ fn hash(x0: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn dropoutMask(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn dropoutForward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let key = hash(dropout.seed ^ 0x9e3779b9u);
   var i = firstIndex(t, wg, nwg);
   for (var k = 0u; k < ITEMS && i < dropout.n; k++) {
     let u = f32(hash(hash(i) ^ key) >> 8u) * (1.0 / 16777216.0);
-    mask[i] = select(0.0, dropout.scale, u >= dropout.p);
+    let keep = select(0.0, dropout.scale, u >= dropout.p);
+    mask[i] = keep;
+    dropoutY[i] = dropoutX[i] * keep;
     i += WG;
   }
 }

@@ -4,6 +4,8 @@
 // logsumexp is max-subtracted, so any finite logits give a finite loss.
 //   rows, rowsWeighted: a thread per row (grid1d fold) writes probs = softmax(x) and rowLoss[r] = (w·l, w).
 //   mean:               one workgroup adds up the rows' pairs and writes loss[0] = Σ w·l / Σ w.
+//   whole, wholeWeighted: both in one workgroup, for batches of a few hundred rows (a training batch): one
+//                         dispatch instead of two.
 
 // Bindings of `rows` and `rowsWeighted` (only the latter reads weights).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
@@ -15,6 +17,9 @@
 // Bindings of `mean` (entry points that never run together may share binding numbers).
 @group(0) @binding(1) var<storage, read> meanRowLoss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+
+// Binding of `whole` and `wholeWeighted` for the loss, the others being those of `rows`.
+@group(0) @binding(4) var<storage, read_write> wholeLoss: array<f32>;
 
 /** log(1 + r) for r >= 0, accurate also for small r, where log(1 + r) would round r away (and drivers' log is only
  * required to be within 2^-21 absolute near 1): the series 2·atanh(z) = 2(z + z³/3 + z⁵/5 + z⁷/7), z = r / (2 + r). */
@@ -81,12 +86,8 @@ fn rowsWeighted(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 
 var<workgroup> pairs: array<vec2f, WG>;
 
-@compute @workgroup_size(WG)
-fn mean(@builtin(local_invocation_index) t: u32) {
-  var acc = vec2f(0.0);
-  for (var r = t; r < p.rows; r += WG) {
-    acc += vec2f(meanRowLoss[2u * r], meanRowLoss[2u * r + 1u]);
-  }
+/** Σ over the workgroup of each thread's (w·l, w), in pairs[0]. */
+fn addPairs(t: u32, acc: vec2f) {
   pairs[t] = acc;
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
@@ -94,7 +95,42 @@ fn mean(@builtin(local_invocation_index) t: u32) {
       pairs[t] += pairs[t + s];
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn mean(@builtin(local_invocation_index) t: u32) {
+  var acc = vec2f(0.0);
+  for (var r = t; r < p.rows; r += WG) {
+    acc += vec2f(meanRowLoss[2u * r], meanRowLoss[2u * r + 1u]);
+  }
+  addPairs(t, acc);
   if (t == 0u) {
     loss[0] = pairs[0].x / pairs[0].y;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn whole(@builtin(local_invocation_index) t: u32) {
+  var acc = vec2f(0.0);
+  for (var r = t; r < p.rows; r += WG) {
+    acc += vec2f(rowCrossEntropy(r, u32(targets[r])), 1.0);
+  }
+  addPairs(t, acc);
+  if (t == 0u) {
+    wholeLoss[0] = pairs[0].x / pairs[0].y;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn wholeWeighted(@builtin(local_invocation_index) t: u32) {
+  var acc = vec2f(0.0);
+  for (var r = t; r < p.rows; r += WG) {
+    let c = u32(targets[r]);
+    let w = weights[c];
+    acc += vec2f(w * rowCrossEntropy(r, c), w);
+  }
+  addPairs(t, acc);
+  if (t == 0u) {
+    wholeLoss[0] = pairs[0].x / pairs[0].y;
   }
 }

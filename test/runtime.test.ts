@@ -143,14 +143,14 @@ describe('GPU runtime', () => {
     rt.flush();
     const cache = new BindingCache(device, { uniforms: 3, bindGroups: 5 });
     const params = (v: number) => new Params().u32(64).f32(v);
-    expect(cache.bindGroup(pipeline, params(1), [a], 'add')).toBe(cache.bindGroup(pipeline, params(1), [a], 'add'));
-    expect(cache.bindGroup(pipeline, params(2), [a], 'add')).not.toBe(cache.bindGroup(pipeline, params(1), [a], 'add'));
+    expect(cache.bindGroup(pipeline, params(1), [a], () => 'add')).toBe(cache.bindGroup(pipeline, params(1), [a], () => 'add'));
+    expect(cache.bindGroup(pipeline, params(2), [a], () => 'add')).not.toBe(cache.bindGroup(pipeline, params(1), [a], () => 'add'));
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     for (let v = 1; v <= 10; v++) {
-      pass.setBindGroup(0, cache.bindGroup(pipeline, params(v), [a], 'add'));
+      pass.setBindGroup(0, cache.bindGroup(pipeline, params(v), [a], () => 'add'));
       pass.dispatchWorkgroups(1);
       expect(cache.stats().uniforms).toBeLessThanOrEqual(3);
       expect(cache.stats().bindGroups).toBeLessThanOrEqual(5);

@@ -51,7 +51,8 @@ export function concat(tensors: Tensor[], dim: number): Tensor {
   return out.setGradFn(tensors, (g) => {
     let start = 0;
     return tensors.map((t) => {
-      const part = result(g, k.slice(backend, g.storage, g.shape, axis, start, t.shape[axis]), [...t.shape]);
+      // Inputs without a gradient (the gender one-hot beside the features) get no slice: a dispatch less.
+      const part = t.requiresGrad ? result(g, k.slice(backend, g.storage, g.shape, axis, start, t.shape[axis]), [...t.shape]) : null;
       start += t.shape[axis];
       return part;
     });
@@ -332,8 +333,8 @@ export function dropout(x: Tensor, p: number, training: boolean, seed: number): 
   if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const backend = x.backend;
-  const mask = k.dropoutMask(backend, x.size, p, seed >>> 0);
-  const y = result(x, k.binary(backend, 'mul', x.storage, [x.size], mask, [x.size], [x.size]), [...x.shape]);
+  const { y: kept, mask } = k.dropout(backend, x.storage, p, seed >>> 0);
+  const y = result(x, kept, [...x.shape]);
   const maskTensor = new Tensor(mask, [x.size], backend);
   return y.setGradFn([x], (g) => [result(g, k.binary(backend, 'mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);
 }

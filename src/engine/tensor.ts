@@ -8,7 +8,7 @@
 // the storage of tensors that were simply forgotten, so nothing leaks for long even without tidy.
 
 import type { Backend, Storage } from '../kernels/backend.js';
-import { accumulate, affine, fill } from '../kernels/elementwise.js';
+import { accumulate, affine } from '../kernels/elementwise.js';
 
 export class ShapeError extends Error {}
 
@@ -170,7 +170,8 @@ export class Tensor {
   }
 
   private backwardInto(order: Tensor[], grads: Map<Tensor, Tensor>, grad?: Tensor): void {
-    const seed = grad ?? new Tensor(fill(this.backend, 1, 1), [...this.shape], this.backend);
+    // The seed of ones is uploaded, not filled by a kernel: a dispatch less per training step.
+    const seed = grad ?? new Tensor(this.backend.upload(new Float32Array([1]), 'backward seed'), [...this.shape], this.backend);
     grads.set(this, seed === grad ? reshapeShared(grad, this.shape) : seed);
     withoutGrad(() => {
       for (const node of order) {

@@ -2,8 +2,9 @@
 // buffers with the same parameters every step, yet creating a bind group costs ~35 µs on lavapipe and
 // writing a uniform ~12 µs: for the small kernels (the classifier's, the optimiser's) that is most of their
 // time. So a uniform buffer is made once per distinct parameter block and never written again, and a bind
-// group once per (pipeline, uniform, buffers). Both caches are bounded (least recently used out): parameters
-// that change every step or lengths that vary per batch must not grow them forever.
+// group once per (pipeline, uniform, buffers). Both caches are bounded (uniforms least recently used out, bind
+// groups by starting afresh): parameters that change every step or lengths that vary per batch must not grow
+// them forever.
 // Parameters known to change at every call (Adam's step count, a dropout seed: `volatile`) skip the value cache:
 // they are written (queue.writeBuffer) into a recycled uniform buffer instead, one not bound by any command
 // still unsubmitted, so a training step binds the same buffer every step and its bind group is cached too. A new
@@ -42,11 +43,24 @@ class Lru<K, V> {
   }
 }
 
+/** A node of the bind-group trie: children by the next object of the key, and the group of the key ending here. */
+class TrieNode {
+  private children = new Map<object, TrieNode>();
+  group: GPUBindGroup | null = null;
+  child(key: object): TrieNode {
+    let node = this.children.get(key);
+    if (!node) this.children.set(key, (node = new TrieNode()));
+    return node;
+  }
+}
+
+/** The trie's key part for a dispatch without a uniform. */
+const NO_UNIFORM = {};
+
 export class BindingCache {
-  private ids = new WeakMap<object, number>();
-  private nextId = 1;
   private uniforms: Lru<string, GPUBuffer>;
-  private bindGroups: Lru<string, GPUBindGroup>;
+  private groups = new TrieNode();
+  private groupCount = 0;
   /** Evicted uniforms, destroyed after the next submit: the batch being recorded may still bind them. */
   private retired: GPUBuffer[] = [];
   private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
@@ -58,24 +72,30 @@ export class BindingCache {
 
   constructor(
     private device: GPUDevice,
-    capacity = { uniforms: 2048, bindGroups: 4096 },
+    private capacity = { uniforms: 2048, bindGroups: 4096 },
   ) {
     this.uniforms = new Lru(capacity.uniforms, (buffer) => this.retired.push(buffer));
-    this.bindGroups = new Lru(capacity.bindGroups);
   }
 
-  /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. */
-  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: GPUBuffer[], label: string, volatile = false): GPUBindGroup {
+  /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. `label` names it in
+   * WebGPU's errors; it is built only for a new group. */
+  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: GPUBuffer[], label: () => string, volatile = false): GPUBindGroup {
     const uniform = params ? (volatile ? this.volatileUniform(params) : this.uniform(params)) : null;
-    const key = [pipeline, ...(uniform ? [uniform] : []), ...buffers].map((o) => this.id(o)).join(',');
-    let group = this.bindGroups.get(key);
-    if (!group) {
-      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
-      if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
-      group = this.device.createBindGroup({ label, layout: this.layout(pipeline), entries });
-      this.bindGroups.set(key, group);
+    // The cache is a trie keyed by the objects themselves (pipeline, uniform, then each buffer in order): a hit
+    // is a few identity-keyed Map reads, with no key string to build.
+    let node = this.groups.child(pipeline).child(uniform ?? NO_UNIFORM);
+    for (const buffer of buffers) node = node.child(buffer);
+    if (node.group) return node.group;
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
+    node.group = this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries });
+    // Bounded by starting afresh: lengths that vary per batch must not grow it forever, and a training step,
+    // which repeats its bind groups, refills it in one step.
+    if (++this.groupCount > this.capacity.bindGroups) {
+      this.groups = new TrieNode();
+      this.groupCount = 0;
     }
-    return group;
+    return node.group;
   }
 
   /** Called by the runtime after each queue submit. */
@@ -87,7 +107,7 @@ export class BindingCache {
   }
 
   stats(): { uniforms: number; bindGroups: number; volatileUniforms: number } {
-    return { uniforms: this.uniforms.size, bindGroups: this.bindGroups.size, volatileUniforms: this.volatileCount };
+    return { uniforms: this.uniforms.size, bindGroups: this.groupCount, volatileUniforms: this.volatileCount };
   }
 
   /** A uniform buffer holding params, recycled: queue.writeBuffer lands before the next submit, i.e. before the
@@ -107,10 +127,10 @@ export class BindingCache {
   }
 
   private uniform(params: Params): GPUBuffer {
-    const bytes = params.bytes();
-    const key = new Uint32Array(bytes).join(',');
+    const key = params.key();
     let buffer = this.uniforms.get(key);
     if (!buffer) {
+      const bytes = params.bytes();
       buffer = this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
       buffer.unmap();
@@ -123,11 +143,5 @@ export class BindingCache {
     let layout = this.layouts.get(pipeline);
     if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
     return layout;
-  }
-
-  private id(o: object): number {
-    let id = this.ids.get(o);
-    if (id === undefined) this.ids.set(o, (id = this.nextId++));
-    return id;
   }
 }

@@ -47,6 +47,10 @@ export class Params {
     for (const v of values) this.push('f', v);
     return this;
   }
+  /** Identifies the contents (the uniform cache's key) without packing them. */
+  key(): string {
+    return this.kinds.join('') + this.words.join(',');
+  }
   bytes(): ArrayBuffer {
     const size = Math.max(16, Math.ceil((this.words.length * 4) / 16) * 16);
     const view = new DataView(new ArrayBuffer(size));
@@ -67,6 +71,12 @@ export class Params {
 
 export class GpuError extends Error {}
 
+/** A dispatch's name in errors and labels: the kernel and its shapes. Built only when needed (a new bind group
+ * or batch, an error, the profiler): a string per dispatch is host time a training step does not need. */
+export function labelOf(call: KernelCall): string {
+  return call.shapes ? `${call.kernel} ${call.shapes}` : call.kernel;
+}
+
 /** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the 65535-per-dimension limit.
  * Shaders recover the linear index as `gid.x + gid.y * nwg.x * size`. */
 export function grid1d(n: number, size: number): [number, number] {
@@ -86,7 +96,7 @@ export class GpuRuntime {
   readonly storage: BufferPool;
   private bindings: BindingCache;
   private staging: BufferPool;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private modules = new Map<string, GPUShaderModule>();
   private encoder: GPUCommandEncoder | null = null;
   /** The open compute pass of the batch; copies and clears end it (they are encoder commands). */
@@ -95,7 +105,12 @@ export class GpuRuntime {
   private errors: Promise<GPUError | null>[] = [];
   private batchLabel = '';
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
-  private bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
+  private readonly bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
+  /** Read once: Dawn builds a new limits object at every `device.limits`. */
+  private readonly maxWorkgroups: number;
+  /** Records a debug group (the kernel and its shapes) around every dispatch, for tools such as RenderDoc; off
+   * by default (two calls into Dawn a dispatch). */
+  debugGroups = false;
   profiler: Profiler | null = null;
   /** Dispatches recorded and batches submitted since the runtime started: the benchmark's per-step counts
    * (read before and after a step). Counting costs two increments, so it is always on. */
@@ -108,6 +123,7 @@ export class GpuRuntime {
 
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
+    this.maxWorkgroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     this.storage = new BufferPool(this.device, STORAGE_USAGE);
     this.bindings = new BindingCache(this.device);
     this.staging = new BufferPool(this.device, READ_USAGE);
@@ -156,25 +172,30 @@ export class GpuRuntime {
   }
 
   dispatch(call: KernelCall): void {
-    const label = call.shapes ? `${call.kernel} ${call.shapes}` : call.kernel;
     const [x, y = 1, z = 1] = call.workgroups;
-    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new GpuError(`${label}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
-    const encoder = this.begin(label);
+    const max = this.maxWorkgroups;
+    if (x > max || y > max || z > max) throw new GpuError(`${labelOf(call)}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
+    const encoder = this.begin(call);
     const pipeline = this.pipeline(call);
-    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, label, call.volatile);
+    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, () => labelOf(call), call.volatile);
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
     const pass = this.profiler
-      ? encoder.beginComputePass({ label, timestampWrites: this.profiler.timestampWrites(call.kernel) })
+      ? encoder.beginComputePass({ label: labelOf(call), timestampWrites: this.profiler.timestampWrites(call.kernel) })
       : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel }));
-    // Dawn names the innermost debug group in its error messages, so an error still names the kernel.
-    pass.pushDebugGroup(label);
+    // Dawn names the innermost debug group in its error messages; a debug group costs two calls into Dawn a
+    // dispatch, so only a runtime told to (`debugGroups`) records them. Without them an error at dispatch
+    // still names the kernel and its shapes through the bind group's label.
+    if (this.debugGroups) pass.pushDebugGroup(labelOf(call));
     // A step repeats kernels on the same buffers: state the pass already has is not set again.
-    if (pass !== this.bound.pass || pipeline !== this.bound.pipeline) pass.setPipeline(pipeline);
-    if (pass !== this.bound.pass || pipeline !== this.bound.pipeline || bindGroup !== this.bound.bindGroup) pass.setBindGroup(0, bindGroup);
-    this.bound = { pass, pipeline, bindGroup };
+    const bound = this.bound;
+    const samePass = pass === bound.pass;
+    if (!samePass || pipeline !== bound.pipeline) pass.setPipeline(pipeline);
+    if (!samePass || pipeline !== bound.pipeline || bindGroup !== bound.bindGroup) pass.setBindGroup(0, bindGroup);
+    bound.pass = pass;
+    bound.pipeline = pipeline;
+    bound.bindGroup = bindGroup;
     pass.dispatchWorkgroups(x, y, z);
-    pass.popDebugGroup();
+    if (this.debugGroups) pass.popDebugGroup();
     this.counts.dispatches++;
     if (this.kernelCounts) this.kernelCounts.set(call.kernel, (this.kernelCounts.get(call.kernel) ?? 0) + 1);
     if (this.profiler) pass.end();
@@ -262,8 +283,9 @@ export class GpuRuntime {
     return encoder;
   }
 
-  private begin(label: string): GPUCommandEncoder {
+  private begin(what: string | KernelCall): GPUCommandEncoder {
     if (!this.encoder) {
+      const label = typeof what === 'string' ? what : labelOf(what);
       // One pair of scopes per batch: the first validation or out-of-memory error of the batch is kept, and
       // Dawn's message carries the label of the pass or bind group (kernel and shapes) that raised it.
       this.device.pushErrorScope('validation');
@@ -277,8 +299,13 @@ export class GpuRuntime {
   private pipeline(call: KernelCall): GPUComputePipeline {
     const entryPoint = call.entryPoint ?? 'main';
     const constants = call.constants ?? {};
-    const key = `${call.kernel}|${entryPoint}|${JSON.stringify(constants)}|${call.shader.length}`;
-    let pipeline = this.pipelines.get(key);
+    // By shader text first (the same string object every call, whose hash V8 keeps), then by entry point and
+    // constants: no JSON of the constants per dispatch.
+    let variants = this.pipelines.get(call.shader);
+    if (!variants) this.pipelines.set(call.shader, (variants = new Map()));
+    let key = entryPoint;
+    for (const name in constants) key += `,${name}=${constants[name]}`;
+    let pipeline = variants.get(key);
     if (pipeline) return pipeline;
     let module = this.modules.get(call.shader);
     if (!module) {
@@ -290,7 +317,7 @@ export class GpuRuntime {
       layout: 'auto',
       compute: { module, entryPoint, constants },
     });
-    this.pipelines.set(key, pipeline);
+    variants.set(key, pipeline);
     return pipeline;
   }
 }

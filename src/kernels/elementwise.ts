@@ -354,7 +354,24 @@ function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: numbe
   });
 }
 
-/** Concatenation along axis: each input [outer, shape[axis]·inner] fills its column block of the output. */
+/** Two inputs' rows [rows, cols0] and [rows, cols1] side by side into columns [dstOffset, +cols0+cols1) of dst. */
+function concatPair(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, dst: GpuStorage, rows: number, cols0: number, cols1: number, dstStride: number, dstOffset: number, shapes: string): void {
+  if (rows === 0 || cols0 + cols1 === 0) return;
+  const tiling = rowTiling(rows, cols0 + cols1);
+  rt.dispatch({
+    kernel: 'elementwise.concatPair',
+    shapes,
+    shader: copyShader,
+    entryPoint: 'concatPair',
+    constants: tiling.constants,
+    params: new Params().u32(rows, cols0, cols1, dstStride, dstOffset, tiling.blocksPerRow),
+    buffers: [a.buffer, dst.buffer, b.buffer],
+    workgroups: tiling.workgroups,
+  });
+}
+
+/** Concatenation along axis: each input [outer, shape[axis]·inner] fills its column block of the output, two
+ * inputs a dispatch. */
 function concatGpu(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: number): Storage {
   const outer = product(shapes[0].slice(0, axis));
   const inner = product(shapes[0].slice(axis + 1));
@@ -362,11 +379,18 @@ function concatGpu(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: 
   const outRow = rowLengths.reduce((a, b) => a + b, 0);
   const out = allocate(rt, outer * outRow, 'concat');
   let column = 0;
-  inputs.forEach((x, k) => {
-    const row = rowLengths[k];
-    copyBlock(rt, gpuStorage(x), out, outer, row, row, 0, outRow, column, `input ${k} [${shapes[k]}] along axis ${axis}`);
-    column += row;
-  });
+  for (let k = 0; k < inputs.length; k += 2) {
+    const what = (i: number) => `input ${i} [${shapes[i]}]`;
+    if (k + 1 < inputs.length) {
+      const [a, b] = [rowLengths[k], rowLengths[k + 1]];
+      concatPair(rt, gpuStorage(inputs[k]), gpuStorage(inputs[k + 1]), out, outer, a, b, outRow, column, `${what(k)} ${what(k + 1)} along axis ${axis}`);
+      column += a + b;
+    } else {
+      const row = rowLengths[k];
+      copyBlock(rt, gpuStorage(inputs[k]), out, outer, row, row, 0, outRow, column, `${what(k)} along axis ${axis}`);
+      column += row;
+    }
+  }
   return out;
 }
 

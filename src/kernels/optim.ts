@@ -1,4 +1,4 @@
-// The optimiser step and the dropout mask on the GPU (the CPU reference is ./cpu/optim.ts), both in
+// The optimiser step and dropout on the GPU (the CPU reference is ./cpu/optim.ts), both in
 // shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
 //
 //   adamStep(param, grad, m, v, o, range?)  in place on param, m and v: AdamW (decoupled weight decay) with bias
@@ -6,8 +6,8 @@
 //   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the multi-tensor optimiser's flat views of
 //   unpack(flat, parts, offsets)    parts[i] = flat[offsets[i] ..]  all parameters and gradients (buffer copies on
 //                                   the GPU: no dispatch, no kernel)
-//   dropoutMask(length, p, seed)    [length] of 0 and 1/(1−p), from an integer hash of (seed, index), identical to
-//                                   the CPU reference bit for bit
+//   dropout(x, p, seed)             y = x·mask and the mask, of 0 and 1/(1−p), from an integer hash of (seed,
+//                                   index), identical to the CPU reference bit for bit (one pass: mask and y)
 
 import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
@@ -62,22 +62,24 @@ function unpackGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: num
   parts.forEach((p, i) => rt.copy(source, gpuStorage(p).buffer, p.length * 4, offsets[i] * 4, 0));
 }
 
-function dropoutMaskGpu(rt: GpuRuntime, length: number, p: number, seed: number): Storage {
+function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: Storage; mask: Storage } {
+  const length = x.length;
   const mask = allocate(rt, length, 'dropout.mask');
+  const y = allocate(rt, length, 'dropout.y');
   // The scale goes in as float32 so the CPU reference can use the very same value.
   const scale = p < 1 ? Math.fround(1 / (1 - p)) : 0;
   rt.dispatch({
-    kernel: 'dropoutMask',
-    shapes: `mask[${length}]`,
+    kernel: 'dropout',
+    shapes: `x[${length}]`,
     shader,
-    entryPoint: 'dropoutMask',
+    entryPoint: 'dropoutForward',
     constants: { WG, ITEMS },
     params: new Params().u32(length, seed >>> 0).f32(p, scale),
     volatile: true, // a new seed every step
-    buffers: [mask.buffer],
+    buffers: [gpuStorage(x).buffer, mask.buffer, y.buffer],
     workgroups: grid1d(length, WG * ITEMS),
   });
-  return mask;
+  return { y, mask };
 }
 
 // ------------------------------------------------------------------------------------------ the kernels
@@ -96,5 +98,9 @@ export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o, rang
 export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));
 /** parts[i] = flat[offsets[i] .. + parts[i].length). */
 export const unpack = defineKernel(unpackGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(p).set(c.data(flat).subarray(offsets[i], offsets[i] + p.length))));
-/** A mask of 0 and 1/(1-p), deterministic in seed. */
-export const dropoutMask = defineKernel(dropoutMaskGpu, (c, length, p, seed) => c.out(ref.dropoutMask(length, p, seed)));
+/** y = x·mask and the mask, of 0 and 1/(1-p), deterministic in seed: one pass. */
+export const dropout = defineKernel(dropoutGpu, (c, x, p, seed) => {
+  const mask = ref.dropoutMask(x.length, p, seed);
+  const data = c.data(x);
+  return { y: c.out(mask.map((m, i) => Math.fround(data[i] * m))), mask: c.out(mask) };
+});

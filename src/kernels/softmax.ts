@@ -8,7 +8,8 @@
 //   softmax, softmaxBackward     shaders/softmax.wgsl (BACKWARD picks the pass): `rows` (a thread per row) or `wide`
 //                                (a workgroup per row, for long rows); dx = y·(dy − Σ dy·y)
 //   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w) by a thread per
-//                                row (rows of class scores are short), then their mean
+//                                row (rows of class scores are short), then their mean; up to WHOLE_MAX_ROWS
+//                                rows (a training batch) both in one workgroup, one dispatch
 //   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t]), then the flat gradient
 //
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
@@ -28,6 +29,9 @@ import softmaxKernels from '../../shaders/softmax.wgsl';
 const softmaxShader = common + softmaxKernels;
 const crossEntropyShader = common + crossEntropyKernels;
 const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
+
+/** Rows up to which one workgroup computes the whole loss (a thread per 4 rows at most): one dispatch, not two. */
+const WHOLE_MAX_ROWS = 4 * 64;
 
 /** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
 const ROWS_WG = 64;
@@ -82,9 +86,23 @@ function softmaxCrossEntropyGpu(
 ): { loss: Storage; probs: Storage } {
   const shapes = `logits[${rows},${cols}] targets[${rows}]` + (classWeights ? ` weights[${cols}]` : '');
   const probs = allocate(rt, rows * cols, 'crossEntropy.probs');
-  const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
   const loss = allocate(rt, 1, 'crossEntropy.loss');
-  const buffers = [gpuStorage(logits).buffer, gpuStorage(targets).buffer, probs.buffer, rowLoss.buffer];
+  const inputs = [gpuStorage(logits).buffer, gpuStorage(targets).buffer, probs.buffer];
+  const weights = classWeights ? [gpuStorage(classWeights).buffer] : [];
+  if (rows <= WHOLE_MAX_ROWS) {
+    rt.dispatch({
+      kernel: 'softmaxCrossEntropy',
+      shapes,
+      shader: crossEntropyShader,
+      entryPoint: classWeights ? 'wholeWeighted' : 'whole',
+      constants: { WG: REDUCE_WG },
+      params: new Params().u32(rows, cols),
+      buffers: [...inputs, loss.buffer, ...weights],
+      workgroups: [1],
+    });
+    return { loss, probs };
+  }
+  const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
   rt.dispatch({
     kernel: 'softmaxCrossEntropy.rows',
     shapes,
@@ -92,7 +110,7 @@ function softmaxCrossEntropyGpu(
     entryPoint: classWeights ? 'rowsWeighted' : 'rows',
     constants: { WG: ROWS_WG },
     params: new Params().u32(rows, cols),
-    buffers: classWeights ? [...buffers, gpuStorage(classWeights).buffer] : buffers,
+    buffers: [...inputs, rowLoss.buffer, ...weights],
     workgroups: grid1d(rows, ROWS_WG),
   });
   rt.dispatch({

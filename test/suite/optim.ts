@@ -12,11 +12,14 @@ const cases: SuiteCase[] = [
     [4099, 0, 3],
   ].map(([length, p, maskSeed]) => ({
     family: 'optim',
-    name: `dropoutMask length ${length}, p ${p}: identical to the CPU, keeps ≈ 1 − p`,
+    name: `dropout length ${length}, p ${p}: the mask identical to the CPU, keeps ≈ 1 − p, y = x·mask`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
-        const gpu = await b.download(keep(ser.kernels.dropoutMask(b, length, p, maskSeed)));
+        const x = fresh(length);
+        const out = ser.kernels.dropout(b, keep(b.upload(x)), p, maskSeed);
+        const gpu = await b.download(keep(out.mask));
         const cpu = f32(ser.reference.dropoutMask(length, p, maskSeed));
+        assertClose(await b.download(keep(out.y)), f32(Array.from(x, (v, i) => v * cpu[i])), FORWARD, 'y');
         const scale = Math.fround(1 / (1 - p));
         let kept = 0;
         for (let i = 0; i < length; i++) {
@@ -31,12 +34,18 @@ const cases: SuiteCase[] = [
   })),
   {
     family: 'optim',
-    name: 'dropoutMask: another seed gives another mask, the same seed the same',
+    name: 'dropout: another seed gives another mask, the same seed the same',
     run: (ser) =>
       withBackend(ser, async (b, keep) => {
-        const a = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
-        const again = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 1)));
-        const other = await b.download(keep(ser.kernels.dropoutMask(b, 10_007, 0.5, 2)));
+        const ones = keep(b.upload(new Float32Array(10_007).fill(1)));
+        const mask = async (seed: number) => {
+          const out = ser.kernels.dropout(b, ones, 0.5, seed);
+          keep(out.y);
+          return b.download(keep(out.mask));
+        };
+        const a = await mask(1);
+        const again = await mask(1);
+        const other = await mask(2);
         let same = 0;
         for (let i = 0; i < a.length; i++) {
           assert(a[i] === again[i], `seed 1 gave two different masks (element ${i})`);

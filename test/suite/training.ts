@@ -155,8 +155,9 @@ const normalizationCases: SuiteCase[] = [
 
 const softmaxSizes: [number, number][] = [];
 for (const rows of [1, 7, 33]) for (const cols of [3, 5, 259]) softmaxSizes.push([rows, cols]);
-// Many rows (a thread each), and a few very long rows (a workgroup each).
-softmaxSizes.push([1537, 259], [3, 4099], [33, 1031]);
+// Many rows (a thread each), and a few very long rows (a workgroup each); the cross-entropy's one-workgroup
+// limit (256 rows) and one past it.
+softmaxSizes.push([1537, 259], [3, 4099], [33, 1031], [256, 5], [257, 5]);
 
 /** A case of every softmax size, without and with class weights: `name` is followed by [rows,cols]. */
 function withAndWithoutWeights(name: string, check: (ser: Ser, b: Backend, keep: (s: Storage) => Storage, rows: number, cols: number, weighted: boolean) => Promise<void>): SuiteCase[] {
