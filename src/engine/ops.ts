@@ -113,7 +113,13 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
       // scale: −1 for sub's b, folded into the summation where there is one.
       const reduce = (full: Tensor, shape: number[], padded: number[], scale = 1): Tensor => {
         if (padded.every((d, i) => d === outShape[i])) {
-          if (scale === 1) return reshape(full, shape);
+          if (scale === 1) {
+            // Disposed here, not left to the finaliser: a buffer freed by the garbage collector comes back to the
+            // pool at a different point every step, and the step's bind groups then miss their cache.
+            const view = reshape(full, shape);
+            full.dispose();
+            return view;
+          }
           const s = result(full, k.affine(backend, full.storage, scale, 0), [...shape]);
           full.dispose();
           return s;
