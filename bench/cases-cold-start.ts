@@ -51,7 +51,7 @@ export function coldStartScript(): string {
   throw new Error('dist/bench/cold-start.js not found (run node scripts/build.mjs)');
 }
 
-/** Spawns one child and returns its instants less the spawn time; throws with its stderr's tail on failure. */
+/** Spawns one child; returns the parent's clock at the spawn and the child's instants; throws with its error on failure. */
 export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv): Promise<{ spawned: number; instants: ColdStartInstants }> {
   const script = coldStartScript();
   return new Promise((resolve, reject) => {
@@ -65,7 +65,9 @@ export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv): Promise<
     child.on('close', (code, signal) => {
       const last = out.trim().split('\n').pop() ?? '';
       if (code === 0 && last.startsWith('{')) return resolve({ spawned, instants: JSON.parse(last) as ColdStartInstants });
-      const why = err.trim().split('\n').slice(-3).join(' | ') || `no result on stdout (${out.length} bytes)`;
+      // The child prints the error's stack: its first line says what went wrong (Dawn's warnings come before).
+      const lines = err.trim().split('\n');
+      const why = lines.find((l) => /^\w*Error\b/.test(l)) ?? (lines.slice(-3).join(' | ') || `no result on stdout (${out.length} bytes)`);
       reject(new Error(`cold-start ${args.join(' ')}: exit ${code ?? signal}: ${why}`));
     });
   });
