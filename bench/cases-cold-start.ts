@@ -19,7 +19,8 @@ import { tfjsImplements } from './cases-model.js';
 /** The default model (ours only), and the m5 design, which tfjs's twin implements. */
 export const COLD_START_PRESETS: ModelPreset[] = ['default', 'm5'];
 export const COLD_START_BATCH = 16;
-/** Longest a child may take (tfjs's m5 step on a CPU adapter takes over ten seconds, its compilation more). */
+/** Longest a child may take by default: tfjs's m5 process on a CPU adapter takes about a minute; a GPU run
+ * passes less (index.ts), so that a hung child cannot hold the GPU machine's session. */
 const CHILD_TIMEOUT_MS = 300_000;
 
 export interface ColdStartRow {
@@ -52,11 +53,11 @@ export function coldStartScript(): string {
 }
 
 /** Spawns one child; returns the parent's clock at the spawn and the child's instants; throws with its error on failure. */
-export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv): Promise<{ spawned: number; instants: ColdStartInstants }> {
+export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv, timeoutMs = CHILD_TIMEOUT_MS): Promise<{ spawned: number; instants: ColdStartInstants }> {
   const script = coldStartScript();
   return new Promise((resolve, reject) => {
     const spawned = performance.timeOrigin + performance.now();
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -68,7 +69,8 @@ export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv): Promise<
       // The child prints the error's stack: its first line says what went wrong (Dawn's warnings come before).
       const lines = err.trim().split('\n');
       const why = lines.find((l) => /^\w*Error\b/.test(l)) ?? (lines.slice(-3).join(' | ') || `no result on stdout (${out.length} bytes)`);
-      reject(new Error(`cold-start ${args.join(' ')}: exit ${code ?? signal}: ${why}`));
+      const status = child.killed ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}`;
+      reject(new Error(`cold-start ${args.join(' ')}: ${status}: ${why}`));
     });
   });
 }
@@ -78,6 +80,8 @@ interface ColdStartOptions {
   /** The bench's --tune/--no-tune (null: the engine's default). */
   tune: boolean | null;
   tfjs: boolean;
+  /** Per child; CHILD_TIMEOUT_MS where absent. */
+  timeoutMs?: number;
   /** Called with each row as it finishes. */
   onRow?: (row: ColdStartResult) => void;
 }
@@ -103,7 +107,7 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
         const name = `cold start ${engine} ${preset} (batch ${COLD_START_BATCH})${cache ? `, ${cache} tuning cache` : ''}`;
         const args = ['--engine', engine, '--preset', preset, '--batch', String(COLD_START_BATCH), ...(engine === 'ours' ? tuneArgs : [])];
         try {
-          const { spawned, instants: t } = await spawnColdStart(args, env);
+          const { spawned, instants: t } = await spawnColdStart(args, env, o.timeoutMs);
           const since = (instant: number) => instant - spawned;
           add({
             name,

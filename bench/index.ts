@@ -111,7 +111,9 @@ async function main(): Promise<number> {
   let coldStartResults: ColdStartResult[] | undefined;
   if (coldStart) {
     console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
-    coldStartResults = await coldStartRows({ tune: options.tune, tfjs: options.tfjs, onRow: (r) => console.log(coldStartLine(r)) });
+    // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
+    const timeoutMs = cpuAdapter ? undefined : 60_000;
+    coldStartResults = await coldStartRows({ tune: options.tune, tfjs: options.tfjs, timeoutMs, onRow: (r) => console.log(coldStartLine(r)) });
   }
 
   let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;

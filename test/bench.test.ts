@@ -133,6 +133,7 @@ describe('bench --cold-start', () => {
     expect(t.stepped).toBeGreaterThan(t.ready);
     expect(t.steppedAgain).toBeGreaterThan(t.stepped);
     await expect(spawnColdStart(['--engine', 'mxnet'], process.env)).rejects.toThrow(/exit 2: .*bad argument "--engine mxnet"/);
+    await expect(spawnColdStart(['--engine', 'ours'], process.env, 1)).rejects.toThrow(/killed after 0.001 s/);
   });
 
   it('formats the rows', () => {
