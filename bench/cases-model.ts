@@ -1,38 +1,39 @@
 // Whole-model cases: one training step (forward, loss, backward, Adam, as src/train/trainer.ts does it) and one
-// inference batch (eval mode, softmax of both heads) of the SER model, batch 16, ours against the same network
-// in TensorFlow.js (ser-tfjs.ts), in windows (utterance windows) per second.
-// Before timing, a batch of 2 is checked: our forward on the GPU against our CPU reference backend, tfjs's
-// forward against the same, and the loss after one Adam step, ours against tfjs (gradients and optimiser).
+// inference batch (eval mode, softmax of both heads) of the SER model at a batch size of the case (16, and 64 for
+// scale: --batch), ours (ser-ours.ts) against the same network in TensorFlow.js (ser-tfjs.ts), in windows
+// (utterance windows) per second.
+// Before timing a preset's first batch size, a batch of 2 is checked: our forward on the GPU against our CPU
+// reference backend, tfjs's forward against the same, and the loss after one Adam step, ours against tfjs
+// (gradients and optimiser); its other batch sizes run the same code and carry that check's errors.
 // The batch stays on the device on both sides (no upload inside the timed step).
 
-import { Adam, formatProfile, init, noGrad, softmax, tensor, tidy, tunePending, type KernelTime, type Tensor } from '../src/index.js';
-import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
-import { SerModel, serLoss } from '../src/model/ser-model.js';
+import { formatProfile, init, tunePending, type KernelTime, type Tensor } from '../src/index.js';
+import type { ModelConfig, ModelPreset } from '../src/model/config.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 import { CheckError, timedResult, type BenchContext, type CaseResult } from './case.js';
-import { compare, randomArray } from './check.js';
+import { compare } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
+import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
 import type { TorchCase } from './torch.js';
 import { measure, measureHost, type TimingOptions, type Workload } from './timing.js';
 
-const CLASSES = ['angry', 'happy', 'neutral', 'sad'];
+/** The batch of the model cases, the census and the profile; the cold start steps it too. */
 export const MODEL_BATCH = 16;
-const SEED = 1;
-const LR = 1e-3;
+/** The batch sizes of the model cases unless --batch says otherwise: 64 too on a GPU (scale), 16 alone on a CPU
+ * adapter, where a batch-64 step of the m5 model in tfjs takes most of a minute. */
+export const modelBatches = (cpuAdapter: boolean): number[] => (cpuAdapter ? [MODEL_BATCH] : [MODEL_BATCH, 64]);
 
 export interface ModelCase {
   name: string;
   label: string;
   preset: ModelPreset;
   mode: 'train' | 'infer';
+  batch: number;
 }
 
-/** The configuration a preset's cases run (ours, tfjs's twin and PyTorch's alike). */
-export const benchModelConfig = (preset: ModelPreset): ModelConfig => MODEL_PRESETS[preset](CLASSES, true);
-
 /** A model case for bench/torch_bench.py. */
-export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: MODEL_BATCH });
+export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: c.batch });
 
 /** Host cost: rounds of runs back to back (see measureHost). */
 const HOST_RUNS = 5;
@@ -44,83 +45,17 @@ export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-com
 /** Whether the TensorFlow.js twin (ser-tfjs.ts) implements a preset: the M5 design only (no filter bank). */
 export const tfjsImplements = (config: ModelConfig) => !config.frontEnd && config.pooling !== 'stats';
 
-export function modelCases(presets: ModelPreset[] = BENCH_PRESETS): ModelCase[] {
-  return presets.flatMap((preset): ModelCase[] => [
-    { name: `train step ${preset} (batch ${MODEL_BATCH})`, label: `train ${preset}`, preset, mode: 'train' },
-    { name: `inference ${preset} (batch ${MODEL_BATCH})`, label: `infer ${preset}`, preset, mode: 'infer' },
-  ]);
-}
-
-interface HostBatch {
-  samples: Float32Array;
-  genders: Float32Array;
-  labels: Int32Array;
-  genderLabels: Int32Array;
-}
-
-function hostBatch(size: number, windowSamples: number, seed: number): HostBatch {
-  const genderLabels = Int32Array.from({ length: size }, (_, i) => i % 2);
-  return {
-    samples: randomArray(size * windowSamples, seed, -0.5, 0.5),
-    genders: Float32Array.from({ length: size * 2 }, (_, i) => (i % 2 === genderLabels[i >> 1] ? 1 : 0)),
-    labels: Int32Array.from({ length: size }, (_, i) => i % CLASSES.length),
-    genderLabels,
-  };
-}
-
-/** Our model with its optimiser and a batch on the device. */
-class OurSer {
-  readonly model: SerModel;
-  private adam: Adam;
-  private x: Tensor;
-  private g: Tensor;
-  constructor(
-    readonly config: ModelConfig,
-    private batch: HostBatch,
-  ) {
-    this.model = new SerModel(config, SEED);
-    this.adam = new Adam(this.model.parameters(), { lr: LR });
-    const size = batch.labels.length;
-    this.x = tensor(batch.samples, [size, 1, config.windowSamples]).keep();
-    this.g = tensor(batch.genders, [size, 2]).keep();
-  }
-
-  /** Training-mode loss (the trainer's serLoss, its gender weight included) and the emotion logits. */
-  lossAndLogits(): [Tensor, Tensor] {
-    this.model.train();
-    return tidy(() => {
-      const out = this.model.forward(this.x, this.config.useGender ? this.g : undefined);
-      const loss = serLoss(out, this.batch, { genderWeight: DEFAULT_TRAIN_OPTIONS.genderLossWeight });
-      return [loss, out.emotion];
-    });
-  }
-
-  step(): void {
-    // The logits are part of the graph: disposing them before backward would cut the emotion branch off.
-    const [loss, logits] = this.lossAndLogits();
-    loss.backwardSync();
-    logits.dispose();
-    this.adam.step();
-    this.adam.zeroGrad();
-    loss.dispose();
-  }
-
-  predict(): Tensor[] {
-    this.model.eval();
-    return tidy(() =>
-      noGrad(() => {
-        const out = this.model.forward(this.x, this.config.useGender ? this.g : undefined);
-        return [softmax(out.emotion), softmax(out.gender)];
-      }),
-    );
-  }
-
-  dispose(): void {
-    this.adam.dispose();
-    this.model.dispose();
-    this.x.dispose();
-    this.g.dispose();
-  }
+/** The cases of each preset, batch by batch; the chart's label names a batch other than MODEL_BATCH. */
+export function modelCases(presets: ModelPreset[] = BENCH_PRESETS, batches: number[] = [MODEL_BATCH]): ModelCase[] {
+  return presets.flatMap((preset) =>
+    batches.flatMap((batch): ModelCase[] => {
+      const suffix = batch === MODEL_BATCH ? '' : ` b${batch}`;
+      return [
+        { name: `train step ${preset} (batch ${batch})`, label: `train ${preset}${suffix}`, preset, mode: 'train', batch },
+        { name: `inference ${preset} (batch ${batch})`, label: `infer ${preset}${suffix}`, preset, mode: 'infer', batch },
+      ];
+    }),
+  );
 }
 
 async function values(t: Tensor): Promise<Float32Array> {
@@ -188,31 +123,40 @@ async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelC
   }
 }
 
-/** Both engines' copies of one preset, checked once, then timed in training and in inference. */
+/** The worst relative errors of a preset's batch-of-2 check, ours and tfjs's (NaN: not checked). */
+export interface ModelCheck {
+  error: number;
+  tfjsError?: number;
+}
+
+/** Both engines' copies of one preset at one batch size, checked, then timed in training and in inference. */
 export class ModelBench {
   private constructor(
     private ctx: BenchContext,
     readonly preset: ModelPreset,
+    readonly batchSize: number,
     private ours: OurSer,
     private theirs: { net: TfjsSer; batch: TfjsBatch } | null,
-    private checked: { error: number; tfjsError?: number },
+    readonly checked: ModelCheck,
   ) {}
 
-  /** check = false skips the batch-of-2 check (for the profiler's extra run). */
-  static async create(ctx: BenchContext, preset: ModelPreset, check = true): Promise<ModelBench> {
+  /** check: true runs the batch-of-2 check; a ModelCheck is an earlier one of this preset (another batch size),
+   * carried to these rows; false skips it (the profiler's extra run). */
+  static async create(ctx: BenchContext, preset: ModelPreset, batchSize = MODEL_BATCH, check: boolean | ModelCheck = true): Promise<ModelBench> {
     const config = benchModelConfig(preset);
-    const checked = check ? await checkModel(ctx, preset, config) : { error: NaN };
-    const batch = hostBatch(MODEL_BATCH, config.windowSamples, 3);
+    const checked = check === true ? await checkModel(ctx, preset, config) : check || { error: NaN };
+    const batch = hostBatch(batchSize, config.windowSamples, 3);
     const ours = new OurSer(config, batch);
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
     if (ctx.tf && tfjsImplements(config)) {
       const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
       theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
     }
-    return new ModelBench(ctx, preset, ours, theirs, checked);
+    return new ModelBench(ctx, preset, batchSize, ours, theirs, checked);
   }
 
   async run(c: ModelCase, o: TimingOptions): Promise<CaseResult> {
+    if (c.preset !== this.preset || c.batch !== this.batchSize) throw new Error(`${c.name}: not this bench's preset and batch (${this.preset}, ${this.batchSize})`);
     const runtime = this.ctx.engine.runtime!;
     const workloads: Workload[] = [
       { run: c.mode === 'train' ? () => this.ours.step() : () => this.ours.predict().forEach((t) => t.dispose()), sync: () => runtime.sync() },
@@ -222,8 +166,8 @@ export class ModelBench {
       const { net, batch } = this.theirs;
       workloads.push({ run: c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch)), sync: () => tfjsSync(tf) });
     }
-    // Where tuning is on, our first step queues the candidates of the batch-16 shapes (the kernel cases, at
-    // these shapes, have checked each winner against the reference).
+    // Where tuning is on, our first step queues the candidates of this batch's shapes (at batch 16 the kernel
+    // cases have checked each winner at these shapes against the reference).
     workloads[0].run();
     await tunePending();
     const [ours, theirs = null] = await measure(workloads, o);
@@ -232,7 +176,7 @@ export class ModelBench {
     workloads[0].run();
     const dispatches = runtime.counts.dispatches - before;
     const host = await measureHost(workloads[0], HOST_RUNS, HOST_ROUNDS);
-    const perSecond = (ms: number) => (MODEL_BATCH * 1000) / ms;
+    const perSecond = (ms: number) => (this.batchSize * 1000) / ms;
     return {
       ...timedResult(c, ours, theirs),
       dispatches,
@@ -240,7 +184,8 @@ export class ModelBench {
       hostClock: host.clock,
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,
-      extra: { utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },
+      // batchSize: utterance windows per step (the result's `batch` is runs per timed sample).
+      extra: { batchSize: this.batchSize, utterancesPerSecond: perSecond(ours.ms), ...(theirs ? { tfjsUtterancesPerSecond: perSecond(theirs.ms) } : {}) },
     };
   }
 

@@ -11,6 +11,14 @@ let dawnGpu: GPU | undefined; // module-level: dawn.node's instance must outlive
 
 /** Installs dawn.node as navigator.gpu (in Node; a browser already has one) and starts our engine on it. */
 export async function startEngine(): Promise<Engine> {
+  await installDawn();
+  const engine = await init();
+  if (!engine.runtime) throw new Error('bench: the WebGPU engine did not start');
+  return engine;
+}
+
+/** Installs dawn.node as navigator.gpu, where there is none yet (Node). */
+export async function installDawn(): Promise<void> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu && typeof process !== 'undefined' && process.versions?.node) {
     const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
@@ -20,15 +28,14 @@ export async function startEngine(): Promise<Engine> {
     if (nav) Object.defineProperty(nav, 'gpu', { value: dawnGpu, configurable: true });
     else Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawnGpu }, configurable: true, writable: true });
   }
-  const engine = await init();
-  if (!engine.runtime) throw new Error('bench: the WebGPU engine did not start');
-  return engine;
 }
 
-/** Loads TensorFlow.js with its WebGPU backend on navigator.gpu (call after startEngine). */
+/** Loads TensorFlow.js with its WebGPU backend on navigator.gpu (call after startEngine or installDawn). */
 export async function startTfjs(): Promise<Tfjs> {
   // The backend registers itself only if navigator.gpu exists when it is first imported, hence the late import.
-  const tf = (await import('@tensorflow/tfjs-core')) as Tfjs;
+  // tfjs-core is CommonJS: in a bundle split into chunks (the cold-start child) its namespace is `default`.
+  const core = (await import('@tensorflow/tfjs-core')) as Tfjs & { default?: Tfjs };
+  const tf = typeof core.setBackend === 'function' ? core : core.default!;
   await import('@tensorflow/tfjs-backend-webgpu');
   // The gradient registrations (tf.variableGrads needs them) ship only as ES modules inside tfjs-core's CommonJS
   // package, which Node cannot load; a relative path makes esbuild bundle them. They register into tfjs's

@@ -2,7 +2,8 @@
 // and the whole training step and inference, each checked against the CPU reference and then timed against
 // TensorFlow.js's WebGPU backend on the same adapter in this process. Prints a table, writes charts and a JSON
 // file to bench/results/ (`--json`: the JSON object is also the last line of stdout); `--profile` adds the
-// per-kernel GPU time of our training step. Flags: see options.ts.
+// per-kernel GPU time of our training step, `--cold-start` the time fresh processes take to their first
+// training step (cases-cold-start.ts). Flags: see options.ts.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import type { KernelTime, TuningResult } from '../src/index.js';
 import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
-import { ModelBench, modelCases, torchModelCase, type ModelCase } from './cases-model.js';
+import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type ColdStartResult } from './cases-cold-start.js';
+import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
@@ -46,8 +48,14 @@ async function main(): Promise<number> {
     `${timing.minSampleMs} ms); ours and tfjs alternate sample by sample; inputs resident on the GPU, no upload or read-back timed`;
 
   const notes: string[] = [];
-  const { sizes, note } = gemmSizes(isCpuAdapter(engine), options.sizes);
+  const cpuAdapter = isCpuAdapter(engine);
+  const { sizes, note } = gemmSizes(cpuAdapter, options.sizes);
   if (note) notes.push(note);
+  const batches = options.batches ?? modelBatches(cpuAdapter);
+  if (!options.batches && cpuAdapter) notes.push('model cases at batch 16 only on a CPU adapter (--batch 16,64 asks for batch 64 too)');
+  // By default on a GPU, unless --filter leaves the cold start out.
+  const coldStart = options.coldStart ?? (!cpuAdapter && selected({ name: 'cold start', label: '' }, options.filters));
+  if (options.coldStart === null && cpuAdapter) notes.push('no cold start on a CPU adapter (--cold-start times it)');
   if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
   notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
@@ -74,24 +82,38 @@ async function main(): Promise<number> {
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
   let census: [string, number][] | undefined;
-  const models = modelCases(options.models ?? undefined).filter((c) => selected(c, options.filters));
+  const models = modelCases(options.models ?? undefined, batches).filter((c) => selected(c, options.filters));
   const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
   for (const preset of [...new Set(models.map((c) => c.preset))]) {
-    let bench: ModelBench | null = null;
-    try {
-      bench = await ModelBench.create(ctx, preset);
-      for (const c of models.filter((m) => m.preset === preset)) {
-        try {
-          record(await bench.run(c, timing));
-        } catch (e) {
-          failure(c.name, e);
+    // The preset's first batch size runs the batch-of-2 check; the others carry its result.
+    let checked: ModelCheck | undefined;
+    for (const batch of [...new Set(models.filter((m) => m.preset === preset).map((m) => m.batch))]) {
+      const cases = models.filter((m) => m.preset === preset && m.batch === batch);
+      let bench: ModelBench | null = null;
+      try {
+        bench = await ModelBench.create(ctx, preset, batch, checked ?? true);
+        checked = bench.checked;
+        for (const c of cases) {
+          try {
+            record(await bench.run(c, timing));
+          } catch (e) {
+            failure(c.name, e);
+          }
         }
+      } catch (e) {
+        for (const c of cases) failure(c.name, e);
+      } finally {
+        await bench?.dispose();
       }
-    } catch (e) {
-      for (const c of models.filter((m) => m.preset === preset)) failure(c.name, e);
-    } finally {
-      await bench?.dispose();
     }
+  }
+
+  let coldStartResults: ColdStartResult[] | undefined;
+  if (coldStart) {
+    console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
+    // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
+    const timeoutMs = cpuAdapter ? undefined : 60_000;
+    coldStartResults = await coldStartRows({ tune: options.tune, tfjs: options.tfjs, timeoutMs, onRow: (r) => console.log(coldStartLine(r)) });
   }
 
   let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
@@ -104,7 +126,7 @@ async function main(): Promise<number> {
   if (options.profile) {
     // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
     const timestamps = engine.runtime?.profile.timestamps ?? false;
-    const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, false);
+    const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, undefined, false);
     try {
       census = await bench.census();
       if (timestamps) profile = await bench.profile(PROFILE_STEPS);
@@ -134,6 +156,7 @@ async function main(): Promise<number> {
     ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows),
     ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
     ...(torch ? { torch } : {}),
+    ...(coldStartResults ? { coldStart: coldStartJson(coldStartResults) } : {}),
     tuning: tuner.results,
   };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).

@@ -23,6 +23,10 @@ export interface BenchOptions {
   models: ModelPreset[] | null;
   /** Also time the model and GEMM cases in PyTorch (bench/torch.ts). */
   torch: boolean;
+  /** Batch sizes of the model cases; null = modelBatches (cases-model.ts): 16 and 64 on a GPU, 16 on a CPU adapter. */
+  batches: number[] | null;
+  /** The cold-start measurement (cases-cold-start.ts); null = on a GPU only, unless --filter leaves it out. */
+  coldStart: boolean | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -31,6 +35,12 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --sizes <list>     GEMM sizes, e.g. 256,1024,4096 (default: up to 4096, or 1024 on a CPU adapter)
   --model <list>     model presets of the training-step and inference cases, e.g. default,compact
                      (default: default,compact,m5,m5-compact; tfjs runs the m5 designs only)
+  --batch <list>     batch sizes of those cases, e.g. 16,64 (default: 16,64 on a GPU, 16 on a CPU adapter); the
+                     rows say ms and utterances per second; a preset is checked at its first size only
+  --cold-start, --no-cold-start
+                     time fresh processes from spawning node to their first finished training step (batch 16):
+                     ours with an empty, then the warm tuning cache, and tfjs, for the default and m5 models
+                     (default: on a GPU, unless --filter leaves out "cold start")
   --no-tfjs          skip the TensorFlow.js comparison
   --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
                      /usr/bin/python3 or python3 imports torch
@@ -42,7 +52,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null, torch: false };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null, torch: false, batches: null, coldStart: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -58,12 +68,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         o.filters.push(...value().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
         break;
       case '--sizes':
-        o.sizes = value().split(',').map((s) => {
+      case '--batch': {
+        const list = value().split(',').map((s) => {
           const n = Number(s);
-          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${s}" is not a positive integer`);
+          if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${s}" is not a positive integer`);
           return n;
         });
+        if (flag === '--sizes') o.sizes = list;
+        else o.batches = [...new Set(list)];
         break;
+      }
       case '--model':
         o.models = value().split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
           if (!(name in MODEL_PRESETS)) throw new Error(`--model: unknown preset "${name}" (${Object.keys(MODEL_PRESETS).join(', ')})`);
@@ -82,6 +96,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--tune':
       case '--no-tune':
         o.tune = flag === '--tune';
+        break;
+      case '--cold-start':
+      case '--no-cold-start':
+        o.coldStart = flag === '--cold-start';
         break;
       case '--json':
         o.json = true;

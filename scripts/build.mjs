@@ -1,6 +1,7 @@
 // Builds the package with esbuild: the Node entry and CLI (dist/node), the self-contained browser bundle
-// (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark (dist/bench);
-// then the type declarations (dist/types) with tsc. WGSL sources and the exported Python files are bundled as text.
+// (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark and its
+// cold-start child (dist/bench); then the type declarations (dist/types) with tsc. WGSL sources and the
+// exported Python files are bundled as text.
 // First it rewrites the lists of kernel families (scripts/families.mjs) from the files that define them.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,17 @@ const builds = [
     external: ['webgpu'],
     entryPoints: { index: 'bench/index.ts' },
     outdir: 'dist/bench',
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  },
+  // The cold-start child (bench/cold-start.ts): split, so that a process timing ours never loads TensorFlow.js.
+  {
+    ...common,
+    platform: 'node',
+    external: ['webgpu'],
+    entryPoints: { 'cold-start': 'bench/cold-start.ts' },
+    outdir: 'dist/bench',
+    splitting: true,
+    chunkNames: 'cold-start-chunks/[name]-[hash]',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   },
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web' },

@@ -5,8 +5,10 @@
 # It runs every case with the GPU's GEMM sizes, kernel tuning (on by default on a GPU), the profiler (with the
 # training step's dispatches by kernel) and the PyTorch column (--torch: the model and GEMM cases in PyTorch on
 # CUDA, fp32, TF32 off, where a python3 there imports torch; otherwise the log says why not), for the four model
-# presets (default, compact, m5, m5-compact; each training-step row with its dispatches and host ms), and leaves
-# the table (bench.log), the JSON, the charts and the tuning choices in $OUT (else bench/results).
+# presets (default, compact, m5, m5-compact; each training-step row with its dispatches and host ms) at batch 16
+# and 64 (the default on a GPU: --batch), the cold start (the default on a GPU: fresh processes from spawning
+# node to the first finished training step, ours with an empty and a warm tuning cache of their own, and tfjs),
+# and leaves the table (bench.log), the JSON, the charts and the tuning choices in $OUT (else bench/results).
 # Extra arguments go to the benchmark, e.g. --filter gemm.
 set -euo pipefail
 out=${OUT:-bench/results}

@@ -10,7 +10,7 @@ import { familyLists } from '../scripts/families.mjs';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
-const ENTRIES = ['src/index.ts', 'src/cli/main.ts', 'web/app.ts', 'bench/index.ts'];
+const ENTRIES = ['src/index.ts', 'src/cli/main.ts', 'web/app.ts', 'bench/index.ts', 'bench/cold-start.ts'];
 
 /** Runtime imports between the project's own files. Dynamic imports run after loading, so they close no cycle. */
 async function importGraph(): Promise<Map<string, string[]>> {

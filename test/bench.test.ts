@@ -1,12 +1,14 @@
 // Smoke test of the benchmark (bench/): every kernel case at tiny shapes passes its check against the CPU
 // reference on both engines (this catches layout slips in the TensorFlow.js side as well as ours), the timing
 // helper runs, and the m5-compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step)
-// passes; the benchmark's tfjs twin implements the M5 design.
+// passes; the benchmark's tfjs twin implements the M5 design; the model cases run at another batch size; the
+// cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
-import { ModelBench, modelCases, torchModelCase } from '../bench/cases-model.js';
+import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
+import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
 import { titleNeeding } from './skip.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
@@ -79,6 +81,73 @@ describe('bench model cases', () => {
   });
 });
 
+describe('bench model cases at another batch size', () => {
+  it('names the batch, carries the preset\'s check and counts utterances per second at that size', async () => {
+    const cases = modelCases(['m5-compact'], [MODEL_BATCH, 4]);
+    expect(cases.map((c) => `${c.name} | ${c.label}`)).toEqual([
+      'train step m5-compact (batch 16) | train m5-compact',
+      'inference m5-compact (batch 16) | infer m5-compact',
+      'train step m5-compact (batch 4) | train m5-compact b4',
+      'inference m5-compact (batch 4) | infer m5-compact b4',
+    ]);
+    expect(torchModelCase(cases[2])).toMatchObject({ kind: 'train', batch: 4 });
+    expect(modelBatches(true)).toEqual([16]);
+    expect(modelBatches(false)).toEqual([16, 64]);
+    const bench = await ModelBench.create(ctx, 'm5-compact', 4, { error: 0.25, tfjsError: 0.5 });
+    try {
+      await expect(bench.run(cases[1], TINY)).rejects.toThrow(/not this bench's preset and batch/);
+      const r = await bench.run(cases[3], { ...TINY, warmup: 0 });
+      expect(r.extra?.batchSize).toBe(4);
+      expect(r.extra?.utterancesPerSecond).toBeCloseTo(4000 / r.ms, 6);
+      expect(r.extra?.tfjsUtterancesPerSecond).toBeCloseTo(4000 / r.tfjsMs!, 6);
+      expect([r.error, r.tfjsError]).toEqual([0.25, 0.5]);
+      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ name: 'inference m5-compact (batch 4)', batchSize: 4 });
+    } finally {
+      await bench.dispose();
+    }
+  });
+});
+
+describe('bench --cold-start', () => {
+  it('times two fresh processes of ours: the first tunes into an empty cache, the second starts from it', async () => {
+    const rows = await coldStartRows({ presets: ['compact'], tune: true, tfjs: true });
+    // compact has no tfjs twin: ours only.
+    expect(rows.map((r) => r.name)).toEqual(['cold start ours compact (batch 16), empty tuning cache', 'cold start ours compact (batch 16), warm tuning cache']);
+    const [empty, warm] = rows as ColdStartRow[];
+    for (const r of [empty, warm]) {
+      expect(r).toMatchObject({ engine: 'ours', preset: 'compact', batch: 16, tuning: true });
+      expect(r.loadedMs).toBeGreaterThan(0);
+      expect(r.readyMs).toBeGreaterThan(r.loadedMs);
+      expect(r.firstStepMs).toBeGreaterThan(r.readyMs);
+      expect(r.nextStepMs).toBeGreaterThan(0);
+    }
+    expect(empty).toMatchObject({ cache: 'empty', cachedChoices: 0 });
+    expect(empty.tuned).toBeGreaterThan(0);
+    expect(warm).toMatchObject({ cache: 'warm', cachedChoices: empty.tuned, tuned: 0 });
+    expect(coldStartLine(warm)).toMatch(/^cold start ours compact \(batch 16\), warm tuning cache +\d+ +\d+ +\d+ +\d+  on: \d+ cached, 0 tuned$/);
+  });
+
+  it('times tfjs in a fresh process, and says why a child failed', async () => {
+    const { spawned, instants: t } = await spawnColdStart(['--engine', 'tfjs', '--preset', 'm5-compact', '--batch', '2'], process.env);
+    expect(t.loaded).toBeGreaterThan(spawned);
+    expect(t.stepped).toBeGreaterThan(t.ready);
+    expect(t.steppedAgain).toBeGreaterThan(t.stepped);
+    await expect(spawnColdStart(['--engine', 'mxnet'], process.env)).rejects.toThrow(/exit 2: .*bad argument "--engine mxnet"/);
+    await expect(spawnColdStart(['--engine', 'ours'], process.env, 1)).rejects.toThrow(/killed after 0.001 s/);
+  });
+
+  it('formats the rows', () => {
+    const row: ColdStartRow = { name: 'cold start tfjs m5 (batch 16)', engine: 'tfjs', preset: 'm5', batch: 16, cache: null, tuning: false, loadedMs: 61.04, readyMs: 132.26, firstStepMs: 18850.33, nextStepMs: 24527, tuned: 0, cachedChoices: 0 };
+    const [head] = coldStartHeader().split('\n');
+    const line = coldStartLine(row);
+    expect(line.length).toBe(head.length - 'tuning'.length + 1);
+    expect(line).toMatch(/^cold start tfjs m5 \(batch 16\) +61 +132 +18850 +24527  -$/);
+    expect(head.indexOf('first step ms') + 'first step ms'.length).toBe(line.indexOf('18850') + 5);
+    expect(coldStartLine({ name: 'x', failed: 'exit 2' })).toMatch(/^x +FAILED: exit 2$/);
+    expect(coldStartJson([row])[0]).toMatchObject({ loadedMs: 61, readyMs: 132.3, firstStepMs: 18850.3 });
+  });
+});
+
 describe('bench --torch', () => {
   const found = torchPython();
   const missing = 'missing' in found ? found.missing : '';
@@ -108,6 +177,11 @@ describe('bench helpers', () => {
     expect(parseOptions(['--model', 'default,m5'])).toMatchObject({ models: ['default', 'm5'] });
     expect(parseOptions(['--torch'])).toMatchObject({ torch: true });
     expect(() => parseOptions(['--model', 'huge'])).toThrow(/unknown preset "huge"/);
+    expect(parseOptions([])).toMatchObject({ batches: null, coldStart: null });
+    expect(parseOptions(['--batch', '16,64,16', '--cold-start'])).toMatchObject({ batches: [16, 64], coldStart: true });
+    expect(parseOptions(['--no-cold-start'])).toMatchObject({ coldStart: false });
+    expect(() => parseOptions(['--batch', '16,0'])).toThrow(/--batch: "0" is not a positive integer/);
+    expect(() => parseOptions(['--batch'])).toThrow(/--batch needs a value/);
   });
 
   it('takes the median', () => {
