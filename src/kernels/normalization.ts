@@ -17,7 +17,7 @@
 // Why three: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so short channels skip the workgroup
 // reduction (x [2, 65537, 1] took seconds that way). A workgroup per channel is one pass, and with C = 64 channels
 // (the default model) still 64 workgroups; only channels longer than SINGLE_MAX_M, where one workgroup walking
-// it (SINGLE_MAX_M / SINGLE_WG = 256 elements per thread) would leave a GPU idle when channels are few, are split
+// it (up to 256 elements per thread on a GPU) would leave a GPU idle when channels are few, are split
 // into enough chunks to keep ~TARGET_GROUPS workgroups busy, none shorter than MIN_CHUNK elements (each
 // workgroup pays log2(WG) barriers once).
 // The elementwise passes cover long rows a row at a time (one channel per workgroup, so its parameters are read once
@@ -56,9 +56,22 @@ const REDUCE_WG = 64;
 /** Threads per workgroup of the thread-per-channel passes (finish, direct). */
 const CHANNEL_WG = 64;
 const DIRECT_MAX_M = 1024;
-/** Longest channel reduced by one workgroup in one pass, and that workgroup's threads. */
+/** Longest channel reduced by one workgroup in one pass. */
 const SINGLE_MAX_M = 65536;
-const SINGLE_WG = 256;
+/**
+ * Threads of that workgroup. On a GPU 256 shorten each thread's serial walk (M / 256 elements). A CPU driver runs
+ * a workgroup on one core as a loop over its threads, and C workgroups already fill the cores: 64 cost less there
+ * (batch norm forward + backward at the default model's four shapes on lavapipe, best of 15 steps, alternating
+ * runs: 17-24 ms with 64 threads, 29-44 ms with 256, 23-28 ms with the chunked passes before).
+ */
+function singleThreads(rt: GpuRuntime): number {
+  return singleThreadsOverride ?? (rt.profile.kind === 'cpu' ? 64 : 256);
+}
+let singleThreadsOverride: number | null = null;
+/** For the kernel suite: runs the single-workgroup passes with `threads` (a power of two; null: by the device). */
+export function setBatchNormSingleThreads(threads: number | null): void {
+  singleThreadsOverride = threads;
+}
 const ELEMENT_WG = 64;
 const ELEMENT_ITEMS = 16;
 /** Rows of at least this length are covered a row at a time (one channel per workgroup). */
@@ -164,7 +177,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?
     rt.release(partials.buffer);
   } else {
     const direct = pl.path === 'direct';
-    const wg = direct ? CHANNEL_WG : SINGLE_WG;
+    const wg = direct ? CHANNEL_WG : singleThreads(rt);
     rt.dispatch({
       kernel: `batchNormStats.${pl.path}`,
       shapes: pl.shapes,
@@ -238,7 +251,7 @@ function batchNormBackwardGpu(
   const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(eps, 0, 0, 0);
   if (pl.path !== 'chunked') {
     const direct = pl.path === 'direct';
-    const wg = direct ? CHANNEL_WG : SINGLE_WG;
+    const wg = direct ? CHANNEL_WG : singleThreads(rt);
     rt.dispatch({
       kernel: `batchNormBackward.${pl.path}`,
       shapes: pl.shapes,

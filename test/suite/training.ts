@@ -54,6 +54,20 @@ function channelData(shape: number[], offset = 3): Float32Array {
   return x;
 }
 
+/** Runs `check` once per workgroup size of the single-workgroup path where the shape takes it (the device picks
+ * one, 64 on CPU drivers and 256 on GPUs; both are checked on any device), else once. */
+async function eachSingleThreads(ser: Ser, shape: number[], check: (what: string) => Promise<void>): Promise<void> {
+  const counts = ser.kernels.batchNormPath(shape) === 'single' ? [64, 256] : [null];
+  for (const threads of counts) {
+    ser.kernels.setBatchNormSingleThreads(threads);
+    try {
+      await check(threads ? ` (${threads} threads)` : '');
+    } finally {
+      ser.kernels.setBatchNormSingleThreads(null);
+    }
+  }
+}
+
 const normalizationCases: SuiteCase[] = [
   {
     family: 'normalization',
@@ -75,23 +89,27 @@ const normalizationCases: SuiteCase[] = [
         const x = channelData(shape);
         const ref = ser.reference.batchNormStats(x, shape);
         const xs = keep(b.upload(x));
-        const s = ser.kernels.batchNormStats(b, xs, shape);
-        keep(s.mean);
-        keep(s.variance);
-        assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
-        assertClose(await b.download(s.variance), ref.variance, FORWARD, 'variance');
-        // Training: the same statistics, and the running averages updated in place (momentum as torch's,
-        // the running variance unbiased).
-        const [runningMean, runningVar] = [fresh(C), fresh(C).map((v) => 0.5 + Math.abs(v))];
-        const running = { mean: keep(b.upload(runningMean)), variance: keep(b.upload(runningVar)), momentum: 0.3 };
-        const t = ser.kernels.batchNormStats(b, xs, shape, running);
-        keep(t.mean);
-        keep(t.variance);
-        assertClose(await b.download(t.mean), ref.mean, FORWARD, 'mean (training)');
-        assertClose(await b.download(t.variance), ref.variance, FORWARD, 'variance (training)');
         const M = N * L;
-        assertClose(await b.download(running.mean), ser.reference.batchNormRunning(runningMean, f32(ref.mean), 0.3, 1), FORWARD, 'running mean');
-        assertClose(await b.download(running.variance), ser.reference.batchNormRunning(runningVar, f32(ref.variance), 0.3, M / (M - 1)), FORWARD, 'running variance');
+        await eachSingleThreads(ser, shape, async (threads) => {
+          const s = ser.kernels.batchNormStats(b, xs, shape);
+          keep(s.mean);
+          keep(s.variance);
+          assertClose(await b.download(s.mean), ref.mean, FORWARD, `mean${threads}`);
+          assertClose(await b.download(s.variance), ref.variance, FORWARD, `variance${threads}`);
+          // Training: the same statistics, and the running averages updated in place (momentum as torch's,
+          // the running variance unbiased).
+          const [runningMean, runningVar] = [fresh(C), fresh(C).map((v) => 0.5 + Math.abs(v))];
+          const running = { mean: keep(b.upload(runningMean)), variance: keep(b.upload(runningVar)), momentum: 0.3 };
+          const t = ser.kernels.batchNormStats(b, xs, shape, running);
+          keep(t.mean);
+          keep(t.variance);
+          assertClose(await b.download(t.mean), ref.mean, FORWARD, `mean (training)${threads}`);
+          assertClose(await b.download(t.variance), ref.variance, FORWARD, `variance (training)${threads}`);
+          const wantMean = ser.reference.batchNormRunning(runningMean, f32(ref.mean), 0.3, 1);
+          const wantVar = ser.reference.batchNormRunning(runningVar, f32(ref.variance), 0.3, M / (M - 1));
+          assertClose(await b.download(running.mean), wantMean, FORWARD, `running mean${threads}`);
+          assertClose(await b.download(running.variance), wantVar, FORWARD, `running variance${threads}`);
+        });
       }),
   })),
   // Each path: chunked, single, direct.
@@ -150,12 +168,14 @@ const normalizationCases: SuiteCase[] = [
         const [xs, dys, ms, vs, gs, ys] = [x, dy, mean, variance, gamma, y].map((a) => keep(b.upload(a)));
         for (const relu of [false, true]) {
           const ref = ser.reference.batchNormBackward(x, relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, shape, mean, variance, gamma, EPS);
-          const g = ser.kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
-          [g.dx, g.dgamma, g.dbeta].forEach(keep);
-          const what = relu ? ' (fused relu)' : '';
-          assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
-          assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, `dgamma${what}`);
-          assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, `dbeta${what}`);
+          await eachSingleThreads(ser, shape, async (threads) => {
+            const g = ser.kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
+            [g.dx, g.dgamma, g.dbeta].forEach(keep);
+            const what = (relu ? ' (fused relu)' : '') + threads;
+            assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
+            assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, `dgamma${what}`);
+            assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, `dbeta${what}`);
+          });
         }
       }),
   })),
