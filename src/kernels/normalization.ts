@@ -157,7 +157,7 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?
   // bound twice); the rates are computed here in float64 as elementwise.accumulate's were.
   const m = running?.momentum ?? 0;
   const runningBuffers = running ? [running.mean, running.variance].map((s) => gpuStorage(s).buffer) : [allocate(rt, C, 'batchnorm.scratch').buffer, allocate(rt, C, 'batchnorm.scratch').buffer];
-  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(0, 1 - m, m, (m * M) / (M - 1));
+  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(0, 1 - m, m, M > 1 ? (m * M) / (M - 1) : 0);
   const outputs = [mean.buffer, variance.buffer, ...runningBuffers];
   const RUNNING = running ? 1 : 0;
   if (pl.path === 'chunked') {
