@@ -1,13 +1,15 @@
 // Batch-norm backward in training mode, x and dy [N, C, L], M = N·L values per channel, x̂ = (x − mean)·invStd:
 //   dbeta[c] = Σ dy,  dgamma[c] = Σ dy·x̂,  dx = gamma·invStd · (dy − (dbeta + x̂·dgamma) / M).
-// dbeta and dgamma, for long channels in two passes (split like normalization-stats.wgsl; the uniforms and the
-// chunk walk are normalization-common.wgsl's):
-//   partial: workgroup (k, c) sums dy and dy·(x − mean) over chunk k of channel c; writes
-//            partials[c, k] = (Σ dy, Σ dy·(x − mean)).
-//   finish:  a thread per channel adds up its partials; writes dbeta[c] and dgamma[c].
-// and for short channels in one:
-//   direct:  a thread per channel sums all of it.
-// then dx, from them, by the BACKWARD pass of normalization-apply.wgsl.
+// Three ways, picked by M as the statistics' (src/kernels/normalization.ts):
+//   direct:  short channels: a thread per channel sums dy and dy·(x − mean) over all of it, writes dbeta[c] and
+//            dgamma[c], then walks it again for dx. One pass.
+//   single:  moderate channels: a workgroup per channel sums them (the chunk walk of normalization-common.wgsl with
+//            one chunk), shares the totals through workgroup memory, then every thread writes dx for its share of
+//            the channel. One pass.
+//   partial + finish, then dx: long channels, few of them (split like normalization-stats.wgsl):
+//            partial: workgroup (k, c) writes partials[c, k] = (Σ dy, Σ dy·(x − mean)) over chunk k of channel c;
+//            finish:  a thread per channel adds up its partials, writes dbeta[c] and dgamma[c];
+//            then the BACKWARD pass of normalization-apply.wgsl writes dx. Three passes.
 // With RELU (batch norm followed by a fused ReLU, y its output), every pass reads dy where y > 0 and 0 elsewhere:
 // the ReLU's backward without a pass of its own. Each entry point binds y after its other inputs and outputs
 // (the host binds dy again there without RELU).
@@ -28,11 +30,13 @@ override RELU: bool = false;
 @group(0) @binding(3) var<storage, read_write> dgammaOut: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dbetaOut: array<f32>;
 
-// Bindings of `direct` (x, dy and mean as for `partial`).
+// Bindings of `direct` and `single` (x, dy and mean as for `partial`).
 @group(0) @binding(4) var<storage, read> directVariance: array<f32>;
 @group(0) @binding(5) var<storage, read_write> directDgamma: array<f32>;
 @group(0) @binding(6) var<storage, read_write> directDbeta: array<f32>;
 @group(0) @binding(7) var<storage, read> directY: array<f32>;
+@group(0) @binding(8) var<storage, read> directGamma: array<f32>;
+@group(0) @binding(9) var<storage, read_write> directDx: array<f32>;
 
 // dy[i], or 0 where the fused ReLU cut its output (one helper per entry point: each binds y elsewhere).
 fn partialDy(i: u32) -> f32 {
@@ -40,6 +44,26 @@ fn partialDy(i: u32) -> f32 {
 }
 fn directDy(i: u32) -> f32 {
   return select(dy[i], select(0.0, dy[i], directY[i] > 0.0), RELU);
+}
+
+/** dx of channel c in terms of its sums (Σ dy, Σ dy·(x − mean)): dx = a·dy + b·(x − mean) + d, as the BACKWARD
+ * pass of normalization-apply.wgsl computes it. Writes dbeta[c] and dgamma[c] when `owner`. */
+struct Gradient {
+  a: f32,
+  b: f32,
+  d: f32,
+}
+
+fn gradient(c: u32, sums: vec2f, owner: bool) -> Gradient {
+  let invStd = inverseSqrt(directVariance[c] + p.eps);
+  let dgamma = sums.y * invStd;
+  if (owner) {
+    directDbeta[c] = sums.x;
+    directDgamma[c] = dgamma;
+  }
+  let a = directGamma[c] * invStd;
+  let invM = 1.0 / f32(p.N * p.L);
+  return Gradient(a, -a * invStd * dgamma * invM, -a * sums.x * invM);
 }
 
 var<workgroup> sharedDy: array<f32, WG>;
@@ -99,6 +123,30 @@ fn finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
 }
 
 @compute @workgroup_size(WG)
+fn single(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = walkChannel(wg, nwg);
+  if (c >= p.C) {
+    return;
+  }
+  let m = mean[c];
+  var own = vec2f(0.0);
+  for (var w = walkStart(t, 0u); w.j < w.end; w = walkNext(w)) {
+    let i = walkIndex(w, c);
+    let g = directDy(i);
+    own += vec2f(g, g * (x[i] - m));
+  }
+  // reducePair leaves the totals in slot 0 of the shared arrays (written last by thread 0): after a barrier every
+  // thread reads them there.
+  reducePair(t, own);
+  workgroupBarrier();
+  let k = gradient(c, vec2f(sharedDy[0], sharedDyXc[0]), t == 0u);
+  for (var w = walkStart(t, 0u); w.j < w.end; w = walkNext(w)) {
+    let i = walkIndex(w, c);
+    directDx[i] = k.a * directDy(i) + k.b * (x[i] - m) + k.d;
+  }
+}
+
+@compute @workgroup_size(WG)
 fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let c = gid.x + gid.y * nwg.x * WG;
   if (c >= p.C) {
@@ -113,6 +161,11 @@ fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
       total += vec2f(g, g * (x[base + l] - m));
     }
   }
-  directDbeta[c] = total.x;
-  directDgamma[c] = total.y * inverseSqrt(directVariance[c] + p.eps);
+  let k = gradient(c, total, true);
+  for (var n = 0u; n < p.N; n++) {
+    let base = (n * p.C + c) * p.L;
+    for (var l = 0u; l < p.L; l++) {
+      directDx[base + l] = k.a * directDy(base + l) + k.b * (x[base + l] - m) + k.d;
+    }
+  }
 }

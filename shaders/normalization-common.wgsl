@@ -13,6 +13,11 @@ struct Params {
   stepN: u32,  // WG / L: walking j by WG moves n by stepN and l by stepL (plus a carry)
   stepL: u32,  // WG % L
   eps: f32,    // backward only
+  // Stats with RUNNING only, the running averages' update (host-computed as torch's, momentum m):
+  // running_mean ← keep·running_mean + rateMean·mean, running_var ← keep·running_var + rateVar·variance.
+  keep: f32,     // 1 − m
+  rateMean: f32, // m
+  rateVar: f32,  // m·M/(M − 1): the running variance is the unbiased one
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -1,24 +1,29 @@
 // Batch-norm statistics: per-channel mean and biased variance of x [N, C, L] over the M = N·L values
 // x[n, c, l] of each channel, stable in float32 (Welford's update within a thread, Chan's merge between threads).
-// For long channels, two passes:
-//   partial: workgroup (k, c) walks chunk k of channel c (normalization-common.wgsl), then tree-merges its
-//            threads' moments; writes partials[c, k] = (count, mean, M2).
-//   finish:  a thread per channel merges the channel's `chunks` partials; writes mean[c] and variance[c] = M2 / count.
-// For short channels, one:
-//   direct:  a thread per channel walks all of it (no barriers, no partials).
+// Three ways, picked by M (src/kernels/normalization.ts), each ending in the entry point that writes the results:
+//   direct:  short channels: a thread per channel walks all of it (no barriers, no partials). One pass.
+//   single:  moderate channels: a workgroup per channel walks it (the chunk walk of normalization-common.wgsl with
+//            one chunk), then tree-merges its threads' moments. One pass.
+//   partial + finish: long channels, few of them: workgroup (k, c) walks chunk k of channel c and writes
+//            partials[c, k] = (count, mean, M2); then a thread per channel merges its `chunks` partials.
+// With RUNNING (training), whichever pass writes mean[c] and variance[c] also updates running_mean[c] and
+// running_var[c] in place, so the running averages cost no pass of their own.
 // `finish` and `direct` find their channel as c = gid.x + gid.y·nwg.x·WG (the grid1d fold).
 
-override WG: u32 = 64; // a power of two for `partial`
+override WG: u32 = 64; // a power of two for `partial` and `single`
+override RUNNING: bool = false;
 
 // Bindings of `partial`.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
-// Bindings of `finish` (entry points that never run together may share binding numbers); `direct` binds x, mean
-// and variance.
+// Bindings of `finish` (entry points that never run together may share binding numbers); `direct` and `single`
+// bind x, mean, variance and the running pair. Without RUNNING the host binds scratch at 4 and 5 (never read).
 @group(0) @binding(1) var<storage, read> finishPartials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(3) var<storage, read_write> variance: array<f32>;
+@group(0) @binding(4) var<storage, read_write> runningMean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> runningVar: array<f32>;
 
 struct Moments {
   count: f32,
@@ -35,6 +40,25 @@ fn merge(a: Moments, b: Moments) -> Moments {
   let d = b.mean - a.mean;
   let fb = b.count / count;
   return Moments(count, a.mean + d * fb, a.m2 + b.m2 + d * d * a.count * fb);
+}
+
+/** Writes channel c's statistics (and, with RUNNING, updates its running averages). */
+fn store(c: u32, total: Moments) {
+  let v = max(total.m2 / total.count, 0.0);
+  mean[c] = total.mean;
+  variance[c] = v;
+  if (RUNNING) {
+    runningMean[c] = p.keep * runningMean[c] + p.rateMean * total.mean;
+    runningVar[c] = p.keep * runningVar[c] + p.rateVar * v;
+  }
+}
+
+/** Welford's update of a thread's moments by one value. */
+fn add(own: Moments, v: f32) -> Moments {
+  let count = own.count + 1.0;
+  let d = v - own.mean;
+  let m = own.mean + d / count;
+  return Moments(count, m, own.m2 + d * (v - m));
 }
 
 var<workgroup> sharedCount: array<f32, WG>;
@@ -67,11 +91,7 @@ fn partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
   }
   var own = Moments(0.0, 0.0, 0.0);
   for (var w = walkStart(t, wg.x); w.j < w.end; w = walkNext(w)) {
-    let v = x[walkIndex(w, c)];
-    own.count += 1.0;
-    let d = v - own.mean;
-    own.mean += d / own.count;
-    own.m2 += d * (v - own.mean);
+    own = add(own, x[walkIndex(w, c)]);
   }
 
   let total = reduceMoments(t, own);
@@ -94,8 +114,23 @@ fn finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     let o = (c * p.chunks + k) * 3u;
     total = merge(total, Moments(finishPartials[o], finishPartials[o + 1u], finishPartials[o + 2u]));
   }
-  mean[c] = total.mean;
-  variance[c] = max(total.m2 / total.count, 0.0);
+  store(c, total);
+}
+
+@compute @workgroup_size(WG)
+fn single(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = walkChannel(wg, nwg);
+  if (c >= p.C) {
+    return;
+  }
+  var own = Moments(0.0, 0.0, 0.0);
+  for (var w = walkStart(t, 0u); w.j < w.end; w = walkNext(w)) {
+    own = add(own, x[walkIndex(w, c)]);
+  }
+  let total = reduceMoments(t, own);
+  if (t == 0u) {
+    store(c, total);
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -104,19 +139,12 @@ fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   if (c >= p.C) {
     return;
   }
-  var count = 0.0;
-  var m = 0.0;
-  var m2 = 0.0;
+  var own = Moments(0.0, 0.0, 0.0);
   for (var n = 0u; n < p.N; n++) {
     let base = (n * p.C + c) * p.L;
     for (var l = 0u; l < p.L; l++) {
-      let v = x[base + l];
-      count += 1.0;
-      let d = v - m;
-      m += d / count;
-      m2 += d * (v - m);
+      own = add(own, x[base + l]);
     }
   }
-  mean[c] = m;
-  variance[c] = max(m2 / count, 0.0);
+  store(c, own);
 }

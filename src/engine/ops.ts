@@ -316,10 +316,9 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   const relu = activation === 'relu';
   if (!training) return result(x, k.batchNormApply(backend, x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
-  const stats = k.batchNormStats(backend, x.storage, shape);
+  // The stats kernel also updates the running statistics in place (modules hold on to those tensors).
+  const stats = k.batchNormStats(backend, x.storage, shape, { mean: state.runningMean.storage, variance: state.runningVar.storage, momentum });
   const y = result(x, k.batchNormApply(backend, x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps, relu), [...x.shape]);
-  updateRunning(state.runningMean, stats.mean, momentum, 1);
-  updateRunning(state.runningVar, stats.variance, momentum, (N * L) / (N * L - 1));
   const mean = new Tensor(stats.mean, [C], backend);
   const variance = new Tensor(stats.variance, [C], backend);
   return y.setGradFn([x, gamma, beta], (g) => {
@@ -327,11 +326,6 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
     const r = k.batchNormBackward(backend, x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps, relu ? y.storage : undefined);
     return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
   });
-}
-
-/** running ← (1 − m)·running + m·correction·batch, in place (modules hold on to the running tensors): one pass. */
-function updateRunning(running: Tensor, batch: Storage, momentum: number, correction: number): void {
-  k.accumulate(running.backend, running.storage, batch, 1 - momentum, momentum * correction);
 }
 
 /** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p). */

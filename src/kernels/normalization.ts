@@ -1,22 +1,25 @@
 // Batch normalisation on the GPU (the CPU reference is ./cpu/normalization.ts, beside it at the end).
 //
 // Layout: x, y, dy, dx [N, C, L] dense row-major float32 ([N, C] inputs come as [N, C, 1]); mean, variance,
-// gamma, beta, dgamma, dbeta [C]. Channel c owns the M = N·L values x[n, c, l]. Statistics are the batch mean
-// and the biased variance (÷ M), as torch normalises with in training.
+// gamma, beta, dgamma, dbeta, running mean and variance [C]. Channel c owns the M = N·L values x[n, c, l].
+// Statistics are the batch mean and the biased variance (÷ M), as torch normalises with in training.
 //
-// Passes (shaders/normalization-*.wgsl):
-//   batchNormStats     stats.partial    grid [chunks, C]: Welford over one chunk of a channel, Chan-merged per workgroup
-//                      stats.finish     a thread per channel Chan-merges its partials → mean, variance
-//                      (stats.direct    a thread per channel, instead of both, when M = N·L <= DIRECT_MAX_M)
-//   batchNormApply     apply.rows       grid [blocks of L, N·C] (a channel per workgroup), or apply.flat for short rows
-//   batchNormBackward  backward.partial grid [chunks, C]: Σ dy, Σ dy·(x − mean) per chunk
-//                      backward.finish  a thread per channel → dbeta, dgamma
-//                      (backward.direct a thread per channel, instead of both, when M <= DIRECT_MAX_M)
-//                      apply.rows / apply.flat with BACKWARD → dx, the same cover and walk as apply
-// Each channel is split into enough chunks that the reductions keep ~TARGET_GROUPS workgroups busy even for few
-// channels, but no chunk is shorter than MIN_CHUNK elements (each workgroup pays log2(WG) barriers once). Short
-// channels skip the workgroup reduction: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so x [2, 65537, 1]
-// took seconds that way.
+// Passes (shaders/normalization-*.wgsl), by the channel length M (plan below):
+//                       M <= DIRECT_MAX_M     M <= SINGLE_MAX_M          longer
+//   batchNormStats      stats.direct          stats.single               stats.partial + stats.finish
+//   batchNormApply      apply.rows (grid [blocks of L, N·C], a channel per workgroup), or apply.flat for short rows
+//   batchNormBackward   backward.direct       backward.single            backward.partial + backward.finish
+//                                                                        + inputGradient (apply.* with BACKWARD)
+// direct: a thread per channel; single: a workgroup per channel; partial: grid [chunks, C], workgroups over chunks
+// of a channel, then a thread per channel (finish) merges them. Direct and single write dx themselves; given the
+// running statistics, the stats pass that writes mean and variance also updates them, so a training step's batch
+// norm is 2 forward + 1 backward passes unless its channels are long.
+// Why three: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so short channels skip the workgroup
+// reduction (x [2, 65537, 1] took seconds that way). A workgroup per channel is one pass, and with C = 64 channels
+// (the default model) still 64 workgroups; only channels longer than SINGLE_MAX_M, where one workgroup walking
+// it (up to 256 elements per thread on a GPU) would leave a GPU idle when channels are few, are split
+// into enough chunks to keep ~TARGET_GROUPS workgroups busy, none shorter than MIN_CHUNK elements (each
+// workgroup pays log2(WG) barriers once).
 // The elementwise passes cover long rows a row at a time (one channel per workgroup, so its parameters are read once
 // per thread) and short rows with a flat walk that gathers them per element. Measured on lavapipe (Mesa's CPU
 // Vulkan driver, 2 busy cores, so ±50%): x [16, 64, 12000] took ~180-530 ms by rows (64 threads × 16 items) against
@@ -41,10 +44,34 @@ export interface BatchNormStats {
   variance: Storage;
 }
 
+/** Running averages [C] that batchNormStats updates in place, as torch in training: running = (1 − m)·running +
+ * m·batch, with the unbiased variance (× M/(M − 1)). */
+export interface BatchNormRunning {
+  mean: Storage;
+  variance: Storage;
+  momentum: number;
+}
+
 const REDUCE_WG = 64;
 /** Threads per workgroup of the thread-per-channel passes (finish, direct). */
 const CHANNEL_WG = 64;
 const DIRECT_MAX_M = 1024;
+/** Longest channel reduced by one workgroup in one pass. */
+const SINGLE_MAX_M = 65536;
+/**
+ * Threads of that workgroup. On a GPU 256 shorten each thread's serial walk (M / 256 elements). A CPU driver runs
+ * a workgroup on one core as a loop over its threads, and C workgroups already fill the cores: 64 cost less there
+ * (batch norm forward + backward at the default model's four shapes on lavapipe, best of 15 steps, alternating
+ * runs: 17-24 ms with 64 threads, 29-44 ms with 256, 23-28 ms with the chunked passes before).
+ */
+function singleThreads(rt: GpuRuntime): number {
+  return singleThreadsOverride ?? (rt.profile.kind === 'cpu' ? 64 : 256);
+}
+let singleThreadsOverride: number | null = null;
+/** For the kernel suite: runs the single-workgroup passes with `threads` (a power of two; null: by the device). */
+export function setBatchNormSingleThreads(threads: number | null): void {
+  singleThreadsOverride = threads;
+}
 const ELEMENT_WG = 64;
 const ELEMENT_ITEMS = 16;
 /** Rows of at least this length are covered a row at a time (one channel per workgroup). */
@@ -59,26 +86,34 @@ interface Plan {
   /** Channel elements per partial workgroup, and partials per channel. */
   chunk: number;
   chunks: number;
-  /** A thread per channel walks it all (no partials). */
-  direct: boolean;
+  /** Which passes reduce a channel: a thread per channel, a workgroup per channel, or chunks then a merge. */
+  path: 'direct' | 'single' | 'chunked';
   /** Workgroup counts (y, z) that cover the C channels, a workgroup per channel. */
   channelGrid: [number, number];
   shapes: string;
 }
 
+/** Which passes reduce the channels of x [N, C, L] (exported for the kernel suite, which covers each). */
+export function batchNormPath(shape: number[]): Plan['path'] {
+  return plan(shape).path;
+}
+
 function plan(shape: number[]): Plan {
   const [N, C, L] = shape;
   const M = N * L;
+  const path = M <= DIRECT_MAX_M ? 'direct' : M <= SINGLE_MAX_M ? 'single' : 'chunked';
   const wanted = Math.ceil(TARGET_GROUPS / C);
   let chunk = Math.max(MIN_CHUNK, Math.ceil(M / wanted));
   chunk = Math.ceil(chunk / REDUCE_WG) * REDUCE_WG;
+  // `single` walks the whole channel as one chunk.
+  if (path === 'single') chunk = M;
   return {
     N,
     C,
     L,
     chunk,
     chunks: Math.max(1, Math.ceil(M / chunk)),
-    direct: M <= DIRECT_MAX_M,
+    path,
     channelGrid: grid1d(C, 1),
     shapes: `x[${N},${C},${L}]`,
   };
@@ -112,36 +147,49 @@ function elementwise(N: number, C: number, L: number) {
   };
 }
 
-function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[]): BatchNormStats {
+function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?: BatchNormRunning): BatchNormStats {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
+  const M = N * L;
   const mean = allocate(rt, C, 'batchnorm.mean');
   const variance = allocate(rt, C, 'batchnorm.variance');
-  const perChannel = {
-    kernel: 'batchNormStats.direct',
-    shapes: pl.shapes,
-    shader: statsShader,
-    constants: { WG: CHANNEL_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, 0, 0).f32(0),
-    workgroups: grid1d(C, CHANNEL_WG),
-  };
-  if (pl.direct) {
-    rt.dispatch({ ...perChannel, entryPoint: 'direct', buffers: [gpuStorage(x).buffer, mean.buffer, variance.buffer] });
-    return { mean, variance };
+  // The pass that writes the statistics binds the running pair (scratch without, as a writable buffer cannot be
+  // bound twice); the rates are computed here in float64 as elementwise.accumulate's were.
+  const m = running?.momentum ?? 0;
+  const runningBuffers = running ? [running.mean, running.variance].map((s) => gpuStorage(s).buffer) : [allocate(rt, C, 'batchnorm.scratch').buffer, allocate(rt, C, 'batchnorm.scratch').buffer];
+  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(0, 1 - m, m, M > 1 ? (m * M) / (M - 1) : 0);
+  const outputs = [mean.buffer, variance.buffer, ...runningBuffers];
+  const RUNNING = running ? 1 : 0;
+  if (pl.path === 'chunked') {
+    const partials = allocate(rt, C * chunks * 3, 'batchnorm.partials');
+    rt.dispatch({
+      kernel: 'batchNormStats.partial',
+      shapes: pl.shapes,
+      shader: statsShader,
+      entryPoint: 'partial',
+      constants: { WG: REDUCE_WG },
+      params: params(REDUCE_WG),
+      buffers: [gpuStorage(x).buffer, partials.buffer],
+      workgroups: [chunks, ...pl.channelGrid],
+    });
+    const finish = { entryPoint: 'finish', constants: { WG: CHANNEL_WG, RUNNING }, params: params(CHANNEL_WG), buffers: [partials.buffer, ...outputs], workgroups: grid1d(C, CHANNEL_WG) };
+    rt.dispatch({ kernel: 'batchNormStats.finish', shapes: pl.shapes, shader: statsShader, ...finish });
+    rt.release(partials.buffer);
+  } else {
+    const direct = pl.path === 'direct';
+    const wg = direct ? CHANNEL_WG : singleThreads(rt);
+    rt.dispatch({
+      kernel: `batchNormStats.${pl.path}`,
+      shapes: pl.shapes,
+      shader: statsShader,
+      entryPoint: pl.path,
+      constants: { WG: wg, RUNNING },
+      params: params(wg),
+      buffers: [gpuStorage(x).buffer, ...outputs],
+      workgroups: direct ? grid1d(C, CHANNEL_WG) : [1, ...pl.channelGrid],
+    });
   }
-  const partials = allocate(rt, C * chunks * 3, 'batchnorm.partials');
-  rt.dispatch({
-    kernel: 'batchNormStats.partial',
-    shapes: pl.shapes,
-    shader: statsShader,
-    entryPoint: 'partial',
-    constants: { WG: REDUCE_WG },
-    params: new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, REDUCE_WG)).f32(0),
-    buffers: [gpuStorage(x).buffer, partials.buffer],
-    workgroups: [chunks, ...pl.channelGrid],
-  });
-  rt.dispatch({ ...perChannel, kernel: 'batchNormStats.finish', entryPoint: 'finish', buffers: [partials.buffer, mean.buffer, variance.buffer] });
-  rt.release(partials.buffer);
+  if (!running) runningBuffers.forEach((b) => rt.release(b));
   return { mean, variance };
 }
 
@@ -200,25 +248,44 @@ function batchNormBackwardGpu(
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
   const dx = allocate(rt, N * C * L, 'batchnorm.dx');
-  const params = (stepN: number, stepL: number) => new Params().u32(N, C, L, chunk, chunks, stepN, stepL).f32(eps);
-  const perChannel = { shapes: pl.shapes, shader: backwardShader, constants: { WG: CHANNEL_WG }, params: params(0, 0), workgroups: grid1d(C, CHANNEL_WG) };
-  if (pl.direct) {
-    rt.dispatch({ ...perChannel, constants: { WG: CHANNEL_WG, RELU }, kernel: 'batchNormBackward.direct', entryPoint: 'direct', buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb] });
-  } else {
-    const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
+  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(eps, 0, 0, 0);
+  if (pl.path !== 'chunked') {
+    const direct = pl.path === 'direct';
+    const wg = direct ? CHANNEL_WG : singleThreads(rt);
     rt.dispatch({
-      kernel: 'batchNormBackward.partial',
+      kernel: `batchNormBackward.${pl.path}`,
       shapes: pl.shapes,
       shader: backwardShader,
-      entryPoint: 'partial',
-      constants: { WG: REDUCE_WG, RELU },
-      params: params(...channelSteps(L, REDUCE_WG)),
-      buffers: [xb, dyb, meanb, partials.buffer, yb],
-      workgroups: [chunks, ...pl.channelGrid],
+      entryPoint: pl.path,
+      constants: { WG: wg, RELU },
+      params: params(wg),
+      buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb, gammab, dx.buffer],
+      workgroups: direct ? grid1d(C, CHANNEL_WG) : [1, ...pl.channelGrid],
     });
-    rt.dispatch({ ...perChannel, kernel: 'batchNormBackward.finish', entryPoint: 'finish', buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer] });
-    rt.release(partials.buffer);
+    return { dx, dgamma, dbeta };
   }
+  const partials = allocate(rt, C * chunks * 2, 'batchnorm.backwardPartials');
+  rt.dispatch({
+    kernel: 'batchNormBackward.partial',
+    shapes: pl.shapes,
+    shader: backwardShader,
+    entryPoint: 'partial',
+    constants: { WG: REDUCE_WG, RELU },
+    params: params(REDUCE_WG),
+    buffers: [xb, dyb, meanb, partials.buffer, yb],
+    workgroups: [chunks, ...pl.channelGrid],
+  });
+  rt.dispatch({
+    kernel: 'batchNormBackward.finish',
+    shapes: pl.shapes,
+    shader: backwardShader,
+    entryPoint: 'finish',
+    constants: { WG: CHANNEL_WG },
+    params: params(CHANNEL_WG),
+    buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer],
+    workgroups: grid1d(C, CHANNEL_WG),
+  });
+  rt.release(partials.buffer);
   const inputs = [xb, meanb, varb, gammab, dbeta.buffer, dx.buffer, dyb, dgamma.buffer, yb];
   elementwisePass(rt, 'batchNormBackward.inputGradient', [N, C, L], eps, { RELU, BACKWARD: 1 }, inputs);
   return { dx, dgamma, dbeta };
@@ -227,10 +294,17 @@ function batchNormBackwardGpu(
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference).
 
-/** x [N,C,L] (L may be 1): per-channel batch statistics. */
-export const batchNormStats = defineKernel(batchNormStatsGpu, (c, x, shape): BatchNormStats => {
+/** x [N,C,L] (L may be 1): per-channel batch statistics; given `running`, also updates those in place. */
+export const batchNormStats = defineKernel(batchNormStatsGpu, (c, x, shape, running?): BatchNormStats => {
   const s = ref.batchNormStats(c.data(x), shape);
-  return { mean: c.out(s.mean), variance: c.out(s.variance) };
+  const mean = c.out(s.mean);
+  const variance = c.out(s.variance);
+  if (running) {
+    const M = shape[0] * shape[2];
+    c.data(running.mean).set(ref.batchNormRunning(c.data(running.mean), c.data(mean), running.momentum, 1));
+    c.data(running.variance).set(ref.batchNormRunning(c.data(running.variance), c.data(variance), running.momentum, M / (M - 1)));
+  }
+  return { mean, variance };
 });
 /** y = (x - mean)/sqrt(var + eps)·gamma + beta per channel (then relu). */
 export const batchNormApply = defineKernel(batchNormApplyGpu, (c, x, shape, mean, variance, gamma, beta, eps, relu = false) =>

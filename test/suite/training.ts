@@ -18,19 +18,27 @@ const randomWeights = (cols: number) => fresh(cols).map((v) => 0.25 + Math.abs(v
 // ---------------------------------------------------------------------------------------------------------------
 // normalization: x [N, C, L]
 
-// Channels of up to 1024 values are reduced by a thread each, longer ones by workgroups over chunks; rows (L) of
-// 256 or more are covered a row at a time by the elementwise passes, shorter ones by a flat walk.
+// Channels (M = N·L values) of up to 1024 values are reduced by a thread each (direct), up to 65536 by a workgroup
+// each in one pass (single), longer ones by workgroups over chunks (chunked); rows (L) of 256 or more are covered
+// a row at a time by the elementwise passes, shorter ones by a flat walk. The list holds each path and both sides
+// of each threshold (checked by the first case below).
 const bnShapes: number[][] = [
-  [1, 3, 33], // batch 1, short rows
-  [3, 5, 301], // long rows, eight items per thread
-  [7, 17, 1], // [N, C] given as [N, C, 1]
-  [2049, 3, 1], // [N, C] with workgroup reductions
-  [97, 5, 13], // short rows with workgroup reductions (the chunk walk wraps rows)
-  [5, 3, 1201], // a few chunks per channel
+  [1, 3, 33], // direct: batch 1, short rows
+  [3, 5, 301], // direct, long rows (eight items per thread)
+  [7, 17, 1], // direct: [N, C] given as [N, C, 1]
+  [1024, 2, 1], // direct at its threshold
+  [2, 65537, 1], // direct: more channels than one grid dimension holds
+  [1025, 2, 1], // single just past direct's threshold, L = 1
+  [2049, 3, 1], // single, L = 1
+  [97, 5, 13], // single, short rows (the walk wraps rows)
+  [5, 3, 1201],
   [16, 17, 1201],
-  [16, 3, 12001], // many chunks per channel
-  [2, 65537, 1], // more channels than one grid dimension holds
+  [4, 3, 16384], // single at its threshold
+  [1, 2, 65537], // chunked just past single's threshold
+  [65537, 2, 1], // chunked, L = 1
+  [16, 3, 12001], // chunked, many chunks per channel
 ];
+const bnPaths = { direct: [1, 1024], single: [1025, 65536], chunked: [65537, Infinity] };
 const EPS = 1e-5;
 
 /** Per-channel offsets and scales, so that means and variances differ across channels. */
@@ -46,28 +54,75 @@ function channelData(shape: number[], offset = 3): Float32Array {
   return x;
 }
 
+/** Runs `check` once per workgroup size of the single-workgroup path where the shape takes it (the device picks
+ * one, 64 on CPU drivers and 256 on GPUs; both are checked on any device), else once. */
+async function eachSingleThreads(ser: Ser, shape: number[], check: (what: string) => Promise<void>): Promise<void> {
+  const counts = ser.kernels.batchNormPath(shape) === 'single' ? [64, 256] : [null];
+  for (const threads of counts) {
+    ser.kernels.setBatchNormSingleThreads(threads);
+    try {
+      await check(threads ? ` (${threads} threads)` : '');
+    } finally {
+      ser.kernels.setBatchNormSingleThreads(null);
+    }
+  }
+}
+
 const normalizationCases: SuiteCase[] = [
-  ...bnShapes.map((shape) => ({
-    family: 'normalization',
-    name: `batchNormStats x[${shape}]`,
-    run: (ser: Ser) =>
-      withBackend(ser, async (b, keep) => {
-        const x = channelData(shape);
-        const ref = ser.reference.batchNormStats(x, shape);
-        const s = ser.kernels.batchNormStats(b, keep(b.upload(x)), shape);
-        keep(s.mean);
-        keep(s.variance);
-        assertClose(await b.download(s.mean), ref.mean, FORWARD, 'mean');
-        assertClose(await b.download(s.variance), ref.variance, FORWARD, 'variance');
-      }),
-  })),
   {
     family: 'normalization',
-    name: 'batchNormStats stays accurate for a mean 200 standard deviations from zero',
-    run: (ser) =>
+    name: 'the batch-norm shapes cover every reduction path and both sides of each threshold',
+    run: async (ser) => {
+      for (const [path, [lo, hi]] of Object.entries(bnPaths)) {
+        const ms = bnShapes.filter((s) => ser.kernels.batchNormPath(s) === path).map(([N, , L]) => N * L);
+        assert(ms.length > 0 && ms.every((m) => m >= lo && m <= hi), `${path}: channel lengths ${ms} within [${lo}, ${hi}]`);
+        for (const edge of [lo, hi]) if (Number.isFinite(edge) && edge > 1) assert(ms.includes(edge), `${path}: a shape with M = ${edge}`);
+      }
+    },
+  },
+  ...bnShapes.map((shape) => ({
+    family: 'normalization',
+    name: `batchNormStats (and the running update) x[${shape}]`,
+    run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
-        const shape = [16, 3, 12001];
-        const x = fresh(16 * 3 * 12001, 1, 200);
+        const [N, C, L] = shape;
+        const x = channelData(shape);
+        const ref = ser.reference.batchNormStats(x, shape);
+        const xs = keep(b.upload(x));
+        const M = N * L;
+        await eachSingleThreads(ser, shape, async (threads) => {
+          const s = ser.kernels.batchNormStats(b, xs, shape);
+          keep(s.mean);
+          keep(s.variance);
+          assertClose(await b.download(s.mean), ref.mean, FORWARD, `mean${threads}`);
+          assertClose(await b.download(s.variance), ref.variance, FORWARD, `variance${threads}`);
+          // Training: the same statistics, and the running averages updated in place (momentum as torch's,
+          // the running variance unbiased).
+          const [runningMean, runningVar] = [fresh(C), fresh(C).map((v) => 0.5 + Math.abs(v))];
+          const running = { mean: keep(b.upload(runningMean)), variance: keep(b.upload(runningVar)), momentum: 0.3 };
+          const t = ser.kernels.batchNormStats(b, xs, shape, running);
+          keep(t.mean);
+          keep(t.variance);
+          assertClose(await b.download(t.mean), ref.mean, FORWARD, `mean (training)${threads}`);
+          assertClose(await b.download(t.variance), ref.variance, FORWARD, `variance (training)${threads}`);
+          const wantMean = ser.reference.batchNormRunning(runningMean, f32(ref.mean), 0.3, 1);
+          const wantVar = ser.reference.batchNormRunning(runningVar, f32(ref.variance), 0.3, M / (M - 1));
+          assertClose(await b.download(running.mean), wantMean, FORWARD, `running mean${threads}`);
+          assertClose(await b.download(running.variance), wantVar, FORWARD, `running variance${threads}`);
+        });
+      }),
+  })),
+  // Each path: chunked, single, direct.
+  ...[
+    [16, 3, 12001],
+    [4, 3, 16384],
+    [1024, 2, 1],
+  ].map((shape) => ({
+    family: 'normalization',
+    name: `batchNormStats stays accurate for a mean 200 standard deviations from zero x[${shape}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const x = fresh(shape[0] * shape[1] * shape[2], 1, 200);
         const ref = ser.reference.batchNormStats(x, shape);
         const s = ser.kernels.batchNormStats(b, keep(b.upload(x)), shape);
         keep(s.mean);
@@ -76,7 +131,7 @@ const normalizationCases: SuiteCase[] = [
         // One-pass sums of squares would lose every digit here (x² ≈ 4e4 against a variance of 1).
         assertClose(await b.download(s.variance), ref.variance, 1e-4, 'variance');
       }),
-  },
+  })),
   ...bnShapes.map((shape) => ({
     family: 'normalization',
     name: `batchNormApply (and fused relu) x[${shape}]`,
@@ -113,12 +168,14 @@ const normalizationCases: SuiteCase[] = [
         const [xs, dys, ms, vs, gs, ys] = [x, dy, mean, variance, gamma, y].map((a) => keep(b.upload(a)));
         for (const relu of [false, true]) {
           const ref = ser.reference.batchNormBackward(x, relu ? dy.map((g, i) => (y[i] > 0 ? g : 0)) : dy, shape, mean, variance, gamma, EPS);
-          const g = ser.kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
-          [g.dx, g.dgamma, g.dbeta].forEach(keep);
-          const what = relu ? ' (fused relu)' : '';
-          assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
-          assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, `dgamma${what}`);
-          assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, `dbeta${what}`);
+          await eachSingleThreads(ser, shape, async (threads) => {
+            const g = ser.kernels.batchNormBackward(b, xs, dys, shape, ms, vs, gs, EPS, relu ? ys : undefined);
+            [g.dx, g.dgamma, g.dbeta].forEach(keep);
+            const what = (relu ? ' (fused relu)' : '') + threads;
+            assertClose(await b.download(g.dx), ref.dx, GRADIENT, `dx${what}`);
+            assertClose(await b.download(g.dgamma), ref.dgamma, GRADIENT, `dgamma${what}`);
+            assertClose(await b.download(g.dbeta), ref.dbeta, GRADIENT, `dbeta${what}`);
+          });
         }
       }),
   })),

@@ -25,6 +25,12 @@ export function batchNormStats(x: ArrayLike<number>, shape: number[]): { mean: F
   return { mean, variance };
 }
 
+/** A running average's update in training, as torch's: (1 − momentum)·running + momentum·correction·batch
+ * (correction M/(M − 1) for the variance, whose running average is the unbiased one). */
+export function batchNormRunning(running: ArrayLike<number>, batch: ArrayLike<number>, momentum: number, correction: number): Float64Array {
+  return Float64Array.from(running, (v, c) => (1 - momentum) * v + momentum * correction * batch[c]);
+}
+
 /** y = (x − mean[c]) / sqrt(variance[c] + eps) · gamma[c] + beta[c], then max(y, 0) with `relu`. */
 export function batchNormApply(
   x: ArrayLike<number>,
