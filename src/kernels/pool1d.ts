@@ -18,8 +18,9 @@
 //
 // Statistics pooling (x-vector) pools each row over all of L into its mean and standard deviation: x [N,C,L] →
 // y [N,2C] = [means | sds], sd = sqrt(mean((x − mean)²) + eps). One dispatch each way
-// (shaders/pool1d-stats.wgsl): forward a workgroup per row, backward a thread per element of dx from the
-// forward's y. Composed of elementwise ops it took 10 dispatches forward and 12 backward.
+// (shaders/pool1d-stats.wgsl): forward a thread per row, or a workgroup per row for a few long rows; backward a
+// thread per element of dx from the forward's y. Composed of elementwise ops it took 10 dispatches forward and
+// 12 backward.
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
@@ -111,22 +112,33 @@ function avgPool1dBackwardGpu(rt: GpuRuntime, dy: Storage, p: Geometry): Storage
   return pool(rt, { kind: 'avgPool1dBackward', p, inputs: [dy, dy] });
 }
 
-/** Threads per row of the statistics pooling forward (a power of two), and per workgroup of its backward. */
 const STATS_WG = 64;
+
+/**
+ * A workgroup per row (`wide`) only for a few long rows, where a thread per row would leave a GPU idle. On
+ * lavapipe its barriers cost more than its parallelism buys, as softmax found (kernels/softmax.ts): at the
+ * default model's x [16,64,75] a thread per row took 0.33 ms and a workgroup per row 10.9 ms, and the thread per
+ * row was as fast or faster at every size tried up to [1,8,16384] and [16,64,1024] (/tmp micro-benchmark of the
+ * forward, 20 runs each, a loaded 2-core machine).
+ */
+const WIDE_MIN_LENGTH = 1024;
+const WIDE_MAX_ROWS = 64;
 
 /** x [N,C,L] → y [N,2C]: each row's mean, then its sd = sqrt(population variance + eps), in one dispatch. */
 function statsPoolGpu(rt: GpuRuntime, x: Storage, xShape: readonly number[], eps: number): Storage {
   const [N, C, L] = xShape;
-  const y = allocate(rt, 2 * N * C, 'statsPool');
+  const rows = N * C;
+  const wide = L >= WIDE_MIN_LENGTH && rows <= WIDE_MAX_ROWS;
+  const y = allocate(rt, 2 * rows, 'statsPool');
   rt.dispatch({
     kernel: 'pool1d.statsPool',
     shapes: `x[${N},${C},${L}]`,
     shader: statsShader,
-    entryPoint: 'forward',
+    entryPoint: wide ? 'wide' : 'rows',
     constants: { WG: STATS_WG },
-    params: new Params().u32(N * C, C, L).f32(eps),
+    params: new Params().u32(rows, C, L).f32(eps),
     buffers: [gpuStorage(x).buffer, y.buffer],
-    workgroups: grid1d(N * C, 1),
+    workgroups: wide ? grid1d(rows, 1) : grid1d(rows, STATS_WG),
   });
   return y;
 }

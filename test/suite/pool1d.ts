@@ -283,9 +283,11 @@ export const pool1dCases: SuiteCase[] = [
   statsCase([3, 5, 7], 52),
   statsCase([2, 7, 75], 53), // the default model's length, over more threads than values
   statsCase([5, 3, 129], 54),
-  statsCase([1, 3, 4099], 55), // long rows: many values per thread
+  statsCase([5, 13, 1500], 60), // long rows, but many: a thread per row
+  statsCase([1, 3, 4099], 55), // a few long rows: a workgroup per row, many values per thread
   statsCase([2, 3, 4001], 56, 1000, 0.01), // E[x²] − mean² would lose the variance entirely in float32
-  statsCase([1, 66001, 65], 57), // 66001 rows, 4.3 M values: past 65535 workgroups both ways (grid1d's 2-D fold)
+  statsCase([1, 67, 2001], 61, -300, 0.01), // the same with a thread per row
+  statsCase([2, 2100001, 1], 57), // 4.2 M rows: past 65535 workgroups of 64 both ways (grid1d's 2-D fold)
   statsFiniteDifferenceCase([2, 3, 11], 58),
   statsFiniteDifferenceCase([1, 2, 1], 59),
   statsComposedCase,
