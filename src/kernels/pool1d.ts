@@ -112,14 +112,16 @@ function avgPool1dBackwardGpu(rt: GpuRuntime, dy: Storage, p: Geometry): Storage
   return pool(rt, { kind: 'avgPool1dBackward', p, inputs: [dy, dy] });
 }
 
+/** Threads per workgroup: rows (a thread each), one row's strided walk (`wide`: a power of two, for its tree) or
+ * elements of dx (backward). */
 const STATS_WG = 64;
 
 /**
  * A workgroup per row (`wide`) only for a few long rows, where a thread per row would leave a GPU idle. On
  * lavapipe its barriers cost more than its parallelism buys, as softmax found (kernels/softmax.ts): at the
  * default model's x [16,64,75] a thread per row took 0.33 ms and a workgroup per row 10.9 ms, and the thread per
- * row was as fast or faster at every size tried up to [1,8,16384] and [16,64,1024] (/tmp micro-benchmark of the
- * forward, 20 runs each, a loaded 2-core machine).
+ * row was as fast or faster at every size tried up to [1,8,16384] and [16,64,1024] (a loop of 20 forwards each,
+ * on a loaded 2-core machine, 2026-11-26).
  */
 const WIDE_MIN_LENGTH = 1024;
 const WIDE_MAX_ROWS = 64;
