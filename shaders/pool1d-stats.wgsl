@@ -76,9 +76,11 @@ fn rowDeviations(o: u32, first: u32, step: u32, mean: f32) -> vec2f {
 
 fn writeStats(r: u32, mean: f32, deviations: vec2f) {
   let L = f32(params.L);
+  let squares = deviations.y - deviations.x * deviations.x / L;
   let i = meanIndex(r);
   output[i] = mean;
-  output[i + params.C] = sqrt(max(deviations.y - deviations.x * deviations.x / L, 0.0) / L + params.eps);
+  // Not below 0 by rounding (a constant row), and a NaN stays one (max() may drop it).
+  output[i + params.C] = sqrt(select(squares, 0.0, squares < 0.0) / L + params.eps);
 }
 
 @compute @workgroup_size(WG)
