@@ -251,6 +251,23 @@ export function avgPool1d(x: Tensor, options: Pool1dOptions): Tensor {
   return y.setGradFn([x], (dy) => [result(dy, k.avgPool1dBackward(x.backend, dy.storage, g), [...x.shape])]);
 }
 
+/** x [N,C,L] → [N,2C]: each channel's mean over L, then its sd sqrt(mean((x − mean)²) + eps) (x-vector pooling). */
+export function statsPool(x: Tensor, eps = 1e-5): Tensor {
+  rank(x, 3, 'statsPool input (N, C, L)');
+  const y = result(x, k.statsPool(x.backend, x.storage, x.shape, eps), [x.shape[0], 2 * x.shape[1]]);
+  return y.setGradFn([x], (g) => [result(g, k.statsPoolBackward(x.backend, x.storage, y.storage, g.storage, x.shape), [...x.shape])]);
+}
+
+/** z [N,2F,T] (F real channels, then F imaginary) → log(re² + im² + floor) [N,F,T]: band log energies. */
+export function logEnergy(z: Tensor, floor: number): Tensor {
+  rank(z, 3, 'logEnergy input (N, 2F, T)');
+  const [N, twoF, T] = z.shape;
+  if (twoF % 2 !== 0) throw new ShapeError(`logEnergy: input ${z.describe()} must have an even channel count (real, then imaginary)`);
+  const inner = (twoF / 2) * T;
+  const y = result(z, k.logEnergy(z.backend, z.storage, N, inner, floor), [N, twoF / 2, T]);
+  return y.setGradFn([z], (g) => [result(g, k.logEnergyBackward(z.backend, z.storage, g.storage, N, inner, floor), [...z.shape])]);
+}
+
 // ---------------------------------------------------------------------------------------------- matrix products
 
 /** a [M,K] · b [K,N]. */

@@ -15,6 +15,12 @@
 // every configuration would cost a pipeline compilation (seconds on lavapipe) for each. Max pooling by 4 of
 // whole vec4s (the model's forward pooling at batch 16) has a kernel of its own with 16-byte accesses
 // (shaders/pool1d-max-by4.wgsl): measured 1.6-1.8× the general kernel on lavapipe.
+//
+// Statistics pooling (x-vector) pools each row over all of L into its mean and standard deviation: x [N,C,L] →
+// y [N,2C] = [means | sds], sd = sqrt(mean((x − mean)²) + eps). One dispatch each way
+// (shaders/pool1d-stats.wgsl): forward a thread per row, or a workgroup per row for a few long rows; backward a
+// thread per element of dx from the forward's y. Composed of elementwise ops it took 10 dispatches forward and
+// 12 backward.
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
@@ -23,6 +29,7 @@ import * as ref from './cpu/pool1d.js';
 import type { Pool1dGeometry as Geometry } from './geometry.js';
 import poolShader from '../../shaders/pool1d.wgsl';
 import maxBy4Shader from '../../shaders/pool1d-max-by4.wgsl';
+import statsShader from '../../shaders/pool1d-stats.wgsl';
 
 const WORKGROUP_SIZE = 64;
 const OUTPUTS_PER_THREAD = 2;
@@ -105,6 +112,56 @@ function avgPool1dBackwardGpu(rt: GpuRuntime, dy: Storage, p: Geometry): Storage
   return pool(rt, { kind: 'avgPool1dBackward', p, inputs: [dy, dy] });
 }
 
+/** Threads per workgroup: rows (a thread each), one row's strided walk (`wide`: a power of two, for its tree) or
+ * elements of dx (backward). */
+const STATS_WG = 64;
+
+/**
+ * A workgroup per row (`wide`) only for a few long rows, where a thread per row would leave a GPU idle. On
+ * lavapipe its barriers cost more than its parallelism buys, as softmax found (kernels/softmax.ts): at the
+ * default model's x [16,64,75] a thread per row took 0.33 ms and a workgroup per row 10.9 ms, and the thread per
+ * row was as fast or faster at every size tried up to [1,8,16384] and [16,64,1024] (a loop of 20 forwards each,
+ * on a loaded 2-core machine, 2026-11-26).
+ */
+const WIDE_MIN_LENGTH = 1024;
+const WIDE_MAX_ROWS = 64;
+
+/** x [N,C,L] → y [N,2C]: each row's mean, then its sd = sqrt(population variance + eps), in one dispatch. */
+function statsPoolGpu(rt: GpuRuntime, x: Storage, xShape: readonly number[], eps: number): Storage {
+  const [N, C, L] = xShape;
+  const rows = N * C;
+  const wide = L >= WIDE_MIN_LENGTH && rows <= WIDE_MAX_ROWS;
+  const y = allocate(rt, 2 * rows, 'statsPool');
+  rt.dispatch({
+    kernel: 'pool1d.statsPool',
+    shapes: `x[${N},${C},${L}]`,
+    shader: statsShader,
+    entryPoint: wide ? 'wide' : 'rows',
+    constants: { WG: STATS_WG },
+    params: new Params().u32(rows, C, L).f32(eps),
+    buffers: [gpuStorage(x).buffer, y.buffer],
+    workgroups: wide ? grid1d(rows, 1) : grid1d(rows, STATS_WG),
+  });
+  return y;
+}
+
+/** dx = dmean/L + dsd·(x − mean)/(L·sd), from the forward's y [N,2C] and dy [N,2C]. */
+function statsPoolBackwardGpu(rt: GpuRuntime, x: Storage, y: Storage, dy: Storage, xShape: readonly number[]): Storage {
+  const [N, C, L] = xShape;
+  const dx = allocate(rt, N * C * L, 'statsPool.backward');
+  rt.dispatch({
+    kernel: 'pool1d.statsPoolBackward',
+    shapes: `x[${N},${C},${L}]`,
+    shader: statsShader,
+    entryPoint: 'backward',
+    constants: { WG: STATS_WG },
+    params: new Params().u32(N * C, C, L).f32(0),
+    buffers: [gpuStorage(x).buffer, dx.buffer, gpuStorage(y).buffer, gpuStorage(dy).buffer],
+    workgroups: grid1d(N * C * L, STATS_WG),
+  });
+  return dx;
+}
+
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference), with the geometry ops.ts computed.
 
@@ -116,3 +173,7 @@ export const maxPool1dBackward = defineKernel(maxPool1dBackwardGpu, (c, x, dy, g
 export const avgPool1d = defineKernel(avgPool1dGpu, (c, x, g) => c.out(ref.avgPool1d(c.data(x), xShape(g), g)));
 /** dx: every position of a window receives dy/kernelSize. */
 export const avgPool1dBackward = defineKernel(avgPool1dBackwardGpu, (c, dy, g) => c.out(ref.avgPool1dBackward(c.data(dy), xShape(g), g)));
+/** x [N,C,L] → [N,2C]: each row's mean over L, then its standard deviation sqrt(mean((x − mean)²) + eps). */
+export const statsPool = defineKernel(statsPoolGpu, (c, x, xShape, eps) => c.out(ref.statsPool(c.data(x), xShape, eps)));
+/** dx from x, the forward's y (the statistics) and dy [N,2C]. */
+export const statsPoolBackward = defineKernel(statsPoolBackwardGpu, (c, x, y, dy, xShape) => c.out(ref.statsPoolBackward(c.data(x), c.data(y), c.data(dy), xShape)));

@@ -13,7 +13,7 @@
 import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
 import { seededRandom } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, sqrt, square, sub } from '../engine/ops.js';
+import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, statsPool } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
 import { FilterBank } from './filterbank.js';
@@ -135,12 +135,13 @@ export function fusionOf(config: ModelConfig): 'concat' | 'film' {
   return config.fusion ?? 'concat';
 }
 
-/** [N,C,T] → [N,2C]: each channel's mean over time, then its standard deviation (x-vector statistics pooling). */
+/** Added to the variance in statistics pooling, so a constant channel has a finite gradient (python's STATS_EPS). */
+const STATS_EPS = 1e-5;
+
+/** [N,C,T] → [N,2C]: each channel's mean over time, then its standard deviation sqrt(biased variance + STATS_EPS)
+ * (x-vector statistics pooling), one fused kernel each way. */
 export function statisticsPooling(h: Tensor): Tensor {
-  const [N, C] = h.shape;
-  const m = mean(h, 2, true);
-  const sd = sqrt(affine(mean(square(sub(h, m)), 2), 1, 1e-5));
-  return concat([reshape(m, [N, C]), sd], 1);
+  return statsPool(h, STATS_EPS);
 }
 
 /** The training loss, one definition for every trainer (ser train, the page, the benchmark): the emotion

@@ -8,9 +8,10 @@ import { elementwiseCases } from './elementwise.js';
 import { gemmCases } from './gemm.js';
 import { optimCases } from './optim.js';
 import { pool1dCases } from './pool1d.js';
+import { spectralCases } from './spectral.js';
 import { trainingCases } from './training.js';
 
 /** Each suite module's cases under its name. */
-export const suites: Record<string, SuiteCase[]> = { api: apiCases, conv1d: conv1dCases, elementwise: elementwiseCases, gemm: gemmCases, optim: optimCases, pool1d: pool1dCases, training: trainingCases };
+export const suites: Record<string, SuiteCase[]> = { api: apiCases, conv1d: conv1dCases, elementwise: elementwiseCases, gemm: gemmCases, optim: optimCases, pool1d: pool1dCases, spectral: spectralCases, training: trainingCases };
 
 export const allCases: SuiteCase[] = Object.values(suites).flat();

@@ -1,10 +1,11 @@
 // Pooling kernels: the WebGPU maxPool1d/avgPool1d and their backward passes against the CPU reference
 // (odd lengths, overlapping windows, padding, stride > kernel, a window as long as the padded input, batch 1,
 // ties in max, and a size past 65535 workgroups for grid1d's 2-D fold), and the CPU references' backward
-// passes against central finite differences.
+// passes against central finite differences. Statistics pooling likewise (L from 1 to thousands, a mean far
+// larger than the spread, past 65535 rows), and against the elementwise ops it replaces, forward and backward.
 
-import type { Pool1dParams } from '../../src/index.js';
-import { assert, assertClose, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+import type { Pool1dParams, Tensor } from '../../src/index.js';
+import { assert, assertClose, dot, numericGradient, randn, size, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
 const GRADIENT_TOLERANCE = 1e-4;
@@ -176,6 +177,82 @@ const nanCase: SuiteCase = {
   },
 };
 
+// ------------------------------------------------------------------------------------------ statistics pooling
+
+const STATS_EPS = 1e-5;
+
+/** The means [N,C] and the sds [N,C] of a statsPool output [N,2C], apart: the sds are checked on their own
+ * scale, which the means (offset by 1000 in one case) would swamp in a joint relative error. */
+function halves(y: ArrayLike<number>, N: number, C: number): [number[], number[]] {
+  const rows = Array.from({ length: N }, (_, n) => Array.from(y).slice(2 * n * C, 2 * (n + 1) * C));
+  return [rows.flatMap((r) => r.slice(0, C)), rows.flatMap((r) => r.slice(C))];
+}
+
+/** statsPool and its backward on the GPU against the CPU reference; `offset` is added to every x. */
+function statsCase(xShape: number[], seed: number, offset = 0, spread = 1): SuiteCase {
+  return {
+    family: 'pool1d',
+    name: `statsPool forward and backward match the reference (x[${xShape}]${offset ? `, mean ${offset}, sd ${spread}` : ''})`,
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const [N, C] = xShape;
+      const x = random(size(xShape), seed).map((v) => offset + spread * v);
+      const y = Float32Array.from(ser.reference.statsPool(x, xShape, STATS_EPS));
+      const dy = random(2 * N * C, seed + 1);
+      const [xs, ys, dys] = [x, y, dy].map((a) => backend.upload(a));
+      const yOut = ser.kernels.statsPool(backend, xs, xShape, STATS_EPS);
+      const dxOut = ser.kernels.statsPoolBackward(backend, xs, ys, dys, xShape);
+      const [gotMeans, gotSds] = halves(await backend.download(yOut), N, C);
+      const [means, sds] = halves(y, N, C);
+      assertClose(gotMeans, means, FORWARD_TOLERANCE, `statsPool means x[${xShape}]`);
+      assertClose(gotSds, sds, FORWARD_TOLERANCE, `statsPool sds x[${xShape}]`);
+      assertClose(await backend.download(dxOut), ser.reference.statsPoolBackward(x, y, dy, xShape), GRADIENT_TOLERANCE, `statsPoolBackward x[${xShape}]`);
+      for (const st of [xs, ys, dys, yOut, dxOut]) backend.release(st);
+    },
+  };
+}
+
+/** The reference backward against central differences of Σ r·statsPool(x). */
+function statsFiniteDifferenceCase(xShape: number[], seed: number): SuiteCase {
+  return {
+    family: 'pool1d',
+    name: `CPU statsPoolBackward matches finite differences (x[${xShape}])`,
+    async run(ser) {
+      const ref = ser.reference;
+      const r = randn(2 * xShape[0] * xShape[1], seed);
+      const x = randn(size(xShape), seed + 1);
+      const numeric = numericGradient((v) => dot(r, ref.statsPool(v, xShape, STATS_EPS)), x);
+      assertClose(ref.statsPoolBackward(x, ref.statsPool(x, xShape, STATS_EPS), r, xShape), numeric, 1e-6, 'statsPoolBackward vs finite differences');
+    },
+  };
+}
+
+/** The fused op against the elementwise ops the model composed before it (mean, sub, square, mean, + eps, sqrt,
+ * concat), forward and backward on the same backend: trained checkpoints give the same numbers. */
+const statsComposedCase: SuiteCase = {
+  family: 'pool1d',
+  name: 'statsPool gives what the composed elementwise ops gave, forward and backward',
+  async run(ser) {
+    const [N, C, L] = [3, 5, 75];
+    const data = random(N * C * L, 41).map((v) => 0.5 + 2 * v);
+    const dy = random(2 * N * C, 42);
+    const composed = (h: Tensor) => {
+      const m = ser.mean(h, 2, true);
+      const sd = ser.sqrt(ser.affine(ser.mean(ser.square(ser.sub(h, m)), 2), 1, STATS_EPS));
+      return ser.concat([ser.reshape(m, [N, C]), sd], 1);
+    };
+    const results = [];
+    for (const f of [composed, (h: Tensor) => ser.statsPool(h, STATS_EPS)]) {
+      const x = ser.tensor(data, [N, C, L], { requiresGrad: true });
+      const y = f(x);
+      await y.backward(ser.tensor(dy, y.shape));
+      results.push({ y: await y.toArray(), dx: await x.grad!.toArray() });
+    }
+    assertClose(results[1].y, results[0].y, 1e-6, 'statsPool vs composed, forward');
+    assertClose(results[1].dx, results[0].dx, 1e-5, 'statsPool vs composed, backward');
+  },
+};
+
 export const pool1dCases: SuiteCase[] = [
   handTieCase,
   nanCase,
@@ -202,4 +279,16 @@ export const pool1dCases: SuiteCase[] = [
   finiteDifferenceCase([1, 2, 13], { kernelSize: 5, stride: 1, padding: 2 }, 32),
   finiteDifferenceCase([2, 2, 12], { kernelSize: 4, stride: 4, padding: 0 }, 33),
   finiteDifferenceCase([1, 3, 10], { kernelSize: 2, stride: 3, padding: 1 }, 34),
+  statsCase([1, 1, 1], 51), // L = 1: sd = sqrt(eps), dx = dmean
+  statsCase([3, 5, 7], 52),
+  statsCase([2, 7, 75], 53), // the default model's length, over more threads than values
+  statsCase([5, 3, 129], 54),
+  statsCase([5, 13, 1500], 60), // long rows, but many: a thread per row
+  statsCase([1, 3, 4099], 55), // a few long rows: a workgroup per row, many values per thread
+  statsCase([2, 3, 4001], 56, 1000, 0.01), // E[x²] − mean² would lose the variance entirely in float32
+  statsCase([1, 67, 2001], 61, -300, 0.01), // the same with a thread per row
+  statsCase([2, 2100001, 1], 57), // 4.2 M rows: past 65535 workgroups of 64 both ways (grid1d's 2-D fold)
+  statsFiniteDifferenceCase([2, 3, 11], 58),
+  statsFiniteDifferenceCase([1, 2, 1], 59),
+  statsComposedCase,
 ];

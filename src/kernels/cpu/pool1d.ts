@@ -3,6 +3,9 @@
 // the padded positions j·stride − padding + [0, kernelSize). Max pooling pads with −inf and sends the gradient
 // to the first maximum of each window (torch's CPU tie rule; a NaN is a window's maximum); average pooling pads with zeros and always
 // divides by kernelSize (count_include_pad). Plain loops, float64 accumulation.
+// Statistics pooling: x [N,C,L] → [N,2C], each row's mean over L then its standard deviation
+// sqrt(mean((x − mean)²) + eps) (population variance), means first along axis 1 (x-vector pooling, as
+// python's statistics_pooling).
 
 import { pool1dGeometry, type Pool1dParams } from '../geometry.js';
 
@@ -81,5 +84,38 @@ export function avgPool1dBackward(dy: ArrayLike<number>, xShape: number[], p: Po
   forEachWindow(xShape, p, (yi, row, j) => {
     for (const t of windowPositions(xShape[2], j, p)) dx[row + t] += dy[yi] / p.kernelSize;
   });
+  return dx;
+}
+
+/** Each row's mean and sd, two passes (the mean, then the squared deviations from it). */
+export function statsPool(x: ArrayLike<number>, xShape: readonly number[], eps: number): Float64Array {
+  const [N, C, L] = xShape;
+  const y = new Float64Array(2 * N * C);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const o = (n * C + c) * L;
+      let sum = 0;
+      for (let t = 0; t < L; t++) sum += x[o + t];
+      const mean = sum / L;
+      let squares = 0;
+      for (let t = 0; t < L; t++) squares += (x[o + t] - mean) ** 2;
+      y[n * 2 * C + c] = mean;
+      y[n * 2 * C + C + c] = Math.sqrt(squares / L + eps);
+    }
+  }
+  return y;
+}
+
+/** dx = dmean/L + dsd·(x − mean)/(L·sd), with mean and sd from the forward's output y. */
+export function statsPoolBackward(x: ArrayLike<number>, y: ArrayLike<number>, dy: ArrayLike<number>, xShape: readonly number[]): Float64Array {
+  const [N, C, L] = xShape;
+  const dx = new Float64Array(N * C * L);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const [m, s] = [n * 2 * C + c, n * 2 * C + C + c];
+      const o = (n * C + c) * L;
+      for (let t = 0; t < L; t++) dx[o + t] = dy[m] / L + (dy[s] * (x[o + t] - y[m])) / (L * y[s]);
+    }
+  }
   return dx;
 }

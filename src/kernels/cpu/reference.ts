@@ -9,3 +9,4 @@ export * from './normalization.js';
 export * from './optim.js';
 export * from './pool1d.js';
 export * from './softmax.js';
+export * from './spectral.js';
