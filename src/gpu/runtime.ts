@@ -86,7 +86,8 @@ export class GpuRuntime {
   readonly storage: BufferPool;
   private bindings: BindingCache;
   private staging: BufferPool;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  /** Per shader text (generated shaders may share a length and a kernel name), per entry point and constants. */
+  private pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private modules = new Map<string, GPUShaderModule>();
   private encoder: GPUCommandEncoder | null = null;
   /** The open compute pass of the batch; copies and clears end it (they are encoder commands). */
@@ -277,8 +278,12 @@ export class GpuRuntime {
   private pipeline(call: KernelCall): GPUComputePipeline {
     const entryPoint = call.entryPoint ?? 'main';
     const constants = call.constants ?? {};
-    const key = `${call.kernel}|${entryPoint}|${JSON.stringify(constants)}|${call.shader.length}`;
-    let pipeline = this.pipelines.get(key);
+    // Keyed by the shader text itself: the kernels pass the same string object every time, whose hash the
+    // engine keeps, so the lookup does not rehash the text.
+    const key = `${call.kernel}|${entryPoint}|${JSON.stringify(constants)}`;
+    let byShader = this.pipelines.get(call.shader);
+    if (!byShader) this.pipelines.set(call.shader, (byShader = new Map()));
+    let pipeline = byShader.get(key);
     if (pipeline) return pipeline;
     let module = this.modules.get(call.shader);
     if (!module) {
@@ -290,7 +295,7 @@ export class GpuRuntime {
       layout: 'auto',
       compute: { module, entryPoint, constants },
     });
-    this.pipelines.set(key, pipeline);
+    byShader.set(key, pipeline);
     return pipeline;
   }
 }
