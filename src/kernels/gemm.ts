@@ -164,14 +164,18 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
 }
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
- * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. */
+ * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
+ * drivers also time the tiled rule's tile (one pipeline, not every tile: lavapipe compiles each for seconds),
+ * so that a tuning run there shows what the GPU kernel does. */
 export function gemmCandidates(profile: DeviceProfile, M: number, N: number): GemmConfig[] {
   const rule = gemmConfig(profile, M, N);
+  const tiledRule = tiledGemmConfig(profile.limits, M, N);
+  const cpuTiled = tiledConfigsFor(profile.limits, M, N).includes(tiledRule) ? [tiledRule] : [];
   let configs: GemmConfig[];
   if (rule.kernel === 'subgroup') {
-    configs = [1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups }));
+    configs = [...[1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups })), ...cpuTiled];
   } else if (rule.kernel === 'direct') {
-    configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }];
+    configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, ...cpuTiled];
   } else {
     // The rule's tile always (so that there is one), the direct kernel where C is thin.
     configs = [rule, ...tiledConfigsFor(profile.limits, M, N), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];

@@ -10,4 +10,5 @@ export * from './normalization.js';
 export * from './optim.js';
 export * from './pool1d.js';
 export * from './softmax.js';
+export * from './tiled-gemm-core.js';
 export type { Backend, Storage } from './backend.js';
