@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { configName, gemmCandidates, gemmWithConfig, TILED_CONFIGS, type GemmConfig } from '../../src/kernels/gemm.js';
+import { configName, gemmCandidates, gemmWithConfig, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
 import { tiledGemmCore, tiledSlabBytes } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -75,5 +75,7 @@ describe('gemm: the tiled core as written out and offered', () => {
     // 12 columns: under a quarter of every tile but the 32-wide ones'.
     expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16']);
     expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8']);
+    // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
+    expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
 });
