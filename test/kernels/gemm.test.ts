@@ -15,6 +15,10 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // Every tiled configuration the tuner may choose, with every transpose (they change the staging, which each
   // configuration writes out for itself). lavapipe compiles each in 1-3 s.
   ...TILED_CONFIGS.map((config) => ({ name: configName(config), config, flags: ALL_FLAGS })),
+  // Odd layouts that no candidate has: 15 threads, non-square blocks, slabs that the threads do not divide
+  // (the last staged element is guarded), one and two buffers.
+  { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
+  { name: 'tiled, odd layout 40x12 k5 db', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 2, colVecs: 1, tileK: 5, doubleBuffer: true }, flags: ALL_FLAGS },
   { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: ALL_FLAGS },
   { name: 'direct 64×32, 8×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 2, colVecs: 1, tileK: 4 }, flags: [[true, false]] },
   { name: 'direct 32×32, 4×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, flags: [[false, false], [true, true]] },
