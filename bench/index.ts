@@ -37,7 +37,8 @@ async function main(): Promise<number> {
   const engine = await startEngine();
   const tuner = engine.runtime!.tuner;
   if (options.tune !== null) tuner.enabled = options.tune;
-  if (tuner.enabled) await loadTuning(engine);
+  // --retune times every shape again: the saved choices are loaded only after (see the end).
+  if (tuner.enabled && !options.retune) await loadTuning(engine);
   const tf = options.tfjs ? await startTfjs() : null;
   const ctx: BenchContext = { engine, backend: engine.backend, tf };
   const adapter = adapterLabel(engine.adapter);
@@ -146,6 +147,12 @@ async function main(): Promise<number> {
   if (tuner.results.length) {
     console.log(`\nkernel tuning: median ms per run of each candidate, the chosen one first (saved to ${tuningPath()})`);
     for (const r of tuner.results) console.log(formatTuning(r));
+    if (options.retune) {
+      // Keep the saved choices of shapes this run did not reach, with this run's measurements over them.
+      const fresh = tuner.choices();
+      await loadTuning(engine);
+      tuner.load(fresh);
+    }
     await saveTuning(engine).catch((e) => console.log(`note: could not save the kernel choices (${(e as Error).message})`));
   }
 
@@ -205,11 +212,30 @@ async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptio
   return about;
 }
 
-/** e.g. "conv1d.forward x[16,64,3000] ...: tiled 64x64 k16 0.41 | direct 1.92 | tiled 32x32 k16 0.57". */
+/** e.g. "gemm 4096x4096x4096: tiled 128x128 8x8 k8 2.61 ms 52.7 TFLOP/s | tiled 64x64 4x4 k16 4.90 ms 28.0 TFLOP/s":
+ * the chosen candidate first, the others fastest first, with the rate where the problem names its FLOPs. */
 function formatTuning(r: TuningResult): string {
-  const ms = (name: string) => (Number.isFinite(r.ms[name]) ? r.ms[name].toPrecision(3) : 'failed');
-  const others = Object.keys(r.ms).filter((n) => n !== r.chosen);
-  return `  ${r.problem}: ${[r.chosen, ...others].map((n) => `${n} ${ms(n)}`).join(' | ')}`;
+  const flops = problemFlops(r.problem);
+  const rate = (ms: number) => {
+    if (!flops) return '';
+    const gflops = flops / (ms * 1e6);
+    return gflops >= 1000 ? ` ${(gflops / 1000).toPrecision(3)} TFLOP/s` : ` ${gflops.toPrecision(3)} GFLOP/s`;
+  };
+  const text = (name: string) => (Number.isFinite(r.ms[name]) ? `${r.ms[name].toPrecision(3)} ms${rate(r.ms[name])}` : 'failed');
+  const others = Object.keys(r.ms)
+    .filter((n) => n !== r.chosen)
+    .sort((a, b) => r.ms[a] - r.ms[b]);
+  return `  ${r.problem}: ${[r.chosen, ...others].map((n) => `${n} ${text(n)}`).join(' | ')}`;
+}
+
+/** Multiply-adds ×2 of a tuned problem: a GEMM's 2·M·N·K ("gemm MxNxK ..."), a convolution pass's
+ * 2·N·Cout·Lout·Cin·K (the same for all three passes); null for other problems. */
+function problemFlops(problem: string): number | null {
+  const gemm = /^gemm (\d+)x(\d+)x(\d+)/.exec(problem);
+  if (gemm) return 2 * Number(gemm[1]) * Number(gemm[2]) * Number(gemm[3]);
+  const conv = /x\[(\d+),(\d+),\d+\] w\[(\d+),\d+,(\d+)\] y\[\d+,\d+,(\d+)\]/.exec(problem);
+  if (conv) return 2 * [1, 2, 3, 4, 5].reduce((p, i) => p * Number(conv[i]), 1);
+  return null;
 }
 
 main().then(

@@ -19,6 +19,8 @@ export interface BenchOptions {
   outDir: string;
   /** Kernel tuning (src/gpu/tuner.ts); null = the engine's default (on for GPUs, off for CPU drivers). */
   tune: boolean | null;
+  /** Tune without the saved choices, so that every candidate of every shape is timed and printed again. */
+  retune: boolean;
   /** Model presets of the training-step and inference cases; null = BENCH_PRESETS (cases-model.ts). */
   models: ModelPreset[] | null;
   /** Also time the model and GEMM cases in PyTorch (bench/torch.ts). */
@@ -47,12 +49,14 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --profile          print our per-kernel GPU time of the training step (needs timestamp-query)
   --tune, --no-tune  time our candidate kernels per shape before timing a case (default: on GPUs only);
                      the choices are saved per adapter (~/.cache/ser-webgpu/tuning.json)
+  --retune           tune every shape again, ignoring the saved choices (e.g. a tile sweep:
+                     --retune --filter gemm.fwd --sizes 1024,4096 prints each candidate's ms and TFLOP/s)
   --json             print one JSON object as the last line
   --out <dir>        where the chart and JSON go (default bench/results)
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, models: null, torch: false, batches: null, coldStart: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -100,6 +104,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--cold-start':
       case '--no-cold-start':
         o.coldStart = flag === '--cold-start';
+        break;
+      case '--retune':
+        o.tune = true;
+        o.retune = true;
         break;
       case '--json':
         o.json = true;

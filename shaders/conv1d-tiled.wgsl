@@ -1,6 +1,7 @@
-// conv1d as implicit GEMMs on the workgroup-tiled core (src/kernels/conv1d.ts appends
-// shaders/tiled-gemm-core.wgsl): the im2col matrix is never stored, its elements are gathered while the
-// slabs are staged. For GPUs, where staging in workgroup memory pays; the operand behind each GEMM side:
+// conv1d as implicit GEMMs on the workgroup-tiled core (src/kernels/conv1d.ts appends the core that
+// src/kernels/tiled-gemm-core.ts writes out for the chosen tile): the im2col matrix is never stored, its
+// elements are gathered while the slabs are staged. For GPUs, where staging in workgroup memory pays; the
+// operand behind each GEMM side:
 //
 //   PASS 0 forward          y  = W · im2col(x)        M = Cout, N = batch·Lout, K = Cin·Kw   (+ bias[co])
 //   PASS 1 backward input   dx = Wᵀ · gather(dy)      M = Cin,  N = batch·L,    K = Cout·Kw

@@ -132,12 +132,12 @@ describe('tuner', () => {
   it('saves choices per adapter in one file and loads them back; an unreadable file counts as empty', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'ser-tuning-')), 'tuning.json');
     expect(await loadTuning(engine, path)).toBe(0);
-    rt.tuner.load({ 'gemm 1x2x3': 'tiled 32x32 k16' });
+    rt.tuner.load({ 'gemm 1x2x3': 'tiled 32x32 4x4 k16' });
     await saveTuning(engine, path);
     const file = JSON.parse(await readFile(path, 'utf8'));
     const [key] = Object.keys(file);
     expect(key).toContain(engine.adapter!.vendor);
-    expect(file[key]['gemm 1x2x3']).toBe('tiled 32x32 k16');
+    expect(file[key]['gemm 1x2x3']).toBe('tiled 32x32 4x4 k16');
     expect(await loadTuning(engine, path)).toBeGreaterThanOrEqual(1);
     await writeFile(path, '{ not json');
     expect(await loadTuning(engine, path)).toBe(0);

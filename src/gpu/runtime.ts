@@ -96,6 +96,7 @@ export class GpuRuntime {
   readonly storage: BufferPool;
   private bindings: BindingCache;
   private staging: BufferPool;
+  /** Per shader text (generated shaders may share a length and a kernel name), per entry point and constants. */
   private pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private modules = new Map<string, GPUShaderModule>();
   private encoder: GPUCommandEncoder | null = null;

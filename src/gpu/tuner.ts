@@ -34,7 +34,7 @@ export interface TuningResult {
 }
 
 /** Bumped when candidate names change meaning, so that saved choices of an older version are not reused. */
-export const TUNING_VERSION = 1;
+export const TUNING_VERSION = 2;
 
 /** Runs per timed sample: enough that a queue sync's round trip is a small part of it. */
 const SAMPLE_MS = 4;

@@ -29,7 +29,7 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { configName, tiledConfigsFor, tiledGemmConfig, tileLaunch, type GemmTileConfig } from './gemm.js';
+import { configName, tiledConfigsFor, tiledGemmConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
@@ -38,7 +38,7 @@ import forwardKernel from '../../shaders/conv1d-forward.wgsl';
 import subgroupKernels from '../../shaders/conv1d-subgroup.wgsl';
 import subgroupWeightKernel from '../../shaders/conv1d-subgroup-weight.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
-import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
+import { tiledGemmShader, tiledTile } from './tiled-gemm-core.js';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
@@ -53,13 +53,13 @@ const TILED_TARGET_WORKGROUPS = 512;
 const MIN_TILED_SIDE = 16;
 
 // WGSL has no includes: every shader gets the family's prelude (after the subgroup kernels' `enable`, which
-// must come first); the tiled passes get the GEMM's tiled core appended.
+// must come first); the tiled passes get the GEMM's tiled core, written out for their tile, appended.
 const forwardShader = common + forwardKernel;
 const backwardInputShader = common + backwardInputKernel;
 const backwardWeightShader = common + backwardWeightKernels;
 const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
 const subgroupWeightShader = 'enable subgroups;\n' + common + subgroupWeightKernel;
-const tiledShader = common + tiledOperands + tiledCore;
+const tiledPrelude = common + tiledOperands;
 
 function describe(g: Geometry): string {
   return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
@@ -325,7 +325,9 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   const { M, N, K } = gemmView(pass, g);
   const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
   const limits = rt.profile.limits;
-  const tiled = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, N) : [];
+  // Tiles only where the GEMM is not too thin for them (tiledConfigsFor): a single input channel makes the
+  // input gradient's M = 1, which no tile suits.
+  const tiled = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : [];
   const subgroupBlock = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
   const direct = variant('direct', directTile(pass, g));
   const subgroup = subgroupBlock && variant('subgroup', subgroupBlock);
@@ -342,7 +344,7 @@ function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): Gp
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
 function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: GemmTileConfig): GpuStorage {
   const { M, N, K } = gemmView(pass, g);
-  const { tileM, tileN, constants } = tileLaunch(cfg);
+  const { tileM, tileN } = tiledTile(cfg);
   // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU.
   let chunks = 1;
   let chunk = K;
@@ -358,9 +360,9 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
       shapes,
-      shader: tiledShader,
+      shader: tiledGemmShader(tiledPrelude, cfg),
       entryPoint: 'gemm_tiled',
-      constants: { ...constants, PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
+      constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass) },
       params: shapeParams(g).u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],

@@ -9,18 +9,19 @@
 // Any M, N, K >= 1 (no multiple-of-tile assumptions); C is a new storage.
 //
 // Three kernels, chosen per adapter (the device profile's KernelStyle, src/gpu/device.ts) and sized per
-// problem (gemmConfig); tile sizes are WGSL
-// override constants, so a config can be tuned per adapter without touching the WGSL. The flags (transposes,
-// bias, relu) are uniforms: one pipeline per config, which matters where compiling is slow (lavapipe: seconds).
-//  - 'tiled' (shaders/tiled-gemm-core.wgsl appended to shaders/gemm.wgsl; GPUs): 128×128, 64×64 or 32×32
-//    workgroup tiles staged in workgroup memory, 8×8 or 4×4 register blocks per thread, vec4 reads of the
-//    staged slabs, next slabs prefetched into registers.
+// problem (gemmConfig). The flags (transposes, bias, relu) are uniforms: one pipeline per config, which matters
+// where compiling is slow (lavapipe: seconds).
+//  - 'tiled' (GPUs): the workgroup-tiled core, written out per tile configuration by ./tiled-gemm-core.ts and
+//    appended to shaders/gemm.wgsl (the operands): 128×128 to 32×32 workgroup tiles staged in workgroup
+//    memory, 8×8 or 4×4 register blocks per thread read from the slabs as vec4s, next slabs prefetched into
+//    registers, one or two slab buffers. Every candidate is in TILED_CONFIGS; the tuner times them per shape.
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
 //    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
 //    workgroup memory. Measured 2-3× the direct kernel on lavapipe.
-//  - 'direct' (shaders/gemm.wgsl; CPU drivers without subgroups): each thread reads A and B itself into a
-//    register block, 16×16 for big products (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers.
+//  - 'direct' (shaders/gemm-direct.wgsl; CPU drivers without subgroups, and a GPU candidate for products too
+//    thin for tiles): each thread reads A and B itself into a register block, 16×16 for big products
+//    (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers. Its sizes are WGSL override constants.
 
 import type { DeviceProfile } from '../gpu/device.js';
 import { Params, type GpuRuntime } from '../gpu/runtime.js';
@@ -29,13 +30,15 @@ import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/gemm.js';
 import common from '../../shaders/gemm-common.wgsl';
-import gemmKernels from '../../shaders/gemm.wgsl';
-import tiledCore from '../../shaders/tiled-gemm-core.wgsl';
+import operandFunctions from '../../shaders/gemm.wgsl';
+import directKernel from '../../shaders/gemm-direct.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
+import { tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
-// `enable`, which must come first), the tiled core appended.
-const shader = common + gemmKernels + tiledCore;
+// `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
+const operands = common + operandFunctions;
+const directShader = operands + directKernel;
 const subgroupShader = 'enable subgroups;\n' + common + subgroupKernel;
 
 export interface GemmOptions {
@@ -50,17 +53,10 @@ export interface GemmOptions {
   activation?: 'relu';
 }
 
-/** A launch configuration of the tiled core or of gemm.wgsl's direct kernel (their override constants). */
-export interface GemmTileConfig {
+/** A launch configuration of the tiled core (see ./tiled-gemm-core.ts for the fields) or of the direct kernel
+ * (shaders/gemm-direct.wgsl: the same thread layout; rowVecs, colVecs 1 to 4; tileK and doubleBuffer unused). */
+export interface GemmTileConfig extends TiledLayout {
   kernel: 'tiled' | 'direct';
-  /** Threads per workgroup along N and along M. */
-  wgX: number;
-  wgY: number;
-  /** vec4 pieces of C per thread along M and N (1 to 4): a (4·rowVecs) × (4·colVecs) register block. */
-  rowVecs: number;
-  colVecs: number;
-  /** Depth of the workgroup-memory slabs ('tiled' only; (tile side)·tileK at most 8× the threads). */
-  tileK: number;
 }
 
 /** A launch configuration of shaders/gemm-subgroup.wgsl. */
@@ -91,57 +87,72 @@ export function gemmConfig(profile: DeviceProfile, M: number, N: number): GemmCo
     const rowGroups = Math.max(1, Math.min(Math.ceil(M / lanes), Math.floor(rows / lanes), 4));
     return { kernel, lanes, rowGroups, cols };
   }
-  if (kernel === 'direct') {
-    // Two block sizes only, since each config is a pipeline that lavapipe compiles for seconds (16×16: ~10 s):
-    // 16×16 per thread for big products, 4×4 for the rest (the model's small layers), with 64 threads of
-    // which a short N (the classifier's 4..8 outputs) hands its share to M rather than computing padding.
-    if (M >= 128 && N >= 128) return { kernel, wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 };
-    const wgX = sideThreads(N, 1, 8);
-    return { kernel, wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
-  }
+  if (kernel === 'direct') return directGemmConfig(M, N);
   return tiledGemmConfig(profile.limits, M, N);
 }
+
+/** The direct kernel's blocks. Two sizes only, since each config is a pipeline that lavapipe compiles for
+ * seconds (16×16: ~10 s): 16×16 per thread for big products, 4×4 for the rest (the model's small layers), with
+ * 64 threads of which a short N (the classifier's 4..8 outputs) hands its share to M rather than computing padding. */
+function directGemmConfig(M: number, N: number): GemmTileConfig {
+  if (M >= 128 && N >= 128) return { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 };
+  const wgX = sideThreads(N, 1, 8);
+  return { kernel: 'direct', wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
+}
+
+const tiled = (wgX: number, wgY: number, vecs: number, tileK: number, doubleBuffer = false): GemmTileConfig => ({ kernel: 'tiled', wgX, wgY, rowVecs: vecs, colVecs: vecs, tileK, ...(doubleBuffer ? { doubleBuffer } : {}) });
+/** The rule's three tiles: 128×128 (8×8 per thread), 64×64 and 32×32 (4×4 per thread). */
+const BIG = tiled(16, 16, 2, 8);
+const MEDIUM = tiled(16, 16, 1, 16);
+const SMALL = tiled(8, 8, 1, 16);
+
+/** The tiled core's configurations, which the tuner times on GPUs: the rule's three; 128×128 with deeper or
+ * double-buffered slabs; the half-size tiles of 8×8 blocks with fewer threads (128×64, 64×128, 64×64), which
+ * give 2-4× the workgroups of a 128×128 grid at the same FMAs per slab read. */
+export const TILED_CONFIGS: readonly GemmTileConfig[] = [
+  BIG,
+  tiled(16, 16, 2, 8, true),
+  tiled(16, 16, 2, 16),
+  tiled(8, 16, 2, 8),
+  tiled(16, 8, 2, 8),
+  tiled(8, 8, 2, 8),
+  MEDIUM,
+  tiled(16, 16, 1, 8, true),
+  SMALL,
+];
 
 /** Workgroup tiles for the tiled core (GPUs): big tiles when there are enough of them to fill a GPU, smaller
  * ones for small or skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
 export function tiledGemmConfig(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>, M: number, N: number): GemmTileConfig {
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
-  const [big, medium, small] = TILED_CONFIGS;
   // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
   // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
   const maxBytes = limits.maxComputeWorkgroupStorageSize;
-  if (tiles(128) >= 192 && slabBytes(big) <= maxBytes) return big;
-  if (tiles(64) >= 64 && slabBytes(medium) <= maxBytes) return medium;
-  return small;
+  if (tiles(128) >= 192 && tiledSlabBytes(BIG) <= maxBytes && !tooThin(BIG, M, N)) return BIG;
+  if (tiles(64) >= 64 && tiledSlabBytes(MEDIUM) <= maxBytes && !tooThin(MEDIUM, M, N)) return MEDIUM;
+  return SMALL;
 }
 
-/** Workgroup memory of the tiled core's two slabs (each row padded by a vec4). */
-const slabBytes = (c: GemmTileConfig) => c.tileK * (4 * c.rowVecs * c.wgY + 4 + 4 * c.colVecs * c.wgX + 4) * 4;
-
-/** The tiled core's configurations that this device holds for C of N columns (they go on the grid's x). */
-export function tiledConfigsFor(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'>, N: number): GemmTileConfig[] {
-  return TILED_CONFIGS.filter((c) => slabBytes(c) <= limits.maxComputeWorkgroupStorageSize && Math.ceil(N / tileLaunch(c).tileN) <= limits.maxComputeWorkgroupsPerDimension);
+/** Whether C of M×N is too thin for a tile: a side under a quarter of the tile's leaves at least 3/4 of its
+ * threads computing padding (a 1-channel convolution's input gradient took 20-300× the direct kernel's time
+ * on 32×32 to 128×128 tiles on an H100). */
+export function tooThin(c: GemmTileConfig, M: number, N: number): boolean {
+  const { tileM, tileN } = tiledTile(c);
+  return 4 * M < tileM || 4 * N < tileN;
 }
 
-/** The tiled core's configurations: 128×128 tiles with 8×8 per thread, 64×64 and 32×32 with 4×4. */
-export const TILED_CONFIGS: readonly GemmTileConfig[] = [
-  { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 },
-  { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 },
-  { kernel: 'tiled', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 },
-];
+/** The tiled core's configurations that this device holds for C of M×N (N goes on the grid's x), and that
+ * are not too thin for it. */
+export function tiledConfigsFor(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'>, M: number, N: number): GemmTileConfig[] {
+  return TILED_CONFIGS.filter((c) => tiledSlabBytes(c) <= limits.maxComputeWorkgroupStorageSize && Math.ceil(N / tiledTile(c).tileN) <= limits.maxComputeWorkgroupsPerDimension && !tooThin(c, M, N));
+}
 
-/** Tile sides and override constants of a tiled or direct configuration, checked against what the shaders hold. */
+/** Tile sides and override constants of a tiled or direct configuration (the tiled core has none: its
+ * sizes are literals in its text). */
 export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number; constants: Record<string, number> } {
-  // The register arrays hold 4 vec4 pieces per side and 8 staged slab elements per thread.
-  if (!(cfg.rowVecs >= 1 && cfg.rowVecs <= 4 && cfg.colVecs >= 1 && cfg.colVecs <= 4)) throw new Error(`gemm: rowVecs/colVecs must be 1..4, got ${cfg.rowVecs}/${cfg.colVecs}`);
-  const tileM = 4 * cfg.rowVecs * cfg.wgY;
-  const tileN = 4 * cfg.colVecs * cfg.wgX;
-  const constants: Record<string, number> = { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs };
-  if (cfg.kernel === 'tiled') {
-    if (!(cfg.tileK >= 1 && Math.max(tileM, tileN) * cfg.tileK <= 8 * cfg.wgX * cfg.wgY)) throw new Error(`gemm: tileK=${cfg.tileK} needs (tile side)·tileK <= 8·threads`);
-    constants.TILE_K = cfg.tileK;
-  }
-  return { tileM, tileN, constants };
+  const { tileM, tileN } = tiledTile(cfg);
+  if (cfg.kernel === 'tiled') return { tileM, tileN, constants: {} };
+  return { tileM, tileN, constants: { WG_X: cfg.wgX, WG_Y: cfg.wgY, ROW_VECS: cfg.rowVecs, COL_VECS: cfg.colVecs } };
 }
 
 /** The kernel for a product: the tuner's measured winner where it has one, else the rule (gemmConfig). */
@@ -153,26 +164,33 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
 }
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
- * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. */
+ * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
+ * drivers also time the tiled rule's tile (one pipeline, not every tile: lavapipe compiles each for seconds),
+ * so that a tuning run there shows what the GPU kernel does. */
 export function gemmCandidates(profile: DeviceProfile, M: number, N: number): GemmConfig[] {
   const rule = gemmConfig(profile, M, N);
+  const tiledRule = tiledGemmConfig(profile.limits, M, N);
+  const cpuTiled = tiledConfigsFor(profile.limits, M, N).includes(tiledRule) ? [tiledRule] : [];
   let configs: GemmConfig[];
   if (rule.kernel === 'subgroup') {
-    configs = [1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups }));
+    configs = [...[1, 2, 4].filter((g) => g * rule.lanes <= 32).map((rowGroups) => ({ ...rule, rowGroups })), ...cpuTiled];
   } else if (rule.kernel === 'direct') {
-    configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }];
+    configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, ...cpuTiled];
   } else {
-    configs = tiledConfigsFor(profile.limits, N);
+    // The rule's tile always (so that there is one), the direct kernel where C is thin.
+    configs = [rule, ...tiledConfigsFor(profile.limits, M, N), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
   }
   const names = configs.map(configName);
   return configs.filter((c, i) => names.indexOf(names[i]) === i);
 }
 
-/** e.g. 'tiled 128x128 k8', 'direct 32x32', 'subgroup 16x32'. */
+/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers), 'direct 32x32',
+ * 'subgroup 16x32'. */
 export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
-  const { tileM, tileN } = tileLaunch(c);
-  return c.kernel === 'tiled' ? `tiled ${tileM}x${tileN} k${c.tileK}` : `direct ${tileM}x${tileN}`;
+  const { tileM, tileN } = tiledTile(c);
+  if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}`;
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
@@ -191,7 +209,10 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   } else {
     const tiles = tileLaunch(cfg);
     ({ tileM, tileN } = tiles);
-    launch = { shader, entryPoint: cfg.kernel === 'tiled' ? 'gemm_tiled' : 'gemm_direct', constants: tiles.constants };
+    launch =
+      cfg.kernel === 'tiled'
+        ? { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} }
+        : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
   }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);

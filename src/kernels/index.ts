@@ -11,4 +11,5 @@ export * from './optim.js';
 export * from './pool1d.js';
 export * from './softmax.js';
 export * from './spectral.js';
+export * from './tiled-gemm-core.js';
 export type { Backend, Storage } from './backend.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
-import { TILED_CONFIGS } from '../../src/kernels/gemm.js';
+import { configName, TILED_CONFIGS } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined: these run the WebGPU kernels directly.
@@ -23,9 +23,9 @@ describe('conv1d: every kernel on this adapter', () => {
     [2, 4, 53, 6, 4, 3, 2, 2],
     [3, 5, 400, 9, 5, 1, 2, 1],
   ];
-  // The GPU path, the tiled core, in its 32×32 tiles only: lavapipe compiles a 256-thread tiled pipeline for
-  // 10-80 s (test/kernels/gemm.test.ts checks the bigger tiles on plain GEMMs).
-  const tiled = TILED_CONFIGS[2];
+  // The GPU path, the tiled core: its 32×32 tiles on every shape and pass; every other tile configuration on
+  // the weight gradient below (lavapipe compiles each pipeline of the written-out core for seconds).
+  const tiled = TILED_CONFIGS[TILED_CONFIGS.length - 1];
   const lanes = rt.profile.subgroupLanes;
   const subgroupTiles = (): SubgroupTile[] => {
     const l = lanes;
@@ -37,8 +37,8 @@ describe('conv1d: every kernel on this adapter', () => {
    * Runs `check` on every shape: its parameters, geometry, a name for messages, and `random(n)`, which draws n
    * values (seeds counting up from `seed`) and uploads them; the uploads are released after each shape.
    */
-  async function eachShape(seed: number, check: (c: ShapeCase) => Promise<void>) {
-    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
+  async function eachShape(seed: number, check: (c: ShapeCase) => Promise<void>, only = shapes) {
+    for (const [N, Cin, L, Cout, K, stride, padding, dilation] of only) {
       const p = { stride, padding, dilation };
       const [xShape, wShape] = [[N, Cin, L], [Cout, Cin, K]];
       const uploads: ser.Storage[] = [];
@@ -86,6 +86,24 @@ describe('conv1d: every kernel on this adapter', () => {
         backend.release(dw);
       }
     }));
+
+  // The other tile configurations, on the one pass where the core sums a k range of its own (the weight
+  // gradient split in 5 chunks), and on a strided one in one chunk. Their cores' staging, multiplication
+  // and store are checked with every transpose in gemm.test.ts; the three passes' operands in 32×32 tiles above.
+  for (const config of TILED_CONFIGS.filter((c) => c !== tiled)) {
+    it(`weight gradient on the tiled core's ${configName(config)} configuration`, () =>
+      eachShape(
+        9800,
+        async ({ g, p, xShape, wShape, shapes, random }) => {
+          const [dy, x] = [random(g.N * g.Cout * g.Lout), random(g.N * g.Cin * g.L)];
+          const dw = conv1dWith(rt, 'backwardWeight', [dy.gpu, x.gpu], g, config);
+          const want = ser.reference.conv1dBackwardWeight(dy.values, x.values, xShape, wShape, p);
+          assertClose(await backend.download(dw), want, 1e-4, `conv1dBackwardWeight ${configName(config)} ${shapes}`);
+          backend.release(dw);
+        },
+        [shapes[6], shapes[4]],
+      ));
+  }
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
     const tile = subgroupTile(rt, 128);

@@ -1,6 +1,7 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { gemmWithConfig, type GemmConfig } from '../../src/kernels/gemm.js';
+import { configName, gemmCandidates, gemmWithConfig, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
+import { tiledGemmCore, tiledSlabBytes } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined, so that a case this adapter cannot run is skipped visibly.
@@ -9,15 +10,16 @@ const lanes = engine.runtime?.profile.subgroupLanes ?? null;
 
 // The suite (test/kernels/suite.test.ts) runs the kernel this adapter picks; these run every kernel, whatever the
 // adapter, so that the GPU tiles are checked on lavapipe and the CPU kernels on a GPU. (Node only: it reaches into src/kernels.)
+const ALL_FLAGS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }[] = [
-  // lavapipe takes 10-80 s to compile each 256-thread tiled pipeline (its barriers become coroutines that save
-  // the register block). The transpose flags change only the staging, which is the same code in every tile
-  // config, so the 32×32 tiles check all four combinations and the bigger tiles one each (between them, both
-  // load paths of A and of B).
-  { name: 'tiled 128×128, 8×8/thread', config: { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 2, colVecs: 2, tileK: 8 }, flags: [[true, true]] },
-  { name: 'tiled 64×64, 4×4/thread', config: { kernel: 'tiled', wgX: 16, wgY: 16, rowVecs: 1, colVecs: 1, tileK: 16 }, flags: [[false, false]] },
-  { name: 'tiled 32×32, 4×4/thread', config: { kernel: 'tiled', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 16 }, flags: [[false, false], [true, false], [false, true], [true, true]] },
-  { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: [[false, false], [true, false], [false, true], [true, true]] },
+  // Every tiled configuration the tuner may choose, with every transpose (they change the staging, which each
+  // configuration writes out for itself). lavapipe compiles each in 1-3 s.
+  ...TILED_CONFIGS.map((config) => ({ name: configName(config), config, flags: ALL_FLAGS })),
+  // Odd layouts that no candidate has: 15 threads, non-square blocks, slabs that the threads do not divide
+  // (the last staged element is guarded), one and two buffers.
+  { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
+  { name: 'tiled, odd layout 40x12 k5 db', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 2, colVecs: 1, tileK: 5, doubleBuffer: true }, flags: ALL_FLAGS },
+  { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: ALL_FLAGS },
   { name: 'direct 64×32, 8×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 2, colVecs: 1, tileK: 4 }, flags: [[true, false]] },
   { name: 'direct 32×32, 4×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, flags: [[false, false], [true, true]] },
 ];
@@ -29,6 +31,7 @@ describe('gemm: every kernel on this adapter', () => {
     [130, 67, 29],
     [16, 258, 7],
     [257, 300, 9],
+    [140, 131, 37], // K past several slabs of every depth, with a remainder
   ];
   const run = async (config: GemmConfig, flags: [boolean, boolean][]) => {
     if (!engine.runtime) throw new Error('gemm kernels need the WebGPU backend');
@@ -42,7 +45,7 @@ describe('gemm: every kernel on this adapter', () => {
         const o = { M, N, K, transA, transB, activation: 'relu' as const };
         const [ga, gb, gbias] = [backend.upload(a), backend.upload(b), backend.upload(bias)];
         const out = gemmWithConfig(engine.runtime, ga, gb, { ...o, bias: gbias }, config);
-        const what = `${config.kernel} transA=${transA} transB=${transB} M=${M} N=${N} K=${K}`;
+        const what = `${configName(config)} transA=${transA} transB=${transB} M=${M} N=${N} K=${K}`;
         assertClose(await backend.download(out), ser.reference.gemm(a, b, { ...o, bias }), 1e-5, what);
         for (const s of [ga, gb, gbias, out]) backend.release(s);
       }
@@ -54,5 +57,29 @@ describe('gemm: every kernel on this adapter', () => {
     await run({ kernel: 'subgroup', lanes, rowGroups: 2, cols: 4 }, [[false, false], [true, false], [false, true], [true, true]]);
     await run({ kernel: 'subgroup', lanes, rowGroups: 1, cols: 1 }, [[true, true]]);
     await run({ kernel: 'subgroup', lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 }, [[false, true]]);
+  });
+});
+
+describe('gemm: the tiled core as written out and offered', () => {
+  it('holds no private array in any configuration (every register is a named variable)', () => {
+    for (const config of TILED_CONFIGS) {
+      const text = tiledGemmCore(config);
+      expect(text.match(/var<workgroup>/g)?.length).toBe(2);
+      expect(text, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
+    }
+  });
+
+  it('offers no tile too wide for a thin product, and the direct kernel there', () => {
+    const profile = engine.runtime!.profile;
+    const gpu = { ...profile, kernels: 'tiled' as const };
+    const names = (M: number, N: number) => gemmCandidates(gpu, M, N).map(configName);
+    expect(names(4096, 4096)).toEqual(expect.arrayContaining(TILED_CONFIGS.filter((c) => tiledSlabBytes(c) <= profile.limits.maxComputeWorkgroupStorageSize).map(configName)));
+    // The classifier's 16×4 output: the rule's 32×32 tile and the direct kernel, nothing wider.
+    expect(names(16, 4)).toEqual(['tiled 32x32 4x4 k16', 'direct 16x4']);
+    // 12 columns: under a quarter of every tile but the 32-wide ones'.
+    expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16']);
+    expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8']);
+    // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
+    expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // takes (the tiled core for GEMM and for the convolutions' three passes, the weight gradient's reduction split
 // in chunks, the direct kernel where a GEMM side is too thin for tiles), so that logic, which otherwise only a
 // real GPU reaches, is checked against the CPU reference here. Shapes stay small enough for the 32×32 tiles:
-// lavapipe compiles the bigger tiles' 256-thread pipelines for 10-80 s each (gemm.test.ts covers those).
+// lavapipe compiles each bigger tile's pipelines for seconds (gemm.test.ts and conv1d.test.ts cover those).
 
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';

@@ -1,0 +1,248 @@
+// The workgroup-tiled GEMM core, for GPUs, written out per tile configuration: C[M,N] = Σ_k A[row,k]·B[k,col]
+// over a k range, where A, B and the store of C are functions that the including shader defines.
+// shaders/gemm.wgsl makes it a plain matrix product; shaders/conv1d-tiled.wgsl makes it the three passes of a
+// 1-D convolution as implicit GEMMs (im2col gathered on the fly). Both families call `tiledGemmShader`.
+//
+// Why generated rather than one WGSL file with override constants: a register block sized by overrides has to
+// be a private array of the largest size, indexed inside override-bounded loops, and NVIDIA's compiler put
+// such arrays in local memory (the 128×128 tiles ran 13× slower than the 64×64 ones on an H100). Here every
+// accumulator, staged element and slab read is a named variable and every loop over them is written out, so
+// no private array exists and every index into workgroup memory is a constant offset from the thread's base.
+//
+// The including shader defines:
+//   Params p with fields M, N (the size of C; rows and columns past it are neither loaded nor stored)
+//   fn tileRow0(wid: vec3u, nwg: vec3u) -> u32    first row of the workgroup's tile (TILE_M, emitted here)
+//   fn kRange(wid: vec3u) -> vec2u                 [begin, end) of the reduction this workgroup sums
+//   fn loadA(row: u32, k: u32) -> f32              zero outside A
+//   fn loadB(k: u32, col: u32) -> f32              zero outside B
+//   fn aRowsAdjacent() -> bool                     A[row + 1, k] follows A[row, k] in memory (else A[row, k + 1] does)
+//   fn bColsAdjacent() -> bool                     B[k, col + 1] follows B[k, col] in memory (else B[k + 1, col] does)
+//   fn store(row: u32, col: u32, value: f32, wid: vec3u)
+//
+// Thread layout: a workgroup of wgX × wgY threads owns a TILE_M × TILE_N block of C, and each thread a
+// (4·rowVecs) × (4·colVecs) register block made of 4×4 pieces strided by the workgroup size: thread (x, y)
+// owns rows 4·(y + i·wgY) + 0..3 and columns 4·(x + j·wgX) + 0..3 of the block. Strided pieces make
+// neighbouring threads read neighbouring vec4s of the staged slabs (no bank conflicts).
+//
+// The workgroup stages tileK-deep slabs of A and B in workgroup memory (k-major, so each k step is rowVecs +
+// colVecs vec4 reads for 16·rowVecs·colVecs vec4 FMAs), reading the next slabs from global memory into
+// registers while it multiplies the current ones. One buffer: two barriers per k step (the slabs are
+// rewritten only once every thread has read them). Two buffers (`doubleBuffer`): the next slabs go into the
+// other buffer, one barrier per k step, twice the workgroup memory.
+
+/** A tile configuration of the core (src/kernels/gemm.ts's GemmTileConfig with kernel 'tiled'). */
+export interface TiledLayout {
+  /** Threads per workgroup along N and along M. */
+  wgX: number;
+  wgY: number;
+  /** vec4 pieces of C per thread along M and N: a (4·rowVecs) × (4·colVecs) register block. */
+  rowVecs: number;
+  colVecs: number;
+  /** Depth of the workgroup-memory slabs. */
+  tileK: number;
+  /** Two slab buffers, one barrier per k step. */
+  doubleBuffer?: boolean;
+}
+
+/** Staged slab elements per thread and operand at most: each is a register held across the k step. */
+const MAX_STAGED = 16;
+
+/** Tile sides of a layout (of this core or of the direct kernel, which has the same thread layout). */
+export function tiledTile(c: TiledLayout): { tileM: number; tileN: number } {
+  const whole = [c.wgX, c.wgY, c.rowVecs, c.colVecs, c.tileK].every((v) => Number.isInteger(v) && v >= 1);
+  if (!whole || c.rowVecs > 4 || c.colVecs > 4) throw new Error(`gemm: bad tile layout ${JSON.stringify(c)} (rowVecs, colVecs 1 to 4)`);
+  return { tileM: 4 * c.rowVecs * c.wgY, tileN: 4 * c.colVecs * c.wgX };
+}
+
+/** Workgroup memory of the slabs: each k row padded by a vec4 (so that staging a k-contiguous operand spreads
+ * its writes over the banks), twice for a double buffer. */
+export function tiledSlabBytes(c: TiledLayout): number {
+  const { tileM, tileN } = tiledTile(c);
+  return (c.doubleBuffer ? 2 : 1) * c.tileK * (tileM / 4 + 1 + tileN / 4 + 1) * 16;
+}
+
+const shaders = new Map<string, Map<string, string>>();
+
+/** `prelude` (the family's bindings and operand functions) followed by the core for `layout`. Cached, so that
+ * every dispatch of a configuration passes the same string (the runtime caches modules by shader text). */
+export function tiledGemmShader(prelude: string, layout: TiledLayout): string {
+  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer]);
+  let byLayout = shaders.get(prelude);
+  if (!byLayout) shaders.set(prelude, (byLayout = new Map()));
+  let shader = byLayout.get(key);
+  if (!shader) byLayout.set(key, (shader = prelude + tiledGemmCore(layout)));
+  return shader;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const lines = (n: number, line: (i: number) => string | string[]) => range(n).flatMap(line);
+const indent = (depth: number, text: string[]) => text.map((l) => '  '.repeat(depth) + l);
+const COMPONENTS = ['x', 'y', 'z', 'w'];
+
+/** The core's WGSL for one layout: entry point `gemm_tiled`. */
+export function tiledGemmCore(c: TiledLayout): string {
+  const { tileM, tileN } = tiledTile(c);
+  const threads = c.wgX * c.wgY;
+  if (Math.max(tileM, tileN) * c.tileK > MAX_STAGED * threads) throw new Error(`tiled gemm: tileK=${c.tileK} stages more than ${MAX_STAGED} elements per thread`);
+  const buffers = c.doubleBuffer ? 2 : 1;
+  // Each thread stages elements l = li + t·threads of the k × tile slab; the last may fall past the slab.
+  const operands = [
+    { name: 'A', count: Math.ceil((c.tileK * tileM) / threads), whole: (c.tileK * tileM) % threads === 0, elements: c.tileK * tileM },
+    { name: 'B', count: Math.ceil((c.tileK * tileN) / threads), whole: (c.tileK * tileN) % threads === 0, elements: c.tileK * tileN },
+  ];
+  // Staged element t of operand X: its position (slab index sX_t, component cX_t) and the global (row or
+  // column, k offset) it reads: pX_t.
+  const positions = operands.flatMap(({ name, count }) =>
+    lines(count, (t) => [
+      `let p${name}${t} = slabPos${name}(li + ${t * threads}u);`,
+      `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
+      `let c${name}${t} = p${name}${t}.x % 4u;`,
+    ]),
+  );
+  const fetch = (k: string) =>
+    operands.flatMap(({ name, count }) =>
+      lines(count, (t) => (name === 'A' ? `nextA${t} = stagedA(row0 + pA${t}.x, ${k} + pA${t}.y, ks.y);` : `nextB${t} = stagedB(${k} + pB${t}.y, col0 + pB${t}.x, ks.y);`)),
+    );
+  // Writes the staged elements into the slabs at offsets `at.A` and `at.B` (buffer starts, or '').
+  const stage = (at: Record<string, string>) =>
+    operands.flatMap(({ name, count, whole, elements }) =>
+      lines(count, (t) => {
+        const write = `slab${name}[${at[name]}s${name}${t}][c${name}${t}] = next${name}${t};`;
+        return whole || t < count - 1 ? write : `if (li + ${t * threads}u < ${elements}u) { ${write} }`;
+      }),
+    );
+  // One k step: rowVecs + colVecs vec4 reads of the slabs, then the register block's FMAs.
+  const step = (at: Record<string, string>, k: number) => [
+    '{',
+    ...indent(1, [
+      ...lines(c.rowVecs, (i) => `let a${i} = slabA[${at.A}${k * (tileM / 4 + 1) + i * c.wgY}u + lid.y];`),
+      ...lines(c.colVecs, (j) => `let b${j} = slabB[${at.B}${k * (tileN / 4 + 1) + j * c.wgX}u + lid.x];`),
+      ...lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `acc${row}_${j} = fma(vec4f(a${row >> 2}.${COMPONENTS[row & 3]}), b${j}, acc${row}_${j});`)),
+    ]),
+    '}',
+  ];
+  const multiply = (at: Record<string, string>) => range(c.tileK).flatMap((k) => step(at, k));
+  const start = { A: '', B: '' };
+  const loop = c.doubleBuffer
+    ? [
+        // Buffer `cur` is read while the other is written: one barrier per k step.
+        ...stage(start),
+        'workgroupBarrier();',
+        'var cur = 0u;',
+        'for (var k0 = ks.x; k0 < ks.y; k0 += TILE_K) {',
+        ...indent(1, [
+          'let k1 = k0 + TILE_K;',
+          'let more = k1 < ks.y;',
+          'if (more) {',
+          ...indent(1, fetch('k1')),
+          '}',
+          'let readA = cur * SLAB_A_LEN;',
+          'let readB = cur * SLAB_B_LEN;',
+          ...multiply({ A: 'readA + ', B: 'readB + ' }),
+          'if (more) {',
+          ...indent(1, ['let writeA = SLAB_A_LEN - readA;', 'let writeB = SLAB_B_LEN - readB;', ...stage({ A: 'writeA + ', B: 'writeB + ' })]),
+          '}',
+          'workgroupBarrier();',
+          'cur = 1u - cur;',
+        ]),
+        '}',
+      ]
+    : [
+        'for (var k0 = ks.x; k0 < ks.y; k0 += TILE_K) {',
+        ...indent(1, [
+          ...stage(start),
+          'workgroupBarrier();',
+          'let k1 = k0 + TILE_K;',
+          'if (k1 < ks.y) {',
+          ...indent(1, fetch('k1')),
+          '}',
+          ...multiply(start),
+          // The slabs are rewritten at the next step: every thread must have read them first.
+          'workgroupBarrier();',
+        ]),
+        '}',
+      ];
+  const storeRows = lines(c.rowVecs, (i) =>
+    lines(4, (r) => lines(c.colVecs, (j) => `storeVec(row0 + ${4 * i * c.wgY + r}u + 4u * lid.y, col0 + ${4 * j * c.wgX}u + 4u * lid.x, acc${4 * i + r}_${j}, wid);`)),
+  );
+  return `
+// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}.
+
+const TILE_M = ${tileM}u;
+const TILE_N = ${tileN}u;
+const TILE_K = ${c.tileK}u;
+// Rows of the staged slabs in vec4s (padded by one), and one buffer's length.
+const SLAB_A_ROW = ${tileM / 4 + 1}u;
+const SLAB_B_ROW = ${tileN / 4 + 1}u;
+const SLAB_A_LEN = ${c.tileK * (tileM / 4 + 1)}u;
+const SLAB_B_LEN = ${c.tileK * (tileN / 4 + 1)}u;
+
+// A and B slabs, k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = A[row0 + m, k0 + k] (then the second buffer).
+var<workgroup> slabA: array<vec4f, ${buffers * c.tileK * (tileM / 4 + 1)}>;
+var<workgroup> slabB: array<vec4f, ${buffers * c.tileK * (tileN / 4 + 1)}>;
+
+// Position (m, k) in the A slab of the l-th staged element: consecutive threads take elements that are
+// adjacent in memory, so the global reads coalesce whichever way the operand is laid out.
+fn slabPosA(l: u32) -> vec2u {
+  if (aRowsAdjacent()) {
+    return vec2u(l % TILE_M, l / TILE_M);
+  }
+  return vec2u(l / TILE_K, l % TILE_K);
+}
+
+// Position (n, k) in the B slab of the l-th staged element.
+fn slabPosB(l: u32) -> vec2u {
+  if (bColsAdjacent()) {
+    return vec2u(l % TILE_N, l / TILE_N);
+  }
+  return vec2u(l / TILE_K, l % TILE_K);
+}
+
+// A[row, k], zero past the workgroup's k range (a split reduction must not count its neighbour's share).
+fn stagedA(row: u32, k: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd) {
+    return 0.0;
+  }
+  return loadA(row, k);
+}
+
+fn stagedB(k: u32, col: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd) {
+    return 0.0;
+  }
+  return loadB(k, col);
+}
+
+// Writes 4 adjacent elements of C through \`store\`, clipped to C.
+fn storeVec(row: u32, col: u32, v: vec4f, wid: vec3u) {
+  if (row >= p.M) {
+    return;
+  }
+${range(4).map((q) => `  if (col + ${q}u < p.N) {\n    store(row, col + ${q}u, v.${COMPONENTS[q]}, wid);\n  }`).join('\n')}
+}
+
+@compute @workgroup_size(${c.wgX}, ${c.wgY})
+fn gemm_tiled(
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let row0 = tileRow0(wid, nwg);
+  let col0 = wid.x * TILE_N;
+  if (row0 >= p.M) {
+    return; // a workgroup of a folded grid's last row past the end: uniform across the workgroup
+  }
+  let ks = kRange(wid);
+${indent(1, positions).join('\n')}
+  // The next slabs' elements, read into registers while the current slabs are multiplied, so that the global
+  // loads' latency hides behind the FMAs.
+${indent(1, operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: f32;`))).join('\n')}
+${indent(1, fetch('ks.x')).join('\n')}
+  // The register block: acc{r}_{j} holds row 4·(lid.y + (r / 4)·${c.wgY}) + r % 4 of the tile, piece j's 4 columns.
+${indent(1, lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `var acc${row}_${j} = vec4f(0.0);`))).join('\n')}
+${indent(1, loop).join('\n')}
+${indent(1, storeRows).join('\n')}
+}
+`;
+}
