@@ -12,7 +12,7 @@ struct Params {
   chunks: u32, // partials per channel
   stepN: u32,  // WG / L: walking j by WG moves n by stepN and l by stepL (plus a carry)
   stepL: u32,  // WG % L
-  eps: f32,    // backward only
+  eps: f32,    // backward, and stats with APPLY (y)
   // Stats with RUNNING only, the running averages' update (host-computed as torch's, momentum m):
   // running_mean ← keep·running_mean + rateMean·mean, running_var ← keep·running_var + rateVar·variance.
   keep: f32,     // 1 − m

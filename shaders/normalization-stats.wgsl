@@ -8,10 +8,14 @@
 //            partials[c, k] = (count, mean, M2); then a thread per channel merges its `chunks` partials.
 // With RUNNING (training), whichever pass writes mean[c] and variance[c] also updates running_mean[c] and
 // running_var[c] in place, so the running averages cost no pass of their own.
+// With APPLY (training, direct and single), the pass then writes y for its channel too, with the forward arithmetic of
+// normalization-apply.wgsl (then ReLU where RELU is set): a training-mode forward is one pass for those channels.
 // `finish` and `direct` find their channel as c = gid.x + gid.y·nwg.x·WG (the grid1d fold).
 
 override WG: u32 = 64; // a power of two for `partial` and `single`
 override RUNNING: bool = false;
+override APPLY: bool = false;
+override RELU: bool = false;
 
 // Bindings of `partial`.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -24,6 +28,11 @@ override RUNNING: bool = false;
 @group(0) @binding(3) var<storage, read_write> variance: array<f32>;
 @group(0) @binding(4) var<storage, read_write> runningMean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> runningVar: array<f32>;
+// `direct` and `single` with APPLY: the affine parameters and y. Without APPLY the host binds x at 6 and 7 and
+// scratch at 8 (never read or written).
+@group(0) @binding(6) var<storage, read> gamma: array<f32>;
+@group(0) @binding(7) var<storage, read> beta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y: array<f32>;
 
 struct Moments {
   count: f32,
@@ -42,9 +51,14 @@ fn merge(a: Moments, b: Moments) -> Moments {
   return Moments(count, a.mean + d * fb, a.m2 + b.m2 + d * d * a.count * fb);
 }
 
+/** The biased variance of merged moments (clamped: rounding can leave m2 a hair below zero). */
+fn biasedVariance(total: Moments) -> f32 {
+  return max(total.m2 / total.count, 0.0);
+}
+
 /** Writes channel c's statistics (and, with RUNNING, updates its running averages). */
 fn store(c: u32, total: Moments) {
-  let v = max(total.m2 / total.count, 0.0);
+  let v = biasedVariance(total);
   mean[c] = total.mean;
   variance[c] = v;
   if (RUNNING) {
@@ -59,6 +73,23 @@ fn add(own: Moments, v: f32) -> Moments {
   let d = v - own.mean;
   let m = own.mean + d / count;
   return Moments(count, m, own.m2 + d * (v - m));
+}
+
+/** Channel c's affine map from its statistics, y = (x − mean)·scale + beta, as the apply pass forms it from the
+ * stored float32 mean and variance (the same values, so y matches the two-pass forward). */
+struct Affine {
+  mean: f32,
+  scale: f32,
+  shift: f32,
+}
+
+fn affine(c: u32, total: Moments) -> Affine {
+  return Affine(total.mean, gamma[c] * inverseSqrt(biasedVariance(total) + p.eps), beta[c]);
+}
+
+fn normalise(i: u32, k: Affine) {
+  let v = (x[i] - k.mean) * k.scale + k.shift;
+  y[i] = select(v, max(v, 0.0), RELU);
 }
 
 var<workgroup> sharedCount: array<f32, WG>;
@@ -131,6 +162,15 @@ fn single(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: ve
   if (t == 0u) {
     store(c, total);
   }
+  if (APPLY) {
+    // reduceMoments leaves the merged moments in slot 0 (written last by thread 0): after a barrier every thread
+    // reads them there and normalises its share of the channel with the same walk.
+    workgroupBarrier();
+    let k = affine(c, Moments(sharedCount[0], sharedMean[0], sharedM2[0]));
+    for (var w = walkStart(t, 0u); w.j < w.end; w = walkNext(w)) {
+      normalise(walkIndex(w, c), k);
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -147,4 +187,13 @@ fn direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     }
   }
   store(c, own);
+  if (APPLY) {
+    let k = affine(c, own);
+    for (var n = 0u; n < p.N; n++) {
+      let base = (n * p.C + c) * p.L;
+      for (var l = 0u; l < p.L; l++) {
+        normalise(base + l, k);
+      }
+    }
+  }
 }

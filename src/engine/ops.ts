@@ -333,9 +333,9 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   const relu = activation === 'relu';
   if (!training) return result(x, k.batchNormApply(backend, x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
   if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
-  // The stats kernel also updates the running statistics in place (modules hold on to those tensors).
-  const stats = k.batchNormStats(backend, x.storage, shape, { mean: state.runningMean.storage, variance: state.runningVar.storage, momentum });
-  const y = result(x, k.batchNormApply(backend, x.storage, shape, stats.mean, stats.variance, gamma.storage, beta.storage, eps, relu), [...x.shape]);
+  // The forward kernel also updates the running statistics in place (modules hold on to those tensors).
+  const stats = k.batchNormForward(backend, x.storage, shape, gamma.storage, beta.storage, eps, relu, { mean: state.runningMean.storage, variance: state.runningVar.storage, momentum });
+  const y = result(x, stats.y, [...x.shape]);
   const mean = new Tensor(stats.mean, [C], backend);
   const variance = new Tensor(stats.variance, [C], backend);
   return y.setGradFn([x, gamma, beta], (g) => {

@@ -8,12 +8,15 @@
 //                       M <= DIRECT_MAX_M     M <= SINGLE_MAX_M          longer
 //   batchNormStats      stats.direct          stats.single               stats.partial + stats.finish
 //   batchNormApply      apply.rows (grid [blocks of L, N·C], a channel per workgroup), or apply.flat for short rows
+//   batchNormForward    stats.direct+APPLY    stats.single+APPLY         batchNormStats, then batchNormApply
 //   batchNormBackward   backward.direct       backward.single            backward.partial + backward.finish
 //                                                                        + inputGradient (apply.* with BACKWARD)
 // direct: a thread per channel; single: a workgroup per channel; partial: grid [chunks, C], workgroups over chunks
 // of a channel, then a thread per channel (finish) merges them. Direct and single write dx themselves; given the
-// running statistics, the stats pass that writes mean and variance also updates them, so a training step's batch
-// norm is 2 forward + 1 backward passes unless its channels are long.
+// running statistics, the stats pass that writes mean and variance also updates them; and batchNormForward (the
+// training-mode forward) has direct and single write y as well once their channel's statistics are known, so a
+// training step's batch norm is 1 forward + 1 backward pass unless its channels are long (chunked: the statistics
+// are known only after `finish`, a pass over all channels, so y takes a pass of its own).
 // Why three: on lavapipe a barrier-synchronised workgroup costs ~0.1 ms, so short channels skip the workgroup
 // reduction (x [2, 65537, 1] took seconds that way). A workgroup per channel is one pass, and with C = 64 channels
 // (the default model) still 64 workgroups; only channels longer than SINGLE_MAX_M, where one workgroup walking
@@ -26,7 +29,7 @@
 // ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
 import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, gpuStorage } from '../gpu/storage.js';
+import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/normalization.js';
 import applyShader from '../../shaders/normalization-apply.wgsl';
@@ -147,7 +150,21 @@ function elementwise(N: number, C: number, L: number) {
   };
 }
 
+/** What batchNormForward's fused pass needs to write y: y = (x − mean)/sqrt(variance + eps)·gamma + beta (then ReLU). */
+interface Affine {
+  gamma: Storage;
+  beta: Storage;
+  eps: number;
+  relu: boolean;
+}
+
 function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?: BatchNormRunning): BatchNormStats {
+  const { mean, variance } = statsPasses(rt, x, shape, running);
+  return { mean, variance };
+}
+
+/** The statistics passes; given `affine`, direct and single also write y (null where they did not: chunked). */
+function statsPasses(rt: GpuRuntime, x: Storage, shape: number[], running?: BatchNormRunning, affine?: Affine): BatchNormStats & { y: Storage | null } {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
   const M = N * L;
@@ -157,9 +174,10 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?
   // bound twice); the rates are computed here in float64 as elementwise.accumulate's were.
   const m = running?.momentum ?? 0;
   const runningBuffers = running ? [running.mean, running.variance].map((s) => gpuStorage(s).buffer) : [allocate(rt, C, 'batchnorm.scratch').buffer, allocate(rt, C, 'batchnorm.scratch').buffer];
-  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(0, 1 - m, m, M > 1 ? (m * M) / (M - 1) : 0);
+  const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(affine?.eps ?? 0, 1 - m, m, M > 1 ? (m * M) / (M - 1) : 0);
   const outputs = [mean.buffer, variance.buffer, ...runningBuffers];
   const RUNNING = running ? 1 : 0;
+  let y: GpuStorage | null = null;
   if (pl.path === 'chunked') {
     const partials = allocate(rt, C * chunks * 3, 'batchnorm.partials');
     rt.dispatch({
@@ -178,19 +196,40 @@ function batchNormStatsGpu(rt: GpuRuntime, x: Storage, shape: number[], running?
   } else {
     const direct = pl.path === 'direct';
     const wg = direct ? CHANNEL_WG : singleThreads(rt);
+    const xb = gpuStorage(x).buffer;
+    y = affine ? allocate(rt, N * C * L, 'batchnorm.y') : null;
+    // Without affine, gamma and beta take x and y takes scratch (bound, never touched).
+    const yb = y?.buffer ?? allocate(rt, 1, 'batchnorm.scratch').buffer;
+    const affineBuffers = affine ? [gpuStorage(affine.gamma).buffer, gpuStorage(affine.beta).buffer, yb] : [xb, xb, yb];
     rt.dispatch({
-      kernel: `batchNormStats.${pl.path}`,
+      kernel: affine ? `batchNormForward.${pl.path}${affine.relu ? '.relu' : ''}` : `batchNormStats.${pl.path}`,
       shapes: pl.shapes,
       shader: statsShader,
       entryPoint: pl.path,
-      constants: { WG: wg, RUNNING },
+      constants: { WG: wg, RUNNING, APPLY: affine ? 1 : 0, RELU: affine?.relu ? 1 : 0 },
       params: params(wg),
-      buffers: [gpuStorage(x).buffer, ...outputs],
+      buffers: [xb, ...outputs, ...affineBuffers],
       workgroups: direct ? grid1d(C, CHANNEL_WG) : [1, ...pl.channelGrid],
     });
+    if (!y) rt.release(yb);
   }
   if (!running) runningBuffers.forEach((b) => rt.release(b));
-  return { mean, variance };
+  return { mean, variance, y };
+}
+
+/** Training-mode forward: the batch statistics (and the running update), and y normalised by them. */
+function batchNormForwardGpu(
+  rt: GpuRuntime,
+  x: Storage,
+  shape: number[],
+  gamma: Storage,
+  beta: Storage,
+  eps: number,
+  relu: boolean,
+  running?: BatchNormRunning,
+): BatchNormStats & { y: Storage } {
+  const s = statsPasses(rt, x, shape, running, { gamma, beta, eps, relu });
+  return { mean: s.mean, variance: s.variance, y: s.y ?? batchNormApplyGpu(rt, x, shape, s.mean, s.variance, gamma, beta, eps, relu) };
 }
 
 function batchNormApplyGpu(
@@ -310,6 +349,12 @@ export const batchNormStats = defineKernel(batchNormStatsGpu, (c, x, shape, runn
 export const batchNormApply = defineKernel(batchNormApplyGpu, (c, x, shape, mean, variance, gamma, beta, eps, relu = false) =>
   c.out(ref.batchNormApply(c.data(x), shape, c.data(mean), c.data(variance), c.data(gamma), c.data(beta), eps, relu)),
 );
+/** Training-mode forward, stats then apply (with the running update where given): for direct and single channels
+ * one pass; the backward below takes its mean and variance, and its y where the relu is fused. */
+export const batchNormForward = defineKernel(batchNormForwardGpu, (c, x, shape, gamma, beta, eps, relu, running?) => {
+  const s = batchNormStats(c, x, shape, running);
+  return { ...s, y: batchNormApply(c, x, shape, s.mean, s.variance, gamma, beta, eps, relu) };
+});
 /** Backward of batchNormApply in training mode (mean/var are the batch's own statistics of x). With
  * `reluOutput` (y of a batchNormApply with the fused relu), dy counts only where y > 0. */
 export const batchNormBackward = defineKernel(batchNormBackwardGpu, (c, x, dy, shape, mean, variance, gamma, eps, reluOutput) => {

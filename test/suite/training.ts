@@ -153,6 +153,37 @@ const normalizationCases: SuiteCase[] = [
   })),
   ...bnShapes.map((shape) => ({
     family: 'normalization',
+    name: `batchNormForward (training: statistics, running update and y, with and without the fused relu) x[${shape}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const [N, C, L] = shape;
+        const M = N * L;
+        const x = channelData(shape);
+        const stats = ser.reference.batchNormStats(x, shape);
+        const gamma = fresh(C, 1, 1);
+        const beta = fresh(C);
+        const [xs, gs, bs] = [x, gamma, beta].map((a) => keep(b.upload(a)));
+        for (const relu of [false, true]) {
+          // y from the float32 statistics, as the kernel normalises with those.
+          const want = ser.reference.batchNormApply(x, shape, f32(stats.mean), f32(stats.variance), gamma, beta, EPS, relu);
+          if (relu) assert(want.some((v) => v === 0) && want.some((v) => v > 0), 'the fused relu case has both signs');
+          await eachSingleThreads(ser, shape, async (threads) => {
+            const what = (relu ? ' (fused relu)' : '') + threads;
+            const [runningMean, runningVar] = [fresh(C), fresh(C).map((v) => 0.5 + Math.abs(v))];
+            const running = { mean: keep(b.upload(runningMean)), variance: keep(b.upload(runningVar)), momentum: 0.3 };
+            const f = ser.kernels.batchNormForward(b, xs, shape, gs, bs, EPS, relu, running);
+            [f.y, f.mean, f.variance].forEach(keep);
+            assertClose(await b.download(f.y), want, FORWARD, `y${what}`);
+            assertClose(await b.download(f.mean), stats.mean, FORWARD, `mean${what}`);
+            assertClose(await b.download(f.variance), stats.variance, FORWARD, `variance${what}`);
+            assertClose(await b.download(running.mean), ser.reference.batchNormRunning(runningMean, f32(stats.mean), 0.3, 1), FORWARD, `running mean${what}`);
+            assertClose(await b.download(running.variance), ser.reference.batchNormRunning(runningVar, f32(stats.variance), 0.3, M / (M - 1)), FORWARD, `running variance${what}`);
+          });
+        }
+      }),
+  })),
+  ...bnShapes.map((shape) => ({
+    family: 'normalization',
     name: `batchNormBackward (and through the fused relu) x[${shape}]`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
