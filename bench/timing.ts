@@ -109,13 +109,17 @@ export interface HostCost {
 
 /** The host side of a workload, as a training loop meets it: `runs` runs back to back (no sync between them,
  * so the garbage and the polling of a wait are not counted), timed together and divided by runs; the median
- * over `rounds` such rounds, each started on an idle queue. */
+ * over `rounds` such rounds. Each round first makes one untimed run after a sync: the first command recorded
+ * after the queue went idle wakes the driver (on lavapipe that first dispatch alone takes 3-4 ms of the calling
+ * thread's CPU, more than the rest of a training step), which a training loop, syncing once an epoch, meets once
+ * an epoch, not once a step. */
 export async function measureHost(w: Workload, runs: number, rounds: number): Promise<HostCost> {
   const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
   const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
     await w.sync();
+    await w.run();
     const t0 = now();
     for (let i = 0; i < runs; i++) await w.run();
     samples.push((now() - t0) / runs);
