@@ -13,8 +13,8 @@
 // "pooling by n" (kernelSize = stride, no padding: the model's pooling) gets pipelines specialised with the
 // parameters as override constants, whose unrolled window loops run ~1.3× faster on lavapipe. Specialising
 // every configuration would cost a pipeline compilation (seconds on lavapipe) for each. Max pooling by 4 of
-// whole vec4s (the model's forward pooling at batch 16) has a kernel of its own with 16-byte accesses
-// (shaders/pool1d-max-by4.wgsl): measured 1.6-1.8× the general kernel on lavapipe.
+// whole vec4s (the m5 model's pooling at batch 16) has kernels of its own, forward and backward, with 16-byte
+// accesses (shaders/pool1d-max-by4.wgsl): the forward measured 1.6-1.8× the general kernel on lavapipe.
 //
 // Statistics pooling (x-vector) pools each row over all of L into its mean and standard deviation: x [N,C,L] →
 // y [N,2C] = [means | sds], sd = sqrt(mean((x − mean)²) + eps). One dispatch each way
@@ -77,30 +77,35 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
   return out;
 }
 
-function maxPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
+/** Pooling by 4 of whole vec4s (kernel = stride = 4, no padding, rows a multiple of 4 long, outputs whole
+ * vec4s): output o is the maximum of x's o-th vec4 whatever the row (shaders/pool1d-max-by4.wgsl). */
+const byFour = (p: Geometry) => p.kernelSize === 4 && p.stride === 4 && p.padding === 0 && p.L % 4 === 0 && (p.N * p.C * p.L) % 16 === 0;
+
+function maxPool1dBy4(rt: GpuRuntime, x: Storage, dy: Storage | null, p: Geometry): Storage {
   const { N, C, L } = p;
-  if (p.kernelSize === 4 && p.stride === 4 && p.padding === 0 && L % 4 === 0 && (N * C * L) % 16 === 0) {
-    // Output o is the maximum of x's o-th vec4, and the outputs are whole vec4s (shaders/pool1d-max-by4.wgsl).
-    const outputVecs = (N * C * L) / 16;
-    const y = allocate(rt, 4 * outputVecs, 'maxPool1d');
-    rt.dispatch({
-      kernel: 'pool1d.maxPool1dBy4',
-      shapes: `x[${N},${C},${L}] k4 s4 p0`,
-      shader: maxBy4Shader,
-      entryPoint: 'maxPool1dBy4',
-      constants: { WORKGROUP_SIZE },
-      params: new Params().u32(outputVecs),
-      buffers: [gpuStorage(x).buffer, y.buffer],
-      workgroups: grid1d(outputVecs, WORKGROUP_SIZE),
-    });
-    return y;
-  }
-  return pool(rt, { kind: 'maxPool1d', p, inputs: [x] });
+  const outputVecs = (N * C * L) / 16;
+  const out = allocate(rt, dy ? N * C * L : 4 * outputVecs, dy ? 'maxPool1dBackward' : 'maxPool1d');
+  const xBuffer = gpuStorage(x).buffer;
+  rt.dispatch({
+    kernel: dy ? 'pool1d.maxPool1dBackwardBy4' : 'pool1d.maxPool1dBy4',
+    shapes: `x[${N},${C},${L}] k4 s4 p0`,
+    shader: maxBy4Shader,
+    entryPoint: dy ? 'maxPool1dBackwardBy4' : 'maxPool1dBy4',
+    constants: { WORKGROUP_SIZE },
+    params: new Params().u32(outputVecs),
+    buffers: dy ? [xBuffer, out.buffer, gpuStorage(dy).buffer] : [xBuffer, out.buffer],
+    workgroups: grid1d(outputVecs, WORKGROUP_SIZE),
+  });
+  return out;
+}
+
+function maxPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
+  return byFour(p) ? maxPool1dBy4(rt, x, null, p) : pool(rt, { kind: 'maxPool1d', p, inputs: [x] });
 }
 
 /** dx: each window's dy goes to its first maximum, recomputed from x. */
 function maxPool1dBackwardGpu(rt: GpuRuntime, x: Storage, dy: Storage, p: Geometry): Storage {
-  return pool(rt, { kind: 'maxPool1dBackward', p, inputs: [x, dy] });
+  return byFour(p) ? maxPool1dBy4(rt, x, dy, p) : pool(rt, { kind: 'maxPool1dBackward', p, inputs: [x, dy] });
 }
 
 function avgPool1dGpu(rt: GpuRuntime, x: Storage, p: Geometry): Storage {
