@@ -35,8 +35,9 @@ export interface ModelCase {
 /** A model case for bench/torch_bench.py. */
 export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: c.batch });
 
-/** Host cost: rounds of runs back to back (see measureHost). */
-const HOST_RUNS = 5;
+/** Host cost: rounds of runs back to back (see measureHost); 10 runs, so that a garbage collection landing in a
+ * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200). */
+const HOST_RUNS = 10;
 const HOST_ROUNDS = 5;
 
 /** The presets benchmarked unless --model says otherwise. */

@@ -18,6 +18,19 @@
 
 override PASS: u32 = 0;
 
+// The layer's shape, as override constants: fixed for a layer, so that the staging's divisions and remainders
+// (an operand element's (channel, tap) and (batch, position)) are by constants, which compile to a multiply and a
+// shift, where by uniforms they were most of the staging's instructions. Only the batch (in N) and the split
+// (chunk) stay uniforms.
+override CIN: u32 = 1u;
+override LENGTH: u32 = 1u;
+override COUT: u32 = 1u;
+override KW: u32 = 1u;
+override LOUT: u32 = 1u;
+override STRIDE: u32 = 1u;
+override PADDING: u32 = 0u;
+override DILATION: u32 = 1u;
+
 struct Params {
   shape: Shape,
   M: u32,
@@ -54,11 +67,11 @@ fn bColsAdjacent() -> bool {
 
 /** x[n, ci, lo·stride − padding + k·dilation], zero in the padding. */
 fn im2col(n: u32, ci: u32, lo: u32, k: u32) -> f32 {
-  let at = i32(lo * p.shape.stride + k * p.shape.dilation) - i32(p.shape.padding);
-  if (at < 0 || at >= i32(p.shape.length)) {
+  let at = i32(lo * STRIDE + k * DILATION) - i32(PADDING);
+  if (at < 0 || at >= i32(LENGTH)) {
     return 0.0;
   }
-  return rhs[(n * p.shape.cin + ci) * p.shape.length + u32(at)];
+  return rhs[(n * CIN + ci) * LENGTH + u32(at)];
 }
 
 fn loadA(row: u32, k: u32) -> f32 {
@@ -69,9 +82,9 @@ fn loadA(row: u32, k: u32) -> f32 {
     return lhs[row * p.K + k]; // w[co, (ci, k)]
   }
   if (PASS == 1u) {
-    return lhs[((k / p.shape.kernel) * p.shape.cin + row) * p.shape.kernel + k % p.shape.kernel]; // w[co, ci, tap] with k = (co, tap)
+    return lhs[((k / KW) * CIN + row) * KW + k % KW]; // w[co, ci, tap] with k = (co, tap)
   }
-  return lhs[((k / p.shape.lout) * p.shape.cout + row) * p.shape.lout + k % p.shape.lout]; // dy[n, co, lo] with k = (n, lo)
+  return lhs[((k / LOUT) * COUT + row) * LOUT + k % LOUT]; // dy[n, co, lo] with k = (n, lo)
 }
 
 fn loadB(k: u32, col: u32) -> f32 {
@@ -79,37 +92,37 @@ fn loadB(k: u32, col: u32) -> f32 {
     return 0.0;
   }
   if (PASS == 0u) {
-    return im2col(col / p.shape.lout, k / p.shape.kernel, col % p.shape.lout, k % p.shape.kernel);
+    return im2col(col / LOUT, k / KW, col % LOUT, k % KW);
   }
   if (PASS == 2u) {
-    return im2col(k / p.shape.lout, col / p.shape.kernel, k % p.shape.lout, col % p.shape.kernel);
+    return im2col(k / LOUT, col / KW, k % LOUT, col % KW);
   }
   // PASS 1: dy[n, co, lo] for lo·stride = l + padding − tap·dilation.
-  let co = k / p.shape.kernel;
-  let tap = k % p.shape.kernel;
-  let n = col / p.shape.length;
-  let t = i32(col % p.shape.length + p.shape.padding) - i32(tap * p.shape.dilation);
-  if (t < 0 || u32(t) % p.shape.stride != 0u) {
+  let co = k / KW;
+  let tap = k % KW;
+  let n = col / LENGTH;
+  let t = i32(col % LENGTH + PADDING) - i32(tap * DILATION);
+  if (t < 0 || u32(t) % STRIDE != 0u) {
     return 0.0;
   }
-  let lo = u32(t) / p.shape.stride;
-  if (lo >= p.shape.lout) {
+  let lo = u32(t) / STRIDE;
+  if (lo >= LOUT) {
     return 0.0;
   }
-  return rhs[(n * p.shape.cout + co) * p.shape.lout + lo];
+  return rhs[(n * COUT + co) * LOUT + lo];
 }
 
 fn store(row: u32, col: u32, value: f32, wid: vec3u) {
   if (PASS == 0u) {
-    let n = col / p.shape.lout;
+    let n = col / LOUT;
     var v = value;
     if (p.hasBias != 0u) {
       v += bias[row];
     }
-    result[(n * p.shape.cout + row) * p.shape.lout + col % p.shape.lout] = v;
+    result[(n * COUT + row) * LOUT + col % LOUT] = v;
   } else if (PASS == 1u) {
-    let n = col / p.shape.length;
-    result[(n * p.shape.cin + row) * p.shape.length + col % p.shape.length] = value;
+    let n = col / LENGTH;
+    result[(n * CIN + row) * LENGTH + col % LENGTH] = value;
   } else {
     result[(wid.z * p.M + row) * p.N + col] = value;
   }
