@@ -29,17 +29,20 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/gemm.js';
+import alignedOperandFunctions from '../../shaders/gemm-aligned.wgsl';
 import common from '../../shaders/gemm-common.wgsl';
+import params from '../../shaders/gemm-params.wgsl';
 import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
-import { tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
+import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
-const operands = common + operandFunctions;
+const operands = params + common + operandFunctions;
+const alignedOperands = params + alignedOperandFunctions;
 const directShader = operands + directKernel;
-const subgroupShader = 'enable subgroups;\n' + common + subgroupKernel;
+const subgroupShader = 'enable subgroups;\n' + params + common + subgroupKernel;
 
 export interface GemmOptions {
   /** C[M,N] = op(A)·op(B) (+ bias[N] per row), A is [M,K] ([K,M] if transA), B is [K,N] ([N,K] if transB). */
@@ -193,6 +196,15 @@ export function configName(c: GemmConfig): string {
   return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}`;
 }
 
+/** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
+ * its staging written out for the transposes) where the product is whole tiles, else the generic core (scalar
+ * reads through the bounds-checked operands, the transposes uniforms). */
+function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions): { shader: string; entryPoint: string; constants: Record<string, number> } {
+  if (!tiledAligned(cfg, o.M, o.N, o.K)) return { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} };
+  const layout = { aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB };
+  return { shader: tiledGemmShader(alignedOperands, cfg, layout), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0 } };
+}
+
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
 export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions, cfg: GemmConfig): GpuStorage {
   const { M, N, K } = o;
@@ -209,10 +221,7 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   } else {
     const tiles = tileLaunch(cfg);
     ({ tileM, tileN } = tiles);
-    launch =
-      cfg.kernel === 'tiled'
-        ? { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} }
-        : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
+    launch = cfg.kernel === 'tiled' ? tiledLaunch(cfg, o) : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
   }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
