@@ -10,7 +10,8 @@
 //
 // Three kernels, chosen per adapter (the device profile's KernelStyle, src/gpu/device.ts) and sized per
 // problem (gemmConfig). The flags (transposes, bias, relu) are uniforms: one pipeline per config, which matters
-// where compiling is slow (lavapipe: seconds).
+// where compiling is slow (lavapipe: seconds). The exception is the tiled core's aligned specialisation (GPUs
+// only, below), one pipeline per config and transpose pair, since its staging differs per pair.
 //  - 'tiled' (GPUs): the workgroup-tiled core, written out per tile configuration by ./tiled-gemm-core.ts and
 //    appended to shaders/gemm.wgsl (the operands): 128×256 to 32×32 workgroup tiles staged in workgroup
 //    memory, 8×16, 8×8 or 4×4 register blocks per thread read from the slabs as vec4s, next slabs prefetched
