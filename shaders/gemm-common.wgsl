@@ -1,16 +1,6 @@
-// The GEMM family's uniforms, bindings and operand walk, shared by gemm.wgsl and gemm-subgroup.wgsl
-// (src/kernels/gemm.ts prepends this file to each: WGSL has no includes). C[M,N] = op(A)·op(B) (+ bias[N]) (then relu).
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  // Booleans, 0 or 1.
-  transA: u32,
-  transB: u32,
-  hasBias: u32,
-  relu: u32,
-}
+// The GEMM family's bindings and operand walk, shared by gemm.wgsl and gemm-subgroup.wgsl
+// (src/kernels/gemm.ts prepends gemm-params.wgsl and this file to each: WGSL has no includes).
+// C[M,N] = op(A)·op(B) (+ bias[N]) (then relu).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -3,7 +3,9 @@
 // (one pipeline per tile config, which matters where pipelines compile slowly: lavapipe takes seconds); they
 // cost a uniform branch outside the FMA loops.
 //
-// The operands and the store of C, shared by the two kernels that feed register blocks from them:
+// The operands and the store of C (bounds-checked, for any sizes; products of whole tiles take the tiled
+// core's aligned specialisation on shaders/gemm-aligned.wgsl instead), shared by the two kernels that feed
+// register blocks from them:
 //  - gemm_tiled (src/kernels/tiled-gemm-core.ts writes it out per tile configuration and src/kernels/gemm.ts
 //    appends it to this file): the workgroup stages slabs of op(A) and op(B) in workgroup memory. For GPUs.
 //  - gemm_direct (shaders/gemm-direct.wgsl, appended instead): each thread reads its rows of A and columns of

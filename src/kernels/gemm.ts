@@ -10,11 +10,15 @@
 //
 // Three kernels, chosen per adapter (the device profile's KernelStyle, src/gpu/device.ts) and sized per
 // problem (gemmConfig). The flags (transposes, bias, relu) are uniforms: one pipeline per config, which matters
-// where compiling is slow (lavapipe: seconds).
+// where compiling is slow (lavapipe: seconds). The exception is the tiled core's aligned specialisation (GPUs
+// only, below), one pipeline per config and transpose pair, since its staging differs per pair.
 //  - 'tiled' (GPUs): the workgroup-tiled core, written out per tile configuration by ./tiled-gemm-core.ts and
-//    appended to shaders/gemm.wgsl (the operands): 128×128 to 32×32 workgroup tiles staged in workgroup
-//    memory, 8×8 or 4×4 register blocks per thread read from the slabs as vec4s, next slabs prefetched into
-//    registers, one or two slab buffers. Every candidate is in TILED_CONFIGS; the tuner times them per shape.
+//    appended to shaders/gemm.wgsl (the operands): 128×256 to 32×32 workgroup tiles staged in workgroup
+//    memory, 8×16, 8×8 or 4×4 register blocks per thread read from the slabs as vec4s, next slabs prefetched
+//    into registers, one or two slab buffers. Every candidate is in TILED_CONFIGS; the tuner times them per
+//    shape. Products of whole tiles (M, N multiples of the tile, K of the slab depth) take the core's aligned
+//    specialisation instead, appended to shaders/gemm-aligned.wgsl: vec4 reads and writes, no bounds checks,
+//    the staging written out per transpose pair (tiledLaunch).
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
 //    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
@@ -29,17 +33,20 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/gemm.js';
+import alignedOperandFunctions from '../../shaders/gemm-aligned.wgsl';
 import common from '../../shaders/gemm-common.wgsl';
+import params from '../../shaders/gemm-params.wgsl';
 import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
-import { tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
+import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
-const operands = common + operandFunctions;
+const operands = params + common + operandFunctions;
+const alignedOperands = params + alignedOperandFunctions;
 const directShader = operands + directKernel;
-const subgroupShader = 'enable subgroups;\n' + common + subgroupKernel;
+const subgroupShader = 'enable subgroups;\n' + params + common + subgroupKernel;
 
 export interface GemmOptions {
   /** C[M,N] = op(A)·op(B) (+ bias[N] per row), A is [M,K] ([K,M] if transA), B is [K,N] ([N,K] if transB). */
@@ -100,24 +107,32 @@ function directGemmConfig(M: number, N: number): GemmTileConfig {
   return { kernel: 'direct', wgX, wgY: sideThreads(M, 1, 64 / wgX), rowVecs: 1, colVecs: 1, tileK: 4 };
 }
 
-const tiled = (wgX: number, wgY: number, vecs: number, tileK: number, doubleBuffer = false): GemmTileConfig => ({ kernel: 'tiled', wgX, wgY, rowVecs: vecs, colVecs: vecs, tileK, ...(doubleBuffer ? { doubleBuffer } : {}) });
+const tiled = (wgX: number, wgY: number, rowVecs: number, colVecs: number, tileK: number, doubleBuffer = false): GemmTileConfig => ({ kernel: 'tiled', wgX, wgY, rowVecs, colVecs, tileK, ...(doubleBuffer ? { doubleBuffer } : {}) });
 /** The rule's three tiles: 128×128 (8×8 per thread), 64×64 and 32×32 (4×4 per thread). */
-const BIG = tiled(16, 16, 2, 8);
-const MEDIUM = tiled(16, 16, 1, 16);
-const SMALL = tiled(8, 8, 1, 16);
+const BIG = tiled(16, 16, 2, 2, 8);
+const MEDIUM = tiled(16, 16, 1, 1, 16);
+const SMALL = tiled(8, 8, 1, 1, 16);
 
-/** The tiled core's configurations, which the tuner times on GPUs: the rule's three; 128×128 with deeper or
- * double-buffered slabs; the half-size tiles of 8×8 blocks with fewer threads (128×64, 64×128, 64×64), which
- * give 2-4× the workgroups of a 128×128 grid at the same FMAs per slab read. */
+/** The tiled core's configurations, which the tuner times on GPUs (each is a pipeline to compile, so the list
+ * keeps those that won some shape in an H200 sweep, and a few untried ones where the sweep pointed):
+ *  - the rule's three;
+ *  - 128×128 double-buffered (the big products' best, all transposes) and 128×256 of 8×16 per thread (double
+ *    buffered: 6 slab reads per 128 FMAs against 8×8's 4 per 64, for the largest products; untried);
+ *  - the half-size tiles of 8×8 blocks with fewer threads (128×64, 64×128), 2× the workgroups of a 128×128 grid
+ *    at the same FMAs per slab read;
+ *  - 64×64 of 4×4, 16-deep double-buffered (untried) and 8-deep double-buffered (won a convolution's input
+ *    gradient).
+ * Dropped after the sweep: 128×128 with 16-deep slabs and 64×64 of 8×8, which won no GEMM shape. SMALL stays
+ * last (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   BIG,
-  tiled(16, 16, 2, 8, true),
-  tiled(16, 16, 2, 16),
-  tiled(8, 16, 2, 8),
-  tiled(16, 8, 2, 8),
-  tiled(8, 8, 2, 8),
+  tiled(16, 16, 2, 2, 8, true),
+  tiled(16, 16, 2, 4, 8, true),
+  tiled(8, 16, 2, 2, 8),
+  tiled(16, 8, 2, 2, 8),
   MEDIUM,
-  tiled(16, 16, 1, 8, true),
+  tiled(16, 16, 1, 1, 16, true),
+  tiled(16, 16, 1, 1, 8, true),
   SMALL,
 ];
 
@@ -193,6 +208,15 @@ export function configName(c: GemmConfig): string {
   return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}`;
 }
 
+/** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
+ * its staging written out for the transposes) where the product is whole tiles, else the generic core (scalar
+ * reads through the bounds-checked operands, the transposes uniforms). */
+function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions): { shader: string; entryPoint: string; constants: Record<string, number> } {
+  if (!tiledAligned(cfg, o.M, o.N, o.K)) return { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} };
+  const layout = { aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB };
+  return { shader: tiledGemmShader(alignedOperands, cfg, layout), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0 } };
+}
+
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
 export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions, cfg: GemmConfig): GpuStorage {
   const { M, N, K } = o;
@@ -209,10 +233,7 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   } else {
     const tiles = tileLaunch(cfg);
     ({ tileM, tileN } = tiles);
-    launch =
-      cfg.kernel === 'tiled'
-        ? { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} }
-        : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
+    launch = cfg.kernel === 'tiled' ? tiledLaunch(cfg, o) : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
   }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);

@@ -18,6 +18,11 @@
 //   fn aRowsAdjacent() -> bool                     A[row + 1, k] follows A[row, k] in memory (else A[row, k + 1] does)
 //   fn bColsAdjacent() -> bool                     B[k, col + 1] follows B[k, col] in memory (else B[k + 1, col] does)
 //   fn store(row: u32, col: u32, value: f32, wid: vec3u)
+// or, for the aligned specialisation (`AlignedOperands`: every tile whole, K a multiple of TILE_K, so no bounds
+// checks at all), instead of the last five:
+//   fn loadA4(row: u32, k: u32) -> vec4f           A[row..row+3, k] if aRowsAdjacent, else A[row, k..k+3]
+//   fn loadB4(k: u32, col: u32) -> vec4f           B[k, col..col+3] if bColsAdjacent, else B[k..k+3, col]
+//   fn store4(row: u32, col: u32, value: vec4f, wid: vec3u)   C[row, col..col+3]
 //
 // Thread layout: a workgroup of wgX × wgY threads owns a TILE_M × TILE_N block of C, and each thread a
 // (4·rowVecs) × (4·colVecs) register block made of 4×4 pieces strided by the workgroup size: thread (x, y)
@@ -29,6 +34,14 @@
 // registers while it multiplies the current ones. One buffer: two barriers per k step (the slabs are
 // rewritten only once every thread has read them). Two buffers (`doubleBuffer`): the next slabs go into the
 // other buffer, one barrier per k step, twice the workgroup memory.
+//
+// Staging, generic: each thread reads scalars through loadA/loadB (bounds-checked there), consecutive threads
+// taking elements adjacent in memory. Aligned: each thread reads vec4s along the operand's contiguous side,
+// consecutive threads taking consecutive vec4s. Along the tile's side (transposed A, plain B) a vec4 is one
+// slab vec4; along k (plain A, transposed B) it is scattered as 4 scalars into 4 k rows of the slab. There
+// threads walk the side first, at most 2 vec4s (32 bytes, one memory sector) along k before it, so that a
+// warp's 4 scalar writes per vec4 land in distinct banks (k rows are tile + 4 words apart: 2 k-quads sit 16
+// banks apart; 4 would collide in pairs).
 
 /** A tile configuration of the core (src/kernels/gemm.ts's GemmTileConfig with kernel 'tiled'). */
 export interface TiledLayout {
@@ -42,6 +55,21 @@ export interface TiledLayout {
   tileK: number;
   /** Two slab buffers, one barrier per k step. */
   doubleBuffer?: boolean;
+}
+
+/** The aligned specialisation's operand layouts, fixed when the core is written out (one text per pair). */
+export interface AlignedOperands {
+  /** A[row + 1, k] follows A[row, k] in memory (else A[row, k + 1] does). */
+  aRowsAdjacent: boolean;
+  /** B[k, col + 1] follows B[k, col] in memory (else B[k + 1, col] does). */
+  bColsAdjacent: boolean;
+}
+
+/** Whether the aligned specialisation serves an M×N×K product on this layout: whole tiles, K whole slabs, and
+ * slabs a whole number of k-quads (every vec4 along k stays inside one slab). */
+export function tiledAligned(c: TiledLayout, M: number, N: number, K: number): boolean {
+  const { tileM, tileN } = tiledTile(c);
+  return c.tileK % 4 === 0 && M % tileM === 0 && N % tileN === 0 && K % c.tileK === 0 && K > 0;
 }
 
 /** Staged slab elements per thread and operand at most: each is a register held across the k step. */
@@ -65,12 +93,12 @@ const shaders = new Map<string, Map<string, string>>();
 
 /** `prelude` (the family's bindings and operand functions) followed by the core for `layout`. Cached, so that
  * every dispatch of a configuration passes the same string (the runtime caches modules by shader text). */
-export function tiledGemmShader(prelude: string, layout: TiledLayout): string {
-  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer]);
+export function tiledGemmShader(prelude: string, layout: TiledLayout, aligned?: AlignedOperands): string {
+  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, aligned ?? null]);
   let byLayout = shaders.get(prelude);
   if (!byLayout) shaders.set(prelude, (byLayout = new Map()));
   let shader = byLayout.get(key);
-  if (!shader) byLayout.set(key, (shader = prelude + tiledGemmCore(layout)));
+  if (!shader) byLayout.set(key, (shader = prelude + tiledGemmCore(layout, aligned)));
   return shader;
 }
 
@@ -79,38 +107,145 @@ const lines = (n: number, line: (i: number) => string | string[]) => range(n).fl
 const indent = (depth: number, text: string[]) => text.map((l) => '  '.repeat(depth) + l);
 const COMPONENTS = ['x', 'y', 'z', 'w'];
 
-/** The core's WGSL for one layout: entry point `gemm_tiled`. */
-export function tiledGemmCore(c: TiledLayout): string {
+/** How the threads stage the slabs: per-thread set-up (positions), registers, the global reads of the slabs
+ * at k offset `k`, their writes into the slabs at buffer offsets `at`, and the store of one vec4 of C. */
+interface Staging {
+  positions: string[];
+  registers: string[];
+  fetch: (k: string) => string[];
+  stage: (at: Record<string, string>) => string[];
+  storeVec: (row: string, col: string, acc: string) => string;
+  /** WGSL functions that the above call. */
+  helpers: string;
+}
+
+const GENERIC_HELPERS = `
+// Position (m, k) in the A slab of the l-th staged element: consecutive threads take elements that are
+// adjacent in memory, so the global reads coalesce whichever way the operand is laid out.
+fn slabPosA(l: u32) -> vec2u {
+  if (aRowsAdjacent()) {
+    return vec2u(l % TILE_M, l / TILE_M);
+  }
+  return vec2u(l / TILE_K, l % TILE_K);
+}
+
+// Position (n, k) in the B slab of the l-th staged element.
+fn slabPosB(l: u32) -> vec2u {
+  if (bColsAdjacent()) {
+    return vec2u(l % TILE_N, l / TILE_N);
+  }
+  return vec2u(l / TILE_K, l % TILE_K);
+}
+
+// A[row, k], zero past the workgroup's k range (a split reduction must not count its neighbour's share).
+fn stagedA(row: u32, k: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd) {
+    return 0.0;
+  }
+  return loadA(row, k);
+}
+
+fn stagedB(k: u32, col: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd) {
+    return 0.0;
+  }
+  return loadB(k, col);
+}
+
+// Writes 4 adjacent elements of C through \`store\`, clipped to C.
+fn storeVec(row: u32, col: u32, v: vec4f, wid: vec3u) {
+  if (row >= p.M) {
+    return;
+  }
+${[0, 1, 2, 3].map((q) => `  if (col + ${q}u < p.N) {\n    store(row, col + ${q}u, v.${COMPONENTS[q]}, wid);\n  }`).join('\n')}
+}
+`;
+
+/** Generic staging: scalars through loadA/loadB, any sizes. Staged element t of operand X: its position pX_t
+ * (row or column, k offset) and its slab index sX_t and component cX_t. */
+function genericStaging(c: TiledLayout, tileM: number, tileN: number, threads: number): Staging {
+  const operands = [
+    { name: 'A', elements: c.tileK * tileM },
+    { name: 'B', elements: c.tileK * tileN },
+  ].map((o) => ({ ...o, count: Math.ceil(o.elements / threads), whole: o.elements % threads === 0 }));
+  return {
+    positions: operands.flatMap(({ name, count }) =>
+      lines(count, (t) => [
+        `let p${name}${t} = slabPos${name}(li + ${t * threads}u);`,
+        `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
+        `let c${name}${t} = p${name}${t}.x % 4u;`,
+      ]),
+    ),
+    registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: f32;`)),
+    fetch: (k) =>
+      operands.flatMap(({ name, count }) =>
+        lines(count, (t) => (name === 'A' ? `nextA${t} = stagedA(row0 + pA${t}.x, ${k} + pA${t}.y, ks.y);` : `nextB${t} = stagedB(${k} + pB${t}.y, col0 + pB${t}.x, ks.y);`)),
+      ),
+    stage: (at) =>
+      operands.flatMap(({ name, count, whole, elements }) =>
+        lines(count, (t) => {
+          const write = `slab${name}[${at[name]}s${name}${t}][c${name}${t}] = next${name}${t};`;
+          return whole || t < count - 1 ? write : `if (li + ${t * threads}u < ${elements}u) { ${write} }`;
+        }),
+      ),
+    storeVec: (row, col, acc) => `storeVec(${row}, ${col}, ${acc}, wid);`,
+    helpers: GENERIC_HELPERS,
+  };
+}
+
+/** Aligned staging: vec4s through loadA4/loadB4, no bounds checks (see the header). Staged vec4 t of operand
+ * X: pX_t is (row or column, k offset) of its first element, sX_t its slab index, cX_t its component when
+ * scattered along k. */
+function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: number, layout: AlignedOperands): Staging {
+  const operands = [
+    { name: 'A', side: tileM, alongSide: layout.aRowsAdjacent },
+    { name: 'B', side: tileN, alongSide: layout.bColsAdjacent },
+  ].map((o) => {
+    const vecs = (c.tileK * o.side) / 4;
+    return { ...o, vecs, count: Math.ceil(vecs / threads), whole: vecs % threads === 0 };
+  });
+  // Along k, the k-quads that consecutive threads take before moving along the side (see the header).
+  const inner = Math.min(c.tileK / 4, 2);
+  const position = (side: number, alongSide: boolean, l: string) =>
+    alongSide ? `vec2u(4u * (${l} % ${side / 4}u), ${l} / ${side / 4}u)` : `vec2u((${l} / ${inner}u) % ${side}u, 4u * ((${l} / ${inner * side}u) * ${inner}u + ${l} % ${inner}u))`;
+  const guarded = (o: (typeof operands)[number], t: number, text: string[]) =>
+    o.whole || t < o.count - 1 ? text : [`if (li + ${t * threads}u < ${o.vecs}u) {`, ...indent(1, text), '}'];
+  return {
+    positions: operands.flatMap(({ name, side, alongSide, count }) =>
+      lines(count, (t) => [
+        `let p${name}${t} = ${position(side, alongSide, `(li + ${t * threads}u)`)};`,
+        `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
+        ...(alongSide ? [] : [`let c${name}${t} = p${name}${t}.x % 4u;`]),
+      ]),
+    ),
+    registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: vec4f;`)),
+    fetch: (k) =>
+      operands.flatMap((o) =>
+        lines(o.count, (t) => guarded(o, t, [o.name === 'A' ? `nextA${t} = loadA4(row0 + pA${t}.x, ${k} + pA${t}.y);` : `nextB${t} = loadB4(${k} + pB${t}.y, col0 + pB${t}.x);`])),
+      ),
+    stage: (at) =>
+      operands.flatMap((o) =>
+        lines(o.count, (t) => {
+          const n = o.name;
+          const writes = o.alongSide
+            ? [`slab${n}[${at[n]}s${n}${t}] = next${n}${t};`]
+            : lines(4, (q) => `slab${n}[${at[n]}s${n}${t}${q > 0 ? ` + ${q}u * SLAB_${n}_ROW` : ''}][c${n}${t}] = next${n}${t}.${COMPONENTS[q]};`);
+          return guarded(o, t, writes);
+        }),
+      ),
+    storeVec: (row, col, acc) => `store4(${row}, ${col}, ${acc}, wid);`,
+    helpers: '',
+  };
+}
+
+/** The core's WGSL for one layout: entry point `gemm_tiled`; with `aligned`, the aligned specialisation. */
+export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string {
   const { tileM, tileN } = tiledTile(c);
   const threads = c.wgX * c.wgY;
   if (Math.max(tileM, tileN) * c.tileK > MAX_STAGED * threads) throw new Error(`tiled gemm: tileK=${c.tileK} stages more than ${MAX_STAGED} elements per thread`);
+  if (aligned && c.tileK % 4 !== 0) throw new Error(`tiled gemm: the aligned core needs tileK a multiple of 4, not ${c.tileK}`);
   const buffers = c.doubleBuffer ? 2 : 1;
-  // Each thread stages elements l = li + t·threads of the k × tile slab; the last may fall past the slab.
-  const operands = [
-    { name: 'A', count: Math.ceil((c.tileK * tileM) / threads), whole: (c.tileK * tileM) % threads === 0, elements: c.tileK * tileM },
-    { name: 'B', count: Math.ceil((c.tileK * tileN) / threads), whole: (c.tileK * tileN) % threads === 0, elements: c.tileK * tileN },
-  ];
-  // Staged element t of operand X: its position (slab index sX_t, component cX_t) and the global (row or
-  // column, k offset) it reads: pX_t.
-  const positions = operands.flatMap(({ name, count }) =>
-    lines(count, (t) => [
-      `let p${name}${t} = slabPos${name}(li + ${t * threads}u);`,
-      `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
-      `let c${name}${t} = p${name}${t}.x % 4u;`,
-    ]),
-  );
-  const fetch = (k: string) =>
-    operands.flatMap(({ name, count }) =>
-      lines(count, (t) => (name === 'A' ? `nextA${t} = stagedA(row0 + pA${t}.x, ${k} + pA${t}.y, ks.y);` : `nextB${t} = stagedB(${k} + pB${t}.y, col0 + pB${t}.x, ks.y);`)),
-    );
-  // Writes the staged elements into the slabs at offsets `at.A` and `at.B` (buffer starts, or '').
-  const stage = (at: Record<string, string>) =>
-    operands.flatMap(({ name, count, whole, elements }) =>
-      lines(count, (t) => {
-        const write = `slab${name}[${at[name]}s${name}${t}][c${name}${t}] = next${name}${t};`;
-        return whole || t < count - 1 ? write : `if (li + ${t * threads}u < ${elements}u) { ${write} }`;
-      }),
-    );
+  const { positions, registers, fetch, stage, storeVec, helpers } = aligned ? alignedStaging(c, tileM, tileN, threads, aligned) : genericStaging(c, tileM, tileN, threads);
   // One k step: rowVecs + colVecs vec4 reads of the slabs, then the register block's FMAs.
   const step = (at: Record<string, string>, k: number) => [
     '{',
@@ -163,10 +298,10 @@ export function tiledGemmCore(c: TiledLayout): string {
         '}',
       ];
   const storeRows = lines(c.rowVecs, (i) =>
-    lines(4, (r) => lines(c.colVecs, (j) => `storeVec(row0 + ${4 * i * c.wgY + r}u + 4u * lid.y, col0 + ${4 * j * c.wgX}u + 4u * lid.x, acc${4 * i + r}_${j}, wid);`)),
+    lines(4, (r) => lines(c.colVecs, (j) => storeVec(`row0 + ${4 * i * c.wgY + r}u + 4u * lid.y`, `col0 + ${4 * j * c.wgX}u + 4u * lid.x`, `acc${4 * i + r}_${j}`))),
   );
   return `
-// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}.
+// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}${aligned ? `, aligned (A ${aligned.aRowsAdjacent ? 'rows' : 'k'} adjacent, B ${aligned.bColsAdjacent ? 'columns' : 'k'} adjacent)` : ''}.
 
 const TILE_M = ${tileM}u;
 const TILE_N = ${tileN}u;
@@ -181,47 +316,7 @@ const SLAB_B_LEN = ${c.tileK * (tileN / 4 + 1)}u;
 var<workgroup> slabA: array<vec4f, ${buffers * c.tileK * (tileM / 4 + 1)}>;
 var<workgroup> slabB: array<vec4f, ${buffers * c.tileK * (tileN / 4 + 1)}>;
 
-// Position (m, k) in the A slab of the l-th staged element: consecutive threads take elements that are
-// adjacent in memory, so the global reads coalesce whichever way the operand is laid out.
-fn slabPosA(l: u32) -> vec2u {
-  if (aRowsAdjacent()) {
-    return vec2u(l % TILE_M, l / TILE_M);
-  }
-  return vec2u(l / TILE_K, l % TILE_K);
-}
-
-// Position (n, k) in the B slab of the l-th staged element.
-fn slabPosB(l: u32) -> vec2u {
-  if (bColsAdjacent()) {
-    return vec2u(l % TILE_N, l / TILE_N);
-  }
-  return vec2u(l / TILE_K, l % TILE_K);
-}
-
-// A[row, k], zero past the workgroup's k range (a split reduction must not count its neighbour's share).
-fn stagedA(row: u32, k: u32, kEnd: u32) -> f32 {
-  if (k >= kEnd) {
-    return 0.0;
-  }
-  return loadA(row, k);
-}
-
-fn stagedB(k: u32, col: u32, kEnd: u32) -> f32 {
-  if (k >= kEnd) {
-    return 0.0;
-  }
-  return loadB(k, col);
-}
-
-// Writes 4 adjacent elements of C through \`store\`, clipped to C.
-fn storeVec(row: u32, col: u32, v: vec4f, wid: vec3u) {
-  if (row >= p.M) {
-    return;
-  }
-${range(4).map((q) => `  if (col + ${q}u < p.N) {\n    store(row, col + ${q}u, v.${COMPONENTS[q]}, wid);\n  }`).join('\n')}
-}
-
-@compute @workgroup_size(${c.wgX}, ${c.wgY})
+${helpers}@compute @workgroup_size(${c.wgX}, ${c.wgY})
 fn gemm_tiled(
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) li: u32,
@@ -237,7 +332,7 @@ fn gemm_tiled(
 ${indent(1, positions).join('\n')}
   // The next slabs' elements, read into registers while the current slabs are multiplied, so that the global
   // loads' latency hides behind the FMAs.
-${indent(1, operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: f32;`))).join('\n')}
+${indent(1, registers).join('\n')}
 ${indent(1, fetch('ks.x')).join('\n')}
   // The register block: acc{r}_{j} holds row 4·(lid.y + (r / 4)·${c.wgY}) + r % 4 of the tile, piece j's 4 columns.
 ${indent(1, lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `var acc${row}_${j} = vec4f(0.0);`))).join('\n')}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { configName, gemmCandidates, gemmWithConfig, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
-import { tiledGemmCore, tiledSlabBytes } from '../../src/kernels/tiled-gemm-core.js';
+import { tiledAligned, tiledGemmCore, tiledSlabBytes, tiledTile } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined, so that a case this adapter cannot run is skipped visibly.
@@ -33,21 +33,33 @@ describe('gemm: every kernel on this adapter', () => {
     [257, 300, 9],
     [140, 131, 37], // K past several slabs of every depth, with a remainder
   ];
+  // Shapes of whole tiles, which take the tiled core's aligned specialisation (vec4 staging, no bounds checks):
+  // two row tiles, one or two column tiles, K of several slabs; with and without bias and relu.
+  const alignedShapes = (config: GemmConfig): [number, number, number, boolean][] => {
+    if (config.kernel !== 'tiled' || config.tileK % 4 !== 0) return [];
+    const { tileM, tileN } = tiledTile(config);
+    const shapes: [number, number, number, boolean][] = [
+      [2 * tileM, tileN, 3 * config.tileK, true],
+      [tileM, 2 * tileN, config.tileK, false],
+    ];
+    for (const [M, N, K] of shapes) expect(tiledAligned(config, M, N, K), `${M}x${N}x${K} aligned`).toBe(true);
+    return shapes;
+  };
   const run = async (config: GemmConfig, flags: [boolean, boolean][]) => {
     if (!engine.runtime) throw new Error('gemm kernels need the WebGPU backend');
     const backend = engine.backend;
     let seed = 9100;
     for (const [transA, transB] of flags) {
-      for (const [M, N, K] of shapes) {
+      for (const [M, N, K, fused] of [...shapes.map(([M, N, K]): [number, number, number, boolean] => [M, N, K, true]), ...alignedShapes(config)]) {
         const a = randn(M * K, seed++);
         const b = randn(K * N, seed++);
-        const bias = randn(N, seed++);
-        const o = { M, N, K, transA, transB, activation: 'relu' as const };
-        const [ga, gb, gbias] = [backend.upload(a), backend.upload(b), backend.upload(bias)];
+        const bias = fused ? randn(N, seed++) : undefined;
+        const o = { M, N, K, transA, transB, ...(fused ? { activation: 'relu' as const } : {}) };
+        const [ga, gb, gbias] = [backend.upload(a), backend.upload(b), bias && backend.upload(bias)];
         const out = gemmWithConfig(engine.runtime, ga, gb, { ...o, bias: gbias }, config);
-        const what = `${configName(config)} transA=${transA} transB=${transB} M=${M} N=${N} K=${K}`;
+        const what = `${configName(config)} transA=${transA} transB=${transB} M=${M} N=${N} K=${K}${fused ? ' bias relu' : ''}`;
         assertClose(await backend.download(out), ser.reference.gemm(a, b, { ...o, bias }), 1e-5, what);
-        for (const s of [ga, gb, gbias, out]) backend.release(s);
+        for (const s of [ga, gb, gbias, out]) if (s) backend.release(s);
       }
     }
   };
@@ -66,6 +78,13 @@ describe('gemm: the tiled core as written out and offered', () => {
       const text = tiledGemmCore(config);
       expect(text.match(/var<workgroup>/g)?.length).toBe(2);
       expect(text, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
+      if (config.tileK % 4 !== 0) continue;
+      for (const [aRowsAdjacent, bColsAdjacent] of ALL_FLAGS) {
+        const aligned = tiledGemmCore(config, { aRowsAdjacent, bColsAdjacent });
+        expect(aligned, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
+        // No bounds checks: the aligned core calls none of the generic operand functions.
+        expect(aligned, configName(config)).not.toMatch(/\b(loadA|loadB|store|storeVec)\(/);
+      }
     }
   });
 

@@ -1,0 +1,53 @@
+// GEMM operands for the tiled core's aligned specialisation (src/kernels/tiled-gemm-core.ts, `AlignedOperands`):
+// C[M,N] = op(A)·op(B) (+ bias[N]) (then relu) where M and N are multiples of the tile and K of the slab depth,
+// so every tile is whole and every read and write is a vec4 with no bounds check. gemm-params.wgsl is
+// prepended; the bindings are gemm-common.wgsl's seen as vec4s (the host binds the same buffers).
+//
+// The transposes are override constants: the core is written out per pair (its staging reads along the
+// contiguous side), and these fold to one read each.
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
+// Without a bias the host binds some other read-only buffer here; it is never read.
+@group(0) @binding(3) var<storage, read> bias: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> c: array<vec4f>;
+
+fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
+  return (wid.y + wid.z * nwg.y) * TILE_M;
+}
+
+fn kRange(wid: vec3u) -> vec2u {
+  return vec2u(0u, p.K);
+}
+
+/** op(A)[row..row+3, k] when A is stored [K,M] (row a multiple of 4), else op(A)[row, k..k+3] (k a multiple of 4). */
+fn loadA4(row: u32, k: u32) -> vec4f {
+  if (TRANS_A) {
+    return a[(k * p.M + row) / 4u];
+  }
+  return a[(row * p.K + k) / 4u];
+}
+
+/** op(B)[k, col..col+3] when B is stored [K,N] (col a multiple of 4), else op(B)[k..k+3, col] (k a multiple of 4). */
+fn loadB4(k: u32, col: u32) -> vec4f {
+  if (TRANS_B) {
+    return b[(col * p.K + k) / 4u];
+  }
+  return b[(k * p.N + col) / 4u];
+}
+
+/** Adds the bias, applies the activation and writes C[row, col..col+3] (col a multiple of 4). */
+fn store4(row: u32, col: u32, value: vec4f, wid: vec3u) {
+  var x = value;
+  if (p.hasBias != 0u) {
+    x += bias[col / 4u];
+  }
+  if (p.relu != 0u) {
+    x = max(x, vec4f(0.0));
+  }
+  c[(row * p.N + col) / 4u] = x;
+}
