@@ -1,6 +1,6 @@
 // The elementwise family on WebGPU: unary maps and their derivatives, broadcasting binary ops, affine, in-place
-// accumulation (acc = α·acc + β·x: gradient sums, running averages), fill, sums down to a broadcast shape (sumTo) and repeats up to one (broadcastTo),
-// concat and slice; each kernel's CPU reference (./cpu/elementwise.ts, which states the semantics) beside it at
+// accumulation (acc = α·acc + β·x: gradient sums, running averages), fill, sums down to a broadcast shape (sumTo)
+// and repeats up to one (broadcastTo); each kernel's CPU reference (./cpu/elementwise.ts, which states the semantics) beside it at
 // the end of this file.
 //
 // Layout and shape rules: dense row-major float32. binary/sumTo/broadcastTo take shapes of equal rank whose
@@ -11,9 +11,9 @@
 //
 // Shaders: shaders/elementwise-map.wgsl (same-shape maps, a vec4 per invocation), elementwise-broadcast.wgsl
 // (broadcasting binary ops and broadcastTo over up to 6 collapsed dims, written as vec4s),
-// elementwise-reduce.wgsl (sumTo: partial sums per output, summed again level by level, no workgroup barriers)
-// and elementwise-copy.wgsl (concat and slice as block copies). Adjoint pairs: unary/unaryBackward,
-// sumTo/broadcastTo, concat/slice (binary's gradients are binary products summed down with sumTo, in ops.ts).
+// and elementwise-reduce.wgsl (sumTo: partial sums per output, summed again level by level, no workgroup
+// barriers); concat and slice, block copies, are in ./elementwise-copy.ts. Adjoint pairs: unary/unaryBackward,
+// sumTo/broadcastTo (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
@@ -24,7 +24,6 @@ import common from '../../shaders/elementwise-common.wgsl';
 import mapKernels from '../../shaders/elementwise-map.wgsl';
 import broadcastKernels from '../../shaders/elementwise-broadcast.wgsl';
 import reduceShader from '../../shaders/elementwise-reduce.wgsl';
-import copyShader from '../../shaders/elementwise-copy.wgsl';
 
 // WGSL has no includes: the family's operation selector is prepended to the shaders that use it.
 const mapShader = common + mapKernels;
@@ -48,7 +47,7 @@ const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
  * The kernels read and write whole vec4s: every buffer must hold ceil(length/4) of them. Pooled buffers always
  * do (sizes are rounded up to 32 bytes); the slack past `length` is never read as data.
  */
-function vec4Buffers(kernel: string, storages: GpuStorage[]): GPUBuffer[] {
+export function vec4Buffers(kernel: string, storages: GpuStorage[]): GPUBuffer[] {
   for (const s of storages) {
     if (s.buffer.size < Math.ceil(s.length / 4) * 16) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
   }
@@ -149,7 +148,7 @@ const pad6 = (values: number[], fill: number) => [...values, ...Array(MAX_RANK -
  * by WG/WGX rows, so short rows share a workgroup instead of idling most of its lanes. Returns the
  * constants, the column blocks per row and the workgroup count for `rows` rows.
  */
-function rowTiling(rows: number, length: number) {
+export function rowTiling(rows: number, length: number) {
   const wgx = Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, length))));
   const wgy = WG / wgx;
   const blocksPerRow = Math.ceil(length / wgx);
@@ -334,75 +333,6 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string, s
 
 const pad3 = (axes: Axis[]) => [...axes, ...Array(3 - axes.length).fill({ size: 1, stride: 0 })] as Axis[];
 
-// ------------------------------------------------------------------------------------------ concat, slice
-
-/** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c] for r < rows, c < cols. */
-function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {
-  if (rows === 0 || cols === 0) return;
-  const vec4 = [cols, srcStride, srcOffset, dstStride, dstOffset].every((v) => v % 4 === 0);
-  const unit = vec4 ? 4 : 1;
-  const tiling = rowTiling(rows, cols / unit);
-  rt.dispatch({
-    kernel: 'elementwise.copyBlock',
-    shapes,
-    shader: copyShader,
-    entryPoint: vec4 ? 'copyRowsVec4' : 'copyRows',
-    constants: tiling.constants,
-    params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit, tiling.blocksPerRow),
-    buffers: vec4 ? vec4Buffers('copyBlock', [src, dst]) : [src.buffer, dst.buffer],
-    workgroups: tiling.workgroups,
-  });
-}
-
-/** Two inputs' rows [rows, cols0] and [rows, cols1] side by side into columns [dstOffset, +cols0+cols1) of dst. */
-function concatPair(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, dst: GpuStorage, rows: number, cols0: number, cols1: number, dstStride: number, dstOffset: number, shapes: string): void {
-  if (rows === 0 || cols0 + cols1 === 0) return;
-  const tiling = rowTiling(rows, cols0 + cols1);
-  rt.dispatch({
-    kernel: 'elementwise.concatPair',
-    shapes,
-    shader: copyShader,
-    entryPoint: 'concatPair',
-    constants: tiling.constants,
-    params: new Params().u32(rows, cols0, cols1, dstStride, dstOffset, tiling.blocksPerRow),
-    buffers: [a.buffer, dst.buffer, b.buffer],
-    workgroups: tiling.workgroups,
-  });
-}
-
-/** Concatenation along axis: each input [outer, shape[axis]·inner] fills its column block of the output, two
- * inputs a dispatch. */
-function concatGpu(rt: GpuRuntime, inputs: Storage[], shapes: number[][], axis: number): Storage {
-  const outer = product(shapes[0].slice(0, axis));
-  const inner = product(shapes[0].slice(axis + 1));
-  const rowLengths = shapes.map((s) => s[axis] * inner);
-  const outRow = rowLengths.reduce((a, b) => a + b, 0);
-  const out = allocate(rt, outer * outRow, 'concat');
-  let column = 0;
-  for (let k = 0; k < inputs.length; k += 2) {
-    const what = (i: number) => `input ${i} [${shapes[i]}]`;
-    if (k + 1 < inputs.length) {
-      const [a, b] = [rowLengths[k], rowLengths[k + 1]];
-      concatPair(rt, gpuStorage(inputs[k]), gpuStorage(inputs[k + 1]), out, outer, a, b, outRow, column, `${what(k)} ${what(k + 1)} along axis ${axis}`);
-      column += a + b;
-    } else {
-      const row = rowLengths[k];
-      copyBlock(rt, gpuStorage(inputs[k]), out, outer, row, row, 0, outRow, column, `${what(k)} along axis ${axis}`);
-      column += row;
-    }
-  }
-  return out;
-}
-
-/** x[..., start : start+length, ...] along axis: concat's backward. */
-function sliceGpu(rt: GpuRuntime, x: Storage, shape: number[], axis: number, start: number, length: number): Storage {
-  const outer = product(shape.slice(0, axis));
-  const inner = product(shape.slice(axis + 1));
-  const out = allocate(rt, outer * length * inner, 'slice');
-  copyBlock(rt, gpuStorage(x), out, outer, length * inner, shape[axis] * inner, start * inner, length * inner, 0, `x[${shape}] axis ${axis} [${start}, ${start + length})`);
-  return out;
-}
-
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference).
 
@@ -414,5 +344,3 @@ export const accumulate = defineKernel(accumulateGpu, (c, acc, x, alpha?, beta?)
 export const fill = defineKernel(fillGpu, (c, length, value) => c.out(new Float32Array(length).fill(value)));
 export const sumTo = defineKernel(sumToGpu, (c, x, shape, outShape, scale?) => c.out(ref.sumTo(c.data(x), shape, outShape, scale)));
 export const broadcastTo = defineKernel(broadcastToGpu, (c, x, shape, outShape) => c.out(ref.broadcastTo(c.data(x), shape, outShape)));
-export const concat = defineKernel(concatGpu, (c, inputs, shapes, axis) => c.out(ref.concat(inputs.map((s) => c.data(s)), shapes, axis)));
-export const slice = defineKernel(sliceGpu, (c, x, shape, axis, start, length) => c.out(ref.slice(c.data(x), shape, axis, start, length)));

@@ -4,6 +4,7 @@
 
 export * from './conv1d.js';
 export * from './elementwise.js';
+export * from './elementwise-copy.js';
 export * from './gemm.js';
 export * from './geometry.js';
 export * from './normalization.js';
