@@ -27,6 +27,27 @@ const writeBoth = `struct P { n: u32 }
   if (g.x < p.n) { a[g.x] = 1.0; b[g.x] = 2.0; }
 }`;
 
+describe('Params (uniform blocks)', () => {
+  it('packs u32, i32 and f32 words in order, padded to 16 bytes, and keys by content', () => {
+    const p = new Params().u32(7, 2 ** 32 - 1).i32(-3).f32(0.5, 1 / 3);
+    const bytes = p.bytes();
+    expect(bytes.byteLength).toBe(32);
+    const view = new DataView(bytes);
+    expect([view.getUint32(0, true), view.getUint32(4, true), view.getInt32(8, true)]).toEqual([7, 2 ** 32 - 1, -3]);
+    expect([view.getFloat32(12, true), view.getFloat32(16, true)]).toEqual([0.5, Math.fround(1 / 3)]);
+    expect(new Params().u32(1).bytes().byteLength).toBe(16);
+    expect(p.key()).toBe(new Params().u32(7, 2 ** 32 - 1).i32(-3).f32(0.5, 1 / 3).key());
+    expect(p.key()).not.toBe(new Params().u32(7, 2 ** 32 - 1).i32(-3).f32(0.5, 0.25).key());
+  });
+
+  it('grows past its first 16 words and refuses a fractional integer field', () => {
+    const values = Array.from({ length: 40 }, (_, i) => i * 3);
+    const view = new DataView(new Params().u32(...values).bytes());
+    expect(values.map((_, i) => view.getUint32(4 * i, true))).toEqual(values);
+    expect(() => new Params().u32(1, 2.5)).toThrow(/uniform field 1 must be an integer, got 2.5/);
+  });
+});
+
 describe('GPU runtime', () => {
   it('throws a WebGPU validation error at the next sync, naming the kernel and its shapes', async () => {
     const a = rt.allocate(256, 'a');

@@ -2,9 +2,9 @@
 // buffers with the same parameters every step, yet creating a bind group costs ~35 µs on lavapipe and
 // writing a uniform ~12 µs: for the small kernels (the classifier's, the optimiser's) that is most of their
 // time. So a uniform buffer is made once per distinct parameter block and never written again, and a bind
-// group once per (pipeline, uniform, buffers). Both caches are bounded (uniforms least recently used out, bind
-// groups by starting afresh): parameters that change every step or lengths that vary per batch must not grow
-// them forever.
+// group once per (pipeline, uniform, buffers). Both caches are bounded by starting afresh when full (a training
+// step refills them in one step; keeping a use order cost two Map writes a dispatch): parameters that change
+// every step or lengths that vary per batch must not grow them forever.
 // Parameters known to change at every call (Adam's step count, a dropout seed: `volatile`) skip the value cache:
 // they are written (queue.writeBuffer) into a recycled uniform buffer instead, one not bound by any command
 // still unsubmitted, so a training step binds the same buffer every step and its bind group is cached too. A new
@@ -14,34 +14,6 @@ import type { Params } from './runtime.js';
 
 const UNIFORM_USAGE = 0x40; // GPUBufferUsage.UNIFORM
 const VOLATILE_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
-
-/** A Map in use order that drops its least recently used entry past `capacity`. */
-class Lru<K, V> {
-  private map = new Map<K, V>();
-  constructor(
-    private capacity: number,
-    private evicted: (value: V) => void = () => {},
-  ) {}
-  get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-  set(key: K, value: V): void {
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) {
-      const [oldest, old] = this.map.entries().next().value!;
-      this.map.delete(oldest);
-      this.evicted(old);
-    }
-  }
-  get size(): number {
-    return this.map.size;
-  }
-}
 
 /** A node of the bind-group trie: children by the next object of the key, and the group of the key ending here. */
 class TrieNode {
@@ -58,7 +30,7 @@ class TrieNode {
 const NO_UNIFORM = {};
 
 export class BindingCache {
-  private uniforms: Lru<string, GPUBuffer>;
+  private uniforms = new Map<string, GPUBuffer>();
   private groups = new TrieNode();
   private groupCount = 0;
   /** Evicted uniforms, destroyed after the next submit: the batch being recorded may still bind them. */
@@ -73,9 +45,7 @@ export class BindingCache {
   constructor(
     private device: GPUDevice,
     private capacity = { uniforms: 2048, bindGroups: 4096 },
-  ) {
-    this.uniforms = new Lru(capacity.uniforms, (buffer) => this.retired.push(buffer));
-  }
+  ) {}
 
   /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. `label` names it in
    * WebGPU's errors; it is built only for a new group. */
@@ -134,6 +104,11 @@ export class BindingCache {
       buffer = this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
       buffer.unmap();
+      if (this.uniforms.size >= this.capacity.uniforms) {
+        // Retired, not destroyed: the batch being recorded may still bind them.
+        this.retired.push(...this.uniforms.values());
+        this.uniforms.clear();
+      }
       this.uniforms.set(key, buffer);
     }
     return buffer;
