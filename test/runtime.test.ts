@@ -1,7 +1,7 @@
 // The GPU runtime: errors that name the kernel, refusals before dispatch, ordering of dispatches and copies
 // within a batch, and the per-kernel profiler.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ser from '../src/index.js';
 import { BindingCache } from '../src/gpu/binding-cache.js';
 import { BufferPool } from '../src/gpu/buffer-pool.js';
@@ -70,6 +70,27 @@ describe('GPU runtime', () => {
       /test\.huge a\[9999999\]: workgroups \[70000, 1, 1\] exceed/,
     );
     rt.release(a);
+  });
+
+  it('precompiles the pipelines of recorded dispatches without running them (the tuner compiles its candidates so)', async () => {
+    const [a, b] = [rt.allocate(256, 'a'), rt.allocate(256, 'b')];
+    rt.clear(a, 256);
+    const shader = writeBoth.replace('a[g.x] = 1.0;', 'a[g.x] = 3.0;'); // a text no other test compiled
+    const call = () => rt.dispatch({ kernel: 'test.precompiled', shader, params: new Params().u32(64), buffers: [a, b], workgroups: [1] });
+    const before = rt.counts.dispatches;
+    await rt.precompile(call);
+    expect(rt.counts.dispatches).toBe(before);
+    expect(new Float32Array(await rt.read(a, 256))[0]).toBe(0); // recorded, not run
+    const compile = vi.spyOn(rt.device, 'createComputePipeline');
+    try {
+      call();
+      expect(compile).not.toHaveBeenCalled(); // the precompiled pipeline, from the cache
+    } finally {
+      compile.mockRestore();
+    }
+    expect(new Float32Array(await rt.read(a, 256))[0]).toBe(3);
+    rt.release(a);
+    rt.release(b);
   });
 
   it('keeps dispatches, copies and clears of one batch in order', async () => {

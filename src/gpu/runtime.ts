@@ -127,6 +127,8 @@ export class GpuRuntime {
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
   private tuning = false;
+  /** While `precompile` records: the compiles its dispatches started (they are not run). */
+  private compiles: Promise<unknown>[] | null = null;
 
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
@@ -182,6 +184,10 @@ export class GpuRuntime {
     const [x, y = 1, z = 1] = call.workgroups;
     const max = this.maxWorkgroups;
     if (x > max || y > max || z > max) throw new GpuError(`${labelOf(call)}: workgroups [${x}, ${y}, ${z}] exceed the device's ${max} per dimension`);
+    if (this.compiles) {
+      this.compiles.push(this.compile(call));
+      return;
+    }
     const encoder = this.begin(call);
     const pipeline = this.pipeline(call);
     const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, () => labelOf(call), call.volatile);
@@ -303,28 +309,58 @@ export class GpuRuntime {
     return this.encoder;
   }
 
+  /** Compiles the pipelines that the dispatches `record` makes would use, without running them: the compiles
+   * go through createComputePipelineAsync, which an implementation may run in parallel (the tuner compiles all
+   * its candidates this way before timing them, where compiling one by one was most of a tuning pass). A
+   * pipeline that fails to compile here is compiled again, and fails with its error, when it is dispatched. */
+  async precompile(record: () => void): Promise<void> {
+    const compiles: Promise<unknown>[] = [];
+    this.compiles = compiles;
+    try {
+      record();
+    } finally {
+      this.compiles = null;
+    }
+    await Promise.all(compiles);
+  }
+
   private pipeline(call: KernelCall): GPUComputePipeline {
-    const entryPoint = call.entryPoint ?? 'main';
-    const constants = call.constants ?? {};
-    // By shader text first (the same string object every call, whose hash V8 keeps), then by entry point and
-    // constants: no JSON of the constants per dispatch.
+    const { variants, key } = this.pipelineSlot(call);
+    let pipeline = variants.get(key);
+    if (!pipeline) variants.set(key, (pipeline = this.device.createComputePipeline(this.pipelineDescriptor(call))));
+    return pipeline;
+  }
+
+  /** Starts compiling a dispatch's pipeline in the background (see `precompile`). */
+  private compile(call: KernelCall): Promise<unknown> {
+    const { variants, key } = this.pipelineSlot(call);
+    if (variants.has(key)) return Promise.resolve();
+    return this.device
+      .createComputePipelineAsync(this.pipelineDescriptor(call))
+      .then((pipeline) => {
+        if (!variants.has(key)) variants.set(key, pipeline);
+      })
+      .catch(() => {});
+  }
+
+  /** Where a dispatch's pipeline is cached: by shader text first (the same string object every call, whose hash
+   * V8 keeps), then by entry point and constants (no JSON of the constants per dispatch). */
+  private pipelineSlot(call: KernelCall): { variants: Map<string, GPUComputePipeline>; key: string } {
     let variants = this.pipelines.get(call.shader);
     if (!variants) this.pipelines.set(call.shader, (variants = new Map()));
-    let key = entryPoint;
+    let key = call.entryPoint ?? 'main';
+    const constants = call.constants ?? {};
     for (const name in constants) key += `,${name}=${constants[name]}`;
-    let pipeline = variants.get(key);
-    if (pipeline) return pipeline;
+    return { variants, key };
+  }
+
+  private pipelineDescriptor(call: KernelCall): GPUComputePipelineDescriptor {
     let module = this.modules.get(call.shader);
     if (!module) {
       module = this.device.createShaderModule({ code: call.shader, label: call.kernel });
       this.modules.set(call.shader, module);
     }
-    pipeline = this.device.createComputePipeline({
-      label: `${call.kernel}:${entryPoint}`,
-      layout: 'auto',
-      compute: { module, entryPoint, constants },
-    });
-    variants.set(key, pipeline);
-    return pipeline;
+    const entryPoint = call.entryPoint ?? 'main';
+    return { label: `${call.kernel}:${entryPoint}`, layout: 'auto', compute: { module, entryPoint, constants: call.constants ?? {} } };
   }
 }

@@ -76,8 +76,24 @@ export class Tuner {
    * with its own workload finished and its profiler set aside. */
   async tune(rt: GpuRuntime): Promise<TuningResult[]> {
     const done: TuningResult[] = [];
-    for (const [problem, { variants, inputs }] of this.queued) {
-      this.queued.delete(problem);
+    const problems = [...this.queued];
+    this.queued.clear();
+    // Every candidate's pipelines first, compiled together (GpuRuntime.precompile): one by one, the compiles
+    // were most of a tuning pass on a GPU. A candidate that fails here fails again, and is timed as failed, below.
+    const trialInputs = problems.map(([, { inputs }]) => zeros(rt, inputs, 'tuning trial'));
+    await rt.precompile(() =>
+      problems.forEach(([, { variants }], i) =>
+        variants.forEach((v) => {
+          try {
+            rt.release(v.run(trialInputs[i]).buffer);
+          } catch {
+            // timed as failed below
+          }
+        }),
+      ),
+    );
+    trialInputs.flat().forEach((s) => rt.release(s.buffer));
+    for (const [problem, { variants, inputs }] of problems) {
       const zeroed = zeros(rt, inputs, 'tuning trial');
       const ms: Record<string, number> = {};
       try {
