@@ -116,7 +116,7 @@ describe('tuner', () => {
   }
 
   it.skipIf(single)('gemm: tuned by the runtime at the next read-back, and the tuned product matches the CPU reference', async () => {
-    const [M, Nn, Kk] = [48, 40, 24];
+    const [M, Nn, Kk] = [136, 120, 160]; // 5.2 MFLOP: over the size below which products stay untuned
     const a = randn(M * Kk, 41);
     const b = randn(Kk * Nn, 42);
     rt.tuner.enabled = true;
@@ -127,6 +127,18 @@ describe('tuner', () => {
     expect(tuned, 'the product was not tuned').toBeDefined();
     expect(Object.keys(tuned!.ms).length).toBeGreaterThanOrEqual(2);
     assertClose(await backend.download(run()), ser.reference.gemm(a, b, { M, N: Nn, K: Kk }), 1e-5, `gemm tuned to ${tuned!.chosen}`);
+  });
+
+  it.skipIf(single)("gemm: a product bound by the dispatch cost (the classifier's) is not tuned", async () => {
+    const [M, Nn, Kk] = [16, 64, 130];
+    rt.tuner.enabled = true;
+    const before = rt.tuner.results.length;
+    const a = backend.upload(randn(M * Kk, 43));
+    const b = backend.upload(randn(Kk * Nn, 44));
+    const out = ser.kernels.gemm(backend, a, b, { M, N: Nn, K: Kk });
+    await backend.download(out);
+    expect(rt.tuner.results.slice(before).map((r) => r.problem)).not.toContain(`gemm ${M}x${Nn}x${Kk}`);
+    for (const s of [a, b, out]) backend.release(s);
   });
 
   it('saves choices per adapter in one file and loads them back; an unreadable file counts as empty', async () => {

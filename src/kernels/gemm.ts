@@ -174,9 +174,17 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
 function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Variant {
   const { M, N, K } = o;
   const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
+  const rule = variant(gemmConfig(rt.profile, M, N));
+  if (2 * M * N * K < TUNE_MIN_FLOPS) return rule;
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}`;
-  return rt.tuner.choose(problem, variant(gemmConfig(rt.profile, M, N)), () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
 }
+
+/** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
+ * on the H100 every candidate for the classifier's products ran within noise of the others
+ * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt), while each tuning trial costs a pipeline compile per
+ * candidate at a cold start (9 of the default model's 20 tuned problems were such products). */
+const TUNE_MIN_FLOPS = 2 ** 22;
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
  * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
