@@ -29,7 +29,7 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { configName, tiledConfigsFor, tiledGemmConfig, type GemmTileConfig } from './gemm.js';
+import { configName, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
@@ -336,7 +336,7 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   const subgroupBlock = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
   const direct = variant('direct', directTile(pass, g));
   const subgroup = subgroupBlock && variant('subgroup', subgroupBlock);
-  const ruleTiled = tiledGemmConfig(limits, M, N);
+  const ruleTiled = tiledConvConfig(limits, M, N);
   const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup ?? direct);
   const all = () => [direct, ...(subgroup ? [subgroup] : []), ...tiled.map((cfg) => variant(configName(cfg), cfg))];
   return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));

@@ -108,45 +108,53 @@ function directGemmConfig(M: number, N: number): GemmTileConfig {
 }
 
 const tiled = (wgX: number, wgY: number, rowVecs: number, colVecs: number, tileK: number, doubleBuffer = false): GemmTileConfig => ({ kernel: 'tiled', wgX, wgY, rowVecs, colVecs, tileK, ...(doubleBuffer ? { doubleBuffer } : {}) });
-/** The rule's three tiles: 128×128 (8×8 per thread), 64×64 and 32×32 (4×4 per thread). */
-const BIG = tiled(16, 16, 2, 2, 8);
+/** The rules' tiles, from the H100's sweep (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt): big GEMMs ran
+ * fastest on 64×128 or 128×64 tiles of 8×8 per thread, 128 threads (4096³: 38-39 TFLOP/s, against 32-34 on
+ * 128×128), and the convolutions on 64×64 tiles of 4×4 (87 of their 111 shapes; 52 of those with 16-deep
+ * double-buffered slabs, the most of any); 32×32 keeps small products' grids full. */
+const WIDE = tiled(16, 8, 2, 2, 8);
 const MEDIUM = tiled(16, 16, 1, 1, 16);
+const MEDIUM_DB = tiled(16, 16, 1, 1, 16, true);
 const SMALL = tiled(8, 8, 1, 1, 16);
 
 /** The tiled core's configurations, which the tuner times on GPUs (each is a pipeline to compile, so the list
- * keeps those that won some shape in an H200 sweep, and a few untried ones where the sweep pointed):
- *  - the rule's three;
- *  - 128×128 double-buffered (the big products' best, all transposes) and 128×256 of 8×16 per thread (double
- *    buffered: 6 slab reads per 128 FMAs against 8×8's 4 per 64, for the largest products; untried);
- *  - the half-size tiles of 8×8 blocks with fewer threads (128×64, 64×128), 2× the workgroups of a 128×128 grid
- *    at the same FMAs per slab read;
- *  - 64×64 of 4×4, 16-deep double-buffered (untried) and 8-deep double-buffered (won a convolution's input
- *    gradient).
- * Dropped after the sweep: 128×128 with 16-deep slabs and 64×64 of 8×8, which won no GEMM shape. SMALL stays
+ * keeps those that won some shape in the H200 and H100 sweeps):
+ *  - the rules' four (above);
+ *  - 128×128 of 8×8 per thread, one or two slab buffers (the H200's best for big products before the aligned
+ *    path);
+ *  - 128×64 of 8×8, the other half-size tile (the H100's best for 4096³ with A transposed);
+ *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100).
+ * Dropped: 128×128 with 16-deep slabs and 64×64 of 8×8 (no GEMM win on the H200), 128×256 of 8×16 (none on the
+ * H100: 28 TFLOP/s at 4096³ against 38-39 on 64×128). SMALL stays
  * last (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
-  BIG,
+  tiled(16, 16, 2, 2, 8),
   tiled(16, 16, 2, 2, 8, true),
-  tiled(16, 16, 2, 4, 8, true),
   tiled(8, 16, 2, 2, 8),
-  tiled(16, 8, 2, 2, 8),
+  WIDE,
   MEDIUM,
-  tiled(16, 16, 1, 1, 16, true),
+  MEDIUM_DB,
   tiled(16, 16, 1, 1, 8, true),
   SMALL,
 ];
 
-/** Workgroup tiles for the tiled core (GPUs): big tiles when there are enough of them to fill a GPU, smaller
- * ones for small or skinny outputs so that the grid keeps some parallelism and few threads compute padding. */
-export function tiledGemmConfig(limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>, M: number, N: number): GemmTileConfig {
-  const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t);
-  // A big GPU holds a few hundred 256-thread workgroups at once (an H100: 132 SMs × 2 of these): big tiles
-  // only once there are enough of them, else 64×64 tiles give 4× the workgroups.
-  const maxBytes = limits.maxComputeWorkgroupStorageSize;
-  if (tiles(128) >= 192 && tiledSlabBytes(BIG) <= maxBytes && !tooThin(BIG, M, N)) return BIG;
-  if (tiles(64) >= 64 && tiledSlabBytes(MEDIUM) <= maxBytes && !tooThin(MEDIUM, M, N)) return MEDIUM;
+/** Workgroup tiles for a GEMM on the tiled core (GPUs) when it is not tuned: big tiles when there are enough of
+ * them to fill a GPU (a few hundred workgroups at once), smaller ones for small or skinny outputs so that the
+ * grid keeps some parallelism and few threads compute padding. */
+export function tiledGemmConfig(limits: Limits, M: number, N: number): GemmTileConfig {
+  if (tileCount(WIDE, M, N) >= 128 && fits(WIDE, limits, M, N)) return WIDE;
+  if (tileCount(MEDIUM, M, N) >= 64 && fits(MEDIUM, limits, M, N)) return MEDIUM;
   return SMALL;
 }
+
+/** The same for a convolution pass as an implicit GEMM: 64×64 tiles (double-buffered) from 64 of them, else 32×32. */
+export function tiledConvConfig(limits: Limits, M: number, N: number): GemmTileConfig {
+  return tileCount(MEDIUM_DB, M, N) >= 64 && fits(MEDIUM_DB, limits, M, N) ? MEDIUM_DB : SMALL;
+}
+
+type Limits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>;
+const tileCount = (c: GemmTileConfig, M: number, N: number) => Math.ceil(M / tiledTile(c).tileM) * Math.ceil(N / tiledTile(c).tileN);
+const fits = (c: GemmTileConfig, limits: Limits, M: number, N: number) => tiledSlabBytes(c) <= limits.maxComputeWorkgroupStorageSize && !tooThin(c, M, N);
 
 /** Whether C of M×N is too thin for a tile: a side under a quarter of the tile's leaves at least 3/4 of its
  * threads computing padding (a 1-channel convolution's input gradient took 20-300× the direct kernel's time
