@@ -89,40 +89,16 @@ function softmaxCrossEntropyGpu(
   const loss = allocate(rt, 1, 'crossEntropy.loss');
   const inputs = [gpuStorage(logits).buffer, gpuStorage(targets).buffer, probs.buffer];
   const weights = classWeights ? [gpuStorage(classWeights).buffer] : [];
+  // The passes differ in entry point, threads, bindings and grid only.
+  const pass = (entryPoint: string, kernel: string, wg: number, buffers: GPUBuffer[], workgroups: [number, number?]) =>
+    rt.dispatch({ kernel, shapes, shader: crossEntropyShader, entryPoint, constants: { WG: wg }, params: new Params().u32(rows, cols), buffers, workgroups });
   if (rows <= WHOLE_MAX_ROWS) {
-    rt.dispatch({
-      kernel: 'softmaxCrossEntropy',
-      shapes,
-      shader: crossEntropyShader,
-      entryPoint: classWeights ? 'wholeWeighted' : 'whole',
-      constants: { WG: REDUCE_WG },
-      params: new Params().u32(rows, cols),
-      buffers: [...inputs, loss.buffer, ...weights],
-      workgroups: [1],
-    });
+    pass(classWeights ? 'wholeWeighted' : 'whole', 'softmaxCrossEntropy', REDUCE_WG, [...inputs, loss.buffer, ...weights], [1]);
     return { loss, probs };
   }
   const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
-  rt.dispatch({
-    kernel: 'softmaxCrossEntropy.rows',
-    shapes,
-    shader: crossEntropyShader,
-    entryPoint: classWeights ? 'rowsWeighted' : 'rows',
-    constants: { WG: ROWS_WG },
-    params: new Params().u32(rows, cols),
-    buffers: [...inputs, rowLoss.buffer, ...weights],
-    workgroups: grid1d(rows, ROWS_WG),
-  });
-  rt.dispatch({
-    kernel: 'softmaxCrossEntropy.mean',
-    shapes,
-    shader: crossEntropyShader,
-    entryPoint: 'mean',
-    constants: { WG: REDUCE_WG },
-    params: new Params().u32(rows, cols),
-    buffers: [rowLoss.buffer, loss.buffer],
-    workgroups: [1],
-  });
+  pass(classWeights ? 'rowsWeighted' : 'rows', 'softmaxCrossEntropy.rows', ROWS_WG, [...inputs, rowLoss.buffer, ...weights], grid1d(rows, ROWS_WG));
+  pass('mean', 'softmaxCrossEntropy.mean', REDUCE_WG, [rowLoss.buffer, loss.buffer], [1]);
   rt.release(rowLoss.buffer);
   return { loss, probs };
 }
