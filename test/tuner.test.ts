@@ -31,6 +31,27 @@ const busy = `struct P { n: u32 }
   a[g.x] = s;
 }`;
 
+describe('Tuner.choose', () => {
+  it("keeps a problem's chosen variant: later calls build no candidates, a new choice replaces it", () => {
+    const tuner = new Tuner();
+    tuner.enabled = true;
+    const variant = (name: string): Variant => ({ name, run: () => { throw new Error('not run here'); } });
+    let built = 0;
+    const candidates = () => {
+      built++;
+      return [variant('a'), variant('b')];
+    };
+    tuner.load({ p: 'b' });
+    const first = tuner.choose('p', variant('a'), candidates, []);
+    expect(first.name).toBe('b');
+    expect(tuner.choose('p', variant('a'), candidates, [])).toBe(first);
+    expect(built).toBe(1);
+    tuner.load({ p: 'a' });
+    expect(tuner.choose('p', variant('b'), candidates, []).name).toBe('a');
+    expect(built).toBe(2);
+  });
+});
+
 describe('tuner', () => {
   /** A variant that loops `loops` times per invocation (negative: one that cannot run). */
   const busyVariant = (name: string, loops: number): Variant => ({

@@ -46,11 +46,16 @@ export class Tuner {
   /** Called after each tuning pass that recorded choices (the CLI saves them there, so a killed run keeps them). */
   onTuned: ((results: TuningResult[]) => Promise<void>) | null = null;
   private chosen = new Map<string, string>();
+  /** The chosen variant of each problem once built: a step asks for the same problems every time, and building
+   * every candidate (a closure and a name each) to find the chosen one was host time on every dispatch. A
+   * family's problem key must therefore name everything its variants capture besides their inputs. */
+  private resolved = new Map<string, Variant>();
   private queued = new Map<string, Queued>();
   readonly results: TuningResult[] = [];
 
   /** Adds choices saved by `choices()` in an earlier run on the same adapter. */
   load(saved: Record<string, string>): void {
+    this.resolved.clear();
     for (const [problem, name] of Object.entries(saved)) if (typeof name === 'string') this.chosen.set(problem, name);
   }
 
@@ -60,10 +65,15 @@ export class Tuner {
    * lengths of the problem's inputs, which the trials get zeroed. */
   choose(problem: string, rule: Variant, variants: () => Variant[], inputs: number[]): Variant {
     if (!this.enabled) return rule;
+    const resolved = this.resolved.get(problem);
+    if (resolved) return resolved;
     const list = variants();
     const name = this.chosen.get(problem);
     const known = name === undefined ? undefined : list.find((v) => v.name === name);
-    if (known) return known;
+    if (known) {
+      this.resolved.set(problem, known);
+      return known;
+    }
     if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs });
     return rule;
   }
@@ -105,6 +115,7 @@ export class Tuner {
       const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
       if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
       this.chosen.set(problem, chosen);
+      this.resolved.delete(problem);
       done.push({ problem, ms, chosen });
     }
     this.results.push(...done);

@@ -184,7 +184,8 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
   const rule = variant(gemmConfig(rt.profile, M, N));
   if (2 * M * N * K < TUNE_MIN_FLOPS) return rule;
-  const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}`;
+  // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
+  const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
   return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
 }
 
