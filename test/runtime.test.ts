@@ -57,9 +57,16 @@ describe('GPU runtime', () => {
     call('test.aliased', [a, a]);
     call('test.after', [a, b]);
     await expect(rt.sync()).rejects.toThrow(/test\.aliased a\[64\]/);
-    // The error was the batch's: the runtime goes on.
+    // The error was the batch's: the runtime goes on; with debug groups (off by default) likewise.
     call('test.fine', [a, b]);
     await rt.sync();
+    rt.debugGroups = true;
+    try {
+      call('test.aliased.grouped', [a, a]);
+      await expect(rt.sync()).rejects.toThrow(/test\.aliased\.grouped a\[64\]/);
+    } finally {
+      rt.debugGroups = false;
+    }
     rt.release(a);
     rt.release(b);
   });
