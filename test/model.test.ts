@@ -1,15 +1,16 @@
 // The SER model's parts beyond the kernels: the learned log filter bank, statistics pooling, FiLM, adapting
-// batch norm to one speaker, and the recipe's data and schedule helpers (one-speaker batches, warm-up + cosine
-// learning rate).
+// batch norm to one speaker, the default model's training step within its dispatch budget, and the recipe's data
+// and schedule helpers (one-speaker batches, warm-up + cosine learning rate).
 
 import { describe, expect, it } from 'vitest';
 import { init } from '../src/engine/context.js';
 import { mul, sum, tensor } from '../src/engine/ops.js';
 import { seededRandom } from '../src/engine/random.js';
 import { adaptNormalization, normalizationState, restoreNormalization } from '../src/model/adapt.js';
-import { compactModelConfig, withGenderDesign, type ModelConfig } from '../src/model/config.js';
+import { compactModelConfig, defaultModelConfig, withGenderDesign, type ModelConfig } from '../src/model/config.js';
 import { FilterBank, melGaborKernels, type FilterBankConfig } from '../src/model/filterbank.js';
-import { SerModel, statisticsPooling } from '../src/model/ser-model.js';
+import { SerModel, serLoss, statisticsPooling } from '../src/model/ser-model.js';
+import { Adam } from '../src/engine/adam.js';
 import { allWindows, speakerBatches, type Example } from '../src/train/dataset.js';
 import { learningRate } from '../src/train/trainer.js';
 
@@ -151,6 +152,33 @@ describe('SER model', () => {
       expect(m.films).toHaveLength(0);
       expect(m.hidden!.weight.shape).toEqual([8, 2 * 4]);
     }
+  });
+
+  it('a training step of the default model records at most 60 dispatches on WebGPU (the bench census lists them)', async () => {
+    const engine = await init({ backend: 'webgpu' });
+    const rt = engine.runtime!;
+    const config = defaultModelConfig(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    const model = new SerModel(config, 1);
+    const adam = new Adam(model.parameters(), { lr: 1e-3 });
+    // Batch 4: its batch norms take the one-workgroup-per-channel passes that batch 16 takes (1 200-4 800 values).
+    const x = tensor(randn(4 * config.windowSamples), [4, 1, config.windowSamples]);
+    const targets = { labels: Int32Array.of(0, 3, 5, 6), genderLabels: Int32Array.of(0, 1, 0, 1) };
+    const step = () => {
+      model.train();
+      const loss = serLoss(model.forward(x, onehot([0, 1, 0, 1])), targets, { genderWeight: 0.3 });
+      loss.backwardSync();
+      adam.step();
+      adam.zeroGrad();
+      loss.dispose();
+    };
+    step();
+    await rt.sync();
+    const before = rt.counts.dispatches;
+    step();
+    const dispatches = rt.counts.dispatches - before;
+    await rt.sync();
+    expect(dispatches).toBeGreaterThan(40); // a whole step was counted
+    expect(dispatches).toBeLessThanOrEqual(60);
   });
 
   for (const backend of ['webgpu', 'cpu'] as const) {
