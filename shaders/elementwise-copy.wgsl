@@ -42,16 +42,16 @@ struct PairParams {
 @group(0) @binding(0) var<uniform> pair: PairParams;
 @group(0) @binding(3) var<storage, read> src1: array<f32>;
 
-// (row, column) of this invocation.
-fn position(wid: vec3u, nwg: vec3u, lid: vec3u) -> vec2u {
+// (row, column) of this invocation, the grid having blocksPerRow column blocks per row group.
+fn position(wid: vec3u, nwg: vec3u, lid: vec3u, blocksPerRow: u32) -> vec2u {
   let w = wid.x + wid.y * nwg.x;
-  let rowGroup = w / params.blocksPerRow;
-  return vec2u(rowGroup * WGY + lid.y, (w - rowGroup * params.blocksPerRow) * WGX + lid.x);
+  let rowGroup = w / blocksPerRow;
+  return vec2u(rowGroup * WGY + lid.y, (w - rowGroup * blocksPerRow) * WGX + lid.x);
 }
 
 @compute @workgroup_size(WGX, WGY)
 fn copyRows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let p = position(wid, nwg, lid);
+  let p = position(wid, nwg, lid, params.blocksPerRow);
   if (p.x < params.rows && p.y < params.cols) {
     dst[p.x * params.dstStride + params.dstOffset + p.y] = src[p.x * params.srcStride + params.srcOffset + p.y];
   }
@@ -59,7 +59,7 @@ fn copyRows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 
 @compute @workgroup_size(WGX, WGY)
 fn copyRowsVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let p = position(wid, nwg, lid);
+  let p = position(wid, nwg, lid, params.blocksPerRow);
   if (p.x < params.rows && p.y < params.cols) {
     dst4[p.x * params.dstStride + params.dstOffset + p.y] = src4[p.x * params.srcStride + params.srcOffset + p.y];
   }
@@ -67,10 +67,9 @@ fn copyRowsVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 
 @compute @workgroup_size(WGX, WGY)
 fn concatPair(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let w = wid.x + wid.y * nwg.x;
-  let rowGroup = w / pair.blocksPerRow;
-  let r = rowGroup * WGY + lid.y;
-  let c = (w - rowGroup * pair.blocksPerRow) * WGX + lid.x;
+  let at = position(wid, nwg, lid, pair.blocksPerRow);
+  let r = at.x;
+  let c = at.y;
   if (r >= pair.rows || c >= pair.cols0 + pair.cols1) {
     return;
   }
