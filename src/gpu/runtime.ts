@@ -113,7 +113,7 @@ export class GpuRuntime {
   private batchLabel = '';
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
   private readonly bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
-  /** Read once: Dawn builds a new limits object at every `device.limits`. */
+  /** From the device profile's limits, read once (Dawn builds a new limits object at every `device.limits`). */
   private readonly maxWorkgroups: number;
   /** Records a debug group (the kernel and its shapes) around every dispatch, for tools such as RenderDoc; off
    * by default (two calls into Dawn a dispatch). */
@@ -132,7 +132,7 @@ export class GpuRuntime {
 
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
-    this.maxWorkgroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    this.maxWorkgroups = gpu.profile.limits.maxComputeWorkgroupsPerDimension;
     this.storage = new BufferPool(this.device, STORAGE_USAGE);
     this.bindings = new BindingCache(this.device);
     this.staging = new BufferPool(this.device, READ_USAGE);
