@@ -31,8 +31,8 @@ override STRIDE: u32 = 1u;
 override PADDING: u32 = 0u;
 override DILATION: u32 = 1u;
 
+// The product's size and split; the layer's shape is in the constants above, not here.
 struct Params {
-  shape: Shape,
   M: u32,
   N: u32,
   K: u32,

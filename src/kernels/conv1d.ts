@@ -65,12 +65,12 @@ function describe(g: Geometry): string {
   return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
 }
 
-/** The Shape (shaders/conv1d-common.wgsl) that every conv1d uniform but the subgroup correlation's starts with. */
 /** The layer's shape as the tiled shader's override constants (see shaders/conv1d-tiled.wgsl). */
 function shapeConstants(g: Geometry): Record<string, number> {
   return { CIN: g.Cin, LENGTH: g.L, COUT: g.Cout, KW: g.K, LOUT: g.Lout, STRIDE: g.stride, PADDING: g.padding, DILATION: g.dilation };
 }
 
+/** The Shape (shaders/conv1d-common.wgsl) that the direct passes' uniforms start with. */
 function shapeParams(g: Geometry): Params {
   return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, g.stride, g.padding, g.dilation);
 }
@@ -368,7 +368,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
       shader: tiledGemmShader(tiledPrelude, cfg),
       entryPoint: 'gemm_tiled',
       constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shapeConstants(g) },
-      params: shapeParams(g).u32(M, N, K, chunk, bias ? 1 : 0),
+      params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
     }),
