@@ -153,7 +153,10 @@ export function tiledConvConfig(limits: Limits, M: number, N: number): GemmTileC
 }
 
 type Limits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>;
-const tileCount = (c: GemmTileConfig, M: number, N: number) => Math.ceil(M / tiledTile(c).tileM) * Math.ceil(N / tiledTile(c).tileN);
+const tileCount = (c: GemmTileConfig, M: number, N: number) => {
+  const { tileM, tileN } = tiledTile(c);
+  return Math.ceil(M / tileM) * Math.ceil(N / tileN);
+};
 const fits = (c: GemmTileConfig, limits: Limits, M: number, N: number) => tiledSlabBytes(c) <= limits.maxComputeWorkgroupStorageSize && !tooThin(c, M, N);
 
 /** Whether C of M×N is too thin for a tile: a side under a quarter of the tile's leaves at least 3/4 of its
