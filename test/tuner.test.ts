@@ -42,12 +42,12 @@ describe('Tuner.choose', () => {
       return [variant('a'), variant('b')];
     };
     tuner.load({ p: 'b' });
-    const first = tuner.choose('p', variant('a'), candidates, []);
+    const first = tuner.choose('p', () => variant('a'), candidates, []);
     expect(first.name).toBe('b');
-    expect(tuner.choose('p', variant('a'), candidates, [])).toBe(first);
+    expect(tuner.choose('p', () => variant('a'), candidates, [])).toBe(first);
     expect(built).toBe(1);
     tuner.load({ p: 'a' });
-    expect(tuner.choose('p', variant('b'), candidates, []).name).toBe('a');
+    expect(tuner.choose('p', () => variant('b'), candidates, []).name).toBe('a');
     expect(built).toBe(2);
   });
 });
@@ -68,7 +68,7 @@ describe('tuner', () => {
 
   it('keeps the rule while off, and queues nothing', () => {
     const tuner = new Tuner();
-    expect(tuner.choose('p', slow, all, [16])).toBe(slow);
+    expect(tuner.choose('p', () => slow, all, [16])).toBe(slow);
     expect(tuner.pending).toBe(0);
   });
 
@@ -77,7 +77,7 @@ describe('tuner', () => {
     tuner.enabled = true;
     const saved: string[] = [];
     tuner.onTuned = async (results) => void saved.push(...results.map((r) => r.problem));
-    expect(tuner.choose('p', slow, all, [16])).toBe(slow);
+    expect(tuner.choose('p', () => slow, all, [16])).toBe(slow);
     expect(tuner.pending).toBe(1);
     const [result] = await tuner.tune(rt);
     expect(saved).toEqual(['p']);
@@ -86,13 +86,13 @@ describe('tuner', () => {
     expect(result.ms.fast).toBeLessThan(result.ms.slow);
     expect(result.ms.broken).toBe(Infinity);
     expect(tuner.pending).toBe(0);
-    expect(tuner.choose('p', slow, all, [16])).toBe(fast);
+    expect(tuner.choose('p', () => slow, all, [16])).toBe(fast);
     // Saved choices come back in another tuner; a name no candidate has falls back to the rule.
     const other = new Tuner();
     other.enabled = true;
     other.load({ ...tuner.choices(), q: 'gone' });
-    expect(other.choose('p', slow, all, [16])).toBe(fast);
-    expect(other.choose('q', slow, all, [16])).toBe(slow);
+    expect(other.choose('p', () => slow, all, [16])).toBe(fast);
+    expect(other.choose('q', () => slow, all, [16])).toBe(slow);
   });
 
   // Every family that asks the tuner: with tuning on, a new problem is timed by the runtime itself at the next

@@ -59,12 +59,13 @@ export class Tuner {
     for (const [problem, name] of Object.entries(saved)) if (typeof name === 'string') this.chosen.set(problem, name);
   }
 
-  /** With tuning on, the measured winner for `problem` if known, else `rule` with the problem queued (when it
-   * has more than one variant). With tuning off, always `rule`, so that an untuned run is reproducible
-   * anywhere; `variants` is then not even called (a small kernel's dispatch stays cheap). `inputs`: the
-   * lengths of the problem's inputs, which the trials get zeroed. */
-  choose(problem: string, rule: Variant, variants: () => Variant[], inputs: number[]): Variant {
-    if (!this.enabled) return rule;
+  /** With tuning on, the measured winner for `problem` if known, else the rule's variant with the problem queued
+   * (when it has more than one variant). With tuning off, always the rule's, so that an untuned run is
+   * reproducible anywhere; `variants` is then not even called (a small kernel's dispatch stays cheap). Both are
+   * thunks: once a problem's winner is kept, a dispatch neither works out the rule nor lists the candidates.
+   * `inputs`: the lengths of the problem's inputs, which the trials get zeroed. */
+  choose(problem: string, rule: () => Variant, variants: () => Variant[], inputs: number[]): Variant {
+    if (!this.enabled) return rule();
     const resolved = this.resolved.get(problem);
     if (resolved) return resolved;
     const list = variants();
@@ -75,7 +76,7 @@ export class Tuner {
       return known;
     }
     if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs });
-    return rule;
+    return rule();
   }
 
   get pending(): number {
@@ -105,9 +106,10 @@ export class Tuner {
     trialInputs.flat().forEach((s) => rt.release(s.buffer));
     for (const [problem, { variants, inputs }] of problems) {
       const zeroed = zeros(rt, inputs, 'tuning trial');
-      const ms: Record<string, number> = {};
+      let ms: Record<string, number>;
       try {
-        for (const v of variants) ms[v.name] = await time(rt, () => rt.release(v.run(zeroed).buffer));
+        const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(zeroed).buffer)));
+        ms = Object.fromEntries(variants.map((v, i) => [v.name, times[i]]));
       } finally {
         zeroed.forEach((s) => rt.release(s.buffer));
         await rt.sync();
@@ -129,26 +131,46 @@ export class Tuner {
   }
 }
 
-/** Median time per run of `run`; Infinity where the candidate fails (e.g. a grid past the device's limits). */
-async function time(rt: GpuRuntime, run: () => void): Promise<number> {
+/** Median time per run of each candidate, in their order; Infinity
+ * where one fails (e.g. a grid past the device's limits). The samples are taken round by round, one of each
+ * candidate per round, as the benchmark alternates engines: a transient slowdown of the GPU (its clock, another
+ * process) then costs every candidate one sample, rather than all the samples of whichever ran then (the H100's
+ * sweep had a 0.15 ms kernel timed at 2.7 ms, once). */
+async function timeInterleaved(rt: GpuRuntime, runs: Array<() => void>): Promise<number[]> {
+  // First each candidate alone: compiled, run once, and its runs per sample found (Infinity where it fails).
+  const perSample: number[] = [];
+  for (const run of runs) perSample.push(await calibrate(rt, run));
+  const samples: number[][] = runs.map(() => []);
+  for (let round = 0; round < SAMPLES; round++) {
+    for (const [i, run] of runs.entries()) {
+      if (perSample[i] === 0) continue;
+      try {
+        samples[i].push(await sample(rt, run, perSample[i]));
+      } catch {
+        perSample[i] = 0;
+      }
+    }
+  }
+  return samples.map((s, i) => (perSample[i] === 0 || s.length === 0 ? Infinity : s.sort((a, b) => a - b)[s.length >> 1]));
+}
+
+/** Runs per sample for `run` (enough that a sample lasts SAMPLE_MS, at most MAX_RUNS); 0 where it fails. */
+async function calibrate(rt: GpuRuntime, run: () => void): Promise<number> {
   try {
     run(); // compiles the pipeline
     await rt.sync();
     let runs = 1;
-    const samples: number[] = [];
-    while (samples.length < SAMPLES) {
-      const t0 = performance.now();
-      for (let i = 0; i < runs; i++) run();
-      await rt.sync();
-      const elapsed = performance.now() - t0;
-      if (elapsed < SAMPLE_MS && runs < MAX_RUNS) {
-        runs = Math.min(MAX_RUNS, runs * 4);
-        continue;
-      }
-      samples.push(elapsed / runs);
-    }
-    return samples.sort((a, b) => a - b)[SAMPLES >> 1];
+    while (runs < MAX_RUNS && (await sample(rt, run, runs)) * runs < SAMPLE_MS) runs = Math.min(MAX_RUNS, runs * 4);
+    return runs;
   } catch {
-    return Infinity;
+    return 0;
   }
+}
+
+/** Milliseconds per run over `runs` runs and one queue sync. */
+async function sample(rt: GpuRuntime, run: () => void, runs: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) run();
+  await rt.sync();
+  return (performance.now() - t0) / runs;
 }

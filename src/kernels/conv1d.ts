@@ -61,9 +61,7 @@ const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
 const subgroupWeightShader = 'enable subgroups;\n' + common + subgroupWeightKernel;
 const tiledPrelude = common + tiledOperands;
 
-function describe(g: Geometry): string {
-  return `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
-}
+const describe = (g: Geometry) => `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
 
 /** The layer's shape as the tiled shader's override constants (see shaders/conv1d-tiled.wgsl). */
 function shapeConstants(g: Geometry): Record<string, number> {
@@ -75,9 +73,7 @@ function shapeParams(g: Geometry): Params {
   return new Params().u32(g.Cin, g.L, g.Cout, g.K, g.Lout, g.stride, g.padding, g.dilation);
 }
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
  * The tap phases of the direct kernels (shaders/conv1d-forward.wgsl): with c = gcd(stride, dilation), taps
@@ -327,18 +323,22 @@ export function conv1dWith(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geo
 /** The kernel for a pass: the tuner's measured winner where it has one, else the rule: the tiled core on GPUs
  * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else the direct one. */
 function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]): Variant {
-  const { M, N, K } = gemmView(pass, g);
   const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
+  const { M, N, K } = gemmView(pass, g);
   const limits = rt.profile.limits;
   // Tiles only where the GEMM is not too thin for them (tiledConfigsFor): a single input channel makes the
   // input gradient's M = 1, which no tile suits.
-  const tiled = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : [];
-  const subgroupBlock = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
-  const direct = variant('direct', directTile(pass, g));
-  const subgroup = subgroupBlock && variant('subgroup', subgroupBlock);
-  const ruleTiled = tiledConvConfig(limits, M, N);
-  const rule = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled.includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup ?? direct);
-  const all = () => [direct, ...(subgroup ? [subgroup] : []), ...tiled.map((cfg) => variant(configName(cfg), cfg))];
+  const tiled = () => (rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : []);
+  const direct = () => variant('direct', directTile(pass, g));
+  const subgroup = () => {
+    const block = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
+    return block && variant('subgroup', block);
+  };
+  const rule = () => {
+    const ruleTiled = tiledConvConfig(limits, M, N);
+    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled().includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
+  };
+  const all = () => [direct(), subgroup(), ...tiled().map((cfg) => variant(configName(cfg), cfg))].filter((v): v is Variant => v !== null);
   return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));
 }
 

@@ -185,8 +185,8 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
 function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Variant {
   const { M, N, K } = o;
   const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
-  const rule = variant(gemmConfig(rt.profile, M, N));
-  if (2 * M * N * K < TUNE_MIN_FLOPS) return rule;
+  const rule = () => variant(gemmConfig(rt.profile, M, N));
+  if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
   return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
