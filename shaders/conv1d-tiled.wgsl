@@ -10,8 +10,10 @@
 // with x [batch, Cin, L], w [Cout, Cin, Kw], y and dy [batch, Cout, Lout]; a column of im2col(x) is an output
 // position (n, lo) and a row a (ci, k) pair: x[n, ci, lo·stride − padding + k·dilation], zero outside [0, L).
 // gather(dy)[(co, k), (n, l)] = dy[n, co, lo] where lo·stride = l + padding − k·dilation, zero where no such lo.
-// The backward weight's reduction over batch·Lout is split: workgroup z sums positions [z·chunk, (z + 1)·chunk)
-// into partials[z] ([chunks, Cout, Cin·Kw]), which the reduce entry of conv1d-backward-weight.wgsl adds up.
+// A pass's reduction may be split over the grid's z (always the backward weight's, over batch·Lout; the others'
+// where the tuner found it faster, for layers with too few tiles to fill a GPU): workgroup z sums k in
+// [z·chunk, (z + 1)·chunk) into partials[z], laid out as the result is ([chunks, ...result]; the bias goes
+// into partials[0] alone), which the reduce entry of conv1d-backward-weight.wgsl adds up.
 //
 // Bindings: `lhs` is the buffer behind A (w, w, dy), `rhs` the one behind B (x, dy, x); without a bias the
 // host binds `lhs` again at binding 3.
@@ -36,7 +38,7 @@ struct Params {
   M: u32,
   N: u32,
   K: u32,
-  chunk: u32, // PASS 2: positions per workgroup z
+  chunk: u32, // k per workgroup z (K where the reduction is not split)
   hasBias: u32,
 }
 
@@ -51,10 +53,7 @@ fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
 }
 
 fn kRange(wid: vec3u) -> vec2u {
-  if (PASS == 2u) {
-    return vec2u(wid.z * p.chunk, min((wid.z + 1u) * p.chunk, p.K));
-  }
-  return vec2u(0u, p.K);
+  return vec2u(wid.z * p.chunk, min((wid.z + 1u) * p.chunk, p.K));
 }
 
 fn aRowsAdjacent() -> bool {
@@ -113,17 +112,18 @@ fn loadB(k: u32, col: u32) -> f32 {
 }
 
 fn store(row: u32, col: u32, value: f32, wid: vec3u) {
+  let partial = wid.z * p.M * p.N; // this split's part of the result (0 where the reduction is not split)
   if (PASS == 0u) {
     let n = col / LOUT;
     var v = value;
-    if (p.hasBias != 0u) {
+    if (p.hasBias != 0u && wid.z == 0u) {
       v += bias[row];
     }
-    result[(n * COUT + row) * LOUT + col % LOUT] = v;
+    result[partial + (n * COUT + row) * LOUT + col % LOUT] = v;
   } else if (PASS == 1u) {
     let n = col / LENGTH;
-    result[(n * CIN + row) * LENGTH + col % LENGTH] = value;
+    result[partial + (n * CIN + row) * LENGTH + col % LENGTH] = value;
   } else {
-    result[(wid.z * p.M + row) * p.N + col] = value;
+    result[partial + row * p.N + col] = value;
   }
 }

@@ -5,9 +5,14 @@
 //
 // The transposes are override constants: the core is written out per pair (its staging reads along the
 // contiguous side), and these fold to one read each.
+//
+// SPLIT_K: the reduction is split over the grid's z (a product with too few tiles to fill a GPU): workgroup z
+// sums k in [z·chunk, (z + 1)·chunk) and writes its partial C, raw, to c[z] (c is then [splits, M, N]);
+// gemm-split.wgsl adds the partials up in a fixed order and applies the bias and activation.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override SPLIT_K: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4f>;
@@ -17,10 +22,16 @@ override TRANS_B: bool = false;
 @group(0) @binding(4) var<storage, read_write> c: array<vec4f>;
 
 fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
+  if (SPLIT_K) {
+    return wid.y * TILE_M; // z is the split, and the host folds no rows
+  }
   return (wid.y + wid.z * nwg.y) * TILE_M;
 }
 
 fn kRange(wid: vec3u) -> vec2u {
+  if (SPLIT_K) {
+    return vec2u(wid.z * p.chunk, (wid.z + 1u) * p.chunk);
+  }
   return vec2u(0u, p.K);
 }
 
@@ -40,8 +51,13 @@ fn loadB4(k: u32, col: u32) -> vec4f {
   return b[(k * p.N + col) / 4u];
 }
 
-/** Adds the bias, applies the activation and writes C[row, col..col+3] (col a multiple of 4). */
+/** Adds the bias, applies the activation and writes C[row, col..col+3] (col a multiple of 4); of a split
+ * reduction, writes the partial sum as it is. */
 fn store4(row: u32, col: u32, value: vec4f, wid: vec3u) {
+  if (SPLIT_K) {
+    c[((wid.z * p.M + row) * p.N + col) / 4u] = value;
+    return;
+  }
   var x = value;
   if (p.hasBias != 0u) {
     x += bias[col / 4u];

@@ -10,5 +10,7 @@ struct Params {
   transB: u32,
   hasBias: u32,
   relu: u32,
+  // Of a split reduction (gemm-aligned.wgsl with SPLIT_K): the k range each workgroup z sums; else K.
+  chunk: u32,
 }
 

@@ -29,7 +29,7 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { configName, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
+import { configName, splitConfigs, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
@@ -163,10 +163,7 @@ function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
 }
 
 /** Input tile of the backward-input kernel (TILE_CI × 4·TILE_L4). */
-export interface BackwardInputTile {
-  ci: number;
-  l4: number;
-}
+export interface BackwardInputTile { ci: number; l4: number }
 
 function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometry, t: BackwardInputTile): GpuStorage {
   const dx = allocate(rt, g.N * g.Cin * g.L, 'conv1d.dx');
@@ -338,7 +335,12 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
     const ruleTiled = tiledConvConfig(limits, M, N);
     return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled().includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
   };
-  const all = () => [direct(), subgroup(), ...tiled().map((cfg) => variant(configName(cfg), cfg))].filter((v): v is Variant => v !== null);
+  const all = () => {
+    // Split reductions too where the tiles are few (not the backward weight's, which tiledPass always splits).
+    const tiles = tiled();
+    const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
+    return [direct(), subgroup(), ...[...tiles, ...splits].map((cfg) => variant(configName(cfg), cfg))].filter((v): v is Variant => v !== null);
+  };
   return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));
 }
 
@@ -350,15 +352,12 @@ function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): Gp
 function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: GemmTileConfig): GpuStorage {
   const { M, N, K } = gemmView(pass, g);
   const { tileM, tileN } = tiledTile(cfg);
-  // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU.
-  let chunks = 1;
-  let chunk = K;
-  if (pass === 'backwardWeight') {
-    const tiles = Math.ceil(M / tileM) * Math.ceil(N / tileN);
-    const wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / tiles), Math.ceil(K / MIN_CHUNK));
-    chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
-    chunks = Math.ceil(K / chunk);
-  }
+  // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU. The
+  // other passes split it where the tile says so (a tuning candidate for layers of few tiles).
+  let wanted = cfg.splitK ?? 1;
+  if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / (Math.ceil(M / tileM) * Math.ceil(N / tileN))), Math.ceil(K / MIN_CHUNK));
+  const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
+  const chunks = Math.ceil(K / chunk);
   const aBuffer = gpuStorage(a).buffer;
   const shapes = describe(g);
   return summedOverChunks(rt, M * N, chunks, shapes, (out) =>

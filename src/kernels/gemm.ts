@@ -18,7 +18,9 @@
 //    into registers, one or two slab buffers. Every candidate is in TILED_CONFIGS; the tuner times them per
 //    shape. Products of whole tiles (M, N multiples of the tile, K of the slab depth) take the core's aligned
 //    specialisation instead, appended to shaders/gemm-aligned.wgsl: vec4 reads and writes, no bounds checks,
-//    the staging written out per transpose pair (tiledLaunch).
+//    the staging written out per transpose pair (tiledLaunch). Such products with too few tiles to fill a GPU
+//    may split the reduction over 2 or 4 workgroups per tile (`splitK`, a tuning candidate: 1024³ ran 1.1-1.3×
+//    faster so on an H200), their partial products added up by shaders/gemm-split.wgsl.
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
 //    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
@@ -28,7 +30,7 @@
 //    (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers. Its sizes are WGSL override constants.
 
 import type { DeviceProfile } from '../gpu/device.js';
-import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
@@ -38,6 +40,7 @@ import common from '../../shaders/gemm-common.wgsl';
 import params from '../../shaders/gemm-params.wgsl';
 import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
+import splitSumKernel from '../../shaders/gemm-split.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
 import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
 
@@ -47,6 +50,7 @@ const operands = params + common + operandFunctions;
 const alignedOperands = params + alignedOperandFunctions;
 const directShader = operands + directKernel;
 const subgroupShader = 'enable subgroups;\n' + params + common + subgroupKernel;
+const splitSumShader = params + splitSumKernel;
 
 export interface GemmOptions {
   /** C[M,N] = op(A)·op(B) (+ bias[N] per row), A is [M,K] ([K,M] if transA), B is [K,N] ([N,K] if transB). */
@@ -64,6 +68,11 @@ export interface GemmOptions {
  * (shaders/gemm-direct.wgsl: the same thread layout; rowVecs, colVecs 1 to 4; tileK and doubleBuffer unused). */
 export interface GemmTileConfig extends TiledLayout {
   kernel: 'tiled' | 'direct';
+  /** The tiled core only: the reduction split over this many workgroups per tile, whose partial sums a second
+   * pass adds up (a GEMM's, on products of whole tiles: shaders/gemm-split.wgsl; a convolution's: the reduce
+   * entry of shaders/conv1d-backward-weight.wgsl). For products with too few tiles to fill a GPU (1024³ on
+   * 64×128 tiles: 128 workgroups for 132 SMs). */
+  splitK?: number;
 }
 
 /** A launch configuration of shaders/gemm-subgroup.wgsl. */
@@ -123,10 +132,13 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *  - 128×128 of 8×8 per thread, one or two slab buffers (the H200's best for big products before the aligned
  *    path);
  *  - 128×64 of 8×8, the other half-size tile (the H100's best for 4096³ with A transposed);
- *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100).
- * Dropped: 128×128 with 16-deep slabs and 64×64 of 8×8 (no GEMM win on the H200), 128×256 of 8×16 (none on the
- * H100: 28 TFLOP/s at 4096³ against 38-39 on 64×128). SMALL stays
- * last (test/kernels/conv1d.test.ts runs every pass on it). */
+ *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100);
+ *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (the H200's best for 4096³ forward and A transposed in a sweep
+ *    of 21 layouts, 38-39 TFLOP/s; 8-deep it lost there).
+ * Dropped: 128×128 with 16-deep slabs (no GEMM win on the H200), 128×256 of 8×16 (none on the H100: 28 TFLOP/s at
+ * 4096³ against 38-39 on 64×128); not taken from that sweep: 8×16 and 16×8 blocks per thread (128×128 of 8×16
+ * won only 4096³ with B transposed, by 2 %, and lost every convolution). SMALL stays last
+ * (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(16, 16, 2, 2, 8),
   tiled(16, 16, 2, 2, 8, true),
@@ -135,6 +147,7 @@ export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   MEDIUM,
   MEDIUM_DB,
   tiled(16, 16, 1, 1, 8, true),
+  tiled(8, 8, 2, 2, 16),
   SMALL,
 ];
 
@@ -189,7 +202,7 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
-  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K).map(variant), inputs.map((s) => s.length));
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
@@ -202,7 +215,7 @@ const TUNE_MIN_FLOPS = 2 ** 22;
  * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
  * drivers also time the tiled rule's tile (one pipeline, not every tile: lavapipe compiles each for seconds),
  * so that a tuning run there shows what the GPU kernel does. */
-export function gemmCandidates(profile: DeviceProfile, M: number, N: number): GemmConfig[] {
+export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: number): GemmConfig[] {
   const rule = gemmConfig(profile, M, N);
   const tiledRule = tiledGemmConfig(profile.limits, M, N);
   const cpuTiled = tiledConfigsFor(profile.limits, M, N).includes(tiledRule) ? [tiledRule] : [];
@@ -213,10 +226,21 @@ export function gemmCandidates(profile: DeviceProfile, M: number, N: number): Ge
     configs = [rule, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, ...cpuTiled];
   } else {
     // The rule's tile always (so that there is one), the direct kernel where C is thin.
-    configs = [rule, ...tiledConfigsFor(profile.limits, M, N), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
+    const tiles = tiledConfigsFor(profile.limits, M, N);
+    configs = [rule, ...tiles, ...splitConfigs(tiles, M, N, K, (c) => splitServes(c, M, N, K)), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
   }
   const names = configs.map(configName);
   return configs.filter((c, i) => names.indexOf(names[i]) === i);
+}
+
+/** Split reductions of the tiles that leave a GPU short of workgroups (under 512: four per SM on an H100), for
+ * the tuner to try: 2 or 4 ways, where the grid stays within 1024 workgroups, each split keeps at least 64 of K,
+ * and `serves` the split (the GEMM's needs whole tiles; a convolution's takes any). */
+export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: number, serves: (split: GemmTileConfig) => boolean = () => true): GemmTileConfig[] {
+  return tiles.flatMap((c) => {
+    const count = tileCount(c, M, N);
+    return count >= 512 ? [] : [2, 4].map((splitK) => ({ ...c, splitK })).filter((s) => count * s.splitK <= 1024 && K / s.splitK >= 64 && serves(s));
+  });
 }
 
 /** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers), 'direct 32x32',
@@ -225,16 +249,23 @@ export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
   const { tileM, tileN } = tiledTile(c);
   if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
-  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
 }
 
 /** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
  * its staging written out for the transposes) where the product is whole tiles, else the generic core (scalar
  * reads through the bounds-checked operands, the transposes uniforms). */
-function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions): { shader: string; entryPoint: string; constants: Record<string, number> } {
-  if (!tiledAligned(cfg, o.M, o.N, o.K)) return { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} };
+function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions, split = false): { shader: string; entryPoint: string; constants: Record<string, number> } {
+  if (!split && !tiledAligned(cfg, o.M, o.N, o.K)) return { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} };
   const layout = { aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB };
-  return { shader: tiledGemmShader(alignedOperands, cfg, layout), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0 } };
+  return { shader: tiledGemmShader(alignedOperands, cfg, layout), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, SPLIT_K: split ? 1 : 0 } };
+}
+
+/** Whether `cfg`'s split reduction serves an M×N×K product: each split a product of whole tiles on the aligned
+ * core, and the row tiles on the grid's y alone (z is the split). */
+export function splitServes(cfg: GemmTileConfig, M: number, N: number, K: number): boolean {
+  const splits = cfg.splitK ?? 1;
+  return cfg.kernel === 'tiled' && splits > 1 && K % splits === 0 && tiledAligned(cfg, M, N, K / splits) && M / tiledTile(cfg).tileM <= 65535;
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
@@ -242,6 +273,25 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   const { M, N, K } = o;
   const out = allocate(rt, M * N, 'gemm.out');
   if (M === 0 || N === 0) return out;
+  const aShape = o.transA ? `[${K},${M}]ᵀ` : `[${M},${K}]`;
+  const bShape = o.transB ? `[${N},${K}]ᵀ` : `[${K},${N}]`;
+  const shapes = `A${aShape} B${bShape}${o.bias ? ` bias[${N}]` : ''}${o.activation ? ` ${o.activation}` : ''}`;
+  const splits = cfg.kernel === 'subgroup' ? 1 : (cfg.splitK ?? 1);
+  const params = new Params().u32(M, N, K, o.transA ? 1 : 0, o.transB ? 1 : 0, o.bias ? 1 : 0, o.activation === 'relu' ? 1 : 0, K / splits);
+  const ga = gpuStorage(a).buffer;
+  const gb = gpuStorage(b).buffer;
+  const biasBuffer = o.bias ? gpuStorage(o.bias).buffer : null;
+  if (splits > 1 && cfg.kernel !== 'subgroup') {
+    if (!splitServes(cfg, M, N, K)) throw new Error(`gemm: ${configName(cfg)} needs whole tiles and K a multiple of ${splits}·${cfg.tileK} (M=${M} N=${N} K=${K})`);
+    const { tileM, tileN } = tiledTile(cfg);
+    const partials = allocate(rt, splits * M * N, 'gemm.partials');
+    // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
+    rt.dispatch({ kernel: 'gemm.tiled', shapes, ...tiledLaunch(cfg, o, true), params, buffers: [ga, gb, ga, partials.buffer], workgroups: [N / tileN, M / tileM, splits] });
+    const [gx, gy] = grid1d((M * N) / 4, 256);
+    rt.dispatch({ kernel: 'gemm.splitSum', shapes, shader: splitSumShader, entryPoint: 'sum_splits', params, buffers: [partials.buffer, biasBuffer ?? partials.buffer, out.buffer], workgroups: [gx, gy] });
+    rt.release(partials.buffer);
+    return out;
+  }
   let tileM: number;
   let tileN: number;
   let launch: { shader: string; entryPoint: string; constants: Record<string, number> };
@@ -260,17 +310,13 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   // Fold the row tiles into (y, z) past the per-dimension limit; the shaders recover y + z·nwg.y.
   const z = Math.ceil(rowTiles / 65535);
   const y = Math.ceil(rowTiles / z);
-  const ga = gpuStorage(a).buffer;
-  const gb = gpuStorage(b).buffer;
-  const aShape = o.transA ? `[${K},${M}]ᵀ` : `[${M},${K}]`;
-  const bShape = o.transB ? `[${N},${K}]ᵀ` : `[${K},${N}]`;
   rt.dispatch({
     kernel: `gemm.${cfg.kernel}`,
-    shapes: `A${aShape} B${bShape}${o.bias ? ` bias[${N}]` : ''}${o.activation ? ` ${o.activation}` : ''}`,
+    shapes,
     ...launch,
-    params: new Params().u32(M, N, K, o.transA ? 1 : 0, o.transB ? 1 : 0, o.bias ? 1 : 0, o.activation === 'relu' ? 1 : 0),
+    params,
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
-    buffers: [ga, gb, o.bias ? gpuStorage(o.bias).buffer : ga, out.buffer],
+    buffers: [ga, gb, biasBuffer ?? ga, out.buffer],
     workgroups: [colTiles, y, z],
   });
   return out;

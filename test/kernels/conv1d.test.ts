@@ -26,6 +26,9 @@ describe('conv1d: every kernel on this adapter', () => {
   // The GPU path, the tiled core: its 32×32 tiles on every shape and pass; every other tile configuration on
   // the weight gradient below (lavapipe compiles each pipeline of the written-out core for seconds).
   const tiled = TILED_CONFIGS[TILED_CONFIGS.length - 1];
+  // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
+  // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
+  const tiledSplit = { ...tiled, splitK: 3 };
   const lanes = rt.profile.subgroupLanes;
   const subgroupTiles = (): SubgroupTile[] => {
     const l = lanes;
@@ -55,7 +58,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
     eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
-      for (const tile of [{ co: 8, l4: 4 }, tiled, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledSplit, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
           const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
@@ -68,7 +71,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', () =>
     eachShape(9600, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [dy, w] = [random(g.N * g.Cout * g.Lout), random(g.Cout * g.Cin * g.K)];
-      for (const tile of [{ ci: 4, l4: 4 }, tiled, ...(g.stride === 1 ? subgroupTiles() : [])]) {
+      for (const tile of [{ ci: 4, l4: 4 }, tiled, tiledSplit, ...(g.stride === 1 ? subgroupTiles() : [])]) {
         const dx = conv1dWith(rt, 'backwardInput', [dy.gpu, w.gpu], g, tile);
         const want = ser.reference.conv1dBackwardInput(dy.values, w.values, xShape, wShape, p);
         assertClose(await backend.download(dx), want, 1e-5, `conv1dBackwardInput ${JSON.stringify(tile)} ${shapes}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { configName, gemmCandidates, gemmWithConfig, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
+import { configName, gemmCandidates, gemmWithConfig, splitServes, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
 import { tiledAligned, tiledGemmCore, tiledSlabBytes, tiledTile } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -19,6 +19,9 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // (the last staged element is guarded), one and two buffers.
   { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
   { name: 'tiled, odd layout 40x12 k5 db', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 2, colVecs: 1, tileK: 5, doubleBuffer: true }, flags: ALL_FLAGS },
+  // Split reductions (aligned shapes only): the partial products and their sum, with bias and relu after it.
+  { name: 'tiled 64x128 8x8 k8 split2', config: { ...TILED_CONFIGS[3], splitK: 2 }, flags: ALL_FLAGS },
+  { name: 'tiled 32x32 4x4 k16 split4', config: { ...TILED_CONFIGS[TILED_CONFIGS.length - 1], splitK: 4 }, flags: [[false, false], [true, true]] },
   { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: ALL_FLAGS },
   { name: 'direct 64×32, 8×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 2, colVecs: 1, tileK: 4 }, flags: [[true, false]] },
   { name: 'direct 32×32, 4×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, flags: [[false, false], [true, true]] },
@@ -35,14 +38,16 @@ describe('gemm: every kernel on this adapter', () => {
   ];
   // Shapes of whole tiles, which take the tiled core's aligned specialisation (vec4 staging, no bounds checks):
   // two row tiles, one or two column tiles, K of several slabs; with and without bias and relu.
+  // A split reduction takes only these, each split of K a whole number of slabs.
   const alignedShapes = (config: GemmConfig): [number, number, number, boolean][] => {
     if (config.kernel !== 'tiled' || config.tileK % 4 !== 0) return [];
     const { tileM, tileN } = tiledTile(config);
+    const splits = config.splitK ?? 1;
     const shapes: [number, number, number, boolean][] = [
-      [2 * tileM, tileN, 3 * config.tileK, true],
-      [tileM, 2 * tileN, config.tileK, false],
+      [2 * tileM, tileN, 3 * splits * config.tileK, true],
+      [tileM, 2 * tileN, splits * config.tileK, false],
     ];
-    for (const [M, N, K] of shapes) expect(tiledAligned(config, M, N, K), `${M}x${N}x${K} aligned`).toBe(true);
+    for (const [M, N, K] of shapes) expect(splits > 1 ? splitServes(config, M, N, K) : tiledAligned(config, M, N, K), `${M}x${N}x${K} aligned`).toBe(true);
     return shapes;
   };
   const run = async (config: GemmConfig, flags: [boolean, boolean][]) => {
@@ -50,7 +55,8 @@ describe('gemm: every kernel on this adapter', () => {
     const backend = engine.backend;
     let seed = 9100;
     for (const [transA, transB] of flags) {
-      for (const [M, N, K, fused] of [...shapes.map(([M, N, K]): [number, number, number, boolean] => [M, N, K, true]), ...alignedShapes(config)]) {
+      const anyShapes = config.kernel !== 'subgroup' && config.splitK ? [] : shapes;
+      for (const [M, N, K, fused] of [...anyShapes.map(([M, N, K]): [number, number, number, boolean] => [M, N, K, true]), ...alignedShapes(config)]) {
         const a = randn(M * K, seed++);
         const b = randn(K * N, seed++);
         const bias = fused ? randn(N, seed++) : undefined;
@@ -88,16 +94,27 @@ describe('gemm: the tiled core as written out and offered', () => {
     }
   });
 
+  it('refuses a split reduction on a product that is not whole tiles, naming its shape', () => {
+    const backend = engine.backend;
+    const [a, b] = [backend.upload(randn(17 * 40, 1)), backend.upload(randn(40 * 33, 2))];
+    expect(() => gemmWithConfig(engine.runtime!, a, b, { M: 17, N: 33, K: 40 }, { ...TILED_CONFIGS[3], splitK: 2 })).toThrow(/split2 needs whole tiles .*M=17 N=33 K=40/);
+    [a, b].forEach((s) => backend.release(s));
+  });
+
   it('offers no tile too wide for a thin product, and the direct kernel there', () => {
     const profile = engine.runtime!.profile;
     const gpu = { ...profile, kernels: 'tiled' as const };
-    const names = (M: number, N: number) => gemmCandidates(gpu, M, N).map(configName);
+    const names = (M: number, N: number) => gemmCandidates(gpu, M, N, 4096).map(configName);
     expect(names(4096, 4096)).toEqual(expect.arrayContaining(TILED_CONFIGS.filter((c) => tiledSlabBytes(c) <= profile.limits.maxComputeWorkgroupStorageSize).map(configName)));
     // The classifier's 16×4 output: the rule's 32×32 tile and the direct kernel, nothing wider.
     expect(names(16, 4)).toEqual(['tiled 32x32 4x4 k16', 'direct 16x4']);
     // 12 columns: under a quarter of every tile but the 32-wide ones'.
     expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16']);
     expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8']);
+    // Split reductions only where the tiles alone leave the GPU short of workgroups, and where they divide K.
+    expect(names(4096, 4096).filter((n) => n.includes('split'))).toEqual([]);
+    expect(gemmCandidates(gpu, 1024, 1024, 1024).map(configName)).toEqual(expect.arrayContaining(['tiled 64x128 8x8 k8 split2', 'tiled 64x128 8x8 k8 split4']));
+    expect(gemmCandidates(gpu, 1024, 1024, 1000).map(configName).filter((n) => n.includes('split'))).toEqual([]);
     // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
     expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
