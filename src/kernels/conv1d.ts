@@ -196,7 +196,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
-  return summedOverChunks(rt, g.Cout * g.Cin * g.K, chunks, describe(g), (partials) =>
+  return summedOverChunks(rt, 'backwardWeight', g.Cout * g.Cin * g.K, chunks, describe(g), (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight',
       shapes: describe(g),
@@ -237,7 +237,7 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
   const colBlocks = Math.ceil((g.Cin * g.K) / (t.cols * t.lanes));
   const rowBlocks = Math.ceil(g.Cout / (t.rowGroups * t.lanes));
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, colBlocks * rowBlocks);
-  return summedOverChunks(rt, count, chunks, shapes, (partials) =>
+  return summedOverChunks(rt, 'backwardWeight', count, chunks, shapes, (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight.subgroup',
       shapes,
@@ -252,7 +252,7 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
 
 /** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into
  * the result when there is one chunk), then added up in a fixed order: deterministic, no float atomics. */
-function summedOverChunks(rt: GpuRuntime, count: number, chunks: number, shapes: string, dispatch: (partials: GpuStorage) => void): GpuStorage {
+function summedOverChunks(rt: GpuRuntime, pass: Pass, count: number, chunks: number, shapes: string, dispatch: (partials: GpuStorage) => void): GpuStorage {
   const result = allocate(rt, count, 'conv1d.out');
   if (chunks === 1) {
     dispatch(result);
@@ -262,7 +262,7 @@ function summedOverChunks(rt: GpuRuntime, count: number, chunks: number, shapes:
   dispatch(partials);
   const [gx, gy] = grid1d(count, WG);
   rt.dispatch({
-    kernel: 'conv1d.backwardWeight.reduce',
+    kernel: `conv1d.${pass}.reduce`,
     shapes,
     shader: backwardWeightShader,
     entryPoint: 'reduce',
@@ -360,7 +360,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
   const chunks = Math.ceil(K / chunk);
   const aBuffer = gpuStorage(a).buffer;
   const shapes = describe(g);
-  return summedOverChunks(rt, M * N, chunks, shapes, (out) =>
+  return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
       shapes,

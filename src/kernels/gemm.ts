@@ -234,12 +234,15 @@ export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: 
 }
 
 /** Split reductions of the tiles that leave a GPU short of workgroups (under 512: four per SM on an H100), for
- * the tuner to try: 2 or 4 ways, where the grid stays within 1024 workgroups, each split keeps at least 64 of K,
- * and `serves` the split (the GEMM's needs whole tiles; a convolution's takes any). */
+ * the tuner to try: 2 or 4 ways, where the grid stays within 1024 workgroups, each split keeps at least 256 of K,
+ * and `serves` the split (the GEMM's needs whole tiles; a convolution's takes any). Each split costs a second
+ * dispatch, which a training step bound by the host pays although the tuner, timing the kernel alone, found it
+ * faster: with splits of 64 the default model's step on an H200 took up to 62 dispatches (57 without), so only
+ * long reductions are split (its layers' 192-384; the last one's input gradient, 768, splits in 2). */
 export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: number, serves: (split: GemmTileConfig) => boolean = () => true): GemmTileConfig[] {
   return tiles.flatMap((c) => {
     const count = tileCount(c, M, N);
-    return count >= 512 ? [] : [2, 4].map((splitK) => ({ ...c, splitK })).filter((s) => count * s.splitK <= 1024 && K / s.splitK >= 64 && serves(s));
+    return count >= 512 ? [] : [2, 4].map((splitK) => ({ ...c, splitK })).filter((s) => count * s.splitK <= 1024 && K / s.splitK >= 256 && serves(s));
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { configName, gemmCandidates, gemmWithConfig, splitServes, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
+import { configName, gemmCandidates, gemmWithConfig, splitConfigs, splitServes, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
 import { tiledAligned, tiledGemmCore, tiledSlabBytes, tiledTile } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -115,6 +115,11 @@ describe('gemm: the tiled core as written out and offered', () => {
     expect(names(4096, 4096).filter((n) => n.includes('split'))).toEqual([]);
     expect(gemmCandidates(gpu, 1024, 1024, 1024).map(configName)).toEqual(expect.arrayContaining(['tiled 64x128 8x8 k8 split2', 'tiled 64x128 8x8 k8 split4']));
     expect(gemmCandidates(gpu, 1024, 1024, 1000).map(configName).filter((n) => n.includes('split'))).toEqual([]);
+    // A convolution's (any sizes): the default model's last layer's input gradient (K = 768) splits in 2 only;
+    // its forward (K = 384) not at all, each split costing a dispatch in a step bound by the host.
+    const convSplits = (M: number, N: number, K: number) => splitConfigs(tiledConfigsFor(profile.limits, M, N), M, N, K).map((c) => c.splitK);
+    expect(new Set(convSplits(128, 16 * 187, 768))).toEqual(new Set([2]));
+    expect(convSplits(256, 16 * 187, 384)).toEqual([]);
     // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
     expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
