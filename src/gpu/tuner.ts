@@ -132,13 +132,13 @@ export class Tuner {
   }
 }
 
-/** Median time per run of each candidate, in their order; Infinity
- * where one fails (e.g. a grid past the device's limits). The samples are taken round by round, one of each
- * candidate per round, as the benchmark alternates engines: a transient slowdown of the GPU (its clock, another
- * process) then costs every candidate one sample, rather than all the samples of whichever ran then (the H100's
- * sweep had a 0.15 ms kernel timed at 2.7 ms, once). */
+/** Median time per run of each candidate, in their order; Infinity where one fails (e.g. a grid past the
+ * device's limits). The samples are taken round by round, one of each candidate per round, as the benchmark
+ * alternates engines: a transient slowdown of the GPU (its clock, another process) then costs every candidate
+ * one sample, rather than all the samples of whichever ran then (the H100's sweep had a 0.15 ms kernel timed at
+ * 2.7 ms, once). */
 async function timeInterleaved(rt: GpuRuntime, runs: Array<() => void>): Promise<number[]> {
-  // First each candidate alone: compiled, run once, and its runs per sample found (Infinity where it fails).
+  // First each candidate alone: compiled, run once, and its runs per sample found (0 where it fails).
   const perSample: number[] = [];
   for (const run of runs) perSample.push(await calibrate(rt, run));
   const samples: number[][] = runs.map(() => []);

@@ -129,19 +129,18 @@ const SMALL = tiled(8, 8, 1, 1, 16);
 /** The tiled core's configurations, which the tuner times on GPUs (each is a pipeline to compile, so the list
  * keeps those that won some shape in the H200 and H100 sweeps):
  *  - the rules' four (above);
- *  - 128×128 of 8×8 per thread, one or two slab buffers (the H200's best for big products before the aligned
- *    path);
+ *  - 128×128 of 8×8 per thread (the H200's best for big products before the aligned path);
  *  - 128×64 of 8×8, the other half-size tile (the H100's best for 4096³ with A transposed);
  *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100);
- *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (the H200's best for 4096³ forward and A transposed in a sweep
- *    of 21 layouts, 38-39 TFLOP/s; 8-deep it lost there).
- * Dropped: 128×128 with 16-deep slabs (no GEMM win on the H200), 128×256 of 8×16 (none on the H100: 28 TFLOP/s at
- * 4096³ against 38-39 on 64×128); not taken from that sweep: 8×16 and 16×8 blocks per thread (128×128 of 8×16
- * won only 4096³ with B transposed, by 2 %, and lost every convolution). SMALL stays last
+ *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (on the H200, bench/results/bench-nvidia-nvidia-h200.txt, the
+ *    best for every 1024³ and 4096³ product: 256 workgroups at 1024³, where 64×128 tiles make 128).
+ * Dropped: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win in the
+ * H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100: 28
+ * TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread (128×128
+ * of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution). SMALL stays last
  * (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(16, 16, 2, 2, 8),
-  tiled(16, 16, 2, 2, 8, true),
   tiled(8, 16, 2, 2, 8),
   WIDE,
   MEDIUM,
@@ -238,7 +237,7 @@ export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: 
  * and `serves` the split (the GEMM's needs whole tiles; a convolution's takes any). Each split costs a second
  * dispatch, which a training step bound by the host pays although the tuner, timing the kernel alone, found it
  * faster: with splits of 64 the default model's step on an H200 took up to 62 dispatches (57 without), so only
- * long reductions are split (its layers' 192-384; the last one's input gradient, 768, splits in 2). */
+ * long reductions are split (none of that model's, over 320-400; the m5 design's last input gradient, 768, in 2). */
 export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: number, serves: (split: GemmTileConfig) => boolean = () => true): GemmTileConfig[] {
   return tiles.flatMap((c) => {
     const count = tileCount(c, M, N);

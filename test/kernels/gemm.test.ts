@@ -11,6 +11,7 @@ const lanes = engine.runtime?.profile.subgroupLanes ?? null;
 // The suite (test/kernels/suite.test.ts) runs the kernel this adapter picks; these run every kernel, whatever the
 // adapter, so that the GPU tiles are checked on lavapipe and the CPU kernels on a GPU. (Node only: it reaches into src/kernels.)
 const ALL_FLAGS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const tiledConfig = (name: string) => TILED_CONFIGS.find((c) => configName(c) === name)!;
 const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }[] = [
   // Every tiled configuration the tuner may choose, with every transpose (they change the staging, which each
   // configuration writes out for itself). lavapipe compiles each in 1-3 s.
@@ -20,8 +21,8 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
   { name: 'tiled, odd layout 40x12 k5 db', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 2, colVecs: 1, tileK: 5, doubleBuffer: true }, flags: ALL_FLAGS },
   // Split reductions (aligned shapes only): the partial products and their sum, with bias and relu after it.
-  { name: 'tiled 64x128 8x8 k8 split2', config: { ...TILED_CONFIGS[3], splitK: 2 }, flags: ALL_FLAGS },
-  { name: 'tiled 32x32 4x4 k16 split4', config: { ...TILED_CONFIGS[TILED_CONFIGS.length - 1], splitK: 4 }, flags: [[false, false], [true, true]] },
+  { name: 'tiled 64x128 8x8 k8 split2', config: { ...tiledConfig('tiled 64x128 8x8 k8'), splitK: 2 }, flags: ALL_FLAGS },
+  { name: 'tiled 32x32 4x4 k16 split4', config: { ...tiledConfig('tiled 32x32 4x4 k16'), splitK: 4 }, flags: [[false, false], [true, true]] },
   { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: ALL_FLAGS },
   { name: 'direct 64×32, 8×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 2, colVecs: 1, tileK: 4 }, flags: [[true, false]] },
   { name: 'direct 32×32, 4×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, flags: [[false, false], [true, true]] },
@@ -97,7 +98,7 @@ describe('gemm: the tiled core as written out and offered', () => {
   it('refuses a split reduction on a product that is not whole tiles, naming its shape', () => {
     const backend = engine.backend;
     const [a, b] = [backend.upload(randn(17 * 40, 1)), backend.upload(randn(40 * 33, 2))];
-    expect(() => gemmWithConfig(engine.runtime!, a, b, { M: 17, N: 33, K: 40 }, { ...TILED_CONFIGS[3], splitK: 2 })).toThrow(/split2 needs whole tiles .*M=17 N=33 K=40/);
+    expect(() => gemmWithConfig(engine.runtime!, a, b, { M: 17, N: 33, K: 40 }, { ...tiledConfig('tiled 64x128 8x8 k8'), splitK: 2 })).toThrow(/split2 needs whole tiles .*M=17 N=33 K=40/);
     [a, b].forEach((s) => backend.release(s));
   });
 
@@ -115,11 +116,13 @@ describe('gemm: the tiled core as written out and offered', () => {
     expect(names(4096, 4096).filter((n) => n.includes('split'))).toEqual([]);
     expect(gemmCandidates(gpu, 1024, 1024, 1024).map(configName)).toEqual(expect.arrayContaining(['tiled 64x128 8x8 k8 split2', 'tiled 64x128 8x8 k8 split4']));
     expect(gemmCandidates(gpu, 1024, 1024, 1000).map(configName).filter((n) => n.includes('split'))).toEqual([]);
-    // A convolution's (any sizes): the default model's last layer's input gradient (K = 768) splits in 2 only;
-    // its forward (K = 384) not at all, each split costing a dispatch in a step bound by the host.
+    // A convolution's (any sizes): the m5 design's last layer's input gradient (K = 768) splits in 2 only, its
+    // forward (K = 384) not at all, and the default model's passes (K = 320-400) neither: each split costs a
+    // dispatch in a step bound by the host.
     const convSplits = (M: number, N: number, K: number) => splitConfigs(tiledConfigsFor(profile.limits, M, N), M, N, K).map((c) => c.splitK);
     expect(new Set(convSplits(128, 16 * 187, 768))).toEqual(new Set([2]));
     expect(convSplits(256, 16 * 187, 384)).toEqual([]);
+    expect(convSplits(64, 16 * 300, 320)).toEqual([]);
     // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
     expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
