@@ -19,8 +19,8 @@
 //    shape. Products of whole tiles (M, N multiples of the tile, K of the slab depth) take the core's aligned
 //    specialisation instead, appended to shaders/gemm-aligned.wgsl: vec4 reads and writes, no bounds checks,
 //    the staging written out per transpose pair (tiledLaunch). Such products with too few tiles to fill a GPU
-//    may split the reduction over 2 or 4 workgroups per tile (`splitK`, a tuning candidate: 1024³ ran 1.1-1.3×
-//    faster so on an H200), their partial products added up by shaders/gemm-split.wgsl.
+//    may split the reduction over 2 or 4 workgroups per tile (`splitK`, a tuning candidate: splitConfigs),
+//    their partial products added up by shaders/gemm-split.wgsl.
 //  - 'subgroup' (shaders/gemm-subgroup.wgsl; CPU drivers with the 'subgroups' feature): lavapipe turns every
 //    load whose address differs per lane into a scalar loop over the SIMD lanes, and runs a barrier as a
 //    coroutine switch; here each lane loads values that all lanes use, shared by subgroup shuffles, with no
