@@ -97,34 +97,32 @@ export class Tuner {
     this.queued.clear();
     // Every candidate's pipelines first, compiled together (GpuRuntime.precompile): one by one, the compiles
     // were most of a tuning pass on a GPU. A candidate that fails here fails again, and is timed as failed, below.
+    // Recording for the precompile runs nothing, so the zeroed inputs it was given serve the trials after it.
     const trialInputs = problems.map(([, { inputs }]) => zeros(rt, inputs, 'tuning trial'));
-    await rt.precompile(() =>
-      problems.forEach(([, { variants }], i) =>
-        variants.forEach((v) => {
-          try {
-            rt.release(v.run(trialInputs[i]).buffer);
-          } catch {
-            // timed as failed below
-          }
-        }),
-      ),
-    );
-    trialInputs.flat().forEach((s) => rt.release(s.buffer));
-    for (const [problem, { variants, inputs }] of problems) {
-      const zeroed = zeros(rt, inputs, 'tuning trial');
-      let ms: Record<string, number>;
-      try {
-        const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(zeroed).buffer)));
-        ms = Object.fromEntries(variants.map((v, i) => [v.name, times[i]]));
-      } finally {
-        zeroed.forEach((s) => rt.release(s.buffer));
-        await rt.sync();
+    try {
+      await rt.precompile(() =>
+        problems.forEach(([, { variants }], i) =>
+          variants.forEach((v) => {
+            try {
+              rt.release(v.run(trialInputs[i]).buffer);
+            } catch {
+              // timed as failed below
+            }
+          }),
+        ),
+      );
+      for (const [i, [problem, { variants }]] of problems.entries()) {
+        const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(trialInputs[i]).buffer)));
+        const ms = Object.fromEntries(variants.map((v, j) => [v.name, times[j]]));
+        const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
+        if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
+        this.chosen.set(problem, chosen);
+        this.resolved.delete(problem);
+        done.push({ problem, ms, chosen });
       }
-      const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
-      if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
-      this.chosen.set(problem, chosen);
-      this.resolved.delete(problem);
-      done.push({ problem, ms, chosen });
+    } finally {
+      trialInputs.flat().forEach((s) => rt.release(s.buffer));
+      await rt.sync();
     }
     this.results.push(...done);
     if (done.length && this.onTuned) await this.onTuned(done);
