@@ -8,10 +8,8 @@ import { Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';
-import { rowTiling, vec4Buffers } from './elementwise.js';
+import { product, rowTiling, vec4Buffers } from './elementwise.js';
 import copyShader from '../../shaders/elementwise-copy.wgsl';
-
-const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c] for r < rows, c < cols. */
 function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: number, cols: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, shapes: string): void {

@@ -39,7 +39,7 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 const UNARY_CODES = new Map(ref.UNARY_OPS.map((op, code) => [op, code]));
 const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
-const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+export const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 // ------------------------------------------------------------------------------------------ same-shape maps
 
