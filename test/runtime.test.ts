@@ -114,6 +114,22 @@ describe('GPU runtime', () => {
     x.dispose();
   });
 
+  it('reads, writes and binds a view at its offset, and refuses one misaligned, outside its base, or released', async () => {
+    const align = backend.viewAlignment;
+    const base = backend.upload(new Float32Array(3 * align).fill(-1));
+    const view = backend.view(base, align, 5);
+    backend.write(view, new Float32Array([1, 2, 3, 4, 5]));
+    expect([...(await backend.download(view))]).toEqual([1, 2, 3, 4, 5]);
+    const doubled = affine(backend, view, 2, 0);
+    expect([...(await backend.download(doubled))]).toEqual([2, 4, 6, 8, 10]);
+    const whole = await backend.download(base);
+    expect([whole[align - 1], whole[align + 5]]).toEqual([-1, -1]);
+    expect(() => backend.view(base, 1, 4)).toThrow(/not aligned to \d+ bytes/);
+    expect(() => backend.view(base, 2 * align, align + 1)).toThrow(/outside its base of \d+/);
+    expect(() => backend.release(view)).toThrow(/a view of buffer .* was released/);
+    for (const s of [doubled, base]) backend.release(s);
+  });
+
   it('counts dispatches and submits, in total and by kernel', async () => {
     await rt.sync();
     const x = ser.tensor(new Float32Array(203).map((_, i) => (i % 7) - 3), [203], { requiresGrad: true });

@@ -1,12 +1,16 @@
 // Adam (with optional decoupled weight decay, i.e. AdamW), multi-tensor: one kernel updates every parameter.
-// The moments of all parameters live in two flat vectors m and v (parameter i at offsets[i]), beside a flat
-// copy of the parameters and of their gradients. A step packs the parameters and gradients into their flat
-// vectors (buffer copies, not dispatches), runs the Adam kernel once over them, and unpacks the parameters:
+// The parameters, their gradients and the moments m and v live in four flat vectors (parameter i at
+// offsets[i], each range padded to the backend's view alignment). The parameters move into theirs when the
+// optimiser is made: each becomes a view of its range (Tensor.rebase), so the kernel updates them in place.
+// A step packs the gradients into their flat vector (buffer copies, not dispatches) and runs the kernel once:
 // one dispatch per step instead of one per parameter, whose fixed cost dominates the small ones (biases, batch
-// norm's scales). Parameters without a gradient are skipped, as torch does: the kernel then runs once per run
-// of consecutive parameters that have one. `lr` may be changed between steps by a schedule.
+// norm's scales), and no copies of the parameters in or out (36 a step for the default model, ~15 % of its
+// host time on lavapipe). Parameters without a gradient are skipped, as torch does: the kernel then runs once
+// per run of consecutive parameters that have one. `lr` may be changed between steps by a schedule.
+// A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it.
 
-import { adamStep, pack, unpack, type Range } from '../kernels/optim.js';
+import { adamStep, pack, type Range } from '../kernels/optim.js';
+import { defaultBackend } from './context.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
 
@@ -22,8 +26,9 @@ export class Adam {
   lr: number;
   stepCount = 0;
   private config: Required<AdamConfig>;
-  /** Where each parameter starts in the flat vectors. */
+  /** Where each parameter starts in the flat vectors, and the length of its padded range there. */
   private offsets: number[];
+  private spans: number[];
   private flat: { param: Tensor; grad: Tensor; m: Tensor; v: Tensor };
 
   constructor(
@@ -32,10 +37,19 @@ export class Adam {
   ) {
     this.config = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...config };
     this.lr = this.config.lr;
+    // Checked before anything moves: a tensor sharing a parameter's storage would keep its old values.
+    const shared = params.find((p) => p.sharesStorage);
+    if (shared) throw new Error(`Adam: parameter ${shared.describe()} shares its storage with another tensor (a reshape of it?): dispose that first`);
+    const backend = defaultBackend();
+    const align = backend.viewAlignment;
+    this.spans = params.map((p) => Math.ceil(p.size / align) * align);
     let total = 0;
-    this.offsets = params.map((p) => (total += p.size) - p.size);
+    this.offsets = this.spans.map((span) => (total += span) - span);
+    // Zeroed: the padding stays zero (zero gradient and moments leave a zero parameter unchanged).
     const flat = () => zeros([Math.max(1, total)]).keep();
     this.flat = { param: flat(), grad: flat(), m: flat(), v: flat() };
+    pack(backend, this.flat.param.storage, params.map((p) => p.storage), this.offsets);
+    params.forEach((p, i) => p.rebase(this.flat.param, this.offsets[i]));
   }
 
   step(): void {
@@ -46,13 +60,8 @@ export class Adam {
     if (withGrad.length === 0) return;
     const backend = this.flat.param.backend;
     const { param, grad, m, v } = this.flat;
-    const storages = (indices: number[], of: (p: Tensor) => Tensor) => indices.map((i) => of(this.params[i]).storage);
-    const offsets = withGrad.map((i) => this.offsets[i]);
-    // The parameters are packed every step: a schedule, a checkpoint or the user may have written them since.
-    pack(backend, param.storage, storages(withGrad, (p) => p), offsets);
-    pack(backend, grad.storage, storages(withGrad, (p) => p.grad!), offsets);
+    pack(backend, grad.storage, withGrad.map((i) => this.params[i].grad!.storage), withGrad.map((i) => this.offsets[i]));
     for (const range of this.runs(withGrad)) adamStep(backend, param.storage, grad.storage, m.storage, v.storage, options, range);
-    unpack(backend, param.storage, storages(withGrad, (p) => p), offsets);
     // One training step, one batch of command buffers: submitted here, so every step is recorded alike.
     backend.flush();
   }
@@ -62,8 +71,8 @@ export class Adam {
     const ranges: Range[] = [];
     for (const i of indices) {
       const last = ranges[ranges.length - 1];
-      if (last && last.offset + last.length === this.offsets[i]) last.length += this.params[i].size;
-      else ranges.push({ offset: this.offsets[i], length: this.params[i].size });
+      if (last && last.offset + last.length === this.offsets[i]) last.length += this.spans[i];
+      else ranges.push({ offset: this.offsets[i], length: this.spans[i] });
     }
     return ranges;
   }

@@ -12,15 +12,20 @@ import { accumulate, affine } from '../kernels/elementwise.js';
 
 export class ShapeError extends Error {}
 
-/** Shared, reference-counted storage. */
+/** Shared, reference-counted storage; a view's block holds a reference to the block whose memory it shares. */
 class Block {
   refs = 1;
   constructor(
     readonly storage: Storage,
     readonly backend: Backend,
-  ) {}
+    private base: Block | null = null,
+  ) {
+    if (base) base.refs++;
+  }
   unref() {
-    if (--this.refs === 0) this.backend.release(this.storage);
+    if (--this.refs > 0) return;
+    if (this.base) this.base.unref();
+    else this.backend.release(this.storage);
   }
 }
 
@@ -118,6 +123,20 @@ export class Tensor {
   /** The same values, cut from the tape (the graph behind this tensor can then be freed). */
   detach(): Tensor {
     return new Tensor(this.storage, [...this.shape], this.backend, false, this);
+  }
+
+  /** Makes this tensor a view of `base`'s memory from element `offset` on, where its values must already be,
+   * and releases its own storage: the optimiser keeps all parameters in one flat vector this way, updated in
+   * place. Refused while another tensor shares this one's storage (it would keep the old values). */
+  rebase(base: Tensor, offset: number): void {
+    const block = this.liveBlock();
+    if (block.refs > 1) throw new Error(`${this.describe()} shares its storage with another tensor (a reshape of it?): it cannot move into ${base.describe()}`);
+    const baseBlock = base.liveBlock();
+    const view = new Block(this.backend.view(baseBlock.storage, offset, this.size), this.backend, baseBlock);
+    finalizer.unregister(this);
+    block.unref();
+    this.block = view;
+    finalizer.register(this, view, this);
   }
 
   /** Removes the tensor from the enclosing `tidy` scopes, so it outlives them. */

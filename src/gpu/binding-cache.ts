@@ -2,7 +2,8 @@
 // buffers with the same parameters every step, yet creating a bind group costs ~35 µs on lavapipe and
 // writing a uniform ~12 µs: for the small kernels (the classifier's, the optimiser's) that is most of their
 // time. So a uniform buffer is made once per distinct parameter block and never written again, and a bind
-// group once per (pipeline, uniform, buffers). Both caches are bounded by starting afresh when full (a training
+// group once per (pipeline, uniform, buffers) (a view of a buffer's range is one binding object, made with the
+// view, so it keys the cache like a buffer). Both caches are bounded by starting afresh when full (a training
 // step refills them in one step; keeping a use order cost two Map writes a dispatch): parameters that change
 // every step or lengths that vary per batch must not grow them forever.
 // Parameters known to change at every call (Adam's step count, a dropout seed: `volatile`) skip the value cache:
@@ -11,6 +12,7 @@
 // buffer and bind group per step cost about 0.5 ms of host time a step on lavapipe (default model).
 
 import type { Params } from './runtime.js';
+import type { Binding } from './storage.js';
 
 const UNIFORM_USAGE = 0x40; // GPUBufferUsage.UNIFORM
 const VOLATILE_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
@@ -49,14 +51,14 @@ export class BindingCache {
 
   /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. `label` names it in
    * WebGPU's errors; it is built only for a new group. */
-  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: GPUBuffer[], label: () => string, volatile = false): GPUBindGroup {
+  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: Binding[], label: () => string, volatile = false): GPUBindGroup {
     const uniform = params ? (volatile ? this.volatileUniform(params) : this.uniform(params)) : null;
     // The cache is a trie keyed by the objects themselves (pipeline, uniform, then each buffer in order): a hit
     // is a few identity-keyed Map reads, with no key string to build.
     let node = this.groups.child(pipeline).child(uniform ?? NO_UNIFORM);
     for (const buffer of buffers) node = node.child(buffer);
     if (node.group) return node.group;
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
     if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
     node.group = this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries });
     // Bounded by starting afresh: lengths that vary per batch must not grow it forever, and a training step,

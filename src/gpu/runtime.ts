@@ -12,6 +12,7 @@ import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { DeviceProfile, GpuDevice } from './device.js';
 import { Profiler } from './profiler.js';
+import type { Binding } from './storage.js';
 import { Tuner, type TuningResult } from './tuner.js';
 
 export interface KernelCall {
@@ -27,7 +28,7 @@ export interface KernelCall {
   params?: Params;
   /** The params change at every call (a step count, a seed): recycled buffers, not a cached one per value. */
   volatile?: boolean;
-  buffers: GPUBuffer[];
+  buffers: Binding[];
   workgroups: [number, number?, number?];
 }
 
@@ -170,9 +171,9 @@ export class GpuRuntime {
     return buffer;
   }
 
-  /** Zeroes the first `bytes` of a buffer, in order with the recorded dispatches. */
-  clear(buffer: GPUBuffer, bytes: number): void {
-    this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+  /** Zeroes `bytes` of a buffer from `offset` (a multiple of 4) on, in order with the recorded dispatches. */
+  clear(buffer: GPUBuffer, bytes: number, offset = 0): void {
+    this.encoderCommand('clear').clearBuffer(buffer, offset, Math.ceil(bytes / 4) * 4);
   }
 
   /** Copies `bytes` from src (at srcOffset) to dst (at dstOffset); offsets are multiples of 4. */
@@ -263,11 +264,11 @@ export class GpuRuntime {
     await this.throwErrors();
   }
 
-  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     await this.tune();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
-    this.encoderCommand('readback').copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
     this.flush();
     await this.throwErrors();
     await staging.mapAsync(GPUMapMode.READ, 0, size);

@@ -1,17 +1,45 @@
-// A tensor's memory on the WebGPU backend: a pooled GPU buffer holding `length` float32 (or int32) values.
+// A tensor's memory on the WebGPU backend: `length` float32 (or int32) values in a pooled GPU buffer, or a view
+// of a range of another storage's buffer (the optimiser's parameters live in its flat vector this way).
 
 import type { GpuRuntime } from './runtime.js';
 
+/** What a kernel binds: a whole buffer, or a range of one (made once per view: the binding cache keys by identity). */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
 export class GpuStorage {
-  constructor(
+  readonly binding: Binding;
+  private constructor(
+    /** The buffer holding the values, from `byteOffset` on: a view's is shared, not its own to release. */
     readonly buffer: GPUBuffer,
     readonly length: number,
-  ) {}
+    readonly byteOffset: number,
+    readonly isView: boolean,
+  ) {
+    // A view binds whole vec4s (the elementwise kernels read them), so its range must leave room for them.
+    this.binding = isView ? { buffer, offset: byteOffset, size: Math.ceil(length / 4) * 16 } : buffer;
+  }
+
+  /** The storage of a whole (pooled) buffer. */
+  static of(buffer: GPUBuffer, length: number): GpuStorage {
+    return new GpuStorage(buffer, length, 0, false);
+  }
+
+  /** `length` values of `base` from element `offset` on: the offset's bytes must be a multiple of the device's
+   * minStorageBufferOffsetAlignment, and the range must hold whole vec4s within the buffer. */
+  static view(base: GpuStorage, offset: number, length: number, alignment: number): GpuStorage {
+    const byteOffset = base.byteOffset + offset * 4;
+    const end = byteOffset + Math.ceil(length / 4) * 16;
+    if (byteOffset % alignment !== 0) throw new Error(`a view at byte ${byteOffset} of buffer "${base.buffer.label}" is not aligned to ${alignment} bytes`);
+    if (offset < 0 || end > base.byteOffset + Math.ceil(base.length / 4) * 16) {
+      throw new Error(`a view of ${length} values at ${offset} is outside its base of ${base.length} (buffer "${base.buffer.label}")`);
+    }
+    return new GpuStorage(base.buffer, length, byteOffset, true);
+  }
 }
 
 /** A new, uninitialised output of `length` 4-byte elements. */
 export function allocate(rt: GpuRuntime, length: number, label: string): GpuStorage {
-  return new GpuStorage(rt.allocate(length * 4, label), length);
+  return GpuStorage.of(rt.allocate(length * 4, label), length);
 }
 
 export function gpuStorage(s: { readonly length: number }): GpuStorage {

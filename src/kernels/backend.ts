@@ -22,6 +22,10 @@ export interface Backend {
   /** Overwrites s with data (same length), in order with the work queued before. */
   write(s: Storage, data: Float32Array): void;
   release(s: Storage): void;
+  /** `length` values of `base` from element `offset` on, sharing its memory (Tensor.rebase); the offset must be
+   * a multiple of `viewAlignment` elements. A view is never released itself: its base is. */
+  view(base: Storage, offset: number, length: number): Storage;
+  readonly viewAlignment: number;
   /** Live storage counters (for leak tests and the pool's statistics). */
   counters(): { liveBuffers: number; liveBytes: number; allocatedBuffers: number; allocatedBytes: number };
   /** Submits queued work (no-op on the CPU). */
@@ -36,30 +40,41 @@ export function defineKernel<A extends unknown[], R>(gpu: (rt: GpuRuntime, ...ar
 /** Memory on the GPU runtime's pooled buffers. */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
-  constructor(readonly rt: GpuRuntime) {}
+  /** The device's alignment of storage-binding offsets (256 bytes by default), in elements. */
+  readonly viewAlignment: number;
+  constructor(readonly rt: GpuRuntime) {
+    this.viewAlignment = Math.max(4, rt.device.limits.minStorageBufferOffsetAlignment / 4);
+  }
 
   upload(data: Float32Array, label = 'tensor'): Storage {
-    return new GpuStorage(this.rt.upload(data, label), data.length);
+    return GpuStorage.of(this.rt.upload(data, label), data.length);
   }
   uploadIndices(data: Int32Array, label = 'indices'): Storage {
-    return new GpuStorage(this.rt.upload(data, label), data.length);
+    return GpuStorage.of(this.rt.upload(data, label), data.length);
   }
   zeros(length: number, label = 'zeros'): Storage {
-    const s = new GpuStorage(this.rt.allocate(length * 4, label), length);
+    const s = GpuStorage.of(this.rt.allocate(length * 4, label), length);
     this.rt.clear(s.buffer, length * 4);
     return s;
   }
   async download(s: Storage): Promise<Float32Array> {
     const g = gpuStorage(s);
-    return new Float32Array(await this.rt.read(g.buffer, g.length * 4));
+    return new Float32Array(await this.rt.read(g.buffer, g.length * 4, g.byteOffset));
   }
   write(s: Storage, data: Float32Array): void {
     // Submit first: queue.writeBuffer would otherwise overtake recorded dispatches that use s.
     this.rt.flush();
-    this.rt.device.queue.writeBuffer(gpuStorage(s).buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    const g = gpuStorage(s);
+    this.rt.device.queue.writeBuffer(g.buffer, g.byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
   release(s: Storage): void {
-    this.rt.release(gpuStorage(s).buffer);
+    const g = gpuStorage(s);
+    // A view's buffer belongs to its base, released with it (see Tensor's blocks).
+    if (g.isView) throw new Error(`a view of buffer "${g.buffer.label}" was released as if it owned the buffer`);
+    this.rt.release(g.buffer);
+  }
+  view(base: Storage, offset: number, length: number): Storage {
+    return GpuStorage.view(gpuStorage(base), offset, length, this.viewAlignment * 4);
   }
   counters() {
     return this.rt.counters();

@@ -128,7 +128,7 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
     throw new Error(`${c.kernel}: subgroup blocks of ${t.rowGroups} row groups of ${t.lanes} and ${t.cols} columns are too big`);
   }
   const out = allocate(rt, c.N * c.rows * c.lengthOut, `${c.kernel}.out`);
-  const aBuffer = gpuStorage(a).buffer;
+  const aBuffer = gpuStorage(a).binding;
   // Stride 1 and a tap step of ±1 share each input across taps from registers (the `window` entry point).
   const window = c.stride === 1 && Math.abs(c.tapStep) === 1 && c.taps <= MAX_WINDOW_TAPS;
   rt.dispatch({
@@ -138,7 +138,7 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
     entryPoint: window ? 'window' : 'main',
     constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols, ...(window ? { TAPS: c.taps } : {}) },
     params: new Params().u32(c.rows, c.channels, c.lengthIn, c.lengthOut, c.taps, c.stride).i32(c.offset, c.tapStep).u32(c.aStepM, c.aStepC, bias ? 1 : 0),
-    buffers: [gpuStorage(src).buffer, aBuffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
+    buffers: [gpuStorage(src).binding, aBuffer, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
     workgroups: [Math.ceil(c.lengthOut / (t.cols * t.lanes)), Math.ceil(c.rows / (t.rowGroups * t.lanes)), c.N],
   });
   return out;
@@ -146,7 +146,7 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
 
 function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, g: Geometry, t: ForwardTile): GpuStorage {
   const y = allocate(rt, g.N * g.Cout * g.Lout, 'conv1d.y');
-  const wBuffer = gpuStorage(w).buffer;
+  const wBuffer = gpuStorage(w).binding;
   const { params, spacing } = tapPhaseParams(g);
   const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * t.l4));
   rt.dispatch({
@@ -156,7 +156,7 @@ function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
     constants: { WG, TILE_CO: t.co, TILE_L4: t.l4 },
     params: params.u32(groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
-    buffers: [gpuStorage(x).buffer, wBuffer, bias ? gpuStorage(bias).buffer : wBuffer, y.buffer],
+    buffers: [gpuStorage(x).binding, wBuffer, bias ? gpuStorage(bias).binding : wBuffer, y.binding],
     workgroups: [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N],
   });
   return y;
@@ -175,7 +175,7 @@ function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometr
     shader: backwardInputShader,
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
     params: params.u32(groups),
-    buffers: [gpuStorage(dy).buffer, gpuStorage(w).buffer, dx.buffer],
+    buffers: [gpuStorage(dy).binding, gpuStorage(w).binding, dx.binding],
     workgroups: [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N],
   });
   return dx;
@@ -204,7 +204,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
       params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
-      buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+      buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
       workgroups: [tileGroups, chunks, 1],
     }),
   );
@@ -244,7 +244,7 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
       shader: subgroupWeightShader,
       constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
       params: shapeParams(g).u32(chunkLength, chunksPerSample),
-      buffers: [gpuStorage(dy).buffer, gpuStorage(x).buffer, partials.buffer],
+      buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
       workgroups: [colBlocks, rowBlocks, chunks],
     }),
   );
@@ -268,7 +268,7 @@ function summedOverChunks(rt: GpuRuntime, pass: Pass, count: number, chunks: num
     entryPoint: 'reduce',
     constants: { WG },
     params: new Params().u32(count, chunks, gx * WG),
-    buffers: [partials.buffer, result.buffer],
+    buffers: [partials.binding, result.binding],
     workgroups: [gx, gy],
   });
   rt.release(partials.buffer);
@@ -358,7 +358,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
   if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / (Math.ceil(M / tileM) * Math.ceil(N / tileN))), Math.ceil(K / MIN_CHUNK));
   const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
   const chunks = Math.ceil(K / chunk);
-  const aBuffer = gpuStorage(a).buffer;
+  const aBuffer = gpuStorage(a).binding;
   const shapes = describe(g);
   return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
     rt.dispatch({
@@ -368,7 +368,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
       entryPoint: 'gemm_tiled',
       constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shapeConstants(g) },
       params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
-      buffers: [aBuffer, gpuStorage(b).buffer, bias ? gpuStorage(bias).buffer : aBuffer, out.buffer],
+      buffers: [aBuffer, gpuStorage(b).binding, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
     }),
   );

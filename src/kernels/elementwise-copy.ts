@@ -24,7 +24,7 @@ function copyBlock(rt: GpuRuntime, src: GpuStorage, dst: GpuStorage, rows: numbe
     entryPoint: vec4 ? 'copyRowsVec4' : 'copyRows',
     constants: tiling.constants,
     params: new Params().u32(rows, cols / unit, srcStride / unit, srcOffset / unit, dstStride / unit, dstOffset / unit, tiling.blocksPerRow),
-    buffers: vec4 ? vec4Buffers('copyBlock', [src, dst]) : [src.buffer, dst.buffer],
+    buffers: vec4 ? vec4Buffers('copyBlock', [src, dst]) : [src.binding, dst.binding],
     workgroups: tiling.workgroups,
   });
 }
@@ -40,7 +40,7 @@ function concatPair(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, dst: GpuStorag
     entryPoint: 'concatPair',
     constants: tiling.constants,
     params: new Params().u32(rows, cols0, cols1, dstStride, dstOffset, tiling.blocksPerRow),
-    buffers: [a.buffer, dst.buffer, b.buffer],
+    buffers: [a.binding, dst.binding, b.binding],
     workgroups: tiling.workgroups,
   });
 }

@@ -16,7 +16,7 @@
 // sumTo/broadcastTo (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
+import { allocate, GpuStorage, gpuStorage, type Binding } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';
 import type { UnaryOp } from './cpu/elementwise.js';
@@ -47,11 +47,11 @@ export const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
  * The kernels read and write whole vec4s: every buffer must hold ceil(length/4) of them. Pooled buffers always
  * do (sizes are rounded up to 32 bytes); the slack past `length` is never read as data.
  */
-export function vec4Buffers(kernel: string, storages: GpuStorage[]): GPUBuffer[] {
+export function vec4Buffers(kernel: string, storages: GpuStorage[]): Binding[] {
   for (const s of storages) {
-    if (s.buffer.size < Math.ceil(s.length / 4) * 16) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
+    if (!s.isView && s.buffer.size < Math.ceil(s.length / 4) * 16) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
   }
-  return storages.map((s) => s.buffer);
+  return storages.map((s) => s.binding);
 }
 
 /** Dispatches a map of shaders/elementwise-map.wgsl over n elements, one vec4 per invocation. */
@@ -97,7 +97,7 @@ function accumulateGpu(rt: GpuRuntime, acc: Storage, x: Storage, alpha = 1, beta
   const target = gpuStorage(acc);
   const source = gpuStorage(x);
   // A buffer cannot be bound twice in one dispatch when one binding is writable: acc onto itself is a scaling.
-  if (target.buffer === source.buffer) map(rt, 'scaleInPlace', [target], acc.length, 0, alpha + beta);
+  if (target.binding === source.binding) map(rt, 'scaleInPlace', [target], acc.length, 0, alpha + beta);
   else map(rt, 'accumulate', [target, source], acc.length, 0, alpha, beta);
 }
 
@@ -206,7 +206,7 @@ function broadcastToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: n
   const input = gpuStorage(x);
   const dims = collapse(outShape, [shape]);
   if (dims.length === 0 || (dims.length === 1 && dims[0].present[0])) {
-    rt.copy(input.buffer, out.buffer, n * 4);
+    rt.copy(input.buffer, out.buffer, n * 4, input.byteOffset);
   } else {
     broadcasting(rt, 'broadcast', dims, [input, out], `x[${shape}] out[${outShape}]`);
   }
@@ -263,10 +263,10 @@ function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[
   if (reduced.length === 0) {
     if (scale !== 1) return affineGpu(rt, input, scale, 0) as GpuStorage;
     const out = allocate(rt, m, 'sumTo');
-    rt.copy(input.buffer, out.buffer, m * 4);
+    rt.copy(input.buffer, out.buffer, m * 4, input.byteOffset);
     return out;
   }
-  return reduce(rt, input.buffer, { kept, reduced }, shapes, scale);
+  return reduce(rt, input.binding, { kept, reduced }, shapes, scale);
 }
 
 /** Mixed-radix digits of `value` in the radix of the reduced axes (innermost first). */
@@ -282,7 +282,7 @@ function digitsOf(value: number, axes: Axis[]): number[] {
  * One level of the summation (shaders/elementwise-reduce.wgsl): `shares` partial sums per output, then, if
  * there are several, the same again on the partials.
  */
-function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string, scale: number): GpuStorage {
+function reduce(rt: GpuRuntime, x: Binding, plan: Reduction, shapes: string, scale: number): GpuStorage {
   const outputs = product(plan.kept.map((a) => a.size));
   let length = product(plan.reduced.map((a) => a.size));
   let { kept, reduced } = plan;
@@ -318,7 +318,7 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string, s
       .u32(...r.map((a) => a.size), ...r.map((a) => a.stride))
       .u32(...digitsOf(lanes, r))
       .f32(shares === 1 ? scale : 1),
-    buffers: [x, result.buffer],
+    buffers: [x, result.binding],
     workgroups: grid1d(jobs, WG),
   });
   if (shares === 1) return result;
@@ -326,7 +326,7 @@ function reduce(rt: GpuRuntime, x: GPUBuffer, plan: Reduction, shapes: string, s
   const partials: Reduction = outputFastest
     ? { kept: [{ size: outputs, stride: 1 }], reduced: [{ size: shares, stride: outputs }] }
     : { kept: outputs > 1 ? [{ size: outputs, stride: shares }] : [], reduced: [{ size: shares, stride: 1 }] };
-  const out = reduce(rt, result.buffer, partials, `${shapes} partials`, scale);
+  const out = reduce(rt, result.binding, partials, `${shapes} partials`, scale);
   rt.release(result.buffer);
   return out;
 }

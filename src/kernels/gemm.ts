@@ -280,17 +280,17 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
   const shapes = `A${aShape} B${bShape}${o.bias ? ` bias[${N}]` : ''}${o.activation ? ` ${o.activation}` : ''}`;
   const splits = cfg.kernel === 'subgroup' ? 1 : (cfg.splitK ?? 1);
   const params = new Params().u32(M, N, K, o.transA ? 1 : 0, o.transB ? 1 : 0, o.bias ? 1 : 0, o.activation === 'relu' ? 1 : 0, K / splits);
-  const ga = gpuStorage(a).buffer;
-  const gb = gpuStorage(b).buffer;
-  const biasBuffer = o.bias ? gpuStorage(o.bias).buffer : null;
+  const ga = gpuStorage(a).binding;
+  const gb = gpuStorage(b).binding;
+  const biasBuffer = o.bias ? gpuStorage(o.bias).binding : null;
   if (splits > 1 && cfg.kernel !== 'subgroup') {
     if (!splitServes(cfg, M, N, K)) throw new Error(`gemm: ${configName(cfg)} needs whole tiles and K a multiple of ${splits}·${cfg.tileK} (M=${M} N=${N} K=${K})`);
     const { tileM, tileN } = tiledTile(cfg);
     const partials = allocate(rt, splits * M * N, 'gemm.partials');
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
-    rt.dispatch({ kernel: 'gemm.tiled', shapes, ...tiledLaunch(cfg, o, true), params, buffers: [ga, gb, ga, partials.buffer], workgroups: [N / tileN, M / tileM, splits] });
+    rt.dispatch({ kernel: 'gemm.tiled', shapes, ...tiledLaunch(cfg, o, true), params, buffers: [ga, gb, ga, partials.binding], workgroups: [N / tileN, M / tileM, splits] });
     const [gx, gy] = grid1d((M * N) / 4, 256);
-    rt.dispatch({ kernel: 'gemm.splitSum', shapes, shader: splitSumShader, entryPoint: 'sum_splits', params, buffers: [partials.buffer, biasBuffer ?? partials.buffer, out.buffer], workgroups: [gx, gy] });
+    rt.dispatch({ kernel: 'gemm.splitSum', shapes, shader: splitSumShader, entryPoint: 'sum_splits', params, buffers: [partials.binding, biasBuffer ?? partials.binding, out.binding], workgroups: [gx, gy] });
     rt.release(partials.buffer);
     return out;
   }
@@ -318,7 +318,7 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
     ...launch,
     params,
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
-    buffers: [ga, gb, biasBuffer ?? ga, out.buffer],
+    buffers: [ga, gb, biasBuffer ?? ga, out.binding],
     workgroups: [colTiles, y, z],
   });
   return out;

@@ -29,7 +29,7 @@
 // ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
 import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
+import { allocate, gpuStorage, type Binding, type GpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/normalization.js';
 import applyShader from '../../shaders/normalization-apply.wgsl';
@@ -173,9 +173,10 @@ function statsPasses(rt: GpuRuntime, x: Storage, shape: number[], running?: Batc
   // The pass that writes the statistics binds the running pair (scratch without, as a writable buffer cannot be
   // bound twice); the rates are computed here in float64 as elementwise.accumulate's were.
   const m = running?.momentum ?? 0;
-  const runningBuffers = running ? [running.mean, running.variance].map((s) => gpuStorage(s).buffer) : [allocate(rt, C, 'batchnorm.scratch').buffer, allocate(rt, C, 'batchnorm.scratch').buffer];
+  const scratch = running ? [] : [allocate(rt, C, 'batchnorm.scratch'), allocate(rt, C, 'batchnorm.scratch')];
+  const runningBuffers = running ? [running.mean, running.variance].map((s) => gpuStorage(s).binding) : scratch.map((s) => s.binding);
   const params = (wg: number) => new Params().u32(N, C, L, chunk, chunks, ...channelSteps(L, wg)).f32(affine?.eps ?? 0, 1 - m, m, M > 1 ? (m * M) / (M - 1) : 0);
-  const outputs = [mean.buffer, variance.buffer, ...runningBuffers];
+  const outputs = [mean.binding, variance.binding, ...runningBuffers];
   const RUNNING = running ? 1 : 0;
   let y: GpuStorage | null = null;
   if (pl.path === 'chunked') {
@@ -187,20 +188,21 @@ function statsPasses(rt: GpuRuntime, x: Storage, shape: number[], running?: Batc
       entryPoint: 'partial',
       constants: { WG: REDUCE_WG },
       params: params(REDUCE_WG),
-      buffers: [gpuStorage(x).buffer, partials.buffer],
+      buffers: [gpuStorage(x).binding, partials.binding],
       workgroups: [chunks, ...pl.channelGrid],
     });
-    const finish = { entryPoint: 'finish', constants: { WG: CHANNEL_WG, RUNNING }, params: params(CHANNEL_WG), buffers: [partials.buffer, ...outputs], workgroups: grid1d(C, CHANNEL_WG) };
+    const finish = { entryPoint: 'finish', constants: { WG: CHANNEL_WG, RUNNING }, params: params(CHANNEL_WG), buffers: [partials.binding, ...outputs], workgroups: grid1d(C, CHANNEL_WG) };
     rt.dispatch({ kernel: 'batchNormStats.finish', shapes: pl.shapes, shader: statsShader, ...finish });
     rt.release(partials.buffer);
   } else {
     const direct = pl.path === 'direct';
     const wg = direct ? CHANNEL_WG : singleThreads(rt);
-    const xb = gpuStorage(x).buffer;
+    const xb = gpuStorage(x).binding;
     y = affine ? allocate(rt, N * C * L, 'batchnorm.y') : null;
     // Without affine, gamma and beta take x and y takes scratch (bound, never touched).
-    const yb = y?.buffer ?? allocate(rt, 1, 'batchnorm.scratch').buffer;
-    const affineBuffers = affine ? [gpuStorage(affine.gamma).buffer, gpuStorage(affine.beta).buffer, yb] : [xb, xb, yb];
+    const yScratch = y ? null : allocate(rt, 1, 'batchnorm.scratch');
+    const yb = (y ?? yScratch!).binding;
+    const affineBuffers = affine ? [gpuStorage(affine.gamma).binding, gpuStorage(affine.beta).binding, yb] : [xb, xb, yb];
     rt.dispatch({
       kernel: affine ? `batchNormForward.${pl.path}${affine.relu ? '.relu' : ''}` : `batchNormStats.${pl.path}`,
       shapes: pl.shapes,
@@ -211,9 +213,9 @@ function statsPasses(rt: GpuRuntime, x: Storage, shape: number[], running?: Batc
       buffers: [xb, ...outputs, ...affineBuffers],
       workgroups: direct ? grid1d(C, CHANNEL_WG) : [1, ...pl.channelGrid],
     });
-    if (!y) rt.release(yb);
+    if (yScratch) rt.release(yScratch.buffer);
   }
-  if (!running) runningBuffers.forEach((b) => rt.release(b));
+  scratch.forEach((s) => rt.release(s.buffer));
   return { mean, variance, y };
 }
 
@@ -245,15 +247,15 @@ function batchNormApplyGpu(
 ): Storage {
   const [N, C, L] = shape;
   const y = allocate(rt, N * C * L, 'batchnorm.y');
-  const xb = gpuStorage(x).buffer;
-  const perChannel = [mean, variance, gamma, beta].map((s) => gpuStorage(s).buffer);
+  const xb = gpuStorage(x).binding;
+  const perChannel = [mean, variance, gamma, beta].map((s) => gpuStorage(s).binding);
   // The backward-only bindings (dy, dgamma, the ReLU's output) take x, never read.
-  elementwisePass(rt, relu ? 'batchNormApply.relu' : 'batchNormApply', [N, C, L], eps, { RELU: relu ? 1 : 0, BACKWARD: 0 }, [xb, ...perChannel, y.buffer, xb, xb, xb]);
+  elementwisePass(rt, relu ? 'batchNormApply.relu' : 'batchNormApply', [N, C, L], eps, { RELU: relu ? 1 : 0, BACKWARD: 0 }, [xb, ...perChannel, y.binding, xb, xb, xb]);
   return y;
 }
 
 /** A pass of shaders/normalization-apply.wgsl over x [N, C, L] (apply, or with BACKWARD the input gradient). */
-function elementwisePass(rt: GpuRuntime, kernel: string, [N, C, L]: number[], eps: number, constants: Record<string, number>, buffers: GPUBuffer[]): void {
+function elementwisePass(rt: GpuRuntime, kernel: string, [N, C, L]: number[], eps: number, constants: Record<string, number>, buffers: Binding[]): void {
   const cover = elementwise(N, C, L);
   rt.dispatch({
     kernel,
@@ -280,9 +282,9 @@ function batchNormBackwardGpu(
 ): { dx: Storage; dgamma: Storage; dbeta: Storage } {
   const pl = plan(shape);
   const { N, C, L, chunk, chunks } = pl;
-  const [xb, dyb, meanb, varb, gammab] = [x, dy, mean, variance, gamma].map((s) => gpuStorage(s).buffer);
+  const [xb, dyb, meanb, varb, gammab] = [x, dy, mean, variance, gamma].map((s) => gpuStorage(s).binding);
   // The fused ReLU's output, read after each pass's other bindings; without it dy stands in (never read).
-  const yb = reluOutput ? gpuStorage(reluOutput).buffer : dyb;
+  const yb = reluOutput ? gpuStorage(reluOutput).binding : dyb;
   const RELU = reluOutput ? 1 : 0;
   const dgamma = allocate(rt, C, 'batchnorm.dgamma');
   const dbeta = allocate(rt, C, 'batchnorm.dbeta');
@@ -298,7 +300,7 @@ function batchNormBackwardGpu(
       entryPoint: pl.path,
       constants: { WG: wg, RELU },
       params: params(wg),
-      buffers: [xb, dyb, meanb, varb, dgamma.buffer, dbeta.buffer, yb, gammab, dx.buffer],
+      buffers: [xb, dyb, meanb, varb, dgamma.binding, dbeta.binding, yb, gammab, dx.binding],
       workgroups: direct ? grid1d(C, CHANNEL_WG) : [1, ...pl.channelGrid],
     });
     return { dx, dgamma, dbeta };
@@ -311,7 +313,7 @@ function batchNormBackwardGpu(
     entryPoint: 'partial',
     constants: { WG: REDUCE_WG, RELU },
     params: params(REDUCE_WG),
-    buffers: [xb, dyb, meanb, partials.buffer, yb],
+    buffers: [xb, dyb, meanb, partials.binding, yb],
     workgroups: [chunks, ...pl.channelGrid],
   });
   rt.dispatch({
@@ -321,11 +323,11 @@ function batchNormBackwardGpu(
     entryPoint: 'finish',
     constants: { WG: CHANNEL_WG },
     params: params(CHANNEL_WG),
-    buffers: [partials.buffer, varb, dgamma.buffer, dbeta.buffer],
+    buffers: [partials.binding, varb, dgamma.binding, dbeta.binding],
     workgroups: grid1d(C, CHANNEL_WG),
   });
   rt.release(partials.buffer);
-  const inputs = [xb, meanb, varb, gammab, dbeta.buffer, dx.buffer, dyb, dgamma.buffer, yb];
+  const inputs = [xb, meanb, varb, gammab, dbeta.binding, dx.binding, dyb, dgamma.binding, yb];
   elementwisePass(rt, 'batchNormBackward.inputGradient', [N, C, L], eps, { RELU, BACKWARD: 1 }, inputs);
   return { dx, dgamma, dbeta };
 }

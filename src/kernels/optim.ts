@@ -3,9 +3,8 @@
 //
 //   adamStep(param, grad, m, v, o, range?)  in place on param, m and v: AdamW (decoupled weight decay) with bias
 //                                   correction, over elements [range.offset, +range.length) (default: all)
-//   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the multi-tensor optimiser's flat views of
-//   unpack(flat, parts, offsets)    parts[i] = flat[offsets[i] ..]  all parameters and gradients (buffer copies on
-//                                   the GPU: no dispatch, no kernel)
+//   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the multi-tensor optimiser's flat vectors of
+//                                   parameters and gradients (buffer copies on the GPU: no dispatch, no kernel)
 //   dropout(x, p, seed)             y = x·mask and the mask, of 0 and 1/(1−p), from an integer hash of (seed,
 //                                   index), identical to the CPU reference bit for bit (one pass: mask and y)
 
@@ -47,19 +46,17 @@ function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, 
     constants: { WG, ITEMS },
     params: new Params().u32(offset, offset + length).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
     volatile: true, // the bias corrections change every step
-    buffers: [param, grad, m, v].map((s) => gpuStorage(s).buffer),
+    buffers: [param, grad, m, v].map((s) => gpuStorage(s).binding),
     workgroups: grid1d(length, WG * ITEMS),
   });
 }
 
 function packGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: number[]): void {
-  const target = gpuStorage(flat).buffer;
-  parts.forEach((p, i) => rt.copy(gpuStorage(p).buffer, target, p.length * 4, 0, offsets[i] * 4));
-}
-
-function unpackGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: number[]): void {
-  const source = gpuStorage(flat).buffer;
-  parts.forEach((p, i) => rt.copy(source, gpuStorage(p).buffer, p.length * 4, offsets[i] * 4, 0));
+  const target = gpuStorage(flat);
+  parts.forEach((p, i) => {
+    const part = gpuStorage(p);
+    rt.copy(part.buffer, target.buffer, p.length * 4, part.byteOffset, target.byteOffset + offsets[i] * 4);
+  });
 }
 
 function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: Storage; mask: Storage } {
@@ -76,7 +73,7 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: S
     constants: { WG, ITEMS },
     params: new Params().u32(length, seed >>> 0).f32(p, scale),
     volatile: true, // a new seed every step
-    buffers: [gpuStorage(x).buffer, mask.buffer, y.buffer],
+    buffers: [gpuStorage(x).binding, mask.binding, y.binding],
     workgroups: grid1d(length, WG * ITEMS),
   });
   return { y, mask };
@@ -97,7 +94,6 @@ export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o, rang
 /** flat[offsets[i] .. + parts[i].length) = parts[i]. */
 export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));
 /** parts[i] = flat[offsets[i] .. + parts[i].length). */
-export const unpack = defineKernel(unpackGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(p).set(c.data(flat).subarray(offsets[i], offsets[i] + p.length))));
 /** y = x·mask and the mask, of 0 and 1/(1-p), deterministic in seed: one pass. */
 export const dropout = defineKernel(dropoutGpu, (c, x, p, seed) => {
   const mask = ref.dropoutMask(x.length, p, seed);

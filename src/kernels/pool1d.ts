@@ -56,7 +56,7 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
   const items = backward ? rows * segments : rows * Lout;
   const perThread = backward ? SEGMENTS_PER_THREAD : OUTPUTS_PER_THREAD;
   const out = allocate(rt, backward ? rows * L : rows * Lout, c.kind);
-  const [first, ...rest] = c.inputs.map((s) => gpuStorage(s).buffer);
+  const [first, ...rest] = c.inputs.map((s) => gpuStorage(s).binding);
   rt.dispatch({
     kernel: `pool1d.${c.kind}`,
     shapes: `x[${N},${C},${L}] k${c.p.kernelSize} s${c.p.stride} p${c.p.padding}`,
@@ -71,7 +71,7 @@ function pool(rt: GpuRuntime, c: PoolCall): Storage {
     params: new Params()
       .u32(L, Lout, segments, items)
       .i32(c.p.kernelSize, c.p.stride, c.p.padding, Math.ceil(c.p.kernelSize / c.p.stride)),
-    buffers: [first, out.buffer, ...rest],
+    buffers: [first, out.binding, ...rest],
     workgroups: grid1d(Math.ceil(items / perThread), WORKGROUP_SIZE),
   });
   return out;
@@ -85,7 +85,7 @@ function maxPool1dBy4(rt: GpuRuntime, x: Storage, dy: Storage | null, p: Geometr
   const { N, C, L } = p;
   const outputVecs = (N * C * L) / 16;
   const out = allocate(rt, dy ? N * C * L : 4 * outputVecs, dy ? 'maxPool1dBackward' : 'maxPool1d');
-  const xBuffer = gpuStorage(x).buffer;
+  const xBuffer = gpuStorage(x).binding;
   rt.dispatch({
     kernel: dy ? 'pool1d.maxPool1dBackwardBy4' : 'pool1d.maxPool1dBy4',
     shapes: `x[${N},${C},${L}] k4 s4 p0`,
@@ -93,7 +93,7 @@ function maxPool1dBy4(rt: GpuRuntime, x: Storage, dy: Storage | null, p: Geometr
     entryPoint: dy ? 'maxPool1dBackwardBy4' : 'maxPool1dBy4',
     constants: { WORKGROUP_SIZE },
     params: new Params().u32(outputVecs),
-    buffers: dy ? [xBuffer, out.buffer, gpuStorage(dy).buffer] : [xBuffer, out.buffer],
+    buffers: dy ? [xBuffer, out.binding, gpuStorage(dy).binding] : [xBuffer, out.binding],
     workgroups: grid1d(outputVecs, WORKGROUP_SIZE),
   });
   return out;
@@ -144,7 +144,7 @@ function statsPoolGpu(rt: GpuRuntime, x: Storage, xShape: readonly number[], eps
     entryPoint: wide ? 'wide' : 'rows',
     constants: { WG: STATS_WG },
     params: new Params().u32(rows, C, L).f32(eps),
-    buffers: [gpuStorage(x).buffer, y.buffer],
+    buffers: [gpuStorage(x).binding, y.binding],
     workgroups: wide ? grid1d(rows, 1) : grid1d(rows, STATS_WG),
   });
   return y;
@@ -161,7 +161,7 @@ function statsPoolBackwardGpu(rt: GpuRuntime, x: Storage, y: Storage, dy: Storag
     entryPoint: 'backward',
     constants: { WG: STATS_WG },
     params: new Params().u32(N * C, C, L).f32(0),
-    buffers: [gpuStorage(x).buffer, dx.buffer, gpuStorage(y).buffer, gpuStorage(dy).buffer],
+    buffers: [gpuStorage(x).binding, dx.binding, gpuStorage(y).binding, gpuStorage(dy).binding],
     workgroups: grid1d(N * C * L, STATS_WG),
   });
   return dx;

@@ -15,7 +15,7 @@
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
 
 import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, gpuStorage } from '../gpu/storage.js';
+import { allocate, gpuStorage, type Binding } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import type { CpuBackend } from './cpu/backend.js';
 import * as ref from './cpu/softmax.js';
@@ -59,7 +59,7 @@ function rowSplit(rows: number, cols: number) {
 function softmaxPass(rt: GpuRuntime, source: Storage, dy: Storage | null, rows: number, cols: number): Storage {
   const out = allocate(rt, rows * cols, dy ? 'softmax.dx' : 'softmax.y');
   const split = rowSplit(rows, cols);
-  const input = gpuStorage(source).buffer;
+  const input = gpuStorage(source).binding;
   rt.dispatch({
     kernel: dy ? 'softmaxBackward' : 'softmax',
     shapes: `${dy ? 'y' : 'x'}[${rows},${cols}]`,
@@ -68,7 +68,7 @@ function softmaxPass(rt: GpuRuntime, source: Storage, dy: Storage | null, rows: 
     constants: { ...split.constants, BACKWARD: dy ? 1 : 0 },
     params: new Params().u32(rows, cols),
     // Without dy the shader's dy binding takes the input again (never read).
-    buffers: [input, dy ? gpuStorage(dy).buffer : input, out.buffer],
+    buffers: [input, dy ? gpuStorage(dy).binding : input, out.binding],
   });
   return out;
 }
@@ -87,18 +87,18 @@ function softmaxCrossEntropyGpu(
   const shapes = `logits[${rows},${cols}] targets[${rows}]` + (classWeights ? ` weights[${cols}]` : '');
   const probs = allocate(rt, rows * cols, 'crossEntropy.probs');
   const loss = allocate(rt, 1, 'crossEntropy.loss');
-  const inputs = [gpuStorage(logits).buffer, gpuStorage(targets).buffer, probs.buffer];
-  const weights = classWeights ? [gpuStorage(classWeights).buffer] : [];
+  const inputs = [gpuStorage(logits).binding, gpuStorage(targets).binding, probs.binding];
+  const weights = classWeights ? [gpuStorage(classWeights).binding] : [];
   // The passes differ in entry point, threads, bindings and grid only.
-  const pass = (entryPoint: string, kernel: string, wg: number, buffers: GPUBuffer[], workgroups: [number, number?]) =>
+  const pass = (entryPoint: string, kernel: string, wg: number, buffers: Binding[], workgroups: [number, number?]) =>
     rt.dispatch({ kernel, shapes, shader: crossEntropyShader, entryPoint, constants: { WG: wg }, params: new Params().u32(rows, cols), buffers, workgroups });
   if (rows <= WHOLE_MAX_ROWS) {
-    pass(classWeights ? 'wholeWeighted' : 'whole', 'softmaxCrossEntropy', REDUCE_WG, [...inputs, loss.buffer, ...weights], [1]);
+    pass(classWeights ? 'wholeWeighted' : 'whole', 'softmaxCrossEntropy', REDUCE_WG, [...inputs, loss.binding, ...weights], [1]);
     return { loss, probs };
   }
   const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
-  pass(classWeights ? 'rowsWeighted' : 'rows', 'softmaxCrossEntropy.rows', ROWS_WG, [...inputs, rowLoss.buffer, ...weights], grid1d(rows, ROWS_WG));
-  pass('mean', 'softmaxCrossEntropy.mean', REDUCE_WG, [rowLoss.buffer, loss.buffer], [1]);
+  pass(classWeights ? 'rowsWeighted' : 'rows', 'softmaxCrossEntropy.rows', ROWS_WG, [...inputs, rowLoss.binding, ...weights], grid1d(rows, ROWS_WG));
+  pass('mean', 'softmaxCrossEntropy.mean', REDUCE_WG, [rowLoss.binding, loss.binding], [1]);
   rt.release(rowLoss.buffer);
   return { loss, probs };
 }
@@ -115,13 +115,13 @@ function softmaxCrossEntropyBackwardGpu(
   const shapes = `probs[${rows},${cols}] targets[${rows}]` + (classWeights ? ` weights[${cols}]` : '');
   const dlogits = allocate(rt, rows * cols, 'crossEntropy.dlogits');
   const params = new Params().u32(rows, cols, Math.floor(FLAT_WG / cols), FLAT_WG % cols);
-  const buffers = [gpuStorage(probs).buffer, gpuStorage(targets).buffer, gpuStorage(dloss).buffer, dlogits.buffer];
+  const buffers = [gpuStorage(probs).binding, gpuStorage(targets).binding, gpuStorage(dloss).binding, dlogits.binding];
   const gradient = { shader: crossEntropyBackwardShader, constants: { WG: FLAT_WG, ITEMS: FLAT_ITEMS }, params, workgroups: grid1d(rows * cols, FLAT_WG * FLAT_ITEMS) };
   if (!classWeights) {
     rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradient', buffers, ...gradient });
     return dlogits;
   }
-  const weights = gpuStorage(classWeights).buffer;
+  const weights = gpuStorage(classWeights).binding;
   const weightSum = allocate(rt, 1, 'crossEntropy.weightSum');
   rt.dispatch({
     kernel: 'softmaxCrossEntropyBackward.sumOfWeights',
@@ -130,10 +130,10 @@ function softmaxCrossEntropyBackwardGpu(
     entryPoint: 'sumOfWeights',
     constants: { WG: REDUCE_WG, ITEMS: FLAT_ITEMS },
     params,
-    buffers: [gpuStorage(targets).buffer, weights, weightSum.buffer],
+    buffers: [gpuStorage(targets).binding, weights, weightSum.binding],
     workgroups: [1],
   });
-  rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradientWeighted', buffers: [...buffers, weights, weightSum.buffer], ...gradient });
+  rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradientWeighted', buffers: [...buffers, weights, weightSum.binding], ...gradient });
   rt.release(weightSum.buffer);
   return dlogits;
 }

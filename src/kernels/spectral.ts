@@ -25,7 +25,7 @@ function logEnergyPass(rt: GpuRuntime, z: Storage, g: Storage | null, outer: num
     entryPoint: g ? 'backward' : 'forward',
     constants: { WG },
     params: new Params().u32(outputs, inner).f32(floor),
-    buffers: [gpuStorage(z).buffer, out.buffer, ...(g ? [gpuStorage(g).buffer] : [])],
+    buffers: [gpuStorage(z).binding, out.binding, ...(g ? [gpuStorage(g).binding] : [])],
     workgroups: grid1d(outputs, WG),
   });
   return out;

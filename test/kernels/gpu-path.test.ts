@@ -21,6 +21,18 @@ const backend = new WebGpuBackend(rt);
 /** Which kernels ran is read from the profiler, which needs timestamp queries. */
 const noTimestamps = !rt.profile.timestamps;
 
+/** Views of `parts` in one buffer, each at an aligned offset with garbage around it (as the optimiser's flat
+ * vector holds the parameters, but with every gap filled): a kernel that reads past a view's values, or ignores
+ * its offset, gets garbage. */
+function viewsOf(parts: Float32Array[]): ser.Storage[] {
+  const align = backend.viewAlignment;
+  const offsets = parts.map((_, i) => parts.slice(0, i).reduce((at, part) => at + Math.ceil((part.length + 1) / align) * align, align));
+  const base = new Float32Array(offsets[parts.length - 1] + Math.ceil((parts[parts.length - 1].length + 1) / align) * align).fill(1e30);
+  parts.forEach((part, i) => base.set(part, offsets[i]));
+  const storage = backend.upload(base);
+  return parts.map((part, i) => backend.view(storage, offsets[i], part.length));
+}
+
 describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
   it.skipIf(noTimestamps)('takes the tiled GEMM (skipped without timestamp queries)', async () => {
     expect(rt.profile.kernels).toBe('tiled');
@@ -44,7 +56,7 @@ describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
     [2, 1, 1000, 16, 80, 4, 38, 1], // the first layer's kind: one input channel, so its input gradient is direct
   ];
   for (const [N, Cin, L, Cout, K, stride, padding, dilation] of shapes) {
-    it.skipIf(noTimestamps)(`runs conv1d x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] s${stride} p${padding} d${dilation} on the tiled core, all three passes`, async () => {
+    it.skipIf(noTimestamps)(`runs conv1d x[${N},${Cin},${L}] w[${Cout},${Cin},${K}] s${stride} p${padding} d${dilation} on the tiled core, all three passes (weight and bias views of one buffer)`, async () => {
       const p = { stride, padding, dilation };
       const xShape = [N, Cin, L];
       const wShape = [Cout, Cin, K];
@@ -52,7 +64,9 @@ describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
       const { Lout } = g;
       const [x, w, bias, dy] = [randn(N * Cin * L, 3), randn(Cout * Cin * K, 4), randn(Cout, 5), randn(N * Cout * Lout, 6)];
       const ran = await kernelsRun(rt, async () => {
-        const [gx, gw, gb, gdy] = [x, w, bias, dy].map((v) => backend.upload(v));
+        // The weight and the bias are views, as parameters in the optimiser's flat vector are.
+        const [gx, gdy] = [x, dy].map((v) => backend.upload(v));
+        const [gw, gb] = viewsOf([w, bias]);
         assertClose(await backend.download(ser.kernels.conv1d(backend, gx, gw, gb, g)), ser.reference.conv1d(x, xShape, w, wShape, bias, p), 1e-5, 'forward');
         assertClose(await backend.download(ser.kernels.conv1dBackwardInput(backend, gdy, gw, g)), ser.reference.conv1dBackwardInput(dy, w, xShape, wShape, p), 1e-4, 'input gradient');
         assertClose(await backend.download(ser.kernels.conv1dBackwardWeight(backend, gdy, gx, g)), ser.reference.conv1dBackwardWeight(dy, x, xShape, wShape, p), 1e-4, 'weight gradient');

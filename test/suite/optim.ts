@@ -1,7 +1,7 @@
 // The optimiser kernels (family optim: dropout masks and AdamW) against the CPU reference, on odd sizes.
 
 import type { AdamOptions } from '../../src/kernels/index.js';
-import { assert, assertClose, type Ser, type SuiteCase } from './harness.js';
+import { assert, assertClose, assertThrows, type Ser, type SuiteCase } from './harness.js';
 import { f32, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
 
 const cases: SuiteCase[] = [
@@ -120,6 +120,44 @@ const cases: SuiteCase[] = [
         adam.dispose();
         params.forEach((p) => p.dispose());
       }
+    },
+  },
+  {
+    family: 'optim',
+    name: 'Adam: the parameters move into its flat vector (values kept), a second Adam takes them over, a shared one is refused, and nothing leaks',
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const live = () => backend.counters().liveBuffers;
+      const before = live();
+      const sizes = [5, 1, 131];
+      const values = sizes.map((n) => fresh(n));
+      const params = values.map((v) => ser.tensor(f32(v), [v.length], { requiresGrad: true }));
+      const first = new ser.Adam(params, { lr: 0.1 });
+      const second = new ser.Adam(params, { lr: 0.1 });
+      try {
+        for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i]), 0, `parameter ${i} after moving twice`);
+        // Only the last Adam moves them: a step of the first leaves them as they are.
+        const step = (adam: InstanceType<Ser['Adam']>) => {
+          params.forEach((p) => (p.grad = ser.ones([p.size])));
+          adam.step();
+          adam.zeroGrad();
+        };
+        step(first);
+        for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i]), 0, `parameter ${i} after the first Adam's step`);
+        step(second);
+        // Adam's first step moves every element by lr (the gradient's sign, here +1).
+        for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i].map((x) => x - 0.1)), FORWARD, `parameter ${i} after the second Adam's step`);
+        const shared = ser.tensor(f32(fresh(7)), [7], { requiresGrad: true, name: 'w' });
+        const view = ser.reshape(shared, [7, 1]);
+        await assertThrows(() => new ser.Adam([shared]), /w\[7\] shares its storage/, 'an Adam over a parameter with a reshape alive');
+        view.dispose();
+        shared.dispose();
+      } finally {
+        first.dispose();
+        second.dispose();
+        params.forEach((p) => p.dispose());
+      }
+      assert(live() === before, `${live() - before} buffers outlive the parameters and both Adams`);
     },
   },
 ];

@@ -25,6 +25,12 @@ export class CpuBackend implements Backend {
     this.live--;
     this.liveBytes -= s.length * 4;
   }
+  readonly viewAlignment = 1;
+  view(base: Storage, offset: number, length: number): Storage {
+    const data = this.data(base);
+    if (offset < 0 || offset + length > data.length) throw new Error(`a view of ${length} values at ${offset} is outside its base of ${data.length}`);
+    return new CpuStorage(data.subarray(offset, offset + length));
+  }
   counters() { return { liveBuffers: this.live, liveBytes: this.liveBytes, allocatedBuffers: this.live, allocatedBytes: this.liveBytes }; }
   flush(): void {}
 
