@@ -4,7 +4,7 @@
 // optimiser is made: each becomes a view of its range (Tensor.rebase), so the kernel updates them in place.
 // A step packs the gradients into their flat vector (buffer copies, not dispatches) and runs the kernel once:
 // one dispatch per step instead of one per parameter, whose fixed cost dominates the small ones (biases, batch
-// norm's scales), and no copies of the parameters in or out (36 a step for the default model, ~15 % of its
+// norm's scales), and no copies of the parameters in or out (36 a step for the default model, ~10 % of its
 // host time on lavapipe). Parameters without a gradient are skipped, as torch does: the kernel then runs once
 // per run of consecutive parameters that have one. `lr` may be changed between steps by a schedule.
 // A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it.
