@@ -99,6 +99,8 @@ export interface CaseResult {
    * time of one run (recording and submitting; see measureHost in timing.ts). */
   dispatches?: number;
   hostMs?: number;
+  /** The lowest and highest round of the host measurement (ms per run). */
+  hostMsRange?: [number, number];
   hostClock?: 'thread-cpu' | 'wall';
   /** PyTorch's median ms (--torch), and torchMs / ms (above 1, ours is faster). */
   torchMs?: number;

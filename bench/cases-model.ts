@@ -36,9 +36,10 @@ export interface ModelCase {
 export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: c.batch });
 
 /** Host cost: rounds of runs back to back (see measureHost); 10 runs, so that a garbage collection landing in a
- * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200). */
+ * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200); 9
+ * rounds, whose spread the row reports beside the median (5 left one slow round to move the median). */
 const HOST_RUNS = 10;
-const HOST_ROUNDS = 5;
+const HOST_ROUNDS = 9;
 
 /** The presets benchmarked unless --model says otherwise. */
 export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];
@@ -182,6 +183,7 @@ export class ModelBench {
       ...timedResult(c, ours, theirs),
       dispatches,
       hostMs: host.ms,
+      hostMsRange: host.range,
       hostClock: host.clock,
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,

@@ -51,8 +51,15 @@ export function tableRow(r: Row): string {
     ms(r.tfjsMs).padStart(11) +
     (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
     (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11) +
-    (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each`)
+    (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each${spread(r)}`)
   );
+}
+
+/** The host rounds' spread in µs a dispatch, e.g. " (16.2-21.0)". */
+function spread(r: CaseResult): string {
+  if (!r.hostMsRange || !r.dispatches) return '';
+  const [low, high] = r.hostMsRange.map((v) => ((v * 1000) / r.dispatches!).toFixed(1));
+  return ` (rounds ${low}-${high})`;
 }
 
 /** Host microseconds per dispatch of a composite case. */
@@ -135,6 +142,7 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
         out.dispatches = r.dispatches;
         out.hostMs = round(r.hostMs);
         out.hostUsPerDispatch = round(hostUsPerDispatch(r));
+        if (r.hostMsRange) out.hostMsRange = r.hostMsRange.map((v) => round(v));
         out.hostClock = r.hostClock;
       }
       for (const [k, v] of Object.entries(r.extra ?? {})) out[k] = round(v);

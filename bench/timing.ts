@@ -103,6 +103,8 @@ export function threadCpuMs(): number | null {
 export interface HostCost {
   /** Median host milliseconds per run: recording and submitting the work, not executing it. */
   ms: number;
+  /** The lowest and the highest round's milliseconds per run: how far the rounds spread around the median. */
+  range: [number, number];
   /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the runs. */
   clock: 'thread-cpu' | 'wall';
 }
@@ -125,5 +127,5 @@ export async function measureHost(w: Workload, runs: number, rounds: number): Pr
     samples.push((now() - t0) / runs);
   }
   await w.sync();
-  return { ms: median(samples), clock };
+  return { ms: median(samples), range: [Math.min(...samples), Math.max(...samples)], clock };
 }
