@@ -5,13 +5,11 @@
 // the milliseconds are the child's instants less the parent's clock just before the spawn. The tuning cache is
 // a temporary directory per preset ($SER_WEBGPU_CACHE), so the user's own cache is neither read nor written.
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ModelPreset } from '../src/model/config.js';
+import { spawnBenchChild } from './child.js';
 import type { ColdStartInstants } from './cold-start.js';
 import { benchModelConfig } from './ser-ours.js';
 import { tfjsImplements } from './cases-model.js';
@@ -44,35 +42,10 @@ export interface ColdStartRow {
 
 export type ColdStartResult = ColdStartRow | { name: string; failed: string };
 
-/** dist/bench/cold-start.js, found from this module (bench/ in the source, dist/bench/ when built). */
-export function coldStartScript(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    for (const path of [join(dir, 'cold-start.js'), join(dir, 'dist', 'bench', 'cold-start.js')]) if (existsSync(path)) return path;
-  }
-  throw new Error('dist/bench/cold-start.js not found (run node scripts/build.mjs)');
-}
-
-/** Spawns one child; returns the parent's clock at the spawn and the child's instants; throws with its error on failure. */
-export function spawnColdStart(args: string[], env: NodeJS.ProcessEnv, timeoutMs = CHILD_TIMEOUT_MS): Promise<{ spawned: number; instants: ColdStartInstants }> {
-  const script = coldStartScript();
-  return new Promise((resolve, reject) => {
-    const spawned = performance.timeOrigin + performance.now();
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && last.startsWith('{')) return resolve({ spawned, instants: JSON.parse(last) as ColdStartInstants });
-      // The child prints the error's stack: its first line says what went wrong (Dawn's warnings come before).
-      const lines = err.trim().split('\n');
-      const why = lines.find((l) => /^\w*Error\b/.test(l)) ?? (lines.slice(-3).join(' | ') || `no result on stdout (${out.length} bytes)`);
-      const status = child.killed ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}`;
-      reject(new Error(`cold-start ${args.join(' ')}: ${status}: ${why}`));
-    });
-  });
+/** Spawns one cold-start child; returns the parent's clock at the spawn and the child's instants. */
+export async function spawnColdStart(args: string[], env: NodeJS.ProcessEnv, timeoutMs = CHILD_TIMEOUT_MS): Promise<{ spawned: number; instants: ColdStartInstants }> {
+  const { spawned, result } = await spawnBenchChild<ColdStartInstants>('cold-start', args, env, timeoutMs);
+  return { spawned, instants: result };
 }
 
 interface ColdStartOptions {

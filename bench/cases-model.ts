@@ -16,7 +16,7 @@ import { tfjsSync, type Tfjs } from './gpu.js';
 import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
 import type { TorchCase } from './torch.js';
-import { measure, measureHost, type TimingOptions, type Workload } from './timing.js';
+import { HOST_ROUNDS, HOST_RUNS, measure, measureHost, type TimingOptions, type Workload } from './timing.js';
 
 /** The batch of the model cases, the census and the profile; the cold start steps it too. */
 export const MODEL_BATCH = 16;
@@ -35,11 +35,6 @@ export interface ModelCase {
 /** A model case for bench/torch_bench.py. */
 export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: c.batch });
 
-/** Host cost: rounds of runs back to back (see measureHost); 10 runs, so that a garbage collection landing in a
- * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200); 9
- * rounds, whose spread the row reports beside the median (5 left one slow round to move the median). */
-const HOST_RUNS = 10;
-const HOST_ROUNDS = 9;
 
 /** The presets benchmarked unless --model says otherwise. */
 export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];

@@ -13,18 +13,15 @@
 
 import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
 import { init } from '../src/index.js';
-import { MODEL_PRESETS, type ModelPreset } from '../src/model/config.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+import { childArgs, stepArg, type StepArgs } from './child.js';
 import { installDawn, startEngine, startTfjs, tfjsSync } from './gpu.js';
 import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
 import { TfjsSer, tfjsBatch } from './ser-tfjs.js';
 
-export interface ColdStartArgs {
+export interface ColdStartArgs extends StepArgs {
+  /** tfjs has no tuner: it ignores `tune`. */
   engine: 'ours' | 'tfjs';
-  preset: ModelPreset;
-  batch: number;
-  /** null: the engine's default (on for GPUs, off for CPU drivers); tfjs has no tuner. */
-  tune: boolean | null;
 }
 
 export interface ColdStartInstants {
@@ -47,15 +44,10 @@ const now = () => performance.timeOrigin + performance.now();
 
 function parseArgs(argv: string[]): ColdStartArgs {
   const a: ColdStartArgs = { engine: 'ours', preset: 'default', batch: 16, tune: null };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const v = argv[i + 1];
-    if (flag === '--tune' || flag === '--no-tune') a.tune = flag === '--tune';
-    else if (flag === '--engine' && (v === 'ours' || v === 'tfjs')) (a.engine = v), i++;
-    else if (flag === '--preset' && v !== undefined && v in MODEL_PRESETS) (a.preset = v as ModelPreset), i++;
-    else if (flag === '--batch' && Number.isInteger(Number(v)) && Number(v) > 0) (a.batch = Number(v)), i++;
-    else throw new Error(`cold-start: bad argument "${flag}${v === undefined ? '' : ` ${v}`}"`);
-  }
+  childArgs('cold-start', argv, (flag, v) => {
+    if (flag === '--engine' && (v === 'ours' || v === 'tfjs')) return (a.engine = v), 1;
+    return stepArg(a, flag, v);
+  });
   return a;
 }
 

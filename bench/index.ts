@@ -12,6 +12,7 @@ import type { KernelTime, TuningResult } from '../src/index.js';
 import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type ColdStartResult } from './cases-cold-start.js';
+import { hostSplitHeader, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
@@ -57,6 +58,9 @@ async function main(): Promise<number> {
   // By default on a GPU, unless --filter leaves the cold start out.
   const coldStart = options.coldStart ?? (!cpuAdapter && selected({ name: 'cold start', label: '' }, options.filters));
   if (options.coldStart === null && cpuAdapter) notes.push('no cold start on a CPU adapter (--cold-start times it)');
+  // Likewise the host split (our share of the training step's host time).
+  const hostSplitOn = options.hostSplit ?? (!cpuAdapter && selected({ name: 'host split', label: '' }, options.filters));
+  if (options.hostSplit === null && cpuAdapter) notes.push('no host split on a CPU adapter (--host-split measures it)');
   if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
   notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
@@ -156,6 +160,14 @@ async function main(): Promise<number> {
     await saveTuning(engine).catch((e) => console.log(`note: could not save the kernel choices (${(e as Error).message})`));
   }
 
+  let hostSplit: HostSplitResult[] | undefined;
+  if (hostSplitOn) {
+    // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
+    const steps = [...new Map(models.filter((c) => c.mode === 'train').map((c) => [`${c.preset} ${c.batch}`, c])).values()];
+    console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row\n${hostSplitHeader()}`);
+    hostSplit = await hostSplitRows(steps, options.tune, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
+  }
+
   const gm = geometricMeanRatio(rows);
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
 
@@ -164,6 +176,7 @@ async function main(): Promise<number> {
     ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
     ...(torch ? { torch } : {}),
     ...(coldStartResults ? { coldStart: coldStartJson(coldStartResults) } : {}),
+    ...(hostSplit ? { hostSplit } : {}),
     tuning: tuner.results,
   };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).

@@ -29,6 +29,9 @@ export interface BenchOptions {
   batches: number[] | null;
   /** The cold-start measurement (cases-cold-start.ts); null = on a GPU only, unless --filter leaves it out. */
   coldStart: boolean | null;
+  /** Our share of the training step's host time (cases-host-split.ts); null = on a GPU only, unless --filter
+   * leaves it out. */
+  hostSplit: boolean | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -43,6 +46,10 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      time fresh processes from spawning node to their first finished training step (batch 16):
                      ours with an empty, then the warm tuning cache, and tfjs, for the default and m5 models
                      (default: on a GPU, unless --filter leaves out "cold start")
+  --host-split, --no-host-split
+                     split each training row's host time into ours and Dawn's (a fresh process per preset and
+                     batch, with Dawn's recording calls stubbed out; default: on a GPU, unless --filter leaves out
+                     "host split")
   --no-tfjs          skip the TensorFlow.js comparison
   --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
                      /usr/bin/python3 or python3 imports torch
@@ -56,7 +63,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -104,6 +111,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--cold-start':
       case '--no-cold-start':
         o.coldStart = flag === '--cold-start';
+        break;
+      case '--host-split':
+      case '--no-host-split':
+        o.hostSplit = flag === '--host-split';
         break;
       case '--retune':
         o.tune = true;

@@ -1,6 +1,6 @@
 // Builds the package with esbuild: the Node entry and CLI (dist/node), the self-contained browser bundle
 // (dist/browser/index.js), the demo page and the browser-test page (dist/web), the benchmark and its
-// cold-start child (dist/bench); then the type declarations (dist/types) with tsc. WGSL sources and the
+// child processes (dist/bench); then the type declarations (dist/types) with tsc. WGSL sources and the
 // exported Python files are bundled as text.
 // First it rewrites the lists of kernel families (scripts/families.mjs) from the files that define them.
 import * as esbuild from 'esbuild';
@@ -27,15 +27,16 @@ const builds = [
     outdir: 'dist/bench',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   },
-  // The cold-start child (bench/cold-start.ts): split, so that a process timing ours never loads TensorFlow.js.
+  // The benchmark's children (bench/cold-start.ts, bench/host-split.ts): split, so that a process timing ours
+  // never loads TensorFlow.js.
   {
     ...common,
     platform: 'node',
     external: ['webgpu'],
-    entryPoints: { 'cold-start': 'bench/cold-start.ts' },
+    entryPoints: { 'cold-start': 'bench/cold-start.ts', 'host-split': 'bench/host-split.ts' },
     outdir: 'dist/bench',
     splitting: true,
-    chunkNames: 'cold-start-chunks/[name]-[hash]',
+    chunkNames: 'child-chunks/[name]-[hash]',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   },
   { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web' },

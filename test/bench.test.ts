@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
+import { hostSplitHeader, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
+import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
 import { titleNeeding } from './skip.js';
@@ -151,6 +153,25 @@ describe('bench --cold-start', () => {
   });
 });
 
+describe('bench --host-split', () => {
+  it("splits a training step's host time into ours and Dawn's, in a fresh process, and says why a child failed", async () => {
+    const [row] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, 120_000, () => {});
+    if ('failed' in row) throw new Error(row.failed);
+    expect(row).toMatchObject({ name: 'host split compact (batch 2)', preset: 'compact', batch: 2 });
+    expect(row.dispatches).toBeGreaterThan(10);
+    // Our share is at least a tenth and never all of it: Dawn records and submits the rest.
+    expect(row.ownMs).toBeGreaterThan(0.1 * row.hostMs);
+    expect(row.ownMs).toBeLessThan(row.hostMs);
+    const [head] = hostSplitHeader().split('\n');
+    const line = hostSplitLine(row);
+    expect(line.length).toBe(head.length);
+    expect(line).toMatch(/^host split compact \(batch 2\) +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$/);
+    const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, 1, () => {});
+    expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
+    await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
+  });
+});
+
 describe('bench --torch', () => {
   const found = torchPython();
   const missing = 'missing' in found ? found.missing : '';
@@ -183,6 +204,9 @@ describe('bench helpers', () => {
     expect(parseOptions([])).toMatchObject({ batches: null, coldStart: null });
     expect(parseOptions(['--batch', '16,64,16', '--cold-start'])).toMatchObject({ batches: [16, 64], coldStart: true });
     expect(parseOptions(['--no-cold-start'])).toMatchObject({ coldStart: false });
+    expect(parseOptions([])).toMatchObject({ hostSplit: null });
+    expect(parseOptions(['--host-split'])).toMatchObject({ hostSplit: true });
+    expect(parseOptions(['--no-host-split'])).toMatchObject({ hostSplit: false });
     expect(() => parseOptions(['--batch', '16,0'])).toThrow(/--batch: "0" is not a positive integer/);
     expect(() => parseOptions(['--batch'])).toThrow(/--batch needs a value/);
   });
