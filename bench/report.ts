@@ -55,7 +55,7 @@ export function tableRow(r: Row): string {
   );
 }
 
-/** The host rounds' spread in µs a dispatch, e.g. " (16.2-21.0)". */
+/** The host rounds' spread in µs a dispatch, e.g. " (rounds 16.2-21.0)". */
 function spread(r: CaseResult): string {
   if (!r.hostMsRange || !r.dispatches) return '';
   const [low, high] = r.hostMsRange.map((v) => ((v * 1000) / r.dispatches!).toFixed(1));

@@ -101,8 +101,8 @@ export function threadCpuMs(): number | null {
 }
 
 /** Host cost: rounds of runs back to back (see measureHost); 10 runs, so that a garbage collection landing in a
- * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200); 9
- * rounds, whose spread a row reports beside the median (5 left one slow round to move the median). */
+ * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200); the
+ * median of 9 rounds, whose spread a row reports beside it. */
 export const HOST_RUNS = 10;
 export const HOST_ROUNDS = 9;
 

@@ -171,9 +171,9 @@ export class GpuRuntime {
     return buffer;
   }
 
-  /** Zeroes `bytes` of a buffer from `offset` (a multiple of 4) on, in order with the recorded dispatches. */
-  clear(buffer: GPUBuffer, bytes: number, offset = 0): void {
-    this.encoderCommand('clear').clearBuffer(buffer, offset, Math.ceil(bytes / 4) * 4);
+  /** Zeroes the first `bytes` of a buffer, in order with the recorded dispatches. */
+  clear(buffer: GPUBuffer, bytes: number): void {
+    this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
   /** Copies `bytes` from src (at srcOffset) to dst (at dstOffset); offsets are multiples of 4. */
