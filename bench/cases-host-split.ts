@@ -45,3 +45,9 @@ export function hostSplitLine(r: HostSplitResult): string {
   const cells = [String(r.dispatches), r.hostMs.toFixed(3), r.ownMs.toFixed(3), perDispatch(r.ownMs), perDispatch(r.hostMs - r.ownMs)];
   return r.name.padEnd(COLUMNS[0][1]) + cells.map((c, i) => c.padStart(COLUMNS[i + 1][1])).join('');
 }
+
+/** The rows for the JSON, milliseconds to 1 µs. */
+export function hostSplitJson(rows: HostSplitResult[]): HostSplitResult[] {
+  const round = (ms: number) => Math.round(ms * 1000) / 1000;
+  return rows.map((r) => ('failed' in r ? r : { ...r, hostMs: round(r.hostMs), ownMs: round(r.ownMs) }));
+}

@@ -12,7 +12,7 @@ import type { KernelTime, TuningResult } from '../src/index.js';
 import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type ColdStartResult } from './cases-cold-start.js';
-import { hostSplitHeader, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
+import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
@@ -176,7 +176,7 @@ async function main(): Promise<number> {
     ...(census ? { census: { preset: profiledPreset, dispatches: Object.fromEntries(census) } } : {}),
     ...(torch ? { torch } : {}),
     ...(coldStartResults ? { coldStart: coldStartJson(coldStartResults) } : {}),
-    ...(hostSplit ? { hostSplit } : {}),
+    ...(hostSplit ? { hostSplit: hostSplitJson(hostSplit) } : {}),
     tuning: tuner.results,
   };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).

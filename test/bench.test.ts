@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
-import { hostSplitHeader, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
+import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
 import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
@@ -166,6 +166,7 @@ describe('bench --host-split', () => {
     const line = hostSplitLine(row);
     expect(line.length).toBe(head.length);
     expect(line).toMatch(/^host split compact \(batch 2\) +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$/);
+    expect(hostSplitJson([{ ...row, hostMs: 0.8805704, ownMs: 0.4232039 }])[0]).toMatchObject({ hostMs: 0.881, ownMs: 0.423 });
     const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, 1, () => {});
     expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
     await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
