@@ -16,7 +16,7 @@ import { tfjsSync, type Tfjs } from './gpu.js';
 import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
 import { disposeBatch, TfjsSer, tfjsBatch, type TfjsBatch } from './ser-tfjs.js';
 import type { TorchCase } from './torch.js';
-import { HOST_ROUNDS, HOST_RUNS, measure, measureHost, type TimingOptions, type Workload } from './timing.js';
+import { measure, measureHost, type TimingOptions, type Workload } from './timing.js';
 
 /** The batch of the model cases, the census and the profile; the cold start steps it too. */
 export const MODEL_BATCH = 16;
@@ -34,7 +34,6 @@ export interface ModelCase {
 
 /** A model case for bench/torch_bench.py. */
 export const torchModelCase = (c: ModelCase): TorchCase => ({ name: c.name, kind: c.mode, config: benchModelConfig(c.preset), batch: c.batch });
-
 
 /** The presets benchmarked unless --model says otherwise. */
 export const BENCH_PRESETS: ModelPreset[] = ['default', 'compact', 'm5', 'm5-compact'];
@@ -172,7 +171,7 @@ export class ModelBench {
     const before = runtime.counts.dispatches;
     workloads[0].run();
     const dispatches = runtime.counts.dispatches - before;
-    const host = await measureHost(workloads[0], HOST_RUNS, HOST_ROUNDS);
+    const host = await measureHost(workloads[0]);
     const perSecond = (ms: number) => (this.batchSize * 1000) / ms;
     return {
       ...timedResult(c, ours, theirs),

@@ -5,7 +5,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTuning } from '../src/cli/tuning-file.js';
+import type { Engine } from '../src/index.js';
 import { MODEL_PRESETS, type ModelPreset } from '../src/model/config.js';
+import { startEngine } from './gpu.js';
 
 export type BenchChild = 'cold-start' | 'host-split';
 
@@ -63,4 +66,13 @@ export function stepArg(a: StepArgs, flag: string, v: string | undefined): 0 | 1
   if (flag === '--preset' && v !== undefined && v in MODEL_PRESETS) return (a.preset = v as ModelPreset), 1;
   if (flag === '--batch' && Number.isInteger(Number(v)) && Number(v) > 0) return (a.batch = Number(v)), 1;
   return null;
+}
+
+/** Our engine for a child's training step: tuning as `tune` says (null: the engine's default), with the choices
+ * saved in $SER_WEBGPU_CACHE/tuning.json loaded where it is on; `cachedChoices` says how many there were. */
+export async function startStepEngine(tune: boolean | null): Promise<{ engine: Engine; cachedChoices: number }> {
+  const engine = await startEngine();
+  const tuner = engine.runtime!.tuner;
+  if (tune !== null) tuner.enabled = tune;
+  return { engine, cachedChoices: tuner.enabled ? await loadTuning(engine) : 0 };
 }

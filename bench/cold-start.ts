@@ -11,11 +11,11 @@
 //   the model cases (ModelBench.create), so both start from the same point.
 // Bundled on its own (scripts/build.mjs, with code splitting), so that ours never loads TensorFlow.js.
 
-import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
+import { saveTuning } from '../src/cli/tuning-file.js';
 import { init } from '../src/index.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
-import { childArgs, stepArg, type StepArgs } from './child.js';
-import { installDawn, startEngine, startTfjs, tfjsSync } from './gpu.js';
+import { childArgs, startStepEngine, stepArg, type StepArgs } from './child.js';
+import { installDawn, startTfjs, tfjsSync } from './gpu.js';
 import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
 import { TfjsSer, tfjsBatch } from './ser-tfjs.js';
 
@@ -52,10 +52,8 @@ function parseArgs(argv: string[]): ColdStartArgs {
 }
 
 async function ours(a: ColdStartArgs, loaded: number): Promise<ColdStartInstants> {
-  const engine = await startEngine();
+  const { engine, cachedChoices } = await startStepEngine(a.tune);
   const runtime = engine.runtime!;
-  if (a.tune !== null) runtime.tuner.enabled = a.tune;
-  const cachedChoices = runtime.tuner.enabled ? await loadTuning(engine) : 0;
   const ready = now();
   const config = benchModelConfig(a.preset);
   const model = new OurSer(config, hostBatch(a.batch, config.windowSamples, 3));

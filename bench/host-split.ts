@@ -9,12 +9,10 @@
 // The stubs cannot be taken out again: hence a process of its own. Last stdout line, one JSON object:
 // { dispatches, hostMs, ownMs, clock }.
 
-import { loadTuning } from '../src/cli/tuning-file.js';
 import { tunePending } from '../src/index.js';
-import { childArgs, stepArg, type StepArgs } from './child.js';
-import { startEngine } from './gpu.js';
+import { childArgs, startStepEngine, stepArg, type StepArgs } from './child.js';
 import { benchModelConfig, hostBatch, OurSer } from './ser-ours.js';
-import { HOST_ROUNDS, HOST_RUNS, measureHost, type Workload } from './timing.js';
+import { measureHost, type Workload } from './timing.js';
 
 export interface HostSplit {
   dispatches: number;
@@ -40,10 +38,8 @@ function stubRecording(device: GPUDevice): void {
 async function main(): Promise<HostSplit> {
   const a: StepArgs = { preset: 'default', batch: 16, tune: null };
   childArgs('host-split', process.argv.slice(2), (flag, v) => stepArg(a, flag, v));
-  const engine = await startEngine();
+  const { engine } = await startStepEngine(a.tune);
   const runtime = engine.runtime!;
-  if (a.tune !== null) runtime.tuner.enabled = a.tune;
-  if (runtime.tuner.enabled) await loadTuning(engine);
   const config = benchModelConfig(a.preset);
   const model = new OurSer(config, hostBatch(a.batch, config.windowSamples, 3));
   model.step();
@@ -53,10 +49,10 @@ async function main(): Promise<HostSplit> {
   const before = runtime.counts.dispatches;
   step.run();
   const dispatches = runtime.counts.dispatches - before;
-  const host = await measureHost(step, HOST_RUNS, HOST_ROUNDS);
+  const host = await measureHost(step);
   stubRecording(runtime.device);
-  step.run();
-  const own = await measureHost(step, HOST_RUNS, HOST_ROUNDS);
+  // measureHost's untimed run after each sync serves the stubbed steps as it served the real ones.
+  const own = await measureHost(step);
   return { dispatches, hostMs: host.ms, ownMs: own.ms, clock: host.clock };
 }
 

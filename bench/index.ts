@@ -163,9 +163,8 @@ async function main(): Promise<number> {
   let hostSplit: HostSplitResult[] | undefined;
   if (hostSplitOn) {
     // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
-    const steps = [...new Map(models.filter((c) => c.mode === 'train').map((c) => [`${c.preset} ${c.batch}`, c])).values()];
     console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row\n${hostSplitHeader()}`);
-    hostSplit = await hostSplitRows(steps, options.tune, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
+    hostSplit = await hostSplitRows(models.filter((c) => c.mode === 'train'), options.tune, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
   }
 
   const gm = geometricMeanRatio(rows);

@@ -90,7 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         break;
       }
       case '--model':
-        o.models = value().split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
+        o.models = [...new Set(value().split(',').map((s) => s.trim()).filter(Boolean))].map((name) => {
           if (!(name in MODEL_PRESETS)) throw new Error(`--model: unknown preset "${name}" (${Object.keys(MODEL_PRESETS).join(', ')})`);
           return name as ModelPreset;
         });

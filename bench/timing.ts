@@ -103,8 +103,8 @@ export function threadCpuMs(): number | null {
 /** Host cost: rounds of runs back to back (see measureHost); 10 runs, so that a garbage collection landing in a
  * round moves its mean less (rounds of 5 gave host figures 40 % apart for the same dispatches on the H200); the
  * median of 9 rounds, whose spread a row reports beside it. */
-export const HOST_RUNS = 10;
-export const HOST_ROUNDS = 9;
+const HOST_RUNS = 10;
+const HOST_ROUNDS = 9;
 
 export interface HostCost {
   /** Median host milliseconds per run: recording and submitting the work, not executing it. */
@@ -121,7 +121,7 @@ export interface HostCost {
  * after the queue went idle wakes the driver (on lavapipe that first dispatch alone takes 3-4 ms of the calling
  * thread's CPU, more than the rest of a training step), which a training loop, syncing once an epoch, meets once
  * an epoch, not once a step. */
-export async function measureHost(w: Workload, runs: number, rounds: number): Promise<HostCost> {
+export async function measureHost(w: Workload, runs = HOST_RUNS, rounds = HOST_ROUNDS): Promise<HostCost> {
   const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
   const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
   const samples: number[] = [];

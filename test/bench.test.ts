@@ -200,6 +200,7 @@ describe('bench helpers', () => {
     expect(() => parseOptions(['--sizes', 'big'])).toThrow(/--sizes/);
     expect(() => parseOptions(['--frobnicate'])).toThrow(/unknown flag/);
     expect(parseOptions(['--model', 'default,m5'])).toMatchObject({ models: ['default', 'm5'] });
+    expect(parseOptions(['--model', 'm5,default,m5'])).toMatchObject({ models: ['m5', 'default'] });
     expect(parseOptions(['--torch'])).toMatchObject({ torch: true });
     expect(() => parseOptions(['--model', 'huge'])).toThrow(/unknown preset "huge"/);
     expect(parseOptions([])).toMatchObject({ batches: null, coldStart: null });

@@ -3,6 +3,9 @@
 
 import type { GpuRuntime } from './runtime.js';
 
+/** Bytes of the whole vec4s that hold `length` 4-byte values (the elementwise kernels read and write vec4s). */
+export const vec4Bytes = (length: number) => Math.ceil(length / 4) * 16;
+
 /** What a kernel binds: a whole buffer, or a range of one (made once per view: the binding cache keys by identity). */
 export type Binding = GPUBuffer | GPUBufferBinding;
 
@@ -16,7 +19,7 @@ export class GpuStorage {
     readonly isView: boolean,
   ) {
     // A view binds whole vec4s (the elementwise kernels read them), so its range must leave room for them.
-    this.binding = isView ? { buffer, offset: byteOffset, size: Math.ceil(length / 4) * 16 } : buffer;
+    this.binding = isView ? { buffer, offset: byteOffset, size: vec4Bytes(length) } : buffer;
   }
 
   /** The storage of a whole (pooled) buffer. */
@@ -28,9 +31,9 @@ export class GpuStorage {
    * minStorageBufferOffsetAlignment, and the range must hold whole vec4s within the buffer. */
   static view(base: GpuStorage, offset: number, length: number, alignment: number): GpuStorage {
     const byteOffset = base.byteOffset + offset * 4;
-    const end = byteOffset + Math.ceil(length / 4) * 16;
+    const end = byteOffset + vec4Bytes(length);
     if (byteOffset % alignment !== 0) throw new Error(`a view at byte ${byteOffset} of buffer "${base.buffer.label}" is not aligned to ${alignment} bytes`);
-    if (offset < 0 || end > base.byteOffset + Math.ceil(base.length / 4) * 16) {
+    if (offset < 0 || end > base.byteOffset + vec4Bytes(base.length)) {
       throw new Error(`a view of ${length} values at ${offset} is outside its base of ${base.length} (buffer "${base.buffer.label}")`);
     }
     return new GpuStorage(base.buffer, length, byteOffset, true);

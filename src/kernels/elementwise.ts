@@ -16,7 +16,7 @@
 // sumTo/broadcastTo (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
 import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, GpuStorage, gpuStorage, type Binding } from '../gpu/storage.js';
+import { allocate, GpuStorage, gpuStorage, vec4Bytes, type Binding } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';
 import type { UnaryOp } from './cpu/elementwise.js';
@@ -49,7 +49,7 @@ export const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
  */
 export function vec4Buffers(kernel: string, storages: GpuStorage[]): Binding[] {
   for (const s of storages) {
-    if (!s.isView && s.buffer.size < Math.ceil(s.length / 4) * 16) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
+    if (!s.isView && s.buffer.size < vec4Bytes(s.length)) throw new Error(`elementwise.${kernel}: buffer "${s.buffer.label}" of ${s.buffer.size} bytes does not hold ${s.length} floats as whole vec4s (allocate through the runtime's pool)`);
   }
   return storages.map((s) => s.binding);
 }
