@@ -236,9 +236,9 @@ def main():
     if distributed:
         dist.barrier()  # the others wait for rank 0's evaluation before the group goes away
         # DDP's reducer holds the group too. Left to the interpreter's exit, it would end the group holding the GIL
-        # while joining gloo's worker threads, one of which may need the GIL to free a tensor: a hang at exit in
-        # 7 of 40 runs under torch 1.13 (pytorch/pytorch#56297). Dropped first, the group ends in
-        # destroy_process_group, which releases the GIL (0 of 40).
+        # while joining gloo's worker threads, one of which may need the GIL to free a tensor: now and then a
+        # hang at exit under torch 1.13 (pytorch/pytorch#56297). Dropped first, the group ends in
+        # destroy_process_group, which releases the GIL.
         del net
         gc.collect()
         dist.destroy_process_group()
