@@ -20,6 +20,8 @@ import { PYTHON, relL2, runPython, torchMissing } from './torch.js';
 
 const PARITY = new URL('python/torch_parity.py', import.meta.url).pathname;
 const noTorch = torchMissing();
+/** One epoch takes a few seconds; a hang ends here. */
+const TORCHRUN_SECONDS = 180;
 
 /** A TCP port nobody listens on now, for torchrun's rendezvous (its --standalone default is a fixed 29400). */
 function freePort(): Promise<number> {
@@ -51,7 +53,9 @@ describe('export to PyTorch: torchrun round trip', () => {
     const args = [join(dir, 'torchrun_compat.py'), '--nnodes', '1', '--nproc_per_node', '2', '--master_addr', '127.0.0.1', '--master_port', String(await freePort()),
       join(dir, 'train_ddp.py'), '--model', join(dir, 'model.safetensors'), '--corpus', join(dir, 'corpus.safetensors'), '--out', trained, '--epochs', '1', '--cpu', '--test-speakers', 'S04m'];
     // SIGTERM on a timeout: torchrun's agent then stops its workers (a SIGKILL would orphan them).
-    const run = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 180_000, killSignal: 'SIGTERM' });
+    const run = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: TORCHRUN_SECONDS * 1000, killSignal: 'SIGTERM' });
+    // A timeout reads as exit status 1 (torchrun's answer to SIGTERM): say which it was.
+    expect(run.error?.message, `torchrun did not end within ${TORCHRUN_SECONDS} s:\n${run.stdout}\n${run.stderr}`).toBeUndefined();
     expect(run.status, `torchrun failed (${run.status ?? run.signal}):\n${run.stdout}\n${run.stderr}`).toBe(0);
     console.log(run.stdout.trim());
     expect(run.stdout).toMatch(/2 process\(es\) on cpu/);
