@@ -4,6 +4,7 @@
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, type Engine } from '../src/index.js';
+import { isCpuAdapter as isCpuDescription } from '../src/gpu/device.js';
 
 export type Tfjs = typeof TF;
 
@@ -64,8 +65,8 @@ export async function tfjsSync(tf: Tfjs): Promise<void> {
   await backend.device.queue.onSubmittedWorkDone();
 }
 
-/** Whether the adapter is a CPU implementation (lavapipe/llvmpipe, SwiftShader, WARP). */
+/** Whether the engine runs on a CPU implementation (lavapipe/llvmpipe, SwiftShader): the engine's own reading
+ * of the adapter, by which it also chose its kernels. */
 export function isCpuAdapter(engine: Engine): boolean {
-  const a = engine.adapter;
-  return !!a && /llvmpipe|lavapipe|swiftshader|software|warp|cpu/i.test(`${a.architecture} ${a.device} ${a.description}`);
+  return !!engine.adapter && isCpuDescription(engine.adapter);
 }

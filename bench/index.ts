@@ -18,6 +18,7 @@ import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } f
 import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
+import { checkTargets, readBenchJson, targetLines } from './targets.js';
 import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from './timing.js';
 
 
@@ -34,6 +35,16 @@ async function main(): Promise<number> {
   if (options === 'help') {
     console.log(USAGE);
     return 0;
+  }
+  if (options.targets) {
+    try {
+      const run = readBenchJson(options.targets);
+      console.log(targetLines(run, checkTargets(run)).join('\n'));
+      return 0;
+    } catch (e) {
+      console.error((e as Error).message);
+      return 2;
+    }
   }
   const engine = await startEngine();
   const tuner = engine.runtime!.tuner;
@@ -192,6 +203,7 @@ async function main(): Promise<number> {
   await write(`bench-${slug}-gflops.svg`, throughputChart(rows, adapter));
   console.log(`wrote ${written.join(', ')}`);
 
+  console.log(`\n${targetLines(json, checkTargets(json)).join('\n')}`);
   const failed = rows.filter((r) => 'failed' in r).length;
   if (failed) console.log(`${failed} case(s) FAILED (see above)`);
   if (options.json) console.log(JSON.stringify(json));

@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** Our share of the training step's host time (cases-host-split.ts); null = on a GPU only, unless --filter
    * leaves it out. */
   hostSplit: boolean | null;
+  /** Check issue #11's targets against this saved run's JSON and time nothing (bench/targets.ts). */
+  targets: string | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -58,12 +60,14 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      the choices are saved per adapter (~/.cache/ser-webgpu/tuning.json)
   --retune           tune every shape again, ignoring the saved choices (e.g. a tile sweep:
                      --retune --filter gemm.fwd --sizes 1024,4096 prints each candidate's ms and TFLOP/s)
+  --targets <file>   check issue #11's targets against a saved run (a JSON file this benchmark wrote), time
+                     nothing; every run prints them for itself at its end
   --json             print one JSON object as the last line
   --out <dir>        where the chart and JSON go (default bench/results)
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, targets: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -125,6 +129,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         break;
       case '--out':
         o.outDir = value();
+        break;
+      case '--targets':
+        o.targets = value();
         break;
       case '--help':
       case '-h':

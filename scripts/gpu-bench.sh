@@ -9,7 +9,8 @@
 # and 64 (the default on a GPU: --batch), the cold start (the default on a GPU: fresh processes from spawning
 # node to the first finished training step, ours with an empty and a warm tuning cache of their own, and tfjs),
 # the host split (the default on a GPU: each training row's host time, ours and Dawn's, a process per row),
-# and leaves the table (bench.log), the JSON, the charts and the tuning choices in $OUT (else bench/results).
+# and leaves the table (bench.log, ending with issue #11's targets judged on this run), the JSON, the charts and
+# the tuning choices in $OUT (else bench/results).
 # Extra arguments go to the benchmark, e.g. --filter gemm.
 set -euo pipefail
 out=${OUT:-bench/results}

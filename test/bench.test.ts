@@ -2,8 +2,11 @@
 // reference on both engines (this catches layout slips in the TensorFlow.js side as well as ours), the timing
 // helper runs, and the m5-compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step)
 // passes; the benchmark's tfjs twin implements the M5 design; the model cases run at another batch size; the
-// cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes.
+// cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes; issue #11's
+// targets are judged from a run's rows (bench/targets.ts).
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCase, runCase, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
@@ -13,9 +16,11 @@ import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
 import { titleNeeding } from './skip.js';
+import { tempDirForTests } from './temp-dir.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
 import { parseOptions } from '../bench/options.js';
-import { benchJson, tableRow } from '../bench/report.js';
+import { benchJson, tableRow, type BenchJson } from '../bench/report.js';
+import { checkTargets, readBenchJson, targetLines } from '../bench/targets.js';
 import { median, type TimingOptions } from '../bench/timing.js';
 
 const TINY: TimingOptions = { warmup: 1, repeats: 1, minSampleMs: 0, budgetMs: 1000 };
@@ -211,10 +216,71 @@ describe('bench helpers', () => {
     expect(parseOptions(['--no-host-split'])).toMatchObject({ hostSplit: false });
     expect(() => parseOptions(['--batch', '16,0'])).toThrow(/--batch: "0" is not a positive integer/);
     expect(() => parseOptions(['--batch'])).toThrow(/--batch needs a value/);
+    expect(parseOptions(['--targets', 'run.json'])).toMatchObject({ targets: 'run.json' });
+    expect(() => parseOptions(['--targets'])).toThrow(/--targets needs a value/);
   });
 
   it('takes the median', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+});
+
+describe('bench --targets (issue #11)', () => {
+  const H100 = { vendor: 'nvidia', architecture: '', description: 'NVIDIA: 580.159.04' };
+  const LAVAPIPE = { vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7' };
+  /** A run that meets every target by a margin; `change` edits one row. */
+  const run = (adapter: BenchJson['adapter'], change: Record<string, Record<string, number>> = {}): BenchJson => {
+    const results: BenchJson['results'] = [
+      { name: 'conv1d.fwd 16x64x3000->128 k3', ms: 0.1, tfjsMs: 0.4, ratio: 4 },
+      { name: 'train step default (batch 16)', ms: 2, tfjsMs: null, ratio: null, dispatches: 57, hostUsPerDispatch: 20, torchMs: 3.3, torchRatio: 1.65 },
+      { name: 'train step compact (batch 16)', ms: 1.5, tfjsMs: null, ratio: null, dispatches: 49, hostUsPerDispatch: 20 },
+      { name: 'inference default (batch 16)', ms: 0.5, tfjsMs: null, ratio: null, torchMs: 0.6 },
+      ...['fwd', 'bwdA', 'bwdB'].map((pass) => ({ name: `gemm.${pass} 4096^3`, ms: 3, tfjsMs: 6, ratio: 2, gflops: 45000 })),
+    ];
+    return { adapter, date: '2026-11-26', timing: '', notes: [], geometricMeanRatio: null, results: results.map((r) => ({ ...r, ...change[r.name] })) as BenchJson['results'] };
+  };
+  const failing = (r: BenchJson) => checkTargets(r).filter((c) => c.met === false).map((c) => c.target);
+
+  it('meets every target of a run that meets them, and fails exactly the one that a row misses', () => {
+    expect(failing(run(H100))).toEqual([]);
+    expect(checkTargets(run(H100)).every((c) => c.met === true)).toBe(true);
+    const cases: [string, Record<string, number>, RegExp][] = [
+      ['train step default (batch 16)', { dispatches: 61 }, /default \(batch 16\): ≤ 60 dispatches/],
+      ['train step default (batch 16)', { hostUsPerDispatch: 30.5 }, /default \(batch 16\): ≤ 30 µs/],
+      ['train step default (batch 16)', { ms: 6.6 }, /default \(batch 16\): ≤ 6.5 ms/],
+      ['train step compact (batch 16)', { ms: 4.1 }, /compact \(batch 16\): ≤ 4 ms/],
+      ['inference default (batch 16)', { ms: 0.73 }, /inference default \(batch 16\): ≤ 1.2×/],
+      ['gemm.bwdA 4096^3', { gflops: 39900 }, /gemm.bwdA 4096\^3: ≥ 40/],
+      ['conv1d.fwd 16x64x3000->128 k3', { ratio: 1.49 }, /≥ 1.5× tfjs/],
+    ];
+    for (const [name, change, target] of cases) {
+      const failed = failing(run(H100, { [name]: change }));
+      expect(failed, `${name} ${JSON.stringify(change)}`).toHaveLength(1);
+      expect(failed[0]).toMatch(target);
+    }
+  });
+
+  it('holds a CPU adapter to 3× tfjs and leaves the GPU targets unjudged; a filtered run judges only what it measured', () => {
+    const cpu = checkTargets(run(LAVAPIPE, { 'conv1d.fwd 16x64x3000->128 k3': { ratio: 2.9 } }));
+    expect(cpu.filter((c) => c.met === false).map((c) => c.target)).toEqual(['every case with a tfjs twin: ≥ 3× tfjs']);
+    expect(cpu.filter((c) => c.met === null).map((c) => c.measured)).toEqual(Array(6).fill('a GPU target'));
+    const partial = { ...run(H100), results: run(H100).results.filter((r) => r.name.startsWith('gemm.fwd')) };
+    const checks = checkTargets(partial);
+    expect(checks.filter((c) => c.met !== null).map((c) => c.target)).toEqual(['gemm.fwd 4096^3: ≥ 40 TFLOP/s', 'every case with a tfjs twin: ≥ 1.5× tfjs']);
+    expect(targetLines(partial, checks)[0]).toMatch(/every measured one met/);
+    const slow = run(H100, { 'gemm.fwd 4096^3': { gflops: 39000 } });
+    expect(targetLines(slow, checkTargets(slow))).toEqual(expect.arrayContaining([expect.stringMatching(/^issue #11's targets on NVIDIA: .*: 1 not met$/), expect.stringMatching(/^  NOT MET gemm.fwd 4096\^3: ≥ 40 TFLOP\/s +39.0 TFLOP\/s$/)]));
+  });
+
+  const tempDir = tempDirForTests('ser-targets-');
+  it('reads a saved run, and names a file that is not one', () => {
+    const dir = tempDir();
+    const good = join(dir, 'run.json');
+    writeFileSync(good, JSON.stringify(run(H100)));
+    expect(readBenchJson(good).results).toHaveLength(7);
+    writeFileSync(join(dir, 'other.json'), '{"name": "ser-webgpu"}');
+    expect(() => readBenchJson(join(dir, 'other.json'))).toThrow(/other\.json is not a benchmark run's JSON/);
+    expect(() => readBenchJson(join(dir, 'missing.json'))).toThrow(/cannot read .*missing\.json/);
   });
 });

@@ -37,7 +37,7 @@ export interface GpuDevice {
 }
 
 /** Whether the adapter is a CPU driver (lavapipe/llvmpipe, SwiftShader). */
-export function isCpuAdapter(adapter: AdapterDescription): boolean {
+export function isCpuAdapter(adapter: Omit<AdapterDescription, 'features'>): boolean {
   const text = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.toLowerCase();
   return /llvmpipe|lavapipe|swiftshader|softpipe|software/.test(text);
 }

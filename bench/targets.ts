@@ -1,0 +1,117 @@
+// The performance targets of issue #11 ("GPU training speed", its Done means), checked against a benchmark
+// run: printed after every run, and for a saved run by `npm run bench -- --targets bench/results/<file>.json`,
+// so that a GPU run says at once which targets it meets. The issue sets the GPU targets on an H100; another GPU
+// is checked against the same numbers (the verdict then says which GPU it was).
+
+import { readFileSync } from 'node:fs';
+import { isCpuAdapter } from '../src/gpu/device.js';
+import type { BenchJson } from './report.js';
+
+/** Per default-model training step, on every adapter. */
+const MAX_DISPATCHES = 60;
+const MAX_HOST_US_PER_DISPATCH = 30;
+/** Training step at batch 16 on a GPU, ms: the default model within 2× PyTorch eager (3.28 ms on the H100). */
+const MAX_STEP_MS: Record<string, number> = { default: 6.5, compact: 4 };
+/** Inference at most this many times PyTorch's time, on a GPU. */
+const MAX_INFERENCE_PER_TORCH = 1.2;
+/** GEMM 4096³, every pass, on a GPU: 80 % of cuBLAS fp32. */
+const MIN_GEMM_TFLOPS = 40;
+/** tfjs/ours of every case with a tfjs twin. */
+const MIN_TFJS_RATIO = { gpu: 1.5, cpu: 3 };
+
+export interface TargetCheck {
+  target: string;
+  /** The row (or rows) measured, and the value. */
+  measured: string;
+  /** null: not measured by this run (a filtered run, or a target for the other kind of adapter). */
+  met: boolean | null;
+}
+
+type Result = Extract<BenchJson['results'][number], { ms: number }>;
+
+const fixed = (v: number, digits = 2) => v.toFixed(digits);
+
+/** Each target of the issue against `run`'s rows. */
+export function checkTargets(run: BenchJson): TargetCheck[] {
+  const gpu = !isCpuAdapter({ ...run.adapter, device: '' });
+  const rows = run.results.filter((r): r is Result => r.ms !== null);
+  const row = (name: string) => rows.find((r) => r.name === name);
+  const checks: TargetCheck[] = [];
+  const notMeasured = (target: string, why = 'not in this run') => checks.push({ target, measured: why, met: null });
+
+  const steps = rows.filter((r) => r.name.startsWith('train step default (') && typeof r.dispatches === 'number');
+  if (!steps.length) notMeasured(`default-model training step: ≤ ${MAX_DISPATCHES} dispatches, ≤ ${MAX_HOST_US_PER_DISPATCH} µs host per dispatch`);
+  for (const r of steps) {
+    const dispatches = r.dispatches as number;
+    const hostUs = r.hostUsPerDispatch as number;
+    checks.push({ target: `${r.name}: ≤ ${MAX_DISPATCHES} dispatches`, measured: `${dispatches}`, met: dispatches <= MAX_DISPATCHES });
+    checks.push({ target: `${r.name}: ≤ ${MAX_HOST_US_PER_DISPATCH} µs host per dispatch`, measured: `${fixed(hostUs, 1)} µs`, met: hostUs <= MAX_HOST_US_PER_DISPATCH });
+  }
+
+  for (const [preset, limit] of Object.entries(MAX_STEP_MS)) {
+    const target = `train step ${preset} (batch 16): ≤ ${limit} ms`;
+    const r = row(`train step ${preset} (batch 16)`);
+    if (!gpu) notMeasured(target, 'a GPU target');
+    else if (!r) notMeasured(target);
+    else checks.push({ target, measured: `${fixed(r.ms)} ms`, met: r.ms <= limit });
+  }
+
+  const inference = rows.filter((r) => r.name.startsWith('inference ') && typeof r.torchMs === 'number');
+  const inferenceTarget = `inference: ≤ ${MAX_INFERENCE_PER_TORCH}× PyTorch's time`;
+  if (!gpu) notMeasured(inferenceTarget, 'a GPU target');
+  else if (!inference.length) notMeasured(inferenceTarget, 'no PyTorch column in this run (--torch)');
+  for (const r of gpu ? inference : []) {
+    const perTorch = r.ms / (r.torchMs as number);
+    checks.push({ target: `${r.name}: ≤ ${MAX_INFERENCE_PER_TORCH}× PyTorch's time`, measured: `${fixed(perTorch)}× (${fixed(r.ms, 3)} / ${fixed(r.torchMs as number, 3)} ms)`, met: perTorch <= MAX_INFERENCE_PER_TORCH });
+  }
+
+  for (const pass of ['fwd', 'bwdA', 'bwdB']) {
+    const target = `gemm.${pass} 4096^3: ≥ ${MIN_GEMM_TFLOPS} TFLOP/s`;
+    const r = row(`gemm.${pass} 4096^3`);
+    if (!gpu) notMeasured(target, 'a GPU target');
+    else if (!r || typeof r.gflops !== 'number') notMeasured(target);
+    else checks.push({ target, measured: `${fixed(r.gflops / 1000, 1)} TFLOP/s`, met: r.gflops >= 1000 * MIN_GEMM_TFLOPS });
+  }
+
+  const minRatio = gpu ? MIN_TFJS_RATIO.gpu : MIN_TFJS_RATIO.cpu;
+  const twins = rows.filter((r) => r.ratio !== null);
+  const ratioTarget = `every case with a tfjs twin: ≥ ${minRatio}× tfjs`;
+  if (!twins.length) notMeasured(ratioTarget, 'no tfjs column in this run');
+  else {
+    const short = twins.filter((r) => (r.ratio as number) < minRatio);
+    const worst = twins.reduce((a, b) => ((b.ratio as number) < (a.ratio as number) ? b : a));
+    const measured = short.length ? `${twins.length - short.length} of ${twins.length}; short: ${short.map((r) => `${r.name} ${fixed(r.ratio as number)}×`).join(', ')}` : `${twins.length} of ${twins.length}; closest ${worst.name} ${fixed(worst.ratio as number)}×`;
+    checks.push({ target: ratioTarget, measured, met: short.length === 0 });
+  }
+  return checks;
+}
+
+/** A run's JSON as this benchmark wrote it (bench-<adapter>.json), or an error that names the file. */
+export function readBenchJson(file: string): BenchJson {
+  let run: Partial<BenchJson>;
+  try {
+    run = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`--targets: cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (!run || typeof run !== 'object' || !run.adapter || !Array.isArray(run.results)) throw new Error(`--targets: ${file} is not a benchmark run's JSON (no adapter and results)`);
+  return run as BenchJson;
+}
+
+/** The adapter as the run's JSON names it, with the GPU's name where PyTorch reported it (Dawn's description of
+ * an NVIDIA adapter is the driver's version alone). */
+function adapterName(run: BenchJson & { torch?: { device?: string } }): string {
+  const described = run.adapter.description || run.adapter.vendor;
+  const device = run.torch?.device;
+  return device && device !== 'cpu' ? `${device} (${described})` : described;
+}
+
+/** The checks as lines: "met", "NOT MET" or "—" (not measured), the target, what was measured. */
+export function targetLines(run: BenchJson, checks: TargetCheck[]): string[] {
+  const verdict = (c: TargetCheck) => (c.met === null ? '—' : c.met ? 'met' : 'NOT MET');
+  const open = checks.filter((c) => c.met === false).length;
+  return [
+    `issue #11's targets on ${adapterName(run)} (${run.date}): ${open ? `${open} not met` : 'every measured one met'}`,
+    ...checks.map((c) => `  ${verdict(c).padEnd(8)}${c.target.padEnd(72)}${c.measured}`),
+  ];
+}
