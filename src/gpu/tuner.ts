@@ -34,8 +34,9 @@ export interface TuningResult {
 }
 
 /** Bumped when candidate names change meaning or new candidates join (a saved choice never meets them), so that
- * saved choices of an older version are not reused. 3: split reductions and 64×64 tiles of 8×8. */
-export const TUNING_VERSION = 3;
+ * saved choices of an older version are not reused. 3: split reductions and 64×64 tiles of 8×8; 4: block staging
+ * of k-adjacent operands (GEMMs from 1024³). */
+export const TUNING_VERSION = 4;
 
 /** Runs per timed sample: enough that a queue sync's round trip is a small part of it. */
 const SAMPLE_MS = 4;

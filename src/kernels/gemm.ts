@@ -201,7 +201,7 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
-  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, !o.transA || !!o.transB).map(variant), inputs.map((s) => s.length));
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
@@ -210,11 +210,20 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
  * candidate at a cold start (9 of the default model's 20 tuned problems were such products). */
 const TUNE_MIN_FLOPS = 2 ** 22;
 
+/** The tiles that stage k-adjacent operands in blocks (`kBlocks`, src/kernels/tiled-gemm-core.ts), for the tuner
+ * to time beside the same tiles scattering them as scalars: on the aligned core (whole tiles) and where the tile
+ * allows blocks, for products of at least 1024³ (each candidate is a pipeline to compile, and the model's small
+ * products, bound by a dispatch's fixed cost, would not tell the two apart). */
+export function blockStagings(tiles: GemmTileConfig[], M: number, N: number, K: number): GemmTileConfig[] {
+  if (M * N * K < 2 ** 30) return [];
+  return tiles.filter((c) => tiledAligned(c, M, N, K) && c.tileK % 8 === 0 && tiledTile(c).tileM % 16 === 0 && tiledTile(c).tileN % 16 === 0).map((c) => ({ ...c, kBlocks: true }));
+}
+
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
  * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
  * drivers also time the tiled rule's tile (one pipeline, not every tile: lavapipe compiles each for seconds),
  * so that a tuning run there shows what the GPU kernel does. */
-export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: number): GemmConfig[] {
+export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: number, kAdjacent = false): GemmConfig[] {
   const rule = gemmConfig(profile, M, N);
   const tiledRule = tiledGemmConfig(profile.limits, M, N);
   const cpuTiled = tiledConfigsFor(profile.limits, M, N).includes(tiledRule) ? [tiledRule] : [];
@@ -226,7 +235,8 @@ export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: 
   } else {
     // The rule's tile always (so that there is one), the direct kernel where C is thin.
     const tiles = tiledConfigsFor(profile.limits, M, N);
-    configs = [rule, ...tiles, ...splitConfigs(tiles, M, N, K, (c) => splitServes(c, M, N, K)), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
+    const blocks = kAdjacent ? blockStagings(tiles, M, N, K) : [];
+    configs = [rule, ...tiles, ...blocks, ...splitConfigs(tiles, M, N, K, (c) => splitServes(c, M, N, K)), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
   }
   const names = configs.map(configName);
   return configs.filter((c, i) => names.indexOf(names[i]) === i);
@@ -245,13 +255,14 @@ export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: n
   });
 }
 
-/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers), 'direct 32x32',
+/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'kb': k-adjacent
+ * operands staged in blocks), 'direct 32x32',
  * 'subgroup 16x32'. */
 export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
   const { tileM, tileN } = tiledTile(c);
   if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
-  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.kBlocks ? ' kb' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
 }
 
 /** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
