@@ -40,7 +40,7 @@ export function checkTargets(run: BenchJson): TargetCheck[] {
   const notMeasured = (target: string, why = 'not in this run') => checks.push({ target, measured: why, met: null });
 
   const steps = rows.filter((r) => r.name.startsWith('train step default (') && typeof r.dispatches === 'number');
-  if (!steps.length) notMeasured(`default-model training step: ≤ ${MAX_DISPATCHES} dispatches, ≤ ${MAX_HOST_US_PER_DISPATCH} µs host per dispatch`);
+  if (!steps.length) notMeasured(`train step default: ≤ ${MAX_DISPATCHES} dispatches, ≤ ${MAX_HOST_US_PER_DISPATCH} µs host per dispatch`);
   for (const r of steps) {
     const dispatches = r.dispatches as number;
     const hostUs = r.hostUsPerDispatch as number;
@@ -112,6 +112,6 @@ export function targetLines(run: BenchJson, checks: TargetCheck[]): string[] {
   const open = checks.filter((c) => c.met === false).length;
   return [
     `issue #11's targets on ${adapterName(run)} (${run.date}): ${open ? `${open} not met` : 'every measured one met'}`,
-    ...checks.map((c) => `  ${verdict(c).padEnd(8)}${c.target.padEnd(72)}${c.measured}`),
+    ...checks.map((c) => `  ${verdict(c).padEnd(8)}${c.target.padEnd(70)}  ${c.measured}`),
   ];
 }
