@@ -29,7 +29,7 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { configName, splitConfigs, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
+import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
@@ -355,7 +355,7 @@ function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Sto
   // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU. The
   // other passes split it where the tile says so (a tuning candidate for layers of few tiles).
   let wanted = cfg.splitK ?? 1;
-  if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / (Math.ceil(M / tileM) * Math.ceil(N / tileN))), Math.ceil(K / MIN_CHUNK));
+  if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / tileCount(cfg, M, N)), Math.ceil(K / MIN_CHUNK));
   const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
   const chunks = Math.ceil(K / chunk);
   const aBuffer = gpuStorage(a).binding;

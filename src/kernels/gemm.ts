@@ -42,7 +42,7 @@ import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import splitSumKernel from '../../shaders/gemm-split.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
-import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
+import { kBlocksFit, tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
@@ -165,7 +165,8 @@ export function tiledConvConfig(limits: Limits, M: number, N: number): GemmTileC
 }
 
 type Limits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'>;
-const tileCount = (c: GemmTileConfig, M: number, N: number) => {
+/** Workgroups of `c`'s tiles over C of M×N. */
+export const tileCount = (c: GemmTileConfig, M: number, N: number) => {
   const { tileM, tileN } = tiledTile(c);
   return Math.ceil(M / tileM) * Math.ceil(N / tileN);
 };
@@ -216,7 +217,7 @@ const TUNE_MIN_FLOPS = 2 ** 22;
  * products, bound by a dispatch's fixed cost, would not tell the two apart). */
 export function blockStagings(tiles: GemmTileConfig[], M: number, N: number, K: number): GemmTileConfig[] {
   if (M * N * K < 2 ** 30) return [];
-  return tiles.filter((c) => tiledAligned(c, M, N, K) && c.tileK % 8 === 0 && tiledTile(c).tileM % 16 === 0 && tiledTile(c).tileN % 16 === 0).map((c) => ({ ...c, kBlocks: true }));
+  return tiles.filter((c) => tiledAligned(c, M, N, K) && kBlocksFit(c)).map((c) => ({ ...c, kBlocks: true }));
 }
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,

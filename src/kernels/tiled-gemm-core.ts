@@ -83,6 +83,13 @@ export function tiledAligned(c: TiledLayout, M: number, N: number, K: number): b
   return c.tileK % 4 === 0 && M % tileM === 0 && N % tileN === 0 && K % c.tileK === 0 && K > 0;
 }
 
+/** Whether a layout can stage k-adjacent operands in blocks (`kBlocks`): k-quads in pairs and sides in groups of
+ * 4 vec4s (the deal of blocks to threads takes a bit of the k-quad and 2 of the side). */
+export function kBlocksFit(c: TiledLayout): boolean {
+  const { tileM, tileN } = tiledTile(c);
+  return c.tileK % 8 === 0 && tileM % 16 === 0 && tileN % 16 === 0;
+}
+
 /** Staged slab elements per thread and operand at most: each is a register held across the k step. */
 const MAX_STAGED = 16;
 
@@ -268,7 +275,7 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
   const threads = c.wgX * c.wgY;
   if (Math.max(tileM, tileN) * c.tileK > MAX_STAGED * threads) throw new Error(`tiled gemm: tileK=${c.tileK} stages more than ${MAX_STAGED} elements per thread`);
   if (aligned && c.tileK % 4 !== 0) throw new Error(`tiled gemm: the aligned core needs tileK a multiple of 4, not ${c.tileK}`);
-  if (aligned && c.kBlocks && (c.tileK % 8 !== 0 || tileM % 16 !== 0 || tileN % 16 !== 0)) throw new Error(`tiled gemm: kBlocks needs tileK a multiple of 8 and tiles of whole 16s, not ${tileM}×${tileN} k${c.tileK}`);
+  if (aligned && c.kBlocks && !kBlocksFit(c)) throw new Error(`tiled gemm: kBlocks needs tileK a multiple of 8 and tiles of whole 16s, not ${tileM}×${tileN} k${c.tileK}`);
   const buffers = c.doubleBuffer ? 2 : 1;
   const { positions, registers, fetch, stage, storeVec, helpers } = aligned ? alignedStaging(c, tileM, tileN, threads, aligned) : genericStaging(c, tileM, tileN, threads);
   // One k step: rowVecs + colVecs vec4 reads of the slabs, then the register block's FMAs.
