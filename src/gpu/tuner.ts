@@ -35,8 +35,9 @@ export interface TuningResult {
 
 /** Bumped when candidate names change meaning or new candidates join (a saved choice never meets them), so that
  * saved choices of an older version are not reused. 3: split reductions and 64×64 tiles of 8×8; 4: block staging
- * of k-adjacent operands (GEMMs from 1024³). */
-export const TUNING_VERSION = 4;
+ * of k-adjacent operands (GEMMs from 1024³); 5: the convolutions' tiles stage quads (the scalar staging is named
+ * `scalar`). */
+export const TUNING_VERSION = 5;
 
 /** Runs per timed sample: enough that a queue sync's round trip is a small part of it. */
 const SAMPLE_MS = 4;

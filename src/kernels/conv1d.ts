@@ -20,35 +20,30 @@
 // The weight gradient has a subgroup kernel of its own (shaders/conv1d-subgroup-weight.wgsl): measured 1.5×
 // the per-invocation kernel on the first layer and 2-3× on the others.
 // On GPUs all three passes run on the GEMM's workgroup-tiled core, as implicit GEMMs whose im2col operand is
-// gathered while the slabs are staged (shaders/conv1d-tiled.wgsl), except where the GEMM is too thin for tiles
-// (a single input channel, as the first layer's input gradient has).
+// gathered while the slabs are staged (./conv1d-tiled.ts), except where the GEMM is too thin for tiles (a single
+// input channel, as the first layer's input gradient has).
 // The CPU reference is ./cpu/conv1d.ts; the `defineKernel` entries at the end put the two side by side.
 
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
+import { backwardWeightShader, describe, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
+import { convTiledName, gemmView, tiledPass, type ConvTiledConfig } from './conv1d-tiled.js';
+export type { Pass } from './conv1d-partials.js';
+import { splitConfigs, tiledConfigsFor, tiledConvConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
-import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
 import common from '../../shaders/conv1d-common.wgsl';
 import forwardKernel from '../../shaders/conv1d-forward.wgsl';
 import subgroupKernels from '../../shaders/conv1d-subgroup.wgsl';
 import subgroupWeightKernel from '../../shaders/conv1d-subgroup-weight.wgsl';
-import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
-import { tiledGemmShader, tiledTile } from './tiled-gemm-core.js';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
-/** Invocations per workgroup of the direct kernels. */
-const WG = 64;
-/** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and no chunk is shorter). */
+/** backwardWeight cuts N·Lout into chunks until about this many workgroups run (and none shorter than MIN_CHUNK). */
 const TARGET_WORKGROUPS = 256;
-const MIN_CHUNK = 256;
-/** The tiled backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
-const TILED_TARGET_WORKGROUPS = 512;
 /** Smallest GEMM side (rows, or reduction) worth a workgroup tile. */
 const MIN_TILED_SIDE = 16;
 
@@ -56,17 +51,8 @@ const MIN_TILED_SIDE = 16;
 // must come first); the tiled passes get the GEMM's tiled core, written out for their tile, appended.
 const forwardShader = common + forwardKernel;
 const backwardInputShader = common + backwardInputKernel;
-const backwardWeightShader = common + backwardWeightKernels;
 const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
 const subgroupWeightShader = 'enable subgroups;\n' + common + subgroupWeightKernel;
-const tiledPrelude = common + tiledOperands;
-
-const describe = (g: Geometry) => `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
-
-/** The layer's shape as the tiled shader's override constants (see shaders/conv1d-tiled.wgsl). */
-function shapeConstants(g: Geometry): Record<string, number> {
-  return { CIN: g.Cin, LENGTH: g.L, COUT: g.Cout, KW: g.K, LOUT: g.Lout, STRIDE: g.stride, PADDING: g.padding, DILATION: g.dilation };
-}
 
 /** The Shape (shaders/conv1d-common.wgsl) that the direct passes' uniforms start with. */
 function shapeParams(g: Geometry): Params {
@@ -250,42 +236,8 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
   );
 }
 
-/** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into
- * the result when there is one chunk), then added up in a fixed order: deterministic, no float atomics. */
-function summedOverChunks(rt: GpuRuntime, pass: Pass, count: number, chunks: number, shapes: string, dispatch: (partials: GpuStorage) => void): GpuStorage {
-  const result = allocate(rt, count, 'conv1d.out');
-  if (chunks === 1) {
-    dispatch(result);
-    return result;
-  }
-  const partials = allocate(rt, chunks * count, 'conv1d.partials');
-  dispatch(partials);
-  const [gx, gy] = grid1d(count, WG);
-  rt.dispatch({
-    kernel: `conv1d.${pass}.reduce`,
-    shapes,
-    shader: backwardWeightShader,
-    entryPoint: 'reduce',
-    constants: { WG },
-    params: new Params().u32(count, chunks, gx * WG),
-    buffers: [partials.binding, result.binding],
-    workgroups: [gx, gy],
-  });
-  rt.release(partials.buffer);
-  return result;
-}
-
-export type Pass = 'forward' | 'backwardInput' | 'backwardWeight';
-
-/** The pass as a GEMM: C[M,N] reduced over K (see shaders/conv1d-tiled.wgsl). */
-function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } {
-  if (pass === 'forward') return { M: g.Cout, N: g.N * g.Lout, K: g.Cin * g.K };
-  if (pass === 'backwardInput') return { M: g.Cin, N: g.N * g.L, K: g.Cout * g.K };
-  return { M: g.Cout, N: g.Cin * g.K, K: g.N * g.Lout };
-}
-
 /** A pass's kernel: its per-invocation kernel's tile, the subgroup kernel's block, or the tiled core's tile. */
-export type ConvTile = ForwardTile | BackwardInputTile | BackwardWeightTile | SubgroupTile | GemmTileConfig;
+export type ConvTile = ForwardTile | BackwardInputTile | BackwardWeightTile | SubgroupTile | ConvTiledConfig;
 
 /** The per-invocation kernel's tile for a pass, by rule. */
 function directTile(pass: Pass, g: Geometry): ConvTile {
@@ -333,45 +285,22 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   };
   const rule = () => {
     const ruleTiled = tiledConvConfig(limits, M, N);
-    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled().includes(ruleTiled) ? variant(configName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
+    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled().includes(ruleTiled) ? variant(convTiledName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
   };
   const all = () => {
-    // Split reductions too where the tiles are few (not the backward weight's, which tiledPass always splits).
-    const tiles = tiled();
+    // Split reductions too where the tiles are few (not the backward weight's, which tiledPass always splits);
+    // and the rule's tile with the scalar staging, for the tuning table to compare the two (conv1d-tiled.ts).
+    const tiles: ConvTiledConfig[] = tiled();
     const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
-    return [direct(), subgroup(), ...[...tiles, ...splits].map((cfg) => variant(configName(cfg), cfg))].filter((v): v is Variant => v !== null);
+    const ruleTiled = tiledConvConfig(limits, M, N);
+    const scalar = tiles.includes(ruleTiled) ? [{ ...ruleTiled, scalarStaging: true }] : [];
+    return [direct(), subgroup(), ...[...tiles, ...splits, ...scalar].map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
   };
   return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));
 }
 
 function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): GpuStorage {
   return chooseKernel(rt, pass, g, inputs).run(inputs.map(gpuStorage));
-}
-
-/** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
-function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: GemmTileConfig): GpuStorage {
-  const { M, N, K } = gemmView(pass, g);
-  const { tileM, tileN } = tiledTile(cfg);
-  // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU. The
-  // other passes split it where the tile says so (a tuning candidate for layers of few tiles).
-  let wanted = cfg.splitK ?? 1;
-  if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TILED_TARGET_WORKGROUPS / tileCount(cfg, M, N)), Math.ceil(K / MIN_CHUNK));
-  const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
-  const chunks = Math.ceil(K / chunk);
-  const aBuffer = gpuStorage(a).binding;
-  const shapes = describe(g);
-  return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
-    rt.dispatch({
-      kernel: `conv1d.${pass}.tiled`,
-      shapes,
-      shader: tiledGemmShader(tiledPrelude, cfg),
-      entryPoint: 'gemm_tiled',
-      constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shapeConstants(g) },
-      params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
-      buffers: [aBuffer, gpuStorage(b).binding, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
-      workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
-    }),
-  );
 }
 
 // ------------------------------------------------------------------------------------------------ the kernels

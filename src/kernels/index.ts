@@ -3,6 +3,8 @@
 // reference. The autograd ops (src/engine/ops.ts) are written once against these.
 
 export * from './conv1d.js';
+export * from './conv1d-partials.js';
+export * from './conv1d-tiled.js';
 export * from './elementwise.js';
 export * from './elementwise-copy.js';
 export * from './gemm.js';

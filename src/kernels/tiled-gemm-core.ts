@@ -18,8 +18,8 @@
 //   fn aRowsAdjacent() -> bool                     A[row + 1, k] follows A[row, k] in memory (else A[row, k + 1] does)
 //   fn bColsAdjacent() -> bool                     B[k, col + 1] follows B[k, col] in memory (else B[k + 1, col] does)
 //   fn store(row: u32, col: u32, value: f32, wid: vec3u)
-// or, for the aligned specialisation (`AlignedOperands`: every tile whole, K a multiple of TILE_K, so no bounds
-// checks at all), instead of the last five:
+// or, for the aligned specialisation (`AlignedOperands`: the core checks no bounds, so a GEMM uses it where every
+// tile is whole and K a multiple of TILE_K; the convolutions' quad reads check their own), instead of the last five:
 //   fn loadA4(row: u32, k: u32) -> vec4f           A[row..row+3, k] if aRowsAdjacent, else A[row, k..k+3]
 //   fn loadB4(k: u32, col: u32) -> vec4f           B[k, col..col+3] if bColsAdjacent, else B[k..k+3, col]
 //   fn store4(row: u32, col: u32, value: vec4f, wid: vec3u)   C[row, col..col+3]

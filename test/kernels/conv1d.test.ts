@@ -22,10 +22,14 @@ describe('conv1d: every kernel on this adapter', () => {
     [2, 2, 250, 17, 80, 4, 38, 1],
     [2, 4, 53, 6, 4, 3, 2, 2],
     [3, 5, 400, 9, 5, 1, 2, 1],
+    [2, 8, 71, 12, 3, 1, 1, 1],
   ];
-  // The GPU path, the tiled core: its 32×32 tiles on every shape and pass; every other tile configuration on
-  // the weight gradient below (lavapipe compiles each pipeline of the written-out core for seconds).
+  // The GPU path, the tiled core: its 32×32 tiles on every shape and pass, with the vec4 staging and the scalar
+  // one (src/kernels/conv1d-tiled.ts); every other tile configuration on the weight gradient below (lavapipe
+  // compiles each pipeline of the written-out core for seconds). The shapes put quads inside and across the
+  // samples' rows, the padding and the ends of C, for every pass.
   const tiled = TILED_CONFIGS[TILED_CONFIGS.length - 1];
+  const tiledScalar = { ...tiled, scalarStaging: true };
   // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
   // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
   const tiledSplit = { ...tiled, splitK: 3 };
@@ -58,7 +62,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
     eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
-      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledSplit, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
           const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
@@ -71,7 +75,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', () =>
     eachShape(9600, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [dy, w] = [random(g.N * g.Cout * g.Lout), random(g.Cout * g.Cin * g.K)];
-      for (const tile of [{ ci: 4, l4: 4 }, tiled, tiledSplit, ...(g.stride === 1 ? subgroupTiles() : [])]) {
+      for (const tile of [{ ci: 4, l4: 4 }, tiled, tiledScalar, tiledSplit, ...(g.stride === 1 ? subgroupTiles() : [])]) {
         const dx = conv1dWith(rt, 'backwardInput', [dy.gpu, w.gpu], g, tile);
         const want = ser.reference.conv1dBackwardInput(dy.values, w.values, xShape, wShape, p);
         assertClose(await backend.download(dx), want, 1e-5, `conv1dBackwardInput ${JSON.stringify(tile)} ${shapes}`);
@@ -82,7 +86,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', () =>
     eachShape(9700, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [dy, x] = [random(g.N * g.Cout * g.Lout), random(g.N * g.Cin * g.L)];
-      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, ...subgroupTiles()]) {
+      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, tiledScalar, ...subgroupTiles()]) {
         const dw = conv1dWith(rt, 'backwardWeight', [dy.gpu, x.gpu], g, tile);
         const want = ser.reference.conv1dBackwardWeight(dy.values, x.values, xShape, wShape, p);
         assertClose(await backend.download(dw), want, 1e-4, `conv1dBackwardWeight ${JSON.stringify(tile)} ${shapes}`);

@@ -1,0 +1,73 @@
+// The conv1d passes on the GEMM's workgroup-tiled core (GPUs), as implicit GEMMs whose im2col operand is gathered
+// while the slabs are staged (shaders/conv1d-tiled.wgsl). Two stagings:
+//  - vec4 (the default): the core's aligned staging, reading quads through the shader's loadA4/loadB4, which check
+//    bounds once per quad and share one index computation over its 4 elements;
+//  - scalar: the core's generic staging, an index computation per element. Kept as a tuning candidate on the
+//    rule's tile, so that a GPU's tuning table compares the two.
+// Why vec4: in the H200's tuning (bench/results/bench-nvidia-nvidia-h200.txt, scalar staging) the model's
+// 16x64x3000 and 16x128x187 convolutions ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64
+// threads, each staging 32 scalars a slab), where the 1024³ GEMM ran 24.7; on 64×64 of 4×4 (256 threads, 8
+// scalars each) at 14.1 and 8.1 against 20.6.
+
+import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
+import type { Storage } from './backend.js';
+import { describe, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
+import { configName, tileCount, type GemmTileConfig } from './gemm.js';
+import type { Conv1dGeometry as Geometry } from './geometry.js';
+import common from '../../shaders/conv1d-common.wgsl';
+import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
+import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
+
+/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging (see the header). */
+export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
+
+/** The backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
+const TARGET_WORKGROUPS = 512;
+
+const prelude = common + tiledOperands;
+
+/** The pass as a GEMM: C[M,N] reduced over K (see shaders/conv1d-tiled.wgsl). */
+export function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } {
+  if (pass === 'forward') return { M: g.Cout, N: g.N * g.Lout, K: g.Cin * g.K };
+  if (pass === 'backwardInput') return { M: g.Cin, N: g.N * g.L, K: g.Cout * g.K };
+  return { M: g.Cout, N: g.Cin * g.K, K: g.N * g.Lout };
+}
+
+/** The sides along which the vec4 staging reads each operand's quads (shaders/conv1d-tiled.wgsl's loadA4 and
+ * loadB4): along memory's contiguous side where there is one, else (the input gradient's w) the rows. */
+const VEC4_SIDES: Record<Pass, AlignedOperands> = {
+  forward: { aRowsAdjacent: false, bColsAdjacent: true },
+  backwardInput: { aRowsAdjacent: true, bColsAdjacent: true },
+  backwardWeight: { aRowsAdjacent: false, bColsAdjacent: false },
+};
+
+export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.scalarStaging ? ' scalar' : '');
+
+/** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
+export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: ConvTiledConfig): GpuStorage {
+  const { M, N, K } = gemmView(pass, g);
+  const { tileM, tileN } = tiledTile(cfg);
+  // The backward weight is a small C with a long reduction: split the reduction so the grid fills a GPU. The
+  // other passes split it where the tile says so (a tuning candidate for layers of few tiles).
+  let wanted = cfg.splitK ?? 1;
+  if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tileCount(cfg, M, N)), Math.ceil(K / MIN_CHUNK));
+  // Whole slabs per chunk: the vec4 staging's quads never cross a chunk's end.
+  const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
+  const chunks = Math.ceil(K / chunk);
+  const aBuffer = gpuStorage(a).binding;
+  const shapes = describe(g);
+  const shape = { CIN: g.Cin, LENGTH: g.L, COUT: g.Cout, KW: g.K, LOUT: g.Lout, STRIDE: g.stride, PADDING: g.padding, DILATION: g.dilation };
+  return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
+    rt.dispatch({
+      kernel: `conv1d.${pass}.tiled`,
+      shapes,
+      shader: cfg.scalarStaging ? tiledGemmShader(prelude, cfg) : tiledGemmShader(prelude, cfg, VEC4_SIDES[pass]),
+      entryPoint: 'gemm_tiled',
+      constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shape },
+      params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
+      buffers: [aBuffer, gpuStorage(b).binding, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
+      workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
+    }),
+  );
+}
