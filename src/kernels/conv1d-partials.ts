@@ -19,7 +19,7 @@ export const MIN_CHUNK = 256;
 export const backwardWeightShader = common + backwardWeightKernels;
 
 /** The layer's shapes, for dispatch labels, tuning keys and errors. */
-export const describe = (g: Geometry) => `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
+export const layerShapes = (g: Geometry) => `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
 
 /** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into
  * the result when there is one chunk), then added up in a fixed order. */

@@ -12,7 +12,7 @@
 import { Params, type GpuRuntime } from '../gpu/runtime.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
-import { describe, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
+import { layerShapes, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
 import { configName, tileCount, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
@@ -56,7 +56,7 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
   const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
   const chunks = Math.ceil(K / chunk);
   const aBuffer = gpuStorage(a).binding;
-  const shapes = describe(g);
+  const shapes = layerShapes(g);
   const shape = { CIN: g.Cin, LENGTH: g.L, COUT: g.Cout, KW: g.K, LOUT: g.Lout, STRIDE: g.stride, PADDING: g.padding, DILATION: g.dilation };
   return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
     rt.dispatch({

@@ -29,9 +29,8 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { backwardWeightShader, describe, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
+import { backwardWeightShader, layerShapes, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
 import { convTiledName, gemmView, tiledPass, type ConvTiledConfig } from './conv1d-tiled.js';
-export type { Pass } from './conv1d-partials.js';
 import { splitConfigs, tiledConfigsFor, tiledConvConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
@@ -137,7 +136,7 @@ function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
   const groups = Math.ceil(Math.ceil(g.Lout / spacing) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.forward',
-    shapes: describe(g),
+    shapes: layerShapes(g),
     shader: forwardShader,
     constants: { WG, TILE_CO: t.co, TILE_L4: t.l4 },
     params: params.u32(groups, bias ? 1 : 0),
@@ -157,7 +156,7 @@ function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometr
   const groups = Math.ceil(Math.ceil(g.L / step) / (4 * t.l4));
   rt.dispatch({
     kernel: 'conv1d.backwardInput',
-    shapes: describe(g),
+    shapes: layerShapes(g),
     shader: backwardInputShader,
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
     params: params.u32(groups),
@@ -182,10 +181,10 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
   const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
-  return summedOverChunks(rt, 'backwardWeight', g.Cout * g.Cin * g.K, chunks, describe(g), (partials) =>
+  return summedOverChunks(rt, 'backwardWeight', g.Cout * g.Cin * g.K, chunks, layerShapes(g), (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight',
-      shapes: describe(g),
+      shapes: layerShapes(g),
       shader: backwardWeightShader,
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
@@ -215,7 +214,7 @@ function positionChunks(g: Geometry, workgroupsPerChunk: number): { chunkLength:
 
 /** The weight gradient on shaders/conv1d-subgroup-weight.wgsl (CPU drivers with subgroups). */
 function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geometry, t: SubgroupTile): GpuStorage {
-  const shapes = describe(g);
+  const shapes = layerShapes(g);
   if (!(t.rowGroups >= 1 && t.rowGroups <= 4 && t.rowGroups * t.lanes <= 32 && t.cols >= 1 && t.cols <= 4)) {
     throw new Error(`conv1d.backwardWeight: subgroup blocks of ${t.rowGroups} row groups of ${t.lanes} and ${t.cols} columns are too big`);
   }
@@ -251,7 +250,7 @@ function directTile(pass: Pass, g: Geometry): ConvTile {
  * [dy, w], backwardWeight [dy, x]. The tuner's trials and the tests call it with every kernel. */
 export function conv1dWith(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry, t: ConvTile): GpuStorage {
   const [a, b, bias = null] = inputs;
-  const shapes = describe(g);
+  const shapes = layerShapes(g);
   if ('kernel' in t) return pass === 'backwardWeight' ? tiledPass(rt, pass, a, b, null, g, t) : tiledPass(rt, pass, b, a, bias, g, t);
   if ('lanes' in t) {
     if (pass === 'backwardWeight') return subgroupWeightGradient(rt, a, b, g, t);
@@ -296,7 +295,7 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
     const scalar = tiles.includes(ruleTiled) ? [{ ...ruleTiled, scalarStaging: true }] : [];
     return [direct(), subgroup(), ...[...tiles, ...splits, ...scalar].map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
   };
-  return rt.tuner.choose(`conv1d.${pass} ${describe(g)}`, rule, all, inputs.map((s) => s.length));
+  return rt.tuner.choose(`conv1d.${pass} ${layerShapes(g)}`, rule, all, inputs.map((s) => s.length));
 }
 
 function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): GpuStorage {
