@@ -129,119 +129,142 @@ fn store(row: u32, col: u32, value: f32, wid: vec3u) {
 }
 
 // ---- The same operands as quads, for the core's vec4 staging (its `AlignedOperands`, which
-// src/kernels/conv1d-tiled.ts passes per pass as VEC4_SIDES says). The core reads vec4s without bounds checks,
-// in whole tiles and slabs; these check the bounds themselves, once per quad, so that any shape can use them. A
-// quad inside the operand, the sample and the unpadded input shares one index computation over its 4 elements
-// (the scalar loads above compute one each: divisions, remainders and padding tests, most of a slab's staging);
-// a quad across an edge falls back to the scalar loads.
-//   A quads: along k (w's row, dy's positions), except the input gradient's, along its rows (w[co, ci..ci+3, tap]).
-//   B quads: along its columns (output or input positions), except the weight gradient's, along k (positions).
+// src/kernels/conv1d-tiled.ts passes per pass as VEC4_SIDES says). The core reads quads without bounds checks, in
+// whole tiles and slabs; these check the bounds themselves, per element and without branches, so that any shape
+// can use them. A quad's divisions and remainders (an element's channel and tap, sample and position) are
+// computed once for its 4 elements, where the scalar loads above compute them for each (most of a slab's
+// staging): the next element's position follows from the last one's, wrapping into the next sample's row.
+//   A quads: along k (w's rows, dy's positions), except the input gradient's, along its rows (w[co, ci..ci+3, tap]).
+//   B quads: along the columns (output or input positions), except the weight gradient's, along k (positions).
+
+/** The position after `at` = (sample, position) in rows of `length`: the next in the row, or the next row's first. */
+fn nextPosition(at: vec2u, length: u32) -> vec2u {
+  return select(vec2u(at.x, at.y + 1u), vec2u(at.x + 1u, 0u), at.y + 1u == length);
+}
+
+/** x[n, ci, lo·stride − padding + tap·dilation] at (n, lo) = `at`; zero in the padding and where not `valid`. */
+fn inputAt(at: vec2u, ci: u32, tap: u32, valid: bool) -> f32 {
+  let position = i32(at.y * STRIDE + tap * DILATION) - i32(PADDING);
+  return select(0.0, rhs[rowIndex((at.x * CIN + ci) * LENGTH, position, LENGTH)], valid && insideRow(position, LENGTH));
+}
+
+/** dy[n, co, lo] for the input position (n, l) = `at`, where lo·stride = l + padding − tap·dilation; zero where
+ * no such lo exists and where not `valid`. */
+fn gatheredGradientAt(at: vec2u, co: u32, tap: u32, valid: bool) -> f32 {
+  let t = i32(at.y + PADDING) - i32(tap * DILATION);
+  let lo = t / i32(STRIDE);
+  let exists = t >= 0 && t % i32(STRIDE) == 0 && lo < i32(LOUT);
+  return select(0.0, rhs[rowIndex((at.x * COUT + co) * LOUT, lo, LOUT)], valid && exists);
+}
 
 fn loadA4(row: u32, k: u32) -> vec4f {
   if (PASS == 0u) {
-    if (row < p.M && k + 3u < p.K) {
-      let at = row * p.K + k; // w[co, k..k+3]
-      return vec4f(lhs[at], lhs[at + 1u], lhs[at + 2u], lhs[at + 3u]);
-    }
-    return vec4f(loadA(row, k), loadA(row, k + 1u), loadA(row, k + 2u), loadA(row, k + 3u));
+    // w[co, k..k+3]
+    let at = row * p.K + k;
+    let inside = row < p.M;
+    return vec4f(
+      select(0.0, lhs[at], inside && k < p.K),
+      select(0.0, lhs[at + 1u], inside && k + 1u < p.K),
+      select(0.0, lhs[at + 2u], inside && k + 2u < p.K),
+      select(0.0, lhs[at + 3u], inside && k + 3u < p.K),
+    );
   }
   if (PASS == 1u) {
-    if (row + 3u < p.M && k < p.K) {
-      let at = ((k / KW) * CIN + row) * KW + k % KW; // w[co, ci..ci+3, tap] with k = (co, tap)
-      return vec4f(lhs[at], lhs[at + KW], lhs[at + 2u * KW], lhs[at + 3u * KW]);
-    }
-    return vec4f(loadA(row, k), loadA(row + 1u, k), loadA(row + 2u, k), loadA(row + 3u, k));
+    // w[co, ci..ci+3, tap] with k = (co, tap)
+    let at = ((k / KW) * CIN + row) * KW + k % KW;
+    let inside = k < p.K;
+    return vec4f(
+      select(0.0, lhs[at], inside && row < p.M),
+      select(0.0, lhs[at + KW], inside && row + 1u < p.M),
+      select(0.0, lhs[at + 2u * KW], inside && row + 2u < p.M),
+      select(0.0, lhs[at + 3u * KW], inside && row + 3u < p.M),
+    );
   }
-  let lo = k % LOUT;
-  if (row < p.M && k < p.K && lo + 3u < LOUT) {
-    let at = ((k / LOUT) * COUT + row) * LOUT + lo; // dy[n, co, lo..lo+3] with k = (n, lo)
-    return vec4f(lhs[at], lhs[at + 1u], lhs[at + 2u], lhs[at + 3u]);
-  }
-  return vec4f(loadA(row, k), loadA(row, k + 1u), loadA(row, k + 2u), loadA(row, k + 3u));
-}
-
-/** Four inputs of a row, `ok` where all four lie inside it (none in the padding). */
-struct Quad {
-  ok: bool,
-  v: vec4f,
-}
-
-/** x[n, ci, at + i·STRIDE] for i in 0..3. */
-fn inputQuad(n: u32, ci: u32, at: i32) -> Quad {
-  if (at < 0 || at + i32(3u * STRIDE) >= i32(LENGTH)) {
-    return Quad(false, vec4f(0.0));
-  }
-  let i = (n * CIN + ci) * LENGTH + u32(at);
-  return Quad(true, vec4f(rhs[i], rhs[i + STRIDE], rhs[i + 2u * STRIDE], rhs[i + 3u * STRIDE]));
+  // dy[n, co, lo] at k = (n, lo) and the next 3
+  let at0 = vec2u(k / LOUT, k % LOUT);
+  let at1 = nextPosition(at0, LOUT);
+  let at2 = nextPosition(at1, LOUT);
+  let at3 = nextPosition(at2, LOUT);
+  let inside = row < p.M;
+  return vec4f(
+    select(0.0, lhs[(at0.x * COUT + row) * LOUT + at0.y], inside && k < p.K),
+    select(0.0, lhs[(at1.x * COUT + row) * LOUT + at1.y], inside && k + 1u < p.K),
+    select(0.0, lhs[(at2.x * COUT + row) * LOUT + at2.y], inside && k + 2u < p.K),
+    select(0.0, lhs[(at3.x * COUT + row) * LOUT + at3.y], inside && k + 3u < p.K),
+  );
 }
 
 fn loadB4(k: u32, col: u32) -> vec4f {
   if (PASS == 0u) {
-    let lo = col % LOUT;
-    if (k < p.K && col < p.N && lo + 3u < LOUT) {
-      // im2col(x)[(ci, tap), (n, lo..lo+3)]
-      let q = inputQuad(col / LOUT, k / KW, i32(lo * STRIDE + (k % KW) * DILATION) - i32(PADDING));
-      if (q.ok) {
-        return q.v;
-      }
-    }
-    return vec4f(loadB(k, col), loadB(k, col + 1u), loadB(k, col + 2u), loadB(k, col + 3u));
+    // im2col(x)[(ci, tap), (n, lo)] at col = (n, lo) and the next 3
+    let at0 = vec2u(col / LOUT, col % LOUT);
+    let at1 = nextPosition(at0, LOUT);
+    let at2 = nextPosition(at1, LOUT);
+    let at3 = nextPosition(at2, LOUT);
+    let inside = k < p.K;
+    return vec4f(
+      inputAt(at0, k / KW, k % KW, inside && col < p.N),
+      inputAt(at1, k / KW, k % KW, inside && col + 1u < p.N),
+      inputAt(at2, k / KW, k % KW, inside && col + 2u < p.N),
+      inputAt(at3, k / KW, k % KW, inside && col + 3u < p.N),
+    );
   }
   if (PASS == 1u) {
-    let l = col % LENGTH;
-    if (STRIDE == 1u && k < p.K && col < p.N && l + 3u < LENGTH) {
-      // dy[n, co, lo..lo+3] for positions l..l+3, lo = l + padding − tap·dilation (stride 1)
-      let lo = i32(l + PADDING) - i32((k % KW) * DILATION);
-      if (lo >= 0 && lo + 3 < i32(LOUT)) {
-        let at = ((col / LENGTH) * COUT + k / KW) * LOUT + u32(lo);
-        return vec4f(rhs[at], rhs[at + 1u], rhs[at + 2u], rhs[at + 3u]);
-      }
-    }
-    return vec4f(loadB(k, col), loadB(k, col + 1u), loadB(k, col + 2u), loadB(k, col + 3u));
+    // gather(dy)[(co, tap), (n, l)] at col = (n, l) and the next 3
+    let at0 = vec2u(col / LENGTH, col % LENGTH);
+    let at1 = nextPosition(at0, LENGTH);
+    let at2 = nextPosition(at1, LENGTH);
+    let at3 = nextPosition(at2, LENGTH);
+    let inside = k < p.K;
+    return vec4f(
+      gatheredGradientAt(at0, k / KW, k % KW, inside && col < p.N),
+      gatheredGradientAt(at1, k / KW, k % KW, inside && col + 1u < p.N),
+      gatheredGradientAt(at2, k / KW, k % KW, inside && col + 2u < p.N),
+      gatheredGradientAt(at3, k / KW, k % KW, inside && col + 3u < p.N),
+    );
   }
-  let lo = k % LOUT;
-  if (col < p.N && k < p.K && lo + 3u < LOUT) {
-    // im2col(x)[(ci, tap), (n, lo..lo+3)] read along k = (n, lo)
-    let q = inputQuad(k / LOUT, col / KW, i32(lo * STRIDE + (col % KW) * DILATION) - i32(PADDING));
-    if (q.ok) {
-      return q.v;
-    }
-  }
-  return vec4f(loadB(k, col), loadB(k + 1u, col), loadB(k + 2u, col), loadB(k + 3u, col));
+  // im2col(x)[(ci, tap), (n, lo)] at k = (n, lo) and the next 3
+  let at0 = vec2u(k / LOUT, k % LOUT);
+  let at1 = nextPosition(at0, LOUT);
+  let at2 = nextPosition(at1, LOUT);
+  let at3 = nextPosition(at2, LOUT);
+  let inside = col < p.N;
+  return vec4f(
+    inputAt(at0, col / KW, col % KW, inside && k < p.K),
+    inputAt(at1, col / KW, col % KW, inside && k + 1u < p.K),
+    inputAt(at2, col / KW, col % KW, inside && k + 2u < p.K),
+    inputAt(at3, col / KW, col % KW, inside && k + 3u < p.K),
+  );
 }
 
-/** C[row, col..col+3] through `store` where the quad crosses the end of a sample's row or of C. */
+/** C[row, col..col+3], each element where C has it. */
 fn store4(row: u32, col: u32, v: vec4f, wid: vec3u) {
-  if (row >= p.M || col >= p.N) {
+  if (row >= p.M) {
     return;
   }
-  let partial = wid.z * p.M * p.N;
-  var at = 0u;
-  var whole = false;
+  let partial = wid.z * p.M * p.N; // this split's part of the result (0 where the reduction is not split)
+  if (PASS == 2u) {
+    // dw[co, (ci, tap)]
+    let at = partial + row * p.N + col;
+    if (col < p.N) { result[at] = v.x; }
+    if (col + 1u < p.N) { result[at + 1u] = v.y; }
+    if (col + 2u < p.N) { result[at + 2u] = v.z; }
+    if (col + 3u < p.N) { result[at + 3u] = v.w; }
+    return;
+  }
+  // y[n, co, lo] (forward, plus the bias) or dx[n, ci, l] (input gradient) at col = (n, position) and the next 3
+  let length = select(LENGTH, LOUT, PASS == 0u);
+  let channels = select(CIN, COUT, PASS == 0u);
   var b = 0.0;
-  if (PASS == 0u) {
-    let lo = col % LOUT;
-    whole = lo + 3u < LOUT;
-    at = partial + ((col / LOUT) * COUT + row) * LOUT + lo;
-    if (p.hasBias != 0u && wid.z == 0u) {
-      b = bias[row];
-    }
-  } else if (PASS == 1u) {
-    let l = col % LENGTH;
-    whole = l + 3u < LENGTH;
-    at = partial + ((col / LENGTH) * CIN + row) * LENGTH + l;
-  } else {
-    whole = col + 3u < p.N;
-    at = partial + row * p.N + col;
+  if (PASS == 0u && p.hasBias != 0u && wid.z == 0u) {
+    b = bias[row];
   }
-  if (whole) {
-    result[at] = v.x + b;
-    result[at + 1u] = v.y + b;
-    result[at + 2u] = v.z + b;
-    result[at + 3u] = v.w + b;
-    return;
-  }
-  for (var i = 0u; i < 4u && col + i < p.N; i++) {
-    store(row, col + i, v[i], wid);
-  }
+  let at0 = vec2u(col / length, col % length);
+  let at1 = nextPosition(at0, length);
+  let at2 = nextPosition(at1, length);
+  let at3 = nextPosition(at2, length);
+  if (col < p.N) { result[partial + (at0.x * channels + row) * length + at0.y] = v.x + b; }
+  if (col + 1u < p.N) { result[partial + (at1.x * channels + row) * length + at1.y] = v.y + b; }
+  if (col + 2u < p.N) { result[partial + (at2.x * channels + row) * length + at2.y] = v.z + b; }
+  if (col + 3u < p.N) { result[partial + (at3.x * channels + row) * length + at3.y] = v.w + b; }
 }
