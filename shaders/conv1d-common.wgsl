@@ -1,5 +1,6 @@
-// The conv1d family's shape and zero-padded reads, shared by every conv1d shader: src/kernels/conv1d.ts
-// prepends this file to each (WGSL has no includes), after the subgroup kernels' `enable` directive.
+// The conv1d family's shape and zero-padded reads, shared by every conv1d shader: src/kernels/conv1d.ts,
+// conv1d-tiled.ts and conv1d-partials.ts prepend this file to each (WGSL has no includes), after the subgroup
+// kernels' `enable` directive.
 // Layout: x [N, Cin, L], w [Cout, Cin, K], y and dy [N, Cout, Lout]; output position lo reads input position
 // lo·stride − padding + k·dilation. Every conv1d uniform but the subgroup correlation's and the tiled passes'
 // (whose shape is in override constants) starts with a Shape.
