@@ -137,9 +137,31 @@ fn store(row: u32, col: u32, value: f32, wid: vec3u) {
 //   A quads: along k (w's rows, dy's positions), except the input gradient's, along its rows (w[co, ci..ci+3, tap]).
 //   B quads: along the columns (output or input positions), except the weight gradient's, along k (positions).
 
+/** (sample, position) of 4 consecutive elements of rows of `length`. */
+struct Positions {
+  p0: vec2u,
+  p1: vec2u,
+  p2: vec2u,
+  p3: vec2u,
+}
+
 /** The position after `at` = (sample, position) in rows of `length`: the next in the row, or the next row's first. */
 fn nextPosition(at: vec2u, length: u32) -> vec2u {
   return select(vec2u(at.x, at.y + 1u), vec2u(at.x + 1u, 0u), at.y + 1u == length);
+}
+
+/** Element `first` of rows of `length` and the next 3: one division, each next position stepped from the last. */
+fn quadPositions(first: u32, length: u32) -> Positions {
+  let p0 = vec2u(first / length, first % length);
+  let p1 = nextPosition(p0, length);
+  let p2 = nextPosition(p1, length);
+  let p3 = nextPosition(p2, length);
+  return Positions(p0, p1, p2, p3);
+}
+
+/** Which of `first` and the next 3 are under `end`. */
+fn under(first: u32, end: u32) -> vec4<bool> {
+  return vec4<bool>(first < end, first + 1u < end, first + 2u < end, first + 3u < end);
 }
 
 /** x[n, ci, lo·stride − padding + tap·dilation] at (n, lo) = `at`; zero in the padding and where not `valid`. */
@@ -157,84 +179,53 @@ fn gatheredGradientAt(at: vec2u, co: u32, tap: u32, valid: bool) -> f32 {
   return select(0.0, rhs[rowIndex((at.x * COUT + co) * LOUT, lo, LOUT)], valid && exists);
 }
 
+/** dy[n, co, lo] at (n, lo) = `at` (the weight gradient's A); zero where not `valid`. */
+fn outputGradientAt(at: vec2u, co: u32, valid: bool) -> f32 {
+  return select(0.0, lhs[(at.x * COUT + co) * LOUT + at.y], valid);
+}
+
 fn loadA4(row: u32, k: u32) -> vec4f {
   if (PASS == 0u) {
     // w[co, k..k+3]
     let at = row * p.K + k;
-    let inside = row < p.M;
-    return vec4f(
-      select(0.0, lhs[at], inside && k < p.K),
-      select(0.0, lhs[at + 1u], inside && k + 1u < p.K),
-      select(0.0, lhs[at + 2u], inside && k + 2u < p.K),
-      select(0.0, lhs[at + 3u], inside && k + 3u < p.K),
-    );
+    let ok = under(k, p.K) & vec4<bool>(row < p.M);
+    return vec4f(select(0.0, lhs[at], ok.x), select(0.0, lhs[at + 1u], ok.y), select(0.0, lhs[at + 2u], ok.z), select(0.0, lhs[at + 3u], ok.w));
   }
   if (PASS == 1u) {
     // w[co, ci..ci+3, tap] with k = (co, tap)
     let at = ((k / KW) * CIN + row) * KW + k % KW;
-    let inside = k < p.K;
-    return vec4f(
-      select(0.0, lhs[at], inside && row < p.M),
-      select(0.0, lhs[at + KW], inside && row + 1u < p.M),
-      select(0.0, lhs[at + 2u * KW], inside && row + 2u < p.M),
-      select(0.0, lhs[at + 3u * KW], inside && row + 3u < p.M),
-    );
+    let ok = under(row, p.M) & vec4<bool>(k < p.K);
+    return vec4f(select(0.0, lhs[at], ok.x), select(0.0, lhs[at + KW], ok.y), select(0.0, lhs[at + 2u * KW], ok.z), select(0.0, lhs[at + 3u * KW], ok.w));
   }
   // dy[n, co, lo] at k = (n, lo) and the next 3
-  let at0 = vec2u(k / LOUT, k % LOUT);
-  let at1 = nextPosition(at0, LOUT);
-  let at2 = nextPosition(at1, LOUT);
-  let at3 = nextPosition(at2, LOUT);
-  let inside = row < p.M;
-  return vec4f(
-    select(0.0, lhs[(at0.x * COUT + row) * LOUT + at0.y], inside && k < p.K),
-    select(0.0, lhs[(at1.x * COUT + row) * LOUT + at1.y], inside && k + 1u < p.K),
-    select(0.0, lhs[(at2.x * COUT + row) * LOUT + at2.y], inside && k + 2u < p.K),
-    select(0.0, lhs[(at3.x * COUT + row) * LOUT + at3.y], inside && k + 3u < p.K),
-  );
+  let at = quadPositions(k, LOUT);
+  let ok = under(k, p.K) & vec4<bool>(row < p.M);
+  return vec4f(outputGradientAt(at.p0, row, ok.x), outputGradientAt(at.p1, row, ok.y), outputGradientAt(at.p2, row, ok.z), outputGradientAt(at.p3, row, ok.w));
 }
 
 fn loadB4(k: u32, col: u32) -> vec4f {
   if (PASS == 0u) {
     // im2col(x)[(ci, tap), (n, lo)] at col = (n, lo) and the next 3
-    let at0 = vec2u(col / LOUT, col % LOUT);
-    let at1 = nextPosition(at0, LOUT);
-    let at2 = nextPosition(at1, LOUT);
-    let at3 = nextPosition(at2, LOUT);
-    let inside = k < p.K;
-    return vec4f(
-      inputAt(at0, k / KW, k % KW, inside && col < p.N),
-      inputAt(at1, k / KW, k % KW, inside && col + 1u < p.N),
-      inputAt(at2, k / KW, k % KW, inside && col + 2u < p.N),
-      inputAt(at3, k / KW, k % KW, inside && col + 3u < p.N),
-    );
+    let at = quadPositions(col, LOUT);
+    let ok = under(col, p.N) & vec4<bool>(k < p.K);
+    let ci = k / KW;
+    let tap = k % KW;
+    return vec4f(inputAt(at.p0, ci, tap, ok.x), inputAt(at.p1, ci, tap, ok.y), inputAt(at.p2, ci, tap, ok.z), inputAt(at.p3, ci, tap, ok.w));
   }
   if (PASS == 1u) {
     // gather(dy)[(co, tap), (n, l)] at col = (n, l) and the next 3
-    let at0 = vec2u(col / LENGTH, col % LENGTH);
-    let at1 = nextPosition(at0, LENGTH);
-    let at2 = nextPosition(at1, LENGTH);
-    let at3 = nextPosition(at2, LENGTH);
-    let inside = k < p.K;
-    return vec4f(
-      gatheredGradientAt(at0, k / KW, k % KW, inside && col < p.N),
-      gatheredGradientAt(at1, k / KW, k % KW, inside && col + 1u < p.N),
-      gatheredGradientAt(at2, k / KW, k % KW, inside && col + 2u < p.N),
-      gatheredGradientAt(at3, k / KW, k % KW, inside && col + 3u < p.N),
-    );
+    let at = quadPositions(col, LENGTH);
+    let ok = under(col, p.N) & vec4<bool>(k < p.K);
+    let co = k / KW;
+    let tap = k % KW;
+    return vec4f(gatheredGradientAt(at.p0, co, tap, ok.x), gatheredGradientAt(at.p1, co, tap, ok.y), gatheredGradientAt(at.p2, co, tap, ok.z), gatheredGradientAt(at.p3, co, tap, ok.w));
   }
   // im2col(x)[(ci, tap), (n, lo)] at k = (n, lo) and the next 3
-  let at0 = vec2u(k / LOUT, k % LOUT);
-  let at1 = nextPosition(at0, LOUT);
-  let at2 = nextPosition(at1, LOUT);
-  let at3 = nextPosition(at2, LOUT);
-  let inside = col < p.N;
-  return vec4f(
-    inputAt(at0, col / KW, col % KW, inside && k < p.K),
-    inputAt(at1, col / KW, col % KW, inside && k + 1u < p.K),
-    inputAt(at2, col / KW, col % KW, inside && k + 2u < p.K),
-    inputAt(at3, col / KW, col % KW, inside && k + 3u < p.K),
-  );
+  let at = quadPositions(k, LOUT);
+  let ok = under(k, p.K) & vec4<bool>(col < p.N);
+  let ci = col / KW;
+  let tap = col % KW;
+  return vec4f(inputAt(at.p0, ci, tap, ok.x), inputAt(at.p1, ci, tap, ok.y), inputAt(at.p2, ci, tap, ok.z), inputAt(at.p3, ci, tap, ok.w));
 }
 
 /** C[row, col..col+3], each element where C has it. */
@@ -243,13 +234,14 @@ fn store4(row: u32, col: u32, v: vec4f, wid: vec3u) {
     return;
   }
   let partial = wid.z * p.M * p.N; // this split's part of the result (0 where the reduction is not split)
+  let ok = under(col, p.N);
   if (PASS == 2u) {
     // dw[co, (ci, tap)]
     let at = partial + row * p.N + col;
-    if (col < p.N) { result[at] = v.x; }
-    if (col + 1u < p.N) { result[at + 1u] = v.y; }
-    if (col + 2u < p.N) { result[at + 2u] = v.z; }
-    if (col + 3u < p.N) { result[at + 3u] = v.w; }
+    if (ok.x) { result[at] = v.x; }
+    if (ok.y) { result[at + 1u] = v.y; }
+    if (ok.z) { result[at + 2u] = v.z; }
+    if (ok.w) { result[at + 3u] = v.w; }
     return;
   }
   // y[n, co, lo] (forward, plus the bias) or dx[n, ci, l] (input gradient) at col = (n, position) and the next 3
@@ -259,12 +251,9 @@ fn store4(row: u32, col: u32, v: vec4f, wid: vec3u) {
   if (PASS == 0u && p.hasBias != 0u && wid.z == 0u) {
     b = bias[row];
   }
-  let at0 = vec2u(col / length, col % length);
-  let at1 = nextPosition(at0, length);
-  let at2 = nextPosition(at1, length);
-  let at3 = nextPosition(at2, length);
-  if (col < p.N) { result[partial + (at0.x * channels + row) * length + at0.y] = v.x + b; }
-  if (col + 1u < p.N) { result[partial + (at1.x * channels + row) * length + at1.y] = v.y + b; }
-  if (col + 2u < p.N) { result[partial + (at2.x * channels + row) * length + at2.y] = v.z + b; }
-  if (col + 3u < p.N) { result[partial + (at3.x * channels + row) * length + at3.y] = v.w + b; }
+  let at = quadPositions(col, length);
+  if (ok.x) { result[partial + (at.p0.x * channels + row) * length + at.p0.y] = v.x + b; }
+  if (ok.y) { result[partial + (at.p1.x * channels + row) * length + at.p1.y] = v.y + b; }
+  if (ok.z) { result[partial + (at.p2.x * channels + row) * length + at.p2.y] = v.z + b; }
+  if (ok.w) { result[partial + (at.p3.x * channels + row) * length + at.p3.y] = v.w + b; }
 }
