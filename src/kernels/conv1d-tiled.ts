@@ -13,7 +13,8 @@ import { Params, type GpuRuntime } from '../gpu/runtime.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
 import { layerShapes, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
-import { configName, tileCount, type GemmTileConfig } from './gemm.js';
+import type { DeviceProfile } from '../gpu/device.js';
+import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
@@ -43,6 +44,19 @@ const VEC4_SIDES: Record<Pass, AlignedOperands> = {
 };
 
 export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.scalarStaging ? ' scalar' : '');
+
+/** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
+ * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions
+ * where the tiles are few (not the backward weight's, which tiledPass always splits); and the rule's tile with
+ * the scalar staging, for the tuning table to compare the two (see the header). */
+export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
+  if (profile.kernels !== 'tiled') return [];
+  const { M, N, K } = gemmView(pass, g);
+  const tiles = tiledConfigsFor(profile.limits, M, N);
+  const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
+  const rule = tiledConvConfig(profile.limits, M, N);
+  return [...tiles, ...splits, ...(tiles.includes(rule) ? [{ ...rule, scalarStaging: true }] : [])];
+}
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
 export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bias: Storage | null, g: Geometry, cfg: ConvTiledConfig): GpuStorage {

@@ -30,8 +30,8 @@ import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
 import { backwardWeightShader, layerShapes, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
-import { convTiledName, gemmView, tiledPass, type ConvTiledConfig } from './conv1d-tiled.js';
-import { splitConfigs, tiledConfigsFor, tiledConvConfig } from './gemm.js';
+import { convTiledName, gemmView, tiledCandidates, tiledPass, type ConvTiledConfig } from './conv1d-tiled.js';
+import { tiledConfigsFor, tiledConvConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import common from '../../shaders/conv1d-common.wgsl';
@@ -274,9 +274,6 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
   const { M, N, K } = gemmView(pass, g);
   const limits = rt.profile.limits;
-  // Tiles only where the GEMM is not too thin for them (tiledConfigsFor): a single input channel makes the
-  // input gradient's M = 1, which no tile suits.
-  const tiled = () => (rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : []);
   const direct = () => variant('direct', directTile(pass, g));
   const subgroup = () => {
     const block = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
@@ -284,17 +281,10 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   };
   const rule = () => {
     const ruleTiled = tiledConvConfig(limits, M, N);
-    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiled().includes(ruleTiled) ? variant(convTiledName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
+    const tiles = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : [];
+    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiles.includes(ruleTiled) ? variant(convTiledName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
   };
-  const all = () => {
-    // Split reductions too where the tiles are few (not the backward weight's, which tiledPass always splits);
-    // and the rule's tile with the scalar staging, for the tuning table to compare the two (conv1d-tiled.ts).
-    const tiles: ConvTiledConfig[] = tiled();
-    const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
-    const ruleTiled = tiledConvConfig(limits, M, N);
-    const scalar = tiles.includes(ruleTiled) ? [{ ...ruleTiled, scalarStaging: true }] : [];
-    return [direct(), subgroup(), ...[...tiles, ...splits, ...scalar].map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
-  };
+  const all = () => [direct(), subgroup(), ...tiledCandidates(rt.profile, pass, g).map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
   return rt.tuner.choose(`conv1d.${pass} ${layerShapes(g)}`, rule, all, inputs.map((s) => s.length));
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
-import { configName, TILED_CONFIGS } from '../../src/kernels/gemm.js';
+import { convTiledName, tiledCandidates } from '../../src/kernels/conv1d-tiled.js';
+import { configName, TILED_CONFIGS, tiledConfigsFor, tiledConvConfig } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined: these run the WebGPU kernels directly.
@@ -111,6 +112,22 @@ describe('conv1d: every kernel on this adapter', () => {
         [shapes[6], shapes[4]],
       ));
   }
+
+  it("offers the tuner every tile with the quad staging, and the rule's tile with the scalar one too, on GPUs only", () => {
+    const gpu = { ...rt.profile, kernels: 'tiled' as const };
+    // The default model's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
+    // (each part would keep under 256 of it), the input gradient's 768 in 2.
+    const g = ser.conv1dGeometry([16, 128, 187], [256, 128, 3], { stride: 1, padding: 1, dilation: 1 });
+    const views = { forward: [256, 16 * 187, false], backwardInput: [128, 16 * 187, true], backwardWeight: [256, 384, false] } as const;
+    for (const [pass, [M, N, splits]] of Object.entries(views) as [keyof typeof views, (typeof views)[keyof typeof views]][]) {
+      const names = tiledCandidates(gpu, pass, g).map(convTiledName);
+      const tiles = tiledConfigsFor(gpu.limits, M, N).map(configName);
+      expect(names.filter((n) => n.endsWith(' scalar')), pass).toEqual([`${configName(tiledConvConfig(gpu.limits, M, N))} scalar`]);
+      expect(names.filter((n) => !n.endsWith(' scalar') && !n.includes(' split')), pass).toEqual(tiles);
+      expect(names.some((n) => n.endsWith(' split2')), pass).toBe(splits);
+    }
+    expect(tiledCandidates({ ...rt.profile, kernels: 'subgroup' }, 'forward', g)).toEqual([]);
+  });
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
     const tile = subgroupTile(rt, 128);
