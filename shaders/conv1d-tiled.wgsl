@@ -128,8 +128,8 @@ fn store(row: u32, col: u32, value: f32, wid: vec3u) {
   }
 }
 
-// ---- The same operands as quads, for the core's vec4 staging (its `AlignedOperands`, which
-// src/kernels/conv1d-tiled.ts passes per pass as VEC4_SIDES says). The core reads quads without bounds checks, in
+// ---- The same operands as quads, for the core's aligned staging (its `AlignedOperands`, which
+// src/kernels/conv1d-tiled.ts passes per pass as QUAD_SIDES says). The core reads quads without bounds checks, in
 // whole tiles and slabs; these check the bounds themselves, per element and without branches, so that any shape
 // can use them. A quad's divisions and remainders (an element's channel and tap, sample and position) are
 // computed once for its 4 elements, where the scalar loads above compute them for each (most of a slab's

@@ -1,26 +1,27 @@
 // The conv1d passes on the GEMM's workgroup-tiled core (GPUs), as implicit GEMMs whose im2col operand is gathered
 // while the slabs are staged (shaders/conv1d-tiled.wgsl). Two stagings:
-//  - vec4 (the default): the core's aligned staging, reading quads through the shader's loadA4/loadB4, which check
-//    bounds once per quad and share one index computation over its 4 elements;
-//  - scalar: the core's generic staging, an index computation per element. Kept as a tuning candidate on the
-//    rule's tile, so that a GPU's tuning table compares the two.
-// Why vec4: in the H200's tuning (bench/results/bench-nvidia-nvidia-h200.txt, scalar staging) the model's
+//  - quads (the default): the core's aligned staging, reading 4 elements at a time through the shader's loadA4
+//    and loadB4, which check each element's bounds without branches and compute the quad's divisions and
+//    remainders once for its 4 elements;
+//  - scalar: the core's generic staging, every element's index computed on its own. Kept as a tuning candidate on
+//    the rule's tile, so that a GPU's tuning table compares the two.
+// Why quads: in the H200's tuning (bench/results/bench-nvidia-nvidia-h200.txt, scalar staging) the model's
 // 16x64x3000 and 16x128x187 convolutions ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64
 // threads, each staging 32 scalars a slab), where the 1024³ GEMM ran 24.7; on 64×64 of 4×4 (256 threads, 8
 // scalars each) at 14.1 and 8.1 against 20.6.
 
 import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import type { DeviceProfile } from '../gpu/device.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
 import { layerShapes, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
-import type { DeviceProfile } from '../gpu/device.js';
 import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
 
-/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging (see the header). */
+/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header). */
 export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
 
 /** The backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
@@ -35,9 +36,9 @@ export function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: nu
   return { M: g.Cout, N: g.Cin * g.K, K: g.N * g.Lout };
 }
 
-/** The sides along which the vec4 staging reads each operand's quads (shaders/conv1d-tiled.wgsl's loadA4 and
+/** The sides along which the quad staging reads each operand's quads (shaders/conv1d-tiled.wgsl's loadA4 and
  * loadB4): along memory's contiguous side where there is one, else (the input gradient's w) the rows. */
-const VEC4_SIDES: Record<Pass, AlignedOperands> = {
+const QUAD_SIDES: Record<Pass, AlignedOperands> = {
   forward: { aRowsAdjacent: false, bColsAdjacent: true },
   backwardInput: { aRowsAdjacent: true, bColsAdjacent: true },
   backwardWeight: { aRowsAdjacent: false, bColsAdjacent: false },
@@ -66,7 +67,7 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
   // other passes split it where the tile says so (a tuning candidate for layers of few tiles).
   let wanted = cfg.splitK ?? 1;
   if (pass === 'backwardWeight') wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tileCount(cfg, M, N)), Math.ceil(K / MIN_CHUNK));
-  // Whole slabs per chunk: the vec4 staging's quads never cross a chunk's end.
+  // Whole slabs per chunk: no quad crosses a chunk's end (the quads check K's, not a chunk's).
   const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
   const chunks = Math.ceil(K / chunk);
   const aBuffer = gpuStorage(a).binding;
@@ -76,7 +77,7 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
       shapes,
-      shader: cfg.scalarStaging ? tiledGemmShader(prelude, cfg) : tiledGemmShader(prelude, cfg, VEC4_SIDES[pass]),
+      shader: cfg.scalarStaging ? tiledGemmShader(prelude, cfg) : tiledGemmShader(prelude, cfg, QUAD_SIDES[pass]),
       entryPoint: 'gemm_tiled',
       constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shape },
       params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
