@@ -4,7 +4,7 @@
 //    and loadB4, which check each element's bounds without branches and compute the quad's divisions and
 //    remainders once for its 4 elements;
 //  - scalar: the core's generic staging, every element's index computed on its own. Kept as a tuning candidate on
-//    the rule's tile, so that a GPU's tuning table compares the two.
+//    the rule's tile, so that a GPU's tuning table compares the two (and quads along k staged in blocks, a third).
 // Why quads: in the H200's tuning (bench/results/bench-nvidia-nvidia-h200.txt, scalar staging) the model's
 // 16x64x3000 and 16x128x187 convolutions ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64
 // threads, each staging 32 scalars a slab), where the 1024³ GEMM ran 24.7; on 64×64 of 4×4 (256 threads, 8
@@ -19,9 +19,10 @@ import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, 
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
-import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
+import { kBlocksFit, tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
 
-/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header). */
+/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header), which
+ * ignores `kBlocks`. */
 export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
 
 /** The backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
@@ -48,15 +49,20 @@ export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.sc
 
 /** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
  * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions
- * where the tiles are few (not the backward weight's, which tiledPass always splits); and the rule's tile with
- * the scalar staging, for the tuning table to compare the two (see the header). */
+ * where the tiles are few (not the backward weight's, which tiledPass always splits); and, for the tuning
+ * table to compare the stagings on one tile, the rule's tile with scalars (see the header) and, where an
+ * operand's quads run along k, with those staged in blocks (`kBlocks`, src/kernels/tiled-gemm-core.ts: on the
+ * H200 each such operand cost a GEMM 4096³ 8 % or more). */
 export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
   if (profile.kernels !== 'tiled') return [];
   const { M, N, K } = gemmView(pass, g);
   const tiles = tiledConfigsFor(profile.limits, M, N);
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
   const rule = tiledConvConfig(profile.limits, M, N);
-  return [...tiles, ...splits, ...(tiles.includes(rule) ? [{ ...rule, scalarStaging: true }] : [])];
+  if (!tiles.includes(rule)) return [...tiles, ...splits];
+  const sides = QUAD_SIDES[pass];
+  const blocks = (!sides.aRowsAdjacent || !sides.bColsAdjacent) && kBlocksFit(rule) ? [{ ...rule, kBlocks: true }] : [];
+  return [...tiles, ...splits, { ...rule, scalarStaging: true }, ...blocks];
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */
