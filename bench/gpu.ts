@@ -5,6 +5,7 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, type Engine } from '../src/index.js';
 import { isCpuAdapter as isCpuDescription } from '../src/gpu/device.js';
+import { waitPolitely } from '../src/gpu/polite-wait.js';
 
 export type Tfjs = typeof TF;
 
@@ -57,12 +58,23 @@ interface TfjsWebGpuBackend {
   submitQueue(): void;
 }
 
-/** Submits what tfjs has recorded and waits for the queue: the counterpart of our `runtime.sync()`. */
+let busyWaits = false;
+
+/** Both engines wait on the device in dawn.node's busy loop (--busy-waits), also on a CPU driver. */
+export function useBusyWaits(engine: Engine | null): void {
+  busyWaits = true;
+  if (engine?.runtime) engine.runtime.politeWaits = false;
+}
+
+/** Submits what tfjs has recorded and waits for the queue: the counterpart of our `runtime.sync()`, waiting as
+ * ours does (by default politely on a CPU driver, src/gpu/polite-wait.ts), so that the two engines' kernels run
+ * on as many cores. */
 export async function tfjsSync(tf: Tfjs): Promise<void> {
   const backend = tf.backend() as unknown as TfjsWebGpuBackend;
   backend.endComputePassEncoder();
   if (backend.commandEncoder) backend.submitQueue();
-  await backend.device.queue.onSubmittedWorkDone();
+  const done = backend.device.queue.onSubmittedWorkDone();
+  await (!busyWaits && isCpuDescription(backend.device.adapterInfo) ? waitPolitely(done) : done);
 }
 
 /** Whether the engine runs on a CPU implementation (lavapipe/llvmpipe, SwiftShader): the engine's own reading

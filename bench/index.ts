@@ -15,7 +15,7 @@ import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type Cold
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
-import { isCpuAdapter, startEngine, startTfjs } from './gpu.js';
+import { isCpuAdapter, startEngine, startTfjs, useBusyWaits } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
 import { checkTargets, readBenchJson, targetLines } from './targets.js';
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     }
   }
   const engine = await startEngine();
+  if (options.busyWaits) useBusyWaits(engine);
   const tuner = engine.runtime!.tuner;
   if (options.tune !== null) tuner.enabled = options.tune;
   // --retune times every shape again: the saved choices are loaded only after (see the end).
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
   const hostSplitOn = options.hostSplit ?? (!cpuAdapter && selected({ name: 'host split', label: '' }, options.filters));
   if (options.hostSplit === null && cpuAdapter) notes.push('no host split on a CPU adapter (--host-split measures it)');
   if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
+  if (cpuAdapter) notes.push(options.busyWaits ? '--busy-waits: both engines wait on the device in dawn.node\'s busy loop' : 'both engines wait on the device politely, leaving the cores to the CPU driver (--busy-waits: in dawn.node\'s busy loop)');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
   notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
 

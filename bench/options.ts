@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** Our share of the training step's host time (cases-host-split.ts); null = on a GPU only, unless --filter
    * leaves it out. */
   hostSplit: boolean | null;
+  /** Both engines wait on the device as dawn.node does by itself, in a busy loop (src/gpu/polite-wait.ts). */
+  busyWaits: boolean;
   /** Check issue #11's targets against this saved run's JSON and time nothing (bench/targets.ts). */
   targets: string | null;
 }
@@ -52,6 +54,8 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      split each training row's host time into ours and Dawn's (a fresh process per preset and
                      batch, with Dawn's recording calls stubbed out; default: on a GPU, unless --filter leaves out
                      "host split")
+  --busy-waits       both engines wait on the device in dawn.node's busy loop, as they do on a GPU (default on a
+                     CPU driver: they wait politely, leaving the cores to the driver; src/gpu/polite-wait.ts)
   --no-tfjs          skip the TensorFlow.js comparison
   --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
                      /usr/bin/python3 or python3 imports torch
@@ -67,7 +71,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, targets: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, busyWaits: false, targets: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -119,6 +123,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--host-split':
       case '--no-host-split':
         o.hostSplit = flag === '--host-split';
+        break;
+      case '--busy-waits':
+        o.busyWaits = true;
         break;
       case '--retune':
         o.tune = true;

@@ -15,6 +15,10 @@ export interface InitOptions {
   /** Kernel choices saved from an earlier run (`runtime.tuner.choices()`) on the same adapter; used while
    * tuning is on. */
   tuning?: Record<string, string>;
+  /** While waiting on the device, leave the CPU cores to the driver: dawn.node otherwise polls for the device's
+   * events in a busy loop on the main thread (src/gpu/polite-wait.ts). Default: on CPU drivers, where the device
+   * is those cores; off on GPUs, where polling costs a core nothing else needs and spacing it would add latency. */
+  politeWaits?: boolean;
 }
 
 export interface Engine {
@@ -38,6 +42,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   gpuEngine ??= requestGpuDevice().then((gpu) => {
     const runtime = new GpuRuntime(gpu);
     runtime.tuner.enabled = gpu.profile.kind === 'gpu';
+    runtime.politeWaits = gpu.profile.kind === 'cpu';
     return { backend: new WebGpuBackend(runtime), runtime, adapter: gpu.adapter };
   });
   try {
@@ -49,6 +54,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   const tuner = current.runtime!.tuner;
   if (options.tune !== undefined) tuner.enabled = options.tune;
   if (options.tuning) tuner.load(options.tuning);
+  if (options.politeWaits !== undefined) current.runtime!.politeWaits = options.politeWaits;
   return current;
 }
 

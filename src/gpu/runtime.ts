@@ -11,6 +11,7 @@
 import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { DeviceProfile, GpuDevice } from './device.js';
+import { waitPolitely } from './polite-wait.js';
 import { Profiler } from './profiler.js';
 import type { Binding } from './storage.js';
 import { Tuner, type TuningResult } from './tuner.js';
@@ -128,6 +129,9 @@ export class GpuRuntime {
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
   private tuning = false;
+  /** Wait on the device with dawn.node's event polling spaced out (./polite-wait.ts), so that a CPU driver keeps
+   * every core; `init` turns it on for CPU drivers. */
+  politeWaits = false;
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
 
@@ -260,7 +264,7 @@ export class GpuRuntime {
 
   private async settle(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.wait(this.device.queue.onSubmittedWorkDone());
     await this.throwErrors();
   }
 
@@ -271,17 +275,22 @@ export class GpuRuntime {
     this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
     this.flush();
     await this.throwErrors();
-    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
     const copy = staging.getMappedRange(0, size).slice(0);
     staging.unmap();
     this.staging.release(staging);
     return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
   }
 
+  /** A promise of Dawn's, awaited politely where that is on. */
+  private wait<T>(promise: Promise<T>): Promise<T> {
+    return this.politeWaits ? waitPolitely(promise) : promise;
+  }
+
   private async throwErrors(): Promise<void> {
     const pending = this.errors;
     this.errors = [];
-    const first = (await Promise.all(pending)).find((e) => e);
+    const first = (await this.wait(Promise.all(pending))).find((e) => e);
     if (first) throw new GpuError(`WebGPU ${first.constructor.name}: ${first.message}`);
   }
 
@@ -322,7 +331,7 @@ export class GpuRuntime {
     } finally {
       this.compiles = null;
     }
-    await Promise.all(compiles);
+    await this.wait(Promise.all(compiles));
   }
 
   private pipeline(call: KernelCall): GPUComputePipeline {
