@@ -23,7 +23,7 @@ const isDawnPoll = (callback: unknown): callback is () => void =>
   typeof callback === 'function' && callback.name === '' && Function.prototype.toString.call(callback) === 'function () { [native code] }';
 
 function spacedPolls(this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate {
-  if (polls++ >= POLLS_AT_ONCE && isDawnPoll(callback)) return setTimeout(callback, POLL_MS) as unknown as NodeJS.Immediate;
+  if (isDawnPoll(callback) && polls++ >= POLLS_AT_ONCE) return setTimeout(callback, POLL_MS) as unknown as NodeJS.Immediate;
   return original!(callback, ...args);
 }
 
