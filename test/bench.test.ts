@@ -211,7 +211,8 @@ describe('bench helpers', () => {
     expect(parseOptions([])).toMatchObject({ batches: null, coldStart: null });
     expect(parseOptions(['--batch', '16,64,16', '--cold-start'])).toMatchObject({ batches: [16, 64], coldStart: true });
     expect(parseOptions(['--no-cold-start'])).toMatchObject({ coldStart: false });
-    expect(parseOptions([])).toMatchObject({ hostSplit: null });
+    expect(parseOptions([])).toMatchObject({ hostSplit: null, busyWaits: false });
+    expect(parseOptions(['--busy-waits'])).toMatchObject({ busyWaits: true });
     expect(parseOptions(['--host-split'])).toMatchObject({ hostSplit: true });
     expect(parseOptions(['--no-host-split'])).toMatchObject({ hostSplit: false });
     expect(() => parseOptions(['--batch', '16,0'])).toThrow(/--batch: "0" is not a positive integer/);
