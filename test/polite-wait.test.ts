@@ -1,10 +1,11 @@
 // Waiting politely on dawn.node (src/gpu/polite-wait.ts): its event polling spaced out while a wait lasts, every
 // other setImmediate callback untouched, setImmediate itself back afterwards; and the runtime waiting so on a CPU
-// driver.
+// driver, except after streams of tiny dispatches.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as ser from '../src/index.js';
-import { waitPolitely } from '../src/gpu/polite-wait.js';
+import { politeFor, TINY_DISPATCH_MS, waitPolitely } from '../src/gpu/polite-wait.js';
+import { affine } from '../src/kernels/elementwise.js';
 
 // A nameless native function, as dawn.node's poll is (calling it does nothing).
 const nativePoll = Function.prototype as () => void;
@@ -63,6 +64,44 @@ describe('polite waits', () => {
     );
     expect(globalThis.setImmediate).toBe(theirs);
     globalThis.setImmediate = original;
+  });
+
+  it('is not for streams of tiny dispatches: below TINY_DISPATCH_MS a dispatch between waits', () => {
+    expect(politeFor(1000, 0)).toBe(true); // nothing ran: a wait for a copy or a read-back
+    expect(politeFor(60, 57)).toBe(true); // a training step
+    expect(politeFor(100, 4096)).toBe(false); // the smallest GEMM, again and again
+    expect(politeFor(TINY_DISPATCH_MS * 10, 10)).toBe(true);
+    expect(politeFor(TINY_DISPATCH_MS * 10, 11)).toBe(false);
+  });
+
+  it('waits busily after a stream of tiny dispatches, and politely again after long ones', async () => {
+    const { runtime, backend } = await ser.init({ politeWaits: true });
+    const rt = runtime!;
+    const original = globalThis.setImmediate;
+    const polite: boolean[] = [];
+    vi.spyOn(rt.device.queue, 'onSubmittedWorkDone').mockImplementation(
+      () => new Promise((resolve) => queueMicrotask(() => resolve(void polite.push(globalThis.setImmediate !== original)))),
+    );
+    let now = 1e6;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const x = backend.upload(new Float32Array(4));
+    const dispatch = (n: number) => {
+      for (let i = 0; i < n; i++) backend.release(affine(backend, x, 2, 1));
+    };
+    await rt.sync(); // a start: whatever came before
+    dispatch(100);
+    now += 100 * TINY_DISPATCH_MS * 0.5;
+    await rt.sync(); // polite still: the stream shows only when this wait ends
+    dispatch(100);
+    now += 100 * TINY_DISPATCH_MS * 0.5;
+    await rt.sync(); // busy
+    dispatch(2);
+    now += 50;
+    await rt.sync(); // busy: decided by the stream before it
+    await rt.sync(); // polite again
+    backend.release(x);
+    await ser.init({ politeWaits: rt.profile.kind === 'cpu' });
+    expect(polite).toEqual([true, true, false, false, true]);
   });
 
   it('is how the runtime waits on a CPU driver, and not on a GPU, unless told otherwise', async () => {

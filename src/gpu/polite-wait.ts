@@ -6,7 +6,19 @@
 // works. On a GPU that costs a core that nothing else needed. On a CPU driver the device is the cores: lavapipe's
 // threads run the kernels beside that loop, one core short. While `waitPolitely` waits, dawn's poll runs at full
 // speed for its first POLLS_AT_ONCE rounds (a short wait pays no timer), then once a millisecond; every other
-// setImmediate callback runs as it would. Browsers have no setImmediate and wait as they do.
+// setImmediate callback runs as it would. Browsers have no setImmediate and wait as they do. The runtime waits so
+// on CPU drivers, except after streams of tiny dispatches (`politeFor`).
+
+/** Below this much wall time a dispatch between two waits, the device has been running streams of tiny
+ * dispatches, for which a sleeping main thread costs more than its poll: a core then idles, and every hand-off
+ * between lavapipe's threads has to wake it (the smallest GEMMs took 25-45 µs a dispatch with polite waits, 16-22
+ * in the busy loop, on this 2-core machine). The runtime then waits in the busy loop (`politeFor`). */
+export const TINY_DISPATCH_MS = 0.1;
+
+/** Whether to wait politely after `dispatches` dispatches in `elapsedMs` since the last wait ended. */
+export function politeFor(elapsedMs: number, dispatches: number): boolean {
+  return dispatches === 0 || elapsedMs / dispatches >= TINY_DISPATCH_MS;
+}
 
 /** Polls at full speed at the start of a wait, before they are spaced POLL_MS apart. */
 const POLLS_AT_ONCE = 16;

@@ -11,7 +11,7 @@
 import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { DeviceProfile, GpuDevice } from './device.js';
-import { waitPolitely } from './polite-wait.js';
+import { politeFor, waitPolitely } from './polite-wait.js';
 import { Profiler } from './profiler.js';
 import type { Binding } from './storage.js';
 import { Tuner, type TuningResult } from './tuner.js';
@@ -130,8 +130,11 @@ export class GpuRuntime {
   readonly tuner = new Tuner();
   private tuning = false;
   /** Wait on the device with dawn.node's event polling spaced out (./polite-wait.ts), so that a CPU driver keeps
-   * every core; `init` turns it on for CPU drivers. */
+   * every core; `init` turns it on for CPU drivers. Not after streams of tiny dispatches (`politeFor`). */
   politeWaits = false;
+  private politeNow = true;
+  /** When the last wait for the queue ended, and the dispatches recorded by then (for `politeFor`). */
+  private lastSettle = { at: 0, dispatches: 0 };
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
 
@@ -265,6 +268,9 @@ export class GpuRuntime {
   private async settle(): Promise<void> {
     this.flush();
     await this.wait(this.device.queue.onSubmittedWorkDone());
+    const at = performance.now();
+    this.politeNow = politeFor(at - this.lastSettle.at, this.counts.dispatches - this.lastSettle.dispatches);
+    this.lastSettle = { at, dispatches: this.counts.dispatches };
     await this.throwErrors();
   }
 
@@ -282,9 +288,9 @@ export class GpuRuntime {
     return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
   }
 
-  /** A promise of Dawn's, awaited politely where that is on. */
+  /** A promise of Dawn's, awaited politely where that is on and the last wait did not follow tiny dispatches. */
   private wait<T>(promise: Promise<T>): Promise<T> {
-    return this.politeWaits ? waitPolitely(promise) : promise;
+    return this.politeWaits && this.politeNow ? waitPolitely(promise) : promise;
   }
 
   private async throwErrors(): Promise<void> {
