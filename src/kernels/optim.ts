@@ -93,7 +93,6 @@ export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o, rang
 });
 /** flat[offsets[i] .. + parts[i].length) = parts[i]. */
 export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));
-/** parts[i] = flat[offsets[i] .. + parts[i].length). */
 /** y = x·mask and the mask, of 0 and 1/(1-p), deterministic in seed: one pass. */
 export const dropout = defineKernel(dropoutGpu, (c, x, p, seed) => {
   const mask = ref.dropoutMask(x.length, p, seed);
