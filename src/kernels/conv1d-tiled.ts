@@ -19,7 +19,7 @@ import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, 
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
-import { kBlocksFit, tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
+import { hasKAdjacentOperand, kBlocksFit, tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
 
 /** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header), which
  * ignores `kBlocks`. */
@@ -60,8 +60,7 @@ export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry)
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
   const rule = tiledConvConfig(profile.limits, M, N);
   if (!tiles.includes(rule)) return [...tiles, ...splits];
-  const sides = QUAD_SIDES[pass];
-  const blocks = (!sides.aRowsAdjacent || !sides.bColsAdjacent) && kBlocksFit(rule) ? [{ ...rule, kBlocks: true }] : [];
+  const blocks = hasKAdjacentOperand(QUAD_SIDES[pass]) && kBlocksFit(rule) ? [{ ...rule, kBlocks: true }] : [];
   return [...tiles, ...splits, { ...rule, scalarStaging: true }, ...blocks];
 }
 

@@ -42,7 +42,7 @@ import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import splitSumKernel from '../../shaders/gemm-split.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
-import { kBlocksFit, tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type TiledLayout } from './tiled-gemm-core.js';
+import { hasKAdjacentOperand, kBlocksFit, tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
@@ -202,7 +202,7 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
-  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, !o.transA || !!o.transB).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, hasKAdjacentOperand(alignedLayout(o))).map(variant), inputs.map((s) => s.length));
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
@@ -266,13 +266,15 @@ export function configName(c: GemmConfig): string {
   return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.kBlocks ? ' kb' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
 }
 
+/** The aligned core's operand layout for a product's transposes. */
+const alignedLayout = (o: GemmOptions): AlignedOperands => ({ aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB });
+
 /** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
  * its staging written out for the transposes) where the product is whole tiles, else the generic core (scalar
  * reads through the bounds-checked operands, the transposes uniforms). */
 function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions, split = false): { shader: string; entryPoint: string; constants: Record<string, number> } {
   if (!split && !tiledAligned(cfg, o.M, o.N, o.K)) return { shader: tiledGemmShader(operands, cfg), entryPoint: 'gemm_tiled', constants: {} };
-  const layout = { aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB };
-  return { shader: tiledGemmShader(alignedOperands, cfg, layout), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, SPLIT_K: split ? 1 : 0 } };
+  return { shader: tiledGemmShader(alignedOperands, cfg, alignedLayout(o)), entryPoint: 'gemm_tiled', constants: { TRANS_A: o.transA ? 1 : 0, TRANS_B: o.transB ? 1 : 0, SPLIT_K: split ? 1 : 0 } };
 }
 
 /** Whether `cfg`'s split reduction serves an M×N×K product: each split a product of whole tiles on the aligned

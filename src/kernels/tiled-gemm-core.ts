@@ -76,6 +76,9 @@ export interface AlignedOperands {
   bColsAdjacent: boolean;
 }
 
+/** Whether a layout reads an operand along k (a plain A, a transposed B): the operands that `kBlocks` stages. */
+export const hasKAdjacentOperand = (l: AlignedOperands) => !l.aRowsAdjacent || !l.bColsAdjacent;
+
 /** Whether the aligned specialisation serves an M×N×K product on this layout: whole tiles, K whole slabs, and
  * slabs a whole number of k-quads (every vec4 along k stays inside one slab). */
 export function tiledAligned(c: TiledLayout, M: number, N: number, K: number): boolean {
