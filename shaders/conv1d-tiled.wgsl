@@ -203,22 +203,26 @@ fn loadA4(row: u32, k: u32) -> vec4f {
   return vec4f(outputGradientAt(at.p0, row, ok.x), outputGradientAt(at.p1, row, ok.y), outputGradientAt(at.p2, row, ok.z), outputGradientAt(at.p3, row, ok.w));
 }
 
-fn loadB4(k: u32, col: u32) -> vec4f {
+/** The length of the rows that C's columns run along in the forward and the input gradient: positions of one
+ * sample, output ones (Lout) or input ones (L). */
+fn columnRowLength() -> u32 {
+  return select(LENGTH, LOUT, PASS == 0u);
+}
+
+/** B[(channel, tap), (n, position)] of the forward (im2col(x)) or the input gradient (gather(dy)) at `at`. */
+fn columnB(at: vec2u, k: u32, valid: bool) -> f32 {
   if (PASS == 0u) {
-    // im2col(x)[(ci, tap), (n, lo)] at col = (n, lo) and the next 3
-    let at = quadPositions(col, LOUT);
-    let ok = under(col, p.N) & vec4<bool>(k < p.K);
-    let ci = k / KW;
-    let tap = k % KW;
-    return vec4f(inputAt(at.p0, ci, tap, ok.x), inputAt(at.p1, ci, tap, ok.y), inputAt(at.p2, ci, tap, ok.z), inputAt(at.p3, ci, tap, ok.w));
+    return inputAt(at, k / KW, k % KW, valid);
   }
-  if (PASS == 1u) {
-    // gather(dy)[(co, tap), (n, l)] at col = (n, l) and the next 3
-    let at = quadPositions(col, LENGTH);
+  return gatheredGradientAt(at, k / KW, k % KW, valid);
+}
+
+fn loadB4(k: u32, col: u32) -> vec4f {
+  if (PASS != 2u) {
+    // B at col = (n, position) and the next 3
+    let at = quadPositions(col, columnRowLength());
     let ok = under(col, p.N) & vec4<bool>(k < p.K);
-    let co = k / KW;
-    let tap = k % KW;
-    return vec4f(gatheredGradientAt(at.p0, co, tap, ok.x), gatheredGradientAt(at.p1, co, tap, ok.y), gatheredGradientAt(at.p2, co, tap, ok.z), gatheredGradientAt(at.p3, co, tap, ok.w));
+    return vec4f(columnB(at.p0, k, ok.x), columnB(at.p1, k, ok.y), columnB(at.p2, k, ok.z), columnB(at.p3, k, ok.w));
   }
   // im2col(x)[(ci, tap), (n, lo)] at k = (n, lo) and the next 3
   let at = quadPositions(k, LOUT);
@@ -245,7 +249,7 @@ fn store4(row: u32, col: u32, v: vec4f, wid: vec3u) {
     return;
   }
   // y[n, co, lo] (forward, plus the bias) or dx[n, ci, l] (input gradient) at col = (n, position) and the next 3
-  let length = select(LENGTH, LOUT, PASS == 0u);
+  let length = columnRowLength();
   let channels = select(CIN, COUT, PASS == 0u);
   var b = 0.0;
   if (PASS == 0u && p.hasBias != 0u && wid.z == 0u) {
