@@ -61,9 +61,9 @@ interface TfjsWebGpuBackend {
 let busyWaits = false;
 
 /** Both engines wait on the device in dawn.node's busy loop (--busy-waits), also on a CPU driver. */
-export function useBusyWaits(engine: Engine | null): void {
+export function useBusyWaits(engine: Engine): void {
   busyWaits = true;
-  if (engine?.runtime) engine.runtime.politeWaits = false;
+  engine.runtime!.politeWaits = false;
 }
 
 /** Submits what tfjs has recorded and waits for the queue: the counterpart of our `runtime.sync()`, waiting as
