@@ -147,6 +147,13 @@ export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   MEDIUM_DB,
   tiled(16, 16, 1, 1, 8, true),
   tiled(8, 8, 2, 2, 16),
+  // On trial (not yet timed on a GPU): 16-deep slabs on the half-size tiles of 8×8, the depth that made 64×64 of
+  // 8×8 the H200's best at 4096³; and 64×64 tiles of 4×8 and 8×4, 128 threads, between 4×4 (256) and 8×8 (64),
+  // for the model's short convolutions (16x64x3000 forward: 1500 workgroups).
+  tiled(16, 8, 2, 2, 16),
+  tiled(8, 16, 2, 2, 16),
+  tiled(8, 16, 1, 2, 16),
+  tiled(16, 8, 2, 1, 16),
   SMALL,
 ];
 
