@@ -42,7 +42,7 @@ import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import splitSumKernel from '../../shaders/gemm-split.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
-import { hasKAdjacentOperand, kBlocksFit, tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
+import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
@@ -132,9 +132,15 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *  - 128×128 of 8×8 per thread (the H200's best for big products before the aligned path);
  *  - 128×64 of 8×8, the other half-size tile (the H100's best for 4096³ with A transposed);
  *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100);
- *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (on the H200, bench/results/bench-nvidia-nvidia-h200.txt, the
- *    best for every 1024³ and 4096³ product: 256 workgroups at 1024³, where 64×128 tiles make 128).
- * Dropped: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win in the
+ *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (on the H200, the best for every 4096³ product: 256 workgroups
+ *    at 1024³, where 64×128 tiles make 128);
+ *  - 64×128 of 8×8 with 16-deep slabs (the H200's best for the default model's 16x64x3000 forward and input
+ *    gradient, and for 1024³ with B transposed);
+ *  - 64×64 of 8×4 and of 4×8, 128 threads, between 4×4's 256 and 8×8's 64 (the best for 20 and 12 of the 151
+ *    problems tuned in two H200 runs, among them the model's 16x128x750 and 16x128x187 layers).
+ * The last three were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
+ * bench-nvidia-nvidia-h200-side-major.txt, beside 128×64 of 8×8 with 16-deep slabs (dropped: best once, by 4 %,
+ * and 1.8× slower than the best on the same problem in the second run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win in the
  * H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100: 28
  * TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread (128×128
  * of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution). SMALL stays last
@@ -147,11 +153,7 @@ export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   MEDIUM_DB,
   tiled(16, 16, 1, 1, 8, true),
   tiled(8, 8, 2, 2, 16),
-  // On trial (not yet timed on a GPU): 16-deep slabs on the half-size tiles of 8×8, the depth that made 64×64 of
-  // 8×8 the H200's best at 4096³; and 64×64 tiles of 4×8 and 8×4, 128 threads, between 4×4 (256) and 8×8 (64),
-  // for the model's short convolutions (16x64x3000 forward: 1500 workgroups).
   tiled(16, 8, 2, 2, 16),
-  tiled(8, 16, 2, 2, 16),
   tiled(8, 16, 1, 2, 16),
   tiled(16, 8, 2, 1, 16),
   SMALL,
@@ -209,7 +211,7 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
-  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, hasKAdjacentOperand(alignedLayout(o))).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K).map(variant), inputs.map((s) => s.length));
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
@@ -218,20 +220,11 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
  * candidate at a cold start (9 of the default model's 20 tuned problems were such products). */
 const TUNE_MIN_FLOPS = 2 ** 22;
 
-/** The tiles that stage k-adjacent operands in blocks (`kBlocks`, src/kernels/tiled-gemm-core.ts), for the tuner
- * to time beside the same tiles scattering them as scalars: on the aligned core (whole tiles) and where the tile
- * allows blocks, for products of at least 1024³ (each candidate is a pipeline to compile, and the model's small
- * products, bound by a dispatch's fixed cost, would not tell the two apart). */
-export function blockStagings(tiles: GemmTileConfig[], M: number, N: number, K: number): GemmTileConfig[] {
-  if (M * N * K < 2 ** 30) return [];
-  return tiles.filter((c) => tiledAligned(c, M, N, K) && kBlocksFit(c)).map((c) => ({ ...c, kBlocks: true }));
-}
-
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
  * the subgroup kernel's block heights on lavapipe, the direct kernel's two register blocks elsewhere. CPU
  * drivers also time the tiled rule's tile (one pipeline, not every tile: lavapipe compiles each for seconds),
  * so that a tuning run there shows what the GPU kernel does. */
-export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: number, kAdjacent = false): GemmConfig[] {
+export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: number): GemmConfig[] {
   const rule = gemmConfig(profile, M, N);
   const tiledRule = tiledGemmConfig(profile.limits, M, N);
   const cpuTiled = tiledConfigsFor(profile.limits, M, N).includes(tiledRule) ? [tiledRule] : [];
@@ -243,8 +236,7 @@ export function gemmCandidates(profile: DeviceProfile, M: number, N: number, K: 
   } else {
     // The rule's tile always (so that there is one), the direct kernel where C is thin.
     const tiles = tiledConfigsFor(profile.limits, M, N);
-    const blocks = kAdjacent ? blockStagings(tiles, M, N, K) : [];
-    configs = [rule, ...tiles, ...blocks, ...splitConfigs(tiles, M, N, K, (c) => splitServes(c, M, N, K)), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
+    configs = [rule, ...tiles, ...splitConfigs(tiles, M, N, K, (c) => splitServes(c, M, N, K)), ...(Math.min(M, N) < 32 ? [directGemmConfig(M, N)] : [])];
   }
   const names = configs.map(configName);
   return configs.filter((c, i) => names.indexOf(names[i]) === i);
@@ -263,14 +255,14 @@ export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: n
   });
 }
 
-/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'kb': k-adjacent
- * operands staged in blocks), 'direct 32x32',
+/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'sm': side-major slabs
+ * for k-adjacent operands), 'direct 32x32',
  * 'subgroup 16x32'. */
 export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
   const { tileM, tileN } = tiledTile(c);
   if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
-  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.kBlocks ? ' kb' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.sideMajor ? ' sm' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
 }
 
 /** The aligned core's operand layout for a product's transposes. */

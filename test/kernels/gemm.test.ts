@@ -16,9 +16,9 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // Every tiled configuration the tuner may choose, with every transpose (they change the staging, which each
   // configuration writes out for itself). lavapipe compiles each in 1-3 s.
   ...TILED_CONFIGS.map((config) => ({ name: configName(config), config, flags: ALL_FLAGS })),
-  // k-adjacent operands staged in 4×4 blocks (the aligned shapes only; kBlocks changes nothing else): one block
-  // per thread (64 threads, 64×16 slabs), fewer blocks than threads (the last ones guarded), two buffers.
-  ...['tiled 64x64 8x8 k16', 'tiled 32x32 4x4 k16', 'tiled 64x64 4x4 k8 db'].map((name) => ({ name: `${name} kb`, config: { ...tiledConfig(name), kBlocks: true }, flags: ALL_FLAGS })),
+  // Side-major slabs for k-adjacent operands (the aligned shapes only; sideMajor changes nothing else): square and
+  // oblong register blocks, 16- and 8-deep slabs, two buffers, a tile twice as tall as wide.
+  ...['tiled 64x64 8x8 k16', 'tiled 64x64 4x8 k16', 'tiled 64x64 4x4 k8 db', 'tiled 128x64 8x8 k8'].map((name) => ({ name: `${name} sm`, config: { ...tiledConfig(name), sideMajor: true }, flags: ALL_FLAGS })),
   // Odd layouts that no candidate has: 15 threads, non-square blocks, slabs that the threads do not divide
   // (the last staged element is guarded), one and two buffers.
   { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
@@ -90,15 +90,15 @@ describe('gemm: the tiled core as written out and offered', () => {
       expect(text, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
       if (config.tileK % 4 !== 0) continue;
       for (const [aRowsAdjacent, bColsAdjacent] of ALL_FLAGS) {
-        for (const layout of [config, { ...config, kBlocks: true }]) {
+        for (const layout of [config, { ...config, sideMajor: true }]) {
           const aligned = tiledGemmCore(layout, { aRowsAdjacent, bColsAdjacent });
           expect(aligned, configName(layout)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
           // No bounds checks: the aligned core calls none of the generic operand functions.
           expect(aligned, configName(layout)).not.toMatch(/\b(loadA|loadB|store|storeVec)\(/);
-          // In blocks, a k-adjacent operand is written into its slab as whole vec4s, never one component at a time.
+          // Side-major, a k-adjacent operand is written into its slab as whole vec4s, never one component at a time.
           const scattered = (name: string) => new RegExp(`slab${name}\\[[^\\]]*\\]\\[c${name}`).test(aligned);
-          expect(scattered('A'), `${configName(layout)} A`).toBe(!aRowsAdjacent && !layout.kBlocks);
-          expect(scattered('B'), `${configName(layout)} B`).toBe(!bColsAdjacent && !layout.kBlocks);
+          expect(scattered('A'), `${configName(layout)} A`).toBe(!aRowsAdjacent && !layout.sideMajor);
+          expect(scattered('B'), `${configName(layout)} B`).toBe(!bColsAdjacent && !layout.sideMajor);
         }
       }
     }
@@ -120,7 +120,7 @@ describe('gemm: the tiled core as written out and offered', () => {
     expect(names(16, 4)).toEqual(['tiled 32x32 4x4 k16', 'direct 16x4']);
     // 12 columns: under a quarter of every tile but the 32-wide ones'.
     expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16']);
-    expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8', 'tiled 128x64 8x8 k16']);
+    expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8']);
     // Split reductions only where the tiles alone leave the GPU short of workgroups, and where they divide K.
     expect(names(4096, 4096).filter((n) => n.includes('split'))).toEqual([]);
     expect(gemmCandidates(gpu, 1024, 1024, 1024).map(configName)).toEqual(expect.arrayContaining(['tiled 64x128 8x8 k8 split2', 'tiled 64x128 8x8 k8 split4']));
@@ -132,13 +132,6 @@ describe('gemm: the tiled core as written out and offered', () => {
     expect(new Set(convSplits(128, 16 * 187, 768))).toEqual(new Set([2]));
     expect(convSplits(256, 16 * 187, 384)).toEqual([]);
     expect(convSplits(64, 16 * 300, 320)).toEqual([]);
-    // Block staging: beside every tile, for products of whole tiles from 1024³ up with a k-adjacent operand.
-    const blocked = (M: number, N: number, K: number, kAdjacent: boolean) => gemmCandidates(gpu, M, N, K, kAdjacent).map(configName).filter((n) => n.includes(' kb'));
-    expect(blocked(4096, 4096, 4096, true)).toEqual(expect.arrayContaining(['tiled 64x64 8x8 k16 kb', 'tiled 128x128 8x8 k8 kb']));
-    expect(blocked(4096, 4096, 4096, false)).toEqual([]);
-    expect(blocked(1024, 1024, 1024, true)).toContain('tiled 64x64 8x8 k16 kb');
-    expect(blocked(512, 1024, 1024, true)).toEqual([]);
-    expect(blocked(4096, 4096, 4100, true)).toEqual([]);
     // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
     expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });
