@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark on a lent GPU machine (the `device` tool; see ../shared/gpu/README.md), in one call.
-# Here first, once:  npm install && node scripts/build.mjs && "$(readlink -f ../shared/gpu/prepare.sh)"
+# Here first, once, after scripts/setup.sh (a bare `npm install` runs onnxruntime-node's download, which fails
+# offline and leaves node_modules half-installed):  node scripts/build.mjs && "$(readlink -f ../shared/gpu/prepare.sh)"
 # There, carrying .gpu and dist:  source .gpu/enter.sh && scripts/gpu-bench.sh
 # It runs every case with the GPU's GEMM sizes, kernel tuning (on by default on a GPU), the profiler (with the
 # training step's dispatches by kernel) and the PyTorch column (--torch: the model and GEMM cases in PyTorch on
