@@ -11,10 +11,6 @@
 // Measured since (bench/results/bench-nvidia-nvidia-h200.txt, e2d5cf6), on the rule's tile: quads took 0.93 of
 // the scalars' time (geometric mean over 111 problems) and were faster in 69, but 16-24 % slower on the model's
 // 16x64x3000 and 16x128x750 forwards, so the tuner keeps timing both.
-// The forward also tries every tile with a side-major slab for w (`sideMajor`, src/kernels/tiled-gemm-core.ts):
-// in bench/results/bench-nvidia-nvidia-h200-side-major.txt it won among the finalists of all three of the model's
-// forwards at batch 16 (3-8 %). It did not pay elsewhere: over the non-finalists it took 1.01× the k-major slab's
-// time on the forward and the weight gradient, and 1.04× on GEMMs, which no longer try it.
 
 import { Params, type GpuRuntime } from '../gpu/runtime.js';
 import type { DeviceProfile } from '../gpu/device.js';
@@ -27,8 +23,7 @@ import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
 
-/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header), whose
- * slabs are all k-major (it ignores `sideMajor`). */
+/** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header). */
 export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
 
 /** The backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
@@ -55,8 +50,8 @@ export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.sc
 
 /** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
  * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions
- * where the tiles are few (not the backward weight's, which tiledPass always splits); the rule's tile with
- * scalars; and, for the forward, every tile with a side-major slab for w (see the header). */
+ * where the tiles are few (not the backward weight's, which tiledPass always splits); and the rule's tile with
+ * scalars (see the header). */
 export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
   if (profile.kernels !== 'tiled') return [];
   const { M, N, K } = gemmView(pass, g);
@@ -64,8 +59,7 @@ export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry)
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
   const rule = tiledConvConfig(profile.limits, M, N);
   if (!tiles.includes(rule)) return [...tiles, ...splits];
-  const sideMajor = pass === 'forward' ? tiles.map((c) => ({ ...c, sideMajor: true })) : [];
-  return [...tiles, ...splits, { ...rule, scalarStaging: true }, ...sideMajor];
+  return [...tiles, ...splits, { ...rule, scalarStaging: true }];
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */

@@ -139,7 +139,7 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *  - 64×64 of 8×4 and of 4×8, 128 threads, between 4×4's 256 and 8×8's 64 (the best for 20 and 12 of the 151
  *    problems tuned in two H200 runs, among them the model's 16x128x750 and 16x128x187 layers).
  * The last three were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
- * bench-nvidia-nvidia-h200-side-major.txt, beside 128×64 of 8×8 with 16-deep slabs (dropped: best once, by 4 %,
+ * bench-nvidia-nvidia-h200-side-major.txt, kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8 with 16-deep slabs (dropped: best once, by 4 %,
  * and 1.8× slower than the best on the same problem in the second run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win in the
  * H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100: 28
  * TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread (128×128
@@ -255,14 +255,13 @@ export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: n
   });
 }
 
-/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'sm': side-major slabs
- * for k-adjacent operands), 'direct 32x32',
+/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers), 'direct 32x32',
  * 'subgroup 16x32'. */
 export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
   const { tileM, tileN } = tiledTile(c);
   if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
-  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.sideMajor ? ' sm' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.splitK ? ` split${c.splitK}` : ''}`;
 }
 
 /** The aligned core's operand layout for a product's transposes. */

@@ -42,18 +42,12 @@
 // threads walk the side first, at most 2 vec4s (32 bytes, one memory sector) along k before it, so that a
 // warp's 4 scalar writes per vec4 land in distinct banks (k rows are tile + 4 words apart: 2 k-quads sit 16
 // banks apart; 4 would collide in pairs).
-// With `sideMajor`, a k-contiguous operand keeps its own layout in the slab instead: side-major, each row's (or
-// column's) k-quads whole vec4s side by side (slab index (side/4)·(tileK + 1) + k + side%4, the groups of 4 rows
-// padded by a vec4), so that a thread writes each vec4 as it read it. The multiply then takes 4 k at a time: per
-// k-quad, each of the thread's rows (columns) is one vec4 read along k, as many reads as the k-major slab's 4 steps
-// of one vec4 across rows, and the FMAs pick the components (NVIDIA's registers are scalars: no shuffle). Reads
-// stay conflict-free: a quarter warp (8 threads along x) reads one A row group (broadcast) and 8 B column groups
-// tileK + 1 vec4s apart (odd: 8 distinct bank groups); its writes, 2 k-quads × 4 sides, land in 8 too. Measured
-// on the H200 (a29f577) before this existed: GEMM 4096³ ran 42.5 TFLOP/s with no k-contiguous operand (the
-// weight gradient), 39.2 with one (forward), 36.2 with two (the input gradient). Neither side-major slabs nor,
-// before them, 4×4 blocks transposed in registers (whole-vec4 writes into the k-major slab; gone) made those
-// faster (bench/results/bench-nvidia-nvidia-h200-side-major.txt, bench-nvidia-nvidia-h200.txt): the cost is not
-// in the slab writes. The convolutions' forward uses side-major slabs where they win (src/kernels/conv1d-tiled.ts).
+// Measured on the H200: GEMM 4096³ runs 42.5 TFLOP/s with no k-contiguous operand (the weight gradient), 39.1-39.3
+// with one (forward), 35.0-36.2 with two (the input gradient). Two other slab layouts for such operands were timed
+// there on every tile and dropped, neither faster: 4×4 blocks transposed in registers (whole-vec4 writes into the
+// k-major slab; bench/results/bench-nvidia-nvidia-h200.txt) and side-major slabs (each row's k-quads side by side,
+// written whole as read, the multiply taking 4 k at a time; bench-nvidia-nvidia-h200-side-major.txt and
+// bench-nvidia-nvidia-h200-final.txt). So the cost is not in the slab writes.
 
 /** A tile configuration of the core (src/kernels/gemm.ts's GemmTileConfig with kernel 'tiled'). */
 export interface TiledLayout {
@@ -67,9 +61,6 @@ export interface TiledLayout {
   tileK: number;
   /** Two slab buffers, one barrier per k step. */
   doubleBuffer?: boolean;
-  /** Aligned core only: an operand read along k keeps a side-major slab (see the header); the other way, each of
-   * its vec4s is scattered as 4 scalars into the k-major slab. */
-  sideMajor?: boolean;
 }
 
 /** The aligned specialisation's operand layouts, fixed when the core is written out (one text per pair). */
@@ -97,15 +88,11 @@ export function tiledTile(c: TiledLayout): { tileM: number; tileN: number } {
   return { tileM: 4 * c.rowVecs * c.wgY, tileN: 4 * c.colVecs * c.wgX };
 }
 
-/** vec4s of one slab buffer for a tile side: k-major, each k row padded by a vec4 (so that scattering a
- * k-contiguous operand spreads its writes over the banks); side-major, each group of 4 rows or columns. */
-const slabLength = (side: number, tileK: number, sideMajor: boolean) => (sideMajor ? (side / 4) * (tileK + 1) : tileK * (side / 4 + 1));
-
-/** Workgroup memory of the slabs (the larger layout where `sideMajor` may apply), twice for a double buffer. */
+/** Workgroup memory of the slabs: each k row padded by a vec4 (so that staging a k-contiguous operand spreads
+ * its writes over the banks), twice for a double buffer. */
 export function tiledSlabBytes(c: TiledLayout): number {
   const { tileM, tileN } = tiledTile(c);
-  const slab = (side: number) => Math.max(slabLength(side, c.tileK, false), slabLength(side, c.tileK, !!c.sideMajor));
-  return (c.doubleBuffer ? 2 : 1) * (slab(tileM) + slab(tileN)) * 16;
+  return (c.doubleBuffer ? 2 : 1) * c.tileK * (tileM / 4 + 1 + tileN / 4 + 1) * 16;
 }
 
 const shaders = new Map<string, Map<string, string>>();
@@ -113,7 +100,7 @@ const shaders = new Map<string, Map<string, string>>();
 /** `prelude` (the family's bindings and operand functions) followed by the core for `layout`. Cached, so that
  * every dispatch of a configuration passes the same string (the runtime caches modules by shader text). */
 export function tiledGemmShader(prelude: string, layout: TiledLayout, aligned?: AlignedOperands): string {
-  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, !!(aligned && layout.sideMajor), aligned ?? null]);
+  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, aligned ?? null]);
   let byLayout = shaders.get(prelude);
   if (!byLayout) shaders.set(prelude, (byLayout = new Map()));
   let shader = byLayout.get(key);
@@ -212,31 +199,22 @@ function genericStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
   };
 }
 
-/** Whether each operand's slab is side-major in the aligned core for `layout` (see the header). */
-function sideMajorSlabs(c: TiledLayout, layout?: AlignedOperands): { A: boolean; B: boolean } {
-  const on = !!(layout && c.sideMajor);
-  return { A: on && !layout!.aRowsAdjacent, B: on && !layout!.bColsAdjacent };
-}
-
 /** Aligned staging: vec4s through loadA4/loadB4, no bounds checks (see the header). Staged vec4 t of operand X:
  * pX_t is (row or column, k offset) of its first element, sX_t its slab index, cX_t its component when scattered
  * along k into a k-major slab. */
 function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: number, layout: AlignedOperands): Staging {
   const quads = c.tileK / 4;
-  const sideMajor = sideMajorSlabs(c, layout);
   const operands = [
-    { name: 'A' as const, side: tileM, alongSide: layout.aRowsAdjacent },
-    { name: 'B' as const, side: tileN, alongSide: layout.bColsAdjacent },
+    { name: 'A', side: tileM, alongSide: layout.aRowsAdjacent },
+    { name: 'B', side: tileN, alongSide: layout.bColsAdjacent },
   ].map((o) => {
     const units = (c.tileK * o.side) / 4;
-    return { ...o, scattered: !o.alongSide && !sideMajor[o.name], units, count: Math.ceil(units / threads), whole: units % threads === 0 };
+    return { ...o, scattered: !o.alongSide, units, count: Math.ceil(units / threads), whole: units % threads === 0 };
   });
   // Along k, the k-quads that consecutive threads take before moving along the side (see the header).
   const inner = Math.min(quads, 2);
   const position = (o: (typeof operands)[number], l: string) =>
     o.alongSide ? `vec2u(4u * (${l} % ${o.side / 4}u), ${l} / ${o.side / 4}u)` : `vec2u((${l} / ${inner}u) % ${o.side}u, 4u * ((${l} / ${inner * o.side}u) * ${inner}u + ${l} % ${inner}u))`;
-  const slabIndex = (n: string, t: number) =>
-    sideMajor[n as 'A' | 'B'] ? `(p${n}${t}.x / 4u) * SLAB_${n}_ROW + p${n}${t}.y + p${n}${t}.x % 4u` : `p${n}${t}.y * SLAB_${n}_ROW + p${n}${t}.x / 4u`;
   const guarded = (o: (typeof operands)[number], t: number, text: string[]) =>
     o.whole || t < o.count - 1 ? text : [`if (li + ${t * threads}u < ${o.units}u) {`, ...indent(1, text), '}'];
   const read = (name: string, t: number, k: string) => (name === 'A' ? `loadA4(row0 + pA${t}.x, ${k} + pA${t}.y)` : `loadB4(${k} + pB${t}.y, col0 + pB${t}.x)`);
@@ -244,7 +222,7 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
     positions: operands.flatMap((o) =>
       lines(o.count, (t) => [
         `let p${o.name}${t} = ${position(o, `(li + ${t * threads}u)`)};`,
-        `let s${o.name}${t} = ${slabIndex(o.name, t)};`,
+        `let s${o.name}${t} = p${o.name}${t}.y * SLAB_${o.name}_ROW + p${o.name}${t}.x / 4u;`,
         ...(o.scattered ? [`let c${o.name}${t} = p${o.name}${t}.x % 4u;`] : []),
       ]),
     ),
@@ -265,32 +243,12 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
   };
 }
 
-/** One k-quad of the multiply where a slab is side-major (see the header): each operand's reads for the 4 k
- * (k-major: a vec4 across 4 rows or columns per k; side-major: a vec4 along k per row or column), then the FMAs
- * of the 4 k, which name the components each read holds. */
-function quadStep(c: TiledLayout, tileM: number, tileN: number, sideMajor: { A: boolean; B: boolean }, at: Record<string, string>, q: number): string[] {
-  const reads = [
-    ...(sideMajor.A
-      ? lines(c.rowVecs, (i) => lines(4, (r) => `let a${i}r${r} = slabA[${at.A}aGroup + ${i * c.wgY * (c.tileK + 1) + 4 * q + r}u];`))
-      : lines(4, (k) => lines(c.rowVecs, (i) => `let a${i}k${k} = slabA[${at.A}${(4 * q + k) * (tileM / 4 + 1) + i * c.wgY}u + lid.y];`))),
-    ...(sideMajor.B
-      ? lines(c.colVecs, (j) => lines(4, (col) => `let b${j}c${col} = slabB[${at.B}bGroup + ${j * c.wgX * (c.tileK + 1) + 4 * q + col}u];`))
-      : lines(4, (k) => lines(c.colVecs, (j) => `let b${j}k${k} = slabB[${at.B}${(4 * q + k) * (tileN / 4 + 1) + j * c.wgX}u + lid.x];`))),
-  ];
-  // A[row 4i + r of the thread's, k] and B[k, piece j's 4 columns].
-  const a = (i: number, r: number, k: number) => (sideMajor.A ? `a${i}r${r}.${COMPONENTS[k]}` : `a${i}k${k}.${COMPONENTS[r]}`);
-  const b = (j: number, k: number) => (sideMajor.B ? `vec4f(${lines(4, (col) => `b${j}c${col}.${COMPONENTS[k]}`).join(', ')})` : `b${j}k${k}`);
-  const fmas = lines(4, (k) => lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `acc${row}_${j} = fma(vec4f(${a(row >> 2, row & 3, k)}), ${b(j, k)}, acc${row}_${j});`)));
-  return ['{', ...indent(1, [...reads, ...fmas]), '}'];
-}
-
 /** The core's WGSL for one layout: entry point `gemm_tiled`; with `aligned`, the aligned specialisation. */
 export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string {
   const { tileM, tileN } = tiledTile(c);
   const threads = c.wgX * c.wgY;
   if (Math.max(tileM, tileN) * c.tileK > MAX_STAGED * threads) throw new Error(`tiled gemm: tileK=${c.tileK} stages more than ${MAX_STAGED} elements per thread`);
   if (aligned && c.tileK % 4 !== 0) throw new Error(`tiled gemm: the aligned core needs tileK a multiple of 4, not ${c.tileK}`);
-  const sideMajor = sideMajorSlabs(c, aligned);
   const buffers = c.doubleBuffer ? 2 : 1;
   const { positions, registers, fetch, stage, storeVec, helpers } = aligned ? alignedStaging(c, tileM, tileN, threads, aligned) : genericStaging(c, tileM, tileN, threads);
   // One k step: rowVecs + colVecs vec4 reads of the slabs, then the register block's FMAs.
@@ -303,8 +261,7 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
     ]),
     '}',
   ];
-  const multiply = (at: Record<string, string>) =>
-    sideMajor.A || sideMajor.B ? range(c.tileK / 4).flatMap((q) => quadStep(c, tileM, tileN, sideMajor, at, q)) : range(c.tileK).flatMap((k) => step(at, k));
+  const multiply = (at: Record<string, string>) => range(c.tileK).flatMap((k) => step(at, k));
   const start = { A: '', B: '' };
   const loop = c.doubleBuffer
     ? [
@@ -349,21 +306,20 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
     lines(4, (r) => lines(c.colVecs, (j) => storeVec(`row0 + ${4 * i * c.wgY + r}u + 4u * lid.y`, `col0 + ${4 * j * c.wgX}u + 4u * lid.x`, `acc${4 * i + r}_${j}`))),
   );
   return `
-// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}${aligned ? `, aligned (A ${aligned.aRowsAdjacent ? 'rows' : 'k'} adjacent, B ${aligned.bColsAdjacent ? 'columns' : 'k'} adjacent${sideMajor.A || sideMajor.B ? '; their k-adjacent slabs side-major' : ''})` : ''}.
+// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}${aligned ? `, aligned (A ${aligned.aRowsAdjacent ? 'rows' : 'k'} adjacent, B ${aligned.bColsAdjacent ? 'columns' : 'k'} adjacent)` : ''}.
 
 const TILE_M = ${tileM}u;
 const TILE_N = ${tileN}u;
 const TILE_K = ${c.tileK}u;
 // Rows of the staged slabs in vec4s (padded by one), and one buffer's length.
-const SLAB_A_ROW = ${sideMajor.A ? c.tileK + 1 : tileM / 4 + 1}u;
-const SLAB_B_ROW = ${sideMajor.B ? c.tileK + 1 : tileN / 4 + 1}u;
-const SLAB_A_LEN = ${slabLength(tileM, c.tileK, sideMajor.A)}u;
-const SLAB_B_LEN = ${slabLength(tileN, c.tileK, sideMajor.B)}u;
+const SLAB_A_ROW = ${tileM / 4 + 1}u;
+const SLAB_B_ROW = ${tileN / 4 + 1}u;
+const SLAB_A_LEN = ${c.tileK * (tileM / 4 + 1)}u;
+const SLAB_B_LEN = ${c.tileK * (tileN / 4 + 1)}u;
 
-// A and B slabs (then the second buffer). k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = A[row0 + m, k0 + k];
-// side-major: slabA[(m/4)·SLAB_A_ROW + 4·(k/4) + m%4][k%4] = A[row0 + m, k0 + k].
-var<workgroup> slabA: array<vec4f, ${buffers * slabLength(tileM, c.tileK, sideMajor.A)}>;
-var<workgroup> slabB: array<vec4f, ${buffers * slabLength(tileN, c.tileK, sideMajor.B)}>;
+// A and B slabs, k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = A[row0 + m, k0 + k] (then the second buffer).
+var<workgroup> slabA: array<vec4f, ${buffers * c.tileK * (tileM / 4 + 1)}>;
+var<workgroup> slabB: array<vec4f, ${buffers * c.tileK * (tileN / 4 + 1)}>;
 
 ${helpers}@compute @workgroup_size(${c.wgX}, ${c.wgY})
 fn gemm_tiled(
@@ -379,7 +335,6 @@ fn gemm_tiled(
   }
   let ks = kRange(wid);
 ${indent(1, positions).join('\n')}
-${sideMajor.A ? '  let aGroup = lid.y * SLAB_A_ROW; // the first of the thread\'s row groups in a side-major slab\n' : ''}${sideMajor.B ? '  let bGroup = lid.x * SLAB_B_ROW;\n' : ''}
   // The next slabs' elements, read into registers while the current slabs are multiplied, so that the global
   // loads' latency hides behind the FMAs.
 ${indent(1, registers).join('\n')}

@@ -31,9 +31,6 @@ describe('conv1d: every kernel on this adapter', () => {
   // samples' rows, the padding and the ends of C, for every pass.
   const tiled = TILED_CONFIGS[TILED_CONFIGS.length - 1];
   const tiledScalar = { ...tiled, scalarStaging: true };
-  // And side-major slabs for the quads along k: a candidate for the forward's w; in the weight gradient, whose dy and
-  // x both run along k, the layout on two operands at once.
-  const tiledSideMajor = { ...tiled, sideMajor: true };
   // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
   // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
   const tiledSplit = { ...tiled, splitK: 3 };
@@ -66,7 +63,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
     eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
-      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSideMajor, tiledSplit, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
           const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
@@ -90,7 +87,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('weight gradient: per-invocation, tiled and subgroup kernels (reductions split in chunks)', () =>
     eachShape(9700, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [dy, x] = [random(g.N * g.Cout * g.Lout), random(g.N * g.Cin * g.L)];
-      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, tiledScalar, tiledSideMajor, ...subgroupTiles()]) {
+      for (const tile of [{ co4: 2, ci: 2, k: 3 }, tiled, tiledScalar, ...subgroupTiles()]) {
         const dw = conv1dWith(rt, 'backwardWeight', [dy.gpu, x.gpu], g, tile);
         const want = ser.reference.conv1dBackwardWeight(dy.values, x.values, xShape, wShape, p);
         assertClose(await backend.download(dw), want, 1e-4, `conv1dBackwardWeight ${JSON.stringify(tile)} ${shapes}`);
@@ -116,7 +113,7 @@ describe('conv1d: every kernel on this adapter', () => {
       ));
   }
 
-  it("offers the tuner every tile with quads, and the rule's tile with scalars and with side-major slabs too, on GPUs only", () => {
+  it("offers the tuner every tile with quads, and the rule's tile with scalars too, on GPUs only", () => {
     const gpu = { ...rt.profile, kernels: 'tiled' as const };
     // The default model's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
     // (each part would keep under 256 of it), the input gradient's 768 in 2.
@@ -127,9 +124,7 @@ describe('conv1d: every kernel on this adapter', () => {
       const tiles = tiledConfigsFor(gpu.limits, M, N).map(configName);
       const rule = configName(tiledConvConfig(gpu.limits, M, N));
       expect(names.filter((n) => n.endsWith(' scalar')), pass).toEqual([`${rule} scalar`]);
-      // Side-major slabs for w, on every tile, in the forward alone.
-      expect(names.filter((n) => n.endsWith(' sm')), pass).toEqual(pass === 'forward' ? tiles.map((n) => `${n} sm`) : []);
-      expect(names.filter((n) => !/ (scalar|sm|split\d)$/.test(n)), pass).toEqual(tiles);
+      expect(names.filter((n) => !/ (scalar|split\d)$/.test(n)), pass).toEqual(tiles);
       expect(names.some((n) => n.endsWith(' split2')), pass).toBe(splits);
     }
     expect(tiledCandidates({ ...rt.profile, kernels: 'subgroup' }, 'forward', g)).toEqual([]);

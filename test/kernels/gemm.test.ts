@@ -16,9 +16,6 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // Every tiled configuration the tuner may choose, with every transpose (they change the staging, which each
   // configuration writes out for itself). lavapipe compiles each in 1-3 s.
   ...TILED_CONFIGS.map((config) => ({ name: configName(config), config, flags: ALL_FLAGS })),
-  // Side-major slabs for k-adjacent operands (the aligned shapes only; sideMajor changes nothing else): square and
-  // oblong register blocks, 16- and 8-deep slabs, two buffers, a tile twice as tall as wide.
-  ...['tiled 64x64 8x8 k16', 'tiled 64x64 4x8 k16', 'tiled 64x64 4x4 k8 db', 'tiled 128x64 8x8 k8'].map((name) => ({ name: `${name} sm`, config: { ...tiledConfig(name), sideMajor: true }, flags: ALL_FLAGS })),
   // Odd layouts that no candidate has: 15 threads, non-square blocks, slabs that the threads do not divide
   // (the last staged element is guarded), one and two buffers.
   { name: 'tiled, odd layout 20x24 k3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3 }, flags: ALL_FLAGS },
@@ -90,16 +87,14 @@ describe('gemm: the tiled core as written out and offered', () => {
       expect(text, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
       if (config.tileK % 4 !== 0) continue;
       for (const [aRowsAdjacent, bColsAdjacent] of ALL_FLAGS) {
-        for (const layout of [config, { ...config, sideMajor: true }]) {
-          const aligned = tiledGemmCore(layout, { aRowsAdjacent, bColsAdjacent });
-          expect(aligned, configName(layout)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
-          // No bounds checks: the aligned core calls none of the generic operand functions.
-          expect(aligned, configName(layout)).not.toMatch(/\b(loadA|loadB|store|storeVec)\(/);
-          // Side-major, a k-adjacent operand is written into its slab as whole vec4s, never one component at a time.
-          const scattered = (name: string) => new RegExp(`slab${name}\\[[^\\]]*\\]\\[c${name}`).test(aligned);
-          expect(scattered('A'), `${configName(layout)} A`).toBe(!aRowsAdjacent && !layout.sideMajor);
-          expect(scattered('B'), `${configName(layout)} B`).toBe(!bColsAdjacent && !layout.sideMajor);
-        }
+        const aligned = tiledGemmCore(config, { aRowsAdjacent, bColsAdjacent });
+        expect(aligned, configName(config)).not.toMatch(/var(?!<workgroup>)[^;]*array</);
+        // No bounds checks: the aligned core calls none of the generic operand functions.
+        expect(aligned, configName(config)).not.toMatch(/\b(loadA|loadB|store|storeVec)\(/);
+        // An operand read along its side goes into the slab as whole vec4s; one read along k, a component at a time.
+        const scattered = (name: string) => new RegExp(`slab${name}\\[[^\\]]*\\]\\[c${name}`).test(aligned);
+        expect(scattered('A'), `${configName(config)} A`).toBe(!aRowsAdjacent);
+        expect(scattered('B'), `${configName(config)} B`).toBe(!bColsAdjacent);
       }
     }
   });
