@@ -36,7 +36,8 @@ export interface TuningResult {
 /** Bumped when candidate names change meaning or new candidates join (a saved choice never meets them), so that
  * saved choices of an older version are not reused. 3: split reductions and 64×64 tiles of 8×8; 4: block staging
  * of k-adjacent operands (GEMMs from 1024³); 5: the convolutions' tiles stage quads (the scalar staging is named
- * `scalar`); 6: 64×128 of 8×8 with 16-deep slabs and 64×64 of 8×4 and 4×8 join, the blocks (`kb`) go. */
+ * `scalar`); 6: 64×128 of 8×8 with 16-deep slabs, 64×64 of 8×4 and 4×8, and GEMMs whose operands along k are
+ * transposed first (`transposed`) join, the blocks (`kb`) go. */
 export const TUNING_VERSION = 6;
 
 /** Runs per timed sample: enough that a queue sync's round trip is a small part of it. */

@@ -15,4 +15,5 @@ export * from './pool1d.js';
 export * from './softmax.js';
 export * from './spectral.js';
 export * from './tiled-gemm-core.js';
+export * from './transpose.js';
 export type { Backend, Storage } from './backend.js';

@@ -23,6 +23,10 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // Split reductions (aligned shapes only): the partial products and their sum, with bias and relu after it.
   { name: 'tiled 64x128 8x8 k8 split2', config: { ...tiledConfig('tiled 64x128 8x8 k8'), splitK: 2 }, flags: ALL_FLAGS },
   { name: 'tiled 32x32 4x4 k16 split4', config: { ...tiledConfig('tiled 32x32 4x4 k16'), splitK: 4 }, flags: [[false, false], [true, true]] },
+  // Operands read along k transposed first (any shape: the transposed product takes the aligned core where it is
+  // whole tiles, the generic one elsewhere), with every transpose, so once with nothing to transpose.
+  { name: 'tiled 64x64 8x8 k16 transposed', config: { ...tiledConfig('tiled 64x64 8x8 k16'), transposeFirst: true }, flags: ALL_FLAGS },
+  { name: 'tiled 32x32 4x4 k16 transposed', config: { ...tiledConfig('tiled 32x32 4x4 k16'), transposeFirst: true }, flags: ALL_FLAGS },
   { name: 'direct 128×128, 16×16/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 4, colVecs: 4, tileK: 4 }, flags: ALL_FLAGS },
   { name: 'direct 64×32, 8×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 2, colVecs: 1, tileK: 4 }, flags: [[true, false]] },
   { name: 'direct 32×32, 4×4/thread', config: { kernel: 'direct', wgX: 8, wgY: 8, rowVecs: 1, colVecs: 1, tileK: 4 }, flags: [[false, false], [true, true]] },
@@ -127,6 +131,13 @@ describe('gemm: the tiled core as written out and offered', () => {
     expect(new Set(convSplits(128, 16 * 187, 768))).toEqual(new Set([2]));
     expect(convSplits(256, 16 * 187, 384)).toEqual([]);
     expect(convSplits(64, 16 * 300, 320)).toEqual([]);
+    // Transposed first: beside every tile, for products of whole tiles from 1024³ up that read an operand along k.
+    const transposed = (M: number, N: number, K: number, alongK: boolean) => gemmCandidates(gpu, M, N, K, alongK).map(configName).filter((n) => n.endsWith(' transposed'));
+    expect(transposed(4096, 4096, 4096, true)).toEqual(expect.arrayContaining(['tiled 64x64 8x8 k16 transposed', 'tiled 128x128 8x8 k8 transposed']));
+    expect(transposed(4096, 4096, 4096, false)).toEqual([]);
+    expect(transposed(1024, 1024, 1024, true)).toContain('tiled 64x64 8x8 k16 transposed');
+    expect(transposed(512, 1024, 1024, true)).toEqual([]);
+    expect(transposed(4096, 4096, 4100, true)).toEqual([]);
     // The first convolution's input gradient as a GEMM: M = Cin = 1 row, batch·L columns; no tile at all.
     expect(tiledConfigsFor(profile.limits, 1, 16 * 48000)).toEqual([]);
   });

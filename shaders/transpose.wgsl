@@ -1,0 +1,39 @@
+// dst[c, r] = src[r, c] for a row-major rows × cols matrix (src/kernels/transpose.ts). A workgroup moves a
+// 32×32 tile through workgroup memory, so that both its global reads (along a row of src) and its writes (along
+// a row of dst) are consecutive; the tile's rows are padded by a word, so that reading one of its columns hits
+// 32 distinct banks.
+
+struct Params {
+  rows: u32,
+  cols: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+const TILE = 32u;
+const ROWS_PER_PASS = 8u;
+var<workgroup> tile: array<f32, 1056>; // TILE × (TILE + 1)
+
+@compute @workgroup_size(32, 8)
+fn transpose(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  for (var i = 0u; i < TILE; i += ROWS_PER_PASS) {
+    let r = row0 + lid.y + i;
+    let c = col0 + lid.x;
+    if (r < p.rows && c < p.cols) {
+      tile[(lid.y + i) * (TILE + 1u) + lid.x] = src[r * p.cols + c];
+    }
+  }
+  workgroupBarrier();
+  // Thread x now writes row col0 + y + i of dst, column row0 + x: the tile's column y + i.
+  for (var i = 0u; i < TILE; i += ROWS_PER_PASS) {
+    let c = col0 + lid.y + i;
+    let r = row0 + lid.x;
+    if (c < p.cols && r < p.rows) {
+      dst[c * p.rows + r] = tile[lid.x * (TILE + 1u) + lid.y + i];
+    }
+  }
+}

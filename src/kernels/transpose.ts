@@ -1,0 +1,26 @@
+// A matrix transpose on WebGPU (shaders/transpose.wgsl): the GEMM's `transposeFirst` lays out an operand that it
+// would read along k along its side instead (./gemm.ts).
+
+import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
+import type { Storage } from './backend.js';
+import shader from '../../shaders/transpose.wgsl';
+
+const TILE = 32;
+
+/** x, a row-major rows × cols matrix, as the row-major cols × rows matrix xᵀ. `what` names x in errors. */
+export function transposeGpu(rt: GpuRuntime, x: Storage, rows: number, cols: number, what: string): GpuStorage {
+  if (x.length !== rows * cols) throw new Error(`transpose: ${what} holds ${x.length} values, not ${rows}×${cols}`);
+  const out = allocate(rt, rows * cols, 'transpose.out');
+  if (rows === 0 || cols === 0) return out;
+  rt.dispatch({
+    kernel: 'transpose',
+    shapes: `${what} [${rows}, ${cols}]`,
+    shader,
+    entryPoint: 'transpose',
+    params: new Params().u32(rows, cols),
+    buffers: [gpuStorage(x).binding, out.binding],
+    workgroups: [Math.ceil(cols / TILE), Math.ceil(rows / TILE)], // the runtime names the shapes past its limits
+  });
+  return out;
+}
