@@ -138,19 +138,20 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *  - 128×128 of 8×8 per thread (the H200's best for big products before the aligned path);
  *  - 128×64 of 8×8, the other half-size tile (the H100's best for 4096³ with A transposed);
  *  - 64×64 of 4×4 with 8-deep double-buffered slabs (won 9 convolution shapes on the H100);
- *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (on the H200, the best for every 4096³ product: 256 workgroups
- *    at 1024³, where 64×128 tiles make 128);
+ *  - 64×64 of 8×8 with 16-deep slabs, 64 threads (on the H200 the best for every 4096³ product; at 1024³ it makes
+ *    256 workgroups where 64×128 tiles make 128);
  *  - 64×128 of 8×8 with 16-deep slabs (the H200's best for the default model's 16x64x3000 forward and input
  *    gradient, and for 1024³ with B transposed);
  *  - 64×64 of 8×4 and of 4×8, 128 threads, between 4×4's 256 and 8×8's 64 (the best for 20 and 12 of the 151
  *    problems tuned in two H200 runs, among them the model's 16x128x750 and 16x128x187 layers).
  * The last three were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
- * bench-nvidia-nvidia-h200-side-major.txt, kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8 with 16-deep slabs (dropped: best once, by 4 %,
- * and 1.8× slower than the best on the same problem in the second run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win in the
- * H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100: 28
- * TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread (128×128
- * of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution). SMALL stays last
- * (test/kernels/conv1d.test.ts runs every pass on it). */
+ * bench-nvidia-nvidia-h200-side-major.txt and kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8
+ * with 16-deep slabs (dropped: best once, by 4 %, and 1.8× slower than the best on the same problem in the second
+ * run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win
+ * in the H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100:
+ * 28 TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread
+ * (128×128 of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution). SMALL stays
+ * last (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(16, 16, 2, 2, 8),
   tiled(8, 16, 2, 2, 8),
@@ -303,7 +304,8 @@ export function splitServes(cfg: GemmTileConfig, M: number, N: number, K: number
 export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOptions, cfg: GemmConfig): GpuStorage {
   const { M, N, K } = o;
   if (cfg.kernel === 'tiled' && cfg.transposeFirst) {
-    // A [M,K] stored as Aᵀ [K,M] is A transposed; B [N,K] transposed is B [K,N] stored plain.
+    // A plain A [M,K] becomes its transpose stored [K,M], which the core reads as a transposed A; a transposed B,
+    // stored [N,K], becomes B stored [K,N], a plain B.
     const at = o.transA ? null : transposeGpu(rt, a, M, K, 'gemm A');
     const bt = o.transB ? transposeGpu(rt, b, N, K, 'gemm B') : null;
     const out = gemmWithConfig(rt, at ?? a, bt ?? b, { ...o, transA: true, transB: false }, { ...cfg, transposeFirst: false });
