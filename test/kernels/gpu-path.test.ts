@@ -49,6 +49,27 @@ describe('GPU path (a runtime whose adapter is a GPU, on this machine)', () => {
     expect(ran.has('gemm.tiled')).toBe(true);
   });
 
+  it.skipIf(noTimestamps)('takes a GEMM with its operands along k transposed first where the tuner chose that (1024³)', async () => {
+    // The smallest product offered the candidate; the 32×32 tile, whose pipelines lavapipe compiles quickest.
+    const [M, N, K] = [1024, 1024, 1024];
+    const a = randn(M * K, 3);
+    const b = randn(N * K, 4);
+    const o = { M, N, K, transB: true };
+    const enabled = rt.tuner.enabled;
+    rt.tuner.enabled = true;
+    rt.tuner.load({ [`gemm ${M}x${N}x${K} transB`]: 'tiled 32x32 4x4 k16 transposed' });
+    try {
+      const ran = await kernelsRun(rt, async () => {
+        const out = ser.kernels.gemm(backend, backend.upload(a), backend.upload(b), o);
+        assertClose(await backend.download(out), ser.reference.gemm(a, b, o), 1e-4, 'gemm 1024³ transB, transposed first');
+      });
+      expect([...ran].filter((k) => k === 'transpose' || k.startsWith('gemm.')).sort()).toEqual(['gemm.tiled', 'transpose']);
+    } finally {
+      rt.tuner.load({});
+      rt.tuner.enabled = enabled;
+    }
+  });
+
   // [N, Cin, L, Cout, K, stride, padding, dilation]
   const shapes = [
     [3, 16, 500, 20, 3, 1, 1, 1], // the middle layers' kind; the weight gradient's reduction in 6 chunks
