@@ -47,7 +47,8 @@
 // there on every tile and dropped, neither faster: 4×4 blocks transposed in registers (whole-vec4 writes into the
 // k-major slab; bench/results/bench-nvidia-nvidia-h200.txt) and side-major slabs (each row's k-quads side by side,
 // written whole as read, the multiply taking 4 k at a time; bench-nvidia-nvidia-h200-side-major.txt and
-// bench-nvidia-nvidia-h200-final.txt). So the cost is not in the slab writes.
+// bench-nvidia-nvidia-h200-final.txt). So the cost is not in the slab writes; GEMMs may transpose such operands
+// first instead (`transposeFirst` in src/kernels/gemm.ts).
 
 /** A tile configuration of the core (src/kernels/gemm.ts's GemmTileConfig with kernel 'tiled'). */
 export interface TiledLayout {
@@ -209,7 +210,7 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
     { name: 'B', side: tileN, alongSide: layout.bColsAdjacent },
   ].map((o) => {
     const units = (c.tileK * o.side) / 4;
-    return { ...o, scattered: !o.alongSide, units, count: Math.ceil(units / threads), whole: units % threads === 0 };
+    return { ...o, units, count: Math.ceil(units / threads), whole: units % threads === 0 };
   });
   // Along k, the k-quads that consecutive threads take before moving along the side (see the header).
   const inner = Math.min(quads, 2);
@@ -223,7 +224,7 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
       lines(o.count, (t) => [
         `let p${o.name}${t} = ${position(o, `(li + ${t * threads}u)`)};`,
         `let s${o.name}${t} = p${o.name}${t}.y * SLAB_${o.name}_ROW + p${o.name}${t}.x / 4u;`,
-        ...(o.scattered ? [`let c${o.name}${t} = p${o.name}${t}.x % 4u;`] : []),
+        ...(o.alongSide ? [] : [`let c${o.name}${t} = p${o.name}${t}.x % 4u;`]),
       ]),
     ),
     registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: vec4f;`)),
@@ -232,9 +233,9 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
       operands.flatMap((o) =>
         lines(o.count, (t) => {
           const n = o.name;
-          const writes = o.scattered
-            ? lines(4, (q) => `slab${n}[${at[n]}s${n}${t}${q > 0 ? ` + ${q}u * SLAB_${n}_ROW` : ''}][c${n}${t}] = next${n}${t}.${COMPONENTS[q]};`)
-            : [`slab${n}[${at[n]}s${n}${t}] = next${n}${t};`];
+          const writes = o.alongSide
+            ? [`slab${n}[${at[n]}s${n}${t}] = next${n}${t};`]
+            : lines(4, (q) => `slab${n}[${at[n]}s${n}${t}${q > 0 ? ` + ${q}u * SLAB_${n}_ROW` : ''}][c${n}${t}] = next${n}${t}.${COMPONENTS[q]};`);
           return guarded(o, t, writes);
         }),
       ),
