@@ -200,35 +200,36 @@ function genericStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
   };
 }
 
-/** Aligned staging: vec4s through loadA4/loadB4, no bounds checks (see the header). Staged vec4 t of operand X:
- * pX_t is (row or column, k offset) of its first element, sX_t its slab index, cX_t its component when scattered
- * along k into a k-major slab. */
+/** Aligned staging: vec4s through loadA4/loadB4, no bounds checks (see the header). Staged vec4 t of operand
+ * X: pX_t is (row or column, k offset) of its first element, sX_t its slab index, cX_t its component when
+ * scattered along k. */
 function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: number, layout: AlignedOperands): Staging {
-  const quads = c.tileK / 4;
   const operands = [
     { name: 'A', side: tileM, alongSide: layout.aRowsAdjacent },
     { name: 'B', side: tileN, alongSide: layout.bColsAdjacent },
   ].map((o) => {
-    const units = (c.tileK * o.side) / 4;
-    return { ...o, units, count: Math.ceil(units / threads), whole: units % threads === 0 };
+    const vecs = (c.tileK * o.side) / 4;
+    return { ...o, vecs, count: Math.ceil(vecs / threads), whole: vecs % threads === 0 };
   });
   // Along k, the k-quads that consecutive threads take before moving along the side (see the header).
-  const inner = Math.min(quads, 2);
-  const position = (o: (typeof operands)[number], l: string) =>
-    o.alongSide ? `vec2u(4u * (${l} % ${o.side / 4}u), ${l} / ${o.side / 4}u)` : `vec2u((${l} / ${inner}u) % ${o.side}u, 4u * ((${l} / ${inner * o.side}u) * ${inner}u + ${l} % ${inner}u))`;
+  const inner = Math.min(c.tileK / 4, 2);
+  const position = (side: number, alongSide: boolean, l: string) =>
+    alongSide ? `vec2u(4u * (${l} % ${side / 4}u), ${l} / ${side / 4}u)` : `vec2u((${l} / ${inner}u) % ${side}u, 4u * ((${l} / ${inner * side}u) * ${inner}u + ${l} % ${inner}u))`;
   const guarded = (o: (typeof operands)[number], t: number, text: string[]) =>
-    o.whole || t < o.count - 1 ? text : [`if (li + ${t * threads}u < ${o.units}u) {`, ...indent(1, text), '}'];
-  const read = (name: string, t: number, k: string) => (name === 'A' ? `loadA4(row0 + pA${t}.x, ${k} + pA${t}.y)` : `loadB4(${k} + pB${t}.y, col0 + pB${t}.x)`);
+    o.whole || t < o.count - 1 ? text : [`if (li + ${t * threads}u < ${o.vecs}u) {`, ...indent(1, text), '}'];
   return {
-    positions: operands.flatMap((o) =>
-      lines(o.count, (t) => [
-        `let p${o.name}${t} = ${position(o, `(li + ${t * threads}u)`)};`,
-        `let s${o.name}${t} = p${o.name}${t}.y * SLAB_${o.name}_ROW + p${o.name}${t}.x / 4u;`,
-        ...(o.alongSide ? [] : [`let c${o.name}${t} = p${o.name}${t}.x % 4u;`]),
+    positions: operands.flatMap(({ name, side, alongSide, count }) =>
+      lines(count, (t) => [
+        `let p${name}${t} = ${position(side, alongSide, `(li + ${t * threads}u)`)};`,
+        `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
+        ...(alongSide ? [] : [`let c${name}${t} = p${name}${t}.x % 4u;`]),
       ]),
     ),
     registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: vec4f;`)),
-    fetch: (k) => operands.flatMap((o) => lines(o.count, (t) => guarded(o, t, [`next${o.name}${t} = ${read(o.name, t, k)};`]))),
+    fetch: (k) =>
+      operands.flatMap((o) =>
+        lines(o.count, (t) => guarded(o, t, [o.name === 'A' ? `nextA${t} = loadA4(row0 + pA${t}.x, ${k} + pA${t}.y);` : `nextB${t} = loadB4(${k} + pB${t}.y, col0 + pB${t}.x);`])),
+      ),
     stage: (at) =>
       operands.flatMap((o) =>
         lines(o.count, (t) => {
