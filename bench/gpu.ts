@@ -4,12 +4,10 @@
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, type Engine } from '../src/index.js';
-import { isCpuAdapter as isCpuDescription } from '../src/gpu/device.js';
+import { isCpuAdapter as isCpuDescription, nodeGpu } from '../src/gpu/device.js';
 import { waitPolitely } from '../src/gpu/polite-wait.js';
 
 export type Tfjs = typeof TF;
-
-let dawnGpu: GPU | undefined; // module-level: dawn.node's instance must outlive every device made from it
 
 /** Installs dawn.node as navigator.gpu (in Node; a browser already has one) and starts our engine on it. */
 export async function startEngine(): Promise<Engine> {
@@ -23,9 +21,7 @@ export async function startEngine(): Promise<Engine> {
 export async function installDawn(): Promise<void> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu && typeof process !== 'undefined' && process.versions?.node) {
-    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
-    Object.assign(globalThis, dawn.globals);
-    dawnGpu ??= dawn.create([]);
+    const dawnGpu = await nodeGpu();
     // Node ≥ 21 has a navigator (behind a read-only global getter): add gpu to it; Node 20 has none.
     if (nav) Object.defineProperty(nav, 'gpu', { value: dawnGpu, configurable: true });
     else Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawnGpu }, configurable: true, writable: true });

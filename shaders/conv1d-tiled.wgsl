@@ -64,51 +64,25 @@ fn bColsAdjacent() -> bool {
   return PASS != 2u;
 }
 
-/** x[n, ci, lo·stride − padding + k·dilation], zero in the padding. */
-fn im2col(n: u32, ci: u32, lo: u32, k: u32) -> f32 {
-  let at = i32(lo * STRIDE + k * DILATION) - i32(PADDING);
-  if (at < 0 || at >= i32(LENGTH)) {
-    return 0.0;
-  }
-  return rhs[(n * CIN + ci) * LENGTH + u32(at)];
-}
-
+// The scalar loads (the core's scalar staging) read through the quad loads' element helpers below.
 fn loadA(row: u32, k: u32) -> f32 {
-  if (row >= p.M || k >= p.K) {
-    return 0.0;
-  }
+  let valid = row < p.M && k < p.K;
   if (PASS == 0u) {
-    return lhs[row * p.K + k]; // w[co, (ci, k)]
+    return select(0.0, lhs[row * p.K + k], valid); // w[co, (ci, k)]
   }
   if (PASS == 1u) {
-    return lhs[((k / KW) * CIN + row) * KW + k % KW]; // w[co, ci, tap] with k = (co, tap)
+    return select(0.0, lhs[((k / KW) * CIN + row) * KW + k % KW], valid); // w[co, ci, tap] with k = (co, tap)
   }
-  return lhs[((k / LOUT) * COUT + row) * LOUT + k % LOUT]; // dy[n, co, lo] with k = (n, lo)
+  return outputGradientAt(vec2u(k / LOUT, k % LOUT), row, valid); // dy[n, co, lo] with k = (n, lo)
 }
 
 fn loadB(k: u32, col: u32) -> f32 {
-  if (k >= p.K || col >= p.N) {
-    return 0.0;
-  }
-  if (PASS == 0u) {
-    return im2col(col / LOUT, k / KW, col % LOUT, k % KW);
-  }
+  let valid = k < p.K && col < p.N;
   if (PASS == 2u) {
-    return im2col(k / LOUT, col / KW, k % LOUT, col % KW);
+    return inputAt(vec2u(k / LOUT, k % LOUT), col / KW, col % KW, valid); // im2col(x) with k = (n, lo)
   }
-  // PASS 1: dy[n, co, lo] for lo·stride = l + padding − tap·dilation.
-  let co = k / KW;
-  let tap = k % KW;
-  let n = col / LENGTH;
-  let t = i32(col % LENGTH + PADDING) - i32(tap * DILATION);
-  if (t < 0 || u32(t) % STRIDE != 0u) {
-    return 0.0;
-  }
-  let lo = u32(t) / STRIDE;
-  if (lo >= LOUT) {
-    return 0.0;
-  }
-  return rhs[(n * COUT + co) * LOUT + lo];
+  let length = columnRowLength();
+  return columnB(vec2u(col / length, col % length), k, valid);
 }
 
 fn store(row: u32, col: u32, value: f32, wid: vec3u) {

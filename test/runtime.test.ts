@@ -1,5 +1,5 @@
 // The GPU runtime: errors that name the kernel, refusals before dispatch, ordering of dispatches and copies
-// within a batch, and the per-kernel profiler.
+// within a batch, the per-kernel profiler and the device timer.
 
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ser from '../src/index.js';
@@ -192,6 +192,34 @@ describe('GPU runtime', () => {
     expect(row!.ms).toBeGreaterThan(0);
     expect(table.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 6);
     x.dispose();
+    rt.profiler = null;
+  });
+
+  it('times recorded work on the device clock, from its first pass to its last, and leaves nothing behind when the recording fails', async (ctx) => {
+    ctx.skip(!rt.profile.timestamps, 'this adapter has no timestamp queries to time with');
+    const loop = `struct P { n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  for (var i = 0u; i < p.n; i++) { a[g.x] = fma(a[g.x], 0.5, 1.0); }
+}`;
+    const out = allocate(rt, 64 * 64, 'timed');
+    const spin = (loops: number) => rt.dispatch({ kernel: 'test.spin', shader: loop, params: new Params().u32(loops), buffers: [out.buffer], workgroups: [64] });
+    const light = await rt.timeOnDevice(() => spin(10));
+    expect(light).toBeGreaterThan(0);
+    // The clear ends the first pass: the span reaches the end of the heavy kernel in the second.
+    const t0 = performance.now();
+    const span = await rt.timeOnDevice(() => {
+      spin(10);
+      rt.clear(out.buffer, 16);
+      spin(100_000);
+    });
+    expect(span).toBeGreaterThan(10 * light);
+    expect(span).toBeLessThan(performance.now() - t0);
+    await expect(rt.timeOnDevice(() => { throw new Error('recording failed'); })).rejects.toThrow('recording failed');
+    await expect(rt.timeOnDevice(() => {})).rejects.toThrow('recorded no dispatch');
+    expect(await rt.timeOnDevice(() => spin(10))).toBeGreaterThan(0);
+    rt.release(out.buffer);
   });
 
   it('caches bind groups and uniforms, bounded, destroying evicted uniforms only after the submit that binds them', async () => {

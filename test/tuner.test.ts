@@ -1,5 +1,6 @@
 // Kernel tuning: the tuner keeps the rule while off, queues new problems while on and then picks the fastest
-// candidate by timing it; tuned convolutions still match the CPU reference; choices survive a save and a load.
+// candidate by timing it (on the device's clock where it has one); tuned convolutions still match the CPU
+// reference; choices survive a save and a load.
 
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,25 @@ describe('tuner', () => {
     other.load({ ...tuner.choices(), q: 'gone' });
     expect(other.choose('p', () => slow, all, [16])).toBe(fast);
     expect(other.choose('q', () => slow, all, [16])).toBe(slow);
+  });
+
+  it.skipIf(!rt.profile.timestamps)("times candidates by the device's clock: the host's time recording a run is not the kernel's", async () => {
+    const tuner = new Tuner();
+    tuner.enabled = true;
+    const light = busyVariant('light kernel, slow host', 10);
+    const hostHeavy: Variant = {
+      name: light.name,
+      run: (inputs) => {
+        const until = performance.now() + 1;
+        while (performance.now() < until); // a millisecond of host work per run, as a slow recording would take
+        return light.run(inputs);
+      },
+    };
+    const heavy = busyVariant('heavier kernel', 1000);
+    tuner.choose('clock', () => heavy, () => [heavy, hostHeavy], [16]);
+    const [result] = await tuner.tune(rt);
+    expect(result.chosen).toBe(hostHeavy.name);
+    expect(result.ms[hostHeavy.name]).toBeLessThan(0.5);
   });
 
   // Every family that asks the tuner: with tuning on, a new problem is timed by the runtime itself at the next

@@ -11,7 +11,7 @@
 // still unsubmitted, so a training step binds the same buffer every step and its bind group is cached too. A new
 // buffer and bind group per step cost about 0.5 ms of host time a step on lavapipe (default model).
 
-import type { Params } from './runtime.js';
+import type { Params } from './params.js';
 import type { Binding } from './storage.js';
 
 const UNIFORM_USAGE = 0x40; // GPUBufferUsage.UNIFORM

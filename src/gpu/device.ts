@@ -75,6 +75,11 @@ async function navigatorGpu(): Promise<GPU> {
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new Error('This browser has no WebGPU (navigator.gpu is missing). ' + NO_ADAPTER_HELP);
   }
+  return nodeGpu();
+}
+
+/** dawn.node's GPU, made once per process (Node only; the benchmark installs it as navigator.gpu for tfjs too). */
+export async function nodeGpu(): Promise<GPU> {
   // A variable module name keeps bundlers from pulling the native addon into the browser bundle.
   const moduleName = 'webgpu';
   const dawn = (await import(/* @vite-ignore */ moduleName)) as {
@@ -85,7 +90,9 @@ async function navigatorGpu(): Promise<GPU> {
   Object.assign(globalThis, dawn.globals);
   // dawn.node's instance must outlive every device made from it: if it were garbage-collected, Dawn would
   // tear down threads the device still uses (seen here as a crash in the middle of a read-back).
-  dawnInstance ??= dawn.create([]);
+  // Dawn rounds timestamps down to 65.5 µs unless told not to (a browser's guard against timing attacks, which a
+  // native process has no use for): the tuner and the profiler time kernels of a few µs by them.
+  dawnInstance ??= dawn.create(['disable-dawn-features=timestamp_quantization']);
   return dawnInstance;
 }
 

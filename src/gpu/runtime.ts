@@ -11,10 +11,14 @@
 import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { DeviceProfile, GpuDevice } from './device.js';
+import { DeviceTimer } from './device-timer.js';
 import { politeFor, waitPolitely } from './polite-wait.js';
 import { Profiler } from './profiler.js';
+import type { Params } from './params.js';
 import type { Binding } from './storage.js';
 import { Tuner, type TuningResult } from './tuner.js';
+
+export { Params } from './params.js';
 
 export interface KernelCall {
   /** Kernel name, e.g. 'conv1d.backwardWeight': named in errors and in the profiler's table. */
@@ -31,50 +35,6 @@ export interface KernelCall {
   volatile?: boolean;
   buffers: Binding[];
   workgroups: [number, number?, number?];
-}
-
-/** Packs a uniform struct of 4-byte scalars, in field order. */
-export class Params {
-  // Packed as they come, into one buffer seen as u32, i32 and f32 (the platform's byte order: little-endian
-  // wherever WebGPU runs), so that the cache key and the bytes need no second pass over boxed numbers.
-  private buffer = new ArrayBuffer(64);
-  private u = new Uint32Array(this.buffer);
-  private i = new Int32Array(this.buffer);
-  private f = new Float32Array(this.buffer);
-  private n = 0;
-  u32(...values: number[]): this {
-    for (const v of values) this.room(v, true).u[this.n++] = v;
-    return this;
-  }
-  i32(...values: number[]): this {
-    for (const v of values) this.room(v, true).i[this.n++] = v;
-    return this;
-  }
-  f32(...values: number[]): this {
-    for (const v of values) this.room(v, false).f[this.n++] = v;
-    return this;
-  }
-  /** Identifies the contents (the uniform cache's key): the packed bytes as a string, two characters a word. */
-  key(): string {
-    return String.fromCharCode.apply(null, new Uint16Array(this.buffer, 0, 2 * this.n) as unknown as number[]);
-  }
-  /** The packed words, padded to a multiple of 16 bytes (at least 16). */
-  bytes(): ArrayBuffer {
-    return this.buffer.slice(0, Math.max(16, Math.ceil((this.n * 4) / 16) * 16));
-  }
-  /** Checks an integer field and makes room for one more word. */
-  private room(v: number, integer: boolean): this {
-    if (integer && !Number.isInteger(v)) throw new Error(`uniform field ${this.n} must be an integer, got ${v}`);
-    if (this.n === this.u.length) {
-      const grown = new ArrayBuffer(2 * this.buffer.byteLength);
-      new Uint8Array(grown).set(new Uint8Array(this.buffer));
-      this.buffer = grown;
-      this.u = new Uint32Array(grown);
-      this.i = new Int32Array(grown);
-      this.f = new Float32Array(grown);
-    }
-    return this;
-  }
 }
 
 export class GpuError extends Error {}
@@ -121,6 +81,7 @@ export class GpuRuntime {
    * by default (two calls into Dawn a dispatch). */
   debugGroups = false;
   profiler: Profiler | null = null;
+  private timer: DeviceTimer | null = null;
   /** Dispatches recorded and batches submitted since the runtime started: the benchmark's per-step counts
    * (read before and after a step). Counting costs two increments, so it is always on. */
   readonly counts = { dispatches: 0, submits: 0 };
@@ -202,7 +163,7 @@ export class GpuRuntime {
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
     const pass = this.profiler
       ? encoder.beginComputePass({ label: labelOf(call), timestampWrites: this.profiler.timestampWrites(call.kernel) })
-      : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel }));
+      : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel, timestampWrites: this.timer?.passWrites() }));
     // Dawn names the innermost debug group in its error messages; a debug group costs two calls into Dawn a
     // dispatch, so only a runtime told to (`debugGroups`) records them. Without them an error at dispatch
     // still names the kernel and its shapes through the bind group's label.
@@ -238,6 +199,29 @@ export class GpuRuntime {
     this.bindings.afterSubmit();
     this.staging.afterSubmit();
     this.profiler?.afterSubmit();
+  }
+
+  /** Milliseconds the device spends on the work that `record` records, by its timestamps (./device-timer.ts):
+   * neither the host's recording nor the wait for the queue is in it (except where the work fills more than a
+   * batch: the device may then wait between its submits). Needs the adapter's 'timestamp-query', and the profiler
+   * off (it gives every dispatch a timed pass of its own). */
+  async timeOnDevice(record: () => void): Promise<number> {
+    if (!this.profile.timestamps) throw new Error('this adapter has no timestamp-query: the device cannot time work');
+    if (this.profiler) throw new Error('timeOnDevice: the profiler is on, and times every pass itself');
+    const timer = (this.timer ??= new DeviceTimer(this.device));
+    this.flush();
+    timer.start();
+    try {
+      record();
+    } catch (e) {
+      timer.abandon();
+      throw e;
+    }
+    if (!timer.finish(this.encoderCommand('device timer'))) throw new Error('timeOnDevice: the work recorded no dispatch');
+    this.flush();
+    const ms = await this.wait(timer.read());
+    await this.throwErrors();
+    return ms;
   }
 
   /** Waits for the queue and throws the first WebGPU error raised since the last sync; then tunes what the

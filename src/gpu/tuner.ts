@@ -5,7 +5,7 @@
 // with tuning off, every problem gets the rule.
 // Kernels are dispatched synchronously inside ops, so the timing cannot happen there: the runtime tunes the
 // queued problems itself the next time the host waits on the device (`sync`, `read`), timing every variant on
-// zeroed inputs of the problem's shape and keeping the fastest. Choices are keyed by the problem's shapes and
+// zeroed inputs of the problem's shape (by the device's timestamps where it has them) and keeping the fastest. Choices are keyed by the problem's shapes and
 // can be saved and loaded (`choices()`, `load()`), so a tuning run is paid once per adapter
 // (src/cli/tuning-file.ts keeps them in a file).
 //
@@ -37,10 +37,12 @@ export interface TuningResult {
  * saved choices of an older version are not reused. 3: split reductions and 64×64 tiles of 8×8; 4: block staging
  * of k-adjacent operands (GEMMs from 1024³); 5: the convolutions' tiles stage quads (the scalar staging is named
  * `scalar`); 6: 64×128 of 8×8 with 16-deep slabs, 64×64 of 8×4 and 4×8, and GEMMs whose operands along k are
- * transposed first (`transposed`) join, the blocks (`kb`) go. */
-export const TUNING_VERSION = 6;
+ * transposed first (`transposed`) join, the blocks (`kb`) go; 7: candidates are timed on the device's clock,
+ * and the convolutions' scalar staging reads through the quads' element helpers. */
+export const TUNING_VERSION = 7;
 
-/** Runs per timed sample: enough that a queue sync's round trip is a small part of it. */
+/** Runs per timed sample: enough that the clock's grain (a browser rounds timestamps to 0.1 ms) or, without
+ * timestamps, a queue sync's round trip is a small part of it. */
 const SAMPLE_MS = 4;
 const MAX_RUNS = 64;
 const SAMPLES = 3;
@@ -168,23 +170,29 @@ async function timeInterleaved(rt: GpuRuntime, runs: Array<() => void>): Promise
   return medians();
 }
 
-/** Runs per sample for `run` (enough that a sample lasts SAMPLE_MS, at most MAX_RUNS); 0 where it fails. */
+/** Runs per sample for `run` (enough that a sample lasts SAMPLE_MS, at most MAX_RUNS); 0 where it fails. The
+ * count chosen is sampled too, so that the timed rounds find the bind groups of all its runs made. */
 async function calibrate(rt: GpuRuntime, run: () => void): Promise<number> {
   try {
     run(); // compiles the pipeline
     await rt.sync();
-    let runs = 1;
-    while (runs < MAX_RUNS && (await sample(rt, run, runs)) * runs < SAMPLE_MS) runs = Math.min(MAX_RUNS, runs * 4);
-    return runs;
+    for (let runs = 1; ; runs = Math.min(MAX_RUNS, runs * 4)) {
+      if ((await sample(rt, run, runs)) * runs >= SAMPLE_MS || runs === MAX_RUNS) return runs;
+    }
   } catch {
     return 0;
   }
 }
 
-/** Milliseconds per run over `runs` runs and one queue sync. */
+/** Milliseconds per run over `runs` runs: on the device's clock where it has timestamps (the host's recording
+ * and the queue's round trip are not the kernel's), else from the first run's recording to the queue's sync. */
 async function sample(rt: GpuRuntime, run: () => void, runs: number): Promise<number> {
+  const record = () => {
+    for (let i = 0; i < runs; i++) run();
+  };
+  if (rt.profile.timestamps) return (await rt.timeOnDevice(record)) / runs;
   const t0 = performance.now();
-  for (let i = 0; i < runs; i++) run();
+  record();
   await rt.sync();
   return (performance.now() - t0) / runs;
 }
