@@ -185,7 +185,10 @@ async function calibrate(rt: GpuRuntime, run: () => void): Promise<number> {
 }
 
 /** Milliseconds per run over `runs` runs: on the device's clock where it has timestamps (the host's recording
- * and the queue's round trip are not the kernel's), else from the first run's recording to the queue's sync. */
+ * and the queue's round trip are not the kernel's), else from the first run's recording to the queue's sync.
+ * The device's clock leaves out the host's cost of a candidate's extra dispatches (a split's sum, a transpose),
+ * which a training step bound by the host pays: such candidates are offered only where their kernels' time
+ * dwarfs a dispatch's recording (splits keep at least 256 of K, transposes start at 1024³; gemm.ts). */
 async function sample(rt: GpuRuntime, run: () => void, runs: number): Promise<number> {
   const record = () => {
     for (let i = 0; i < runs; i++) run();
