@@ -160,7 +160,8 @@ export class GpuRuntime {
     const encoder = this.begin(call);
     const pipeline = this.pipeline(call);
     const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, () => labelOf(call), call.volatile);
-    // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused.
+    // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused (a pass
+    // opened while `timeOnDevice` records writes the timer's timestamps).
     const pass = this.profiler
       ? encoder.beginComputePass({ label: labelOf(call), timestampWrites: this.profiler.timestampWrites(call.kernel) })
       : (this.pass ??= encoder.beginComputePass({ label: this.batchLabel, timestampWrites: this.timer?.passWrites() }));
