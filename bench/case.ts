@@ -107,6 +107,10 @@ export interface CaseResult {
   torchRatio?: number;
   /** Extra figures of composite cases, e.g. utterances per second. */
   extra?: Record<string, number>;
+  /** What the tuner measured for the kernels it chose for one run, where it tuned them in this run (the sum of
+   * their chosen candidates' medians): beside `ms`, it shows whether the tuner's clock agrees with the
+   * benchmark's. */
+  tunedMs?: number;
 }
 
 export class CheckError extends Error {}
@@ -167,9 +171,11 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
   try {
     // Where tuning is on, a first run queues our candidate kernels for this shape and they are timed now, so
     // that the kernel checked below is the one timed.
+    let tunedMs: number | undefined;
     if (ctx.engine.runtime?.tuner.enabled) {
       for (const s of p.ours()) ctx.backend.release(s);
-      await tunePending();
+      const tuned = await tunePending();
+      if (tuned.length) tunedMs = tuned.reduce((sum, r) => sum + r.ms[r.chosen], 0);
     }
     const { error, tfjsError } = await checkCase(c, p, ctx);
     // The check has just run the work once on each engine: that was the warm-up (compilation, uploads).
@@ -184,6 +190,7 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
       tfjsGbps: rate(c.bytes, theirs?.ms),
       error,
       tfjsError,
+      tunedMs,
     };
   } finally {
     p.dispose();

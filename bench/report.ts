@@ -51,7 +51,8 @@ export function tableRow(r: Row): string {
     ms(r.tfjsMs).padStart(11) +
     (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
     (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11) +
-    (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each${spread(r)}`)
+    (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each${spread(r)}`) +
+    (r.tunedMs === undefined ? '' : `   tuner ${ms(r.tunedMs)} ms`)
   );
 }
 
@@ -145,6 +146,7 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
         if (r.hostMsRange) out.hostMsRange = r.hostMsRange.map((v) => round(v));
         out.hostClock = r.hostClock;
       }
+      if (r.tunedMs !== undefined) out.tunedMs = round(r.tunedMs);
       for (const [k, v] of Object.entries(r.extra ?? {})) out[k] = round(v);
       out.batch = r.batch;
       if (r.tfjsBatch !== undefined) out.tfjsBatch = r.tfjsBatch;

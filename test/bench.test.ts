@@ -67,6 +67,23 @@ describe('bench kernel cases (tiny shapes)', () => {
     expect(json.results[0]).toMatchObject({ name: r.name, tfjsMs: expect.any(Number), ratio: expect.any(Number) });
     expect(json.results[1]).toMatchObject({ name: 'broken', ms: null, failed: 'x' });
   });
+
+  it('with tuning on, reports beside our time what the tuner measured for the kernel it chose', async () => {
+    const tuner = ctx.engine.runtime!.tuner;
+    const c = kernelCases([32], 0.01).find((k) => k.name.startsWith('conv1d.fwd'))!;
+    tuner.enabled = true;
+    try {
+      const r = await runCase(c, ctx, TINY);
+      expect(r.tunedMs).toBeGreaterThan(0);
+      expect(r.tunedMs).toBe(tuner.results.at(-1)!.ms[tuner.results.at(-1)!.chosen]);
+      expect(tableRow(r)).toMatch(/ {3}tuner [\d.]+ ms$/);
+      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ tunedMs: expect.any(Number) });
+      // Tuned already: the next run of the case has no figure of the tuner's to report.
+      expect((await runCase(c, ctx, TINY)).tunedMs).toBeUndefined();
+    } finally {
+      tuner.enabled = false;
+    }
+  });
 });
 
 describe('bench model cases', () => {
