@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
 import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
-import { Params } from '../src/gpu/runtime.js';
+import { Params } from '../src/gpu/params.js';
 import { allocate, zeros } from '../src/gpu/storage.js';
 import { Tuner, type Variant } from '../src/gpu/tuner.js';
 import { kernelsRun } from './kernels-run.js';

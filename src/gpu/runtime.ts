@@ -18,8 +18,6 @@ import type { Params } from './params.js';
 import type { Binding } from './storage.js';
 import { Tuner, type TuningResult } from './tuner.js';
 
-export { Params } from './params.js';
-
 export interface KernelCall {
   /** Kernel name, e.g. 'conv1d.backwardWeight': named in errors and in the profiler's table. */
   kernel: string;

@@ -2,7 +2,8 @@
 // its reduction is split): each chunk writes a partial result, and a second dispatch adds them up in a fixed
 // order (the `reduce` entry of shaders/conv1d-backward-weight.wgsl): deterministic, no float atomics.
 
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, type GpuStorage } from '../gpu/storage.js';
 import backwardWeightKernels from '../../shaders/conv1d-backward-weight.wgsl';
 import common from '../../shaders/conv1d-common.wgsl';

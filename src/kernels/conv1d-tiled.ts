@@ -12,7 +12,8 @@
 // the scalars' time (geometric mean over 111 problems) and were faster in 69, but 16-24 % slower on the model's
 // 16x64x3000 and 16x128x750 forwards, so the tuner keeps timing both.
 
-import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import type { DeviceProfile } from '../gpu/device.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';

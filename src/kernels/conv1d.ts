@@ -24,7 +24,8 @@
 // input channel, as the first layer's input gradient has).
 // The CPU reference is ./cpu/conv1d.ts; the `defineKernel` entries at the end put the two side by side.
 
-import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';

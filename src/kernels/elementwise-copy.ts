@@ -4,7 +4,8 @@
 // blocks of it. concat takes its inputs two at a time, so the model's concatenations of two are one dispatch.
 // concat and slice are each other's adjoint.
 
-import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { allocate, GpuStorage, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';

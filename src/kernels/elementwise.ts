@@ -15,7 +15,8 @@
 // barriers); concat and slice, block copies, are in ./elementwise-copy.ts. Adjoint pairs: unary/unaryBackward,
 // sumTo/broadcastTo (binary's gradients are binary products summed down with sumTo, in ops.ts).
 
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, GpuStorage, gpuStorage, vec4Bytes, type Binding } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/elementwise.js';

@@ -30,7 +30,8 @@
 //    (measured ~1.5× 8×8 and ~1.8× 4×4 on lavapipe), no barriers. Its sizes are WGSL override constants.
 
 import type { DeviceProfile } from '../gpu/device.js';
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';

@@ -28,7 +28,8 @@
 // Vulkan driver, 2 busy cores, so ±50%): x [16, 64, 12000] took ~180-530 ms by rows (64 threads × 16 items) against
 // ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
-import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type Binding, type GpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/normalization.js';

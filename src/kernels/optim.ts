@@ -8,7 +8,8 @@
 //   dropout(x, p, seed)             y = x·mask and the mask, of 0 and 1/(1−p), from an integer hash of (seed,
 //                                   index), identical to the CPU reference bit for bit (one pass: mask and y)
 
-import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/optim.js';

@@ -22,7 +22,8 @@
 // thread per element of dx from the forward's y. Composed of elementwise ops it took 10 dispatches forward and
 // 12 backward.
 
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/pool1d.js';

@@ -14,7 +14,8 @@
 //
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
 
-import { Params, grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type Binding } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import type { CpuBackend } from './cpu/backend.js';

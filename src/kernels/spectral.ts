@@ -6,7 +6,8 @@
 // imaginary parts (conv1d's [N, 2F, T] with F real filters then F imaginary: outer N, inner F·T);
 // out [outer, inner] = log(re² + im² + floor); dz [outer, 2, inner].
 
-import { grid1d, Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/spectral.js';

@@ -1,7 +1,8 @@
 // A matrix transpose on WebGPU (shaders/transpose.wgsl): the GEMM's `transposeFirst` lays out an operand that it
 // would read along k along its side instead (./gemm.ts).
 
-import { Params, type GpuRuntime } from '../gpu/runtime.js';
+import { Params } from '../gpu/params.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
 import shader from '../../shaders/transpose.wgsl';
