@@ -58,9 +58,17 @@ export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry)
   const { M, N, K } = gemmView(pass, g);
   const tiles = tiledConfigsFor(profile.limits, M, N);
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
+  const rule = tiledRule(profile, pass, g);
+  return rule ? [...tiles, ...splits, { ...rule, scalarStaging: true }] : [...tiles, ...splits];
+}
+
+/** The tile the rule gives a pass on this device, where it has one: on GPUs, and among the tiles that suit the
+ * pass's GEMM (tiledConfigsFor); else null. */
+export function tiledRule(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig | null {
+  if (profile.kernels !== 'tiled') return null;
+  const { M, N } = gemmView(pass, g);
   const rule = tiledConvConfig(profile.limits, M, N);
-  if (!tiles.includes(rule)) return [...tiles, ...splits];
-  return [...tiles, ...splits, { ...rule, scalarStaging: true }];
+  return tiledConfigsFor(profile.limits, M, N).includes(rule) ? rule : null;
 }
 
 /** One pass on the tiled core. `a` and `b` are the buffers behind the GEMM's A and B (see the shader). */

@@ -31,8 +31,7 @@ import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
 import { backwardWeightShader, layerShapes, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
-import { convTiledName, gemmView, tiledCandidates, tiledPass, type ConvTiledConfig } from './conv1d-tiled.js';
-import { tiledConfigsFor, tiledConvConfig } from './gemm.js';
+import { convTiledName, gemmView, tiledCandidates, tiledPass, tiledRule, type ConvTiledConfig } from './conv1d-tiled.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
 import common from '../../shaders/conv1d-common.wgsl';
@@ -273,17 +272,15 @@ export function conv1dWith(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geo
  * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else the direct one. */
 function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]): Variant {
   const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
-  const { M, N, K } = gemmView(pass, g);
-  const limits = rt.profile.limits;
+  const { M, K } = gemmView(pass, g);
   const direct = () => variant('direct', directTile(pass, g));
   const subgroup = () => {
     const block = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
     return block && variant('subgroup', block);
   };
   const rule = () => {
-    const ruleTiled = tiledConvConfig(limits, M, N);
-    const tiles = rt.profile.kernels === 'tiled' ? tiledConfigsFor(limits, M, N) : [];
-    return M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE && tiles.includes(ruleTiled) ? variant(convTiledName(ruleTiled), ruleTiled) : (subgroup() ?? direct());
+    const tiled = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE ? tiledRule(rt.profile, pass, g) : null;
+    return tiled ? variant(convTiledName(tiled), tiled) : (subgroup() ?? direct());
   };
   const all = () => [direct(), subgroup(), ...tiledCandidates(rt.profile, pass, g).map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
   return rt.tuner.choose(`conv1d.${pass} ${layerShapes(g)}`, rule, all, inputs.map((s) => s.length));
