@@ -9,13 +9,15 @@
 // setImmediate callback runs as it would. Browsers have no setImmediate and wait as they do. The runtime waits so
 // on CPU drivers, except after streams of tiny dispatches (`politeFor`).
 
-/** Below this much wall time a dispatch between two waits, the device has been running streams of tiny
- * dispatches, for which a sleeping main thread costs more than its poll: a core then idles, and every hand-off
- * between lavapipe's threads has to wake it (the smallest GEMMs took 25-45 µs a dispatch with polite waits, 16-22
- * in the busy loop, on this 2-core machine). The runtime then waits in the busy loop (`politeFor`). */
+/** Below this much wall time a dispatch (from the first dispatch after a wait to the end of the next wait), the
+ * device has been running streams of tiny dispatches, for which a sleeping main thread costs more than its poll:
+ * a core then idles, and every hand-off between lavapipe's threads has to wake it (the smallest GEMMs took 25-45
+ * µs a dispatch with polite waits, 16-22 in the busy loop, on this 2-core machine). The runtime then waits in the
+ * busy loop (`politeFor`). */
 export const TINY_DISPATCH_MS = 0.1;
 
-/** Whether to wait politely after `dispatches` dispatches in `elapsedMs` since the last wait ended. */
+/** Whether to wait politely after `dispatches` dispatches that took `elapsedMs`, from the first one's recording to
+ * the end of the wait for them. */
 export function politeFor(elapsedMs: number, dispatches: number): boolean {
   return dispatches === 0 || elapsedMs / dispatches >= TINY_DISPATCH_MS;
 }

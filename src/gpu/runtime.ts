@@ -92,8 +92,10 @@ export class GpuRuntime {
    * every core; `init` turns it on for CPU drivers. Not after streams of tiny dispatches (`politeFor`). */
   politeWaits = false;
   private politeNow = true;
-  /** When the last wait for the queue ended, and the dispatches recorded by then (for `politeFor`). */
-  private lastSettle = { at: 0, dispatches: 0 };
+  /** For `politeFor`: when the first dispatch since the last wait for the queue was recorded (null: none yet),
+   * and the dispatches recorded by that wait. */
+  private firstDispatchAt: number | null = null;
+  private dispatchesAtSettle = 0;
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
 
@@ -178,6 +180,7 @@ export class GpuRuntime {
     pass.dispatchWorkgroups(x, y, z);
     if (this.debugGroups) pass.popDebugGroup();
     this.counts.dispatches++;
+    this.firstDispatchAt ??= performance.now();
     if (this.kernelCounts) this.kernelCounts.set(call.kernel, (this.kernelCounts.get(call.kernel) ?? 0) + 1);
     if (this.profiler) pass.end();
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
@@ -251,9 +254,12 @@ export class GpuRuntime {
   private async settle(): Promise<void> {
     this.flush();
     await this.wait(this.device.queue.onSubmittedWorkDone());
+    // From the first dispatch since the last wait, not from that wait: what the host did in between (another
+    // engine's work, the application's own) says nothing of how long the dispatches take.
     const at = performance.now();
-    this.politeNow = politeFor(at - this.lastSettle.at, this.counts.dispatches - this.lastSettle.dispatches);
-    this.lastSettle = { at, dispatches: this.counts.dispatches };
+    this.politeNow = politeFor(at - (this.firstDispatchAt ?? at), this.counts.dispatches - this.dispatchesAtSettle);
+    this.firstDispatchAt = null;
+    this.dispatchesAtSettle = this.counts.dispatches;
     await this.throwErrors();
   }
 
