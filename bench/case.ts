@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { tunePending, type Backend, type Engine, type Storage } from '../src/index.js';
 import { compare, type CheckResult } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
-import { measure, type Timing, type TimingOptions, type Workload } from './timing.js';
+import { measure, ratioByRound, type Timing, type TimingOptions, type Workload } from './timing.js';
 
 export interface BenchContext {
   engine: Engine;
@@ -85,6 +85,8 @@ export interface CaseResult {
   tfjsMs: number | null;
   /** tfjsMs / ms: above 1, ours is faster. */
   ratio: number | null;
+  /** The lowest and highest tfjs/ours of a timing round (see ratioByRound in timing.ts). */
+  ratioRange?: [number, number];
   gflops?: number;
   gbps?: number;
   tfjsGflops?: number;
@@ -162,7 +164,8 @@ export function tfjsWorkload(p: Prepared, tf: Tfjs): Workload {
 
 /** What every result row says of a timing: our time, TensorFlow.js's where it ran, their ratio, the batches. */
 export function timedResult(c: { name: string; label: string }, ours: Timing, theirs: Timing | null) {
-  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, batch: ours.batch, tfjsBatch: theirs?.batch };
+  const ratioRange = theirs ? ratioByRound(ours, theirs) : null;
+  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, ...(ratioRange ? { ratioRange } : {}), batch: ours.batch, tfjsBatch: theirs?.batch };
 }
 
 /** Checks both engines against the reference, then times both. Throws CheckError on a wrong result. */

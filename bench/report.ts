@@ -51,6 +51,7 @@ export function tableRow(r: Row): string {
     ms(r.tfjsMs).padStart(11) +
     (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
     (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11) +
+    (r.ratioRange ? `   by round ${r.ratioRange.map((v) => v.toFixed(2)).join('-')}x` : '') +
     (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each${spread(r)}`) +
     (r.tunedMs === undefined ? '' : `   tuner ${ms(r.tunedMs)} ms`)
   );
@@ -131,6 +132,7 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
         tfjsMs: round(r.tfjsMs) ?? null,
         ratio: round(r.ratio) ?? null,
       };
+      if (r.ratioRange) out.ratioRange = r.ratioRange.map((v) => round(v));
       if (r.gflops !== undefined) out.gflops = round(r.gflops);
       if (r.gbps !== undefined) out.gbps = round(r.gbps);
       if (r.tfjsGflops !== undefined) out.tfjsGflops = round(r.tfjsGflops);

@@ -80,7 +80,9 @@ export function checkTargets(run: BenchJson): TargetCheck[] {
   else {
     const short = twins.filter((r) => (r.ratio as number) < minRatio);
     const worst = twins.reduce((a, b) => ((b.ratio as number) < (a.ratio as number) ? b : a));
-    const measured = short.length ? `${twins.length - short.length} of ${twins.length}; short: ${short.map((r) => `${r.name} ${fixed(r.ratio as number)}×`).join(', ')}` : `${twins.length} of ${twins.length}; closest ${worst.name} ${fixed(worst.ratio as number)}×`;
+    // A ratio with the spread of its rounds, where the run recorded it: whether the machine's noise straddles the target.
+    const ratio = (r: Result) => `${r.name} ${fixed(r.ratio as number)}×${Array.isArray(r.ratioRange) ? ` (by round ${r.ratioRange.map((v) => fixed(v)).join('-')}×)` : ''}`;
+    const measured = short.length ? `${twins.length - short.length} of ${twins.length}; short: ${short.map(ratio).join(', ')}` : `${twins.length} of ${twins.length}; closest ${ratio(worst)}`;
     checks.push({ target: ratioTarget, measured, met: short.length === 0 });
   }
   return checks;

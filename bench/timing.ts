@@ -34,6 +34,8 @@ export interface Timing {
   /** Runs per sample (k). */
   batch: number;
   samples: number[];
+  /** The round of each sample (0: the one that sized the batch, taken when one run filled it). */
+  rounds: number[];
 }
 
 async function sample(w: Workload, runs: number): Promise<number> {
@@ -60,22 +62,34 @@ export async function measure(workloads: Workload[], o: TimingOptions): Promise<
       batch = Math.min(MAX_BATCH, Math.ceil(batch * Math.min(16, (1.25 * o.minSampleMs) / Math.max(last, 0.01))));
       last = await sample(w, batch);
     }
-    state.push({ w, first, batch, samples: batch === 1 ? [first] : [], last });
+    state.push({ w, first, batch, samples: batch === 1 ? [first] : [], rounds: batch === 1 ? [0] : [], last });
   }
   const budget = o.budgetMs * workloads.length;
-  for (;;) {
+  for (let round = 1; ; round++) {
     const pending = state.filter((s) => s.samples.length < o.repeats);
-    const round = pending.reduce((t, s) => t + s.last, 0);
-    if (pending.length === 0 || performance.now() - started + round > budget) break;
+    const roundMs = pending.reduce((t, s) => t + s.last, 0);
+    if (pending.length === 0 || performance.now() - started + roundMs > budget) break;
     for (const s of pending) {
       s.last = await sample(s.w, s.batch);
       s.samples.push(s.last / s.batch);
+      s.rounds.push(round);
     }
   }
   return state.map((s) => {
-    const samples = s.samples.length ? s.samples : [s.first];
-    return { ms: median(samples), batch: s.batch, samples };
+    const [samples, rounds] = s.samples.length ? [s.samples, s.rounds] : [[s.first], [0]];
+    return { ms: median(samples), batch: s.batch, samples, rounds };
   });
+}
+
+/** The lowest and highest of theirs/ours over the rounds in which both took a sample (`measure` alternates
+ * them, so a round's two samples met the same load), or null under two such rounds: how far the machine's noise
+ * moves the ratio of the medians. */
+export function ratioByRound(ours: Timing, theirs: Timing): [number, number] | null {
+  const ratios = ours.rounds.flatMap((round, i) => {
+    const j = theirs.rounds.indexOf(round);
+    return j < 0 ? [] : [theirs.samples[j] / ours.samples[i]];
+  });
+  return ratios.length < 2 ? null : [Math.min(...ratios), Math.max(...ratios)];
 }
 
 export function median(values: number[]): number {

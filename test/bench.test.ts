@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCase, runCase, type BenchContext } from '../bench/case.js';
+import { checkCase, runCase, timedResult, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
@@ -21,7 +21,7 @@ import { startEngine, startTfjs } from '../bench/gpu.js';
 import { parseOptions } from '../bench/options.js';
 import { benchJson, tableRow, type BenchJson } from '../bench/report.js';
 import { checkTargets, readBenchJson, targetLines } from '../bench/targets.js';
-import { median, type TimingOptions } from '../bench/timing.js';
+import { measure, median, ratioByRound, type TimingOptions } from '../bench/timing.js';
 
 const TINY: TimingOptions = { warmup: 1, repeats: 1, minSampleMs: 0, budgetMs: 1000 };
 
@@ -242,6 +242,25 @@ describe('bench helpers', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
   });
+
+  it("spreads a ratio over the rounds in which both engines took a sample, and shows it in the row and the JSON", async () => {
+    // Work that takes as long as its workload says, round after round; one run fills a sample (minSampleMs 0).
+    const slow = (ms: number[]) => ({ run: () => new Promise<void>((resolve) => setTimeout(resolve, ms.shift() ?? 1)), sync: async () => {} });
+    const [ours, theirs] = await measure([slow([2, 2, 8, 2]), slow([8, 8, 8, 8])], { warmup: 0, repeats: 3, minSampleMs: 0, budgetMs: 10_000 });
+    expect(ours.rounds).toEqual([0, 1, 2]);
+    expect(theirs.rounds).toEqual([0, 1, 2]);
+    const [low, high] = ratioByRound(ours, theirs)!;
+    expect(low).toBeLessThan(1.5); // round 2: 8 ms against 8
+    expect(high).toBeGreaterThan(2.5); // rounds 0 and 1: 8 against 2
+    // Paired by round: a sample with no partner is left out, and one pair is no spread.
+    const timing = (samples: number[], rounds: number[]) => ({ ms: median(samples), batch: 1, samples, rounds });
+    expect(ratioByRound(timing([1, 2, 1.5], [0, 1, 2]), timing([3, 3, 6], [1, 2, 3]))).toEqual([1.5, 2]);
+    expect(ratioByRound(timing([1, 2], [0, 1]), timing([3, 3], [1, 2]))).toBeNull();
+    const row = { ...timedResult({ name: 'gemm.fwd 256^3', label: 'gemm' }, ours, theirs), error: 0 };
+    expect(row.ratioRange).toEqual([low, high]);
+    expect(tableRow(row)).toMatch(/ {3}by round [\d.]+-[\d.]+x$/);
+    expect((benchJson(undefined, [row], 'test', []).results[0] as Record<string, unknown>).ratioRange).toEqual([expect.closeTo(low, 4), expect.closeTo(high, 4)]);
+  });
 });
 
 describe('bench --targets (issue #11)', () => {
@@ -287,6 +306,8 @@ describe('bench --targets (issue #11)', () => {
     const checks = checkTargets(partial);
     expect(checks.filter((c) => c.met !== null).map((c) => c.target)).toEqual(['gemm.fwd 4096^3: ≥ 40 TFLOP/s', 'every case with a tfjs twin: ≥ 1.5× tfjs']);
     expect(targetLines(partial, checks)[0]).toMatch(/every measured one met/);
+    const noisy = checkTargets(run(LAVAPIPE, { 'conv1d.fwd 16x64x3000->128 k3': { ratio: 2.9, ratioRange: [2.1, 3.4] as never } }));
+    expect(noisy.find((c) => c.met === false)!.measured).toMatch(/; short: conv1d.fwd 16x64x3000->128 k3 2.90× \(by round 2.10-3.40×\), gemm.fwd 4096\^3 2.00×/);
     const slow = run(H100, { 'gemm.fwd 4096^3': { gflops: 39000 } });
     expect(targetLines(slow, checkTargets(slow))).toEqual(expect.arrayContaining([expect.stringMatching(/^issue #11's targets on NVIDIA: .*: 1 not met$/), expect.stringMatching(/^  NOT MET gemm.fwd 4096\^3: ≥ 40 TFLOP\/s +39.0 TFLOP\/s$/)]));
   });
