@@ -7,7 +7,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkCase, runCase, timedResult, type BenchContext } from '../bench/case.js';
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
@@ -244,14 +244,17 @@ describe('bench helpers', () => {
   });
 
   it("spreads a ratio over the rounds in which both engines took a sample, and shows it in the row and the JSON", async () => {
-    // Work that takes as long as its workload says, round after round; one run fills a sample (minSampleMs 0).
-    const slow = (ms: number[]) => ({ run: () => new Promise<void>((resolve) => setTimeout(resolve, ms.shift() ?? 1)), sync: async () => {} });
-    const [ours, theirs] = await measure([slow([2, 2, 8, 2]), slow([8, 8, 8, 8])], { warmup: 0, repeats: 3, minSampleMs: 0, budgetMs: 10_000 });
+    // Work that takes as long as its workload says on a clock it moves, round after round; one run fills a
+    // sample (minSampleMs 0).
+    const clock = { now: 0 };
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
+    const slow = (ms: number[]) => ({ run: () => void (clock.now += ms.shift()!), sync: async () => {} });
+    const [ours, theirs] = await measure([slow([2, 2, 8]), slow([8, 8, 4])], { warmup: 0, repeats: 3, minSampleMs: 0, budgetMs: 10_000 });
+    now.mockRestore();
     expect(ours.rounds).toEqual([0, 1, 2]);
     expect(theirs.rounds).toEqual([0, 1, 2]);
     const [low, high] = ratioByRound(ours, theirs)!;
-    expect(low).toBeLessThan(1.5); // round 2: 8 ms against 8
-    expect(high).toBeGreaterThan(2.5); // rounds 0 and 1: 8 against 2
+    expect([low, high]).toEqual([0.5, 4]); // round 2: 4 ms against 8; rounds 0 and 1: 8 against 2
     // Paired by round: a sample with no partner is left out, and one pair is no spread.
     const timing = (samples: number[], rounds: number[]) => ({ ms: median(samples), batch: 1, samples, rounds });
     expect(ratioByRound(timing([1, 2, 1.5], [0, 1, 2]), timing([3, 3, 6], [1, 2, 3]))).toEqual([1.5, 2]);
