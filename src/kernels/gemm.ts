@@ -283,8 +283,11 @@ export function configName(c: GemmConfig): string {
 
 /** The aligned core's operand layout for a product's transposes. */
 const alignedLayout = (o: GemmOptions): AlignedOperands => ({ aRowsAdjacent: !!o.transA, bColsAdjacent: !o.transB });
-/** Whether the core reads an operand along k (a plain A, a transposed B). */
-const readsAlongK = (o: GemmOptions) => !o.transA || !!o.transB;
+/** Whether the core reads an operand along k (a plain A, a transposed B): one not laid out along its side. */
+const readsAlongK = (o: GemmOptions) => {
+  const { aRowsAdjacent, bColsAdjacent } = alignedLayout(o);
+  return !aRowsAdjacent || !bColsAdjacent;
+};
 
 /** The tiled core's shader for a product: the aligned specialisation (vec4 reads and writes, no bounds checks,
  * its staging written out for the transposes) where the product is whole tiles, else the generic core (scalar
