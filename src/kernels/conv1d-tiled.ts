@@ -11,6 +11,10 @@
 // Measured since (bench/results/bench-nvidia-nvidia-h200.txt, e2d5cf6), on the rule's tile: quads took 0.93 of
 // the scalars' time (geometric mean over 111 problems) and were faster in 69, but 16-24 % slower on the model's
 // 16x64x3000 and 16x128x750 forwards, so the tuner keeps timing both.
+// Tried on the H100 and not taken: a forward quad inside one sample's row read as 4 loads from one index (no
+// position stepped from the last, no bounds checks but at the row's ends), these quads only for the rest. It took
+// 1.0-2.3× the time of these quads (named `stepped` in bench/results/bench-nvidia-nvidia-h100-80gb-hbm3-row-quads.txt)
+// on every tile and forward shape of the model.
 
 import { Params } from '../gpu/params.js';
 import type { GpuRuntime } from '../gpu/runtime.js';

@@ -78,7 +78,10 @@ export interface GemmTileConfig extends TiledLayout {
   /** The tiled core on products of whole tiles only: the operands it would read along k (a plain A, a transposed
    * B) transposed first (./transpose.ts), so that it reads both along their sides. On the H200 GEMM 4096³ ran
    * 42.0-42.5 TFLOP/s in that layout, 39.1-39.3 with one operand along k and 35.0-36.2 with two (the header of
-   * ./tiled-gemm-core.ts); a 4096² transpose moves 128 MB, about 1 % of the product's time there. */
+   * ./tiled-gemm-core.ts); a 4096² transpose moves 128 MB, about 1 % of the product's time there. On the H100
+   * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt) the transposed 64×64 tile of 8×8 won 4096³ at 42.2
+   * TFLOP/s against 39.7 untransposed, and 4096³ with B transposed at 41.4 against 36.6; at 1024³ the split
+   * reductions won. */
   transposeFirst?: boolean;
 }
 
@@ -151,8 +154,11 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  * run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win
  * in the H100's sweep nor the H200's, yet a pipeline to compile per problem), 128×256 of 8×16 (none on the H100:
  * 28 TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread
- * (128×128 of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution). SMALL stays
- * last (test/kernels/conv1d.test.ts runs every pass on it). */
+ * (128×128 of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution); tried on the H100
+ * and not taken (bench-nvidia-nvidia-h100-80gb-hbm3-deep-slabs.txt, 35 problems): 64×64 of 8×4 with two 16-deep
+ * buffers (best on none) and 64×64 of 8×4 and of 4×8 with 32-deep slabs (best on 4 small weight gradients, by 2-10 %,
+ * and 14 % or more behind the best on each forward of the default model). SMALL stays last
+ * (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(16, 16, 2, 2, 8),
   tiled(8, 16, 2, 2, 8),
