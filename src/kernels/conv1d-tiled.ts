@@ -14,7 +14,7 @@
 // Tried on the H100 and not taken: a forward quad inside one sample's row read as 4 loads from one index (no
 // position stepped from the last, no bounds checks but at the row's ends), these quads only for the rest. It took
 // 1.0-2.3× the time of these quads (named `stepped` in bench/results/bench-nvidia-nvidia-h100-80gb-hbm3-row-quads.txt)
-// on every tile and forward shape of the model.
+// on every tile and every forward shape tuned (the m5 design's and the default model's).
 
 import { Params } from '../gpu/params.js';
 import type { GpuRuntime } from '../gpu/runtime.js';

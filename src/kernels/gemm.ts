@@ -156,8 +156,8 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  * 28 TFLOP/s at 4096³ against 38-39 on 64×128); tried on the H200 and not taken: 8×16 and 16×8 blocks per thread
  * (128×128 of 8×16 was within 2 % of the best at 4096³ and among the slowest on every convolution); tried on the H100
  * and not taken (bench-nvidia-nvidia-h100-80gb-hbm3-deep-slabs.txt, 35 problems): 64×64 of 8×4 with two 16-deep
- * buffers (best on none) and 64×64 of 8×4 and of 4×8 with 32-deep slabs (best on 4 small weight gradients, by 2-10 %,
- * and 14 % or more behind the best on each forward of the default model). SMALL stays last
+ * buffers (best on none) and 64×64 of 8×4 and of 4×8 with 32-deep slabs (best on 4 of the default model's weight
+ * gradients, by 2-10 %, and 14 % or more behind the best on every forward tuned). SMALL stays last
  * (test/kernels/conv1d.test.ts runs every pass on it). */
 export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(16, 16, 2, 2, 8),
