@@ -16,6 +16,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // test/memory.test.ts collects garbage to check that forgotten tensors are released.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     fileParallelism: false,
   },
 });

@@ -37,3 +37,43 @@ it('10,000 training steps of a small conv net keep live GPU buffers and bytes fl
   expect(after.allocatedBuffers).toBe(before.allocatedBuffers);
   expect(after.allocatedBytes).toBe(before.allocatedBytes);
 }, 600_000);
+
+// Tensors made inside a scope (a tidy, a backward pass) join the finalizer only if they leave it alive.
+it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s intermediates', async () => {
+  const engine = await ser.init();
+  const w = ser.tensor(Float32Array.from({ length: 12 }, (_, i) => i - 5), [3, 4], { requiresGrad: true });
+  const live = () => engine.backend.counters().liveBuffers;
+  const before = live();
+  ser.tidy(() => ser.sum(ser.square(ser.relu(w))).backwardSync());
+  expect(live()).toBe(before + 1); // the gradient alone
+  expect([...(await w.grad!.toArray())]).toEqual(Array.from({ length: 12 }, (_, i) => 2 * Math.max(0, i - 5)));
+  w.dispose();
+  w.grad!.dispose();
+  expect(live()).toBe(before - 1);
+});
+
+it('forgotten tensors are released once collected: made outside a tidy, returned from one, and a forgotten graph', async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const collect = async () => {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run in a task of their own
+  };
+  // What earlier tests forgot goes first.
+  for (let i = 0, last = -1; i < 50 && live() !== last; i++) {
+    last = live();
+    await collect();
+  }
+  const before = live();
+  // In a function of its own, so that no reference outlives it on the stack.
+  (() => {
+    const x = ser.tensor(new Float32Array(64).fill(1), [64], { requiresGrad: true });
+    ser.tidy(() => ser.relu(ser.tensor(new Float32Array(64), [64])));
+    ser.tidy(() => ser.sum(ser.square(ser.relu(x)))); // the loss, and its graph's intermediates adopted by it
+  })();
+  expect(live()).toBeGreaterThan(before + 3);
+  for (let i = 0; i < 50 && live() > before; i++) await collect();
+  expect(live()).toBeLessThanOrEqual(before); // less where more of the earlier tests' garbage went meanwhile
+});

@@ -13,27 +13,20 @@
 
 import type { Params } from './params.js';
 import type { Binding } from './storage.js';
+import { Trie } from './trie.js';
 
 const UNIFORM_USAGE = 0x40; // GPUBufferUsage.UNIFORM
 const VOLATILE_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
-
-/** A node of the bind-group trie: children by the next object of the key, and the group of the key ending here. */
-class TrieNode {
-  private children = new Map<object, TrieNode>();
-  group: GPUBindGroup | null = null;
-  child(key: object): TrieNode {
-    let node = this.children.get(key);
-    if (!node) this.children.set(key, (node = new TrieNode()));
-    return node;
-  }
-}
 
 /** The trie's key part for a dispatch without a uniform. */
 const NO_UNIFORM = {};
 
 export class BindingCache {
-  private uniforms = new Map<string, GPUBuffer>();
-  private groups = new TrieNode();
+  /** Uniform buffers by their params' words. */
+  private uniforms = new Trie<number, GPUBuffer>();
+  /** The buffers in `uniforms`, retired together when it is full. */
+  private uniformBuffers: GPUBuffer[] = [];
+  private groups = new Trie<object, GPUBindGroup>();
   private groupCount = 0;
   /** Evicted uniforms, destroyed after the next submit: the batch being recorded may still bind them. */
   private retired: GPUBuffer[] = [];
@@ -57,17 +50,17 @@ export class BindingCache {
     // is a few identity-keyed Map reads, with no key string to build.
     let node = this.groups.child(pipeline).child(uniform ?? NO_UNIFORM);
     for (const buffer of buffers) node = node.child(buffer);
-    if (node.group) return node.group;
+    if (node.value) return node.value;
     const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
     if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
-    node.group = this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries });
+    node.value = this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries });
     // Bounded by starting afresh: lengths that vary per batch must not grow it forever, and a training step,
     // which repeats its bind groups, refills it in one step.
     if (++this.groupCount > this.capacity.bindGroups) {
-      this.groups = new TrieNode();
+      this.groups = new Trie();
       this.groupCount = 0;
     }
-    return node.group;
+    return node.value;
   }
 
   /** Called by the runtime after each queue submit. */
@@ -79,7 +72,7 @@ export class BindingCache {
   }
 
   stats(): { uniforms: number; bindGroups: number; volatileUniforms: number } {
-    return { uniforms: this.uniforms.size, bindGroups: this.groupCount, volatileUniforms: this.volatileCount };
+    return { uniforms: this.uniformBuffers.length, bindGroups: this.groupCount, volatileUniforms: this.volatileCount };
   }
 
   /** A uniform buffer holding params, recycled: queue.writeBuffer lands before the next submit, i.e. before the
@@ -99,21 +92,22 @@ export class BindingCache {
   }
 
   private uniform(params: Params): GPUBuffer {
-    const key = params.key();
-    let buffer = this.uniforms.get(key);
-    if (!buffer) {
-      const bytes = params.bytes();
-      buffer = this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true });
-      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
-      buffer.unmap();
-      if (this.uniforms.size >= this.capacity.uniforms) {
-        // Retired, not destroyed: the batch being recorded may still bind them.
-        this.retired.push(...this.uniforms.values());
-        this.uniforms.clear();
-      }
-      this.uniforms.set(key, buffer);
+    let node = this.uniforms;
+    for (const word of params.words) node = node.child(word);
+    if (node.value) return node.value;
+    if (this.uniformBuffers.length >= this.capacity.uniforms) {
+      // Retired, not destroyed: the batch being recorded may still bind them.
+      this.retired.push(...this.uniformBuffers);
+      this.uniformBuffers = [];
+      this.uniforms = new Trie();
+      return this.uniform(params);
     }
-    return buffer;
+    const bytes = params.bytes();
+    const buffer = this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true });
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
+    buffer.unmap();
+    this.uniformBuffers.push(buffer);
+    return (node.value = buffer);
   }
 
   private layout(pipeline: GPUComputePipeline): GPUBindGroupLayout {

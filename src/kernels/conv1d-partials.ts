@@ -19,8 +19,18 @@ export const MIN_CHUNK = 256;
 
 export const backwardWeightShader = common + backwardWeightKernels;
 
-/** The layer's shapes, for dispatch labels, tuning keys and errors. */
-export const layerShapes = (g: Geometry) => `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
+const shapesOf = new WeakMap<Geometry, string>();
+
+/** The layer's shapes, for dispatch labels, tuning keys and errors: built once per geometry, which a layer's three
+ * passes share and each reads several times. */
+export function layerShapes(g: Geometry): string {
+  let shapes = shapesOf.get(g);
+  if (shapes === undefined) {
+    shapes = `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
+    shapesOf.set(g, shapes);
+  }
+  return shapes;
+}
 
 /** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into
  * the result when there is one chunk), then added up in a fixed order. */

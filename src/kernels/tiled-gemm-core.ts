@@ -97,15 +97,28 @@ export function tiledSlabBytes(c: TiledLayout): number {
 }
 
 const shaders = new Map<string, Map<string, string>>();
+/** The same, found by the layout object (the tuner's and the rules' configurations live as long as the process):
+ * a dispatch then builds no key (the JSON key above was 6 % of a training step's JavaScript on the GPU path).
+ * Per layout, per prelude, by `sidesCode`. */
+const byLayout = new WeakMap<TiledLayout, Map<string, string[]>>();
+const sidesCode = (a?: AlignedOperands) => (a ? 1 + (a.aRowsAdjacent ? 1 : 0) + (a.bColsAdjacent ? 2 : 0) : 0);
 
 /** `prelude` (the family's bindings and operand functions) followed by the core for `layout`. Cached, so that
  * every dispatch of a configuration passes the same string (the runtime caches modules by shader text). */
 export function tiledGemmShader(prelude: string, layout: TiledLayout, aligned?: AlignedOperands): string {
+  let byPrelude = byLayout.get(layout);
+  if (!byPrelude) byLayout.set(layout, (byPrelude = new Map()));
+  let bySides = byPrelude.get(prelude);
+  if (!bySides) byPrelude.set(prelude, (bySides = []));
+  return (bySides[sidesCode(aligned)] ??= shaderText(prelude, layout, aligned));
+}
+
+function shaderText(prelude: string, layout: TiledLayout, aligned?: AlignedOperands): string {
   const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, aligned ?? null]);
-  let byLayout = shaders.get(prelude);
-  if (!byLayout) shaders.set(prelude, (byLayout = new Map()));
-  let shader = byLayout.get(key);
-  if (!shader) byLayout.set(key, (shader = prelude + tiledGemmCore(layout, aligned)));
+  let byKey = shaders.get(prelude);
+  if (!byKey) shaders.set(prelude, (byKey = new Map()));
+  let shader = byKey.get(key);
+  if (!shader) byKey.set(key, (shader = prelude + tiledGemmCore(layout, aligned)));
   return shader;
 }
 
