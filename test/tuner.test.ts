@@ -69,7 +69,7 @@ describe('tuner', () => {
 
   it('keeps the rule while off, and queues nothing', () => {
     const tuner = new Tuner();
-    expect(tuner.choose('p', () => slow, all, [16])).toBe(slow);
+    expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(slow);
     expect(tuner.pending).toBe(0);
   });
 
@@ -78,7 +78,7 @@ describe('tuner', () => {
     tuner.enabled = true;
     const saved: string[] = [];
     tuner.onTuned = async (results) => void saved.push(...results.map((r) => r.problem));
-    expect(tuner.choose('p', () => slow, all, [16])).toBe(slow);
+    expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(slow);
     expect(tuner.pending).toBe(1);
     const [result] = await tuner.tune(rt);
     expect(saved).toEqual(['p']);
@@ -87,13 +87,13 @@ describe('tuner', () => {
     expect(result.ms.fast).toBeLessThan(result.ms.slow);
     expect(result.ms.broken).toBe(Infinity);
     expect(tuner.pending).toBe(0);
-    expect(tuner.choose('p', () => slow, all, [16])).toBe(fast);
+    expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(fast);
     // Saved choices come back in another tuner; a name no candidate has falls back to the rule.
     const other = new Tuner();
     other.enabled = true;
     other.load({ ...tuner.choices(), q: 'gone' });
-    expect(other.choose('p', () => slow, all, [16])).toBe(fast);
-    expect(other.choose('q', () => slow, all, [16])).toBe(slow);
+    expect(other.choose('p', () => slow, all, [{ length: 16 }])).toBe(fast);
+    expect(other.choose('q', () => slow, all, [{ length: 16 }])).toBe(slow);
   });
 
   it.skipIf(!rt.profile.timestamps)("times candidates by the device's clock: the host's time recording a run is not the kernel's", async () => {
@@ -109,7 +109,7 @@ describe('tuner', () => {
       },
     };
     const heavy = busyVariant('heavier kernel', 1000);
-    tuner.choose('clock', () => heavy, () => [heavy, hostHeavy], [16]);
+    tuner.choose('clock', () => heavy, () => [heavy, hostHeavy], [{ length: 16 }]);
     const [result] = await tuner.tune(rt);
     expect(result.chosen).toBe(hostHeavy.name);
     expect(result.ms[hostHeavy.name]).toBeLessThan(0.5);

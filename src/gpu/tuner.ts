@@ -74,8 +74,8 @@ export class Tuner {
    * (when it has more than one variant). With tuning off, always the rule's, so that an untuned run is
    * reproducible anywhere; `variants` is then not even called (a small kernel's dispatch stays cheap). Both are
    * thunks: once a problem's winner is kept, a dispatch neither works out the rule nor lists the candidates.
-   * `inputs`: the lengths of the problem's inputs, which the trials get zeroed. */
-  choose(problem: string, rule: () => Variant, variants: () => Variant[], inputs: number[]): Variant {
+   * `inputs`: the problem's inputs, whose lengths the trials get zeroed (read only when the problem is queued). */
+  choose(problem: string, rule: () => Variant, variants: () => Variant[], inputs: readonly { length: number }[]): Variant {
     if (!this.enabled) return rule();
     const resolved = this.resolved.get(problem);
     if (resolved) return resolved;
@@ -86,7 +86,7 @@ export class Tuner {
       this.resolved.set(problem, known);
       return known;
     }
-    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs });
+    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs: inputs.map((s) => s.length) });
     return rule();
   }
 

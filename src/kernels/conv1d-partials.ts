@@ -19,17 +19,26 @@ export const MIN_CHUNK = 256;
 
 export const backwardWeightShader = common + backwardWeightKernels;
 
-const shapesOf = new WeakMap<Geometry, string>();
+/** Per geometry, which a layer's three passes share and each reads several times: its shapes and its passes'
+ * tuning keys, built once. */
+const names = new WeakMap<Geometry, { shapes: string; problems: Partial<Record<Pass, string>> }>();
 
-/** The layer's shapes, for dispatch labels, tuning keys and errors: built once per geometry, which a layer's three
- * passes share and each reads several times. */
-export function layerShapes(g: Geometry): string {
-  let shapes = shapesOf.get(g);
-  if (shapes === undefined) {
-    shapes = `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
-    shapesOf.set(g, shapes);
+function namesOf(g: Geometry) {
+  let n = names.get(g);
+  if (!n) {
+    const shapes = `x[${g.N},${g.Cin},${g.L}] w[${g.Cout},${g.Cin},${g.K}] y[${g.N},${g.Cout},${g.Lout}] stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
+    names.set(g, (n = { shapes, problems: {} }));
   }
-  return shapes;
+  return n;
+}
+
+/** The layer's shapes, for dispatch labels, tuning keys and errors. */
+export const layerShapes = (g: Geometry): string => namesOf(g).shapes;
+
+/** The tuner's key for a pass over the layer. */
+export function passProblem(pass: Pass, g: Geometry): string {
+  const n = namesOf(g);
+  return (n.problems[pass] ??= `conv1d.${pass} ${n.shapes}`);
 }
 
 /** A result of `count` values that `dispatch` computes as `chunks` partial sums ([chunks, count]; straight into

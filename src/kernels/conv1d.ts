@@ -30,7 +30,7 @@ import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/conv1d.js';
-import { backwardWeightShader, layerShapes, MIN_CHUNK, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
+import { backwardWeightShader, layerShapes, MIN_CHUNK, passProblem, summedOverChunks, WG, type Pass } from './conv1d-partials.js';
 import { convTiledName, gemmView, tiledCandidates, tiledPass, tiledRule, type ConvTiledConfig } from './conv1d-tiled.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
@@ -283,7 +283,7 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
     return tiled ? variant(convTiledName(tiled), tiled) : (subgroup() ?? direct());
   };
   const all = () => [direct(), subgroup(), ...tiledCandidates(rt.profile, pass, g).map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
-  return rt.tuner.choose(`conv1d.${pass} ${layerShapes(g)}`, rule, all, inputs.map((s) => s.length));
+  return rt.tuner.choose(passProblem(pass, g), rule, all, inputs);
 }
 
 function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): GpuStorage {

@@ -222,10 +222,9 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
   const { M, N, K } = o;
   const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
   const rule = () => variant(gemmConfig(rt.profile, M, N));
-  if (2 * M * N * K < TUNE_MIN_FLOPS) return rule();
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
-  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, readsAlongK(o)).map(variant), inputs.map((s) => s.length));
+  return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, readsAlongK(o)).map(variant), inputs);
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
@@ -376,6 +375,8 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
 /** C = op(A)·op(B) (+ bias) (then relu): on the GPU the kernel chosen above, on the CPU the reference. */
 export const gemm = defineKernel(
   (rt, a: Storage, b: Storage, o: GemmOptions): Storage => {
+    // Products too small to tune run the rule's kernel, with no variant built for them.
+    if (2 * o.M * o.N * o.K < TUNE_MIN_FLOPS) return gemmWithConfig(rt, a, b, o, gemmConfig(rt.profile, o.M, o.N));
     const inputs = o.bias ? [a, b, o.bias] : [a, b];
     return chooseKernel(rt, o, inputs).run(inputs.map(gpuStorage));
   },
