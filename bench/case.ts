@@ -103,6 +103,8 @@ export interface CaseResult {
   hostMs?: number;
   /** The lowest and highest round of the host measurement (ms per run). */
   hostMsRange?: [number, number];
+  /** The host time of a run right after the queue went idle (HostCost.afterIdleMs). */
+  hostAfterIdleMs?: number;
   hostClock?: 'thread-cpu' | 'wall';
   /** PyTorch's median ms (--torch), and torchMs / ms (above 1, ours is faster). */
   torchMs?: number;

@@ -178,6 +178,7 @@ export class ModelBench {
       dispatches,
       hostMs: host.ms,
       hostMsRange: host.range,
+      hostAfterIdleMs: host.afterIdleMs,
       hostClock: host.clock,
       error: this.checked.error,
       tfjsError: this.checked.tfjsError,

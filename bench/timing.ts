@@ -123,6 +123,9 @@ const HOST_ROUNDS = 9;
 export interface HostCost {
   /** Median host milliseconds per run: recording and submitting the work, not executing it. */
   ms: number;
+  /** The same for the run right after the queue went idle (each round's untimed first run, below): a step
+   * recorded after a sync, where `ms` is of steps recorded behind work in flight. */
+  afterIdleMs: number;
   /** The lowest and the highest round's milliseconds per run: how far the rounds spread around the median. */
   range: [number, number];
   /** 'thread-cpu': the JavaScript thread's CPU time (threadCpuMs); 'wall': performance.now() around the runs. */
@@ -131,21 +134,24 @@ export interface HostCost {
 
 /** The host side of a workload, as a training loop meets it: `runs` runs back to back (no sync between them,
  * so the garbage and the polling of a wait are not counted), timed together and divided by runs; the median
- * over `rounds` such rounds. Each round first makes one untimed run after a sync: the first command recorded
- * after the queue went idle wakes the driver (on lavapipe that first dispatch alone takes 3-4 ms of the calling
- * thread's CPU, more than the rest of a training step), which a training loop, syncing once an epoch, meets once
- * an epoch, not once a step. */
+ * over `rounds` such rounds. Each round first makes one run after a sync, kept out of `ms` (it is `afterIdleMs`):
+ * the first command recorded after the queue went idle wakes the driver (on lavapipe that first dispatch alone
+ * takes 3-4 ms of the calling thread's CPU, more than the rest of a training step), which a training loop,
+ * syncing once an epoch, meets once an epoch, not once a step. */
 export async function measureHost(w: Workload, runs = HOST_RUNS, rounds = HOST_ROUNDS): Promise<HostCost> {
   const clock = threadCpuMs() === null ? 'wall' : 'thread-cpu';
   const now = clock === 'wall' ? () => performance.now() : () => threadCpuMs()!;
   const samples: number[] = [];
+  const afterIdle: number[] = [];
   for (let r = 0; r < rounds; r++) {
     await w.sync();
+    const idle = now();
     await w.run();
     const t0 = now();
+    afterIdle.push(t0 - idle);
     for (let i = 0; i < runs; i++) await w.run();
     samples.push((now() - t0) / runs);
   }
   await w.sync();
-  return { ms: median(samples), range: [Math.min(...samples), Math.max(...samples)], clock };
+  return { ms: median(samples), afterIdleMs: median(afterIdle), range: [Math.min(...samples), Math.max(...samples)], clock };
 }

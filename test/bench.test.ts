@@ -97,11 +97,12 @@ describe('bench model cases', () => {
       // The host's share: the exact dispatches of one batch, and its host time.
       expect(r.dispatches).toBeGreaterThan(10);
       expect(r.hostMs).toBeGreaterThan(0);
-      expect(tableRow(r)).toMatch(/\d+ dispatches, host [\d.]+ ms = [\d.]+ µs each \(rounds [\d.]+-[\d.]+\)/);
+      expect(tableRow(r)).toMatch(/\d+ dispatches, host [\d.]+ ms = [\d.]+ µs each \(rounds [\d.]+-[\d.]+; after an idle queue [\d.]+\)/);
+      expect(r.hostAfterIdleMs).toBeGreaterThan(0);
       const [low, high] = r.hostMsRange!;
       expect(low).toBeLessThanOrEqual(r.hostMs!);
       expect(high).toBeGreaterThanOrEqual(r.hostMs!);
-      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ dispatches: r.dispatches, hostMs: expect.any(Number), hostUsPerDispatch: expect.any(Number), hostMsRange: [expect.any(Number), expect.any(Number)] });
+      expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ dispatches: r.dispatches, hostMs: expect.any(Number), hostUsPerDispatch: expect.any(Number), hostMsRange: [expect.any(Number), expect.any(Number)], hostAfterIdleMs: expect.any(Number) });
     } finally {
       await bench.dispose();
     }

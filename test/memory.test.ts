@@ -52,7 +52,7 @@ it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s in
   expect(live()).toBe(before - 1);
 });
 
-it('forgotten tensors are released once collected: made outside a tidy, returned from one, and a forgotten graph', async () => {
+it('forgotten tensors are released once collected: made outside a tidy, returned from one, a forgotten graph, and a failed tidy\'s', async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
   const engine = await ser.init();
@@ -72,8 +72,14 @@ it('forgotten tensors are released once collected: made outside a tidy, returned
     const x = ser.tensor(new Float32Array(64).fill(1), [64], { requiresGrad: true });
     ser.tidy(() => ser.relu(ser.tensor(new Float32Array(64), [64])));
     ser.tidy(() => ser.sum(ser.square(ser.relu(x)))); // the loss, and its graph's intermediates adopted by it
+    expect(() =>
+      ser.tidy(() => {
+        ser.relu(ser.tensor(new Float32Array(64), [64]));
+        throw new Error('a failing tidy');
+      }),
+    ).toThrow('a failing tidy');
   })();
-  expect(live()).toBeGreaterThan(before + 3);
+  expect(live()).toBeGreaterThan(before + 5);
   for (let i = 0; i < 50 && live() > before; i++) await collect();
   expect(live()).toBeLessThanOrEqual(before); // less where more of the earlier tests' garbage went meanwhile
 });

@@ -152,7 +152,8 @@ export class Tensor {
     return this;
   }
 
-  /** Hands the tensor to the finalizer, which releases its storage if it is forgotten (not disposed). */
+  /** @internal Hands the tensor to the finalizer, which releases its storage if it is forgotten (not disposed):
+   * when it is made outside any scope, or leaves one alive (`keep`, `tidy`, `backward`). */
   register(): void {
     if (this.registered || !this.block) return;
     finalizer.register(this, this.block, this);
@@ -324,11 +325,20 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (error) {
+    abandonScope(scope);
+    throw error;
   } finally {
     scopes.pop();
   }
   closeScope(scope, result);
   return result;
+}
+
+/** After an exception in a scope, its tensors go to the finalizer, as if made outside it: some may be held
+ * elsewhere by then, and the rest are freed once forgotten. */
+function abandonScope(scope: Set<Tensor>): void {
+  for (const t of scope) t.register();
 }
 
 /** Disposes a scope's tensors except `result`'s; those a returned graph still needs for backward are handed
@@ -358,6 +368,9 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await fn();
+  } catch (error) {
+    abandonScope(scope);
+    throw error;
   } finally {
     scopes.splice(scopes.lastIndexOf(scope), 1);
   }

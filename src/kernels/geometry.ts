@@ -8,14 +8,15 @@ export interface Conv1dParams {
   dilation: number;
 }
 
-/** x [N, Cin, L], w [Cout, Cin, K] → y [N, Cout, Lout]; output position lo reads lo·stride − padding + k·dilation. */
-export interface Conv1dGeometry extends Conv1dParams {
-  N: number;
-  Cin: number;
-  L: number;
-  Cout: number;
-  K: number;
-  Lout: number;
+/** x [N, Cin, L], w [Cout, Cin, K] → y [N, Cout, Lout]; output position lo reads lo·stride − padding + k·dilation.
+ * Never changed once made: the kernels keep names and tuning keys per geometry object (conv1d-partials.ts). */
+export interface Conv1dGeometry extends Readonly<Conv1dParams> {
+  readonly N: number;
+  readonly Cin: number;
+  readonly L: number;
+  readonly Cout: number;
+  readonly K: number;
+  readonly Lout: number;
 }
 
 /** Lout = floor((L + 2·padding − dilation·(K − 1) − 1) / stride) + 1 (may be < 1: ops.ts refuses that). */
