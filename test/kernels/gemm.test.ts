@@ -118,7 +118,7 @@ describe('gemm: the tiled core as written out and offered', () => {
     // The classifier's 16×4 output: the rule's 32×32 tile and the direct kernel, nothing wider.
     expect(names(16, 4)).toEqual(['tiled 32x32 4x4 k16', 'direct 16x4']);
     // 12 columns: under a quarter of every tile but the 32-wide ones'.
-    expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16']);
+    expect(names(4096, 12).filter((n) => n.startsWith('tiled'))).toEqual(['tiled 32x32 4x4 k16', 'tiled 64x32 8x4 k16']);
     expect(names(4096, 16).filter((n) => n.startsWith('tiled 128'))).toEqual(['tiled 128x64 8x8 k8']);
     // Split reductions only where the tiles alone leave the GPU short of workgroups, and where they divide K.
     expect(names(4096, 4096).filter((n) => n.includes('split'))).toEqual([]);
