@@ -1,7 +1,9 @@
 // Host split (`--host-split`): of a training step's host time, our own share (autograd, the kernels' set-up, the
 // runtime's caches) and Dawn's and the driver's (the rest), per model preset and batch of the training rows.
 // Each row is one child process, dist/bench/host-split.js (bench/host-split.ts, which says how it measures),
-// started after the main run has saved its tuning choices, so that it runs the same kernels.
+// started after the main run has saved its tuning choices, so that it runs the same kernels. On a CPU adapter
+// each preset and batch also gets a row of ours on a GPU's kernels (`--gpu-path`): the host work a GPU run would
+// do, measured where no GPU is.
 
 import type { ModelPreset } from '../src/model/config.js';
 import { spawnBenchChild } from './child.js';
@@ -11,23 +13,28 @@ export interface HostSplitRow extends HostSplit {
   name: string;
   preset: ModelPreset;
   batch: number;
+  /** Ours on a GPU's kernels (see above). */
+  gpuPath?: true;
 }
 
 export type HostSplitResult = HostSplitRow | { name: string; failed: string };
 
-/** One row per preset and batch, in order; `tune` is the bench's --tune/--no-tune (null: the engine's default). */
-export async function hostSplitRows(steps: { preset: ModelPreset; batch: number }[], tune: boolean | null, timeoutMs: number, onRow: (r: HostSplitResult) => void): Promise<HostSplitResult[]> {
+/** One row per preset and batch, in order, each followed by its GPU-path row where `gpuPath`; `tune` is the
+ * bench's --tune/--no-tune (null: the engine's default). */
+export async function hostSplitRows(steps: { preset: ModelPreset; batch: number }[], tune: boolean | null, gpuPath: boolean, timeoutMs: number, onRow: (r: HostSplitResult) => void): Promise<HostSplitResult[]> {
   const rows: HostSplitResult[] = [];
   for (const { preset, batch } of steps) {
-    const name = `host split ${preset} (batch ${batch})`;
-    const args = ['--preset', preset, '--batch', String(batch), ...(tune === null ? [] : [tune ? '--tune' : '--no-tune'])];
-    try {
-      const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeoutMs);
-      rows.push({ name, preset, batch, ...result });
-    } catch (e) {
-      rows.push({ name, failed: (e as Error).message });
+    for (const onGpuPath of gpuPath ? [false, true] : [false]) {
+      const name = `host split ${preset} (batch ${batch})${onGpuPath ? " on a GPU's kernels" : ''}`;
+      const args = ['--preset', preset, '--batch', String(batch), ...(tune === null ? [] : [tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
+      try {
+        const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeoutMs);
+        rows.push({ name, preset, batch, ...result, ...(onGpuPath ? { gpuPath: true as const } : {}) });
+      } catch (e) {
+        rows.push({ name, failed: (e as Error).message });
+      }
+      onRow(rows[rows.length - 1]);
     }
-    onRow(rows[rows.length - 1]);
   }
   return rows;
 }
@@ -42,12 +49,13 @@ export function hostSplitHeader(): string {
 export function hostSplitLine(r: HostSplitResult): string {
   if ('failed' in r) return `${r.name.padEnd(COLUMNS[0][1])}FAILED: ${r.failed}`;
   const perDispatch = (ms: number) => ((ms * 1000) / r.dispatches).toFixed(1);
-  const cells = [String(r.dispatches), r.hostMs.toFixed(3), r.ownMs.toFixed(3), perDispatch(r.ownMs), perDispatch(r.hostMs - r.ownMs)];
+  const host = r.hostMs;
+  const cells = [String(r.dispatches), host === null ? '-' : host.toFixed(3), r.ownMs.toFixed(3), perDispatch(r.ownMs), host === null ? '-' : perDispatch(host - r.ownMs)];
   return r.name.padEnd(COLUMNS[0][1]) + cells.map((c, i) => c.padStart(COLUMNS[i + 1][1])).join('');
 }
 
 /** The rows for the JSON, milliseconds to 1 µs. */
 export function hostSplitJson(rows: HostSplitResult[]): HostSplitResult[] {
   const round = (ms: number) => Math.round(ms * 1000) / 1000;
-  return rows.map((r) => ('failed' in r ? r : { ...r, hostMs: round(r.hostMs), ownMs: round(r.ownMs) }));
+  return rows.map((r) => ('failed' in r ? r : { ...r, hostMs: r.hostMs === null ? null : round(r.hostMs), ownMs: round(r.ownMs) }));
 }

@@ -177,7 +177,7 @@ async function main(): Promise<number> {
   if (hostSplitOn) {
     // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
     console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row\n${hostSplitHeader()}`);
-    hostSplit = await hostSplitRows(models.filter((c) => c.mode === 'train'), options.tune, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
+    hostSplit = await hostSplitRows(models.filter((c) => c.mode === 'train'), options.tune, cpuAdapter, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
   }
 
   const gm = geometricMeanRatio(rows);

@@ -178,19 +178,24 @@ describe('bench --cold-start', () => {
 
 describe('bench --host-split', () => {
   it("splits a training step's host time into ours and Dawn's, in a fresh process, and says why a child failed", async () => {
-    const [row] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, 120_000, () => {});
+    const [row, gpuRow] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, true, 120_000, () => {});
     if ('failed' in row) throw new Error(row.failed);
-    expect(row).toMatchObject({ name: 'host split compact (batch 2)', preset: 'compact', batch: 2 });
+    expect(row).toMatchObject({ name: 'host split compact (batch 2)', preset: 'compact', batch: 2, kernels: ctx.engine.runtime!.profile.kernels });
     expect(row.dispatches).toBeGreaterThan(10);
     // Our share is at least a tenth and never all of it: Dawn records and submits the rest.
-    expect(row.ownMs).toBeGreaterThan(0.1 * row.hostMs);
-    expect(row.ownMs).toBeLessThan(row.hostMs);
+    expect(row.ownMs).toBeGreaterThan(0.1 * row.hostMs!);
+    expect(row.ownMs).toBeLessThan(row.hostMs!);
     const [head] = hostSplitHeader().split('\n');
     const line = hostSplitLine(row);
     expect(line.length).toBe(head.length);
     expect(line).toMatch(/^host split compact \(batch 2\) +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$/);
     expect(hostSplitJson([{ ...row, hostMs: 0.8805704, ownMs: 0.4232039 }])[0]).toMatchObject({ hostMs: 0.881, ownMs: 0.423 });
-    const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, 1, () => {});
+    // Ours on a GPU's kernels (the tiled ones), Dawn stubbed throughout: no host time of Dawn's.
+    if ('failed' in gpuRow) throw new Error(gpuRow.failed);
+    expect(gpuRow).toMatchObject({ name: "host split compact (batch 2) on a GPU's kernels", gpuPath: true, kernels: 'tiled', hostMs: null });
+    expect(gpuRow.ownMs).toBeGreaterThan(0);
+    expect(hostSplitLine(gpuRow)).toMatch(/^host split compact \(batch 2\) on a GPU's kernels +\d+ +- +[\d.]+ +[\d.]+ +-$/);
+    const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, false, 1, () => {});
     expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
     await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
   });

@@ -52,7 +52,7 @@ it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s in
   expect(live()).toBe(before - 1);
 });
 
-it('forgotten tensors are released once collected: made outside a tidy, returned from one, a forgotten graph, and a failed tidy\'s', async () => {
+it('forgotten tensors are released once collected: made outside a tidy, returned from one, a forgotten graph, one whose backward ran, and a failed tidy\'s', async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
   const engine = await ser.init();
@@ -72,6 +72,7 @@ it('forgotten tensors are released once collected: made outside a tidy, returned
     const x = ser.tensor(new Float32Array(64).fill(1), [64], { requiresGrad: true });
     ser.tidy(() => ser.relu(ser.tensor(new Float32Array(64), [64])));
     ser.tidy(() => ser.sum(ser.square(ser.relu(x)))); // the loss, and its graph's intermediates adopted by it
+    ser.tidy(() => ser.sum(ser.relu(x))).backwardSync(); // a loss whose backward freed its graph, and x's gradient
     expect(() =>
       ser.tidy(() => {
         ser.relu(ser.tensor(new Float32Array(64), [64]));

@@ -6,9 +6,10 @@
 // Memory: storage is reference-counted (reshape shares it). `dispose()` drops a tensor's reference;
 // `tidy(fn)` disposes every tensor created inside fn except what fn returns; a FinalizationRegistry returns
 // the storage of tensors that were simply forgotten, so nothing leaks for long even without tidy. A tensor made
-// inside a scope (a tidy, a backward pass) joins the registry only if it leaves the scope alive: registering
-// costs a weak cell and a token entry (~0.3 µs with unregistering), and most tensors of a training step are
-// intermediates that their scope disposes (registering every tensor was 7-9 % of a training step's JavaScript).
+// inside a scope (a tidy, a backward pass) joins the registry only if it leaves the scope alive, and not even then
+// when a returned graph adopts it (its root's `Claim` covers it): registering costs a weak cell and a token entry
+// (~0.3 µs with unregistering), and most tensors of a training step are intermediates that their scope disposes
+// or their graph frees (registering every tensor was 7-9 % of a training step's JavaScript).
 
 import type { Backend, Storage } from '../kernels/backend.js';
 import { accumulate, affine } from '../kernels/elementwise.js';
@@ -32,7 +33,21 @@ class Block {
   }
 }
 
-const finalizer = new FinalizationRegistry<Block>((block) => block.unref());
+/** A tensor's hold on memory, which the finalizer releases if the tensor is forgotten: its block, and the claims of
+ * the intermediates its graph adopted (recursively: a tidy's graph may adopt another's). It refers to no tensor, so
+ * the finalizer, which keeps it, keeps no tensor alive; an adopted intermediate needs no registration of its own. */
+class Claim {
+  owned: Claim[] = [];
+  constructor(public block: Block | null) {}
+  release(): void {
+    this.block?.unref();
+    this.block = null;
+    for (const claim of this.owned) claim.release();
+    this.owned = [];
+  }
+}
+
+const finalizer = new FinalizationRegistry<Claim>((claim) => claim.release());
 
 type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
@@ -46,7 +61,7 @@ export class Tensor {
   grad: Tensor | null = null;
   /** A name used in error messages (parameters get their state-dict name). */
   name: string | undefined;
-  private block: Block | null;
+  private claim: Claim;
   private parents: Tensor[] = [];
   private backwardFn: BackwardFn | null = null;
   /** Tensors of a `tidy` scope that this tensor's graph still needs: freed with the graph. */
@@ -59,12 +74,14 @@ export class Tensor {
   constructor(storage: Storage, shape: number[], backend: Backend, requiresGrad = false, share?: Tensor) {
     this.shape = shape;
     this.requiresGrad = requiresGrad;
+    let block: Block;
     if (share) {
-      this.block = share.liveBlock();
-      this.block.refs++;
+      block = share.liveBlock();
+      block.refs++;
     } else {
-      this.block = new Block(storage, backend);
+      block = new Block(storage, backend);
     }
+    this.claim = new Claim(block);
     const scope = scopes[scopes.length - 1];
     if (scope) scope.add(this);
     else this.register();
@@ -92,7 +109,7 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    return this.block === null;
+    return this.claim.block === null;
   }
 
   describe(): string {
@@ -106,10 +123,11 @@ export class Tensor {
 
   /** Releases this tensor's reference to its storage; using it afterwards throws. */
   dispose(): void {
-    if (!this.block) return;
+    const block = this.claim.block;
+    if (!block) return;
     if (this.registered) finalizer.unregister(this);
-    this.block.unref();
-    this.block = null;
+    block.unref();
+    this.claim.block = null;
     this.releaseGraph();
   }
 
@@ -119,11 +137,13 @@ export class Tensor {
     this.backwardFn = null;
     for (const t of this.graphOwned) t.dispose();
     this.graphOwned = [];
+    this.claim.owned = [];
   }
 
   /** Makes this tensor's graph own `tensors` (called by tidy for the intermediates a returned graph needs). */
   adopt(tensors: Tensor[]): void {
     this.graphOwned.push(...tensors);
+    for (const t of tensors) this.claim.owned.push(t.claim);
   }
 
   /** The same values, cut from the tape (the graph behind this tensor can then be freed). */
@@ -139,10 +159,8 @@ export class Tensor {
     if (block.refs > 1) throw new Error(`${this.describe()} shares its storage with another tensor (a reshape of it?): it cannot move into ${base.describe()}`);
     const baseBlock = base.liveBlock();
     const view = new Block(this.backend.view(baseBlock.storage, offset, this.size), this.backend, baseBlock);
-    if (this.registered) finalizer.unregister(this);
     block.unref();
-    this.block = view;
-    if (this.registered) finalizer.register(this, view, this);
+    this.claim.block = view;
   }
 
   /** Removes the tensor from the enclosing `tidy` scopes, so it outlives them. */
@@ -155,8 +173,8 @@ export class Tensor {
   /** @internal Hands the tensor to the finalizer, which releases its storage if it is forgotten (not disposed):
    * when it is made outside any scope, or leaves one alive (`keep`, `tidy`, `backward`). */
   register(): void {
-    if (this.registered || !this.block) return;
-    finalizer.register(this, this.block, this);
+    if (this.registered || !this.claim.block) return;
+    finalizer.register(this, this.claim, this);
     this.registered = true;
   }
 
@@ -246,8 +264,9 @@ export class Tensor {
   }
 
   private liveBlock(): Block {
-    if (!this.block) throw new Error(`${this.describe()} was disposed and cannot be used`);
-    return this.block;
+    const block = this.claim.block;
+    if (!block) throw new Error(`${this.describe()} was disposed and cannot be used`);
+    return block;
   }
 }
 
@@ -354,11 +373,9 @@ function closeScope(scope: Set<Tensor>, result: unknown): void {
     else t.register();
   }
   const graphRoot = [...kept].find((t) => !t.isLeaf);
-  if (graphRoot) {
-    // Each joins the finalizer: freed with the graph, or one by one if the graph is forgotten.
-    for (const t of garbage) t.register();
-    graphRoot.adopt(garbage);
-  } else for (const t of garbage) t.dispose();
+  // Adopted, they are freed with the graph, or by the root's claim if the graph is forgotten.
+  if (graphRoot) graphRoot.adopt(garbage);
+  else for (const t of garbage) t.dispose();
 }
 
 /** tidy for async work: fn may await (reads, backward); tensors created meanwhile by others are caught too. */

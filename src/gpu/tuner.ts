@@ -24,6 +24,8 @@ export interface Variant {
 interface Queued {
   variants: Variant[];
   inputs: number[];
+  /** The rule's variant, which runs until the problem is tuned. */
+  rule: string;
 }
 
 export interface TuningResult {
@@ -86,8 +88,16 @@ export class Tuner {
       this.resolved.set(problem, known);
       return known;
     }
-    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs: inputs.map((s) => s.length) });
-    return rule();
+    const fallback = rule();
+    if (list.length > 1 && !this.queued.has(problem)) this.queued.set(problem, { variants: list, inputs: inputs.map((s) => s.length), rule: fallback.name });
+    return fallback;
+  }
+
+  /** Keeps each queued problem's rule as its choice, untimed: for a runtime whose device must run no trials (the
+   * benchmark's host split on a GPU's kernels, where nothing runs at all). */
+  keepRules(): void {
+    for (const [problem, { rule }] of this.queued) this.chosen.set(problem, rule);
+    this.queued.clear();
   }
 
   get pending(): number {
