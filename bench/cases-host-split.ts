@@ -2,8 +2,8 @@
 // runtime's caches) and Dawn's and the driver's (the rest), per model preset and batch of the training rows.
 // Each row is one child process, dist/bench/host-split.js (bench/host-split.ts, which says how it measures),
 // started after the main run has saved its tuning choices, so that it runs the same kernels. On a CPU adapter
-// each preset and batch also gets a row of ours on a GPU's kernels (`--gpu-path`): the host work a GPU run would
-// do, measured where no GPU is.
+// each preset and batch also gets a row of ours on a GPU's kernels (`GPU path`, the child's `--gpu-path`): the host
+// work a GPU run would do, measured where no GPU is.
 
 import type { ModelPreset } from '../src/model/config.js';
 import { spawnBenchChild } from './child.js';
@@ -25,7 +25,7 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
   const rows: HostSplitResult[] = [];
   for (const { preset, batch } of steps) {
     for (const onGpuPath of gpuPath ? [false, true] : [false]) {
-      const name = `host split ${preset} (batch ${batch})${onGpuPath ? " on a GPU's kernels" : ''}`;
+      const name = `host split ${preset} (batch ${batch})${onGpuPath ? ' GPU path' : ''}`;
       const args = ['--preset', preset, '--batch', String(batch), ...(tune === null ? [] : [tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
       try {
         const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeoutMs);
@@ -39,7 +39,7 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
   return rows;
 }
 
-const COLUMNS: [string, number][] = [['case', 40], ['dispatches', 12], ['host ms', 10], ['ours ms', 10], ['ours µs each', 14], ['Dawn µs each', 14]];
+const COLUMNS: [string, number][] = [['case', 44], ['dispatches', 12], ['host ms', 10], ['ours ms', 10], ['ours µs each', 14], ['Dawn µs each', 14]];
 
 export function hostSplitHeader(): string {
   const head = COLUMNS.map(([title, width], i) => (i ? title.padStart(width) : title.padEnd(width))).join('');

@@ -176,7 +176,8 @@ async function main(): Promise<number> {
   let hostSplit: HostSplitResult[] | undefined;
   if (hostSplitOn) {
     // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
-    console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row\n${hostSplitHeader()}`);
+    const gpuPathNote = cpuAdapter ? "; 'GPU path': ours on a GPU's kernels (a runtime that takes this adapter for a GPU, Dawn stubbed throughout)" : '';
+    console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
     hostSplit = await hostSplitRows(models.filter((c) => c.mode === 'train'), options.tune, cpuAdapter, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
   }
 

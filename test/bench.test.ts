@@ -192,9 +192,10 @@ describe('bench --host-split', () => {
     expect(hostSplitJson([{ ...row, hostMs: 0.8805704, ownMs: 0.4232039 }])[0]).toMatchObject({ hostMs: 0.881, ownMs: 0.423 });
     // Ours on a GPU's kernels (the tiled ones), Dawn stubbed throughout: no host time of Dawn's.
     if ('failed' in gpuRow) throw new Error(gpuRow.failed);
-    expect(gpuRow).toMatchObject({ name: "host split compact (batch 2) on a GPU's kernels", gpuPath: true, kernels: 'tiled', hostMs: null });
+    expect(gpuRow).toMatchObject({ name: 'host split compact (batch 2) GPU path', gpuPath: true, kernels: 'tiled', hostMs: null });
     expect(gpuRow.ownMs).toBeGreaterThan(0);
-    expect(hostSplitLine(gpuRow)).toMatch(/^host split compact \(batch 2\) on a GPU's kernels +\d+ +- +[\d.]+ +[\d.]+ +-$/);
+    expect(hostSplitLine(gpuRow)).toMatch(/^host split compact \(batch 2\) GPU path +\d+ +- +[\d.]+ +[\d.]+ +-$/);
+    expect(hostSplitLine(gpuRow).length).toBe(head.length);
     const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, false, 1, () => {});
     expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
     await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
