@@ -8,7 +8,7 @@
 // $SER_WEBGPU_CACHE/tuning.json where tuning is on (the main run leaves them there), so the same kernels run.
 // The stubs cannot be taken out again: hence a process of its own. Last stdout line, one JSON object:
 // { dispatches, kernels, hostMs, ownMs, clock }.
-// With --gpu-path, ours on a GPU's kernels, on any adapter (the CPU adapter's sessions have no GPU): a second
+// With --gpu-path, ours on a GPU's kernels, on any adapter (so that a machine without a GPU measures it): a second
 // runtime on this device whose profile describes the adapter as a GPU (as test/kernels/gpu-path.test.ts makes),
 // so that the steps take the tiled kernels and their tuning keys, with every problem kept on its rule's kernel.
 // Dawn is stubbed from the start (nothing runs; lavapipe would take minutes a step on those kernels), so there
