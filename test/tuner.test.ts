@@ -43,13 +43,30 @@ describe('Tuner.choose', () => {
       return [variant('a'), variant('b')];
     };
     tuner.load({ p: 'b' });
+    expect(tuner.known('p')).toBeUndefined(); // chosen, but not built yet
     const first = tuner.choose('p', () => variant('a'), candidates, []);
     expect(first.name).toBe('b');
     expect(tuner.choose('p', () => variant('a'), candidates, [])).toBe(first);
+    expect(tuner.known('p')).toBe(first);
     expect(built).toBe(1);
     tuner.load({ p: 'a' });
+    expect(tuner.known('p')).toBeUndefined();
     expect(tuner.choose('p', () => variant('b'), candidates, []).name).toBe('a');
     expect(built).toBe(2);
+    tuner.enabled = false;
+    expect(tuner.known('p')).toBeUndefined(); // untuned runs take the rule
+  });
+
+  it('keeps the rules of the queued problems as their choices when told to, untimed', () => {
+    const tuner = new Tuner();
+    tuner.enabled = true;
+    const variant = (name: string): Variant => ({ name, run: () => { throw new Error('not run here'); } });
+    const candidates = () => [variant('a'), variant('b')];
+    expect(tuner.choose('p', () => variant('b'), candidates, [{ length: 4 }]).name).toBe('b');
+    expect(tuner.pending).toBe(1);
+    tuner.keepRules();
+    expect(tuner.pending).toBe(0);
+    expect(tuner.choose('p', () => variant('a'), candidates, []).name).toBe('b');
   });
 });
 

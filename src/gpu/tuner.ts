@@ -100,6 +100,12 @@ export class Tuner {
     this.queued.clear();
   }
 
+  /** The variant kept for `problem` once chosen (see `resolved`), if any: a dispatch looks it up before it builds
+   * the thunks that `choose` takes (closures a call: on a GPU's path, the largest share of a step's garbage). */
+  known(problem: string): Variant | undefined {
+    return this.enabled ? this.resolved.get(problem) : undefined;
+  }
+
   get pending(): number {
     return this.queued.size;
   }

@@ -271,6 +271,9 @@ export function conv1dWith(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geo
 /** The kernel for a pass: the tuner's measured winner where it has one, else the rule: the tiled core on GPUs
  * (unless the GEMM is too thin for tiles), the subgroup kernel where the device has one, else the direct one. */
 function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]): Variant {
+  const problem = passProblem(pass, g);
+  const known = rt.tuner.known(problem);
+  if (known) return known;
   const variant = (name: string, t: ConvTile): Variant => ({ name, run: (on) => conv1dWith(rt, pass, on, g, t) });
   const { M, K } = gemmView(pass, g);
   const direct = () => variant('direct', directTile(pass, g));
@@ -283,7 +286,7 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
     return tiled ? variant(convTiledName(tiled), tiled) : (subgroup() ?? direct());
   };
   const all = () => [direct(), subgroup(), ...tiledCandidates(rt.profile, pass, g).map((cfg) => variant(convTiledName(cfg), cfg))].filter((v): v is Variant => v !== null);
-  return rt.tuner.choose(passProblem(pass, g), rule, all, inputs);
+  return rt.tuner.choose(problem, rule, all, inputs);
 }
 
 function runPass(rt: GpuRuntime, pass: Pass, inputs: Storage[], g: Geometry): GpuStorage {

@@ -225,10 +225,12 @@ export function tileLaunch(cfg: GemmTileConfig): { tileM: number; tileN: number;
 /** The kernel for a product: the tuner's measured winner where it has one, else the rule (gemmConfig). */
 function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Variant {
   const { M, N, K } = o;
-  const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
-  const rule = () => variant(gemmConfig(rt.profile, M, N));
   // The fused activation is in the key: a variant runs with it (the tuner keeps a problem's chosen variant).
   const problem = `gemm ${M}x${N}x${K}${o.transA ? ' transA' : ''}${o.transB ? ' transB' : ''}${o.activation ? ` ${o.activation}` : ''}`;
+  const known = rt.tuner.known(problem);
+  if (known) return known;
+  const variant = (cfg: GemmConfig): Variant => ({ name: configName(cfg), run: ([a, b, bias]) => gemmWithConfig(rt, a, b, { ...o, bias }, cfg) });
+  const rule = () => variant(gemmConfig(rt.profile, M, N));
   return rt.tuner.choose(problem, rule, () => gemmCandidates(rt.profile, M, N, K, readsAlongK(o)).map(variant), inputs);
 }
 
