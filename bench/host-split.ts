@@ -9,12 +9,12 @@
 // The stubs cannot be taken out again: hence a process of its own. Last stdout line, one JSON object:
 // { dispatches, kernels, hostMs, ownMs, clock }.
 // With --gpu-path, ours on a GPU's kernels, on any adapter (so that a machine without a GPU measures it): a second
-// runtime on this device whose profile describes the adapter as a GPU (as test/kernels/gpu-path.test.ts makes),
-// so that the steps take the tiled kernels and their tuning keys, with every problem kept on its rule's kernel.
+// runtime on this device whose profile describes the adapter as a GPU (`asGpu`, as test/kernels/gpu-path.test.ts
+// makes), so that the steps take the tiled kernels and their tuning keys, every problem kept on its rule's kernel.
 // Dawn is stubbed from the start (nothing runs; lavapipe would take minutes a step on those kernels), so there
 // is no host time of Dawn's to report: hostMs is null.
 
-import { deviceProfile } from '../src/gpu/device.js';
+import { asGpu } from '../src/gpu/device.js';
 import { GpuRuntime } from '../src/gpu/runtime.js';
 import { tunePending, type Engine } from '../src/index.js';
 import { WebGpuBackend } from '../src/kernels/backend.js';
@@ -48,9 +48,7 @@ function stubRecording(device: GPUDevice): void {
 
 /** Makes the engine's backend a runtime on the same device whose profile says the adapter is a GPU, Dawn stubbed. */
 function onGpuPath(engine: Engine): void {
-  const real = engine.runtime!;
-  const adapter = { ...real.gpu.adapter, vendor: 'nvidia', architecture: 'simulated', device: 'simulated GPU', description: 'simulated GPU' };
-  const runtime = new GpuRuntime({ ...real.gpu, adapter, profile: deviceProfile(adapter, real.device) });
+  const runtime = new GpuRuntime(asGpu(engine.runtime!.gpu));
   runtime.tuner.enabled = true;
   stubRecording(runtime.device);
   Object.assign(engine, { runtime, backend: new WebGpuBackend(runtime) });

@@ -36,6 +36,13 @@ export interface GpuDevice {
   profile: DeviceProfile;
 }
 
+/** The same device described as a GPU, so that a runtime made on it takes a GPU's kernels: for checking and
+ * measuring that path where there is no GPU (test/kernels/gpu-path.test.ts, the benchmark's host split). */
+export function asGpu(gpu: GpuDevice): GpuDevice {
+  const adapter = { ...gpu.adapter, vendor: 'nvidia', architecture: 'simulated', device: 'simulated GPU', description: 'simulated GPU' };
+  return { ...gpu, adapter, profile: deviceProfile(adapter, gpu.device) };
+}
+
 /** Whether the adapter is a CPU driver (lavapipe/llvmpipe, SwiftShader). */
 export function isCpuAdapter(adapter: Omit<AdapterDescription, 'features'>): boolean {
   const text = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.toLowerCase();

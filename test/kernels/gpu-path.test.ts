@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { deviceProfile } from '../../src/gpu/device.js';
+import { asGpu } from '../../src/gpu/device.js';
 import { GpuRuntime } from '../../src/gpu/runtime.js';
 import { WebGpuBackend } from '../../src/kernels/backend.js';
 import { kernelsRun } from '../kernels-run.js';
@@ -15,8 +15,7 @@ import { assertClose, randn } from '../suite/harness.js';
 // A second runtime on this machine's device, whose profile describes the adapter as a GPU.
 const real = (await ser.init()).runtime;
 if (!real) throw new Error('the GPU path needs the WebGPU backend');
-const adapter = { ...real.gpu.adapter, vendor: 'nvidia', architecture: 'simulated', device: 'simulated GPU', description: 'simulated GPU' };
-const rt = new GpuRuntime({ ...real.gpu, adapter, profile: deviceProfile(adapter, real.device) });
+const rt = new GpuRuntime(asGpu(real.gpu));
 const backend = new WebGpuBackend(rt);
 /** Which kernels ran is read from the profiler, which needs timestamp queries. */
 const noTimestamps = !rt.profile.timestamps;
