@@ -252,7 +252,8 @@ function formatTuning(r: TuningResult): string {
   const others = Object.keys(r.ms)
     .filter((n) => n !== r.chosen)
     .sort((a, b) => r.ms[a] - r.ms[b]);
-  return `  ${r.problem}: ${[r.chosen, ...others].map((n) => `${n} ${text(n)}`).join(' | ')}`;
+  const retimed = r.retimed ? ' (timed again: the first sweep ran during a slowdown)' : '';
+  return `  ${r.problem}${retimed}: ${[r.chosen, ...others].map((n) => `${n} ${text(n)}`).join(' | ')}`;
 }
 
 /** Multiply-adds ×2 of a tuned problem: a GEMM's 2·M·N·K ("gemm MxNxK ..."), a convolution pass's

@@ -10,7 +10,7 @@ import * as ser from '../src/index.js';
 import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
 import { Params } from '../src/gpu/params.js';
 import { allocate, zeros } from '../src/gpu/storage.js';
-import { Tuner, type Variant } from '../src/gpu/tuner.js';
+import { sweep, Tuner, type Variant } from '../src/gpu/tuner.js';
 import { kernelsRun } from './kernels-run.js';
 import { assertClose, randn } from './suite/harness.js';
 
@@ -67,6 +67,40 @@ describe('Tuner.choose', () => {
     tuner.keepRules();
     expect(tuner.pending).toBe(0);
     expect(tuner.choose('p', () => variant('a'), candidates, []).name).toBe('b');
+  });
+});
+
+describe('Tuner sweep', () => {
+  /** Candidates that take `ms[i]` a sample, times `slowdown(sampleNumber)`: a device whose speed changes. */
+  const device = (ms: number[], slowdown: (taken: number) => number) => {
+    let taken = 0;
+    return async (i: number) => {
+      if (ms[i] < 0) throw new Error('cannot run');
+      return ms[i] * slowdown(taken++);
+    };
+  };
+  const ms = [5, 1, 2, 3, -1, 4];
+
+  it('times every candidate and returns the medians; a failing one is Infinity', async () => {
+    const { ms: medians, retimed } = await sweep(ms.length, device(ms, () => 1));
+    expect(medians).toEqual([5, 1, 2, 3, Infinity, 4]);
+    expect(retimed).toBe(false);
+  });
+
+  it('times all again once where a slowdown outlasted the leading rounds (the finalists ran faster after them)', async () => {
+    // 3× slow through the leading rounds (3 samples of the 5 candidates that run), normal after.
+    const { ms: medians, retimed } = await sweep(ms.length, device(ms, (taken) => (taken < 15 ? 3 : 1)));
+    expect(retimed).toBe(true);
+    expect(medians).toEqual([5, 1, 2, 3, Infinity, 4]);
+  });
+
+  it('does not time again for a steady slowdown, nor more than once', async () => {
+    expect((await sweep(ms.length, device(ms, () => 3))).retimed).toBe(false);
+    // Slow through each sweep's leading rounds (15 samples, then the finalists' 12): the second sweep stands.
+    const { ms: medians, retimed } = await sweep(ms.length, device(ms, (taken) => (taken % 27 < 15 ? 3 : 1)));
+    expect(retimed).toBe(true);
+    // The finalists' 7 samples are 4 at speed; the others keep their 3 slow ones.
+    expect(medians).toEqual([15, 1, 2, 3, Infinity, 12]);
   });
 });
 

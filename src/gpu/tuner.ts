@@ -33,6 +33,8 @@ export interface TuningResult {
   /** Median milliseconds per run of each candidate, by name (Infinity where it failed). */
   ms: Record<string, number>;
   chosen: string;
+  /** The candidates were timed a second time, the first sweep having run during a slowdown of the device. */
+  retimed?: boolean;
 }
 
 /** Bumped when candidate names change meaning or new candidates join (a saved choice never meets them), so that
@@ -53,6 +55,9 @@ const SAMPLES = 3;
  * 64×64 tile fourth, at 0.167 ms, where a sweep of 5 samples had it first, at 0.123). */
 const FINALISTS = 3;
 const FINAL_ROUNDS = 4;
+/** A finalist whose final rounds took under this share of its leading rounds' time ran slowed in those (see
+ * `sweep`). */
+const RECOVERED = 0.75;
 
 export class Tuner {
   enabled = false;
@@ -134,12 +139,12 @@ export class Tuner {
       );
       for (const [i, [problem, { variants }]] of problems.entries()) {
         const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(trialInputs[i]).buffer)));
-        const ms = Object.fromEntries(variants.map((v, j) => [v.name, times[j]]));
+        const ms = Object.fromEntries(variants.map((v, j) => [v.name, times.ms[j]]));
         const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
         if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
         this.chosen.set(problem, chosen);
         this.resolved.delete(problem);
-        done.push({ problem, ms, chosen });
+        done.push({ problem, ms, chosen, ...(times.retimed ? { retimed: true } : {}) });
       }
     } finally {
       trialInputs.flat().forEach((s) => rt.release(s.buffer));
@@ -157,34 +162,57 @@ export class Tuner {
 }
 
 /** Median time per run of each candidate, in their order; Infinity where one fails (e.g. a grid past the
- * device's limits). The samples are taken round by round, one of each candidate per round, as the benchmark
- * alternates engines: a transient slowdown of the GPU (its clock, another process) then costs every candidate
- * one sample, rather than all the samples of whichever ran then (the H100's sweep had a 0.15 ms kernel timed at
- * 2.7 ms, once). */
-async function timeInterleaved(rt: GpuRuntime, runs: Array<() => void>): Promise<number[]> {
-  // First each candidate alone: compiled, run once, and its runs per sample found (0 where it fails).
+ * device's limits). Each candidate is first calibrated alone (compiled, run once, its runs per sample found),
+ * then `sweep` times them. */
+async function timeInterleaved(rt: GpuRuntime, runs: Array<() => void>): Promise<{ ms: number[]; retimed: boolean }> {
   const perSample: number[] = [];
   for (const run of runs) perSample.push(await calibrate(rt, run));
-  const samples: number[][] = runs.map(() => []);
-  const rounds = async (among: number[], count: number) => {
-    for (let round = 0; round < count; round++) {
-      for (const i of among) {
-        if (perSample[i] === 0) continue;
-        try {
-          samples[i].push(await sample(rt, runs[i], perSample[i]));
-        } catch {
-          perSample[i] = 0;
+  return sweep(runs.length, (i) => {
+    if (perSample[i] === 0) throw new Error('the candidate failed its calibration');
+    return sample(rt, runs[i], perSample[i]);
+  });
+}
+
+/** Times `count` candidates (`sampleOf(i)`: one sample of candidate i, ms per run; a throw marks it failed):
+ * SAMPLES rounds of one sample each, then FINAL_ROUNDS more among the FINALISTS leading, the medians returned.
+ * Round by round, as the benchmark alternates engines: a transient slowdown of the GPU (its clock, another
+ * process) then costs every candidate one sample, rather than all the samples of whichever ran then (the H100's
+ * sweep had a 0.15 ms kernel timed at 2.7 ms, once). A slowdown that outlasts the leading rounds still slows
+ * every candidate there, and the finalists are then picked on noise: on the H100 most candidates of three
+ * convolutions were timed 2.8-3.5× their usual time, the finalists alone back to theirs in the final rounds. So
+ * where every finalist ran under RECOVERED of its leading time in the final rounds, all are timed again, once
+ * (`retimed`). */
+export async function sweep(count: number, sampleOf: (i: number) => Promise<number>): Promise<{ ms: number[]; retimed: boolean }> {
+  const failed = new Set<number>();
+  const candidates = [...Array(count).keys()];
+  for (let attempt = 0; ; attempt++) {
+    const samples: number[][] = candidates.map(() => []);
+    const rounds = async (among: number[], n: number) => {
+      for (let round = 0; round < n; round++) {
+        for (const i of among) {
+          if (failed.has(i)) continue;
+          try {
+            samples[i].push(await sampleOf(i));
+          } catch {
+            failed.add(i);
+          }
         }
       }
-    }
-  };
-  const medians = () => samples.map((s, i) => (perSample[i] === 0 || s.length === 0 ? Infinity : [...s].sort((a, b) => a - b)[s.length >> 1]));
-  await rounds([...runs.keys()], SAMPLES);
-  const leading = medians();
-  const finalists = [...runs.keys()].filter((i) => leading[i] < Infinity).sort((a, b) => leading[a] - leading[b]).slice(0, FINALISTS);
-  if (finalists.length > 1) await rounds(finalists, FINAL_ROUNDS);
-  return medians();
+    };
+    /** Each candidate's median over its samples from the `from`th on. */
+    const medians = (from = 0) => samples.map((s, i) => (failed.has(i) || s.length <= from ? Infinity : median(s.slice(from))));
+    await rounds(candidates, SAMPLES);
+    const leading = medians();
+    const finalists = candidates.filter((i) => leading[i] < Infinity).sort((a, b) => leading[a] - leading[b]).slice(0, FINALISTS);
+    if (finalists.length < 2) return { ms: medians(), retimed: attempt > 0 };
+    await rounds(finalists, FINAL_ROUNDS);
+    const final = medians(SAMPLES);
+    const recovered = finalists.every((i) => final[i] < RECOVERED * leading[i]);
+    if (!recovered || attempt > 0) return { ms: medians(), retimed: attempt > 0 };
+  }
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 /** Runs per sample for `run` (enough that a sample lasts SAMPLE_MS, at most MAX_RUNS); 0 where it fails. The
  * count chosen is sampled too, so that the timed rounds find the bind groups of all its runs made. */
