@@ -148,9 +148,10 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *    gradient, and for 1024³ with B transposed);
  *  - 64×64 of 8×4 and of 4×8, 128 threads, between 4×4's 256 and 8×8's 64 (the best for 20 and 12 of the 151
  *    problems tuned in two H200 runs, among them the model's 16x128x750 and 16x128x187 layers);
- *  - on trial, not yet run on a GPU: 64×32 of 8×4 and 32×64 of 4×8, 64 threads, twice the workgroups of the 64×64
- *    tiles for the m5 design's short forwards, which stayed under 1.5× tfjs on the H100 (16x128x187: 188
- *    workgroups of 64×64 for 132 SMs lose to the grid's tail); the next GPU run's tuning table keeps or drops them.
+ *  - 64×32 of 8×4, 64 threads, twice the workgroups of the 64×64 tiles (the best for 7 of the 120 problems of the
+ *    H100's sweep at 69eb641, weight gradients mostly). It was put on trial with 32×64 of 4×8 for the m5 design's
+ *    short forwards, under 1.5× tfjs on the H100; neither won one, and 32×64 won no problem in a sweep the
+ *    device's clock left alone, so it went.
  * The last three were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
  * bench-nvidia-nvidia-h200-side-major.txt and kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8
  * with 16-deep slabs (dropped: best once, by 4 %, and 1.8× slower than the best on the same problem in the second
@@ -174,7 +175,6 @@ export const TILED_CONFIGS: readonly GemmTileConfig[] = [
   tiled(8, 16, 1, 2, 16),
   tiled(16, 8, 2, 1, 16),
   tiled(8, 8, 2, 1, 16),
-  tiled(8, 8, 1, 2, 16),
   SMALL,
 ];
 
