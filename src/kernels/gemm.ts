@@ -79,9 +79,9 @@ export interface GemmTileConfig extends TiledLayout {
    * B) transposed first (./transpose.ts), so that it reads both along their sides. On the H200 GEMM 4096³ ran
    * 42.0-42.5 TFLOP/s in that layout, 39.1-39.3 with one operand along k and 35.0-36.2 with two (the header of
    * ./tiled-gemm-core.ts); a 4096² transpose moves 128 MB, about 1 % of the product's time there. On the H100
-   * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt) the transposed 64×64 tile of 8×8 won 4096³ at 42.2
-   * TFLOP/s against 39.7 untransposed, and 4096³ with B transposed at 41.4 against 36.6; at 1024³ the split
-   * reductions won. */
+   * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt, at 15d441f and again at 69eb641) the transposed 64×64
+   * tile of 8×8 won 4096³ at 42.2-42.3 TFLOP/s against 39.7 untransposed, and 4096³ with B transposed at 41.4
+   * against 36.6; at 1024³ the split reductions won. */
   transposeFirst?: boolean;
 }
 
@@ -127,9 +127,9 @@ function directGemmConfig(M: number, N: number): GemmTileConfig {
 }
 
 const tiled = (wgX: number, wgY: number, rowVecs: number, colVecs: number, tileK: number, doubleBuffer = false): GemmTileConfig => ({ kernel: 'tiled', wgX, wgY, rowVecs, colVecs, tileK, ...(doubleBuffer ? { doubleBuffer } : {}) });
-/** The rules' tiles, from the H100's sweep (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt): big GEMMs ran
- * fastest on 64×128 or 128×64 tiles of 8×8 per thread, 128 threads (4096³: 38-39 TFLOP/s, against 32-34 on
- * 128×128), and the convolutions on 64×64 tiles of 4×4 (87 of their 111 shapes; 52 of those with 16-deep
+/** The rules' tiles, from the H100's sweep at 0f49b49 (`git show 15d441f:bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt`):
+ * big GEMMs ran fastest on 64×128 or 128×64 tiles of 8×8 per thread, 128 threads (4096³: 38-39 TFLOP/s, against
+ * 32-34 on 128×128), and the convolutions on 64×64 tiles of 4×4 (87 of their 111 shapes; 52 of those with 16-deep
  * double-buffered slabs, the most of any); 32×32 keeps small products' grids full. */
 const WIDE = tiled(16, 8, 2, 2, 8);
 const MEDIUM = tiled(16, 16, 1, 1, 16);
@@ -152,7 +152,7 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *    H100's sweep at 69eb641, weight gradients mostly). It was put on trial with 32×64 of 4×8 for the m5 design's
  *    short forwards, under 1.5× tfjs on the H100; neither won one, and 32×64 won no problem in a sweep the
  *    device's clock left alone, so it went.
- * The last three were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
+ * The three before 64×32 were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
  * bench-nvidia-nvidia-h200-side-major.txt and kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8
  * with 16-deep slabs (dropped: best once, by 4 %, and 1.8× slower than the best on the same problem in the second
  * run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win
@@ -235,9 +235,9 @@ function chooseKernel(rt: GpuRuntime, o: GemmOptions, inputs: Storage[]): Varian
 }
 
 /** Products under this many FLOPs keep the rule's kernel, untuned: they are bound by a dispatch's fixed cost, and
- * on the H100 every candidate for the classifier's products ran within noise of the others
- * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt), while each tuning trial costs a pipeline compile per
- * candidate at a cold start (9 of the default model's 20 tuned problems were such products). */
+ * on the H100 every candidate for the classifier's products ran within noise of the others (at 0f49b49:
+ * `git show 15d441f:bench/results/bench-nvidia-nvidia-h100-80gb-hbm3.txt`), while each tuning trial costs a
+ * pipeline compile per candidate at a cold start (9 of the default model's 20 tuned problems were such products). */
 const TUNE_MIN_FLOPS = 2 ** 22;
 
 /** What the tuner may choose between for an M×N product on this device: the tiled core's tile sizes on GPUs,
