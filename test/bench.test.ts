@@ -250,39 +250,43 @@ describe('bench helpers', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 
-  it('sizes the batch from a second run when the first filled a sample alone (a stall is not the work)', async () => {
+  /** `measure` on a clock that only the runs move: run number r of workload i takes `runMs[i](r)` ms. */
+  async function measureOnClock(runMs: Array<(run: number) => number>, o: TimingOptions) {
     const clock = { now: 0 };
     const now = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
-    let runs = 0;
-    const stallsOnce = { run: () => void (clock.now += runs++ === 0 ? 100 : 1), sync: async () => {} };
-    const [t] = await measure([stallsOnce], { warmup: 0, repeats: 3, minSampleMs: 10, budgetMs: 10_000 });
-    now.mockRestore();
+    const workload = (ms: (run: number) => number) => {
+      let runs = 0;
+      return { run: () => void (clock.now += ms(runs++)), sync: async () => {} };
+    };
+    try {
+      return await measure(runMs.map(workload), o);
+    } finally {
+      now.mockRestore();
+    }
+  }
+
+  it('sizes the batch from a second run when the first filled a sample alone (a stall is not the work)', async () => {
+    const [t] = await measureOnClock([(run) => (run === 0 ? 100 : 1)], { warmup: 0, repeats: 3, minSampleMs: 10, budgetMs: 10_000 });
     expect(t.batch).toBeGreaterThan(1);
     expect(t.samples).toEqual([1, 1, 1]);
     expect(t.rounds).toEqual([1, 2, 3]);
   });
 
   it('grows the batch by the fastest rate seen, past a sample that a stall lengthened', async () => {
-    const clock = { now: 0 };
-    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
-    let runs = 0;
-    const stallsSecond = { run: () => void (clock.now += runs++ === 1 ? 500 : 1), sync: async () => {} };
-    const [t] = await measure([stallsSecond], { warmup: 0, repeats: 1, minSampleMs: 100, budgetMs: 10_000 });
-    now.mockRestore();
+    const [t] = await measureOnClock([(run) => (run === 1 ? 500 : 1)], { warmup: 0, repeats: 1, minSampleMs: 100, budgetMs: 10_000 });
     // One run took 1 ms, the 16 of the next sample 515: at 1 ms a run, samples of 100 ms need 100 runs.
     expect(t.batch).toBeGreaterThanOrEqual(100);
     expect(t.ms).toBe(1);
   });
 
   it("spreads a ratio over the rounds in which both engines took a sample, and shows it in the row and the JSON", async () => {
-    // Work that takes as long as its workload says on a clock it moves, round after round; one run fills a
-    // sample (minSampleMs 0).
-    const clock = { now: 0 };
-    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
-    const slow = (ms: number[]) => ({ run: () => void (clock.now += ms.shift()!), sync: async () => {} });
-    // (A run that fills a sample is taken twice, the shorter kept: the first two of each list.)
-    const [ours, theirs] = await measure([slow([2, 3, 2, 8]), slow([9, 8, 8, 4])], { warmup: 0, repeats: 3, minSampleMs: 0, budgetMs: 10_000 });
-    now.mockRestore();
+    // Work that takes as long as its list says, round after round; one run fills a sample (minSampleMs 0), so
+    // each first run is taken twice and the shorter kept: the first two of each list.
+    const lists = [
+      [2, 3, 2, 8],
+      [9, 8, 8, 4],
+    ];
+    const [ours, theirs] = await measureOnClock(lists.map((ms) => (run) => ms[run]), { warmup: 0, repeats: 3, minSampleMs: 0, budgetMs: 10_000 });
     expect(ours.rounds).toEqual([0, 1, 2]);
     expect(theirs.rounds).toEqual([0, 1, 2]);
     const [low, high] = ratioByRound(ours, theirs)!;
