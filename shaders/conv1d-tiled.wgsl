@@ -32,6 +32,9 @@ override LOUT: u32 = 1u;
 override STRIDE: u32 = 1u;
 override PADDING: u32 = 0u;
 override DILATION: u32 = 1u;
+// The forward's w stored transposed, [Cin·Kw, Cout] (the tuning candidates named `transposed`): A[row, k] at
+// k·Cout + row, whose quads run along the rows.
+override W_TRANSPOSED: bool = false;
 
 // The product's size and split; the layer's shape is in the constants above, not here.
 struct Params {
@@ -57,7 +60,7 @@ fn kRange(wid: vec3u) -> vec2u {
 }
 
 fn aRowsAdjacent() -> bool {
-  return false;
+  return PASS == 0u && W_TRANSPOSED;
 }
 
 fn bColsAdjacent() -> bool {
@@ -68,7 +71,7 @@ fn bColsAdjacent() -> bool {
 fn loadA(row: u32, k: u32) -> f32 {
   let valid = row < p.M && k < p.K;
   if (PASS == 0u) {
-    return select(0.0, lhs[row * p.K + k], valid); // w[co, (ci, k)]
+    return select(0.0, lhs[select(row * p.K + k, k * p.M + row, W_TRANSPOSED)], valid); // w[co, (ci, k)]
   }
   if (PASS == 1u) {
     return select(0.0, lhs[((k / KW) * CIN + row) * KW + k % KW], valid); // w[co, ci, tap] with k = (co, tap)
@@ -159,6 +162,12 @@ fn outputGradientAt(at: vec2u, co: u32, valid: bool) -> f32 {
 }
 
 fn loadA4(row: u32, k: u32) -> vec4f {
+  if (PASS == 0u && W_TRANSPOSED) {
+    // w[co..co+3, k] from wᵀ [Cin·Kw, Cout]
+    let at = k * p.M + row;
+    let ok = under(row, p.M) & vec4<bool>(k < p.K);
+    return vec4f(select(0.0, lhs[at], ok.x), select(0.0, lhs[at + 1u], ok.y), select(0.0, lhs[at + 2u], ok.z), select(0.0, lhs[at + 3u], ok.w));
+  }
   if (PASS == 0u) {
     // w[co, k..k+3]
     let at = row * p.K + k;

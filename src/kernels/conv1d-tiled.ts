@@ -5,6 +5,7 @@
 //    remainders once for its 4 elements;
 //  - scalar: the core's generic staging, every element's index computed on its own. Kept as a tuning candidate on
 //    the rule's tile.
+// A big forward's tiles are also offered with w transposed first (`transposed`, TRANSPOSED_MIN below).
 // Why quads: in the H200's tuning at a29f577 (scalar staging) the model's 16x64x3000 and 16x128x187 convolutions
 // ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64 threads, each staging 32 scalars a slab),
 // where the 1024³ GEMM ran 24.7; on 64×64 of 4×4 (256 threads, 8 scalars each) at 14.1 and 8.1 against 20.6.
@@ -27,6 +28,7 @@ import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
+import { transposeGpu } from './transpose.js';
 
 /** A tile of the core for a conv1d pass; `scalarStaging`: the generic staging, not quads (see the header). */
 export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
@@ -50,20 +52,33 @@ const QUAD_SIDES: Record<Pass, AlignedOperands> = {
   backwardInput: { aRowsAdjacent: true, bColsAdjacent: true },
   backwardWeight: { aRowsAdjacent: false, bColsAdjacent: false },
 };
+/** The forward with w transposed first ([Cin·Kw, Cout], `transposeFirst`): its A quads along the rows, as the
+ * input gradient reads its own. */
+const TRANSPOSED_FORWARD_SIDES: AlignedOperands = { aRowsAdjacent: true, bColsAdjacent: true };
+
+/** The forwards from this size of GEMM (M·N·K) up are also offered with w transposed first: a dispatch more,
+ * which a step bound by the host pays, so not for the default and compact models' layers at batch 16 (at most
+ * 2.5·10⁸), but for the m5 design's 16x128x750 and 16x64x3000 (5.9·10⁸ and 1.2·10⁹). Why: on the H100 (69eb641)
+ * the forward of a layer whose GEMM is the same size as its input gradient's (Cin = Cout, stride 1) took
+ * 1.2-1.36× the input gradient's time on the same tile for every such layer of some size, and the one difference
+ * between the two is w's side: the forward reads it along k (each quad scattered over 4 k rows of the slab),
+ * the input gradient along the rows (a quad a slab vec4). */
+const TRANSPOSED_MIN = 2 ** 29;
 
 export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.scalarStaging ? ' scalar' : '');
 
 /** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
  * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions
- * where the tiles are few (not the backward weight's, which tiledPass always splits); and the rule's tile with
- * scalars (see the header). */
+ * where the tiles are few (not the backward weight's, which tiledPass always splits); a big forward's tiles with
+ * w transposed first (TRANSPOSED_MIN); and the rule's tile with scalars (see the header). */
 export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
   if (profile.kernels !== 'tiled') return [];
   const { M, N, K } = gemmView(pass, g);
   const tiles = tiledConfigsFor(profile.limits, M, N);
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
+  const transposed = pass === 'forward' && M * N * K >= TRANSPOSED_MIN ? tiles.map((c) => ({ ...c, transposeFirst: true })) : [];
   const rule = tiledRule(profile, pass, g);
-  return rule ? [...tiles, ...splits, { ...rule, scalarStaging: true }] : [...tiles, ...splits];
+  return [...tiles, ...splits, ...transposed, ...(rule ? [{ ...rule, scalarStaging: true }] : [])];
 }
 
 /** The tile the rule gives a pass on this device, where it has one: on GPUs, and among the tiles that suit the
@@ -86,19 +101,23 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
   // Whole slabs per chunk: no quad crosses a chunk's end (the quads check K's, not a chunk's).
   const chunk = Math.ceil(K / Math.max(1, wanted) / cfg.tileK) * cfg.tileK;
   const chunks = Math.ceil(K / chunk);
-  const aBuffer = gpuStorage(a).binding;
   const shapes = layerShapes(g);
   const shape = { CIN: g.Cin, LENGTH: g.L, COUT: g.Cout, KW: g.K, LOUT: g.Lout, STRIDE: g.stride, PADDING: g.padding, DILATION: g.dilation };
-  return summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
+  const transposed = pass === 'forward' && cfg.transposeFirst ? transposeGpu(rt, a, M, K, `conv1d.forward w (${shapes})`) : null;
+  const aBuffer = gpuStorage(transposed ?? a).binding;
+  const sides = transposed ? TRANSPOSED_FORWARD_SIDES : QUAD_SIDES[pass];
+  const out = summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
       shapes,
-      shader: cfg.scalarStaging ? tiledGemmShader(prelude, cfg) : tiledGemmShader(prelude, cfg, QUAD_SIDES[pass]),
+      shader: cfg.scalarStaging ? tiledGemmShader(prelude, cfg) : tiledGemmShader(prelude, cfg, sides),
       entryPoint: 'gemm_tiled',
-      constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shape },
+      constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shape, ...(transposed ? { W_TRANSPOSED: 1 } : {}) },
       params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).binding, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
       workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
     }),
   );
+  if (transposed) rt.release(transposed.buffer);
+  return out;
 }

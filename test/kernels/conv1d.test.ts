@@ -34,6 +34,8 @@ describe('conv1d: every kernel on this adapter', () => {
   // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
   // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
   const tiledSplit = { ...tiled, splitK: 3 };
+  // The forward with w transposed first (a tuning candidate for big forwards): its A quads along the rows.
+  const tiledTransposed = { ...tiled, transposeFirst: true };
   const lanes = rt.profile.subgroupLanes;
   const subgroupTiles = (): SubgroupTile[] => {
     const l = lanes;
@@ -63,7 +65,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
     eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
-      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, tiledTransposed, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
           const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
@@ -128,6 +130,22 @@ describe('conv1d: every kernel on this adapter', () => {
       expect(names.some((n) => n.endsWith(' split2')), pass).toBe(splits);
     }
     expect(tiledCandidates({ ...rt.profile, kernels: 'subgroup' }, 'forward', g)).toEqual([]);
+  });
+
+  it("offers a big forward's tiles with w transposed first too, and no other pass's", () => {
+    const gpu = { ...rt.profile, kernels: 'tiled' as const };
+    const transposed = (g: ser.Conv1dGeometry, pass: 'forward' | 'backwardInput' | 'backwardWeight') =>
+      tiledCandidates(gpu, pass, g)
+        .map(convTiledName)
+        .filter((n) => n.endsWith(' transposed'));
+    // The m5 design's 16x128x750 layer (a GEMM of 128 × 12 000 × 384) and the default model's 16x64x300 (64 × 4 800
+    // × 320, under the size from which the transpose's dispatch may pay).
+    const big = ser.conv1dGeometry([16, 128, 750], [128, 128, 3], { stride: 1, padding: 1, dilation: 1 });
+    const small = ser.conv1dGeometry([16, 64, 300], [64, 64, 5], { stride: 1, padding: 2, dilation: 1 });
+    expect(transposed(big, 'forward')).toEqual(tiledConfigsFor(gpu.limits, 128, 16 * 750).map((c) => `${configName(c)} transposed`));
+    expect(transposed(big, 'backwardInput')).toEqual([]);
+    expect(transposed(big, 'backwardWeight')).toEqual([]);
+    expect(transposed(small, 'forward')).toEqual([]);
   });
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
