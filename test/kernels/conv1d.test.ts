@@ -117,7 +117,7 @@ describe('conv1d: every kernel on this adapter', () => {
 
   it("offers the tuner every tile with quads, and the rule's tile with scalars too, on GPUs only", () => {
     const gpu = { ...rt.profile, kernels: 'tiled' as const };
-    // The default model's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
+    // The m5 design's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
     // (each part would keep under 256 of it), the input gradient's 768 in 2.
     const g = ser.conv1dGeometry([16, 128, 187], [256, 128, 3], { stride: 1, padding: 1, dilation: 1 });
     const views = { forward: [256, 16 * 187, false], backwardInput: [128, 16 * 187, true], backwardWeight: [256, 384, false] } as const;
