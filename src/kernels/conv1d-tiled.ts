@@ -106,7 +106,7 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
   const transposed = pass === 'forward' && cfg.transposeFirst ? transposeGpu(rt, a, M, K, `conv1d.forward w (${shapes})`) : null;
   const aBuffer = gpuStorage(transposed ?? a).binding;
   const sides = transposed ? TRANSPOSED_FORWARD_SIDES : QUAD_SIDES[pass];
-  const out = summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
+  const result = summedOverChunks(rt, pass, M * N, chunks, shapes, (out) =>
     rt.dispatch({
       kernel: `conv1d.${pass}.tiled`,
       shapes,
@@ -119,5 +119,5 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
     }),
   );
   if (transposed) rt.release(transposed.buffer);
-  return out;
+  return result;
 }
