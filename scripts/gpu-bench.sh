@@ -10,12 +10,17 @@
 # and 64 (the default on a GPU: --batch), the cold start (the default on a GPU: fresh processes from spawning
 # node to the first finished training step, ours with an empty and a warm tuning cache of their own, and tfjs),
 # the host split (the default on a GPU: each training row's host time, ours and Dawn's, a process per row),
-# and leaves the table (bench.log, ending with issue #11's targets judged on this run), the JSON, the charts and
-# the tuning choices in $OUT (else bench/results).
+# and leaves the table (bench.log, ending with issue #11's targets judged on this run), the JSON, the charts,
+# the tuning choices and the SM clock read every 250 ms through the run (clocks.csv: on the H100 it dipped to
+# 345-990 MHz for up to a second at a time, which slowed some tuning sweeps) in $OUT (else bench/results).
 # Extra arguments go to the benchmark, e.g. --filter gemm.
 set -euo pipefail
 out=${OUT:-bench/results}
 mkdir -p "$out"
 export SER_WEBGPU_CACHE=$out
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>/dev/null | tee "$out/gpu.txt" || true
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv -lms 250 >"$out/clocks.csv" 2>&1 &
+  trap 'kill $! 2>/dev/null || true' EXIT
+fi
 node dist/bench/index.js --sizes 256,1024,4096 --profile --torch --out "$out" "$@" 2>&1 | tee "$out/bench.log"
