@@ -21,6 +21,7 @@ export SER_WEBGPU_CACHE=$out
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>/dev/null | tee "$out/gpu.txt" || true
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv -lms 250 >"$out/clocks.csv" 2>&1 &
-  trap 'kill $! 2>/dev/null || true' EXIT
+  sampler=$!
+  trap 'kill "$sampler" 2>/dev/null || true' EXIT
 fi
 node dist/bench/index.js --sizes 256,1024,4096 --profile --torch --out "$out" "$@" 2>&1 | tee "$out/bench.log"

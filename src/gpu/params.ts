@@ -13,10 +13,9 @@ export class Params {
     for (const v of values) this.words.push(this.integer(v) >>> 0);
     return this;
   }
-  /** Stored in two's complement, as the shader's i32 reads it. */
+  /** Stored in two's complement (u32's `>>> 0`), as the shader's i32 reads it. */
   i32(...values: number[]): this {
-    for (const v of values) this.words.push(this.integer(v) >>> 0);
-    return this;
+    return this.u32(...values);
   }
   f32(...values: number[]): this {
     for (const v of values) {
