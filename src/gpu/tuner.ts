@@ -43,8 +43,9 @@ export interface TuningResult {
  * `scalar`); 6: 64×128 of 8×8 with 16-deep slabs, 64×64 of 8×4 and 4×8, and GEMMs whose operands along k are
  * transposed first (`transposed`) join, the blocks (`kb`) go; 7: candidates are timed on the device's clock,
  * and the convolutions' scalar staging reads through the quads' element helpers; 8: 64×32 of 8×4 and the big
- * convolution forwards' tiles with w transposed first (`transposed`) join, 32×64 of 4×8 goes. */
-export const TUNING_VERSION = 8;
+ * convolution forwards' tiles with w transposed first (`transposed`) join, 32×64 of 4×8 goes; 9: the
+ * convolutions' sliced reductions (`sliced2`, `sliced4`) join. */
+export const TUNING_VERSION = 9;
 
 /** Runs per timed sample: enough that the clock's grain (a browser rounds timestamps to 0.1 ms) or, without
  * timestamps, a queue sync's round trip is a small part of it. */

@@ -23,7 +23,7 @@ import type { DeviceProfile } from '../gpu/device.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
 import { layerShapes, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-partials.js';
-import { configName, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
+import { configName, slicedConfigs, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
@@ -68,17 +68,18 @@ const TRANSPOSED_MIN = 2 ** 29;
 export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.scalarStaging ? ' scalar' : '');
 
 /** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
- * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions
- * where the tiles are few (not the backward weight's, which tiledPass always splits); a big forward's tiles with
+ * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split and sliced
+ * reductions where the tiles are few (not the backward weight's, which tiledPass always splits); a big forward's tiles with
  * w transposed first (TRANSPOSED_MIN); and the rule's tile with scalars (see the header). */
 export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
   if (profile.kernels !== 'tiled') return [];
   const { M, N, K } = gemmView(pass, g);
   const tiles = tiledConfigsFor(profile.limits, M, N);
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
+  const sliced = pass === 'backwardWeight' ? [] : slicedConfigs(tiles, profile.limits, M, N, K);
   const transposed = pass === 'forward' && M * N * K >= TRANSPOSED_MIN ? tiles.map((c) => ({ ...c, transposeFirst: true })) : [];
   const rule = tiledRule(profile, pass, g);
-  return [...tiles, ...splits, ...transposed, ...(rule ? [{ ...rule, scalarStaging: true }] : [])];
+  return [...tiles, ...splits, ...sliced, ...transposed, ...(rule ? [{ ...rule, scalarStaging: true }] : [])];
 }
 
 /** The tile the rule gives a pass on this device, where it has one: on GPUs, and among the tiles that suit the

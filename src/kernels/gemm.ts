@@ -44,7 +44,7 @@ import directKernel from '../../shaders/gemm-direct.wgsl';
 import splitSumKernel from '../../shaders/gemm-split.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
 import { transposeGpu } from './transpose.js';
-import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
+import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledThreads, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
@@ -283,14 +283,28 @@ export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: n
   });
 }
 
-/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'transposed':
- * `transposeFirst`), 'direct 32x32',
- * 'subgroup 16x32'. */
+/** Sliced reductions (the core's kSlices) of the single-buffered tiles that leave a GPU short of workgroups (under
+ * 512, as for splits), for the tuner to try: 2 or 4 slices, up to 256 threads a workgroup, where the device holds
+ * the workgroup and its slabs and each slice keeps at least 2 slabs of K. Unlike a split, no second dispatch, so
+ * short reductions qualify too. Why: the m5 design's 16x128x187 forward (K = 384, too short to split) ran on 188
+ * tiles of 64×64 and 128 threads for an H100's 132 SMs, 4 warps a tile, at 14 TFLOP/s where its 16x128x750 layer
+ * (the same K, 4 times the tiles) ran at 21. */
+export function slicedConfigs(tiles: GemmTileConfig[], limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup'>, M: number, N: number, K: number): GemmTileConfig[] {
+  return tiles.flatMap((c) => {
+    if (c.doubleBuffer || c.kSlices || tileCount(c, M, N) >= 512) return [];
+    return [2, 4]
+      .map((kSlices) => ({ ...c, kSlices }))
+      .filter((s) => tiledThreads(s) <= Math.min(256, limits.maxComputeInvocationsPerWorkgroup) && tiledSlabBytes(s) <= limits.maxComputeWorkgroupStorageSize && K >= 2 * s.kSlices * s.tileK);
+  });
+}
+
+/** e.g. 'tiled 128x128 8x8 k8 db' (tile, block per thread, slab depth, two slab buffers; 'sliced2': the reduction
+ * in 2 slices of the workgroup; 'transposed': `transposeFirst`), 'direct 32x32', 'subgroup 16x32'. */
 export function configName(c: GemmConfig): string {
   if (c.kernel === 'subgroup') return `subgroup ${c.rowGroups * c.lanes}x${c.cols * c.lanes}`;
   const { tileM, tileN } = tiledTile(c);
   if (c.kernel === 'direct') return `direct ${tileM}x${tileN}`;
-  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.splitK ? ` split${c.splitK}` : ''}${c.transposeFirst ? ' transposed' : ''}`;
+  return `tiled ${tileM}x${tileN} ${4 * c.rowVecs}x${4 * c.colVecs} k${c.tileK}${c.doubleBuffer ? ' db' : ''}${c.splitK ? ` split${c.splitK}` : ''}${c.kSlices && c.kSlices > 1 ? ` sliced${c.kSlices}` : ''}${c.transposeFirst ? ' transposed' : ''}`;
 }
 
 /** The aligned core's operand layout for a product's transposes. */

@@ -35,6 +35,13 @@
 // rewritten only once every thread has read them). Two buffers (`doubleBuffer`): the next slabs go into the
 // other buffer, one barrier per k step, twice the workgroup memory.
 //
+// Sliced (`kSlices`, one buffer only; CUTLASS's "sliced-k"): the workgroup holds kSlices groups of wgX × wgY
+// threads (its z), each with slabs and a register block of its own; slice z stages and multiplies slabs z,
+// z + kSlices, ... of the k range. A round of the loop takes one slab per slice, so every thread meets the same
+// barriers, and a slice with no slab left in the last round stages zeros. At the end the slices' register blocks
+// are summed into slice 0's through the slabs, and slice 0 stores the tile. It puts more warps on each tile of a
+// grid too small to fill a GPU, without the second dispatch of a split.
+//
 // Staging, generic: each thread reads scalars through loadA/loadB (bounds-checked there), consecutive threads
 // taking elements adjacent in memory. Aligned: each thread reads vec4s along the operand's contiguous side,
 // consecutive threads taking consecutive vec4s. Along the tile's side (transposed A, plain B) a vec4 is one
@@ -62,6 +69,10 @@ export interface TiledLayout {
   tileK: number;
   /** Two slab buffers, one barrier per k step. */
   doubleBuffer?: boolean;
+  /** The reduction sliced over this many groups of wgX × wgY threads in the workgroup (its z), each staging and
+   * multiplying every kSlices-th slab into a register block of its own, the blocks summed through workgroup memory
+   * at the end (see the header). One slab buffer only. */
+  kSlices?: number;
 }
 
 /** The aligned specialisation's operand layouts, fixed when the core is written out (one text per pair). */
@@ -89,11 +100,15 @@ export function tiledTile(c: TiledLayout): { tileM: number; tileN: number } {
   return { tileM: 4 * c.rowVecs * c.wgY, tileN: 4 * c.colVecs * c.wgX };
 }
 
+/** Threads per workgroup: wgX × wgY per slice of the reduction. */
+export const tiledThreads = (c: TiledLayout) => c.wgX * c.wgY * slices(c);
+const slices = (c: TiledLayout) => c.kSlices ?? 1;
+
 /** Workgroup memory of the slabs: each k row padded by a vec4 (so that staging a k-contiguous operand spreads
- * its writes over the banks), twice for a double buffer. */
+ * its writes over the banks), twice for a double buffer, once per slice of the reduction. */
 export function tiledSlabBytes(c: TiledLayout): number {
   const { tileM, tileN } = tiledTile(c);
-  return (c.doubleBuffer ? 2 : 1) * c.tileK * (tileM / 4 + 1 + tileN / 4 + 1) * 16;
+  return slices(c) * (c.doubleBuffer ? 2 : 1) * c.tileK * (tileM / 4 + 1 + tileN / 4 + 1) * 16;
 }
 
 const shaders = new Map<string, Map<string, string>>();
@@ -114,7 +129,7 @@ export function tiledGemmShader(prelude: string, layout: TiledLayout, aligned?: 
 }
 
 function shaderText(prelude: string, layout: TiledLayout, aligned?: AlignedOperands): string {
-  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, aligned ?? null]);
+  const key = JSON.stringify([layout.wgX, layout.wgY, layout.rowVecs, layout.colVecs, layout.tileK, !!layout.doubleBuffer, slices(layout), aligned ?? null]);
   let byKey = shaders.get(prelude);
   if (!byKey) shaders.set(prelude, (byKey = new Map()));
   let shader = byKey.get(key);
@@ -133,6 +148,8 @@ interface Staging {
   positions: string[];
   registers: string[];
   fetch: (k: string) => string[];
+  /** Zeros into the registers: a slice's share of a last round that its reduction has no slab for. */
+  clear: string[];
   stage: (at: Record<string, string>) => string[];
   storeVec: (row: string, col: string, acc: string) => string;
   /** WGSL functions that the above call. */
@@ -191,12 +208,13 @@ function genericStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
   return {
     positions: operands.flatMap(({ name, count }) =>
       lines(count, (t) => [
-        `let p${name}${t} = slabPos${name}(li + ${t * threads}u);`,
+        `let p${name}${t} = slabPos${name}(lt + ${t * threads}u);`,
         `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
         `let c${name}${t} = p${name}${t}.x % 4u;`,
       ]),
     ),
     registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: f32;`)),
+    clear: operands.flatMap(({ name, count }) => lines(count, (t) => `next${name}${t} = 0.0;`)),
     fetch: (k) =>
       operands.flatMap(({ name, count }) =>
         lines(count, (t) => (name === 'A' ? `nextA${t} = stagedA(row0 + pA${t}.x, ${k} + pA${t}.y, ks.y);` : `nextB${t} = stagedB(${k} + pB${t}.y, col0 + pB${t}.x, ks.y);`)),
@@ -205,7 +223,7 @@ function genericStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
       operands.flatMap(({ name, count, whole, elements }) =>
         lines(count, (t) => {
           const write = `slab${name}[${at[name]}s${name}${t}][c${name}${t}] = next${name}${t};`;
-          return whole || t < count - 1 ? write : `if (li + ${t * threads}u < ${elements}u) { ${write} }`;
+          return whole || t < count - 1 ? write : `if (lt + ${t * threads}u < ${elements}u) { ${write} }`;
         }),
       ),
     storeVec: (row, col, acc) => `storeVec(${row}, ${col}, ${acc}, wid);`,
@@ -229,16 +247,17 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
   const position = (side: number, alongSide: boolean, l: string) =>
     alongSide ? `vec2u(4u * (${l} % ${side / 4}u), ${l} / ${side / 4}u)` : `vec2u((${l} / ${inner}u) % ${side}u, 4u * ((${l} / ${inner * side}u) * ${inner}u + ${l} % ${inner}u))`;
   const guarded = (o: (typeof operands)[number], t: number, text: string[]) =>
-    o.whole || t < o.count - 1 ? text : [`if (li + ${t * threads}u < ${o.vecs}u) {`, ...indent(1, text), '}'];
+    o.whole || t < o.count - 1 ? text : [`if (lt + ${t * threads}u < ${o.vecs}u) {`, ...indent(1, text), '}'];
   return {
     positions: operands.flatMap(({ name, side, alongSide, count }) =>
       lines(count, (t) => [
-        `let p${name}${t} = ${position(side, alongSide, `(li + ${t * threads}u)`)};`,
+        `let p${name}${t} = ${position(side, alongSide, `(lt + ${t * threads}u)`)};`,
         `let s${name}${t} = p${name}${t}.y * SLAB_${name}_ROW + p${name}${t}.x / 4u;`,
         ...(alongSide ? [] : [`let c${name}${t} = p${name}${t}.x % 4u;`]),
       ]),
     ),
     registers: operands.flatMap(({ name, count }) => lines(count, (t) => `var next${name}${t}: vec4f;`)),
+    clear: operands.flatMap(({ name, count }) => lines(count, (t) => `next${name}${t} = vec4f(0.0);`)),
     fetch: (k) =>
       operands.flatMap((o) =>
         lines(o.count, (t) => guarded(o, t, [o.name === 'A' ? `nextA${t} = loadA4(row0 + pA${t}.x, ${k} + pA${t}.y);` : `nextB${t} = loadB4(${k} + pB${t}.y, col0 + pB${t}.x);`])),
@@ -261,11 +280,15 @@ function alignedStaging(c: TiledLayout, tileM: number, tileN: number, threads: n
 /** The core's WGSL for one layout: entry point `gemm_tiled`; with `aligned`, the aligned specialisation. */
 export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string {
   const { tileM, tileN } = tiledTile(c);
-  const threads = c.wgX * c.wgY;
+  const threads = c.wgX * c.wgY; // per slice
+  const S = slices(c);
   if (Math.max(tileM, tileN) * c.tileK > MAX_STAGED * threads) throw new Error(`tiled gemm: tileK=${c.tileK} stages more than ${MAX_STAGED} elements per thread`);
   if (aligned && c.tileK % 4 !== 0) throw new Error(`tiled gemm: the aligned core needs tileK a multiple of 4, not ${c.tileK}`);
+  if (!Number.isInteger(S) || S < 1 || (S > 1 && c.doubleBuffer)) throw new Error(`tiled gemm: kSlices must be a whole number from 1, and 1 with two slab buffers (not ${S})`);
   const buffers = c.doubleBuffer ? 2 : 1;
-  const { positions, registers, fetch, stage, storeVec, helpers } = aligned ? alignedStaging(c, tileM, tileN, threads, aligned) : genericStaging(c, tileM, tileN, threads);
+  const slabALength = buffers * c.tileK * (tileM / 4 + 1);
+  const slabBLength = buffers * c.tileK * (tileN / 4 + 1);
+  const { positions, registers, fetch, clear, stage, storeVec, helpers } = aligned ? alignedStaging(c, tileM, tileN, threads, aligned) : genericStaging(c, tileM, tileN, threads);
   // One k step: rowVecs + colVecs vec4 reads of the slabs, then the register block's FMAs.
   const step = (at: Record<string, string>, k: number) => [
     '{',
@@ -277,7 +300,11 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
     '}',
   ];
   const multiply = (at: Record<string, string>) => range(c.tileK).flatMap((k) => step(at, k));
-  const start = { A: '', B: '' };
+  // A slice's own slabs, k offset and next slab's fetch (a last round may hold no slab of the range for it).
+  const sliced = S > 1;
+  const start = sliced ? { A: 'sliceA + ', B: 'sliceB + ' } : { A: '', B: '' };
+  const sliceK = sliced ? ' + lid.z * TILE_K' : '';
+  const fetchOwn = (k: string) => ['if (' + k + ' < ks.y) {', ...indent(1, fetch(k)), ...(sliced ? ['} else {', ...indent(1, clear)] : []), '}'];
   const loop = c.doubleBuffer
     ? [
         // Buffer `cur` is read while the other is written: one barrier per k step.
@@ -303,43 +330,43 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
         '}',
       ]
     : [
-        'for (var k0 = ks.x; k0 < ks.y; k0 += TILE_K) {',
+        // A round stages and multiplies one slab per slice: the bounds are the workgroup's, so every thread
+        // meets the barriers.
+        `for (var k0 = ks.x; k0 < ks.y; k0 += ${S > 1 ? 'K_SLICES * TILE_K' : 'TILE_K'}) {`,
         ...indent(1, [
           ...stage(start),
           'workgroupBarrier();',
-          'let k1 = k0 + TILE_K;',
-          'if (k1 < ks.y) {',
-          ...indent(1, fetch('k1')),
-          '}',
+          `let k1 = k0 + ${S > 1 ? 'K_SLICES * TILE_K' : 'TILE_K'}${sliceK};`,
+          ...fetchOwn('k1'),
           ...multiply(start),
           // The slabs are rewritten at the next step: every thread must have read them first.
           'workgroupBarrier();',
         ]),
         '}',
       ];
+  const accumulators = lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `acc${row}_${j}`));
   const storeRows = lines(c.rowVecs, (i) =>
     lines(4, (r) => lines(c.colVecs, (j) => storeVec(`row0 + ${4 * i * c.wgY + r}u + 4u * lid.y`, `col0 + ${4 * j * c.wgX}u + 4u * lid.x`, `acc${4 * i + r}_${j}`))),
   );
   return `
-// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}${aligned ? `, aligned (A ${aligned.aRowsAdjacent ? 'rows' : 'k'} adjacent, B ${aligned.bColsAdjacent ? 'columns' : 'k'} adjacent)` : ''}.
+// ---- The tiled GEMM core, written out by src/kernels/tiled-gemm-core.ts for ${tileM}×${tileN} tiles, ${4 * c.rowVecs}×${4 * c.colVecs} per thread, k ${c.tileK}${c.doubleBuffer ? ', two slab buffers' : ''}${sliced ? `, the reduction in ${S} slices` : ''}${aligned ? `, aligned (A ${aligned.aRowsAdjacent ? 'rows' : 'k'} adjacent, B ${aligned.bColsAdjacent ? 'columns' : 'k'} adjacent)` : ''}.
 
 const TILE_M = ${tileM}u;
 const TILE_N = ${tileN}u;
-const TILE_K = ${c.tileK}u;
+const TILE_K = ${c.tileK}u;${sliced ? `\nconst K_SLICES = ${S}u;` : ''}
 // Rows of the staged slabs in vec4s (padded by one), and one buffer's length.
 const SLAB_A_ROW = ${tileM / 4 + 1}u;
 const SLAB_B_ROW = ${tileN / 4 + 1}u;
 const SLAB_A_LEN = ${c.tileK * (tileM / 4 + 1)}u;
 const SLAB_B_LEN = ${c.tileK * (tileN / 4 + 1)}u;
 
-// A and B slabs, k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = A[row0 + m, k0 + k] (then the second buffer).
-var<workgroup> slabA: array<vec4f, ${buffers * c.tileK * (tileM / 4 + 1)}>;
-var<workgroup> slabB: array<vec4f, ${buffers * c.tileK * (tileN / 4 + 1)}>;
+// A and B slabs, k-major: slabA[k·SLAB_A_ROW + m/4][m%4] = A[row0 + m, k0 + k] (then the second buffer${sliced ? ', then the next slice' : ''}).
+var<workgroup> slabA: array<vec4f, ${S * slabALength}>;
+var<workgroup> slabB: array<vec4f, ${S * slabBLength}>;
 
-${helpers}@compute @workgroup_size(${c.wgX}, ${c.wgY})
+${helpers}@compute @workgroup_size(${c.wgX}, ${c.wgY}${sliced ? `, ${S}` : ''})
 fn gemm_tiled(
   @builtin(local_invocation_id) lid: vec3u,
-  @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
 ) {
@@ -349,15 +376,43 @@ fn gemm_tiled(
     return; // a workgroup of a folded grid's last row past the end: uniform across the workgroup
   }
   let ks = kRange(wid);
+  let lt = lid.y * ${c.wgX}u + lid.x; // the thread in its ${sliced ? 'slice' : 'workgroup'}${sliced ? `\n  let sliceA = lid.z * ${slabALength}u;\n  let sliceB = lid.z * ${slabBLength}u;` : ''}
 ${indent(1, positions).join('\n')}
   // The next slabs' elements, read into registers while the current slabs are multiplied, so that the global
   // loads' latency hides behind the FMAs.
 ${indent(1, registers).join('\n')}
-${indent(1, fetch('ks.x')).join('\n')}
+${indent(1, sliced ? fetchOwn('ks.x + lid.z * TILE_K') : fetch('ks.x')).join('\n')}
   // The register block: acc{r}_{j} holds row 4·(lid.y + (r / 4)·${c.wgY}) + r % 4 of the tile, piece j's 4 columns.
-${indent(1, lines(4 * c.rowVecs, (row) => lines(c.colVecs, (j) => `var acc${row}_${j} = vec4f(0.0);`))).join('\n')}
+${indent(1, accumulators.map((acc) => `var ${acc} = vec4f(0.0);`)).join('\n')}
 ${indent(1, loop).join('\n')}
-${indent(1, storeRows).join('\n')}
+${indent(1, sliced ? [...sumSlices(accumulators, threads, S * slabALength, S * slabBLength), 'if (lid.z == 0u) {', ...indent(1, storeRows), '}'] : storeRows).join('\n')}
 }
 `;
+}
+
+/** The slices' register blocks summed into slice 0's, through the slabs (free once the loop's last barrier has
+ * passed): slice by slice, as many accumulators a round as the slabs hold for every thread of a slice. */
+function sumSlices(accumulators: string[], threads: number, slabALength: number, slabBLength: number): string[] {
+  const perRound = [Math.floor(slabALength / threads), Math.floor(slabBLength / threads)];
+  if (perRound[0] + perRound[1] < 1) throw new Error(`tiled gemm: the slabs cannot hold a vec4 per thread of a slice (${threads} threads)`);
+  const slot = (i: number) => (i < perRound[0] ? `slabA[${i * threads}u + lt]` : `slabB[${(i - perRound[0]) * threads}u + lt]`);
+  const rounds = range(Math.ceil(accumulators.length / (perRound[0] + perRound[1]))).map((r) => accumulators.slice(r * (perRound[0] + perRound[1]), (r + 1) * (perRound[0] + perRound[1])));
+  return [
+    '// The other slices\' register blocks added into slice 0\'s, one slice at a time.',
+    'for (var slice = 1u; slice < K_SLICES; slice++) {',
+    ...indent(
+      1,
+      rounds.flatMap((round) => [
+        'if (lid.z == slice) {',
+        ...indent(1, round.map((acc, i) => `${slot(i)} = ${acc};`)),
+        '}',
+        'workgroupBarrier();',
+        'if (lid.z == 0u) {',
+        ...indent(1, round.map((acc, i) => `${acc} += ${slot(i)};`)),
+        '}',
+        'workgroupBarrier();',
+      ]),
+    ),
+    '}',
+  ];
 }

@@ -34,6 +34,8 @@ describe('conv1d: every kernel on this adapter', () => {
   // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
   // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
   const tiledSplit = { ...tiled, splitK: 3 };
+  // The reduction sliced in 3 within each workgroup (a tuning candidate for layers of few tiles), here also split.
+  const tiledSliced = { ...tiled, splitK: 2, kSlices: 3 };
   // The forward with w transposed first (a tuning candidate for big forwards): its A quads along the rows.
   const tiledTransposed = { ...tiled, transposeFirst: true };
   const lanes = rt.profile.subgroupLanes;
@@ -65,7 +67,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('forward: per-invocation, tiled and subgroup kernels, with and without bias', () =>
     eachShape(9500, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [x, w, bias] = [random(g.N * g.Cin * g.L), random(g.Cout * g.Cin * g.K), random(g.Cout)];
-      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, tiledTransposed, ...subgroupTiles()]) {
+      for (const tile of [{ co: 8, l4: 4 }, tiled, tiledScalar, tiledSplit, tiledSliced, tiledTransposed, ...subgroupTiles()]) {
         for (const withBias of [false, true]) {
           const y = conv1dWith(rt, 'forward', withBias ? [x.gpu, w.gpu, bias.gpu] : [x.gpu, w.gpu], g, tile);
           const want = ser.reference.conv1d(x.values, xShape, w.values, wShape, withBias ? bias.values : null, p);
@@ -78,7 +80,7 @@ describe('conv1d: every kernel on this adapter', () => {
   it('input gradient: per-phase, tiled and (stride 1) subgroup kernels', () =>
     eachShape(9600, async ({ g, p, xShape, wShape, shapes, random }) => {
       const [dy, w] = [random(g.N * g.Cout * g.Lout), random(g.Cout * g.Cin * g.K)];
-      for (const tile of [{ ci: 4, l4: 4 }, tiled, tiledScalar, tiledSplit, ...(g.stride === 1 ? subgroupTiles() : [])]) {
+      for (const tile of [{ ci: 4, l4: 4 }, tiled, tiledScalar, tiledSplit, tiledSliced, ...(g.stride === 1 ? subgroupTiles() : [])]) {
         const dx = conv1dWith(rt, 'backwardInput', [dy.gpu, w.gpu], g, tile);
         const want = ser.reference.conv1dBackwardInput(dy.values, w.values, xShape, wShape, p);
         assertClose(await backend.download(dx), want, 1e-5, `conv1dBackwardInput ${JSON.stringify(tile)} ${shapes}`);
@@ -115,10 +117,10 @@ describe('conv1d: every kernel on this adapter', () => {
       ));
   }
 
-  it("offers the tuner every tile with quads, and the rule's tile with scalars too, on GPUs only", () => {
+  it("offers the tuner every tile with quads, its split and sliced reductions, and the rule's tile with scalars, on GPUs only", () => {
     const gpu = { ...rt.profile, kernels: 'tiled' as const };
     // The m5 design's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
-    // (each part would keep under 256 of it), the input gradient's 768 in 2.
+    // (each part would keep under 256 of it), the input gradient's 768 in 2; both slice.
     const g = ser.conv1dGeometry([16, 128, 187], [256, 128, 3], { stride: 1, padding: 1, dilation: 1 });
     const views = { forward: [256, 16 * 187, false], backwardInput: [128, 16 * 187, true], backwardWeight: [256, 384, false] } as const;
     for (const [pass, [M, N, splits]] of Object.entries(views) as [keyof typeof views, (typeof views)[keyof typeof views]][]) {
@@ -126,8 +128,16 @@ describe('conv1d: every kernel on this adapter', () => {
       const tiles = tiledConfigsFor(gpu.limits, M, N).map(configName);
       const rule = configName(tiledConvConfig(gpu.limits, M, N));
       expect(names.filter((n) => n.endsWith(' scalar')), pass).toEqual([`${rule} scalar`]);
-      expect(names.filter((n) => !/ (scalar|split\d)$/.test(n)), pass).toEqual(tiles);
+      expect(names.filter((n) => !/ (scalar|split\d|sliced\d)$/.test(n)), pass).toEqual(tiles);
       expect(names.some((n) => n.endsWith(' split2')), pass).toBe(splits);
+      // Sliced in 2 where a tile leaves the grid short (188 tiles of 64×64), in 4 up to 256 threads where the
+      // device holds 4 slices' slabs; never the weight gradient (split already), nor 4×4 per thread (256 threads
+      // already), nor a grid of 512 tiles or more (32×32's 752 of the forward).
+      const sliced = names.filter((n) => / sliced\d$/.test(n));
+      expect(sliced.includes('tiled 64x64 8x4 k16 sliced2'), pass).toBe(pass !== 'backwardWeight');
+      expect(sliced.includes('tiled 64x32 8x4 k16 sliced4'), pass).toBe(pass !== 'backwardWeight');
+      expect(sliced.some((n) => n.startsWith('tiled 64x64 4x4 ')), pass).toBe(false);
+      expect(sliced.some((n) => n.startsWith('tiled 32x32 4x4 ')), pass).toBe(pass === 'backwardInput'); // 376 tiles there
     }
     expect(tiledCandidates({ ...rt.profile, kernels: 'subgroup' }, 'forward', g)).toEqual([]);
   });

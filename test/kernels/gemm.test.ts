@@ -23,6 +23,13 @@ const CONFIGS: { name: string; config: GemmConfig; flags: [boolean, boolean][] }
   // Split reductions (aligned shapes only): the partial products and their sum, with bias and relu after it.
   { name: 'tiled 64x128 8x8 k8 split2', config: { ...tiledConfig('tiled 64x128 8x8 k8'), splitK: 2 }, flags: ALL_FLAGS },
   { name: 'tiled 32x32 4x4 k16 split4', config: { ...tiledConfig('tiled 32x32 4x4 k16'), splitK: 4 }, flags: [[false, false], [true, true]] },
+  // Reductions sliced over the workgroup's z (every case ends on a round where some slice has no slab: K of 1, 3
+  // and several slabs plus a remainder), also in 3 slices of an odd layout (its register blocks summed in two
+  // rounds, the slabs holding 7 of its 8 vec4s a thread) and within each workgroup of a split.
+  { name: 'tiled 64x64 8x4 k16 sliced2', config: { ...tiledConfig('tiled 64x64 8x4 k16'), kSlices: 2 }, flags: [[false, false], [true, true]] },
+  { name: 'tiled 32x32 4x4 k16 sliced4', config: { ...tiledConfig('tiled 32x32 4x4 k16'), kSlices: 4 }, flags: [[false, false], [true, true]] },
+  { name: 'tiled, odd layout 20x24 k3 sliced3', config: { kernel: 'tiled', wgX: 3, wgY: 5, rowVecs: 1, colVecs: 2, tileK: 3, kSlices: 3 }, flags: [[false, true], [true, false]] },
+  { name: 'tiled 64x128 8x8 k8 split2 sliced2', config: { ...tiledConfig('tiled 64x128 8x8 k8'), splitK: 2, kSlices: 2 }, flags: [[true, false]] },
   // Operands read along k transposed first (any shape: the transposed product takes the aligned core where it is
   // whole tiles, the generic one elsewhere), with every transpose, so once with nothing to transpose.
   { name: 'tiled 64x64 8x8 k16 transposed', config: { ...tiledConfig('tiled 64x64 8x8 k16'), transposeFirst: true }, flags: ALL_FLAGS },
