@@ -44,8 +44,9 @@ export interface TuningResult {
  * transposed first (`transposed`) join, the blocks (`kb`) go; 7: candidates are timed on the device's clock,
  * and the convolutions' scalar staging reads through the quads' element helpers; 8: 64×32 of 8×4 and the big
  * convolution forwards' tiles with w transposed first (`transposed`) join, 32×64 of 4×8 goes; 9: the
- * convolutions' sliced reductions (`sliced2`, `sliced4`) join. */
-export const TUNING_VERSION = 9;
+ * convolutions' sliced reductions (`sliced2`, `sliced4`) join; 10: the forwards transposed first from 2^28, sliced
+ * ones too. */
+export const TUNING_VERSION = 10;
 
 /** Runs per timed sample: enough that the clock's grain (a browser rounds timestamps to 0.1 ms) or, without
  * timestamps, a queue sync's round trip is a small part of it. */

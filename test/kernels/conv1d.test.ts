@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
 import { convTiledName, tiledCandidates } from '../../src/kernels/conv1d-tiled.js';
-import { configName, TILED_CONFIGS, tiledConfigsFor, tiledConvConfig } from '../../src/kernels/gemm.js';
+import { configName, slicedConfigs, TILED_CONFIGS, tiledConfigsFor, tiledConvConfig } from '../../src/kernels/gemm.js';
 import { assertClose, randn } from '../suite/harness.js';
 
 // Initialised before the cases are defined: these run the WebGPU kernels directly.
@@ -34,8 +34,9 @@ describe('conv1d: every kernel on this adapter', () => {
   // The same with the reduction split in 3 (a tuning candidate for layers of few tiles): partial results, the
   // bias in the first alone, then their sum; one chunk where the reduction is a single slab.
   const tiledSplit = { ...tiled, splitK: 3 };
-  // The reduction sliced in 3 within each workgroup (a tuning candidate for layers of few tiles), here also split.
-  const tiledSliced = { ...tiled, splitK: 2, kSlices: 3 };
+  // The reduction sliced in 3 within each workgroup (a tuning candidate for layers of few tiles), here also split,
+  // and in the forward with w transposed first (the input gradient has no such variant, and ignores it).
+  const tiledSliced = { ...tiled, splitK: 2, kSlices: 3, transposeFirst: true };
   // The forward with w transposed first (a tuning candidate for big forwards): its A quads along the rows.
   const tiledTransposed = { ...tiled, transposeFirst: true };
   const lanes = rt.profile.subgroupLanes;
@@ -128,7 +129,7 @@ describe('conv1d: every kernel on this adapter', () => {
       const tiles = tiledConfigsFor(gpu.limits, M, N).map(configName);
       const rule = configName(tiledConvConfig(gpu.limits, M, N));
       expect(names.filter((n) => n.endsWith(' scalar')), pass).toEqual([`${rule} scalar`]);
-      expect(names.filter((n) => !/ (scalar|split\d|sliced\d)$/.test(n)), pass).toEqual(tiles);
+      expect(names.filter((n) => !/ (scalar|split\d|sliced\d|transposed)$/.test(n)), pass).toEqual(tiles);
       expect(names.some((n) => n.endsWith(' split2')), pass).toBe(splits);
       // Sliced in 2 where a tile leaves the grid short (188 tiles of 64×64), in 4 up to 256 threads where the
       // device holds 4 slices' slabs; never the weight gradient (split already), nor 4×4 per thread (256 threads
@@ -152,10 +153,14 @@ describe('conv1d: every kernel on this adapter', () => {
     // × 320, under the size from which the transpose's dispatch may pay).
     const big = ser.conv1dGeometry([16, 128, 750], [128, 128, 3], { stride: 1, padding: 1, dilation: 1 });
     const small = ser.conv1dGeometry([16, 64, 300], [64, 64, 5], { stride: 1, padding: 2, dilation: 1 });
-    expect(transposed(big, 'forward')).toEqual(tiledConfigsFor(gpu.limits, 128, 16 * 750).map((c) => `${configName(c)} transposed`));
+    const tiles = tiledConfigsFor(gpu.limits, 128, 16 * 750);
+    expect(transposed(big, 'forward')).toEqual([...tiles, ...slicedConfigs(tiles, gpu.limits, 128, 16 * 750, 384)].map((c) => `${configName(c)} transposed`));
     expect(transposed(big, 'backwardInput')).toEqual([]);
     expect(transposed(big, 'backwardWeight')).toEqual([]);
     expect(transposed(small, 'forward')).toEqual([]);
+    // The m5 design's last layer (256 × 2 992 × 384): its tiles, sliced ones too.
+    const last = ser.conv1dGeometry([16, 128, 187], [256, 128, 3], { stride: 1, padding: 1, dilation: 1 });
+    expect(transposed(last, 'forward')).toContain('tiled 64x64 8x4 k16 sliced2 transposed');
   });
 
   it('picks the subgroup kernel exactly where the device has subgroups and names its SIMD width', () => {
