@@ -304,7 +304,8 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
   const sliced = S > 1;
   const start = sliced ? { A: 'sliceA + ', B: 'sliceB + ' } : { A: '', B: '' };
   const sliceK = sliced ? ' + lid.z * TILE_K' : '';
-  const fetchOwn = (k: string) => ['if (' + k + ' < ks.y) {', ...indent(1, fetch(k)), ...(sliced ? ['} else {', ...indent(1, clear)] : []), '}'];
+  const roundK = sliced ? 'K_SLICES * TILE_K' : 'TILE_K';
+  const fetchOwn = (k: string) => [`if (${k} < ks.y) {`, ...indent(1, fetch(k)), ...(sliced ? ['} else {', ...indent(1, clear)] : []), '}'];
   const loop = c.doubleBuffer
     ? [
         // Buffer `cur` is read while the other is written: one barrier per k step.
@@ -332,11 +333,11 @@ export function tiledGemmCore(c: TiledLayout, aligned?: AlignedOperands): string
     : [
         // A round stages and multiplies one slab per slice: the bounds are the workgroup's, so every thread
         // meets the barriers.
-        `for (var k0 = ks.x; k0 < ks.y; k0 += ${S > 1 ? 'K_SLICES * TILE_K' : 'TILE_K'}) {`,
+        `for (var k0 = ks.x; k0 < ks.y; k0 += ${roundK}) {`,
         ...indent(1, [
           ...stage(start),
           'workgroupBarrier();',
-          `let k1 = k0 + ${S > 1 ? 'K_SLICES * TILE_K' : 'TILE_K'}${sliceK};`,
+          `let k1 = k0 + ${roundK}${sliceK};`,
           ...fetchOwn('k1'),
           ...multiply(start),
           // The slabs are rewritten at the next step: every thread must have read them first.
@@ -381,7 +382,7 @@ ${indent(1, positions).join('\n')}
   // The next slabs' elements, read into registers while the current slabs are multiplied, so that the global
   // loads' latency hides behind the FMAs.
 ${indent(1, registers).join('\n')}
-${indent(1, sliced ? fetchOwn('ks.x + lid.z * TILE_K') : fetch('ks.x')).join('\n')}
+${indent(1, sliced ? fetchOwn(`ks.x${sliceK}`) : fetch('ks.x')).join('\n')}
   // The register block: acc{r}_{j} holds row 4·(lid.y + (r / 4)·${c.wgY}) + r % 4 of the tile, piece j's 4 columns.
 ${indent(1, accumulators.map((acc) => `var ${acc} = vec4f(0.0);`)).join('\n')}
 ${indent(1, loop).join('\n')}
@@ -393,10 +394,11 @@ ${indent(1, sliced ? [...sumSlices(accumulators, threads, S * slabALength, S * s
 /** The slices' register blocks summed into slice 0's, through the slabs (free once the loop's last barrier has
  * passed): slice by slice, as many accumulators a round as the slabs hold for every thread of a slice. */
 function sumSlices(accumulators: string[], threads: number, slabALength: number, slabBLength: number): string[] {
-  const perRound = [Math.floor(slabALength / threads), Math.floor(slabBLength / threads)];
-  if (perRound[0] + perRound[1] < 1) throw new Error(`tiled gemm: the slabs cannot hold a vec4 per thread of a slice (${threads} threads)`);
-  const slot = (i: number) => (i < perRound[0] ? `slabA[${i * threads}u + lt]` : `slabB[${(i - perRound[0]) * threads}u + lt]`);
-  const rounds = range(Math.ceil(accumulators.length / (perRound[0] + perRound[1]))).map((r) => accumulators.slice(r * (perRound[0] + perRound[1]), (r + 1) * (perRound[0] + perRound[1])));
+  const [inA, inB] = [Math.floor(slabALength / threads), Math.floor(slabBLength / threads)];
+  const perRound = inA + inB;
+  if (perRound < 1) throw new Error(`tiled gemm: the slabs cannot hold a vec4 per thread of a slice (${threads} threads)`);
+  const slot = (i: number) => (i < inA ? `slabA[${i * threads}u + lt]` : `slabB[${(i - inA) * threads}u + lt]`);
+  const rounds = range(Math.ceil(accumulators.length / perRound)).map((r) => accumulators.slice(r * perRound, (r + 1) * perRound));
   return [
     '// The other slices\' register blocks added into slice 0\'s, one slice at a time.',
     'for (var slice = 1u; slice < K_SLICES; slice++) {',
