@@ -5,7 +5,7 @@
 //    remainders once for its 4 elements;
 //  - scalar: the core's generic staging, every element's index computed on its own. Kept as a tuning candidate on
 //    the rule's tile.
-// A big forward's tiles, sliced ones too, are also offered with w transposed first (`transposed`, TRANSPOSED_MIN
+// A big forward's tiles, sliced ones too, are also offered with w transposed first (`transposed`, GPU_BOUND_MIN
 // below).
 // Why quads: in the H200's tuning at a29f577 (scalar staging) the model's 16x64x3000 and 16x128x187 convolutions
 // ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64 threads, each staging 32 scalars a slab),
@@ -57,32 +57,38 @@ const QUAD_SIDES: Record<Pass, AlignedOperands> = {
  * input gradient reads its own. */
 const TRANSPOSED_FORWARD_SIDES: AlignedOperands = { aRowsAdjacent: true, bColsAdjacent: true };
 
-/** The forwards from this size of GEMM (M·N·K) up are also offered with w transposed first: a dispatch more,
- * which a step bound by the host pays, so not for the default and compact models' layers at batch 16 (at most
- * 2.5·10⁸; at batch 64 some are, and may take it), but for the m5 design's 16x128x187, 16x128x750 and
- * 16x64x3000 (2.9·10⁸, 5.9·10⁸ and 1.2·10⁹; on the H100 the last two chose it at 367ef6e, 8 % and 16 % faster than
- * untransposed; the first, from 2²⁸, chose it sliced in 2 at 0.032 ms, where the best untransposed tile took
- * 0.041 and the best unsliced one 0.039: bench/results/bench-nvidia-nvidia-h100-80gb-hbm3-conv.txt). Why: on the
- * H100 (69eb641) the forward of a layer whose GEMM is the same size as its input gradient's (Cin = Cout, stride
- * 1) took 1.2-1.36× the input gradient's time on the same tile for every such layer of some size, and the one
- * difference between the two is w's side: the forward reads it along k (each quad scattered over 4 k rows of the slab),
- * the input gradient along the rows (a quad a slab vec4). */
-const TRANSPOSED_MIN = 2 ** 28;
+/** Passes from this size of GEMM (M·N·K) up are also offered the candidates that pay only where a step waits on the
+ * GPU: a forward's tiles with w transposed first (a dispatch more, which a step bound by the host pays), and the
+ * forward's and input gradient's sliced reductions (slicedConfigs; no dispatch more, but each a pipeline to compile
+ * per problem at tuning: 8 % more candidates than at 367ef6e over the H100 run's 111 convolution problems, where
+ * sliced reductions for passes of every size would have made 33 %). So not the default and compact models' layers
+ * at batch 16 (at most 2.5·10⁸, steps bound by the host), but the m5 design's 16x128x187, 16x128x750 and 16x64x3000
+ * (2.9·10⁸, 5.9·10⁸ and 1.2·10⁹) and the bigger layers at batch 64.
+ * On the H100 the last two forwards chose w transposed at 367ef6e, 8 % and 16 % faster than untransposed; the first
+ * chose it sliced in 2, 0.032 ms where the best untransposed tile took 0.041 and the best unsliced one 0.039, and
+ * its input gradient 64×64 tiles of 8×8 sliced in 4, 0.035 ms against 0.038 split in 2
+ * (bench/results/bench-nvidia-nvidia-h100-80gb-hbm3-conv.txt). Why transposed: on the H100 (69eb641) the forward of
+ * a layer whose GEMM is the same size as its input gradient's (Cin = Cout, stride 1) took 1.2-1.36× the input
+ * gradient's time on the same tile for every such layer of some size, and the one difference between the two is
+ * w's side: the forward reads it along k (each quad scattered over 4 k rows of the slab), the input gradient along
+ * the rows (a quad a slab vec4). */
+const GPU_BOUND_MIN = 2 ** 28;
 
 export const convTiledName = (cfg: ConvTiledConfig) => configName(cfg) + (cfg.scalarStaging ? ' scalar' : '');
 
 /** The tiles the tuner may time for a pass on this device (none off GPUs): every tile not too thin for the
- * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split and sliced
- * reductions where the tiles are few (not the backward weight's, which tiledPass always splits); a big forward's
- * tiles, sliced ones too, with w transposed first (TRANSPOSED_MIN); and the rule's tile with scalars (see the
- * header). */
+ * GEMM (a single input channel makes the input gradient's M = 1, which no tile suits); their split reductions where
+ * the tiles are few (not the backward weight's, which tiledPass always splits); for a big pass (GPU_BOUND_MIN)
+ * their sliced reductions (again not the backward weight's) and, for a forward, all those with w transposed first;
+ * and the rule's tile with scalars (see the header). */
 export function tiledCandidates(profile: DeviceProfile, pass: Pass, g: Geometry): ConvTiledConfig[] {
   if (profile.kernels !== 'tiled') return [];
   const { M, N, K } = gemmView(pass, g);
+  const big = M * N * K >= GPU_BOUND_MIN;
   const tiles = tiledConfigsFor(profile.limits, M, N);
   const splits = pass === 'backwardWeight' ? [] : splitConfigs(tiles, M, N, K);
-  const sliced = pass === 'backwardWeight' ? [] : slicedConfigs(tiles, profile.limits, M, N, K);
-  const transposed = pass === 'forward' && M * N * K >= TRANSPOSED_MIN ? [...tiles, ...sliced].map((c) => ({ ...c, transposeFirst: true })) : [];
+  const sliced = big && pass !== 'backwardWeight' ? slicedConfigs(tiles, profile.limits, M, N, K) : [];
+  const transposed = big && pass === 'forward' ? [...tiles, ...sliced].map((c) => ({ ...c, transposeFirst: true })) : [];
   const rule = tiledRule(profile, pass, g);
   return [...tiles, ...splits, ...sliced, ...transposed, ...(rule ? [{ ...rule, scalarStaging: true }] : [])];
 }

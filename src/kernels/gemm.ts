@@ -283,19 +283,15 @@ export function splitConfigs(tiles: GemmTileConfig[], M: number, N: number, K: n
   });
 }
 
-/** The fewest multiply-adds (M·N·K) of a product that slicedConfigs slices. */
-const SLICED_MIN = 2 ** 24;
-
 /** Sliced reductions (the core's kSlices) of the single-buffered tiles that leave a GPU short of workgroups (under
  * 512, as for splits), for the tuner to try: 2 or 4 slices, up to 256 threads a workgroup, where the device holds
- * the workgroup and its slabs, each slice keeps at least 4 slabs of K, and the product has at least 2²⁴
- * multiply-adds (SLICED_MIN: below, a pass takes a few µs, bound by its launch, and each candidate is a pipeline to
- * compile per problem). Unlike a split, no second dispatch, so short reductions qualify too. Why: the m5 design's
+ * the workgroup and its slabs and each slice keeps at least 4 slabs of K (fewer leave the slices' sum a large part
+ * of the work). Unlike a split, no second dispatch, so short reductions qualify too. Why: the m5 design's
  * 16x128x187 forward (K = 384, too short to split) ran on 188 tiles of 64×64 and 128 threads for an H100's 132 SMs,
  * 4 warps a tile, at 14 TFLOP/s where its 16x128x750 layer (the same K, 4 times the tiles) ran at 21. */
 export function slicedConfigs(tiles: GemmTileConfig[], limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup'>, M: number, N: number, K: number): GemmTileConfig[] {
   return tiles.flatMap((c) => {
-    if (c.doubleBuffer || c.kSlices || tileCount(c, M, N) >= 512 || M * N * K < SLICED_MIN) return [];
+    if (c.doubleBuffer || c.kSlices || tileCount(c, M, N) >= 512) return [];
     return [2, 4]
       .map((kSlices) => ({ ...c, kSlices }))
       .filter((s) => tiledThreads(s) <= Math.min(256, limits.maxComputeInvocationsPerWorkgroup) && tiledSlabBytes(s) <= limits.maxComputeWorkgroupStorageSize && K >= 4 * s.kSlices * s.tileK);

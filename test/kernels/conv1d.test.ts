@@ -140,12 +140,13 @@ describe('conv1d: every kernel on this adapter', () => {
       expect(sliced.some((n) => n.startsWith('tiled 64x64 4x4 ')), pass).toBe(false);
       expect(sliced.some((n) => n.startsWith('tiled 32x32 4x4 ')), pass).toBe(pass === 'backwardInput'); // 376 tiles there
     }
-    // None for a product under 2²⁴ multiply-adds (the compact model's 16x32x100 layer: 32 × 1 600 × 160); at batch
-    // 64 (4 times that) its K = 160 keeps 4 slabs of 16 a slice in 2 slices, not in 4.
-    const slices = (n: number) => tiledCandidates(gpu, 'forward', ser.conv1dGeometry([n, 32, 100], [32, 32, 5], { stride: 1, padding: 2, dilation: 1 })).map((c) => c.kSlices ?? 1);
-    expect(slices(16).filter((s) => s > 1)).toEqual([]);
-    expect(slices(64)).toContain(2);
-    expect(slices(64)).not.toContain(4);
+    // No slices for a pass under 2²⁸ multiply-adds (the compact model's 32x100 layer at batch 64: 32 × 6 400 × 160),
+    // nor where a slice would keep under 4 slabs: K = 160 keeps them in 2 slices of 16-deep slabs, not in 4.
+    const compact = ser.conv1dGeometry([64, 32, 100], [32, 32, 5], { stride: 1, padding: 2, dilation: 1 });
+    expect(tiledCandidates(gpu, 'forward', compact).filter((c) => c.kSlices)).toEqual([]);
+    const shortK = slicedConfigs(tiledConfigsFor(gpu.limits, 256, 2992), gpu.limits, 256, 2992, 160).filter((c) => c.tileK === 16);
+    expect(shortK.map((c) => c.kSlices)).toContain(2);
+    expect(shortK.map((c) => c.kSlices)).not.toContain(4);
     expect(tiledCandidates({ ...rt.profile, kernels: 'subgroup' }, 'forward', g)).toEqual([]);
   });
 
