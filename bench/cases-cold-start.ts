@@ -38,6 +38,10 @@ export interface ColdStartRow {
   /** ours: shapes tuned during the first step, and choices found in the cache at start. */
   tuned: number;
   cachedChoices: number;
+  /** ours: the candidates those shapes had, and the ms their compiles and their trials took (Tuner.spent). */
+  candidates: number;
+  compileMs: number;
+  trialMs: number;
 }
 
 export type ColdStartResult = ColdStartRow | { name: string; failed: string };
@@ -55,6 +59,8 @@ interface ColdStartOptions {
   tfjs: boolean;
   /** Per child; CHILD_TIMEOUT_MS where absent. */
   timeoutMs?: number;
+  /** Asked before each row; the rows left when it says no are not run (the bench's --budget). */
+  canStart?: () => boolean;
   /** Called with each row as it finishes. */
   onRow?: (row: ColdStartResult) => void;
 }
@@ -67,7 +73,9 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
     o.onRow?.(row);
   };
   const tuneArgs = o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune'];
+  const canStart = o.canStart ?? (() => true);
   for (const preset of o.presets ?? COLD_START_PRESETS) {
+    if (!canStart()) break;
     const cacheDir = await mkdtemp(join(tmpdir(), 'ser-cold-start-'));
     const env = { ...process.env, SER_WEBGPU_CACHE: cacheDir };
     const runs: { engine: 'ours' | 'tfjs'; cache: 'empty' | 'warm' | null }[] = [
@@ -77,6 +85,7 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
     ];
     try {
       for (const { engine, cache } of runs) {
+        if (!canStart()) break;
         const name = `cold start ${engine} ${preset} (batch ${COLD_START_BATCH})${cache ? `, ${cache} tuning cache` : ''}`;
         const args = ['--engine', engine, '--preset', preset, '--batch', String(COLD_START_BATCH), ...(engine === 'ours' ? tuneArgs : [])];
         try {
@@ -95,6 +104,9 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
             nextStepMs: t.steppedAgain - t.stepped,
             tuned: t.tuned,
             cachedChoices: t.cachedChoices,
+            candidates: t.candidates,
+            compileMs: t.compileMs,
+            trialMs: t.trialMs,
           });
         } catch (e) {
           add({ name, failed: (e as Error).message });
@@ -116,16 +128,19 @@ export function coldStartHeader(): string {
 
 export function coldStartLine(r: ColdStartResult): string {
   if ('failed' in r) return `${r.name.padEnd(COLUMNS[0][1])}FAILED: ${r.failed}`;
-  const tuning = r.engine === 'tfjs' ? '-' : r.tuning ? `on: ${r.cachedChoices} cached, ${r.tuned} tuned` : 'off';
+  const spent = r.tuned ? ` (${r.candidates} candidates: compiles ${seconds(r.compileMs)}, trials ${seconds(r.trialMs)})` : '';
+  const tuning = r.engine === 'tfjs' ? '-' : r.tuning ? `on: ${r.cachedChoices} cached, ${r.tuned} tuned${spent}` : 'off';
   const cells = [r.loadedMs, r.readyMs, r.firstStepMs, r.nextStepMs].map((ms, i) => ms.toFixed(0).padStart(COLUMNS[i + 1][1]));
   return r.name.padEnd(COLUMNS[0][1]) + cells.join('') + `  ${tuning}`;
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The rows for the JSON, milliseconds to 0.1. */
 export function coldStartJson(rows: ColdStartResult[]): Record<string, unknown>[] {
   return rows.map((r) => {
     if ('failed' in r) return r as unknown as Record<string, unknown>;
     const round = (v: number) => Math.round(v * 10) / 10;
-    return { ...r, loadedMs: round(r.loadedMs), readyMs: round(r.readyMs), firstStepMs: round(r.firstStepMs), nextStepMs: round(r.nextStepMs) };
+    return { ...r, loadedMs: round(r.loadedMs), readyMs: round(r.readyMs), firstStepMs: round(r.firstStepMs), nextStepMs: round(r.nextStepMs), compileMs: round(r.compileMs), trialMs: round(r.trialMs) };
   });
 }

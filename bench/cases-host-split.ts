@@ -19,21 +19,34 @@ export interface HostSplitRow extends HostSplit {
 
 export type HostSplitResult = HostSplitRow | { name: string; failed: string };
 
-/** One row per preset and batch, in order, each followed by its GPU-path row where `gpuPath`; `tune` is the
- * bench's --tune/--no-tune (null: the engine's default). */
-export async function hostSplitRows(steps: { preset: ModelPreset; batch: number }[], tune: boolean | null, gpuPath: boolean, timeoutMs: number, onRow: (r: HostSplitResult) => void): Promise<HostSplitResult[]> {
+interface HostSplitOptions {
+  /** The bench's --tune/--no-tune (null: the engine's default). */
+  tune: boolean | null;
+  /** Each row followed by its GPU-path row (see above). */
+  gpuPath: boolean;
+  /** Per child. */
+  timeoutMs: number;
+  /** Asked before each row; the rows left when it says no are not run (the bench's --budget). */
+  canStart?: () => boolean;
+  /** Called with each row as it finishes. */
+  onRow?: (r: HostSplitResult) => void;
+}
+
+/** One row per preset and batch, in order, each followed by its GPU-path row where `gpuPath`. */
+export async function hostSplitRows(steps: { preset: ModelPreset; batch: number }[], o: HostSplitOptions): Promise<HostSplitResult[]> {
   const rows: HostSplitResult[] = [];
   for (const { preset, batch } of steps) {
-    for (const onGpuPath of gpuPath ? [false, true] : [false]) {
+    for (const onGpuPath of o.gpuPath ? [false, true] : [false]) {
+      if (o.canStart && !o.canStart()) return rows;
       const name = `host split ${preset} (batch ${batch})${onGpuPath ? ' GPU path' : ''}`;
-      const args = ['--preset', preset, '--batch', String(batch), ...(tune === null ? [] : [tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
+      const args = ['--preset', preset, '--batch', String(batch), ...(o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
       try {
-        const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeoutMs);
+        const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, o.timeoutMs);
         rows.push({ name, preset, batch, ...result, ...(onGpuPath ? { gpuPath: true as const } : {}) });
       } catch (e) {
         rows.push({ name, failed: (e as Error).message });
       }
-      onRow(rows[rows.length - 1]);
+      o.onRow?.(rows[rows.length - 1]);
     }
   }
   return rows;

@@ -2,8 +2,9 @@
 // [--tune|--no-tune]`, spawned by cases-cold-start.ts, one fresh process per measurement. It starts one engine
 // on dawn.node, builds the model, its optimiser and a batch on the device, and records, submits and awaits one
 // training step, then a second (the steady step, to tell compilation from work). Its last stdout line is one JSON
-// object of wall-clock instants (ms since the epoch: performance.timeOrigin + performance.now(), the clock the
-// parent read before spawning): { loaded, ready, stepped, steppedAgain, tuning, tuned, cachedChoices }.
+// object: wall-clock instants (ms since the epoch: performance.timeOrigin + performance.now(), the clock the
+// parent read before spawning) { loaded, ready, stepped, steppedAgain }, and the tuning's account { tuning, tuned,
+// cachedChoices, candidates, compileMs, trialMs }.
 //   ours: ready = the engine's adapter and device, and the saved tuning choices loaded where tuning is on
 //   ($SER_WEBGPU_CACHE/tuning.json); the first step's sync tunes the shapes it queued (runtime.sync), so
 //   `stepped` includes tuning; the choices are saved after the instants, for the next process.
@@ -38,6 +39,10 @@ export interface ColdStartInstants {
   tuned: number;
   /** Tuning choices found in the cache file at start (ours). */
   cachedChoices: number;
+  /** ours: what the first step's tuning spent (Tuner.spent): its candidates, their compiles and their trials. */
+  candidates: number;
+  compileMs: number;
+  trialMs: number;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -61,11 +66,12 @@ async function ours(a: ColdStartArgs, loaded: number): Promise<ColdStartInstants
   await runtime.sync();
   const stepped = now();
   const tuned = runtime.tuner.results.length;
+  const { candidates, compileMs, trialMs } = runtime.tuner.spent;
   model.step();
   await runtime.sync();
   const steppedAgain = now();
   if (runtime.tuner.enabled) await saveTuning(engine);
-  return { loaded, ready, stepped, steppedAgain, tuning: runtime.tuner.enabled, tuned, cachedChoices };
+  return { loaded, ready, stepped, steppedAgain, tuning: runtime.tuner.enabled, tuned, cachedChoices, candidates, compileMs, trialMs };
 }
 
 async function tfjs(a: ColdStartArgs, loaded: number): Promise<ColdStartInstants> {
@@ -84,7 +90,7 @@ async function tfjs(a: ColdStartArgs, loaded: number): Promise<ColdStartInstants
   net.step(tb).dispose();
   await tfjsSync(tf);
   const steppedAgain = now();
-  return { loaded, ready, stepped, steppedAgain, tuning: false, tuned: 0, cachedChoices: 0 };
+  return { loaded, ready, stepped, steppedAgain, tuning: false, tuned: 0, cachedChoices: 0, candidates: 0, compileMs: 0, trialMs: 0 };
 }
 
 async function main(): Promise<void> {

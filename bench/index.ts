@@ -15,6 +15,7 @@ import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type Cold
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
+import { budgetGate } from './budget.js';
 import { isCpuAdapter, startEngine, startTfjs, useBusyWaits } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
@@ -90,67 +91,81 @@ async function main(): Promise<number> {
   };
   const failure = (name: string, e: unknown) => record({ name, failed: e instanceof CheckError ? e.message : `${(e as Error)?.message ?? e}` });
 
-  for (const c of kernelCases(sizes).filter((c) => selected(c, options.filters))) {
+  // Each section's wall seconds go into the log and the JSON: the GPU script has 8 minutes in one device call.
+  const sectionSeconds: Record<string, number> = {};
+  const timed = async <T>(section: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
     try {
-      record(await runCase(c, ctx, timing));
-    } catch (e) {
-      failure(c.name, e);
+      return await work();
+    } finally {
+      sectionSeconds[section] = Math.round(performance.now() - t0) / 1000;
     }
-  }
+  };
+  const budgetAllows = (section: string) =>
+    budgetGate(options.budget, section, (note) => {
+      notes.push(note);
+      console.log(`note: ${note}`);
+    });
+
+  await timed('kernel cases', async () => {
+    for (const c of kernelCases(sizes).filter((c) => selected(c, options.filters))) {
+      try {
+        record(await runCase(c, ctx, timing));
+      } catch (e) {
+        failure(c.name, e);
+      }
+    }
+  });
 
   let profile: { rows: KernelTime[]; text: string } | undefined;
   let census: [string, number][] | undefined;
   const models = modelCases(options.models ?? undefined, batches).filter((c) => selected(c, options.filters));
   const profiledPreset = models.find((c) => c.mode === 'train')?.preset ?? 'default';
-  for (const preset of [...new Set(models.map((c) => c.preset))]) {
-    // The preset's first batch size runs the batch-of-2 check; the others carry its result.
-    let checked: ModelCheck | undefined;
-    for (const batch of [...new Set(models.filter((m) => m.preset === preset).map((m) => m.batch))]) {
-      const cases = models.filter((m) => m.preset === preset && m.batch === batch);
-      let bench: ModelBench | null = null;
-      try {
-        bench = await ModelBench.create(ctx, preset, batch, checked ?? true);
-        checked = bench.checked;
-        for (const c of cases) {
-          try {
-            record(await bench.run(c, timing));
-          } catch (e) {
-            failure(c.name, e);
+  await timed('model cases', async () => {
+    for (const preset of [...new Set(models.map((c) => c.preset))]) {
+      // The preset's first batch size runs the batch-of-2 check; the others carry its result.
+      let checked: ModelCheck | undefined;
+      for (const batch of [...new Set(models.filter((m) => m.preset === preset).map((m) => m.batch))]) {
+        const cases = models.filter((m) => m.preset === preset && m.batch === batch);
+        let bench: ModelBench | null = null;
+        try {
+          bench = await ModelBench.create(ctx, preset, batch, checked ?? true);
+          checked = bench.checked;
+          for (const c of cases) {
+            try {
+              record(await bench.run(c, timing));
+            } catch (e) {
+              failure(c.name, e);
+            }
           }
+        } catch (e) {
+          for (const c of cases) failure(c.name, e);
+        } finally {
+          await bench?.dispose();
         }
-      } catch (e) {
-        for (const c of cases) failure(c.name, e);
-      } finally {
-        await bench?.dispose();
       }
     }
-  }
-
-  let coldStartResults: ColdStartResult[] | undefined;
-  if (coldStart) {
-    console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
-    // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
-    const timeoutMs = cpuAdapter ? undefined : 60_000;
-    coldStartResults = await coldStartRows({ tune: options.tune, tfjs: options.tfjs, timeoutMs, onRow: (r) => console.log(coldStartLine(r)) });
-  }
+  });
 
   let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
   if (options.torch) {
     // PyTorch's failure costs its column, not the run's table and JSON.
-    torch = await torchColumn(rows, models, timing).catch((e: Error) => ({ missing: e.message }));
+    torch = await timed('PyTorch', () => torchColumn(rows, models, timing).catch((e: Error) => ({ missing: e.message })));
     if ('missing' in torch) console.log(`\n--torch: not run: ${torch.missing}`);
   }
 
   if (options.profile) {
-    // Last: the profiler cannot be switched off again, and its timestamps would slow every later case.
+    // After every case this process times: the profiler cannot be switched off again, and its timestamps would
+    // slow them. The cold start and the host split below run in processes of their own.
     const timestamps = engine.runtime?.profile.timestamps ?? false;
-    const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, undefined, false);
-    try {
-      census = await bench.census();
-      if (timestamps) profile = await bench.profile(PROFILE_STEPS);
-    } finally {
-      await bench.dispose();
-    }
+    ({ census, profile } = await timed('profile', async () => {
+      const bench = await ModelBench.create({ ...ctx, tf: null }, profiledPreset, undefined, false);
+      try {
+        return { census: await bench.census(), profile: timestamps ? await bench.profile(PROFILE_STEPS) : undefined };
+      } finally {
+        await bench.dispose();
+      }
+    }));
     console.log(`\nour training step, ${profiledPreset} model, batch 16: ${census.reduce((s, [, n]) => s + n, 0)} dispatches, by kernel`);
     for (const [kernel, n] of census) console.log(`  ${kernel.padEnd(40)}${String(n).padStart(5)}`);
     if (profile) {
@@ -164,6 +179,8 @@ async function main(): Promise<number> {
   if (tuner.results.length) {
     console.log(`\nkernel tuning: median ms per run of each candidate, the chosen one first (saved to ${tuningPath()})`);
     for (const r of tuner.results) console.log(formatTuning(r));
+    const { candidates, compileMs, trialMs } = tuner.spent;
+    console.log(`kernel tuning took ${((compileMs + trialMs) / 1000).toFixed(1)} s for ${tuner.results.length} shape${tuner.results.length === 1 ? '' : 's'}: ${candidates} candidates compiled in ${(compileMs / 1000).toFixed(1)} s, their trials ${(trialMs / 1000).toFixed(1)} s`);
     if (options.retune) {
       // Keep the saved choices of shapes this run did not reach, with this run's measurements over them.
       const fresh = tuner.choices();
@@ -173,16 +190,27 @@ async function main(): Promise<number> {
     await saveTuning(engine).catch((e) => console.log(`note: could not save the kernel choices (${(e as Error).message})`));
   }
 
+  let coldStartResults: ColdStartResult[] | undefined;
+  if (coldStart) {
+    console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
+    // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
+    const timeoutMs = cpuAdapter ? undefined : 60_000;
+    coldStartResults = await timed('cold start', () => coldStartRows({ tune: options.tune, tfjs: options.tfjs, timeoutMs, canStart: budgetAllows('cold start'), onRow: (r) => console.log(coldStartLine(r)) }));
+  }
+
   let hostSplit: HostSplitResult[] | undefined;
-  if (hostSplitOn) {
+  const hostSplitAllowed = budgetAllows('host split');
+  if (hostSplitOn && hostSplitAllowed()) {
     // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
     const gpuPathNote = cpuAdapter ? "; 'GPU path': ours on a GPU's kernels (a runtime that takes this adapter for a GPU, Dawn stubbed throughout)" : '';
     console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
-    hostSplit = await hostSplitRows(models.filter((c) => c.mode === 'train'), options.tune, cpuAdapter, cpuAdapter ? 300_000 : 60_000, (r) => console.log(hostSplitLine(r)));
+    const steps = models.filter((c) => c.mode === 'train');
+    hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, onRow: (r) => console.log(hostSplitLine(r)) }));
   }
 
   const gm = geometricMeanRatio(rows);
   if (gm !== null) console.log(`\ngeometric mean of tfjs/ours over ${rows.filter((r) => 'ratio' in r && r.ratio !== null).length} cases: ${gm.toFixed(2)}x`);
+  console.log(`time by section: ${Object.entries(sectionSeconds).map(([section, s]) => `${section} ${s.toFixed(0)} s`).join(', ')}; ${(performance.now() / 1000).toFixed(0)} s since the process started`);
 
   const json = {
     ...benchJson(engine.adapter, rows, timingText, notes, profile?.rows),
@@ -191,6 +219,8 @@ async function main(): Promise<number> {
     ...(coldStartResults ? { coldStart: coldStartJson(coldStartResults) } : {}),
     ...(hostSplit ? { hostSplit: hostSplitJson(hostSplit) } : {}),
     tuning: tuner.results,
+    tuningSpent: tuner.spent,
+    sectionSeconds,
   };
   // A filtered or quick run must not overwrite the full results kept for the adapter (bench/results is tracked).
   const slug = adapterSlug(engine.adapter) + (options.filters.length || options.quick ? '-partial' : '');

@@ -36,6 +36,8 @@ export interface BenchOptions {
   busyWaits: boolean;
   /** Check issue #11's targets against this saved run's JSON and time nothing (bench/targets.ts). */
   targets: string | null;
+  /** Seconds from the process's start after which no cold-start or host-split row starts; null = no limit. */
+  budget: number | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
@@ -54,6 +56,9 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      split each training row's host time into ours and Dawn's (a fresh process per preset and
                      batch, with Dawn's recording calls stubbed out; default: on a GPU, unless --filter leaves out
                      "host split")
+  --budget <s>       the run's seconds: cold-start and host-split rows (the last sections, fresh processes each)
+                     not started by then are left out, with a note, so that the table, JSON and targets come out
+                     (scripts/gpu-bench.sh: one device call of 8 minutes)
   --busy-waits       both engines wait on the device in dawn.node's busy loop, as they do on a GPU (default on a
                      CPU driver: they wait politely, leaving the cores to the driver; src/gpu/polite-wait.ts)
   --no-tfjs          skip the TensorFlow.js comparison
@@ -71,7 +76,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, busyWaits: false, targets: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, busyWaits: false, targets: null, budget: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -140,6 +145,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--targets':
         o.targets = value();
         break;
+      case '--budget': {
+        const v = value();
+        o.budget = Number(v);
+        if (!(o.budget > 0)) throw new Error(`--budget: "${v}" is not a positive number of seconds`);
+        break;
+      }
       case '--help':
       case '-h':
         return 'help';

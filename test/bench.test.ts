@@ -12,6 +12,7 @@ import { checkCase, runCase, timedResult, type BenchContext } from '../bench/cas
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
+import { budgetGate } from '../bench/budget.js';
 import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
@@ -151,8 +152,14 @@ describe('bench --cold-start', () => {
     }
     expect(empty).toMatchObject({ cache: 'empty', cachedChoices: 0 });
     expect(empty.tuned).toBeGreaterThan(0);
-    expect(warm).toMatchObject({ cache: 'warm', cachedChoices: empty.tuned, tuned: 0 });
+    expect(warm).toMatchObject({ cache: 'warm', cachedChoices: empty.tuned, tuned: 0, candidates: 0, compileMs: 0, trialMs: 0 });
     expect(coldStartLine(warm)).toMatch(/^cold start ours compact \(batch 16\), warm tuning cache +\d+ +\d+ +\d+ +\d+  on: \d+ cached, 0 tuned$/);
+    // The empty cache's tuning, by where its time went: every candidate's compile, then their trials.
+    expect(empty.candidates).toBeGreaterThan(empty.tuned);
+    expect(empty.compileMs).toBeGreaterThan(0);
+    expect(empty.trialMs).toBeGreaterThan(0);
+    expect(empty.compileMs + empty.trialMs).toBeLessThan(empty.firstStepMs);
+    expect(coldStartLine(empty)).toMatch(new RegExp(`  on: 0 cached, ${empty.tuned} tuned \\(${empty.candidates} candidates: compiles [\\d.]+ s, trials [\\d.]+ s\\)$`));
   });
 
   it('times tfjs in a fresh process, and says why a child failed', async () => {
@@ -165,7 +172,7 @@ describe('bench --cold-start', () => {
   });
 
   it('formats the rows', () => {
-    const row: ColdStartRow = { name: 'cold start tfjs m5 (batch 16)', engine: 'tfjs', preset: 'm5', batch: 16, cache: null, tuning: false, loadedMs: 61.04, readyMs: 132.26, firstStepMs: 18850.33, nextStepMs: 24527, tuned: 0, cachedChoices: 0 };
+    const row: ColdStartRow = { name: 'cold start tfjs m5 (batch 16)', engine: 'tfjs', preset: 'm5', batch: 16, cache: null, tuning: false, loadedMs: 61.04, readyMs: 132.26, firstStepMs: 18850.33, nextStepMs: 24527, tuned: 0, cachedChoices: 0, candidates: 0, compileMs: 0, trialMs: 0 };
     const [head] = coldStartHeader().split('\n');
     const line = coldStartLine(row);
     expect(line.length).toBe(head.length - 'tuning'.length + 1);
@@ -173,12 +180,38 @@ describe('bench --cold-start', () => {
     expect(head.indexOf('first step ms') + 'first step ms'.length).toBe(line.indexOf('18850') + 5);
     expect(coldStartLine({ name: 'x', failed: 'exit 2' })).toMatch(/^x +FAILED: exit 2$/);
     expect(coldStartJson([row])[0]).toMatchObject({ loadedMs: 61, readyMs: 132.3, firstStepMs: 18850.3 });
+    const tuned: ColdStartRow = { ...row, name: 'cold start ours m5 (batch 16), empty tuning cache', engine: 'ours', cache: 'empty', tuning: true, tuned: 11, candidates: 262, compileMs: 17450.27, trialMs: 4049.9 };
+    expect(coldStartLine(tuned)).toMatch(/  on: 0 cached, 11 tuned \(262 candidates: compiles 17.5 s, trials 4.0 s\)$/);
+    expect(coldStartJson([tuned])[0]).toMatchObject({ compileMs: 17450.3, trialMs: 4049.9 });
+  });
+
+  it('starts rows while the run is within its --budget, then none, saying so once', () => {
+    let now = 10;
+    const notes: string[] = [];
+    const gate = budgetGate(440, 'cold start', (note) => notes.push(note), () => now);
+    expect(gate()).toBe(true);
+    now = 439.9;
+    expect(gate()).toBe(true);
+    expect(notes).toEqual([]);
+    now = 440;
+    expect([gate(), gate()]).toEqual([false, false]);
+    expect(notes).toEqual(["--budget 440 s was spent: the cold start's remaining rows were not run"]);
+    expect(budgetGate(null, 'host split', (note) => notes.push(note), () => 1e9)()).toBe(true);
+    expect(notes).toHaveLength(1);
+  });
+
+  it('starts no row once told not to (the bench\'s --budget)', async () => {
+    let asked = 0;
+    const no = () => (asked++, false);
+    expect(await coldStartRows({ tune: true, tfjs: true, canStart: no })).toEqual([]);
+    expect(await hostSplitRows([{ preset: 'compact', batch: 2 }], { tune: false, gpuPath: true, timeoutMs: 1, canStart: no })).toEqual([]);
+    expect(asked).toBe(2);
   });
 });
 
 describe('bench --host-split', () => {
   it("splits a training step's host time into ours and Dawn's, in a fresh process, and says why a child failed", async () => {
-    const [row, gpuRow] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, true, 120_000, () => {});
+    const [row, gpuRow] = await hostSplitRows([{ preset: 'compact', batch: 2 }], { tune: false, gpuPath: true, timeoutMs: 120_000 });
     if ('failed' in row) throw new Error(row.failed);
     expect(row).toMatchObject({ name: 'host split compact (batch 2)', preset: 'compact', batch: 2, kernels: ctx.engine.runtime!.profile.kernels });
     expect(row.dispatches).toBeGreaterThan(10);
@@ -196,7 +229,7 @@ describe('bench --host-split', () => {
     expect(gpuRow.ownMs).toBeGreaterThan(0);
     expect(hostSplitLine(gpuRow)).toMatch(/^host split compact \(batch 2\) GPU path +\d+ +- +[\d.]+ +[\d.]+ +-$/);
     expect(hostSplitLine(gpuRow).length).toBe(head.length);
-    const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], false, false, 1, () => {});
+    const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], { tune: false, gpuPath: false, timeoutMs: 1 });
     expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
     await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
   });
@@ -231,6 +264,10 @@ describe('bench helpers', () => {
     expect(parseOptions(['--model', 'default,m5'])).toMatchObject({ models: ['default', 'm5'] });
     expect(parseOptions(['--model', 'm5,default,m5'])).toMatchObject({ models: ['m5', 'default'] });
     expect(parseOptions(['--torch'])).toMatchObject({ torch: true });
+    expect(parseOptions([])).toMatchObject({ budget: null });
+    expect(parseOptions(['--budget', '430.5'])).toMatchObject({ budget: 430.5 });
+    expect(() => parseOptions(['--budget', '0'])).toThrow(/--budget: "0" is not a positive number of seconds/);
+    expect(() => parseOptions(['--budget', 'soon'])).toThrow(/--budget: "soon"/);
     expect(() => parseOptions(['--model', 'huge'])).toThrow(/unknown preset "huge"/);
     expect(parseOptions([])).toMatchObject({ batches: null, coldStart: null });
     expect(parseOptions(['--batch', '16,64,16', '--cold-start'])).toMatchObject({ batches: [16, 64], coldStart: true });

@@ -73,6 +73,10 @@ export class Tuner {
   private resolved = new Map<string, Variant>();
   private queued = new Map<string, Queued>();
   readonly results: TuningResult[] = [];
+  /** Where tuning's time went, over every pass: its candidates' compiles and their trials (calibration and
+   * sweep). A first run on a GPU pays both before its first step finishes, so they are reported (the benchmark's
+   * cold start and tuning lines). */
+  readonly spent = { candidates: 0, compileMs: 0, trialMs: 0 };
 
   /** Adds choices saved by `choices()` in an earlier run on the same adapter. */
   load(saved: Record<string, string>): void {
@@ -128,6 +132,8 @@ export class Tuner {
     // were most of a tuning pass on a GPU. A candidate that fails here fails again, and is timed as failed, below.
     // Recording for the precompile runs nothing, so the zeroed inputs it was given serve the trials after it.
     const trialInputs = problems.map(([, { inputs }]) => zeros(rt, inputs, 'tuning trial'));
+    const started = performance.now();
+    let compiled = started;
     try {
       await rt.precompile(() =>
         problems.forEach(([, { variants }], i) =>
@@ -140,6 +146,7 @@ export class Tuner {
           }),
         ),
       );
+      compiled = performance.now();
       for (const [i, [problem, { variants }]] of problems.entries()) {
         const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(trialInputs[i]).buffer)));
         const ms = Object.fromEntries(variants.map((v, j) => [v.name, times.ms[j]]));
@@ -152,6 +159,9 @@ export class Tuner {
     } finally {
       trialInputs.flat().forEach((s) => rt.release(s.buffer));
       await rt.sync();
+      this.spent.candidates += problems.reduce((n, [, { variants }]) => n + variants.length, 0);
+      this.spent.compileMs += compiled - started;
+      this.spent.trialMs += performance.now() - compiled;
     }
     this.results.push(...done);
     if (done.length && this.onTuned) await this.onTuned(done);
