@@ -139,6 +139,10 @@ describe('tuner', () => {
     expect(result.ms.broken).toBe(Infinity);
     expect(tuner.pending).toBe(0);
     expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(fast);
+    // Where the pass's time went: the three candidates' compiles, then their trials.
+    expect(tuner.spent.candidates).toBe(3);
+    expect(tuner.spent.compileMs).toBeGreaterThan(0);
+    expect(tuner.spent.trialMs).toBeGreaterThan(0);
     // Saved choices come back in another tuner; a name no candidate has falls back to the rule.
     const other = new Tuner();
     other.enabled = true;
