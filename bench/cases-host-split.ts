@@ -35,9 +35,10 @@ interface HostSplitOptions {
 /** One row per preset and batch, in order, each followed by its GPU-path row where `gpuPath`. */
 export async function hostSplitRows(steps: { preset: ModelPreset; batch: number }[], o: HostSplitOptions): Promise<HostSplitResult[]> {
   const rows: HostSplitResult[] = [];
+  const canStart = o.canStart ?? (() => true);
   for (const { preset, batch } of steps) {
     for (const onGpuPath of o.gpuPath ? [false, true] : [false]) {
-      if (o.canStart && !o.canStart()) return rows;
+      if (!canStart()) return rows;
       const name = `host split ${preset} (batch ${batch})${onGpuPath ? ' GPU path' : ''}`;
       const args = ['--preset', preset, '--batch', String(batch), ...(o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
       try {
