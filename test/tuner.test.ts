@@ -1,6 +1,6 @@
 // Kernel tuning: the tuner keeps the rule while off, queues new problems while on and then picks the fastest
 // candidate by timing it (on the device's clock where it has one); tuned convolutions still match the CPU
-// reference; choices survive a save and a load.
+// reference; choices survive a save and a load (a file in Node, a page's localStorage).
 
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
 import { Params } from '../src/gpu/params.js';
 import { allocate, zeros } from '../src/gpu/storage.js';
 import { sweep, Tuner, type Variant } from '../src/gpu/tuner.js';
+import { keepTuningInPage, PAGE_TUNING_ITEM, pageStorage, tuningKey } from '../src/gpu/tuning-store.js';
 import { kernelsRun } from './kernels-run.js';
 import { assertClose, randn } from './suite/harness.js';
 
@@ -249,6 +250,36 @@ describe('tuner', () => {
     expect(await loadTuning(engine, path)).toBeGreaterThanOrEqual(1);
     await writeFile(path, '{ not json');
     expect(await loadTuning(engine, path)).toBe(0);
+  });
+
+  it("keeps a page's choices in its localStorage item, per adapter; other entries stay, a failing storage warns", async () => {
+    const items = new Map<string, string>();
+    const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+    const adapter = engine.adapter!;
+    const other = { 'v1 elsewhere': { 'gemm 8x8x8': 'theirs' } };
+    items.set(PAGE_TUNING_ITEM, JSON.stringify({ ...other, [tuningKey(adapter)]: { 'gemm 1x2x3': 'direct 8x8 4x4', bad: 7 } }));
+    const tuner = new Tuner();
+    expect(keepTuningInPage(tuner, adapter, storage)).toBe(1);
+    expect(tuner.choices()).toEqual({ 'gemm 1x2x3': 'direct 8x8 4x4' });
+    tuner.load({ 'gemm 4x5x6': 'tiled 32x32 4x4 k16' }); // as a tuning pass records a choice
+    await tuner.onTuned!([]);
+    expect(JSON.parse(items.get(PAGE_TUNING_ITEM)!)).toEqual({ ...other, [tuningKey(adapter)]: { 'gemm 1x2x3': 'direct 8x8 4x4', 'gemm 4x5x6': 'tiled 32x32 4x4 k16' } });
+    // Unreadable, then unwritable: nothing loaded, and a warning rather than an error in the work that tuned.
+    items.set(PAGE_TUNING_ITEM, '{ not json');
+    const full = { getItem: storage.getItem, setItem: () => { throw new Error('QuotaExceededError'); } };
+    const fresh = new Tuner();
+    expect(keepTuningInPage(fresh, adapter, full)).toBe(0);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      await fresh.onTuned!([]);
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.join()).toMatch(/could not be kept in localStorage \(QuotaExceededError\)/);
+    // Node has no page storage: the CLI keeps its choices in a file instead.
+    expect(pageStorage()).toBeNull();
   });
 
   it('gives trials zeroed inputs, even in reused pool buffers', async () => {

@@ -4,6 +4,7 @@
 import { requestGpuDevice, type AdapterDescription } from '../gpu/device.js';
 import { GpuRuntime } from '../gpu/runtime.js';
 import type { TuningResult } from '../gpu/tuner.js';
+import { keepTuningInPage, pageStorage } from '../gpu/tuning-store.js';
 import { WebGpuBackend, type Backend } from '../kernels/backend.js';
 import { CpuBackend } from '../kernels/cpu/backend.js';
 
@@ -15,6 +16,10 @@ export interface InitOptions {
   /** Kernel choices saved from an earlier run (`runtime.tuner.choices()`) on the same adapter; used while
    * tuning is on. */
   tuning?: Record<string, string>;
+  /** In a page, keep the tuner's choices in the origin's localStorage, per adapter, so that the next page load
+   * does not tune the same shapes again (as the CLI keeps them in a file: src/gpu/tuning-store.ts). Default on
+   * where the page has localStorage; read when the device starts (the first `init`). */
+  keepTuning?: boolean;
   /** While waiting on the device, leave the CPU cores to the driver: dawn.node otherwise polls for the device's
    * events in a busy loop on the main thread (src/gpu/polite-wait.ts). Default: on CPU drivers, where the device
    * is those cores; off on GPUs, where polling costs a core nothing else needs and spacing it would add latency. */
@@ -43,6 +48,8 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
     const runtime = new GpuRuntime(gpu);
     runtime.tuner.enabled = gpu.profile.kind === 'gpu';
     runtime.politeWaits = gpu.profile.kind === 'cpu';
+    const storage = options.keepTuning === false ? null : pageStorage();
+    if (storage) keepTuningInPage(runtime.tuner, gpu.adapter, storage);
     return { backend: new WebGpuBackend(runtime), runtime, adapter: gpu.adapter };
   });
   try {

@@ -7,7 +7,7 @@
 // queued problems itself the next time the host waits on the device (`sync`, `read`), timing every variant on
 // zeroed inputs of the problem's shape (by the device's timestamps where it has them) and keeping the fastest.
 // Choices are keyed by the problem's shapes and can be saved and loaded (`choices()`, `load()`), so a tuning run
-// is paid once per adapter (src/cli/tuning-file.ts keeps them in a file).
+// is paid once per adapter (src/cli/tuning-file.ts keeps them in a file, src/gpu/tuning-store.ts in a page).
 //
 // Tuning is on by default only where it pays: on GPUs each candidate compiles in milliseconds; on CPU drivers
 // (lavapipe: seconds per pipeline) the rules, measured there, are used instead.
