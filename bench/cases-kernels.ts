@@ -1,10 +1,12 @@
 // The kernel cases: every kernel the SER model runs, at the shapes the default model (batch 16, 3-s windows at
-// 16 kHz) gives it, forward and backward; and GEMM from 256³ up, with the classifier's skinny products.
+// 16 kHz) gives it, forward and backward; and GEMM from 256³ up, with the classifier's skinny products; and the
+// floor under them all, one dispatch that does nothing.
 // tfjs runs conv1d as conv2d of height 1 (channels-last, [N,1,L,C]), the layout tfjs's own conv1d uses;
 // inputs are converted once, outside timing, and outputs are converted back for the checks.
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { conv1dGeometry, kernels, pool1dGeometry, reference, type Conv1dParams, type Pool1dParams, type Storage } from '../src/index.js';
+import { allocate } from '../src/gpu/storage.js';
 import { Inputs, type Expectation, type KernelCase, type Prepared } from './case.js';
 import { gather3, gatherRows, hwioToWeight, nclToNlc, nlcToNcl, probes, randomArray, range, weightToHwio } from './check.js';
 
@@ -363,6 +365,35 @@ export function linearCases(rows: number, inF: number, outF: number): KernelCase
   ];
 }
 
+// ------------------------------------------------------------------------------------------------ the floor
+
+/** A kernel that writes one value (the runtime's convention: storage from binding 1 on). */
+const FLOOR_SHADER = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1) fn main() { out[0] = 1.0; }`;
+
+/** One workgroup of one thread writing one value, recorded as any kernel is (a pooled output, the binding cache,
+ * the batch's pass): the least a kernel costs on this adapter, the floor under the smallest cases (each of the
+ * classifier's 16x64->4 products is one dispatch). Ours only: tfjs has no op this small, and any op of its own
+ * would time its host path as well. */
+export function dispatchFloorCase(): KernelCase {
+  return {
+    name: 'dispatch.floor 1x1',
+    label: 'dispatch floor',
+    prepare(ctx): Prepared {
+      const rt = ctx.engine.runtime!;
+      return {
+        ours: () => {
+          const out = allocate(rt, 1, 'dispatch floor');
+          rt.dispatch({ kernel: 'dispatch.floor', shader: FLOOR_SHADER, buffers: [out.buffer], workgroups: [1] });
+          return [out];
+        },
+        expect: [{ output: 0, label: 'out[0]', pick: (c) => c.subarray(0, 1), want: () => [1] }],
+        dispose: () => undefined,
+      };
+    },
+  };
+}
+
 /** GEMM sizes: 256³ to 4096³; on a CPU adapter only up to 1024³ unless asked (2048³ takes minutes there). */
 export function gemmSizes(cpuAdapter: boolean, requested: number[] | null): { sizes: number[]; note?: string } {
   if (requested) return { sizes: requested };
@@ -391,6 +422,6 @@ export function kernelCases(gemm: number[], scale = 1): KernelCase[] {
   }
   for (const size of gemm) cases.push(...matmulCases(size, size, size));
   // The classifier: hidden layer 256 features + gender one-hot → 64, then 64 → 4 emotions (batch 16).
-  cases.push(...linearCases(16, 258, 64), ...linearCases(16, 64, 4));
+  cases.push(...linearCases(16, 258, 64), ...linearCases(16, 64, 4), dispatchFloorCase());
   return cases;
 }
