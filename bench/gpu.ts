@@ -4,7 +4,7 @@
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { init, type Engine } from '../src/index.js';
-import { isCpuAdapter as isCpuDescription, nodeGpu } from '../src/gpu/device.js';
+import { inNode, isCpuAdapter as isCpuDescription, nodeGpu } from '../src/gpu/device.js';
 import { waitPolitely } from '../src/gpu/polite-wait.js';
 
 export type Tfjs = typeof TF;
@@ -20,7 +20,7 @@ export async function startEngine(): Promise<Engine> {
 /** Installs dawn.node as navigator.gpu, where there is none yet (Node). */
 export async function installDawn(): Promise<void> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (!nav?.gpu && typeof process !== 'undefined' && process.versions?.node) {
+  if (!nav?.gpu && inNode) {
     const dawnGpu = await nodeGpu();
     // Node ≥ 21 has a navigator (behind a read-only global getter): add gpu to it; Node 20 has none.
     if (nav) Object.defineProperty(nav, 'gpu', { value: dawnGpu, configurable: true });

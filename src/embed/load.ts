@@ -2,9 +2,8 @@
 // WebGPU), and the bytes of a checkpoint or a WAV from a URL, a File/Blob, bytes or (in Node) a file path.
 
 import { engine, init } from '../engine/context.js';
+import { inNode } from '../gpu/device.js';
 import type { CheckpointSource, LoadOptions, WavSource } from './types.js';
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 export async function ensureEngine(backend: LoadOptions['backend']): Promise<void> {
   if (backend) {
@@ -33,7 +32,7 @@ export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return { bytes: await bytesOf(source), name: 'checkpoint' };
   const text = String(source);
   // In Node a plain string is a path (file: URLs too); everything else, and every string in a page, is fetched.
-  if (isNode && !/^(https?|data|blob):/i.test(text)) {
+  if (inNode && !/^(https?|data|blob):/i.test(text)) {
     const fsModule = 'node:fs/promises'; // a variable name keeps bundlers from pulling fs into the browser build
     const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
     return { bytes: new Uint8Array(await readFile(text.startsWith('file:') ? new URL(text) : text)), name: text };

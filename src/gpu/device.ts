@@ -76,10 +76,13 @@ const NO_ADAPTER_HELP =
   '(CPU Vulkan driver, mesa-vulkan-drivers >= 25 from bookworm-backports) that Dawn finds by itself. ' +
   'In a browser, WebGPU must be enabled (Chrome/Edge 113+, or chromium --enable-unsafe-webgpu).';
 
+/** Whether this runs in Node (dawn.node, files by path, the CLI's tuning file), not in a page. */
+export const inNode = typeof process !== 'undefined' && !!process.versions?.node;
+
 async function navigatorGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (typeof process === 'undefined' || !process.versions?.node) {
+  if (!inNode) {
     throw new Error('This browser has no WebGPU (navigator.gpu is missing). ' + NO_ADAPTER_HELP);
   }
   return nodeGpu();

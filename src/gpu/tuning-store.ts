@@ -3,7 +3,7 @@
 // and the benchmark); a page keeps them in its origin's localStorage, which `init` sets up (`keepTuningInPage`).
 // Both hold the same JSON: { [tuningKey]: { [problem]: variant name } }.
 
-import type { AdapterDescription } from './device.js';
+import { inNode, type AdapterDescription } from './device.js';
 import { TUNING_VERSION, type Tuner } from './tuner.js';
 
 export type TuningEntries = Record<string, Record<string, string>>;
@@ -39,7 +39,7 @@ type PageStorage = Pick<Storage, 'getItem' | 'setItem'>;
 
 /** The page's localStorage, or null where there is none (Node; a sandboxed frame, where reading it throws). */
 export function pageStorage(): PageStorage | null {
-  if (typeof process !== 'undefined' && process.versions?.node) return null;
+  if (inNode) return null;
   try {
     return (globalThis as { localStorage?: PageStorage }).localStorage ?? null;
   } catch {
