@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { init } from '../src/engine/context.js';
 import { mul, sum, tensor } from '../src/engine/ops.js';
 import { seededRandom } from '../src/engine/random.js';
-import { adaptNormalization, normalizationState, restoreNormalization } from '../src/model/adapt.js';
+import { adaptationBatches, adaptNormalization, normalizationState, restoreNormalization } from '../src/model/adapt.js';
 import { compactModelConfig, defaultModelConfig, withGenderDesign, type ModelConfig } from '../src/model/config.js';
 import { FilterBank, melGaborKernels, type FilterBankConfig } from '../src/model/filterbank.js';
 import { SerModel, serLoss, statisticsPooling } from '../src/model/ser-model.js';
@@ -204,6 +204,36 @@ describe('SER model', () => {
       expect(await normalizationState(model)).toEqual(trained);
     });
   }
+
+  it('adaptation batches: every window once, in near-equal batches of at least two that sample the whole recording', () => {
+    expect(adaptationBatches(0, 32)).toEqual([]);
+    expect(adaptationBatches(1, 32)).toEqual([[0, 0]]);
+    expect(adaptationBatches(3, 2)).toEqual([[0, 1, 2]]); // not a batch of one
+    expect(adaptationBatches(7, 3)).toEqual([[0, 3, 6], [1, 4], [2, 5]]);
+    for (const [n, size] of [[2, 32], [38, 32], [66, 32], [73, 32], [64, 32], [65, 32], [5, 2]]) {
+      const batches = adaptationBatches(n, size);
+      expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      const sizes = batches.map((b) => b.length);
+      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(batches.length).toBe(Math.min(Math.ceil(n / size), Math.floor(n / 2)));
+    }
+    expect(() => adaptationBatches(5, 1)).toThrow(/batchSize/);
+  });
+
+  it("adapting weighs each batch by its windows: the first batch norm's mean over batches of 4, 3 and 3 is the mean over all 10", async () => {
+    await init({ backend: 'cpu' });
+    const model = new SerModel(tiny(), 5);
+    // Batches whose levels differ, so that weighting them equally would move the mean.
+    const windows = Array.from({ length: 10 }, (_, i) => randn(1600).map((v) => v * (1 + i)));
+    const firstMean = async () => [...(await model.namedBuffers())].find(([name]) => name.endsWith('running_mean'))![1].toArray();
+    const trained = await adaptNormalization(model, { windows }, 10);
+    const whole = await firstMean();
+    restoreNormalization(model, trained);
+    await adaptNormalization(model, { windows }, 4);
+    const batched = await firstMean();
+    batched.forEach((v, i) => expect(v).toBeCloseTo(whole[i], 4));
+  });
 });
 
 describe('recipe helpers', () => {

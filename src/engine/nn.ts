@@ -57,7 +57,7 @@ export class BatchNorm1d extends Module {
   readonly runningVar: Tensor;
   constructor(
     readonly channels: number,
-    /** Mutable: adapting to a speaker (model/adapt.ts) averages over batches with momentum 1/k. */
+    /** Mutable: adapting to a speaker (model/adapt.ts) averages over batches with each batch's share of the windows. */
     public momentum = 0.1,
     readonly eps = 1e-5,
   ) {

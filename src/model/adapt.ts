@@ -15,7 +15,8 @@ export interface SpeakerAudio {
 }
 
 /** Replaces every batch norm's running statistics by the average of the batch statistics over the speaker's
- * windows (batches of up to batchSize, each weighted equally). Returns the statistics it replaced. */
+ * windows (batchSize or a few fewer per batch: see adaptationBatches), each batch weighted by its windows.
+ * Returns the statistics it replaced. */
 export async function adaptNormalization(model: SerModel, audio: SpeakerAudio, batchSize = 32): Promise<Record<string, ArrayTensor>> {
   const saved = await normalizationState(model);
   const layers = modulesOf(model);
@@ -24,13 +25,11 @@ export async function adaptNormalization(model: SerModel, audio: SpeakerAudio, b
   model.train();
   const momenta = layers.map((l) => l.momentum);
   const { windows, genders } = audio;
-  // Batch norm needs two values per channel: a speaker with one window gets it twice.
-  const items = windows.length === 1 ? [0, 0] : windows.map((_, i) => i);
-  for (let start = 0, k = 1; start < items.length; start += batchSize, k++) {
-    const chunk = items.slice(start, start + batchSize);
-    if (chunk.length < 2) break;
-    // Cumulative average: the k-th batch enters with weight 1/k.
-    layers.forEach((l) => (l.momentum = 1 / k));
+  let seen = 0;
+  for (const chunk of adaptationBatches(windows.length, batchSize)) {
+    // A running average weighted by windows: this batch's share of all the windows seen so far.
+    seen += chunk.length;
+    layers.forEach((l) => (l.momentum = chunk.length / seen));
     tidy(() =>
       noGrad(() => {
         const x = new Float32Array(chunk.length * L);
@@ -48,6 +47,20 @@ export async function adaptNormalization(model: SerModel, audio: SpeakerAudio, b
   layers.forEach((l, i) => (l.momentum = momenta[i]));
   model.train(wasTraining);
   return saved;
+}
+
+/**
+ * The window indices of each adaptation batch: as few batches as batchSize allows, of sizes that differ by at
+ * most one, each taking every k-th window (so that each batch samples the whole recording, not a stretch of it),
+ * and at least two windows each, as batch norm needs two values per channel (a speaker with one window gets it
+ * twice). Equal sizes matter: a last batch of a few windows would estimate its statistics from a few utterances.
+ */
+export function adaptationBatches(windows: number, batchSize: number): number[][] {
+  if (!(Number.isInteger(batchSize) && batchSize >= 2)) throw new RangeError(`adaptNormalization: batchSize must be an integer of at least 2, got ${batchSize}`);
+  if (windows === 0) return [];
+  if (windows === 1) return [[0, 0]];
+  const count = Math.min(Math.ceil(windows / batchSize), Math.floor(windows / 2));
+  return Array.from({ length: count }, (_, b) => Array.from({ length: Math.ceil((windows - b) / count) }, (_, j) => b + j * count));
 }
 
 /** The running statistics of every batch norm, by state-dict name. */

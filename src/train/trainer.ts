@@ -118,7 +118,8 @@ export async function fit(
         const batch = makeBatch(refs, config.windowSamples);
         perturbSpeed(batch.samples, config.windowSamples, options.speedPerturbation, augmentRandom);
         adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
-        model.dropoutSeed = adam.stepCount;
+        // Per training seed as well as per step, so that seeds differ in their dropout masks too.
+        model.dropoutSeed = options.seed * 1000003 + adam.stepCount;
         const loss = tidy(() => {
           const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
           const g = tensor(batch.genders, [batch.size, 2]);

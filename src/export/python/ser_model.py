@@ -325,11 +325,26 @@ def predict(model, samples, gender=None, batch_windows=16):
     return (pe / len(windows)).cpu(), (pg / len(windows)).cpu()
 
 
+def adaptation_batches(windows, batch_size):
+    """The window indices of each adaptation batch, as src/model/adapt.ts's adaptationBatches: as few batches as
+    batch_size allows, of sizes that differ by at most one, each taking every k-th window, at least two windows
+    each (a speaker with one window gets it twice)."""
+    if not (isinstance(batch_size, int) and batch_size >= 2):
+        raise ValueError(f'adapt_normalization: batch_size must be an integer of at least 2, got {batch_size}')
+    if windows == 0:
+        return []
+    if windows == 1:
+        return [[0, 0]]
+    count = min(-(-windows // batch_size), windows // 2)
+    return [list(range(b, windows, count)) for b in range(count)]
+
+
 @torch.no_grad()
 def adapt_normalization(model, windows, genders=None, batch_size=32):
     """AdaBN: every batch norm's running statistics become the average of the batch statistics over one
-    speaker's windows ([n, L] tensor or list; genders [n, 2] for FiLM models), in batches of batch_size each
-    weighted equally, labels unused, as src/model/adapt.ts does. Returns the statistics it replaced."""
+    speaker's windows ([n, L] tensor or list; genders [n, 2] for FiLM models), in the batches of
+    adaptation_batches, each weighted by its windows, labels unused, as src/model/adapt.ts does. Returns the
+    statistics it replaced."""
     saved = {k: v.clone() for k, v in state_dict(model).items() if 'running_' in k}
     layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
     momenta = [m.momentum for m in layers]
@@ -337,14 +352,11 @@ def adapt_normalization(model, windows, genders=None, batch_size=32):
     model.train()
     device = next(model.parameters()).device
     windows = torch.stack(list(windows)) if not torch.is_tensor(windows) else windows
-    # Batch norm needs two values per channel: a speaker with one window gets it twice.
-    items = [0, 0] if len(windows) == 1 else list(range(len(windows)))
-    for k, start in enumerate(range(0, len(items), batch_size), 1):
-        chunk = items[start:start + batch_size]
-        if len(chunk) < 2:
-            break
+    seen = 0
+    for chunk in adaptation_batches(len(windows), batch_size):
+        seen += len(chunk)
         for m in layers:
-            m.momentum = 1 / k  # cumulative average: the k-th batch enters with weight 1/k
+            m.momentum = len(chunk) / seen  # a running average weighted by windows
         g = genders[chunk].to(device) if genders is not None else None
         model(windows[chunk].unsqueeze(1).to(device), g)
     for m, mo in zip(layers, momenta):
