@@ -1,14 +1,15 @@
 # Compares two `ser train --seeds N` output folders run on the same folds and seeds (a recipe ablation): each
 # design's UA per seed in both, and the second's per-fold UA minus the first's, paired per fold and seed, with a
-# 95 % percentile-bootstrap interval of the mean (10,000 resamples), as `ser train` pairs the gender effect.
+# 95 % bootstrap interval of the mean that resamples folds (scripts/paired_effect.py), as `ser train` pairs the
+# gender effect.
 #
 #   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso/no-speed-perturbation docs/emodb-loso
 import json, os, sys
 import numpy as np
+from paired_effect import effect_cells
 
 
 def main(before, after):
-    rng = np.random.default_rng(1)
     print('| design | UA per seed, before | UA per seed, after | after: mean ± sd | paired change (folds × seeds) | 95 % CI |')
     print('|---|---|---|---|---|---|')
     for design in ('concat', 'film', 'aux', 'none'):
@@ -22,14 +23,13 @@ def main(before, after):
                 break
             ua_before.append(100 * b['ua'])
             ua_after.append(100 * a['ua'])
-            diffs += [100 * (x - y) for x, y in zip(a['foldUa'], b['foldUa'])]
+            diffs.append([100 * (x - y) for x, y in zip(a['foldUa'], b['foldUa'])])
         if not diffs:
             continue
-        d = np.array(diffs)
-        boot = np.sort(rng.choice(d, (10000, len(d))).mean(1))
+        change, ci = effect_cells(diffs)
         sd = np.std(ua_after, ddof=1) if len(ua_after) > 1 else 0
         print(f"| {design} | {', '.join(f'{u:.1f}' for u in ua_before)} | {', '.join(f'{u:.1f}' for u in ua_after)} | "
-              f"{np.mean(ua_after):.1f} ± {sd:.1f} | {d.mean():+.1f} ± {d.std(ddof=1):.1f} (n={len(d)}) | {boot[250]:+.1f} to {boot[9749]:+.1f} |")
+              f"{np.mean(ua_after):.1f} ± {sd:.1f} | {change} | {ci} |")
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from paired_effect import effect_cells
 
 torch.set_num_threads(int(os.environ.get('THREADS', 2)))
 CLASSES = ['anger', 'boredom', 'disgust', 'fear', 'happiness', 'neutral', 'sadness']
@@ -236,32 +237,35 @@ def ua(pred, truth):
 
 
 def summarize(log):
-    """The designs table from the JSON lines this script printed (one per tag and seed): UA mean ± sd over
-    seeds, and each design's UA minus 'none's, paired per fold and seed, with a 95 % percentile-bootstrap
-    interval of the mean (10,000 resamples), as `ser train` reports it."""
+    """The tables from the JSON lines this script printed (one per tag and seed). The designs: UA mean ± sd over
+    seeds, and each design's UA minus 'none's; then every other tag (a change to the recipe) against 'concat',
+    the default it changes. Each effect is paired per fold (the speakers in sorted order) and seed, with a 95 %
+    bootstrap interval that resamples folds (scripts/paired_effect.py), as `ser train` reports it."""
     runs = {}
     for line in open(log):
         if line.startswith('{') and '"per"' in line:
             r = json.loads(line)
             runs[(r['tag'], r['seed'])] = r
-    rng = np.random.default_rng(1)
+    seeds_of = lambda tag: sorted(s for t, s in runs if t == tag)
+    per_seed = lambda tag, base: [[a - b for a, b in zip(runs[(tag, s)]['per'], runs[(base, s)]['per'])] for s in seeds_of(tag) if (base, s) in runs]
+    uas = lambda tag: [runs[(tag, s)]['ua'] for s in seeds_of(tag)]
+    spread = lambda ua: f"{', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f}"
     print('| design | seeds | UA per seed | UA mean ± sd | single file, trained statistics | effect vs none (folds × seeds) | 95 % CI |')
     print('|---|---|---|---|---|---|---|')
-    for tag in ['concat', 'film', 'aux', 'none']:
-        seeds = sorted(s for t, s in runs if t == tag)
-        if not seeds: continue
-        ua = [runs[(tag, s)]['ua'] for s in seeds]
-        single = [runs[(tag, s)]['single_file_ua']['running'] for s in seeds if 'single_file_ua' in runs[(tag, s)]]
-        row = f"| {tag} | {','.join(map(str, seeds))} | {', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f} | {np.mean(single):.1f} |" if single else None
-        row = row or f"| {tag} | {','.join(map(str, seeds))} | {', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f} | - |"
-        paired = [s for s in seeds if ('none', s) in runs]
-        if tag != 'none' and paired:
-            d = np.array([a - b for s in paired for a, b in zip(runs[(tag, s)]['per'], runs[('none', s)]['per'])])
-            boot = np.sort(rng.choice(d, (10000, len(d))).mean(1))
-            row += f" {d.mean():+.1f} ± {d.std(ddof=1):.1f} (n={len(d)}) | {boot[250]:+.1f} to {boot[9749]:+.1f} |"
-        else:
-            row += ' | |'
-        print(row)
+    designs = ['concat', 'film', 'aux', 'none']
+    for tag in designs:
+        if not seeds_of(tag): continue
+        single = [runs[(tag, s)]['single_file_ua']['running'] for s in seeds_of(tag) if 'single_file_ua' in runs[(tag, s)]]
+        pairs = per_seed(tag, 'none') if tag != 'none' else []
+        effect = ' | '.join(effect_cells(pairs)) if pairs else ' | '
+        print(f"| {tag} | {','.join(map(str, seeds_of(tag)))} | {spread(uas(tag))} | {f'{np.mean(single):.1f}' if single else '-'} | {effect} |")
+    print()
+    print('| change (tag) | seeds | UA per seed | UA mean ± sd | paired change vs concat (folds × seeds) | 95 % CI |')
+    print('|---|---|---|---|---|---|')
+    for tag in sorted({t for t, _ in runs} - set(designs)):
+        pairs = per_seed(tag, 'concat')
+        effect = ' | '.join(effect_cells(pairs)) if pairs else ' | '
+        print(f"| {tag} | {','.join(map(str, seeds_of(tag)))} | {spread(uas(tag))} | {effect} |")
 
 
 if __name__ == '__main__':

@@ -206,12 +206,12 @@ describe('seeds summary', () => {
     expect(effect.n).toBe(2);
     expect(effect.mean).toBeCloseTo(0.1, 9);
     expect(effect.sd).toBeCloseTo(Math.sqrt(0.02), 9);
-    // Resampling two differences (0.2 and 0) gives means 0, 0.1 or 0.2: the interval spans the extremes.
-    expect(effect.ci[0]).toBeCloseTo(0, 9);
-    expect(effect.ci[1]).toBeCloseTo(0.2, 9);
+    // Both seeds ran the one fold: resampling folds, each with its two seeds (0.2 and 0), always gives 0.1.
+    expect(effect.ci[0]).toBeCloseTo(0.1, 9);
+    expect(effect.ci[1]).toBeCloseTo(0.1, 9);
     expect(s.markdown).toContain('| 1 | 80.0% | 60.0% |');
     expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 |');
-    expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds, 95% CI +0.0 to +20.0)');
+    expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds; 95% CI +10.0 to +10.0 resampling the 1 fold)');
   });
 
   it('leaves the effect out when there is no baseline', () => {
@@ -229,6 +229,21 @@ describe('paired effect', () => {
     expect(e.ci[0]).toBeLessThan(e.mean);
     expect(e.ci[1]).toBeGreaterThan(e.mean);
     expect(pairedEffect(diffs)).toEqual(e); // seeded: a report repeats
+  });
+
+  it('resamples folds, each with all its seeds: seeds that agree on each fold do not narrow the interval', () => {
+    // Ten folds whose differences vary; three seeds repeat each fold's difference exactly.
+    const folds = [0.09, -0.04, 0.06, 0.01, -0.02, 0.08, 0.03, -0.05, 0.07, 0.02];
+    const oneSeed = pairedEffect(folds, folds.map((_, i) => i));
+    const threeSeeds = [...folds, ...folds, ...folds];
+    const clustered = pairedEffect(threeSeeds, threeSeeds.map((_, i) => i % 10));
+    const naive = pairedEffect(threeSeeds);
+    expect(clustered.n).toBe(30);
+    expect(clustered.clusters).toBe(10);
+    clustered.ci.forEach((end, i) => expect(end).toBeCloseTo(oneSeed.ci[i], 12));
+    // Taken as 30 independent pairs the interval shrinks by about √3, which three copies of one fold do not earn.
+    expect(naive.ci[1] - naive.ci[0]).toBeLessThan(0.7 * (clustered.ci[1] - clustered.ci[0]));
+    expect(() => pairedEffect([0.1, 0.2], [0])).toThrow(/1 cluster labels for 2 differences/);
   });
 
   it('gives an interval containing 0 for differences centred on 0, and refuses none', () => {

@@ -3,7 +3,7 @@
 // synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
@@ -15,6 +15,7 @@ import { toExamples } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition } from '../train/experiment.js';
 import { prepareOutputDir } from '../io/out-dir.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import type { FoldScheme } from '../train/folds.js';
 import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
@@ -158,7 +159,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       runs.push({ seed, ...(await experiment(seed, join(flags.out, `seed-${seed}`), flags.final && i === 0)) });
     }
     const summary = seedsSummary(corpusName, runs);
-    await writeFile(join(flags.out, 'seeds.md'), summary.markdown);
+    await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
     if (flags.json) console.log(JSON.stringify(summary.json));
     else console.log(`\n${summary.text}\nreport: ${join(flags.out, 'seeds.md')} (and one folder per seed)`);
   } else {

@@ -2,13 +2,13 @@
 // and the run report (Markdown with SVG confusion matrices and training curves) in the output folder.
 
 import { SingleBar, Presets } from 'cli-progress';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenderDesign } from '../model/config.js';
 import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { confusionMatrixSvg, lineChartSvg, percent } from '../io/svg-charts.js';
 import { markdownReport } from '../train/report.js';
 
@@ -22,18 +22,19 @@ export function genderEffects(results: Pick<ExperimentResult, 'conditions'>[]): 
   const out: Partial<Record<Condition, PairedEffect>> = {};
   for (const [design] of entries(results[0])) {
     if (design === 'none') continue;
-    const differences = results.flatMap((r) => {
+    // Every seed runs on the same folds (those of --seed), so fold i is one cluster of the bootstrap.
+    const pairs = results.flatMap((r) => {
       const [a, b] = [r.conditions[design]?.perFold, r.conditions.none?.perFold];
-      return a && b ? a.map((fold, i) => fold.ua - b[i].ua) : [];
+      return a && b ? a.map((fold, i) => ({ difference: fold.ua - b[i].ua, fold: i })) : [];
     });
-    if (differences.length) out[design] = pairedEffect(differences);
+    if (pairs.length) out[design] = pairedEffect(pairs.map((p) => p.difference), pairs.map((p) => p.fold));
   }
   return out;
 }
 
 export function formatEffect(design: Condition, e: PairedEffect): string {
   const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
-  return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds, 95% CI ${points(e.ci[0])} to ${points(e.ci[1])})`;
+  return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds; 95% CI ${points(e.ci[0])} to ${points(e.ci[1])} resampling the ${e.clusters} fold${e.clusters === 1 ? '' : 's'})`;
 }
 
 /** `ser predict`'s text for one file: the ranked probabilities, the gender guess, and a warning line when the
@@ -121,7 +122,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
   for (const [name, c] of entries(result)) {
     const label = CONDITION_NAMES[name];
     const confusionFile = `confusion-${name}.svg`;
-    await writeFile(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
+    await writeFileAtomic(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
     const curveFile = `curves-${name}.svg`;
     // Runs without validation speakers have no validation loss (null once read back from a fold's JSON).
     const curve = (h: EpochRecord[], value: (r: EpochRecord) => number) =>
@@ -132,7 +133,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
         { name: `fold ${i + 1} val loss`, points: curve(h, (r) => r.validationLoss) },
       ])
       .filter((s) => s.points.length);
-    await writeFile(join(dir, curveFile), lineChartSvg(series, { title: `Training curves, ${label}`, xLabel: 'epoch', yLabel: 'loss' }));
+    await writeFileAtomic(join(dir, curveFile), lineChartSvg(series, { title: `Training curves, ${label}`, xLabel: 'epoch', yLabel: 'loss' }));
     images.push({ caption: `Confusion matrix, ${label}`, file: confusionFile }, { caption: `Training curves, ${label}`, file: curveFile });
     conditions.push({ name: label, report: c.report, genderHeadAccuracy: c.genderHeadAccuracy });
   }
@@ -144,8 +145,8 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
   const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; ${validation(f)}`, ...foldUa(i)].join('; '));
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
   const path = join(dir, 'report.md');
-  await writeFile(path, md);
-  await writeFile(join(dir, 'results.json'), JSON.stringify(summaryJson(result), null, 2));
+  await writeFileAtomic(path, md);
+  await writeFileAtomic(join(dir, 'results.json'), JSON.stringify(summaryJson(result), null, 2));
   return path;
 }
 

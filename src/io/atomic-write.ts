@@ -1,5 +1,5 @@
-// Crash-safe file writes (temp file + fsync + rename), for checkpoints, run records and the tuning file: a
-// reader or a restart sees the old file or the new one, never half of one. Node-only.
+// Crash-safe file writes (temp file + fsync + rename), for checkpoints, run records, reports and the tuning file:
+// a reader or a restart sees the old file or the new one, never half of one. Node-only.
 
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -10,8 +10,8 @@ export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${random}`;
 }
 
-/** Writes and fsyncs `bytes` to `tempPath`, so that its content is on disk before any rename. */
-export async function writeDurably(tempPath: string, bytes: Uint8Array): Promise<void> {
+/** Writes and fsyncs `bytes` (text as UTF-8) to `tempPath`, so that its content is on disk before any rename. */
+export async function writeDurably(tempPath: string, bytes: Uint8Array | string): Promise<void> {
   const handle = await open(tempPath, 'wx');
   try {
     await handle.writeFile(bytes);
@@ -36,11 +36,11 @@ async function syncDirectory(directory: string): Promise<void> {
 }
 
 /**
- * Replaces `path` with `bytes` atomically: a reader (or a restart after a crash) sees either
+ * Replaces `path` with `bytes` (text as UTF-8) atomically: a reader (or a restart after a crash) sees either
  * the old file or the new one, never a half-written one. A crash can leave `${path}.tmp-*`
  * behind, which is safe to delete when no writer is running.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const tempPath = tempPathFor(path);
   try {
     await writeDurably(tempPath, bytes);

@@ -4,7 +4,7 @@
 // fold's model is checkpointed every epoch and each finished fold's predictions are saved, so `resume`
 // continues a killed run where it stopped, and only the run it is (run-record.ts).
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withGenderDesign, type GenderDesign, type ModelConfig } from '../model/config.js';
@@ -228,7 +228,7 @@ async function loadTrainingCheckpoint(path: string, run: RunRecord) {
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFile(path, JSON.stringify(value, null, 2));
+  await writeFileAtomic(path, JSON.stringify(value, null, 2));
 }
 
 // ------------------------------------------------------------------------------------------------ checks

@@ -126,6 +126,8 @@ export function meanAndSd(values: number[]): { mean: number; sd: number } {
 export interface PairedEffect {
   /** Number of paired differences (folds × seeds). */
   n: number;
+  /** Number of independent units the interval resamples: the folds (each with all its seeds). */
+  clusters: number;
   mean: number;
   sd: number;
   /** 95 % percentile-bootstrap confidence interval of the mean. */
@@ -134,21 +136,38 @@ export interface PairedEffect {
 
 /**
  * The effect of a change measured as paired differences (e.g. UA with a design minus UA without, per fold and
- * seed): their mean, standard deviation, and a 95 % percentile-bootstrap interval of the mean (resampling the
- * pairs with replacement; seeded, so a report repeats). An interval that contains 0 is no evidence of an effect.
+ * seed): their mean, standard deviation, and a 95 % percentile-bootstrap interval of the mean (seeded, so a
+ * report repeats). An interval that contains 0 is no evidence of an effect.
+ *
+ * `clusters[i]` names the fold of differences[i]: the bootstrap resamples folds, each with all its seeds, since
+ * the seeds of one fold share its test speakers and are not independent pairs (treating folds × seeds as
+ * independent gives too narrow an interval). Without it every difference is its own cluster.
  */
-export function pairedEffect(differences: number[], resamples = 10000, seed = 1): PairedEffect {
+export function pairedEffect(differences: number[], clusters?: number[], resamples = 10000, seed = 1): PairedEffect {
   const n = differences.length;
   if (n === 0) throw new Error('metrics: a paired effect needs at least one difference');
+  if (clusters && clusters.length !== n) throw new Error(`metrics: ${clusters.length} cluster labels for ${n} differences`);
   const { mean, sd } = meanAndSd(differences);
+  const groups = new Map<number, number[]>();
+  differences.forEach((d, i) => {
+    const key = clusters ? clusters[i] : i;
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  });
+  const sums = [...groups.values()].map((g) => [g.reduce((a, b) => a + b, 0), g.length]);
+  const g = sums.length;
   const random = seededRandom(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let total = 0;
-    for (let i = 0; i < n; i++) total += differences[Math.floor(random() * n)];
-    means[r] = total / n;
+    let count = 0;
+    for (let i = 0; i < g; i++) {
+      const [sum, size] = sums[Math.floor(random() * g)];
+      total += sum;
+      count += size;
+    }
+    means[r] = total / count;
   }
   means.sort();
   const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
-  return { n, mean, sd, ci: [at(0.025), at(0.975)] };
+  return { n, clusters: g, mean, sd, ci: [at(0.025), at(0.975)] };
 }
