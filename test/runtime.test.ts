@@ -162,6 +162,22 @@ describe('GPU runtime', () => {
     pool.trim();
   });
 
+  it("refuses a tensor larger than one storage binding before recording anything, and never rounds a size that fits past the limit", async () => {
+    const max = rt.device.limits.maxStorageBufferBindingSize;
+    const values = Math.floor(max / 4) + 64;
+    expect(() => ser.zeros([values])).toThrow(new RegExp(`${values * 4} bytes .* maxStorageBufferBindingSize, ${max} bytes`));
+    const pool = new BufferPool(rt.device, GPUBufferUsage.STORAGE);
+    const nearly = pool.acquire(max - 4, 'x');
+    expect(nearly.size).toBeLessThanOrEqual(max);
+    pool.release(nearly);
+    pool.afterSubmit();
+    pool.trim();
+    // The batch is still whole: work recorded after the refusal runs.
+    const y = ser.relu(ser.tensor([-1, 2], [2]));
+    expect(Array.from(await y.toArray())).toEqual([0, 2]);
+    y.dispose();
+  });
+
   it('writes volatile params into recycled uniforms: each dispatch of a batch sees its own values, and later batches reuse the buffers', async () => {
     const addV = `struct P { n: u32, v: f32 }
 @group(0) @binding(0) var<uniform> p: P;

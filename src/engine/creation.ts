@@ -5,9 +5,10 @@ import { fill } from '../kernels/elementwise.js';
 import { defaultBackend } from './context.js';
 import { ShapeError, Tensor } from './tensor.js';
 
-/** The most elements a tensor created by tensor(), zeros() or ones() may have: 2^28 (1 GiB of float32, over
- * the storage-buffer limits of most WebGPU adapters). Larger shapes are refused with a ShapeError before
- * anything is allocated, instead of an out-of-memory kill on the CPU backend or a device error on the GPU. */
+/** The most elements a tensor created by tensor(), zeros() or ones() may have: 2^28 (1 GiB of float32). Larger
+ * shapes are refused with a ShapeError before anything is allocated, instead of an out-of-memory kill on the CPU
+ * backend. On WebGPU the buffer pool refuses, with a RangeError, any tensor over the adapter's own limit on one
+ * storage binding (128 MiB on lavapipe and many GPUs), op outputs included. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;
 
 function checkShape(shape: number[], what: string): void {

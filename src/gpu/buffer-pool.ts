@@ -21,6 +21,8 @@ export interface PoolCounters {
   allocatedBytes: number;
 }
 
+const STORAGE_USAGE = 0x80; // GPUBufferUsage.STORAGE
+
 export function bucketBytes(bytes: number): number {
   const min = 256;
   if (bytes <= min) return min;
@@ -48,13 +50,27 @@ export class BufferPool {
   private live = new Map<GPUBuffer, Pooled>();
   private counters: PoolCounters = { liveBuffers: 0, liveBytes: 0, allocatedBuffers: 0, allocatedBytes: 0 };
 
+  /** The largest buffer this pool may hand out: a storage buffer must fit in one binding. */
+  private readonly maxBytes: number;
+  private readonly limitName: string;
+
   constructor(
     private device: GPUDevice,
     private usage: GPUBufferUsageFlags,
-  ) {}
+  ) {
+    const { maxBufferSize, maxStorageBufferBindingSize } = device.limits;
+    const storage = (usage & STORAGE_USAGE) !== 0 && maxStorageBufferBindingSize < maxBufferSize;
+    this.maxBytes = storage ? maxStorageBufferBindingSize : maxBufferSize;
+    this.limitName = storage ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  }
 
   acquire(bytes: number, label: string): GPUBuffer {
-    const size = bucketBytes(bytes);
+    // Refused here, before anything is recorded: the device would otherwise reject the whole batch that binds it.
+    if (bytes > this.maxBytes) {
+      throw new RangeError(`${label}: ${bytes} bytes (${Math.ceil(bytes / 4)} float32 values) is more than this adapter's ${this.limitName}, ${this.maxBytes} bytes: use smaller tensors (a smaller batch or shorter windows)`);
+    }
+    // A bucket never rounds a size that fits past the limit.
+    const size = Math.min(bucketBytes(bytes), this.maxBytes);
     const pooled = this.free.get(size)?.pop() ?? this.create(size, label);
     this.live.set(pooled.buffer, pooled);
     this.counters.liveBuffers++;
