@@ -282,6 +282,29 @@ describe('tuner', () => {
     expect(pageStorage()).toBeNull();
   });
 
+  it('reads what a tensor held when it is disposed right after toArray(), a tuning pass running first', async () => {
+    rt.tuner.enabled = true;
+    const x = ser.tensor(new Float32Array(64).fill(-7), [64]);
+    const y = ser.neg(x); // recorded, not yet submitted: the pass's first wait submits it
+    // Candidates whose outputs are of y's size, so that the pool can hand them y's buffer once it is free.
+    const small = (name: string, loops: number): Variant => ({
+      name,
+      run: () => {
+        const out = allocate(rt, 64, 'trial');
+        rt.dispatch({ kernel: 'test.busy', shader: busy, params: new Params().u32(loops), buffers: [out.buffer], workgroups: [1] });
+        return out;
+      },
+    });
+    const rule = small('a', 10);
+    rt.tuner.choose('test.read after dispose', () => rule, () => [rule, small('b', 20)], [{ length: 64 }]);
+    expect(rt.tuner.pending).toBe(1);
+    const read = y.toArray();
+    y.dispose(); // as tidy(() => y.toArray()) does
+    x.dispose();
+    expect([...(await read)]).toEqual(new Array(64).fill(7));
+    expect(rt.tuner.pending).toBe(0);
+  });
+
   it('gives trials zeroed inputs, even in reused pool buffers', async () => {
     rt.release(rt.upload(new Float32Array(8).fill(7), 'dirty'));
     await rt.sync();

@@ -266,7 +266,8 @@ export class GpuRuntime {
   }
 
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
-    await this.tune();
+    // The copy is recorded and submitted before anything is awaited: a tensor disposed right after toArray() (as
+    // tidy(() => y.toArray()) does) frees its buffer at the next submit, and a tuning pass would reuse it.
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
     this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
@@ -276,6 +277,7 @@ export class GpuRuntime {
     const copy = staging.getMappedRange(0, size).slice(0);
     staging.unmap();
     this.staging.release(staging);
+    await this.tune();
     return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
   }
 
