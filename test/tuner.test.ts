@@ -305,6 +305,21 @@ describe('tuner', () => {
     expect(rt.tuner.pending).toBe(0);
   });
 
+  it("tunes one pass at a time: a call during a pass waits for it and gets its results (the benchmark's tunePending)", async () => {
+    rt.tuner.enabled = true;
+    rt.tuner.choose('test.one pass', () => slow, () => [slow, fast], [{ length: 16 }]);
+    let firstDone = false;
+    const first = rt.tune().then((results) => {
+      firstDone = true;
+      return results;
+    });
+    const second = await ser.tunePending();
+    expect(firstDone).toBe(true);
+    expect(second.map((r) => r.problem)).toEqual(['test.one pass']);
+    expect(await first).toBe(second);
+    expect(rt.tuner.pending).toBe(0);
+  });
+
   it('gives trials zeroed inputs, even in reused pool buffers', async () => {
     rt.release(rt.upload(new Float32Array(8).fill(7), 'dirty'));
     await rt.sync();

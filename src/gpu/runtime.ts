@@ -89,7 +89,8 @@ export class GpuRuntime {
   kernelCounts: Map<string, number> | null = null;
   /** Kernel choice by measurement (see tuner.ts); `init` turns it on for GPUs. The runtime runs its trials. */
   readonly tuner = new Tuner();
-  private tuning = false;
+  /** The tuning pass in flight, if any (see `tune`). */
+  private tuning: Promise<TuningResult[]> | null = null;
   /** Wait on the device with dawn.node's event polling spaced out (./polite-wait.ts), so that a CPU driver keeps
    * every core; `init` turns it on for CPU drivers. Not after streams of tiny dispatches (`politeFor`). */
   politeWaits = false;
@@ -231,29 +232,52 @@ export class GpuRuntime {
   /** Waits for the queue and throws the first WebGPU error raised since the last sync; then tunes what the
    * tuner queued meanwhile (see `tune`). */
   async sync(): Promise<void> {
+    await this.submitPastTuning();
     await this.settle();
     await this.tune();
   }
 
   /** Times the variants of the problems the tuner queued (when tuning is on) and keeps the fastest. The runtime
    * calls it whenever the host waits on the device (`sync`, `read`), so no training loop has to; call it to
-   * tune at once. Returns what it measured. */
-  async tune(): Promise<TuningResult[]> {
-    if (this.tuning || !this.tuner.pending) return [];
+   * tune at once. Returns what it measured. One pass at a time: a call during a pass gets that pass's promise,
+   * so that its end means tuning ended (the benchmark's `tunePending` keeps tuning out of its samples). */
+  tune(): Promise<TuningResult[]> {
+    if (this.tuning) return this.tuning;
+    if (!this.tuner.pending) return Promise.resolve([]);
+    // Set before the pass's first wait: a caller in that wait would otherwise start a second pass.
+    this.tuning = this.tunePass().finally(() => {
+      this.tuning = null;
+    });
+    return this.tuning;
+  }
+
+  private async tunePass(): Promise<TuningResult[]> {
     await this.settle();
     // The trials are not the workload: they are kept out of the profiler's table.
     const profiler = this.profiler;
-    this.tuning = true;
     this.profiler = null;
     try {
       return await this.tuner.tune(this);
     } finally {
       this.profiler = profiler;
-      this.tuning = false;
     }
   }
 
-  private async settle(): Promise<void> {
+  /** Submits what is recorded; during a tuning pass, then waits for the pass to end, with this batch's errors
+   * kept from it: each of the pass's waits throws the errors raised since the last one, so a read meanwhile would
+   * take a failing candidate's error (and the pass would count this batch's against a candidate). */
+  private async submitPastTuning(): Promise<void> {
+    const before = this.errors.length;
+    this.flush();
+    if (!this.tuning) return;
+    const own = this.errors.splice(before);
+    await this.tuning.catch(() => {}); // the pass's own failure is its caller's
+    this.errors.push(...own);
+  }
+
+  /** Waits for the queue and throws the first WebGPU error raised since the last wait, without tuning: the
+   * tuner's waits (a `sync` there would wait for the pass it is part of). */
+  async settle(): Promise<void> {
     this.flush();
     await this.wait(this.device.queue.onSubmittedWorkDone());
     // From the first dispatch since the last wait, not from that wait: what the host did in between (another
@@ -271,7 +295,7 @@ export class GpuRuntime {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
     this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
-    this.flush();
+    await this.submitPastTuning();
     await this.throwErrors();
     await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
     const copy = staging.getMappedRange(0, size).slice(0);

@@ -158,7 +158,7 @@ export class Tuner {
       }
     } finally {
       trialInputs.flat().forEach((s) => rt.release(s.buffer));
-      await rt.sync();
+      await rt.settle();
       this.spent.candidates += problems.reduce((n, [, { variants }]) => n + variants.length, 0);
       this.spent.compileMs += compiled - started;
       this.spent.trialMs += performance.now() - compiled;
@@ -232,7 +232,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 async function calibrate(rt: GpuRuntime, run: () => void): Promise<number> {
   try {
     run(); // compiles the pipeline
-    await rt.sync();
+    await rt.settle();
     for (let runs = 1; ; runs = Math.min(MAX_RUNS, runs * 4)) {
       if ((await sample(rt, run, runs)) * runs >= SAMPLE_MS || runs === MAX_RUNS) return runs;
     }
@@ -253,6 +253,6 @@ async function sample(rt: GpuRuntime, run: () => void, runs: number): Promise<nu
   if (rt.profile.timestamps) return (await rt.timeOnDevice(record)) / runs;
   const t0 = performance.now();
   record();
-  await rt.sync();
+  await rt.settle();
   return (performance.now() - t0) / runs;
 }
