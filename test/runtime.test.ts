@@ -72,6 +72,27 @@ describe('GPU runtime', () => {
     rt.release(b);
   });
 
+  it("keeps no staging buffer from a read that throws (its batch's or an earlier batch's error)", async () => {
+    const staging = (rt as unknown as { staging: BufferPool }).staging;
+    const a = rt.allocate(256, 'a');
+    const b = rt.allocate(256, 'b');
+    const aliased = () => rt.dispatch({ kernel: 'test.aliased', shapes: 'a[64]', shader: writeBoth, params: new Params().u32(64), buffers: [a, a], workgroups: [1] });
+    await rt.read(b, 256); // a staging buffer of the size in the pool
+    const before = staging.stats();
+    for (let i = 0; i < 3; i++) {
+      aliased();
+      await expect(rt.read(b, 256)).rejects.toThrow(/test\.aliased a\[64\]/);
+      aliased();
+      rt.flush(); // an earlier batch's error
+      await expect(rt.read(b, 256)).rejects.toThrow(/test\.aliased a\[64\]/);
+    }
+    expect(staging.stats().liveBuffers).toBe(before.liveBuffers);
+    expect(staging.stats().allocatedBuffers).toBeLessThanOrEqual(before.allocatedBuffers);
+    expect(new Float32Array(await rt.read(b, 256))).toHaveLength(64); // the runtime reads on
+    rt.release(a);
+    rt.release(b);
+  });
+
   it('refuses workgroup counts over the device limit before recording anything, naming the kernel', () => {
     const a = rt.allocate(256, 'a');
     expect(() => rt.dispatch({ kernel: 'test.huge', shapes: 'a[9999999]', shader: writeBoth, params: new Params().u32(64), buffers: [a, a], workgroups: [70000] })).toThrow(

@@ -87,6 +87,19 @@ export class BufferPool {
     this.pending.push(pooled);
   }
 
+  /** Destroys a buffer handed out rather than pooling it again: one whose state is not known (a read's staging
+   * buffer whose map failed). Work already submitted on it completes first (WebGPU defers the destruction). */
+  discard(buffer: GPUBuffer): void {
+    const pooled = this.live.get(buffer);
+    if (pooled === undefined) throw new Error(`buffer "${buffer.label}" discarded after its release or not from this pool`);
+    this.live.delete(buffer);
+    this.counters.liveBuffers--;
+    this.counters.liveBytes -= pooled.size;
+    this.counters.allocatedBuffers--;
+    this.counters.allocatedBytes -= pooled.size;
+    buffer.destroy();
+  }
+
   /** Called by the runtime after each queue submit: pending releases may now be overwritten safely. */
   afterSubmit(): void {
     for (const entry of this.pending) {

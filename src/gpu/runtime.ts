@@ -294,13 +294,21 @@ export class GpuRuntime {
     // tidy(() => y.toArray()) does) frees its buffer at the next submit, and a tuning pass would reuse it.
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
-    this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
-    await this.submitPastTuning();
-    await this.throwErrors();
-    await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
-    const copy = staging.getMappedRange(0, size).slice(0);
-    staging.unmap();
-    this.staging.release(staging);
+    let copy: ArrayBuffer | null = null;
+    try {
+      this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
+      await this.submitPastTuning();
+      await this.throwErrors();
+      await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
+      const mapped = staging.getMappedRange(0, size).slice(0);
+      staging.unmap();
+      copy = mapped;
+    } finally {
+      // Pooled again only after a map that succeeded: one that failed, or never started, leaves the buffer in no
+      // state known to be reusable.
+      if (copy) this.staging.release(staging);
+      else this.staging.discard(staging);
+    }
     await this.tune();
     return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
   }
