@@ -152,6 +152,18 @@ describe('tuner', () => {
     expect(other.choose('q', () => slow, all, [{ length: 16 }])).toBe(slow);
   });
 
+  it('keeps the rule of a problem whose every candidate failed, rather than tuning it again at every wait', async () => {
+    const tuner = new Tuner();
+    tuner.enabled = true;
+    const alsoBroken = busyVariant('also broken', -1);
+    const failing = () => [broken, alsoBroken];
+    expect(tuner.choose('p', () => broken, failing, [{ length: 16 }])).toBe(broken);
+    expect(await tuner.tune(rt)).toEqual([]);
+    expect(tuner.choose('p', () => broken, failing, [{ length: 16 }])).toBe(broken);
+    expect(tuner.pending).toBe(0);
+    expect(tuner.choices()).toEqual({ p: 'broken' });
+  });
+
   it.skipIf(!rt.profile.timestamps)("times candidates by the device's clock: the host's time recording a run is not the kernel's", async () => {
     const tuner = new Tuner();
     tuner.enabled = true;

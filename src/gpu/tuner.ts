@@ -147,13 +147,15 @@ export class Tuner {
         ),
       );
       compiled = performance.now();
-      for (const [i, [problem, { variants }]] of problems.entries()) {
+      for (const [i, [problem, { variants, rule }]] of problems.entries()) {
         const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(trialInputs[i]).buffer)));
         const ms = Object.fromEntries(variants.map((v, j) => [v.name, times.ms[j]]));
         const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
-        if (ms[chosen] === Infinity) continue; // every candidate failed: the rule's choice stays
-        this.chosen.set(problem, chosen);
+        // Where every candidate failed the rule's variant is recorded as the choice: the queue is cleared, so
+        // the next `choose` would queue the problem again, and every later wait compile and calibrate it again.
+        this.chosen.set(problem, ms[chosen] === Infinity ? rule : chosen);
         this.resolved.delete(problem);
+        if (ms[chosen] === Infinity) continue;
         done.push({ problem, ms, chosen, ...(times.retimed ? { retimed: true } : {}) });
       }
     } finally {
