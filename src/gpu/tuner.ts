@@ -130,7 +130,8 @@ export class Tuner {
     this.queued.clear();
     // Every candidate's pipelines first, compiled together (GpuRuntime.precompile): one by one, the compiles
     // were most of a tuning pass on a GPU. A candidate that fails here fails again, and is timed as failed, below.
-    // Recording for the precompile runs nothing, so the zeroed inputs it was given serve the trials after it.
+    // The precompile runs none of the candidates' dispatches, but their clears and copies are recorded and run:
+    // they write buffers the candidates allocate, never their inputs, so the zeroed inputs serve the trials after.
     const trialInputs = problems.map(([, { inputs }]) => zeros(rt, inputs, 'tuning trial'));
     const started = performance.now();
     let compiled = started;
