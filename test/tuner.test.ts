@@ -290,6 +290,31 @@ describe('tuner', () => {
       console.warn = warn;
     }
     expect(warnings.join()).toMatch(/could not be kept in localStorage \(QuotaExceededError\)/);
+    // Unreadable when saving (read at the page's load): the save is skipped, rather than writing this adapter's
+    // choices alone over every other adapter's.
+    const kept = JSON.stringify({ ...other, [tuningKey(adapter)]: { 'gemm 1x2x3': 'direct 8x8 4x4' } });
+    items.set(PAGE_TUNING_ITEM, kept);
+    let blocked = false;
+    const flaky = {
+      getItem: (k: string) => {
+        if (blocked) throw new Error('SecurityError');
+        return storage.getItem(k);
+      },
+      setItem: storage.setItem,
+    };
+    const later = new Tuner();
+    expect(keepTuningInPage(later, adapter, flaky)).toBe(1);
+    blocked = true;
+    later.load({ 'gemm 4x5x6': 'tiled 32x32 4x4 k16' });
+    warnings.length = 0;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      await later.onTuned!([]);
+    } finally {
+      console.warn = warn;
+    }
+    expect(items.get(PAGE_TUNING_ITEM)).toBe(kept);
+    expect(warnings.join()).toMatch(/could not be kept in localStorage \(SecurityError\)/);
     // Node has no page storage: the CLI keeps its choices in a file instead.
     expect(pageStorage()).toBeNull();
   });

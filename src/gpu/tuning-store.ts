@@ -51,17 +51,18 @@ export function pageStorage(): PageStorage | null {
  * tuning pass. Returns how many choices were loaded. A storage that fails (full, or blocked) costs the next page
  * load a tuning pass: a warning, never an error in the work that tuned. */
 export function keepTuningInPage(tuner: Tuner, adapter: AdapterDescription, storage: PageStorage): number {
-  const read = () => {
-    try {
-      return parseTuningEntries(storage.getItem(PAGE_TUNING_ITEM));
-    } catch {
-      return {};
-    }
-  };
-  const saved = savedChoices(read(), adapter);
+  const read = () => parseTuningEntries(storage.getItem(PAGE_TUNING_ITEM));
+  let loaded: TuningEntries = {};
+  try {
+    loaded = read();
+  } catch {
+    // none loaded: the page tunes
+  }
+  const saved = savedChoices(loaded, adapter);
   tuner.load(saved);
   tuner.onTuned = async () => {
     try {
+      // A read that throws skips the save, which would keep this adapter's entry alone, losing the others'.
       storage.setItem(PAGE_TUNING_ITEM, JSON.stringify({ ...read(), [tuningKey(adapter)]: tuner.choices() }));
     } catch (e) {
       console.warn(`ser-webgpu: the kernel choices could not be kept in localStorage (${(e as Error).message}); the next page load tunes again`);
