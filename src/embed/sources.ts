@@ -17,26 +17,50 @@ export function isAsyncIterable(x: unknown): x is AsyncIterable<Float32Array> {
 export function feedIterable(session: StreamSession, source: AsyncIterable<Float32Array>, options: StreamOptions): StreamHandle {
   const modelRate = session.sampleRate;
   const resampler = options.sampleRate && options.sampleRate !== modelRate ? new StreamingResampler(options.sampleRate, modelRate) : null;
+  // The iterator is ours rather than for-await's, so that stop() need not wait for a chunk that a live source
+  // may never send: each next() races the stop signal.
+  const iterator = source[Symbol.asyncIterator]();
   let stopped = false;
-  const finished = (async () => {
-    for await (const chunk of source) {
-      if (stopped) break;
-      session.push(resampler ? resampler.push(chunk) : chunk);
-      if (options.backpressure) await session.idle();
-      if (session.error) break;
+  let signalStop!: () => void;
+  const stopSignal = new Promise<null>((ok) => (signalStop = () => ok(null)));
+  const release = () => {
+    // Not awaited: a silent source's return() may hang as its next() does.
+    try {
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    } catch {
+      // a source whose return() throws has nothing left to release
     }
-    // The source has ended: the resampler's last outputs waited for input that will not come.
-    if (resampler && !stopped && !session.error) session.push(resampler.flush());
+  };
+  const finished = (async () => {
+    try {
+      for (;;) {
+        const next = await Promise.race([iterator.next(), stopSignal]);
+        if (!next || next.done) break;
+        session.push(resampler ? resampler.push(next.value) : next.value);
+        if (options.backpressure) await session.idle();
+        if (stopped || session.failed) break;
+      }
+      if (stopped || session.failed) release();
+      // The source has ended: the resampler's last outputs waited for input that will not come.
+      else if (resampler) session.push(resampler.flush());
+    } catch (e) {
+      // The source threw (or gave something that is not audio): reported as a failed inference is.
+      session.fail(e);
+      release();
+    }
     await session.idle();
-    if (session.error) throw session.error;
+    if (session.failed) throw session.error;
   })();
+  // Failures reach onError once; finished still rejects for those who await it, but leaving it unawaited must
+  // not end a Node process with an unhandled rejection.
+  finished.catch(() => undefined);
   return {
     setGender: (g) => (session.gender = g),
     stats: () => session.stats(),
     stop: async () => {
-      // The loop ends at the source's next chunk; a silent source must not hold stop() up.
       stopped = true;
-      await Promise.race([finished.catch(() => undefined), session.idle()]);
+      signalStop();
+      await finished.catch(() => undefined);
     },
     finished,
   };

@@ -22,6 +22,7 @@ export class StreamSession {
   private smoothedAt = 0;
   private counts = { hops: 0, inferences: 0, dropped: 0, inferenceMs: 0, maxInferenceMs: 0, latencyMs: 0 };
   private failure: unknown = null;
+  private hasFailed = false;
   gender: SpeakerGender | undefined;
 
   constructor(private readonly recognizer: WindowClassifier, private readonly onResult: (r: StreamResult) => void, private readonly options: StreamOptions) {
@@ -38,12 +39,26 @@ export class StreamSession {
     return this.failure;
   }
 
+  /** Whether the stream has failed (error may be any value a source threw, undefined included). */
+  get failed(): boolean {
+    return this.hasFailed;
+  }
+
+  /** Ends the stream's classifying: the one place a failure (an inference, the source, the audio thread) is
+   * reported, once, to onError (default console.error). Later failures are consequences of the first. */
+  fail(e: unknown): void {
+    if (this.hasFailed) return;
+    this.hasFailed = true;
+    this.failure = e;
+    (this.options.onError ?? console.error)(e);
+  }
+
   get sampleRate(): number {
     return this.recognizer.config.sampleRate;
   }
 
   push(frames: Float32Array): void {
-    if (this.failure) return;
+    if (this.hasFailed) return;
     this.ring.push(frames);
     this.lastArrival = performance.now();
     while (this.ring.total >= this.nextHopAt) {
@@ -73,14 +88,11 @@ export class StreamSession {
     this.inFlight = this.recognizer
       .classify(window, sampleRate, { gender })
       .then((c) => this.deliver(c, total / sampleRate, started, arrival))
-      .catch((e: unknown) => {
-        // The stream stops classifying: a failed inference (a lost device) would fail again.
-        this.failure ??= e;
-        (this.options.onError ?? console.error)(e);
-      })
+      // The stream stops classifying: a failed inference (a lost device) would fail again.
+      .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.inFlight = null;
-        if (this.hopsDue > 0 && !this.failure) this.run();
+        if (this.hopsDue > 0 && !this.hasFailed) this.run();
       });
   }
 
@@ -134,3 +146,4 @@ export class StreamSession {
     };
   }
 }
+

@@ -32,7 +32,9 @@ export interface StreamOptions {
   backpressure?: boolean;
   /** Audio sources: frames per message from the audio thread (default 1024, 64 ms at 16 kHz). */
   chunkFrames?: number;
-  /** Called once if an inference fails (the stream then stops classifying); default console.error. */
+  /** Called once when the stream fails: an inference or the async-iterable source threw (the stream then
+   * stops classifying; later failures are not reported). Default console.error. Handling errors
+   * here is enough: `finished` need not be awaited. */
   onError?: (error: unknown) => void;
 }
 
@@ -76,8 +78,9 @@ export interface StreamHandle {
   stats(): StreamStats;
   /** Stops capturing, waits for the inference in flight (its result is still delivered) and releases audio. */
   stop(): Promise<void>;
-  /** Settles when an async-iterable source ends (rejecting if it or an inference throws), or when stop() has
-   * finished. */
+  /** Settles when an async-iterable source ends, or when stop() has finished (a silent source does not hold it
+   * up: its iterator's return() is called and not awaited). Rejects with the error that onError was given if the
+   * stream failed; it is marked handled, so a caller who handles errors through onError may leave it unawaited. */
   readonly finished: Promise<void>;
 }
 

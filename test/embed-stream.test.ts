@@ -1,0 +1,103 @@
+// The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
+// these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
+// source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
+// silent source's stream and releases its iterator.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { feedIterable } from '../src/embed/sources.js';
+import { StreamSession } from '../src/embed/stream-session.js';
+import type { StreamOptions, WindowClassifier } from '../src/embed/types.js';
+import type { ModelConfig } from '../src/model/config.js';
+
+const RATE = 16000;
+const config = { sampleRate: RATE, windowSamples: RATE, classes: ['a', 'b'] } as unknown as ModelConfig;
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** A recogniser that answers after `ms`, or throws `error` when given one. */
+function fake(ms: number, error?: Error): WindowClassifier {
+  return {
+    config,
+    classes: ['a', 'b'],
+    classify: async () => {
+      await sleep(ms);
+      if (error) throw error;
+      return { emotion: 'a', probabilities: { a: 0.5, b: 0.5 }, gender: 'f', genderGiven: false, genderProbabilities: { f: 0.5, m: 0.5 } };
+    },
+  };
+}
+
+/** `n` quarter-second chunks, 5 ms apart; then it throws `error` if given one. */
+async function* chunks(n: number, error?: Error): AsyncGenerator<Float32Array> {
+  for (let i = 0; i < n; i++) {
+    await sleep(5);
+    yield new Float32Array(RATE / 4);
+  }
+  if (error) throw error;
+}
+
+function start(classifier: WindowClassifier, source: AsyncIterable<Float32Array>, options: StreamOptions = {}) {
+  const session = new StreamSession(classifier, () => undefined, options);
+  return feedIterable(session, source, options);
+}
+
+let unhandled: unknown[] = [];
+const onUnhandled = (e: unknown) => unhandled.push(e);
+beforeEach(() => {
+  unhandled = [];
+  process.on('unhandledRejection', onUnhandled);
+});
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+
+describe('stream failures', () => {
+  it('a failed inference reaches onError once, and an unawaited finished is no unhandled rejection', async () => {
+    const errors: unknown[] = [];
+    const lost = new Error('device lost');
+    // A service that handles errors through onError and never awaits finished.
+    const handle = start(fake(2, lost), chunks(12), { onError: (e) => errors.push(e) });
+    await sleep(300);
+    expect(errors).toEqual([lost]);
+    expect(unhandled).toEqual([]);
+    // Those who do await it still see the failure.
+    await expect(handle.finished).rejects.toBe(lost);
+  });
+
+  it('a source that throws reaches onError once, and an unawaited finished is no unhandled rejection', async () => {
+    const errors: unknown[] = [];
+    const broken = new Error('socket reset');
+    const handle = start(fake(1), chunks(3, broken), { onError: (e) => errors.push(e) });
+    await sleep(200);
+    expect(errors).toEqual([broken]);
+    expect(unhandled).toEqual([]);
+    await expect(handle.finished).rejects.toBe(broken);
+  });
+});
+
+describe('stream stop()', () => {
+  it('ends a stream whose live source has gone silent: finished settles and the iterator is released', async () => {
+    let released = false;
+    const silent: AsyncIterable<Float32Array> = {
+      [Symbol.asyncIterator]: () => {
+        let n = 0;
+        return {
+          next: () => (n++ < 6 ? Promise.resolve({ value: new Float32Array(RATE / 4), done: false }) : new Promise<never>(() => undefined)),
+          // As silent as next(): stop() must not wait for it either.
+          return: () => {
+            released = true;
+            return new Promise<never>(() => undefined);
+          },
+        };
+      },
+    };
+    const results: number[] = [];
+    const session = new StreamSession(fake(5), (r) => results.push(r.timestamp), {});
+    const handle = feedIterable(session, silent, {});
+    await sleep(100);
+    const timeout = (what: string) => sleep(2000).then(() => `${what} still pending after 2 s`);
+    expect(await Promise.race([handle.stop().then(() => 'stopped'), timeout('stop()')])).toBe('stopped');
+    expect(await Promise.race([handle.finished.then(() => 'settled'), timeout('finished')])).toBe('settled');
+    expect(released).toBe(true);
+    expect(results.length).toBeGreaterThan(0);
+  });
+});
