@@ -1,13 +1,16 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator.
+// silent source's stream and releases its iterator; out-of-range options are refused with errors that name
+// them.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRecognizer } from '../src/embed.js';
 import { feedIterable } from '../src/embed/sources.js';
 import { StreamSession } from '../src/embed/stream-session.js';
 import type { StreamOptions, WindowClassifier } from '../src/embed/types.js';
 import type { ModelConfig } from '../src/model/config.js';
+import type { SerModel } from '../src/model/ser-model.js';
 
 const RATE = 16000;
 const config = { sampleRate: RATE, windowSamples: RATE, classes: ['a', 'b'] } as unknown as ModelConfig;
@@ -99,5 +102,39 @@ describe('stream stop()', () => {
     expect(await Promise.race([handle.finished.then(() => 'settled'), timeout('finished')])).toBe('settled');
     expect(released).toBe(true);
     expect(results.length).toBeGreaterThan(0);
+  });
+});
+
+describe('stream options', () => {
+  const recognizer = createRecognizer({ config } as unknown as SerModel);
+  const bad: [keyof StreamOptions, unknown][] = [
+    ['sampleRate', 0],
+    ['sampleRate', NaN],
+    ['sampleRate', -44100],
+    ['hopMs', NaN],
+    ['hopMs', 0],
+    ['hopMs', Infinity],
+    ['smoothingMs', -100],
+    ['smoothingMs', NaN],
+    ['minWindowFraction', 0],
+    ['minWindowFraction', 1.5],
+    ['minWindowFraction', NaN],
+    ['chunkFrames', 0],
+    ['chunkFrames', 100.5],
+    ['chunkFrames', '1024'],
+  ];
+  for (const [name, value] of bad) {
+    it(`refuses ${name}: ${String(value)} with a RangeError that names it`, async () => {
+      const attempt = recognizer.stream(chunks(1), () => undefined, { [name]: value });
+      await expect(attempt).rejects.toThrow(RangeError);
+      await expect(attempt).rejects.toThrow(`options.${name} must be`);
+      await expect(attempt).rejects.toThrow(`got ${String(value)}`);
+    });
+  }
+
+  it('accepts the edges: 44.1 kHz chunks, no smoothing, results from a whole window only', async () => {
+    const handle = start(fake(1), chunks(12), { sampleRate: 44100, smoothingMs: 0, minWindowFraction: 1, hopMs: 0.5, chunkFrames: 128 });
+    await handle.finished;
+    expect(handle.stats().inferences).toBeGreaterThan(0);
   });
 });

@@ -16,7 +16,7 @@ export function isAsyncIterable(x: unknown): x is AsyncIterable<Float32Array> {
 
 export function feedIterable(session: StreamSession, source: AsyncIterable<Float32Array>, options: StreamOptions): StreamHandle {
   const modelRate = session.sampleRate;
-  const resampler = options.sampleRate && options.sampleRate !== modelRate ? new StreamingResampler(options.sampleRate, modelRate) : null;
+  const resampler = options.sampleRate !== undefined && options.sampleRate !== modelRate ? new StreamingResampler(options.sampleRate, modelRate) : null;
   // The iterator is ours rather than for-await's, so that stop() need not wait for a chunk that a live source
   // may never send: each next() races the stop signal.
   const iterator = source[Symbol.asyncIterator]();

@@ -5,6 +5,7 @@
 // exponentially over audio time.
 
 import { RingBuffer } from '../audio/ring-buffer.js';
+import { isSupportedSampleRate, SAMPLE_RATE_RANGE } from '../audio/wav.js';
 import type { Classification } from '../model/recognizer.js';
 import type { SpeakerGender, StreamOptions, StreamResult, StreamStats, WindowClassifier } from './types.js';
 
@@ -26,6 +27,7 @@ export class StreamSession {
   gender: SpeakerGender | undefined;
 
   constructor(private readonly recognizer: WindowClassifier, private readonly onResult: (r: StreamResult) => void, private readonly options: StreamOptions) {
+    checkStreamOptions(options);
     const { sampleRate, windowSamples } = recognizer.config;
     this.ring = new RingBuffer(windowSamples);
     this.hopSamples = Math.max(1, Math.round(((options.hopMs ?? 250) / 1000) * sampleRate));
@@ -147,3 +149,17 @@ export class StreamSession {
   }
 }
 
+/** The options' numbers, checked once where a stream starts: NaN, 0 or a negative value would otherwise give
+ * results at the wrong rate, none at all, or smoothing that overshoots. */
+export function checkStreamOptions(options: StreamOptions): void {
+  const check = (name: keyof StreamOptions, ok: (x: number) => boolean, what: string) => {
+    const x = options[name];
+    if (x !== undefined && !(typeof x === 'number' && ok(x))) throw new RangeError(`stream: options.${name} must be ${what}, got ${String(x)}`);
+  };
+  check('hopMs', (x) => Number.isFinite(x) && x > 0, 'a finite number of milliseconds above 0');
+  // 0 is no smoothing: each result's smoothed values are its own probabilities.
+  check('smoothingMs', (x) => Number.isFinite(x) && x >= 0, 'a finite number of milliseconds, 0 or more');
+  check('minWindowFraction', (x) => x > 0 && x <= 1, 'a fraction of a window in (0, 1]');
+  check('sampleRate', isSupportedSampleRate, `a sample rate from ${SAMPLE_RATE_RANGE}`);
+  check('chunkFrames', (x) => Number.isInteger(x) && x > 0, 'a whole number of frames above 0');
+}

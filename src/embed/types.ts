@@ -19,18 +19,20 @@ export interface LoadOptions {
 export interface StreamOptions {
   /** The speaker's gender; omitted, the gender head's guess is used. Changeable later with setGender(). */
   gender?: SpeakerGender;
-  /** Audio between two classifications (default 250 ms, four results a second when the device keeps up). */
+  /** Audio between two classifications (default 250 ms, four results a second when the device keeps up). The
+   * numeric options are checked when the stream starts: a RangeError names the one out of range. */
   hopMs?: number;
-  /** Time constant of the exponential smoothing of the probabilities (default 1000 ms). */
+  /** Time constant of the exponential smoothing of the probabilities (default 1000 ms; 0: none). */
   smoothingMs?: number;
-  /** Results start once this fraction of a window has arrived (default 0.5); shorter audio is zero-padded. */
+  /** Results start once this fraction of a window (above 0, at most 1) has arrived (default 0.5); shorter audio
+   * is zero-padded. */
   minWindowFraction?: number;
-  /** Async-iterable sources: the chunks' sample rate (default: the model's). */
+  /** Async-iterable sources: the chunks' sample rate, 1 to 768 kHz (default: the model's). */
   sampleRate?: number;
   /** Async-iterable sources: wait for each inference before pulling more audio, so nothing is dropped. For
    * recorded audio read faster than real time; a live source should leave it off. */
   backpressure?: boolean;
-  /** Audio sources: frames per message from the audio thread (default 1024, 64 ms at 16 kHz). */
+  /** Audio sources: frames per message from the audio thread, a whole number (default 1024, 64 ms at 16 kHz). */
   chunkFrames?: number;
   /** Called once when the stream fails: an inference or the async-iterable source threw (the stream then
    * stops classifying; later failures are not reported). Default console.error. Handling errors
