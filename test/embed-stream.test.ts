@@ -1,8 +1,8 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator; out-of-range options are refused with errors that name
-// them.
+// silent source's stream and releases its iterator; out-of-range options and inputs that are not WAV bytes are
+// refused with errors that name them.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRecognizer } from '../src/embed.js';
@@ -136,5 +136,21 @@ describe('stream options', () => {
     const handle = start(fake(1), chunks(12), { sampleRate: 44100, smoothingMs: 0, minWindowFraction: 1, hopMs: 0.5, chunkFrames: 128 });
     await handle.finished;
     expect(handle.stats().inferences).toBeGreaterThan(0);
+  });
+});
+
+describe('classifyWav input', () => {
+  const recognizer = createRecognizer({ config } as unknown as SerModel);
+  it('refuses a path with a TypeError that says to read the file first', async () => {
+    const attempt = recognizer.classifyWav('speech.wav' as never);
+    await expect(attempt).rejects.toThrow(TypeError);
+    await expect(attempt).rejects.toThrow(/"speech\.wav".*readFile/);
+  });
+
+  it('refuses a SharedArrayBuffer, or anything else that is not WAV bytes, naming what it was given', async () => {
+    await expect(recognizer.classifyWav(new SharedArrayBuffer(100) as never)).rejects.toThrow(TypeError);
+    await expect(recognizer.classifyWav(new SharedArrayBuffer(100) as never)).rejects.toThrow('a SharedArrayBuffer');
+    await expect(recognizer.classifyWav(42 as never)).rejects.toThrow('a number');
+    await expect(recognizer.classifyWav(null as never)).rejects.toThrow('null');
   });
 });

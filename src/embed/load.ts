@@ -24,7 +24,15 @@ export function isBlob(x: unknown): x is Blob {
 export async function bytesOf(x: WavSource): Promise<Uint8Array> {
   if (isBlob(x)) return new Uint8Array(await x.arrayBuffer());
   if (x instanceof ArrayBuffer) return new Uint8Array(x);
-  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  // Read as a view, a path or a SharedArrayBuffer had been "an empty file (0 bytes)".
+  throw new TypeError(`classifyWav: the WAV must be a Blob, an ArrayBuffer or an ArrayBufferView of its bytes, not ${described(x)}`);
+}
+
+function described(x: unknown): string {
+  if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 80 ? `${x.slice(0, 80)}…` : x)} (a path must be read first, e.g. with readFile from node:fs/promises)`;
+  if (x === null || typeof x !== 'object') return x === null ? 'null' : `a ${typeof x}`;
+  return `a ${x.constructor?.name ?? 'object without a prototype'}`;
 }
 
 export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes: Uint8Array; name: string }> {
