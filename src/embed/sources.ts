@@ -72,14 +72,35 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   // Voice processing would reshape the very cues the model reads (level, spectrum).
   const ownStream = source === 'microphone' ? await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } }) : null;
   const input = ownStream ?? (source as MediaStream | AudioNode);
-  // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
-  // its context's rate and is resampled here.
-  const ownContext = input instanceof AudioNode ? null : new AudioContext({ sampleRate: modelRate });
-  const context = ownContext ?? (input as AudioNode).context;
-  const resampler = context.sampleRate !== modelRate ? new StreamingResampler(context.sampleRate, modelRate) : null;
+  let ownContext: AudioContext | null = null;
   let capture: AudioWorkletNode;
   let node: AudioNode;
+  let resolveFinished!: () => void;
+  let rejectFinished!: (e: unknown) => void;
+  const finished = new Promise<void>((ok, no) => ((resolveFinished = ok), (rejectFinished = no)));
+  // As for async iterables: failures reach onError once, and an unawaited finished must not be unhandled.
+  finished.catch(() => undefined);
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      capture.port.onmessage = null;
+      node.disconnect(capture);
+      // process() returns false from then on: a caller's AudioNode keeps its context running, and the processor
+      // with it otherwise. The processor closes the port itself, once the message has arrived.
+      capture.port.postMessage('stop');
+      ownStream?.getTracks().forEach((t) => t.stop());
+      await ownContext?.close();
+      await session.idle();
+      if (session.failed) rejectFinished(session.error);
+      else resolveFinished();
+    })());
   try {
+    // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
+    // its context's rate and is resampled here. Inside the try: a browser may refuse the rate (Chrome below
+    // 3 kHz, Firefox below 8 kHz), and the microphone must then be released.
+    ownContext = input instanceof AudioNode ? null : new AudioContext({ sampleRate: modelRate });
+    const context = ownContext ?? (input as AudioNode).context;
+    const resampler = context.sampleRate !== modelRate ? new StreamingResampler(context.sampleRate, modelRate) : null;
     await context.audioWorklet.addModule(captureProcessorUrl());
     capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
       numberOfInputs: 1,
@@ -89,29 +110,21 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
     node = input instanceof AudioNode ? input : ownContext!.createMediaStreamSource(input);
     node.connect(capture);
     capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
+    // The processor threw on the audio thread: it sends nothing more, so the stream fails and releases its audio.
+    capture.onprocessorerror = () => {
+      session.fail(new Error('stream: the audio capture processor failed (processorerror)'));
+      void stop();
+    };
     if (ownContext?.state === 'suspended') await ownContext.resume();
   } catch (e) {
     ownStream?.getTracks().forEach((t) => t.stop());
     await ownContext?.close();
     throw e;
   }
-
-  let resolveFinished!: () => void;
-  const finished = new Promise<void>((ok) => (resolveFinished = ok));
-  let stopping: Promise<void> | null = null;
   return {
     setGender: (g) => (session.gender = g),
     stats: () => session.stats(),
-    stop: () =>
-      (stopping ??= (async () => {
-        capture.port.onmessage = null;
-        node.disconnect(capture);
-        capture.port.close();
-        ownStream?.getTracks().forEach((t) => t.stop());
-        await ownContext?.close();
-        await session.idle();
-        resolveFinished();
-      })()),
+    stop,
     finished,
   };
 }
@@ -132,13 +145,21 @@ function captureProcessor(): void {
     private readonly frames: number;
     private chunk: Float32Array;
     private filled: number;
+    private stopped: boolean;
     constructor(options: { processorOptions: { chunkFrames: number } }) {
       super();
       this.frames = options.processorOptions.chunkFrames;
       this.chunk = new Float32Array(this.frames);
       this.filled = 0;
+      this.stopped = false;
+      // The stream's stop(): nothing more to post, and false from process() lets the node be collected.
+      this.port.onmessage = () => {
+        this.stopped = true;
+        this.port.close();
+      };
     }
     process(inputs: Float32Array[][]): boolean {
+      if (this.stopped) return false;
       const channels = inputs[0];
       if (!channels || channels.length === 0) return true;
       const frames = channels[0].length;

@@ -34,8 +34,8 @@ export interface StreamOptions {
   backpressure?: boolean;
   /** Audio sources: frames per message from the audio thread, a whole number (default 1024, 64 ms at 16 kHz). */
   chunkFrames?: number;
-  /** Called once when the stream fails: an inference or the async-iterable source threw (the stream then
-   * stops classifying; later failures are not reported). Default console.error. Handling errors
+  /** Called once when the stream fails: an inference, the async-iterable source or the audio thread threw (the
+   * stream then stops classifying; later failures are not reported). Default console.error. Handling errors
    * here is enough: `finished` need not be awaited. */
   onError?: (error: unknown) => void;
 }
