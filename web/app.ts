@@ -15,8 +15,11 @@ import { setupTrainPanel, type TrainingState } from './train-panel.js';
 export interface App {
   recognizer: Recognizer | null;
   gender(): SpeakerGender | undefined;
-  /** Replaces the page's model (the previous one is released once nothing streams from it). */
+  /** Replaces the page's model (the previous one is released once nothing streams from it or holds it). */
   useRecognizer(recognizer: Recognizer, label: string): Promise<void>;
+  /** Keeps a recognizer from being disposed while work on it runs (a WAV being classified, a stream waiting
+   * for the microphone); the function returned lets go, and disposes it if it has been replaced meanwhile. */
+  hold(recognizer: Recognizer): () => void;
   onModelChange(listener: () => Promise<void> | void): void;
 }
 
@@ -46,6 +49,7 @@ const DEMO_MODEL = '/runs/demo/model.safetensors';
 
 function createApp(): App {
   const listeners: (() => Promise<void> | void)[] = [];
+  const holds = new Map<Recognizer, number>();
   const app: App = {
     recognizer: null,
     gender: () => ($<HTMLSelectElement>('gender').value || undefined) as SpeakerGender | undefined,
@@ -53,13 +57,26 @@ function createApp(): App {
       const previous = app.recognizer;
       app.recognizer = recognizer;
       for (const l of listeners) await l();
-      previous?.dispose();
+      // Work still running on the previous model disposes it when it lets go (hold).
+      if (previous && !holds.has(previous)) previous.dispose();
       const c = recognizer.config;
       $('model-status').textContent =
         `${label}: ${c.classes.join(', ')} · ${c.windowSamples / c.sampleRate}-s windows at ${c.sampleRate / 1000} kHz · ` +
         `${c.blocks.map((b) => b.channels).join('-')} channels · ${c.useGender ? 'gender-aware' : 'without the gender input'}`;
     },
     onModelChange: (listener) => listeners.push(listener),
+    hold(recognizer) {
+      holds.set(recognizer, (holds.get(recognizer) ?? 0) + 1);
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        const n = holds.get(recognizer)! - 1;
+        if (n > 0) return void holds.set(recognizer, n);
+        holds.delete(recognizer);
+        if (recognizer !== app.recognizer) recognizer.dispose();
+      };
+    },
   };
   return app;
 }

@@ -26,9 +26,16 @@ export function setupFilesPanel(app: App): FileResult[] {
         list.prepend(item);
         const entry: FileResult = { name: file.name };
         try {
-          if (!app.recognizer) throw new Error('no model loaded: load a checkpoint or train one first');
+          const recognizer = app.recognizer;
+          if (!recognizer) throw new Error('no model loaded: load a checkpoint or train one first');
+          // A model loaded meanwhile must not dispose this one under the file.
+          const release = app.hold(recognizer);
           const started = performance.now();
-          entry.result = await app.recognizer.classifyWav(file, { gender: app.gender(), name: file.name });
+          try {
+            entry.result = await recognizer.classifyWav(file, { gender: app.gender(), name: file.name });
+          } finally {
+            release();
+          }
           entry.ms = performance.now() - started;
           show(item, entry);
         } catch (e) {

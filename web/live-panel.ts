@@ -19,13 +19,18 @@ export function setupLivePanel(app: App): LiveState {
   const record = $<HTMLButtonElement>('record');
   const stopButton = $<HTMLButtonElement>('stop');
   let handle: StreamHandle | null = null;
+  let release: (() => void) | null = null;
   let chart: LineChart | null = null;
 
   const stop = async () => {
-    const h = handle;
-    handle = null;
+    const [h, letGo] = [handle, release];
+    [handle, release] = [null, null];
     if (!h) return;
-    await h.stop();
+    try {
+      await h.stop();
+    } finally {
+      letGo?.();
+    }
     state.stats = h.stats();
     state.recording = false;
     record.disabled = false;
@@ -39,12 +44,14 @@ export function setupLivePanel(app: App): LiveState {
       return;
     }
     const recognizer = app.recognizer;
+    // Held until the stream stops: a model loaded while the microphone prompt is open must not dispose it.
+    const letGo = app.hold(recognizer);
     record.disabled = true;
     state.results = [];
     state.error = null;
     chart = chartFor(recognizer.classes);
     try {
-      handle = await recognizer.stream(
+      const h = await recognizer.stream(
         'microphone',
         (r) => {
           state.results.push(r);
@@ -56,10 +63,17 @@ export function setupLivePanel(app: App): LiveState {
         },
         { gender: app.gender(), onError: (e) => (state.error = (e as Error).message) },
       );
+      [handle, release] = [h, letGo];
+      // The model changed while the prompt was open: the stream would run on the old one, microphone on.
+      if (app.recognizer !== recognizer) {
+        await stop();
+        return;
+      }
       state.recording = true;
       stopButton.disabled = false;
       $('live-stats').textContent = 'listening… the first result comes after half a window of audio';
     } catch (e) {
+      letGo();
       state.error = (e as Error).message;
       $('live-stats').textContent = `cannot record: ${state.error}`;
       record.disabled = false;

@@ -85,6 +85,29 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page in headless C
     await page.selectOption('#gender', '');
   });
 
+  it('keeps the model a WAV is being classified with until the file is done, when another is loaded meanwhile', async () => {
+    const index = await hooks<number>('(app) => app.files.length');
+    const file = await page.evaluate(
+      async ([model, wav, index]) => {
+        const [checkpoint, bytes] = await Promise.all([model, wav].map(async (url) => (await fetch(url)).arrayBuffer()));
+        const files = new DataTransfer();
+        files.items.add(new File([bytes], 'during-load.wav', { type: 'audio/wav' }));
+        const input = document.getElementById('wav-input') as HTMLInputElement;
+        input.files = files.files;
+        input.dispatchEvent(new Event('change'));
+        // From bytes, the new model replaces the old within microtasks, while the file is still being read.
+        await window.serApp.loadModel(checkpoint);
+        while (window.serApp.files.length === index) await new Promise((ok) => setTimeout(ok, 50));
+        document.getElementById('file-results')!.firstElementChild!.remove(); // the screenshot shows the first two
+        return window.serApp.files[index];
+      },
+      [fixtures.trainedModel.url, fixtures.speech.url, index] as const,
+    );
+    expect(file.error, tail(browser.log)).toBeUndefined();
+    expect(file.result).toBeDefined();
+    await hooks(`(app) => app.loadModel(${JSON.stringify(fixtures.trainedModel.url)})`);
+  });
+
   it('works embedded in a host page from the browser bundle (dist/browser/index.js), as the README shows', async () => {
     const host = await browser.newPage(`${server.url}test/browser/embed.html?model=${fixtures.trainedModel.url}&wav=${fixtures.speech.url}&gender=m`);
     await host.waitForFunction('window.embedResult || window.embedError', undefined, { timeout: 120_000 });
