@@ -16,7 +16,9 @@ const builds = [
   { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts' }, outdir: 'dist/node' },
   { ...common, platform: 'node', packages: 'external', entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist/node', banner: { js: '#!/usr/bin/env node' } },
   // Browser: one self-contained ES module. 'webgpu' is only reached in Node (see src/gpu/device.ts).
-  { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { index: 'src/index.ts' }, outdir: 'dist/browser' },
+  // The browser builds' maps name files and lines without carrying the sources: `ser web` serves them, and
+  // serves no sources.
+  { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { index: 'src/index.ts' }, outdir: 'dist/browser', sourcesContent: false },
   // The benchmark bundles TensorFlow.js too, so that dist/ and .gpu/ (dawn.node) are all a GPU machine needs.
   // (tfjs-core's CommonJS build requires Node built-ins at run time, hence a `require` in the ES module.)
   {
@@ -39,7 +41,7 @@ const builds = [
     chunkNames: 'child-chunks/[name]-[hash]',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   },
-  { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web' },
+  { ...common, platform: 'browser', external: ['webgpu', 'node:*'], entryPoints: { app: 'web/app.ts', suite: 'test/browser/page.ts' }, outdir: 'dist/web', sourcesContent: false },
 ];
 // The split build names its chunks by content hash, so each build that changes them leaves the old ones behind: on
 // a GPU machine's 64 MiB carry they had taken dist/ from 22 to 48 MB. Its folder is rewritten whole.

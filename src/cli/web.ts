@@ -3,8 +3,10 @@
 // the page loads. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const TYPES: Record<string, string> = {
@@ -83,14 +85,16 @@ async function answer(req: IncomingMessage, res: ServerResponse, root: string, r
   if (!file.startsWith(realDir + sep) || !found.route.types.includes(extname(file))) return send(res, 403);
   const info = await stat(file);
   if (!info.isFile()) return send(res, 404);
-  const body = req.method === 'HEAD' ? undefined : await readFile(file);
   res.writeHead(200, {
     'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-    'content-length': body?.length ?? info.size,
+    'content-length': info.size,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
-  res.end(body);
+  if (req.method === 'HEAD') return void res.end();
+  // Streamed, not read whole: checkpoints run to hundreds of MB. A read error now (headers sent) destroys the
+  // response, so the client sees a cut-off body rather than a short one that looks complete.
+  await pipeline(createReadStream(file), res);
 }
 
 export interface WebOptions {
