@@ -43,17 +43,21 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
     current = { backend: new CpuBackend() };
     return current;
   }
-  // One device per process: a second init() returns the same one.
-  gpuEngine ??= requestGpuDevice().then((gpu) => {
+  // One device per process: a second init() returns the same one, until it is lost.
+  const created = (gpuEngine ??= requestGpuDevice().then((gpu) => {
+    // A lost device is gone for good (its runtime throws from then on): the next init() asks for a new one.
+    gpu.device.lost.then(() => {
+      if (gpuEngine === created) gpuEngine = null;
+    });
     const runtime = new GpuRuntime(gpu);
     runtime.tuner.enabled = gpu.profile.kind === 'gpu';
     runtime.politeWaits = gpu.profile.kind === 'cpu';
     const storage = options.keepTuning === false ? null : pageStorage();
     if (storage) keepTuningInPage(runtime.tuner, gpu.adapter, storage);
     return { backend: new WebGpuBackend(runtime), runtime, adapter: gpu.adapter };
-  });
+  }));
   try {
-    current = await gpuEngine;
+    current = await created;
   } catch (e) {
     gpuEngine = null;
     throw e;

@@ -50,6 +50,7 @@ export class Profiler {
   }
 
   private pendingRead: { read: GPUBuffer; labels: string[] } | null = null;
+  private failure: unknown = null;
 
   afterSubmit(): void {
     if (!this.pendingRead) return;
@@ -67,6 +68,9 @@ export class Profiler {
         });
         read.unmap();
         this.readBuffers.push(read);
+      }, (e: unknown) => {
+        // Kept for table(): a map that fails (a lost device) must not be an unhandled rejection meanwhile.
+        this.failure ??= e;
       }),
     );
   }
@@ -75,6 +79,7 @@ export class Profiler {
   async table(): Promise<KernelTime[]> {
     await Promise.all(this.inFlight);
     this.inFlight = [];
+    if (this.failure) throw new Error(`profiler: the timestamps could not be read (${(this.failure as Error).message ?? this.failure})`);
     const totalNs = [...this.totals.values()].reduce((s, t) => s + t.ns, 0) || 1;
     return [...this.totals.entries()]
       .map(([kernel, t]) => ({ kernel, calls: t.calls, ms: t.ns / 1e6, share: t.ns / totalNs }))

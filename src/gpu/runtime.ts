@@ -102,8 +102,16 @@ export class GpuRuntime {
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
 
+  /** Set once the device is lost: every later use of this runtime throws it, where WebGPU would carry on
+   * silently (a lost device's commands do nothing, and its maps fail with an empty message). */
+  private lost: GpuError | null = null;
+
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
+    this.device.lost.then((info) => {
+      const why = info.message ? `${info.reason}: ${info.message}` : info.reason;
+      this.lost = new GpuError(`the WebGPU device was lost (${why}); its tensors are gone: init() again for a new device`);
+    });
     this.maxWorkgroups = gpu.profile.limits.maxComputeWorkgroupsPerDimension;
     this.storage = new BufferPool(this.device, STORAGE_USAGE);
     this.bindings = new BindingCache(this.device);
@@ -280,6 +288,7 @@ export class GpuRuntime {
   async settle(): Promise<void> {
     this.flush();
     await this.wait(this.device.queue.onSubmittedWorkDone());
+    if (this.lost) throw this.lost;
     // From the first dispatch since the last wait, not from that wait: what the host did in between (another
     // engine's work, the application's own) says nothing of how long the dispatches take.
     const at = performance.now();
@@ -299,7 +308,9 @@ export class GpuRuntime {
       this.encoderCommand('readback').copyBufferToBuffer(buffer, offset, staging, 0, size);
       await this.submitPastTuning();
       await this.throwErrors();
-      await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
+      await this.wait(staging.mapAsync(GPUMapMode.READ, 0, size)).catch((e) => {
+        throw this.lost ?? e;
+      });
       const mapped = staging.getMappedRange(0, size).slice(0);
       staging.unmap();
       copy = mapped;
@@ -338,6 +349,7 @@ export class GpuRuntime {
   }
 
   private begin(what: string | KernelCall): GPUCommandEncoder {
+    if (this.lost) throw this.lost;
     if (!this.encoder) {
       const label = typeof what === 'string' ? what : labelOf(what);
       // One pair of scopes per batch: the first validation or out-of-memory error of the batch is kept, and
