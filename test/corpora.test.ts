@@ -9,6 +9,7 @@ import wavefile from 'wavefile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioError } from '../src/audio/index.js';
 import { loadCorpusAudio, readCorpus, type Corpus, type CorpusKind, type Utterance } from '../src/train/corpora/index.js';
+import { corpusSpeakers, speakerFolds, type FoldScheme } from '../src/train/folds.js';
 import { titleNeeding } from './skip.js';
 
 const { WaveFile } = wavefile;
@@ -205,6 +206,38 @@ describe('IEMOCAP', () => {
     expect(summary(await readCorpus('iemocap', dir, { fourClass: false }))).toEqual([
       'Ses02M_script01_1_F012.wav surprise Ses02F f', 'Ses02M_script01_1_M001.wav happy Ses02M m',
     ]);
+  });
+
+  /** Five sessions of one improvised dialogue each, two utterances per actor, in the release layout. */
+  const fiveSessions = () => {
+    const files: Record<string, string | null> = {};
+    for (let n = 1; n <= 5; n++) {
+      const dialog = `Ses0${n}F_impro01`;
+      const names = ['F000', 'M000', 'F001', 'M001'].map((t) => `${dialog}_${t}`);
+      files[`IEMOCAP_full_release/Session${n}/dialog/EmoEvaluation/${dialog}.txt`] = labels(...names.map((u, i): [string, string] => [u, ['ang', 'sad', 'neu', 'hap'][i]]));
+      Object.assign(files, wavs(...names.map((u) => `IEMOCAP_full_release/Session${n}/sentences/wav/${dialog}/${u}.wav`)));
+    }
+    return files;
+  };
+
+  it('splits by session: no fold puts the two actors of one session on both sides, and 5 folds leave one session out', async () => {
+    const corpus = await readCorpus('iemocap', await fixture(fiveSessions()));
+    expect(new Set(corpus.utterances.map((u) => `${u.speaker} ${u.group}`)).size).toBe(10);
+    expect(corpus.utterances.every((u) => u.group === u.speaker.slice(0, 5))).toBe(true);
+    const session = (id: string) => id.slice(0, 5);
+    for (const scheme of [{ kind: 'kfold', k: 5 }, { kind: 'loso' }, { kind: 'pairs' }] as FoldScheme[]) {
+      for (const seed of [1, 2, 3]) {
+        for (const validationSpeakers of [0, 1]) {
+          const folds = speakerFolds(corpusSpeakers(corpus.utterances), scheme, { seed, validationSpeakers });
+          expect(folds.length).toBe(5);
+          for (const fold of folds) {
+            const tested = new Set(fold.testSpeakers.map(session));
+            expect(tested.size).toBe(1);
+            expect([...fold.trainSpeakers, ...fold.validationSpeakers].filter((id) => tested.has(session(id)))).toEqual([]);
+          }
+        }
+      }
+    }
   });
 
   it('explains when labels exist but no wav matches', async () => {

@@ -2,7 +2,7 @@
 // rotation, determinism, and clear errors for impossible requests.
 
 import { describe, expect, it } from 'vitest';
-import { speakerFolds, type Fold, type FoldScheme } from '../src/train/folds.js';
+import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from '../src/train/folds.js';
 
 // EMO-DB's ten speakers.
 const emodb: { id: string; gender: 'f' | 'm' }[] = [
@@ -147,6 +147,54 @@ describe('leave one male/female pair out', () => {
       ['15', '16'],
       ['03', '08'],
     ]);
+  });
+});
+
+describe('grouped speakers (IEMOCAP: the two actors of a session)', () => {
+  const sessions = [1, 2, 3, 4, 5].flatMap((n) => (['F', 'M'] as const).map((g) => ({ id: `Ses0${n}${g}`, gender: g === 'F' ? ('f' as const) : ('m' as const), group: `Ses0${n}` })));
+  const groupOf = (id: string) => id.slice(0, 5);
+  const testedSessions = (folds: Fold[]) => folds.map((f) => [...new Set(f.testSpeakers.map(groupOf))].join('+'));
+
+  it('never puts a group on two sides of a fold, whatever the scheme, seed or validation size', () => {
+    for (const scheme of [{ kind: 'loso' }, { kind: 'kfold', k: 5 }, { kind: 'kfold', k: 2 }, { kind: 'pairs' }] as FoldScheme[]) {
+      for (const seed of [undefined, 1, 2, 7]) {
+        for (const validation of scheme.kind === 'kfold' && scheme.k === 2 ? [0, 1] : [0, 1, 2]) {
+          const folds = speakerFolds(sessions, scheme, { seed, validationSpeakers: validation });
+          expectPartition(folds, sessions.map((s) => s.id), 2 * validation); // validation counts groups
+          for (const fold of folds) {
+            const test = new Set(fold.testSpeakers.map(groupOf));
+            const validating = new Set(fold.validationSpeakers.map(groupOf));
+            for (const id of [...fold.trainSpeakers, ...fold.validationSpeakers]) expect(test.has(groupOf(id))).toBe(false);
+            for (const id of fold.trainSpeakers) expect(validating.has(groupOf(id))).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
+  it('leaves one session out under the default 5 folds, loso and pairs (seed 1 once paired across sessions)', () => {
+    for (const scheme of [{ kind: 'kfold', k: 5 }, { kind: 'loso' }, { kind: 'pairs' }] as FoldScheme[]) {
+      const folds = speakerFolds(sessions, scheme, { seed: 1, validationSpeakers: 0 });
+      expect(folds.map((f) => f.testSpeakers.length)).toEqual([2, 2, 2, 2, 2]);
+      expect([...testedSessions(folds)].sort()).toEqual(['Ses01', 'Ses02', 'Ses03', 'Ses04', 'Ses05']);
+    }
+    expect(testedSessions(speakerFolds(sessions, { kind: 'loso' }))).toEqual(['Ses01', 'Ses02', 'Ses03', 'Ses04', 'Ses05']);
+  });
+
+  it('refuses what groups cannot give, naming the group', () => {
+    expect(() => speakerFolds(sessions, { kind: 'kfold', k: 6 })).toThrow('kfold with k=6 needs at least 6 speaker groups (a group is never split between training and test), got 5');
+    const lone = [...sessions.filter((s) => s.id !== 'Ses03M'), { id: 'Ses03M', gender: 'm' as const, group: 'Ses03x' }];
+    expect(() => speakerFolds(lone, { kind: 'pairs' })).toThrow(`'pairs' with grouped speakers needs every group to be one female and one male speaker, but group "Ses03" holds Ses03F (f)`);
+    expect(() => speakerFolds(sessions, { kind: 'loso' }, { validationSpeakers: 4 })).toThrow('4 validation groups per fold leave no training groups: 5 groups in all, up to 1 tested per fold');
+  });
+
+  it("corpusSpeakers reads each speaker's group, and refuses a speaker in two groups, naming it and the files", () => {
+    const utt = (file: string, speaker: string, group?: string) => ({ file, speaker, gender: 'f' as const, group });
+    expect(corpusSpeakers([utt('a.wav', 's1', 'g1'), utt('b.wav', 's2'), utt('c.wav', 's1', 'g1')])).toEqual([
+      { id: 's1', gender: 'f', group: 'g1' },
+      { id: 's2', gender: 'f' },
+    ]);
+    expect(() => corpusSpeakers([utt('a.wav', 's1', 'g1'), utt('b.wav', 's1', 'g2')])).toThrow('speaker "s1" is in split group "g1" (a.wav) and "g2" (b.wav): a speaker belongs to one group');
   });
 });
 

@@ -51,7 +51,8 @@ const fraction = (name: string) => (v: string) => {
   return n;
 };
 
-/** --folds: a number k (k-fold by speaker), 'loso' (leave one speaker out) or 'pairs' (one female+male pair out). */
+/** --folds: a number k (k-fold by speaker), 'loso' (leave one speaker out) or 'pairs' (one female+male pair out);
+ * speakers a corpus groups (IEMOCAP's sessions) are held out together under each. */
 function foldScheme(v: string): FoldScheme {
   if (v === 'loso') return { kind: 'loso' };
   if (v === 'pairs') return { kind: 'pairs' };
@@ -97,7 +98,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     ? new Option('--no-final', 'skip training the final model (model.safetensors) on all speakers')
     : new Option('--final', 'also train the final model (model.safetensors) on all speakers').default(false);
   return cmd
-    .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs', foldScheme, foldScheme(defaults.folds))
+    .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs; IEMOCAP holds out whole sessions', foldScheme, foldScheme(defaults.folds))
     .option('--epochs <n>', 'maximum epochs per fold', int('--epochs'), defaults.epochs)
     .addOption(new Option('--fusion <design>', "how the gender takes part, compared against 'none' on the same folds and seeds").choices(GENDER_DESIGNS.filter((d) => d !== 'none')).default('concat'))
     .option('--no-gender', "train only the design 'none' (no gender input, no gender loss)")

@@ -15,7 +15,7 @@ import type { NamedTensor } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { toExamples, type Example } from './dataset.js';
 import { predictExamples } from './evaluate.js';
-import { speakerFolds, type Fold, type FoldScheme } from './folds.js';
+import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { prepareOutputDir } from '../io/out-dir.js';
 import { startRun, type RunRecord } from './run-record.js';
@@ -84,8 +84,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   checkCorpus(input.utterances, input.classes);
   await prepareOutputDir(input.outDir);
   const run = await startRun(input);
-  const speakers = [...new Map(input.utterances.map((u) => [u.speaker, { id: u.speaker, gender: u.gender }])).values()];
-  const folds = speakerFolds(speakers, input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
+  const folds = speakerFolds(corpusSpeakers(input.utterances), input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
   const base = input.modelConfig(input.classes);
   const examples = toExamples(input.utterances, input.classes, base.windowSamples);
   const conditions: ExperimentResult['conditions'] = {};

@@ -2,7 +2,11 @@
 // leave-one-male/female-pair-out (EMO-DB's usual 5 folds). Every speaker is tested in exactly one
 // fold, and within a fold the train/validation/test speaker sets are disjoint. Browser-usable.
 //
-// Determinism: without a seed, speakers are taken in natural id order ("03" < "08" < "10"), which
+// Speakers may be grouped (IEMOCAP: the two actors of a session, who share every dialogue and can be heard on
+// each other's microphones): folds are then built over groups, so a group is never on two sides of a fold, and
+// 'loso' leaves one group out (IEMOCAP: one session). An ungrouped speaker is a group of its own.
+//
+// Determinism: without a seed, groups are taken in natural id order ("03" < "08" < "10"), which
 // gives a canonical split; a seed shuffles that order reproducibly (mulberry32, engine/random.ts).
 
 import { seededRandom } from '../engine/random.js';
@@ -19,19 +23,40 @@ export type FoldScheme = { kind: 'loso' } | { kind: 'kfold'; k: number } | { kin
 export interface Speaker {
   id: string;
   gender: 'f' | 'm';
+  /** Speakers of one group are never split between training and test; default: the speaker alone. */
+  group?: string;
 }
 
 export interface FoldOptions {
-  /** Validation speakers per fold; for 'pairs' this counts pairs. Default 1. 0 = no validation. */
+  /** Validation speakers per fold; for 'pairs' this counts pairs, with grouped speakers groups. Default 1. 0 = no validation. */
   validationSpeakers?: number;
   seed?: number;
 }
 
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 
+/** The speakers of a corpus's utterances, with their split groups; a speaker in two groups is an error naming
+ * the speaker, both groups and a file of each. */
+export function corpusSpeakers(utterances: { file: string; speaker: string; gender: 'f' | 'm'; group?: string }[]): Speaker[] {
+  const speakers = new Map<string, Speaker & { file: string }>();
+  for (const u of utterances) {
+    const known = speakers.get(u.speaker);
+    if (!known) speakers.set(u.speaker, { id: u.speaker, gender: u.gender, group: u.group, file: u.file });
+    else if (known.group !== u.group) {
+      throw new Error(`speaker "${u.speaker}" is in split group ${JSON.stringify(known.group)} (${known.file}) and ${JSON.stringify(u.group)} (${u.file}): a speaker belongs to one group`);
+    }
+  }
+  return [...speakers.values()].map(({ id, gender, group }) => (group === undefined ? { id, gender } : { id, gender, group }));
+}
 
-function orderSpeakers(speakers: Speaker[], seed: number | undefined): Speaker[] {
-  const ordered = [...speakers].sort((a, b) => naturalOrder(a.id, b.id));
+/** The groups (speakers in natural id order within each), in natural order of group, shuffled by the seed. */
+function orderGroups(speakers: Speaker[], seed: number | undefined): Speaker[][] {
+  const groups = new Map<string, Speaker[]>();
+  for (const s of [...speakers].sort((a, b) => naturalOrder(a.id, b.id))) {
+    const key = groupKey(s);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const ordered = [...groups.keys()].sort(naturalOrder).map((key) => groups.get(key)!);
   if (seed === undefined) return ordered;
   const random = seededRandom(seed);
   for (let i = ordered.length - 1; i > 0; i--) {
@@ -41,19 +66,54 @@ function orderSpeakers(speakers: Speaker[], seed: number | undefined): Speaker[]
   return ordered;
 }
 
+// Prefixed so that a group's name never meets an ungrouped speaker's id.
+const groupKey = (s: Speaker) => (s.group === undefined ? `speaker ${s.id}` : `group ${s.group}`);
+
 interface Plan {
-  /** The units validation is drawn from: single speakers, or male/female pairs for 'pairs'. */
+  /** The units validation is drawn from: single speakers, male/female pairs for 'pairs', or groups. */
   units: Speaker[][];
   /** Per fold, the indices of the units it tests. */
   tests: number[][];
+  /** What a unit is called in errors. */
+  unitName: 'speakers' | 'pairs' | 'groups';
 }
 
-function plan(ordered: Speaker[], scheme: FoldScheme): Plan {
+function plan(groups: Speaker[][], scheme: FoldScheme): Plan {
+  if (groups.every((g) => g.length === 1)) return planSpeakers(groups.map((g) => g[0]), scheme);
+  // Grouped speakers: the groups are the units, whole, whatever the scheme.
+  const tests = groups.map((_, i) => [i]);
+  switch (scheme.kind) {
+    case 'loso':
+      return { units: groups, tests, unitName: 'groups' };
+    case 'kfold': {
+      const { k } = scheme;
+      if (!Number.isInteger(k) || k < 2) throw new Error(`folds: kfold needs an integer k >= 2, got ${k}`);
+      if (k > groups.length) throw new Error(`folds: kfold with k=${k} needs at least ${k} speaker groups (a group is never split between training and test), got ${groups.length}`);
+      // All-female groups first, then mixed, then all-male, dealt round-robin as single speakers are below.
+      const mix = (g: Speaker[]) => (g.every((s) => s.gender === 'f') ? 0 : g.every((s) => s.gender === 'm') ? 2 : 1);
+      const byGender = [...groups].sort((a, b) => mix(a) - mix(b));
+      const dealt: number[][] = Array.from({ length: k }, () => []);
+      byGender.forEach((_, i) => dealt[i % k].push(i));
+      return { units: byGender, tests: dealt, unitName: 'groups' };
+    }
+    case 'pairs': {
+      // Pairing across groups would put a group on both sides; a group of one female and one male is a pair.
+      const odd = groups.find((g) => g.length !== 2 || g[0].gender === g[1].gender);
+      if (odd) {
+        const group = odd[0].group ?? odd[0].id;
+        throw new Error(`folds: 'pairs' with grouped speakers needs every group to be one female and one male speaker, but group "${group}" holds ${odd.map((s) => `${s.id} (${s.gender})`).join(', ')}`);
+      }
+      return { units: groups, tests, unitName: 'groups' };
+    }
+  }
+}
+
+function planSpeakers(ordered: Speaker[], scheme: FoldScheme): Plan {
   const females = ordered.filter((s) => s.gender === 'f');
   const males = ordered.filter((s) => s.gender === 'm');
   switch (scheme.kind) {
     case 'loso':
-      return { units: ordered.map((s) => [s]), tests: ordered.map((_, i) => [i]) };
+      return { units: ordered.map((s) => [s]), tests: ordered.map((_, i) => [i]), unitName: 'speakers' };
     case 'kfold': {
       const { k } = scheme;
       if (!Number.isInteger(k) || k < 2) throw new Error(`folds: kfold needs an integer k >= 2, got ${k}`);
@@ -63,13 +123,13 @@ function plan(ordered: Speaker[], scheme: FoldScheme): Plan {
       const byGender = [...females, ...males];
       const tests: number[][] = Array.from({ length: k }, () => []);
       byGender.forEach((_, i) => tests[i % k].push(i));
-      return { units: byGender.map((s) => [s]), tests };
+      return { units: byGender.map((s) => [s]), tests, unitName: 'speakers' };
     }
     case 'pairs':
       if (females.length !== males.length) {
         throw new Error(`folds: 'pairs' needs as many female as male speakers to pair them, got ${females.length} f and ${males.length} m`);
       }
-      return { units: females.map((f, i) => [f, males[i]]), tests: females.map((_, i) => [i]) };
+      return { units: females.map((f, i) => [f, males[i]]), tests: females.map((_, i) => [i]), unitName: 'pairs' };
   }
 }
 
@@ -107,8 +167,7 @@ export function speakerFolds(speakers: Speaker[], scheme: FoldScheme, opts: Fold
     throw new Error(`folds: validationSpeakers must be a non-negative integer, got ${validationCount}`);
   }
 
-  const { units, tests } = plan(orderSpeakers(speakers, opts.seed), scheme);
-  const unitName = scheme.kind === 'pairs' ? 'pairs' : 'speakers';
+  const { units, tests, unitName } = plan(orderGroups(speakers, opts.seed), scheme);
   const mostTested = Math.max(...tests.map((t) => t.length));
   if (validationCount > units.length - mostTested - 1) {
     throw new Error(

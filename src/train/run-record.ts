@@ -50,8 +50,9 @@ function canonicalJson(value: unknown): string {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export function runIdentity(input: ExperimentInput): RunIdentity {
-  // The utterances in their order (which the batches depend on), with their labels and decoded lengths.
-  const data = sha256(input.utterances.map((u) => [u.file, u.emotion, u.speaker, u.gender, u.samples.length].join('\t')).join('\n'));
+  // The utterances in their order (which the batches depend on), with their labels, split groups (which the
+  // folds depend on; absent ones add nothing, so older runs of ungrouped corpora still resume) and decoded lengths.
+  const data = sha256(input.utterances.map((u) => [u.file, u.emotion, u.speaker, u.gender, ...(u.group === undefined ? [] : [u.group]), u.samples.length].join('\t')).join('\n'));
   return {
     corpus: input.corpusName,
     data: { utterances: input.utterances.length, hash: data },

@@ -1,7 +1,9 @@
 // IEMOCAP: categorical labels come from the EmoEvaluation text files ("[start - end]\tutterance\tcode\t[v, a, d]"
 // lines); the audio is the utterance's own WAV, looked up by name anywhere below the folder. The speaker is
 // the session plus the gender letter after the utterance name's last underscore (Ses01F_impro01_M003 ->
-// Ses01M, male): each session has one female and one male actor.
+// Ses01M, male): each session has one female and one male actor. The session is the split group (folds.ts):
+// its two actors play the same dialogues and are heard on each other's microphones, so a fold that tested one
+// and trained on the other would not be speaker-independent; the usual protocol leaves one session out.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
@@ -57,7 +59,7 @@ export async function readIemocap(dir: string, options: CorpusOptions = {}): Pro
     if (!emotion || !file) continue;
     const [, session, letter] = UTTERANCE.exec(name)!;
     const gender = letter.toLowerCase() as 'f' | 'm';
-    utterances.push({ file, emotion, speaker: `${session}${letter.toUpperCase()}`, gender });
+    utterances.push({ file, emotion, speaker: `${session}${letter.toUpperCase()}`, gender, group: session });
   }
   if (utterances.length === 0 && labelled.size > 0) {
     throw new Error(`IEMOCAP: ${labelled.size} labelled utterances in EmoEvaluation files below ${dir}, but none with a kept emotion and a matching <utterance>.wav`);

@@ -8,6 +8,9 @@ export interface Utterance {
   emotion: string;
   speaker: string;
   gender: Gender;
+  /** The split group: folds never put speakers of one group on both sides (IEMOCAP: the session, whose two
+   * actors share every dialogue and are heard on each other's microphones). Default: the speaker alone. */
+  group?: string;
 }
 
 export interface Corpus {
