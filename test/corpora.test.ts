@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioError } from '../src/audio/index.js';
 import { loadCorpusAudio, readCorpus, type Corpus, type CorpusKind, type Utterance } from '../src/train/corpora/index.js';
 import { corpusSpeakers, speakerFolds, type FoldScheme } from '../src/train/folds.js';
+import { emoEvaluation } from './iemocap-fixture.js';
 import { titleNeeding } from './skip.js';
 
 const { WaveFile } = wavefile;
@@ -146,17 +147,7 @@ describe('CREMA-D', () => {
 });
 
 describe('IEMOCAP', () => {
-  const labels = (...lines: [string, string][]) =>
-    [
-      '% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]',
-      '',
-      ...lines.flatMap(([name, code], i) => [
-        `[${(i * 3.1).toFixed(4)} - ${(i * 3.1 + 2.5).toFixed(4)}]\t${name}\t${code}\t[2.5000, 2.5000, 2.5000]`,
-        `C-E2:\tNeutral;\t()`,
-        `A-E3:\tval 3; act 2; dom  2;\t()`,
-        '',
-      ]),
-    ].join('\n');
+  const labels = emoEvaluation;
   const session1 = labels(
     ['Ses01F_impro01_F000', 'neu'],
     ['Ses01F_impro01_M003', 'ang'],
@@ -186,6 +177,22 @@ describe('IEMOCAP', () => {
       'Ses01F_impro01_F000.wav neutral Ses01F f', 'Ses01F_impro01_F001.wav happy Ses01F f',
       'Ses01F_impro01_M003.wav angry Ses01M m', 'Ses01F_impro01_M005.wav sad Ses01M m',
       'Ses02M_script01_1_M001.wav happy Ses02M m',
+    ]);
+  });
+
+  it('keeps the utterances outside the classes apart, unscored, with their own labels, and loads them', async () => {
+    const unscored = (c: Corpus) => (c.unscored ?? []).map((u) => `${basename(u.file)} ${u.emotion} ${u.speaker} ${u.gender} ${u.group}`);
+    const dir = await fixture(nested);
+    const corpus = await readCorpus('iemocap', dir);
+    expect(unscored(corpus)).toEqual([
+      'Ses01F_impro01_F002.wav xxx Ses01F f Ses01', 'Ses01F_impro01_M004.wav frustrated Ses01M m Ses01',
+      'Ses02M_script01_1_F012.wav surprise Ses02F f Ses02',
+    ]);
+    expect(unscored(await readCorpus('iemocap', dir, { fourClass: false }))).toEqual(['Ses01F_impro01_F002.wav xxx Ses01F f Ses01']);
+    const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
+    expect(loaded.utterances.length).toBe(5);
+    expect(loaded.unscored.map((u) => [basename(u.file), u.samples.length])).toEqual([
+      ['Ses01F_impro01_F002.wav', 160], ['Ses01F_impro01_M004.wav', 160], ['Ses02M_script01_1_F012.wav', 160],
     ]);
   });
 

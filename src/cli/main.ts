@@ -11,9 +11,9 @@ import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } fr
 import { decodeModel } from '../model/model-file.js';
 import { AudioError, fixedWindows, loadAudio } from '../audio/index.js';
 import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
-import { toExamples } from '../train/dataset.js';
+import { toExamples, toUnscored } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
-import { runExperiment, type Condition } from '../train/experiment.js';
+import { runExperiment, type Condition, type ExperimentInput } from '../train/experiment.js';
 import { prepareOutputDir } from '../io/out-dir.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { FoldScheme } from '../train/folds.js';
@@ -119,7 +119,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--json', 'print one JSON summary object as the last line', false);
 }
 
-async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: Parameters<typeof runExperiment>[0]['utterances']) {
+async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: ExperimentInput['utterances'], unscored: ExperimentInput['unscored'] = []) {
   const engine = await init(flags.tune === undefined ? {} : { tune: flags.tune });
   const tuner = engine.runtime?.tuner;
   let saveError: Error | null = null;
@@ -137,6 +137,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       corpusName,
       classes,
       utterances,
+      unscored,
       modelConfig: MODEL_PRESETS[flags.model],
       train: { ...trainingOptions(flags), seed },
       folds: flags.folds,
@@ -196,7 +197,7 @@ addTrainingFlags(
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
   const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
-  await runTraining(flags, corpus.name, corpus.classes, loaded.utterances);
+  await runTraining(flags, corpus.name, corpus.classes, loaded.utterances, loaded.unscored);
 });
 
 addTrainingFlags(
@@ -234,13 +235,15 @@ program
     for (const u of loaded.utterances) if (!classes.includes(u.emotion)) dropped.set(u.emotion, (dropped.get(u.emotion) ?? 0) + 1);
     if (dropped.size) {
       const labels = [...dropped].map(([label, n]) => `${JSON.stringify(label)} (${n})`).join(', ');
-      console.error(`dropped ${loaded.utterances.length - known.length} utterance(s) whose emotion the model does not know: ${labels}; the model's classes are ${classes.join(', ')}`);
+      console.error(`dropped ${loaded.utterances.length - known.length} utterance(s) whose emotion the model does not know: ${labels}; the model's classes are ${classes.join(', ')}; their audio still goes into their speakers' normalisation, unlabelled`);
     }
     if (!known.length) throw new Error(`${flags.data}: no utterance has one of the model's classes (${classes.join(', ')}): nothing to evaluate`);
     const examples = toExamples(known, classes, model.config.windowSamples);
+    // The utterances not scored are still their speakers' audio, which per-speaker normalisation reads.
+    const unscored = toUnscored([...loaded.utterances.filter((u) => !classes.includes(u.emotion)), ...loaded.unscored], model.config.windowSamples);
     const truth = examples.map((e) => e.label);
     const scored = async (useTrueGender: boolean): Promise<EvalScore> => {
-      const p = await predictExamples(model, examples, { useTrueGender });
+      const p = await predictExamples(model, examples, { useTrueGender, unscored });
       return {
         report: classificationReport(truth, p.map((x) => x.predicted), classes),
         genderHeadAccuracy: accuracy(examples.map((e) => e.gender), p.map((x) => x.predictedGender)),

@@ -29,6 +29,13 @@ export function toExamples(utterances: LoadedUtterance[], classes: string[], win
   });
 }
 
+/** Audio of a speaker that is not scored (Corpus.unscored): only per-speaker normalisation reads it. */
+export type UnscoredExample = Omit<Example, 'label'>;
+
+export function toUnscored(utterances: LoadedUtterance[], windowSamples: number): UnscoredExample[] {
+  return utterances.map((u) => ({ file: u.file, speaker: u.speaker, gender: GENDERS.indexOf(u.gender), windows: fixedWindows(u.samples, windowSamples, windowSamples) }));
+}
+
 export interface Batch {
   /** [N * windowSamples] samples, window after window. */
   samples: Float32Array;
@@ -88,7 +95,7 @@ export function speakerBatches(refs: WindowRef[], batchSize: number, random: () 
 }
 
 /** Items grouped by their example's speaker, in the order of first appearance. */
-export function groupBySpeaker<T extends { example: Example } | Example>(items: T[]): Map<string, T[]> {
+export function groupBySpeaker<T extends { example: { speaker: string } } | { speaker: string }>(items: T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const item of items) {
     const speaker = 'example' in item ? item.example.speaker : item.speaker;

@@ -1,12 +1,13 @@
 // Utterance-level prediction: every window of an utterance goes through the network (eval mode, no tape),
 // and the utterance's emotion probabilities are the mean of its windows' softmax outputs. A model with
 // per-speaker normalisation first adapts its batch norm to each speaker's own windows (labels unused), and
-// gets its trained statistics back afterwards.
+// gets its trained statistics back afterwards. A speaker's own windows are all of that speaker's audio, the
+// unscored utterances too: choosing them by emotion label is something a deployment could not do.
 
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
 import { meanWindowProbabilities } from '../model/score-windows.js';
 import { genderOneHot, type SerModel } from '../model/ser-model.js';
-import { allWindows, groupBySpeaker, type Example } from './dataset.js';
+import { allWindows, groupBySpeaker, type Example, type UnscoredExample } from './dataset.js';
 
 export interface UtterancePrediction {
   predicted: number;
@@ -18,15 +19,19 @@ export interface UtterancePrediction {
 export interface PredictOptions {
   useTrueGender: boolean;
   batchSize?: number;
+  /** More audio of the speakers, not scored (utterances outside the classes): adaptation reads it too. */
+  unscored?: UnscoredExample[];
 }
 
 export async function predictExamples(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
   if (!model.config.speakerNormalization) return predictWindows(model, examples, options);
   const predictions = new Map<Example, UtterancePrediction>();
-  for (const own of groupBySpeaker(examples).values()) {
-    const refs = allWindows(own);
-    const genders = options.useTrueGender ? refs.map((r) => genderOneHot(r.example.gender)) : undefined;
-    const trained = await adaptNormalization(model, { windows: refs.map((r) => r.example.windows[r.window]), genders });
+  const unscored = groupBySpeaker(options.unscored ?? []);
+  for (const [speaker, own] of groupBySpeaker(examples)) {
+    const audio: UnscoredExample[] = [...own, ...(unscored.get(speaker) ?? [])];
+    const windows = audio.flatMap((e) => e.windows);
+    const genders = options.useTrueGender ? audio.flatMap((e) => e.windows.map(() => genderOneHot(e.gender))) : undefined;
+    const trained = await adaptNormalization(model, { windows, genders });
     const predicted = await predictWindows(model, own, options);
     restoreNormalization(model, trained);
     own.forEach((e, i) => predictions.set(e, predicted[i]));

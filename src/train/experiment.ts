@@ -13,7 +13,7 @@ import type { SerModel } from '../model/ser-model.js';
 import type { LoadedUtterance } from './corpora/types.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { toExamples, type Example } from './dataset.js';
+import { toExamples, toUnscored, type Example, type UnscoredExample } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
@@ -27,6 +27,8 @@ export interface ExperimentInput {
   corpusName: string;
   classes: string[];
   utterances: LoadedUtterance[];
+  /** Utterances outside the classes (Corpus.unscored): only a test speaker's normalisation reads them. */
+  unscored?: LoadedUtterance[];
   modelConfig: (classes: string[]) => ModelConfig;
   train: TrainOptions;
   folds: FoldScheme;
@@ -87,10 +89,11 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const folds = speakerFolds(corpusSpeakers(input.utterances), input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
   const base = input.modelConfig(input.classes);
   const examples = toExamples(input.utterances, input.classes, base.windowSamples);
+  const unscored = toUnscored(input.unscored ?? [], base.windowSamples);
   const conditions: ExperimentResult['conditions'] = {};
   for (const condition of input.crossValidate === false ? [] : input.conditions) {
     const outcomes: FoldOutcome[] = [];
-    for (const fold of folds) outcomes.push(await runFold(input, run, fold, folds.length, condition, examples));
+    for (const fold of folds) outcomes.push(await runFold(input, run, fold, folds.length, condition, examples, unscored));
     const perFold = outcomes.map((o) => classificationReport(o.truth, o.predicted, input.classes));
     conditions[condition] = {
       report: mergeReports(perFold),
@@ -109,7 +112,7 @@ function split(examples: Example[], fold: Fold) {
   return { train: of(fold.trainSpeakers), validation: of(fold.validationSpeakers), test: of(fold.testSpeakers) };
 }
 
-async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldCount: number, condition: Condition, examples: Example[]): Promise<FoldOutcome> {
+async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldCount: number, condition: Condition, examples: Example[], unscored: UnscoredExample[]): Promise<FoldOutcome> {
   const name = `fold${fold.index + 1}-${condition}`;
   const resultPath = join(input.outDir, `${name}.json`);
   const checkpointPath = join(input.outDir, `${name}.safetensors`);
@@ -145,7 +148,7 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
   };
   const { model, history, bestEpoch } = await fit(config, data.train, data.validation, train, hooks, resumeFrom);
   // Scores use the true gender where the model takes it; the gender head is scored on its own.
-  const predictions = await predictExamples(model, data.test, { useTrueGender: true });
+  const predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unscored.filter((e) => fold.testSpeakers.includes(e.speaker)) });
   model.dispose();
   const outcome: FoldOutcome = {
     run: run.id,

@@ -52,7 +52,10 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export function runIdentity(input: ExperimentInput): RunIdentity {
   // The utterances in their order (which the batches depend on), with their labels, split groups (which the
   // folds depend on; absent ones add nothing, so older runs of ungrouped corpora still resume) and decoded lengths.
-  const data = sha256(input.utterances.map((u) => [u.file, u.emotion, u.speaker, u.gender, ...(u.group === undefined ? [] : [u.group]), u.samples.length].join('\t')).join('\n'));
+  const line = (u: ExperimentInput['utterances'][number]) => [u.file, u.emotion, u.speaker, u.gender, ...(u.group === undefined ? [] : [u.group]), u.samples.length].join('\t');
+  // Unscored utterances change the test speakers' normalisation; none adds nothing, as above.
+  const unscored = input.unscored?.length ? ['unscored', ...input.unscored.map(line)] : [];
+  const data = sha256([...input.utterances.map(line), ...unscored].join('\n'));
   return {
     corpus: input.corpusName,
     data: { utterances: input.utterances.length, hash: data },

@@ -39,11 +39,13 @@ export const hasWavExtension = (file: string) => /\.wav$/i.test(file);
 const byFile = (a: Utterance, b: Utterance) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
 
 /** Sorts by file path and refuses a corpus in which nothing matched the convention. */
-export function finishCorpus(name: string, dir: string, classes: string[], utterances: Utterance[], convention: string): Corpus {
+export function finishCorpus(name: string, dir: string, classes: string[], utterances: Utterance[], convention: string, unscored: Utterance[] = []): Corpus {
   if (utterances.length === 0) {
     throw new Error(`no ${name} utterances found below ${dir} (expected ${convention})`);
   }
-  return { name, classes, utterances: [...utterances].sort(byFile) };
+  const corpus: Corpus = { name, classes, utterances: [...utterances].sort(byFile) };
+  if (unscored.length) corpus.unscored = [...unscored].sort(byFile);
+  return corpus;
 }
 
 /** A corpus whose every label is in its files' paths: each file below dir that `labelsOf` recognises. */

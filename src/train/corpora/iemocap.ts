@@ -4,6 +4,7 @@
 // Ses01M, male): each session has one female and one male actor. The session is the split group (folds.ts):
 // its two actors play the same dialogues and are heard on each other's microphones, so a fold that tested one
 // and trained on the other would not be speaker-independent; the usual protocol leaves one session out.
+// Utterances whose label is outside the classes are kept apart, unscored (types.ts, Corpus.unscored).
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { finishCorpus, hasWavExtension, walkFiles } from './files.js';
@@ -53,16 +54,19 @@ export async function readIemocap(dir: string, options: CorpusOptions = {}): Pro
     }
   }
   const utterances: Utterance[] = [];
+  const unscored: Utterance[] = [];
   for (const [name, code] of labelled) {
     const emotion = iemocapEmotion(code, options);
     const file = wavByUtterance.get(name);
-    if (!emotion || !file) continue;
+    if (!file) continue;
     const [, session, letter] = UTTERANCE.exec(name)!;
     const gender = letter.toLowerCase() as 'f' | 'm';
-    utterances.push({ file, emotion, speaker: `${session}${letter.toUpperCase()}`, gender, group: session });
+    const speaker = { speaker: `${session}${letter.toUpperCase()}`, gender, group: session };
+    if (emotion) utterances.push({ file, emotion, ...speaker });
+    else unscored.push({ file, emotion: iemocapEmotion(code, { ...options, fourClass: false }) ?? code.toLowerCase(), ...speaker });
   }
   if (utterances.length === 0 && labelled.size > 0) {
     throw new Error(`IEMOCAP: ${labelled.size} labelled utterances in EmoEvaluation files below ${dir}, but none with a kept emotion and a matching <utterance>.wav`);
   }
-  return finishCorpus('iemocap', dir, iemocapClasses(options), utterances, 'Session*/dialog/EmoEvaluation/*.txt label files and Session*/sentences/wav/**/<utterance>.wav');
+  return finishCorpus('iemocap', dir, iemocapClasses(options), utterances, 'Session*/dialog/EmoEvaluation/*.txt label files and Session*/sentences/wav/**/<utterance>.wav', unscored);
 }

@@ -16,22 +16,24 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The corpus's utterances and its unscored ones (empty when it has none), each loaded. */
 export async function loadCorpusAudio(
   corpus: Corpus,
   opts: LoadOptions,
-): Promise<{ utterances: LoadedUtterance[]; skipped: Skipped[] }> {
+): Promise<{ utterances: LoadedUtterance[]; unscored: LoadedUtterance[]; skipped: Skipped[] }> {
   const utterances: LoadedUtterance[] = [];
+  const unscored: LoadedUtterance[] = [];
   const skipped: Skipped[] = [];
-  const total = corpus.utterances.length;
-  for (const [i, u] of corpus.utterances.entries()) {
+  const all = [...corpus.utterances.map((u) => ({ u, into: utterances })), ...(corpus.unscored ?? []).map((u) => ({ u, into: unscored }))];
+  for (const [i, { u, into }] of all.entries()) {
     try {
-      utterances.push({ ...u, samples: await loadAudio(u.file, opts.sampleRate) });
+      into.push({ ...u, samples: await loadAudio(u.file, opts.sampleRate) });
     } catch (e) {
       // Only audio problems are the data's fault; anything else is a bug and must surface.
       if (!(e instanceof AudioError) || opts.strict) throw e;
       skipped.push({ file: u.file, reason: e.message });
     }
-    opts.onProgress?.(i + 1, total);
+    opts.onProgress?.(i + 1, all.length);
   }
-  return { utterances, skipped };
+  return { utterances, unscored, skipped };
 }

@@ -17,6 +17,10 @@ export interface Corpus {
   name: string;
   classes: string[];
   utterances: Utterance[];
+  /** Utterances outside the label set (IEMOCAP's 4 classes leave out frustrated, surprise, no majority 'xxx',
+   * ...), `emotion` their own label: never trained on or scored, but their speaker's audio all the same, which
+   * per-speaker normalisation adapts to, since what it sees of a speaker cannot depend on emotion labels. */
+  unscored?: Utterance[];
 }
 
 export interface LoadedUtterance extends Utterance {
