@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the model the package ships (models/emodb.safetensors): the default recipe on all ten EMO-DB speakers,
-# no cross-validation (`ser train --final-only`). About 10 minutes on a 2-core CPU with lavapipe.
+# no cross-validation (`ser train --final-only`). A minute or two on a 2-core CPU with lavapipe.
 #   scripts/ship-model.sh [EMO-DB folder, default ../shared/data/emodb]
 set -euo pipefail
 cd "$(dirname "$0")/.."
