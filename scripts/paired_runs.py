@@ -3,7 +3,7 @@
 #
 # Two folders run on the same folds and seeds (a recipe ablation): each design's UA per seed in both, and the
 # second's per-fold UA minus the first's:
-#   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso/no-speed-perturbation docs/emodb-loso
+#   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso/at-7dc30f9/no-speed-perturbation docs/emodb-loso/at-7dc30f9
 # One folder: each gender design's UA minus 'none's (the gender effect, as its seeds.md gives it):
 #   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso
 import json, os, sys
