@@ -75,6 +75,26 @@ describe('stream failures', () => {
     expect(unhandled).toEqual([]);
     await expect(handle.finished).rejects.toBe(broken);
   });
+
+  it('an onError that throws is reported, not an unhandled rejection', async () => {
+    const lost = new Error('device lost');
+    const logged: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const handle = start(fake(2, lost), chunks(12), {
+        onError: () => {
+          throw new Error('handler bug');
+        },
+      });
+      await sleep(300);
+      expect(unhandled).toEqual([]);
+      expect(logged.some((args) => args.includes(lost) && String(args[0]).includes('onError threw'))).toBe(true);
+      await expect(handle.finished).rejects.toBe(lost);
+    } finally {
+      console.error = consoleError;
+    }
+  });
 });
 
 describe('stream stop()', () => {

@@ -52,7 +52,13 @@ export class StreamSession {
     if (this.hasFailed) return;
     this.hasFailed = true;
     this.failure = e;
-    (this.options.onError ?? console.error)(e);
+    try {
+      (this.options.onError ?? console.error)(e);
+    } catch (callbackError) {
+      // The caller's handler threw: reported, not rethrown, since it runs where nobody could catch it (an
+      // inference's promise chain) and would end a Node process as an unhandled rejection.
+      console.error('stream: onError threw', callbackError, 'while reporting', e);
+    }
   }
 
   get sampleRate(): number {
