@@ -124,7 +124,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
     const confusionFile = `confusion-${name}.svg`;
     await writeFileAtomic(join(dir, confusionFile), confusionMatrixSvg(c.report, `${result.corpus}, ${label}`));
     const curveFile = `curves-${name}.svg`;
-    // Runs without validation speakers have no validation loss (null once read back from a fold's JSON).
+    // Runs without validation speakers have no validation loss (NaN).
     const curve = (h: EpochRecord[], value: (r: EpochRecord) => number) =>
       h.filter((r) => Number.isFinite(value(r))).map((r): [number, number] => [r.epoch, value(r)]);
     const series = c.histories

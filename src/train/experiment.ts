@@ -220,6 +220,7 @@ async function loadTrainingCheckpoint(path: string, run: RunRecord) {
   const best: TrainingState['best'] = {};
   for (const [name, t] of Object.entries(extra)) if (name.startsWith('best.')) best[name.slice(5)] = t;
   const { optimizerStep, moments, ...rest } = training;
+  rest.history = historyFromJson(rest.history);
   const momentsOf = (kind: 'm' | 'v') =>
     Array.from({ length: moments }, (_, i) => {
       const name = `optimizer.${kind}.${i}`;
@@ -281,5 +282,11 @@ async function readFoldResult(path: string, test: Example[], classCount: number)
   if (outcome.truth.some((t, i) => t !== test[i].label) || outcome.genderTruth.some((g, i) => g !== test[i].gender)) fail("its labels are not this fold's test utterances");
   if (!Array.isArray(outcome.history) || !Number.isInteger(outcome.bestEpoch)) fail('no training history');
   if (outcome.run !== undefined && typeof outcome.run !== 'string') fail('bad run id');
-  return outcome;
+  return { ...outcome, history: historyFromJson(outcome.history) };
+}
+
+/** A training history as JSON gave it back: JSON writes NaN (a validation loss without validation speakers) as
+ * null, and a resumed run's reports must read what an uninterrupted run's do. */
+function historyFromJson(history: EpochRecord[]): EpochRecord[] {
+  return history.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? NaN : v])) as unknown as EpochRecord);
 }
