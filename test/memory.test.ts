@@ -84,3 +84,34 @@ it('forgotten tensors are released once collected: made outside a tidy, returned
   for (let i = 0; i < 50 && live() > before; i++) await collect();
   expect(live()).toBeLessThanOrEqual(before); // less where more of the earlier tests' garbage went meanwhile
 });
+
+it('a tidy that returns two graphs sharing intermediates: dropping one (disposed or collected) leaves the other differentiable, and the last frees them', async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const x = ser.tensor([1, -2, 3], [3], { requiresGrad: true });
+  const both = () =>
+    ser.tidy(() => {
+      const h = ser.relu(x);
+      return { g1: ser.sum(h), g2: ser.sum(ser.mul(h, h)) };
+    });
+  // Disposed: g1 went first among the returned graphs, and had taken every intermediate with it.
+  const before = live();
+  const first = both();
+  first.g1.dispose();
+  first.g2.backwardSync();
+  expect([...(await x.grad!.toArray())]).toEqual([2, 0, 6]);
+  first.g2.dispose();
+  x.grad!.dispose();
+  x.grad = null;
+  expect(live()).toBe(before);
+  // Collected: the same with g1 forgotten, as a destructuring `const { g2 } = ...` leaves it.
+  const { g2 } = (() => both())();
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  g2.backwardSync();
+  expect([...(await x.grad!.toArray())]).toEqual([2, 0, 6]);
+});

@@ -47,6 +47,22 @@ class Claim {
   }
 }
 
+/** The intermediates that several returned graphs need (a tidy that returns more than one): each graph holds
+ * the claim once, and its memory goes when the last of them lets go (backward, dispose or the finalizer). */
+class SharedClaim extends Claim {
+  constructor(
+    private holders: number,
+    claims: Claim[],
+  ) {
+    super(null);
+    this.owned = claims;
+  }
+  override release(): void {
+    if (--this.holders > 0) return;
+    super.release();
+  }
+}
+
 const finalizer = new FinalizationRegistry<Claim>((claim) => claim.release());
 
 type BackwardFn = (grad: Tensor) => (Tensor | null)[];
@@ -137,6 +153,8 @@ export class Tensor {
     this.backwardFn = null;
     for (const t of this.graphOwned) t.dispose();
     this.graphOwned = [];
+    // The adopted tensors' claims are spent by their dispose above; a shared claim counts this graph out.
+    for (const claim of this.claim.owned) claim.release();
     this.claim.owned = [];
   }
 
@@ -144,6 +162,14 @@ export class Tensor {
   adopt(tensors: Tensor[]): void {
     this.graphOwned.push(...tensors);
     for (const t of tensors) this.claim.owned.push(t.claim);
+  }
+
+  /** Makes several graphs own `tensors` together (a tidy that returns more than one graph, which may share
+   * them): they are freed when the last of those graphs is spent, disposed or forgotten, so that dropping one
+   * result cannot free what another still needs for backward. */
+  static adoptTogether(roots: Tensor[], tensors: Tensor[]): void {
+    const shared = new SharedClaim(roots.length, tensors.map((t) => t.claim));
+    for (const root of roots) root.claim.owned.push(shared);
   }
 
   /** The same values, cut from the tape (the graph behind this tensor can then be freed). */
@@ -372,9 +398,11 @@ function closeScope(scope: Set<Tensor>, result: unknown): void {
     else if (outer) outer.add(t);
     else t.register();
   }
-  const graphRoot = [...kept].find((t) => !t.isLeaf);
-  // Adopted, they are freed with the graph, or by the root's claim if the graph is forgotten.
-  if (graphRoot) graphRoot.adopt(garbage);
+  const graphRoots = [...kept].filter((t) => !t.isLeaf);
+  // Adopted, they are freed with the graph, or by the root's claim if the graph is forgotten; with several
+  // returned graphs, by the last of them.
+  if (graphRoots.length === 1) graphRoots[0].adopt(garbage);
+  else if (graphRoots.length > 1) Tensor.adoptTogether(graphRoots, garbage);
   else for (const t of garbage) t.dispose();
 }
 
