@@ -115,3 +115,23 @@ it('a tidy that returns two graphs sharing intermediates: dropping one (disposed
   g2.backwardSync();
   expect([...(await x.grad!.toArray())]).toEqual([2, 0, 6]);
 });
+
+it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught it', async () => {
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const x = ser.tensor([1, -2, 3], [3]);
+  const before = live();
+  // Each creates its result after an await, when the other call's scope may be the innermost.
+  const later = (ms: number, k: number) =>
+    ser.tidyAsync(async () => {
+      await sleep(ms);
+      return ser.mul(ser.relu(x), ser.tensor([k, k, k], [3]));
+    });
+  const [a, b] = await Promise.all([later(10, 2), later(30, 3)]);
+  expect([...(await a.toArray())]).toEqual([2, 0, 6]);
+  expect([...(await b.toArray())]).toEqual([3, 0, 9]);
+  a.dispose();
+  b.dispose();
+  expect(live()).toBe(before); // the intermediates went with the scopes that caught them
+});

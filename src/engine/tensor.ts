@@ -376,7 +376,7 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  closeScope(scope, result);
+  closeScope(scope, result, scopes[scopes.length - 1] ?? null);
   return result;
 }
 
@@ -388,10 +388,9 @@ function abandonScope(scope: Set<Tensor>): void {
 
 /** Disposes a scope's tensors except `result`'s; those a returned graph still needs for backward are handed
  * to that graph, which frees them once backward has run (or the returned tensor is disposed). */
-function closeScope(scope: Set<Tensor>, result: unknown): void {
+function closeScope(scope: Set<Tensor>, result: unknown, outer: Set<Tensor> | null): void {
   const kept = new Set<Tensor>();
   collectTensors(result, kept);
-  const outer = scopes[scopes.length - 1];
   const garbage: Tensor[] = [];
   for (const t of scope) {
     if (!kept.has(t)) garbage.push(t);
@@ -406,8 +405,16 @@ function closeScope(scope: Set<Tensor>, result: unknown): void {
   else for (const t of garbage) t.dispose();
 }
 
-/** tidy for async work: fn may await (reads, backward); tensors created meanwhile by others are caught too. */
+/**
+ * tidy for async work: fn may await (reads, backward). Scopes are one stack, not one per async task, so while
+ * fn awaits, tensors created by other code are caught in its scope, and overlapping calls catch each other's:
+ * what fn creates after an await lands in whichever call began last. What fn returns is its own whatever scope
+ * holds it (taken out of the others, so that no other call disposes it). An intermediate that another call's
+ * scope caught is disposed with that scope: a backward() through it then says so. For concurrent work (a Node
+ * service's requests), create tensors before the first await, or use tidy() around the synchronous parts.
+ */
 export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const parent = scopes[scopes.length - 1] ?? null;
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -419,7 +426,14 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     scopes.splice(scopes.lastIndexOf(scope), 1);
   }
-  closeScope(scope, result);
+  const returned = new Set<Tensor>();
+  collectTensors(result, returned);
+  for (const t of returned) {
+    for (const other of scopes) other.delete(t);
+    scope.add(t);
+  }
+  // Kept tensors go where this call began (its enclosing scope, if still open), not to the innermost scope now.
+  closeScope(scope, result, parent && scopes.includes(parent) ? parent : null);
   return result;
 }
 
