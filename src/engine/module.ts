@@ -15,7 +15,17 @@ export abstract class Module {
   private buffersByName = new Map<string, Tensor>();
   private children = new Map<string, Module>();
 
+  /** State-dict names are dotted paths: a dot in a name, or a name used twice, would give two entries one name,
+   * and one would silently overwrite the other in stateDict() and loadStateDict(). */
+  private checkName(name: string, what: string): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw new Error(`${this.constructor.name}: ${what} name ${JSON.stringify(name)} must be non-empty and without dots (state-dict names join them with dots)`);
+    if (this.parametersByName.has(name) || this.buffersByName.has(name) || this.children.has(name)) {
+      throw new Error(`${this.constructor.name}: ${what} name "${name}" is already taken by a parameter, buffer or child of this module`);
+    }
+  }
+
   protected parameter(name: string, t: Tensor): Tensor {
+    this.checkName(name, 'parameter');
     t.requiresGrad = true;
     t.name = name;
     this.parametersByName.set(name, t.keep());
@@ -23,12 +33,14 @@ export abstract class Module {
   }
 
   protected buffer(name: string, t: Tensor): Tensor {
+    this.checkName(name, 'buffer');
     t.name = name;
     this.buffersByName.set(name, t.keep());
     return t;
   }
 
   protected child<M extends Module>(name: string, m: M): M {
+    this.checkName(name, 'child');
     this.children.set(name, m);
     return m;
   }

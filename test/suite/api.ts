@@ -241,4 +241,21 @@ export const apiCases: SuiteCase[] = [
       assert(Number.isFinite(last) && last < first * 0.5, `loss went from ${first.toFixed(4)} to ${last.toFixed(4)}`);
     },
   },
+  {
+    family,
+    name: 'a module refuses a state-dict name with a dot, or one used twice, which would overwrite another entry',
+    async run(ser) {
+      class Named extends ser.Module {
+        constructor(names: [string, string]) {
+          super();
+          this.child(names[0], new ser.Linear(1, 1, ser.seededRandom(1)));
+          this.child(names[1], new ser.Linear(1, 1, ser.seededRandom(2)));
+        }
+      }
+      await assertThrows(() => new Named(['a', 'a']), /name "a" is already taken/, 'a child name used twice');
+      await assertThrows(() => new Named(['a', 'a.weight']), /"a\.weight" must be non-empty and without dots/, 'a dotted child name');
+      const ok = new Named(['a', 'b']);
+      assert(ok.namedParameters().map(([n]) => n).join() === 'a.weight,a.bias,b.weight,b.bias', 'distinct names give distinct entries');
+    },
+  },
 ];
