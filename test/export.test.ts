@@ -253,5 +253,14 @@ describe('export: bad input is refused with errors that name it', () => {
     await exportPyTorch(await encodeModel(new SerModel(other)), 'other', otherDir);
     const train = [join(dir, 'train_ddp.py'), '--model', join(otherDir, 'model.safetensors'), '--corpus', join(dir, 'corpus.safetensors'), '--out', join(dir, 'x.safetensors'), '--cpu'];
     expect(() => runPython(train)).toThrow(/corpus.safetensors: classes \[.*\] differ from the model's \['sad', 'angry'\]/);
+    // Tensors whose bytes overlap (b reads the second half of a's), as the TypeScript reader refuses them.
+    const header = new TextEncoder().encode(JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }).padEnd(104));
+    const overlapping = new Uint8Array(8 + header.length + 16);
+    new DataView(overlapping.buffer).setBigUint64(0, BigInt(header.length), true);
+    overlapping.set(header, 8);
+    writeFileSync(join(dir, 'overlapping.safetensors'), overlapping);
+    const read = `import sys; sys.path.insert(0, sys.argv[1]); import ser_model; ser_model.load_safetensors(sys.argv[2])`;
+    expect(() => decodeSafetensors(overlapping)).toThrow(/starts at byte 4, expected 8/);
+    expect(() => runPython(['-c', read, dir, join(dir, 'overlapping.safetensors')])).toThrow(/overlapping.safetensors: tensor "b" starts at byte 4, expected 8/);
   });
 });

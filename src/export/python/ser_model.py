@@ -53,7 +53,19 @@ def load_safetensors(path):
         count = math.prod(e['shape'])
         if end - begin != 4 * count or end > len(body):
             raise ValueError(f'{path}: tensor "{name}" data_offsets [{begin}, {end}] do not fit shape {e["shape"]}')
-        t = torch.frombuffer(body[begin:end], dtype=torch.float32) if count else torch.zeros(0)
+    # As src/io/safetensors.ts and the reference reader: the tensors tile the data section exactly, since
+    # overlaps, holes or trailing bytes mean a damaged file (overlapping tensors would read each other's values).
+    expected = 0
+    for name, e in sorted(header.items(), key=lambda item: tuple(item[1]['data_offsets'])):
+        begin, end = e['data_offsets']
+        if begin != expected:
+            raise ValueError(f'{path}: tensor "{name}" starts at byte {begin}, expected {expected} (tensors must be contiguous, without gaps or overlaps)')
+        expected = end
+    if expected != len(body):
+        raise ValueError(f'{path}: data section has {len(body)} bytes but the tensors cover {expected}')
+    for name, e in header.items():
+        begin, end = e['data_offsets']
+        t = torch.frombuffer(body[begin:end], dtype=torch.float32) if end > begin else torch.zeros(0)
         tensors[name] = t.clone().reshape(e['shape'])
     return tensors, metadata
 
