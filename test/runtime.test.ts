@@ -199,6 +199,37 @@ describe('GPU runtime', () => {
     y.dispose();
   });
 
+  it('reports a buffer whose creation ran out of memory, and never hands it out again once it comes back', async () => {
+    let failNext = true;
+    const destroyed: string[] = [];
+    const fake = {
+      limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 },
+      pushErrorScope: () => undefined,
+      popErrorScope: async () => (failNext ? ({ message: 'out of memory' } as GPUError) : null),
+      createBuffer: ({ size, label }: GPUBufferDescriptor) => ({ size, label, destroy: () => void destroyed.push(label!) }) as unknown as GPUBuffer,
+    } as unknown as GPUDevice;
+    const reported: Promise<GPUError | null>[] = [];
+    const pool = new BufferPool(fake, GPUBufferUsage.STORAGE, (e) => reported.push(e));
+    const dead = pool.acquire(1000, 'first');
+    expect((await Promise.all(reported)).map((e) => e?.message ?? null)).toEqual(['out of memory']);
+    failNext = false;
+    pool.release(dead);
+    pool.afterSubmit();
+    expect(destroyed).toEqual(['first']);
+    const next = pool.acquire(1000, 'second');
+    expect(next).not.toBe(dead);
+    expect(pool.stats()).toEqual({ liveBuffers: 1, liveBytes: 1024, allocatedBuffers: 1, allocatedBytes: 1024 });
+    // Found dead only after it was pooled: passed over when a buffer of its size is next asked for.
+    failNext = true;
+    const late = pool.acquire(5000, 'late');
+    pool.release(late);
+    pool.afterSubmit();
+    await Promise.all(reported);
+    failNext = false;
+    expect(pool.acquire(5000, 'after')).not.toBe(late);
+    expect(destroyed).toEqual(['first', 'late']);
+  });
+
   it('writes volatile params into recycled uniforms: each dispatch of a batch sees its own values, and later batches reuse the buffers', async () => {
     const addV = `struct P { n: u32, v: f32 }
 @group(0) @binding(0) var<uniform> p: P;

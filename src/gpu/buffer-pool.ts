@@ -38,6 +38,8 @@ interface Pooled {
   readonly buffer: GPUBuffer;
   readonly id: number;
   readonly size: number;
+  /** Its creation failed (out of memory): destroyed when it comes back, never handed out again. */
+  dead: boolean;
 }
 
 export class BufferPool {
@@ -57,6 +59,8 @@ export class BufferPool {
   constructor(
     private device: GPUDevice,
     private usage: GPUBufferUsageFlags,
+    /** Where a creation's error scope goes: the runtime's next wait throws what it holds. */
+    private reportError: (error: Promise<GPUError | null>) => void = () => undefined,
   ) {
     const { maxBufferSize, maxStorageBufferBindingSize } = device.limits;
     const storage = (usage & STORAGE_USAGE) !== 0 && maxStorageBufferBindingSize < maxBufferSize;
@@ -71,7 +75,7 @@ export class BufferPool {
     }
     // A bucket never rounds a size that fits past the limit.
     const size = Math.min(bucketBytes(bytes), this.maxBytes);
-    const pooled = this.free.get(size)?.pop() ?? this.create(size, label);
+    const pooled = this.takeFree(size) ?? this.create(size, label);
     this.live.set(pooled.buffer, pooled);
     this.counters.liveBuffers++;
     this.counters.liveBytes += size;
@@ -103,6 +107,10 @@ export class BufferPool {
   /** Called by the runtime after each queue submit: pending releases may now be overwritten safely. */
   afterSubmit(): void {
     for (const entry of this.pending) {
+      if (entry.dead) {
+        this.drop(entry);
+        continue;
+      }
       let list = this.free.get(entry.size);
       if (!list) this.free.set(entry.size, (list = []));
       // Inserted in order (newest first), from the end: the lists are short. Sorting each list a submit touched
@@ -131,10 +139,34 @@ export class BufferPool {
     return { ...this.counters };
   }
 
+  /** The oldest free buffer of a size, passing over (and destroying) any whose creation turned out to fail. */
+  private takeFree(size: number): Pooled | undefined {
+    const list = this.free.get(size);
+    let pooled;
+    while ((pooled = list?.pop()) && pooled.dead) this.drop(pooled);
+    return pooled;
+  }
+
+  private drop(pooled: Pooled): void {
+    this.counters.allocatedBuffers--;
+    this.counters.allocatedBytes -= pooled.size;
+    pooled.buffer.destroy();
+  }
+
   private create(size: number, label: string): Pooled {
+    // Its own error scope, since no batch's may be open: an out-of-memory buffer is invalid, and pooled again it
+    // would fail every batch that later binds it, after memory has been freed too.
+    this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({ size, usage: this.usage, label });
+    const pooled: Pooled = { buffer, id: this.nextId++, size, dead: false };
+    this.reportError(
+      this.device.popErrorScope().then((error) => {
+        if (error) pooled.dead = true;
+        return error;
+      }),
+    );
     this.counters.allocatedBuffers++;
     this.counters.allocatedBytes += size;
-    return { buffer, id: this.nextId++, size };
+    return pooled;
   }
 }

@@ -113,9 +113,9 @@ export class GpuRuntime {
       this.lost = new GpuError(`the WebGPU device was lost (${why}); its tensors are gone: init() again for a new device`);
     });
     this.maxWorkgroups = gpu.profile.limits.maxComputeWorkgroupsPerDimension;
-    this.storage = new BufferPool(this.device, STORAGE_USAGE);
+    this.storage = new BufferPool(this.device, STORAGE_USAGE, (error) => this.errors.push(error));
     this.bindings = new BindingCache(this.device);
-    this.staging = new BufferPool(this.device, READ_USAGE);
+    this.staging = new BufferPool(this.device, READ_USAGE, (error) => this.errors.push(error));
   }
 
   /** What kind of adapter this is and what it offers (device.ts): the kernel families choose by it. */
