@@ -6,7 +6,7 @@ import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
 import { nonNegativeInt, normaliseDim, positiveInt, rank, sameBackend } from './checks.js';
-import { ShapeError, Tensor } from './tensor.js';
+import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
 
 export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
 
@@ -319,7 +319,9 @@ export interface BatchNormState {
 }
 
 /** Batch normalisation over the channels of x [N,C] or [N,C,L]. In training mode it uses the batch statistics
- * and updates the running ones (momentum as torch: running = (1−m)·running + m·batch, unbiased variance).
+ * and updates the running ones (momentum as torch: running = (1−m)·running + m·batch, unbiased variance); in
+ * eval mode it uses the running ones, and is differentiable with them as constants (as torch's, for fine-tuning
+ * with frozen statistics or input gradients).
  * `activation: 'relu'` fuses relu(batchNorm1d(x)) into one kernel. */
 export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5, activation?: 'relu'): Tensor {
   if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`batchNorm1d: input ${x.describe()} must be (N, C) or (N, C, L)`);
@@ -331,7 +333,12 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
   const shape = [N, C, L];
   const backend = x.backend;
   const relu = activation === 'relu';
-  if (!training) return result(x, k.batchNormApply(backend, x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
+  if (!training) {
+    const y = result(x, k.batchNormApply(backend, x.storage, shape, state.runningMean.storage, state.runningVar.storage, gamma.storage, beta.storage, eps, relu), [...x.shape]);
+    // Inference (no gradient wanted) stops at the fused kernel: nothing more is dispatched or kept.
+    if (!isGradEnabled() || ![x, gamma, beta].some((t) => t.requiresGrad)) return y;
+    return batchNormEvalBackward(y, x, gamma, beta, state, shape, eps, relu);
+  }
   if (N * L < 2) throw new ShapeError(`batchNorm1d: training needs more than one value per channel, got input ${x.describe()}`);
   // The forward kernel also updates the running statistics in place (modules hold on to those tensors).
   const stats = k.batchNormForward(backend, x.storage, shape, gamma.storage, beta.storage, eps, relu, { mean: state.runningMean.storage, variance: state.runningVar.storage, momentum });
@@ -342,6 +349,43 @@ export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: Batch
     // After the fused relu, the gradient passes where y > 0 (exactly where the normalised value was positive).
     const r = k.batchNormBackward(backend, x.storage, g.storage, shape, mean.storage, variance.storage, gamma.storage, eps, relu ? y.storage : undefined);
     return [result(g, r.dx, [...x.shape]), result(g, r.dgamma, [C]), result(g, r.dbeta, [C])];
+  });
+}
+
+/** Records the backward of eval-mode batch norm y = (x − mean)/std·gamma + beta (std = sqrt(var + eps)), with the
+ * running statistics as constants, as torch's: dx = g·gamma/std, dgamma = Σ g·(x − mean)/std, dbeta = Σ g, summed
+ * over N and L, with g masked by y > 0 first after the fused relu. The statistics are copied now: a training forward of the
+ * same module before this backward updates them in place, and the gradient must be that of the values used. */
+function batchNormEvalBackward(y: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, shape: number[], eps: number, relu: boolean): Tensor {
+  const backend = x.backend;
+  const C = shape[1];
+  const perChannel = [1, C, 1];
+  const shifted = k.affine(backend, state.runningVar.storage, 1, eps);
+  const std = new Tensor(k.unary(backend, 'sqrt', shifted), [C], backend);
+  backend.release(shifted);
+  const mean = new Tensor(k.affine(backend, state.runningMean.storage, 1, 0), [C], backend);
+  return y.setGradFn([x, gamma, beta], (g) => {
+    const gz = relu ? k.unaryBackward(backend, 'relu', y.storage, y.storage, g.storage) : g.storage;
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      const scale = k.binary(backend, 'div', gamma.storage, [C], std.storage, [C], [C]);
+      dx = result(g, k.binary(backend, 'mul', gz, shape, scale, perChannel, shape), [...x.shape]);
+      backend.release(scale);
+    }
+    let dgamma: Tensor | null = null;
+    if (gamma.requiresGrad) {
+      // Σ g·(x − mean), then divided by std per channel: the division on [C] rather than on every element.
+      const centred = k.binary(backend, 'sub', x.storage, shape, mean.storage, perChannel, shape);
+      const product = k.binary(backend, 'mul', gz, shape, centred, shape, shape);
+      backend.release(centred);
+      const summed = k.sumTo(backend, product, shape, perChannel);
+      backend.release(product);
+      dgamma = result(g, k.binary(backend, 'div', summed, [C], std.storage, [C], [C]), [C]);
+      backend.release(summed);
+    }
+    const dbeta = beta.requiresGrad ? result(g, k.sumTo(backend, gz, shape, perChannel), [C]) : null;
+    if (relu) backend.release(gz);
+    return [dx, dgamma, dbeta];
   });
 }
 

@@ -2,7 +2,7 @@
 // each op's forward and gradients against the CPU reference, argument checks that refuse bad shapes before
 // anything is dispatched, and a small network that learns. Runs in Node and in the browser page.
 
-import { assert, assertClose, assertThrows, randn, type Ser, type SuiteCase } from './harness.js';
+import { assert, assertClose, assertThrows, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const family = 'api';
 
@@ -107,7 +107,6 @@ export const apiCases: SuiteCase[] = [
         const state = { runningMean: ser.tensor(new Float32Array(4), [4]), runningVar: ser.tensor(new Float32Array(4).fill(1), [4]) };
         const y = fused ? ser.batchNorm1d(x.t, gamma.t, beta.t, state, training, 0.1, 1e-5, 'relu') : ser.relu(ser.batchNorm1d(x.t, gamma.t, beta.t, state, training));
         const out = await y.toArray();
-        if (!training) return { out, grads: [] };
         await y.backward(ser.tensor(dy, shape));
         return { out, grads: await Promise.all([x.t, gamma.t, beta.t].map((t) => t.grad!.toArray())) };
       };
@@ -116,10 +115,57 @@ export const apiCases: SuiteCase[] = [
         const plain = await run(false, training);
         assert(fused.out.some((v) => v === 0) && fused.out.some((v) => v > 0), 'relu cuts some values and keeps others');
         assertClose(fused.out, plain.out, 1e-6, `fused relu forward (${training ? 'training' : 'eval'})`);
-        fused.grads.forEach((g, i) => assertClose(g, plain.grads[i], 1e-5, `fused relu gradient of ${['x', 'gamma', 'beta'][i]}`));
+        fused.grads.forEach((g, i) => assertClose(g, plain.grads[i], 1e-5, `fused relu gradient of ${['x', 'gamma', 'beta'][i]} (${training ? 'training' : 'eval'})`));
       }
     },
   },
+  ...[
+    { shape: [3, 5, 7], relu: false, seed: 51 },
+    { shape: [3, 5, 7], relu: true, seed: 52 },
+    { shape: [5, 3], relu: true, seed: 53 },
+  ].map(({ shape, relu, seed }) => ({
+    family,
+    name: `batchNorm1d in eval mode differentiates with the running statistics as constants, vs finite differences (x[${shape}]${relu ? ', fused relu' : ''})`,
+    async run(ser: Ser) {
+      const eps = 1e-5;
+      const C = shape[1];
+      const refShape = [shape[0], C, shape[2] ?? 1];
+      const x = input(ser, shape, seed);
+      const gamma = input(ser, [C], seed + 100);
+      const beta = input(ser, [C], seed + 200);
+      const runningMean = randn(C, seed + 300);
+      const runningVar = Float32Array.from(randn(C, seed + 400), (v) => 0.2 + v * v);
+      const state = { runningMean: ser.tensor(runningMean, [C]), runningVar: ser.tensor(runningVar, [C]) };
+      const r = randn(x.data.length, seed + 500);
+      const loss = (xv: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) =>
+        dot(r, ser.reference.batchNormApply(xv, refShape, runningMean, runningVar, g, b, eps, relu));
+      if (relu) {
+        // Finite differences straddling the relu's kink would average its two sides.
+        const pre = ser.reference.batchNormApply(x.data, refShape, runningMean, runningVar, gamma.data, beta.data, eps);
+        assert(pre.some((v) => v < 0) && pre.some((v) => v > 0) && pre.every((v) => Math.abs(v) > 1e-4), 'the relu cuts some values, none near its kink');
+      }
+      const y = ser.batchNorm1d(x.t, gamma.t, beta.t, state, false, 0.1, eps, relu ? 'relu' : undefined);
+      // A training forward of the same statistics before the backward updates them in place: the gradient
+      // must still be that of the values the eval forward used.
+      ser.noGrad(() => ser.batchNorm1d(ser.tensor(randn(x.data.length, seed + 600), shape), gamma.t, beta.t, state, true).dispose());
+      await y.backward(ser.tensor(r, shape));
+      assertClose(await x.t.grad!.toArray(), numericGradient((v) => loss(v, gamma.data, beta.data), x.data), 1e-4, 'eval dx');
+      assertClose(await gamma.t.grad!.toArray(), numericGradient((v) => loss(x.data, v, beta.data), gamma.data), 1e-4, 'eval dgamma');
+      assertClose(await beta.t.grad!.toArray(), numericGradient((v) => loss(x.data, gamma.data, v), beta.data), 1e-4, 'eval dbeta');
+      // Frozen affine parameters (saliency): the input still gets its gradient, the parameters none.
+      const frozen = { gamma: ser.tensor(gamma.data, [C]), beta: ser.tensor(beta.data, [C]) };
+      const x2 = input(ser, shape, seed);
+      const state2 = { runningMean: ser.tensor(runningMean, [C]), runningVar: ser.tensor(runningVar, [C]) };
+      await ser.sum(ser.batchNorm1d(x2.t, frozen.gamma, frozen.beta, state2, false, 0.1, eps, relu ? 'relu' : undefined)).backward();
+      assertClose(await x2.t.grad!.toArray(), numericGradient((v) => dot(new Float32Array(v.length).fill(1), ser.reference.batchNormApply(v, refShape, runningMean, runningVar, gamma.data, beta.data, eps, relu)), x.data), 1e-4, 'eval dx, parameters frozen');
+      assert(frozen.gamma.grad === null && frozen.beta.grad === null, 'frozen parameters got a gradient');
+      // No gradient wanted: the output is a constant, and the running statistics are unchanged.
+      const constant = ser.noGrad(() => ser.batchNorm1d(x.t, gamma.t, beta.t, state2, false, 0.1, eps));
+      assert(!constant.requiresGrad, 'eval batch norm under noGrad recorded a backward');
+      assertClose(await state2.runningMean.toArray(), runningMean, 0, 'eval mode changed the running mean');
+      assertClose(await state2.runningVar.toArray(), runningVar, 0, 'eval mode changed the running variance');
+    },
+  })),
   {
     family,
     name: 'bad shapes and parameters are refused with errors naming them, before any work is queued',
