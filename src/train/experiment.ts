@@ -194,7 +194,7 @@ async function saveTrainingCheckpoint(path: string, model: SerModel, state: Trai
   state.optimizer.v.forEach((v, i) => (extra[`optimizer.v.${i}`] = { shape: [v.length], data: v }));
   for (const [name, t] of Object.entries(state.best)) extra[`best.${name}`] = t;
   const { epoch, bestEpoch, bestUa, history, optimizer } = state;
-  const meta = { run: runId, training: JSON.stringify({ epoch, bestEpoch, bestUa, history, optimizerStep: optimizer.step, moments: optimizer.m.length }) };
+  const meta = { run: runId, training: JSON.stringify({ epoch, bestEpoch, bestUa, history, optimizerStep: optimizer.step, optimizerSteps: optimizer.steps, moments: optimizer.m.length }) };
   await writeFileAtomic(path, await encodeModel(model, extra, meta));
 }
 
@@ -204,7 +204,8 @@ async function loadTrainingCheckpoint(path: string, run: RunRecord) {
     model.dispose();
     throw new Error(`${path}: written by another run (id ${metadata.run}, this run is ${run.id})`);
   }
-  let training: (Omit<TrainingState, 'optimizer' | 'best'> & { optimizerStep: number; moments: number }) | null;
+  // optimizerSteps (each parameter's step count) is absent from checkpoints written before it was kept.
+  let training: (Omit<TrainingState, 'optimizer' | 'best'> & { optimizerStep: number; optimizerSteps?: number[]; moments: number }) | null;
   try {
     training = JSON.parse(metadata.training ?? 'null');
   } catch (e) {
@@ -219,7 +220,10 @@ async function loadTrainingCheckpoint(path: string, run: RunRecord) {
   model.dispose();
   const best: TrainingState['best'] = {};
   for (const [name, t] of Object.entries(extra)) if (name.startsWith('best.')) best[name.slice(5)] = t;
-  const { optimizerStep, moments, ...rest } = training;
+  const { optimizerStep, optimizerSteps, moments, ...rest } = training;
+  if (optimizerSteps !== undefined && !(Array.isArray(optimizerSteps) && optimizerSteps.length === moments)) {
+    throw new Error(`${path}: damaged training state (optimizerSteps is not a list of ${moments} step counts)`);
+  }
   rest.history = historyFromJson(rest.history);
   const momentsOf = (kind: 'm' | 'v') =>
     Array.from({ length: moments }, (_, i) => {
@@ -227,7 +231,7 @@ async function loadTrainingCheckpoint(path: string, run: RunRecord) {
       if (!extra[name]) throw new Error(`${path}: checkpoint has no ${name} to resume from`);
       return extra[name].data;
     });
-  return { weights, state: { ...rest, best, optimizer: { step: optimizerStep, m: momentsOf('m'), v: momentsOf('v') } } };
+  return { weights, state: { ...rest, best, optimizer: { step: optimizerStep, steps: optimizerSteps, m: momentsOf('m'), v: momentsOf('v') } } };
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {

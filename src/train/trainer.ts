@@ -5,7 +5,7 @@
 // run trains its fixed number of epochs and keeps the last.
 // Everything is seeded: the same seed, data and configuration give the same run.
 
-import { Adam } from '../engine/adam.js';
+import { Adam, type AdamState } from '../engine/adam.js';
 import type { ArrayTensor } from '../engine/module.js';
 import { seededRandom } from '../engine/random.js';
 import { tensor } from '../engine/ops.js';
@@ -63,7 +63,7 @@ export interface TrainingState {
   bestEpoch: number;
   bestUa: number;
   history: EpochRecord[];
-  optimizer: { step: number; m: Float32Array[]; v: Float32Array[] };
+  optimizer: AdamState;
   best: Record<string, ArrayTensor>;
 }
 

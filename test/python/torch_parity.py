@@ -1,10 +1,12 @@
-"""The PyTorch side of test/export.test.ts: runs the exported ser_model.py on the inputs the test wrote and
-writes what PyTorch computes, for the test to compare with the engine's numbers.
+"""The PyTorch side of test/export.test.ts and test/adam.test.ts: runs the exported ser_model.py on the inputs the
+test wrote and writes what PyTorch computes, for the test to compare with the engine's numbers.
 
     torch_parity.py eval  EXPORT_DIR INPUTS OUT [EXPORT_DIR INPUTS OUT ...]   # logits (gender given and
                                                   # inferred); AdaBN statistics; one process for many models
     torch_parity.py train EXPORT_DIR INPUTS OUT   # losses, gradients, weights after AdamW, running statistics
     torch_parity.py predict EXPORT_DIR MODEL CORPUS OUT   # utterance probabilities of a (trained) checkpoint
+    torch_parity.py adamw EXPORT_DIR INPUTS OUT   # parameters after each step of ser_model.adamw (torch.optim.AdamW)
+                                                  # on given gradients, some absent (grad None) in some steps
 
 INPUTS is a safetensors file whose metadata `job` (JSON) says what to run. Everything is float32, as users run
 the module. The `train` job is given several choices of windows and takes the first whose activations stay
@@ -112,6 +114,22 @@ def run_train(tensors, job, out):
     out['choice'] = torch.tensor([float(choice)])
 
 
+def run_adamw(tensors, job, out):
+    """Parameters param.I, then each step S of job['steps'] ({lr, grads: the indices given a gradient}) with the
+    gradients grad.S.I: the parameters after each step as param.S.I. The others have grad None that step."""
+    params = [torch.nn.Parameter(tensors[f'param.{i}'].clone()) for i in range(job['params'])]
+    opt = sm.adamw(torch.nn.ParameterList(params), job['lr'], job['weightDecay'])
+    for s, step in enumerate(job['steps']):
+        for group in opt.param_groups:
+            group['lr'] = step['lr']
+        opt.zero_grad(set_to_none=True)
+        for i in step['grads']:
+            params[i].grad = tensors[f'grad.{s}.{i}'].clone()
+        opt.step()
+        for i, p in enumerate(params):
+            out[f'param.{s}.{i}'] = p.detach().clone()
+
+
 def run_predict(out):
     model = sm.load(sys.argv[3])
     tensors, meta = sm.load_safetensors(sys.argv[4])
@@ -132,6 +150,10 @@ if __name__ == '__main__':
             out = {}
             run_eval(sys.argv[i], tensors, json.loads(meta['job']), out)
             sm.save_safetensors(sys.argv[i + 2], out)
+    elif kind == 'adamw':
+        tensors, meta = sm.load_safetensors(sys.argv[3])
+        run_adamw(tensors, json.loads(meta['job']), out)
+        sm.save_safetensors(sys.argv[4], out)
     else:
         tensors, meta = sm.load_safetensors(sys.argv[3])
         run_train(tensors, json.loads(meta['job']), out)

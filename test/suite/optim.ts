@@ -84,7 +84,7 @@ const cases: SuiteCase[] = [
   })),
   {
     family: 'optim',
-    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient two, as the reference per parameter',
+    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient two, then one per run of equal step counts, as the reference per parameter',
     async run(ser) {
       const sizes = [3, 1, 257, 4099, 17];
       const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
@@ -93,24 +93,31 @@ const cases: SuiteCase[] = [
       const params = state.map((s) => ser.tensor(f32(s.param), [s.param.length], { requiresGrad: true }));
       const adam = new ser.Adam(params, o);
       const runtime = ser.engine().runtime;
+      // Each parameter's own step count, as torch keeps it: for its bias corrections.
+      const counts = sizes.map(() => 0);
+      // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest runs in two ranges.
+      // In step 3 it takes its second step, the others their third: three ranges ([0, 3), 3 and 4), each with its
+      // own corrections. Step 1 (all counts equal) is the training's case: one dispatch.
+      const dispatches = [1, 2, 3];
       try {
         for (let step = 1; step <= 3; step++) {
-          // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest runs in two ranges.
           const skipped = step === 2 ? 3 : -1;
           const grads = sizes.map((n, i) => (i === skipped ? null : fresh(n)));
+          grads.forEach((g, i) => g && counts[i]++);
           params.forEach((p, i) => (p.grad = grads[i] ? ser.tensor(f32(grads[i]!), [sizes[i]]) : null));
           const before = runtime?.counts.dispatches ?? 0;
           adam.step();
-          if (runtime) assert(runtime.counts.dispatches - before === (skipped < 0 ? 1 : 2), `step ${step}: ${runtime.counts.dispatches - before} dispatches`);
+          if (runtime) assert(runtime.counts.dispatches - before === dispatches[step - 1], `step ${step}: ${runtime.counts.dispatches - before} dispatches`);
           const next: State[] = [];
           for (let i = 0; i < sizes.length; i++) {
             const got = await params[i].toArray();
-            const want = grads[i] ? ser.reference.adamStep(state[i].param, grads[i]!, state[i].m, state[i].v, { ...o, step }) : state[i];
+            const want = grads[i] ? ser.reference.adamStep(state[i].param, grads[i]!, state[i].m, state[i].v, { ...o, step: counts[i] }) : state[i];
             assertClose(got, want.param, FORWARD, `step ${step} parameter ${i}`);
             next.push({ param: got, m: want.m, v: want.v });
           }
           // The moments of a 3-element parameter are off by ~1e-5 in float32 alone ((1 − β2)·g² rounds twice).
           const moments = await adam.state();
+          assert(moments.steps.join() === counts.join(), `step ${step}: step counts ${moments.steps}, expected ${counts}`);
           moments.m.forEach((m, i) => assertClose(m, next[i].m, GRADIENT, `step ${step} m of parameter ${i}`));
           moments.v.forEach((v, i) => assertClose(v, next[i].v, GRADIENT, `step ${step} v of parameter ${i}`));
           state = next;
