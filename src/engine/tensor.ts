@@ -376,7 +376,7 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  closeScope(scope, result, scopes[scopes.length - 1] ?? null);
+  closeScope(scope, tensorsIn(result), scopes[scopes.length - 1] ?? null);
   return result;
 }
 
@@ -386,11 +386,9 @@ function abandonScope(scope: Set<Tensor>): void {
   for (const t of scope) t.register();
 }
 
-/** Disposes a scope's tensors except `result`'s; those a returned graph still needs for backward are handed
+/** Disposes a scope's tensors except the `kept` ones (the result's); those a returned graph still needs for backward are handed
  * to that graph, which frees them once backward has run (or the returned tensor is disposed). */
-function closeScope(scope: Set<Tensor>, result: unknown, outer: Set<Tensor> | null): void {
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
+function closeScope(scope: Set<Tensor>, kept: Set<Tensor>, outer: Set<Tensor> | null): void {
   const garbage: Tensor[] = [];
   for (const t of scope) {
     if (!kept.has(t)) garbage.push(t);
@@ -426,15 +424,21 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     scopes.splice(scopes.lastIndexOf(scope), 1);
   }
-  const returned = new Set<Tensor>();
-  collectTensors(result, returned);
+  const returned = tensorsIn(result);
   for (const t of returned) {
     for (const other of scopes) other.delete(t);
     scope.add(t);
   }
   // Kept tensors go where this call began (its enclosing scope, if still open), not to the innermost scope now.
-  closeScope(scope, result, parent && scopes.includes(parent) ? parent : null);
+  closeScope(scope, returned, parent && scopes.includes(parent) ? parent : null);
   return result;
+}
+
+/** The tensors in a tidy's result (alone, in arrays or in objects). */
+function tensorsIn(result: unknown): Set<Tensor> {
+  const found = new Set<Tensor>();
+  collectTensors(result, found);
+  return found;
 }
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {

@@ -99,9 +99,7 @@ export class BufferPool {
     this.live.delete(buffer);
     this.counters.liveBuffers--;
     this.counters.liveBytes -= pooled.size;
-    this.counters.allocatedBuffers--;
-    this.counters.allocatedBytes -= pooled.size;
-    buffer.destroy();
+    this.drop(pooled);
   }
 
   /** Called by the runtime after each queue submit: pending releases may now be overwritten safely. */
@@ -125,13 +123,7 @@ export class BufferPool {
 
   /** Destroys the pooled (not live) buffers, e.g. after a large one-off computation. */
   trim(): void {
-    for (const list of this.free.values()) {
-      for (const { buffer, size } of list) {
-        this.counters.allocatedBuffers--;
-        this.counters.allocatedBytes -= size;
-        buffer.destroy();
-      }
-    }
+    for (const list of this.free.values()) list.forEach((pooled) => this.drop(pooled));
     this.free.clear();
   }
 
