@@ -209,6 +209,15 @@ describe('the ser command', () => {
     expect((await readdir(out)).filter((f) => f.endsWith('.safetensors'))).toEqual([]);
   }, 120_000);
 
+  it('--split-seed deals the folds apart from the training seed (to add seeds to a run)', async () => {
+    const out = join(dir, 'cli-split-seed');
+    const r = await cli.run(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--seed', '4', '--split-seed', '1', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const { identity } = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+    expect(identity.splitSeed).toBe(1);
+    expect(identity.training.seed).toBe(4);
+  }, 120_000);
+
   it('--out /proc/x: fails at once, naming the folder', async () => {
     const r = await cli.run(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', '/proc/x'], { timeoutMs: 20_000 });
     expect(r.code).toBe(1);

@@ -76,6 +76,8 @@ interface TrainFlags {
   speedPerturbation: number;
   seed: number;
   seeds: number;
+  /** Undefined: --seed's. */
+  splitSeed?: number;
   patience: number;
   strict: boolean;
   resume: boolean;
@@ -110,6 +112,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
+    .option('--split-seed <n>', "seed of the folds' order and validation speakers (default: --seed); e.g. --seed 4 --seeds 2 --split-seed 1 adds seeds 4 and 5 on the folds of a --seeds 3 run", int('--split-seed'))
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
     .addOption(finalFlag)
     .option('--final-only', 'skip the cross-validation: train only the final model on all speakers', false)
@@ -141,7 +144,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       modelConfig: MODEL_PRESETS[flags.model],
       train: { ...trainingOptions(flags), seed },
       folds: flags.folds,
-      splitSeed: flags.seed,
+      splitSeed: flags.splitSeed ?? flags.seed,
       validationSpeakers: flags.validationSpeakers,
       conditions,
       outDir,
@@ -154,7 +157,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     return { result, reportPath: await writeRunReport(outDir, result) };
   };
   if (flags.seeds > 1) {
-    // One experiment per training seed, each in its own folder, all on the folds of --seed.
+    // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed).
     const runs = [];
     for (let i = 0; i < flags.seeds; i++) {
       const seed = flags.seed + i;
