@@ -106,4 +106,23 @@ describe('adaptation reads the unscored utterances of a test speaker', () => {
     // 5 folds × 2 test speakers, each adapted to 2 kept and 2 excluded windows.
     expect(adaptations.map((a) => a.windows)).toEqual(Array(10).fill(4));
   });
+
+  it('validation speakers adapt to their excluded utterances too, as the test speakers will', async () => {
+    await init({ backend: 'cpu' });
+    const corpus = await readCorpus('iemocap', await iemocapTree());
+    const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
+    adaptations.length = 0;
+    const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), 'run-validated'), {
+      unscored: loaded.unscored,
+      folds: { kind: 'kfold', k: 5 },
+      validationSpeakers: 1,
+      conditions: ['none'],
+    });
+    await runExperiment(input);
+    // Per fold, each epoch's validation of one held-out session (2 speakers), then its 2 test speakers: every
+    // adaptation reads a speaker's 2 kept and 2 excluded windows.
+    const epochs = input.train.epochs;
+    expect(adaptations.length).toBe(5 * (2 * epochs + 2));
+    expect(adaptations.map((a) => a.windows)).toEqual(Array(adaptations.length).fill(4));
+  });
 });

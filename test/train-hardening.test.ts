@@ -59,7 +59,7 @@ describe('a diverged run', () => {
 
   it('--lr 1e308: stops in epoch 1 with an error saying the loss is not finite, and writes no checkpoint', async () => {
     const saved: number[] = [];
-    const run = fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8, lr: 1e308 }, { saveCheckpoint: async (_, s) => void saved.push(s.epoch) });
+    const run = fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8, lr: 1e308 }, { saveCheckpoint: async (_, s) => void saved.push(s.epoch) });
     await expect(run).rejects.toThrow(TrainingDivergedError);
     await expect(run).rejects.toThrow(/training diverged in epoch 1: (the mean training loss is NaN|weight ".*" is (NaN|-?Infinity)) \(not finite\).*--lr, now 1e\+308/);
     expect(saved).toEqual([]);
@@ -74,7 +74,7 @@ describe('a diverged run', () => {
         if (state.epoch === 1) poison(model, 'block0.conv.weight', NaN); // as if the weights blew up after epoch 1
       },
     };
-    await expect(fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+    await expect(fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
       /training diverged in epoch 2: the mean training loss is NaN \(not finite\)\. Stopped without saving this epoch; the last checkpoint written, if any, is epoch 1's/,
     );
     expect(saved.map((s) => s.epoch)).toEqual([1]);
@@ -89,7 +89,7 @@ describe('a diverged run', () => {
         if (state.epoch === 1) poison(model, 'block1.bn.running_mean', Infinity);
       },
     };
-    await expect(fit(tiny(corpus.classes), examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+    await expect(fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
       /training diverged in epoch 2: weight "block1\.bn\.running_mean" is (NaN|Infinity) \(not finite\)/,
     );
     expect(saved).toEqual([1]);

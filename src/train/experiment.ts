@@ -103,7 +103,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
     };
   }
   const result: ExperimentResult = { corpus: input.corpusName, classes: input.classes, folds, conditions };
-  if (input.finalModel) result.modelPath = await trainFinalModel(input, folds[0], examples);
+  if (input.finalModel) result.modelPath = await trainFinalModel(input, folds[0], examples, unscored);
   return result;
 }
 
@@ -146,7 +146,8 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
     saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
   };
-  const { model, history, bestEpoch } = await fit(config, data.train, data.validation, train, hooks, resumeFrom);
+  const validation = { examples: data.validation, unscored: unscored.filter((e) => fold.validationSpeakers.includes(e.speaker)) };
+  const { model, history, bestEpoch } = await fit(config, data.train, validation, train, hooks, resumeFrom);
   // Scores use the true gender where the model takes it; the gender head is scored on its own.
   const predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unscored.filter((e) => fold.testSpeakers.includes(e.speaker)) });
   model.dispose();
@@ -165,11 +166,12 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
 }
 
 /** The first design asked for (the fusion under test) is the one the final model is trained with. */
-async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Example[]): Promise<string> {
+async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Example[], unscored: UnscoredExample[]): Promise<string> {
   const design = input.conditions[0];
   const config = withGenderDesign(input.modelConfig(input.classes), design);
-  const validation = examples.filter((e) => fold.validationSpeakers.includes(e.speaker));
-  const train = examples.filter((e) => !fold.validationSpeakers.includes(e.speaker));
+  const held = (e: { speaker: string }) => fold.validationSpeakers.includes(e.speaker);
+  const validation = { examples: examples.filter(held), unscored: unscored.filter(held) };
+  const train = examples.filter((e) => !held(e));
   input.progress?.({ kind: 'start', fold: -1, folds: 0, condition: design, epochs: input.train.epochs, windows: train.reduce((s, e) => s + e.windows.length, 0), resumedAt: 0 });
   const { model } = await fit(config, train, validation, designTraining(input.train, design), {
     onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),

@@ -14,7 +14,7 @@ import type { ModelConfig } from '../model/config.js';
 import { firstNonFinite } from '../model/model-file.js';
 import { SerModel, serLoss } from '../model/ser-model.js';
 import { perturbSpeed } from './augment.js';
-import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example } from './dataset.js';
+import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example, type UnscoredExample } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { classificationReport } from './metrics.js';
 
@@ -81,10 +81,17 @@ export interface FitResult {
   bestEpoch: number;
 }
 
+/** Speakers held out of training to choose its epoch: their scored utterances and, as for a test speaker, the
+ * unscored audio that their normalisation reads too (so that validation adapts as the test will). */
+export interface Validation {
+  examples: Example[];
+  unscored?: UnscoredExample[];
+}
+
 export async function fit(
   config: ModelConfig,
   train: Example[],
-  validation: Example[],
+  { examples: validation, unscored: validationUnscored = [] }: Validation,
   options: TrainOptions,
   hooks: TrainHooks = {},
   resumeFrom?: { weights: Record<string, ArrayTensor>; state: TrainingState },
@@ -138,7 +145,7 @@ export async function fit(
       // A diverged run stops here, before anything of this epoch is saved: the last checkpoint written (the
       // previous epoch's, if any) stays the last finite one.
       if (!Number.isFinite(trainLoss)) throw new TrainingDivergedError(epoch + 1, `the mean training loss is ${trainLoss}`, options.lr, state.epoch);
-      const val = validation.length ? await validate(model, validation) : { loss: NaN, ua: NaN };
+      const val = validation.length ? await validate(model, validation, validationUnscored) : { loss: NaN, ua: NaN };
       const record: EpochRecord = { epoch: epoch + 1, trainLoss, validationLoss: val.loss, validationUa: val.ua, lr: adam.lr, seconds: (performance.now() - started) / 1000 };
       state.history.push(record);
       if (validation.length && val.ua > state.bestUa) {
@@ -208,8 +215,8 @@ async function meanOf(losses: Tensor[]): Promise<number> {
   return losses.length ? total / losses.length : NaN;
 }
 
-async function validate(model: SerModel, validation: Example[]): Promise<{ loss: number; ua: number }> {
-  const predictions = await predictExamples(model, validation, { useTrueGender: true });
+async function validate(model: SerModel, validation: Example[], unscored: UnscoredExample[]): Promise<{ loss: number; ua: number }> {
+  const predictions = await predictExamples(model, validation, { useTrueGender: true, unscored });
   const truth = validation.map((e) => e.label);
   const report = classificationReport(truth, predictions.map((p) => p.predicted), model.config.classes);
   // Utterance-level negative log-likelihood of the averaged window probabilities.

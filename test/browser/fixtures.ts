@@ -41,7 +41,7 @@ async function trainedCompactModel(): Promise<SerModel> {
   const corpus = generateSyntheticCorpus({ speakers: 2, utterancesPerEmotion: 2, seconds: 1.5, seed: 3 });
   const config = compactModelConfig(corpus.classes);
   const examples = toExamples(corpus.utterances, corpus.classes, config.windowSamples);
-  const { model } = await fit(config, examples, [], { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8, seed: 3 });
+  const { model } = await fit(config, examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8, seed: 3 });
   return model;
 }
 
