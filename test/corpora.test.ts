@@ -270,6 +270,14 @@ describe('CASIA', () => {
     ]);
   });
 
+  it("skips macOS's hidden AppleDouble copies (._201.wav, __MACOSX/) that sit in the same folders", async () => {
+    const dir = await fixture({
+      ...wavs('CASIA/wangzhe/angry/201.wav', 'CASIA/wangzhe/angry/._201.wav', '__MACOSX/CASIA/wangzhe/angry/._201.wav'),
+      ...wavs('CASIA/6/sad/201-sad-zhaoquanyin.wav', 'CASIA/6/sad/._201-sad-zhaoquanyin.wav'),
+    });
+    expect(summary(await readCorpus('casia', dir))).toEqual(['201-sad-zhaoquanyin.wav sad zhaoquanyin f', '201.wav angry wangzhe m']);
+  });
+
   it('recognises renamed flat copies from the file-name tokens', async () => {
     const dir = await fixture(wavs('201-sad-zhaoquanyin.wav', 'wangzhe_angry_202.wav', '203.wav'));
     expect(summary(await readCorpus('casia', dir))).toEqual([

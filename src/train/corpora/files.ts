@@ -5,7 +5,15 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Corpus, Utterance } from './types.js';
 
-/** Every regular file below dir (symlinks followed once; a directory reached twice is not re-walked). */
+/**
+ * Hidden entries and macOS's zip folder: what Finder and macOS zips leave beside a corpus's files (`._201.wav`
+ * AppleDouble resource forks, `__MACOSX/`, `.Trashes/`) carries corpus file names but no audio, and a reader
+ * that labels by folder (CASIA) would take `._201.wav` for an utterance.
+ */
+const isHiddenEntry = (name: string) => name.startsWith('.') || name === '__MACOSX';
+
+/** Every regular file below dir, hidden ones excepted (symlinks followed once; a directory reached twice is not
+ * re-walked). */
 export async function walkFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   const seen = new Set<string>();
@@ -14,6 +22,7 @@ export async function walkFiles(dir: string): Promise<string[]> {
     if (seen.has(real)) return;
     seen.add(real);
     for (const entry of await readdir(folder, { withFileTypes: true })) {
+      if (isHiddenEntry(entry.name)) continue;
       const path = join(folder, entry.name);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
