@@ -343,6 +343,17 @@ describe('every reader', () => {
   it('a missing folder is an error naming it', async () => {
     await expect(readCorpus('emodb', join(root, 'nope'))).rejects.toThrow(/cannot read corpus folder .*nope/);
   });
+
+  // Kaggle's RAVDESS download holds its 1440 files twice, in Actor_NN/ and in audio_speech_actors_01-24/Actor_NN/.
+  it.each<[CorpusKind, string[], Record<string, string>, string]>([
+    ['ravdess', ['Actor_01/03-01-05-01-01-01-01.wav', 'audio_speech_actors_01-24/Actor_01/03-01-05-01-01-01-01.wav'], {}, '03-01-05-01-01-01-01.wav'],
+    ['emodb', ['wav/03a01Fa.wav', 'backup/wav/03a01Fa.wav'], {}, '03a01Fa.wav'],
+    ['cremad', ['AudioWAV/1001_DFA_ANG_XX.wav', 'copy/AudioWAV/1001_DFA_ANG_XX.wav'], { 'VideoDemographics.csv': 'ActorID,Sex\n1001,Male\n' }, '1001_DFA_ANG_XX.wav'],
+  ])('%s: a recording found twice (a second copy of the corpus) is refused, naming both files', async (kind, copies, extra, name) => {
+    const dir = await fixture({ ...wavs(...copies), ...extra });
+    const both = copies.map((c) => join(dir, c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).sort();
+    await expect(readCorpus(kind, dir)).rejects.toThrow(new RegExp(`${name.replace('.', '\\.')} is found twice below .*: ${both[0]} and ${both[1]}`));
+  });
 });
 
 describe('loadCorpusAudio', () => {

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { columnIndex, parseCsv } from './csv-text.js';
-import { finishCorpus, walkFiles } from './files.js';
+import { finishCorpus, refuseCopies, walkFiles } from './files.js';
 import type { Corpus, Gender, Utterance } from './types.js';
 
 const EMOTIONS: Record<string, string> = {
@@ -45,5 +45,6 @@ export async function readCremad(dir: string, demographicsCsv?: string): Promise
     if (!gender) throw new Error(`CREMA-D: actor ${m[1]} (${file}) is not listed in ${csvPath}`);
     utterances.push({ file, emotion, speaker: m[1], gender });
   }
+  refuseCopies('cremad', dir, utterances);
   return finishCorpus('cremad', dir, CREMAD_CLASSES, utterances, 'names like 1001_DFA_ANG_XX.wav');
 }

@@ -30,5 +30,5 @@ export function parseEmodbName(file: string): Omit<Utterance, 'file'> | undefine
 }
 
 export function readEmodb(dir: string): Promise<Corpus> {
-  return readLabelledByPath('emodb', dir, EMODB_CLASSES, parseEmodbName, 'names like 03a01Fa.wav');
+  return readLabelledByPath('emodb', dir, EMODB_CLASSES, parseEmodbName, 'names like 03a01Fa.wav', true);
 }

@@ -2,7 +2,7 @@
 // they sit below its folder, the common finish (sort for determinism, refuse an empty result), and the reader of
 // the corpora whose file paths carry every label (EMO-DB, RAVDESS, CASIA).
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Corpus, Utterance } from './types.js';
 
 /**
@@ -57,18 +57,39 @@ export function finishCorpus(name: string, dir: string, classes: string[], utter
   return corpus;
 }
 
-/** A corpus whose every label is in its files' paths: each file below dir that `labelsOf` recognises. */
+/**
+ * Refuses a recording found twice below dir, for corpora whose file names are unique (EMO-DB, RAVDESS, CREMA-D;
+ * not CASIA, whose 001.wav is in every speaker's emotion folder): a name seen twice is a second copy of the
+ * corpus, as Kaggle's RAVDESS download holds its 1440 files both in Actor_NN/ and in
+ * audio_speech_actors_01-24/Actor_NN/. Read twice, every utterance would count twice in training and in the scores.
+ */
+export function refuseCopies(name: string, dir: string, utterances: Utterance[]): void {
+  const seen = new Map<string, string>();
+  for (const { file } of [...utterances].sort(byFile)) {
+    const key = basename(file).toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new Error(`${name}: ${basename(file)} is found twice below ${dir}: ${first} and ${file}; a second copy of the corpus would count each of its utterances twice, so point at one copy`);
+    }
+    seen.set(key, file);
+  }
+}
+
+/** A corpus whose every label is in its files' paths: each file below dir that `labelsOf` recognises; with
+ * uniqueNames, a file name found twice is refused (refuseCopies). */
 export async function readLabelledByPath(
   name: string,
   dir: string,
   classes: string[],
   labelsOf: (file: string) => Omit<Utterance, 'file'> | undefined,
   convention: string,
+  uniqueNames = false,
 ): Promise<Corpus> {
   const utterances: Utterance[] = [];
   for (const file of await walkFiles(dir)) {
     const labels = labelsOf(file);
     if (labels) utterances.push({ file, ...labels });
   }
+  if (uniqueNames) refuseCopies(name, dir, utterances);
   return finishCorpus(name, dir, classes, utterances, convention);
 }

@@ -24,5 +24,5 @@ export function parseRavdessName(file: string): Omit<Utterance, 'file'> | undefi
 }
 
 export function readRavdess(dir: string): Promise<Corpus> {
-  return readLabelledByPath('ravdess', dir, RAVDESS_CLASSES, parseRavdessName, 'audio-only speech names like 03-01-06-01-02-01-12.wav');
+  return readLabelledByPath('ravdess', dir, RAVDESS_CLASSES, parseRavdessName, 'audio-only speech names like 03-01-06-01-02-01-12.wav', true);
 }
