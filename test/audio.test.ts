@@ -100,6 +100,15 @@ describe('decodeWav', () => {
     expect([...decodeWav(pcm, 'ext-pcm.wav').samples]).toEqual([0.25]);
   });
 
+  it('turns each NaN or infinite float sample into 0 and clips each other one to [-1, 1] before mixing the channels', () => {
+    // Frames (left, right): a NaN beside a good sample, an infinity, a hot sample beside silence, two good ones.
+    const frames = new Float32Array([NaN, 0.5, -Infinity, -0.25, 4, 0, 0.5, -0.25]);
+    for (const [bits, data] of [[32, new Uint8Array(frames.buffer)], [64, new Uint8Array(Float64Array.from(frames).buffer)]] as const) {
+      const bytes = riff([{ id: 'fmt ', body: fmtBody(3, 2, 16000, bits) }, { id: 'data', body: data }]);
+      expect([...decodeWav(bytes, 'garbage.wav').samples]).toEqual([0.25, -0.125, 0.5, 0.125]);
+    }
+  });
+
   it('accepts sample rates from 1 kHz to 768 kHz', () => {
     for (const rate of [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE]) {
       const bytes = riff([{ id: 'fmt ', body: fmtBody(1, 1, rate, 16) }, { id: 'data', body: int16Body([8192, -8192]) }]);

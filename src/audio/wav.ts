@@ -152,6 +152,7 @@ function decodeLayout(bytes: Uint8Array, layout: WavLayout, file: string): Decod
   // wavefile returns raw integer codes for PCM (8-bit is unsigned); floats come back as stored.
   const offset = format === FORMAT_PCM && bitsPerSample === 8 ? 128 * channels : 0;
   const gain = 1 / ((format === FORMAT_FLOAT ? 1 : 2 ** (bitsPerSample - 1)) * channels);
+  const float = format === FORMAT_FLOAT;
   const samples = new Float32Array(frames);
   const framesPerBlock = Math.max(1, Math.floor(DECODE_BLOCK_SAMPLES / channels));
   for (let block = 0; block < frames; block += framesPerBlock) {
@@ -164,15 +165,13 @@ function decodeLayout(bytes: Uint8Array, layout: WavLayout, file: string): Decod
     }
     for (let f = 0, at = 0; f < blockFrames; f++) {
       let sum = 0;
-      for (let c = 0; c < channels; c++) sum += interleaved[at++];
+      for (let c = 0; c < channels; c++) {
+        const v = interleaved[at++];
+        // A garbage float file must not poison level normalisation with NaN/Inf or wild peaks. Each sample is
+        // mended before the channels are mixed, so that a bad one does not take its frame's good ones with it.
+        sum += float ? (Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0) : v;
+      }
       samples[block + f] = (sum - offset) * gain;
-    }
-  }
-  // A garbage float file must not poison level normalisation with NaN/Inf or wild peaks.
-  if (format === FORMAT_FLOAT) {
-    for (let f = 0; f < frames; f++) {
-      const v = samples[f];
-      samples[f] = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
     }
   }
   return { samples, sampleRate: layout.sampleRate };
