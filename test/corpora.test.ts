@@ -270,6 +270,16 @@ describe('CASIA', () => {
     ]);
   });
 
+  it("reads the full release's 100-sentence part, whose folders are Chang.Liu etc. and say normal for neutral", async () => {
+    const dir = await fixture(wavs(
+      'CASIA/相同文本300/liuchanhg/neutral/201.wav', 'CASIA/不同文本100/Chang.Liu/normal/001.wav',
+      'CASIA/不同文本100/Zuoxiang.Zhao/angry/001.wav', 'CASIA/不同文本100/Zhe.Wang/normal/002.wav',
+    ));
+    expect(summary(await readCorpus('casia', dir))).toEqual([
+      '001.wav neutral liuchanhg f', '002.wav neutral wangzhe m', '001.wav angry ZhaoZuoxiang m', '201.wav neutral liuchanhg f',
+    ]);
+  });
+
   it("skips macOS's hidden AppleDouble copies (._201.wav, __MACOSX/) that sit in the same folders", async () => {
     const dir = await fixture({
       ...wavs('CASIA/wangzhe/angry/201.wav', 'CASIA/wangzhe/angry/._201.wav', '__MACOSX/CASIA/wangzhe/angry/._201.wav'),

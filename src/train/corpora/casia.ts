@@ -19,13 +19,16 @@ const SPEAKERS: Record<string, { id: string; gender: Gender }> = {
   'zuoxiang.zhao': { id: 'ZhaoZuoxiang', gender: 'm' },
 };
 
+/** The release's 100-sentence part (不同文本100/Chang.Liu/…) names its neutral folders `normal`. */
+const emotionName = (name: string) => (name === 'normal' ? 'neutral' : name);
+
 export function parseCasiaPath(file: string): Omit<Utterance, 'file'> | undefined {
   if (!hasWavExtension(file)) return undefined;
-  const emotionFolder = basename(dirname(file)).toLowerCase();
+  const emotionFolder = emotionName(basename(dirname(file)).toLowerCase());
   const speakerFolder = basename(dirname(dirname(file))).toLowerCase();
   const fromFolders = CASIA_CLASSES.includes(emotionFolder) ? SPEAKERS[speakerFolder] : undefined;
   if (fromFolders) return { emotion: emotionFolder, speaker: fromFolders.id, gender: fromFolders.gender };
-  const tokens = basename(file).slice(0, -4).toLowerCase().split(/[-_\s]+/);
+  const tokens = basename(file).slice(0, -4).toLowerCase().split(/[-_\s]+/).map(emotionName);
   const emotion = tokens.find((t) => CASIA_CLASSES.includes(t));
   const speaker = tokens.map((t) => SPEAKERS[t]).find((s) => s !== undefined);
   return emotion && speaker ? { emotion, speaker: speaker.id, gender: speaker.gender } : undefined;
