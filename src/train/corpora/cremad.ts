@@ -33,7 +33,7 @@ export async function readCremad(dir: string, demographicsCsv?: string): Promise
   const files = await walkFiles(dir);
   const csvPath = demographicsCsv ?? files.find((f) => basename(f).toLowerCase() === DEMOGRAPHICS);
   if (!csvPath) {
-    throw new Error(`CREMA-D: VideoDemographics.csv not found below ${dir}; it gives each actor's sex (pass demographicsCsv to point at it)`);
+    throw new Error(`CREMA-D: VideoDemographics.csv not found below ${dir}; it gives each actor's sex: put it below the folder (readCremad's demographicsCsv names it elsewhere)`);
   }
   const genders = await readDemographics(csvPath);
   const utterances: Utterance[] = [];
