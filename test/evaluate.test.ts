@@ -4,10 +4,8 @@
 // kept ones (loading sets every utterance to unit RMS, so the difference is in the spectrum: 3 kHz against
 // 200-300 Hz), so that the statistics tell whether they were read.
 
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { encodeWav16 } from '../src/audio/index.js';
 import { init } from '../src/engine/context.js';
 import type { ArrayTensor } from '../src/engine/module.js';
 import { adaptNormalization, restoreNormalization } from '../src/model/adapt.js';
@@ -17,7 +15,7 @@ import { loadCorpusAudio, readCorpus } from '../src/train/corpora/index.js';
 import { toExamples, toUnscored } from '../src/train/dataset.js';
 import { predictExamples } from '../src/train/evaluate.js';
 import { runExperiment } from '../src/train/experiment.js';
-import { emoEvaluation } from './iemocap-fixture.js';
+import { writeIemocapTree } from './iemocap-fixture.js';
 import { tempDirForTests } from './temp-dir.js';
 import { tinyExperiment } from './tiny-experiment.js';
 
@@ -36,35 +34,12 @@ vi.mock('../src/model/adapt.js', async (importOriginal) => {
 });
 
 const dir = tempDirForTests('ser-evaluate-');
-const tone = (hz: number) => Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / 16000));
-
-/** Five sessions; each actor has an angry and a sad utterance (low tones) and a frustrated and an 'xxx' one (3 kHz). */
-async function iemocapTree(): Promise<string> {
-  const root = join(dir(), 'iemocap');
-  for (let n = 1; n <= 5; n++) {
-    const dialog = `Ses0${n}F_impro01`;
-    const lines: [string, string][] = [];
-    for (const actor of ['F', 'M']) {
-      for (const [i, code, hz] of [[0, 'ang', 300], [1, 'sad', 200], [2, 'fru', 3000], [3, 'xxx', 3000]] as const) {
-        const name = `${dialog}_${actor}00${i}`;
-        lines.push([name, code]);
-        const wav = join(root, `Session${n}`, 'sentences', 'wav', dialog, `${name}.wav`);
-        await mkdir(join(wav, '..'), { recursive: true });
-        await writeFile(wav, encodeWav16(tone(hz), 16000));
-      }
-    }
-    await mkdir(join(root, `Session${n}`, 'dialog', 'EmoEvaluation'), { recursive: true });
-    await writeFile(join(root, `Session${n}`, 'dialog', 'EmoEvaluation', `${dialog}.txt`), emoEvaluation(...lines));
-  }
-  return root;
-}
-
 const firstMean = (state: Record<string, ArrayTensor>) => Object.entries(state).find(([name]) => name.endsWith('running_mean'))![1].data;
 
 describe('adaptation reads the unscored utterances of a test speaker', () => {
   it('predictExamples adapts to the kept and excluded utterances together, and scores the kept ones', async () => {
     await init({ backend: 'cpu' });
-    const corpus = await readCorpus('iemocap', await iemocapTree());
+    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), 'iemocap')));
     const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
     const config = compactModelConfig(corpus.classes);
     const model = new SerModel(config, 3);
@@ -93,7 +68,7 @@ describe('adaptation reads the unscored utterances of a test speaker', () => {
 
   it("a fold of ser train adapts each test speaker to the excluded utterances as well", async () => {
     await init({ backend: 'cpu' });
-    const corpus = await readCorpus('iemocap', await iemocapTree());
+    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), 'iemocap')));
     const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
     adaptations.length = 0;
     const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), 'run'), {

@@ -78,5 +78,6 @@ async function exportCorpus(flags: ExportFlags, sampleRate: number): Promise<Exp
   const corpus = await readCorpus(flags.corpus!, flags.data);
   const loaded = await loadCorpusAudio(corpus, { sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
-  return { name: corpus.name, utterances: loaded.utterances };
+  // The unscored utterances too: `ser train` adapts a test speaker's batch norm to them (train_ddp.py as well).
+  return { name: corpus.name, utterances: loaded.utterances, unscored: loaded.unscored };
 }

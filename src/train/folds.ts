@@ -49,14 +49,20 @@ export function corpusSpeakers(utterances: { file: string; speaker: string; gend
   return [...speakers.values()].map(({ id, gender, group }) => (group === undefined ? { id, gender } : { id, gender, group }));
 }
 
-/** The groups (speakers in natural id order within each), in natural order of group, shuffled by the seed. */
-function orderGroups(speakers: Speaker[], seed: number | undefined): Speaker[][] {
+/** The split groups (speakers in natural id order within each), in natural order of group: the order the folds
+ * are dealt from before a seed shuffles it (the PyTorch export writes it for train_ddp.py). */
+export function splitGroups(speakers: Speaker[]): Speaker[][] {
   const groups = new Map<string, Speaker[]>();
   for (const s of [...speakers].sort((a, b) => naturalOrder(a.id, b.id))) {
     const key = groupKey(s);
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  const ordered = [...groups.keys()].sort(naturalOrder).map((key) => groups.get(key)!);
+  return [...groups.keys()].sort(naturalOrder).map((key) => groups.get(key)!);
+}
+
+/** The split groups shuffled by the seed. */
+function orderGroups(speakers: Speaker[], seed: number | undefined): Speaker[][] {
+  const ordered = splitGroups(speakers);
   if (seed === undefined) return ordered;
   const random = seededRandom(seed);
   for (let i = ordered.length - 1; i > 0; i--) {

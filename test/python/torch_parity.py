@@ -1,5 +1,6 @@
-"""The PyTorch side of test/export.test.ts and test/adam.test.ts: runs the exported ser_model.py on the inputs the
-test wrote and writes what PyTorch computes, for the test to compare with the engine's numbers.
+"""The PyTorch side of test/export.test.ts, test/export-iemocap.test.ts and test/adam.test.ts: runs the exported
+ser_model.py (and train_ddp.py) on the inputs the test wrote and writes what PyTorch computes, for the test to
+compare with the engine's numbers.
 
     torch_parity.py eval  EXPORT_DIR INPUTS OUT [EXPORT_DIR INPUTS OUT ...]   # logits (gender given and
                                                   # inferred); AdaBN statistics; one process for many models
@@ -7,6 +8,10 @@ test wrote and writes what PyTorch computes, for the test to compare with the en
     torch_parity.py predict EXPORT_DIR MODEL CORPUS OUT   # utterance probabilities of a (trained) checkpoint
     torch_parity.py adamw EXPORT_DIR INPUTS OUT   # parameters after each step of ser_model.adamw (torch.optim.AdamW)
                                                   # on given gradients, some absent (grad None) in some steps
+    torch_parity.py folds EXPORT_DIR CORPUS CASES OUT     # train_ddp.py's folds of an exported corpus for each case
+                                                  # (JSON [scheme, seed, validation]), its groups and unscored count
+    torch_parity.py speakers EXPORT_DIR CORPUS SPEAKERS OUT   # train_ddp.py's predictions of those speakers'
+                                                  # utterances, batch norm adapted as at the end of a fold
 
 INPUTS is a safetensors file whose metadata `job` (JSON) says what to run. Everything is float32, as users run
 the module. The `train` job is given several choices of windows and takes the first whose activations stay
@@ -138,10 +143,36 @@ def run_predict(out):
         out[f'p.{u["tensor"]}'] = pe.float()
 
 
+def run_folds():
+    import train_ddp  # beside ser_model.py in the export folder
+    model = sm.load(f'{sys.argv[2]}/model.safetensors')
+    _, examples, unscored, groups, genders = train_ddp.load_corpus(sys.argv[3], model.config)
+    cases = json.loads(sys.argv[4])
+    folds = [train_ddp.speaker_folds(groups, genders, scheme, validation, seed) for scheme, seed, validation in cases]
+    with open(sys.argv[5], 'w') as f:
+        json.dump({'groups': groups, 'unscored': len(unscored), 'examples': len(examples), 'folds': folds}, f)
+
+
+def run_speakers(out):
+    """Probabilities p.I (emotion) and g.I (gender) of the I-th utterance of the given speakers, in corpus order."""
+    import train_ddp
+    model = sm.load(f'{sys.argv[2]}/model.safetensors')
+    _, examples, unscored, _, _ = train_ddp.load_corpus(sys.argv[3], model.config)
+    speakers = sys.argv[4].split(',')
+    test = [e for e in examples if e['speaker'] in speakers]
+    for i, (p, g) in enumerate(train_ddp.predict_speakers(model, test, model.config['useGender'], 'cpu', unscored)):
+        out[f'p.{i}'], out[f'g.{i}'] = p.float(), g.float()
+
+
 if __name__ == '__main__':
     kind = sys.argv[1]
     out = {}
-    if kind == 'predict':
+    if kind == 'folds':
+        run_folds()
+    elif kind == 'speakers':
+        run_speakers(out)
+        sm.save_safetensors(sys.argv[5], out)
+    elif kind == 'predict':
         run_predict(out)
         sm.save_safetensors(sys.argv[5], out)
     elif kind == 'eval':

@@ -14,9 +14,11 @@ linear warm-up from lr/20 then cosine decay to lr/20, set every step; class-weig
 replayed at a random rate in [0.9, 1.1] (--speed-perturbation); with per-speaker
 normalisation, every batch holds one speaker's windows. Each process takes every world-th batch, so a step
 sees world × batch-size windows (scale --lr if you want the single-device run's step size back).
---test-speakers holds speakers out and scores them at the end, adapting batch norm to each one's own audio
-(labels unused), as `ser train` does for a fold. The checkpoint (--out, written after every epoch) is in the
-engine's format: `ser predict --model`, `ser eval`, the page's ?model= and loadRecognizer() read it as it is.
+--fold N trains and scores fold N of `ser train`'s folds (--folds k|loso|pairs over the corpus's split groups,
+IEMOCAP's sessions; --split-seed, default --seed, deals them as the engine does); --test-speakers holds chosen
+speakers out instead (whole groups). The held-out speakers are scored at the end, batch norm adapted to each
+one's own audio (labels unused), the utterances outside the classes included, as `ser train` does for a fold.
+The checkpoint (--out, written after every epoch) is in the engine's format: `ser predict --model`, `ser eval`, the page's ?model= and loadRecognizer() read it as it is.
 """
 import argparse
 import copy
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 
@@ -40,7 +43,11 @@ CORPUS_FORMAT = 'ser-webgpu/corpus-1'
 
 
 def load_corpus(path, config):
-    """Utterances of a corpus.safetensors, cut into the model's windows; labels by the model's class order."""
+    """A corpus.safetensors: its name, the utterances cut into the model's windows (labels by the model's class
+    order), the unscored utterances cut alike (no label: only a test speaker's adaptation reads them), and the
+    split groups in the engine's dealing order with each speaker's gender (for speaker_folds). A file written
+    before groups and unscored utterances were exported loads with each speaker a group of its own (ordered as
+    the engine orders ids) and no unscored audio."""
     tensors, meta = sm.load_safetensors(path)
     if meta.get('format') != CORPUS_FORMAT:
         raise SystemExit(f'{path}: not a corpus written by `ser export --corpus` (metadata.format is {meta.get("format")!r})')
@@ -50,15 +57,129 @@ def load_corpus(path, config):
     if classes != config['classes']:
         raise SystemExit(f'{path}: classes {classes} differ from the model\'s {config["classes"]} (labels would be misread)')
     L = config['windowSamples']
-    examples = []
-    for u in json.loads(meta['utterances']):
-        if u['tensor'] not in tensors:
-            raise SystemExit(f'{path}: utterance {u["file"]} names a missing tensor "{u["tensor"]}"')
-        windows = sm.fixed_windows(tensors[u['tensor']], L)
-        if windows:
-            examples.append(dict(file=u['file'], speaker=u['speaker'], label=classes.index(u['emotion']),
-                                 gender=sm.GENDERS.index(u['gender']), windows=torch.stack(windows)))
-    return meta.get('name', 'corpus'), examples
+
+    def cut(entries, labelled):
+        out = []
+        for u in entries:
+            if u['tensor'] not in tensors:
+                raise SystemExit(f'{path}: utterance {u["file"]} names a missing tensor "{u["tensor"]}"')
+            windows = sm.fixed_windows(tensors[u['tensor']], L)
+            if windows:
+                e = dict(file=u['file'], speaker=u['speaker'], gender=sm.GENDERS.index(u['gender']), windows=torch.stack(windows))
+                if labelled:
+                    e['label'] = classes.index(u['emotion'])
+                out.append(e)
+        return out
+
+    utterances = json.loads(meta['utterances'])
+    # A speaker's gender is that of its first utterance, as folds.ts's corpusSpeakers takes it.
+    genders = {}
+    for u in utterances:
+        genders.setdefault(u['speaker'], u['gender'])
+    groups = json.loads(meta['groups']) if 'groups' in meta else [[s] for s in sorted(genders, key=natural_key)]
+    unscored = cut(json.loads(meta.get('unscored', '[]')), False)
+    return meta.get('name', 'corpus'), cut(utterances, True), unscored, groups, genders
+
+
+def natural_key(s):
+    """Intl.Collator('en', {numeric: true})'s order as far as corpus ids need it ("03" < "8" < "10", letters
+    without regard to case): only for corpus files exported before they carried their groups' order."""
+    return [(0, int(p), '') if p.isdigit() else (1, 0, p.casefold()) for p in re.split(r'([0-9]+)', s) if p]
+
+
+# ------------------------------------------------------------------------------------------ folds
+# src/train/folds.ts in Python, step for step, so that a seed deals the same folds here as `ser train` does.
+
+def mulberry32(seed):
+    """The engine's seeded generator (src/engine/random.ts): uniform numbers in [0, 1), the same stream."""
+    a = seed & 0xFFFFFFFF
+    imul = lambda x, y: (x * y) & 0xFFFFFFFF
+
+    def random():
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        t = imul(a ^ (a >> 15), a | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return (t ^ (t >> 14)) / 4294967296
+    return random
+
+
+def fold_plan(groups, genders, scheme):
+    """(units, per fold the indices of the units it tests, what a unit is called): folds.ts's plan."""
+    if all(len(g) == 1 for g in groups):
+        ordered = [g[0] for g in groups]
+        females = [s for s in ordered if genders[s] == 'f']
+        males = [s for s in ordered if genders[s] == 'm']
+        if scheme == 'loso':
+            return [[s] for s in ordered], [[i] for i in range(len(ordered))], 'speakers'
+        if scheme == 'pairs':
+            if len(females) != len(males):
+                raise SystemExit(f"--folds pairs needs as many female as male speakers to pair them, got {len(females)} f and {len(males)} m")
+            return [[f, m] for f, m in zip(females, males)], [[i] for i in range(len(females))], 'pairs'
+        if scheme > len(ordered):
+            raise SystemExit(f'--folds {scheme} needs at least {scheme} speakers, got {len(ordered)}')
+        # Females then males dealt round-robin, continuing where the females stopped.
+        units = [[s] for s in females + males]
+        return units, [list(range(f, len(units), scheme)) for f in range(scheme)], 'speakers'
+    # Grouped speakers: the groups are the units, whole, whatever the scheme.
+    tests = [[i] for i in range(len(groups))]
+    if scheme == 'loso':
+        return groups, tests, 'groups'
+    if scheme == 'pairs':
+        odd = next((g for g in groups if len(g) != 2 or genders[g[0]] == genders[g[1]]), None)
+        if odd:
+            raise SystemExit(f"--folds pairs with grouped speakers needs every group to be one female and one male speaker, but a group holds {', '.join(f'{s} ({genders[s]})' for s in odd)}")
+        return groups, tests, 'groups'
+    if scheme > len(groups):
+        raise SystemExit(f'--folds {scheme} needs at least {scheme} speaker groups (a group is never split between training and test), got {len(groups)}')
+    # All-female groups first, then mixed, then all-male (a stable sort, as JavaScript's), dealt round-robin.
+    mix = lambda g: 0 if all(genders[s] == 'f' for s in g) else 2 if all(genders[s] == 'm' for s in g) else 1
+    units = sorted(groups, key=mix)
+    return units, [list(range(f, len(units), scheme)) for f in range(scheme)], 'groups'
+
+
+def pick_validation(units, genders, tested, fold, count, uses):
+    """folds.ts's pickValidation: least-used units first, ties by cyclic distance after the tested ones; for
+    single speakers the genders alternate, starting with f in even folds."""
+    n = len(units)
+    candidates = sorted((i for i in range(n) if i not in tested), key=lambda i: (uses[i], (i - tested[0]) % n))
+    single = all(len(u) == 1 for u in units)
+    picked, want = [], 'f' if fold % 2 == 0 else 'm'
+    while len(picked) < count:
+        remaining = [i for i in candidates if i not in picked]
+        of_gender = next((i for i in remaining if genders[units[i][0]] == want), None) if single else None
+        picked.append(remaining[0] if of_gender is None else of_gender)
+        want = 'm' if want == 'f' else 'f'
+    for i in picked:
+        uses[i] += 1
+    return picked
+
+
+def speaker_folds(groups, genders, scheme, validation=0, seed=None):
+    """folds.ts's speakerFolds: per fold the train, validation and test speakers. groups: the split groups in
+    the engine's order (load_corpus); scheme: 'loso', 'pairs' or k; the seed shuffles the groups (mulberry32)."""
+    ids = [s for g in groups for s in g]
+    if len(ids) < 3:
+        raise SystemExit(f'folds need at least 3 speakers (train, validation, test), got {len(ids)}')
+    ordered = [list(g) for g in groups]
+    if seed is not None:
+        random = mulberry32(seed)
+        for i in range(len(ordered) - 1, 0, -1):
+            j = math.floor(random() * (i + 1))
+            ordered[i], ordered[j] = ordered[j], ordered[i]
+    units, tests, unit_name = fold_plan(ordered, genders, scheme)
+    most = max(len(t) for t in tests)
+    if validation > len(units) - most - 1:
+        raise SystemExit(f'{validation} validation {unit_name} per fold leave no training {unit_name}: {len(units)} {unit_name} in all, up to {most} tested per fold')
+    rank = {s: i for i, s in enumerate(ids)}
+    ids_of = lambda indices: sorted((s for i in indices for s in units[i]), key=rank.get)
+    uses = [0] * len(units)
+    folds = []
+    for index, tested in enumerate(tests):
+        picked = pick_validation(units, genders, tested, index, validation, uses)
+        train = [i for i in range(len(units)) if i not in tested and i not in picked]
+        folds.append({'train': ids_of(train), 'validation': ids_of(picked), 'test': ids_of(tested)})
+    return folds
 
 
 def batches(refs, size):
@@ -117,24 +238,66 @@ def learning_rate(lr, epochs, warmup, epoch):
 
 
 @torch.no_grad()
-def evaluate(model, examples, use_gender, device):
-    """WA and UA on held-out speakers; with per-speaker normalisation, batch norm adapts to each speaker first."""
-    truth, predicted = [], []
+def predict_speakers(model, examples, use_gender, device, unscored=()):
+    """Per example, its emotion and gender probabilities (the means over its windows, the true gender given), as
+    src/train/evaluate.ts's predictExamples: with per-speaker normalisation, batch norm first adapts to each
+    speaker's own audio, the examples then the speaker's unscored utterances (labels unused)."""
+    out = {}
     for speaker in dict.fromkeys(e['speaker'] for e in examples):
         own = [e for e in examples if e['speaker'] == speaker]
         m = copy.deepcopy(model)
-        windows = torch.cat([e['windows'] for e in own])
-        onehots = torch.cat([F.one_hot(torch.full((len(e['windows']),), e['gender']), 2).float() for e in own])
         if model.config.get('speakerNormalization'):
+            audio = own + [u for u in unscored if u['speaker'] == speaker]
+            windows = torch.cat([e['windows'] for e in audio])
+            onehots = torch.cat([F.one_hot(torch.full((len(e['windows']),), e['gender']), 2).float() for e in audio])
             sm.adapt_normalization(m, windows, onehots if use_gender else None)
         m.eval()
         for e in own:
             g = F.one_hot(torch.full((len(e['windows']),), e['gender']), 2).float().to(device) if use_gender else None
-            p = F.softmax(m(e['windows'].unsqueeze(1).to(device), g)[0], 1).double().mean(0)
-            truth.append(e['label'])
-            predicted.append(int(p.argmax()))
+            emotion, gender = m(e['windows'].unsqueeze(1).to(device), g)
+            out[id(e)] = (F.softmax(emotion, 1).double().mean(0).cpu(), F.softmax(gender, 1).double().mean(0).cpu())
+    return [out[id(e)] for e in examples]
+
+
+def evaluate(model, examples, use_gender, device, unscored=()):
+    """WA and UA on held-out speakers (see predict_speakers), and how often the gender head is right."""
+    predictions = predict_speakers(model, examples, use_gender, device, unscored)
+    truth = [e['label'] for e in examples]
+    predicted = [int(p.argmax()) for p, _ in predictions]
     recalls = [sum(p == c for p, t in zip(predicted, truth) if t == c) / truth.count(c) for c in sorted(set(truth))]
-    return {'wa': sum(p == t for p, t in zip(predicted, truth)) / len(truth), 'ua': sum(recalls) / len(recalls), 'n': len(truth)}
+    gender_right = sum(int(g.argmax()) == e['gender'] for e, (_, g) in zip(examples, predictions))
+    return {'wa': sum(p == t for p, t in zip(predicted, truth)) / len(truth), 'ua': sum(recalls) / len(recalls), 'n': len(truth),
+            'genderHeadAccuracy': gender_right / len(truth)}
+
+
+def fold_scheme(v):
+    if v in ('loso', 'pairs'):
+        return v
+    if not v.isdigit() or int(v) < 2:
+        raise argparse.ArgumentTypeError("must be a number >= 2, 'loso' or 'pairs'")
+    return int(v)
+
+
+def split_speakers(a, groups, genders):
+    """The test and validation speakers: fold --fold of speaker_folds, or --test-speakers; either way whole split
+    groups, since a group's speakers share their recordings (IEMOCAP's sessions)."""
+    if a.fold is not None:
+        if a.test_speakers:
+            raise SystemExit('--fold and --test-speakers each choose the test speakers: give one')
+        # No validation speakers: the engine's default (ser train --validation-speakers 0).
+        folds = speaker_folds(groups, genders, a.folds, 0, a.seed if a.split_seed is None else a.split_seed)
+        if not 1 <= a.fold <= len(folds):
+            raise SystemExit(f'--fold {a.fold}: --folds {a.folds} deals {len(folds)} folds (1 to {len(folds)})')
+        fold = folds[a.fold - 1]
+        return set(fold['test']), set(fold['validation'])
+    held_out = set(filter(None, a.test_speakers.split(',')))
+    unknown = held_out - set(genders)
+    if unknown:
+        raise SystemExit(f'--test-speakers: {sorted(unknown)} not in {a.corpus}')
+    for g in groups:
+        if held_out & set(g) and not set(g) <= held_out:
+            raise SystemExit(f'--test-speakers: {", ".join(g)} form one split group (they share recordings); hold them out together')
+    return held_out, set()
 
 
 def main():
@@ -152,7 +315,10 @@ def main():
     ap.add_argument('--gender-weight', type=float, default=0.5, help="weight of the gender head's loss (0 for the design 'none')")
     ap.add_argument('--no-class-weights', action='store_true')
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--test-speakers', default='', help='comma-separated speakers held out and scored at the end')
+    ap.add_argument('--test-speakers', default='', help='comma-separated speakers held out and scored at the end (whole split groups: an IEMOCAP session\'s two actors together)')
+    ap.add_argument('--fold', type=int, help="train and score fold N (1-based) of --folds, as `ser train` deals them: instead of --test-speakers")
+    ap.add_argument('--folds', type=fold_scheme, default=5, help="with --fold: k (k-fold by speaker), loso or pairs, over split groups as `ser train` (default 5)")
+    ap.add_argument('--split-seed', type=int, help="with --fold: seed of the folds' order and validation speakers, as `ser train --split-seed` (default: --seed)")
     ap.add_argument('--cpu', action='store_true', help='CPU processes with gloo even where CUDA is present')
     a = ap.parse_args()
 
@@ -173,12 +339,10 @@ def main():
         torch.manual_seed(a.seed)  # the same weights on every process (DDP also broadcasts rank 0's)
         model = sm.SerModel(config)
     model.to(device).train()
-    name, examples = load_corpus(a.corpus, config)
-    held_out = set(filter(None, a.test_speakers.split(',')))
-    unknown = held_out - {e['speaker'] for e in examples}
-    if unknown:
-        raise SystemExit(f'--test-speakers: {sorted(unknown)} not in {a.corpus}')
-    train = [e for e in examples if e['speaker'] not in held_out]
+    name, examples, unscored, groups, genders = load_corpus(a.corpus, config)
+    held_out, validating = split_speakers(a, groups, genders)
+    log(json.dumps({'fold': a.fold, 'train': sorted(genders.keys() - held_out - validating, key=natural_key), 'validation': sorted(validating, key=natural_key), 'test': sorted(held_out, key=natural_key)}))
+    train = [e for e in examples if e['speaker'] not in held_out | validating]
     test = [e for e in examples if e['speaker'] in held_out]
     if not train:
         raise SystemExit(f'{a.corpus}: no training utterances')
@@ -231,7 +395,7 @@ def main():
             sm.save(model, a.out, {'corpus': name})
         log(json.dumps({'epoch': epoch + 1, 'trainLoss': round(mean_loss, 6), 'lr': opt.param_groups[0]['lr'], 'seconds': round(time.time() - started, 1)}))
     if rank == 0 and test:
-        log(json.dumps({'test': sorted(held_out), **evaluate(model.eval(), test, use_gender, device)}))
+        log(json.dumps({'test': sorted(held_out), **evaluate(model.eval(), test, use_gender, device, unscored)}))
     log(f'checkpoint: {a.out}')
     if distributed:
         dist.barrier()  # the others wait for rank 0's evaluation before the group goes away
