@@ -146,7 +146,7 @@ describe('export to PyTorch: IEMOCAP sessions and unscored utterances', () => {
     expect(withoutUnscored).toBeGreaterThan(100 * error);
   });
 
-  it('train_ddp.py --fold trains on the fold of ser train and scores its session; --test-speakers must hold out whole sessions', (ctx) => {
+  it('train_ddp.py --fold trains on the fold of ser train, validates and stops early as it does, and scores its session; --test-speakers must hold out whole sessions', (ctx) => {
     skipWithoutTorch(ctx);
     const train = (...args: string[]) =>
       spawnSync(PYTHON, [join(exported(), 'train_ddp.py'), '--model', join(exported(), 'model.safetensors'), '--corpus', corpusFile(), '--out', join(dir(), 'trained.safetensors'), '--epochs', '1', '--cpu', ...args], { encoding: 'utf8', timeout: 90_000 });
@@ -158,6 +158,22 @@ describe('export to PyTorch: IEMOCAP sessions and unscored utterances', () => {
     const scored = lines.at(-1);
     expect(scored.test).toEqual(fold.testSpeakers);
     expect(scored.n).toBe(4); // two actors' angry and sad utterances; the unscored ones only adapt
+    // Validation sessions for early stopping, as `ser train --validation-speakers 1 --patience 1`: the fold's,
+    // out of training; the run stops once an epoch brings no better validation UA and keeps the best epoch.
+    const stopping = train('--fold', '3', '--split-seed', '5', '--validation-speakers', '1', '--patience', '1', '--epochs', '4');
+    expect(stopping.status, stopping.stderr).toBe(0);
+    const records = stopping.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const third = speakerFolds(corpusSpeakers(loaded.utterances), { kind: 'kfold', k: 5 }, { seed: 5, validationSpeakers: 1 })[2];
+    expect(third.validationSpeakers.length).toBe(2);
+    expect(records[0]).toEqual({ fold: 3, train: third.trainSpeakers, validation: third.validationSpeakers, test: third.testSpeakers });
+    const epochs = records.filter((r) => 'epoch' in r);
+    const uas = epochs.map((r) => r.validationUa as number);
+    expect(uas.every((ua) => ua >= 0 && ua <= 1)).toBe(true);
+    const best = uas.indexOf(Math.max(...uas)) + 1;
+    expect(epochs.length).toBe(Math.min(4, best + 1));
+    expect(records.find((r) => 'bestEpoch' in r)).toEqual({ bestEpoch: best, validationUa: uas[best - 1] });
+    expect(train('--test-speakers', 'Ses01F,Ses01M', '--validation-speakers', '1').stderr).toMatch(/--validation-speakers goes with --fold/);
+
     const split = train('--test-speakers', 'Ses01F');
     expect(split.status).not.toBe(0);
     expect(split.stderr).toMatch(/--test-speakers: Ses01F, Ses01M form one split group/);

@@ -15,10 +15,13 @@ replayed at a random rate in [0.9, 1.1] (--speed-perturbation); with per-speaker
 normalisation, every batch holds one speaker's windows. Each process takes every world-th batch, so a step
 sees world × batch-size windows (scale --lr if you want the single-device run's step size back).
 --fold N trains and scores fold N of `ser train`'s folds (--folds k|loso|pairs over the corpus's split groups,
-IEMOCAP's sessions; --split-seed, default --seed, deals them as the engine does); --test-speakers holds chosen
-speakers out instead (whole groups). The held-out speakers are scored at the end, batch norm adapted to each
-one's own audio (labels unused), the utterances outside the classes included, as `ser train` does for a fold.
-The checkpoint (--out, written after every epoch) is in the engine's format: `ser predict --model`, `ser eval`, the page's ?model= and loadRecognizer() read it as it is.
+IEMOCAP's sessions; --split-seed, default --seed, deals them as the engine does; --validation-speakers holds the
+fold's validation speakers out of training for early stopping with --patience, as the engine does);
+--test-speakers holds chosen speakers out instead (whole groups). The held-out speakers are scored at the end,
+batch norm adapted to each one's own audio (labels unused), the utterances outside the classes included, as
+`ser train` does for a fold. The checkpoint (--out, written after every epoch; with validation speakers, the best
+epoch's at the end) is in the engine's format: `ser predict --model`, `ser eval`, the page's ?model= and
+loadRecognizer() read it as it is.
 """
 import argparse
 import copy
@@ -284,12 +287,13 @@ def split_speakers(a, groups, genders):
     if a.fold is not None:
         if a.test_speakers:
             raise SystemExit('--fold and --test-speakers each choose the test speakers: give one')
-        # No validation speakers: the engine's default (ser train --validation-speakers 0).
-        folds = speaker_folds(groups, genders, a.folds, 0, a.seed if a.split_seed is None else a.split_seed)
+        folds = speaker_folds(groups, genders, a.folds, a.validation_speakers, a.seed if a.split_seed is None else a.split_seed)
         if not 1 <= a.fold <= len(folds):
             raise SystemExit(f'--fold {a.fold}: --folds {a.folds} deals {len(folds)} folds (1 to {len(folds)})')
         fold = folds[a.fold - 1]
         return set(fold['test']), set(fold['validation'])
+    if a.validation_speakers:
+        raise SystemExit('--validation-speakers goes with --fold (the fold chooses them, as `ser train` does)')
     held_out = set(filter(None, a.test_speakers.split(',')))
     unknown = held_out - set(genders)
     if unknown:
@@ -319,6 +323,8 @@ def main():
     ap.add_argument('--fold', type=int, help="train and score fold N (1-based) of --folds, as `ser train` deals them: instead of --test-speakers")
     ap.add_argument('--folds', type=fold_scheme, default=5, help="with --fold: k (k-fold by speaker), loso or pairs, over split groups as `ser train` (default 5)")
     ap.add_argument('--split-seed', type=int, help="with --fold: seed of the folds' order and validation speakers, as `ser train --split-seed` (default: --seed)")
+    ap.add_argument('--validation-speakers', type=int, default=0, help='with --fold: training speakers (groups) held out for early stopping, as `ser train` (0: fixed epochs)')
+    ap.add_argument('--patience', type=int, default=8, help='early stopping: epochs without a better validation UA')
     ap.add_argument('--cpu', action='store_true', help='CPU processes with gloo even where CUDA is present')
     a = ap.parse_args()
 
@@ -343,6 +349,7 @@ def main():
     held_out, validating = split_speakers(a, groups, genders)
     log(json.dumps({'fold': a.fold, 'train': sorted(genders.keys() - held_out - validating, key=natural_key), 'validation': sorted(validating, key=natural_key), 'test': sorted(held_out, key=natural_key)}))
     train = [e for e in examples if e['speaker'] not in held_out | validating]
+    validation = [e for e in examples if e['speaker'] in validating]
     test = [e for e in examples if e['speaker'] in held_out]
     if not train:
         raise SystemExit(f'{a.corpus}: no training utterances')
@@ -362,7 +369,11 @@ def main():
     steps_per_epoch = math.ceil(len(plan(random.Random(0))) / world)
     log(f'{name}: {len(train)} utterances, {len(refs)} windows, {world} process(es) on {device.type}, {steps_per_epoch} steps per epoch')
     step = 0
+    best_ua, best_epoch, best_state = -1.0, 0, None
     for epoch in range(a.epochs):
+        # Early stopping as src/train/trainer.ts's fit; rank 0 validates and tells the others the best epoch.
+        if validation and epoch - best_epoch >= a.patience and best_ua >= 0:
+            break
         started = time.time()
         # Every process draws the same plan (same seed) and takes every world-th batch; the plan is padded
         # from its start so that every process runs the same number of steps (DDP needs that).
@@ -391,9 +402,25 @@ def main():
         mean_loss = float(total[0] / total[1])
         if not math.isfinite(mean_loss):
             raise SystemExit(f'training diverged in epoch {epoch + 1}: the mean training loss is {mean_loss}; a lower --lr usually helps')
+        record = {'epoch': epoch + 1, 'trainLoss': round(mean_loss, 6), 'lr': opt.param_groups[0]['lr']}
+        if validation:
+            # Adapted to their scored utterances alone, as the engine validates.
+            if rank == 0:
+                record['validationUa'] = evaluate(model, validation, use_gender, device)['ua']
+                if record['validationUa'] > best_ua:
+                    best_ua, best_epoch, best_state = record['validationUa'], epoch + 1, copy.deepcopy(sm.state_dict(model))
+            if distributed:
+                shared = torch.tensor([best_ua, float(best_epoch)], dtype=torch.float64, device=device)
+                dist.broadcast(shared, 0)
+                best_ua, best_epoch = float(shared[0]), int(shared[1])
         if rank == 0:
             sm.save(model, a.out, {'corpus': name})
-        log(json.dumps({'epoch': epoch + 1, 'trainLoss': round(mean_loss, 6), 'lr': opt.param_groups[0]['lr'], 'seconds': round(time.time() - started, 1)}))
+        log(json.dumps({**record, 'seconds': round(time.time() - started, 1)}))
+    if best_state is not None:
+        # As the engine: the weights of the epoch with the best validation UA are the ones kept and scored.
+        model.load_state_dict(best_state, strict=False)
+        sm.save(model, a.out, {'corpus': name})
+        log(json.dumps({'bestEpoch': best_epoch, 'validationUa': best_ua}))
     if rank == 0 and test:
         log(json.dumps({'test': sorted(held_out), **evaluate(model.eval(), test, use_gender, device, unscored)}))
     log(f'checkpoint: {a.out}')
