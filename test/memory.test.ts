@@ -135,3 +135,32 @@ it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught 
   b.dispose();
   expect(live()).toBe(before); // the intermediates went with the scopes that caught them
 });
+
+// A long-lived embedder (a Node service) gives back what the pool keeps for reuse, e.g. after one large batch:
+// the pool never shrinks by itself, since a training loop reuses the same buffers every step.
+it('engine().backend.trim() destroys the pooled buffers no tensor holds; live tensors keep theirs; the CPU backend has none', async () => {
+  const engine = await ser.init();
+  const kept = ser.tensor(new Float32Array(1000).fill(2), [1000]);
+  const input = ser.tensor(new Float32Array(1 << 20).fill(-1), [1 << 20]);
+  const large = ser.relu(input);
+  expect((await large.toArray())[0]).toBe(0);
+  input.dispose();
+  // Released after the last submit: pending until the next one, which trim() makes.
+  large.dispose();
+  const before = engine.backend.counters();
+  expect(before.allocatedBytes - before.liveBytes).toBeGreaterThanOrEqual(2 * 4 * (1 << 20));
+  engine.backend.trim();
+  const after = engine.backend.counters();
+  expect(after.liveBytes).toBe(before.liveBytes);
+  expect(after.allocatedBytes).toBe(after.liveBytes);
+  expect(after.allocatedBuffers).toBe(after.liveBuffers);
+  expect([...(await kept.toArray())].every((v) => v === 2)).toBe(true);
+  // The pool fills again from fresh buffers.
+  const again = ser.relu(kept);
+  expect((await again.toArray())[999]).toBe(2);
+  again.dispose();
+  kept.dispose();
+  const cpu = await ser.init({ backend: 'cpu' });
+  expect(() => cpu.backend.trim()).not.toThrow();
+  await ser.init();
+});

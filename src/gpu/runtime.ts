@@ -127,6 +127,17 @@ export class GpuRuntime {
     return this.storage.stats();
   }
 
+  /** Destroys the pooled buffers no tensor holds (storage and read-back staging), those released since the last
+   * submit too; work already submitted on them completes first (WebGPU defers the destruction). */
+  trim(): void {
+    // Once what is recorded is submitted, no unsubmitted command can read a released buffer: all may go.
+    this.flush();
+    for (const pool of [this.storage, this.staging]) {
+      pool.afterSubmit();
+      pool.trim();
+    }
+  }
+
   /** Enables per-dispatch GPU timestamps (needs the adapter's 'timestamp-query'). */
   enableProfiler(): Profiler {
     if (!this.profile.timestamps) throw new Error('this adapter has no timestamp-query: the profiler cannot run');

@@ -28,6 +28,9 @@ export interface Backend {
   readonly viewAlignment: number;
   /** Live storage counters (for leak tests and the pool's statistics). */
   counters(): { liveBuffers: number; liveBytes: number; allocatedBuffers: number; allocatedBytes: number };
+  /** Gives back the memory kept for reuse (GPU: the pooled buffers no tensor holds, which the pool otherwise keeps
+   * for good); tensors keep theirs. For long-lived embedders after a large one-off computation; no-op on the CPU. */
+  trim(): void;
   /** Submits queued work (no-op on the CPU). */
   flush(): void;
 }
@@ -78,6 +81,9 @@ export class WebGpuBackend implements Backend {
   }
   counters() {
     return this.rt.counters();
+  }
+  trim(): void {
+    this.rt.trim();
   }
   flush(): void {
     this.rt.flush();

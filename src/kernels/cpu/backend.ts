@@ -33,6 +33,8 @@ export class CpuBackend implements Backend {
   }
   counters() { return { liveBuffers: this.live, liveBytes: this.liveBytes, allocatedBuffers: this.live, allocatedBytes: this.liveBytes }; }
   flush(): void {}
+  /** Nothing pooled: released arrays are the garbage collector's. */
+  trim(): void {}
 
   /** The values of s (for a kernel's reference). */
   data(s: Storage): Float32Array | Int32Array {
