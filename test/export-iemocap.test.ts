@@ -5,9 +5,10 @@
 // load: each speaker its own group, no unscored audio. test/python/torch_parity.py is the PyTorch side.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { encodeWav16 } from '../src/audio/index.js';
 import { init } from '../src/engine/context.js';
 import { compactModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
@@ -20,7 +21,7 @@ import { toExamples, toUnscored } from '../src/train/dataset.js';
 import { predictExamples } from '../src/train/evaluate.js';
 import { corpusSpeakers, speakerFolds, type FoldScheme } from '../src/train/folds.js';
 import { cliForTests } from './cli.js';
-import { writeIemocapTree } from './iemocap-fixture.js';
+import { emoEvaluation, writeIemocapTree } from './iemocap-fixture.js';
 import { tempDirForTests } from './temp-dir.js';
 import { PYTHON, relL2, runPython, torchMissing } from './torch.js';
 
@@ -87,6 +88,24 @@ describe('export to PyTorch: IEMOCAP sessions and unscored utterances', () => {
     expect(unscored.length).toBe(20);
     unscored.forEach((u, i) => expect(tensors[u.tensor].data).toEqual(loaded.unscored[i].samples));
     expect(JSON.parse(metadata.utterances).length).toBe(20);
+  });
+
+  it('ser export --no-merge-excited keeps excited out of happy, unscored, as ser train --no-merge-excited reads IEMOCAP', async () => {
+    const tree = await writeIemocapTree(join(dir(), 'iemocap-excited'));
+    const name = 'Ses01F_impro02_F000';
+    mkdirSync(join(tree, 'Session1/sentences/wav/Ses01F_impro02'), { recursive: true });
+    writeFileSync(join(tree, `Session1/sentences/wav/Ses01F_impro02/${name}.wav`), encodeWav16(new Float32Array(8000).fill(0.1).map((v, i) => v * Math.sin(i)), 16000));
+    writeFileSync(join(tree, 'Session1/dialog/EmoEvaluation/Ses01F_impro02.txt'), emoEvaluation([name, 'exc']));
+    const labelOf = async (...flags: string[]) => {
+      const out = join(dir(), `export-excited${flags.join('')}`);
+      const run = await cli.run(['export', '--format', 'pytorch', '--model', join(dir(), 'model.safetensors'), '--out', out, '--corpus', 'iemocap', '--data', tree, ...flags]);
+      expect(run.code, run.stderr).toBe(0);
+      const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(out, 'corpus.safetensors'))));
+      const find = (key: string) => (JSON.parse(metadata[key]) as { file: string; emotion: string }[]).find((u) => u.file.endsWith(`${name}.wav`))?.emotion;
+      return { scored: find('utterances'), unscored: find('unscored') };
+    };
+    expect(await labelOf()).toEqual({ scored: 'happy', unscored: undefined });
+    expect(await labelOf('--no-merge-excited')).toEqual({ scored: undefined, unscored: 'excited' });
   });
 
   it("train_ddp.py deals ser train's folds for each scheme, seed and validation count: whole sessions", (ctx) => {

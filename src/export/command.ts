@@ -26,6 +26,7 @@ interface ExportFlags {
   utterances: number;
   seed: number;
   strict: boolean;
+  mergeExcited: boolean;
 }
 
 const positive = (name: string) => (v: string) => {
@@ -47,6 +48,7 @@ export function addExportCommand(program: Command): void {
     .option('--utterances <n>', 'synthetic corpus: utterances per emotion and speaker', positive('--utterances'), 6)
     .option('--seed <n>', 'synthetic corpus: seed', positive('--seed'), 1)
     .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
+    .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy (unscored), as ser train --no-merge-excited')
     .action(async (flags: ExportFlags) => {
       const path = flags.model ?? fileURLToPath(shippedModelUrl());
       // Exporting computes nothing: the CPU backend holds the weights while they are checked and re-encoded.
@@ -75,7 +77,8 @@ async function exportCorpus(flags: ExportFlags, sampleRate: number): Promise<Exp
     return { name, utterances };
   }
   if (!flags.data) throw new Error(`--corpus ${flags.corpus} needs --data <dir>`);
-  const corpus = await readCorpus(flags.corpus!, flags.data);
+  // The corpus as `ser train` reads it with the same flags, so PyTorch trains on the same labels.
+  const corpus = await readCorpus(flags.corpus!, flags.data, { mergeExcited: flags.mergeExcited });
   const loaded = await loadCorpusAudio(corpus, { sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
   // The unscored utterances too: `ser train` adapts a test speaker's batch norm to them (train_ddp.py as well).
