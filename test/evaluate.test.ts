@@ -84,7 +84,7 @@ describe('adaptation reads the unscored utterances of a test speaker', () => {
 
   it('validation speakers adapt to their excluded utterances too, as the test speakers will', async () => {
     await init({ backend: 'cpu' });
-    const corpus = await readCorpus('iemocap', await iemocapTree());
+    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), 'iemocap-validated')));
     const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
     adaptations.length = 0;
     const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), 'run-validated'), {

@@ -404,9 +404,9 @@ def main():
             raise SystemExit(f'training diverged in epoch {epoch + 1}: the mean training loss is {mean_loss}; a lower --lr usually helps')
         record = {'epoch': epoch + 1, 'trainLoss': round(mean_loss, 6), 'lr': opt.param_groups[0]['lr']}
         if validation:
-            # Adapted to their scored utterances alone, as the engine validates.
+            # Adapted to their unscored utterances too, as the engine validates (and as the test speakers are).
             if rank == 0:
-                record['validationUa'] = evaluate(model, validation, use_gender, device)['ua']
+                record['validationUa'] = evaluate(model, validation, use_gender, device, unscored)['ua']
                 if record['validationUa'] > best_ua:
                     best_ua, best_epoch, best_state = record['validationUa'], epoch + 1, copy.deepcopy(sm.state_dict(model))
             if distributed:
