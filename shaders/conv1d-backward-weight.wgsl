@@ -2,9 +2,10 @@
 //   dw[co, ci, k] = Σ_n Σ_lo dy[n, co, lo] · x[n, ci, lo·stride − padding + k·dilation]   (x zero outside [0, L))
 // dy [N, Cout, Lout], x [N, Cin, L], dw [Cout, Cin, K].
 //
-// The N·Lout reduction is cut into chunks (a range of lo inside one sample); `partial` computes every chunk's sum
-// into partials [chunks, Cout, Cin·K] and `reduce` adds them up in a fixed order (deterministic, no float atomics).
-// With a single chunk `partial` writes dw directly.
+// The N·Lout reduction is cut into chunks (a range of lo inside one sample, or whole samples, samplesPerChunk of
+// them, where a chunk per sample would make partials past the device's binding limit: a big weight at a big
+// batch); `partial` computes every chunk's sum into partials [chunks, Cout, Cin·K] and `reduce` adds them up in a
+// fixed order (deterministic, no float atomics). With a single chunk `partial` writes dw directly.
 //
 // In `partial` one invocation keeps a tile of 4·TILE_CO4 output channels × TILE_CI input channels × TILE_K taps in
 // registers. With g = gcd(stride, dilation), tapPhases = stride/g, spacing = dilation/g: the taps of a tile are
@@ -29,6 +30,8 @@ struct Params {
   tapBlocks: u32, // ceil(ceil(K / tapPhases) / TILE_K)
   colTiles: u32, // ceil(Cin / TILE_CI) · tapPhases · tapBlocks
   coTiles: u32, // ceil(Cout / (4·TILE_CO4))
+  samplesPerChunk: u32, // 1 unless chunksPerSample is 1
+  samples: u32, // N
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,7 +50,7 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     return;
   }
   let chunk = wid.y;
-  let n = chunk / params.chunksPerSample;
+  let firstSample = chunk / params.chunksPerSample * params.samplesPerChunk;
   let loStart = (chunk % params.chunksPerSample) * params.chunkLength;
   let loEnd = min(loStart + params.chunkLength, params.shape.lout);
   let coBase = (t / params.colTiles) * 4u * TILE_CO4;
@@ -58,54 +61,56 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   let k0 = b + params.tapPhases * tapBlock * TILE_K; // first tap of the tile
   let step = i32(params.step);
 
-  // Channels past Cout or Cin (partial last tiles) read the last valid one and are never stored.
-  var dyRow: array<u32, 16>;
-  for (var i = 0u; i < 4u * TILE_CO4; i++) {
-    dyRow[i] = (n * params.shape.cout + min(coBase + i, params.shape.cout - 1u)) * params.shape.lout;
-  }
-  var xRow: array<u32, 32>;
-  for (var c = 0u; c < TILE_CI; c++) {
-    xRow[c] = (n * params.shape.cin + min(ciBase + c, params.shape.cin - 1u)) * params.shape.length;
-  }
-
   // acc[(c·TILE_K + j)·TILE_CO4 + i4][e]: output channel coBase + 4·i4 + e, input channel ciBase + c, tap k0 + tapPhases·j.
   var acc: array<vec4<f32>, 128>;
-  // window[c·TILE_K + j]: the input of tap j for input channel c at the current position; slot TILE_K the next one in.
-  var window: array<f32, 33>;
-  for (var residue = 0u; residue < params.spacing; residue++) {
-    // Positions lo = first + spacing·m of this chunk with lo ≡ residue (mod spacing).
-    let first = loStart + (residue + params.spacing - loStart % params.spacing) % params.spacing;
-    if (first >= loEnd) {
-      continue;
+  for (var n = firstSample; n < min(firstSample + params.samplesPerChunk, params.samples); n++) {
+    // Channels past Cout or Cin (partial last tiles) read the last valid one and are never stored.
+    var dyRow: array<u32, 16>;
+    for (var i = 0u; i < 4u * TILE_CO4; i++) {
+      dyRow[i] = (n * params.shape.cout + min(coBase + i, params.shape.cout - 1u)) * params.shape.lout;
     }
-    let origin = i32(first * params.shape.stride + k0 * params.shape.dilation) - i32(params.shape.padding);
+    var xRow: array<u32, 32>;
     for (var c = 0u; c < TILE_CI; c++) {
-      for (var j = 0u; j < TILE_K; j++) {
-        window[c * TILE_K + j] = input(xRow[c], origin + step * i32(j));
-      }
+      xRow[c] = (n * params.shape.cin + min(ciBase + c, params.shape.cin - 1u)) * params.shape.length;
     }
-    var m = 0u;
-    for (var lo = first; lo < loEnd; lo += params.spacing) {
-      var g: array<vec4<f32>, 4>;
-      for (var i4 = 0u; i4 < TILE_CO4; i4++) {
-        g[i4] = vec4<f32>(dy[dyRow[4u * i4] + lo], dy[dyRow[4u * i4 + 1u] + lo], dy[dyRow[4u * i4 + 2u] + lo], dy[dyRow[4u * i4 + 3u] + lo]);
+
+    // window[c·TILE_K + j]: the input of tap j for input channel c at the current position; slot TILE_K the next one in.
+    var window: array<f32, 33>;
+    for (var residue = 0u; residue < params.spacing; residue++) {
+      // Positions lo = first + spacing·m of this chunk with lo ≡ residue (mod spacing).
+      let first = loStart + (residue + params.spacing - loStart % params.spacing) % params.spacing;
+      if (first >= loEnd) {
+        continue;
       }
+      let origin = i32(first * params.shape.stride + k0 * params.shape.dilation) - i32(params.shape.padding);
       for (var c = 0u; c < TILE_CI; c++) {
         for (var j = 0u; j < TILE_K; j++) {
-          let xv = vec4<f32>(window[c * TILE_K + j]);
-          for (var i4 = 0u; i4 < TILE_CO4; i4++) {
-            acc[(c * TILE_K + j) * TILE_CO4 + i4] = fma(g[i4], xv, acc[(c * TILE_K + j) * TILE_CO4 + i4]);
-          }
+          window[c * TILE_K + j] = input(xRow[c], origin + step * i32(j));
         }
       }
-      // Slide left by one slot: the last tap takes the input one step further on.
-      m++;
-      for (var c = 0u; c < TILE_CI; c++) {
-        let fresh = input(xRow[c], origin + step * i32(TILE_K + m - 1u));
-        for (var j = 0u; j + 1u < TILE_K; j++) {
-          window[c * TILE_K + j] = window[c * TILE_K + j + 1u];
+      var m = 0u;
+      for (var lo = first; lo < loEnd; lo += params.spacing) {
+        var g: array<vec4<f32>, 4>;
+        for (var i4 = 0u; i4 < TILE_CO4; i4++) {
+          g[i4] = vec4<f32>(dy[dyRow[4u * i4] + lo], dy[dyRow[4u * i4 + 1u] + lo], dy[dyRow[4u * i4 + 2u] + lo], dy[dyRow[4u * i4 + 3u] + lo]);
         }
-        window[c * TILE_K + TILE_K - 1u] = fresh;
+        for (var c = 0u; c < TILE_CI; c++) {
+          for (var j = 0u; j < TILE_K; j++) {
+            let xv = vec4<f32>(window[c * TILE_K + j]);
+            for (var i4 = 0u; i4 < TILE_CO4; i4++) {
+              acc[(c * TILE_K + j) * TILE_CO4 + i4] = fma(g[i4], xv, acc[(c * TILE_K + j) * TILE_CO4 + i4]);
+            }
+          }
+        }
+        // Slide left by one slot: the last tap takes the input one step further on.
+        m++;
+        for (var c = 0u; c < TILE_CI; c++) {
+          let fresh = input(xRow[c], origin + step * i32(TILE_K + m - 1u));
+          for (var j = 0u; j + 1u < TILE_K; j++) {
+            window[c * TILE_K + j] = window[c * TILE_K + j + 1u];
+          }
+          window[c * TILE_K + TILE_K - 1u] = fresh;
+        }
       }
     }
   }

@@ -180,7 +180,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
   const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
-  const { chunkLength, chunksPerSample, chunks } = positionChunks(g, tileGroups);
+  const { chunkLength, chunksPerSample, samplesPerChunk, chunks } = positionChunks(rt, g, tileGroups);
   return summedOverChunks(rt, 'backwardWeight', g.Cout * g.Cin * g.K, chunks, layerShapes(g), (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight',
@@ -188,7 +188,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
       shader: backwardWeightShader,
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
-      params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles),
+      params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles, samplesPerChunk, g.N),
       buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
       workgroups: [tileGroups, chunks, 1],
     }),
@@ -203,13 +203,18 @@ function tapSplit(g: Geometry): { tapPhases: number; phaseTaps: number } {
 
 /** The weight gradient's reduction over (n, lo) cut into chunks of lo inside one sample: enough chunks that
  * about TARGET_WORKGROUPS workgroups run, none shorter than MIN_CHUNK positions (so that the reduce pass stays
- * negligible). */
-function positionChunks(g: Geometry, workgroupsPerChunk: number): { chunkLength: number; chunksPerSample: number; chunks: number } {
+ * negligible). A chunk per sample is the least, and its partials hold N copies of dw: for a big weight at a big
+ * batch (w [384,384,3] at batch 96: 170 MB) more than the device binds (128 MiB on lavapipe), where the pass
+ * failed although its tensors were small. There chunks take several whole samples each, as many chunks as fit. */
+function positionChunks(rt: GpuRuntime, g: Geometry, workgroupsPerChunk: number): { chunkLength: number; chunksPerSample: number; samplesPerChunk: number; chunks: number } {
   const wantedChunks = Math.ceil(TARGET_WORKGROUPS / workgroupsPerChunk);
   const perSample = Math.max(1, Math.min(Math.ceil(wantedChunks / g.N), Math.floor(g.Lout / MIN_CHUNK)));
   const chunkLength = Math.ceil(g.Lout / perSample);
   const chunksPerSample = Math.ceil(g.Lout / chunkLength);
-  return { chunkLength, chunksPerSample, chunks: g.N * chunksPerSample };
+  const maxChunks = Math.max(1, Math.floor(rt.profile.limits.maxStorageBufferBindingSize / (4 * g.Cout * g.Cin * g.K)));
+  if (g.N * chunksPerSample <= maxChunks) return { chunkLength, chunksPerSample, samplesPerChunk: 1, chunks: g.N * chunksPerSample };
+  const samplesPerChunk = Math.ceil(g.N / maxChunks);
+  return { chunkLength: g.Lout, chunksPerSample: 1, samplesPerChunk, chunks: Math.ceil(g.N / samplesPerChunk) };
 }
 
 /** The weight gradient on shaders/conv1d-subgroup-weight.wgsl (CPU drivers with subgroups). */
@@ -221,14 +226,14 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
   const count = g.Cout * g.Cin * g.K;
   const colBlocks = Math.ceil((g.Cin * g.K) / (t.cols * t.lanes));
   const rowBlocks = Math.ceil(g.Cout / (t.rowGroups * t.lanes));
-  const { chunkLength, chunksPerSample, chunks } = positionChunks(g, colBlocks * rowBlocks);
+  const { chunkLength, chunksPerSample, samplesPerChunk, chunks } = positionChunks(rt, g, colBlocks * rowBlocks);
   return summedOverChunks(rt, 'backwardWeight', count, chunks, shapes, (partials) =>
     rt.dispatch({
       kernel: 'conv1d.backwardWeight.subgroup',
       shapes,
       shader: subgroupWeightShader,
       constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
-      params: shapeParams(g).u32(chunkLength, chunksPerSample),
+      params: shapeParams(g).u32(chunkLength, chunksPerSample, samplesPerChunk, g.N),
       buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
       workgroups: [colBlocks, rowBlocks, chunks],
     }),

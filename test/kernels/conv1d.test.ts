@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
+import { GpuRuntime } from '../../src/gpu/runtime.js';
+import { WebGpuBackend } from '../../src/kernels/backend.js';
 import { conv1dWith, subgroupTile, type SubgroupTile } from '../../src/kernels/conv1d.js';
 import { convTiledName, tiledCandidates } from '../../src/kernels/conv1d-tiled.js';
 import { configName, slicedConfigs, TILED_CONFIGS, tiledConfigsFor, tiledConvConfig } from '../../src/kernels/gemm.js';
@@ -174,5 +176,45 @@ describe('conv1d: every kernel on this adapter', () => {
     const tile = subgroupTile(rt, 128);
     if (lanes) expect(tile).toEqual({ lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 });
     else expect(tile).toBeNull();
+  });
+
+  // The direct and subgroup weight gradients reduce over chunks inside one sample, so their partials hold at least N
+  // copies of dw: w [384,384,3] at batch 96 (x of 150 000 values) wanted 170 MB of them, past lavapipe's 128 MiB
+  // binding limit, and the pass failed. Here a batch one past what the limit holds a chunk per sample of, a weight
+  // as long as the input (Lout = 1, which keeps the reference quick on a GPU's limit too).
+  it("weight gradient: a big weight at a batch whose chunk per sample would pass the device's binding limit", async () => {
+    const [Cout, Cin, L] = [384, 384, 3];
+    const N = Math.floor(rt.profile.limits.maxStorageBufferBindingSize / (4 * Cout * Cin * L)) + 1;
+    const p = { stride: 1, padding: 0, dilation: 1 };
+    const [xShape, wShape] = [[N, Cin, L], [Cout, Cin, L]];
+    const g = ser.conv1dGeometry(xShape, wShape, p);
+    const [x, dy] = [randn(N * Cin * L, 9900), randn(N * Cout, 9901)];
+    const [xs, dys] = [backend.upload(x), backend.upload(dy)];
+    const dw = ser.kernels.conv1dBackwardWeight(backend, dys, xs, g);
+    assertClose(await backend.download(dw), ser.reference.conv1dBackwardWeight(dy, x, xShape, wShape, p), 1e-4, `conv1dBackwardWeight x[${xShape}] w[${wShape}]`);
+    for (const s of [xs, dys, dw]) backend.release(s);
+  });
+
+  // The same grouping on small shapes with both kernels: a runtime whose profile binds partials of 3 weights only,
+  // so that 7 samples go 3, 3 and 1 to a chunk (where a chunk per sample would have cut each sample's 600 positions
+  // in 2).
+  it('weight gradient: chunks of several whole samples, the last one short (direct and subgroup kernels)', async () => {
+    const [N, Cin, L, Cout, K] = [7, 3, 601, 5, 3];
+    const limits = rt.profile.limits;
+    const small = { maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, maxStorageBufferBindingSize: 3 * 4 * Cout * Cin * K } as GPUSupportedLimits;
+    const grouped = new GpuRuntime({ ...rt.gpu, profile: { ...rt.profile, limits: small } });
+    const groupedBackend = new WebGpuBackend(grouped);
+    const p = { stride: 1, padding: 1, dilation: 1 };
+    const [xShape, wShape] = [[N, Cin, L], [Cout, Cin, K]];
+    const g = ser.conv1dGeometry(xShape, wShape, p);
+    const [x, dy] = [randn(N * Cin * L, 9910), randn(N * Cout * g.Lout, 9911)];
+    const [xs, dys] = [groupedBackend.upload(x), groupedBackend.upload(dy)];
+    const want = ser.reference.conv1dBackwardWeight(dy, x, xShape, wShape, p);
+    for (const tile of [{ co4: 2, ci: 3, k: 3 }, ...subgroupTiles()]) {
+      const dw = conv1dWith(grouped, 'backwardWeight', [dys, xs], g, tile);
+      assertClose(await groupedBackend.download(dw), want, 1e-4, `conv1dBackwardWeight ${JSON.stringify(tile)} x[${xShape}] w[${wShape}]`);
+      groupedBackend.release(dw);
+    }
+    for (const s of [xs, dys]) groupedBackend.release(s);
   });
 });
