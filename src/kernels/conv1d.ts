@@ -284,7 +284,11 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   const direct = () => variant('direct', directTile(pass, g));
   const subgroup = () => {
     const block = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
-    return block && variant('subgroup', block);
+    if (!block) return null;
+    // The correlation puts an output row's blocks of COLS·LANES positions on the grid's x: rows of over 2 million
+    // (8 lanes) pass the device's 65535 workgroups there, and take the direct kernel (whose x reaches 64 times further).
+    const rowLength = pass === 'forward' ? g.Lout : pass === 'backwardInput' ? g.L : 0;
+    return Math.ceil(rowLength / (block.cols * block.lanes)) <= rt.profile.limits.maxComputeWorkgroupsPerDimension ? variant('subgroup', block) : null;
   };
   const rule = () => {
     const tiled = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE ? tiledRule(rt.profile, pass, g) : null;

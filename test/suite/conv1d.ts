@@ -1,7 +1,8 @@
 // Convolution kernels: the WebGPU conv1d (with and without bias), conv1dBackwardInput and conv1dBackwardWeight
 // against the CPU reference (odd channel counts and lengths, batch 1, stride > 1, dilation > 1 and stride and
 // dilation sharing a factor, a kernel as long as the padded input, the model's first layer in small, and sizes
-// that need several workgroups in every grid dimension and several reduction chunks), and the CPU references'
+// that need several workgroups in every grid dimension and several reduction chunks, a row of over 2 million
+// positions), and the CPU references'
 // backward passes against central finite differences of Σ r·conv1d(x, w).
 
 import type { Conv1dParams } from '../../src/index.js';
@@ -97,6 +98,8 @@ export const conv1dCases: SuiteCase[] = [
   gpuCase('first layer shape: 1 -> 64 channels, kernel 80, stride 4', [2, 1, 12001], [64, 1, 80], p(4, 38, 1), 1212),
   gpuCase('several workgroups in every dimension and several chunks', [3, 37, 2501], [70, 37, 3], p(1, 1, 1), 1313),
   gpuCase('odd channels, kernel 9, stride 3, dilation 2', [3, 17, 301], [19, 17, 9], p(3, 4, 2), 1414),
+  // The subgroup correlation's grid holds rows of up to 65535·32 outputs on lavapipe: past that the direct kernel.
+  gpuCase('a row of over 2 million positions (past a subgroup block grid)', [1, 1, 2_200_001], [2, 1, 3], p(1, 1, 1), 1919),
   {
     family: 'conv1d',
     name: 'backwardWeight is deterministic (chunk sums added in a fixed order)',
