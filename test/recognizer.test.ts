@@ -122,6 +122,19 @@ describe('classify on input with no usable signal', () => {
     expect(predictionText('x.wav', r)).not.toContain('\n');
   });
 
+  it("refuses a gender other than 'f' or 'm' (a service passing ?gender=F on), rather than a zero gender input", async () => {
+    // Untyped callers (a query parameter, JSON) can pass anything; the model's gender input would be all zeros.
+    for (const gender of ['F', 'female', 'x']) {
+      await expect(classify(model, speech(2.5), 16000, { gender: gender as 'f' })).rejects.toThrow(`classify: gender must be 'f' or 'm', got "${gender}"`);
+    }
+    const given = await classify(model, speech(2.5), 16000, { gender: 'f' });
+    expect(given).toMatchObject({ gender: 'f', genderGiven: true });
+    // An empty parameter (?gender=) is no gender: the head's guess, never '' as the gender used.
+    const empty = await classify(model, speech(2.5), 16000, { gender: '' as 'f' });
+    expect(empty.genderGiven).toBe(false);
+    expect(['f', 'm']).toContain(empty.gender);
+  });
+
   it('refuses sample rates outside the accepted range, saying the range', async () => {
     for (const rate of [0, 1, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, 2e9, NaN]) {
       await expect(classify(model, speech(0.5), rate)).rejects.toThrow(`(accepted: ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz)`);

@@ -40,10 +40,14 @@ export async function classify(model: SerModel, samples: Float32Array, sampleRat
   const { windowSamples, classes } = model.config;
   if (samples.length === 0) throw new Error('classify: no samples');
   if (!isSupportedSampleRate(sampleRate)) throw new RangeError(`classify: unsupported sample rate ${sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
+  // Callers without types (a query parameter, JSON) can pass any gender: one outside GENDERS would reach the
+  // network as an all-zero one-hot and come back as `gender` with genderGiven, so it is refused. An empty
+  // one ('', null) says none was given, as undefined does.
+  const gender = options.gender || undefined;
+  if (gender !== undefined && !GENDERS.includes(gender)) throw new RangeError(`classify: gender must be 'f' or 'm', got ${JSON.stringify(gender)}`);
   const audio = normalizeLevel(sampleRate === model.config.sampleRate ? samples : resample(samples, sampleRate, model.config.sampleRate));
   // The windows evaluation scores (dataset.ts): back to back, the last end-aligned.
   const starts = windowStarts(audio.length, windowSamples, windowSamples);
-  const gender = options.gender;
   const [mean] = await meanWindowProbabilities(
     model,
     {
@@ -61,8 +65,8 @@ export async function classify(model: SerModel, samples: Float32Array, sampleRat
   return {
     emotion: best,
     probabilities,
-    gender: options.gender ?? (genderProbabilities.f >= genderProbabilities.m ? 'f' : 'm'),
-    genderGiven: !!options.gender,
+    gender: gender ?? (genderProbabilities.f >= genderProbabilities.m ? 'f' : 'm'),
+    genderGiven: gender !== undefined,
     genderProbabilities,
     ...(warning ? { warning } : {}),
   };
