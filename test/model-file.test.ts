@@ -110,6 +110,14 @@ describe('model configurations', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('the activation bound counts the input window itself (10 minutes at 48 kHz through a hop of 4096)', () => {
+    // Every layer after the input is small, but a batch of 16 such windows is 460 M samples (1.8 GB of host
+    // memory for classify(), past MAX_TENSOR_ELEMENTS): a batch of 16 windows of the limit is 2^28 exactly.
+    const long = { ...compact, sampleRate: 48000, windowSamples: 28_800_000, frontEnd: { filters: 1, kernel: 4096, hop: 4096, minHz: 60, maxHz: 7600 } };
+    expect(() => validateModelConfig(long, 'long')).toThrow(/^long: the input window would hold 28800000 values per window, more than the limit of 16777216 \(config\.windowSamples 28800000\)/);
+    expect(validateModelConfig({ ...long, windowSamples: 2 ** 24 }, 'long')).toBeTruthy();
+  });
+
   it('the parameter bound holds on its own (a valid shape past 100 M parameters)', () => {
     const big = { ...compact, windowSamples: 2000, blocks: [{ channels: 4096, kernel: 7, stride: 1, pool: 1 }, { channels: 4096, kernel: 7, stride: 1, pool: 1 }] };
     expect(() => validateModelConfig(big, 'big')).toThrow(/^big: config describes 117\d{6} parameters, more than the limit of 100000000/);

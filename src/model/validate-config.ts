@@ -132,9 +132,12 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
   return valid;
 }
 
-/** Frames and values per window after each layer of SerModel (as ser-model.ts and filterbank.ts compute them). */
+/** Frames and values per window of the input and after each layer of SerModel (as ser-model.ts and filterbank.ts
+ * compute them). */
 export function layerLengths(config: ModelConfig): { layer: string; frames: number; values: number }[] {
-  const out: { layer: string; frames: number; values: number }[] = [];
+  // The input is a layer too: a long window at a high rate through a wide hop leaves every later layer small,
+  // yet a batch of its windows would pass MAX_TENSOR_ELEMENTS (classify() reads 16 windows at a time).
+  const out: { layer: string; frames: number; values: number }[] = [{ layer: 'the input window', frames: config.windowSamples, values: config.windowSamples }];
   let length = config.windowSamples;
   if (config.frontEnd) {
     const { kernel, hop, filters } = config.frontEnd;
