@@ -148,6 +148,20 @@ describe('weights', () => {
     model.dispose();
   });
 
+  it("metadata.classes that disagrees with the configuration's classes is refused (PyTorch users read that one)", () => {
+    const { tensors, metadata } = decodeSafetensors(good);
+    const reordered = encodeSafetensors(tensors, { ...metadata, classes: JSON.stringify([...CLASSES].reverse()) });
+    expect(() => decodeModel(reordered, 'swapped.safetensors')).toThrow(
+      /^swapped\.safetensors: metadata\.classes \["neutral","sad","happy","angry"\] differ from config\.classes \["angry","happy","sad","neutral"\]/,
+    );
+    expect(() => decodeModel(encodeSafetensors(tensors, { ...metadata, classes: '["angry"' }), 'cut.safetensors')).toThrow(/^cut\.safetensors: metadata\.classes is not valid JSON/);
+    // A file without it (written by hand, say) has only the configuration's, which is then the label set.
+    const { classes: _, ...without } = metadata;
+    const { model } = decodeModel(encodeSafetensors(tensors, without), 'no-classes.safetensors');
+    expect(model.config.classes).toEqual(CLASSES);
+    model.dispose();
+  });
+
   it('the good checkpoint still loads', () => {
     const { model } = decodeModel(good, 'good');
     expect(model.config).toEqual(compact);

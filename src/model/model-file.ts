@@ -50,6 +50,19 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
     throw new Error(`${source}: metadata.config is not valid JSON (${(e as Error).message})`);
   }
   const config = validateModelConfig(parsed, source);
+  // The label set is written twice: in config, which this model reads, and as metadata.classes, which PyTorch
+  // users and train_ddp.py read. A file where they differ would name the outputs one way here and another there.
+  if (metadata.classes !== undefined) {
+    let classes: unknown;
+    try {
+      classes = JSON.parse(metadata.classes);
+    } catch (e) {
+      throw new Error(`${source}: metadata.classes is not valid JSON (${(e as Error).message})`);
+    }
+    if (JSON.stringify(classes) !== JSON.stringify(config.classes)) {
+      throw new Error(`${source}: metadata.classes ${JSON.stringify(classes).slice(0, 200)} differ from config.classes ${JSON.stringify(config.classes)} (the labels would be misread)`);
+    }
+  }
   // The file must hold the weights the configuration describes: a configuration that asks for more than the
   // file has is refused before the model allocates them.
   const stored = Object.values(tensors).reduce((s, t) => s + t.data.length, 0);
