@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot, serveWeb } from '../src/cli/web.js';
+import { cliForTests } from './cli.js';
 import { titleNeeding } from './skip.js';
 
 const SECRET = 'SECRET-7f3a';
@@ -276,5 +277,14 @@ describe('ser web on the package itself', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('ser web --port', () => {
+  const cli = cliForTests();
+  it.each(['70000', '65536', '-1', '1.5', 'abc', ''])('--port %s is refused by the argument parser, naming the option and the range', async (value) => {
+    const r = await cli.run(['web', '--port', value], { timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`option '--port <n>' argument '${value}' is invalid. --port must be an integer from 0 to 65535`);
   });
 });

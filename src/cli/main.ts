@@ -45,6 +45,13 @@ const num = (name: string) => (v: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
   return n;
 };
+/** A TCP port; 0 lets the system pick a free one (the URL printed says which). Node's own refusal of 70000
+ * named neither the option nor the range. */
+const port = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be an integer from 0 to 65535`);
+  return n;
+};
 const fraction = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
@@ -302,7 +309,7 @@ addExportCommand(program);
 program
   .command('web')
   .description('serve the demo page on loopback')
-  .option('--port <n>', 'port', int('--port'), 8080)
+  .option('--port <n>', 'port (0: any free one)', port('--port'), 8080)
   .action(async (flags: { port: number }) => {
     const { serveWeb } = await import('./web.js');
     await serveWeb(flags.port);
