@@ -3,11 +3,11 @@
 // reference; choices survive a save and a load (a file in Node, a page's localStorage).
 
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
-import { loadTuning, saveTuning } from '../src/cli/tuning-file.js';
+import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import { Params } from '../src/gpu/params.js';
 import { allocate, zeros } from '../src/gpu/storage.js';
 import { sweep, Tuner, type Variant } from '../src/gpu/tuner.js';
@@ -248,6 +248,27 @@ describe('tuner', () => {
     await backend.download(out);
     expect(rt.tuner.results.slice(before).map((r) => r.problem)).not.toContain(`gemm ${M}x${Nn}x${Kk}`);
     for (const s of [a, b, out]) backend.release(s);
+  });
+
+  it('finds the tuning file as the XDG spec says: an empty or relative $XDG_CACHE_HOME (or an empty $SER_WEBGPU_CACHE) is unset', () => {
+    const saved = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, SER_WEBGPU_CACHE: process.env.SER_WEBGPU_CACHE };
+    const home = join(homedir(), '.cache', 'ser-webgpu', 'tuning.json');
+    try {
+      delete process.env.SER_WEBGPU_CACHE;
+      for (const [xdg, expected] of [['', home], ['relative/cache', home], ['/var/cache/u', '/var/cache/u/ser-webgpu/tuning.json']]) {
+        process.env.XDG_CACHE_HOME = xdg;
+        expect(tuningPath(), `XDG_CACHE_HOME=${JSON.stringify(xdg)}`).toBe(expected);
+      }
+      process.env.SER_WEBGPU_CACHE = '';
+      expect(tuningPath()).toBe('/var/cache/u/ser-webgpu/tuning.json');
+      process.env.SER_WEBGPU_CACHE = 'cache-here';
+      expect(tuningPath()).toBe(join('cache-here', 'tuning.json'));
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it('saves choices per adapter in one file and loads them back; an unreadable file counts as empty', async () => {

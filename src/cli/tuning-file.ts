@@ -1,19 +1,22 @@
 // Node only (the CLI and the benchmark): the tuner's choices kept in one JSON file, one entry per adapter
 // (src/gpu/tuning-store.ts: the entries, and a page's counterpart in localStorage), so that a tuning run is paid
-// once per machine. The file is $SER_WEBGPU_CACHE/tuning.json, else
-// $XDG_CACHE_HOME/ser-webgpu/tuning.json, else ~/.cache/ser-webgpu/tuning.json. A missing or unreadable file
-// means nothing is tuned yet; it is rewritten atomically.
+// once per machine. The file is $SER_WEBGPU_CACHE/tuning.json, else $XDG_CACHE_HOME/ser-webgpu/tuning.json
+// (an absolute one), else ~/.cache/ser-webgpu/tuning.json. A missing or unreadable file means nothing is tuned
+// yet; it is rewritten atomically.
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { Engine } from '../engine/context.js';
 import { parseTuningEntries, savedChoices, tuningKey, type TuningEntries } from '../gpu/tuning-store.js';
 
 export function tuningPath(): string {
   const env = process.env;
-  const dir = env.SER_WEBGPU_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ser-webgpu');
+  // An empty variable is unset (`XDG_CACHE_HOME= ser train` put ser-webgpu/ in the working folder), and the XDG
+  // spec has relative paths in XDG_CACHE_HOME ignored.
+  const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const dir = env.SER_WEBGPU_CACHE || join(xdg, 'ser-webgpu');
   return join(dir, 'tuning.json');
 }
 
