@@ -184,6 +184,13 @@ describe('ser predict on odd files', () => {
       ...(existsSync('/dev/zero') ? ['/dev/zero: not a regular file (a character device)'] : []),
     ]);
 
+    // --same-speaker reads every file first; the answers still come one per file named, in their order.
+    const same = await cli.run(['predict', '--same-speaker', good, silent, dir, good, '--model', modelPath, '--json']);
+    expect(same.code).toBe(1);
+    const sameLines = same.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(sameLines.map((l) => l.file)).toEqual([good, silent, good]);
+    expect(sameLines[2]).toEqual(sameLines[0]);
+
     const text = await cli.run(['predict', good, silent, '--model', modelPath]);
     expect(text.code).toBe(0);
     const out = text.stdout.trim().split('\n');

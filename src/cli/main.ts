@@ -292,7 +292,9 @@ program
       const gender = flags.gender && genderOneHot(GENDERS.indexOf(flags.gender));
       if (windows.length) await adaptNormalization(model, { windows, genders: gender ? windows.map(() => gender) : undefined });
     }
-    for (const file of adapt ? [...loaded.keys()] : files) {
+    // One answer per file named, in order, a file named twice twice (as without --same-speaker); the files that
+    // could not be read were reported above.
+    for (const file of adapt ? files.filter((f) => loaded.has(f)) : files) {
       try {
         const samples = loaded.get(file) ?? (await loadAudio(file, model.config.sampleRate));
         const r = await classify(model, samples, model.config.sampleRate, { gender: flags.gender });
