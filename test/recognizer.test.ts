@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictionText } from '../src/cli/output.js';
 import { init } from '../src/engine/context.js';
 import type { Tensor } from '../src/engine/tensor.js';
-import { compactModelConfig, defaultModelConfig } from '../src/model/config.js';
+import { compactModelConfig, defaultModelConfig, m5CompactModelConfig } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { CLASSIFY_BATCH_WINDOWS, classify, type Classification } from '../src/model/recognizer.js';
 import { SerModel } from '../src/model/ser-model.js';
@@ -198,6 +198,24 @@ describe('ser predict on odd files', () => {
     expect(out[0]).toMatch(new RegExp(`^${good}: \\w+ `));
     expect(out[1]).toMatch(new RegExp(`^${silent}: \\w+ `));
     expect(out[2]).toBe(`${silent}: warning: ${lines[1].warning}`);
+  });
+});
+
+describe('ser predict --same-speaker', () => {
+  const cli = cliForTests();
+
+  it('says so when the model has no per-speaker normalisation, rather than ignoring the flag in silence', async () => {
+    const model = new SerModel(m5CompactModelConfig(SYNTHETIC_CLASSES), 3);
+    expect(model.config.speakerNormalization).toBeUndefined();
+    const modelPath = join(dir, 'm5.safetensors');
+    await writeFile(modelPath, await encodeModel(model));
+    model.dispose();
+    const wav = join(dir, 'same-speaker.wav');
+    await writeFile(wav, encodeWav16(speech(1.2), 16000));
+    const r = await cli.run(['predict', '--same-speaker', wav, '--model', modelPath, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`--same-speaker: ${modelPath} has no per-speaker normalisation; each file is classified on its own`);
+    expect(JSON.parse(r.stdout.trim()).file).toBe(wav);
   });
 });
 

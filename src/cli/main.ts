@@ -285,6 +285,9 @@ program
     };
     // With --same-speaker every file is read first, and batch norm adapts to all of their windows (labels unused).
     const adapt = flags.sameSpeaker && model.config.speakerNormalization;
+    // A model trained without per-speaker batches has no speaker statistics to re-estimate: the flag does nothing
+    // there, which the user who gave it should hear (on stderr, so --json's lines stay one object per file).
+    if (flags.sameSpeaker && !adapt) console.error(`--same-speaker: ${path} has no per-speaker normalisation; each file is classified on its own`);
     const loaded = new Map<string, Float32Array>();
     if (adapt) {
       for (const file of files) await loadAudio(file, model.config.sampleRate).then((a) => loaded.set(file, a), (e) => fail(file, e));
