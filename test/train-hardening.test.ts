@@ -243,6 +243,24 @@ describe('the ser command', () => {
     expect(evaluate.stderr).toMatch(/nan-model\.safetensors: tensor "emotion\.weight" holds NaN/);
   }, 60_000);
 
+  it("refuses at once a corpus whose emotions no checkpoint could carry, rather than training a model that ser predict refuses", async () => {
+    // A CSV manifest's emotion of 101 characters: decodeModel's bound on class names (CONFIG_LIMITS).
+    const data = join(dir, 'long-label-corpus');
+    await prepareOutputDir(data);
+    const long = 'x'.repeat(101);
+    const rows = ['path,emotion,speaker,gender'];
+    for (let i = 0; i < 8; i++) {
+      await writeFile(join(data, `u${i}.wav`), encodeWav16(synthesizeUtterance(makeVoice(i % 4 < 2 ? 0 : 1, 7 + (i % 4)), 'angry', i, 1.1, 16000), 16000));
+      rows.push(`u${i}.wav,${i % 2 ? long : 'angry'},s${i % 4},${i % 4 < 2 ? 'f' : 'm'}`);
+    }
+    await writeFile(join(data, 'manifest.csv'), rows.join('\n'));
+    const out = join(dir, 'long-label-run');
+    const r = await cli.run(['train', '--corpus', 'csv', '--data', data, '--out', out, '--final-only', '--epochs', '1', '--model', 'compact', '--no-gender', '--folds', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`ser: ${data}: the corpus's emotions cannot make a model: config.classes[1] must be a non-empty name of at most 100 characters`);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+  }, 60_000);
+
   it('eval says how many utterances it dropped for labels the model does not know, and which', async () => {
     const model = new SerModel(compactModelConfig(['angry', 'sad']), 4);
     const path = join(dir, 'two-class.safetensors');

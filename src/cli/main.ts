@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
+import { validateModelConfig } from '../model/validate-config.js';
 import { AudioError, fixedWindows, loadAudio } from '../audio/index.js';
 import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples, toUnscored } from '../train/dataset.js';
@@ -205,6 +206,9 @@ addTrainingFlags(
   await prepareOutputDir(flags.out); // before reading the corpus: a bad --out fails in a second, not after hours
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
+  // Every checkpoint of the run must load again (decodeModel validates its configuration): a label set it would
+  // refuse (a CSV manifest's 65th emotion, or one of 101 characters) is refused now, not after hours of training.
+  validateModelConfig(preset, `${flags.data}: the corpus's emotions cannot make a model`);
   const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
   await runTraining(flags, corpus.name, corpus.classes, loaded.utterances, loaded.unscored);
