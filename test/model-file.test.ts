@@ -29,10 +29,11 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** The good checkpoint with its metadata.config replaced (a crafted file). */
+/** The good checkpoint with its metadata.config replaced (a crafted file), and metadata.classes to match. */
 function withConfig(config: unknown): Uint8Array {
   const { tensors, metadata } = decodeSafetensors(good);
-  return encodeSafetensors(tensors, { ...metadata, config: typeof config === 'string' ? config : JSON.stringify(config) });
+  const classes = (config as { classes?: unknown } | null)?.classes;
+  return encodeSafetensors(tensors, { ...metadata, config: typeof config === 'string' ? config : JSON.stringify(config), ...(Array.isArray(classes) ? { classes: JSON.stringify(classes) } : {}) });
 }
 
 /** The good checkpoint with one tensor's values replaced. */
@@ -91,6 +92,9 @@ describe('model configurations', () => {
     ['sample rate 1e12', (c) => ({ ...c, sampleRate: 1e12 }), /config\.sampleRate must be an integer from 1000 to 768000, got 1000000000000/],
     ['one class', (c) => ({ ...c, classes: ['angry'] }), /config\.classes must hold 2 to 64 names, got 1/],
     ['an empty class name', (c) => ({ ...c, classes: ['angry', ' '] }), /config\.classes\[1\] must be a non-empty name/],
+    // `ser predict` prints the names: an escape sequence in one would drive the user's terminal.
+    ['a class name with an escape sequence', (c) => ({ ...c, classes: ['angry', 'sad\u001b]0;pwned\u0007', 'happy', 'neutral'] }), /config\.classes\[1\] must be a non-empty name of at most 100 characters without control characters, got "sad\\u001b\]0;pwned\\u0007"/],
+    ['a class name with a newline', (c) => ({ ...c, classes: ['angry\nsad', 'sad', 'happy', 'neutral'] }), /config\.classes\[0\] must be a non-empty name .* without control characters/],
     ['a class twice', (c) => ({ ...c, classes: ['angry', 'sad', 'angry'] }), /config\.classes lists "angry" twice/],
     ['classes not an array', (c) => ({ ...c, classes: 'angry,sad' }), /config\.classes must be an array of class names/],
     ['an unknown field', (c) => ({ ...c, attention: { heads: 8 } }), /config has unknown field\(s\) "attention"/],
