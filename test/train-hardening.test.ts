@@ -218,6 +218,17 @@ describe('the ser command', () => {
     expect(identity.training.seed).toBe(4);
   }, 120_000);
 
+  it('--fusion film with an m5 preset (no filter bank for its gender head) is refused before anything is written', async () => {
+    for (const [command, model] of [['demo', 'm5-compact'], ['train', 'm5']]) {
+      const out = join(dir, `film-${model}`);
+      const args = command === 'train' ? ['--corpus', 'csv', '--data', join(dir, 'nothing.csv')] : ['--speakers', '4', '--utterances', '1', '--epochs', '1'];
+      const r = await cli.run([command, ...args, '--model', model, '--fusion', 'film', '--out', out]);
+      expect(r.code, command).toBe(1);
+      expect(r.stderr).toContain(`ser: --fusion film needs a model with a filter bank (--model default or compact), not --model ${model}`);
+      expect(existsSync(out), command).toBe(false);
+    }
+  }, 60_000);
+
   it('--out /proc/x: fails at once, naming the folder', async () => {
     const r = await cli.run(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', '/proc/x'], { timeoutMs: 20_000 });
     expect(r.code).toBe(1);

@@ -130,6 +130,15 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--json', 'print one JSON summary object as the last line', false);
 }
 
+/** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
+ * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
+ * the corpus was read, naming neither flag). */
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model'>): void {
+  if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
+    throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
+  }
+}
+
 async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: ExperimentInput['utterances'], unscored: ExperimentInput['unscored'] = []) {
   const engine = await init(flags.tune === undefined ? {} : { tune: flags.tune });
   const tuner = engine.runtime?.tuner;
@@ -203,6 +212,7 @@ addTrainingFlags(
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy'),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5', final: true },
 ).action(async (flags: TrainFlags) => {
+  checkTrainingFlags(flags);
   await prepareOutputDir(flags.out); // before reading the corpus: a bad --out fails in a second, not after hours
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
@@ -223,6 +233,7 @@ addTrainingFlags(
     .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'compact', folds: 'pairs', final: false },
 ).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
+  checkTrainingFlags(flags);
   await prepareOutputDir(flags.out);
   const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });
   if (!flags.json) console.error(`synthetic corpus: ${corpus.utterances.length} utterances, ${flags.speakers} speakers (this is generated speech, not a real corpus)`);
