@@ -142,15 +142,26 @@ describe('stream options', () => {
     ['chunkFrames', 0],
     ['chunkFrames', 100.5],
     ['chunkFrames', '1024'],
+    ['gender', 'F'],
+    ['gender', 'x'],
   ];
   for (const [name, value] of bad) {
     it(`refuses ${name}: ${String(value)} with a RangeError that names it`, async () => {
       const attempt = recognizer.stream(chunks(1), () => undefined, { [name]: value });
       await expect(attempt).rejects.toThrow(RangeError);
       await expect(attempt).rejects.toThrow(`options.${name} must be`);
-      await expect(attempt).rejects.toThrow(`got ${String(value)}`);
+      await expect(attempt).rejects.toThrow(`got ${name === 'gender' ? JSON.stringify(value) : String(value)}`);
     });
   }
+
+  it('setGender refuses a gender other than f or m where it is called, not at the next inference', async () => {
+    const handle = start(fake(1), chunks(2), {});
+    expect(() => handle.setGender('F' as never)).toThrow(/stream: setGender\(gender\) must be 'f' or 'm', got "F"/);
+    handle.setGender('m');
+    handle.setGender(undefined);
+    await handle.finished;
+    expect(handle.stats().inferences).toBeGreaterThan(0);
+  });
 
   it('accepts the edges: 44.1 kHz chunks, no smoothing, results from a whole window only', async () => {
     const handle = start(fake(1), chunks(12), { sampleRate: 44100, smoothingMs: 0, minWindowFraction: 1, hopMs: 0.5, chunkFrames: 128 });

@@ -55,7 +55,7 @@ export function feedIterable(session: StreamSession, source: AsyncIterable<Float
   // not end a Node process with an unhandled rejection.
   finished.catch(() => undefined);
   return {
-    setGender: (g) => (session.gender = g),
+    setGender: (g) => session.setGender(g),
     stats: () => session.stats(),
     stop: async () => {
       stopped = true;
@@ -122,7 +122,7 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
     throw e;
   }
   return {
-    setGender: (g) => (session.gender = g),
+    setGender: (g) => session.setGender(g),
     stats: () => session.stats(),
     stop,
     finished,

@@ -6,7 +6,7 @@
 
 import { RingBuffer } from '../audio/ring-buffer.js';
 import { isSupportedSampleRate, SAMPLE_RATE_RANGE } from '../audio/wav.js';
-import type { Classification } from '../model/recognizer.js';
+import { givenGender, type Classification } from '../model/recognizer.js';
 import type { SpeakerGender, StreamOptions, StreamResult, StreamStats, WindowClassifier } from './types.js';
 
 /** One stream's schedule: push() frames at the model's rate; results go to onResult. */
@@ -24,7 +24,7 @@ export class StreamSession {
   private counts = { hops: 0, inferences: 0, dropped: 0, inferenceMs: 0, maxInferenceMs: 0, latencyMs: 0 };
   private failure: unknown = null;
   private hasFailed = false;
-  gender: SpeakerGender | undefined;
+  private speakerGender: SpeakerGender | undefined;
 
   constructor(private readonly recognizer: WindowClassifier, private readonly onResult: (r: StreamResult) => void, private readonly options: StreamOptions) {
     checkStreamOptions(options);
@@ -34,7 +34,16 @@ export class StreamSession {
     this.minSamples = Math.max(1, Math.round((options.minWindowFraction ?? 0.5) * windowSamples));
     this.smoothingSeconds = (options.smoothingMs ?? 1000) / 1000;
     this.nextHopAt = this.minSamples;
-    this.gender = options.gender;
+    this.speakerGender = givenGender(options.gender, 'stream: options.gender');
+  }
+
+  get gender(): SpeakerGender | undefined {
+    return this.speakerGender;
+  }
+
+  /** Checked where it is set, not at the next inference, where it would end the stream through onError. */
+  setGender(gender: SpeakerGender | undefined): void {
+    this.speakerGender = givenGender(gender, 'stream: setGender(gender)');
   }
 
   get error(): unknown {

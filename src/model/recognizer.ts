@@ -36,15 +36,20 @@ export interface ClassifyOptions {
   batchWindows?: number;
 }
 
+/** A speaker gender from a caller without types (a query parameter, JSON): one outside GENDERS would reach the
+ * network as an all-zero one-hot and come back as `gender` with genderGiven, so it is refused, naming `where` (the
+ * parameter). An
+ * empty one ('', null) says none was given, as undefined does. */
+export function givenGender(gender: unknown, where: string): 'f' | 'm' | undefined {
+  if (gender === undefined || gender === null || gender === '') return undefined;
+  if (!GENDERS.includes(gender as 'f' | 'm')) throw new RangeError(`${where} must be 'f' or 'm', got ${JSON.stringify(gender)}`);
+  return gender as 'f' | 'm';
+}
 export async function classify(model: SerModel, samples: Float32Array, sampleRate: number, options: ClassifyOptions = {}): Promise<Classification> {
   const { windowSamples, classes } = model.config;
   if (samples.length === 0) throw new Error('classify: no samples');
   if (!isSupportedSampleRate(sampleRate)) throw new RangeError(`classify: unsupported sample rate ${sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
-  // Callers without types (a query parameter, JSON) can pass any gender: one outside GENDERS would reach the
-  // network as an all-zero one-hot and come back as `gender` with genderGiven, so it is refused. An empty
-  // one ('', null) says none was given, as undefined does.
-  const gender = options.gender || undefined;
-  if (gender !== undefined && !GENDERS.includes(gender)) throw new RangeError(`classify: gender must be 'f' or 'm', got ${JSON.stringify(gender)}`);
+  const gender = givenGender(options.gender, 'classify: gender');
   const audio = normalizeLevel(sampleRate === model.config.sampleRate ? samples : resample(samples, sampleRate, model.config.sampleRate));
   // The windows evaluation scores (dataset.ts): back to back, the last end-aligned.
   const starts = windowStarts(audio.length, windowSamples, windowSamples);
