@@ -272,6 +272,17 @@ describe('the ser command', () => {
     expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
   }, 60_000);
 
+  it('--final-only --json names the model it trained, and refuses --seeds, which has no cross-validation to repeat', async () => {
+    const out = join(dir, 'cli-final-only');
+    const tiny = ['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--model', 'compact', '--final-only', '--out', out, '--json'];
+    const r = await cli.run(tiny);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ classes: expect.any(Array), genderEffect: {}, model: join(out, 'model.safetensors') });
+    const seeds = await cli.run([...tiny, '--seeds', '2']);
+    expect(seeds.code).toBe(1);
+    expect(seeds.stderr).toContain('--final-only trains one model, with --seed: --seeds 2 has no cross-validation to repeat');
+  }, 120_000);
+
   it('eval says how many utterances it dropped for labels the model does not know, and which', async () => {
     const model = new SerModel(compactModelConfig(['angry', 'sad']), 4);
     const path = join(dir, 'two-class.safetensors');

@@ -133,10 +133,13 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 /** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
  * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
  * the corpus was read, naming neither flag). */
-function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model'>): void {
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'finalOnly' | 'seeds'>): void {
   if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
     throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
   }
+  // --seeds repeats the cross-validation, which --final-only skips: it had trained N final models and written a
+  // seeds table with nothing in it.
+  if (flags.finalOnly && flags.seeds > 1) throw new Error(`--final-only trains one model, with --seed: --seeds ${flags.seeds} has no cross-validation to repeat`);
 }
 
 async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: ExperimentInput['utterances'], unscored: ExperimentInput['unscored'] = []) {

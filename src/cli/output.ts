@@ -45,8 +45,10 @@ export function predictionText(file: string, r: Classification): string {
   return r.warning ? `${line}\n${file}: warning: ${r.warning}` : line;
 }
 
-export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions'>) {
+export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'modelPath'>) {
   const out: Record<string, unknown> = { classes: result.classes };
+  // The final model's path, as the text output prints it (alone under --final-only, which scores nothing).
+  if (result.modelPath) out.model = result.modelPath;
   for (const [name, c] of entries(result)) {
     out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy ?? null, n: c.report.n, foldUa: c.perFold.map((f) => f.ua) };
   }
