@@ -53,7 +53,14 @@ async function main(): Promise<number> {
   if (options.tune !== null) tuner.enabled = options.tune;
   // --retune times every shape again: the saved choices are loaded only after (see the end).
   if (tuner.enabled && !options.retune) await loadTuning(engine);
-  const tf = options.tfjs ? await startTfjs() : null;
+  // TensorFlow.js failing to start (an adapter its backend cannot use) costs its column, not the run's table and JSON.
+  let tfjsFailure: string | null = null;
+  const tf = options.tfjs
+    ? await startTfjs().catch((e: Error) => {
+        tfjsFailure = e.message;
+        return null;
+      })
+    : null;
   const ctx: BenchContext = { engine, backend: engine.backend, tf };
   const adapter = adapterLabel(engine.adapter);
   const timing = options.quick ? QUICK_TIMING : FULL_TIMING;
@@ -74,7 +81,7 @@ async function main(): Promise<number> {
   // Likewise the host split (our share of the training step's host time).
   const hostSplitOn = options.hostSplit ?? (!cpuAdapter && selected({ name: 'host split', label: '' }, options.filters));
   if (options.hostSplit === null && cpuAdapter) notes.push('no host split on a CPU adapter (--host-split measures it)');
-  if (!tf) notes.push('--no-tfjs: TensorFlow.js not run');
+  if (!tf) notes.push(tfjsFailure ? `TensorFlow.js did not start (${tfjsFailure}): ours alone` : '--no-tfjs: TensorFlow.js not run');
   if (cpuAdapter) notes.push(options.busyWaits ? '--busy-waits: both engines wait on the device in dawn.node\'s busy loop' : 'both engines wait on the device politely, leaving the cores to the CPU driver (--busy-waits: in dawn.node\'s busy loop)');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
   notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
@@ -195,7 +202,7 @@ async function main(): Promise<number> {
     console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
     // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
     const timeoutMs = cpuAdapter ? undefined : 60_000;
-    coldStartResults = await timed('cold start', () => coldStartRows({ tune: options.tune, tfjs: options.tfjs, timeoutMs, canStart: budgetAllows('cold start'), onRow: (r) => console.log(coldStartLine(r)) }));
+    coldStartResults = await timed('cold start', () => coldStartRows({ tune: options.tune, tfjs: tf !== null, timeoutMs, canStart: budgetAllows('cold start'), onRow: (r) => console.log(coldStartLine(r)) }));
   }
 
   let hostSplit: HostSplitResult[] | undefined;

@@ -5,6 +5,7 @@
 // cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes; issue #11's
 // targets are judged from a run's rows (bench/targets.ts).
 
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -234,6 +235,32 @@ describe('bench --host-split', () => {
     const [failed] = await hostSplitRows([{ preset: 'compact', batch: 2 }], { tune: false, gpuPath: false, timeoutMs: 1 });
     expect(hostSplitLine(failed)).toMatch(/^host split compact \(batch 2\) +FAILED: host-split .*killed after 0.001 s/);
     await expect(spawnBenchChild('host-split', ['--preset', 'huge'], process.env, 60_000)).rejects.toThrow(/exit 2: .*bad argument "--preset huge"/);
+  });
+});
+
+describe('bench when TensorFlow.js cannot start', () => {
+  const tempDir = tempDirForTests('ser-bench-no-tfjs-');
+  it('runs ours alone and says why, with its table and JSON (dist/bench/index.js)', () => {
+    const dir = tempDir();
+    // Our engine gets the adapter; every later request (tfjs's) gets none, as from an adapter its backend cannot use.
+    const preload = join(dir, 'no-second-adapter.mjs');
+    writeFileSync(
+      preload,
+      `import { createRequire } from 'node:module';
+const dawn = createRequire(process.cwd() + '/package.json')('webgpu');
+Object.assign(globalThis, dawn.globals);
+const gpu = dawn.create([]);
+let asked = 0;
+const one = { requestAdapter: (o) => (asked++ ? Promise.resolve(null) : gpu.requestAdapter(o)), getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(), wgslLanguageFeatures: gpu.wgslLanguageFeatures };
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: one }, configurable: true, writable: true });
+`,
+    );
+    const args = ['--import', preload, 'dist/bench/index.js', '--filter', 'dispatch.floor', '--quick', '--no-cold-start', '--no-host-split', '--json', '--out', dir];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchJson;
+    expect(json.results.map((row) => [row.name, typeof row.ms])).toEqual([['dispatch.floor 1x1', 'number']]);
+    expect(json.notes).toContainEqual(expect.stringMatching(/^TensorFlow.js did not start \(.*webgpu backend did not start\): ours alone$/));
   });
 });
 
