@@ -29,5 +29,8 @@ fi
 # rows, last, start only within 440 s of node's start; the longest row (the m5 cold start with an empty tuning
 # cache, 29 s at 367ef6e) then ends in time, and the table, JSON and targets come out whatever ran slow. The log
 # ends with each section's seconds and, below, the script's own.
-node dist/bench/index.js --sizes 256,1024,4096 --profile --torch --budget 440 --out "$out" "$@" 2>&1 | tee "$out/bench.log"
+# The benchmark exits 1 when a case failed: the script's seconds are still written, and its status passed on.
+status=0
+node dist/bench/index.js --sizes 256,1024,4096 --profile --torch --budget 440 --out "$out" "$@" 2>&1 | tee "$out/bench.log" || status=$?
 echo "gpu-bench.sh: ${SECONDS} s from start to end" | tee -a "$out/bench.log"
+exit "$status"

@@ -6,7 +6,7 @@
 // targets are judged from a run's rows (bench/targets.ts).
 
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkCase, runCase, timedResult, type BenchContext } from '../bench/case.js';
@@ -261,6 +261,19 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu: one }, configurab
     const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchJson;
     expect(json.results.map((row) => [row.name, typeof row.ms])).toEqual([['dispatch.floor 1x1', 'number']]);
     expect(json.notes).toContainEqual(expect.stringMatching(/^TensorFlow.js did not start \(.*webgpu backend did not start\): ours alone$/));
+  });
+});
+
+describe('scripts/gpu-bench.sh', () => {
+  const tempDir = tempDirForTests('ser-gpu-bench-');
+  it("ends its log with its own seconds and passes on the benchmark's status, also when a case failed", () => {
+    const dir = tempDir();
+    // A stand-in for node: the benchmark's last line on a run with a failed case, and its exit status.
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\necho "1 case(s) FAILED (see above)"\nexit 1\n', { mode: 0o755 });
+    const out = join(dir, 'out');
+    const r = spawnSync('bash', ['scripts/gpu-bench.sh'], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, OUT: out } });
+    expect(r.status).toBe(1);
+    expect(readFileSync(join(out, 'bench.log'), 'utf8')).toMatch(/^1 case\(s\) FAILED \(see above\)\ngpu-bench.sh: \d+ s from start to end\n$/);
   });
 });
 
