@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelPreset } from '../src/model/config.js';
+import { childTimeout } from './budget.js';
 import { spawnBenchChild } from './child.js';
 import type { ColdStartInstants } from './cold-start.js';
 import { benchModelConfig } from './ser-ours.js';
@@ -61,6 +62,8 @@ interface ColdStartOptions {
   timeoutMs?: number;
   /** Asked before each row; the rows left when it says no are not run (the bench's --budget). */
   canStart?: () => boolean;
+  /** Asked before each row: its child is stopped after at most this many ms (what is left of the bench's --budget). */
+  budgetLeftMs?: () => number;
   /** Called with each row as it finishes. */
   onRow?: (row: ColdStartResult) => void;
 }
@@ -88,8 +91,9 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
         if (!canStart()) break;
         const name = `cold start ${engine} ${preset} (batch ${COLD_START_BATCH})${cache ? `, ${cache} tuning cache` : ''}`;
         const args = ['--engine', engine, '--preset', preset, '--batch', String(COLD_START_BATCH), ...(engine === 'ours' ? tuneArgs : [])];
+        const timeout = childTimeout(o.timeoutMs ?? CHILD_TIMEOUT_MS, o.budgetLeftMs);
         try {
-          const { spawned, instants: t } = await spawnColdStart(args, env, o.timeoutMs);
+          const { spawned, instants: t } = await spawnColdStart(args, env, timeout.timeoutMs);
           const since = (instant: number) => instant - spawned;
           add({
             name,
@@ -109,7 +113,7 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
             trialMs: t.trialMs,
           });
         } catch (e) {
-          add({ name, failed: (e as Error).message });
+          add({ name, failed: (e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : '') });
         }
       }
     } finally {

@@ -6,6 +6,7 @@
 // work a GPU run would do, measured where no GPU is.
 
 import type { ModelPreset } from '../src/model/config.js';
+import { childTimeout } from './budget.js';
 import { spawnBenchChild } from './child.js';
 import type { HostSplit } from './host-split.js';
 
@@ -28,6 +29,8 @@ interface HostSplitOptions {
   timeoutMs: number;
   /** Asked before each row; the rows left when it says no are not run (the bench's --budget). */
   canStart?: () => boolean;
+  /** Asked before each row: its child is stopped after at most this many ms (what is left of the bench's --budget). */
+  budgetLeftMs?: () => number;
   /** Called with each row as it finishes. */
   onRow?: (r: HostSplitResult) => void;
 }
@@ -41,11 +44,12 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
       if (!canStart()) return rows;
       const name = `host split ${preset} (batch ${batch})${onGpuPath ? ' GPU path' : ''}`;
       const args = ['--preset', preset, '--batch', String(batch), ...(o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
+      const timeout = childTimeout(o.timeoutMs, o.budgetLeftMs);
       try {
-        const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, o.timeoutMs);
+        const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeout.timeoutMs);
         rows.push({ name, preset, batch, ...result, ...(onGpuPath ? { gpuPath: true as const } : {}) });
       } catch (e) {
-        rows.push({ name, failed: (e as Error).message });
+        rows.push({ name, failed: (e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : '') });
       }
       o.onRow?.(rows[rows.length - 1]);
     }

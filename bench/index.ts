@@ -15,7 +15,7 @@ import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type Cold
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
-import { budgetGate } from './budget.js';
+import { budgetGate, budgetLeftMs, childTimeout } from './budget.js';
 import { isCpuAdapter, startEngine, startTfjs, useBusyWaits } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
   let torch: Omit<TorchRun, 'results'> | { missing: string } | undefined;
   if (options.torch) {
     // PyTorch's failure costs its column, not the run's table and JSON.
-    torch = await timed('PyTorch', () => torchColumn(rows, models, timing).catch((e: Error) => ({ missing: e.message })));
+    torch = await timed('PyTorch', () => torchColumn(rows, models, timing, () => budgetLeftMs(options.budget)).catch((e: Error) => ({ missing: e.message })));
     if ('missing' in torch) console.log(`\n--torch: not run: ${torch.missing}`);
   }
 
@@ -202,7 +202,7 @@ async function main(): Promise<number> {
     console.log(`\ncold start: ms from spawning node (dist/bench/cold-start.js) to each instant; a fresh process per row\n${coldStartHeader()}`);
     // A GPU's processes take seconds: a minute each at most keeps a hung one from eating the GPU session.
     const timeoutMs = cpuAdapter ? undefined : 60_000;
-    coldStartResults = await timed('cold start', () => coldStartRows({ tune: options.tune, tfjs: tf !== null, timeoutMs, canStart: budgetAllows('cold start'), onRow: (r) => console.log(coldStartLine(r)) }));
+    coldStartResults = await timed('cold start', () => coldStartRows({ tune: options.tune, tfjs: tf !== null, timeoutMs, canStart: budgetAllows('cold start'), budgetLeftMs: () => budgetLeftMs(options.budget), onRow: (r) => console.log(coldStartLine(r)) }));
   }
 
   let hostSplit: HostSplitResult[] | undefined;
@@ -212,7 +212,7 @@ async function main(): Promise<number> {
     const gpuPathNote = cpuAdapter ? "; 'GPU path': ours on a GPU's kernels (a runtime that takes this adapter for a GPU, Dawn stubbed throughout)" : '';
     console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
     const steps = models.filter((c) => c.mode === 'train');
-    hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, onRow: (r) => console.log(hostSplitLine(r)) }));
+    hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, budgetLeftMs: () => budgetLeftMs(options.budget), onRow: (r) => console.log(hostSplitLine(r)) }));
   }
 
   const gm = geometricMeanRatio(rows);
@@ -251,10 +251,11 @@ async function main(): Promise<number> {
 }
 
 /** Times our finished GEMM and model cases in PyTorch, adds torchMs and torchRatio to their rows and prints
- * them as a table of their own. */
-async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptions): Promise<Omit<TorchRun, 'results'> | { missing: string }> {
+ * them as a table of their own. The script is stopped where the run's --budget ends (`budgetLeft`). */
+async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptions, budgetLeft: () => number): Promise<Omit<TorchRun, 'results'> | { missing: string }> {
   const found = torchPython();
   if ('missing' in found) return found;
+  if (budgetLeft() <= 0) return { missing: '--budget was spent' };
   const done = rows.filter((r): r is CaseResult => !isFailed(r));
   const cases = done.flatMap((r): TorchCase[] => {
     const model = models.find((m) => m.name === r.name);
@@ -262,7 +263,13 @@ async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptio
     return c ? [c] : [];
   });
   console.log(`\nPyTorch (${found.python}): ${cases.length} cases`);
-  const run = runTorch(found.python, cases, timing);
+  const timeout = childTimeout(Infinity, budgetLeft);
+  let run: TorchRun;
+  try {
+    run = runTorch(found.python, cases, timing, timeout.timeoutMs);
+  } catch (e) {
+    throw new Error((e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : ''));
+  }
   const { results, ...about } = run;
   console.log(`PyTorch ${run.torch} on ${run.device} (${run.threads} threads), fp32, TF32 off`);
   console.log('case'.padEnd(40) + 'ours ms'.padStart(11) + 'torch ms'.padStart(11) + 'torch/ours'.padStart(12));

@@ -36,7 +36,8 @@ export interface BenchOptions {
   busyWaits: boolean;
   /** Check issue #11's targets against this saved run's JSON and time nothing (bench/targets.ts). */
   targets: string | null;
-  /** Seconds from the process's start after which no cold-start or host-split row starts; null = no limit. */
+  /** Seconds from the process's start after which no cold-start or host-split row starts and no child (those
+   * rows', PyTorch's) runs on; null = no limit. */
   budget: number | null;
 }
 
@@ -57,8 +58,9 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      batch, with Dawn's recording calls stubbed out; default: on a GPU, unless --filter leaves out
                      "host split")
   --budget <s>       the run's seconds: cold-start and host-split rows (the last sections, fresh processes each)
-                     not started by then are left out, with a note, so that the table, JSON and targets come out
-                     (scripts/gpu-bench.sh: one device call of 8 minutes)
+                     not started by then are left out, with a note, and a child still running then (theirs, or
+                     PyTorch's) is stopped, so that the table, JSON and targets come out (scripts/gpu-bench.sh:
+                     one device call of 8 minutes)
   --busy-waits       both engines wait on the device in dawn.node's busy loop, as they do on a GPU (default on a
                      CPU driver: they wait politely, leaving the cores to the driver; src/gpu/polite-wait.ts)
   --no-tfjs          skip the TensorFlow.js comparison

@@ -48,11 +48,14 @@ export function gemmTorchCase(name: string): TorchCase | null {
   return m ? { name, kind: 'gemm', m: Number(m[2]), n: Number(m[2]), k: Number(m[2]), op: m[1] as 'fwd' | 'bwdA' | 'bwdB' } : null;
 }
 
-/** Times `cases` in PyTorch; throws with the script's stderr when it fails. */
-export function runTorch(python: string, cases: TorchCase[], timing: TimingOptions): TorchRun {
+/** Times `cases` in PyTorch, stopping the script after `timeoutMs` (none where Infinity); throws with its status
+ * when it fails. */
+export function runTorch(python: string, cases: TorchCase[], timing: TimingOptions, timeoutMs = Infinity): TorchRun {
   const input = JSON.stringify({ timing: { repeats: timing.repeats, minSampleMs: timing.minSampleMs, budgetMs: timing.budgetMs }, cases });
   // stderr (a line per case) goes to our stderr as it comes: a CPU run of the m5 model takes minutes.
-  const r = spawnSync(python, [script()], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const timeout = Number.isFinite(timeoutMs) ? Math.max(1, timeoutMs) : undefined;
+  const r = spawnSync(python, [script()], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 24, timeout });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new Error(`${python} bench/torch_bench.py stopped after ${timeout! / 1000} s`);
   if (r.status !== 0) throw new Error(`${python} bench/torch_bench.py failed (${r.status ?? r.signal})`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return { python, ...(JSON.parse(last) as Omit<TorchRun, 'python'>) };

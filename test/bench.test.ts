@@ -13,7 +13,7 @@ import { checkCase, runCase, timedResult, type BenchContext } from '../bench/cas
 import { kernelCases } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
-import { budgetGate } from '../bench/budget.js';
+import { budgetGate, budgetLeftMs, childTimeout } from '../bench/budget.js';
 import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
@@ -203,6 +203,21 @@ describe('bench --cold-start', () => {
     expect(notes).toHaveLength(1);
   });
 
+  it("stops a child that runs past the --budget's end, whatever its own timeout, and says so in its row", async () => {
+    // A row started just inside the budget with a minute's timeout would otherwise end a minute past it.
+    expect(budgetLeftMs(440, () => 439.5)).toBe(500);
+    expect(budgetLeftMs(440, () => 450)).toBe(0);
+    expect(budgetLeftMs(null, () => 1e9)).toBe(Infinity);
+    expect(childTimeout(60_000, () => 500)).toEqual({ timeoutMs: 500, byBudget: true });
+    expect(childTimeout(60_000, () => 0)).toEqual({ timeoutMs: 1, byBudget: true });
+    expect(childTimeout(60_000, () => Infinity)).toEqual({ timeoutMs: 60_000, byBudget: false });
+    expect(childTimeout(60_000)).toEqual({ timeoutMs: 60_000, byBudget: false });
+    const [row] = await hostSplitRows([{ preset: 'compact', batch: 2 }], { tune: false, gpuPath: false, timeoutMs: 120_000, budgetLeftMs: () => 1 });
+    expect(hostSplitLine(row)).toMatch(/FAILED: host-split .*killed after 0.001 s.* \(the end of --budget\)$/);
+    const [cold] = await coldStartRows({ presets: ['compact'], tune: false, tfjs: false, timeoutMs: 120_000, budgetLeftMs: () => 1 });
+    expect(coldStartLine(cold)).toMatch(/FAILED: cold-start .*killed after 0.001 s.* \(the end of --budget\)$/);
+  });
+
   it('starts no row once told not to (the bench\'s --budget)', async () => {
     let asked = 0;
     const no = () => (asked++, false);
@@ -289,6 +304,11 @@ describe('bench --torch', () => {
     expect(run.torch).toMatch(/^\d+\.\d+/);
     expect(run.device).toBeTruthy();
     expect(gemmTorchCase('conv1d.fwd 16x1x48000->64 k80/4')).toBeNull();
+  });
+
+  it.skipIf(missing)(titleNeeding(!missing, 'stops the PyTorch script at its timeout (the end of the bench\'s --budget)', missing), () => {
+    const python = (found as { python: string }).python;
+    expect(() => runTorch(python, [gemmTorchCase('gemm.fwd 33^3')!], TINY, 1)).toThrow(/bench\/torch_bench.py stopped after 0.001 s$/);
   });
 });
 
