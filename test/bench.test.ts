@@ -253,29 +253,57 @@ describe('bench --host-split', () => {
   });
 });
 
-describe('bench when TensorFlow.js cannot start', () => {
-  const tempDir = tempDirForTests('ser-bench-no-tfjs-');
-  it('runs ours alone and says why, with its table and JSON (dist/bench/index.js)', () => {
-    const dir = tempDir();
-    // Our engine gets the adapter; every later request (tfjs's) gets none, as from an adapter its backend cannot use.
-    const preload = join(dir, 'no-second-adapter.mjs');
+describe('bench (dist/bench/index.js) when a part fails on the adapter', () => {
+  const tempDir = tempDirForTests('ser-bench-failing-');
+  /** Runs the benchmark with navigator.gpu made by `gpu` (a module's body, given dawn.node's GPU as `dawn`) and
+   * returns its status, its stderr and its JSON (--json). */
+  function benchWith(gpu: string, args: string[]) {
+    const preload = join(tempDir(), `gpu-${Math.random().toString(36).slice(2)}.mjs`);
     writeFileSync(
       preload,
       `import { createRequire } from 'node:module';
-const dawn = createRequire(process.cwd() + '/package.json')('webgpu');
-Object.assign(globalThis, dawn.globals);
-const gpu = dawn.create([]);
-let asked = 0;
-const one = { requestAdapter: (o) => (asked++ ? Promise.resolve(null) : gpu.requestAdapter(o)), getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(), wgslLanguageFeatures: gpu.wgslLanguageFeatures };
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: one }, configurable: true, writable: true });
+const webgpu = createRequire(process.cwd() + '/package.json')('webgpu');
+Object.assign(globalThis, webgpu.globals);
+const dawn = webgpu.create([]);
+${gpu}
+Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
 `,
     );
-    const args = ['--import', preload, 'dist/bench/index.js', '--filter', 'dispatch.floor', '--quick', '--no-cold-start', '--no-host-split', '--json', '--out', dir];
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', preload, 'dist/bench/index.js', '--quick', '--no-cold-start', '--no-host-split', '--json', '--out', tempDir(), ...args], { encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr, json: r.status === 2 ? null : (JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchJson & { census?: unknown }) };
+  }
+
+  it('runs ours alone when TensorFlow.js cannot start, and says why, with its table and JSON', () => {
+    // Our engine gets the adapter; every later request (tfjs's) gets none, as from an adapter its backend cannot use.
+    const r = benchWith(
+      `let asked = 0;
+const gpu = { requestAdapter: (o) => (asked++ ? Promise.resolve(null) : dawn.requestAdapter(o)), getPreferredCanvasFormat: () => dawn.getPreferredCanvasFormat(), wgslLanguageFeatures: dawn.wgslLanguageFeatures };`,
+      ['--filter', 'dispatch.floor'],
+    );
     expect(r.status, r.stderr).toBe(0);
-    const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchJson;
-    expect(json.results.map((row) => [row.name, typeof row.ms])).toEqual([['dispatch.floor 1x1', 'number']]);
-    expect(json.notes).toContainEqual(expect.stringMatching(/^TensorFlow.js did not start \(.*webgpu backend did not start\): ours alone$/));
+    expect(r.json!.results.map((row) => [row.name, typeof row.ms])).toEqual([['dispatch.floor 1x1', 'number']]);
+    expect(r.json!.notes).toContainEqual(expect.stringMatching(/^TensorFlow.js did not start \(.*webgpu backend did not start\): ours alone$/));
+  });
+
+  it('keeps the table, the census and the JSON when the profile fails', () => {
+    // Query sets fail on this device: the profiler's timestamps, as a GPU's read-back of them might.
+    const r = benchWith(
+      `const gpu = {
+  requestAdapter: async (o) => {
+    const adapter = await dawn.requestAdapter(o);
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    adapter.requestDevice = async (d) => Object.assign(await requestDevice(d), { createQuerySet: () => { throw new Error('no query sets here'); } });
+    return adapter;
+  },
+  getPreferredCanvasFormat: () => dawn.getPreferredCanvasFormat(),
+  wgslLanguageFeatures: dawn.wgslLanguageFeatures,
+};`,
+      ['--filter', 'dispatch.floor,train step m5-compact', '--no-tfjs', '--profile'],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json!.results.map((row) => row.name)).toEqual(['dispatch.floor 1x1', 'train step m5-compact (batch 16)']);
+    expect(r.json!.census).toMatchObject({ preset: 'm5-compact' });
+    expect(r.json!.notes).toContainEqual('--profile failed: no query sets here');
   });
 });
 
