@@ -1,5 +1,5 @@
-// The kernel cases: every kernel the SER model runs, at the shapes the default model (batch 16, 3-s windows at
-// 16 kHz) gives it, forward and backward; and GEMM from 256³ up, with the classifier's skinny products; and the
+// The kernel cases: every kernel the SER model runs, at the shapes the m5 design (batch 16, 3-s windows at
+// 16 kHz; the design TensorFlow.js's twin implements, ser-tfjs.ts) gives it, forward and backward; and GEMM from 256³ up, with the classifier's skinny products; and the
 // floor under them all, one dispatch that does nothing.
 // tfjs runs conv1d as conv2d of height 1 (channels-last, [N,1,L,C]), the layout tfjs's own conv1d uses;
 // inputs are converted once, outside timing, and outputs are converted back for the checks.
@@ -17,7 +17,8 @@ const F32 = 4;
 /** One convolution: x [N, Cin, L], w [Cout, Cin, K], dilation 1. */
 export type ConvLayer = Record<'N' | 'Cin' | 'Cout' | 'L' | 'K' | 'stride' | 'padding', number>;
 
-/** The default model's four convolutions (see src/model/config.ts): padding as ConvBlock chooses it. */
+/** The m5 design's four convolutions (m5ModelConfig in src/model/config.ts, not the default model's filter bank
+ * and k5 blocks): padding as ConvBlock chooses it. */
 export const MODEL_CONV_LAYERS: ConvLayer[] = [
   { N: 16, Cin: 1, Cout: 64, L: 48000, K: 80, stride: 4, padding: 39 },
   { N: 16, Cin: 64, Cout: 128, L: 3000, K: 3, stride: 1, padding: 1 },
@@ -405,7 +406,7 @@ export function gemmSizes(cpuAdapter: boolean, requested: number[] | null): { si
   };
 }
 
-/** Every kernel case at the model's shapes (`scale` < 1 shrinks batch and lengths, for the smoke test). */
+/** Every kernel case at the m5 design's shapes (`scale` < 1 shrinks batch and lengths, for the smoke test). */
 export function kernelCases(gemm: number[], scale = 1): KernelCase[] {
   const s = (v: number) => Math.max(4, Math.round(v * scale));
   const layers = MODEL_CONV_LAYERS.map((l) => ({ ...l, N: scale < 1 ? 2 : l.N, L: s(l.L) }));

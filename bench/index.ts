@@ -1,8 +1,8 @@
-// `npm run bench`: every kernel the SER model runs, at the model's shapes, forward and backward, plus GEMM
-// and the whole training step and inference, each checked against the CPU reference and then timed against
-// TensorFlow.js's WebGPU backend on the same adapter in this process. Prints a table, writes charts and a JSON
-// file to bench/results/ (`--json`: the JSON object is also the last line of stdout); `--profile` adds the
-// per-kernel GPU time of our training step, `--cold-start` the time fresh processes take to their first
+// `npm run bench`: every kernel the SER model runs, at the m5 design's shapes (cases-kernels.ts), forward and
+// backward, plus GEMM and the whole training step and inference, each checked against the CPU reference and then
+// timed against TensorFlow.js's WebGPU backend on the same adapter in this process. Prints a table, writes charts
+// and a JSON file to bench/results/ (`--json`: the JSON object is also the last line of stdout); `--profile` adds
+// the per-kernel GPU time of our training step, `--cold-start` the time fresh processes take to their first
 // training step (cases-cold-start.ts). Flags: see options.ts.
 
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkCase, runCase, timedResult, type BenchContext } from '../bench/case.js';
-import { kernelCases } from '../bench/cases-kernels.js';
+import { kernelCases, MODEL_CONV_LAYERS } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
 import { budgetGate, budgetLeftMs, childTimeout } from '../bench/budget.js';
@@ -20,6 +20,7 @@ import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
 import { titleNeeding } from './skip.js';
 import { tempDirForTests } from './temp-dir.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
+import { benchModelConfig } from '../bench/ser-ours.js';
 import { parseOptions } from '../bench/options.js';
 import { benchJson, tableRow, type BenchJson } from '../bench/report.js';
 import { checkTargets, readBenchJson, targetLines } from '../bench/targets.js';
@@ -45,6 +46,23 @@ describe('bench kernel cases (tiny shapes)', () => {
     for (const n of ['conv1d.fwd', 'conv1d.bwdInput', 'conv1d.bwdWeight', 'maxPool1d.fwd', 'maxPool1d.bwd', 'batchNorm+relu.fwd', 'batchNorm+relu.bwd', 'gemm.fwd', 'gemm.bwdA', 'gemm.bwdB', 'linear.fwd', 'linear.bwdInput', 'linear.bwdWeight', 'dispatch.floor']) {
       expect(names).toContain(n);
     }
+  });
+
+  it("runs at the m5 design's layers (the design tfjs's twin implements), batch 16 on 3-s windows", () => {
+    const config = benchModelConfig('m5');
+    let [channels, length] = [1, config.windowSamples];
+    const layers = config.blocks.map((b) => {
+      const padding = Math.floor(b.kernel / 2) - (b.kernel % 2 === 0 ? 1 : 0); // as ConvBlock
+      const layer = { N: MODEL_BATCH, Cin: channels, Cout: b.channels, L: length, K: b.kernel, stride: b.stride, padding };
+      length = Math.floor((length + 2 * padding - b.kernel) / b.stride) + 1;
+      if (b.pool > 1) length = Math.floor(length / b.pool);
+      channels = b.channels;
+      return layer;
+    });
+    expect(MODEL_CONV_LAYERS).toEqual(layers);
+    const names = kernelCases([]).map((c) => c.name);
+    const pooled = channels + (config.useGender ? 2 : 0);
+    expect(names).toEqual(expect.arrayContaining([`linear.fwd 16x${pooled}->${config.hidden}`, `linear.fwd 16x${config.hidden}->${config.classes.length}`]));
   });
 
   // Every case has a tfjs twin but the dispatch floor, which is no op of tfjs's.
