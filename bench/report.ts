@@ -107,7 +107,9 @@ export function throughputChart(rows: Row[], adapter: string): string | null {
 }
 
 export interface BenchJson {
-  adapter: { vendor: string; architecture: string; description: string };
+  /** device: the GPU's name where Dawn gives one (an NVIDIA adapter's description is the driver's version alone);
+   * absent from runs saved before it was kept. */
+  adapter: { vendor: string; architecture: string; device?: string; description: string };
   date: string;
   timing: string;
   notes: string[];
@@ -122,7 +124,7 @@ export interface BenchJson {
 export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], timing: string, notes: string[], profile?: KernelTime[]): BenchJson {
   const round = (v: number | undefined | null) => (v === undefined || v === null ? v : Number(v.toPrecision(5)));
   return {
-    adapter: { vendor: adapter?.vendor ?? '', architecture: adapter?.architecture ?? '', description: adapter?.description ?? '' },
+    adapter: { vendor: adapter?.vendor ?? '', architecture: adapter?.architecture ?? '', device: adapter?.device ?? '', description: adapter?.description ?? '' },
     date: new Date().toISOString(),
     timing,
     notes,

@@ -33,7 +33,7 @@ const fixed = (v: number, digits = 2) => v.toFixed(digits);
 
 /** Each target of the issue against `run`'s rows. */
 export function checkTargets(run: BenchJson): TargetCheck[] {
-  const gpu = !isCpuAdapter({ ...run.adapter, device: '' });
+  const gpu = !isCpuAdapter({ ...run.adapter, device: run.adapter.device ?? '' });
   const rows = run.results.filter((r): r is Result => r.ms !== null);
   const row = (name: string) => rows.find((r) => r.name === name);
   const checks: TargetCheck[] = [];
@@ -104,12 +104,13 @@ export function readBenchJson(file: string): BenchJson {
   return run as BenchJson;
 }
 
-/** The adapter as the run's JSON names it, with the GPU's name where PyTorch reported it (Dawn's description of
- * an NVIDIA adapter is the driver's version alone). */
+/** The adapter as the run's JSON names it, with the GPU's name: the adapter's device, or in runs saved without it
+ * the one PyTorch reported (Dawn's description of an NVIDIA adapter is the driver's version alone). */
 function adapterName(run: BenchJson & { torch?: { device?: string } }): string {
   const described = run.adapter.description || run.adapter.vendor;
-  const device = run.torch?.device;
-  return device && device !== 'cpu' ? `${device} (${described})` : described;
+  const torchDevice = run.torch?.device === 'cpu' ? undefined : run.torch?.device;
+  const device = run.adapter.device || torchDevice;
+  return device ? `${device} (${described})` : described;
 }
 
 /** The checks as lines: "met", "NOT MET" or "—" (not measured), the target, what was measured. */

@@ -86,6 +86,10 @@ describe('bench kernel cases (tiny shapes)', () => {
     expect(r.gflops).toBeGreaterThan(0);
     expect(tableRow(r)).toContain('GFLOP/s');
     const json = benchJson(ctx.engine.adapter, [r, { name: 'broken', failed: 'x' }], 'test', []);
+    // The adapter's device names the GPU (the file name's slug is made of it): Dawn's description of an NVIDIA
+    // adapter is the driver's version alone.
+    expect(json.adapter.device).toBe(ctx.engine.adapter!.device);
+    expect(json.adapter.device).toBeTruthy();
     expect(json.results[0]).toMatchObject({ name: r.name, tfjsMs: expect.any(Number), ratio: expect.any(Number) });
     expect(json.results[1]).toMatchObject({ name: 'broken', ms: null, failed: 'x' });
   });
@@ -496,6 +500,8 @@ describe('bench --targets (issue #11)', () => {
     const floored = run(LAVAPIPE, { 'conv1d.fwd 16x64x3000->128 k3': { ratio: 2.9 } });
     floored.results.push({ name: 'dispatch.floor 1x1', ms: 0.02, tfjsMs: null, ratio: null });
     expect(checkTargets(floored).find((c) => c.met === false)!.measured).toMatch(/short: conv1d.fwd 16x64x3000->128 k3 2.90×, ours 0.100 ms: 5.0× dispatch.floor 1x1's 0.020; gemm/);
+    const named = run({ ...H100, device: 'NVIDIA H100 80GB HBM3' });
+    expect(targetLines(named, checkTargets(named))[0]).toMatch(/^issue #11's targets on NVIDIA H100 80GB HBM3 \(NVIDIA: 580.159.04\)/);
     const slow = run(H100, { 'gemm.fwd 4096^3': { gflops: 39000 } });
     expect(targetLines(slow, checkTargets(slow))).toEqual(expect.arrayContaining([expect.stringMatching(/^issue #11's targets on NVIDIA: .*: 1 not met$/), expect.stringMatching(/^  NOT MET gemm.fwd 4096\^3: ≥ 40 TFLOP\/s +39.0 TFLOP\/s$/)]));
   });
