@@ -26,6 +26,6 @@ export function budgetLeftMs(budget: number | null, seconds = () => performance.
  * why it was stopped). */
 export function childTimeout(timeoutMs: number, budgetLeft?: () => number): { timeoutMs: number; byBudget: boolean } {
   const left = budgetLeft?.() ?? Infinity;
-  // At least 1 ms: a zero timeout is none (spawn's default).
-  return left < timeoutMs ? { timeoutMs: Math.max(1, left), byBudget: true } : { timeoutMs, byBudget: false };
+  // Whole milliseconds, as spawn takes them, and at least 1: a zero timeout is none (spawn's default).
+  return left < timeoutMs ? { timeoutMs: Math.max(1, Math.floor(left)), byBudget: true } : { timeoutMs, byBudget: false };
 }

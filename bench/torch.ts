@@ -53,7 +53,7 @@ export function gemmTorchCase(name: string): TorchCase | null {
 export function runTorch(python: string, cases: TorchCase[], timing: TimingOptions, timeoutMs = Infinity): TorchRun {
   const input = JSON.stringify({ timing: { repeats: timing.repeats, minSampleMs: timing.minSampleMs, budgetMs: timing.budgetMs }, cases });
   // stderr (a line per case) goes to our stderr as it comes: a CPU run of the m5 model takes minutes.
-  const timeout = Number.isFinite(timeoutMs) ? Math.max(1, timeoutMs) : undefined;
+  const timeout = Number.isFinite(timeoutMs) ? Math.max(1, Math.floor(timeoutMs)) : undefined; // whole ms, as spawnSync takes them
   const r = spawnSync(python, [script()], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 24, timeout });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new Error(`${python} bench/torch_bench.py stopped after ${timeout! / 1000} s`);
   if (r.status !== 0) throw new Error(`${python} bench/torch_bench.py failed (${r.status ?? r.signal})`);

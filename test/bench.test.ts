@@ -231,6 +231,8 @@ describe('bench --cold-start', () => {
     expect(budgetLeftMs(440, () => 450)).toBe(0);
     expect(budgetLeftMs(null, () => 1e9)).toBe(Infinity);
     expect(childTimeout(60_000, () => 500)).toEqual({ timeoutMs: 500, byBudget: true });
+    expect(childTimeout(60_000, () => 996075.079447)).toEqual({ timeoutMs: 60_000, byBudget: false });
+    expect(childTimeout(Infinity, () => 996075.079447)).toEqual({ timeoutMs: 996075, byBudget: true }); // whole ms, as spawn takes them
     expect(childTimeout(60_000, () => 0)).toEqual({ timeoutMs: 1, byBudget: true });
     expect(childTimeout(60_000, () => Infinity)).toEqual({ timeoutMs: 60_000, byBudget: false });
     expect(childTimeout(60_000)).toEqual({ timeoutMs: 60_000, byBudget: false });
@@ -359,6 +361,8 @@ describe('bench --torch', () => {
   it.skipIf(missing)(titleNeeding(!missing, 'stops the PyTorch script at its timeout (the end of the bench\'s --budget)', missing), () => {
     const python = (found as { python: string }).python;
     expect(() => runTorch(python, [gemmTorchCase('gemm.fwd 33^3')!], TINY, 1)).toThrow(/bench\/torch_bench.py stopped after 0.001 s$/);
+    expect(() => runTorch(python, [gemmTorchCase('gemm.fwd 33^3')!], TINY, 1.5)).toThrow(/stopped after 0.001 s$/); // not "out of range"
+    expect(runTorch(python, [gemmTorchCase('gemm.fwd 33^3')!], TINY, 60_000.5).results['gemm.fwd 33^3']).toBeGreaterThan(0);
   });
 });
 
