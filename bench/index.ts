@@ -290,6 +290,7 @@ async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptio
     r.torchRatio = ms / r.ms;
     console.log(r.name.padEnd(40) + r.ms.toPrecision(4).padStart(11) + ms.toPrecision(4).padStart(11) + `${r.torchRatio.toFixed(2)}x`.padStart(12));
   }
+  for (const [name, error] of Object.entries(run.failed ?? {})) console.log(`${name.padEnd(40)}PyTorch FAILED: ${error}`);
   return about;
 }
 

@@ -21,6 +21,8 @@ export interface TorchRun {
   threads: number;
   /** Median ms per run, by case name. */
   results: Record<string, number>;
+  /** The cases that raised in PyTorch, with the first line of their error: the others are still timed. */
+  failed?: Record<string, string>;
 }
 
 const PYTHONS = ['/usr/bin/python3', 'python3'];

@@ -7,7 +7,8 @@ writes: the engine's own network parameter for parameter. fp32 with TF32 off; CU
 
 Input: {"timing": {"repeats", "minSampleMs", "budgetMs"}, "cases": [{"name", "kind": "train"|"infer",
 "config": ModelConfig, "batch"} | {"name", "kind": "gemm", "m", "n", "k", "op": "fwd"|"bwdA"|"bwdB"}]}.
-Output, as the last line: {"torch", "device", "threads", "results": {name: ms}}, ms the median per run.
+Output, as the last line: {"torch", "device", "threads", "results": {name: ms}, "failed": {name: error}}, ms the
+median per run; a case that raises (CUDA out of memory, say) is named in "failed" and the others still run.
 Timing as bench/timing.ts: a warm-up run, then samples of k runs ended by a device sync, k grown until a sample
 lasts minSampleMs, up to `repeats` samples within budgetMs per case.
 """
@@ -103,13 +104,20 @@ def gemm_case(case):
 
 def main():
     request = json.load(sys.stdin)
-    results = {}
+    results, failed = {}, {}
     for case in request['cases']:
-        run = gemm_case(case) if case['kind'] == 'gemm' else model_case(case)
-        results[case['name']] = measure(run, request['timing'])
-        print(f"{case['name']}: {results[case['name']]:.3f} ms", file=sys.stderr)
+        name = case['name']
+        try:
+            run = gemm_case(case) if case['kind'] == 'gemm' else model_case(case)
+            results[name] = measure(run, request['timing'])
+            print(f"{name}: {results[name]:.3f} ms", file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 -- one case's failure costs its row, not the column's other rows
+            failed[name] = f'{type(e).__name__}: {e}'.splitlines()[0]
+            print(f"{name}: failed: {failed[name]}", file=sys.stderr)
+            if DEVICE.type == 'cuda':
+                torch.cuda.empty_cache()
     device = torch.cuda.get_device_name(0) if DEVICE.type == 'cuda' else 'cpu'
-    print(json.dumps({'torch': torch.__version__, 'device': device, 'threads': torch.get_num_threads(), 'results': results}))
+    print(json.dumps({'torch': torch.__version__, 'device': device, 'threads': torch.get_num_threads(), 'results': results, 'failed': failed}))
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '..
 import { budgetGate, budgetLeftMs, childTimeout } from '../bench/budget.js';
 import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
-import { gemmTorchCase, runTorch, torchPython } from '../bench/torch.js';
+import { gemmTorchCase, runTorch, torchPython, type TorchCase } from '../bench/torch.js';
+import type { ModelConfig } from '../src/model/config.js';
 import { titleNeeding } from './skip.js';
 import { tempDirForTests } from './temp-dir.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
@@ -356,6 +357,16 @@ describe('bench --torch', () => {
     expect(run.torch).toMatch(/^\d+\.\d+/);
     expect(run.device).toBeTruthy();
     expect(gemmTorchCase('conv1d.fwd 16x1x48000->64 k80/4')).toBeNull();
+  });
+
+  it.skipIf(missing)(titleNeeding(!missing, "times the other cases where one fails in PyTorch, and names it", missing), () => {
+    const python = (found as { python: string }).python;
+    // A design ser_model.py refuses (FiLM without the filter bank), as a GPU's out-of-memory error would stop a case.
+    const [m5] = modelCases(['m5-compact'], [2]).map(torchModelCase);
+    const broken = { ...m5, name: 'train step m5-compact FiLM (batch 2)', config: { ...(m5 as { config: ModelConfig }).config, fusion: 'film' as const } };
+    const run = runTorch(python, [broken as TorchCase, gemmTorchCase('gemm.fwd 33^3')!], TINY);
+    expect(Object.keys(run.results)).toEqual(['gemm.fwd 33^3']);
+    expect(run.failed).toEqual({ 'train step m5-compact FiLM (batch 2)': expect.stringMatching(/^ValueError: SerModel: fusion 'film' needs the filter-bank front end/) });
   });
 
   it.skipIf(missing)(titleNeeding(!missing, 'stops the PyTorch script at its timeout (the end of the bench\'s --budget)', missing), () => {
