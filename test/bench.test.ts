@@ -3,7 +3,9 @@
 // helper runs, and the m5-compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step)
 // passes; the benchmark's tfjs twin implements the M5 design; the model cases run at another batch size; the
 // cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes; issue #11's
-// targets are judged from a run's rows (bench/targets.ts).
+// targets are judged from a run's rows (bench/targets.ts); the whole run (dist/bench/index.js) keeps its table and
+// JSON where tfjs cannot start or the profile fails, --budget stops the children at its end, a PyTorch case that
+// fails costs its row alone, and scripts/gpu-bench.sh ends its log with its own seconds.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
