@@ -139,6 +139,20 @@ describe('niceTicks', () => {
     expect(niceTicks(0, 800)).toEqual([0, 200, 400, 600, 800]);
     expect(niceTicks(-3, 2)).toEqual([-3, -2, -1, 0, 1, 2]);
   });
+
+  it('ends for values a few ulps apart (0.3 and 0.1 + 0.2), where a tick step cannot change a tick', () => {
+    // The step (2e-17) is below half an ulp of 0.3: `t += step` left t at 0.3 and the loop ran out of memory.
+    expect(niceTicks(0.3, 0.1 + 0.2)).toEqual([0.3]);
+    expect(niceTicks(1, 1 + Number.EPSILON, 8)).toEqual([1]);
+    expect(niceTicks(0, Infinity)).toEqual([]);
+  });
+
+  it('draws a series whose values are a few ulps apart as a flat one', () => {
+    const nearlyFlat = lineChartSvg([{ name: 's', points: [[1, 0.3], [2, 0.1 + 0.2]] }], { title: 't', xLabel: 'x', yLabel: 'y' });
+    const flat = lineChartSvg([{ name: 's', points: [[1, 0.3], [2, 0.3]] }], { title: 't', xLabel: 'x', yLabel: 'y' });
+    expectWellFormedXml(nearlyFlat);
+    expect(nearlyFlat).toBe(flat);
+  });
 });
 
 describe('markdownReport', () => {

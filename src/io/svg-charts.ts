@@ -85,8 +85,14 @@ export function confusionMatrixSvg(report: { classes: string[]; confusion: numbe
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!(max > min)) return [min];
   const step = niceStep(min, max, count);
+  const first = Math.ceil(min / step) * step;
   const ticks: number[] = [];
-  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  // Counted, not summed: for values a few ulps apart (0.3 and 0.1 + 0.2) the step is below half an ulp, and
+  // `t += step` never changed t, so the loop filled memory. A tick the precision cannot tell apart is one tick.
+  for (let i = 0; first + i * step <= max + step * 1e-9; i++) {
+    const t = Number((first + i * step).toPrecision(12));
+    if (ticks.at(-1) !== t) ticks.push(t);
+  }
   return ticks;
 }
 
@@ -98,7 +104,8 @@ function niceStep(min: number, max: number, count: number): number {
 
 /** Widens [min, max] to whole tick steps so the axis starts and ends on a labelled tick. */
 function niceDomain(min: number, max: number): { lo: number; hi: number; ticks: number[] } {
-  if (!(max > min)) [min, max] = [min - 1, max + 1];
+  // Values a few ulps apart are a flat series too: spread over the whole axis, rounding noise looked like a swing.
+  if (!(max - min > Math.max(Math.abs(min), Math.abs(max)) * 1e-12)) [min, max] = [min - 1, max + 1];
   const step = niceStep(min, max, 5);
   const lo = Math.floor(min / step + 1e-9) * step;
   const hi = Math.ceil(max / step - 1e-9) * step;
