@@ -114,6 +114,21 @@ describe('safetensors encode/decode', () => {
     expect(meta).toEqual({});
   });
 
+  it('keeps a tensor or metadata key named __proto__, as other writers may use any name', () => {
+    // Assigned into a plain object, "__proto__" set its prototype instead: the tensor vanished from what decode
+    // returned, and encode wrote its bytes without its header entry.
+    const data = new Uint8Array(new Float32Array([1, 2]).buffer);
+    const file = rawFile(JSON.parse('{"__proto__": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"__proto__": "m"}}'), data);
+    const decoded = decodeSafetensors(file);
+    expect(Object.keys(decoded.tensors)).toEqual(['__proto__']);
+    expect(Array.from(decoded.tensors['__proto__'].data)).toEqual([1, 2]);
+    expect(Object.getPrototypeOf(decoded.tensors)).toBe(Object.prototype);
+    expect(Object.entries(decoded.metadata)).toEqual([['__proto__', 'm']]);
+    const again = decodeSafetensors(encodeSafetensors(decoded.tensors, decoded.metadata));
+    expect(Array.from(again.tensors['__proto__'].data)).toEqual([1, 2]);
+    expect(Object.entries(again.metadata)).toEqual([['__proto__', 'm']]);
+  });
+
   it('refuses invalid inputs to encode', () => {
     expect(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(/"w".*4 elements.*3 values/);
     expect(() => encodeSafetensors({ w: { shape: [-1], data: new Float32Array(0) } })).toThrow(/"w".*invalid shape/);

@@ -29,6 +29,12 @@ function elementCount(shape: number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
 }
 
+/** An own, enumerable property: assigned, a key "__proto__" (a legal tensor or metadata name) set the object's
+ * prototype instead, so the entry vanished. */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isValidShape(shape: unknown): shape is number[] {
   return Array.isArray(shape) && shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0);
 }
@@ -54,7 +60,7 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
       throw new Error(`safetensors: tensor "${name}" has shape [${shape.join(', ')}] (${elementCount(shape)} elements) but ${data.length} values`);
     }
     const byteLength = data.length * F32_BYTES;
-    header[name] = { dtype: 'F32', shape, data_offsets: [dataBytes, dataBytes + byteLength] };
+    setOwn(header, name, { dtype: 'F32', shape, data_offsets: [dataBytes, dataBytes + byteLength] });
     dataBytes += byteLength;
   }
 
@@ -146,7 +152,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): De
     } else {
       for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + i * F32_BYTES, true);
     }
-    tensors[entry.name] = { shape: entry.shape, data };
+    setOwn(tensors, entry.name, { shape: entry.shape, data });
   }
   return { tensors, metadata };
 }
@@ -157,7 +163,7 @@ function parseMetadata(raw: unknown, fail: (message: string) => never): Record<s
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof value !== 'string') fail(`metadata "${key}" must be a string, got ${typeof value}`);
-    metadata[key] = value as string;
+    setOwn(metadata, key, value as string);
   }
   return metadata;
 }
