@@ -65,16 +65,24 @@ export async function trainInPage(run: TrainRun): Promise<TrainedModel> {
         const out = model.forward(x, config.useGender ? tensor(batch.genders, [batch.size, 2]) : undefined);
         return serLoss(out, batch, { genderWeight: DEFAULT_TRAIN_OPTIONS.genderLossWeight });
       });
-      await loss.backward();
-      adam.step();
-      adam.zeroGrad();
-      const value = (await loss.toArray())[0];
-      loss.dispose();
+      let value: number;
+      try {
+        await loss.backward();
+        adam.step();
+        adam.zeroGrad();
+        value = (await loss.toArray())[0];
+      } finally {
+        loss.dispose();
+      }
       losses.push(value);
       run.onStep(step + 1, value);
       // Let input events and paints in between steps.
       await new Promise((ok) => setTimeout(ok, 0));
     }
+  } catch (e) {
+    // The caller never receives the model of a failed run: released here, or its buffers stayed on the device.
+    model.dispose();
+    throw e;
   } finally {
     adam.dispose();
   }
