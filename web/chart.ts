@@ -18,7 +18,8 @@ const EMOTION_COLORS: Record<string, string> = {
 const FALLBACK_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02'];
 
 export function colorOf(name: string, index = 0): string {
-  return EMOTION_COLORS[name] ?? FALLBACK_COLORS[index % FALLBACK_COLORS.length];
+  // Own names only: a checkpoint's class may be called "constructor", which the plain lookup found on Object.prototype.
+  return Object.hasOwn(EMOTION_COLORS, name) ? EMOTION_COLORS[name] : FALLBACK_COLORS[index % FALLBACK_COLORS.length];
 }
 
 export interface ChartOptions {

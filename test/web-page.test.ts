@@ -1,8 +1,10 @@
-// The demo page's in-page training loop (web/train-loop.ts), in Node on the CPU reference: a run that fails
-// releases the model it built, as the page cannot (it never receives it).
+// The demo page's modules that run without a DOM, in Node: the in-page training loop (web/train-loop.ts, on the
+// CPU reference), where a run that fails releases the model it built, as the page cannot (it never receives it);
+// and the chart colours (web/chart.ts) for any class name a checkpoint may carry.
 
 import { describe, expect, it } from 'vitest';
 import { engine, init } from '../src/engine/context.js';
+import { colorOf } from '../web/chart.js';
 import { trainInPage } from '../web/train-loop.js';
 
 describe('trainInPage', () => {
@@ -37,5 +39,13 @@ describe('trainInPage', () => {
     });
     await expect(failing).rejects.toThrow('the chart failed');
     expect(engine().backend.counters().liveBuffers).toBe(before.liveBuffers);
+  });
+});
+
+describe('colorOf', () => {
+  it('gives a colour for class names that are also names on Object.prototype', () => {
+    // EMOTION_COLORS.constructor was Object itself: the bars got no colour, the chart's line the previous one's.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(colorOf(name, 1)).toMatch(/^#[0-9a-f]{6}$/);
+    expect(colorOf('angry')).toBe('#d64545');
   });
 });
