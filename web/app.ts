@@ -47,6 +47,10 @@ declare global {
 /** Where `npm run demo` writes its final model: loaded by default when present, else the shipped model. */
 const DEMO_MODEL = '/runs/demo/model.safetensors';
 
+/** Counts the models chosen (loads begun, a trained model used), so that a load overtaken by a later choice (a
+ * second click, a file picked while the default model loads) can tell. */
+let modelChoices = 0;
+
 function createApp(): App {
   const listeners: (() => Promise<void> | void)[] = [];
   const holds = new Map<Recognizer, number>();
@@ -54,6 +58,7 @@ function createApp(): App {
     recognizer: null,
     gender: () => ($<HTMLSelectElement>('gender').value || undefined) as SpeakerGender | undefined,
     async useRecognizer(recognizer, label) {
+      modelChoices++; // a load still running was chosen before this model
       const previous = app.recognizer;
       app.recognizer = recognizer;
       for (const l of listeners) await l();
@@ -82,11 +87,15 @@ function createApp(): App {
 }
 
 async function loadInto(app: App, source: embed.CheckpointSource, label: string): Promise<void> {
+  const choice = ++modelChoices;
   $('model-status').textContent = `loading ${label}…`;
   try {
-    await app.useRecognizer(await embed.loadRecognizer(source), label);
+    const recognizer = await embed.loadRecognizer(source);
+    // A choice made later has the last word: finishing after it, this load replaced the model chosen last.
+    if (choice !== modelChoices) return recognizer.dispose();
+    await app.useRecognizer(recognizer, label);
   } catch (e) {
-    $('model-status').textContent = `could not load ${label}: ${(e as Error).message}`;
+    if (choice === modelChoices) $('model-status').textContent = `could not load ${label}: ${(e as Error).message}`;
     throw e;
   }
 }

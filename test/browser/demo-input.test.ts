@@ -1,0 +1,60 @@
+// The demo page in real headless Chromium under input and clicks it did not plan for: loads that finish out
+// of order, files and clicks at the wrong size or time, failures halfway. Its fixtures are light (an untrained
+// compact model, written on the CPU reference), so it runs in seconds beside test/browser/demo.test.ts.
+
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveWeb } from '../../src/cli/web.js';
+import { init } from '../../src/engine/context.js';
+import { compactModelConfig } from '../../src/model/config.js';
+import { encodeModel } from '../../src/model/model-file.js';
+import { SerModel } from '../../src/model/ser-model.js';
+import { makeVoice, SYNTHETIC_CLASSES, synthesizeUtterance } from '../../src/train/synthetic.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { CHROMIUM, fakeMicrophoneArgs, hasChromium, launchChromium, tail, type Browser } from './chromium.js';
+import { FIXTURES_DIR, FIXTURES_URL, TEST_ROUTES, wavBytes } from './fixtures.js';
+import { titleNeeding } from '../skip.js';
+
+const MODEL = 'input-compact-untrained.safetensors';
+const WAV = 'input-speech-16k.wav';
+const modelUrl = `${FIXTURES_URL}/${MODEL}`;
+const wavUrl = `${FIXTURES_URL}/${WAV}`;
+
+let server: Awaited<ReturnType<typeof serveWeb>>;
+let browser: Browser;
+let page: Page;
+
+describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd input and clicks', `no Chromium at ${CHROMIUM}`), () => {
+  beforeAll(async () => {
+    await init({ backend: 'cpu' });
+    await mkdir(FIXTURES_DIR, { recursive: true });
+    const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 1);
+    await writeFile(join(FIXTURES_DIR, MODEL), await encodeModel(model));
+    model.dispose();
+    const wav = join(FIXTURES_DIR, WAV);
+    await writeFile(wav, wavBytes(synthesizeUtterance(makeVoice(0, 21), 'angry', 5, 3, 16000), 16000));
+    server = await serveWeb(0, { routes: TEST_ROUTES });
+    browser = await launchChromium(fakeMicrophoneArgs(wav));
+    page = await browser.newPage(`${server.url}?model=${modelUrl}`);
+    await page.waitForFunction('window.serApp && window.serApp.ready', undefined, { timeout: 120_000, polling: 100 });
+    expect(await page.evaluate('window.serApp.error'), tail(browser.log)).toBeNull();
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('keeps the model chosen last when a load started before it finishes after it', async () => {
+    const status = await page.evaluate(async (url) => {
+      const bytes = await (await fetch(url)).arrayBuffer();
+      const first = window.serApp.loadModel(url); // fetched again: it finishes after the bytes below
+      const second = window.serApp.loadModel(bytes);
+      await Promise.all([first, second]);
+      return document.getElementById('model-status')!.textContent;
+    }, modelUrl);
+    expect(status, tail(browser.log)).toMatch(/^checkpoint: /);
+  });
+
+});
