@@ -57,4 +57,22 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd inp
     expect(status, tail(browser.log)).toMatch(/^checkpoint: /);
   });
 
+  it('refuses a WAV file over the size limit without reading it', async () => {
+    const entry = await page.evaluate(async (url) => {
+      const index = window.serApp.files.length;
+      const file = new File([await (await fetch(url)).arrayBuffer()], 'huge.wav', { type: 'audio/wav' });
+      // Too large to make in a test: the size is what the panel must look at before it reads a byte.
+      Object.defineProperty(file, 'size', { value: 600 * 2 ** 20 });
+      let read = false;
+      file.arrayBuffer = () => ((read = true), Blob.prototype.arrayBuffer.call(file));
+      const drop = new Event('drop', { cancelable: true });
+      Object.defineProperty(drop, 'dataTransfer', { value: { files: [file] } });
+      document.getElementById('drop-zone')!.dispatchEvent(drop);
+      while (window.serApp.files.length === index) await new Promise((ok) => setTimeout(ok, 50));
+      return { ...window.serApp.files[index], read };
+    }, wavUrl);
+    expect(entry.error, tail(browser.log)).toMatch(/too large: 629145600 bytes \(the limit is 512 MiB\)/);
+    expect(entry.read).toBe(false);
+  });
+
 });
