@@ -56,8 +56,14 @@ export function setupTrainPanel(app: App): TrainingState {
         },
         shouldStop: () => stopRequested,
       });
-      trained = result.model;
       state.seconds = result.seconds;
+      // Stopped while the corpus and the model were being made: an untrained model is nothing to offer.
+      if (state.losses.length === 0) {
+        result.model.dispose();
+        status.textContent = 'stopped before the first step: no model trained';
+        return;
+      }
+      trained = result.model;
       const first = state.losses[0];
       const last = state.losses.at(-1);
       status.textContent = `trained ${state.losses.length} steps on ${result.windows} synthetic windows in ${result.seconds.toFixed(1)} s: loss ${first?.toFixed(3)} → ${last?.toFixed(3)}`;
@@ -69,9 +75,10 @@ export function setupTrainPanel(app: App): TrainingState {
     } catch (e) {
       state.error = (e as Error).message;
       status.textContent = `training failed: ${state.error}`;
+    } finally {
+      state.running = false;
+      [train.disabled, stop.disabled] = [false, true];
     }
-    state.running = false;
-    [train.disabled, stop.disabled] = [false, true];
   });
   stop.addEventListener('click', () => (stopRequested = true));
   use.addEventListener('click', async () => {

@@ -75,4 +75,24 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd inp
     expect(entry.read).toBe(false);
   });
 
+  it('offers no model when training is stopped before its first step', async () => {
+    const after = await page.evaluate(async () => {
+      (document.getElementById('train-corpus') as HTMLSelectElement).value = 'tiny';
+      document.getElementById('train')!.click();
+      document.getElementById('train-stop')!.click();
+      while (window.serApp.training.running) await new Promise((ok) => setTimeout(ok, 50));
+      return {
+        status: document.getElementById('train-status')!.textContent!,
+        useDisabled: (document.getElementById('train-use') as HTMLButtonElement).disabled,
+        downloadHidden: document.getElementById('train-download')!.hidden,
+        trainDisabled: (document.getElementById('train') as HTMLButtonElement).disabled,
+        steps: window.serApp.training.losses.length,
+      };
+    });
+    expect(after.steps).toBe(0);
+    expect(after.status).toMatch(/stopped before the first step/);
+    expect(after.status).not.toContain('undefined');
+    expect(after).toMatchObject({ useDisabled: true, downloadHidden: true, trainDisabled: false });
+  });
+
 });
