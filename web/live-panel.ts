@@ -22,7 +22,7 @@ export function setupLivePanel(app: App): LiveState {
   let release: (() => void) | null = null;
   let chart: LineChart | null = null;
 
-  const stop = async () => {
+  const stop = async (note = 'stopped') => {
     const [h, letGo] = [handle, release];
     [handle, release] = [null, null];
     if (!h) return;
@@ -35,7 +35,7 @@ export function setupLivePanel(app: App): LiveState {
     state.recording = false;
     record.disabled = false;
     stopButton.disabled = true;
-    showStats(state.stats, 'stopped');
+    showStats(state.stats, note);
   };
 
   record.addEventListener('click', async () => {
@@ -61,12 +61,25 @@ export function setupLivePanel(app: App): LiveState {
           state.stats = handle?.stats() ?? null;
           if (state.stats) showStats(state.stats, r.genderGiven ? `gender ${r.gender}` : `gender guess ${r.gender}`);
         },
-        { gender: app.gender(), onError: (e) => (state.error = (e as Error).message) },
+        {
+          gender: app.gender(),
+          // A failed inference ends the classifying but not the capture: the microphone stayed on and the page
+          // said "recording" until Stop was pressed, the error nowhere on it. Stopped here, saying why.
+          onError: (e) => {
+            state.error = (e as Error).message;
+            void stop(`stopped: ${state.error}`);
+          },
+        },
       );
       [handle, release] = [h, letGo];
       // The model changed while the prompt was open: the stream would run on the old one, microphone on.
       if (app.recognizer !== recognizer) {
         await stop();
+        return;
+      }
+      // It failed before its handle came back, when onError had nothing to stop.
+      if (state.error !== null) {
+        await stop(`stopped: ${state.error}`);
         return;
       }
       state.recording = true;

@@ -95,4 +95,39 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd inp
     expect(after).toMatchObject({ useDisabled: true, downloadHidden: true, trainDisabled: false });
   });
 
+  it('stops recording, releases the microphone and says why when an inference fails', async () => {
+    const live = await page.evaluate(async () => {
+      const { Recognizer } = window.serApp.embed;
+      const classify = Recognizer.prototype.classify;
+      const getUserMedia = navigator.mediaDevices.getUserMedia;
+      const streams: MediaStream[] = [];
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await getUserMedia.call(navigator.mediaDevices, constraints);
+        streams.push(stream);
+        return stream;
+      };
+      Recognizer.prototype.classify = () => Promise.reject(new Error('the device was lost (test)'));
+      try {
+        document.getElementById('record')!.click();
+        const until = performance.now() + 30_000;
+        while (!window.serApp.live.error && performance.now() < until) await new Promise((ok) => setTimeout(ok, 50));
+        await new Promise((ok) => setTimeout(ok, 1000)); // what the page does after the error
+        return {
+          error: window.serApp.live.error,
+          recording: window.serApp.live.recording,
+          recordDisabled: (document.getElementById('record') as HTMLButtonElement).disabled,
+          stopDisabled: (document.getElementById('stop') as HTMLButtonElement).disabled,
+          stats: document.getElementById('live-stats')!.textContent!,
+          microphoneOn: streams.some((s) => s.getTracks().some((t) => t.readyState === 'live')),
+        };
+      } finally {
+        Recognizer.prototype.classify = classify;
+        navigator.mediaDevices.getUserMedia = getUserMedia;
+      }
+    });
+    expect(live.error, tail(browser.log)).toContain('the device was lost (test)');
+    expect(live).toMatchObject({ recording: false, recordDisabled: false, stopDisabled: true, microphoneOn: false });
+    expect(live.stats).toContain('the device was lost (test)');
+  });
+
 });
