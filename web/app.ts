@@ -175,8 +175,11 @@ async function main(): Promise<void> {
     await start(hooks, app, 'webgpu');
   } catch (e) {
     hooks.error = (e as Error).message;
-    $('adapter').textContent = `WebGPU failed: ${hooks.error}`;
-    $('adapter').classList.add('error');
+    // Once the backend is up, what failed is the model (model-status says so): the adapter pill keeps the adapter.
+    if (!hooks.backend) {
+      $('adapter').textContent = `WebGPU failed: ${hooks.error}`;
+      $('adapter').classList.add('error');
+    }
   }
   hooks.ready = true;
 }

@@ -130,4 +130,15 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd inp
     expect(live.stats).toContain('the device was lost (test)');
   });
 
+  it('keeps the adapter shown when the ?model= checkpoint cannot be loaded', async () => {
+    const other = await browser.newPage(`${server.url}?model=${FIXTURES_URL}/missing.safetensors`);
+    try {
+      await other.waitForFunction('window.serApp && window.serApp.ready', undefined, { timeout: 60_000, polling: 100 });
+      expect(await other.textContent('#adapter'), tail(browser.log)).toMatch(/^WebGPU: /);
+      expect(await other.textContent('#model-status')).toContain('could not load');
+      expect(await other.evaluate('window.serApp.error')).toContain('missing.safetensors');
+    } finally {
+      await other.close();
+    }
+  });
 });
