@@ -4,7 +4,8 @@
 // silent source's stream and releases its iterator; out-of-range options and inputs that are not WAV bytes are
 // refused with errors that name them.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
 import { createRecognizer } from '../src/embed.js';
 import { feedIterable } from '../src/embed/sources.js';
 import { StreamSession } from '../src/embed/stream-session.js';
@@ -176,6 +177,15 @@ describe('classifyWav input', () => {
     const attempt = recognizer.classifyWav('speech.wav' as never);
     await expect(attempt).rejects.toThrow(TypeError);
     await expect(attempt).rejects.toThrow(/"speech\.wav".*readFile/);
+  });
+
+  it('refuses a Blob over the size limit of a WAV file before reading it, naming it', async () => {
+    const huge = Object.defineProperty(new Blob([]), 'size', { value: MAX_AUDIO_FILE_BYTES + 1 });
+    const read = vi.spyOn(huge, 'arrayBuffer');
+    const attempt = recognizer.classifyWav(huge, { name: 'upload.wav' });
+    await expect(attempt).rejects.toThrow(RangeError);
+    await expect(attempt).rejects.toThrow(`upload.wav: too large: ${MAX_AUDIO_FILE_BYTES + 1} bytes (the limit is 512 MiB)`);
+    expect(read).not.toHaveBeenCalled();
   });
 
   it('refuses a SharedArrayBuffer, or anything else that is not WAV bytes, naming what it was given', async () => {

@@ -1,7 +1,6 @@
 // The WAV files panel: picked or dropped files are decoded in the page and classified one after another;
 // each gets its probabilities, and the gender it was classified with (given, or the gender head's guess).
 
-import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
 import type { Classification } from '../src/embed.js';
 import type { App } from './app.js';
 import { $ } from './dom.js';
@@ -29,11 +28,7 @@ export function setupFilesPanel(app: App): FileResult[] {
         try {
           const recognizer = app.recognizer;
           if (!recognizer) throw new Error('no model loaded: load a checkpoint or train one first');
-          // The limit loadAudio sets for the command line: a file is read whole and decoded to 32-bit samples, so a
-          // few GB dropped here had the tab run out of memory instead of a word about the file.
-          if (file.size > MAX_AUDIO_FILE_BYTES) {
-            throw new Error(`too large: ${file.size} bytes (the limit is ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB)`);
-          }
+          // classifyWav refuses a file over the command line's size limit before reading it.
           // A model loaded meanwhile must not dispose this one under the file.
           const release = app.hold(recognizer);
           const started = performance.now();
