@@ -144,7 +144,10 @@ async function main(): Promise<void> {
   }
 
   $<HTMLInputElement>('model-file').addEventListener('change', (ev) => {
-    const file = (ev.target as HTMLInputElement).files?.[0];
+    const input = ev.target as HTMLInputElement;
+    const file = input.files?.[0];
+    // Cleared, so that choosing the same file again (mended since a failed load) fires another change.
+    input.value = '';
     if (file) void loadInto(app, file, file.name).catch(() => undefined);
   });
   $('model-load-url').addEventListener('click', () => {
@@ -167,7 +170,11 @@ async function main(): Promise<void> {
     hooks.error = missing;
     $('use-cpu').addEventListener('click', () => {
       $('no-webgpu').hidden = true;
-      void start(hooks, app, 'cpu').then(() => (hooks.ready = true));
+      // As with ?backend=cpu: a model that fails to load is reported (model-status and hooks.error), and the page
+      // is ready either way, not left waiting on an unhandled rejection.
+      void start(hooks, app, 'cpu')
+        .catch((e: Error) => (hooks.error = e.message))
+        .then(() => (hooks.ready = true));
     });
     return;
   }

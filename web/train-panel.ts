@@ -67,12 +67,15 @@ export function setupTrainPanel(app: App): TrainingState {
       const first = state.losses[0];
       const last = state.losses.at(-1);
       status.textContent = `trained ${state.losses.length} steps on ${result.windows} synthetic windows in ${result.seconds.toFixed(1)} s: loss ${first?.toFixed(3)} → ${last?.toFixed(3)}`;
-      use.disabled = false;
+      // Offered once it encodes: encodeModel refuses weights that are not finite, which no page should classify with.
       const bytes = await encodeModel(trained, {}, { corpus: 'synthetic (trained in the browser)' });
+      use.disabled = false;
       if (download.href) URL.revokeObjectURL(download.href);
       download.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
       download.hidden = false;
     } catch (e) {
+      trained?.dispose();
+      trained = null;
       state.error = (e as Error).message;
       status.textContent = `training failed: ${state.error}`;
     } finally {
