@@ -8,37 +8,27 @@ import { colorOf } from '../web/chart.js';
 import { trainInPage } from '../web/train-loop.js';
 
 describe('trainInPage', () => {
-  it('disposes the model it built when the run fails', async () => {
+  // A run of the tiny corpus whose page callbacks are given; it must leave the device as it found it.
+  async function expectReleasedAfter(callbacks: Pick<Parameters<typeof trainInPage>[0], 'onStep' | 'shouldStop'>, error: string) {
     await init({ backend: 'cpu' });
     const before = engine().backend.counters();
-    const failing = trainInPage({
-      preset: 'compact',
-      corpus: 'tiny',
-      steps: 5,
-      onStep: () => undefined,
-      shouldStop: () => {
-        throw new Error('the page went away');
-      },
-    });
-    await expect(failing).rejects.toThrow('the page went away');
+    await expect(trainInPage({ preset: 'compact', corpus: 'tiny', steps: 5, ...callbacks })).rejects.toThrow(error);
     expect(engine().backend.counters().liveBuffers).toBe(before.liveBuffers);
     expect(engine().backend.counters().liveBytes).toBe(before.liveBytes);
+  }
+
+  it('disposes the model it built when the run fails', async () => {
+    const shouldStop = () => {
+      throw new Error('the page went away');
+    };
+    await expectReleasedAfter({ onStep: () => undefined, shouldStop }, 'the page went away');
   });
 
   it('disposes it too when the page callback fails after a trained step', async () => {
-    await init({ backend: 'cpu' });
-    const before = engine().backend.counters();
-    const failing = trainInPage({
-      preset: 'compact',
-      corpus: 'tiny',
-      steps: 5,
-      onStep: () => {
-        throw new Error('the chart failed');
-      },
-      shouldStop: () => false,
-    });
-    await expect(failing).rejects.toThrow('the chart failed');
-    expect(engine().backend.counters().liveBuffers).toBe(before.liveBuffers);
+    const onStep = () => {
+      throw new Error('the chart failed');
+    };
+    await expectReleasedAfter({ onStep, shouldStop: () => false }, 'the chart failed');
   });
 });
 
