@@ -22,7 +22,7 @@ export function genderEffects(results: Pick<ExperimentResult, 'conditions'>[]): 
   const out: Partial<Record<Condition, PairedEffect>> = {};
   for (const [design] of entries(results[0])) {
     if (design === 'none') continue;
-    // Every seed runs on the same folds (those of --seed), so fold i is one cluster of the bootstrap.
+    // Every seed runs on the same folds (those of --split-seed, or --seed), so fold i is one cluster of the bootstrap.
     const pairs = results.flatMap((r) => {
       const [a, b] = [r.conditions[design]?.perFold, r.conditions.none?.perFold];
       return a && b ? a.map((fold, i) => ({ difference: fold.ua - b[i].ua, fold: i })) : [];
