@@ -89,6 +89,22 @@ describe('edge cases', () => {
   });
 });
 
+describe('class names', () => {
+  it('a class called __proto__ is a class like any other: its own entries, and a numeric UA', () => {
+    const confusion = [
+      [3, 1],
+      [2, 4],
+    ];
+    const plain = reportFromConfusion(confusion, ['a', 'b']);
+    const odd = reportFromConfusion(confusion, ['__proto__', 'b']);
+    expect(odd.ua).toBe(plain.ua);
+    for (const table of ['f1', 'recall', 'precision', 'support'] as const) {
+      expect(Object.hasOwn(odd[table], '__proto__')).toBe(true);
+      expect(odd[table]['__proto__']).toBe(plain[table].a);
+    }
+  });
+});
+
 describe('mergeReports', () => {
   const classes = ['a', 'b'];
   // Fold 1: 2 samples, all right. Fold 2: 8 samples, 4 right (class b always missed).

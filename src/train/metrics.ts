@@ -59,38 +59,29 @@ export function reportFromConfusion(confusion: number[][], classes: string[]): C
   const n = confusion.flat().reduce((sum, count) => sum + count, 0);
   if (n === 0) throw new Error('metrics: a report over zero samples is undefined');
 
-  const f1: Record<string, number> = {};
-  const recall: Record<string, number> = {};
-  const precision: Record<string, number> = {};
-  const support: Record<string, number> = {};
-  let correct = 0;
-  let recallSum = 0;
-  let classesPresent = 0;
-  classes.forEach((name, c) => {
-    const truePositives = confusion[c][c];
-    const trueCount = confusion[c].reduce((sum, count) => sum + count, 0);
+  // Per class index, named only at the end with Object.fromEntries, which makes each name an own property: a
+  // class called __proto__ (a CSV manifest can hold one) assigned into a plain object set its prototype instead,
+  // and read back as Object.prototype it turned UA into a string.
+  const support = classes.map((_, c) => confusion[c].reduce((sum, count) => sum + count, 0));
+  const recall = classes.map((_, c) => (support[c] > 0 ? confusion[c][c] / support[c] : 0));
+  const precision = classes.map((_, c) => {
     const predictedCount = confusion.reduce((sum, row) => sum + row[c], 0);
-    correct += truePositives;
-    support[name] = trueCount;
-    recall[name] = trueCount > 0 ? truePositives / trueCount : 0;
-    precision[name] = predictedCount > 0 ? truePositives / predictedCount : 0;
-    const pr = precision[name] + recall[name];
-    f1[name] = pr > 0 ? (2 * precision[name] * recall[name]) / pr : 0;
-    if (trueCount > 0) {
-      recallSum += recall[name];
-      classesPresent++;
-    }
+    return predictedCount > 0 ? confusion[c][c] / predictedCount : 0;
   });
+  const f1 = classes.map((_, c) => (precision[c] + recall[c] > 0 ? (2 * precision[c] * recall[c]) / (precision[c] + recall[c]) : 0));
+  const correct = classes.reduce((sum, _, c) => sum + confusion[c][c], 0);
+  const present = classes.map((_, c) => c).filter((c) => support[c] > 0);
+  const named = (values: number[]) => Object.fromEntries(classes.map((name, c) => [name, values[c]])) as Record<string, number>;
 
   return {
     classes: [...classes],
     confusion: confusion.map((row) => [...row]),
     wa: correct / n,
-    ua: recallSum / classesPresent,
-    f1,
-    recall,
-    precision,
-    support,
+    ua: present.reduce((sum, c) => sum + recall[c], 0) / present.length,
+    f1: named(f1),
+    recall: named(recall),
+    precision: named(precision),
+    support: named(support),
     n,
   };
 }
