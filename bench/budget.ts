@@ -29,3 +29,8 @@ export function childTimeout(timeoutMs: number, budgetLeft?: () => number): { ti
   // Whole milliseconds, as spawn takes them, and at least 1: a zero timeout is none (spawn's default).
   return left < timeoutMs ? { timeoutMs: Math.max(1, Math.floor(left)), byBudget: true } : { timeoutMs, byBudget: false };
 }
+
+/** A child's failure as its row says it, with why where the budget's end stopped it. */
+export function childFailure(e: unknown, timeout: { byBudget: boolean }): string {
+  return (e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : '');
+}

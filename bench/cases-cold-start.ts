@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelPreset } from '../src/model/config.js';
-import { childTimeout } from './budget.js';
+import { childFailure, childTimeout } from './budget.js';
 import { spawnBenchChild } from './child.js';
 import type { ColdStartInstants } from './cold-start.js';
 import { benchModelConfig } from './ser-ours.js';
@@ -113,7 +113,7 @@ export async function coldStartRows(o: ColdStartOptions): Promise<ColdStartResul
             trialMs: t.trialMs,
           });
         } catch (e) {
-          add({ name, failed: (e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : '') });
+          add({ name, failed: childFailure(e, timeout) });
         }
       }
     } finally {

@@ -6,7 +6,7 @@
 // work a GPU run would do, measured where no GPU is.
 
 import type { ModelPreset } from '../src/model/config.js';
-import { childTimeout } from './budget.js';
+import { childFailure, childTimeout } from './budget.js';
 import { spawnBenchChild } from './child.js';
 import type { HostSplit } from './host-split.js';
 
@@ -49,7 +49,7 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
         const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeout.timeoutMs);
         rows.push({ name, preset, batch, ...result, ...(onGpuPath ? { gpuPath: true as const } : {}) });
       } catch (e) {
-        rows.push({ name, failed: (e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : '') });
+        rows.push({ name, failed: childFailure(e, timeout) });
       }
       o.onRow?.(rows[rows.length - 1]);
     }

@@ -15,7 +15,7 @@ import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type Cold
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows, type HostSplitResult } from './cases-host-split.js';
 import { ModelBench, modelBatches, modelCases, torchModelCase, type ModelCase, type ModelCheck } from './cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase, type TorchRun } from './torch.js';
-import { budgetGate, budgetLeftMs, childTimeout } from './budget.js';
+import { budgetGate, budgetLeftMs, childFailure, childTimeout } from './budget.js';
 import { isCpuAdapter, startEngine, startTfjs, useBusyWaits } from './gpu.js';
 import { parseOptions, selected, USAGE } from './options.js';
 import { adapterLabel, adapterSlug, benchJson, geometricMeanRatio, isFailed, ratioChart, tableHeader, tableRow, throughputChart, type Row } from './report.js';
@@ -278,7 +278,7 @@ async function torchColumn(rows: Row[], models: ModelCase[], timing: TimingOptio
   try {
     run = runTorch(found.python, cases, timing, timeout.timeoutMs);
   } catch (e) {
-    throw new Error((e as Error).message + (timeout.byBudget ? ' (the end of --budget)' : ''));
+    throw new Error(childFailure(e, timeout));
   }
   const { results, ...about } = run;
   console.log(`PyTorch ${run.torch} on ${run.device} (${run.threads} threads), fp32, TF32 off`);

@@ -14,7 +14,7 @@ import { genderOneHot, SerModel } from '../src/model/ser-model.js';
 import { loadCorpusAudio, readCorpus } from '../src/train/corpora/index.js';
 import { toExamples, toUnscored } from '../src/train/dataset.js';
 import { predictExamples } from '../src/train/evaluate.js';
-import { runExperiment } from '../src/train/experiment.js';
+import { runExperiment, type ExperimentInput } from '../src/train/experiment.js';
 import { writeIemocapTree } from './iemocap-fixture.js';
 import { tempDirForTests } from './temp-dir.js';
 import { tinyExperiment } from './tiny-experiment.js';
@@ -66,34 +66,31 @@ describe('adaptation reads the unscored utterances of a test speaker', () => {
     model.dispose();
   });
 
-  it("a fold of ser train adapts each test speaker to the excluded utterances as well", async () => {
+  /** ser train's five folds of the fixture's sessions, design none, with `overrides`; the adaptations recorded
+   * are this experiment's alone. */
+  async function foldsOfFixture(out: string, overrides: Partial<ExperimentInput> = {}) {
     await init({ backend: 'cpu' });
-    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), 'iemocap')));
+    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), `${out}-iemocap`)));
     const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
     adaptations.length = 0;
-    const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), 'run'), {
+    const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), out), {
       unscored: loaded.unscored,
       folds: { kind: 'kfold', k: 5 },
       conditions: ['none'],
+      ...overrides,
     });
-    const result = await runExperiment(input);
+    return { input, result: await runExperiment(input) };
+  }
+
+  it("a fold of ser train adapts each test speaker to the excluded utterances as well", async () => {
+    const { result } = await foldsOfFixture('run');
     expect(result.conditions.none!.report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(20); // kept utterances only
     // 5 folds × 2 test speakers, each adapted to 2 kept and 2 excluded windows.
     expect(adaptations.map((a) => a.windows)).toEqual(Array(10).fill(4));
   });
 
   it('validation speakers adapt to their excluded utterances too, as the test speakers will', async () => {
-    await init({ backend: 'cpu' });
-    const corpus = await readCorpus('iemocap', await writeIemocapTree(join(dir(), 'iemocap-validated')));
-    const loaded = await loadCorpusAudio(corpus, { sampleRate: 16000 });
-    adaptations.length = 0;
-    const input = tinyExperiment({ name: corpus.name, classes: corpus.classes, utterances: loaded.utterances }, compactModelConfig, join(dir(), 'run-validated'), {
-      unscored: loaded.unscored,
-      folds: { kind: 'kfold', k: 5 },
-      validationSpeakers: 1,
-      conditions: ['none'],
-    });
-    await runExperiment(input);
+    const { input } = await foldsOfFixture('run-validated', { validationSpeakers: 1 });
     // Per fold, each epoch's validation of one held-out session (2 speakers), then its 2 test speakers: every
     // adaptation reads a speaker's 2 kept and 2 excluded windows.
     const epochs = input.train.epochs;

@@ -38,8 +38,7 @@ export interface ClassifyOptions {
 
 /** A speaker gender from a caller without types (a query parameter, JSON): one outside GENDERS would reach the
  * network as an all-zero one-hot and come back as `gender` with genderGiven, so it is refused, naming `where` (the
- * parameter). An
- * empty one ('', null) says none was given, as undefined does. */
+ * parameter). An empty one ('', null) says none was given, as undefined does. */
 export function givenGender(gender: unknown, where: string): 'f' | 'm' | undefined {
   if (gender === undefined || gender === null || gender === '') return undefined;
   if (!GENDERS.includes(gender as 'f' | 'm')) throw new RangeError(`${where} must be 'f' or 'm', got ${JSON.stringify(gender)}`);

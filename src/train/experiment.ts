@@ -107,8 +107,9 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   return result;
 }
 
-function split(examples: Example[], fold: Fold) {
-  const of = (ids: string[]) => examples.filter((e) => ids.includes(e.speaker));
+/** A fold's training, validation and test speakers' items (scored examples, or unscored audio). */
+function split<T extends { speaker: string }>(items: T[], fold: Fold) {
+  const of = (ids: string[]) => items.filter((e) => ids.includes(e.speaker));
   return { train: of(fold.trainSpeakers), validation: of(fold.validationSpeakers), test: of(fold.testSpeakers) };
 }
 
@@ -119,6 +120,7 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
   const classes = input.classes;
   const warn = input.warn ?? ((message: string) => console.error(message));
   const data = split(examples, fold);
+  const unheard = split(unscored, fold);
   if (input.resume && existsSync(resultPath)) {
     // A damaged result, or one another run left in this folder, is treated as absent: the fold is trained again.
     try {
@@ -146,10 +148,9 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
     saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
   };
-  const validation = { examples: data.validation, unscored: unscored.filter((e) => fold.validationSpeakers.includes(e.speaker)) };
-  const { model, history, bestEpoch } = await fit(config, data.train, validation, train, hooks, resumeFrom);
+  const { model, history, bestEpoch } = await fit(config, data.train, { examples: data.validation, unscored: unheard.validation }, train, hooks, resumeFrom);
   // Scores use the true gender where the model takes it; the gender head is scored on its own.
-  const predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unscored.filter((e) => fold.testSpeakers.includes(e.speaker)) });
+  const predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unheard.test });
   model.dispose();
   const outcome: FoldOutcome = {
     run: run.id,
