@@ -523,6 +523,17 @@ describe('bench --targets (issue #11)', () => {
     expect(targetLines(slow, checkTargets(slow))).toEqual(expect.arrayContaining([expect.stringMatching(/^issue #11's targets on NVIDIA: .*: 1 not met$/), expect.stringMatching(/^  NOT MET gemm.fwd 4096\^3: ≥ 40 TFLOP\/s +39.0 TFLOP\/s$/)]));
   });
 
+  it('never prints a missed figure rounded onto its bound', () => {
+    // The H100 run at 0e88c35: gemm.bwdB 4096³ at 1.4995× tfjs had read '1.50× (by round 1.50-1.94×)' beside NOT MET.
+    const short = run(H100, { 'gemm.bwdB 4096^3': { ratio: 1.4995, ratioRange: [1.4981, 1.9421] as never, gflops: 39960 } });
+    const measured = Object.fromEntries(checkTargets(short).map((c) => [c.target, c.measured]));
+    expect(measured['every case with a tfjs twin: ≥ 1.5× tfjs']).toBe('3 of 4; short: gemm.bwdB 4096^3 1.4995× (by round 1.498-1.94×)');
+    expect(measured['gemm.bwdB 4096^3: ≥ 40 TFLOP/s']).toBe('39.96 TFLOP/s');
+    // Just over a bound reads as over it; far from one, the usual digits.
+    const over = checkTargets(run(H100, { 'train step default (batch 16)': { ms: 6.4996, hostUsPerDispatch: 29.97 } }));
+    expect(over.map((c) => c.measured)).toEqual(expect.arrayContaining(['6.4996 ms', '29.97 µs', '45.0 TFLOP/s']));
+  });
+
   const tempDir = tempDirForTests('ser-targets-');
   it('reads a saved run, and names a file that is not one', () => {
     const dir = tempDir();
