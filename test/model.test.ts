@@ -111,6 +111,18 @@ describe('filter bank', () => {
       expect(Math.abs(grad[i] - numeric)).toBeLessThan(0.02 * Math.max(1, Math.abs(numeric)));
     }
   });
+
+  it('refuses filters too short to learn; the shortest it takes starts non-zero and gets a gradient', async () => {
+    await init({ backend: 'cpu' });
+    // Two taps of a Hann window are both zero: such a bank started as zeros, and zero filters get zero gradients.
+    for (const kernel of [2, 1, 0, 2.5]) {
+      expect(() => new FilterBank({ ...small, kernel }, 8000), `kernel ${kernel}`).toThrow(/filter bank: kernel must be an integer of at least 3 taps/);
+    }
+    const bank = new FilterBank({ ...small, kernel: 3 }, 8000);
+    expect((await bank.weight.toArray()).some((v) => v !== 0)).toBe(true);
+    await sum(bank.forward(tensor(randn(64), [1, 1, 64]))).backward();
+    expect((await bank.weight.grad!.toArray()).some((v) => v !== 0)).toBe(true);
+  });
 });
 
 const tiny = (overrides: Partial<ModelConfig> = {}): ModelConfig => ({

@@ -22,6 +22,10 @@ export interface FilterBankConfig {
   maxHz: number;
 }
 
+/** Taps a filter needs: the Hann window that starts it is zero at both ends, so a two-tap filter would start as
+ * zeros, and zero filters get zero gradients (the energy's gradient is 2·re·x): it would never learn. */
+export const MIN_TAPS = 3;
+
 /** Energies below this are floored before the log, so silence gives a finite value, not -Inf. */
 const ENERGY_FLOOR = 1e-6;
 
@@ -53,6 +57,7 @@ export class FilterBank extends Module {
     sampleRate: number,
   ) {
     super();
+    if (!Number.isInteger(config.kernel) || config.kernel < MIN_TAPS) throw new RangeError(`filter bank: kernel must be an integer of at least ${MIN_TAPS} taps, got ${config.kernel}`);
     this.weight = this.parameter('weight', tensor(melGaborKernels(config, sampleRate), [2 * config.filters, 1, config.kernel]));
   }
 

@@ -9,6 +9,7 @@
 
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/wav.js';
 import type { ModelConfig } from './config.js';
+import { MIN_TAPS } from './filterbank.js';
 
 /** The bounds a configuration must keep to. */
 export const CONFIG_LIMITS = {
@@ -78,8 +79,8 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
     const f = c.frontEnd as Record<string, unknown>;
     onlyFields(f, FRONT_END_FIELDS, 'config.frontEnd', fail);
     integer(f.filters, 1, L.maxChannels, 'config.frontEnd.filters', fail);
-    // Two taps at least: the filter bank pads by kernel/2 − 1.
-    integer(f.kernel, 2, L.maxKernel, 'config.frontEnd.kernel', fail);
+    // Three taps at least (the filter bank's MIN_TAPS, which says why).
+    integer(f.kernel, MIN_TAPS, L.maxKernel, 'config.frontEnd.kernel', fail);
     integer(f.hop, 1, L.maxKernel, 'config.frontEnd.hop', fail);
     const minHz = number(f.minHz, 0, sampleRate / 2, 'config.frontEnd.minHz', fail);
     number(f.maxHz, 0, sampleRate / 2, 'config.frontEnd.maxHz', fail);
