@@ -93,8 +93,10 @@ describe('model configurations', () => {
     ['one class', (c) => ({ ...c, classes: ['angry'] }), /config\.classes must hold 2 to 64 names, got 1/],
     ['an empty class name', (c) => ({ ...c, classes: ['angry', ' '] }), /config\.classes\[1\] must be a non-empty name/],
     // `ser predict` prints the names: an escape sequence in one would drive the user's terminal.
-    ['a class name with an escape sequence', (c) => ({ ...c, classes: ['angry', 'sad\u001b]0;pwned\u0007', 'happy', 'neutral'] }), /config\.classes\[1\] must be a non-empty name of at most 100 characters without control characters, got "sad\\u001b\]0;pwned\\u0007"/],
+    ['a class name with an escape sequence', (c) => ({ ...c, classes: ['angry', 'sad\u001b]0;pwned\u0007', 'happy', 'neutral'] }), /config\.classes\[1\] must be a non-empty name of at most 100 characters without control characters or spaces around it, got "sad\\u001b\]0;pwned\\u0007"/],
     ['a class name with a newline', (c) => ({ ...c, classes: ['angry\nsad', 'sad', 'happy', 'neutral'] }), /config\.classes\[0\] must be a non-empty name .* without control characters/],
+    // 'angry' and 'angry ' print alike, yet would be two classes.
+    ['a class name with a space around it', (c) => ({ ...c, classes: ['angry', 'sad', 'happy', 'angry '] }), /config\.classes\[3\] must be a non-empty name .* or spaces around it, got "angry "/],
     ['a class twice', (c) => ({ ...c, classes: ['angry', 'sad', 'angry'] }), /config\.classes lists "angry" twice/],
     ['classes not an array', (c) => ({ ...c, classes: 'angry,sad' }), /config\.classes must be an array of class names/],
     ['an unknown field', (c) => ({ ...c, attention: { heads: 8 } }), /config has unknown field\(s\) "attention"/],

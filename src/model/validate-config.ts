@@ -114,9 +114,10 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
   if (classes.length < L.minClasses || classes.length > L.maxClasses) fail(`config.classes must hold ${L.minClasses} to ${L.maxClasses} names, got ${classes.length}`);
   classes.forEach((name, i) => {
     // No control characters: `ser predict` and `ser eval` print the names, and an escape sequence in a downloaded
-    // checkpoint would drive the user's terminal (a newline would forge output lines).
-    if (typeof name !== 'string' || name.trim() === '' || name.length > L.maxClassNameLength || /[\0-\x1f\x7f-\x9f]/.test(name)) {
-      fail(`config.classes[${i}] must be a non-empty name of at most ${L.maxClassNameLength} characters without control characters, got ${show(name)}`);
+    // checkpoint would drive the user's terminal (a newline would forge output lines). No spaces around a name:
+    // 'angry' and 'angry ' print alike but would be two classes (the corpus readers trim their labels).
+    if (typeof name !== 'string' || name.trim() !== name || name === '' || name.length > L.maxClassNameLength || /[\0-\x1f\x7f-\x9f]/.test(name)) {
+      fail(`config.classes[${i}] must be a non-empty name of at most ${L.maxClassNameLength} characters without control characters or spaces around it, got ${show(name)}`);
     }
   });
   const duplicate = classes.find((name, i) => classes.indexOf(name) !== i);
