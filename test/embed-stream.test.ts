@@ -1,8 +1,8 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator; out-of-range options and inputs that are not WAV bytes are
-// refused with errors that name them.
+// silent source's stream and releases its iterator; backpressure serves every hop of a chunk longer than a
+// hop; out-of-range options and inputs that are not WAV bytes are refused with errors that name them.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
@@ -123,6 +123,23 @@ describe('stream stop()', () => {
     expect(await Promise.race([handle.finished.then(() => 'settled'), timeout('finished')])).toBe('settled');
     expect(released).toBe(true);
     expect(results.length).toBeGreaterThan(0);
+  });
+});
+
+describe('stream backpressure', () => {
+  /** `n` chunks of one second each, at `rate`: longer than a hop, as a file reader yields them. */
+  async function* seconds(n: number, rate = RATE): AsyncGenerator<Float32Array> {
+    for (let i = 0; i < n; i++) yield new Float32Array(rate);
+  }
+
+  it.each([RATE, 44100])('serves every hop of chunks longer than a hop at %i Hz: one result per hop, nothing dropped', async (rate) => {
+    const timestamps: number[] = [];
+    const options = { sampleRate: rate, backpressure: true };
+    const handle = feedIterable(new StreamSession(fake(1), (r) => timestamps.push(r.timestamp), options), seconds(2, rate), options);
+    await handle.finished;
+    // From half a window (0.5 s), every 0.25 s to the end, each result at its own hop.
+    expect(timestamps).toEqual([0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]);
+    expect(handle.stats()).toMatchObject({ hops: 7, inferences: 7, dropped: 0 });
   });
 });
 

@@ -31,18 +31,28 @@ export function feedIterable(session: StreamSession, source: AsyncIterable<Float
       // a source whose return() throws has nothing left to release
     }
   };
+  const push = async (frames: Float32Array) => {
+    if (!options.backpressure) return session.push(frames);
+    // Hop by hop, each inference awaited: pushed whole, a chunk longer than a hop (a file read a second at a
+    // time) brought several hops due at once, and all but one were dropped.
+    for (let at = 0; at < frames.length && !stopped && !session.failed; ) {
+      const n = Math.min(frames.length - at, session.samplesToNextHop);
+      session.push(frames.subarray(at, at + n));
+      at += n;
+      await session.idle();
+    }
+  };
   const finished = (async () => {
     try {
       for (;;) {
         const next = await Promise.race([iterator.next(), stopSignal]);
         if (!next || next.done) break;
-        session.push(resampler ? resampler.push(next.value) : next.value);
-        if (options.backpressure) await session.idle();
+        await push(resampler ? resampler.push(next.value) : next.value);
         if (stopped || session.failed) break;
       }
       if (stopped || session.failed) release();
       // The source has ended: the resampler's last outputs waited for input that will not come.
-      else if (resampler) session.push(resampler.flush());
+      else if (resampler) await push(resampler.flush());
     } catch (e) {
       // The source threw (or gave something that is not audio): reported as a failed inference is.
       session.fail(e);

@@ -87,6 +87,11 @@ export class StreamSession {
     if (this.hopsDue > 0 && !this.inFlight) this.run();
   }
 
+  /** Samples still to arrive before the next hop comes due (at least 1). */
+  get samplesToNextHop(): number {
+    return this.nextHopAt - this.ring.total;
+  }
+
   /** Resolves when no inference is running or queued. */
   async idle(): Promise<void> {
     while (this.inFlight) await this.inFlight;
