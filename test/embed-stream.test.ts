@@ -2,12 +2,13 @@
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
 // silent source's stream and releases its iterator; backpressure serves every hop of a chunk longer than a
-// hop; out-of-range options and inputs that are not WAV bytes are refused with errors that name them.
+// hop; a microphone that the browser cannot connect to a context at the model's rate (Firefox) is resampled
+// here; out-of-range options and inputs that are not WAV bytes are refused with errors that name them.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
 import { createRecognizer } from '../src/embed.js';
-import { feedIterable } from '../src/embed/sources.js';
+import { captureAudio, feedIterable } from '../src/embed/sources.js';
 import { StreamSession } from '../src/embed/stream-session.js';
 import type { StreamOptions, WindowClassifier } from '../src/embed/types.js';
 import type { ModelConfig } from '../src/model/config.js';
@@ -140,6 +141,60 @@ describe('stream backpressure', () => {
     // From half a window (0.5 s), every 0.25 s to the end, each result at its own hop.
     expect(timestamps).toEqual([0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]);
     expect(handle.stats()).toMatchObject({ hops: 7, inferences: 7, dropped: 0 });
+  });
+});
+
+describe('stream from a microphone', () => {
+  /** Firefox's Web Audio as far as captureAudio uses it: the microphone runs at 48 kHz, and a MediaStream connects
+   * only to a context at the device's rate (Mozilla bug 1725336: NotSupportedError otherwise). */
+  function firefoxAudio() {
+    const tracks = [{ stopped: false, stop: () => (tracks[0].stopped = true) }];
+    const captures: { port: { onmessage: ((e: { data: Float32Array }) => void) | null } }[] = [];
+    class AudioNode {
+      constructor(readonly context: AudioContext) {}
+      connect() {}
+      disconnect() {}
+    }
+    class AudioContext {
+      readonly sampleRate: number;
+      state = 'running';
+      audioWorklet = { addModule: async () => undefined };
+      constructor(options: { sampleRate?: number } = {}) {
+        this.sampleRate = options.sampleRate ?? 48000;
+      }
+      createMediaStreamSource() {
+        if (this.sampleRate !== 48000) throw new DOMException('Connecting AudioNodes from AudioContexts with different sample-rate is currently not supported.', 'NotSupportedError');
+        return new AudioNode(this);
+      }
+      async close() {
+        this.state = 'closed';
+      }
+    }
+    class AudioWorkletNode {
+      port = { onmessage: null, postMessage: () => undefined };
+      onprocessorerror = null;
+      constructor() {
+        captures.push(this);
+      }
+    }
+    vi.stubGlobal('AudioNode', AudioNode);
+    vi.stubGlobal('AudioContext', AudioContext);
+    vi.stubGlobal('AudioWorkletNode', AudioWorkletNode);
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: async () => ({ getTracks: () => tracks }) } });
+    vi.stubGlobal('URL', Object.assign(class extends URL {}, { createObjectURL: () => 'blob:capture' }));
+    return { tracks, captures };
+  }
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('records where the browser cannot run the microphone at the model\'s rate, resampling it here', async () => {
+    const { tracks, captures } = firefoxAudio();
+    const handle = await captureAudio(new StreamSession(fake(1), () => undefined, {}), 'microphone', {});
+    // A second of the microphone at 48 kHz arrives as 16 kHz frames (less the resampler's 2.75 ms of look-ahead).
+    captures[0].port.onmessage!({ data: new Float32Array(48000) });
+    expect(handle.stats().audioSeconds).toBeCloseTo(1 - 44 / RATE, 3);
+    await handle.stop();
+    expect(tracks[0].stopped).toBe(true);
+    expect(handle.stats().inferences).toBe(1);
   });
 });
 

@@ -4,7 +4,7 @@
 //
 // The AudioWorklet processor is built from `captureProcessor` below as a Blob URL, so the bundle stays one file;
 // our own AudioContext runs at the model's rate, so the browser resamples the microphone and the main thread
-// only receives ready frames.
+// only receives ready frames (Firefox cannot: there the context runs at the device's rate, resampled here).
 
 import { StreamingResampler } from '../audio/resample.js';
 import type { StreamSession } from './stream-session.js';
@@ -108,8 +108,23 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
     // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
     // its context's rate and is resampled here. Inside the try: a browser may refuse the rate (Chrome below
     // 3 kHz, Firefox below 8 kHz), and the microphone must then be released.
-    ownContext = input instanceof AudioNode ? null : new AudioContext({ sampleRate: modelRate });
-    const context = ownContext ?? (input as AudioNode).context;
+    if (input instanceof AudioNode) node = input;
+    else {
+      ownContext = new AudioContext({ sampleRate: modelRate });
+      try {
+        node = ownContext.createMediaStreamSource(input);
+      } catch (e) {
+        // Firefox connects a MediaStream only to a context at the device's rate (NotSupportedError, Mozilla bug
+        // 1725336), so the microphone failed there: a context at its default rate then, resampled here.
+        if (!(e instanceof DOMException && e.name === 'NotSupportedError')) throw e;
+        const refused = ownContext;
+        ownContext = null;
+        await refused.close();
+        ownContext = new AudioContext();
+        node = ownContext.createMediaStreamSource(input);
+      }
+    }
+    const context = node.context;
     const resampler = context.sampleRate !== modelRate ? new StreamingResampler(context.sampleRate, modelRate) : null;
     await context.audioWorklet.addModule(captureProcessorUrl());
     capture = new AudioWorkletNode(context, CAPTURE_PROCESSOR, {
@@ -117,7 +132,6 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
       numberOfOutputs: 0,
       processorOptions: { chunkFrames: options.chunkFrames ?? 1024 },
     });
-    node = input instanceof AudioNode ? input : ownContext!.createMediaStreamSource(input);
     node.connect(capture);
     capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
     // The processor threw on the audio thread: it sends nothing more, so the stream fails and releases its audio.
