@@ -1,6 +1,7 @@
 // classify() on long and odd recordings: windows go through the network in bounded batches (a long recording
 // never needs one huge batch, and the result does not depend on the batch size), input with no usable signal
-// gets a warning, absurd sample rates are refused; and `ser predict` as a user runs it on such files.
+// gets a warning (one NaN or infinite sample is no such input), absurd sample rates are refused; and `ser
+// predict` as a user runs it on such files.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,16 @@ describe('classify on input with no usable signal', () => {
     expect(r.warning).toMatch(reason);
     for (const p of Object.values(r.probabilities)) expect(Number.isFinite(p)).toBe(true);
     expect(predictionText('x.wav', r).split('\n')[1]).toBe(`x.wav: warning: ${r.warning}`);
+  });
+
+  it.each([NaN, Infinity])('speech with one %s sample is answered as if that sample were 0, without a warning', async (bad) => {
+    const mended = speech(1.5);
+    mended[5000] = 0;
+    const poisoned = mended.slice();
+    poisoned[5000] = bad;
+    const r = await classify(model, poisoned, 16000);
+    expect(r).not.toHaveProperty('warning');
+    expect(maxDifference(r, await classify(model, mended, 16000))).toBeLessThan(1e-6);
   });
 
   it('ordinary speech has no warning, and its text is one line', async () => {
