@@ -1,9 +1,10 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator; backpressure serves every hop of a chunk longer than a
-// hop; a microphone that the browser cannot connect to a context at the model's rate (Firefox) is resampled
-// here; out-of-range options and inputs that are not WAV bytes are refused with errors that name them.
+// silent source's stream and releases its iterator; a consumed chunk is not kept; backpressure serves every hop
+// of a chunk longer than a hop; a microphone that the browser cannot connect to a context at the model's rate
+// (Firefox) is resampled here; out-of-range options and inputs that are not WAV bytes are refused with errors
+// that name them.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
@@ -124,6 +125,29 @@ describe('stream stop()', () => {
     expect(await Promise.race([handle.finished.then(() => 'settled'), timeout('finished')])).toBe('settled');
     expect(released).toBe(true);
     expect(results.length).toBeGreaterThan(0);
+  });
+});
+
+describe('stream memory', () => {
+  it('keeps no chunk of an async-iterable source once it is consumed, however long the stream runs', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
+    const chunks: WeakRef<Float32Array>[] = [];
+    async function* tracked(): AsyncGenerator<Float32Array> {
+      for (let i = 0; i < 40; i++) {
+        const chunk = new Float32Array(RATE / 4);
+        chunks.push(new WeakRef(chunk));
+        yield chunk;
+      }
+    }
+    const handle = start(fake(0), tracked());
+    await handle.finished;
+    // The handle lives on (a service holds it to call stop()), and with it whatever the stream kept.
+    await sleep(10);
+    gc();
+    await sleep(10);
+    expect(chunks.filter((c) => c.deref()).length).toBeLessThanOrEqual(1);
+    expect(handle.stats().hops).toBeGreaterThan(0);
   });
 });
 

@@ -18,11 +18,16 @@ export function feedIterable(session: StreamSession, source: AsyncIterable<Float
   const modelRate = session.sampleRate;
   const resampler = options.sampleRate !== undefined && options.sampleRate !== modelRate ? new StreamingResampler(options.sampleRate, modelRate) : null;
   // The iterator is ours rather than for-await's, so that stop() need not wait for a chunk that a live source
-  // may never send: each next() races the stop signal.
+  // may never send: stop() settles the wait for each next(). A wait of its own each time: Promise.race against
+  // one stop promise left a reaction on it per chunk, which kept every chunk as long as the handle lived.
   const iterator = source[Symbol.asyncIterator]();
   let stopped = false;
-  let signalStop!: () => void;
-  const stopSignal = new Promise<null>((ok) => (signalStop = () => ok(null)));
+  let signalStop = () => {};
+  const nextOrStop = () =>
+    new Promise<IteratorResult<Float32Array> | null>((ok, fail) => {
+      signalStop = () => ok(null);
+      Promise.resolve(iterator.next()).then(ok, fail);
+    });
   const release = () => {
     // Not awaited: a silent source's return() may hang as its next() does.
     try {
@@ -45,7 +50,7 @@ export function feedIterable(session: StreamSession, source: AsyncIterable<Float
   const finished = (async () => {
     try {
       for (;;) {
-        const next = await Promise.race([iterator.next(), stopSignal]);
+        const next = await nextOrStop();
         if (!next || next.done) break;
         await push(resampler ? resampler.push(next.value) : next.value);
         if (stopped || session.failed) break;
