@@ -1,8 +1,13 @@
 // A lost WebGPU device (here destroyed, as a driver reset or a GPU removed would lose it): every later use of its
-// tensors throws an error that says so, where WebGPU itself carries on silently, and init() gives a new device.
+// tensors throws an error that says so, where WebGPU itself carries on silently, and init() gives a new device
+// (and so does loadRecognizer(), which starts the engine itself).
 // A file of its own: the device it destroys is this test process's.
 import { describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
+import { compactModelConfig } from '../src/model/config.js';
+import { encodeModel } from '../src/model/model-file.js';
+import { SerModel } from '../src/model/ser-model.js';
+import { SYNTHETIC_CLASSES, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 
 describe('a lost device', () => {
   it('makes its tensors throw "device was lost", and init() then gives a new device that works', async () => {
@@ -18,5 +23,17 @@ describe('a lost device', () => {
     expect(second.runtime).not.toBe(first.runtime);
     const y = ser.tensor([-5, 6], [2]);
     expect(Array.from(await ser.relu(y).toArray())).toEqual([0, 6]);
+  });
+
+  it('makes loadRecognizer() start a new device, as its message says init() does, rather than load onto the lost one', async () => {
+    const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 5);
+    const bytes = await encodeModel(model);
+    model.dispose();
+    (await ser.init()).runtime!.device.destroy();
+    await new Promise((ok) => setTimeout(ok, 50));
+    const recognizer = await ser.loadRecognizer(bytes);
+    const r = await recognizer.classify(synthesizeUtterance(makeVoice(0, 7), 'angry', 11, 1.5, 16000), 16000);
+    expect(Object.keys(r.probabilities)).toEqual(SYNTHETIC_CLASSES);
+    recognizer.dispose();
   });
 });

@@ -10,11 +10,16 @@ export async function ensureEngine(backend: LoadOptions['backend']): Promise<voi
     await init({ backend });
     return;
   }
+  let running;
   try {
-    engine();
+    running = engine();
   } catch {
     await init();
+    return;
   }
+  // A WebGPU engine: init() gives the same device while it lives, and a new one once it is lost (a recogniser
+  // loaded after a driver reset had gone onto the lost device, and every use of it threw).
+  if (running.runtime) await init();
 }
 
 export function isBlob(x: unknown): x is Blob {
