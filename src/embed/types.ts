@@ -24,8 +24,8 @@ export interface StreamOptions {
   hopMs?: number;
   /** Time constant of the exponential smoothing of the probabilities (default 1000 ms; 0: none). */
   smoothingMs?: number;
-  /** Results start once this fraction of a window (above 0, at most 1) has arrived (default 0.5); shorter audio
-   * is zero-padded. */
+  /** Results start once this fraction of a window (above 0, at most 1) has arrived (default 0.5); until a whole
+   * window has, the audio so far is repeated to fill one, as classify() fills a window from a short recording. */
   minWindowFraction?: number;
   /** Async-iterable sources: the chunks' sample rate, 1 to 768 kHz (default: the model's). */
   sampleRate?: number;
