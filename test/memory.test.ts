@@ -136,6 +136,40 @@ it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught 
   expect(live()).toBe(before); // the intermediates went with the scopes that caught them
 });
 
+// A tidy takes its own scope off the stack, which need not be the innermost when it ends: its fn may have started
+// a tidyAsync that still waits. Popping the innermost instead took the tidyAsync's scope and left the tidy's, where
+// tensors made outside any scope meanwhile sat until the tidyAsync's end dropped it (its own scope gone, it removed
+// the innermost), neither disposed nor known to the finalizer: never freed.
+it('a tidy whose fn starts a tidyAsync without awaiting it leaves no scope behind: tensors made meanwhile are freed', async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const collect = async () => {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  for (let i = 0, last = -1; i < 50 && live() !== last; i++) {
+    last = live();
+    await collect();
+  }
+  const before = live();
+  let pending: Promise<ser.Tensor> | undefined;
+  ser.tidy(() => {
+    pending = ser.tidyAsync(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return ser.tensor([1, 2, 3], [3]);
+    });
+  });
+  // Made outside any tidy while the tidyAsync waits (its scope catches it, as documented), and forgotten.
+  (() => ser.tensor(new Float32Array(64), [64]))();
+  const result = await pending!;
+  expect([...(await result.toArray())]).toEqual([1, 2, 3]);
+  result.dispose();
+  for (let i = 0; i < 50 && live() > before; i++) await collect();
+  expect(live()).toBeLessThanOrEqual(before);
+});
+
 // A long-lived embedder (a Node service) gives back what the pool keeps for reuse, e.g. after one large batch:
 // the pool never shrinks by itself, since a training loop reuses the same buffers every step.
 it('engine().backend.trim() destroys the pooled buffers no tensor holds; live tensors keep theirs; the CPU backend has none', async () => {

@@ -365,6 +365,7 @@ export const noGrad = withoutGrad;
 
 /** Disposes every tensor created inside fn, except the tensors it returns (alone, in an array or an object). */
 export function tidy<T>(fn: () => T): T {
+  const outer = scopes[scopes.length - 1] ?? null;
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -374,9 +375,10 @@ export function tidy<T>(fn: () => T): T {
     abandonScope(scope);
     throw error;
   } finally {
-    scopes.pop();
+    // Its own scope, which need not be the innermost: fn may have started a tidyAsync that still waits.
+    scopes.splice(scopes.lastIndexOf(scope), 1);
   }
-  closeScope(scope, tensorsIn(result), scopes[scopes.length - 1] ?? null);
+  closeScope(scope, tensorsIn(result), outer);
   return result;
 }
 
