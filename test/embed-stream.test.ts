@@ -1,7 +1,8 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator; a consumed chunk is not kept; backpressure serves every hop
+// silent source's stream and releases its iterator; a consumed chunk is not kept; a result carries classify's
+// warning (a muted source); backpressure serves every hop
 // of a chunk longer than a hop; a microphone that the browser cannot connect to a context at the model's rate
 // (Firefox) is resampled here; out-of-range options and inputs that are not WAV bytes are refused with errors
 // that name them.
@@ -148,6 +149,35 @@ describe('stream memory', () => {
     await sleep(10);
     expect(chunks.filter((c) => c.deref()).length).toBeLessThanOrEqual(1);
     expect(handle.stats().hops).toBeGreaterThan(0);
+  });
+});
+
+describe('stream results', () => {
+  it("carry classify's warning for a window that means nothing (a muted source), and none once there is signal", async () => {
+    // As classify() answers: a warning for a silent window, none for one with signal.
+    const judge: WindowClassifier = {
+      ...fake(0),
+      classify: async (window) => ({
+        ...(await fake(0).classify(window, RATE, {})),
+        ...(window.every((v) => v === 0) ? { warning: 'no usable signal: the input is silent' } : {}),
+      }),
+    };
+    async function* mutedThenSpeech(): AsyncGenerator<Float32Array> {
+      for (let i = 0; i < 8; i++) yield i < 4 ? new Float32Array(RATE / 4) : Float32Array.from({ length: RATE / 4 }, (_, j) => Math.sin(j / 7));
+    }
+    const results: { timestamp: number; warning?: string }[] = [];
+    const options = { backpressure: true };
+    await feedIterable(new StreamSession(judge, (r) => results.push(r), options), mutedThenSpeech(), options).finished;
+    // Windows of one second ending at 0.5 and 0.75 s hold muted audio alone; from 1.25 s on, each holds speech.
+    expect(results.map((r) => [r.timestamp, r.warning ?? null])).toEqual([
+      [0.5, 'no usable signal: the input is silent'],
+      [0.75, 'no usable signal: the input is silent'],
+      [1, 'no usable signal: the input is silent'],
+      [1.25, null],
+      [1.5, null],
+      [1.75, null],
+      [2, null],
+    ]);
   });
 });
 

@@ -56,7 +56,8 @@ export function setupLivePanel(app: App): LiveState {
         (r) => {
           state.results.push(r);
           chart?.push(r.timestamp, recognizer.classes.map((k) => r.smoothed[k]));
-          $('live-emotion').textContent = r.emotion;
+          // A muted microphone still gets a result: it says so rather than name an emotion of silence.
+          $('live-emotion').textContent = r.warning ? 'no signal' : r.emotion;
           renderBars($('live-bars'), r.smoothed);
           state.stats = handle?.stats() ?? null;
           if (state.stats) showStats(state.stats, r.genderGiven ? `gender ${r.gender}` : `gender guess ${r.gender}`);

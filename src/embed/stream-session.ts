@@ -148,6 +148,7 @@ export class StreamSession {
       latencyMs,
       dropped: n.dropped,
       inferenceMs,
+      ...(c.warning ? { warning: c.warning } : {}),
     });
   }
 

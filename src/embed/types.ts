@@ -58,6 +58,9 @@ export interface StreamResult {
   dropped: number;
   /** GPU time and read-back of this window's inference, as seen from the main thread. */
   inferenceMs: number;
+  /** Why this window's result means nothing, as classify() says it (a muted or silent source): its probabilities
+   * are still given, and still smoothed, but `emotion` then reads as a guess at silence. */
+  warning?: string;
 }
 
 export interface StreamStats {
