@@ -52,7 +52,9 @@ it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s in
   expect(live()).toBe(before - 1);
 });
 
-it('forgotten tensors are released once collected: made outside a tidy, returned from one, a forgotten graph, one whose backward ran, and a failed tidy\'s', async () => {
+/** Live GPU buffers, and a full collection with the finalizers it queues run; what earlier tests forgot is collected
+ * first, so that a test's count starts settled. */
+async function collector(): Promise<{ live: () => number; collect: () => Promise<void> }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
   const engine = await ser.init();
@@ -61,11 +63,15 @@ it('forgotten tensors are released once collected: made outside a tidy, returned
     gc();
     await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run in a task of their own
   };
-  // What earlier tests forgot goes first.
   for (let i = 0, last = -1; i < 50 && live() !== last; i++) {
     last = live();
     await collect();
   }
+  return { live, collect };
+}
+
+it('forgotten tensors are released once collected: made outside a tidy, returned from one, a forgotten graph, one whose backward ran, and a failed tidy\'s', async () => {
+  const { live, collect } = await collector();
   const before = live();
   // In a function of its own, so that no reference outlives it on the stack.
   (() => {
@@ -141,18 +147,7 @@ it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught 
 // tensors made outside any scope meanwhile sat until the tidyAsync's end dropped it (its own scope gone, it removed
 // the innermost), neither disposed nor known to the finalizer: never freed.
 it('a tidy whose fn starts a tidyAsync without awaiting it leaves no scope behind: tensors made meanwhile are freed', async () => {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
-  const collect = async () => {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  };
-  for (let i = 0, last = -1; i < 50 && live() !== last; i++) {
-    last = live();
-    await collect();
-  }
+  const { live, collect } = await collector();
   const before = live();
   let pending: Promise<ser.Tensor> | undefined;
   ser.tidy(() => {
