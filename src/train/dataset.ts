@@ -106,7 +106,9 @@ export function groupBySpeaker<T extends { example: { speaker: string } } | { sp
   return out;
 }
 
-/** Inverse-frequency class weights, normalised to mean 1 over the classes present (torch's `weight`). */
+/** Inverse-frequency class weights over the windows, total / (classes present × count), so that a window weighs 1
+ * on average (scikit-learn's 'balanced'; torch's `weight`, whose loss divides by the weights' sum: only their ratios
+ * matter). */
 export function classWeights(examples: Example[], numClasses: number): Float32Array {
   const counts = new Array(numClasses).fill(0);
   for (const e of examples) counts[e.label] += e.windows.length;
