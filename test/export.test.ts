@@ -14,6 +14,7 @@ import { Adam } from '../src/engine/adam.js';
 import { init } from '../src/engine/context.js';
 import { tensor } from '../src/engine/ops.js';
 import { noGrad } from '../src/engine/tensor.js';
+import { normalizeLevel } from '../src/audio/level.js';
 import { adaptNormalization } from '../src/model/adapt.js';
 import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { encodeModel } from '../src/model/model-file.js';
@@ -219,6 +220,18 @@ describe('export to PyTorch: two training steps agree', () => {
 });
 
 describe('export: bad input is refused with errors that name it', () => {
+  it('in PyTorch: a NaN or infinite sample counts as 0 in level normalisation, as in the engine', (ctx) => {
+    if (noTorch) ctx.skip(noTorch);
+    const samples = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i / 3) + 0.25);
+    [samples[5], samples[20], samples[40]] = [NaN, Infinity, -Infinity];
+    const dir = mkdtempSync(join(tmpdir(), 'ser-export-level-'));
+    writeFileSync(join(dir, 'in.safetensors'), encodeSafetensors({ x: { shape: [samples.length], data: samples } }));
+    const code = `import sys; sys.path.insert(0, '${ROOT}src/export/python'); import ser_model as sm; t, _ = sm.load_safetensors(sys.argv[1]); sm.save_safetensors(sys.argv[2], {'y': sm.normalize_level(t['x'])})`;
+    runPython(['-c', code, join(dir, 'in.safetensors'), join(dir, 'out.safetensors')]);
+    const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors.y.data;
+    expect(relL2(normalizeLevel(samples), theirs)).toBeLessThan(1e-6);
+  });
+
   it('a corpus with an emotion the model does not know', () => {
     const utterance = { file: 'a.wav', speaker: 's1', gender: 'f' as const, emotion: 'calm', samples: new Float32Array(16) };
     expect(() => encodeCorpus({ name: 'c', utterances: [utterance] }, ['angry', 'sad'], 16000)).toThrow(/corpus c: emotions \[calm\] are not among the model's classes \[angry, sad\]/);

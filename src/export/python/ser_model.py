@@ -282,8 +282,9 @@ def save(model, path, metadata=None):
 # ------------------------------------------------------------------------------------------ audio and use
 
 def normalize_level(samples):
-    """Zero mean, unit RMS (in float64, as the engine); silence or pure DC comes back as zeros."""
-    x = samples.double()
+    """Zero mean, unit RMS (in float64, as the engine); silence or pure DC comes back as zeros. A NaN or infinite
+    sample counts as 0, as src/audio/level.ts counts it (one of them made the whole signal silence)."""
+    x = torch.nan_to_num(samples.double(), nan=0.0, posinf=0.0, neginf=0.0)
     x = x - x.mean()
     rms = torch.sqrt((x ** 2).mean())
     return torch.zeros_like(samples, dtype=torch.float32) if not rms > SILENCE_RMS else (x / rms).float()
