@@ -66,6 +66,27 @@ describe('polite waits', () => {
     globalThis.setImmediate = original;
   });
 
+  it('keeps working where somebody who installed theirs during a wait puts back what they found after it', async () => {
+    const original = globalThis.setImmediate;
+    let found!: typeof setImmediate;
+    await waitPolitely(
+      (async () => {
+        await null;
+        found = globalThis.setImmediate; // the polite one, as fake timers save it
+        globalThis.setImmediate = ((fn: () => void) => original(fn)) as unknown as typeof setImmediate;
+      })(),
+    );
+    globalThis.setImmediate = found;
+    try {
+      // Outside a wait it runs callbacks as setImmediate does, and a later wait neither recurses nor spaces them.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await waitPolitely(rounds(3));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      globalThis.setImmediate = original;
+    }
+  });
+
   it('is not for streams of tiny dispatches: below TINY_DISPATCH_MS a dispatch between waits', () => {
     expect(politeFor(1000, 0)).toBe(true); // nothing ran: a wait for a copy or a read-back
     expect(politeFor(60, 57)).toBe(true); // a training step

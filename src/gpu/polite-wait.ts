@@ -37,7 +37,9 @@ const isDawnPoll = (callback: unknown): callback is () => void =>
   typeof callback === 'function' && callback.name === '' && Function.prototype.toString.call(callback) === 'function () { [native code] }';
 
 function spacedPolls(this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate {
-  if (isDawnPoll(callback) && polls++ >= POLLS_AT_ONCE) return setTimeout(callback, POLL_MS) as unknown as NodeJS.Immediate;
+  // Called outside a wait too, where whoever replaced it during one put it back after (fake timers restore what
+  // they found): it then spaces nothing.
+  if (waits > 0 && isDawnPoll(callback) && polls++ >= POLLS_AT_ONCE) return setTimeout(callback, POLL_MS) as unknown as NodeJS.Immediate;
   return original!(callback, ...args);
 }
 
@@ -46,7 +48,8 @@ function spacedPolls(this: unknown, callback: (...args: unknown[]) => void, ...a
 export async function waitPolitely<T>(promise: Promise<T>): Promise<T> {
   if (typeof globalThis.setImmediate !== 'function') return promise;
   if (waits++ === 0) {
-    original = globalThis.setImmediate;
+    // Not itself, put back so after an earlier wait: `original` is then still the real one.
+    if (globalThis.setImmediate !== (spacedPolls as unknown as SetImmediate)) original = globalThis.setImmediate;
     polls = 0;
     // util.promisify(setImmediate) reads a symbol-keyed property: keep those.
     for (const key of Object.getOwnPropertySymbols(original)) (spacedPolls as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key];
@@ -58,7 +61,6 @@ export async function waitPolitely<T>(promise: Promise<T>): Promise<T> {
     if (--waits === 0) {
       // Unless somebody replaced it meanwhile: theirs stays.
       if (globalThis.setImmediate === (spacedPolls as unknown as SetImmediate)) globalThis.setImmediate = original!;
-      original = null;
     }
   }
 }
