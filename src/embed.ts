@@ -9,7 +9,7 @@
 // scheduler: one inference in flight, dropped hops, smoothing), sources.ts (async iterables and AudioWorklet
 // capture), types.ts (options and results). Audio handling is src/audio's, the same as in training.
 
-import { MAX_AUDIO_FILE_BYTES } from './audio/load.js';
+import { sizeRefusal } from './audio/load.js';
 import { decodeWav } from './audio/wav.js';
 import type { ModelConfig } from './model/config.js';
 import { decodeModel } from './model/model-file.js';
@@ -46,9 +46,8 @@ export class Recognizer {
     const name = options.name ?? (isBlob(wav) && 'name' in wav ? String(wav.name) : 'audio.wav');
     // The limit loadAudio sets for a file, before a Blob (a file dropped on a page, an upload) is read whole: a
     // few GB had a tab or a service run out of memory instead of a word about the file.
-    if (isBlob(wav) && wav.size > MAX_AUDIO_FILE_BYTES) {
-      throw new RangeError(`${name}: too large: ${wav.size} bytes (the limit is ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB)`);
-    }
+    const tooLarge = isBlob(wav) ? sizeRefusal(wav.size) : null;
+    if (tooLarge) throw new RangeError(`${name}: ${tooLarge}`);
     const { samples, sampleRate } = decodeWav(await bytesOf(wav), name);
     return this.classify(samples, sampleRate, options);
   }

@@ -310,7 +310,7 @@ describe('classifyWav input', () => {
     const read = vi.spyOn(huge, 'arrayBuffer');
     const attempt = recognizer.classifyWav(huge, { name: 'upload.wav' });
     await expect(attempt).rejects.toThrow(RangeError);
-    await expect(attempt).rejects.toThrow(`upload.wav: too large: ${MAX_AUDIO_FILE_BYTES + 1} bytes (the limit is 512 MiB)`);
+    await expect(attempt).rejects.toThrow(`upload.wav: too large: ${MAX_AUDIO_FILE_BYTES + 1} bytes (the limit is ${MAX_AUDIO_FILE_BYTES} bytes, 512 MiB)`);
     expect(read).not.toHaveBeenCalled();
   });
 

@@ -8,6 +8,12 @@ import { AudioError, decodeWav } from './wav.js';
 /** loadAudio refuses larger files (by name, before reading them): 512 MiB, 46 minutes of 48 kHz 16-bit stereo. */
 export const MAX_AUDIO_FILE_BYTES = 512 * 2 ** 20;
 
+/** Why a file of `bytes` is refused before it is read (over MAX_AUDIO_FILE_BYTES), else null: loadAudio's word for a
+ * file, and classifyWav's for a Blob. */
+export function sizeRefusal(bytes: number): string | null {
+  return bytes > MAX_AUDIO_FILE_BYTES ? `too large: ${bytes} bytes (the limit is ${MAX_AUDIO_FILE_BYTES} bytes, ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB)` : null;
+}
+
 /**
  * WAV bytes to mono samples at `sampleRate`, level-normalised: what loadAudio does after reading. Every failure
  * (reading the header, decoding, resampling) is an AudioError naming `file`.
@@ -33,9 +39,8 @@ async function readAudioFile(file: string): Promise<Uint8Array> {
   const { open, stat, constants } = await import('node:fs/promises');
   const check = (info: import('node:fs').Stats) => {
     if (!info.isFile()) throw new AudioError(file, `not a regular file (${fileKind(info)})`);
-    if (info.size > MAX_AUDIO_FILE_BYTES) {
-      throw new AudioError(file, `too large: ${info.size} bytes (the limit is ${MAX_AUDIO_FILE_BYTES} bytes, ${MAX_AUDIO_FILE_BYTES / 2 ** 20} MiB)`);
-    }
+    const tooLarge = sizeRefusal(info.size);
+    if (tooLarge) throw new AudioError(file, tooLarge);
   };
   const cannotRead = (e: unknown) =>
     e instanceof AudioError ? e : new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

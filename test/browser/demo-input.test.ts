@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium)(titleNeeding(hasChromium, 'demo page under odd inp
       while (window.serApp.files.length === index) await new Promise((ok) => setTimeout(ok, 50));
       return { ...window.serApp.files[index], read };
     }, wavUrl);
-    expect(entry.error, tail(browser.log)).toMatch(/too large: 629145600 bytes \(the limit is 512 MiB\)/);
+    expect(entry.error, tail(browser.log)).toMatch(/too large: 629145600 bytes \(the limit is 536870912 bytes, 512 MiB\)/);
     expect(entry.read).toBe(false);
   });
 
