@@ -1,18 +1,18 @@
 // Adam (with optional decoupled weight decay, i.e. AdamW), multi-tensor: one kernel updates every parameter.
-// The parameters, their gradients and the moments m and v live in four flat vectors (parameter i at
-// offsets[i], each range padded to the backend's view alignment). The parameters move into theirs when the
-// optimiser is made: each becomes a view of its range (Tensor.rebase), so the kernel updates them in place.
-// A step packs the gradients into their flat vector (buffer copies, not dispatches) and runs the kernel once:
-// one dispatch per step instead of one per parameter, whose fixed cost dominates the small ones (biases, batch
-// norm's scales), and no copies of the parameters in or out (36 a step for the default model, ~10 % of its
-// host time on lavapipe). Parameters without a gradient are skipped, as torch does, and each parameter counts its
-// own steps for the bias corrections, as torch.optim.AdamW does (a parameter first given a gradient at step k is
-// corrected as at its first step, not its k-th): the kernel runs once per run of consecutive parameters that have
-// a gradient and the same count, so once a step while every parameter gets one (training always gives them all).
+// The parameters and the moments m and v live in three flat vectors (parameter i at offsets[i], each range padded
+// to the backend's view alignment). The parameters move into theirs when the optimiser is made: each becomes a view
+// of its range (Tensor.rebase), so the kernel updates them in place. The kernel reads each gradient where backward()
+// left it, up to 13 a dispatch (one per storage binding; ../kernels/optim.ts): the default model's 18 parameters take
+// two dispatches a step, where one parameter at a time took 18, and there is no copy of a parameter or a gradient
+// (the gradients were once copied into a fourth flat vector: 18 buffer copies a step, each a command with its host
+// cost in Dawn and the driver). Parameters without a gradient are skipped, as torch does, and each parameter counts
+// its own steps for the bias corrections, as torch.optim.AdamW does (a parameter first given a gradient at step k is
+// corrected as at its first step, not its k-th): the kernel runs once per step count among the parameters that have
+// a gradient, so once a step while every parameter gets one (training always gives them all).
 // `lr` may be changed between steps by a schedule.
 // A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it.
 
-import { adamStep, pack, type Range } from '../kernels/optim.js';
+import { adamStep, pack, type AdamPart } from '../kernels/optim.js';
 import { defaultBackend } from './context.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
@@ -41,10 +41,9 @@ export class Adam {
   /** Each parameter's own step count (the steps in which it had a gradient), for its bias corrections. */
   private steps: number[];
   private config: Required<AdamConfig>;
-  /** Where each parameter starts in the flat vectors, and the length of its padded range there. */
+  /** Where each parameter starts in the flat vectors. */
   private offsets: number[];
-  private spans: number[];
-  private flat: { param: Tensor; grad: Tensor; m: Tensor; v: Tensor };
+  private flat: { param: Tensor; m: Tensor; v: Tensor };
 
   constructor(
     readonly params: Tensor[],
@@ -53,46 +52,48 @@ export class Adam {
     this.config = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...config };
     this.lr = this.config.lr;
     this.steps = params.map(() => 0);
-    // Checked before anything moves: a tensor sharing a parameter's storage would keep its old values.
+    // Checked before anything moves. A parameter given twice would have two ranges, and move by one of them only.
+    const repeated = params.findIndex((p, i) => params.indexOf(p) !== i);
+    if (repeated >= 0) throw new Error(`Adam: parameter ${repeated} is parameter ${params.indexOf(params[repeated])} again (${params[repeated].describe()}): give each tensor once`);
+    // A tensor sharing a parameter's storage would keep its old values.
     const shared = params.find((p) => p.sharesStorage);
     if (shared) throw new Error(`Adam: parameter ${shared.describe()} shares its storage with another tensor (a reshape of it?): dispose that first`);
     const backend = defaultBackend();
     const align = backend.viewAlignment;
-    this.spans = params.map((p) => Math.ceil(p.size / align) * align);
+    const spans = params.map((p) => Math.ceil(p.size / align) * align);
     let total = 0;
-    this.offsets = this.spans.map((span) => (total += span) - span);
+    this.offsets = spans.map((span) => (total += span) - span);
     // Zeroed: the padding stays zero (zero gradient and moments leave a zero parameter unchanged).
     const flat = () => zeros([Math.max(1, total)]).keep();
-    this.flat = { param: flat(), grad: flat(), m: flat(), v: flat() };
+    this.flat = { param: flat(), m: flat(), v: flat() };
     pack(backend, this.flat.param.storage, params.map((p) => p.storage), this.offsets);
     params.forEach((p, i) => p.rebase(this.flat.param, this.offsets[i]));
   }
 
   step(): void {
+    const withGrad = this.params.flatMap((p, i) => (p.grad ? [i] : []));
+    // Checked before any count moves: a gradient of another size would update a range not its parameter's.
+    for (const i of withGrad) {
+      const p = this.params[i];
+      if (p.grad!.size !== p.size) throw new Error(`Adam: parameter ${i} ${p.describe()} was given a gradient of ${p.grad!.size} values`);
+    }
     this.stepCount++;
+    // The parameters with a gradient, by their step counts after this step.
+    const byCount = new Map<number, AdamPart[]>();
+    for (const i of withGrad) {
+      const p = this.params[i];
+      const step = ++this.steps[i];
+      let parts = byCount.get(step);
+      if (!parts) byCount.set(step, (parts = []));
+      parts.push({ offset: this.offsets[i], length: p.size, grad: p.grad!.storage });
+    }
     const { beta1, beta2, eps, weightDecay } = this.config;
-    const withGrad = this.params.map((p, i) => i).filter((i) => this.params[i].grad);
-    if (withGrad.length === 0) return;
-    for (const i of withGrad) this.steps[i]++;
-    const backend = this.flat.param.backend;
-    const { param, grad, m, v } = this.flat;
-    pack(backend, grad.storage, withGrad.map((i) => this.params[i].grad!.storage), withGrad.map((i) => this.offsets[i]));
-    for (const { step, ...range } of this.runs(withGrad)) {
-      adamStep(backend, param.storage, grad.storage, m.storage, v.storage, { lr: this.lr, beta1, beta2, eps, weightDecay, step }, range);
+    const { param, m, v } = this.flat;
+    for (const [step, parts] of byCount) {
+      adamStep(param.backend, param.storage, m.storage, v.storage, parts, { lr: this.lr, beta1, beta2, eps, weightDecay, step });
     }
     // One training step, one batch of command buffers: submitted here, so every step is recorded alike.
-    backend.flush();
-  }
-
-  /** The flat ranges of consecutive parameters (by index) in `indices` with the same step count, and that count. */
-  private runs(indices: number[]): (Range & { step: number })[] {
-    const ranges: (Range & { step: number })[] = [];
-    for (const i of indices) {
-      const last = ranges[ranges.length - 1];
-      if (last && last.offset + last.length === this.offsets[i] && last.step === this.steps[i]) last.length += this.spans[i];
-      else ranges.push({ offset: this.offsets[i], length: this.spans[i], step: this.steps[i] });
-    }
-    return ranges;
+    param.backend.flush();
   }
 
   zeroGrad(): void {

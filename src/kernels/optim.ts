@@ -1,10 +1,12 @@
-// The optimiser step and dropout on the GPU (the CPU reference is ./cpu/optim.ts), both in
-// shaders/optim.wgsl. Flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
+// The optimiser step and dropout on the GPU (the CPU reference is ./cpu/optim.ts): shaders/adam.wgsl and
+// shaders/dropout.wgsl, flat elementwise kernels over float32 vectors of any length (grid1d fold past 65535 groups).
 //
-//   adamStep(param, grad, m, v, o, range?)  in place on param, m and v: AdamW (decoupled weight decay) with bias
-//                                   correction, over elements [range.offset, +range.length) (default: all)
-//   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the multi-tensor optimiser's flat vectors of
-//                                   parameters and gradients (buffer copies on the GPU: no dispatch, no kernel)
+//   adamStep(param, m, v, parts, o)  in place on the flat vectors param, m and v: AdamW (decoupled weight decay) with
+//                                   bias correction of each part, elements [offset, +length) updated with the
+//                                   gradient `grad` (a buffer of its own: no copy into a flat vector first), up to
+//                                   `adamPartsPerDispatch` parts a dispatch
+//   pack(flat, parts, offsets)      flat[offsets[i] ..] = parts[i]: the optimiser's parameters moved into their flat
+//                                   vector (buffer copies on the GPU: no dispatch, no kernel)
 //   dropout(x, p, seed)             y = x·mask and the mask, of 0 and 1/(1−p), from an integer hash of (seed,
 //                                   index), identical to the CPU reference bit for bit (one pass: mask and y)
 
@@ -13,7 +15,8 @@ import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/optim.js';
-import shader from '../../shaders/optim.wgsl';
+import adamSource from '../../shaders/adam.wgsl';
+import dropoutShader from '../../shaders/dropout.wgsl';
 
 export interface AdamOptions {
   lr: number;
@@ -25,10 +28,12 @@ export interface AdamOptions {
   step: number;
 }
 
-/** Elements [offset, offset + length) of flat vectors. */
-export interface Range {
+/** One parameter of an Adam step: elements [offset, offset + length) of the flat vectors, and its gradient, whose
+ * first `length` values are read. */
+export interface AdamPart {
   offset: number;
   length: number;
+  grad: Storage;
 }
 
 // 64 threads × 16 elements: on lavapipe, 3M-element Adam took ~175 ms this way against ~215 ms at 256 × 4 and ~310 ms
@@ -36,20 +41,77 @@ export interface Range {
 const WG = 64;
 const ITEMS = 16;
 
-function adamStepGpu(rt: GpuRuntime, param: Storage, grad: Storage, m: Storage, v: Storage, o: AdamOptions, range?: Range): void {
-  const { offset, length } = range ?? { offset: 0, length: param.length };
-  if (length === 0) return;
-  rt.dispatch({
-    kernel: 'adamStep',
-    shapes: `param[${param.length}] from ${offset} for ${length}`,
-    shader,
-    entryPoint: 'adamStep',
-    constants: { WG, ITEMS },
-    params: new Params().u32(offset, offset + length).f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step),
-    volatile: true, // the bias corrections change every step
-    buffers: [param, grad, m, v].map((s) => gpuStorage(s).binding),
-    workgroups: grid1d(length, WG * ITEMS),
-  });
+/** The most gradients one adamStep dispatch binds (param, m and v take three more storage bindings): the device's
+ * storage bindings allow 16 on lavapipe and the GPUs measured, so the default model's 18 parameters take two. */
+const MAX_PARTS = 13;
+
+/** Gradient bindings per adamStep dispatch on this device: a WebGPU device has 8 storage bindings a stage at least. */
+export function adamPartsPerDispatch(rt: GpuRuntime): number {
+  return Math.max(1, Math.min(MAX_PARTS, rt.device.limits.maxStorageBuffersPerShaderStage - 3));
+}
+
+/** shaders/adam.wgsl with the declarations it expects for `parts` gradient bindings written before it; one string
+ * object per count (the pipeline cache keys by the text's identity). */
+const adamShaders = new Map<number, string>();
+function adamShader(parts: number): string {
+  let text = adamShaders.get(parts);
+  if (text) return text;
+  const indices = Array.from({ length: parts }, (_, j) => j);
+  text = [
+    'struct AdamParams {',
+    '  lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, correction1: f32, correction2: f32,',
+    '  count: u32,',
+    `  parts: array<vec4u, ${parts}>,`,
+    '}',
+    ...indices.map((j) => `@group(0) @binding(${4 + j}) var<storage, read> grad${j}: array<f32>;`),
+    'fn gradOf(part: u32, i: u32) -> f32 {',
+    '  switch part {',
+    ...indices.slice(0, -1).map((j) => `    case ${j}u: { return grad${j}[i]; }`),
+    `    default: { return grad${parts - 1}[i]; }`,
+    '  }',
+    '}',
+    adamSource,
+  ].join('\n');
+  adamShaders.set(parts, text);
+  return text;
+}
+
+function checkParts(param: Storage, parts: AdamPart[]): void {
+  for (const p of parts) {
+    if (p.offset < 0 || p.offset + p.length > param.length || p.length > p.grad.length) {
+      throw new Error(`adamStep: a part of ${p.length} values at ${p.offset} does not fit param[${param.length}] or its gradient of ${p.grad.length}`);
+    }
+  }
+}
+
+function adamStepGpu(rt: GpuRuntime, param: Storage, m: Storage, v: Storage, parts: AdamPart[], o: AdamOptions): void {
+  checkParts(param, parts);
+  const slots = adamPartsPerDispatch(rt);
+  const corrections = [1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step];
+  for (let from = 0; from < parts.length; from += slots) {
+    const chunk = parts.slice(from, from + slots);
+    const params = new Params().f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, ...corrections).u32(chunk.length);
+    let groups = 0;
+    for (let j = 0; j < slots; j++) {
+      const p = chunk[j];
+      params.u32(p?.offset ?? 0, p?.length ?? 0, groups, 0);
+      if (p) groups += Math.ceil(p.length / (WG * ITEMS));
+    }
+    if (groups === 0) continue;
+    // Slots past the chunk's parts bind its first gradient again (read-only bindings may alias); no workgroup reads them.
+    const grads = Array.from({ length: slots }, (_, j) => gpuStorage((chunk[j] ?? chunk[0]).grad).binding);
+    rt.dispatch({
+      kernel: 'adamStep',
+      shapes: `${chunk.length} parameters in param[${param.length}]`,
+      shader: adamShader(slots),
+      entryPoint: 'adamStep',
+      constants: { WG, ITEMS },
+      params,
+      volatile: true, // the bias corrections change every step
+      buffers: [gpuStorage(param).binding, gpuStorage(m).binding, gpuStorage(v).binding, ...grads],
+      workgroups: grid1d(groups, 1),
+    });
+  }
 }
 
 function packGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: number[]): void {
@@ -69,7 +131,7 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: S
   rt.dispatch({
     kernel: 'dropout',
     shapes: `x[${length}]`,
-    shader,
+    shader: dropoutShader,
     entryPoint: 'dropoutForward',
     constants: { WG, ITEMS },
     params: new Params().u32(length, seed >>> 0).f32(p, scale),
@@ -83,14 +145,16 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: S
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference).
 
-/** In place: param, m, v updated by one Adam(W) step over `range` (default: every element). */
-export const adamStep = defineKernel(adamStepGpu, (c, param, grad, m, v, o, range?) => {
-  const { offset, length } = range ?? { offset: 0, length: param.length };
-  const part = (s: Storage) => c.data(s).subarray(offset, offset + length);
-  const r = ref.adamStep(part(param), part(grad), part(m), part(v), o);
-  part(param).set(r.param);
-  part(m).set(r.m);
-  part(v).set(r.v);
+/** In place: each part's range of param, m and v updated by one Adam(W) step with its gradient. */
+export const adamStep = defineKernel(adamStepGpu, (c, param, m, v, parts, o) => {
+  checkParts(param, parts);
+  for (const { offset, length, grad } of parts) {
+    const part = (s: Storage) => c.data(s).subarray(offset, offset + length);
+    const r = ref.adamStep(part(param), c.data(grad).subarray(0, length), part(m), part(v), o);
+    part(param).set(r.param);
+    part(m).set(r.m);
+    part(v).set(r.v);
+  }
 });
 /** flat[offsets[i] .. + parts[i].length) = parts[i]. */
 export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));

@@ -56,7 +56,7 @@ const cases: SuiteCase[] = [
   },
   ...[1, 7, 10_007, 300_001].map((n) => ({
     family: 'optim',
-    name: `adamStep: 3 consecutive steps of ${n} parameters`,
+    name: `adamStep: 3 consecutive steps of ${n} parameters in one part`,
     run: (ser: Ser) =>
       withBackend(ser, async (b, keep) => {
         let param: ArrayLike<number> = fresh(n);
@@ -66,7 +66,7 @@ const cases: SuiteCase[] = [
         for (let step = 1; step <= 3; step++) {
           const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step };
           const grad = fresh(n);
-          ser.kernels.adamStep(b, ps, keep(b.upload(grad)), ms, vs, o);
+          ser.kernels.adamStep(b, ps, ms, vs, [{ offset: 0, length: n, grad: keep(b.upload(grad)) }], o);
           const ref = ser.reference.adamStep(param, grad, m, v, o);
           const gpuParam = await b.download(ps);
           // The parameters barely move in a step, so also measure the error against the step's scale, lr per element.
@@ -84,7 +84,67 @@ const cases: SuiteCase[] = [
   })),
   {
     family: 'optim',
-    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient two, then one per run of equal step counts, as the reference per parameter',
+    name: 'adamStep: 31 parts of odd lengths at odd offsets, gradients in buffers and views of their own: each range as the reference, the gaps untouched, as many dispatches as the bindings need',
+    run: (ser) =>
+      withBackend(ser, async (b, keep) => {
+        const lengths = Array.from({ length: 31 }, (_, j) => [1, 3, 7, 64, 257, 1029][j % 6] + j);
+        // Part j starts 5 + j elements after part j − 1 ends: the gaps must keep their values.
+        const offsets: number[] = [];
+        let end = 0;
+        for (const n of lengths) {
+          end += 5 + offsets.length;
+          offsets.push(end);
+          end += n;
+        }
+        const flat = { param: fresh(end), m: fresh(end, 0.1), v: fresh(end, 0.1).map(Math.abs) };
+        const [ps, ms, vs] = [flat.param, flat.m, flat.v].map((a) => keep(b.upload(f32(a))));
+        const grads = lengths.map((n) => fresh(n));
+        // Every third gradient is a view into a buffer of its own, past a first range (the binding's offset); every
+        // fifth has values past its part's length, which the kernel must not read.
+        const storages = grads.map((g, j) => {
+          if (j % 3 === 1) {
+            const base = keep(b.upload(f32([...new Array(b.viewAlignment).fill(99), ...g])));
+            return b.view(base, b.viewAlignment, g.length);
+          }
+          return keep(b.upload(j % 5 === 2 ? f32([...g, 1e9, -1e9]) : f32(g)));
+        });
+        const o: AdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step: 4 };
+        const runtime = ser.engine().runtime;
+        const before = runtime?.counts.dispatches ?? 0;
+        ser.kernels.adamStep(b, ps, ms, vs, lengths.map((length, j) => ({ offset: offsets[j], length, grad: storages[j] })), o);
+        if (runtime) {
+          const want = Math.ceil(lengths.length / ser.kernels.adamPartsPerDispatch(runtime));
+          assert(want > 1, `${lengths.length} parts fit one dispatch: the case would not cross one`);
+          assert(runtime.counts.dispatches - before === want, `${runtime.counts.dispatches - before} dispatches, expected ${want}`);
+        }
+        const want = { param: f32(flat.param), m: f32(flat.m), v: f32(flat.v) };
+        lengths.forEach((n, j) => {
+          const range = (a: ArrayLike<number>) => Array.from(a).slice(offsets[j], offsets[j] + n);
+          const r = ser.reference.adamStep(range(flat.param), grads[j], range(flat.m), range(flat.v), o);
+          want.param.set(r.param, offsets[j]);
+          want.m.set(r.m, offsets[j]);
+          want.v.set(r.v, offsets[j]);
+        });
+        const got = { param: await b.download(ps), m: await b.download(ms), v: await b.download(vs) };
+        for (const key of ['param', 'm', 'v'] as const) {
+          assertClose(got[key], want[key], FORWARD, key);
+          for (let j = 0; j < lengths.length; j++) {
+            const gapEnd = offsets[j];
+            for (let i = j === 0 ? 0 : offsets[j - 1] + lengths[j - 1]; i < gapEnd; i++) {
+              assert(got[key][i] === f32([flat[key][i]])[0], `${key}[${i}], in the gap before part ${j}, changed`);
+            }
+          }
+        }
+        await assertThrows(
+          () => ser.kernels.adamStep(b, ps, ms, vs, [{ offset: end - 2, length: 3, grad: storages[1] }], o),
+          /adamStep: a part of 3 values at \d+ does not fit param\[\d+\]/,
+          'a part past the end of param',
+        );
+      }),
+  },
+  {
+    family: 'optim',
+    name: 'Adam: one dispatch updates every parameter (odd sizes), a step without one gradient still one, then one per step count, as the reference per parameter',
     async run(ser) {
       const sizes = [3, 1, 257, 4099, 17];
       const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
@@ -95,10 +155,10 @@ const cases: SuiteCase[] = [
       const runtime = ser.engine().runtime;
       // Each parameter's own step count, as torch keeps it: for its bias corrections.
       const counts = sizes.map(() => 0);
-      // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest runs in two ranges.
-      // In step 3 it takes its second step, the others their third: three ranges ([0, 3), 3 and 4), each with its
-      // own corrections. Step 1 (all counts equal) is the training's case: one dispatch.
-      const dispatches = [1, 2, 3];
+      // Parameter 3 gets no gradient in step 2: it must not move (torch skips it), and the rest takes one dispatch.
+      // In step 3 it takes its second step, the others their third: a dispatch for each count, each with its own
+      // corrections. Step 1 (all counts equal) is the training's case: one dispatch.
+      const dispatches = [1, 1, 2];
       try {
         for (let step = 1; step <= 3; step++) {
           const skipped = step === 2 ? 3 : -1;
@@ -131,7 +191,7 @@ const cases: SuiteCase[] = [
   },
   {
     family: 'optim',
-    name: 'Adam: the parameters move into its flat vector (values kept), a second Adam takes them over, a shared one is refused, and nothing leaks',
+    name: 'Adam: the parameters move into its flat vector (values kept), a second Adam takes them over, a shared or repeated parameter and a gradient of the wrong size are refused, and nothing leaks',
     async run(ser) {
       const backend = ser.engine().backend;
       const live = () => backend.counters().liveBuffers;
@@ -157,6 +217,16 @@ const cases: SuiteCase[] = [
         const shared = ser.tensor(f32(fresh(7)), [7], { requiresGrad: true, name: 'w' });
         const view = ser.reshape(shared, [7, 1]);
         await assertThrows(() => new ser.Adam([shared]), /w\[7\] shares its storage/, 'an Adam over a parameter with a reshape alive');
+        await assertThrows(() => new ser.Adam([params[0], params[1], params[0]]), /parameter 2 is parameter 0 again/, 'an Adam given a parameter twice');
+        // A gradient of the wrong size is refused before anything moves, the step counts included.
+        const counts = (await second.state()).steps.join();
+        params.forEach((p) => (p.grad = ser.ones([p.size])));
+        params[2].grad!.dispose();
+        params[2].grad = ser.ones([7]);
+        await assertThrows(() => second.step(), /parameter 2 .* was given a gradient of 7 values/, 'a gradient of 7 values for 131');
+        second.zeroGrad();
+        assert((await second.state()).steps.join() === counts, 'a refused step moved the step counts');
+        for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i].map((x) => x - 0.1)), FORWARD, `parameter ${i} after a refused step`);
         view.dispose();
         shared.dispose();
       } finally {

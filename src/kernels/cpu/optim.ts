@@ -30,7 +30,7 @@ export function adamStep(
   return out;
 }
 
-// The dropout hash, the same bit for bit as shaders/optim.wgsl: lowbias32 (Chris Wellons' integer hash) in
+// The dropout hash, the same bit for bit as shaders/dropout.wgsl: lowbias32 (Chris Wellons' integer hash) in
 // u32 arithmetic. Element i is kept when u = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9)) >> 8) / 2^24 >= p, with p
 // rounded to float32 as the shader sees it; u has 24 bits, so it is exact in float32.
 
