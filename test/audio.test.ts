@@ -133,6 +133,16 @@ describe('decodeWav', () => {
   });
 
   const fmt16 = { id: 'fmt ', body: fmtBody(1, 1, 16000, 16) };
+  it('reads a streamed WAV (a data chunk of 0xFFFFFFFF bytes, as ffmpeg and sox write to a pipe) to the end of the file', () => {
+    const codes = [1, -2, 3, 32767, -32768];
+    const want = codes.map((c) => Math.fround(c / 32768));
+    const streamed = riff([fmt16, { id: 'data', body: int16Body(codes), declaredSize: 0xffffffff }]);
+    expect([...decodeWav(streamed, 'piped.wav').samples]).toEqual(want);
+    // A last odd byte (half a sample) is not a sample; a chunk before the fmt chunk is passed over as ever.
+    const odd = riff([{ id: 'LIST', body: new Uint8Array(5) }, fmt16, { id: 'data', body: Uint8Array.from([...int16Body(codes), 7]), declaredSize: 0xffffffff }]);
+    expect([...decodeWav(odd.subarray(0, odd.length - 1), 'odd.wav').samples]).toEqual(want);
+  });
+
   it.each<[string, () => Uint8Array, RegExp]>([
     ['a zero-length file', () => new Uint8Array(0), /empty file/],
     ['a text file named .wav', () => new TextEncoder().encode('this is not audio, just some text\n'), /not a WAV file/],

@@ -48,6 +48,9 @@ interface WavLayout {
   frames: number;
 }
 
+/** The data chunk size a writer that cannot seek back puts in the header: "unknown, to the end of the file". */
+const STREAMED_SIZE = 0xffffffff;
+
 const fourCC = (b: Uint8Array, at: number) => String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
 
 /** Walks the RIFF chunks (any order, any extra chunks such as EMO-DB's 'PAD ') to find 'fmt ' and 'data'. */
@@ -78,6 +81,12 @@ function readLayout(bytes: Uint8Array, file: string): WavLayout {
         bitsPerSample: view.getUint16(body + 14, true),
       };
     } else if (id === 'data') {
+      if (size === STREAMED_SIZE) {
+        // Written to a pipe (ffmpeg, sox): the size was not known when the header went out, so the samples run to
+        // the end of the file.
+        data = { start: body, size: bytes.length - body };
+        break;
+      }
       if (body + size > bytes.length) {
         throw fail(`truncated: data chunk declares ${size} bytes but only ${bytes.length - body} are present`);
       }
