@@ -45,7 +45,17 @@ describe('Params (uniform blocks)', () => {
     const values = Array.from({ length: 40 }, (_, i) => i * 3);
     const view = new DataView(new Params().u32(...values).bytes());
     expect(values.map((_, i) => view.getUint32(4 * i, true))).toEqual(values);
-    expect(() => new Params().u32(1, 2.5)).toThrow(/uniform field 1 must be an integer, got 2.5/);
+    expect(() => new Params().u32(1, 2.5)).toThrow(/uniform field 1 \(u32\) must be an integer from 0 to 4294967295, got 2.5/);
+  });
+
+  it('refuses an integer its field cannot hold rather than wrapping it around', () => {
+    const view = new DataView(new Params().u32(0, 2 ** 32 - 1).i32(-(2 ** 31), 2 ** 31 - 1).bytes());
+    expect([0, 1].map((i) => view.getUint32(4 * i, true))).toEqual([0, 2 ** 32 - 1]);
+    expect([2, 3].map((i) => view.getInt32(4 * i, true))).toEqual([-(2 ** 31), 2 ** 31 - 1]);
+    expect(() => new Params().u32(-1)).toThrow(/uniform field 0 \(u32\) must be an integer from 0 to 4294967295, got -1/);
+    expect(() => new Params().u32(3, 2 ** 32)).toThrow(/uniform field 1 \(u32\) .* got 4294967296/);
+    expect(() => new Params().i32(2 ** 31)).toThrow(/uniform field 0 \(i32\) must be an integer from -2147483648 to 2147483647, got 2147483648/);
+    expect(() => new Params().i32(-(2 ** 31) - 1)).toThrow(/\(i32\) .* got -2147483649/);
   });
 });
 

@@ -10,12 +10,13 @@ export class Params {
   /** The struct's words as u32 bit patterns: also the uniform cache's key (binding-cache.ts). */
   readonly words: number[] = [];
   u32(...values: number[]): this {
-    for (const v of values) this.words.push(this.integer(v) >>> 0);
+    for (const v of values) this.words.push(this.integer(v, 0, 2 ** 32, 'u32'));
     return this;
   }
-  /** Stored in two's complement (u32's `>>> 0`), as the shader's i32 reads it. */
+  /** Stored in two's complement (`>>> 0`), as the shader's i32 reads it. */
   i32(...values: number[]): this {
-    return this.u32(...values);
+    for (const v of values) this.words.push(this.integer(v, -(2 ** 31), 2 ** 31, 'i32') >>> 0);
+    return this;
   }
   f32(...values: number[]): this {
     for (const v of values) {
@@ -31,8 +32,11 @@ export class Params {
     packed.set(this.words);
     return packed.buffer;
   }
-  private integer(v: number): number {
-    if (!Number.isInteger(v)) throw new Error(`uniform field ${this.words.length} must be an integer, got ${v}`);
+  /** v, an integer in [low, high): a value out of range would reach the shader wrapped around, silently. */
+  private integer(v: number, low: number, high: number, type: string): number {
+    if (!Number.isInteger(v) || v < low || v >= high) {
+      throw new Error(`uniform field ${this.words.length} (${type}) must be an integer from ${low} to ${high - 1}, got ${v}`);
+    }
     return v;
   }
 }
