@@ -1,7 +1,9 @@
 // The embedding API's stream and input checks without a device: a fake recogniser stands in for the model, so
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
-// source reaches onError once and never an unhandled rejection (which ends a Node service); stop() ends a
-// silent source's stream and releases its iterator; a consumed chunk is not kept; a result carries classify's
+// source reaches onError once and never an unhandled rejection (which ends a Node service), and ends the stream
+// as stop() does, releasing what the stream acquired (a microphone, its context, a silent source's iterator) and
+// never a caller's MediaStream or AudioNode; stop() ends a silent source's stream and releases its iterator, and
+// a caller's node that is disconnected already; a consumed chunk is not kept; a result carries classify's
 // warning (a muted source); backpressure serves every hop
 // of a chunk longer than a hop; a microphone that the browser cannot connect to a context at the model's rate
 // (Firefox) is resampled here; out-of-range options and inputs that are not WAV bytes are refused with errors
@@ -129,6 +131,33 @@ describe('stream stop()', () => {
   });
 });
 
+describe('stream failure with a silent source', () => {
+  it('ends the stream when an inference fails while the source is silent: finished settles and the iterator is released', async () => {
+    let released = false;
+    const silent: AsyncIterable<Float32Array> = {
+      [Symbol.asyncIterator]: () => {
+        let n = 0;
+        return {
+          next: () => (n++ < 4 ? Promise.resolve({ value: new Float32Array(RATE / 4), done: false }) : new Promise<never>(() => undefined)),
+          return: () => {
+            released = true;
+            return new Promise<never>(() => undefined);
+          },
+        };
+      },
+    };
+    const errors: unknown[] = [];
+    const lost = new Error('device lost');
+    const handle = start(fake(20, lost), silent, { onError: (e) => errors.push(e) });
+    // The failure comes after the last chunk: the stream waits on a next() that will not answer.
+    const outcome = await Promise.race([handle.finished.then(() => 'resolved', (e: unknown) => e), sleep(2000).then(() => 'finished still pending after 2 s')]);
+    expect(outcome).toBe(lost);
+    expect(errors).toEqual([lost]);
+    expect(released).toBe(true);
+    expect(unhandled).toEqual([]);
+  });
+});
+
 describe('stream memory', () => {
   it('keeps no chunk of an async-iterable source once it is consumed, however long the stream runs', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -199,56 +228,155 @@ describe('stream backpressure', () => {
 });
 
 describe('stream from a microphone', () => {
-  /** Firefox's Web Audio as far as captureAudio uses it: the microphone runs at 48 kHz, and a MediaStream connects
-   * only to a context at the device's rate (Mozilla bug 1725336: NotSupportedError otherwise). */
-  function firefoxAudio() {
-    const tracks = [{ stopped: false, stop: () => (tracks[0].stopped = true) }];
-    const captures: { port: { onmessage: ((e: { data: Float32Array }) => void) | null } }[] = [];
+  /** A browser's Web Audio as far as captureAudio uses it, keeping what it was asked to release: the microphone
+   * runs at 48 kHz; in Firefox a MediaStream connects only to a context at the device's rate (Mozilla bug 1725336:
+   * NotSupportedError otherwise). A context made `suspended` calls `onResume` before it runs. */
+  function fakeAudio({ firefox = false, suspended = false, onResume = async () => undefined } = {}) {
+    const contexts: AudioContext[] = [];
+    const captures: AudioWorkletNode[] = [];
+    const microphones: ReturnType<typeof mediaStream>[] = [];
+    const mediaStream = () => {
+      const tracks = [{ stopped: false, stop: () => (tracks[0].stopped = true) }];
+      return { tracks, getTracks: () => tracks };
+    };
     class AudioNode {
+      readonly outputs = new Set<AudioNode>();
       constructor(readonly context: AudioContext) {}
-      connect() {}
-      disconnect() {}
+      connect(to: AudioNode) {
+        this.outputs.add(to);
+      }
+      /** As the Web Audio API: from a node it is not connected to, disconnect throws. */
+      disconnect(from?: AudioNode) {
+        if (!from) this.outputs.clear();
+        else if (!this.outputs.delete(from)) throw new DOMException('not connected to the given destination', 'InvalidAccessError');
+      }
     }
     class AudioContext {
       readonly sampleRate: number;
-      state = 'running';
+      state = suspended ? 'suspended' : 'running';
       audioWorklet = { addModule: async () => undefined };
       constructor(options: { sampleRate?: number } = {}) {
         this.sampleRate = options.sampleRate ?? 48000;
+        contexts.push(this);
       }
       createMediaStreamSource() {
-        if (this.sampleRate !== 48000) throw new DOMException('Connecting AudioNodes from AudioContexts with different sample-rate is currently not supported.', 'NotSupportedError');
+        if (firefox && this.sampleRate !== 48000) throw new DOMException('Connecting AudioNodes from AudioContexts with different sample-rate is currently not supported.', 'NotSupportedError');
         return new AudioNode(this);
+      }
+      async resume() {
+        await onResume();
+        if (this.state === 'closed') throw new DOMException('Cannot resume a closed AudioContext.', 'InvalidStateError');
+        this.state = 'running';
       }
       async close() {
         this.state = 'closed';
       }
     }
-    class AudioWorkletNode {
-      port = { onmessage: null, postMessage: () => undefined };
-      onprocessorerror = null;
-      constructor() {
+    class AudioWorkletNode extends AudioNode {
+      readonly posted: unknown[] = [];
+      port = { onmessage: null as ((e: { data: Float32Array }) => void) | null, postMessage: (m: unknown) => this.posted.push(m) };
+      onprocessorerror: (() => void) | null = null;
+      constructor(context: AudioContext) {
+        super(context);
         captures.push(this);
       }
     }
     vi.stubGlobal('AudioNode', AudioNode);
     vi.stubGlobal('AudioContext', AudioContext);
     vi.stubGlobal('AudioWorkletNode', AudioWorkletNode);
-    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia: async () => ({ getTracks: () => tracks }) } });
+    const getUserMedia = async () => microphones[microphones.push(mediaStream()) - 1];
+    vi.stubGlobal('navigator', { mediaDevices: { getUserMedia } });
     vi.stubGlobal('URL', Object.assign(class extends URL {}, { createObjectURL: () => 'blob:capture' }));
-    return { tracks, captures };
+    return { contexts, captures, microphones, mediaStream, AudioContext, AudioNode };
   }
   afterEach(() => vi.unstubAllGlobals());
 
+  /** A stream from `source` whose inferences fail, given one window so that one runs. */
+  async function failingStream(source: unknown, audio: ReturnType<typeof fakeAudio>, errors: unknown[]) {
+    const options = { onError: (e: unknown) => errors.push(e) };
+    const handle = await captureAudio(new StreamSession(fake(1, lost), () => undefined, options), source as MediaStream, options);
+    audio.captures[0].port.onmessage!({ data: new Float32Array(audio.captures[0].context.sampleRate) });
+    await sleep(50);
+    return handle;
+  }
+  const lost = new Error('device lost');
+  const settled = (p: Promise<void>) => Promise.race([p.then(() => 'resolved', (e: unknown) => e), sleep(2000).then(() => 'still pending after 2 s')]);
+
   it('records where the browser cannot run the microphone at the model\'s rate, resampling it here', async () => {
-    const { tracks, captures } = firefoxAudio();
+    const { microphones, captures } = fakeAudio({ firefox: true });
     const handle = await captureAudio(new StreamSession(fake(1), () => undefined, {}), 'microphone', {});
     // A second of the microphone at 48 kHz arrives as 16 kHz frames (less the resampler's 2.75 ms of look-ahead).
     captures[0].port.onmessage!({ data: new Float32Array(48000) });
     expect(handle.stats().audioSeconds).toBeCloseTo(1 - 44 / RATE, 3);
     await handle.stop();
-    expect(tracks[0].stopped).toBe(true);
+    expect(microphones[0].tracks[0].stopped).toBe(true);
     expect(handle.stats().inferences).toBe(1);
+  });
+
+  it('releases the microphone it asked for when an inference fails, as stop() does, and reports the failure once', async () => {
+    const audio = fakeAudio();
+    const errors: unknown[] = [];
+    const handle = await failingStream('microphone', audio, errors);
+    expect(errors).toEqual([lost]);
+    // The page had to call stop() itself: the microphone stayed on, the context open and finished pending.
+    expect(audio.microphones[0].tracks[0].stopped).toBe(true);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+    expect(audio.captures[0].posted).toEqual(['stop']);
+    expect(audio.captures[0].port.onmessage).toBeNull();
+    expect(await settled(handle.finished)).toBe(lost);
+    await handle.stop(); // the caller's stop() afterwards changes nothing
+    expect(errors).toEqual([lost]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it("stops none of the caller's audio when an inference fails: its MediaStream's tracks stay live", async () => {
+    const audio = fakeAudio();
+    const theirs = audio.mediaStream();
+    const handle = await failingStream(theirs, audio, []);
+    expect(theirs.tracks[0].stopped).toBe(false);
+    // The context that the stream made for it is its own, and closed.
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+    expect(await settled(handle.finished)).toBe(lost);
+  });
+
+  it("stops none of the caller's audio when an inference fails: its AudioNode's context runs on, only our capture is disconnected", async () => {
+    const audio = fakeAudio();
+    const context = new audio.AudioContext();
+    const theirs = new audio.AudioNode(context);
+    const elsewhere = new audio.AudioNode(context);
+    theirs.connect(elsewhere);
+    const handle = await failingStream(theirs, audio, []);
+    expect(context.state).toBe('running');
+    expect([...theirs.outputs]).toEqual([elsewhere]);
+    expect(audio.captures[0].posted).toEqual(['stop']);
+    expect(await settled(handle.finished)).toBe(lost);
+  });
+
+  it('stop() releases the audio when the caller has disconnected its node already', async () => {
+    const audio = fakeAudio();
+    const theirs = new audio.AudioNode(new audio.AudioContext());
+    const handle = await captureAudio(new StreamSession(fake(1), () => undefined, {}), theirs as unknown as AudioNode, {});
+    theirs.disconnect(); // from everything, our capture included
+    expect(await settled(handle.stop())).toBe('resolved');
+    expect(audio.captures[0].posted).toEqual(['stop']);
+    expect(await settled(handle.finished)).toBe('resolved');
+  });
+
+  it('gives its handle when audio arrives while the context is still resuming, and a failure then ends the stream', async () => {
+    // The audio thread may run, and post, before resume() settles on the main thread; a real port holds the
+    // messages until onmessage is set, and delivers them then.
+    const audio = fakeAudio({
+      suspended: true,
+      onResume: async () => {
+        audio.captures[0]?.port.onmessage?.({ data: new Float32Array(RATE) });
+        await sleep(50);
+      },
+    });
+    const errors: unknown[] = [];
+    const handle = await failingStream('microphone', audio, errors);
+    expect(errors).toEqual([lost]);
+    expect(audio.microphones[0].tracks[0].stopped).toBe(true);
+    expect(await settled(handle.finished)).toBe(lost);
   });
 });
 

@@ -62,25 +62,15 @@ export function setupLivePanel(app: App): LiveState {
           state.stats = handle?.stats() ?? null;
           if (state.stats) showStats(state.stats, r.genderGiven ? `gender ${r.gender}` : `gender guess ${r.gender}`);
         },
-        {
-          gender: app.gender(),
-          // A failed inference ends the classifying but not the capture: the microphone stayed on and the page
-          // said "recording" until Stop was pressed, the error nowhere on it. Stopped here, saying why.
-          onError: (e) => {
-            state.error = (e as Error).message;
-            void stop(`stopped: ${state.error}`);
-          },
-        },
+        { gender: app.gender(), onError: (e) => (state.error = (e as Error).message) },
       );
       [handle, release] = [h, letGo];
+      // A failed stream has ended itself, the microphone released: the page follows, saying why (also when it
+      // failed before its handle came back).
+      void h.finished.catch(() => stop(`stopped: ${state.error}`));
       // The model changed while the prompt was open: the stream would run on the old one, microphone on.
       if (app.recognizer !== recognizer) {
         await stop();
-        return;
-      }
-      // It failed before its handle came back, when onError had nothing to stop.
-      if (state.error !== null) {
-        await stop(`stopped: ${state.error}`);
         return;
       }
       state.recording = true;

@@ -28,6 +28,8 @@ export function feedIterable(session: StreamSession, source: AsyncIterable<Float
       signalStop = () => ok(null);
       Promise.resolve(iterator.next()).then(ok, fail);
     });
+  // A failed inference ends the wait too: a live source gone silent kept its iterator, and finished pending.
+  session.onFail(() => signalStop());
   const release = () => {
     // Not awaited: a silent source's return() may hang as its next() does.
     try {
@@ -99,7 +101,12 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   const stop = () =>
     (stopping ??= (async () => {
       capture.port.onmessage = null;
-      node.disconnect(capture);
+      try {
+        node.disconnect(capture);
+      } catch {
+        // A caller's node disconnected from everything already (InvalidAccessError): threw here, stop() rejected
+        // and left the microphone on and the context open.
+      }
       // process() returns false from then on: a caller's AudioNode keeps its context running, and the processor
       // with it otherwise. The processor closes the port itself, once the message has arrived.
       capture.port.postMessage('stop');
@@ -109,6 +116,8 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
       if (session.failed) rejectFinished(session.error);
       else resolveFinished();
     })());
+  // A failure ends the capture as stop() does: only what is ours is stopped (our microphone, our context).
+  session.onFail(() => void stop());
   try {
     // Our own context runs at the model's rate (the browser resamples the microphone); a caller's node keeps
     // its context's rate and is resampled here. Inside the try: a browser may refuse the rate (Chrome below
@@ -137,14 +146,13 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
       numberOfOutputs: 0,
       processorOptions: { chunkFrames: options.chunkFrames ?? 1024 },
     });
+    // Resumed before the capture is connected: from then on a failure closes the context, which a pending
+    // resume() must not meet (it rejected, and stream() with it, for a stream that had started and failed).
+    if (ownContext?.state === 'suspended') await ownContext.resume();
     node.connect(capture);
     capture.port.onmessage = (e: MessageEvent<Float32Array>) => session.push(resampler ? resampler.push(e.data) : e.data);
     // The processor threw on the audio thread: it sends nothing more, so the stream fails and releases its audio.
-    capture.onprocessorerror = () => {
-      session.fail(new Error('stream: the audio capture processor failed (processorerror)'));
-      void stop();
-    };
-    if (ownContext?.state === 'suspended') await ownContext.resume();
+    capture.onprocessorerror = () => session.fail(new Error('stream: the audio capture processor failed (processorerror)'));
   } catch (e) {
     ownStream?.getTracks().forEach((t) => t.stop());
     await ownContext?.close();

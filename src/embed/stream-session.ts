@@ -25,6 +25,7 @@ export class StreamSession {
   private failure: unknown = null;
   private hasFailed = false;
   private speakerGender: SpeakerGender | undefined;
+  private endSource: () => void = () => undefined;
 
   constructor(private readonly recognizer: WindowClassifier, private readonly onResult: (r: StreamResult) => void, private readonly options: StreamOptions) {
     checkStreamOptions(options);
@@ -55,12 +56,21 @@ export class StreamSession {
     return this.hasFailed;
   }
 
-  /** Ends the stream's classifying: the one place a failure (an inference, the source, the audio thread) is
-   * reported, once, to onError (default console.error). Later failures are consequences of the first. */
+  /** How the source ends the stream when it fails (set once by the source): as its stop() does, releasing what
+   * the stream acquired itself. A failed stream classifies nothing more, and only the source knows what it holds
+   * (a microphone, an AudioContext, an iterator), which stayed held when a failure only stopped the classifying. */
+  onFail(end: () => void): void {
+    this.endSource = end;
+  }
+
+  /** Ends the stream: the one place a failure (an inference, the source, the audio thread) is reported, once,
+   * to onError (default console.error). Later failures are consequences of the first. */
   fail(e: unknown): void {
     if (this.hasFailed) return;
     this.hasFailed = true;
     this.failure = e;
+    // Before the report: an onError that looks finds the microphone already let go.
+    this.endSource();
     try {
       (this.options.onError ?? console.error)(e);
     } catch (callbackError) {

@@ -8,7 +8,8 @@ import type { InitOptions } from '../engine/context.js';
 export type SpeakerGender = 'f' | 'm';
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 export type WavSource = Blob | ArrayBuffer | ArrayBufferView;
-/** 'microphone' asks for one (and stops it again on stop()); a MediaStream or AudioNode is the caller's. */
+/** 'microphone' asks for one (and stops it again on stop() or a failure); a MediaStream or AudioNode is the
+ * caller's, never stopped by the stream. */
 export type StreamSource = 'microphone' | MediaStream | AudioNode | AsyncIterable<Float32Array>;
 
 export interface LoadOptions {
@@ -35,8 +36,9 @@ export interface StreamOptions {
   /** Audio sources: frames per message from the audio thread, a whole number (default 1024, 64 ms at 16 kHz). */
   chunkFrames?: number;
   /** Called once when the stream fails: an inference, the async-iterable source or the audio thread threw (the
-   * stream then stops classifying; later failures are not reported). Default console.error. Handling errors
-   * here is enough: `finished` need not be awaited. */
+   * stream then ends as stop() ends it, releasing the microphone, AudioContext or iterator it acquired; later
+   * failures are not reported). Default console.error. Handling errors here is enough: `finished` need not be
+   * awaited, nor stop() called. */
   onError?: (error: unknown) => void;
 }
 
@@ -83,9 +85,10 @@ export interface StreamHandle {
   stats(): StreamStats;
   /** Stops capturing, waits for the inference in flight (its result is still delivered) and releases audio. */
   stop(): Promise<void>;
-  /** Settles when an async-iterable source ends, or when stop() has finished (a silent source does not hold it
-   * up: its iterator's return() is called and not awaited). Rejects with the error that onError was given if the
-   * stream failed; it is marked handled, so a caller who handles errors through onError may leave it unawaited. */
+  /** Settles when an async-iterable source ends, when stop() has finished, or when a failure has ended the
+   * stream (a silent source does not hold it up: its iterator's return() is called and not awaited). Rejects with
+   * the error that onError was given if the stream failed; it is marked handled, so a caller who handles errors
+   * through onError may leave it unawaited. */
   readonly finished: Promise<void>;
 }
 
