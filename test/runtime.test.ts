@@ -6,7 +6,7 @@ import * as ser from '../src/index.js';
 import { BindingCache } from '../src/gpu/binding-cache.js';
 import { BufferPool } from '../src/gpu/buffer-pool.js';
 import { Params } from '../src/gpu/params.js';
-import type { GpuRuntime } from '../src/gpu/runtime.js';
+import { GpuRuntime } from '../src/gpu/runtime.js';
 import { allocate, gpuStorage } from '../src/gpu/storage.js';
 import type { Backend } from '../src/kernels/backend.js';
 import { affine } from '../src/kernels/elementwise.js';
@@ -80,6 +80,37 @@ describe('GPU runtime', () => {
     }
     rt.release(a);
     rt.release(b);
+  });
+
+  it("throws its own errors, not another runtime's on the device nor the application's, whatever the order of their scopes", async () => {
+    // Error scopes are one stack per device: a scope left open across the other's calls would catch its errors.
+    const other = new GpuRuntime(rt.gpu);
+    const [a, b] = [rt.allocate(256, 'a'), rt.allocate(256, 'b')];
+    const [c, d] = [other.allocate(256, 'c'), other.allocate(256, 'd')];
+    const call = (on: GpuRuntime, kernel: string, buffers: GPUBuffer[]) => on.dispatch({ kernel, shapes: 'a[64]', shader: writeBoth, params: new Params().u32(64), buffers, workgroups: [1] });
+    // A bind group short of a buffer is an error at its creation, raised while the batch records; the aliased
+    // binding one at the batch's submit.
+    call(rt, 'test.fine', [a, b]);
+    call(other, 'test.other', [c, d]);
+    call(rt, 'test.short', [a]);
+    call(other, 'test.other', [c, d]);
+    await other.sync();
+    await expect(rt.sync()).rejects.toThrow(/test\.short a\[64\]/);
+    call(rt, 'test.aliased', [a, a]);
+    call(other, 'test.other', [c, d]);
+    await other.sync();
+    await expect(rt.sync()).rejects.toThrow(/test\.aliased a\[64\]/);
+    // The application's scope, open across a batch of the runtime's: each keeps its own error.
+    rt.device.pushErrorScope('validation');
+    call(rt, 'test.aliased', [a, a]);
+    rt.device.createBuffer({ label: 'the application', size: 4, usage: 0 });
+    await expect(rt.sync()).rejects.toThrow(/test\.aliased a\[64\]/);
+    expect((await rt.device.popErrorScope())?.message).toMatch(/the application/);
+    rt.release(a);
+    rt.release(b);
+    other.release(c);
+    other.release(d);
+    other.trim();
   });
 
   it("keeps no staging buffer from a read that throws (its batch's or an earlier batch's error)", async () => {

@@ -40,6 +40,9 @@ export class BindingCache {
   constructor(
     private device: GPUDevice,
     private capacity = { uniforms: 2048, bindGroups: 4096 },
+    /** Wraps each creation in the runtime's error scopes (GpuRuntime.scoped): no scope may stay open between
+     * calls, and a hit creates nothing, so a dispatch the cache serves pays for none. */
+    private scoped: <T>(make: () => T) => T = (make) => make(),
   ) {}
 
   /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. `label` names it in
@@ -53,7 +56,7 @@ export class BindingCache {
     if (node.value) return node.value;
     const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
     if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
-    node.value = this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries });
+    node.value = this.scoped(() => this.device.createBindGroup({ label: label(), layout: this.layout(pipeline), entries }));
     // Bounded by starting afresh: lengths that vary per batch must not grow it forever, and a training step,
     // which repeats its bind groups, refills it in one step.
     if (++this.groupCount > this.capacity.bindGroups) {
@@ -83,7 +86,7 @@ export class BindingCache {
     if (!free) this.volatileFree.set(bytes.byteLength, (free = []));
     let buffer = free.pop();
     if (!buffer) {
-      buffer = this.device.createBuffer({ label: 'params (volatile)', size: bytes.byteLength, usage: VOLATILE_USAGE });
+      buffer = this.scoped(() => this.device.createBuffer({ label: 'params (volatile)', size: bytes.byteLength, usage: VOLATILE_USAGE }));
       this.volatileCount++;
     }
     this.device.queue.writeBuffer(buffer, 0, bytes);
@@ -103,7 +106,7 @@ export class BindingCache {
       return this.uniform(params);
     }
     const bytes = params.bytes();
-    const buffer = this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true });
+    const buffer = this.scoped(() => this.device.createBuffer({ label: 'params', size: bytes.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true }));
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
     buffer.unmap();
     this.uniformBuffers.push(buffer);

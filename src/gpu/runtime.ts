@@ -71,7 +71,11 @@ export class GpuRuntime {
   /** The open compute pass of the batch; copies and clears end it (they are encoder commands). */
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
+  /** Error scopes popped and not yet awaited: the next wait throws the first error they hold. */
   private errors: Promise<GPUError | null>[] = [];
+  /** The open batch's: they join `errors` at its submit, so that only a wait after the submit takes them (see
+   * `submitPastTuning`). */
+  private batchErrors: Promise<GPUError | null>[] = [];
   private batchLabel = '';
   /** What the last dispatch set on its pass (a new pass starts with nothing set). */
   private readonly bound: { pass: GPUComputePassEncoder | null; pipeline: GPUComputePipeline | null; bindGroup: GPUBindGroup | null } = { pass: null, pipeline: null, bindGroup: null };
@@ -114,7 +118,7 @@ export class GpuRuntime {
     });
     this.maxWorkgroups = gpu.profile.limits.maxComputeWorkgroupsPerDimension;
     this.storage = new BufferPool(this.device, STORAGE_USAGE, (error) => this.errors.push(error));
-    this.bindings = new BindingCache(this.device);
+    this.bindings = new BindingCache(this.device, undefined, (make) => this.scoped(make));
     this.staging = new BufferPool(this.device, READ_USAGE, (error) => this.errors.push(error));
   }
 
@@ -215,10 +219,15 @@ export class GpuRuntime {
     const encoder = this.encoder;
     this.encoder = null;
     this.recorded = 0;
-    this.profiler?.resolve(encoder);
-    this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
+    // Dawn raises a recorded command's error at the encoder's finish() (a destroyed buffer's at the submit): the
+    // batch's scopes need to be open around these calls only.
+    this.scoped(() => {
+      this.profiler?.resolve(encoder);
+      this.device.queue.submit([encoder.finish({ label: this.batchLabel })]);
+    });
     this.counts.submits++;
-    this.errors.push(this.device.popErrorScope(), this.device.popErrorScope());
+    this.errors.push(...this.batchErrors);
+    this.batchErrors = [];
     this.storage.afterSubmit();
     this.bindings.afterSubmit();
     this.staging.afterSubmit();
@@ -363,14 +372,27 @@ export class GpuRuntime {
     if (this.lost) throw this.lost;
     if (!this.encoder) {
       const label = typeof what === 'string' ? what : labelOf(what);
-      // One pair of scopes per batch: the first validation or out-of-memory error of the batch is kept, and
-      // Dawn's message carries the label of the pass or bind group (kernel and shapes) that raised it.
-      this.device.pushErrorScope('validation');
-      this.device.pushErrorScope('out-of-memory');
       this.encoder = this.device.createCommandEncoder({ label });
       this.batchLabel = `batch from ${label}`;
     }
     return this.encoder;
+  }
+
+  /** Runs `make`, a part of the open batch, between a validation and an out-of-memory error scope, popped before it
+   * returns; the first error they catch is thrown by a wait after the batch's submit, in Dawn's words, which name
+   * the label of the bind group or pass (kernel and shapes) that raised it. Error scopes are one stack per device:
+   * one left open while other code runs (another runtime on the device, the application) would catch that code's
+   * errors, and that code's pops would take ours. So scopes go around each creation (cached: rare in a training
+   * step) and around the batch's submit, where Dawn raises its recorded commands' errors; never around a
+   * dispatch (a pair of scopes a dispatch would be host time). */
+  private scoped<T>(make: () => T): T {
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('out-of-memory');
+    try {
+      return make();
+    } finally {
+      this.batchErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
+    }
   }
 
   /** Compiles the pipelines that the dispatches `record` makes would use, without running them: the compiles
@@ -390,7 +412,7 @@ export class GpuRuntime {
 
   private pipeline(call: KernelCall): GPUComputePipeline {
     const slot = this.pipelineSlot(call);
-    return (slot.value ??= this.device.createComputePipeline(this.pipelineDescriptor(call)));
+    return (slot.value ??= this.scoped(() => this.device.createComputePipeline(this.pipelineDescriptor(call))));
   }
 
   /** Starts compiling a dispatch's pipeline in the background (see `precompile`). */
