@@ -1,5 +1,7 @@
 // A benchmark case: one kernel (or composite step) at one shape, run by our engine and by TensorFlow.js on
 // inputs already on the device. `runCase` checks both results against the CPU reference, then times both.
+// TensorFlow.js failing at a case (its kernel rejects the shape, it runs out of memory, its result is wrong) costs
+// the row its tfjs columns alone (`tfjsFailed`): ours is still checked and timed. Our failure fails the row.
 
 import type * as TF from '@tensorflow/tfjs-core';
 import { tunePending, type Backend, type Engine, type Storage } from '../src/index.js';
@@ -12,13 +14,17 @@ export interface BenchContext {
   backend: Backend;
   /** null with --no-tfjs. */
   tf: Tfjs | null;
+  /** Where set, every Inputs made with this context: a prepare that throws halfway has them released. */
+  inputs?: Inputs[];
 }
 
 /** Host arrays uploaded to both engines; released together. */
 export class Inputs {
   private storages: Storage[] = [];
   private tensors: TF.Tensor[] = [];
-  constructor(private ctx: BenchContext) {}
+  constructor(private ctx: BenchContext) {
+    ctx.inputs?.push(this);
+  }
   ours(data: Float32Array): Storage {
     const s = this.ctx.backend.upload(data);
     this.storages.push(s);
@@ -87,6 +93,8 @@ export interface CaseResult {
   ratio: number | null;
   /** The lowest and highest tfjs/ours of a timing round (see ratioByRound in timing.ts). */
   ratioRange?: [number, number];
+  /** Why TensorFlow.js failed at this case (failureText): tfjsMs and ratio are then null, the rest is ours. */
+  tfjsFailed?: string;
   gflops?: number;
   gbps?: number;
   tfjsGflops?: number;
@@ -119,13 +127,22 @@ export interface CaseResult {
 
 export class CheckError extends Error {}
 
-function worst(results: CheckResult[], who: string, name: string): number {
+/** `what` names the result in the error, e.g. "conv1d.fwd ...: our result". */
+function worst(results: CheckResult[], what: string): number {
   const bad = results.find((r) => !r.ok);
-  if (bad) throw new CheckError(`${name}: ${who} result does not match the CPU reference (${bad.label}, relative error ${bad.error.toExponential(2)})`);
+  if (bad) throw new CheckError(`${what} does not match the CPU reference (${bad.label}, relative error ${bad.error.toExponential(2)})`);
   return Math.max(0, ...results.map((r) => r.error));
 }
 
-export async function checkCase(c: KernelCase, p: Prepared, ctx: BenchContext): Promise<{ error: number; tfjsError?: number }> {
+/** An error as a row's tfjs cell gives it: its first line, cut short (tfjs's messages can run to paragraphs). */
+export function failureText(e: unknown): string {
+  const line = `${(e as Error)?.message ?? e}`.split('\n')[0];
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+/** Checks ours, then tfjs's: a failure of ours throws (CheckError where the result is wrong); one of tfjs's is
+ * returned as tfjsFailed, so that the row keeps our result. */
+export async function checkCase(c: KernelCase, p: Prepared, ctx: BenchContext): Promise<{ error: number; tfjsError?: number; tfjsFailed?: string }> {
   const tol = c.tol ?? 1e-3;
   const wants = new Map<Expectation, ArrayLike<number>>();
   const want = (e: Expectation) => {
@@ -135,13 +152,19 @@ export async function checkCase(c: KernelCase, p: Prepared, ctx: BenchContext): 
   const outs = p.ours();
   const ours = await Promise.all(outs.map((s) => ctx.backend.download(s)));
   outs.forEach((s) => ctx.backend.release(s));
-  const error = worst(p.expect.map((e) => compare(`ours ${e.label}`, e.pick(ours[e.output]), want(e), tol)), 'our', c.name);
+  const error = worst(p.expect.map((e) => compare(`ours ${e.label}`, e.pick(ours[e.output]), want(e), tol)), `${c.name}: our result`);
   if (!ctx.tf || !p.tfjs) return { error };
-  const tensors = p.tfjs();
-  const theirs = await Promise.all(tensors.map(async (t, i) => (p.tfjsToOurs?.[i] ?? ((d: Float32Array) => d))((await t.data()) as Float32Array)));
-  tensors.forEach((t) => t.dispose());
-  const tfjsError = worst(p.expect.map((e) => compare(`tfjs ${e.label}`, e.pick(theirs[e.output]), want(e), tol)), 'the TensorFlow.js', c.name);
-  return { error, tfjsError };
+  try {
+    const tensors = p.tfjs();
+    try {
+      const theirs = await Promise.all(tensors.map(async (t, i) => (p.tfjsToOurs?.[i] ?? ((d: Float32Array) => d))((await t.data()) as Float32Array)));
+      return { error, tfjsError: worst(p.expect.map((e) => compare(`tfjs ${e.label}`, e.pick(theirs[e.output]), want(e), tol)), 'the result') };
+    } finally {
+      tensors.forEach((t) => t.dispose());
+    }
+  } catch (e) {
+    return { error, tfjsFailed: failureText(e) };
+  }
 }
 
 /** Our side of a case as a timing workload: one run records the work and releases its outputs. */
@@ -164,15 +187,60 @@ export function tfjsWorkload(p: Prepared, tf: Tfjs): Workload {
   };
 }
 
-/** What every result row says of a timing: our time, TensorFlow.js's where it ran, their ratio, the batches. */
-export function timedResult(c: { name: string; label: string }, ours: Timing, theirs: Timing | null) {
-  const ratioRange = theirs ? ratioByRound(ours, theirs) : null;
-  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, ...(ratioRange ? { ratioRange } : {}), batch: ours.batch, tfjsBatch: theirs?.batch };
+/** tfjs's side of a timing, made to fail alone: its first error is kept in `failed` and its later runs and syncs
+ * do nothing, so that `measure`, which times the engines in alternation, goes on timing ours (as with --no-tfjs
+ * from then on); the Timing it returns for this workload is then meaningless. A run that does not fail stays
+ * synchronous where `w.run` is, so that the guard adds no await to tfjs's timed runs. */
+export function failingAlone(w: Workload): Workload & { failed?: string } {
+  const guarded: Workload & { failed?: string } = {
+    run: () => {
+      if (guarded.failed !== undefined) return;
+      try {
+        const done = w.run();
+        if (done instanceof Promise) return done.catch(fail);
+      } catch (e) {
+        fail(e);
+      }
+    },
+    sync: () => (guarded.failed !== undefined ? Promise.resolve() : w.sync().catch(fail)),
+  };
+  const fail = (e: unknown) => void (guarded.failed = failureText(e));
+  return guarded;
 }
 
-/** Checks both engines against the reference, then times both. Throws CheckError on a wrong result. */
+/** What every result row says of a timing: our time, TensorFlow.js's where it ran, their ratio, the batches;
+ * where tfjs failed, why (`theirs` is then null). */
+export function timedResult(c: { name: string; label: string }, ours: Timing, theirs: Timing | null, tfjsFailed?: string) {
+  const ratioRange = theirs ? ratioByRound(ours, theirs) : null;
+  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, ...(ratioRange ? { ratioRange } : {}), ...(tfjsFailed !== undefined ? { tfjsFailed } : {}), batch: ours.batch, tfjsBatch: theirs?.batch };
+}
+
+/** The case's inputs on both engines. tfjs's are made in the same prepare as ours (and some run a tfjs kernel,
+ * e.g. max pooling's forward output for its gradient), so where that throws with tfjs on, the case is prepared
+ * again without tfjs: if ours then prepares, tfjs failed alone; if not, the case fails with our error. */
+function prepareCase(c: KernelCase, ctx: BenchContext): { p: Prepared; tfjsFailed?: string } {
+  const attempt = (tf: Tfjs | null) => {
+    const inputs: Inputs[] = [];
+    try {
+      return c.prepare({ ...ctx, tf, inputs });
+    } catch (e) {
+      inputs.forEach((i) => i.dispose());
+      throw e;
+    }
+  };
+  try {
+    return { p: attempt(ctx.tf) };
+  } catch (e) {
+    if (!ctx.tf) throw e;
+    return { p: attempt(null), tfjsFailed: failureText(e) };
+  }
+}
+
+/** Checks both engines against the reference, then times both. Throws where ours fails (CheckError on a wrong
+ * result); a failure of tfjs's is the row's tfjsFailed. */
 export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions): Promise<CaseResult> {
-  const p = c.prepare(ctx);
+  const prepared = prepareCase(c, ctx);
+  const p = prepared.p;
   try {
     // Where tuning is on, a first run queues our candidate kernels for this shape and they are timed now, so
     // that the kernel checked below is the one timed.
@@ -182,13 +250,17 @@ export async function runCase(c: KernelCase, ctx: BenchContext, o: TimingOptions
       const tuned = await tunePending();
       if (tuned.length) tunedMs = tuned.reduce((sum, r) => sum + r.ms[r.chosen], 0);
     }
-    const { error, tfjsError } = await checkCase(c, p, ctx);
-    // The check has just run the work once on each engine: that was the warm-up (compilation, uploads).
-    const workloads = [oursWorkload(p, ctx), ...(ctx.tf && p.tfjs ? [tfjsWorkload(p, ctx.tf)] : [])];
-    const [ours, theirs = null] = await measure(workloads, { ...o, warmup: 0 });
+    const checked = await checkCase(c, p, ctx);
+    const { error, tfjsError } = checked;
+    // The check has just run the work once on each engine: that was the warm-up (compilation, uploads). tfjs is
+    // timed only where it prepared and passed its check.
+    const tfjs = ctx.tf && p.tfjs && checked.tfjsFailed === undefined ? failingAlone(tfjsWorkload(p, ctx.tf)) : null;
+    const [ours, measured = null] = await measure([oursWorkload(p, ctx), ...(tfjs ? [tfjs] : [])], { ...o, warmup: 0 });
+    const tfjsFailed = prepared.tfjsFailed ?? checked.tfjsFailed ?? tfjs?.failed;
+    const theirs = tfjsFailed === undefined ? measured : null;
     const rate = (amount: number | undefined, ms: number | undefined) => (amount && ms ? amount / (ms * 1e6) : undefined);
     return {
-      ...timedResult(c, ours, theirs),
+      ...timedResult(c, ours, theirs, tfjsFailed),
       gflops: rate(c.flops, ours.ms),
       gbps: rate(c.bytes, ours.ms),
       tfjsGflops: rate(c.flops, theirs?.ms),

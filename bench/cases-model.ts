@@ -6,11 +6,13 @@
 // reference backend, tfjs's forward against the same, and the loss after one Adam step, ours against tfjs
 // (gradients and optimiser); its other batch sizes run the same code and carry that check's errors.
 // The batch stays on the device on both sides (no upload inside the timed step).
+// TensorFlow.js failing (its check, building its twin, a timed step) costs the rows their tfjs columns alone
+// (tfjsFailed, as in case.ts); ours is still timed.
 
 import { formatProfile, init, tunePending, type KernelTime, type Tensor } from '../src/index.js';
 import type { ModelConfig, ModelPreset } from '../src/model/config.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
-import { CheckError, timedResult, type BenchContext, type CaseResult } from './case.js';
+import { CheckError, failingAlone, failureText, timedResult, type BenchContext, type CaseResult } from './case.js';
 import { compare } from './check.js';
 import { tfjsSync, type Tfjs } from './gpu.js';
 import { benchModelConfig, CLASSES, hostBatch, LR, OurSer } from './ser-ours.js';
@@ -66,8 +68,8 @@ function expectClose(label: string, got: ArrayLike<number>, want: ArrayLike<numb
   return r.error;
 }
 
-/** The batch-of-2 check described at the top; returns the worst relative errors (ours, tfjs). */
-async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelConfig): Promise<{ error: number; tfjsError?: number }> {
+/** The batch-of-2 check described at the top; returns the worst relative errors (ours, tfjs), or why tfjs failed. */
+async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelConfig): Promise<ModelCheck> {
   const cfg = { ...config, dropout: 0 }; // the same weights (dropout draws none), and a deterministic forward pass
   const batch = hostBatch(2, cfg.windowSamples, 7);
 
@@ -97,32 +99,44 @@ async function checkModel(ctx: BenchContext, preset: ModelPreset, config: ModelC
     ourLogits1.dispose();
     const afterStep = await values(ourLoss1);
 
-    const net = new TfjsSer(tf, cfg, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
-    const tb = tfjsBatch(tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length);
+    let tfjsError: number;
+    let tfjsAfterStep: Float32Array;
+    // A throw of tfjs's, or its forward pass off the reference, is tfjs's failure: our step then goes unchecked,
+    // as with --no-tfjs.
     try {
-      const [tLoss, tLogits] = net.lossAndLogits(tb);
-      let tfjsError = expectClose(`${what}: tfjs emotion logits vs the CPU reference`, (await tLogits.data()) as Float32Array, cpuLogits);
-      tfjsError = Math.max(tfjsError, expectClose(`${what}: tfjs loss vs the CPU reference`, (await tLoss.data()) as Float32Array, cpuLoss));
-      tf.dispose([tLoss, tLogits, net.step(tb)]);
-      const [tLoss1, tLogits1] = net.lossAndLogits(tb);
-      const tfjsAfterStep = (await tLoss1.data()) as Float32Array;
-      tf.dispose([tLoss1, tLogits1]);
-      // Independent gradients and Adam on both sides: the same loss after one step says both are right.
-      expectClose(`${what}: loss after one Adam step, ours ${afterStep[0]} vs tfjs ${tfjsAfterStep[0]}`, afterStep, tfjsAfterStep, 1e-3);
-      return { error, tfjsError };
-    } finally {
-      disposeBatch(tf, tb);
-      net.dispose();
+      const net = new TfjsSer(tf, cfg, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
+      let tb: TfjsBatch | undefined;
+      try {
+        tb = tfjsBatch(tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length);
+        const [tLoss, tLogits] = net.lossAndLogits(tb);
+        tfjsError = expectClose(`${what}: tfjs emotion logits vs the CPU reference`, (await tLogits.data()) as Float32Array, cpuLogits);
+        tfjsError = Math.max(tfjsError, expectClose(`${what}: tfjs loss vs the CPU reference`, (await tLoss.data()) as Float32Array, cpuLoss));
+        tf.dispose([tLoss, tLogits, net.step(tb)]);
+        const [tLoss1, tLogits1] = net.lossAndLogits(tb);
+        tfjsAfterStep = (await tLoss1.data()) as Float32Array;
+        tf.dispose([tLoss1, tLogits1]);
+      } finally {
+        if (tb) disposeBatch(tf, tb);
+        net.dispose();
+      }
+    } catch (e) {
+      return { error, tfjsFailed: failureText(e) };
     }
+    // Independent gradients and Adam on both sides: the same loss after one step says both are right. Both forward
+    // passes matched the reference, so a difference here may be ours (this is our step's only check): it fails the row.
+    expectClose(`${what}: loss after one Adam step, ours ${afterStep[0]} vs tfjs ${tfjsAfterStep[0]}`, afterStep, tfjsAfterStep, 1e-3);
+    return { error, tfjsError };
   } finally {
     ours.dispose();
   }
 }
 
-/** The worst relative errors of a preset's batch-of-2 check, ours and tfjs's (NaN: not checked). */
+/** The worst relative errors of a preset's batch-of-2 check, ours and tfjs's (NaN: not checked); tfjsFailed: why
+ * tfjs failed it (then tfjs is not timed at the preset's batch sizes). */
 export interface ModelCheck {
   error: number;
   tfjsError?: number;
+  tfjsFailed?: string;
 }
 
 /** Both engines' copies of one preset at one batch size, checked, then timed in training and in inference. */
@@ -134,6 +148,8 @@ export class ModelBench {
     private ours: OurSer,
     private theirs: { net: TfjsSer; batch: TfjsBatch } | null,
     readonly checked: ModelCheck,
+    /** Why tfjs is not timed here: its check failed, or its twin could not be built at this batch size. */
+    private tfjsFailed: string | undefined,
   ) {}
 
   /** check: true runs the batch-of-2 check; a ModelCheck is an earlier one of this preset (another batch size),
@@ -144,11 +160,19 @@ export class ModelBench {
     const batch = hostBatch(batchSize, config.windowSamples, 3);
     const ours = new OurSer(config, batch);
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
-    if (ctx.tf && tfjsImplements(config)) {
-      const net = new TfjsSer(ctx.tf, config, await ours.model.stateDict(), LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
-      theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
+    let tfjsFailed = checked.tfjsFailed;
+    if (ctx.tf && tfjsImplements(config) && tfjsFailed === undefined) {
+      const state = await ours.model.stateDict();
+      let net: TfjsSer | undefined;
+      try {
+        net = new TfjsSer(ctx.tf, config, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);
+        theirs = { net, batch: tfjsBatch(ctx.tf, batch.samples, batch.genders, batch.labels, batch.genderLabels, CLASSES.length) };
+      } catch (e) {
+        net?.dispose();
+        tfjsFailed = failureText(e);
+      }
     }
-    return new ModelBench(ctx, preset, batchSize, ours, theirs, checked);
+    return new ModelBench(ctx, preset, batchSize, ours, theirs, checked, tfjsFailed);
   }
 
   async run(c: ModelCase, o: TimingOptions): Promise<CaseResult> {
@@ -157,16 +181,20 @@ export class ModelBench {
     const workloads: Workload[] = [
       { run: c.mode === 'train' ? () => this.ours.step() : () => this.ours.predict().forEach((t) => t.dispose()), sync: () => runtime.sync() },
     ];
+    let tfjs: ReturnType<typeof failingAlone> | null = null;
     if (this.theirs && this.ctx.tf) {
       const tf: Tfjs = this.ctx.tf;
       const { net, batch } = this.theirs;
-      workloads.push({ run: c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch)), sync: () => tfjsSync(tf) });
+      tfjs = failingAlone({ run: c.mode === 'train' ? () => net.step(batch).dispose() : () => tf.dispose(net.predict(batch)), sync: () => tfjsSync(tf) });
+      workloads.push(tfjs);
     }
     // Where tuning is on, our first step queues the candidates of this batch's shapes (at batch 16 the kernel
     // cases have checked each winner at these shapes against the reference).
     workloads[0].run();
     await tunePending();
-    const [ours, theirs = null] = await measure(workloads, o);
+    const [ours, measured = null] = await measure(workloads, o);
+    const tfjsFailed = this.tfjsFailed ?? tfjs?.failed;
+    const theirs = tfjsFailed === undefined ? measured : null;
     // The host's share: dispatches recorded by one run (exact), and the host time of a run on an idle queue.
     const before = runtime.counts.dispatches;
     workloads[0].run();
@@ -174,7 +202,7 @@ export class ModelBench {
     const host = await measureHost(workloads[0]);
     const perSecond = (ms: number) => (this.batchSize * 1000) / ms;
     return {
-      ...timedResult(c, ours, theirs),
+      ...timedResult(c, ours, theirs, tfjsFailed),
       dispatches,
       hostMs: host.ms,
       hostMsRange: host.range,

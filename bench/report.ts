@@ -48,12 +48,13 @@ export function tableRow(r: Row): string {
     name.padEnd(NAME_WIDTH) +
     ms(r.ms).padStart(11) +
     rate(r, 'ours').padStart(17) +
-    ms(r.tfjsMs).padStart(11) +
+    (r.tfjsFailed === undefined ? ms(r.tfjsMs) : 'failed').padStart(11) +
     (r.tfjsMs === null ? '' : rate(r, 'tfjs')).padStart(17) +
     (r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`).padStart(11) +
     (r.ratioRange ? `   by round ${r.ratioRange.map((v) => v.toFixed(2)).join('-')}x` : '') +
     (r.dispatches === undefined ? '' : `   ${r.dispatches} dispatches, host ${ms(r.hostMs ?? null)} ms = ${hostUsPerDispatch(r)!.toFixed(1)} µs each${spread(r)}`) +
-    (r.tunedMs === undefined ? '' : `   tuner ${ms(r.tunedMs)} ms`)
+    (r.tunedMs === undefined ? '' : `   tuner ${ms(r.tunedMs)} ms`) +
+    (r.tfjsFailed === undefined ? '' : `   tfjs failed: ${r.tfjsFailed}`)
   );
 }
 
@@ -114,7 +115,8 @@ export interface BenchJson {
   timing: string;
   notes: string[];
   results: (
-    | { name: string; ms: number; tfjsMs: number | null; ratio: number | null; gflops?: number; gbps?: number; [key: string]: unknown }
+    /** tfjsFailed: why TensorFlow.js failed at the case (tfjsMs and ratio are then null). */
+    | { name: string; ms: number; tfjsMs: number | null; ratio: number | null; gflops?: number; gbps?: number; tfjsFailed?: string; [key: string]: unknown }
     | { name: string; ms: null; tfjsMs: null; ratio: null; failed: string }
   )[];
   geometricMeanRatio: number | null;
@@ -137,6 +139,7 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
         ratio: round(r.ratio) ?? null,
       };
       if (r.ratioRange) out.ratioRange = r.ratioRange.map((v) => round(v));
+      if (r.tfjsFailed !== undefined) out.tfjsFailed = r.tfjsFailed;
       if (r.gflops !== undefined) out.gflops = round(r.gflops);
       if (r.gbps !== undefined) out.gbps = round(r.gbps);
       if (r.tfjsGflops !== undefined) out.tfjsGflops = round(r.tfjsGflops);

@@ -3,7 +3,8 @@
 // helper runs, and the m5-compact model's check (our GPU vs the CPU reference vs tfjs, and one Adam step)
 // passes; the benchmark's tfjs twin implements the M5 design; the model cases run at another batch size; the
 // cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes; issue #11's
-// targets are judged from a run's rows (bench/targets.ts); the whole run (dist/bench/index.js) keeps its table and
+// targets are judged from a run's rows (bench/targets.ts); tfjs failing at a case (kernel or model) costs the row
+// its tfjs columns alone, where ours failing fails it; the whole run (dist/bench/index.js) keeps its table and
 // JSON where tfjs cannot start or the profile fails, --budget stops the children at its end, a PyTorch case that
 // fails costs its row alone, and scripts/gpu-bench.sh ends its log with its own seconds.
 
@@ -11,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkCase, runCase, timedResult, type BenchContext } from '../bench/case.js';
+import { CheckError, checkCase, runCase, timedResult, type BenchContext, type KernelCase, type Prepared } from '../bench/case.js';
 import { kernelCases, MODEL_CONV_LAYERS } from '../bench/cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, spawnColdStart, type ColdStartRow } from '../bench/cases-cold-start.js';
 import { hostSplitHeader, hostSplitJson, hostSplitLine, hostSplitRows } from '../bench/cases-host-split.js';
@@ -24,6 +25,7 @@ import { titleNeeding } from './skip.js';
 import { tempDirForTests } from './temp-dir.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
 import { benchModelConfig } from '../bench/ser-ours.js';
+import { TfjsSer } from '../bench/ser-tfjs.js';
 import { parseOptions } from '../bench/options.js';
 import { benchJson, tableRow, type BenchJson } from '../bench/report.js';
 import { checkTargets, readBenchJson, targetLines } from '../bench/targets.js';
@@ -97,6 +99,75 @@ describe('bench kernel cases (tiny shapes)', () => {
     expect(json.results[1]).toMatchObject({ name: 'broken', ms: null, failed: 'x' });
   });
 
+  it("keeps our result, check and timing where tfjs fails at a case, and says why in the row, the JSON and --targets", async () => {
+    const gemm = kernelCases([32], 0.01).find((c) => c.name.startsWith('gemm.fwd'))!;
+    /** The GEMM case with its preparation changed by `change` (given the context prepare ran in). */
+    const altered = (change: (p: Prepared, ctx: BenchContext) => void): KernelCase => ({
+      ...gemm,
+      prepare: (c) => {
+        const p = gemm.prepare(c);
+        change(p, c);
+        return p;
+      },
+    });
+    let tfjsRuns = 0;
+    /** tfjs's run that throws from its call number `from` on (the check is call 0). */
+    const throwingFrom = (from: number, message: string) =>
+      altered((p) => {
+        const run = p.tfjs!;
+        tfjsRuns = 0;
+        p.tfjs = () => {
+          if (tfjsRuns++ >= from) throw new Error(message);
+          return run();
+        };
+      });
+    const live = () => ctx.backend.counters().liveBuffers;
+    const before = live();
+
+    // Its timed runs throw (out of memory, say): the check passed, the timing of ours goes on.
+    const timed = await runCase(throwingFrom(1, 'tfjs: out of memory\nat a stack line'), ctx, TINY);
+    expect(timed).toMatchObject({ tfjsMs: null, ratio: null, tfjsFailed: 'tfjs: out of memory', tfjsGflops: undefined });
+    expect(timed.ms).toBeGreaterThan(0);
+    expect(timed.gflops).toBeGreaterThan(0);
+    expect(timed.error).toBeLessThanOrEqual(1e-3);
+    expect(timed.tfjsError).toBeLessThanOrEqual(1e-3);
+    expect(tfjsRuns).toBe(2); // the check's run, the one that threw: no more once it failed
+    expect(tableRow(timed)).toMatch(/GFLOP\/s +failed +- {3}tfjs failed: tfjs: out of memory$/);
+    // Its kernel rejects the shape at the check: tfjs is not timed.
+    const checked = await runCase(throwingFrom(0, 'Error in matMul: inner shapes must match'), ctx, TINY);
+    expect(checked).toMatchObject({ tfjsMs: null, ratio: null, tfjsFailed: 'Error in matMul: inner shapes must match' });
+    expect(tfjsRuns).toBe(1);
+    // Its result is wrong.
+    const wrong = await runCase(altered((p) => (p.tfjsToOurs = [(d) => d.map(() => 7)])), ctx, TINY);
+    expect(wrong.tfjsFailed).toMatch(/^the result does not match the CPU reference \(tfjs C, relative error /);
+    expect(wrong.ms).toBeGreaterThan(0);
+    // Its inputs cannot be made: the case is prepared again for ours alone, and the first attempt's inputs released.
+    const unprepared = await runCase(
+      altered((p, c) => {
+        if (c.tf) throw new Error('tfjs: cannot upload');
+      }),
+      ctx,
+      TINY,
+    );
+    expect(unprepared).toMatchObject({ tfjsMs: null, tfjsFailed: 'tfjs: cannot upload' });
+    await ctx.engine.runtime!.sync();
+    expect(live()).toBe(before);
+
+    // The JSON keeps our figures and says why tfjs has none; --targets does not count the case as meeting ≥ 1.5×.
+    const json = { ...benchJson(ctx.engine.adapter, [timed], 'test', []), adapter: { vendor: 'nvidia', architecture: '', description: 'NVIDIA: 580.159.04' } };
+    expect(json.results[0]).toMatchObject({ name: timed.name, ms: expect.any(Number), tfjsMs: null, ratio: null, gflops: expect.any(Number), checkError: expect.any(Number), tfjsFailed: 'tfjs: out of memory' });
+    expect(checkTargets(json).find((t) => t.target.startsWith('every case with a tfjs twin'))).toEqual({
+      target: 'every case with a tfjs twin: ≥ 1.5× tfjs',
+      measured: `no tfjs ratio: ${timed.name} (tfjs failed: tfjs: out of memory)`,
+      met: null,
+    });
+
+    // Our failure still fails the row, whatever tfjs does.
+    const ours = (change: (p: Prepared) => void) => runCase(altered(change), ctx, TINY);
+    await expect(ours((p) => (p.ours = () => { throw new Error('our kernel broke'); }))).rejects.toThrow('our kernel broke');
+    await expect(ours((p) => (p.expect[0].want = () => new Float32Array(32 * 32).fill(7)))).rejects.toThrow(CheckError);
+  });
+
   it('with tuning on, reports beside our time what the tuner measured for the kernel it chose', async () => {
     const tuner = ctx.engine.runtime!.tuner;
     const c = kernelCases([32], 0.01).find((k) => k.name.startsWith('conv1d.fwd'))!;
@@ -160,6 +231,58 @@ describe('bench model cases at another batch size', () => {
       expect([r.error, r.tfjsError]).toEqual([0.25, 0.5]);
       expect(benchJson(ctx.engine.adapter, [r], 'test', []).results[0]).toMatchObject({ name: 'inference m5-compact (batch 4)', batchSize: 4 });
     } finally {
+      await bench.dispose();
+    }
+  });
+});
+
+describe('bench model cases when tfjs fails', () => {
+  it('times ours and says why tfjs has no column, where tfjs fails the check (at every batch size) or a timed run', async () => {
+    const [infer2, infer4] = modelCases(['m5-compact'], [2, 4]).filter((c) => c.mode === 'infer');
+    const lossAndLogits = vi.spyOn(TfjsSer.prototype, 'lossAndLogits').mockImplementation(() => {
+      throw new Error('tfjs: out of memory');
+    });
+    const predict = vi.spyOn(TfjsSer.prototype, 'predict');
+    let checked;
+    try {
+      const bench = await ModelBench.create(ctx, 'm5-compact', 2);
+      checked = bench.checked;
+      try {
+        const r = await bench.run(infer2, { ...TINY, warmup: 0 });
+        expect(r).toMatchObject({ tfjsMs: null, ratio: null, tfjsFailed: 'tfjs: out of memory' });
+        expect(r.ms).toBeGreaterThan(0);
+        expect(r.hostMs).toBeGreaterThan(0);
+        expect(r.error).toBeLessThanOrEqual(2e-3); // our forward was still checked against the CPU reference
+        expect(r.extra).toMatchObject({ utterancesPerSecond: expect.any(Number) });
+        expect(r.extra?.tfjsUtterancesPerSecond).toBeUndefined();
+      } finally {
+        await bench.dispose();
+      }
+    } finally {
+      lossAndLogits.mockRestore();
+    }
+    expect(checked).toMatchObject({ tfjsFailed: 'tfjs: out of memory' });
+    expect(predict).not.toHaveBeenCalled();
+    // The preset's other batch sizes carry the failed check: tfjs is not timed there either.
+    const carried = await ModelBench.create(ctx, 'm5-compact', 4, checked);
+    try {
+      expect(await carried.run(infer4, { ...TINY, warmup: 0 })).toMatchObject({ tfjsMs: null, tfjsFailed: 'tfjs: out of memory' });
+      expect(predict).not.toHaveBeenCalled();
+    } finally {
+      await carried.dispose();
+    }
+    // A check that passed, then a timed run of tfjs's that throws.
+    predict.mockImplementation(() => {
+      throw new Error('tfjs: device lost');
+    });
+    const bench = await ModelBench.create(ctx, 'm5-compact', 4, { error: 0.25, tfjsError: 0.5 });
+    try {
+      const r = await bench.run(infer4, TINY);
+      expect(r).toMatchObject({ tfjsMs: null, ratio: null, tfjsFailed: 'tfjs: device lost', error: 0.25, tfjsError: 0.5 });
+      expect(r.ms).toBeGreaterThan(0);
+      expect(predict).toHaveBeenCalledTimes(1);
+    } finally {
+      predict.mockRestore();
       await bench.dispose();
     }
   });
@@ -521,6 +644,21 @@ describe('bench --targets (issue #11)', () => {
     expect(targetLines(named, checkTargets(named))[0]).toMatch(/^issue #11's targets on NVIDIA H100 80GB HBM3 \(NVIDIA: 580.159.04\)/);
     const slow = run(H100, { 'gemm.fwd 4096^3': { gflops: 39000 } });
     expect(targetLines(slow, checkTargets(slow))).toEqual(expect.arrayContaining([expect.stringMatching(/^issue #11's targets on NVIDIA: .*: 1 not met$/), expect.stringMatching(/^  NOT MET gemm.fwd 4096\^3: ≥ 40 TFLOP\/s +39.0 TFLOP\/s$/)]));
+  });
+
+  it('judges no tfjs ratio of a case at which tfjs failed as met: the target is then unjudged, or missed by another case', () => {
+    const failed = { name: 'maxPool1d.fwd 16x64x12000 /4', ms: 0.2, tfjsMs: null, ratio: null, tfjsFailed: 'tfjs: out of memory' };
+    const ratioOf = (r: BenchJson) => checkTargets(r).find((c) => c.target === 'every case with a tfjs twin: ≥ 1.5× tfjs')!;
+    const unjudged = run(H100);
+    unjudged.results.push(failed);
+    expect(ratioOf(unjudged)).toEqual({
+      target: 'every case with a tfjs twin: ≥ 1.5× tfjs',
+      measured: '4 of 5; closest gemm.fwd 4096^3 2.00×; no tfjs ratio: maxPool1d.fwd 16x64x12000 /4 (tfjs failed: tfjs: out of memory)',
+      met: null,
+    });
+    const short = run(H100, { 'conv1d.fwd 16x64x3000->128 k3': { ratio: 1.49 } });
+    short.results.push(failed);
+    expect(ratioOf(short)).toMatchObject({ measured: expect.stringMatching(/^3 of 5; short: conv1d.* 1.49×; no tfjs ratio: maxPool1d.fwd/), met: false });
   });
 
   it('never prints a missed figure rounded onto its bound', () => {
