@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isCpuAdapter } from '../src/gpu/device.js';
 import type { BenchJson } from './report.js';
+import type { TorchRun } from './torch.js';
 
 /** Per default-model training step, on every adapter. */
 const MAX_DISPATCHES = 60;
@@ -39,8 +40,8 @@ const beside = (v: number, bound: number, digits = 2) => {
   return text;
 };
 
-/** Each target of the issue against `run`'s rows. */
-export function checkTargets(run: BenchJson): TargetCheck[] {
+/** Each target of the issue against `run`'s rows (and the PyTorch cases that failed, run.torch.failed). */
+export function checkTargets(run: BenchJson & { torch?: Pick<TorchRun, 'failed'> | { missing: string } }): TargetCheck[] {
   const gpu = !isCpuAdapter({ ...run.adapter, device: run.adapter.device ?? '' });
   const rows = run.results.filter((r): r is Result => r.ms !== null);
   const row = (name: string) => rows.find((r) => r.name === name);
@@ -65,13 +66,16 @@ export function checkTargets(run: BenchJson): TargetCheck[] {
   }
 
   const inference = rows.filter((r) => r.name.startsWith('inference ') && typeof r.torchMs === 'number');
+  // An inference row whose PyTorch case failed has no PyTorch time: its target is unjudged, and says why.
+  const torchFailed = Object.entries((run.torch && 'failed' in run.torch ? run.torch.failed : undefined) ?? {}).filter(([name]) => name.startsWith('inference ') && row(name));
   const inferenceTarget = `inference: ≤ ${MAX_INFERENCE_PER_TORCH}× PyTorch's time`;
   if (!gpu) notMeasured(inferenceTarget, 'a GPU target');
-  else if (!inference.length) notMeasured(inferenceTarget, 'no PyTorch column in this run (--torch)');
+  else if (!inference.length && !torchFailed.length) notMeasured(inferenceTarget, 'no PyTorch column in this run (--torch)');
   for (const r of gpu ? inference : []) {
     const perTorch = r.ms / (r.torchMs as number);
     checks.push({ target: `${r.name}: ≤ ${MAX_INFERENCE_PER_TORCH}× PyTorch's time`, measured: `${beside(perTorch, MAX_INFERENCE_PER_TORCH)}× (${fixed(r.ms, 3)} / ${fixed(r.torchMs as number, 3)} ms)`, met: perTorch <= MAX_INFERENCE_PER_TORCH });
   }
+  for (const [name, error] of gpu ? torchFailed : []) notMeasured(`${name}: ≤ ${MAX_INFERENCE_PER_TORCH}× PyTorch's time`, `no PyTorch time (PyTorch failed: ${error})`);
 
   for (const pass of ['fwd', 'bwdA', 'bwdB']) {
     const target = `gemm.${pass} 4096^3: ≥ ${MIN_GEMM_TFLOPS} TFLOP/s`;

@@ -661,6 +661,15 @@ describe('bench --targets (issue #11)', () => {
     expect(ratioOf(short)).toMatchObject({ measured: expect.stringMatching(/^3 of 5; short: conv1d.* 1.49×; no tfjs ratio: maxPool1d.fwd/), met: false });
   });
 
+  it("leaves an inference target unjudged where PyTorch failed at that case, and says so", () => {
+    const failed = { ...run(H100), torch: { failed: { 'inference default (batch 16)': 'RuntimeError: CUDA out of memory.' } } };
+    const row = failed.results.find((r) => r.name === 'inference default (batch 16)')!;
+    delete (row as Record<string, unknown>).torchMs;
+    expect(checkTargets(failed).filter((c) => c.target.includes('PyTorch'))).toEqual([
+      { target: "inference default (batch 16): ≤ 1.2× PyTorch's time", measured: 'no PyTorch time (PyTorch failed: RuntimeError: CUDA out of memory.)', met: null },
+    ]);
+  });
+
   it('never prints a missed figure rounded onto its bound', () => {
     // The H100 run at 0e88c35: gemm.bwdB 4096³ at 1.4995× tfjs had read '1.50× (by round 1.50-1.94×)' beside NOT MET.
     const short = run(H100, { 'gemm.bwdB 4096^3': { ratio: 1.4995, ratioRange: [1.4981, 1.9421] as never, gflops: 39960 } });
