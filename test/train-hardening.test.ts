@@ -4,11 +4,12 @@
 // output folder that cannot be written fails at once. Small models on the CPU backend, so it runs in seconds.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../src/engine/context.js';
+import { engine, init } from '../src/engine/context.js';
+import type { ArrayTensor } from '../src/engine/module.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { compactModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
@@ -96,6 +97,89 @@ describe('a diverged run', () => {
   });
 });
 
+// A fit that fails disposes what it made (the model, the optimiser's flat vectors, the class weights, the epoch's
+// loss values) before the error propagates: the finalizer would free it only at some collection, while a run goes
+// on to its next fold. The count is read at once, before any collection could run a finalizer.
+describe('a fit that fails', () => {
+  const examples = toExamples(corpus.utterances, corpus.classes, 4000);
+  const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 8 };
+  let checkpoint: { weights: Record<string, ArrayTensor>; state: TrainingState };
+  beforeAll(async () => {
+    const { model } = await fit(tiny(corpus.classes), examples, { examples: [] }, { ...options, epochs: 1 }, {
+      saveCheckpoint: async (m, state) => void (checkpoint = { weights: await m.stateDict(), state }),
+    });
+    model.dispose();
+  });
+  // Each resume gets its own copy: fit continues the state it is given.
+  const resumeFrom = (change: (c: typeof checkpoint) => void) => {
+    const copy = { weights: { ...checkpoint.weights }, state: { ...checkpoint.state, history: [...checkpoint.state.history], best: { ...checkpoint.state.best } } };
+    change(copy);
+    return copy;
+  };
+  /** The message fit rejects with, and the buffers it left allocated. */
+  const failure = async (run: () => Promise<unknown>) => {
+    const live = () => engine().backend.counters().liveBuffers;
+    const before = live();
+    const error = await run().then(
+      () => new Error('fit did not fail'),
+      (e: Error) => e,
+    );
+    return { message: error.message, leftAllocated: live() - before };
+  };
+
+  it('resumed from weights that do not fit the model: names them, trains nothing and leaves nothing allocated', async () => {
+    const steps: number[] = [];
+    const wrong = resumeFrom((c) => (c.weights['block0.conv.weight'] = { shape: [4, 1, 8], data: new Float32Array(32) }));
+    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
+      message: "fit: cannot resume: the checkpoint's weights do not fit the model: loadStateDict: block0.conv.weight has shape [4,1,8] but the model expects [4,1,16]",
+      leftAllocated: 0,
+    });
+    expect(steps).toEqual([]);
+  });
+
+  it('resumed from optimiser state that does not fit the model: names it and leaves nothing allocated', async () => {
+    const size = checkpoint.state.optimizer.m[2].length;
+    const short = resumeFrom((c) => (c.state.optimizer = { ...c.state.optimizer, m: c.state.optimizer.m.map((m, i) => (i === 2 ? m.subarray(1) : m)) }));
+    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, short))).toEqual({
+      message: `fit: cannot resume: the checkpoint's optimiser state does not fit the model: optimizer state: m[2] has ${size - 1} values, parameter 2 ${size}`,
+      leftAllocated: 0,
+    });
+    const fewer = resumeFrom((c) => (c.state.optimizer = { ...c.state.optimizer, v: c.state.optimizer.v.slice(1) }));
+    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, fewer))).toEqual({
+      message: expect.stringMatching(/^fit: cannot resume: the checkpoint's optimiser state does not fit the model: optimizer state has \d+ moments, the model \d+ parameters$/),
+      leftAllocated: 0,
+    });
+  });
+
+  it('resumed with best weights that do not fit the model: refused before training, where they loaded only at its end', async () => {
+    const steps: number[] = [];
+    const wrong = resumeFrom((c) => (c.state.best = { ...c.weights, 'block1.bn.weight': { shape: [9], data: new Float32Array(9) } }));
+    const validation = { examples: examples.slice(0, 4) };
+    expect(await failure(() => fit(tiny(corpus.classes), examples, validation, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
+      message: "fit: cannot resume: the checkpoint's best weights do not fit the model: loadStateDict: block1.bn.weight has shape [9] but the model expects [8]",
+      leftAllocated: 0,
+    });
+    expect(steps).toEqual([]);
+  });
+
+  it('failing in its first epoch (a hook that throws): disposes the loss values it had kept too', async () => {
+    const hooks = {
+      onBatch: (_epoch: number, done: number) => {
+        if (done > 8) throw new Error('stopped by the hook');
+      },
+    };
+    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, hooks))).toEqual({ message: 'stopped by the hook', leftAllocated: 0 });
+  });
+
+  it('still resumes from a checkpoint that fits', async () => {
+    const before = engine().backend.counters().liveBuffers;
+    const { model, history } = await fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, resumeFrom(() => undefined));
+    expect(history.map((r) => r.epoch)).toEqual([1, 2]);
+    model.dispose();
+    expect(engine().backend.counters().liveBuffers).toBe(before);
+  });
+});
+
 describe('runExperiment', () => {
   it('refuses data with fewer than 2 classes present', async () => {
     const angry = corpus.utterances.filter((u) => u.emotion === corpus.classes[0]);
@@ -124,6 +208,14 @@ describe('runExperiment', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     await prepareOutputDir(join(dir, 'new', 'nested', 'out'));
     expect(await readdir(join(dir, 'new', 'nested', 'out'))).toEqual([]); // the probe file is gone
+  });
+
+  it('disposes the final model when it cannot be written, and names the file', async () => {
+    const out = join(dir, 'unwritable-model');
+    await mkdir(join(out, 'model.safetensors'), { recursive: true }); // a folder where the file goes
+    const before = engine().backend.counters().liveBuffers;
+    await expect(runExperiment(experiment(out, { crossValidate: false, finalModel: true }))).rejects.toThrow(/writing .*unwritable-model\/model\.safetensors failed/);
+    expect(engine().backend.counters().liveBuffers).toBe(before);
   });
 
   describe('resume', () => {

@@ -84,6 +84,13 @@ export abstract class Module {
 
   /** Writes a state dict into the existing tensors (so optimisers keep their references). Every name must match. */
   loadStateDict(state: Record<string, ArrayTensor>): void {
+    // All checked before anything is written: a refused state dict leaves the module as it was.
+    this.checkStateDict(state);
+    for (const [name, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.backend.write(t.storage, state[name].data);
+  }
+
+  /** Throws (a ShapeError naming the tensor) unless `state` has exactly this module's names and shapes. */
+  checkStateDict(state: Record<string, ArrayTensor>): void {
     const targets = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     const missing = [...targets.keys()].filter((n) => !(n in state));
     const unexpected = Object.keys(state).filter((n) => !targets.has(n));
@@ -95,7 +102,6 @@ export abstract class Module {
       if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
         throw new ShapeError(`loadStateDict: ${name} has shape [${s.shape}] but the model expects [${t.shape}]`);
       }
-      t.backend.write(t.storage, s.data);
     }
   }
 

@@ -14,7 +14,7 @@ import type { LoadedUtterance } from './corpora/types.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { toExamples, toUnscored, type Example, type UnscoredExample } from './dataset.js';
-import { predictExamples } from './evaluate.js';
+import { predictExamples, type UtterancePrediction } from './evaluate.js';
 import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { prepareOutputDir } from '../io/out-dir.js';
@@ -149,9 +149,14 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
     saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
   };
   const { model, history, bestEpoch } = await fit(config, data.train, { examples: data.validation, unscored: unheard.validation }, train, hooks, resumeFrom);
-  // Scores use the true gender where the model takes it; the gender head is scored on its own.
-  const predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unheard.test });
-  model.dispose();
+  let predictions: UtterancePrediction[];
+  try {
+    // Scores use the true gender where the model takes it; the gender head is scored on its own.
+    predictions = await predictExamples(model, data.test, { useTrueGender: true, unscored: unheard.test });
+  } finally {
+    // At once, failed or not: the finalizer would free the model's device memory only at some collection.
+    model.dispose();
+  }
   const outcome: FoldOutcome = {
     run: run.id,
     truth: data.test.map((e) => e.label),
@@ -179,8 +184,12 @@ async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Exa
     onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
   });
   const path = join(input.outDir, 'model.safetensors');
-  await writeFileAtomic(path, await encodeModel(model, {}, { corpus: input.corpusName }));
-  model.dispose();
+  try {
+    await writeFileAtomic(path, await encodeModel(model, {}, { corpus: input.corpusName }));
+  } finally {
+    // At once, written or not: the finalizer would free the model's device memory only at some collection.
+    model.dispose();
+  }
   return path;
 }
 

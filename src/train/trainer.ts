@@ -98,19 +98,20 @@ export async function fit(
 ): Promise<FitResult> {
   if (train.length === 0) throw new Error('fit: no training utterances');
   const model = new SerModel(config, options.seed);
-  const adam = new Adam(model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
-  const weights = options.classWeighting ? tensor(classWeights(train, config.classes.length), [config.classes.length]).keep() : undefined;
-  let state: Omit<TrainingState, 'optimizer'> = { epoch: 0, bestEpoch: 0, bestUa: -1, history: [], best: {} };
-  if (resumeFrom) {
-    model.loadStateDict(resumeFrom.weights);
-    adam.loadState(resumeFrom.state.optimizer);
-    state = resumeFrom.state;
-  }
-  const trainRefs = allWindows(train);
-  // The batch count does not depend on the shuffle, only on how many windows each speaker has.
-  const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, seededRandom(0)) : batches(trainRefs, options.batchSize)).length;
-
+  let adam: Adam | undefined;
+  let weights: Tensor | undefined;
+  let losses: Tensor[] = [];
+  // Whatever fails below (a checkpoint that does not fit the model, a diverged epoch, a hook that throws), what fit
+  // made is disposed before the error propagates: left to the finalizer, a model and its optimiser's three flat
+  // vectors would hold device memory until some collection, while the caller goes on to its next fold.
   try {
+    adam = new Adam(model.parameters(), { lr: options.lr, weightDecay: options.weightDecay });
+    weights = options.classWeighting ? tensor(classWeights(train, config.classes.length), [config.classes.length]).keep() : undefined;
+    const state: Omit<TrainingState, 'optimizer'> = resumeFrom ? resume(model, adam, resumeFrom) : { epoch: 0, bestEpoch: 0, bestUa: -1, history: [], best: {} };
+    const trainRefs = allWindows(train);
+    // The batch count does not depend on the shuffle, only on how many windows each speaker has.
+    const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, seededRandom(0)) : batches(trainRefs, options.batchSize)).length;
+
     for (let epoch = state.epoch; epoch < options.epochs; epoch++) {
       if (validation.length && epoch - state.bestEpoch >= options.patience && state.bestUa >= 0) break;
       const started = performance.now();
@@ -119,7 +120,7 @@ export async function fit(
       // Its own stream, so the batches do not depend on whether augmentation is on.
       const augmentRandom = seededRandom(options.seed * 1000033 + epoch + 7);
       const epochBatches = config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, random) : batches(shuffled(trainRefs, random), options.batchSize);
-      const losses: Tensor[] = [];
+      losses = [];
       let done = 0;
       for (const refs of epochBatches) {
         const batch = makeBatch(refs, config.windowSamples);
@@ -132,12 +133,15 @@ export async function fit(
           const g = tensor(batch.genders, [batch.size, 2]);
           return serLoss(model.forward(x, config.useGender ? g : undefined), batch, { genderWeight: options.genderLossWeight, classWeights: weights });
         });
-        loss.backwardSync();
-        adam.step();
-        adam.zeroGrad();
-        // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
-        losses.push(loss.detach().keep());
-        loss.dispose();
+        try {
+          loss.backwardSync();
+          adam.step();
+          adam.zeroGrad();
+          // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
+          losses.push(loss.detach().keep());
+        } finally {
+          loss.dispose();
+        }
         done += refs.length;
         hooks.onBatch?.(epoch, done, trainRefs.length);
       }
@@ -166,17 +170,35 @@ export async function fit(
         await hooks.saveCheckpoint(model, { ...state, optimizer });
       }
     }
+    if (validation.length && Object.keys(state.best).length) model.loadStateDict(state.best);
+    if (!validation.length) state.bestEpoch = state.epoch;
+    model.eval();
+    return { model, history: state.history, bestEpoch: state.bestEpoch };
   } catch (e) {
     model.dispose();
+    // The epoch's loss values (meanOf disposes those it has read; disposing twice is harmless).
+    for (const l of losses) l.dispose();
     throw e;
   } finally {
-    adam.dispose();
+    adam?.dispose();
     weights?.dispose();
   }
-  if (validation.length && Object.keys(state.best).length) model.loadStateDict(state.best);
-  if (!validation.length) state.bestEpoch = state.epoch;
-  model.eval();
-  return { model, history: state.history, bestEpoch: state.bestEpoch };
+}
+
+/** Puts a checkpoint's weights and optimiser state into a new run's model and optimiser, and checks its best
+ * weights (loaded only when training ends), so that what does not fit the model is refused, named, before a step. */
+function resume(model: SerModel, adam: Adam, from: { weights: Record<string, ArrayTensor>; state: TrainingState }): Omit<TrainingState, 'optimizer'> {
+  const fitting = (what: string, load: () => void) => {
+    try {
+      load();
+    } catch (e) {
+      throw new Error(`fit: cannot resume: the checkpoint's ${what} the model: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  fitting('weights do not fit', () => model.loadStateDict(from.weights));
+  fitting('optimiser state does not fit', () => adam.loadState(from.state.optimizer));
+  if (Object.keys(from.state.best).length) fitting('best weights do not fit', () => model.checkStateDict(from.state.best));
+  return from.state;
 }
 
 /** Training produced a non-finite loss, weight or optimiser state: stopped before saving the epoch. */
