@@ -142,6 +142,99 @@ it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught 
   expect(live()).toBe(before); // the intermediates went with the scopes that caught them
 });
 
+// Scopes are one stack, not one per async task, so a tidyAsync's scope catches what other code makes while it awaits,
+// and overlapping calls catch each other's: no rule can then keep a call from disposing another's tensor (tfjs refuses
+// async functions in its tidy). The mistake is made loud instead: a tensor a tidyAsync freed says so when used, and a
+// call whose result another call disposed fails when it ends. Both had been a bare "was disposed", or no error at all.
+const tidyAsyncFreed = /was disposed .*; the tidyAsync call whose scope caught it freed it .*Such code must keep\(\) what it makes and dispose it itself, or the calls must not overlap/;
+
+it('an intermediate that another tidyAsync call\'s scope caught and disposed says so when its maker uses it', async () => {
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const x = ser.tensor([1, -2, 3], [3]);
+  const before = live();
+  // The first call makes h after its first await, while the second call's scope is the innermost; the second ends
+  // before the first uses h again.
+  const first = ser.tidyAsync(async () => {
+    await sleep(10);
+    const h = ser.relu(x);
+    await sleep(30);
+    return ser.mul(h, h);
+  });
+  const second = ser.tidyAsync(async () => {
+    await sleep(20);
+    return ser.neg(x);
+  });
+  await expect(first).rejects.toThrow(new RegExp(`^tensor\\[3\\] ${tidyAsyncFreed.source}`));
+  const result = await second;
+  expect([...(await result.toArray())]).toEqual([-1, 2, -3]);
+  result.dispose();
+  expect(live()).toBe(before);
+});
+
+it('a tidyAsync whose result another call\'s scope disposed fails when it ends, saying so, and frees the rest of its scope', async () => {
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const x = ser.tensor([1, -2, 3], [3]);
+  const before = live();
+  const first = ser.tidyAsync(async () => {
+    const scale = ser.tensor([2, 2, 2], [3]); // its own: made before its first await
+    await sleep(10);
+    const result = ser.mul(x, scale);
+    await sleep(30);
+    return { result, scale };
+  });
+  const second = ser.tidyAsync(async () => {
+    await sleep(20);
+    return ser.neg(x);
+  });
+  await expect(first).rejects.toThrow(/^tidyAsync: fn returned tensor\[3\], which was disposed before fn returned; the tidyAsync call whose scope caught it freed it/);
+  (await second).dispose();
+  expect(live()).toBe(before);
+});
+
+it('a tidy\'s result that a tidyAsync caught while it awaited says so when used; kept, it outlives the call', async () => {
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const x = ser.tensor([1, -2, 3], [3]);
+  const before = live();
+  const pending = ser.tidyAsync(async () => {
+    await new Promise((ok) => setTimeout(ok, 10));
+    return ser.relu(x);
+  });
+  // Other code, while the tidyAsync awaits.
+  const caught = ser.tidy(() => ser.mul(x, x));
+  const kept = ser.tidy(() => ser.mul(x, x)).keep();
+  (await pending).dispose();
+  await expect(caught.toArray()).rejects.toThrow(tidyAsyncFreed);
+  expect(() => ser.sum(caught)).toThrow(tidyAsyncFreed);
+  expect([...(await kept.toArray())]).toEqual([1, 4, 9]);
+  kept.dispose();
+  expect(live()).toBe(before);
+});
+
+it('nested tidyAsync calls, the inner awaited inside the outer, free exactly their own', async () => {
+  const engine = await ser.init();
+  const live = () => engine.backend.counters().liveBuffers;
+  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const x = ser.tensor([1, -2, 3], [3]);
+  const before = live();
+  const out = await ser.tidyAsync(async () => {
+    const inner = await ser.tidyAsync(async () => {
+      await sleep(5);
+      return ser.relu(ser.mul(x, ser.tensor([2, 2, 2], [3])));
+    });
+    expect(live()).toBe(before + 1); // the inner call's result alone
+    await sleep(5);
+    return ser.add(inner, ser.relu(x));
+  });
+  expect([...(await out.toArray())]).toEqual([3, 0, 9]);
+  out.dispose();
+  expect(live()).toBe(before);
+});
+
 // A tidy takes its own scope off the stack, which need not be the innermost when it ends: its fn may have started
 // a tidyAsync that still waits. Popping the innermost instead took the tidyAsync's scope and left the tidy's, where
 // tensors made outside any scope meanwhile sat until the tidyAsync's end dropped it (its own scope gone, it removed

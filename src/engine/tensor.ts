@@ -69,6 +69,20 @@ type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
 let gradEnabled = true;
 const scopes: Set<Tensor>[] = [];
+/** The tensors a tidyAsync call freed as its own, which may have been other code's (see tidyAsync): using one
+ * afterwards says why it is gone rather than only that it is. */
+const freedByTidyAsync = new WeakSet<Tensor>();
+
+/** What a disposed tensor's error adds where a tidyAsync call freed it. */
+function whyDisposed(t: Tensor): string {
+  if (!freedByTidyAsync.has(t)) return '';
+  return (
+    '; the tidyAsync call whose scope caught it freed it (when the call ended, or with the graph it returned). Scopes are one stack, not one per ' +
+    'async task: while a tidyAsync awaits, its scope catches the tensors that other code makes outside a tidy or gets from one (another ' +
+    "tidyAsync call's code after its own await, a timer, an event handler). Such code must keep() what it makes and dispose it itself, " +
+    'or the calls must not overlap (await one tidyAsync before starting another)'
+  );
+}
 
 export class Tensor {
   readonly shape: number[];
@@ -271,7 +285,7 @@ export class Tensor {
         if (!g) continue;
         grads.delete(node);
         // A disposed tensor has lost its tape: going on would silently cut its branch out of the gradient.
-        if (node.disposed) throw new Error(`backward(): ${node.describe()} was disposed before backward() reached it; keep it (or call backward inside the same tidy) until the gradient has been computed`);
+        if (node.disposed) throw new Error(`backward(): ${node.describe()} was disposed before backward() reached it; keep it (or call backward inside the same tidy) until the gradient has been computed${whyDisposed(node)}`);
         if (node.isLeaf) {
           accumulateLeafGrad(node, g);
           continue;
@@ -291,7 +305,7 @@ export class Tensor {
 
   private liveBlock(): Block {
     const block = this.claim.block;
-    if (!block) throw new Error(`${this.describe()} was disposed and cannot be used`);
+    if (!block) throw new Error(`${this.describe()} was disposed and cannot be used${whyDisposed(this)}`);
     return block;
   }
 }
@@ -406,12 +420,18 @@ function closeScope(scope: Set<Tensor>, kept: Set<Tensor>, outer: Set<Tensor> | 
 }
 
 /**
- * tidy for async work: fn may await (reads, backward). Scopes are one stack, not one per async task, so while
- * fn awaits, tensors created by other code are caught in its scope, and overlapping calls catch each other's:
- * what fn creates after an await lands in whichever call began last. What fn returns is its own whatever scope
- * holds it (taken out of the others, so that no other call disposes it). An intermediate that another call's
- * scope caught is disposed with that scope: a backward() through it then says so. For concurrent work (a Node
- * service's requests), create tensors before the first await, or use tidy() around the synchronous parts.
+ * tidy for async work: fn may await (reads, backward). When the call ends, it disposes what its scope caught, except
+ * what fn returns; its scope catches every tensor made while it is the innermost one.
+ *
+ * That is not always what fn made. Scopes are one stack, not one per async task: after an await, JavaScript cannot
+ * tell whose code runs (browsers have no async context to ask), so while fn awaits, the tensors other code makes
+ * outside a tidy, or gets from one, land in this call's scope, and overlapping calls catch each other's (what fn makes
+ * after an await lands in whichever call began last). No rule on one stack keeps a call from disposing another's
+ * tensor (tfjs refuses async functions in its tidy for this reason), so the mistake is made loud rather than a bare
+ * "was disposed": a tensor a tidyAsync freed says so when used, with what to do, and a call whose result another
+ * call's scope disposed fails when it ends. What fn returns is its own whichever scope holds it (taken out of the
+ * others), and calls that nest (an inner call awaited inside fn) are exact. For concurrent work (a Node service's
+ * requests), create tensors before the first await or inside tidy(), and keep() (and dispose) what outlives an await.
  */
 export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   const parent = scopes[scopes.length - 1] ?? null;
@@ -427,6 +447,16 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
     scopes.splice(scopes.lastIndexOf(scope), 1);
   }
   const returned = tensorsIn(result);
+  // What this call frees may be other code's (see above): marked, so that such code, using it, learns why it is gone.
+  for (const t of scope) if (!returned.has(t) && !t.disposed) freedByTidyAsync.add(t);
+  // A result made after an await while a later call's scope was the innermost, and freed when that call ended: an
+  // error here rather than a dead tensor returned. Nothing of fn's is delivered, so its other results go too.
+  const lost = [...returned].find((t) => t.disposed);
+  if (lost) {
+    for (const t of returned) t.dispose();
+    closeScope(scope, new Set(), null);
+    throw new Error(`tidyAsync: fn returned ${lost.describe()}, which was disposed before fn returned${whyDisposed(lost)}`);
+  }
   for (const t of returned) {
     for (const other of scopes) other.delete(t);
     scope.add(t);
