@@ -2,7 +2,9 @@
 // these test the scheduler and the sources (src/embed/), not the network. A failed inference or a throwing
 // source reaches onError once and never an unhandled rejection (which ends a Node service), and ends the stream
 // as stop() does, releasing what the stream acquired (a microphone, its context, a silent source's iterator) and
-// never a caller's MediaStream or AudioNode; stop() ends a silent source's stream and releases its iterator, and
+// never a caller's MediaStream or AudioNode; the microphone's track, or all a caller's MediaStream's audio
+// tracks, ending by themselves (also while the stream starts) fail it so, and an end after stop() does not;
+// stop() ends a silent source's stream and releases its iterator, and
 // a caller's node that is disconnected already; a consumed chunk is not kept; a result carries classify's
 // warning (a muted source); backpressure serves every hop
 // of a chunk longer than a hop; a microphone that the browser cannot connect to a context at the model's rate
@@ -235,9 +237,28 @@ describe('stream from a microphone', () => {
     const contexts: AudioContext[] = [];
     const captures: AudioWorkletNode[] = [];
     const microphones: ReturnType<typeof mediaStream>[] = [];
-    const mediaStream = () => {
-      const tracks = [{ stopped: false, stop: () => (tracks[0].stopped = true) }];
-      return { tracks, getTracks: () => tracks };
+    /** A MediaStreamTrack as the Media Capture spec has it: its own stop() ends it without an event; 'ended'
+     * fires when it ends by itself (end(): the device unplugged, the permission revoked), once. */
+    const track = () => {
+      const listeners = new Set<() => void>();
+      const t = {
+        readyState: 'live' as 'live' | 'ended',
+        stopped: false,
+        listeners,
+        addEventListener: (type: string, f: () => void) => void (type === 'ended' && listeners.add(f)),
+        removeEventListener: (type: string, f: () => void) => void (type === 'ended' && listeners.delete(f)),
+        stop: () => void ((t.stopped = true), (t.readyState = 'ended')),
+        end: () => {
+          if (t.readyState === 'ended') return;
+          t.readyState = 'ended';
+          [...listeners].forEach((f) => f());
+        },
+      };
+      return t;
+    };
+    const mediaStream = (audioTracks = 1) => {
+      const tracks = Array.from({ length: audioTracks }, track);
+      return { tracks, getTracks: () => tracks, getAudioTracks: () => tracks };
     };
     class AudioNode {
       readonly outputs = new Set<AudioNode>();
@@ -377,6 +398,74 @@ describe('stream from a microphone', () => {
     expect(errors).toEqual([lost]);
     expect(audio.microphones[0].tracks[0].stopped).toBe(true);
     expect(await settled(handle.finished)).toBe(lost);
+  });
+
+  /** A stream from `source` that classifies without failing, its errors gathered. */
+  async function liveStream(source: unknown, errors: unknown[]) {
+    const options = { onError: (e: unknown) => errors.push(e) };
+    return captureAudio(new StreamSession(fake(1), () => undefined, options), source as MediaStream, options);
+  }
+
+  it('fails when the microphone ends by itself (unplugged, permission revoked): context closed, onError once, finished rejects', async () => {
+    const audio = fakeAudio();
+    const errors: unknown[] = [];
+    const handle = await liveStream('microphone', errors);
+    audio.microphones[0].tracks[0].end();
+    // The capture waited on silence: the context stayed open and finished pending until the page called stop().
+    const outcome = await settled(handle.finished);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/the microphone's track ended .*unplugged.*permission/);
+    expect(errors).toEqual([outcome]);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+    expect(audio.captures[0].posted).toEqual(['stop']);
+    expect(audio.microphones[0].tracks[0].listeners.size).toBe(0);
+    await handle.stop();
+    expect(errors).toEqual([outcome]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('fails when the microphone ends while the stream is starting, before it listens for the end', async () => {
+    const audio = fakeAudio({ suspended: true, onResume: async () => void audio.microphones[0].tracks[0].end() });
+    const errors: unknown[] = [];
+    const handle = await liveStream('microphone', errors);
+    const outcome = await settled(handle.finished);
+    expect((outcome as Error).message).toMatch(/the microphone's track ended/);
+    expect(errors).toEqual([outcome]);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+  });
+
+  it("fails when all of a caller's MediaStream's audio tracks have ended, stopping none of them, and closes our context", async () => {
+    const audio = fakeAudio();
+    const theirs = audio.mediaStream(2);
+    const errors: unknown[] = [];
+    const handle = await liveStream(theirs, errors);
+    // One track left may still carry audio.
+    theirs.tracks[0].end();
+    await sleep(10);
+    expect(errors).toEqual([]);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['running']);
+    theirs.tracks[1].end();
+    const outcome = await settled(handle.finished);
+    expect((outcome as Error).message).toMatch(/the MediaStream's audio tracks ended/);
+    expect(errors).toEqual([outcome]);
+    expect(theirs.tracks.map((t) => t.stopped)).toEqual([false, false]);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+    expect(theirs.tracks.map((t) => t.listeners.size)).toEqual([0, 0]);
+  });
+
+  it("is not failed by a caller's track that ends after stop(): the stream listens while it runs, not after", async () => {
+    const audio = fakeAudio();
+    const theirs = audio.mediaStream();
+    const errors: unknown[] = [];
+    const handle = await liveStream(theirs, errors);
+    expect(theirs.tracks[0].listeners.size).toBe(1);
+    await handle.stop();
+    // Their stream outlives ours, and its track may end later (the device unplugged): no concern of a stopped stream.
+    expect(theirs.tracks[0].listeners.size).toBe(0);
+    theirs.tracks[0].end();
+    await sleep(10);
+    expect(errors).toEqual([]);
+    expect(await settled(handle.finished)).toBe('resolved');
   });
 });
 

@@ -97,9 +97,27 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   const finished = new Promise<void>((ok, no) => ((resolveFinished = ok), (rejectFinished = no)));
   // As for async iterables: failures reach onError once, and an unawaited finished must not be unhandled.
   finished.catch(() => undefined);
+  // A track that ends by itself (the device unplugged or taken by another application, the permission revoked)
+  // leaves the capture waiting on silence, our context open and finished pending: a failure of the stream. Per
+  // the Media Capture spec 'ended' fires only for such an end, never for the track's own stop(). A caller's
+  // stream fails only once all its audio tracks have ended: while one is live, it may still carry audio.
+  const tracks = input instanceof AudioNode ? [] : input.getAudioTracks();
+  const failIfTracksEnded = () => {
+    if (tracks.length === 0 || !tracks.every((t) => t.readyState === 'ended')) return;
+    session.fail(
+      new Error(
+        ownStream
+          ? "stream: the microphone's track ended (the device was unplugged or taken by another application, or the permission was revoked)"
+          : "stream: the MediaStream's audio tracks ended (their device was unplugged or taken by another application, the permission was revoked, or their sender ended them)",
+      ),
+    );
+  };
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
+      // First: a stopped stream is not failed by a track that ends later (a caller's stream outlives ours), and
+      // the listeners would keep this stream alive as long as the tracks live.
+      tracks.forEach((t) => t.removeEventListener('ended', failIfTracksEnded));
       capture.port.onmessage = null;
       try {
         node.disconnect(capture);
@@ -158,6 +176,10 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
     await ownContext?.close();
     throw e;
   }
+  // Listened to only now that there is a capture for a failure to stop; a track that ended while it was being
+  // set up (the prompt, the worklet's module, resume()) fired its 'ended' unheard, hence the check.
+  tracks.forEach((t) => t.addEventListener('ended', failIfTracksEnded));
+  failIfTracksEnded();
   return {
     setGender: (g) => session.setGender(g),
     stats: () => session.stats(),

@@ -9,7 +9,10 @@ export type SpeakerGender = 'f' | 'm';
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 export type WavSource = Blob | ArrayBuffer | ArrayBufferView;
 /** 'microphone' asks for one (and stops it again on stop() or a failure); a MediaStream or AudioNode is the
- * caller's, never stopped by the stream. */
+ * caller's, never stopped by the stream. The microphone's track ending by itself (unplugged, taken by another
+ * application, the permission revoked), or all a MediaStream's audio tracks, fails the stream. A caller who stops
+ * its tracks itself should stop() the stream too: a track's own stop() fires no 'ended', so the stream would
+ * wait on silence. */
 export type StreamSource = 'microphone' | MediaStream | AudioNode | AsyncIterable<Float32Array>;
 
 export interface LoadOptions {
@@ -35,10 +38,10 @@ export interface StreamOptions {
   backpressure?: boolean;
   /** Audio sources: frames per message from the audio thread, a whole number (default 1024, 64 ms at 16 kHz). */
   chunkFrames?: number;
-  /** Called once when the stream fails: an inference, the async-iterable source or the audio thread threw (the
-   * stream then ends as stop() ends it, releasing the microphone, AudioContext or iterator it acquired; later
-   * failures are not reported). Default console.error. Handling errors here is enough: `finished` need not be
-   * awaited, nor stop() called. */
+  /** Called once when the stream fails: an inference, the async-iterable source or the audio thread threw, or
+   * the microphone or a MediaStream's audio tracks ended by themselves (the stream then ends as stop() ends it,
+   * releasing the microphone, AudioContext or iterator it acquired; later failures are not reported). Default
+   * console.error. Handling errors here is enough: `finished` need not be awaited, nor stop() called. */
   onError?: (error: unknown) => void;
 }
 
