@@ -138,6 +138,11 @@ describe.each(['cpu', 'webgpu'] as const)('Adam on the %s backend', (backend) =>
       // Counts that cannot be are refused.
       expect(() => old.loadState({ ...state, steps: [4, 2, 5, 3, 4] })).toThrow(/parameter 2's step count 5/);
       expect(() => old.loadState({ ...state, steps: [4, 2] })).toThrow(/2 step counts, the model 5 parameters/);
+      // A refused state leaves the optimiser as it was, a v that does not fit refused after an m that does.
+      const kept = await old.state();
+      const shortV = state.v.map((v, i) => (i === 3 ? v.subarray(1) : v));
+      expect(() => old.loadState({ step: 9, steps: [9, 9, 9, 9, 9], m: state.v, v: shortV })).toThrow(/optimizer state: v\[3\] has \d+ values, parameter 3/);
+      expect(await old.state()).toEqual(kept);
       old.params.forEach((p) => p.dispose());
     } finally {
       adams.forEach((a) => a.dispose());

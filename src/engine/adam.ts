@@ -127,11 +127,13 @@ export class Adam {
       });
       return flat;
     };
+    // Both moments are checked before anything is written: a refused v had left the counts and m loaded.
+    const moments = { m: join(state.m, 'm'), v: join(state.v, 'v') };
     this.stepCount = state.step;
     this.steps = [...steps];
     const { m, v } = this.flat;
-    m.backend.write(m.storage, join(state.m, 'm'));
-    v.backend.write(v.storage, join(state.v, 'v'));
+    m.backend.write(m.storage, moments.m);
+    v.backend.write(v.storage, moments.v);
   }
 
   dispose(): void {
