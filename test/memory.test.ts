@@ -1,6 +1,14 @@
 import { expect, it } from 'vitest';
 import * as ser from '../src/index.js';
 
+/** The engine's count of live GPU buffers, read when called. */
+async function liveBuffers(): Promise<() => number> {
+  const engine = await ser.init();
+  return () => engine.backend.counters().liveBuffers;
+}
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
 // A training loop must not grow device memory: after warm-up, 10,000 forward/backward/update steps of a
 // small conv net leave the pool's live and allocated buffer counts and bytes where they were.
 it('10,000 training steps of a small conv net keep live GPU buffers and bytes flat', async () => {
@@ -40,9 +48,8 @@ it('10,000 training steps of a small conv net keep live GPU buffers and bytes fl
 
 // Tensors made inside a scope (a tidy, a backward pass) join the finalizer only if they leave it alive.
 it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s intermediates', async () => {
-  const engine = await ser.init();
+  const live = await liveBuffers();
   const w = ser.tensor(Float32Array.from({ length: 12 }, (_, i) => i - 5), [3, 4], { requiresGrad: true });
-  const live = () => engine.backend.counters().liveBuffers;
   const before = live();
   ser.tidy(() => ser.sum(ser.square(ser.relu(w))).backwardSync());
   expect(live()).toBe(before + 1); // the gradient alone
@@ -57,11 +64,10 @@ it('backward inside a tidy keeps the leaves\' gradients and frees the pass\'s in
 async function collector(): Promise<{ live: () => number; collect: () => Promise<void> }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
+  const live = await liveBuffers();
   const collect = async () => {
     gc();
-    await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run in a task of their own
+    await sleep(10); // finalizers run in a task of their own
   };
   for (let i = 0, last = -1; i < 50 && live() !== last; i++) {
     last = live();
@@ -94,8 +100,7 @@ it('forgotten tensors are released once collected: made outside a tidy, returned
 it('a tidy that returns two graphs sharing intermediates: dropping one (disposed or collected) leaves the other differentiable, and the last frees them', async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run under node --expose-gc (vitest.config.ts passes it)');
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3], { requiresGrad: true });
   const both = () =>
     ser.tidy(() => {
@@ -116,16 +121,14 @@ it('a tidy that returns two graphs sharing intermediates: dropping one (disposed
   const { g2 } = (() => both())();
   for (let i = 0; i < 5; i++) {
     gc();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
   g2.backwardSync();
   expect([...(await x.grad!.toArray())]).toEqual([2, 0, 6]);
 });
 
 it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught it', async () => {
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
-  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3]);
   const before = live();
   // Each creates its result after an await, when the other call's scope may be the innermost.
@@ -149,9 +152,7 @@ it('overlapping tidyAsync calls keep each one\'s result, whichever scope caught 
 const tidyAsyncFreed = /was disposed .*; the tidyAsync call whose scope caught it freed it .*Such code must keep\(\) what it makes and dispose it itself, or the calls must not overlap/;
 
 it('an intermediate that another tidyAsync call\'s scope caught and disposed says so when its maker uses it', async () => {
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
-  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3]);
   const before = live();
   // The first call makes h after its first await, while the second call's scope is the innermost; the second ends
@@ -174,9 +175,7 @@ it('an intermediate that another tidyAsync call\'s scope caught and disposed say
 });
 
 it('a tidyAsync whose result another call\'s scope disposed fails when it ends, saying so, and frees the rest of its scope', async () => {
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
-  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3]);
   const before = live();
   const first = ser.tidyAsync(async () => {
@@ -196,12 +195,11 @@ it('a tidyAsync whose result another call\'s scope disposed fails when it ends, 
 });
 
 it('a tidy\'s result that a tidyAsync caught while it awaited says so when used; kept, it outlives the call', async () => {
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3]);
   const before = live();
   const pending = ser.tidyAsync(async () => {
-    await new Promise((ok) => setTimeout(ok, 10));
+    await sleep(10);
     return ser.relu(x);
   });
   // Other code, while the tidyAsync awaits.
@@ -216,9 +214,7 @@ it('a tidy\'s result that a tidyAsync caught while it awaited says so when used;
 });
 
 it('nested tidyAsync calls, the inner awaited inside the outer, free exactly their own', async () => {
-  const engine = await ser.init();
-  const live = () => engine.backend.counters().liveBuffers;
-  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  const live = await liveBuffers();
   const x = ser.tensor([1, -2, 3], [3]);
   const before = live();
   const out = await ser.tidyAsync(async () => {
@@ -245,7 +241,7 @@ it('a tidy whose fn starts a tidyAsync without awaiting it leaves no scope behin
   let pending: Promise<ser.Tensor> | undefined;
   ser.tidy(() => {
     pending = ser.tidyAsync(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       return ser.tensor([1, 2, 3], [3]);
     });
   });
