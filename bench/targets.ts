@@ -134,8 +134,10 @@ function adapterName(run: BenchJson & { torch?: { device?: string } }): string {
 export function targetLines(run: BenchJson, checks: TargetCheck[]): string[] {
   const verdict = (c: TargetCheck) => (c.met === null ? '—' : c.met ? 'met' : 'NOT MET');
   const open = checks.filter((c) => c.met === false).length;
+  // Said in the headline too: "every measured one met" read as all met while a target was not judged at all.
+  const unjudged = checks.filter((c) => c.met === null).length;
   return [
-    `issue #11's targets on ${adapterName(run)} (${run.date}): ${open ? `${open} not met` : 'every measured one met'}`,
+    `issue #11's targets on ${adapterName(run)} (${run.date}): ${open ? `${open} not met` : 'every measured one met'}${unjudged ? `, ${unjudged} not judged (—)` : ''}`,
     ...checks.map((c) => `  ${verdict(c).padEnd(8)}${c.target.padEnd(70)}  ${c.measured}`),
   ];
 }
