@@ -1,4 +1,4 @@
-// Adam (with optional decoupled weight decay, i.e. AdamW), multi-tensor: one kernel updates every parameter.
+// Adam (with optional decoupled weight decay, i.e. AdamW), multi-tensor: one dispatch updates many parameters.
 // The parameters and the moments m and v live in three flat vectors (parameter i at offsets[i], each range padded
 // to the backend's view alignment). The parameters move into theirs when the optimiser is made: each becomes a view
 // of its range (Tensor.rebase), so the kernel updates them in place. The kernel reads each gradient where backward()
@@ -7,8 +7,8 @@
 // (the gradients were once copied into a fourth flat vector: 18 buffer copies a step, each a command with its host
 // cost in Dawn and the driver). Parameters without a gradient are skipped, as torch does, and each parameter counts
 // its own steps for the bias corrections, as torch.optim.AdamW does (a parameter first given a gradient at step k is
-// corrected as at its first step, not its k-th): the kernel runs once per step count among the parameters that have
-// a gradient, so once a step while every parameter gets one (training always gives them all).
+// corrected as at its first step, not its k-th): the kernel runs for each step count among the parameters that have
+// a gradient, so for one count while every parameter gets one (training always gives them all).
 // `lr` may be changed between steps by a schedule.
 // A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it.
 
