@@ -131,6 +131,65 @@ describe('model configurations', () => {
   });
 });
 
+/** The good checkpoint with its header JSON edited; a string "@" in the edited header stands for `raw`, JSON text
+ * (a value nested too deep for JSON.stringify to write). */
+function withHeader(edit: (header: Record<string, Record<string, unknown>>) => void, raw = 'null'): Uint8Array {
+  const length = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + length)));
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header).replace('"@"', () => raw));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded + good.length - 8 - length).fill(0x20, 8, 8 + padded);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.set(good.subarray(8 + length), 8 + padded);
+  return out;
+}
+
+describe('header values nested deep or megabytes long', () => {
+  // Each was a RangeError (the stack overflowed in JSON.stringify, writing the value into the message) rather than
+  // an error naming the file, or an error message of megabytes.
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const long = 'x'.repeat(1_000_000);
+  const config = (edit: (c: Record<string, unknown>) => void) => {
+    const c = { ...compact } as Record<string, unknown>;
+    edit(c);
+    return JSON.stringify(c).replace('"@"', () => deep);
+  };
+  it.each<[string, () => Uint8Array, RegExp]>([
+    ['a shape', () => withHeader((h) => (h['block0.conv.weight'].shape = '@'), deep), /tensor "block0\.conv\.weight" has an invalid shape \[\[\[/],
+    ['a dtype', () => withHeader((h) => (h['block0.conv.weight'].dtype = '@'), deep), /tensor "block0\.conv\.weight" has dtype \[\[\[.*; only F32 is supported/],
+    ['data_offsets', () => withHeader((h) => (h['block0.conv.weight'].data_offsets = '@'), deep), /tensor "block0\.conv\.weight" has invalid data_offsets \[\[\[/],
+    ['a config field', () => withHeader((h) => (h.__metadata__.config = config((c) => (c.hidden = '@')))), /config\.hidden must be an integer from 0 to 4096, got \[\[\[/],
+    ['a block', () => withHeader((h) => (h.__metadata__.config = config((c) => (c.blocks = ['@'])))), /config\.blocks\[0\] must be an object, got \[\[\[/],
+    ['the whole config', () => withHeader((h) => (h.__metadata__.config = deep)), /config must be a JSON object, got \[\[\[/],
+    ['metadata.classes', () => withHeader((h) => (h.__metadata__.classes = deep)), /metadata\.classes \[\[\[.* differ from config\.classes/],
+    ['a tensor name', () => withHeader((h) => (h[long] = { ...h['block0.conv.weight'], dtype: 'F16' })), /tensor "xxxxx+\.\.\. has dtype "F16"/],
+    ['a shape of a million dimensions', () => withHeader((h) => (h['block0.conv.weight'].shape = [...new Array(1_000_000).fill(1), -1])), /tensor "block0\.conv\.weight" has an invalid shape \[1,1,1,.*\.\.\.$/],
+    ['a shape of a million dimensions that does not span its bytes', () => withHeader((h) => (h['block0.conv.weight'].shape = new Array(1_000_000).fill(1))), /tensor "block0\.conv\.weight" data_offsets \[\d+, \d+\] span \d+ bytes but shape \[1,1,1,.*\.\.\. needs 4$/],
+    [
+      "a shape of a million dimensions that holds the weight's values",
+      () => withHeader((h) => (h['emotion.bias'].shape = [...new Array(1_000_000).fill(1), 4])),
+      /loadStateDict: emotion\.bias has shape \[1,1,1,1,1,1,1,1,\.\.\. \(1000001 dimensions\)\] but the model expects \[4\]$/,
+    ],
+    ['a config field name', () => withHeader((h) => (h.__metadata__.config = JSON.stringify({ ...compact, [long]: 1 }))), /config has unknown field\(s\) "xxxxx+\.\.\. \(known: /],
+    ['metadata.format', () => withHeader((h) => (h.__metadata__.format = long)), /not a ser-webgpu model checkpoint \(metadata\.format is "xxxxx+\.\.\.\)/],
+  ])('%s: an Error naming the file, with a short message', (_, crafted, pattern) => {
+    const before = liveBuffers();
+    let error: unknown;
+    try {
+      decodeModel(crafted(), 'crafted.safetensors');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).constructor).toBe(Error);
+    expect((error as Error).message).toMatch(new RegExp(`^crafted\\.safetensors: ${pattern.source}`));
+    expect((error as Error).message.length).toBeLessThan(600);
+    expect(liveBuffers()).toBe(before);
+  });
+});
+
 describe('weights', () => {
   it.each([
     ['NaN', NaN],

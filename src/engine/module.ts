@@ -100,7 +100,9 @@ export abstract class Module {
     for (const [name, t] of targets) {
       const s = state[name];
       if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
-        throw new ShapeError(`loadStateDict: ${name} has shape [${s.shape}] but the model expects [${t.shape}]`);
+        // The first dimensions only: a checkpoint's shape may have a million of them (ones, with the right size).
+        const shape = s.shape.length > 8 ? `${s.shape.slice(0, 8)},... (${s.shape.length} dimensions)` : `${s.shape}`;
+        throw new ShapeError(`loadStateDict: ${name} has shape [${shape}] but the model expects [${t.shape}]`);
       }
     }
   }

@@ -25,6 +25,42 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 const hostIsLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/**
+ * A value read from a header (a tensor or metadata name, a shape, any JSON) as text for an error message: its JSON,
+ * cut to about `max` characters. JSON.stringify alone overflowed the stack on a deeply nested value (`[[[…]]]` as
+ * a shape: a RangeError instead of an error naming the file) and copied a value of megabytes (a name, a shape of
+ * millions of entries) whole into the message. This reads only what it prints, at most 8 levels deep.
+ */
+export function excerpt(value: unknown, max = 60): string {
+  let text = '';
+  const add = (v: unknown, depth: number): void => {
+    if (text.length > max) return;
+    if (typeof v === 'string') text += JSON.stringify(v.length > max ? v.slice(0, max) : v);
+    else if (v === null || typeof v !== 'object') text += String(v);
+    else if (depth >= 8) text += Array.isArray(v) ? '[...]' : '{...}';
+    else if (Array.isArray(v)) {
+      text += '[';
+      for (let i = 0; i < v.length && text.length <= max; i++) {
+        if (i > 0) text += ',';
+        add(v[i], depth + 1);
+      }
+      text += ']';
+    } else {
+      text += '{';
+      let first = true;
+      for (const key of Object.keys(v)) {
+        if (text.length > max) break;
+        text += `${first ? '' : ','}${JSON.stringify(key.length > max ? key.slice(0, max) : key)}:`;
+        first = false;
+        add((v as Record<string, unknown>)[key], depth + 1);
+      }
+      text += '}';
+    }
+  };
+  add(value, 0);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 function elementCount(shape: number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
 }
@@ -133,10 +169,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): De
   let expectedBegin = 0;
   for (const entry of entries) {
     if (entry.end > dataLength) {
-      fail(`tensor "${entry.name}" data_offsets [${entry.begin}, ${entry.end}] run past the end of the ${dataLength}-byte data section (truncated file?)`);
+      fail(`tensor ${excerpt(entry.name)} data_offsets [${entry.begin}, ${entry.end}] run past the end of the ${dataLength}-byte data section (truncated file?)`);
     }
     if (entry.begin !== expectedBegin) {
-      fail(`tensor "${entry.name}" starts at byte ${entry.begin}, expected ${expectedBegin} (tensors must be contiguous, without gaps or overlaps)`);
+      fail(`tensor ${excerpt(entry.name)} starts at byte ${entry.begin}, expected ${expectedBegin} (tensors must be contiguous, without gaps or overlaps)`);
     }
     expectedBegin = entry.end;
   }
@@ -162,24 +198,25 @@ function parseMetadata(raw: unknown, fail: (message: string) => never): Record<s
   if (typeof raw !== 'object' || Array.isArray(raw)) fail(`"${METADATA_KEY}" must be an object of strings`);
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof value !== 'string') fail(`metadata "${key}" must be a string, got ${typeof value}`);
+    if (typeof value !== 'string') fail(`metadata ${excerpt(key)} must be a string, got ${typeof value}`);
     setOwn(metadata, key, value as string);
   }
   return metadata;
 }
 
 function parseEntry(name: string, raw: unknown, fail: (message: string) => never): HeaderEntry {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`tensor "${name}" header entry must be an object`);
+  const tensor = `tensor ${excerpt(name)}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${tensor} header entry must be an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (dtype !== 'F32') fail(`tensor "${name}" has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
-  if (!isValidShape(shape)) fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+  if (dtype !== 'F32') fail(`${tensor} has dtype ${excerpt(dtype)}; only F32 is supported`);
+  if (!isValidShape(shape)) fail(`${tensor} has an invalid shape ${excerpt(shape)}`);
   const validOffsets =
     Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && o >= 0) && offsets[0] <= offsets[1];
-  if (!validOffsets) fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
+  if (!validOffsets) fail(`${tensor} has invalid data_offsets ${excerpt(offsets)}`);
   const [begin, end] = offsets as [number, number];
   const expectedBytes = elementCount(shape as number[]) * F32_BYTES;
   if (end - begin !== expectedBytes) {
-    fail(`tensor "${name}" data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape [${(shape as number[]).join(', ')}] needs ${expectedBytes}`);
+    fail(`${tensor} data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${excerpt(shape)} needs ${expectedBytes}`);
   }
   return { name, shape: shape as number[], begin, end };
 }

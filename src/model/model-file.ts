@@ -6,7 +6,7 @@
 // checked against the number of values the file holds before the model is built, and every stored value must
 // be finite (NaN or infinite weights are a diverged run or a damaged file). Every error names the source.
 
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, excerpt, type NamedTensor } from '../io/safetensors.js';
 import { SerModel } from './ser-model.js';
 import { modelParameterCount, validateModelConfig } from './validate-config.js';
 
@@ -41,7 +41,7 @@ export interface DecodedModel {
 export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT || !metadata.config) {
-    throw new Error(`${source}: not a ser-webgpu model checkpoint (metadata.format is ${JSON.stringify(metadata.format)})`);
+    throw new Error(`${source}: not a ser-webgpu model checkpoint (metadata.format is ${excerpt(metadata.format)})`);
   }
   let parsed: unknown;
   try {
@@ -59,8 +59,10 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
     } catch (e) {
       throw new Error(`${source}: metadata.classes is not valid JSON (${(e as Error).message})`);
     }
-    if (JSON.stringify(classes) !== JSON.stringify(config.classes)) {
-      throw new Error(`${source}: metadata.classes ${JSON.stringify(classes).slice(0, 200)} differ from config.classes ${JSON.stringify(config.classes)} (the labels would be misread)`);
+    // Compared and shown without JSON.stringify of `classes`, which overflowed the stack on a deeply nested value.
+    const same = Array.isArray(classes) && classes.length === config.classes.length && classes.every((name, i) => name === config.classes[i]);
+    if (!same) {
+      throw new Error(`${source}: metadata.classes ${excerpt(classes, 200)} differ from config.classes ${JSON.stringify(config.classes)} (the labels would be misread)`);
     }
   }
   // The file must hold the weights the configuration describes: a configuration that asks for more than the
@@ -69,9 +71,9 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   const needed = modelParameterCount(config);
   if (needed > stored) throw new Error(`${source}: config describes ${needed} weights but the file holds only ${stored} values`);
   const bad = firstNonFinite(tensors);
-  if (bad) throw new Error(`${source}: tensor "${bad.name}" holds ${bad.value} at index ${bad.index}: weights must be finite (a diverged training run or a damaged file)`);
+  if (bad) throw new Error(`${source}: tensor ${excerpt(bad.name)} holds ${bad.value} at index ${bad.index}: weights must be finite (a diverged training run or a damaged file)`);
   for (const [name, t] of Object.entries(tensors)) {
-    if (name.endsWith('running_var') && t.data.some((v) => v < 0)) throw new Error(`${source}: tensor "${name}" holds a negative variance`);
+    if (name.endsWith('running_var') && t.data.some((v) => v < 0)) throw new Error(`${source}: tensor ${excerpt(name)} holds a negative variance`);
   }
   const model = new SerModel(config);
   const names = new Set([...model.namedParameters(), ...model.namedBuffers()].map(([n]) => n));

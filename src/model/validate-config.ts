@@ -8,6 +8,7 @@
 // field is refused, since this version could not run the model it describes.
 
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/wav.js';
+import { excerpt } from '../io/safetensors.js';
 import type { ModelConfig } from './config.js';
 import { MIN_TAPS } from './filterbank.js';
 
@@ -39,11 +40,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const show = (v: unknown): string => {
-  if (typeof v === 'number') return String(v);
-  const text = JSON.stringify(v);
-  return text === undefined ? String(v) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
-};
+// A bounded excerpt, never JSON.stringify of the value: a field nested thousands of levels deep overflowed the stack.
+const show = (v: unknown): string => (typeof v === 'number' ? String(v) : excerpt(v));
 
 function integer(v: unknown, min: number, max: number, name: string, fail: Fail): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${name} must be an integer from ${min} to ${max}, got ${show(v)}`);
@@ -57,7 +55,9 @@ function number(v: unknown, min: number, max: number, name: string, fail: Fail):
 
 function onlyFields(o: Record<string, unknown>, known: string[], name: string, fail: Fail): void {
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
-  if (unknown.length) fail(`${name} has unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${known.join(', ')}): not a configuration this version can run`);
+  // The first few, each cut short: a crafted configuration may have a million fields or a name of megabytes.
+  const listed = unknown.slice(0, 5).map((k) => excerpt(k)).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+  if (unknown.length) fail(`${name} has unknown field(s) ${listed} (known: ${known.join(', ')}): not a configuration this version can run`);
 }
 
 /**
