@@ -234,6 +234,31 @@ describe('weights', () => {
   });
 });
 
+describe('a configuration whose weights the device cannot hold', () => {
+  it("is the file's error, and leaves no buffer of the layers built before the one refused", async () => {
+    const gpu = await init();
+    try {
+      // Within CONFIG_LIMITS, but block 1's weight is 4096 × 4096 × 3 values (192 MiB): past lavapipe's (and a
+      // browser's default) 128 MiB maxStorageBufferBindingSize, so the buffer pool refuses it after block 0's
+      // weights are on the device. The file pays for every weight (a padding tensor), as a real one would.
+      const wide = { ...compact, windowSamples: 1000, blocks: [{ channels: 4096, kernel: 1, stride: 1, pool: 1 }, { channels: 4096, kernel: 3, stride: 1, pool: 1 }] };
+      const { tensors, metadata } = decodeSafetensors(good);
+      const needed = modelParameterCount(validateModelConfig(wide));
+      const bytes = encodeSafetensors({ ...tensors, padding: { shape: [needed], data: new Float32Array(needed) } }, { ...metadata, config: JSON.stringify(wide) });
+      const before = liveBuffers();
+      // On an adapter that holds 192 MiB in one binding the model is built, and then refused for the weights
+      // the file lacks: the same error naming the file, and nothing left allocated either way.
+      const tooLarge = gpu.runtime!.profile.limits.maxStorageBufferBindingSize < 4096 * 4096 * 3 * 4;
+      expect(() => decodeModel(bytes, 'wide.safetensors')).toThrow(
+        tooLarge ? /^wide\.safetensors: tensor: 201326592 bytes .* is more than this adapter's maxStorageBufferBindingSize/ : /^wide\.safetensors: loadStateDict: missing/,
+      );
+      expect(liveBuffers()).toBe(before);
+    } finally {
+      await init({ backend: 'cpu' });
+    }
+  });
+});
+
 describe('the embedding API (the page loads ?model= through loadRecognizer)', () => {
   it('refuses crafted bytes and files, naming them', async () => {
     const crafted = withConfig({ ...compact, windowSamples: 1e9 });

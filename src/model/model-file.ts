@@ -75,7 +75,14 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   for (const [name, t] of Object.entries(tensors)) {
     if (name.endsWith('running_var') && t.data.some((v) => v < 0)) throw new Error(`${source}: tensor ${excerpt(name)} holds a negative variance`);
   }
-  const model = new SerModel(config);
+  let model: SerModel;
+  try {
+    model = new SerModel(config);
+  } catch (e) {
+    // A configuration within CONFIG_LIMITS whose weights this device cannot hold (on WebGPU, one past the adapter's
+    // maxStorageBufferBindingSize): the file's error, not a RangeError from the buffer pool.
+    throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
+  }
   const names = new Set([...model.namedParameters(), ...model.namedBuffers()].map(([n]) => n));
   const weights: Record<string, NamedTensor> = {};
   const extra: Record<string, NamedTensor> = {};

@@ -78,24 +78,31 @@ export class SerModel extends Module {
   constructor(readonly config: ModelConfig, seed = 1) {
     super();
     const random = seededRandom(seed);
-    const front = config.frontEnd;
-    this.frontEnd = front ? this.child('frontend', new FilterBank(front, config.sampleRate)) : null;
-    // Log band energies differ by orders of magnitude between bands: batch norm puts them on one scale.
-    this.frontEndNorm = front ? this.child('frontend_bn', new BatchNorm1d(front.filters)) : null;
-    let channels = front ? front.filters : 1;
-    this.blocks = config.blocks.map((spec, i) => {
-      const block = this.child(`block${i}`, new ConvBlock(channels, spec, random));
-      channels = spec.channels;
-      return block;
-    });
-    const film = config.useGender && fusionOf(config) === 'film';
-    if (film && !front) throw new ShapeError("SerModel: fusion 'film' needs the filter-bank front end (the gender head reads its statistics)");
-    this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, random))) : [];
-    const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
-    const joined = pooled + (config.useGender && !film ? GENDERS.length : 0);
-    this.hidden = config.hidden > 0 ? this.child('hidden', new Linear(joined, config.hidden, random)) : null;
-    this.emotionHead = this.child('emotion', new Linear(config.hidden > 0 ? config.hidden : joined, config.classes.length, random));
-    this.genderHead = this.child('gender', new Linear(film ? 2 * front!.filters : pooled, GENDERS.length, random));
+    // A layer refused half-way (on WebGPU, a weight past the adapter's maxStorageBufferBindingSize: a checkpoint's
+    // 4096-channel block) left the layers built before it holding their buffers, with no model to dispose them.
+    try {
+      const front = config.frontEnd;
+      this.frontEnd = front ? this.child('frontend', new FilterBank(front, config.sampleRate)) : null;
+      // Log band energies differ by orders of magnitude between bands: batch norm puts them on one scale.
+      this.frontEndNorm = front ? this.child('frontend_bn', new BatchNorm1d(front.filters)) : null;
+      let channels = front ? front.filters : 1;
+      this.blocks = config.blocks.map((spec, i) => {
+        const block = this.child(`block${i}`, new ConvBlock(channels, spec, random));
+        channels = spec.channels;
+        return block;
+      });
+      const film = config.useGender && fusionOf(config) === 'film';
+      if (film && !front) throw new ShapeError("SerModel: fusion 'film' needs the filter-bank front end (the gender head reads its statistics)");
+      this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, random))) : [];
+      const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
+      const joined = pooled + (config.useGender && !film ? GENDERS.length : 0);
+      this.hidden = config.hidden > 0 ? this.child('hidden', new Linear(joined, config.hidden, random)) : null;
+      this.emotionHead = this.child('emotion', new Linear(config.hidden > 0 ? config.hidden : joined, config.classes.length, random));
+      this.genderHead = this.child('gender', new Linear(film ? 2 * front!.filters : pooled, GENDERS.length, random));
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   /** x [N,1,L]; gender [N,2] one-hot. When the model uses gender and none is given, the gender head's
