@@ -146,6 +146,27 @@ describe('classify on input with no usable signal', () => {
     expect(['f', 'm']).toContain(empty.gender);
   });
 
+  it('refuses samples that are not a Float32Array, rather than classifying WAV bytes or a string as audio', async () => {
+    // A service that hands the request body (a Buffer of WAV bytes) to classify() instead of classifyWav() got an
+    // answer: level normalisation makes any numbers look like a signal.
+    const wavBytes = Buffer.from(encodeWav16(speech(1.5), 16000));
+    const cases: [unknown, string][] = [
+      [wavBytes, 'a Buffer'],
+      [new Uint8Array(wavBytes), 'a Uint8Array'],
+      [Int16Array.from(speech(1.5), (v) => v * 32767), 'an Int16Array'],
+      [Array.from(speech(1.5)), 'an Array'],
+      ['0.1,0.2,0.3', 'a string'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [{ length: 1e9 }, 'an Object'],
+    ];
+    for (const [samples, what] of cases) {
+      await expect(classify(model, samples as Float32Array, 16000)).rejects.toThrow(
+        new TypeError(`classify: samples must be a Float32Array of mono samples, not ${what} (WAV bytes go to classifyWav; Float32Array.from() converts an array of samples)`),
+      );
+    }
+  });
+
   it('refuses sample rates outside the accepted range, saying the range', async () => {
     for (const rate of [0, 1, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, 2e9, NaN]) {
       await expect(classify(model, speech(0.5), rate)).rejects.toThrow(`(accepted: ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz)`);
