@@ -36,4 +36,21 @@ describe('a lost device', () => {
     expect(Object.keys(r.probabilities)).toEqual(SYNTHETIC_CLASSES);
     recognizer.dispose();
   });
+
+  it('makes a recognizer loaded before the loss say so once a new device is running, not "on webgpu but on webgpu"', async () => {
+    // A service's recognizer outlives the device; something (another loadRecognizer, init()) starts a new one, and
+    // the old recognizer's input goes onto the new device while its weights are on the lost one.
+    const model = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 5);
+    const bytes = await encodeModel(model);
+    model.dispose();
+    const old = await ser.loadRecognizer(bytes);
+    const speech = synthesizeUtterance(makeVoice(0, 7), 'angry', 11, 1.5, 16000);
+    (await ser.init()).runtime!.device.destroy();
+    await new Promise((ok) => setTimeout(ok, 50));
+    const fresh = await ser.loadRecognizer(bytes);
+    await expect(old.classify(speech, 16000)).rejects.toThrow(/^the WebGPU device was lost \(destroyed.*init\(\) again for a new device/);
+    expect(Object.keys((await fresh.classify(speech, 16000)).probabilities)).toEqual(SYNTHETIC_CLASSES);
+    old.dispose();
+    fresh.dispose();
+  });
 });

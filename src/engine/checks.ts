@@ -1,6 +1,7 @@
 // The argument checks of the ops: each throws a ShapeError (or, for mixed backends, an Error) that names the
 // tensor, its shape and the parameter, before anything is dispatched.
 
+import { WebGpuBackend } from '../kernels/backend.js';
 import { ShapeError, type Tensor } from './tensor.js';
 
 export function rank(x: Tensor, r: number, what: string): void {
@@ -22,5 +23,10 @@ export function normaliseDim(dim: number, r: number, op: string): number {
 }
 
 export function sameBackend(a: Tensor, b: Tensor, op: string): void {
-  if (a.backend !== b.backend) throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
+  if (a.backend === b.backend) return;
+  // After a device is lost and init() gives a new one, the lost device's tensors (a recogniser's weights, loaded
+  // before a driver reset) meet the new device's (its input): "is on webgpu but … is on webgpu" hid that the loss
+  // is why, and that the model must be loaded again.
+  for (const backend of [a.backend, b.backend]) if (backend instanceof WebGpuBackend) backend.rt.throwIfLost();
+  throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
 }

@@ -110,6 +110,11 @@ export class GpuRuntime {
    * silently (a lost device's commands do nothing, and its maps fail with an empty message). */
   private lost: GpuError | null = null;
 
+  /** Throws the device's loss, if it was lost: for checks that meet this runtime's tensors before any dispatch. */
+  throwIfLost(): void {
+    if (this.lost) throw this.lost;
+  }
+
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
     this.device.lost.then((info) => {
