@@ -270,4 +270,11 @@ describe('the embedding API (the page loads ?model= through loadRecognizer)', ()
     await writeFile(nan, withValues('emotion.weight', NaN));
     await expect(loadRecognizer(nan, { backend: 'cpu' })).rejects.toThrow(/nan\.safetensors: tensor "emotion\.weight" holds NaN/);
   });
+
+  it('names the checkpoint when it cannot be read or fetched (a directory; a refused connection)', async () => {
+    // Node's own messages were "EISDIR: illegal operation on a directory, read" and "fetch failed".
+    await expect(loadRecognizer(dir, { backend: 'cpu' })).rejects.toThrow(`${dir}: cannot load the checkpoint (EISDIR: illegal operation on a directory`);
+    const url = 'http://127.0.0.1:1/model.safetensors';
+    await expect(loadRecognizer(url, { backend: 'cpu' })).rejects.toThrow(`${url}: cannot load the checkpoint (fetch failed)`);
+  });
 });

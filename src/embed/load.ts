@@ -44,13 +44,18 @@ export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes
   if (isBlob(source)) return { bytes: await bytesOf(source), name: 'name' in source ? String(source.name) : 'checkpoint' };
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return { bytes: await bytesOf(source), name: 'checkpoint' };
   const text = String(source);
+  // Named, as every other failure to load is: EISDIR ("illegal operation on a directory, read") and fetch's
+  // "fetch failed" (a refused connection, a bad host) said nothing of which checkpoint.
+  const cannot = (e: unknown): never => {
+    throw new Error(`${text}: cannot load the checkpoint (${(e as Error).message})`, { cause: e });
+  };
   // In Node a plain string is a path (file: URLs too); everything else, and every string in a page, is fetched.
   if (inNode && !/^(https?|data|blob):/i.test(text)) {
     const fsModule = 'node:fs/promises'; // a variable name keeps bundlers from pulling fs into the browser build
     const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-    return { bytes: new Uint8Array(await readFile(text.startsWith('file:') ? new URL(text) : text)), name: text };
+    return { bytes: new Uint8Array(await readFile(text.startsWith('file:') ? new URL(text) : text).catch(cannot)), name: text };
   }
-  const response = await fetch(source);
+  const response = await fetch(source).catch(cannot);
   if (!response.ok) throw new Error(`${text}: cannot load the checkpoint (HTTP ${response.status} ${response.statusText})`);
-  return { bytes: new Uint8Array(await response.arrayBuffer()), name: text };
+  return { bytes: new Uint8Array(await response.arrayBuffer().catch(cannot)), name: text };
 }
