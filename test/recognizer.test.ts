@@ -174,6 +174,18 @@ describe('classify on input with no usable signal', () => {
   });
 });
 
+describe('classify with a damaged model', () => {
+  it('fails, rather than naming an emotion, when finite but huge weights make the probabilities NaN', async () => {
+    // A checkpoint's weights need only be finite to load (a flipped exponent byte gives 3e38); the first class came
+    // back as the emotion, with every probability NaN (null in a service's JSON).
+    const damaged = new SerModel(compactModelConfig(SYNTHETIC_CLASSES), 3);
+    const w = damaged.emotionHead.weight;
+    w.backend.write(w.storage, new Float32Array(w.size).fill(3e38));
+    await expect(classify(damaged, speech(1.5), 16000)).rejects.toThrow(/^classify: the model gave non-finite probabilities \(emotion NaN, NaN, NaN, NaN; gender [\d.e-]+, [\d.e-]+\): its weights overflow/);
+    damaged.dispose();
+  });
+});
+
 /** 16-bit mono WAV bytes whose header declares `rate` (the byte rate field wraps as a 32-bit field would). */
 function wavWithRate(samples: Float32Array, rate: number): Uint8Array {
   const bytes = encodeWav16(samples, 16000);

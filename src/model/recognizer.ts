@@ -71,6 +71,11 @@ export async function classify(model: SerModel, samples: Float32Array, sampleRat
     1,
     { batchWindows: options.batchWindows ?? CLASSIFY_BATCH_WINDOWS },
   );
+  // Weights that are finite but huge (a damaged exponent byte: decodeModel accepts any finite value) overflow to
+  // NaN probabilities; the answer was then the first class, as if chosen, with every probability null in JSON.
+  if (![...mean.emotion, ...mean.gender].every(Number.isFinite)) {
+    throw new Error(`classify: the model gave non-finite probabilities (emotion ${mean.emotion.join(', ')}; gender ${mean.gender.join(', ')}): its weights overflow on this input (a damaged checkpoint?)`);
+  }
   const probabilities = Object.fromEntries(classes.map((name, c) => [name, mean.emotion[c]]));
   const genderProbabilities = { f: mean.gender[0], m: mean.gender[1] };
   const best = classes.reduce((a, b) => (probabilities[b] > probabilities[a] ? b : a));
