@@ -226,34 +226,55 @@ describe('checkpoint fuzz (decodeModel)', () => {
 
   it(`${CASES} seeded mutations each load a valid model or raise an Error naming the source`, () => {
     const random = seededRandom(SEED);
-    const baseline = engine().backend.counters().liveBuffers;
+    const backend = engine().backend;
+    const baseline = backend.counters().liveBuffers;
+    // Bytes the backend allocates for each case, refused ones included (a model built and then disposed frees what
+    // it took, so liveBuffers alone would not see a configuration's claim allocated before the file was checked).
+    let allocated = 0;
+    const { upload, zeros } = backend;
+    backend.upload = (data, label) => {
+      allocated += data.length * 4;
+      return upload.call(backend, data, label);
+    };
+    backend.zeros = (length, label) => {
+      allocated += length * 4;
+      return zeros.call(backend, length, label);
+    };
     const outcomes = new Map<string, number>();
     let loaded = 0;
     let slowest = 0;
     const started = performance.now();
-    for (let i = 0; i < CASES; i++) {
-      const bytes = mutate(random, original);
-      const t0 = performance.now();
-      try {
-        const { model } = decodeModel(bytes, SOURCE);
-        // What loads is a model this version can run: its configuration within bounds.
-        expect(() => validateModelConfig(JSON.parse(JSON.stringify(model.config)), 'loaded')).not.toThrow();
-        const values = [...model.namedParameters(), ...model.namedBuffers()].reduce((s, [, t]) => s + t.size, 0);
-        expect(values * 4).toBeLessThanOrEqual(bytes.length); // nothing allocated that the file does not pay for
-        model.dispose();
-        loaded++;
-      } catch (e) {
-        const error = e as Error;
-        if (!(error instanceof Error) || error.constructor !== Error || !error.message.startsWith(`${SOURCE}: `)) {
-          throw new Error(`case ${i}: ${error?.constructor?.name}: ${error?.message}\n${error?.stack}`);
+    try {
+      for (let i = 0; i < CASES; i++) {
+        const bytes = mutate(random, original);
+        allocated = 0;
+        const t0 = performance.now();
+        try {
+          const { model } = decodeModel(bytes, SOURCE);
+          // What loads is a model this version can run: its configuration within bounds.
+          expect(() => validateModelConfig(JSON.parse(JSON.stringify(model.config)), 'loaded')).not.toThrow();
+          const values = [...model.namedParameters(), ...model.namedBuffers()].reduce((s, [, t]) => s + t.size, 0);
+          expect(values * 4).toBeLessThanOrEqual(bytes.length); // nothing allocated that the file does not pay for
+          model.dispose();
+          loaded++;
+        } catch (e) {
+          const error = e as Error;
+          if (!(error instanceof Error) || error.constructor !== Error || !error.message.startsWith(`${SOURCE}: `)) {
+            throw new Error(`case ${i}: ${error?.constructor?.name}: ${error?.message}\n${error?.stack}`);
+          }
+          // The kind of refusal, without the values: "config.blocks[0].channels must be", "tensor ... has dtype".
+          const kind = error.message.slice(SOURCE.length + 2).replace(/"[^"]*"|\[[^\]]*\]|-?\d[\d.e+-]*/g, '#').slice(0, 40);
+          outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
         }
-        // The kind of refusal, without the values: "config.blocks[0].channels must be", "tensor ... has dtype".
-        const kind = error.message.slice(SOURCE.length + 2).replace(/"[^"]*"|\[[^\]]*\]|-?\d[\d.e+-]*/g, '#').slice(0, 40);
-        outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+        slowest = Math.max(slowest, performance.now() - t0);
+        // Loaded or refused, nothing allocated that the file does not pay for.
+        if (allocated > bytes.length) throw new Error(`case ${i}: ${allocated} bytes allocated for a file of ${bytes.length}`);
+        // A refused file leaves nothing allocated behind it.
+        expect(engine().backend.counters().liveBuffers).toBe(baseline);
       }
-      slowest = Math.max(slowest, performance.now() - t0);
-      // A refused file leaves nothing allocated behind it.
-      expect(engine().backend.counters().liveBuffers).toBe(baseline);
+    } finally {
+      backend.upload = upload;
+      backend.zeros = zeros;
     }
     const seconds = (performance.now() - started) / 1000;
     // The mutations reach past the first check: many kinds of refusal, and some mutated files still load.
