@@ -2,10 +2,11 @@
 // '..' in every encoding, NUL, a 100 kB URL, foreign or missing Host headers, other methods, symlinks out of an
 // allowed folder, a sibling folder with the same name prefix, and the package's own files beside the page. Each
 // gets its status code and none gets a secret; after each one the server still serves the page. A 3 GiB
-// checkpoint is streamed, and the page's source maps carry no sources.
+// checkpoint is streamed, one that grows while it is sent is sent at its Content-Length, and the page's source
+// maps carry no sources.
 
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -113,6 +114,10 @@ beforeAll(async () => {
   // A checkpoint too large for one read (sparse, so it costs no disk): it must be streamed.
   await put('pkg/runs/huge.safetensors', '');
   await truncate(join(base, 'pkg/runs/huge.safetensors'), 3 * 2 ** 30);
+  // A checkpoint that grows while it is sent (sparse too): larger than the socket buffers, so that most of it is
+  // still unread when the client pauses.
+  await put('pkg/runs/growing.safetensors', '');
+  await truncate(join(base, 'pkg/runs/growing.safetensors'), 64 * 2 ** 20);
   server = await serveWeb(0, { root: join(base, 'pkg'), routes: [{ url: '/extra/', dir: join(base, 'extra'), types: ['.wav'] }] });
   port = Number(new URL(server.url).port);
 });
@@ -173,6 +178,35 @@ describe('ser web serves the page', () => {
     });
     expect(head).toMatch(/^HTTP\/1\.1 200 /);
     expect(head.toLowerCase()).toContain(`content-length: ${3 * 2 ** 30}`);
+    await expectPageServed();
+  });
+
+  it('sends no more bytes than its Content-Length when the file grows meanwhile', async () => {
+    // The client pauses after the first bytes, 1 MiB is appended to the file, and the client reads the rest:
+    // bytes past Content-Length would be read as the next response on a kept-alive connection.
+    const { head, bodyBytes } = await new Promise<{ head: string; bodyBytes: number }>((ok) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = Buffer.alloc(0);
+      let head: string | null = null;
+      let bodyBytes = 0;
+      socket.on('error', () => undefined);
+      socket.setTimeout(10_000, () => socket.destroy());
+      socket.on('data', (chunk: Buffer) => {
+        if (head !== null) return void (bodyBytes += chunk.length);
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = received.subarray(0, end).toString('latin1');
+        bodyBytes = received.length - end - 4;
+        socket.pause();
+        void appendFile(join(base, 'pkg/runs/growing.safetensors'), Buffer.alloc(2 ** 20, 'X')).then(() => socket.resume());
+      });
+      socket.on('close', () => ok({ head: head ?? '', bodyBytes }));
+      socket.write(`GET /runs/growing.safetensors HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head.toLowerCase()).toContain(`content-length: ${64 * 2 ** 20}`);
+    expect(bodyBytes).toBe(64 * 2 ** 20);
     await expectPageServed();
   });
 

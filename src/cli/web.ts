@@ -3,8 +3,7 @@
 // the page loads. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -83,18 +82,29 @@ async function answer(req: IncomingMessage, res: ServerResponse, root: string, r
   // Real paths, so that a symlink in an allowed folder cannot lead out of it (and with the separator, since
   // runs-private/ is not inside runs/).
   if (!file.startsWith(realDir + sep) || !found.route.types.includes(extname(file))) return send(res, 403);
-  const info = await stat(file);
-  if (!info.isFile()) return send(res, 404);
-  res.writeHead(200, {
-    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-    'content-length': info.size,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  if (req.method === 'HEAD') return void res.end();
-  // Streamed, not read whole: checkpoints run to hundreds of MB. A read error now (headers sent) destroys the
-  // response, so the client sees a cut-off body rather than a short one that looks complete.
-  await pipeline(createReadStream(file), res);
+  // Checked before opening: opening a FIFO would wait for a writer.
+  if (!(await stat(file)).isFile()) return send(res, 404);
+  // The size and the bytes come from one open file, and no more bytes than that size are sent: a checkpoint
+  // that `ser train` renames over this one between a stat and the open, or one still being copied in, would
+  // otherwise send more bytes than its Content-Length, and the client would read the rest as the next response
+  // on the connection.
+  const handle = await open(file);
+  try {
+    const { size } = await handle.stat();
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': size,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    // (An empty file has no byte range to read: end would be -1, which a read stream refuses.)
+    if (req.method === 'HEAD' || size === 0) return void res.end();
+    // Streamed, not read whole: checkpoints run to hundreds of MB. A read error now (headers sent) destroys the
+    // response, so the client sees a cut-off body rather than a short one that looks complete.
+    await pipeline(handle.createReadStream({ start: 0, end: size - 1, autoClose: false }), res);
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface WebOptions {
