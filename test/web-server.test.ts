@@ -97,6 +97,8 @@ beforeAll(async () => {
   await put('pkg/runs/.hidden.safetensors', SECRET);
   await mkdir(join(base, 'pkg/runs/folder.safetensors'));
   await put('pkg/runs-private/model.safetensors', SECRET);
+  await put('pkg/models/emodb.safetensors', MODEL);
+  await put('pkg/models/notes.md', SECRET);
   await put('pkg/.git/config', SECRET);
   await put('pkg/src/index.ts', SECRET);
   await put('pkg/node_modules/dep/index.js', SECRET);
@@ -138,12 +140,13 @@ describe('ser web serves the page', () => {
     }
   });
 
-  it('serves the stylesheet, the page script, the browser bundle and the checkpoints under runs/', async () => {
+  it('serves the stylesheet, the page script, the browser bundle, the checkpoints under runs/ and the shipped model', async () => {
     const files: [string, string, string][] = [
       ['/web/styles.css', 'text/css', 'body { margin: 0 }'],
       ['/dist/web/app.js', 'text/javascript; charset=utf-8', 'console.log("app")'],
       ['/dist/browser/index.js', 'text/javascript; charset=utf-8', 'export {}'],
       ['/runs/demo/model.safetensors', 'application/octet-stream', MODEL],
+      ['/models/emodb.safetensors', 'application/octet-stream', MODEL],
       ['/extra/a.wav', 'audio/wav', 'RIFF'],
     ];
     for (const [path, type, body] of files) {
@@ -245,6 +248,7 @@ const hostile: [string, Request, number][] = [
   ['/package.json', { path: '/package.json' }, 404],
   ['a source beside the page', { path: '/web/app.ts' }, 404],
   ['a file of another type in runs/', { path: '/runs/demo/report.md' }, 404],
+  ['a file of another type in models/', { path: '/models/notes.md' }, 404],
   ['a hidden file', { path: '/runs/.hidden.safetensors' }, 404],
   ['a folder', { path: '/runs/folder.safetensors' }, 404],
   ['another type in an extra folder', { path: '/extra/a.txt' }, 404],

@@ -1,6 +1,6 @@
 // `ser web`: serves the demo page on loopback only, and only from an allow-list: the page (web/index.html and
-// its stylesheet), its script (dist/web), the browser bundle (dist/browser) and the checkpoints under runs/ that
-// the page loads. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
+// its stylesheet), its script (dist/web), the browser bundle (dist/browser), the checkpoints under runs/ that
+// the page loads and the shipped model under models/. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { open, realpath, stat } from 'node:fs/promises';
