@@ -1,10 +1,11 @@
 // The demo page's server (`ser web`) against hostile requests, sent as-is on raw sockets: malformed escapes,
-// '..' in every encoding, NUL, a 100 kB URL, foreign or missing Host headers, other methods, symlinks out of an
-// allowed folder, a sibling folder with the same name prefix, and the package's own files beside the page. Each
-// gets its status code and none gets a secret; after each one the server still serves the page. A 3 GiB
+// '..' in every encoding, NUL, a 100 kB URL, foreign or missing Host headers, other methods, a FIFO, symlinks out
+// of an allowed folder, a sibling folder with the same name prefix, and the package's own files beside the page.
+// Each gets its status code and none gets a secret; after each one the server still serves the page. A 3 GiB
 // checkpoint is streamed, one that grows while it is sent is sent at its Content-Length, and the page's source
 // maps carry no sources.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -96,6 +97,8 @@ beforeAll(async () => {
   await put('pkg/runs/demo/report.md', SECRET);
   await put('pkg/runs/.hidden.safetensors', SECRET);
   await mkdir(join(base, 'pkg/runs/folder.safetensors'));
+  // A FIFO: opening it would wait for a writer, and with it one of the few threads that all file access shares.
+  execFileSync('mkfifo', [join(base, 'pkg/runs/fifo.safetensors')]);
   await put('pkg/runs-private/model.safetensors', SECRET);
   await put('pkg/models/emodb.safetensors', MODEL);
   await put('pkg/models/notes.md', SECRET);
@@ -255,6 +258,7 @@ const hostile: [string, Request, number][] = [
   ['a file of another type in models/', { path: '/models/notes.md' }, 404],
   ['a hidden file', { path: '/runs/.hidden.safetensors' }, 404],
   ['a folder', { path: '/runs/folder.safetensors' }, 404],
+  ['a FIFO (not opened)', { path: '/runs/fifo.safetensors' }, 404],
   ['another type in an extra folder', { path: '/extra/a.txt' }, 404],
   ['the sibling folder runs-private/', { path: '/runs-private/model.safetensors' }, 404],
   ['a same-prefix sibling of the root', { path: '/../pkg-secret/model.safetensors' }, 400],
