@@ -2,7 +2,7 @@
 // corpus prepared by our own readers for the exported training script, or --format onnx (./onnx.ts).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
@@ -11,6 +11,7 @@ import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js'
 import { CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { prepareOutputDir } from '../io/out-dir.js';
 import { exportOnnx } from './onnx.js';
 import { exportPyTorch, type ExportedCorpus } from './pytorch.js';
 
@@ -57,9 +58,11 @@ export function addExportCommand(program: Command): void {
       const { model } = decodeModel(bytes, path);
       const sampleRate = model.config.sampleRate;
       model.dispose();
+      if (flags.format === 'onnx' && flags.corpus) throw new Error('--corpus goes with --format pytorch (the training script reads it)');
+      // As ser train's --out, before a corpus is read: Node's recursive mkdir never returned for --out /proc/x,
+      // and an --out that is a file was Node's bare EEXIST.
+      await prepareOutputDir(flags.out);
       if (flags.format === 'onnx') {
-        if (flags.corpus) throw new Error('--corpus goes with --format pytorch (the training script reads it)');
-        await mkdir(flags.out, { recursive: true });
         const file = join(flags.out, 'model.onnx');
         await writeFileAtomic(file, exportOnnx(bytes, path));
         console.log(file);

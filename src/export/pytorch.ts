@@ -9,7 +9,7 @@
 //                      so that train_ddp.py deals the engine's folds and adapts to a test speaker's whole audio.
 // The Python files live in ./python as real Python and are bundled as text.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeModel, encodeModel } from '../model/model-file.js';
 import type { LoadedUtterance } from '../train/corpora/types.js';
@@ -17,6 +17,7 @@ import { corpusSpeakers, splitGroups } from '../train/folds.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { prepareOutputDir } from '../io/out-dir.js';
 import serModelPy from './python/ser_model.py';
 import torchrunCompatPy from './python/torchrun_compat.py';
 import trainDdpPy from './python/train_ddp.py';
@@ -38,7 +39,7 @@ export async function exportPyTorch(checkpoint: Uint8Array, source: string, outD
   try {
     const { config } = model;
     const corpusBytes = corpus && encodeCorpus(corpus, config.classes, config.sampleRate);
-    await mkdir(outDir, { recursive: true });
+    await prepareOutputDir(outDir);
     const written: [string, Uint8Array | string][] = [
       ['ser_model.py', serModelPy],
       ['train_ddp.py', trainDdpPy],

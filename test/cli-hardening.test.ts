@@ -1,0 +1,35 @@
+// The `ser` command used carelessly (built from this source: test/cli.ts): output folders that cannot be made,
+// paths of the wrong kind, and runs whose folder already holds another's files. Each case exits 1 with a
+// message naming what was wrong, and loses nothing. Tiny synthetic runs, a few seconds each.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliForTests } from './cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ser-cli-hardening-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ser export', () => {
+  const cli = cliForTests();
+
+  it('--out it cannot make: fails at once naming the folder, in both formats (/proc/x had hung)', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    for (const format of ['onnx', 'pytorch']) {
+      const proc = await cli.run(['export', '--format', format, '--out', '/proc/x'], { timeoutMs: 20_000 });
+      expect(proc.code, format).toBe(1);
+      expect(proc.stderr).toContain('ser: output folder /proc/x: cannot create /proc/x');
+      const onFile = await cli.run(['export', '--format', format, '--out', file]);
+      expect(onFile.code, format).toBe(1);
+      expect(onFile.stderr).toContain(`ser: output folder ${file}: ${file} exists and is not a folder`);
+    }
+  }, 60_000);
+});
