@@ -33,3 +33,23 @@ describe('ser export', () => {
     }
   }, 60_000);
 });
+
+describe('a --model that is not a checkpoint file', () => {
+  const cli = cliForTests();
+
+  it('a folder or a device: each command names the path (a folder was a bare EISDIR, /dev/zero read until memory ran out)', async () => {
+    const wav = join(dir, 'missing.wav');
+    const commands = (model: string) => [
+      ['predict', wav, '--model', model],
+      ['eval', '--model', model, '--corpus', 'csv', '--data', join(dir, 'nothing.csv')],
+      ['export', '--format', 'onnx', '--model', model, '--out', join(dir, 'export')],
+    ];
+    for (const [model, why] of [[dir, 'a directory, not a file'], ['/dev/zero', 'not a regular file']]) {
+      for (const args of commands(model)) {
+        const r = await cli.run(args, { timeoutMs: 20_000 });
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr, args.join(' ')).toContain(`ser: ${model}: cannot read checkpoint (${why})`);
+      }
+    }
+  }, 120_000);
+});

@@ -3,7 +3,6 @@
 // synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
@@ -17,6 +16,7 @@ import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition, type ExperimentInput } from '../train/experiment.js';
 import { prepareOutputDir } from '../io/out-dir.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { readCheckpointFile } from '../io/safetensors-file.js';
 import type { FoldScheme } from '../train/folds.js';
 import { accuracy, classificationReport } from '../train/metrics.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
@@ -253,7 +253,7 @@ program
   .option('--json', 'print one JSON summary object as the last line', false)
   .action(async (flags: { model: string; corpus: CorpusKind; data: string; strict: boolean; json: boolean }) => {
     await init();
-    const { model } = decodeModel(new Uint8Array(await readFile(flags.model)), flags.model);
+    const { model } = decodeModel(await readCheckpointFile(flags.model), flags.model);
     const corpus = await readCorpus(flags.corpus, flags.data);
     const loaded = await loadCorpusAudio(corpus, { sampleRate: model.config.sampleRate, strict: flags.strict });
     for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
@@ -294,7 +294,7 @@ program
   .action(async (files: string[], flags: { model?: string; gender?: 'f' | 'm'; sameSpeaker: boolean; json: boolean }) => {
     await init();
     const path = flags.model ?? fileURLToPath(shippedModelUrl());
-    const { model } = decodeModel(new Uint8Array(await readFile(path)), path);
+    const { model } = decodeModel(await readCheckpointFile(path), path);
     let failed = 0;
     const fail = (file: string, e: unknown) => {
       failed++;

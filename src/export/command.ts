@@ -2,7 +2,6 @@
 // corpus prepared by our own readers for the exported training script, or --format onnx (./onnx.ts).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
@@ -12,6 +11,7 @@ import { CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../t
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { prepareOutputDir } from '../io/out-dir.js';
+import { readCheckpointFile } from '../io/safetensors-file.js';
 import { exportOnnx } from './onnx.js';
 import { exportPyTorch, type ExportedCorpus } from './pytorch.js';
 
@@ -54,7 +54,7 @@ export function addExportCommand(program: Command): void {
       const path = flags.model ?? fileURLToPath(shippedModelUrl());
       // Exporting computes nothing: the CPU backend holds the weights while they are checked and re-encoded.
       await init({ backend: 'cpu' });
-      const bytes = new Uint8Array(await readFile(path));
+      const bytes = await readCheckpointFile(path);
       const { model } = decodeModel(bytes, path);
       const sampleRate = model.config.sampleRate;
       model.dispose();

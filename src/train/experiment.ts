@@ -13,6 +13,7 @@ import type { SerModel } from '../model/ser-model.js';
 import type { LoadedUtterance } from './corpora/types.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { readCheckpointFile } from '../io/safetensors-file.js';
 import { toExamples, toUnscored, type Example, type UnscoredExample } from './dataset.js';
 import { predictExamples, type UtterancePrediction } from './evaluate.js';
 import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
@@ -211,7 +212,7 @@ async function saveTrainingCheckpoint(path: string, model: SerModel, state: Trai
 }
 
 async function loadTrainingCheckpoint(path: string, run: RunRecord) {
-  const { model, extra, metadata } = decodeModel(new Uint8Array(await readFile(path)), path);
+  const { model, extra, metadata } = decodeModel(await readCheckpointFile(path), path);
   if (!run.owns(metadata.run)) {
     model.dispose();
     throw new Error(`${path}: written by another run (id ${metadata.run}, this run is ${run.id})`);
