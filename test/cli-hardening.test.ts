@@ -3,7 +3,7 @@
 // message naming what was wrong, and loses nothing. Tiny synthetic runs, a few seconds each.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,4 +52,24 @@ describe('a --model that is not a checkpoint file', () => {
       }
     }
   }, 120_000);
+});
+
+/** The smallest demo run: two folds of 4 synthetic speakers, one design, one epoch. */
+const tinyDemo = (out: string, ...more: string[]) => ['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--model', 'compact', '--out', out, '--json', ...more];
+
+describe('an output folder that holds a run', () => {
+  const cli = cliForTests();
+
+  it('a command refused for its folds leaves the run recorded there resumable (it had replaced run.json)', async () => {
+    const out = join(dir, 'refused-folds');
+    expect((await cli.run(tinyDemo(out))).code).toBe(0);
+    const record = await readFile(join(out, 'run.json'), 'utf8');
+    const refused = await cli.run(tinyDemo(out, '--folds', '5'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('ser: folds: kfold with k=5 needs at least 5 speakers, got 4');
+    expect(await readFile(join(out, 'run.json'), 'utf8')).toBe(record);
+    const resumed = await cli.run(tinyDemo(out, '--resume'));
+    expect(resumed.stderr).not.toContain('does not match');
+    expect(resumed.code).toBe(0);
+  }, 60_000);
 });

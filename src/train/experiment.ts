@@ -86,11 +86,13 @@ export interface ExperimentResult {
 export async function runExperiment(input: ExperimentInput): Promise<ExperimentResult> {
   checkCorpus(input.utterances, input.classes);
   await prepareOutputDir(input.outDir);
-  const run = await startRun(input);
   const folds = speakerFolds(corpusSpeakers(input.utterances), input.folds, { seed: input.splitSeed ?? input.train.seed, validationSpeakers: input.validationSpeakers ?? 0 });
   const base = input.modelConfig(input.classes);
   const examples = toExamples(input.utterances, input.classes, base.windowSamples);
   const unscored = toUnscored(input.unscored ?? [], base.windowSamples);
+  // Only a run that can start is recorded: a command refused here (--folds 5 for 4 speakers) had already replaced
+  // the run.json of the run in the folder, whose --resume was then refused and its checkpoints orphaned.
+  const run = await startRun(input);
   const conditions: ExperimentResult['conditions'] = {};
   for (const condition of input.crossValidate === false ? [] : input.conditions) {
     const outcomes: FoldOutcome[] = [];
