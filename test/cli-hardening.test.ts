@@ -72,4 +72,15 @@ describe('an output folder that holds a run', () => {
     expect(resumed.stderr).not.toContain('does not match');
     expect(resumed.code).toBe(0);
   }, 60_000);
+
+  it('--final-only beside a cross-validation run adds the model and keeps its report (an empty one had replaced it)', async () => {
+    const out = join(dir, 'final-later');
+    expect((await cli.run(tinyDemo(out))).code).toBe(0);
+    const [report, results] = await Promise.all(['report.md', 'results.json'].map((f) => readFile(join(out, f), 'utf8')));
+    const final = await cli.run(tinyDemo(out, '--final-only'));
+    expect(final.code).toBe(0);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toBe(report);
+    expect(await readFile(join(out, 'results.json'), 'utf8')).toBe(results);
+  }, 60_000);
 });

@@ -174,7 +174,9 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       progress: progress?.handle,
     });
     progress?.stop();
-    return { result, reportPath: await writeRunReport(outDir, result) };
+    // --final-only scores nothing: its empty report had replaced report.md and results.json of the
+    // cross-validation run in the same folder (the usual way to add the final model to one).
+    return { result, reportPath: flags.finalOnly ? undefined : await writeRunReport(outDir, result) };
   };
   if (flags.seeds > 1) {
     // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed).
