@@ -84,3 +84,33 @@ describe('an output folder that holds a run', () => {
     expect(await readFile(join(out, 'results.json'), 'utf8')).toBe(results);
   }, 60_000);
 });
+
+// cli-progress draws only on a terminal: stderr is made to say it is one.
+const terminal = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=data:text/javascript,process.stderr.isTTY=true`.trim() };
+/** Whether the last cursor hiding and line-wrap switch-off of a progress bar were undone. */
+const terminalRestored = (stderr: string) =>
+  stderr.lastIndexOf('\x1b[?25h') > stderr.lastIndexOf('\x1b[?25l') && stderr.lastIndexOf('\x1b[?7h') > stderr.lastIndexOf('\x1b[?7l');
+
+describe('training stopped on a terminal', () => {
+  const cli = cliForTests();
+
+  it('a failed run shows the cursor again and turns line wrapping back on, its error on a line of its own', async () => {
+    const r = await cli.run(tinyDemo(join(dir, 'tty-diverged'), '--lr', '1e308').filter((a) => a !== '--json'), { env: terminal });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('\x1b[?25l'); // a bar was drawn
+    expect(terminalRestored(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/\nser: training diverged in epoch 1/);
+  }, 60_000);
+
+  it('Ctrl-C (SIGINT): the terminal is restored, the process ends by the signal, and --resume finishes the run', async () => {
+    const out = join(dir, 'tty-interrupted');
+    const args = ['demo', '--speakers', '6', '--utterances', '2', '--epochs', '4', '--folds', '3', '--no-gender', '--model', 'compact', '--out', out];
+    const r = await cli.run(args, { env: terminal, signal: 'SIGINT', killWhen: () => existsSync(join(out, 'fold1-none.safetensors')) });
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stderr).toContain('\x1b[?25l');
+    expect(terminalRestored(r.stderr)).toBe(true);
+    expect(existsSync(join(out, 'fold1-none.json'))).toBe(false); // stopped inside the first fold
+    const resumed = await cli.run([...args, '--resume', '--json']);
+    expect(resumed.code).toBe(0);
+  }, 120_000);
+});

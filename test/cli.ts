@@ -20,8 +20,9 @@ export interface CliRun {
 }
 
 export interface Cli {
-  /** Runs `ser args…`; killed with SIGKILL when `killWhen` (polled every 20 ms) says so or after timeoutMs. */
-  run(args: string[], options?: { killWhen?: () => boolean; timeoutMs?: number }): Promise<CliRun>;
+  /** Runs `ser args…`; sent `signal` (default SIGKILL) when `killWhen` (polled every 20 ms) says so, and SIGKILL
+   * after timeoutMs; `env` is added to this process's environment. */
+  run(args: string[], options?: { killWhen?: () => boolean; signal?: NodeJS.Signals; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliRun>;
   /** Removes the build. */
   remove(): Promise<void>;
 }
@@ -42,17 +43,17 @@ export async function buildCli(): Promise<Cli> {
   });
   const cli = join(outdir, 'cli.js');
   return {
-    run: (args, { killWhen, timeoutMs = 120_000 } = {}) =>
+    run: (args, { killWhen, signal = 'SIGKILL', timeoutMs = 120_000, env } = {}) =>
       new Promise((done, fail) => {
         const started = Date.now();
-        const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));
         child.stderr.on('data', (d) => (stderr += d));
-        const kill = () => child.kill('SIGKILL');
-        const poll = killWhen && setInterval(() => killWhen() && kill(), 20);
-        const timer = setTimeout(kill, timeoutMs);
+        let sent = false;
+        const poll = killWhen && setInterval(() => !sent && killWhen() && (sent = child.kill(signal)), 20);
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         child.on('error', fail);
         child.on('close', (code, signal) => {
           if (poll) clearInterval(poll);

@@ -172,8 +172,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       finalModel: finalModel || flags.finalOnly,
       crossValidate: !flags.finalOnly,
       progress: progress?.handle,
-    });
-    progress?.stop();
+    }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
     // --final-only scores nothing: its empty report had replaced report.md and results.json of the
     // cross-validation run in the same folder (the usual way to add the final model to one).
     return { result, reportPath: flags.finalOnly ? undefined : await writeRunReport(outDir, result) };

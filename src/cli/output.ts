@@ -169,6 +169,7 @@ export class TrainingProgress {
         Presets.shades_classic,
       );
       this.bar.start(e.epochs * e.windows, e.resumedAt * e.windows, { label: this.label, epoch: e.resumedAt + 1, epochs: e.epochs, speed: '-', loss: '-' });
+      process.once('SIGINT', this.interrupted).once('SIGTERM', this.interrupted);
       this.started = performance.now();
       this.startValue = e.resumedAt * e.windows;
       this.windows = e.windows;
@@ -189,7 +190,17 @@ export class TrainingProgress {
   private startValue = 0;
   private windows = 0;
 
+  /** The bar hides the cursor and turns line wrapping off in a terminal: Ctrl-C (or a kill) left the shell so.
+   * It is stopped first, then the signal is raised again with no listener left, so that the process ends as it
+   * would have (status 130 for Ctrl-C), its checkpoints as they were. */
+  private interrupted = (signal: NodeJS.Signals): void => {
+    this.stop();
+    process.kill(process.pid, signal);
+  };
+
+  /** Also after a failure, before the error is printed (on the bar's line, the terminal left as above). */
   stop(): void {
+    process.removeListener('SIGINT', this.interrupted).removeListener('SIGTERM', this.interrupted);
     if (!this.bar) return;
     this.bar.stop();
     this.bar = null;
