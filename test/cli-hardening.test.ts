@@ -114,3 +114,26 @@ describe('training stopped on a terminal', () => {
     expect(resumed.code).toBe(0);
   }, 120_000);
 });
+
+describe('numbers out of range', () => {
+  const cli = cliForTests();
+
+  it('a seed above 32 bits is refused before anything is written (1e20 --seeds 2 trained one seed twice into one folder)', async () => {
+    const out = join(dir, 'big-seed');
+    for (const [flags, message] of [
+      [['--seed', '4294967297'], "error: option '--seed <n>' argument '4294967297' is invalid. --seed must be at most 4294967295 (seeds are 32-bit)"],
+      [['--seed', '1e20', '--seeds', '2'], "error: option '--seed <n>' argument '1e20' is invalid. --seed must be at most 4294967295"],
+      [['--split-seed', '4294967296'], "--split-seed must be at most 4294967295"],
+      [['--seed', '4294967295', '--seeds', '2'], 'ser: --seed 4294967295 --seeds 2 runs past the largest seed, 4294967295'],
+    ] as [string[], string][]) {
+      const r = await cli.run(tinyDemo(out, ...flags));
+      expect(r.code, flags.join(' ')).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(existsSync(out)).toBe(false);
+    }
+    const exported = await cli.run(['export', '--format', 'pytorch', '--corpus', 'synthetic', '--seed', '4294967297', '--out', out]);
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toContain('--seed must be at most 4294967295');
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
+import { MAX_SEED } from '../engine/random.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
 import { validateModelConfig } from '../model/validate-config.js';
@@ -34,6 +35,13 @@ const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia',
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+/** A seed: a positive integer of at most 32 bits. A larger one was another's stream under a new name, and past
+ * 2^53 --seeds' seed + 1 was the same number: the same run twice, into one folder, reported as two seeds. */
+const seedNumber = (name: string) => (v: string) => {
+  const n = int(name)(v);
+  if (n > MAX_SEED) throw new InvalidArgumentError(`${name} must be at most ${MAX_SEED} (seeds are 32-bit)`);
   return n;
 };
 const nonNegative = (name: string) => (v: string) => {
@@ -118,9 +126,9 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
     .option('--speed-perturbation <p>', 'augmentation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off)', fraction('--speed-perturbation'), DEFAULT_TRAIN_OPTIONS.speedPerturbation)
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
-    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', int('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', seedNumber('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
-    .option('--split-seed <n>', "seed of the folds' order and validation speakers (default: --seed); e.g. --seed 4 --seeds 2 --split-seed 1 adds seeds 4 and 5 on the folds of a --seeds 3 run", int('--split-seed'))
+    .option('--split-seed <n>', "seed of the folds' order and validation speakers (default: --seed); e.g. --seed 4 --seeds 2 --split-seed 1 adds seeds 4 and 5 on the folds of a --seeds 3 run", seedNumber('--split-seed'))
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
     .addOption(finalFlag)
     .option('--final-only', 'skip the cross-validation: train only the final model on all speakers', false)
@@ -133,13 +141,14 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 /** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
  * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
  * the corpus was read, naming neither flag). */
-function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'finalOnly' | 'seeds'>): void {
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'finalOnly' | 'seed' | 'seeds'>): void {
   if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
     throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
   }
   // --seeds repeats the cross-validation, which --final-only skips: it had trained N final models and written a
   // seeds table with nothing in it.
   if (flags.finalOnly && flags.seeds > 1) throw new Error(`--final-only trains one model, with --seed: --seeds ${flags.seeds} has no cross-validation to repeat`);
+  if (flags.seed + flags.seeds - 1 > MAX_SEED) throw new Error(`--seed ${flags.seed} --seeds ${flags.seeds} runs past the largest seed, ${MAX_SEED}`);
 }
 
 async function runTraining(flags: TrainFlags, corpusName: string, classes: string[], utterances: ExperimentInput['utterances'], unscored: ExperimentInput['unscored'] = []) {

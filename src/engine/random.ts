@@ -1,6 +1,9 @@
 // The one seeded generator of the project (initialisation, shuffling, dropout seeds, folds, synthetic speech),
 // so that a seed means the same stream everywhere.
 
+/** The largest seed that names its own stream: seeds are read as 32-bit integers (`>>> 0`), so 2^32 + 1 is 1. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** mulberry32: a small, fast, well-mixed 32-bit generator; uniform numbers in [0, 1). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

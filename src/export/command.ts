@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
+import { MAX_SEED } from '../engine/random.js';
 import { decodeModel } from '../model/model-file.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
@@ -36,6 +37,13 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** As ser train's --seed: 32 bits, a larger seed giving a smaller one's corpus. */
+const seed = (v: string) => {
+  const n = positive('--seed')(v);
+  if (n > MAX_SEED) throw new InvalidArgumentError(`--seed must be at most ${MAX_SEED} (seeds are 32-bit)`);
+  return n;
+};
+
 export function addExportCommand(program: Command): void {
   program
     .command('export')
@@ -47,7 +55,7 @@ export function addExportCommand(program: Command): void {
     .option('--data <dir>', 'the corpus folder (or CSV manifest); not for --corpus synthetic')
     .option('--speakers <n>', 'synthetic corpus: speakers (half female)', positive('--speakers'), 8)
     .option('--utterances <n>', 'synthetic corpus: utterances per emotion and speaker', positive('--utterances'), 6)
-    .option('--seed <n>', 'synthetic corpus: seed', positive('--seed'), 1)
+    .option('--seed <n>', 'synthetic corpus: seed', seed, 1)
     .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy (unscored), as ser train --no-merge-excited')
     .action(async (flags: ExportFlags) => {
