@@ -136,4 +136,18 @@ describe('numbers out of range', () => {
     expect(exported.stderr).toContain('--seed must be at most 4294967295');
     expect(existsSync(out)).toBe(false);
   }, 60_000);
+
+  it("an empty value where 0 is allowed is refused, not read as 0 (Number(''))", async () => {
+    const out = join(dir, 'empty-values');
+    for (const [flag, message] of [
+      ['--validation-speakers', '--validation-speakers must be a non-negative integer'],
+      ['--speed-perturbation', '--speed-perturbation must be a number in [0, 1)'],
+    ]) {
+      const r = await cli.run(tinyDemo(out, flag, ''));
+      expect(r.code, flag).toBe(1);
+      expect(r.stderr).toContain(`error: option '${flag} <`);
+      expect(r.stderr).toContain(message);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 60_000);
 });

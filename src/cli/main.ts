@@ -44,9 +44,10 @@ const seedNumber = (name: string) => (v: string) => {
   if (n > MAX_SEED) throw new InvalidArgumentError(`${name} must be at most ${MAX_SEED} (seeds are 32-bit)`);
   return n;
 };
+// Number('') is 0: an empty value (an unset shell variable, quoted) had been taken as 0, as with --port below.
 const nonNegative = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return n;
 };
 const num = (name: string) => (v: string) => {
@@ -63,7 +64,7 @@ const port = (name: string) => (v: string) => {
 };
 const fraction = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
+  if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
   return n;
 };
 
