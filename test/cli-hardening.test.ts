@@ -151,3 +151,18 @@ describe('numbers out of range', () => {
     }
   }, 60_000);
 });
+
+describe('flags that contradict each other', () => {
+  const cli = cliForTests();
+
+  it('are refused before anything is written, where one had been dropped in silence', async () => {
+    const out = join(dir, 'contradiction');
+    const gender = await cli.run([...tinyDemo(out), '--fusion', 'film']); // tinyDemo has --no-gender
+    expect(gender.code).toBe(1);
+    expect(gender.stderr).toContain("ser: --fusion film and --no-gender contradict each other: --no-gender trains only the design 'none'");
+    const final = await cli.run(['train', '--corpus', 'csv', '--data', join(dir, 'nothing.csv'), '--out', out, '--final-only', '--no-final']);
+    expect(final.code).toBe(1);
+    expect(final.stderr).toContain('ser: --final-only and --no-final contradict each other: --final-only trains only the final model');
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});

@@ -142,7 +142,12 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 /** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
  * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
  * the corpus was read, naming neither flag). */
-function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'finalOnly' | 'seed' | 'seeds'>): void {
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'final' | 'finalOnly' | 'seed' | 'seeds'>, cmd: Command): void {
+  // Flags that contradict each other, refused rather than one of them dropped in silence: --fusion under
+  // --no-gender trained 'none' alone, and --final-only --no-final trained the final model and nothing else.
+  const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
+  if (!flags.gender && given('fusion')) throw new Error(`--fusion ${flags.fusion} and --no-gender contradict each other: --no-gender trains only the design 'none'`);
+  if (flags.finalOnly && !flags.final && given('final')) throw new Error('--final-only and --no-final contradict each other: --final-only trains only the final model');
   if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
     throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
   }
@@ -225,8 +230,8 @@ addTrainingFlags(
     .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy'),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'default', folds: '5', final: true },
-).action(async (flags: TrainFlags) => {
-  checkTrainingFlags(flags);
+).action(async (flags: TrainFlags, cmd: Command) => {
+  checkTrainingFlags(flags, cmd);
   await prepareOutputDir(flags.out); // before reading the corpus: a bad --out fails in a second, not after hours
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
   const preset = MODEL_PRESETS[flags.model](corpus.classes);
@@ -246,8 +251,8 @@ addTrainingFlags(
     .option('--speakers <n>', 'synthetic speakers (half female)', int('--speakers'), 8)
     .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'compact', folds: 'pairs', final: false },
-).action(async (flags: TrainFlags & { speakers: number; utterances: number }) => {
-  checkTrainingFlags(flags);
+).action(async (flags: TrainFlags & { speakers: number; utterances: number }, cmd: Command) => {
+  checkTrainingFlags(flags, cmd);
   await prepareOutputDir(flags.out);
   const corpus = generateSyntheticCorpus({ speakers: flags.speakers, utterancesPerEmotion: flags.utterances, seed: flags.seed });
   if (!flags.json) console.error(`synthetic corpus: ${corpus.utterances.length} utterances, ${flags.speakers} speakers (this is generated speech, not a real corpus)`);
