@@ -3,9 +3,9 @@
 // message naming what was wrong, and loses nothing. Tiny synthetic runs, a few seconds each.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliForTests } from './cli.js';
 
@@ -164,5 +164,31 @@ describe('flags that contradict each other', () => {
     expect(final.code).toBe(1);
     expect(final.stderr).toContain('ser: --final-only and --no-final contradict each other: --final-only trains only the final model');
     expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});
+
+describe('a corpus with no usable file', () => {
+  const cli = cliForTests();
+
+  it('train, eval and export say that no file could be read, where the labels had been blamed', async () => {
+    const data = join(dir, 'unreadable-corpus');
+    await mkdir(data);
+    const rows = ['path,emotion,speaker,gender'];
+    for (const [i, emotion] of ['angry', 'sad', 'angry', 'sad'].entries()) {
+      await writeFile(join(data, `u${i}.wav`), ''); // empty: skipped
+      rows.push(`u${i}.wav,${emotion},s${i % 2},${i % 2 ? 'm' : 'f'}`);
+    }
+    await writeFile(join(data, 'manifest.csv'), rows.join('\n'));
+    const model = resolve(import.meta.dirname, '../models/emodb.safetensors');
+    for (const args of [
+      ['train', '--corpus', 'csv', '--data', data, '--out', join(dir, 'unreadable-run')],
+      ['eval', '--model', model, '--corpus', 'csv', '--data', data],
+      ['export', '--format', 'pytorch', '--model', model, '--corpus', 'csv', '--data', data, '--out', join(dir, 'unreadable-export')],
+    ]) {
+      const r = await cli.run(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).toContain(`skipped ${join(data, 'u3.wav')}: empty file (0 bytes)`);
+      expect(r.stderr, args[0]).toContain(`ser: ${data}: none of the corpus's 4 utterances could be read (each is named above as skipped)`);
+    }
   }, 60_000);
 });

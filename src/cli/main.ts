@@ -11,7 +11,7 @@ import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } fr
 import { decodeModel } from '../model/model-file.js';
 import { validateModelConfig } from '../model/validate-config.js';
 import { AudioError, fixedWindows, loadAudio } from '../audio/index.js';
-import { loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
+import { checkLoaded, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples, toUnscored } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition, type ExperimentInput } from '../train/experiment.js';
@@ -240,6 +240,7 @@ addTrainingFlags(
   validateModelConfig(preset, `${flags.data}: the corpus's emotions cannot make a model`);
   const loaded = await loadCorpusAudio(corpus, { sampleRate: preset.sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
+  checkLoaded(flags.data, corpus, loaded);
   await runTraining(flags, corpus.name, corpus.classes, loaded.utterances, loaded.unscored);
 });
 
@@ -273,6 +274,7 @@ program
     const corpus = await readCorpus(flags.corpus, flags.data);
     const loaded = await loadCorpusAudio(corpus, { sampleRate: model.config.sampleRate, strict: flags.strict });
     for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
+    checkLoaded(flags.data, corpus, loaded);
     const classes = model.config.classes;
     const known = loaded.utterances.filter((u) => classes.includes(u.emotion));
     const dropped = new Map<string, number>();

@@ -8,7 +8,7 @@ import { init } from '../engine/context.js';
 import { MAX_SEED } from '../engine/random.js';
 import { decodeModel } from '../model/model-file.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
-import { CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
+import { checkLoaded, CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { prepareOutputDir } from '../io/out-dir.js';
@@ -92,6 +92,7 @@ async function exportCorpus(flags: ExportFlags, sampleRate: number): Promise<Exp
   const corpus = await readCorpus(flags.corpus!, flags.data, { mergeExcited: flags.mergeExcited });
   const loaded = await loadCorpusAudio(corpus, { sampleRate, strict: flags.strict });
   for (const s of loaded.skipped) console.error(`skipped ${s.reason}`);
+  checkLoaded(flags.data, corpus, loaded);
   // The unscored utterances too: `ser train` adapts a test speaker's batch norm to them (train_ddp.py as well).
   return { name: corpus.name, utterances: loaded.utterances, unscored: loaded.unscored };
 }

@@ -9,7 +9,7 @@ import { readRavdess } from './ravdess.js';
 import type { Corpus, CorpusKind, CorpusOptions } from './types.js';
 
 export * from './types.js';
-export { loadCorpusAudio, type LoadOptions, type Skipped } from './load.js';
+export { checkLoaded, loadCorpusAudio, type LoadOptions, type Skipped } from './load.js';
 export const CORPUS_KINDS: readonly CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
 
 export async function readCorpus(kind: CorpusKind, dir: string, options: CorpusOptions = {}): Promise<Corpus> {

@@ -37,3 +37,12 @@ export async function loadCorpusAudio(
   }
   return { utterances, unscored, skipped };
 }
+
+/** Refuses a load that skipped every utterance of `corpus` (read from `data`), once the skipped files are printed:
+ * what followed had blamed the labels ("the data holds none of its classes", "no utterance has one of the
+ * model's classes") for files that could not be read. */
+export function checkLoaded(data: string, corpus: Corpus, loaded: { utterances: LoadedUtterance[] }): void {
+  if (corpus.utterances.length && !loaded.utterances.length) {
+    throw new Error(`${data}: none of the corpus's ${corpus.utterances.length} utterances could be read (each is named above as skipped)`);
+  }
+}
