@@ -192,3 +192,15 @@ describe('a corpus with no usable file', () => {
     }
   }, 60_000);
 });
+
+describe('--help', () => {
+  const cli = cliForTests();
+
+  it('shows the default folds as they are written', async () => {
+    for (const [command, folds] of [['train', '5'], ['demo', 'pairs']]) {
+      const r = await cli.run([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(`IEMOCAP holds out whole sessions (default: ${folds})`);
+    }
+  }, 30_000);
+});

@@ -117,7 +117,8 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     ? new Option('--no-final', 'skip training the final model (model.safetensors) on all speakers')
     : new Option('--final', 'also train the final model (model.safetensors) on all speakers').default(false);
   return cmd
-    .option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs; IEMOCAP holds out whole sessions', foldScheme, foldScheme(defaults.folds))
+    // The default as the user writes it: --help had shown the parsed object, {"kind":"kfold","k":5}.
+    .addOption(new Option('--folds <k|loso|pairs>', 'speaker-independent folds: k (k-fold by speaker), loso, or pairs; IEMOCAP holds out whole sessions').argParser(foldScheme).default(foldScheme(defaults.folds), defaults.folds))
     .option('--epochs <n>', 'maximum epochs per fold', int('--epochs'), defaults.epochs)
     .addOption(new Option('--fusion <design>', "how the gender takes part, compared against 'none' on the same folds and seeds").choices(GENDER_DESIGNS.filter((d) => d !== 'none')).default('concat'))
     .option('--no-gender', "train only the design 'none' (no gender input, no gender loss)")
