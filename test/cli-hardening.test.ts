@@ -44,7 +44,7 @@ describe('a --model that is not a checkpoint file', () => {
       ['eval', '--model', model, '--corpus', 'csv', '--data', join(dir, 'nothing.csv')],
       ['export', '--format', 'onnx', '--model', model, '--out', join(dir, 'export')],
     ];
-    for (const [model, why] of [[dir, 'a directory, not a file'], ['/dev/zero', 'not a regular file']]) {
+    for (const [model, why] of [[dir, 'not a regular file (a directory)'], ['/dev/zero', 'not a regular file (a character device)']]) {
       for (const args of commands(model)) {
         const r = await cli.run(args, { timeoutMs: 20_000 });
         expect(r.code, args.join(' ')).toBe(1);

@@ -271,9 +271,12 @@ describe('the embedding API (the page loads ?model= through loadRecognizer)', ()
     await expect(loadRecognizer(nan, { backend: 'cpu' })).rejects.toThrow(/nan\.safetensors: tensor "emotion\.weight" holds NaN/);
   });
 
-  it('names the checkpoint when it cannot be read or fetched (a directory; a refused connection)', async () => {
-    // Node's own messages were "EISDIR: illegal operation on a directory, read" and "fetch failed".
-    await expect(loadRecognizer(dir, { backend: 'cpu' })).rejects.toThrow(`${dir}: cannot load the checkpoint (EISDIR: illegal operation on a directory`);
+  it('names the checkpoint when it cannot be read or fetched (a directory, a device; a refused connection)', async () => {
+    // Node's own messages were "EISDIR: illegal operation on a directory, read" and "fetch failed", and /dev/zero
+    // was read until memory ran out.
+    await expect(loadRecognizer(dir, { backend: 'cpu' })).rejects.toThrow(`${dir}: cannot load the checkpoint (not a regular file (a directory))`);
+    await expect(loadRecognizer('/dev/zero', { backend: 'cpu' })).rejects.toThrow('/dev/zero: cannot load the checkpoint (not a regular file (a character device))');
+    await expect(loadRecognizer(`file://${dir}`, { backend: 'cpu' })).rejects.toThrow(`file://${dir}: cannot load the checkpoint (not a regular file (a directory))`);
     const url = 'http://127.0.0.1:1/model.safetensors';
     await expect(loadRecognizer(url, { backend: 'cpu' })).rejects.toThrow(`${url}: cannot load the checkpoint (fetch failed)`);
   });

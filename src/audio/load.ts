@@ -1,6 +1,7 @@
 // Audio files to model input: read a WAV file (refusing what is not a regular file of bounded size), decode it,
-// resample it to the model's rate and normalise its level. Only readAudioFile touches the file system, through a
-// dynamic import, so the rest stays browser-safe.
+// resample it to the model's rate and normalise its level. Only readAudioFile touches the file system (through
+// ../io/regular-file.ts, which imports node:fs when called), so the rest stays browser-safe.
+import { FileRefused, readRegularFile } from '../io/regular-file.js';
 import { normalizeLevel } from './level.js';
 import { resample } from './resample.js';
 import { AudioError, decodeWav } from './wav.js';
@@ -27,43 +28,13 @@ export function decodeAudio(bytes: Uint8Array, file: string, sampleRate = 16000)
   }
 }
 
-const fileKind = (s: import('node:fs').Stats) =>
-  s.isDirectory() ? 'a directory' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device'
-    : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : 'not a file';
-
-/**
- * A regular file of at most MAX_AUDIO_FILE_BYTES, read whole. Anything else (a directory, a device such as
- * /dev/zero, a FIFO, a larger file) is refused before reading, and reading stops at the size found then.
- */
+/** A regular file of at most MAX_AUDIO_FILE_BYTES, read whole (../io/regular-file.ts refuses a directory, a device
+ * such as /dev/zero or a FIFO before reading): every failure an AudioError naming the file. */
 async function readAudioFile(file: string): Promise<Uint8Array> {
-  const { open, stat, constants } = await import('node:fs/promises');
-  const check = (info: import('node:fs').Stats) => {
-    if (!info.isFile()) throw new AudioError(file, `not a regular file (${fileKind(info)})`);
-    const tooLarge = sizeRefusal(info.size);
-    if (tooLarge) throw new AudioError(file, tooLarge);
-  };
-  const cannotRead = (e: unknown) =>
-    e instanceof AudioError ? e : new AudioError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   try {
-    // Checked before opening, since opening a FIFO waits for a writer (O_NONBLOCK covers a swap in between).
-    check(await stat(file));
-    const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      const info = await handle.stat();
-      check(info);
-      const bytes = new Uint8Array(info.size);
-      let length = 0;
-      while (length < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, length, bytes.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      return bytes.subarray(0, length);
-    } finally {
-      await handle.close();
-    }
+    return await readRegularFile(file, sizeRefusal);
   } catch (e) {
-    throw cannotRead(e);
+    throw new AudioError(file, e instanceof FileRefused ? e.message : `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 

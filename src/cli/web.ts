@@ -1,12 +1,14 @@
 // `ser web`: serves the demo page on loopback only, and only from an allow-list: the page (web/index.html and
 // its stylesheet), its script (dist/web), the browser bundle (dist/browser), the checkpoints under runs/ that
-// the page loads and the shipped model under models/. The rest of the package (sources, .git, node_modules, package.json) is out of reach.
+// the page loads and the shipped model under models/. The rest of the package (sources, .git, node_modules,
+// package.json) is out of reach.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { open, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { FileRefused, openRegularFile } from '../io/regular-file.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -82,15 +84,14 @@ async function answer(req: IncomingMessage, res: ServerResponse, root: string, r
   // Real paths, so that a symlink in an allowed folder cannot lead out of it (and with the separator, since
   // runs-private/ is not inside runs/).
   if (!file.startsWith(realDir + sep) || !found.route.types.includes(extname(file))) return send(res, 403);
-  // Checked before opening: opening a FIFO would wait for a writer.
-  if (!(await stat(file)).isFile()) return send(res, 404);
-  // The size and the bytes come from one open file, and no more bytes than that size are sent: a checkpoint
-  // that `ser train` renames over this one between a stat and the open, or one still being copied in, would
-  // otherwise send more bytes than its Content-Length, and the client would read the rest as the next response
-  // on the connection.
-  const handle = await open(file);
+  // A regular file only (../io/regular-file.ts: opening a FIFO would wait for a writer). The size and the bytes
+  // come from one open file, and no more bytes than that size are sent: a checkpoint that `ser train` renames over
+  // this one between a stat and the open, or one still being copied in, would otherwise send more bytes than its
+  // Content-Length, and the client would read the rest as the next response on the connection.
+  const opened = await openRegularFile(file).catch((e) => (e instanceof FileRefused ? null : Promise.reject(e)));
+  if (!opened) return send(res, 404);
+  const { handle, size } = opened;
   try {
-    const { size } = await handle.stat();
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': size,

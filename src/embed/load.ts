@@ -3,6 +3,7 @@
 
 import { engine, init } from '../engine/context.js';
 import { inNode } from '../gpu/device.js';
+import { readRegularFile } from '../io/regular-file.js';
 import type { CheckpointSource, LoadOptions, WavSource } from './types.js';
 
 export async function ensureEngine(backend: LoadOptions['backend']): Promise<void> {
@@ -51,9 +52,9 @@ export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes
   };
   // In Node a plain string is a path (file: URLs too); everything else, and every string in a page, is fetched.
   if (inNode && !/^(https?|data|blob):/i.test(text)) {
-    const fsModule = 'node:fs/promises'; // a variable name keeps bundlers from pulling fs into the browser build
-    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-    return { bytes: new Uint8Array(await readFile(text.startsWith('file:') ? new URL(text) : text).catch(cannot)), name: text };
+    // A regular file only: a folder had been a bare EISDIR, and /dev/zero was read until memory ran out.
+    const path = text.startsWith('file:') ? new URL(text) : text;
+    return { bytes: await readRegularFile(path).catch(cannot), name: text };
   }
   const response = await fetch(source).catch(cannot);
   if (!response.ok) throw new Error(`${text}: cannot load the checkpoint (HTTP ${response.status} ${response.statusText})`);

@@ -1,21 +1,18 @@
 // Safetensors files on disk: written atomically, read with the path named in every error. The format itself
 // lives in ./safetensors.ts (browser-usable). Node-only.
 
-import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
+import { readRegularFile } from './regular-file.js';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type NamedTensor } from './safetensors.js';
 
 export async function saveCheckpoint(path: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string>): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-/** A checkpoint file's bytes, every error naming the path. Only a regular file is read: Node's readFile of a
- * directory said EISDIR without naming it, and read a device such as /dev/zero until memory ran out. */
+/** A checkpoint file's bytes, every error naming the path; only a regular file is read (./regular-file.ts). */
 export async function readCheckpointFile(path: string): Promise<Uint8Array> {
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error(info.isDirectory() ? 'a directory, not a file' : 'not a regular file');
-    return new Uint8Array(await readFile(path));
+    return await readRegularFile(path);
   } catch (error) {
     throw new Error(`${path}: cannot read checkpoint (${(error as Error).message})`, { cause: error });
   }
