@@ -109,7 +109,8 @@ describe('architecture', () => {
   it.each([
     ['src/gpu', ['src/kernels', 'src/engine', 'src/audio', 'src/io', 'src/model', 'src/train', 'src/cli', 'src/embed']],
     ['src/kernels', ['src/engine', 'src/audio', 'src/io', 'src/model', 'src/train', 'src/cli', 'src/embed']],
-    ['src/audio', ['src/engine', 'src/model', 'src/train', 'src/cli', 'src/io', 'src/embed']],
+    // src/io's reading of files named by users (regular-file.ts) is audio's too: io imports nothing of audio.
+    ['src/audio', ['src/engine', 'src/model', 'src/train', 'src/cli', 'src/embed']],
     ['src/io', ['src/engine', 'src/model', 'src/train', 'src/cli', 'src/audio', 'src/embed']],
     ['src/model', ['src/train', 'src/cli', 'src/embed']],
     ['src/train', ['src/cli', 'src/embed']],
