@@ -180,6 +180,13 @@ describe('markdownReport', () => {
     expect(md).toMatch(/\| Class \| baseline \| gender-aware \\\| shared \|/);
   });
 
+  it("shows '–' for a class without true utterances in a condition (a fold whose speaker lacks it), not 0.0%", () => {
+    const noNeutral = classificationReport([0, 0, 1, 1], [0, 2, 1, 1], classes);
+    const table = markdownReport({ title: 't', classes, conditions: [{ name: 'baseline', report }, { name: 'one fold', report: noNeutral }] });
+    expect(table).toContain('| neutral | 50.0% | – |');
+    expect(table).toContain('| anger | 75.0% | 66.7% |');
+  });
+
   it('includes confusion matrices as tables, image links and notes', () => {
     expect(md).toContain('| true \\ predicted | anger | boredom | neutral |');
     expect(md).toContain('| anger | 3 | 1 | 0 |');

@@ -46,7 +46,8 @@ export function markdownReport(input: {
   ]);
   sections.push('## Summary', 'WA = weighted accuracy (overall), UA = unweighted accuracy (mean per-class recall).', markdownTable(summaryHeader, summaryRows));
 
-  const f1Rows = classes.map((name) => [name, ...conditions.map((c) => (name in c.report.f1 ? percent(c.report.f1[name]) : '–'))]);
+  // A class with no true utterances (one fold's speaker without it) has no F1: '–', not the 0 the report holds.
+  const f1Rows = classes.map((name) => [name, ...conditions.map((c) => (c.report.support[name] > 0 ? percent(c.report.f1[name]) : '–'))]);
   sections.push('## Per-class F1', markdownTable(['Class', ...conditions.map((c) => c.name)], f1Rows));
 
   sections.push('## Confusion matrices', 'Rows: true class; columns: predicted class.');
