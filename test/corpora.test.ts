@@ -359,6 +359,10 @@ describe('every reader', () => {
     ['ravdess', ['Actor_01/03-01-05-01-01-01-01.wav', 'audio_speech_actors_01-24/Actor_01/03-01-05-01-01-01-01.wav'], {}, '03-01-05-01-01-01-01.wav'],
     ['emodb', ['wav/03a01Fa.wav', 'backup/wav/03a01Fa.wav'], {}, '03a01Fa.wav'],
     ['cremad', ['AudioWAV/1001_DFA_ANG_XX.wav', 'copy/AudioWAV/1001_DFA_ANG_XX.wav'], { 'VideoDemographics.csv': 'ActorID,Sex\n1001,Male\n' }, '1001_DFA_ANG_XX.wav'],
+    // CASIA's names repeat across its speaker/emotion folders, so a copy is the same folders and name found twice.
+    ['casia', ['CASIA/wangzhe/angry/201.wav', 'backup/CASIA/wangzhe/angry/201.wav'], {}, '201.wav'],
+    ['casia', ['CASIA/wangzhe/angry/201.WAV', 'CASIA/wangzhe/angry/201.wav'], {}, '201.wav'],
+    ['casia', ['CASIA/6/sad/201-sad-zhaoquanyin.wav', '201-sad-zhaoquanyin.wav'], {}, '201-sad-zhaoquanyin.wav'],
   ])('%s: a recording found twice (a second copy of the corpus) is refused, naming both files', async (kind, copies, extra, name) => {
     const dir = await fixture({ ...wavs(...copies), ...extra });
     const both = copies.map((c) => join(dir, c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).sort();

@@ -34,6 +34,20 @@ export function parseCasiaPath(file: string): Omit<Utterance, 'file'> | undefine
   return emotion && speaker ? { emotion, speaker: speaker.id, gender: speaker.gender } : undefined;
 }
 
+/**
+ * What identifies a CASIA recording: its speaker and emotion folders as written, with its name (lower-cased, so
+ * 201.WAV beside 201.wav is the same recording); a renamed flat copy's name alone, which holds both. The folders
+ * are kept as written, not canonicalised, so that the 100-sentence part's Chang.Liu/normal/001.wav never collides
+ * with a liuchanhg/neutral/001.wav of the 300-sentence part. A key found twice is a second copy of the corpus.
+ */
+function casiaCopyKey(file: string): string {
+  const name = basename(file).toLowerCase();
+  const emotionFolder = basename(dirname(file)).toLowerCase();
+  const speakerFolder = basename(dirname(dirname(file))).toLowerCase();
+  const byFolders = CASIA_CLASSES.includes(emotionName(emotionFolder)) && SPEAKERS[speakerFolder] !== undefined;
+  return byFolders ? `${speakerFolder}/${emotionFolder}/${name}` : name;
+}
+
 export function readCasia(dir: string): Promise<Corpus> {
-  return readLabelledByPath('casia', dir, CASIA_CLASSES, parseCasiaPath, '<speaker>/<emotion>/<id>.wav, e.g. wangzhe/angry/201.wav');
+  return readLabelledByPath('casia', dir, CASIA_CLASSES, parseCasiaPath, '<speaker>/<emotion>/<id>.wav, e.g. wangzhe/angry/201.wav', casiaCopyKey);
 }

@@ -58,15 +58,16 @@ export function finishCorpus(name: string, dir: string, classes: string[], utter
 }
 
 /**
- * Refuses a recording found twice below dir, for corpora whose file names are unique (EMO-DB, RAVDESS, CREMA-D;
- * not CASIA, whose 001.wav is in every speaker's emotion folder): a name seen twice is a second copy of the
- * corpus, as Kaggle's RAVDESS download holds its 1440 files both in Actor_NN/ and in
- * audio_speech_actors_01-24/Actor_NN/. Read twice, every utterance would count twice in training and in the scores.
+ * Refuses a recording found twice below dir: for corpora whose file names are unique (EMO-DB, RAVDESS, CREMA-D) a
+ * name seen twice is a second copy of the corpus, as Kaggle's RAVDESS download holds its 1440 files both in
+ * Actor_NN/ and in audio_speech_actors_01-24/Actor_NN/. Read twice, every utterance would count twice in training
+ * and in the scores. `keyOf` says what identifies a recording where names alone do not (CASIA, whose 001.wav is
+ * in every speaker's emotion folder); by default the file name, case-insensitively.
  */
-export function refuseCopies(name: string, dir: string, utterances: Utterance[]): void {
+export function refuseCopies(name: string, dir: string, utterances: Utterance[], keyOf = (file: string) => basename(file).toLowerCase()): void {
   const seen = new Map<string, string>();
   for (const { file } of [...utterances].sort(byFile)) {
-    const key = basename(file).toLowerCase();
+    const key = keyOf(file);
     const first = seen.get(key);
     if (first !== undefined) {
       throw new Error(`${name}: ${basename(file)} is found twice below ${dir}: ${first} and ${file}; a second copy of the corpus would count each of its utterances twice, so point at one copy`);
@@ -76,20 +77,21 @@ export function refuseCopies(name: string, dir: string, utterances: Utterance[])
 }
 
 /** A corpus whose every label is in its files' paths: each file below dir that `labelsOf` recognises; with
- * uniqueNames, a file name found twice is refused (refuseCopies). */
+ * uniqueNames, a file name found twice is refused (refuseCopies), or, given as a function, a recording whose key it
+ * gives is found twice. */
 export async function readLabelledByPath(
   name: string,
   dir: string,
   classes: string[],
   labelsOf: (file: string) => Omit<Utterance, 'file'> | undefined,
   convention: string,
-  uniqueNames = false,
+  uniqueNames: boolean | ((file: string) => string) = false,
 ): Promise<Corpus> {
   const utterances: Utterance[] = [];
   for (const file of await walkFiles(dir)) {
     const labels = labelsOf(file);
     if (labels) utterances.push({ file, ...labels });
   }
-  if (uniqueNames) refuseCopies(name, dir, utterances);
+  if (uniqueNames) refuseCopies(name, dir, utterances, typeof uniqueNames === 'function' ? uniqueNames : undefined);
   return finishCorpus(name, dir, classes, utterances, convention);
 }
