@@ -13,7 +13,8 @@ import { orderedClasses, type Corpus, type CorpusOptions, type Utterance } from 
 const CODES: Record<string, string> = {
   ang: 'angry', hap: 'happy', exc: 'excited', sad: 'sad', neu: 'neutral',
   fru: 'frustrated', sur: 'surprise', fea: 'fear', dis: 'disgust',
-  // 'oth' (other) and 'xxx' (no majority among annotators) are not emotions: dropped.
+  // 'oth' (other) and 'xxx' (no majority among annotators) are not emotions: never a class, their utterances are
+  // kept unscored under the raw code (readIemocap), like every label outside the classes.
 };
 const FOUR_CLASSES = ['angry', 'happy', 'sad', 'neutral'];
 
