@@ -29,44 +29,9 @@ import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js'
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
+import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
-
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
-/** A seed: a positive integer of at most 32 bits. A larger one was another's stream under a new name, and past
- * 2^53 --seeds' seed + 1 was the same number: the same run twice, into one folder, reported as two seeds. */
-const seedNumber = (name: string) => (v: string) => {
-  const n = int(name)(v);
-  if (n > MAX_SEED) throw new InvalidArgumentError(`${name} must be at most ${MAX_SEED} (seeds are 32-bit)`);
-  return n;
-};
-// Number('') is 0: an empty value (an unset shell variable, quoted) had been taken as 0, as with --port below.
-const nonNegative = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
-/** A TCP port; 0 lets the system pick a free one (the URL printed says which). Node's own refusal of 70000
- * named neither the option nor the range. */
-const port = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be an integer from 0 to 65535`);
-  return n;
-};
-const fraction = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
-  return n;
-};
 
 /** --folds: a number k (k-fold by speaker), 'loso' (leave one speaker out) or 'pairs' (one female+male pair out);
  * speakers a corpus groups (IEMOCAP's sessions) are held out together under each. */

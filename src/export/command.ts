@@ -1,11 +1,11 @@
 // The `ser export` command: a checkpoint for another engine: --format pytorch (./pytorch.ts), optionally with a
 // corpus prepared by our own readers for the exported training script, or --format onnx (./onnx.ts).
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
-import { MAX_SEED } from '../engine/random.js';
+import { int, seedNumber } from '../cli/arguments.js';
 import { decodeModel } from '../model/model-file.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { checkLoaded, CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
@@ -31,19 +31,6 @@ interface ExportFlags {
   mergeExcited: boolean;
 }
 
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
-
-/** As ser train's --seed: 32 bits, a larger seed giving a smaller one's corpus. */
-const seed = (v: string) => {
-  const n = positive('--seed')(v);
-  if (n > MAX_SEED) throw new InvalidArgumentError(`--seed must be at most ${MAX_SEED} (seeds are 32-bit)`);
-  return n;
-};
-
 export function addExportCommand(program: Command): void {
   program
     .command('export')
@@ -53,9 +40,9 @@ export function addExportCommand(program: Command): void {
     .requiredOption('--out <dir>', 'folder for the exported files')
     .addOption(new Option('--corpus <name>', 'also write this corpus, loaded by our readers, as corpus.safetensors for train_ddp.py').choices([...CORPUS_KINDS, 'synthetic']))
     .option('--data <dir>', 'the corpus folder (or CSV manifest); not for --corpus synthetic')
-    .option('--speakers <n>', 'synthetic corpus: speakers (half female)', positive('--speakers'), 8)
-    .option('--utterances <n>', 'synthetic corpus: utterances per emotion and speaker', positive('--utterances'), 6)
-    .option('--seed <n>', 'synthetic corpus: seed', seed, 1)
+    .option('--speakers <n>', 'synthetic corpus: speakers (half female)', int('--speakers'), 8)
+    .option('--utterances <n>', 'synthetic corpus: utterances per emotion and speaker', int('--utterances'), 6)
+    .option('--seed <n>', 'synthetic corpus: seed', seedNumber('--seed'), 1)
     .option('--strict', 'refuse (instead of skipping) corrupt or unreadable audio files', false)
     .option('--no-merge-excited', 'IEMOCAP: keep excited out of happy (unscored), as ser train --no-merge-excited')
     .action(async (flags: ExportFlags) => {
