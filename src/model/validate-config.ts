@@ -40,16 +40,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-// A bounded excerpt, never JSON.stringify of the value: a field nested thousands of levels deep overflowed the stack.
-const show = (v: unknown): string => (typeof v === 'number' ? String(v) : excerpt(v));
-
 function integer(v: unknown, min: number, max: number, name: string, fail: Fail): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${name} must be an integer from ${min} to ${max}, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${name} must be an integer from ${min} to ${max}, got ${excerpt(v)}`);
   return v as number;
 }
 
 function number(v: unknown, min: number, max: number, name: string, fail: Fail): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(`${name} must be a number from ${min} to ${max}, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(`${name} must be a number from ${min} to ${max}, got ${excerpt(v)}`);
   return v as number;
 }
 
@@ -68,14 +65,14 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
   const fail: Fail = (message) => {
     throw new Error(`${source}: ${message}`);
   };
-  if (!isObject(config)) fail(`config must be a JSON object, got ${show(config)}`);
+  if (!isObject(config)) fail(`config must be a JSON object, got ${excerpt(config)}`);
   const c = config as Record<string, unknown>;
   onlyFields(c, TOP_FIELDS, 'config', fail);
   const L = CONFIG_LIMITS;
   const sampleRate = integer(c.sampleRate, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, 'config.sampleRate', fail);
   const windowSamples = integer(c.windowSamples, 1, L.maxWindowSeconds * sampleRate, 'config.windowSamples', fail);
   if (c.frontEnd !== undefined) {
-    if (!isObject(c.frontEnd)) fail(`config.frontEnd must be an object, got ${show(c.frontEnd)}`);
+    if (!isObject(c.frontEnd)) fail(`config.frontEnd must be an object, got ${excerpt(c.frontEnd)}`);
     const f = c.frontEnd as Record<string, unknown>;
     onlyFields(f, FRONT_END_FIELDS, 'config.frontEnd', fail);
     integer(f.filters, 1, L.maxChannels, 'config.frontEnd.filters', fail);
@@ -84,14 +81,14 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
     integer(f.hop, 1, L.maxKernel, 'config.frontEnd.hop', fail);
     const minHz = number(f.minHz, 0, sampleRate / 2, 'config.frontEnd.minHz', fail);
     number(f.maxHz, 0, sampleRate / 2, 'config.frontEnd.maxHz', fail);
-    if (!((f.maxHz as number) > minHz)) fail(`config.frontEnd.maxHz (${show(f.maxHz)}) must be above minHz (${minHz})`);
+    if (!((f.maxHz as number) > minHz)) fail(`config.frontEnd.maxHz (${excerpt(f.maxHz)}) must be above minHz (${minHz})`);
   }
-  if (!Array.isArray(c.blocks)) fail(`config.blocks must be an array of blocks, got ${show(c.blocks)}`);
+  if (!Array.isArray(c.blocks)) fail(`config.blocks must be an array of blocks, got ${excerpt(c.blocks)}`);
   const blocks = c.blocks as unknown[];
   if (blocks.length < 1 || blocks.length > L.maxBlocks) fail(`config.blocks must hold 1 to ${L.maxBlocks} blocks, got ${blocks.length}`);
   blocks.forEach((b, i) => {
     const name = `config.blocks[${i}]`;
-    if (!isObject(b)) fail(`${name} must be an object, got ${show(b)}`);
+    if (!isObject(b)) fail(`${name} must be an object, got ${excerpt(b)}`);
     const block = b as Record<string, unknown>;
     onlyFields(block, BLOCK_FIELDS, name, fail);
     integer(block.channels, 1, L.maxChannels, `${name}.channels`, fail);
@@ -99,17 +96,17 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
     integer(block.stride, 1, L.maxKernel, `${name}.stride`, fail);
     integer(block.pool, 1, L.maxKernel, `${name}.pool`, fail);
   });
-  if (c.pooling !== undefined && c.pooling !== 'mean' && c.pooling !== 'stats') fail(`config.pooling must be "mean" or "stats", got ${show(c.pooling)}`);
+  if (c.pooling !== undefined && c.pooling !== 'mean' && c.pooling !== 'stats') fail(`config.pooling must be "mean" or "stats", got ${excerpt(c.pooling)}`);
   integer(c.hidden, 0, L.maxChannels, 'config.hidden', fail);
   number(c.dropout, 0, 1, 'config.dropout', fail);
   if (c.dropout === 1) fail('config.dropout must be below 1, got 1');
-  if (typeof c.useGender !== 'boolean') fail(`config.useGender must be true or false, got ${show(c.useGender)}`);
+  if (typeof c.useGender !== 'boolean') fail(`config.useGender must be true or false, got ${excerpt(c.useGender)}`);
   if (c.speakerNormalization !== undefined && typeof c.speakerNormalization !== 'boolean') {
-    fail(`config.speakerNormalization must be true or false, got ${show(c.speakerNormalization)}`);
+    fail(`config.speakerNormalization must be true or false, got ${excerpt(c.speakerNormalization)}`);
   }
-  if (c.fusion !== undefined && c.fusion !== 'concat' && c.fusion !== 'film') fail(`config.fusion must be "concat" or "film", got ${show(c.fusion)}`);
+  if (c.fusion !== undefined && c.fusion !== 'concat' && c.fusion !== 'film') fail(`config.fusion must be "concat" or "film", got ${excerpt(c.fusion)}`);
   if (c.useGender && c.fusion === 'film' && c.frontEnd === undefined) fail('config.fusion "film" needs a frontEnd (its gender head reads the filter bank)');
-  if (!Array.isArray(c.classes)) fail(`config.classes must be an array of class names, got ${show(c.classes)}`);
+  if (!Array.isArray(c.classes)) fail(`config.classes must be an array of class names, got ${excerpt(c.classes)}`);
   const classes = c.classes as unknown[];
   if (classes.length < L.minClasses || classes.length > L.maxClasses) fail(`config.classes must hold ${L.minClasses} to ${L.maxClasses} names, got ${classes.length}`);
   classes.forEach((name, i) => {
@@ -117,11 +114,11 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
     // checkpoint would drive the user's terminal (a newline would forge output lines). No spaces around a name:
     // 'angry' and 'angry ' print alike but would be two classes (the corpus readers trim their labels).
     if (typeof name !== 'string' || name.trim() !== name || name === '' || name.length > L.maxClassNameLength || /[\0-\x1f\x7f-\x9f]/.test(name)) {
-      fail(`config.classes[${i}] must be a non-empty name of at most ${L.maxClassNameLength} characters without control characters or spaces around it, got ${show(name)}`);
+      fail(`config.classes[${i}] must be a non-empty name of at most ${L.maxClassNameLength} characters without control characters or spaces around it, got ${excerpt(name)}`);
     }
   });
   const duplicate = classes.find((name, i) => classes.indexOf(name) !== i);
-  if (duplicate !== undefined) fail(`config.classes lists ${show(duplicate)} twice`);
+  if (duplicate !== undefined) fail(`config.classes lists ${excerpt(duplicate)} twice`);
 
   const valid = config as unknown as ModelConfig;
   const lengths = layerLengths(valid);
