@@ -4,6 +4,7 @@
 import { engine, init } from '../engine/context.js';
 import { inNode } from '../gpu/device.js';
 import { readRegularFile } from '../io/regular-file.js';
+import { describeValue } from '../model/recognizer.js';
 import type { CheckpointSource, LoadOptions, WavSource } from './types.js';
 
 export async function ensureEngine(backend: LoadOptions['backend']): Promise<void> {
@@ -37,8 +38,7 @@ export async function bytesOf(x: WavSource): Promise<Uint8Array> {
 
 function described(x: unknown): string {
   if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 80 ? `${x.slice(0, 80)}…` : x)} (a path must be read first, e.g. with readFile from node:fs/promises)`;
-  if (x === null || typeof x !== 'object') return x === null ? 'null' : `a ${typeof x}`;
-  return `a ${x.constructor?.name ?? 'object without a prototype'}`;
+  return describeValue(x);
 }
 
 export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes: Uint8Array; name: string }> {

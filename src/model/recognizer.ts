@@ -44,16 +44,20 @@ export function givenGender(gender: unknown, where: string): 'f' | 'm' | undefin
   if (!GENDERS.includes(gender as 'f' | 'm')) throw new RangeError(`${where} must be 'f' or 'm', got ${JSON.stringify(gender)}`);
   return gender as 'f' | 'm';
 }
+/** A value as an error names what it was given instead: 'null', 'undefined', 'a number', 'a Uint8Array', 'an Int16Array'. */
+export function describeValue(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  const kind = typeof x === 'object' ? (x.constructor?.name ?? 'object without a prototype') : typeof x;
+  return `${/^[aeio]/i.test(kind) ? 'an' : 'a'} ${kind}`; // (u: "a Uint8Array")
+}
+
 export async function classify(model: SerModel, samples: Float32Array, sampleRate: number, options: ClassifyOptions = {}): Promise<Classification> {
   const { windowSamples, classes } = model.config;
   // Untyped callers: a Node Buffer or Uint8Array of WAV bytes (meant for classifyWav), a string, were classified as
   // if they were samples (the level normalisation makes any scale look like audio), and null was a TypeError
   // about 'length'.
   if (!(samples instanceof Float32Array)) {
-    const x: unknown = samples;
-    const kind = x === null || x === undefined ? String(x) : typeof x === 'object' ? (x.constructor?.name ?? 'object') : typeof x;
-    const what = x === null || x === undefined ? kind : `${/^[aeio]/i.test(kind) ? 'an' : 'a'} ${kind}`; // a Uint8Array, an Int16Array
-    throw new TypeError(`classify: samples must be a Float32Array of mono samples, not ${what} (WAV bytes go to classifyWav; Float32Array.from() converts an array of samples)`);
+    throw new TypeError(`classify: samples must be a Float32Array of mono samples, not ${describeValue(samples)} (WAV bytes go to classifyWav; Float32Array.from() converts an array of samples)`);
   }
   if (samples.length === 0) throw new Error('classify: no samples');
   if (!isSupportedSampleRate(sampleRate)) throw new RangeError(`classify: unsupported sample rate ${sampleRate} Hz (accepted: ${SAMPLE_RATE_RANGE})`);
