@@ -45,9 +45,10 @@ const ITEMS = 16;
  * storage bindings allow 16 on lavapipe and the GPUs measured, so the default model's 18 parameters take two. */
 const MAX_PARTS = 13;
 
-/** Gradient bindings per adamStep dispatch on this device: a WebGPU device has 8 storage bindings a stage at least. */
+/** Gradient bindings per adamStep dispatch on this device; a WebGPU device has 8 storage bindings a stage at least.
+ * From the profile's limits, read once: Dawn builds a new limits object at every `device.limits`. */
 export function adamPartsPerDispatch(rt: GpuRuntime): number {
-  return Math.max(1, Math.min(MAX_PARTS, rt.device.limits.maxStorageBuffersPerShaderStage - 3));
+  return Math.max(1, Math.min(MAX_PARTS, rt.profile.limits.maxStorageBuffersPerShaderStage - 3));
 }
 
 /** shaders/adam.wgsl with the declarations it expects for `parts` gradient bindings written before it; one string
