@@ -162,7 +162,12 @@ export class ModelBench {
     let theirs: { net: TfjsSer; batch: TfjsBatch } | null = null;
     let tfjsFailed = checked.tfjsFailed;
     if (ctx.tf && tfjsImplements(config) && tfjsFailed === undefined) {
-      const state = await ours.model.stateDict();
+      // A failure here fails the preset's rows (the caller's catch): ours is freed now, not at some collection,
+      // since the rows after it still need the device's memory.
+      const state = await ours.model.stateDict().catch((e: unknown) => {
+        ours.dispose();
+        throw e;
+      });
       let net: TfjsSer | undefined;
       try {
         net = new TfjsSer(ctx.tf, config, state, LR, DEFAULT_TRAIN_OPTIONS.genderLossWeight);

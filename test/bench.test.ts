@@ -4,9 +4,10 @@
 // passes; the benchmark's tfjs twin implements the M5 design; the model cases run at another batch size; the
 // cold-start child (dist/bench/cold-start.js: run node scripts/build.mjs first) times fresh processes; issue #11's
 // targets are judged from a run's rows (bench/targets.ts); tfjs failing at a case (kernel or model) costs the row
-// its tfjs columns alone, where ours failing fails it; the whole run (dist/bench/index.js) keeps its table and
-// JSON where tfjs cannot start or the profile fails, --budget stops the children at its end, a PyTorch case that
-// fails costs its row alone, and scripts/gpu-bench.sh ends its log with its own seconds.
+// its tfjs columns alone, where ours failing fails it (a preset whose building fails frees our model at once); the
+// whole run (dist/bench/index.js) keeps its table and JSON where tfjs cannot start or the profile fails, --budget
+// stops the children at its end, a PyTorch case that fails costs its row alone, and scripts/gpu-bench.sh ends its
+// log with its own seconds.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { spawnBenchChild } from '../bench/child.js';
 import { MODEL_BATCH, ModelBench, modelBatches, modelCases, torchModelCase } from '../bench/cases-model.js';
 import { gemmTorchCase, runTorch, torchPython, type TorchCase } from '../bench/torch.js';
 import type { ModelConfig } from '../src/model/config.js';
+import { Module } from '../src/engine/module.js';
 import { titleNeeding } from './skip.js';
 import { tempDirForTests } from './temp-dir.js';
 import { startEngine, startTfjs } from '../bench/gpu.js';
@@ -285,6 +287,22 @@ describe('bench model cases when tfjs fails', () => {
       predict.mockRestore();
       await bench.dispose();
     }
+  });
+});
+
+describe('bench model cases when building them fails', () => {
+  it("frees our model at once when reading its weights for tfjs's twin fails, and passes the error on", async () => {
+    const live = () => ctx.engine.backend.counters().liveBuffers;
+    await ctx.engine.runtime?.sync();
+    const before = live();
+    const stateDict = vi.spyOn(Module.prototype, 'stateDict').mockRejectedValue(new Error('read-back failed'));
+    try {
+      await expect(ModelBench.create(ctx, 'm5-compact', 2, { error: 0.25, tfjsError: 0.5 })).rejects.toThrow('read-back failed');
+    } finally {
+      stateDict.mockRestore();
+    }
+    // The finalizer would free them only at some collection: counted now, they are already gone.
+    expect(live()).toBe(before);
   });
 });
 
