@@ -14,7 +14,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_FILE_BYTES } from '../src/audio/load.js';
 import { createRecognizer } from '../src/embed.js';
-import { captureAudio, feedIterable } from '../src/embed/sources.js';
+import { captureAudio, feedIterable, TRACK_CHECK_MS } from '../src/embed/sources.js';
 import { StreamSession } from '../src/embed/stream-session.js';
 import type { StreamOptions, WindowClassifier } from '../src/embed/types.js';
 import type { ModelConfig } from '../src/model/config.js';
@@ -451,6 +451,38 @@ describe('stream from a microphone', () => {
     expect(theirs.tracks.map((t) => t.stopped)).toEqual([false, false]);
     expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
     expect(theirs.tracks.map((t) => t.listeners.size)).toEqual([0, 0]);
+  });
+
+  it("ends as stop() ends it when its caller stops all of its MediaStream's tracks (which fires no 'ended')", async () => {
+    const audio = fakeAudio();
+    const theirs = audio.mediaStream(2);
+    const errors: unknown[] = [];
+    const handle = await liveStream(theirs, errors);
+    // One track left may still carry audio.
+    theirs.tracks[0].stop();
+    await sleep(2 * TRACK_CHECK_MS);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['running']);
+    theirs.tracks[1].stop();
+    // The stream waited on silence, its context open and finished pending, until the page called stop().
+    expect(await settled(handle.finished)).toBe('resolved');
+    expect(errors).toEqual([]);
+    expect(audio.contexts.map((c) => c.state)).toEqual(['closed']);
+    expect(audio.captures[0].posted).toEqual(['stop']);
+    expect(theirs.tracks.map((t) => t.listeners.size)).toEqual([0, 0]);
+  });
+
+  it('looks at the tracks no more once it has stopped', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const audio = fakeAudio();
+      const handle = await liveStream(audio.mediaStream(), []);
+      expect(vi.getTimerCount()).toBe(1);
+      await handle.stop();
+      // A timer left running would keep a stopped stream, and a Node process, alive.
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("is not failed by a caller's track that ends after stop(): the stream listens while it runs, not after", async () => {

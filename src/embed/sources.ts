@@ -112,11 +112,15 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
       ),
     );
   };
+  // A caller who stops its own tracks ends its audio: the stream then ends as stop() ends it. No event says so
+  // (a track's own stop() fires no 'ended'), so the tracks are looked at every TRACK_CHECK_MS while it runs.
+  let trackCheck: ReturnType<typeof setInterval> | undefined;
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       // First: a stopped stream is not failed by a track that ends later (a caller's stream outlives ours), and
       // the listeners would keep this stream alive as long as the tracks live.
+      clearInterval(trackCheck);
       tracks.forEach((t) => t.removeEventListener('ended', failIfTracksEnded));
       capture.port.onmessage = null;
       try {
@@ -180,6 +184,11 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   // set up (the prompt, the worklet's module, resume()) fired its 'ended' unheard, hence the check.
   tracks.forEach((t) => t.addEventListener('ended', failIfTracksEnded));
   failIfTracksEnded();
+  if (tracks.length > 0 && !stopping) {
+    trackCheck = setInterval(() => {
+      if (tracks.every((t) => t.readyState === 'ended')) void stop();
+    }, TRACK_CHECK_MS);
+  }
   return {
     setGender: (g) => session.setGender(g),
     stats: () => session.stats(),
@@ -187,6 +196,10 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
     finished,
   };
 }
+
+/** How often a running stream looks for tracks its caller stopped (a quarter of a second: the end of a
+ * recording a page stopped, noticed about as soon as a person would). */
+export const TRACK_CHECK_MS = 250;
 
 // ------------------------------------------------------------------------------------------------ the worklet
 

@@ -11,8 +11,8 @@ export type WavSource = Blob | ArrayBuffer | ArrayBufferView;
 /** 'microphone' asks for one (and stops it again on stop() or a failure); a MediaStream or AudioNode is the
  * caller's, never stopped by the stream. The microphone's track ending by itself (unplugged, taken by another
  * application, the permission revoked), or all a MediaStream's audio tracks, fails the stream. A caller who stops
- * its tracks itself should stop() the stream too: a track's own stop() fires no 'ended', so the stream would
- * wait on silence. */
+ * all its tracks itself ends the stream as stop() does, within a quarter of a second (a track's own stop() fires
+ * no 'ended': the stream looks at the tracks while it runs). */
 export type StreamSource = 'microphone' | MediaStream | AudioNode | AsyncIterable<Float32Array>;
 
 export interface LoadOptions {
@@ -88,7 +88,8 @@ export interface StreamHandle {
   stats(): StreamStats;
   /** Stops capturing, waits for the inference in flight (its result is still delivered) and releases audio. */
   stop(): Promise<void>;
-  /** Settles when an async-iterable source ends, when stop() has finished, or when a failure has ended the
+  /** Settles when an async-iterable source ends, when the caller stopped all the tracks of its MediaStream, when
+   * stop() has finished, or when a failure has ended the
    * stream (a silent source does not hold it up: its iterator's return() is called and not awaited). Rejects with
    * the error that onError was given if the stream failed; it is marked handled, so a caller who handles errors
    * through onError may leave it unawaited. */
