@@ -289,6 +289,31 @@ describe('runExperiment', () => {
   });
 });
 
+describe('the final model', () => {
+  it('is checkpointed every epoch, stamped with the run, and a resume continues it from its last epoch', async () => {
+    const only = { crossValidate: false, finalModel: true, train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 } };
+    const whole = join(dir, 'final-whole');
+    await runExperiment(experiment(whole, only));
+    const { id } = JSON.parse(await readFile(join(whole, 'run.json'), 'utf8'));
+    const checkpoint = decodeModel(await readFile(join(whole, 'final-concat.safetensors')), 'checkpoint');
+    checkpoint.model.dispose();
+    expect(checkpoint.metadata.run).toBe(id);
+    expect(JSON.parse(checkpoint.metadata.training).epoch).toBe(3);
+
+    // Stopped in its second epoch (a hook that throws there, before that epoch is saved), then resumed.
+    const out = join(dir, 'final-killed');
+    const stop = (e: { kind: string; record?: { epoch: number } }) => {
+      if (e.kind === 'epoch' && e.record!.epoch === 2) throw new Error('killed');
+    };
+    await expect(runExperiment(experiment(out, { ...only, progress: stop }))).rejects.toThrow('killed');
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+    const starts: number[] = [];
+    await runExperiment(experiment(out, { ...only, resume: true, progress: (e) => void (e.kind === 'start' && starts.push(e.resumedAt)) }));
+    expect(starts).toEqual([1]);
+    expect(await readFile(join(out, 'model.safetensors'))).toEqual(await readFile(join(whole, 'model.safetensors')));
+  });
+});
+
 // The CLI as a user runs it, built from this source (test/cli.ts).
 describe('the ser command', () => {
   const cli = cliForTests();

@@ -1,8 +1,8 @@
 // The speaker-independent protocol: for each fold (speakers held out for test, others for training and, if
 // asked, validation), train the network under each gender design (a fusion of the gender input, and 'none')
 // on the same split, evaluate each on the held-out speakers, and pool the confusion matrices over folds. Each
-// fold's model is checkpointed every epoch and each finished fold's predictions are saved, so `resume`
-// continues a killed run where it stopped, and only the run it is (run-record.ts).
+// fold's model (and the final model) is checkpointed every epoch and each finished fold's predictions are saved,
+// so `resume` continues a killed run where it stopped, and only the run it is (run-record.ts).
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -106,7 +106,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
     };
   }
   const result: ExperimentResult = { corpus: input.corpusName, classes: input.classes, folds, conditions };
-  if (input.finalModel) result.modelPath = await trainFinalModel(input, folds[0], examples, unscored);
+  if (input.finalModel) result.modelPath = await trainFinalModel(input, run, folds[0], examples, unscored);
   return result;
 }
 
@@ -137,21 +137,9 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
   }
   const config = withGenderDesign(input.modelConfig(classes), condition);
   const train = designTraining(input.train, condition);
-  let resumeFrom: Awaited<ReturnType<typeof loadTrainingCheckpoint>> | undefined;
-  if (input.resume && existsSync(checkpointPath)) {
-    try {
-      resumeFrom = await loadTrainingCheckpoint(checkpointPath, run);
-    } catch (e) {
-      warn(`${(e as Error).message}; training ${name} from its first epoch`);
-    }
-  }
+  const resumeFrom = await resumeState(input, run, checkpointPath, name);
   input.progress?.({ kind: 'start', fold: fold.index, folds: foldCount, condition, epochs: input.train.epochs, windows: data.train.reduce((s, e) => s + e.windows.length, 0), resumedAt: resumeFrom?.state.epoch ?? 0 });
-  const hooks: TrainHooks = {
-    onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),
-    onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
-    saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
-  };
-  const { model, history, bestEpoch } = await fit(config, data.train, { examples: data.validation, unscored: unheard.validation }, train, hooks, resumeFrom);
+  const { model, history, bestEpoch } = await fit(config, data.train, { examples: data.validation, unscored: unheard.validation }, train, trainingHooks(input, run, checkpointPath), resumeFrom);
   let predictions: UtterancePrediction[];
   try {
     // Scores use the true gender where the model takes it; the gender head is scored on its own.
@@ -174,18 +162,19 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
   return outcome;
 }
 
-/** The first design asked for (the fusion under test) is the one the final model is trained with. */
-async function trainFinalModel(input: ExperimentInput, fold: Fold, examples: Example[], unscored: UnscoredExample[]): Promise<string> {
+/** The first design asked for (the fusion under test) is the one the final model is trained with. Checkpointed
+ * every epoch as a fold is (final-<design>.safetensors, kept as the folds' are), so a resume continues it too. */
+async function trainFinalModel(input: ExperimentInput, run: RunRecord, fold: Fold, examples: Example[], unscored: UnscoredExample[]): Promise<string> {
   const design = input.conditions[0];
   const config = withGenderDesign(input.modelConfig(input.classes), design);
   const held = (e: { speaker: string }) => fold.validationSpeakers.includes(e.speaker);
   const validation = { examples: examples.filter(held), unscored: unscored.filter(held) };
   const train = examples.filter((e) => !held(e));
-  input.progress?.({ kind: 'start', fold: -1, folds: 0, condition: design, epochs: input.train.epochs, windows: train.reduce((s, e) => s + e.windows.length, 0), resumedAt: 0 });
-  const { model } = await fit(config, train, validation, designTraining(input.train, design), {
-    onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),
-    onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
-  });
+  const name = `final-${design}`;
+  const checkpointPath = join(input.outDir, `${name}.safetensors`);
+  const resumeFrom = await resumeState(input, run, checkpointPath, `the final model (${name})`);
+  input.progress?.({ kind: 'start', fold: -1, folds: 0, condition: design, epochs: input.train.epochs, windows: train.reduce((s, e) => s + e.windows.length, 0), resumedAt: resumeFrom?.state.epoch ?? 0 });
+  const { model } = await fit(config, train, validation, designTraining(input.train, design), trainingHooks(input, run, checkpointPath), resumeFrom);
   const path = join(input.outDir, 'model.safetensors');
   try {
     await writeFileAtomic(path, await encodeModel(model, {}, { corpus: input.corpusName }));
@@ -202,6 +191,27 @@ function designTraining(options: TrainOptions, design: GenderDesign): TrainOptio
 }
 
 // ------------------------------------------------------------------------------------------------ checkpoints
+
+/** Progress reports, and a checkpoint at `checkpointPath` after every epoch, stamped with the run's id. */
+function trainingHooks(input: ExperimentInput, run: RunRecord, checkpointPath: string): TrainHooks {
+  return {
+    onBatch: (epoch, done, total) => input.progress?.({ kind: 'batch', epoch, done, total }),
+    onEpoch: (record) => input.progress?.({ kind: 'epoch', record }),
+    saveCheckpoint: (model, state) => saveTrainingCheckpoint(checkpointPath, model, state, run.id),
+  };
+}
+
+/** On resume, the state to continue `what` from: its checkpoint if this run wrote it. A damaged checkpoint, or
+ * another run's, is named and `what` trained from its first epoch. */
+async function resumeState(input: ExperimentInput, run: RunRecord, checkpointPath: string, what: string) {
+  if (!input.resume || !existsSync(checkpointPath)) return undefined;
+  try {
+    return await loadTrainingCheckpoint(checkpointPath, run);
+  } catch (e) {
+    (input.warn ?? ((message: string) => console.error(message)))(`${(e as Error).message}; training ${what} from its first epoch`);
+    return undefined;
+  }
+}
 
 async function saveTrainingCheckpoint(path: string, model: SerModel, state: TrainingState, runId: string): Promise<void> {
   const extra: Record<string, NamedTensor> = {};
