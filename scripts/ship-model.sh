@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/emodb}
 node scripts/build.mjs
-node dist/node/cli.js train --corpus emodb --data "$data" --final-only --no-tune --out runs/ship-model
+node dist/node/cli.js train --corpus emodb --data "$data" --final-only --no-tune --overwrite --out runs/ship-model
 mkdir -p models
 cp runs/ship-model/model.safetensors models/emodb.safetensors
 echo "models/emodb.safetensors: $(stat -c %s models/emodb.safetensors) bytes"

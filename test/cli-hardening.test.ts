@@ -3,7 +3,7 @@
 // message naming what was wrong, and loses nothing. Tiny synthetic runs, a few seconds each.
 
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,35 @@ describe('an output folder that holds a run', () => {
     expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toBe(report);
     expect(await readFile(join(out, 'results.json'), 'utf8')).toBe(results);
+  }, 60_000);
+
+  it("another run is refused, changing nothing, until --overwrite replaces it (it had overwritten the old run's files one by one)", async () => {
+    const out = join(dir, 'another-run');
+    expect((await cli.run(tinyDemo(out))).code).toBe(0);
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(out)).sort().map(async (f) => [f, await readFile(join(out, f), 'base64')] as const)));
+    const before = await files();
+    const other = await cli.run(tinyDemo(out, '--lr', '0.001'));
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(`ser: output folder ${out} holds another run (run ${JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).id}`);
+    expect(other.stderr).toContain('training.lr: 0.002 there vs 0.001 now). Nothing was changed there: use another --out, --resume to continue that run (with its data and options), or --overwrite to replace it.');
+    expect(await files()).toEqual(before);
+    const both = await cli.run(tinyDemo(out, '--lr', '0.001', '--overwrite', '--resume'));
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('ser: --resume and --overwrite contradict each other');
+    const replaced = await cli.run(tinyDemo(out, '--lr', '0.001', '--overwrite'));
+    expect(replaced.code).toBe(0);
+    const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+    expect(run.identity.training.lr).toBe(0.001);
+    for (const fold of ['fold1-none.json', 'fold2-none.json']) expect(JSON.parse(await readFile(join(out, fold), 'utf8')).run).toBe(run.id);
+  }, 60_000);
+
+  it('--seeds checks every seed\'s folder before the first seed trains', async () => {
+    const out = join(dir, 'seeds-held');
+    expect((await cli.run(tinyDemo(join(out, 'seed-2'), '--seed', '2', '--lr', '0.001'))).code).toBe(0);
+    const refused = await cli.run(tinyDemo(out, '--seeds', '2'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`ser: output folder ${join(out, 'seed-2')} holds another run`);
+    expect(existsSync(join(out, 'seed-1'))).toBe(false);
   }, 60_000);
 });
 

@@ -289,6 +289,64 @@ describe('runExperiment', () => {
   });
 });
 
+/** Every file of a folder with its bytes, to show that a refused run changed nothing. */
+async function snapshot(folder: string): Promise<Record<string, string>> {
+  const names = (await readdir(folder)).sort();
+  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await readFile(join(folder, n))).toString('base64')] as const)));
+}
+
+describe('an output folder that holds another run', () => {
+  const runId = async (folder: string) => JSON.parse(await readFile(join(folder, 'run.json'), 'utf8')).id as string;
+
+  it('is refused before anything in it changes, naming the folder and what to do; the same run runs again', async () => {
+    const out = join(dir, 'held');
+    await runExperiment(experiment(out));
+    const before = await snapshot(out);
+    const other = experiment(out, { train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8, lr: 1e-3 } });
+    await expect(runExperiment(other)).rejects.toThrow(
+      new RegExp(
+        `output folder ${out} holds another run \\(run [0-9a-f]{16}, recorded in ${out}/run\\.json; this run is [0-9a-f]{16}: training\\.lr: 0\\.002 there vs 0\\.001 now\\)\\. ` +
+          'Nothing was changed there: use another --out, --resume to continue that run \\(with its data and options\\), or --overwrite to replace it\\.',
+      ),
+    );
+    expect(await snapshot(out)).toEqual(before);
+    // The same run (the same id) runs again in its folder without --resume.
+    await runExperiment(experiment(out));
+    expect(Object.keys(await snapshot(out))).toEqual(Object.keys(before));
+  });
+
+  it('a folder of an older version (fold files, no run.json) is refused too, and a damaged run.json; an empty one is not', async () => {
+    const legacy = join(dir, 'legacy');
+    await runExperiment(experiment(legacy));
+    await rm(join(legacy, 'run.json'));
+    await expect(runExperiment(experiment(legacy))).rejects.toThrow(
+      /output folder .*legacy holds another run \(the files of a run of an older version, without run\.json: fold1-concat\.json, .* more\)\. .*--resume to continue that run \(its files are reused unchecked\), or --overwrite/,
+    );
+    expect(existsSync(join(legacy, 'run.json'))).toBe(false);
+    await writeFile(join(legacy, 'run.json'), '{"format":');
+    await expect(runExperiment(experiment(legacy))).rejects.toThrow(/output folder .*legacy holds another run \(.*legacy\/run\.json: damaged run record \(.*\): which run it holds cannot be told\)\. Nothing was changed there: use another --out, or --overwrite to replace it\./);
+    await expect(runExperiment(experiment(legacy, { resume: true }))).rejects.toThrow(/legacy\/run\.json: damaged run record .*start again in another --out folder, or replace that run with --overwrite/);
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    await writeFile(join(empty, 'notes.txt'), 'mine'); // a file a run does not write is nobody's run
+    await runExperiment(experiment(empty));
+    expect(await readFile(join(empty, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('overwrite replaces it: the old run\'s files are gone, a run of more folds leaves none behind', async () => {
+    const out = join(dir, 'overwritten');
+    await runExperiment(experiment(out, { folds: { kind: 'kfold', k: 3 } }));
+    await writeFile(join(out, 'notes.txt'), 'mine');
+    const old = await runId(out);
+    const warnings: string[] = [];
+    await runExperiment(experiment(out, { folds: { kind: 'kfold', k: 2 }, overwrite: true, warn: (m) => warnings.push(m) }));
+    expect(await runId(out)).not.toBe(old);
+    expect((await readdir(out)).sort()).toEqual(['fold1-concat.json', 'fold1-concat.safetensors', 'fold2-concat.json', 'fold2-concat.safetensors', 'notes.txt', 'run.json']);
+    expect(warnings).toEqual([expect.stringMatching(/overwritten: removed the 6 file\(s\) of the run that was there \(fold1-concat\.json, .* and 3 more\), to replace it/)]);
+    await expect(runExperiment(experiment(out, { overwrite: true, resume: true }))).rejects.toThrow(/resume and overwrite contradict each other/);
+  });
+});
+
 describe('the final model', () => {
   it('is checkpointed every epoch, stamped with the run, and a resume continues it from its last epoch', async () => {
     const only = { crossValidate: false, finalModel: true, train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 } };

@@ -16,6 +16,7 @@ import { toExamples, toUnscored } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
 import { runExperiment, type Condition, type ExperimentInput } from '../train/experiment.js';
 import { prepareOutputDir } from '../io/out-dir.js';
+import { checkRunFolder } from '../train/run-record.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readCheckpointFile } from '../io/safetensors-file.js';
 import type { FoldScheme } from '../train/folds.js';
@@ -63,6 +64,7 @@ interface TrainFlags {
   patience: number;
   strict: boolean;
   resume: boolean;
+  overwrite: boolean;
   final: boolean;
   finalOnly: boolean;
   json: boolean;
@@ -97,6 +99,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
     .option('--split-seed <n>', "seed of the folds' order and validation speakers (default: --seed); e.g. --seed 4 --seeds 2 --split-seed 1 adds seeds 4 and 5 on the folds of a --seeds 3 run", seedNumber('--split-seed'))
     .option('--resume', 'continue a killed run from the checkpoints in --out', false)
+    .option('--overwrite', 'replace the run that --out holds (its files are removed), where another one is refused', false)
     .addOption(finalFlag)
     .option('--final-only', 'skip the cross-validation: train only the final model on all speakers', false)
     .option('--profile', 'print the per-kernel GPU time of the run (needs timestamp-query)', false)
@@ -108,12 +111,13 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 /** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
  * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
  * the corpus was read, naming neither flag). */
-function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'final' | 'finalOnly' | 'seed' | 'seeds'>, cmd: Command): void {
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'final' | 'finalOnly' | 'seed' | 'seeds' | 'resume' | 'overwrite'>, cmd: Command): void {
   // Flags that contradict each other, refused rather than one of them dropped in silence: --fusion under
   // --no-gender trained 'none' alone, and --final-only --no-final trained the final model and nothing else.
   const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
   if (!flags.gender && given('fusion')) throw new Error(`--fusion ${flags.fusion} and --no-gender contradict each other: --no-gender trains only the design 'none'`);
   if (flags.finalOnly && !flags.final && given('final')) throw new Error('--final-only and --no-final contradict each other: --final-only trains only the final model');
+  if (flags.resume && flags.overwrite) throw new Error('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
   if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
     throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
   }
@@ -135,36 +139,37 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
   }
   const profiler = flags.profile ? engine.runtime?.enableProfiler() : undefined;
   const conditions: Condition[] = flags.gender ? [flags.fusion, 'none'] : ['none'];
+  const input = (seed: number, outDir: string, finalModel: boolean): ExperimentInput => ({
+    corpusName,
+    classes,
+    utterances,
+    unscored,
+    modelConfig: MODEL_PRESETS[flags.model],
+    train: { ...trainingOptions(flags), seed },
+    folds: flags.folds,
+    splitSeed: flags.splitSeed ?? flags.seed,
+    validationSpeakers: flags.validationSpeakers,
+    conditions,
+    outDir,
+    resume: flags.resume,
+    overwrite: flags.overwrite,
+    finalModel: finalModel || flags.finalOnly,
+    crossValidate: !flags.finalOnly,
+  });
   const experiment = async (seed: number, outDir: string, finalModel: boolean) => {
     const progress = flags.json ? undefined : new TrainingProgress();
-    const result = await runExperiment({
-      corpusName,
-      classes,
-      utterances,
-      unscored,
-      modelConfig: MODEL_PRESETS[flags.model],
-      train: { ...trainingOptions(flags), seed },
-      folds: flags.folds,
-      splitSeed: flags.splitSeed ?? flags.seed,
-      validationSpeakers: flags.validationSpeakers,
-      conditions,
-      outDir,
-      resume: flags.resume,
-      finalModel: finalModel || flags.finalOnly,
-      crossValidate: !flags.finalOnly,
-      progress: progress?.handle,
-    }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
+    const result = await runExperiment({ ...input(seed, outDir, finalModel), progress: progress?.handle }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
     // --final-only scores nothing: its empty report had replaced report.md and results.json of the
     // cross-validation run in the same folder (the usual way to add the final model to one).
     return { result, reportPath: flags.finalOnly ? undefined : await writeRunReport(outDir, result) };
   };
   if (flags.seeds > 1) {
-    // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed).
+    // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed). Every
+    // seed's folder is checked before the first seed trains: a refusal at the third seed came after hours.
+    const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: join(flags.out, `seed-${flags.seed + i}`), finalModel: flags.final && i === 0 }));
+    for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
     const runs = [];
-    for (let i = 0; i < flags.seeds; i++) {
-      const seed = flags.seed + i;
-      runs.push({ seed, ...(await experiment(seed, join(flags.out, `seed-${seed}`), flags.final && i === 0)) });
-    }
+    for (const { seed, outDir, finalModel } of seeds) runs.push({ seed, ...(await experiment(seed, outDir, finalModel)) });
     const summary = seedsSummary(corpusName, runs);
     await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
     if (flags.json) console.log(JSON.stringify(summary.json));

@@ -41,6 +41,9 @@ export interface ExperimentInput {
   conditions: Condition[];
   outDir: string;
   resume: boolean;
+  /** Replace the run outDir holds (its files are removed first); without it, a run that is not a resume is
+   * refused in a folder that holds another run. Not with resume. */
+  overwrite?: boolean;
   /** Train one more model on all speakers (minus validation speakers) and save it as model.safetensors. */
   finalModel: boolean;
   /** false: skip the cross-validation and train only the final model. Default true. */

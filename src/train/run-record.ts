@@ -1,11 +1,11 @@
 // What identifies a run (a hash of the utterance list and labels, the classes, the model configuration, the
 // training options and the fold scheme) is written to run.json in the output folder when the run starts; a
 // resume that does not match it is refused, naming the differences, and fold results and checkpoints carry the
-// run's id, so that files left by another run in the same folder are never taken for this one's.
+// run's id, so that files left by another run in the same folder are never taken for this one's. A run that is
+// not a resume is refused in a folder that holds another run, unless told to replace it (`overwrite`).
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -69,17 +69,17 @@ export function runIdentity(input: ExperimentInput): RunIdentity {
   };
 }
 
-/** Where two identities differ, as `field: recorded vs now` lines (at most 8). */
-export function identityDifferences(recorded: RunIdentity, now: RunIdentity): string[] {
+/** Where two identities differ, as `field: recorded vs now` lines (at most 8); `recordedAs` names the recorded run. */
+export function identityDifferences(recorded: RunIdentity, now: RunIdentity, recordedAs = 'in the interrupted run'): string[] {
   const out: string[] = [];
   if (recorded.data?.hash !== now.data.hash) {
-    out.push(`data: ${recorded.data?.utterances} utterances (hash ${String(recorded.data?.hash).slice(0, 12)}) in the interrupted run vs ${now.data.utterances} (hash ${now.data.hash.slice(0, 12)}) now: the files, their labels or their audio differ`);
+    out.push(`data: ${recorded.data?.utterances} utterances (hash ${String(recorded.data?.hash).slice(0, 12)}) ${recordedAs} vs ${now.data.utterances} (hash ${now.data.hash.slice(0, 12)}) now: the files, their labels or their audio differ`);
   }
   const walk = (a: unknown, b: unknown, path: string) => {
     if (canonicalJson(a) === canonicalJson(b)) return;
     const objects = a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b);
     if (!objects) {
-      out.push(`${path}: ${canonicalJson(a) ?? 'absent'} in the interrupted run vs ${canonicalJson(b) ?? 'absent'} now`);
+      out.push(`${path}: ${canonicalJson(a) ?? 'absent'} ${recordedAs} vs ${canonicalJson(b) ?? 'absent'} now`);
       return;
     }
     const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
@@ -91,41 +91,114 @@ export function identityDifferences(recorded: RunIdentity, now: RunIdentity): st
   return out.length > 8 ? [...out.slice(0, 8), `and ${out.length - 8} more`] : out;
 }
 
-/** Records the run in run.json (atomically) or, on resume, checks that it is the run recorded there. */
-export async function startRun(input: ExperimentInput): Promise<RunRecord> {
+/** The files a run writes in its folder (run.json, fold results and checkpoints, the final model and its
+ * checkpoint, the report): those of a folder without run.json are an older version's run, and overwrite removes
+ * them. A file of another name (the user's) is never either. */
+const RUN_FILE = /^(run\.json|results\.json|report\.md|model\.safetensors|(fold\d+|final)-[a-z]+\.(json|safetensors)|(confusion|curves)-[a-z]+\.svg)$/;
+
+async function runFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+  return entries.filter((e) => e.isFile() && RUN_FILE.test(e.name)).map((e) => e.name).sort();
+}
+
+const few = (names: string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+
+/** run.json as written, or an Error naming it and the damage. */
+async function readRunFile(path: string): Promise<RunFile | Error> {
+  try {
+    const recorded = JSON.parse(await readFile(path, 'utf8')) as RunFile;
+    if (recorded?.format !== RUN_FORMAT || typeof recorded.id !== 'string' || !recorded.identity || typeof recorded.identity !== 'object') throw new Error('not a run record');
+    return recorded;
+  } catch (e) {
+    return new Error(`${path}: damaged run record (${(e as Error).message})`);
+  }
+}
+
+/** What starting a run in its folder does. */
+interface Plan {
+  id: string;
+  identity: RunIdentity;
+  legacy: boolean;
+  /** Whether run.json is (re)written. */
+  write: boolean;
+  /** The previous run's files, removed before run.json is written (overwrite). */
+  replace: string[];
+  warning?: string;
+}
+
+/** Decided from what the folder holds, writing nothing; an Error where the run may not start there. */
+async function planRun(input: ExperimentInput): Promise<Plan> {
   const path = join(input.outDir, 'run.json');
   const identity = runIdentity(input);
   const id = sha256(canonicalJson(identity)).slice(0, 16);
-  const record = (legacy: boolean): RunRecord => ({ id, owns: (runId) => runId === id || (legacy && runId === undefined) });
-  const write = (legacy: boolean) => writeFileAtomic(path, new TextEncoder().encode(JSON.stringify({ format: RUN_FORMAT, id, identity, ...(legacy ? { legacy } : {}) } satisfies RunFile, null, 2)));
-  if (input.resume && existsSync(path)) {
-    let recorded: RunFile;
-    try {
-      recorded = JSON.parse(await readFile(path, 'utf8')) as RunFile;
-      if (recorded?.format !== RUN_FORMAT || typeof recorded.id !== 'string' || !recorded.identity || typeof recorded.identity !== 'object') throw new Error('not a run record');
-    } catch (e) {
-      throw new Error(`${path}: damaged run record (${(e as Error).message}): cannot check that --resume continues the same run; start again without --resume, or in another folder`);
+  const plan = { id, identity, legacy: false, write: true, replace: [] as string[] };
+  if (input.resume && input.overwrite) throw new Error(`resume and overwrite contradict each other (${input.outDir}): resume continues the run there, overwrite replaces it`);
+  const files = await runFiles(input.outDir);
+  const recorded = files.includes('run.json') ? await readRunFile(path) : undefined;
+  if (input.resume) {
+    if (recorded instanceof Error) {
+      throw new Error(`${recorded.message}: cannot check that --resume continues the same run; start again in another --out folder, or replace that run with --overwrite`);
     }
-    if (recorded.id !== id) {
+    if (recorded && recorded.id !== id) {
       const differences = identityDifferences(recorded.identity, identity);
       throw new Error(
         `--resume does not match the run recorded in ${path}: ${differences.length ? differences.join('; ') : 'the run identity differs'}. ` +
-          'Resume with the same data and options, or start again without --resume (or in another --out folder).',
+          'Resume with the same data and options, or start again in another --out folder (or replace that run with --overwrite).',
       );
     }
-    return record(!!recorded.legacy);
-  }
-  if (input.resume) {
-    const leftovers = (await readdir(input.outDir)).filter((f) => /^fold\d+-.*\.(json|safetensors)$/.test(f));
-    if (leftovers.length) {
-      (input.warn ?? ((m: string) => console.error(m)))(
-        `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${leftovers.length} fold file(s) there; they are reused as they are`,
-      );
-      await write(true);
-      return record(true);
+    if (recorded) return { ...plan, legacy: !!recorded.legacy, write: false };
+    if (files.length) {
+      const warning = `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${files.length} file(s) there (${few(files)}); they are reused as they are`;
+      return { ...plan, legacy: true, warning };
     }
+    return plan;
   }
-  await write(false);
-  return record(false);
+  // Not a resume: the folder must be empty of runs, hold this same run (run again, or --final-only beside its
+  // cross-validation), or be given up (overwrite).
+  if (input.overwrite) return { ...plan, replace: files.filter((f) => f !== 'run.json') };
+  if (recorded && !(recorded instanceof Error) && recorded.id === id) return { ...plan, legacy: !!recorded.legacy, write: false };
+  if (!recorded && !files.length) return plan;
+  let held: string;
+  let advice = 'use another --out, or --overwrite to replace it';
+  if (recorded instanceof Error) held = `${recorded.message}: which run it holds cannot be told`;
+  else if (recorded) {
+    const differences = identityDifferences(recorded.identity, identity, 'there');
+    held = `run ${recorded.id}, recorded in ${path}; this run is ${id}: ${differences.length ? differences.join('; ') : 'the run identity differs'}`;
+    advice = 'use another --out, --resume to continue that run (with its data and options), or --overwrite to replace it';
+  } else {
+    held = `the files of a run of an older version, without run.json: ${few(files)}`;
+    advice = 'use another --out, --resume to continue that run (its files are reused unchecked), or --overwrite to replace it';
+  }
+  throw new Error(`output folder ${input.outDir} holds another run (${held}). Nothing was changed there: ${advice}.`);
 }
 
+/** Refuses, as startRun would, a run that may not start in its folder (resume of another run, a folder holding
+ * another run); writes nothing. For commands that start several runs, before the first. */
+export async function checkRunFolder(input: ExperimentInput): Promise<void> {
+  await planRun(input);
+}
+
+/** Records the run in run.json (atomically) or, on resume, checks that it is the run recorded there; with
+ * overwrite, first removes the files of the run that was there. Call it holding the folder's lock. */
+export async function startRun(input: ExperimentInput): Promise<RunRecord> {
+  const plan = await planRun(input);
+  const warn = input.warn ?? ((m: string) => console.error(m));
+  if (plan.warning) warn(plan.warning);
+  if (plan.replace.length) {
+    // All of them, not only those the new run writes again: a run of more folds would leave fold results and
+    // checkpoints beside the new run's. run.json stays until the new one replaces it, so a removal cut short
+    // leaves the old run recorded (and resumable) rather than files no run.json claims.
+    for (const name of plan.replace) {
+      const file = join(input.outDir, name);
+      await unlink(file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw new Error(`${file}: cannot remove it to replace the run there (${e.message})`, { cause: e });
+      });
+    }
+    warn(`${input.outDir}: removed the ${plan.replace.length} file(s) of the run that was there (${few(plan.replace)}), to replace it`);
+  }
+  if (plan.write) {
+    const file: RunFile = { format: RUN_FORMAT, id: plan.id, identity: plan.identity, ...(plan.legacy ? { legacy: true } : {}) };
+    await writeFileAtomic(join(input.outDir, 'run.json'), new TextEncoder().encode(JSON.stringify(file, null, 2)));
+  }
+  return { id: plan.id, owns: (runId) => runId === plan.id || (plan.legacy && runId === undefined) };
+}
