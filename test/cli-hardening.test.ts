@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliForTests } from './cli.js';
@@ -104,12 +104,17 @@ describe('an output folder that holds a run', () => {
     for (const fold of ['fold1-none.json', 'fold2-none.json']) expect(JSON.parse(await readFile(join(out, fold), 'utf8')).run).toBe(run.id);
   }, 60_000);
 
-  it('--seeds checks every seed\'s folder before the first seed trains', async () => {
+  it('--seeds checks every seed\'s folder before the first seed trains, and locks the outer folder', async () => {
     const out = join(dir, 'seeds-held');
     expect((await cli.run(tinyDemo(join(out, 'seed-2'), '--seed', '2', '--lr', '0.001'))).code).toBe(0);
     const refused = await cli.run(tinyDemo(out, '--seeds', '2'));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`ser: output folder ${join(out, 'seed-2')} holds another run`);
+    expect(existsSync(join(out, 'seed-1'))).toBe(false);
+    await writeFile(join(out, 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
+    const locked = await cli.run(tinyDemo(out, '--seeds', '2', '--overwrite'));
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toContain(`ser: output folder ${out} is in use by another run (process ${process.pid}): wait for it to end, or use another --out. If no run is writing there, remove ${join(out, 'run.lock')}`);
     expect(existsSync(join(out, 'seed-1'))).toBe(false);
   }, 60_000);
 });

@@ -1,11 +1,14 @@
 // Training that would otherwise end in a silently wrong result: a diverged run (non-finite loss or weights)
 // stops without writing a non-finite checkpoint; a resume that does not match the interrupted run is refused;
 // damaged fold results are named and retrained; one-class data and a speaker of two genders are refused; an
-// output folder that cannot be written fails at once. Small models on the CPU backend, so it runs in seconds.
+// output folder that cannot be written fails at once, one that holds another run or is locked by a live one is
+// refused, and a killed run's lock and temp files are cleared; the final model resumes from its checkpoint.
+// Small models on the CPU backend, so it runs in seconds.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, init } from '../src/engine/context.js';
@@ -289,6 +292,9 @@ describe('runExperiment', () => {
   });
 });
 
+/** A pid no process has: a child's, once it has exited. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+
 /** Every file of a folder with its bytes, to show that a refused run changed nothing. */
 async function snapshot(folder: string): Promise<Record<string, string>> {
   const names = (await readdir(folder)).sort();
@@ -344,6 +350,56 @@ describe('an output folder that holds another run', () => {
     expect((await readdir(out)).sort()).toEqual(['fold1-concat.json', 'fold1-concat.safetensors', 'fold2-concat.json', 'fold2-concat.safetensors', 'notes.txt', 'run.json']);
     expect(warnings).toEqual([expect.stringMatching(/overwritten: removed the 6 file\(s\) of the run that was there \(fold1-concat\.json, .* and 3 more\), to replace it/)]);
     await expect(runExperiment(experiment(out, { overwrite: true, resume: true }))).rejects.toThrow(/resume and overwrite contradict each other/);
+  });
+});
+
+describe('one run at a time in a folder', () => {
+  it('refuses a folder another live process has locked, naming the folder and the pid, and changes nothing', async () => {
+    const out = join(dir, 'locked');
+    await mkdir(out);
+    const lock = JSON.stringify({ pid: process.ppid, host: hostname(), started: '2024-01-01T00:00:00.000Z' });
+    await writeFile(join(out, 'run.lock'), lock);
+    await expect(runExperiment(experiment(out))).rejects.toThrow(
+      `output folder ${out} is in use by another run (process ${process.ppid}, since 2024-01-01T00:00:00.000Z): wait for it to end, or use another --out. If no run is writing there, remove ${out}/run.lock`,
+    );
+    expect(await readdir(out)).toEqual(['run.lock']);
+    expect(await readFile(join(out, 'run.lock'), 'utf8')).toBe(lock);
+  });
+
+  it("takes over a dead process's lock with a note, and releases its own when it ends, failed or not", async () => {
+    const out = join(dir, 'stale-lock');
+    await mkdir(out);
+    const dead = deadPid();
+    await writeFile(join(out, 'run.lock'), JSON.stringify({ pid: dead, host: hostname() }));
+    const warnings: string[] = [];
+    await runExperiment(experiment(out, { warn: (m) => warnings.push(m) }));
+    expect(warnings).toEqual([`${join(out, 'run.lock')}: took over the lock of process ${dead}, which is no longer running (a killed run)`]);
+    expect(existsSync(join(out, 'run.lock'))).toBe(false);
+    const diverged = experiment(join(dir, 'failed-lock'), { train: { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 8, lr: 1e308 } });
+    await expect(runExperiment(diverged)).rejects.toThrow(TrainingDivergedError);
+    expect(existsSync(join(dir, 'failed-lock', 'run.lock'))).toBe(false);
+  });
+
+  it('two runs started at once in one folder: one runs, the other is refused', async () => {
+    const out = join(dir, 'at-once');
+    const results = await Promise.allSettled([runExperiment(experiment(out)), runExperiment(experiment(out))]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(new RegExp(`output folder ${out} is in use by another run \\(process ${process.pid}`));
+  });
+
+  it('removes the temp files that killed writers left (ours only, of dead processes), saying so once', async () => {
+    const out = join(dir, 'temp-files');
+    await mkdir(out);
+    const dead = deadPid();
+    const stale = [`fold1-concat.safetensors.tmp-${dead}-k3j9x0ab`, `run.json.tmp-${dead}-a1`];
+    const kept = [`fold2-concat.json.tmp-${process.ppid}-zz0099aa`, 'notes.tmp-old', 'data.tmp-12-X'];
+    for (const name of [...stale, ...kept]) await writeFile(join(out, name), 'x');
+    const warnings: string[] = [];
+    await runExperiment(experiment(out, { warn: (m) => warnings.push(m) }));
+    const left = await readdir(out);
+    for (const name of stale) expect(left).not.toContain(name);
+    for (const name of kept) expect(left).toContain(name);
+    expect(warnings).toEqual([`${out}: removed 2 temp file(s) that killed runs had left: ${[...stale].sort().join(', ')}`]);
   });
 });
 

@@ -14,8 +14,9 @@ import { AudioError, fixedWindows, loadAudio } from '../audio/index.js';
 import { checkLoaded, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { toExamples, toUnscored } from '../train/dataset.js';
 import { predictExamples } from '../train/evaluate.js';
-import { runExperiment, type Condition, type ExperimentInput } from '../train/experiment.js';
+import { runExperiment, type Condition, type ExperimentInput, type ExperimentResult } from '../train/experiment.js';
 import { prepareOutputDir } from '../io/out-dir.js';
+import { lockFolder, removeStaleTemps } from '../io/folder-lock.js';
 import { checkRunFolder } from '../train/run-record.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readCheckpointFile } from '../io/safetensors-file.js';
@@ -158,22 +159,32 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
   });
   const experiment = async (seed: number, outDir: string, finalModel: boolean) => {
     const progress = flags.json ? undefined : new TrainingProgress();
-    const result = await runExperiment({ ...input(seed, outDir, finalModel), progress: progress?.handle }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
+    let reportPath: string | undefined;
     // --final-only scores nothing: its empty report had replaced report.md and results.json of the
     // cross-validation run in the same folder (the usual way to add the final model to one).
-    return { result, reportPath: flags.finalOnly ? undefined : await writeRunReport(outDir, result) };
+    const report = flags.finalOnly ? undefined : async (result: ExperimentResult) => void (reportPath = await writeRunReport(outDir, result));
+    const result = await runExperiment({ ...input(seed, outDir, finalModel), progress: progress?.handle, report }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
+    return { result, reportPath };
   };
   if (flags.seeds > 1) {
-    // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed). Every
-    // seed's folder is checked before the first seed trains: a refusal at the third seed came after hours.
-    const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: join(flags.out, `seed-${flags.seed + i}`), finalModel: flags.final && i === 0 }));
-    for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
-    const runs = [];
-    for (const { seed, outDir, finalModel } of seeds) runs.push({ seed, ...(await experiment(seed, outDir, finalModel)) });
-    const summary = seedsSummary(corpusName, runs);
-    await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
-    if (flags.json) console.log(JSON.stringify(summary.json));
-    else console.log(`\n${summary.text}\nreport: ${join(flags.out, 'seeds.md')} (and one folder per seed)`);
+    // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed). The
+    // outer folder is locked too (its seeds.md), and every seed's folder is checked before the first seed trains:
+    // a refusal at the third seed came after hours.
+    const warn = (message: string) => console.error(message);
+    const lock = await lockFolder(flags.out, warn);
+    try {
+      await removeStaleTemps(flags.out, warn);
+      const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: join(flags.out, `seed-${flags.seed + i}`), finalModel: flags.final && i === 0 }));
+      for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
+      const runs = [];
+      for (const { seed, outDir, finalModel } of seeds) runs.push({ seed, ...(await experiment(seed, outDir, finalModel)) });
+      const summary = seedsSummary(corpusName, runs);
+      await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
+      if (flags.json) console.log(JSON.stringify(summary.json));
+      else console.log(`\n${summary.text}\nreport: ${join(flags.out, 'seeds.md')} (and one folder per seed)`);
+    } finally {
+      await lock.release();
+    }
   } else {
     const { result, reportPath } = await experiment(flags.seed, flags.out, flags.final);
     if (flags.json) console.log(JSON.stringify(summaryJson(result)));

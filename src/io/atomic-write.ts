@@ -10,6 +10,12 @@ export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${random}`;
 }
 
+/** The pid in a name tempPathFor gave (the process that was writing it), or undefined for any other name. */
+export function tempWriter(name: string): number | undefined {
+  const match = /\.tmp-(\d+)-[0-9a-z]*$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Writes and fsyncs `bytes` (text as UTF-8) to `tempPath`, so that its content is on disk before any rename. */
 export async function writeDurably(tempPath: string, bytes: Uint8Array | string): Promise<void> {
   const handle = await open(tempPath, 'wx');
@@ -38,7 +44,7 @@ async function syncDirectory(directory: string): Promise<void> {
 /**
  * Replaces `path` with `bytes` (text as UTF-8) atomically: a reader (or a restart after a crash) sees either
  * the old file or the new one, never a half-written one. A crash can leave `${path}.tmp-*`
- * behind, which is safe to delete when no writer is running.
+ * behind, which is safe to delete when no writer is running (folder-lock.ts does, in a run's folder).
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const tempPath = tempPathFor(path);

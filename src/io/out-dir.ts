@@ -4,6 +4,7 @@
 
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { tempPathFor } from './atomic-write.js';
 
 export async function prepareOutputDir(dir: string): Promise<void> {
   const absolute = resolve(dir);
@@ -31,7 +32,8 @@ export async function prepareOutputDir(dir: string): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') fail(`cannot create ${folder} (${(e as Error).message})`);
     }
   }
-  const probe = resolve(absolute, `.write-probe-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  // A temp name (atomic-write.ts), so that one a killed process left is removed with the other temp files.
+  const probe = tempPathFor(resolve(absolute, '.write-probe'));
   try {
     await writeFile(probe, 'ser-webgpu write probe\n', { flag: 'wx' });
   } catch (e) {

@@ -2,7 +2,8 @@
 // asked, validation), train the network under each gender design (a fusion of the gender input, and 'none')
 // on the same split, evaluate each on the held-out speakers, and pool the confusion matrices over folds. Each
 // fold's model (and the final model) is checkpointed every epoch and each finished fold's predictions are saved,
-// so `resume` continues a killed run where it stopped, and only the run it is (run-record.ts).
+// so `resume` continues a killed run where it stopped, and only the run it is (run-record.ts). One run at a time
+// writes in a folder (folder-lock.ts), and never over another run's files unless told to (`overwrite`).
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { predictExamples, type UtterancePrediction } from './evaluate.js';
 import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { prepareOutputDir } from '../io/out-dir.js';
+import { lockFolder, removeStaleTemps } from '../io/folder-lock.js';
 import { startRun, type RunRecord } from './run-record.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 
@@ -49,7 +51,9 @@ export interface ExperimentInput {
   /** false: skip the cross-validation and train only the final model. Default true. */
   crossValidate?: boolean;
   progress?: (event: ProgressEvent) => void;
-  /** Messages about what a resume could not reuse (default: printed to stderr). */
+  /** Writes the run's report into outDir, still holding its lock (a run starting there waits for the report). */
+  report?: (result: ExperimentResult) => Promise<void>;
+  /** Messages about what a resume could not reuse, a stale lock or temp files removed (default: printed to stderr). */
   warn?: (message: string) => void;
 }
 
@@ -95,22 +99,30 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const unscored = toUnscored(input.unscored ?? [], base.windowSamples);
   // Only a run that can start is recorded: a command refused here (--folds 5 for 4 speakers) had already replaced
   // the run.json of the run in the folder, whose --resume was then refused and its checkpoints orphaned.
-  const run = await startRun(input);
-  const conditions: ExperimentResult['conditions'] = {};
-  for (const condition of input.crossValidate === false ? [] : input.conditions) {
-    const outcomes: FoldOutcome[] = [];
-    for (const fold of folds) outcomes.push(await runFold(input, run, fold, folds.length, condition, examples, unscored));
-    const perFold = outcomes.map((o) => classificationReport(o.truth, o.predicted, input.classes));
-    conditions[condition] = {
-      report: mergeReports(perFold),
-      perFold,
-      genderHeadAccuracy: condition === 'none' ? undefined : accuracy(outcomes.flatMap((o) => o.genderTruth), outcomes.flatMap((o) => o.genderPredicted)),
-      histories: outcomes.map((o) => o.history),
-    };
+  const warn = input.warn ?? ((message: string) => console.error(message));
+  const lock = await lockFolder(input.outDir, warn);
+  try {
+    const run = await startRun(input);
+    await removeStaleTemps(input.outDir, warn);
+    const conditions: ExperimentResult['conditions'] = {};
+    for (const condition of input.crossValidate === false ? [] : input.conditions) {
+      const outcomes: FoldOutcome[] = [];
+      for (const fold of folds) outcomes.push(await runFold(input, run, fold, folds.length, condition, examples, unscored));
+      const perFold = outcomes.map((o) => classificationReport(o.truth, o.predicted, input.classes));
+      conditions[condition] = {
+        report: mergeReports(perFold),
+        perFold,
+        genderHeadAccuracy: condition === 'none' ? undefined : accuracy(outcomes.flatMap((o) => o.genderTruth), outcomes.flatMap((o) => o.genderPredicted)),
+        histories: outcomes.map((o) => o.history),
+      };
+    }
+    const result: ExperimentResult = { corpus: input.corpusName, classes: input.classes, folds, conditions };
+    if (input.finalModel) result.modelPath = await trainFinalModel(input, run, folds[0], examples, unscored);
+    await input.report?.(result);
+    return result;
+  } finally {
+    await lock.release();
   }
-  const result: ExperimentResult = { corpus: input.corpusName, classes: input.classes, folds, conditions };
-  if (input.finalModel) result.modelPath = await trainFinalModel(input, run, folds[0], examples, unscored);
-  return result;
 }
 
 /** A fold's training, validation and test speakers' items (scored examples, or unscored audio). */
