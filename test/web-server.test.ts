@@ -3,12 +3,14 @@
 // of an allowed folder, a sibling folder with the same name prefix, and the package's own files beside the page.
 // Each gets its status code and none gets a secret; after each one the server still serves the page. A 3 GiB
 // checkpoint is streamed, one that grows while it is sent is sent at its Content-Length, and the page's source
-// maps carry no sources.
+// maps carry no sources. Against a server with short limits: connections that send nothing, part of their
+// headers or a byte at a time, kept-alive ones left idle, clients that stop reading and floods of connections are
+// each freed within their limit while the page is still served, and request bodies are refused unread.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -294,6 +296,172 @@ describe('ser web refuses hostile requests, and keeps serving', () => {
     expect(replies.map((r) => r.status)).toEqual(hostile.map(([, , status]) => status));
     for (const r of replies) expect(r.body).not.toContain(SECRET);
     await expectPageServed();
+  });
+});
+
+/** Short limits, so that each client below is given up on within a second. stalledMs is above requestMs, as in
+ * WEB_LIMITS: a connection that sends nothing is given its 408 before its socket times out. */
+const LIMITS = { requestMs: 500, keepAliveMs: 200, stalledMs: 800, checkMs: 100, maxConnections: 8 };
+
+interface Held {
+  /** What the server sent, as latin1 text. */
+  text: string;
+  /** From the connection's opening to its close by the server (Infinity: still open at the end of the wait). */
+  ms: number;
+}
+
+/**
+ * Opens a connection to `server`, lets `act` write to it (or not) and reads until the server closes it, giving up
+ * after `waitMs`. The socket reads all along: a paused socket never sees the server's close.
+ */
+function hold(server: { url: string }, act: (socket: Socket, host: string) => void, waitMs = 5_000): Promise<Held> {
+  return new Promise((ok) => {
+    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+    const began = Date.now();
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      ok({ text, ms: Infinity });
+    }, waitMs);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      ok({ text, ms: Date.now() - began });
+    });
+    socket.on('connect', () => act(socket, `Host: ${new URL(server.url).host}\r\n`));
+  });
+}
+
+/** The status line of each response in `text`. */
+const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]));
+
+describe('ser web frees every connection within a bounded time, and keeps serving meanwhile', () => {
+  // Under Node 20's defaults the first three were held 60-90 s, a kept-alive connection 6 s, and a client that
+  // stopped reading for as long as it liked; here each is given up on within its limit.
+  let limited: Awaited<ReturnType<typeof serveWeb>>;
+  beforeAll(async () => {
+    limited = await serveWeb(0, { root: join(base, 'pkg'), limits: LIMITS });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+  const pageServed = async () => {
+    const page = await hold(limited, (s, host) => s.write(`GET / HTTP/1.1\r\n${host}Connection: close\r\n\r\n`));
+    expect(statuses(page.text)).toEqual([200]);
+  };
+  const requestBound = LIMITS.requestMs + LIMITS.checkMs + 500;
+
+  it.each<[string, (socket: Socket, host: string) => void]>([
+    ['a connection that sends nothing', () => undefined],
+    ['one that stops part-way through its headers', (s, host) => s.write(`GET / HTTP/1.1\r\n${host}X-Wait: `)],
+    [
+      'one that sends a header byte every 50 ms (slowloris)',
+      (s, host) => {
+        s.write(`GET / HTTP/1.1\r\n${host}X-Wait: `);
+        const drip = setInterval(() => (s.writable ? s.write('a') : clearInterval(drip)), 50);
+        s.on('close', () => clearInterval(drip));
+      },
+    ],
+    ['one that sends a request line and stops before the Host header', (s) => s.write('GET / HTTP/1.1\r\n')],
+  ])('%s: a 408 and closed within requestMs', async (_, act) => {
+    const [held] = await Promise.all([hold(limited, act), pageServed()]);
+    expect(statuses(held.text)).toEqual([408]);
+    expect(held.ms).toBeGreaterThanOrEqual(LIMITS.requestMs - 50);
+    expect(held.ms).toBeLessThan(requestBound);
+  });
+
+  it('a kept-alive connection left idle after its answer: closed after keepAliveMs (and Node’s 1 s)', async () => {
+    const held = await hold(limited, (s, host) => s.write(`GET / HTTP/1.1\r\n${host}\r\n`));
+    expect(statuses(held.text)).toEqual([200]);
+    expect(held.ms).toBeLessThan(LIMITS.keepAliveMs + 1_000 + 500);
+  });
+
+  it.each<[string, number, string]>([
+    ['a GET whose body never comes', 413, 'GET / HTTP/1.1\r\n{host}Content-Length: 1000\r\n\r\n0123456789'],
+    ['a GET with a chunked body', 413, 'GET /web/index.html HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'],
+    ['a HEAD with a body', 413, 'HEAD /runs/demo/model.safetensors HTTP/1.1\r\n{host}Content-Length: 5\r\n\r\nhello'],
+    ['a POST whose body never comes', 405, 'POST / HTTP/1.1\r\n{host}Content-Length: 1000\r\n\r\n0123456789'],
+    ['a body from a foreign Host', 421, 'GET / HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 1000\r\n\r\n'],
+    // Node answered 100 Continue, inviting the body, before the handler's answer.
+    ['Expect: 100-continue on a GET', 413, 'GET / HTTP/1.1\r\n{host}Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n'],
+    ['Expect: 100-continue on a POST', 405, 'POST / HTTP/1.1\r\n{host}Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n'],
+  ])('%s: %i at once, the body unread and the connection closed', async (_, status, raw) => {
+    const held = await hold(limited, (s, host) => s.write(raw.replace('{host}', host)));
+    expect(statuses(held.text)).toEqual([status]);
+    expect(held.text).not.toContain(SECRET);
+    expect(held.text.toLowerCase()).toContain('connection: close');
+    // At once: not after keepAliveMs, nor after the body's time to arrive.
+    expect(held.ms).toBeLessThan(1_000);
+  });
+
+  it('a GET with an empty body (Content-Length: 0) is served as one without', async () => {
+    const held = await hold(limited, (s, host) => s.write(`GET / HTTP/1.1\r\n${host}Content-Length: 0\r\nConnection: close\r\n\r\n`));
+    expect(statuses(held.text)).toEqual([200]);
+    expect(held.text.endsWith(INDEX)).toBe(true);
+  });
+
+  it('a client that stops reading its answer (after a kept-alive request, with more pipelined): closed after stalledMs', async () => {
+    // The client reads nothing for three times stalledMs, then reads what is left: the connection is closed by
+    // then, after the bytes the socket buffers held, far short of the 3 GiB (which came whole without the limit).
+    const port = Number(new URL(limited.url).port);
+    const { received, ms } = await new Promise<{ received: number; ms: number }>((ok) => {
+      const socket = connect(port, '127.0.0.1');
+      const began = Date.now();
+      let received = 0;
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.on('close', () => ok({ received, ms: Date.now() - began }));
+      socket.on('connect', () => {
+        socket.pause();
+        const host = `Host: 127.0.0.1:${port}\r\n`;
+        socket.write(`GET / HTTP/1.1\r\n${host}\r\nGET /runs/huge.safetensors HTTP/1.1\r\n${host}\r\nGET / HTTP/1.1\r\n${host}\r\n`);
+        setTimeout(() => socket.resume(), 3 * LIMITS.stalledMs);
+      });
+      setTimeout(() => socket.destroy(), 3 * LIMITS.stalledMs + 3_000);
+    });
+    expect(received).toBeLessThan(2 ** 28);
+    expect(ms).toBeLessThan(3 * LIMITS.stalledMs + 2_000);
+    await pageServed();
+  });
+
+  it(`${3 * LIMITS.maxConnections} silent connections at once: at most maxConnections are kept, the page is served, and all are freed within requestMs`, async () => {
+    const flood = Array.from({ length: 3 * LIMITS.maxConnections }, () => hold(limited, () => undefined));
+    // The newest connections close the oldest that have no answer under way, so an ordinary request gets in.
+    await new Promise((ok) => setTimeout(ok, 100));
+    await pageServed();
+    await pageServed();
+    const held = await Promise.all(flood);
+    const evicted = held.filter((h) => h.text === '');
+    const timedOut = held.filter((h) => statuses(h.text)[0] === 408);
+    expect(evicted.length).toBeGreaterThanOrEqual(2 * LIMITS.maxConnections);
+    expect(evicted.length + timedOut.length).toBe(held.length);
+    for (const h of held) expect(h.ms).toBeLessThan(requestBound);
+    await pageServed();
+  });
+
+  it('a connection with an answer under way is not closed to make room', async () => {
+    // A client reads a 3 GiB checkpoint while 3 × maxConnections silent connections arrive: they close each other
+    // (and the oldest silent ones), never the download, which goes on past what the socket buffers hold.
+    const port = Number(new URL(limited.url).port);
+    const downloaded = await new Promise<number>((ok) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = 0;
+      let flooded = false;
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (!flooded && received > 2 ** 20) {
+          flooded = true;
+          socket.pause();
+          void Promise.all(Array.from({ length: 3 * LIMITS.maxConnections }, () => hold(limited, () => undefined, 50))).then(() => socket.resume());
+        }
+        if (received > 2 ** 26) socket.destroy();
+      });
+      socket.on('close', () => ok(received));
+      socket.write(`GET /runs/huge.safetensors HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    expect(downloaded).toBeGreaterThan(2 ** 26);
   });
 });
 

@@ -1,9 +1,11 @@
 // `ser web`: serves the demo page on loopback only, and only from an allow-list: the page (web/index.html and
 // its stylesheet), its script (dist/web), the browser bundle (dist/browser), the checkpoints under runs/ that
 // the page loads and the shipped model under models/. The rest of the package (sources, .git, node_modules,
-// package.json) is out of reach.
+// package.json) is out of reach. Every connection is freed within a bounded time whatever its client does or
+// leaves undone (WEB_LIMITS), and no request body is read.
 
-import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { realpath } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -43,8 +45,43 @@ export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
+/**
+ * How long `ser web` waits on a client, and how many clients it keeps. Measured under Node 20 with its defaults:
+ * a connection that sent nothing, or part of its headers (one byte a second: slowloris), held its socket for 60 to
+ * 90 s (headersTimeout 60 s, checked every 30 s); one that stopped reading its answer (a checkpoint, or a thousand
+ * pipelined requests) held its socket and the open file for good, since Node has no timeout while it answers; and a
+ * GET with a body kept the server reading and discarding it. Enough such connections at once (the open-file limit,
+ * often 1024) and no request was accepted at all. On loopback a browser sends a request at once and reads the answer
+ * as it comes, so these limits are far from anything the page needs.
+ */
+export interface WebLimits {
+  /** From a connection's opening (or, on a kept-alive one, its next request's first byte) to the end of the
+   * request's headers: a connection that sends nothing is closed after it too, with a 408. No request this server
+   * answers has a body, so it is the whole request (Node's headersTimeout and requestTimeout). */
+  requestMs: number;
+  /** A kept-alive connection between requests (Node's keepAliveTimeout; Node adds 1 s). */
+  keepAliveMs: number;
+  /** No byte moved either way while an answer is sent (a client that stopped reading; the socket's timeout). */
+  stalledMs: number;
+  /** How often Node looks for requests past requestMs: such a connection lives at most requestMs + checkMs. */
+  checkMs: number;
+  /** Connections at once: past it, the oldest connection that has no answer under way (one that sent nothing or
+   * part of a request, or a kept-alive one between requests) is closed for the new one; when every one has an
+   * answer under way (each bounded by stalledMs), the new one is. A browser opens at most 6 to one host, and two
+   * descriptors each (the socket and the file sent) stay far below the usual open-file limit. */
+  maxConnections: number;
+}
+
+export const WEB_LIMITS: WebLimits = { requestMs: 10_000, keepAliveMs: 5_000, stalledMs: 30_000, checkMs: 1_000, maxConnections: 64 };
+
+/** Whether a request carries a body: the server reads none (the browser sends none with GET or HEAD). */
+const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
 function send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${status} ${STATUS_CODES[status]}\n`);
+  // A body left unread: the connection is closed after the answer rather than read on to the body's end (Node
+  // would read and discard it to reuse the connection).
+  const close = hasBody(res.req) ? { connection: 'close' } : {};
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...close, ...headers }).end(`${status} ${STATUS_CODES[status]}\n`);
 }
 
 /** The route and the file path inside its folder that a request target names, or the status that refuses it. */
@@ -75,6 +112,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, root: string, r
   const port = req.socket.localPort;
   if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 421);
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { allow: 'GET, HEAD' });
+  if (hasBody(req)) return send(res, 413);
   const found = lookup(req.url ?? '', routes);
   if (typeof found === 'number') return send(res, found);
   const real = (path: string) => realpath(path).catch(() => null);
@@ -113,20 +151,76 @@ export interface WebOptions {
   root?: string;
   /** Folders served beside the page's (the browser tests' pages and fixtures). */
   routes?: WebRoute[];
+  /** In place of WEB_LIMITS (the tests' are shorter). */
+  limits?: Partial<WebLimits>;
+}
+
+/**
+ * Holds `server` to `max` connections: a new one past it closes the oldest connection with no answer under way
+ * (Node's own maxConnections closes the new one instead, so a flood of silent connections kept the page out until
+ * they timed out), or itself when every connection has one.
+ */
+function keepAtMost(server: Server, max: number): void {
+  // The connections with no answer under way, oldest first (a Set keeps insertion order, and one that finishes an
+  // answer goes to the end), and each connection's answers under way (pipelined requests are answered in turn).
+  const waiting = new Set<Socket>();
+  const answering = new Map<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    waiting.add(socket);
+    answering.set(socket, 0);
+    socket.once('close', () => {
+      waiting.delete(socket);
+      answering.delete(socket);
+    });
+    if (answering.size > max) waiting.values().next().value?.destroy();
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    waiting.delete(socket);
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const under = answering.get(socket);
+      if (under === undefined) return; // the connection is gone
+      answering.set(socket, under - 1);
+      if (under === 1) waiting.add(socket);
+    });
+  });
 }
 
 /** Serves the demo page on 127.0.0.1 (port 0: any free port). */
 export async function serveWeb(port: number, options: WebOptions = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const root = options.root ?? packageRoot();
   const routes = [...PAGE_ROUTES, ...(options.routes ?? [])];
-  const server = createServer((req, res) => {
-    // No request may end the server: whatever fails is answered 500 (or the connection dropped mid-answer).
-    answer(req, res, root, routes).catch(() => (res.headersSent ? res.destroy() : send(res, 500)));
-  });
+  const limits = { ...WEB_LIMITS, ...options.limits };
+  const server = createServer(
+    {
+      headersTimeout: limits.requestMs,
+      requestTimeout: limits.requestMs,
+      keepAliveTimeout: limits.keepAliveMs,
+      connectionsCheckingInterval: limits.checkMs,
+    },
+    (req, res) => {
+      // No request may end the server: whatever fails is answered 500 (or the connection dropped mid-answer).
+      answer(req, res, root, routes).catch(() => (res.headersSent ? res.destroy() : send(res, 500)));
+    },
+  );
+  // With no 'timeout' listener, Node destroys a socket idle this long.
+  server.setTimeout(limits.stalledMs);
+  // Expect: 100-continue is answered with the final status at once: Node's own answer, 100 Continue, invited a body
+  // the server does not read.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
+  keepAtMost(server, limits.maxConnections);
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok));
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://127.0.0.1:${actualPort}/`;
   console.error(`ser web: serving the demo page at ${url}`);
-  return { url, close: () => new Promise((ok) => server.close(() => ok())) };
+  return {
+    url,
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
 }
