@@ -38,18 +38,27 @@ export async function openRegularFile(path: string | URL, refuseSize?: (bytes: n
   }
 }
 
+// Node 20 ends the process on a read of 2 GiB or more in one call (a failed assertion in node_file.cc, not an
+// exception): a checkpoint of 3 GiB given to `ser predict --model` aborted it.
+const MAX_READ_BYTES = 2 ** 30;
+
+/** The first `size` bytes of an open file, or fewer where it ends first. */
+export async function readStart(handle: Pick<FileHandle, 'read'>, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let length = 0;
+  while (length < size) {
+    const { bytesRead } = await handle.read(bytes, length, Math.min(size - length, MAX_READ_BYTES), length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  return bytes.subarray(0, length);
+}
+
 /** A regular file read whole, up to the size it had when opened (a file that grows meanwhile is not chased). */
 export async function readRegularFile(path: string | URL, refuseSize?: (bytes: number) => string | null): Promise<Uint8Array> {
   const { handle, size } = await openRegularFile(path, refuseSize);
   try {
-    const bytes = new Uint8Array(size);
-    let length = 0;
-    while (length < size) {
-      const { bytesRead } = await handle.read(bytes, length, size - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    return bytes.subarray(0, length);
+    return await readStart(handle, size);
   } finally {
     await handle.close();
   }
