@@ -5,14 +5,17 @@
 // types, missing and unknown fields). Every mutation must either load a model whose configuration passes
 // validation, or raise a plain Error whose message starts with the source's name: never a TypeError, RangeError
 // or SyntaxError from deep inside, never a hang, never an allocation the file does not pay for. Seeded and
-// bounded: the same cases every run, in well under a minute.
+// bounded: the same cases every run, in well under a minute. Beside them, the same checkpoint with its header
+// padded to the reader's limit loads, and 8 bytes past it is refused (from bytes, and from a file).
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, init } from '../src/engine/context.js';
 import { seededRandom } from '../src/engine/random.js';
+import { MAX_HEADER_BYTES } from '../src/io/safetensors.js';
+import { readCheckpointFile } from '../src/io/safetensors-file.js';
 import { defaultModelConfig, type ModelConfig } from '../src/model/config.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { validateModelConfig } from '../src/model/validate-config.js';
@@ -186,7 +189,7 @@ function mutate(random: Random, source: Uint8Array): Uint8Array {
     } else if (kind === 4) {
       const view = new DataView(bytes.buffer);
       const length = Number(view.getBigUint64(0, true));
-      const value = pick(random, [0, 1, 7, 8, length - 1, length + 1, length + 8, bytes.length, bytes.length - 8, 2 ** 32, 2 ** 53]);
+      const value = pick(random, [0, 1, 7, 8, length - 1, length + 1, length + 8, bytes.length, bytes.length - 8, MAX_HEADER_BYTES + 8, 100_000_000, 100_000_001, 2 ** 32, 2 ** 53]);
       view.setBigUint64(0, random() < 0.1 ? 2n ** 64n - 1n : BigInt(Math.max(0, value)), true);
     } else if (kind === 5) {
       // Bytes of the header.
@@ -222,6 +225,26 @@ describe('checkpoint fuzz (decodeModel)', () => {
     expect(Object.keys(extra).some((n) => n.startsWith('optimizer.m.'))).toBe(true);
     expect(JSON.parse(metadata.training).epoch).toBe(1);
     model.dispose();
+  });
+
+  it('the checkpoint with its header padded to MAX_HEADER_BYTES loads; 8 bytes more is refused, from bytes and from a file', async () => {
+    const parsed = headerOf(original)!;
+    const padded = (length: number) => {
+      const out = new Uint8Array(8 + length + original.length - parsed.dataStart);
+      new DataView(out.buffer).setBigUint64(0, BigInt(length), true);
+      out.fill(0x20, 8, 8 + length);
+      out.set(original.subarray(8, parsed.dataStart), 8);
+      out.set(original.subarray(parsed.dataStart), 8 + length);
+      return out;
+    };
+    const { model } = decodeModel(padded(MAX_HEADER_BYTES), SOURCE);
+    model.dispose();
+    const over = padded(MAX_HEADER_BYTES + 8);
+    const refusal = `header length ${MAX_HEADER_BYTES + 8} exceeds the ${MAX_HEADER_BYTES} bytes (8 MiB) this reader accepts`;
+    expect(() => decodeModel(over, SOURCE)).toThrow(`${SOURCE}: ${refusal}`);
+    const path = join(dir, 'over.safetensors');
+    await writeFile(path, over);
+    await expect(readCheckpointFile(path)).rejects.toThrow(`${path}: ${refusal}`);
   });
 
   it(`${CASES} seeded mutations each load a valid model or raise an Error naming the source`, () => {

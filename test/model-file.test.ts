@@ -1,19 +1,21 @@
 // Model checkpoints trust nothing they read: the configuration in the metadata is validated against bounds before
 // anything is allocated (in `ser predict`, `ser eval`, resume, and the page's `?model=` through loadRecognizer),
 // non-finite weights are refused, and every error names the file. The parameter count the bounds use is checked
-// against the models the presets really build.
+// against the models the presets really build. A header past MAX_HEADER_BYTES is refused before it is parsed (from
+// a file, before it is read), while the largest header this project writes and a PyTorch file of 10,000 tensors load.
 
-import { mkdtemp, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRecognizer } from '../src/embed.js';
 import { engine, init } from '../src/engine/context.js';
-import { m5CompactModelConfig, GENDER_DESIGNS, MODEL_PRESETS, withGenderDesign, type ModelConfig } from '../src/model/config.js';
+import { compactModelConfig, m5CompactModelConfig, GENDER_DESIGNS, MODEL_PRESETS, withGenderDesign, type ModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
 import { SerModel } from '../src/model/ser-model.js';
 import { CONFIG_LIMITS, modelParameterCount, validateModelConfig } from '../src/model/validate-config.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, MAX_HEADER_BYTES } from '../src/io/safetensors.js';
+import { readCheckpointFile } from '../src/io/safetensors-file.js';
 import { readStart } from '../src/io/regular-file.js';
 
 const CLASSES = ['angry', 'happy', 'sad', 'neutral'];
@@ -206,6 +208,148 @@ describe('reading a checkpoint file', () => {
     expect(bytes.length).toBe(3 * 2 ** 30);
     expect(reads.reduce((a, b) => a + b, 0)).toBe(3 * 2 ** 30);
     expect(Math.max(...reads)).toBeLessThan(2 ** 31);
+  });
+});
+
+/** A safetensors file: the 8-byte length (`declared`, or the header's own), the header's bytes and the data. */
+function rawFile(header: string | Uint8Array, data: Uint8Array = new Uint8Array(), declared?: bigint): Uint8Array {
+  const json = typeof header === 'string' ? new TextEncoder().encode(header) : header;
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+const KIB = 1024;
+
+describe('header size', () => {
+  it('a header of 99 MB (a shape of 49 M dimensions) is refused at once, naming the file and the size', () => {
+    // It was parsed and checked first: 4 s and 1.4 GB of memory (6.6 s in decodeSafetensors alone), then refused
+    // or, being valid, loaded.
+    const length = 99_000_000;
+    const header = new Uint8Array(length).fill(0x30); // '0'
+    const open = new TextEncoder().encode('{"big":{"dtype":"F32","data_offsets":[0,0],"shape":[');
+    header.set(open);
+    for (let i = open.length + 1; i < length - 3; i += 2) header[i] = 0x2c; // ','
+    header.set(new TextEncoder().encode(']}}'), length - 3);
+    header[length - 4] = 0x30;
+    const started = performance.now();
+    expect(() => decodeModel(rawFile(header), 'big.safetensors')).toThrow(
+      /^big\.safetensors: header length 99000000 exceeds the 8388608 bytes \(8 MiB\) this reader accepts/,
+    );
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('a checkpoint file whose header is refused is not read past its first 8 bytes', async () => {
+    // A sparse 3 GiB file that declares a 99 MB header: it had been read whole before anything was checked.
+    const path = join(dir, 'declares-99MB.safetensors');
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setBigUint64(0, 99_000_000n, true);
+    await writeFile(path, head);
+    await truncate(path, 3 * 2 ** 30);
+    const started = performance.now();
+    await expect(readCheckpointFile(path)).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: header length 99000000 exceeds the 8388608 bytes`));
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('the format’s own rules: a little-endian u64 length, at most the reference implementation’s 100 MB', () => {
+    for (const declared of [2n ** 64n - 1n, 2n ** 63n, 100_000_001n]) {
+      expect(() => decodeSafetensors(rawFile('{}', new Uint8Array(), declared), 'x.st')).toThrow(
+        `x.st: header length ${declared} exceeds the safetensors format's limit of 100000000 bytes (not a safetensors file, or a damaged one)`,
+      );
+    }
+    expect(() => decodeSafetensors(rawFile('{}', new Uint8Array(), 100_000_000n), 'x.st')).toThrow(/^x\.st: header length 100000000 exceeds the 2 bytes after the length field/);
+    // A good file's length written big-endian reads as a length past the format's limit.
+    const swapped = good.slice();
+    swapped.subarray(0, 8).reverse();
+    const asLittleEndian = new DataView(swapped.buffer).getBigUint64(0, true);
+    expect(asLittleEndian).toBeGreaterThan(100_000_000n);
+    expect(() => decodeModel(swapped, 'swapped.safetensors')).toThrow(`swapped.safetensors: header length ${asLittleEndian} exceeds the safetensors format's limit`);
+  });
+
+  it('a header of exactly MAX_HEADER_BYTES loads; one of 8 bytes more is refused, and is never written', () => {
+    // The good checkpoint with a metadata value long enough to bring its header to the limit.
+    const { tensors, metadata } = decodeSafetensors(good);
+    const at = (padding: number) => encodeSafetensors(tensors, { ...metadata, padding: 'x'.repeat(padding) });
+    // The header's JSON without the spaces that pad it to a multiple of 8.
+    const unpadded = new TextDecoder().decode(at(0).subarray(8, 8 + Number(new DataView(at(0).buffer).getBigUint64(0, true)))).trimEnd().length;
+    const exact = at(MAX_HEADER_BYTES - unpadded);
+    expect(new DataView(exact.buffer).getBigUint64(0, true)).toBe(BigInt(MAX_HEADER_BYTES));
+    const { model, metadata: read } = decodeModel(exact, 'exact.safetensors');
+    expect(read.padding.length).toBe(MAX_HEADER_BYTES - unpadded);
+    model.dispose();
+    expect(() => at(MAX_HEADER_BYTES - unpadded + 1)).toThrow(
+      /^safetensors: refusing to write a header of 8388616 bytes, past the 8388608 that decodeSafetensors reads \(\d+ tensors; the longest metadata value, "padding", has 8\d{6} characters\)$/,
+    );
+    // The same header with 8 more bytes of padding, written by hand.
+    const length = Number(new DataView(exact.buffer).getBigUint64(0, true));
+    const header = new Uint8Array(length + 8).fill(0x20);
+    header.set(exact.subarray(8, 8 + length));
+    const before = liveBuffers();
+    expect(() => decodeModel(rawFile(header, exact.subarray(8 + length)), 'over.safetensors')).toThrow(
+      'over.safetensors: header length 8388616 exceeds the 8388608 bytes (8 MiB) this reader accepts',
+    );
+    expect(liveBuffers()).toBe(before);
+  });
+
+  it('the largest header ser-webgpu writes fits several times over: 64 blocks, 64 long class names, a training checkpoint’s extras, 10,000 epochs of history', async () => {
+    // Class names of 100 characters that JSON escapes twice (config, then the metadata string).
+    const classes = Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(100, '"\\'));
+    const config: ModelConfig = {
+      ...withGenderDesign(compactModelConfig(classes), 'film'),
+      frontEnd: { filters: 1, kernel: 3, hop: 1, minHz: 60, maxHz: 7600 },
+      blocks: Array.from({ length: 64 }, () => ({ channels: 1, kernel: 1, stride: 1, pool: 1 })),
+      hidden: 1,
+      windowSamples: 100,
+    };
+    const model = new SerModel(config, 1);
+    const weights = await model.stateDict();
+    const parameters = model.namedParameters();
+    // As saveTrainingCheckpoint writes them (src/train/experiment.ts).
+    const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
+    parameters.forEach(([name], i) => {
+      const n = weights[name].data.length;
+      extra[`optimizer.m.${i}`] = { shape: [n], data: new Float32Array(n) };
+      extra[`optimizer.v.${i}`] = { shape: [n], data: new Float32Array(n) };
+    });
+    for (const [name, t] of Object.entries(weights)) extra[`best.${name}`] = t;
+    const epoch = { epoch: 10_000, trainLoss: 1.2345678901234567, validationLoss: 1.2345678901234567, validationUa: 0.5714285714285714, lr: 0.0009999999999999998, seconds: 1234.5678901234567 };
+    const history = Array.from({ length: 10_000 }, () => epoch);
+    const training = JSON.stringify({ epoch: 10_000, bestEpoch: 10_000, bestUa: 0.5, history, optimizerStep: 1e7, optimizerSteps: parameters.map(() => 1e7), moments: parameters.length });
+    const bytes = await encodeModel(model, extra, { run: 'r'.repeat(36), training });
+    model.dispose();
+    const length = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    expect(Object.keys(weights).length + Object.keys(extra).length).toBeGreaterThan(2000);
+    expect(length).toBeGreaterThan(2000 * KIB);
+    expect(length).toBeLessThan(MAX_HEADER_BYTES / 3);
+    const loaded = decodeModel(bytes, 'largest.safetensors');
+    expect(loaded.model.config.classes).toEqual(classes);
+    expect(JSON.parse(loaded.metadata.training).history).toHaveLength(10_000);
+    loaded.model.dispose();
+  });
+
+  it('a file as PyTorch’s safetensors writes it, of 10,000 tensors, loads', () => {
+    // safetensors.torch.save_file: compact JSON, "__metadata__" {"format": "pt"}, the tensors in order of
+    // alignment then name, the header padded with spaces to a multiple of 8. Names as in a 100-layer transformer.
+    const parts = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj', 'input_layernorm', 'post_attention_layernorm', 'mlp.norm'];
+    const names = Array.from({ length: 100 }, (_, layer) => parts.flatMap((p) => [`model.layers.${layer}.${p}.weight`, `model.layers.${layer}.${p}.bias`])).flat();
+    names.push(...Array.from({ length: 10_000 - names.length }, (_, i) => `model.extra_${i}.weight`));
+    names.sort();
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    let offset = 0;
+    names.forEach((name, i) => {
+      const shape = [1 + (i % 3), 2];
+      header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + shape[0] * shape[1] * 4] };
+      offset += shape[0] * shape[1] * 4;
+    });
+    const json = JSON.stringify(header);
+    const padded = json.padEnd(Math.ceil(json.length / 8) * 8, ' ');
+    const { tensors, metadata } = decodeSafetensors(rawFile(padded, new Uint8Array(offset)), 'torch.safetensors');
+    expect(Object.keys(tensors)).toHaveLength(10_000);
+    expect(metadata).toEqual({ format: 'pt' });
+    expect(padded.length).toBeGreaterThan(700 * KIB);
+    expect(padded.length).toBeLessThan(MAX_HEADER_BYTES / 8);
   });
 });
 

@@ -20,8 +20,20 @@ export interface DecodedSafetensors {
 const METADATA_KEY = '__metadata__';
 const HEADER_ALIGNMENT = 8;
 const F32_BYTES = 4;
-// The reference implementation refuses headers above 100 MB; a larger length means a corrupt file.
-const MAX_HEADER_BYTES = 100_000_000;
+// The format's own bound: the reference implementation refuses headers above 100 MB (its MAX_HEADER_SIZE).
+const FORMAT_MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * This reader's bound on the header, far below the format's, because a header costs far more to parse than its
+ * bytes: within the format's 100 MB, a 96 MB header of 1.5 M empty tensors took 25 s and 2.8 GB to load, one
+ * shape of 49 M dimensions 4 s and 1.4 GB (JSON.parse's objects, then the checks over them). The largest header
+ * ser-webgpu writes is about 250 kB (64 blocks: 587 tensors, and in a training checkpoint 1,501 more for Adam's
+ * moments and the best weights; 64 class names of 100 characters, written twice) and 185 bytes more per epoch of
+ * the training history; a PyTorch file of 10,000 tensors has 1 to 1.5 MB. 8 MiB holds either several times over
+ * (44,000 epochs of history at the largest configuration), and the worst header within it, 8 MiB of empty tensors,
+ * loads in about a second and 200 MB. The writer refuses to pass it, so every file written here reads back.
+ */
+export const MAX_HEADER_BYTES = 8 * 2 ** 20;
 
 const hostIsLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -103,6 +115,13 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   const json = new TextEncoder().encode(JSON.stringify(header));
   // Padding keeps the data section 8-byte aligned, so readers can map tensors without copying.
   const headerLength = Math.ceil(json.length / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+  if (headerLength > MAX_HEADER_BYTES) {
+    const largest = Object.entries(metadata).reduce((a, b) => (b[1].length > a[1].length ? b : a), ['', '']);
+    throw new Error(
+      `safetensors: refusing to write a header of ${headerLength} bytes, past the ${MAX_HEADER_BYTES} that decodeSafetensors reads ` +
+        `(${names.length} tensors${largest[0] ? `; the longest metadata value, ${excerpt(largest[0])}, has ${largest[1].length} characters` : ''})`,
+    );
+  }
   const out = new Uint8Array(8 + headerLength + dataBytes);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(headerLength), true);
@@ -130,6 +149,29 @@ interface HeaderEntry {
 }
 
 /**
+ * The header length that a file's first 8 bytes (`head`) declare, a little-endian u64, checked against the file's
+ * length (`fileBytes`) and the bounds before anything else is read or parsed. Throws `${source}: ...`.
+ */
+export function declaredHeaderLength(head: Uint8Array, fileBytes: number, source = 'safetensors'): number {
+  const fail = (message: string): never => {
+    throw new Error(`${source}: ${message}`);
+  };
+  if (head.length < 8 || fileBytes < 8) fail(`truncated: ${Math.min(head.length, fileBytes)} bytes, need at least 8 for the header length`);
+  const declared = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  const available = fileBytes - 8;
+  if (declared > BigInt(FORMAT_MAX_HEADER_BYTES)) {
+    fail(`header length ${declared} exceeds the safetensors format's limit of ${FORMAT_MAX_HEADER_BYTES} bytes (not a safetensors file, or a damaged one)`);
+  }
+  if (declared > BigInt(available)) {
+    fail(`header length ${declared} exceeds the ${available} bytes after the length field (truncated or not a safetensors file)`);
+  }
+  if (declared > BigInt(MAX_HEADER_BYTES)) {
+    fail(`header length ${declared} exceeds the ${MAX_HEADER_BYTES} bytes (${MAX_HEADER_BYTES / 2 ** 20} MiB) this reader accepts; ser-webgpu's own checkpoints have headers of a few hundred kB`);
+  }
+  return Number(declared);
+}
+
+/**
  * Parses and validates a safetensors buffer holding F32 tensors. `source` (e.g. a file path)
  * prefixes every error message. Returned tensors own their data (copied out of `bytes`).
  */
@@ -137,14 +179,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): De
   const fail = (message: string): never => {
     throw new Error(`${source}: ${message}`);
   };
-  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, need at least 8 for the header length`);
+  const headerLength = declaredHeaderLength(bytes, bytes.length, source);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declaredHeaderLength = view.getBigUint64(0, true);
-  const available = bytes.length - 8;
-  if (declaredHeaderLength > BigInt(Math.min(available, MAX_HEADER_BYTES))) {
-    fail(`header length ${declaredHeaderLength} exceeds the ${available} bytes after the length field (truncated or not a safetensors file)`);
-  }
-  const headerLength = Number(declaredHeaderLength);
 
   let header: unknown;
   try {
@@ -205,18 +241,19 @@ function parseMetadata(raw: unknown, fail: (message: string) => never): Record<s
 }
 
 function parseEntry(name: string, raw: unknown, fail: (message: string) => never): HeaderEntry {
-  const tensor = `tensor ${excerpt(name)}`;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${tensor} header entry must be an object`);
+  // The tensor's name for a message, written only for one: a header may hold many thousands of entries.
+  const tensor = () => `tensor ${excerpt(name)}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`${tensor()} header entry must be an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (dtype !== 'F32') fail(`${tensor} has dtype ${excerpt(dtype)}; only F32 is supported`);
-  if (!isValidShape(shape)) fail(`${tensor} has an invalid shape ${excerpt(shape)}`);
+  if (dtype !== 'F32') fail(`${tensor()} has dtype ${excerpt(dtype)}; only F32 is supported`);
+  if (!isValidShape(shape)) fail(`${tensor()} has an invalid shape ${excerpt(shape)}`);
   const validOffsets =
     Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && o >= 0) && offsets[0] <= offsets[1];
-  if (!validOffsets) fail(`${tensor} has invalid data_offsets ${excerpt(offsets)}`);
+  if (!validOffsets) fail(`${tensor()} has invalid data_offsets ${excerpt(offsets)}`);
   const [begin, end] = offsets as [number, number];
   const expectedBytes = elementCount(shape as number[]) * F32_BYTES;
   if (end - begin !== expectedBytes) {
-    fail(`${tensor} data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${excerpt(shape)} needs ${expectedBytes}`);
+    fail(`${tensor()} data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${excerpt(shape)} needs ${expectedBytes}`);
   }
   return { name, shape: shape as number[], begin, end };
 }
