@@ -167,7 +167,7 @@ it('an intermediate that another tidyAsync call\'s scope caught and disposed say
     await sleep(20);
     return ser.neg(x);
   });
-  await expect(first).rejects.toThrow(new RegExp(`^tensor\\[3\\] ${tidyAsyncFreed.source}`));
+  await expect(first).rejects.toThrow(new RegExp(`^mul: tensor\\[3\\] ${tidyAsyncFreed.source}`));
   const result = await second;
   expect([...(await result.toArray())]).toEqual([-1, 2, -3]);
   result.dispose();

@@ -1,8 +1,8 @@
-// The argument checks of the ops: each throws a ShapeError (or, for mixed backends, an Error) that names the
-// tensor, its shape and the parameter, before anything is dispatched.
+// The argument checks of the ops: each throws a ShapeError (or, for a disposed tensor or mixed backends, an Error)
+// that names the op, the tensor, its shape and the parameter, before anything is dispatched.
 
 import { WebGpuBackend } from '../kernels/backend.js';
-import { ShapeError, type Tensor } from './tensor.js';
+import { disposedMessage, ShapeError, type Tensor } from './tensor.js';
 
 export function rank(x: Tensor, r: number, what: string): void {
   if (x.shape.length !== r) throw new ShapeError(`${what}: expected ${r} dimensions, got ${x.describe()}`);
@@ -22,8 +22,21 @@ export function normaliseDim(dim: number, r: number, op: string): number {
   return d;
 }
 
-export function sameBackend(a: Tensor, b: Tensor, op: string): void {
-  if (a.backend === b.backend) return;
+/** The tensors an op reads (null for an absent bias): each alive and all on one backend, checked before anything is
+ * allocated or dispatched. A disposed one said only "x[2,3] was disposed", not which op used it; one from another
+ * backend (made before init() switched) failed deep in a kernel with "a CPU tensor was passed to a WebGPU kernel",
+ * naming neither the op nor the tensor, where only the first two operands were compared. */
+export function usable(op: string, ...tensors: (Tensor | null | undefined)[]): void {
+  let first: Tensor | null = null;
+  for (const t of tensors) {
+    if (!t) continue;
+    if (t.disposed) throw new Error(`${op}: ${disposedMessage(t)}`);
+    if (!first) first = t;
+    else if (t.backend !== first.backend) mixedBackends(first, t, op);
+  }
+}
+
+function mixedBackends(a: Tensor, b: Tensor, op: string): never {
   // After a device is lost and init() gives a new one, the lost device's tensors (a recogniser's weights, loaded
   // before a driver reset) meet the new device's (its input): "is on webgpu but … is on webgpu" hid that the loss
   // is why, and that the model must be loaded again.

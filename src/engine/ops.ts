@@ -5,7 +5,7 @@
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
-import { nonNegativeInt, normaliseDim, positiveInt, rank, sameBackend } from './checks.js';
+import { nonNegativeInt, normaliseDim, positiveInt, rank, usable } from './checks.js';
 import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
 
 export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
@@ -18,6 +18,7 @@ function result(x: Tensor, storage: Storage, shape: number[]): Tensor {
 
 /** A view with another shape over the same storage (-1 infers one dimension). */
 export function reshape(x: Tensor, shape: number[]): Tensor {
+  usable('reshape', x);
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) || shape.filter((d) => d === -1).length > 1) {
     throw new ShapeError(`reshape: cannot view ${x.describe()} as [${shape}]: sizes must be positive integers, with at most one -1 to infer`);
   }
@@ -37,6 +38,7 @@ export function flatten(x: Tensor): Tensor {
 /** Concatenation along `dim` (the feature axis, for joining the gender one-hot to pooled features). */
 export function concat(tensors: Tensor[], dim: number): Tensor {
   if (tensors.length === 0) throw new ShapeError('concat: no tensors given');
+  usable('concat', ...tensors);
   const rank = tensors[0].shape.length;
   const axis = normaliseDim(dim, rank, 'concat');
   for (const t of tensors) {
@@ -63,6 +65,7 @@ export function concat(tensors: Tensor[], dim: number): Tensor {
 
 function unaryOp(op: k.UnaryOp) {
   return (x: Tensor): Tensor => {
+    usable(op, x);
     const y = result(x, k.unary(x.backend, op, x.storage), [...x.shape]);
     return y.setGradFn([x], (g) => [result(x, k.unaryBackward(x.backend, op, x.storage, y.storage, g.storage), [...x.shape])]);
   };
@@ -83,6 +86,7 @@ export const silu = unaryOp('silu');
 
 /** alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
+  usable('affine', x);
   const y = result(x, k.affine(x.backend, x.storage, alpha, beta), [...x.shape]);
   // A shift alone (alpha = 1) passes the gradient through as it is: a view, not a pass.
   return y.setGradFn([x], (g) => [alpha === 1 ? reshape(g, x.shape) : result(g, k.affine(g.backend, g.storage, alpha, 0), [...x.shape])]);
@@ -104,7 +108,7 @@ function broadcastShapes(a: number[], b: number[], op: string): [number[], numbe
 
 function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
   return (a: Tensor, b: Tensor): Tensor => {
-    sameBackend(a, b, op);
+    usable(op, a, b);
     const [pa, pb, outShape] = broadcastShapes(a.shape, b.shape, op);
     const backend = a.backend;
     const y = new Tensor(k.binary(backend, op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
@@ -170,6 +174,7 @@ export function mean(x: Tensor, dim?: number, keepDim = false): Tensor {
 
 /** scale · Σ over dim; backward: the gradient repeated over dim, times scale. */
 function scaledSum(x: Tensor, dim: number | undefined, keepDim: boolean, scale: number, op: string): Tensor {
+  usable(op, x);
   const axes = dim === undefined ? x.shape.map((_, i) => i) : [normaliseDim(dim, x.shape.length, op)];
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDim ? kept : dim === undefined ? [1] : x.shape.filter((_, i) => !axes.includes(i));
@@ -199,7 +204,7 @@ export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, optio
   nonNegativeInt(p.padding, 'conv1d: padding');
   rank(x, 3, 'conv1d input (N, C_in, L)');
   rank(w, 3, 'conv1d weight (C_out, C_in, K)');
-  sameBackend(x, w, 'conv1d');
+  usable('conv1d', x, w, b);
   const [N, Cin] = x.shape;
   const [Cout, wCin, K] = w.shape;
   if (wCin !== Cin) throw new ShapeError(`conv1d: input ${x.describe()} has ${Cin} channels but weight ${w.describe()} expects ${wCin}`);
@@ -232,6 +237,7 @@ function poolGeometry(x: Tensor, options: Pool1dOptions, op: string) {
   positiveInt(p.stride, `${op}: stride`);
   nonNegativeInt(p.padding, `${op}: padding`);
   if (p.padding * 2 > p.kernelSize) throw new ShapeError(`${op}: padding ${p.padding} must be at most half of kernelSize ${p.kernelSize}`);
+  usable(op, x);
   rank(x, 3, `${op} input (N, C, L)`);
   if (x.shape[2] + 2 * p.padding < p.kernelSize) {
     throw new ShapeError(`${op}: kernelSize ${p.kernelSize} is longer than input ${x.describe()} padded by ${p.padding}`);
@@ -253,6 +259,7 @@ export function avgPool1d(x: Tensor, options: Pool1dOptions): Tensor {
 
 /** x [N,C,L] → [N,2C]: each channel's mean over L, then its sd sqrt(mean((x − mean)²) + eps) (x-vector pooling). */
 export function statsPool(x: Tensor, eps = 1e-5): Tensor {
+  usable('statsPool', x);
   rank(x, 3, 'statsPool input (N, C, L)');
   const y = result(x, k.statsPool(x.backend, x.storage, x.shape, eps), [x.shape[0], 2 * x.shape[1]]);
   return y.setGradFn([x], (g) => [result(g, k.statsPoolBackward(x.backend, x.storage, y.storage, g.storage, x.shape), [...x.shape])]);
@@ -260,6 +267,7 @@ export function statsPool(x: Tensor, eps = 1e-5): Tensor {
 
 /** z [N,2F,T] (F real channels, then F imaginary) → log(re² + im² + floor) [N,F,T]: band log energies. */
 export function logEnergy(z: Tensor, floor: number): Tensor {
+  usable('logEnergy', z);
   rank(z, 3, 'logEnergy input (N, 2F, T)');
   const [N, twoF, T] = z.shape;
   if (twoF % 2 !== 0) throw new ShapeError(`logEnergy: input ${z.describe()} must have an even channel count (real, then imaginary)`);
@@ -274,7 +282,7 @@ export function logEnergy(z: Tensor, floor: number): Tensor {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   rank(a, 2, 'matmul: a');
   rank(b, 2, 'matmul: b');
-  sameBackend(a, b, 'matmul');
+  usable('matmul', a, b);
   const [M, K] = a.shape;
   const [bK, N] = b.shape;
   if (bK !== K) throw new ShapeError(`matmul: ${a.describe()} · ${b.describe()}: inner dimensions ${K} and ${bK} differ`);
@@ -290,7 +298,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** x [B,in] · wᵀ (w [out,in]) + b [out] → [B,out], as torch.nn.functional.linear. Leading dims of x are flattened. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null, activation?: 'relu'): Tensor {
   rank(w, 2, 'linear weight (out, in)');
-  sameBackend(x, w, 'linear');
+  usable('linear', x, w, b);
   const [outF, inF] = w.shape;
   if (x.shape[x.shape.length - 1] !== inF) throw new ShapeError(`linear: input ${x.describe()} has ${x.shape[x.shape.length - 1]} features but weight ${w.describe()} expects ${inF}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: bias ${b.describe()} must be [${outF}]`);
@@ -324,6 +332,7 @@ export interface BatchNormState {
  * with frozen statistics or input gradients).
  * `activation: 'relu'` fuses relu(batchNorm1d(x)) into one kernel. */
 export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5, activation?: 'relu'): Tensor {
+  usable('batchNorm1d', x, gamma, beta, state.runningMean, state.runningVar);
   if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`batchNorm1d: input ${x.describe()} must be (N, C) or (N, C, L)`);
   const [N, C] = x.shape;
   const L = x.shape[2] ?? 1;
@@ -391,6 +400,7 @@ function batchNormEvalBackward(y: Tensor, x: Tensor, gamma: Tensor, beta: Tensor
 
 /** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p). */
 export function dropout(x: Tensor, p: number, training: boolean, seed: number): Tensor {
+  usable('dropout', x);
   if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const backend = x.backend;
@@ -404,6 +414,7 @@ export function dropout(x: Tensor, p: number, training: boolean, seed: number): 
 
 /** Softmax over the last dimension. */
 export function softmax(x: Tensor): Tensor {
+  usable('softmax', x);
   const cols = x.shape[x.shape.length - 1];
   const rows = x.size / cols;
   const backend = x.backend;
@@ -418,6 +429,7 @@ export interface CrossEntropyOptions {
 
 /** Mean cross-entropy of logits [B,C] against class indices, fused with the softmax (as torch's cross_entropy). */
 export function crossEntropy(logits: Tensor, targets: Int32Array | number[], options: CrossEntropyOptions = {}): Tensor {
+  usable('crossEntropy', logits, options.weight);
   rank(logits, 2, 'crossEntropy logits (B, C)');
   const [B, C] = logits.shape;
   if (targets.length !== B) throw new ShapeError(`crossEntropy: ${targets.length} targets for logits ${logits.describe()} (batch ${B})`);

@@ -84,6 +84,11 @@ function whyDisposed(t: Tensor): string {
   );
 }
 
+/** What using a disposed tensor says (ops prefix their name: src/engine/checks.ts). */
+export function disposedMessage(t: Tensor): string {
+  return `${t.describe()} was disposed and cannot be used${whyDisposed(t)}`;
+}
+
 export class Tensor {
   readonly shape: number[];
   requiresGrad: boolean;
@@ -235,13 +240,12 @@ export class Tensor {
   }
 
   backwardSync(grad?: Tensor): void {
+    if (this.disposed) throw new Error(`backward(): ${disposedMessage(this)}`);
     if (!this.requiresGrad) throw new Error(`${this.describe()} does not require grad: nothing to differentiate`);
     if (!grad && this.size !== 1) {
       throw new ShapeError(`backward() without a gradient needs a scalar, but ${this.describe()} has ${this.size} elements`);
     }
-    if (grad && grad.size !== this.size) {
-      throw new ShapeError(`backward(): gradient [${grad.shape}] does not match ${this.describe()}`);
-    }
+    if (grad) checkSeed(this, grad);
     const order = topologicalOrder(this);
     // As torch ("Trying to backward through the graph a second time"): the first backward() freed the graph, so
     // a second one from the same tensor, or through a tensor whose graph it freed, would silently stop there.
@@ -305,8 +309,21 @@ export class Tensor {
 
   private liveBlock(): Block {
     const block = this.claim.block;
-    if (!block) throw new Error(`${this.describe()} was disposed and cannot be used${whyDisposed(this)}`);
+    if (!block) throw new Error(disposedMessage(this));
     return block;
+  }
+}
+
+/** The gradient given to backward(): its shape exactly, as torch ("Mismatch in shape"), since a [3,2] gradient for a
+ * [2,3] output was read in the output's order, silently; alive, and on the output's backend (another failed deep in
+ * the first backward kernel, naming neither). */
+function checkSeed(output: Tensor, grad: Tensor): void {
+  if (grad.disposed) throw new Error(`backward(): the gradient ${disposedMessage(grad)}`);
+  if (grad.shape.length !== output.shape.length || grad.shape.some((d, i) => d !== output.shape[i])) {
+    throw new ShapeError(`backward(): gradient ${grad.describe()} does not match the shape of ${output.describe()}`);
+  }
+  if (grad.backend !== output.backend) {
+    throw new Error(`backward(): gradient ${grad.describe()} is on ${grad.backend.name} but ${output.describe()} is on ${output.backend.name}`);
   }
 }
 
