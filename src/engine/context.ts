@@ -35,12 +35,16 @@ export interface Engine {
 
 let current: Engine | null = null;
 let gpuEngine: Promise<Engine> | null = null;
+/** One CPU backend per process, as one device: a second init({ backend: 'cpu' }) (a second recogniser loaded on
+ * the CPU) had made a new one, and every tensor of the first (its weights) then failed to mix with the new one's
+ * ("is on cpu but … is on cpu"). */
+let cpuEngine: Engine | null = null;
 
 export async function init(options: InitOptions = {}): Promise<Engine> {
   const kind = options.backend ?? 'webgpu';
   if (kind !== 'webgpu' && kind !== 'cpu') throw new Error(`init: unknown backend "${kind}" (use 'webgpu' or 'cpu')`);
   if (kind === 'cpu') {
-    current = { backend: new CpuBackend() };
+    current = cpuEngine ??= { backend: new CpuBackend() };
     return current;
   }
   // One device per process: a second init() returns the same one, until it is lost.
