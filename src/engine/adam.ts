@@ -10,12 +10,28 @@
 // corrected as at its first step, not its k-th): the kernel runs for each step count among the parameters that have
 // a gradient, so for one count while every parameter gets one (training always gives them all).
 // `lr` may be changed between steps by a schedule.
-// A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it.
+// A parameter lives in the flat vector of the last Adam made over it: an older one no longer moves it, and its
+// step() says so rather than update a copy nobody reads.
 
 import { adamStep, pack, type AdamPart } from '../kernels/optim.js';
 import { defaultBackend } from './context.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
+
+/** The Adam whose flat vector each parameter lives in (the last one made over it). */
+const owners = new WeakMap<Tensor, Adam>();
+
+/** As torch.optim.AdamW refuses them: a NaN or negative lr, a beta of 1 (a bias correction of 0) or a negative eps
+ * turned every parameter into NaN at the first step, silently. eps may be 0, as in torch. */
+function checkHyperparameters(c: Required<AdamConfig>): void {
+  const bad = (name: string, rule: string, v: unknown) => new Error(`Adam: ${name} must be ${rule}, got ${v}`);
+  for (const name of ['lr', 'eps', 'weightDecay'] as const) {
+    if (typeof c[name] !== 'number' || !(c[name] >= 0 && c[name] < Infinity)) throw bad(name, 'a finite number of 0 or more', c[name]);
+  }
+  for (const name of ['beta1', 'beta2'] as const) {
+    if (typeof c[name] !== 'number' || !(c[name] >= 0 && c[name] < 1)) throw bad(name, 'a number from 0 to less than 1', c[name]);
+  }
+}
 
 export interface AdamConfig {
   lr?: number;
@@ -50,15 +66,22 @@ export class Adam {
     config: AdamConfig = {},
   ) {
     this.config = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...config };
+    checkHyperparameters(this.config);
     this.lr = this.config.lr;
     this.steps = params.map(() => 0);
+    const backend = defaultBackend();
+    // The flat vectors are made on the engine's backend; a parameter elsewhere (made before init() switched) failed
+    // in the packing kernel, naming neither Adam nor the parameter.
+    params.forEach((p, i) => {
+      if (p.disposed) throw new Error(`Adam: parameter ${i} ${p.describe()} was disposed`);
+      if (p.backend !== backend) throw new Error(`Adam: parameter ${i} ${p.describe()} is on ${p.backend.name}, but the engine (init()) runs on ${backend.name}`);
+    });
     // Checked before anything moves. A parameter given twice would have two ranges, and move by one of them only.
     const repeated = params.findIndex((p, i) => params.indexOf(p) !== i);
     if (repeated >= 0) throw new Error(`Adam: parameter ${repeated} is parameter ${params.indexOf(params[repeated])} again (${params[repeated].describe()}): give each tensor once`);
     // A tensor sharing a parameter's storage would keep its old values.
     const shared = params.find((p) => p.sharesStorage);
     if (shared) throw new Error(`Adam: parameter ${shared.describe()} shares its storage with another tensor (a reshape of it?): dispose that first`);
-    const backend = defaultBackend();
     const align = backend.viewAlignment;
     const spans = params.map((p) => Math.ceil(p.size / align) * align);
     let total = 0;
@@ -67,14 +90,24 @@ export class Adam {
     const flat = () => zeros([Math.max(1, total)]).keep();
     this.flat = { param: flat(), m: flat(), v: flat() };
     pack(backend, this.flat.param.storage, params.map((p) => p.storage), this.offsets);
-    params.forEach((p, i) => p.rebase(this.flat.param, this.offsets[i]));
+    params.forEach((p, i) => {
+      p.rebase(this.flat.param, this.offsets[i]);
+      owners.set(p, this);
+    });
   }
 
   step(): void {
+    // A schedule sets lr between steps.
+    if (typeof this.lr !== 'number' || !(this.lr >= 0 && this.lr < Infinity)) throw new Error(`Adam: lr must be a finite number of 0 or more, got ${this.lr}`);
+    const moved = this.params.findIndex((p) => owners.get(p) !== this);
+    if (moved >= 0) {
+      throw new Error(`Adam: parameter ${moved} ${this.params[moved].describe()} has moved into the vector of an Adam made over it later: step that one (this one no longer moves it)`);
+    }
     const withGrad = this.params.flatMap((p, i) => (p.grad ? [i] : []));
     // Checked before any count moves: a gradient of another size would update a range not its parameter's.
     for (const i of withGrad) {
       const p = this.params[i];
+      if (p.grad!.disposed) throw new Error(`Adam: the gradient of parameter ${i} ${p.describe()} was disposed but is still its .grad (zeroGrad() drops gradients)`);
       if (p.grad!.size !== p.size) throw new Error(`Adam: parameter ${i} ${p.describe()} was given a gradient of ${p.grad!.size} values`);
     }
     this.stepCount++;

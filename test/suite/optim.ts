@@ -203,13 +203,16 @@ const cases: SuiteCase[] = [
       const second = new ser.Adam(params, { lr: 0.1 });
       try {
         for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i]), 0, `parameter ${i} after moving twice`);
-        // Only the last Adam moves them: a step of the first leaves them as they are.
+        // Only the last Adam moves them: the first one's step says so (it had updated a copy nobody reads, in silence).
         const step = (adam: InstanceType<Ser['Adam']>) => {
           params.forEach((p) => (p.grad = ser.ones([p.size])));
-          adam.step();
-          adam.zeroGrad();
+          try {
+            adam.step();
+          } finally {
+            adam.zeroGrad();
+          }
         };
-        step(first);
+        await assertThrows(() => step(first), /^Adam: parameter 0 tensor\[5\] has moved into the vector of an Adam made over it later: step that one/, "the first Adam's step");
         for (let i = 0; i < sizes.length; i++) assertClose(await params[i].toArray(), f32(values[i]), 0, `parameter ${i} after the first Adam's step`);
         step(second);
         // Adam's first step moves every element by lr (the gradient's sign, here +1).
@@ -235,6 +238,47 @@ const cases: SuiteCase[] = [
         params.forEach((p) => p.dispose());
       }
       assert(live() === before, `${live() - before} buffers outlive the parameters and both Adams`);
+    },
+  },
+  {
+    family: 'optim',
+    name: "Adam refuses, as torch, hyperparameters that turn every parameter into NaN, a parameter of another backend, and a gradient disposed but left as .grad",
+    async run(ser) {
+      const param = () => ser.tensor(f32(fresh(3)), [3], { requiresGrad: true, name: 'p' });
+      const p = param();
+      for (const [config, message] of [
+        [{ lr: NaN }, /^Adam: lr must be a finite number of 0 or more, got NaN$/],
+        [{ lr: -1 }, /^Adam: lr must be a finite number of 0 or more, got -1$/],
+        [{ beta1: 1 }, /^Adam: beta1 must be a number from 0 to less than 1, got 1$/],
+        [{ beta2: -0.5 }, /^Adam: beta2 must be a number from 0 to less than 1, got -0.5$/],
+        [{ eps: -1e-8 }, /^Adam: eps must be a finite number of 0 or more, got -1e-8$/],
+        [{ weightDecay: Infinity }, /^Adam: weightDecay must be a finite number of 0 or more, got Infinity$/],
+      ] as const) {
+        await assertThrows(() => new ser.Adam([p], config), message, `Adam(${Object.entries(config).map(([k, v]) => `${k}: ${v}`)})`);
+      }
+      const adam = new ser.Adam([p], { lr: 0.1, eps: 0 });
+      const before = await p.toArray();
+      try {
+        // A schedule that computes NaN: refused at the step, before the parameter moves.
+        adam.lr = NaN;
+        p.grad = ser.ones([3]);
+        await assertThrows(() => adam.step(), /^Adam: lr must be a finite number of 0 or more, got NaN$/, 'a step with lr NaN');
+        adam.lr = 0.1;
+        // Disposing a gradient is not dropping it: the step read the dead tensor and said only "tensor[3] was disposed".
+        p.grad.dispose();
+        await assertThrows(() => adam.step(), /^Adam: the gradient of parameter 0 p\[3\] was disposed but is still its \.grad/, 'a disposed gradient');
+        assertClose(await p.toArray(), before, 0, 'a refused step moved the parameter');
+        adam.zeroGrad();
+      } finally {
+        adam.dispose();
+        p.dispose();
+      }
+      const here = ser.engine().backend.name;
+      await ser.init({ backend: here === 'cpu' ? 'webgpu' : 'cpu' });
+      const foreign = param();
+      await ser.init({ backend: here });
+      await assertThrows(() => new ser.Adam([foreign]), new RegExp(`^Adam: parameter 0 p\\[3\\] is on \\w+, but the engine \\(init\\(\\)\\) runs on ${here}$`), 'a parameter of another backend');
+      foreign.dispose();
     },
   },
 ];
