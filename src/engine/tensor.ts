@@ -381,8 +381,15 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
+/** An `async` fn given to tidy or noGrad, which run it to its first await only: refused before it runs. A promise
+ * from a plain fn is fine (`tidy(() => y.toArray())` records the read before it returns). */
+function refuseAsync(fn: unknown, what: string): void {
+  if (Object.prototype.toString.call(fn) === '[object AsyncFunction]') throw new Error(what);
+}
+
 /** Runs fn without recording the tape (inference, optimiser updates). */
 export function withoutGrad<T>(fn: () => T): T {
+  refuseAsync(fn, "noGrad: fn is an async function, and the tape would be recorded again after its first await (the flag is global, as tidy's scopes): run noGrad around the synchronous part (noGrad(() => model.forward(x))) and await outside it");
   const previous = gradEnabled;
   gradEnabled = false;
   try {
@@ -396,6 +403,8 @@ export const noGrad = withoutGrad;
 
 /** Disposes every tensor created inside fn, except the tensors it returns (alone, in an array or an object). */
 export function tidy<T>(fn: () => T): T {
+  // It freed the tensors made before the first await while fn still used them ("x was disposed"), and caught none after.
+  refuseAsync(fn, 'tidy: fn is an async function, whose tensors made before its first await would be freed while it still uses them: use tidyAsync');
   const outer = scopes[scopes.length - 1] ?? null;
   const scope = new Set<Tensor>();
   scopes.push(scope);

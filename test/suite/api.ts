@@ -238,6 +238,29 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: 'tidy and noGrad refuse an async fn before running it (it ran to its first await only); a promise from a plain fn is fine',
+    async run(ser) {
+      const x = ser.tensor([1, -2, 3], [3], { requiresGrad: true, name: 'x' });
+      let ran = false;
+      const later = async () => {
+        ran = true;
+        const y = ser.relu(x);
+        await Promise.resolve();
+        return ser.mul(y, y);
+      };
+      // tidy had freed y at the await while fn still used it ("y was disposed"); noGrad had recorded the tape again after it.
+      await assertThrows(() => ser.tidy(later), /^tidy: fn is an async function, .*: use tidyAsync$/, 'tidy(async fn)');
+      await assertThrows(() => ser.noGrad(later), /^noGrad: fn is an async function, and the tape would be recorded again after its first await/, 'noGrad(async fn)');
+      assert(!ran, 'a refused fn ran');
+      const read = await ser.tidy(() => ser.relu(x).toArray());
+      assert(read.join() === '1,0,3', `tidy(() => relu(x).toArray()) gave ${read.join()}`);
+      assert(!ser.noGrad(() => ser.relu(x)).requiresGrad, 'noGrad recorded the tape');
+      assert((await ser.tidyAsync(later)).requiresGrad, 'tidyAsync(async fn)');
+      x.dispose();
+    },
+  },
+  {
+    family,
     name: 'backward through a tensor disposed too early is refused, not silently cut',
     async run(ser) {
       const { x, hidden, loss } = hiddenGraph(ser, 31);
