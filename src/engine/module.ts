@@ -91,6 +91,7 @@ export abstract class Module {
 
   /** Throws (a ShapeError naming the tensor) unless `state` has exactly this module's names and shapes. */
   checkStateDict(state: Record<string, ArrayTensor>): void {
+    if (typeof state !== 'object' || state === null) throw new ShapeError(`loadStateDict: the state dict must be an object of { shape, data } by name, got ${state}`);
     const targets = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     const missing = [...targets.keys()].filter((n) => !(n in state));
     const unexpected = Object.keys(state).filter((n) => !targets.has(n));
@@ -99,6 +100,16 @@ export abstract class Module {
     }
     for (const [name, t] of targets) {
       const s = state[name];
+      // The values are written as they lie in memory: a Float64Array's bytes were read as twice as many float32s
+      // (garbage, and past its tensor into the next one's range of Adam's vector), an array or a JSON round trip's
+      // object failed deep in the device's writeBuffer, or as "[2,2] but the model expects [2,2]".
+      if (!(s?.data instanceof Float32Array) || !Array.isArray(s.shape)) {
+        const got = s?.data === undefined || s?.data === null ? `${s?.data}` : (s.data.constructor?.name ?? typeof s.data);
+        throw new ShapeError(`loadStateDict: ${name} must be { shape: number[], data: Float32Array }, got data ${got}${ArrayBuffer.isView(s?.data) || Array.isArray(s?.data) ? ' (Float32Array.from(data) converts it)' : ''}`);
+      }
+      if (s.shape.length === t.shape.length && s.shape.every((d, i) => d === t.shape[i]) && s.data.length !== t.size) {
+        throw new ShapeError(`loadStateDict: ${name} has ${s.data.length} values for its shape [${s.shape}] of ${t.size}`);
+      }
       if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
         // The first dimensions only: a checkpoint's shape may have a million of them (ones, with the right size).
         const shape = s.shape.length > 8 ? `${s.shape.slice(0, 8)},... (${s.shape.length} dimensions)` : `${s.shape}`;

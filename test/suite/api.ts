@@ -351,6 +351,29 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: 'loadStateDict refuses values that are not a Float32Array, naming the entry, and writes nothing',
+    async run(ser) {
+      const layer = new ser.Linear(2, 2, ser.seededRandom(4));
+      const state = await layer.stateDict();
+      const load = (weight: unknown) => () => layer.loadStateDict({ ...state, weight: weight as { shape: number[]; data: Float32Array } });
+      const refused = /^loadStateDict: weight must be \{ shape: number\[\], data: Float32Array \}, got data /;
+      // A Float64Array's bytes were written as float32s: [1, 2, 3, 4] became [0, 1.875, 0, 2], and on WebGPU its 32
+      // bytes ran past the weight's 16 into what follows it in memory.
+      await assertThrows(load({ shape: [2, 2], data: new Float64Array([1, 2, 3, 4]) }), new RegExp(`${refused.source}Float64Array \\(Float32Array\\.from\\(data\\) converts it\\)$`), 'a Float64Array');
+      await assertThrows(load({ shape: [2, 2], data: [1, 2, 3, 4] }), new RegExp(`${refused.source}Array \\(Float32Array\\.from\\(data\\) converts it\\)$`), 'an array');
+      // A state dict through JSON: its Float32Arrays become objects; "has shape [2,2] but the model expects [2,2]" had said.
+      await assertThrows(load(JSON.parse(JSON.stringify(state.weight))), new RegExp(`${refused.source}Object$`), 'a JSON round trip');
+      await assertThrows(load(null), new RegExp(`${refused.source}undefined$`), 'null');
+      await assertThrows(load({ shape: [2, 2], data: new Float32Array(3) }), /^loadStateDict: weight has 3 values for its shape \[2,2\] of 4$/, 'too few values');
+      await assertThrows(() => layer.loadStateDict(null as never), /^loadStateDict: the state dict must be an object/, 'no state dict');
+      assertClose(await layer.weight.toArray(), state.weight.data, 0, 'a refused state dict changed the weight');
+      layer.loadStateDict({ ...state, weight: { shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } });
+      assertClose(await layer.weight.toArray(), [1, 2, 3, 4], 0, 'the weight loaded');
+      layer.dispose();
+    },
+  },
+  {
+    family,
     name: 'a module refuses a state-dict name with a dot, or one used twice, which would overwrite another entry',
     async run(ser) {
       class Named extends ser.Module {
