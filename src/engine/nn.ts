@@ -1,6 +1,9 @@
 // Layers with parameters: Conv1d, Linear, BatchNorm1d. Initialisation as torch's defaults
 // (uniform ±1/sqrt(fan_in) for weights and biases), drawn from a seeded generator so runs repeat.
+// Sizes are checked first, naming the layer: Linear(2.5, 3) had said "tensor: shape [3,2.5] …" and Linear(-1, 3)
+// "Invalid typed array length: -3".
 
+import { nonNegativeInt, positiveInt } from './checks.js';
 import { Module } from './module.js';
 import { batchNorm1d, conv1d, linear, ones, tensor, zeros, type Conv1dOptions } from './ops.js';
 import type { Tensor } from './tensor.js';
@@ -23,6 +26,12 @@ export class Conv1d extends Module {
     random: () => number = Math.random,
   ) {
     super();
+    positiveInt(inChannels, 'Conv1d: inChannels');
+    positiveInt(outChannels, 'Conv1d: outChannels');
+    positiveInt(kernelSize, 'Conv1d: kernelSize');
+    positiveInt(options.stride ?? 1, 'Conv1d: stride');
+    positiveInt(options.dilation ?? 1, 'Conv1d: dilation');
+    nonNegativeInt(options.padding ?? 0, 'Conv1d: padding');
     const bound = 1 / Math.sqrt(inChannels * kernelSize);
     this.weight = this.parameter('weight', uniform([outChannels, inChannels, kernelSize], bound, random));
     this.bias = options.bias === false ? null : this.parameter('bias', uniform([outChannels], bound, random));
@@ -41,6 +50,8 @@ export class Linear extends Module {
     random: () => number = Math.random,
   ) {
     super();
+    positiveInt(inFeatures, 'Linear: inFeatures');
+    positiveInt(outFeatures, 'Linear: outFeatures');
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.parameter('weight', uniform([outFeatures, inFeatures], bound, random));
     this.bias = this.parameter('bias', uniform([outFeatures], bound, random));
@@ -62,6 +73,7 @@ export class BatchNorm1d extends Module {
     readonly eps = 1e-5,
   ) {
     super();
+    positiveInt(channels, 'BatchNorm1d: channels');
     this.weight = this.parameter('weight', ones([channels]));
     this.bias = this.parameter('bias', zeros([channels]));
     // torch's state-dict names, so checkpoints map one-to-one onto nn.BatchNorm1d.

@@ -334,6 +334,9 @@ export interface BatchNormState {
 export function batchNorm1d(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5, activation?: 'relu'): Tensor {
   usable('batchNorm1d', x, gamma, beta, state.runningMean, state.runningVar);
   if (x.shape.length !== 2 && x.shape.length !== 3) throw new ShapeError(`batchNorm1d: input ${x.describe()} must be (N, C) or (N, C, L)`);
+  // NaN had gone into the running statistics in silence (and from there into checkpoints), a negative eps into sqrt.
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) throw new ShapeError(`batchNorm1d: momentum must be a number from 0 to 1, got ${momentum}`);
+  if (typeof eps !== 'number' || !(eps > 0 && eps < Infinity)) throw new ShapeError(`batchNorm1d: eps must be a positive finite number, got ${eps}`);
   const [N, C] = x.shape;
   const L = x.shape[2] ?? 1;
   for (const t of [gamma, beta, state.runningMean, state.runningVar]) {

@@ -374,6 +374,29 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: "layers refuse sizes that are not positive integers, naming the layer, and batch norm a NaN momentum or a non-positive eps",
+    async run(ser) {
+      const live = ser.engine().backend.counters().liveBuffers;
+      await assertThrows(() => new ser.Linear(2.5, 3), /^Linear: inFeatures must be a positive integer, got 2\.5$/, 'Linear(2.5, 3)');
+      await assertThrows(() => new ser.Linear(-1, 3), /^Linear: inFeatures must be a positive integer, got -1$/, 'Linear(-1, 3): "Invalid typed array length: -3"');
+      await assertThrows(() => new ser.Linear(4, 0), /^Linear: outFeatures must be a positive integer, got 0$/, 'Linear(4, 0)');
+      await assertThrows(() => new ser.Conv1d(3, 4, 0), /^Conv1d: kernelSize must be a positive integer, got 0$/, 'Conv1d(3, 4, 0)');
+      await assertThrows(() => new ser.Conv1d(3, 4, 3, { stride: 0 }), /^Conv1d: stride must be a positive integer, got 0$/, 'Conv1d stride 0');
+      await assertThrows(() => new ser.Conv1d(3, 4, 3, { padding: -1 }), /^Conv1d: padding must be a non-negative integer, got -1$/, 'Conv1d padding -1');
+      await assertThrows(() => new ser.BatchNorm1d(NaN), /^BatchNorm1d: channels must be a positive integer, got NaN$/, 'BatchNorm1d(NaN)');
+      assert(ser.engine().backend.counters().liveBuffers <= live, 'a refused layer allocated device memory');
+      const x = ser.tensor(randn(12, 61), [4, 3], { name: 'x' });
+      const state = { runningMean: ser.zeros([3]), runningVar: ser.ones([3]) };
+      const [gamma, beta] = [ser.ones([3]), ser.zeros([3])];
+      // NaN went into the running statistics in silence, and a negative eps into a square root.
+      await assertThrows(() => ser.batchNorm1d(x, gamma, beta, state, true, NaN), /^batchNorm1d: momentum must be a number from 0 to 1, got NaN$/, 'momentum NaN');
+      await assertThrows(() => ser.batchNorm1d(x, gamma, beta, state, false, 0.1, -2), /^batchNorm1d: eps must be a positive finite number, got -2$/, 'eps -2');
+      assertClose(await state.runningMean.toArray(), [0, 0, 0], 0, 'a refused batch norm moved the running mean');
+      for (const t of [x, gamma, beta, state.runningMean, state.runningVar]) t.dispose();
+    },
+  },
+  {
+    family,
     name: 'a module refuses a state-dict name with a dot, or one used twice, which would overwrite another entry',
     async run(ser) {
       class Named extends ser.Module {
