@@ -16,11 +16,12 @@ function result(x: Tensor, storage: Storage, shape: number[]): Tensor {
 
 // ---------------------------------------------------------------------------------------------- shape
 
-/** A view with another shape over the same storage (-1 infers one dimension). */
+/** A view with another shape over the same storage (-1 infers one dimension). Not [] (a scalar): tensor() makes
+ * none, and ops take a scalar as [1]; softmax of a [] view asked the device for a buffer of NaN bytes. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   usable('reshape', x);
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) || shape.filter((d) => d === -1).length > 1) {
-    throw new ShapeError(`reshape: cannot view ${x.describe()} as [${shape}]: sizes must be positive integers, with at most one -1 to infer`);
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) || shape.filter((d) => d === -1).length > 1) {
+    throw new ShapeError(`reshape: cannot view ${x.describe()} as [${shape}]: sizes must be a non-empty list of positive integers, with at most one -1 to infer`);
   }
   const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
   const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
