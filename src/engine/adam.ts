@@ -99,6 +99,9 @@ export class Adam {
   step(): void {
     // A schedule sets lr between steps.
     if (typeof this.lr !== 'number' || !(this.lr >= 0 && this.lr < Infinity)) throw new Error(`Adam: lr must be a finite number of 0 or more, got ${this.lr}`);
+    // Its module's dispose() (which drops the gradients too): the step would have moved nothing, in silence.
+    const gone = this.params.findIndex((p) => p.disposed);
+    if (gone >= 0) throw new Error(`Adam: parameter ${gone} ${this.params[gone].describe()} was disposed (its module's dispose()?): nothing to step`);
     const moved = this.params.findIndex((p) => owners.get(p) !== this);
     if (moved >= 0) {
       throw new Error(`Adam: parameter ${moved} ${this.params[moved].describe()} has moved into the vector of an Adam made over it later: step that one (this one no longer moves it)`);

@@ -121,6 +121,7 @@ export abstract class Module {
   dispose(): void {
     for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
       t.grad?.dispose();
+      t.grad = null;
       t.dispose();
     }
   }

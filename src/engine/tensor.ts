@@ -250,6 +250,9 @@ export class Tensor {
     // As torch ("Trying to backward through the graph a second time"): the first backward() freed the graph, so
     // a second one from the same tensor, or through a tensor whose graph it freed, would silently stop there.
     // There is no retain_graph: run the forward pass again.
+    // Disposing a gradient is not dropping it: adding to it said only "tensor[3] was disposed", halfway through the pass.
+    const deadGrad = order.find((node) => node.grad?.disposed);
+    if (deadGrad) throw new Error(`backward(): the gradient of ${deadGrad.describe()} was disposed but is still its .grad: set .grad = null (an optimiser's zeroGrad() does) to drop it`);
     const spent = order.find((node) => node.graphSpent);
     if (spent) {
       throw new Error(

@@ -401,6 +401,28 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: "a gradient disposed but left as .grad is named before backward() adds to it; an Adam over a disposed module's parameters refuses to step",
+    async run(ser) {
+      const layer = new ser.Linear(3, 2, ser.seededRandom(7));
+      const adam = new ser.Adam(layer.parameters());
+      const x = ser.tensor(randn(6, 71), [2, 3], { name: 'x' });
+      await ser.sum(layer.forward(x)).backward();
+      const first = await layer.weight.grad!.toArray();
+      layer.weight.grad!.dispose();
+      // The pass failed where it added to the dead tensor, halfway through, saying only "tensor[2,3] was disposed".
+      await assertThrows(() => ser.sum(layer.forward(x)).backward(), /^backward\(\): the gradient of weight\[2,3\] was disposed but is still its \.grad/, 'a disposed .grad');
+      layer.weight.grad = null;
+      await ser.sum(layer.forward(x)).backward();
+      assertClose(await layer.weight.grad!.toArray(), first, 1e-6, 'the gradient after dropping the disposed one');
+      layer.dispose();
+      assert(layer.parameters().every((p) => p.grad === null), "a module's dispose() left its parameters' disposed gradients as .grad");
+      await assertThrows(() => adam.step(), /^Adam: parameter 0 weight\[2,3\] was disposed \(its module's dispose\(\)\?\): nothing to step$/, 'a step after dispose()');
+      adam.dispose();
+      x.dispose();
+    },
+  },
+  {
+    family,
     name: 'a module refuses a state-dict name with a dot, or one used twice, which would overwrite another entry',
     async run(ser) {
       class Named extends ser.Module {
