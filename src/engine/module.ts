@@ -42,6 +42,9 @@ export abstract class Module {
   protected child<M extends Module>(name: string, m: M): M {
     this.checkName(name, 'child');
     this.children.set(name, m);
+    // Errors name tensors by their own name: a model's "weight[3,8]" could be any layer's, "fc.weight[3,8]" is one.
+    // Each enclosing module prefixes its child's names again, so they end as the model's state-dict names.
+    for (const [full, t] of [...m.namedParameters(`${name}.`), ...m.namedBuffers(`${name}.`)]) t.name = full;
     return m;
   }
 

@@ -436,6 +436,15 @@ export const apiCases: SuiteCase[] = [
       await assertThrows(() => new Named(['a', 'a.weight']), /"a\.weight" must be non-empty and without dots/, 'a dotted child name');
       const ok = new Named(['a', 'b']);
       assert(ok.namedParameters().map(([n]) => n).join() === 'a.weight,a.bias,b.weight,b.bias', 'distinct names give distinct entries');
+      // Errors name a layer's tensors by their state-dict names: "weight[1,1]" could have been a's or b's.
+      class Outer extends ser.Module {
+        inner = this.child('inner', new Named(['a', 'b']));
+        norm = this.child('norm', new ser.BatchNorm1d(2));
+      }
+      const outer = new Outer();
+      const names = [...outer.namedParameters(), ...outer.namedBuffers()];
+      assert(names.every(([n, t]) => t.name === n), `tensor names ${names.map(([, t]) => t.name)}`);
+      await assertThrows(() => outer.norm.forward(ser.tensor(new Float32Array(6), [2, 3], { name: 'x' })), /^batchNorm1d: norm\.weight\[2\] must be \[3\] for input x\[2,3\]$/, 'a batch norm of the wrong size');
     },
   },
 ];
