@@ -228,6 +228,9 @@ describe('GPU runtime', () => {
     const max = rt.device.limits.maxStorageBufferBindingSize;
     const values = Math.floor(max / 4) + 64;
     expect(() => ser.zeros([values])).toThrow(new RegExp(`${values * 4} bytes .* maxStorageBufferBindingSize, ${max} bytes`));
+    // Named as the caller called it: "fill: …" had named the kernel behind zeros() and ones().
+    expect(() => ser.ones([values])).toThrow(new RegExp(`^ones: ${values * 4} bytes`));
+    expect(() => ser.zeros([values], { name: 'grid' })).toThrow(new RegExp(`^grid: ${values * 4} bytes`));
     const pool = new BufferPool(rt.device, GPUBufferUsage.STORAGE);
     const nearly = pool.acquire(max - 4, 'x');
     expect(nearly.size).toBeLessThanOrEqual(max);

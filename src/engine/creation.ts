@@ -48,10 +48,11 @@ export function ones(shape: number[], options: TensorOptions = {}): Tensor {
 }
 
 function filled(shape: number[], value: number, options: TensorOptions): Tensor {
-  checkShape(shape, options.name ?? (value === 0 ? 'zeros' : 'ones'));
+  const what = options.name ?? (value === 0 ? 'zeros' : 'ones');
+  checkShape(shape, what);
   const backend = defaultBackend();
   const size = shape.reduce((a, b) => a * b, 1);
-  const t = new Tensor(fill(backend, size, value), [...shape], backend, options.requiresGrad ?? false);
+  const t = new Tensor(fill(backend, size, value, what), [...shape], backend, options.requiresGrad ?? false);
   t.name = options.name;
   return t;
 }

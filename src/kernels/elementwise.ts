@@ -103,8 +103,9 @@ function accumulateGpu(rt: GpuRuntime, acc: Storage, x: Storage, alpha = 1, beta
 }
 
 /** A new storage of `length` copies of value (cleared for 0). */
-function fillGpu(rt: GpuRuntime, length: number, value: number): Storage {
-  const out = allocate(rt, length, 'fill');
+/** `label` names the buffer, and the caller in the pool's error for one too large (zeros, not fill). */
+function fillGpu(rt: GpuRuntime, length: number, value: number, label = 'fill'): Storage {
+  const out = allocate(rt, length, label);
   if (value === 0) rt.clear(out.buffer, length * 4);
   else map(rt, 'fill', [out], length, 0, value);
   return out;
@@ -342,6 +343,6 @@ export const unaryBackward = defineKernel(unaryBackwardGpu, (c, op, x, y, dy) =>
 export const binary = defineKernel(binaryGpu, (c, op, a, aShape, b, bShape, outShape) => c.out(ref.binary(op, c.data(a), aShape, c.data(b), bShape, outShape)));
 export const affine = defineKernel(affineGpu, (c, x, alpha, beta) => c.out(ref.affine(c.data(x), alpha, beta)));
 export const accumulate = defineKernel(accumulateGpu, (c, acc, x, alpha?, beta?) => c.data(acc).set(ref.accumulate(c.data(acc), c.data(x), alpha, beta)));
-export const fill = defineKernel(fillGpu, (c, length, value) => c.out(new Float32Array(length).fill(value)));
+export const fill = defineKernel(fillGpu, (c, length, value, _label?) => c.out(new Float32Array(length).fill(value)));
 export const sumTo = defineKernel(sumToGpu, (c, x, shape, outShape, scale?) => c.out(ref.sumTo(c.data(x), shape, outShape, scale)));
 export const broadcastTo = defineKernel(broadcastToGpu, (c, x, shape, outShape) => c.out(ref.broadcastTo(c.data(x), shape, outShape)));
