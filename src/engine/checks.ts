@@ -1,7 +1,7 @@
 // The argument checks of the ops: each throws a ShapeError (or, for a disposed tensor or mixed backends, an Error)
 // that names the op, the tensor, its shape and the parameter, before anything is dispatched.
 
-import { WebGpuBackend } from '../kernels/backend.js';
+import { WebGpuBackend, type Backend } from '../kernels/backend.js';
 import { disposedMessage, ShapeError, type Tensor } from './tensor.js';
 
 export function rank(x: Tensor, r: number, what: string): void {
@@ -42,4 +42,9 @@ function mixedBackends(a: Tensor, b: Tensor, op: string): never {
   // is why, and that the model must be loaded again.
   for (const backend of [a.backend, b.backend]) if (backend instanceof WebGpuBackend) backend.rt.throwIfLost();
   throw new Error(`${op}: ${a.describe()} is on ${a.backend.name} but ${b.describe()} is on ${b.backend.name}`);
+}
+
+/** How many workgroups one dimension of a dispatch may have on this backend (no limit on the CPU). */
+export function workgroupLimit(backend: Backend): number {
+  return backend instanceof WebGpuBackend ? backend.rt.profile.limits.maxComputeWorkgroupsPerDimension : Infinity;
 }

@@ -5,7 +5,7 @@
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
-import { nonNegativeInt, normaliseDim, positiveInt, rank, usable } from './checks.js';
+import { nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
 import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
 
 export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
@@ -210,6 +210,10 @@ export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, optio
   const [Cout, wCin, K] = w.shape;
   if (wCin !== Cin) throw new ShapeError(`conv1d: input ${x.describe()} has ${Cin} channels but weight ${w.describe()} expects ${wCin}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== Cout)) throw new ShapeError(`conv1d: bias ${b.describe()} must be [${Cout}]`);
+  // Every GPU variant of the forward and input-gradient passes runs one workgroup layer per sample (z = N). The
+  // runtime refused a larger batch only after the output had been allocated, and that buffer was never released.
+  const maxBatch = workgroupLimit(x.backend);
+  if (N > maxBatch) throw new ShapeError(`conv1d: input ${x.describe()} has a batch of ${N}, more than the ${maxBatch} samples this adapter convolves in one pass (maxComputeWorkgroupsPerDimension): split the batch`);
   const geometry = conv1dGeometry(x.shape, w.shape, p);
   if (geometry.Lout < 1) {
     throw new ShapeError(`conv1d: kernel ${K} (dilation ${p.dilation}) is longer than input ${x.describe()} padded by ${p.padding}`);

@@ -217,4 +217,15 @@ describe('conv1d: every kernel on this adapter', () => {
     }
     for (const s of [xs, dys]) groupedBackend.release(s);
   });
+
+  it('refuses a batch past the workgroups of one dispatch dimension before allocating anything, naming the input', () => {
+    const N = rt.profile.limits.maxComputeWorkgroupsPerDimension + 1;
+    const [x, w] = [ser.zeros([N, 2, 16], { name: 'x' }), ser.zeros([4, 2, 3], { name: 'w' })];
+    const live = backend.counters().liveBuffers;
+    // The runtime refused the dispatch ("workgroups [1, 1, 65536] exceed …") after the output was allocated, for good.
+    expect(() => ser.conv1d(x, w, null)).toThrow(new RegExp(`^conv1d: input x\\[${N},2,16\\] has a batch of ${N}, more than the ${N - 1} samples this adapter convolves in one pass`));
+    expect(backend.counters().liveBuffers).toBe(live);
+    x.dispose();
+    w.dispose();
+  });
 });
