@@ -2,6 +2,7 @@
 // that names the op, the tensor, its shape and the parameter, before anything is dispatched.
 
 import { WebGpuBackend, type Backend } from '../kernels/backend.js';
+import { MAX_TENSOR_ELEMENTS } from './creation.js';
 import { disposedMessage, ShapeError, type Tensor } from './tensor.js';
 
 export function rank(x: Tensor, r: number, what: string): void {
@@ -47,4 +48,12 @@ function mixedBackends(a: Tensor, b: Tensor, op: string): never {
 /** How many workgroups one dimension of a dispatch may have on this backend (no limit on the CPU). */
 export function workgroupLimit(backend: Backend): number {
   return backend instanceof WebGpuBackend ? backend.rt.profile.limits.maxComputeWorkgroupsPerDimension : Infinity;
+}
+
+/** An op's output is bounded as tensor() bounds what it is given (MAX_TENSOR_ELEMENTS): nothing bounded it on the CPU
+ * backend, where a broadcast [32768,1] + [1,16384] or a matmul [32768,1]·[1,16384] set out to fill 2^29 float64s
+ * (4 GiB, then its float32 copy). On WebGPU the buffer pool refuses far less (one storage binding). */
+export function boundedOutput(op: string, shape: number[]): void {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > MAX_TENSOR_ELEMENTS) throw new ShapeError(`${op}: its output [${shape}] would have ${size} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (MAX_TENSOR_ELEMENTS)`);
 }

@@ -5,7 +5,7 @@
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
-import { nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
+import { boundedOutput, nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
 import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
 
 export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
@@ -49,6 +49,7 @@ export function concat(tensors: Tensor[], dim: number): Tensor {
   }
   const outShape = [...tensors[0].shape];
   outShape[axis] = tensors.reduce((s, t) => s + t.shape[axis], 0);
+  boundedOutput('concat', outShape);
   const backend = tensors[0].backend;
   const out = new Tensor(k.concat(backend, tensors.map((t) => t.storage), tensors.map((t) => t.shape), axis), outShape, backend);
   return out.setGradFn(tensors, (g) => {
@@ -111,6 +112,7 @@ function binaryOp(op: 'add' | 'sub' | 'mul' | 'div') {
   return (a: Tensor, b: Tensor): Tensor => {
     usable(op, a, b);
     const [pa, pb, outShape] = broadcastShapes(a.shape, b.shape, op);
+    boundedOutput(op, outShape);
     const backend = a.backend;
     const y = new Tensor(k.binary(backend, op, a.storage, pa, b.storage, pb, outShape), outShape, backend);
     return y.setGradFn([a, b], (g) => {
@@ -220,6 +222,7 @@ export function conv1d(x: Tensor, w: Tensor, b: Tensor | undefined | null, optio
   }
   const backend = x.backend;
   const outShape = [N, Cout, geometry.Lout];
+  boundedOutput('conv1d', outShape);
   const y = new Tensor(k.conv1d(backend, x.storage, w.storage, b?.storage ?? null, geometry), outShape, backend);
   const parents = b ? [x, w, b] : [x, w];
   return y.setGradFn(parents, (g) => [
@@ -291,6 +294,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [M, K] = a.shape;
   const [bK, N] = b.shape;
   if (bK !== K) throw new ShapeError(`matmul: ${a.describe()} · ${b.describe()}: inner dimensions ${K} and ${bK} differ`);
+  boundedOutput('matmul', [M, N]);
   const backend = a.backend;
   const y = new Tensor(k.gemm(backend, a.storage, b.storage, { M, N, K }), [M, N], backend);
   return y.setGradFn([a, b], (g) => [
@@ -308,6 +312,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, activation?: 're
   if (x.shape[x.shape.length - 1] !== inF) throw new ShapeError(`linear: input ${x.describe()} has ${x.shape[x.shape.length - 1]} features but weight ${w.describe()} expects ${inF}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) throw new ShapeError(`linear: bias ${b.describe()} must be [${outF}]`);
   const rows = x.size / inF;
+  boundedOutput('linear', [...x.shape.slice(0, -1), outF]);
   const backend = x.backend;
   const y = new Tensor(k.gemm(backend, x.storage, w.storage, { M: rows, N: outF, K: inF, transB: true, bias: b?.storage, activation }), [...x.shape.slice(0, -1), outF], backend);
   const parents = b ? [x, w, b] : [x, w];

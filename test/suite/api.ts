@@ -288,6 +288,17 @@ export const apiCases: SuiteCase[] = [
       await assertThrows(() => ser.ones([2 ** 16, 2 ** 16]), /ones: shape \[65536,65536\] has 4294967296 elements/, 'ones([2**16, 2**16])');
       assert(ser.MAX_TENSOR_ELEMENTS === 2 ** 28, `MAX_TENSOR_ELEMENTS is ${ser.MAX_TENSOR_ELEMENTS}`);
       assert(ser.engine().backend.counters().liveBuffers <= live, 'a refused tensor allocated device memory');
+      // An op's output is bounded as tensor()'s: on the CPU these set out to fill 2^29 float64s (4 GiB) first.
+      const [column, row] = [ser.tensor(new Float32Array(2 ** 15), [2 ** 15, 1], { name: 'column' }), ser.tensor(new Float32Array(2 ** 14), [1, 2 ** 14], { name: 'row' })];
+      const tooBig = (op: string, shape: string) => new RegExp(`^${op}: its output \\[${shape}\\] would have \\d+ elements, more than the limit of 268435456 \\(MAX_TENSOR_ELEMENTS\\)$`);
+      const outputs = ser.engine().backend.counters().liveBuffers;
+      await assertThrows(() => ser.matmul(column, row), tooBig('matmul', '32768,16384'), 'matmul [32768,1]·[1,16384]');
+      await assertThrows(() => ser.add(column, row), tooBig('add', '32768,16384'), 'add [32768,1] + [1,16384]');
+      await assertThrows(() => ser.linear(column, ser.reshape(row, [2 ** 14, 1])), tooBig('linear', '32768,16384'), 'linear to 16384 features');
+      const [signal, taps] = [ser.tensor(new Float32Array(10), [1, 1, 10]), ser.tensor(new Float32Array(3), [1, 1, 3])];
+      await assertThrows(() => ser.conv1d(signal, taps, null, { padding: 2 ** 28 }), tooBig('conv1d', '1,1,536870920'), 'conv1d padded by 2^28');
+      assert(ser.engine().backend.counters().liveBuffers <= outputs + 2, 'a refused op allocated memory');
+      for (const t of [column, row, signal, taps]) t.dispose();
       const logits = ser.tensor(new Float32Array(6), [2, 3], { name: 'logits' });
       await assertThrows(() => ser.crossEntropy(logits, [0, 0.5]), /crossEntropy: target 1 is 0.5, not a class index \(an integer from 0 to 2\)/, 'target 0.5');
       await assertThrows(() => ser.crossEntropy(logits, [NaN, 1]), /target 0 is NaN, not a class index/, 'target NaN');
