@@ -11,10 +11,18 @@ export function rank(x: Tensor, r: number, what: string): void {
 
 export function positiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${what} must be a positive integer, got ${v}`);
+  notPastTensors(v, what);
 }
 
 export function nonNegativeInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0) throw new ShapeError(`${what} must be a non-negative integer, got ${v}`);
+  notPastTensors(v, what);
+}
+
+/** A size, stride or padding past the longest tensor: the kernels' uniforms hold 32-bit integers, and a stride of
+ * 2^40 had been refused there as "uniform field 5 (u32) must be an integer from 0 to 4294967295", naming no op. */
+function notPastTensors(v: number, what: string): void {
+  if (v > MAX_TENSOR_ELEMENTS) throw new ShapeError(`${what} is ${v}, more than MAX_TENSOR_ELEMENTS (${MAX_TENSOR_ELEMENTS}), longer than any tensor`);
 }
 
 export function normaliseDim(dim: number, r: number, op: string): number {

@@ -296,7 +296,11 @@ export const apiCases: SuiteCase[] = [
       await assertThrows(() => ser.add(column, row), tooBig('add', '32768,16384'), 'add [32768,1] + [1,16384]');
       await assertThrows(() => ser.linear(column, ser.reshape(row, [2 ** 14, 1])), tooBig('linear', '32768,16384'), 'linear to 16384 features');
       const [signal, taps] = [ser.tensor(new Float32Array(10), [1, 1, 10]), ser.tensor(new Float32Array(3), [1, 1, 3])];
-      await assertThrows(() => ser.conv1d(signal, taps, null, { padding: 2 ** 28 }), tooBig('conv1d', '1,1,536870920'), 'conv1d padded by 2^28');
+      await assertThrows(() => ser.conv1d(signal, taps, null, { padding: 2 ** 27 }), tooBig('conv1d', '1,1,268435464'), 'conv1d padded by 2^27');
+      // Strides, windows and paddings past any tensor: the kernels' 32-bit uniforms refused them, naming no op.
+      await assertThrows(() => ser.conv1d(signal, taps, null, { stride: 2 ** 40 }), /^conv1d: stride is 1099511627776, more than MAX_TENSOR_ELEMENTS \(268435456\), longer than any tensor$/, 'conv1d stride 2^40');
+      await assertThrows(() => ser.maxPool1d(signal, { kernelSize: 2 ** 33, padding: 2 ** 32 }), /^maxPool1d: kernelSize is 8589934592, more than MAX_TENSOR_ELEMENTS/, 'maxPool1d window 2^33');
+      await assertThrows(() => ser.avgPool1d(signal, { kernelSize: 2, stride: 2 ** 33 }), /^avgPool1d: stride is 8589934592, more than MAX_TENSOR_ELEMENTS/, 'avgPool1d stride 2^33');
       assert(ser.engine().backend.counters().liveBuffers <= outputs + 2, 'a refused op allocated memory');
       for (const t of [column, row, signal, taps]) t.dispose();
       const logits = ser.tensor(new Float32Array(6), [2, 3], { name: 'logits' });
