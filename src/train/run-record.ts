@@ -28,7 +28,7 @@ export interface RunIdentity {
   conditions: Condition[];
 }
 
-interface RunFile {
+export interface RunFile {
   format: string;
   id: string;
   identity: RunIdentity;
@@ -48,6 +48,9 @@ function canonicalJson(value: unknown): string {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The id run.json records: the identity's hash, so that equal identities have equal ids. */
+export const runId = (identity: RunIdentity): string => sha256(canonicalJson(identity)).slice(0, 16);
 
 export function runIdentity(input: ExperimentInput): RunIdentity {
   // The utterances in their order (which the batches depend on), with their labels, split groups (which the
@@ -114,6 +117,22 @@ async function readRunFile(path: string): Promise<RunFile | Error> {
   }
 }
 
+/** The run files in `dir` (none: no run made it) and its run.json as recorded, or an Error naming the damage. */
+export async function recordedRun(dir: string): Promise<{ files: string[]; recorded?: RunFile | Error }> {
+  const files = await runFiles(dir);
+  return { files, recorded: files.includes('run.json') ? await readRunFile(join(dir, 'run.json')) : undefined };
+}
+
+/** Removes these files of `dir` (gone already is fine), or throws naming the one that stays and `why`. */
+export async function removeRunFiles(dir: string, names: string[], why: string): Promise<void> {
+  for (const name of names) {
+    const file = join(dir, name);
+    await unlink(file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw new Error(`${file}: cannot remove it ${why} (${e.message})`, { cause: e });
+    });
+  }
+}
+
 /** What starting a run in its folder does. */
 interface Plan {
   id: string;
@@ -130,11 +149,10 @@ interface Plan {
 async function planRun(input: ExperimentInput): Promise<Plan> {
   const path = join(input.outDir, 'run.json');
   const identity = runIdentity(input);
-  const id = sha256(canonicalJson(identity)).slice(0, 16);
+  const id = runId(identity);
   const plan = { id, identity, legacy: false, write: true, replace: [] as string[] };
   if (input.resume && input.overwrite) throw new Error(`resume and overwrite contradict each other (${input.outDir}): resume continues the run there, overwrite replaces it`);
-  const files = await runFiles(input.outDir);
-  const recorded = files.includes('run.json') ? await readRunFile(path) : undefined;
+  const { files, recorded } = await recordedRun(input.outDir);
   if (input.resume) {
     if (recorded instanceof Error) {
       throw new Error(`${recorded.message}: cannot check that --resume continues the same run; start again in another --out folder, or replace that run with --overwrite`);
@@ -188,12 +206,7 @@ export async function startRun(input: ExperimentInput): Promise<RunRecord> {
     // All of them, not only those the new run writes again: a run of more folds would leave fold results and
     // checkpoints beside the new run's. run.json stays until the new one replaces it, so a removal cut short
     // leaves the old run recorded (and resumable) rather than files no run.json claims.
-    for (const name of plan.replace) {
-      const file = join(input.outDir, name);
-      await unlink(file).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw new Error(`${file}: cannot remove it to replace the run there (${e.message})`, { cause: e });
-      });
-    }
+    await removeRunFiles(input.outDir, plan.replace, 'to replace the run there');
     warn(`${input.outDir}: removed the ${plan.replace.length} file(s) of the run that was there (${few(plan.replace)}), to replace it`);
   }
   if (plan.write) {
