@@ -2,7 +2,7 @@
 // carries WA/UA as one-decimal percentages, per-class F1, confusion tables and image links.
 
 import { describe, expect, it } from 'vitest';
-import { seedsSummary } from '../src/cli/output.js';
+import { seedsSummary, summaryJson } from '../src/cli/output.js';
 import type { ExperimentResult } from '../src/train/experiment.js';
 import { classificationReport, pairedEffect } from '../src/train/metrics.js';
 import { barChartSvg, confusionMatrixSvg, lineChartSvg, niceTicks } from '../src/io/svg-charts.js';
@@ -217,8 +217,8 @@ describe('seeds summary', () => {
 
   it('gives UA per seed and design, mean ± sd over seeds, and the paired gender effect over folds × seeds', () => {
     const s = seedsSummary('c', [
-      { seed: 1, result: result({ concat: 0.8, none: 0.6 }) },
-      { seed: 2, result: result({ concat: 0.6, none: 0.6 }) },
+      { seed: 1, results: summaryJson(result({ concat: 0.8, none: 0.6 })) },
+      { seed: 2, results: summaryJson(result({ concat: 0.6, none: 0.6 })) },
     ]);
     const json = s.json as { ua: Record<string, { mean: number; sd: number }>; genderEffect: { concat: { n: number; mean: number; sd: number; ci: [number, number] } } };
     expect(json.ua.concat.mean).toBeCloseTo(0.7, 9);
@@ -233,10 +233,18 @@ describe('seeds summary', () => {
     expect(s.markdown).toContain('| 1 | 80.0% | 60.0% |');
     expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 |');
     expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds; 95% CI +10.0 to +10.0 resampling the 1 fold)');
+    expect(s.markdown).toContain('# c: 2 training seeds (1, 2) on the same speaker-independent folds');
+  });
+
+  it('names the seeds without results below the table (they had been left out in silence)', () => {
+    const s = seedsSummary('c', [{ seed: 1, results: summaryJson(result({ concat: 0.8, none: 0.6 })) }], [{ seed: 3, dir: 'out/seed-3' }]);
+    expect(s.markdown).toContain('- unfinished, not in the table (no results yet): seed 3 (out/seed-3)');
+    expect(s.text).toContain('unfinished, not in the table (no results yet): seed 3 (out/seed-3)');
+    expect((s.json as { seeds: number[]; unfinished: number[] }).unfinished).toEqual([3]);
   });
 
   it('leaves the effect out when there is no baseline', () => {
-    const s = seedsSummary('c', [{ seed: 1, result: result({ concat: 0.8 }) }]);
+    const s = seedsSummary('c', [{ seed: 1, results: summaryJson(result({ concat: 0.8 })) }]);
     expect((s.json as { genderEffect: object }).genderEffect).toEqual({});
   });
 });

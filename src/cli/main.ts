@@ -29,6 +29,7 @@ import { classify } from '../model/recognizer.js';
 import { genderOneHot, GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
+import { seedFolder, seedResults } from './seed-folders.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
 import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
@@ -174,11 +175,13 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     const lock = await lockFolder(flags.out, warn);
     try {
       await removeStaleTemps(flags.out, warn);
-      const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: join(flags.out, `seed-${flags.seed + i}`), finalModel: flags.final && i === 0 }));
+      const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: seedFolder(flags.out, flags.seed + i), finalModel: flags.final && i === 0 }));
       for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
-      const runs = [];
-      for (const { seed, outDir, finalModel } of seeds) runs.push({ seed, ...(await experiment(seed, outDir, finalModel)) });
-      const summary = seedsSummary(corpusName, runs);
+      for (const { seed, outDir, finalModel } of seeds) await experiment(seed, outDir, finalModel);
+      // Every seed of the experiment in --out, those that earlier runs added too.
+      const seedInput = (seed: number, outDir: string) => input(seed, outDir, false);
+      const { finished, unfinished } = await seedResults(flags.out, seedInput);
+      const summary = seedsSummary(corpusName, finished, unfinished);
       await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
       if (flags.json) console.log(JSON.stringify(summary.json));
       else console.log(`\n${summary.text}\nreport: ${join(flags.out, 'seeds.md')} (and one folder per seed)`);

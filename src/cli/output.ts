@@ -17,15 +17,19 @@ const CONDITION_NAMES: Record<GenderDesign, string> = { concat: 'gender: concat'
 const entries = (result: Pick<ExperimentResult, 'conditions'>) =>
   Object.entries(result.conditions).filter((e): e is [Condition, NonNullable<(typeof e)[1]>] => !!e[1]);
 
+/** Each design's per-fold UA, by design. */
+type FoldUas = Partial<Record<Condition, number[]>>;
+const foldUas = (result: Pick<ExperimentResult, 'conditions'>): FoldUas => Object.fromEntries(entries(result).map(([d, c]) => [d, c.perFold.map((f) => f.ua)]));
+
 /** The designs compared against 'none', each with its per-fold UA differences, over one or several runs. */
-export function genderEffects(results: Pick<ExperimentResult, 'conditions'>[]): Partial<Record<Condition, PairedEffect>> {
+export function genderEffects(runs: FoldUas[]): Partial<Record<Condition, PairedEffect>> {
   const out: Partial<Record<Condition, PairedEffect>> = {};
-  for (const [design] of entries(results[0])) {
+  for (const design of Object.keys(runs[0]) as Condition[]) {
     if (design === 'none') continue;
     // Every seed runs on the same folds (those of --split-seed, or --seed), so fold i is one cluster of the bootstrap.
-    const pairs = results.flatMap((r) => {
-      const [a, b] = [r.conditions[design]?.perFold, r.conditions.none?.perFold];
-      return a && b ? a.map((fold, i) => ({ difference: fold.ua - b[i].ua, fold: i })) : [];
+    const pairs = runs.flatMap((r) => {
+      const [a, b] = [r[design], r.none];
+      return a && b ? a.map((ua, i) => ({ difference: ua - b[i], fold: i })) : [];
     });
     if (pairs.length) out[design] = pairedEffect(pairs.map((p) => p.difference), pairs.map((p) => p.fold));
   }
@@ -45,14 +49,27 @@ export function predictionText(file: string, r: Classification): string {
   return r.warning ? `${line}\n${file}: warning: ${r.warning}` : line;
 }
 
-export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'modelPath'>) {
-  const out: Record<string, unknown> = { classes: result.classes };
+/** One design's scores in results.json. */
+export interface DesignScores {
+  wa: number;
+  ua: number;
+  f1: Record<string, number>;
+  confusion: number[][];
+  genderHeadAccuracy: number | null;
+  n: number;
+  foldUa: number[];
+}
+/** A run's results.json (and its --json line). */
+export type RunResults = { classes: string[]; model?: string; genderEffect: Partial<Record<Condition, PairedEffect>> } & Partial<Record<Condition, DesignScores>>;
+
+export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'modelPath'>): RunResults {
+  const out = { classes: result.classes } as RunResults; // genderEffect last, as results.json has always had it
   // The final model's path, as the text output prints it (alone under --final-only, which scores nothing).
   if (result.modelPath) out.model = result.modelPath;
   for (const [name, c] of entries(result)) {
     out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy ?? null, n: c.report.n, foldUa: c.perFold.map((f) => f.ua) };
   }
-  out.genderEffect = genderEffects([result]);
+  out.genderEffect = genderEffects([foldUas(result)]);
   return out;
 }
 
@@ -68,29 +85,35 @@ export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditi
     const head = c.genderHeadAccuracy === undefined ? '-' : percent(c.genderHeadAccuracy);
     console.log(CONDITION_NAMES[name].padEnd(18) + percent(c.report.wa).padStart(8) + percent(c.report.ua).padStart(8) + head.padStart(14));
   }
-  for (const [design, e] of Object.entries(genderEffects([result]))) console.log(formatEffect(design as Condition, e));
+  for (const [design, e] of Object.entries(genderEffects([foldUas(result)]))) console.log(formatEffect(design as Condition, e));
   if (reportPath) console.log(`report: ${reportPath}`);
   if (result.modelPath) console.log(`model: ${result.modelPath}`);
 }
 
-/** The same experiment repeated with several training seeds on the same folds: UA per seed and design, their
- * mean and standard deviation over seeds, and each design's paired effect against 'none' over folds × seeds. */
-export function seedsSummary(corpus: string, runs: { seed: number; result: ExperimentResult }[]): { text: string; markdown: string; json: unknown } {
-  const designs = entries(runs[0].result).map(([d]) => d);
-  const uaOf = (r: ExperimentResult, d: Condition) => r.conditions[d]!.report.ua;
-  const perDesign = Object.fromEntries(designs.map((d) => [d, meanAndSd(runs.map((r) => uaOf(r.result, d)))]));
-  const effects = genderEffects(runs.map((r) => r.result));
+/** The same experiment repeated with several training seeds on the same folds, from each seed's results.json: UA
+ * per seed and design, their mean and standard deviation over seeds, and each design's paired effect against
+ * 'none' over folds × seeds. The experiment's seeds without results yet (`unfinished`) are named, not dropped in
+ * silence. */
+export function seedsSummary(corpus: string, runs: { seed: number; results: RunResults }[], unfinished: { seed: number; dir: string }[] = []): { text: string; markdown: string; json: unknown } {
+  const designs = (Object.keys(CONDITION_NAMES) as Condition[]).filter((d) => runs[0].results[d]);
+  const uaOf = (r: RunResults, d: Condition) => r[d]!.ua;
+  const perDesign = Object.fromEntries(designs.map((d) => [d, meanAndSd(runs.map((r) => uaOf(r.results, d)))]));
+  const effects = genderEffects(runs.map(({ results }) => Object.fromEntries(designs.map((d) => [d, results[d]!.foldUa]))));
   const header = ['seed', ...designs.map((d) => `UA ${CONDITION_NAMES[d]}`)];
   const table = [
-    ...runs.map(({ seed, result }) => [String(seed), ...designs.map((d) => percent(uaOf(result, d)))]),
+    ...runs.map(({ seed, results }) => [String(seed), ...designs.map((d) => percent(uaOf(results, d)))]),
     ['mean ± sd', ...designs.map((d) => `${percent(perDesign[d].mean)} ± ${(100 * perDesign[d].sd).toFixed(1)}`)],
   ];
-  const effectLines = Object.entries(effects).map(([d, e]) => formatEffect(d as Condition, e));
-  const title = `${corpus}: ${runs.length} training seeds on the same speaker-independent folds`;
+  const notes = [
+    ...Object.entries(effects).map(([d, e]) => formatEffect(d as Condition, e)),
+    ...(unfinished.length ? [`unfinished, not in the table (no results yet): ${unfinished.map((u) => `seed ${u.seed} (${u.dir})`).join(', ')}`] : []),
+  ];
+  const title = `${corpus}: ${runs.length} training seeds (${runs.map((r) => r.seed).join(', ')}) on the same speaker-independent folds`;
   const width = 22;
-  const text = [title, header.map((h, i) => (i ? h.padStart(width) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(width) : c.padEnd(10))).join('')), ...effectLines].join('\n');
-  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...effectLines.map((l) => `- ${l}`), ''].join('\n');
-  return { text, markdown, json: { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, runs: runs.map(({ seed, result }) => ({ seed, ...summaryJson(result) })) } };
+  const text = [title, header.map((h, i) => (i ? h.padStart(width) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(width) : c.padEnd(10))).join('')), ...notes].join('\n');
+  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...notes.map((l) => `- ${l}`), ''].join('\n');
+  const json = { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, runs: runs.map(({ seed, results }) => ({ seed, ...results })), unfinished: unfinished.map((u) => u.seed) };
+  return { text, markdown, json };
 }
 
 /** `ser eval`: one trained model on a corpus, given the true gender (models with a gender input) and given

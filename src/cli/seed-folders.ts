@@ -1,0 +1,68 @@
+// The folders of `ser train --seeds`: --out holds one experiment, a folder seed-<n> per training seed, all on the
+// same folds. A seed folder belongs to it when its run.json records the same identity but for the training seed,
+// so that seeds added later (--seed 4 --seeds 2 --split-seed 1 beside a --seeds 3 run) join the earlier ones in
+// seeds.md. Only folders that runs made count (run.json, or an older version's run files); a seed-<n> folder
+// without them is the user's.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExperimentInput } from '../train/experiment.js';
+import { identityDifferences, recordedRun, runId, runIdentity } from '../train/run-record.js';
+import type { RunResults } from './output.js';
+
+export const seedFolder = (out: string, seed: number) => join(out, `seed-${seed}`);
+
+/** The experiment's run for one training seed, in `dir`. */
+export type SeedInput = (seed: number, dir: string) => ExperimentInput;
+
+interface Found {
+  seed: number;
+  dir: string;
+  /** Why it is not this experiment's; undefined where it is. */
+  other?: string;
+}
+
+const few = (names: string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+
+/** The seed folders in `out` that runs made, by seed. */
+async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
+  const found: Found[] = [];
+  for (const entry of await readdir(out, { withFileTypes: true })) {
+    const name = /^seed-(0|[1-9]\d*)$/.exec(entry.name);
+    if (!name || !entry.isDirectory()) continue;
+    const [seed, dir] = [Number(name[1]), join(out, entry.name)];
+    const { files, recorded } = await recordedRun(dir);
+    if (!files.length) continue;
+    const identity = runIdentity(inputFor(seed, dir));
+    let other: string | undefined;
+    if (recorded instanceof Error) other = recorded.message;
+    else if (!recorded) other = `the files of a run of an older version, without run.json: ${few(files)}`;
+    else if (recorded.id !== runId(identity)) other = identityDifferences(recorded.identity, identity, 'there').join('; ') || 'the run identity differs';
+    found.push({ seed, dir, other });
+  }
+  return found.sort((a, b) => a.seed - b.seed);
+}
+
+/** results.json where it scores every design of the experiment; undefined where it is missing or damaged. */
+async function readResults(path: string, conditions: ExperimentInput['conditions']): Promise<RunResults | undefined> {
+  try {
+    const results = JSON.parse(await readFile(path, 'utf8')) as RunResults;
+    const scored = (d: (typeof conditions)[number]) => typeof results[d]?.ua === 'number' && Array.isArray(results[d]?.foldUa) && results[d]!.foldUa.every((x) => typeof x === 'number');
+    return conditions.every(scored) ? results : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The experiment's seed folders in `out`, by seed: with their results, and those without (unfinished). */
+export async function seedResults(out: string, inputFor: SeedInput) {
+  const finished: { seed: number; results: RunResults }[] = [];
+  const unfinished: { seed: number; dir: string }[] = [];
+  for (const { seed, dir, other } of await seedFolders(out, inputFor)) {
+    if (other) continue;
+    const results = await readResults(join(dir, 'results.json'), inputFor(seed, dir).conditions);
+    if (results) finished.push({ seed, results });
+    else unfinished.push({ seed, dir });
+  }
+  return { finished, unfinished };
+}

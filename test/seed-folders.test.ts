@@ -1,0 +1,59 @@
+// `ser train --seeds N` output folders hold one experiment: seeds.md sums up every seed folder of it in --out
+// (seeds added later with --seed and --split-seed too; unfinished ones named). Tiny runs of a CSV corpus (the
+// demo's corpus changes with --seed) through the CLI, a few seconds each.
+
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav16 } from '../src/audio/index.js';
+import { makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
+import { cliForTests, type CliRun } from './cli.js';
+import { tempDirForTests } from './temp-dir.js';
+
+describe('a --seeds output folder', () => {
+  const cli = cliForTests();
+  const dir = tempDirForTests('ser-seed-folders-');
+  const data = () => join(dir(), 'corpus');
+
+  beforeAll(async () => {
+    // Four speakers (two of each gender), two emotions, two utterances each.
+    await mkdir(data());
+    const rows = ['path,emotion,speaker,gender'];
+    for (let speaker = 0; speaker < 4; speaker++) {
+      for (const emotion of ['angry', 'sad']) {
+        for (let i = 0; i < 2; i++) {
+          const file = `s${speaker}-${emotion}-${i}.wav`;
+          await writeFile(join(data(), file), encodeWav16(synthesizeUtterance(makeVoice(speaker, 7), emotion, 10 * speaker + i, 1.1, 16000), 16000));
+          rows.push(`${file},${emotion},s${speaker},${speaker % 2 ? 'm' : 'f'}`);
+        }
+      }
+    }
+    await writeFile(join(data(), 'manifest.csv'), rows.join('\n'));
+  });
+
+  const train = (out: string, ...more: string[]) =>
+    cli.run(['train', '--corpus', 'csv', '--data', join(data(), 'manifest.csv'), '--folds', '2', '--epochs', '1', '--no-gender', '--model', 'compact', '--no-final', '--out', out, '--json', ...more]);
+  const summary = (r: CliRun) => {
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seeds: number[]; unfinished?: number[]; ua: { none: { mean: number } }; runs: { seed: number }[] };
+  };
+  it('seeds.md covers the seeds added with --seed --split-seed and the earlier ones, names an unfinished one, and --resume finishes it', async () => {
+    const out = join(dir(), 'added');
+    summary(await train(out, '--seeds', '2'));
+    await rm(join(out, 'seed-2', 'results.json')); // as if killed before its report
+    const added = summary(await train(out, '--seed', '3', '--seeds', '2', '--split-seed', '1'));
+    // It had summed up seeds 3 and 4 alone, while seed-1 and seed-2 stayed beside them.
+    expect(added.seeds).toEqual([1, 3, 4]);
+    expect(added.runs.map((r) => r.seed)).toEqual([1, 3, 4]);
+    expect(added.unfinished).toEqual([2]);
+    const uas = await Promise.all([1, 3, 4].map(async (s) => JSON.parse(await readFile(join(out, `seed-${s}`, 'results.json'), 'utf8')).none.ua as number));
+    expect(added.ua.none.mean).toBeCloseTo(uas.reduce((a, b) => a + b) / 3, 12);
+    const md = await readFile(join(out, 'seeds.md'), 'utf8');
+    expect(md).toContain('3 training seeds (1, 3, 4) on the same speaker-independent folds');
+    expect(md).toContain(`unfinished, not in the table (no results yet): seed 2 (${join(out, 'seed-2')})`);
+    const resumed = summary(await train(out, '--seeds', '2', '--resume'));
+    expect(resumed.seeds).toEqual([1, 2, 3, 4]);
+    expect(resumed.unfinished).toEqual([]);
+    expect(await readFile(join(out, 'seeds.md'), 'utf8')).toContain('4 training seeds (1, 2, 3, 4)');
+  }, 180_000);
+});
