@@ -1,8 +1,10 @@
 // `ser train --seeds N` output folders hold one experiment: seeds.md sums up every seed folder of it in --out
-// (seeds added later with --seed and --split-seed too; unfinished ones named). Tiny runs of a CSV corpus (the
-// demo's corpus changes with --seed) through the CLI, a few seconds each.
+// (seeds added later with --seed and --split-seed too; unfinished ones named), a seed folder of another
+// experiment is refused, changing nothing, and --overwrite removes it and the seed folders of a run of more
+// seeds. Tiny runs of a CSV corpus (the demo's corpus changes with --seed) through the CLI, a few seconds each.
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav16 } from '../src/audio/index.js';
@@ -37,6 +39,13 @@ describe('a --seeds output folder', () => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seeds: number[]; unfinished?: number[]; ua: { none: { mean: number } }; runs: { seed: number }[] };
   };
+  const seedFolders = async (out: string) => (await readdir(out)).filter((f) => f.startsWith('seed-')).sort();
+  /** Every file below `out` with its content. */
+  const files = async (out: string) => {
+    const names = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+    return Object.fromEntries(await Promise.all(names.map(async (f) => [f, await readFile(f, 'base64')] as const)));
+  };
+
   it('seeds.md covers the seeds added with --seed --split-seed and the earlier ones, names an unfinished one, and --resume finishes it', async () => {
     const out = join(dir(), 'added');
     summary(await train(out, '--seeds', '2'));
@@ -55,5 +64,31 @@ describe('a --seeds output folder', () => {
     expect(resumed.seeds).toEqual([1, 2, 3, 4]);
     expect(resumed.unfinished).toEqual([]);
     expect(await readFile(join(out, 'seeds.md'), 'utf8')).toContain('4 training seeds (1, 2, 3, 4)');
+  }, 180_000);
+
+  it("a seed folder of another experiment is refused, changing nothing, and --overwrite removes it (they had been summed up or left beside)", async () => {
+    const out = join(dir(), 'other');
+    summary(await train(out, '--seeds', '2'));
+    await mkdir(join(out, 'seed-9')); // the user's: no run made it
+    await writeFile(join(out, 'seed-9', 'notes.txt'), 'mine');
+    const before = await files(out);
+    const refused = await train(out, '--seed', '3', '--seeds', '2', '--split-seed', '1', '--lr', '0.001');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`ser: output folder ${out} holds the seed folders of another experiment: ${join(out, 'seed-1')} (training.lr: 0.002 there vs 0.001 now)`);
+    expect(refused.stderr).toContain('Nothing was changed there: use another --out, or --overwrite to remove them.');
+    expect(await files(out)).toEqual(before);
+    const replaced = summary(await train(out, '--seed', '3', '--seeds', '2', '--split-seed', '1', '--lr', '0.001', '--overwrite'));
+    expect(replaced.seeds).toEqual([3, 4]);
+    expect(await seedFolders(out)).toEqual(['seed-3', 'seed-4', 'seed-9']);
+    expect(await readFile(join(out, 'seed-9', 'notes.txt'), 'utf8')).toBe('mine');
+  }, 180_000);
+
+  it('--overwrite --seeds 2 leaves no seed folder of an earlier --seeds 3 run', async () => {
+    const out = join(dir(), 'fewer');
+    summary(await train(out, '--seeds', '3'));
+    const fewer = summary(await train(out, '--seeds', '2', '--overwrite'));
+    expect(fewer.seeds).toEqual([1, 2]);
+    expect(await seedFolders(out)).toEqual(['seed-1', 'seed-2']);
+    expect(existsSync(join(out, 'seed-3'))).toBe(false);
   }, 180_000);
 });

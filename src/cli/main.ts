@@ -29,7 +29,7 @@ import { classify } from '../model/recognizer.js';
 import { genderOneHot, GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
-import { seedFolder, seedResults } from './seed-folders.js';
+import { clearSeedFolders, seedFolder, seedResults } from './seed-folders.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
 import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
@@ -169,17 +169,18 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
   };
   if (flags.seeds > 1) {
     // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed). The
-    // outer folder is locked too (its seeds.md), and every seed's folder is checked before the first seed trains:
-    // a refusal at the third seed came after hours.
+    // outer folder is locked too (its seeds.md), and every seed folder in it is checked before the first seed
+    // trains (a refusal at the third seed came after hours): this run's, and those beside them (clearSeedFolders).
     const warn = (message: string) => console.error(message);
     const lock = await lockFolder(flags.out, warn);
     try {
       await removeStaleTemps(flags.out, warn);
       const seeds = Array.from({ length: flags.seeds }, (_, i) => ({ seed: flags.seed + i, outDir: seedFolder(flags.out, flags.seed + i), finalModel: flags.final && i === 0 }));
       for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
+      const seedInput = (seed: number, outDir: string) => input(seed, outDir, false);
+      await clearSeedFolders(flags.out, seeds.map((s) => s.seed), seedInput, flags.overwrite, warn);
       for (const { seed, outDir, finalModel } of seeds) await experiment(seed, outDir, finalModel);
       // Every seed of the experiment in --out, those that earlier runs added too.
-      const seedInput = (seed: number, outDir: string) => input(seed, outDir, false);
       const { finished, unfinished } = await seedResults(flags.out, seedInput);
       const summary = seedsSummary(corpusName, finished, unfinished);
       await writeFileAtomic(join(flags.out, 'seeds.md'), summary.markdown);
