@@ -6,7 +6,7 @@
 #   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso/at-7dc30f9/no-speed-perturbation docs/emodb-loso/at-7dc30f9
 # One folder: each gender design's UA minus 'none's (the gender effect, as its seeds.md gives it):
 #   /usr/bin/python3 scripts/paired_runs.py docs/emodb-loso
-import json, os, sys
+import json, os, re, sys
 import numpy as np
 from paired_effect import effect_cells
 
@@ -14,21 +14,24 @@ DESIGNS = ('concat', 'film', 'aux', 'none')
 
 
 def seed_results(folder):
-    """results.json of seed-1, seed-2, … in order, up to the first seed missing."""
-    out = []
-    while os.path.exists(path := os.path.join(folder, f'seed-{len(out) + 1}', 'results.json')):
-        out.append(json.load(open(path)))
-    return out
+    """{seed: results.json} of the folder's seed-<n> folders that have one, by seed: seeds added later
+    (--seed 4 --seeds 2 --split-seed 1) count, and a seed left unfinished hides none after it."""
+    out = {}
+    for name in os.listdir(folder):
+        match = re.fullmatch(r'seed-(0|[1-9][0-9]*)', name)
+        if match and os.path.exists(path := os.path.join(folder, name, 'results.json')):
+            out[int(match[1])] = json.load(open(path))
+    return dict(sorted(out.items()))
 
 
 def uas(results, design):
-    return [100 * r[design]['ua'] for r in results if r.get(design)]
+    return [100 * r[design]['ua'] for r in results.values() if r.get(design)]
 
 
 def fold_differences(results_a, results_b, design_a, design_b):
-    """Per seed, the per-fold UA of design_a in results_a minus design_b's in results_b, in points."""
-    return [[100 * (x - y) for x, y in zip(a[design_a]['foldUa'], b[design_b]['foldUa'])]
-            for a, b in zip(results_a, results_b) if a.get(design_a) and b.get(design_b)]
+    """Per seed of both, the per-fold UA of design_a in results_a minus design_b's in results_b, in points."""
+    return [[100 * (x - y) for x, y in zip(results_a[seed][design_a]['foldUa'], results_b[seed][design_b]['foldUa'])]
+            for seed in results_a if seed in results_b and results_a[seed].get(design_a) and results_b[seed].get(design_b)]
 
 
 def spread(values):
@@ -37,6 +40,11 @@ def spread(values):
 
 def ablation(before, after):
     b, a = seed_results(before), seed_results(after)
+    # Paired by seed: a seed run in one folder only has no pair.
+    common = [seed for seed in a if seed in b]
+    if len(common) < max(len(a), len(b)):
+        print(f'seeds in both folders: {common}; left out: {sorted(set(a) ^ set(b))}')
+    b, a = {seed: b[seed] for seed in common}, {seed: a[seed] for seed in common}
     print('| design | UA per seed, before | UA per seed, after | after: mean ± sd | paired change (folds × seeds) | 95 % CI |')
     print('|---|---|---|---|---|---|')
     for design in DESIGNS:
