@@ -1,7 +1,7 @@
 // `ser train --seeds N` output folders hold one experiment: seeds.md sums up every seed folder of it in --out
 // (seeds added later with --seed and --split-seed too; unfinished ones named), a seed folder of another
 // experiment is refused, changing nothing, and --overwrite removes it and the seed folders of a run of more
-// seeds. Tiny runs of a CSV corpus (the demo's corpus changes with --seed) through the CLI, a few seconds each.
+// seeds; the demo adds seeds as train does. Tiny runs of a CSV corpus through the CLI, a few seconds each.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -64,6 +64,20 @@ describe('a --seeds output folder', () => {
     expect(resumed.seeds).toEqual([1, 2, 3, 4]);
     expect(resumed.unfinished).toEqual([]);
     expect(await readFile(join(out, 'seeds.md'), 'utf8')).toContain('4 training seeds (1, 2, 3, 4)');
+  }, 180_000);
+
+  it("ser demo adds seeds too: --split-seed deals its synthetic corpus as it deals the folds", async () => {
+    const out = join(dir(), 'demo');
+    const demo = (...more: string[]) => cli.run(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--out', out, '--json', ...more]);
+    summary(await demo('--seeds', '2'));
+    expect(summary(await demo('--seed', '3', '--seeds', '2', '--split-seed', '1')).seeds).toEqual([1, 2, 3, 4]);
+    // Seed 3 added is seed 3 of one --seeds 3 run: the corpus had been dealt by --seed, so seeds 3 and 4 trained
+    // on another corpus (of the same names and lengths) and were summed up with seeds 1 and 2.
+    const whole = join(dir(), 'demo-whole');
+    summary(await cli.run(['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--out', whole, '--json', '--seeds', '3']));
+    // The training losses tell the corpora apart (one epoch predicts one class: the scores are alike).
+    const losses = async (folder: string) => (JSON.parse(await readFile(join(folder, 'seed-3', 'fold1-none.json'), 'utf8')) as { history: { trainLoss: number }[] }).history.map((h) => h.trainLoss);
+    expect(await losses(out)).toEqual(await losses(whole));
   }, 180_000);
 
   it("a seed folder of another experiment is refused, changing nothing, and --overwrite removes it (they had been summed up or left beside)", async () => {
