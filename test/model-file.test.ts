@@ -241,7 +241,7 @@ describe('header size', () => {
     expect(performance.now() - started).toBeLessThan(500);
   });
 
-  it('a checkpoint file whose header is refused is not read past its first 8 bytes', async () => {
+  it('a checkpoint file whose header is refused is not read past its first 8 bytes (the CLI\'s, and loadRecognizer\'s)', async () => {
     // A sparse 3 GiB file that declares a 99 MB header: it had been read whole before anything was checked.
     const path = join(dir, 'declares-99MB.safetensors');
     const head = new Uint8Array(8);
@@ -251,6 +251,10 @@ describe('header size', () => {
     const started = performance.now();
     await expect(readCheckpointFile(path)).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: header length 99000000 exceeds the 8388608 bytes`));
     expect(performance.now() - started).toBeLessThan(500);
+    // loadRecognizer's path in Node too: it had read the 3 GiB before decoding refused them.
+    const loading = performance.now();
+    await expect(loadRecognizer(path, { backend: 'cpu' })).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: header length 99000000 exceeds the 8388608 bytes`));
+    expect(performance.now() - loading).toBeLessThan(500);
   });
 
   it('the format’s own rules: a little-endian u64 length, at most the reference implementation’s 100 MB', () => {

@@ -3,7 +3,7 @@
 
 import { engine, init } from '../engine/context.js';
 import { inNode } from '../gpu/device.js';
-import { readRegularFile } from '../io/regular-file.js';
+import { readSafetensorsFile } from '../io/read-safetensors.js';
 import { describeValue } from '../model/recognizer.js';
 import type { CheckpointSource, LoadOptions, WavSource } from './types.js';
 
@@ -52,9 +52,10 @@ export async function checkpointBytes(source: CheckpointSource): Promise<{ bytes
   };
   // In Node a plain string is a path (file: URLs too); everything else, and every string in a page, is fetched.
   if (inNode && !/^(https?|data|blob):/i.test(text)) {
-    // A regular file only: a folder had been a bare EISDIR, and /dev/zero was read until memory ran out.
+    // A regular file only: a folder had been a bare EISDIR, and /dev/zero was read until memory ran out; and one
+    // whose first bytes are no safetensors header is not read whole first.
     const path = text.startsWith('file:') ? new URL(text) : text;
-    return { bytes: await readRegularFile(path).catch(cannot), name: text };
+    return { bytes: await readSafetensorsFile(path, text, cannot), name: text };
   }
   const response = await fetch(source).catch(cannot);
   if (!response.ok) throw new Error(`${text}: cannot load the checkpoint (HTTP ${response.status} ${response.statusText})`);
