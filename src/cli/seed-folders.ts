@@ -8,6 +8,7 @@
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockFolder, removeStaleTemps, type FolderLock } from '../io/folder-lock.js';
+import { firstFew } from '../io/listing.js';
 import type { ExperimentInput } from '../train/experiment.js';
 import { identityDifferences, recordedRun, removeRunFiles, runId, runIdentity } from '../train/run-record.js';
 import type { RunResults } from './output.js';
@@ -26,8 +27,6 @@ interface Found {
   other?: string;
 }
 
-const few = (names: string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-
 /** The seed folders in `out` that runs made, by seed. */
 async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
   const found: Found[] = [];
@@ -40,7 +39,7 @@ async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
     const identity = runIdentity(inputFor(seed, dir));
     let other: string | undefined;
     if (recorded instanceof Error) other = recorded.message;
-    else if (!recorded) other = `the files of a run of an older version, without run.json: ${few(files)}`;
+    else if (!recorded) other = `the files of a run of an older version, without run.json: ${firstFew(files)}`;
     else if (recorded.id !== runId(identity)) other = identityDifferences(recorded.identity, identity, 'there').join('; ') || 'the run identity differs';
     found.push({ seed, dir, files, other });
   }
@@ -55,7 +54,7 @@ export async function clearSeedFolders(out: string, seeds: number[], inputFor: S
   if (!overwrite) {
     const other = beside.filter((f) => f.other);
     if (!other.length) return;
-    const named = few(other.map((f) => `${f.dir} (${f.other})`));
+    const named = firstFew(other.map((f) => `${f.dir} (${f.other})`));
     throw new Error(`output folder ${out} holds the seed folders of another experiment: ${named}. Nothing was changed there: use another --out, or --overwrite to remove them.`);
   }
   // All locked before any is removed: a run still writing in one (one started with it as --out) is refused with

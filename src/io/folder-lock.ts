@@ -8,6 +8,7 @@ import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/prom
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tempPathFor, tempWriter } from './atomic-write.js';
+import { firstFew } from './listing.js';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -128,7 +129,6 @@ export async function removeStaleTemps(dir: string, warn: (message: string) => v
     await unlink(join(dir, name)).then(() => removed.push(name), () => undefined);
   }
   if (removed.length) {
-    const names = removed.slice(0, 3).join(', ') + (removed.length > 3 ? ` and ${removed.length - 3} more` : '');
-    warn(`${dir}: removed ${removed.length} temp file(s) that killed runs had left: ${names}`);
+    warn(`${dir}: removed ${removed.length} temp file(s) that killed runs had left: ${firstFew(removed)}`);
   }
 }

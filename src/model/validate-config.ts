@@ -8,6 +8,7 @@
 // field is refused, since this version could not run the model it describes.
 
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/wav.js';
+import { firstFew } from '../io/listing.js';
 import { excerpt } from '../io/safetensors.js';
 import type { ModelConfig } from './config.js';
 import { MIN_TAPS } from './filterbank.js';
@@ -53,8 +54,7 @@ function number(v: unknown, min: number, max: number, name: string, fail: Fail):
 function onlyFields(o: Record<string, unknown>, known: string[], name: string, fail: Fail): void {
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
   // The first few, each cut short: a crafted configuration may have a million fields or a name of megabytes.
-  const listed = unknown.slice(0, 5).map((k) => excerpt(k)).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
-  if (unknown.length) fail(`${name} has unknown field(s) ${listed} (known: ${known.join(', ')}): not a configuration this version can run`);
+  if (unknown.length) fail(`${name} has unknown field(s) ${firstFew(unknown, 5, (k) => excerpt(k))} (known: ${known.join(', ')}): not a configuration this version can run`);
 }
 
 /**

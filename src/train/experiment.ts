@@ -21,6 +21,7 @@ import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './fold
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { prepareOutputDir } from '../io/out-dir.js';
 import { lockFolder, removeStaleTemps } from '../io/folder-lock.js';
+import { firstFew } from '../io/listing.js';
 import { startRun, type RunRecord } from './run-record.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 
@@ -295,10 +296,9 @@ export function checkCorpus(utterances: LoadedUtterance[], classes: string[]): v
     g[u.gender].push(u.file);
     genders.set(u.speaker, g);
   }
-  const few = (files: string[]) => files.slice(0, 3).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
   for (const [speaker, g] of genders) {
     if (g.f.length && g.m.length) {
-      throw new Error(`speaker "${speaker}" is labelled both female (${few(g.f)}) and male (${few(g.m)}): a speaker has one gender; fix the labels`);
+      throw new Error(`speaker "${speaker}" is labelled both female (${firstFew(g.f)}) and male (${firstFew(g.m)}): a speaker has one gender; fix the labels`);
     }
   }
 }

@@ -9,6 +9,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { firstFew } from '../io/listing.js';
 import type { Condition, ExperimentInput } from './experiment.js';
 import type { FoldScheme } from './folds.js';
 import type { TrainOptions } from './trainer.js';
@@ -104,8 +105,6 @@ async function runFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && RUN_FILE.test(e.name)).map((e) => e.name).sort();
 }
 
-const few = (names: string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-
 /** run.json as written, or an Error naming it and the damage. */
 async function readRunFile(path: string): Promise<RunFile | Error> {
   try {
@@ -166,7 +165,7 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
     }
     if (recorded) return { ...plan, legacy: !!recorded.legacy, write: false };
     if (files.length) {
-      const warning = `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${files.length} file(s) there (${few(files)}); they are reused as they are`;
+      const warning = `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${files.length} file(s) there (${firstFew(files)}); they are reused as they are`;
       return { ...plan, legacy: true, warning };
     }
     return plan;
@@ -184,7 +183,7 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
     held = `run ${recorded.id}, recorded in ${path}; this run is ${id}: ${differences.length ? differences.join('; ') : 'the run identity differs'}`;
     advice = 'use another --out, --resume to continue that run (with its data and options), or --overwrite to replace it';
   } else {
-    held = `the files of a run of an older version, without run.json: ${few(files)}`;
+    held = `the files of a run of an older version, without run.json: ${firstFew(files)}`;
     advice = 'use another --out, --resume to continue that run (its files are reused unchecked), or --overwrite to replace it';
   }
   throw new Error(`output folder ${input.outDir} holds another run (${held}). Nothing was changed there: ${advice}.`);
@@ -207,7 +206,7 @@ export async function startRun(input: ExperimentInput): Promise<RunRecord> {
     // checkpoints beside the new run's. run.json stays until the new one replaces it, so a removal cut short
     // leaves the old run recorded (and resumable) rather than files no run.json claims.
     await removeRunFiles(input.outDir, plan.replace, 'to replace the run there');
-    warn(`${input.outDir}: removed the ${plan.replace.length} file(s) of the run that was there (${few(plan.replace)}), to replace it`);
+    warn(`${input.outDir}: removed the ${plan.replace.length} file(s) of the run that was there (${firstFew(plan.replace)}), to replace it`);
   }
   if (plan.write) {
     const file: RunFile = { format: RUN_FORMAT, id: plan.id, identity: plan.identity, ...(plan.legacy ? { legacy: true } : {}) };
