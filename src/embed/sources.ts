@@ -102,8 +102,9 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   // the Media Capture spec 'ended' fires only for such an end, never for the track's own stop(). A caller's
   // stream fails only once all its audio tracks have ended: while one is live, it may still carry audio.
   const tracks = input instanceof AudioNode ? [] : input.getAudioTracks();
+  const tracksEnded = () => tracks.length > 0 && tracks.every((t) => t.readyState === 'ended');
   const failIfTracksEnded = () => {
-    if (tracks.length === 0 || !tracks.every((t) => t.readyState === 'ended')) return;
+    if (!tracksEnded()) return;
     session.fail(
       new Error(
         ownStream
@@ -186,7 +187,7 @@ export async function captureAudio(session: StreamSession, source: 'microphone' 
   failIfTracksEnded();
   if (tracks.length > 0 && !stopping) {
     trackCheck = setInterval(() => {
-      if (tracks.every((t) => t.readyState === 'ended')) void stop();
+      if (tracksEnded()) void stop();
     }, TRACK_CHECK_MS);
   }
   return {
