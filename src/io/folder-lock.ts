@@ -1,6 +1,9 @@
 // One run at a time in an output folder: run.lock, created only where none exists, names the process that writes
-// there (pid and host), and a second run is refused, naming it, instead of the two overwriting each other's
-// checkpoints. A lock whose process is gone (a run killed by SIGKILL or a power cut) is taken over, with a note.
+// there (pid and host, and on Linux its start time and the boot's id, process-instance.ts), and a second run is
+// refused, naming it, instead of the two overwriting each other's checkpoints. A lock whose process is gone (a run
+// killed by SIGKILL or a power cut) is taken over, with a note; so is one whose pid another process has now (after
+// a reboot or a pid wrap-around), where the lock says which process it was. Another host's lock cannot be checked
+// and is taken as held.
 // Holding it, a run removes the temp files that killed writers left (atomic-write.ts): no live process writes
 // them. Node-only.
 
@@ -9,6 +12,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tempPathFor, tempWriter } from './atomic-write.js';
 import { firstFew } from './listing.js';
+import { processInstance } from './process-instance.js';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -16,6 +20,9 @@ interface Holder {
   pid: number;
   host: string;
   started?: string;
+  /** Which process the pid was (process-instance.ts): absent where the OS does not say, and in older locks. */
+  bootId?: string;
+  startTicks?: number;
 }
 
 /** The locks this process holds. A lock naming this pid that is not among them was left by an earlier process
@@ -40,7 +47,7 @@ export interface FolderLock {
 /** Takes `dir`'s lock, or throws an Error naming the folder and the process that holds it. */
 export async function lockFolder(dir: string, warn: (message: string) => void): Promise<FolderLock> {
   const path = resolve(dir, LOCK_FILE);
-  const text = `${JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() } satisfies Holder)}\n`;
+  const text = `${JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString(), ...(await processInstance(process.pid)) } satisfies Holder)}\n`;
   for (let attempt = 0; attempt < 5; attempt++) {
     let created: boolean;
     try {
@@ -54,14 +61,15 @@ export async function lockFolder(dir: string, warn: (message: string) => void): 
     }
     const holder = await readHolder(path);
     if (holder === 'gone') continue; // released since
-    if (!holder || !isStale(path, holder)) throw busy(dir, path, holder);
+    const stale = holder && (await whyStale(path, holder));
+    if (!stale) throw busy(dir, path, holder);
     // Moved aside before it is removed, so that of two runs taking over one stale lock only one removes it: the
     // other moves the lock the first has just made, sees a live process in it, and puts it back.
     const aside = tempPathFor(path);
     if (!(await rename(path, aside).then(() => true, () => false))) continue;
     const moved = await readHolder(aside);
-    if (moved && moved !== 'gone' && moved.pid === holder.pid && moved.started === holder.started) {
-      warn(`${path}: took over the lock of process ${holder.pid}, which is no longer running (a killed run)`);
+    if (moved && moved !== 'gone' && sameLock(moved, holder)) {
+      warn(`${path}: took over the lock of process ${holder.pid}, which is no longer running ${stale}`);
     } else {
       await link(aside, path).catch(() => undefined);
     }
@@ -102,15 +110,35 @@ async function readHolder(path: string): Promise<Holder | 'gone' | undefined> {
   }
 }
 
-/** Only a lock of this machine can be checked: another host's (a shared folder) is taken as held. */
-function isStale(path: string, holder: Holder): boolean {
-  if (holder.host !== hostname()) return false;
-  return holder.pid === process.pid ? !held.has(path) : !processAlive(holder.pid);
+/** Why the lock's process is no longer running (the end of the note), or undefined if it may be. Only a lock of
+ * this machine can be checked: another host's (a shared folder) is taken as held. */
+async function whyStale(path: string, holder: Holder): Promise<string | undefined> {
+  if (holder.host !== hostname()) return undefined;
+  if (holder.pid === process.pid ? !held.has(path) : !processAlive(holder.pid)) return '(a killed run)';
+  // The pid runs, but it may be another process's now. Only a lock that says which process it was can tell; an
+  // older lock, or one read where /proc cannot be, is taken as held, as the pid alone says.
+  const now = await processInstance(holder.pid);
+  if (typeof holder.bootId === 'string' && now.bootId !== undefined && holder.bootId !== now.bootId) {
+    return `(the machine has restarted since, another boot id; its pid is another process's now)`;
+  }
+  if (Number.isSafeInteger(holder.startTicks) && now.startTicks !== undefined && holder.startTicks !== now.startTicks) {
+    return `(a killed run; its pid is another process's now, started at another time)`;
+  }
+  return undefined;
+}
+
+/** Whether two reads of a lock found the same lock, not another run's written since. */
+function sameLock(a: Holder, b: Holder): boolean {
+  return a.pid === b.pid && a.host === b.host && a.started === b.started && a.bootId === b.bootId && a.startTicks === b.startTicks;
 }
 
 function busy(dir: string, path: string, holder: Holder | undefined): Error {
-  const who = holder ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}${holder.started ? `, since ${holder.started}` : ''}` : 'a process its lock does not name';
-  return new Error(`output folder ${dir} is in use by another run (${who}): wait for it to end, or use another --out. If no run is writing there, remove ${path}`);
+  const foreign = holder !== undefined && holder.host !== hostname();
+  const who = holder ? `process ${holder.pid}${foreign ? ` on ${holder.host}` : ''}${holder.started ? `, since ${holder.started}` : ''}` : 'a process its lock does not name';
+  const ifDead = foreign
+    ? `This machine cannot check ${holder.host}'s processes, so its lock is taken as held: if no run on ${holder.host} is writing there, remove ${path}`
+    : `If no run is writing there, remove ${path}`;
+  return new Error(`output folder ${dir} is in use by another run (${who}): wait for it to end, or use another --out. ${ifDead}`);
 }
 
 async function release(path: string, text: string): Promise<void> {
