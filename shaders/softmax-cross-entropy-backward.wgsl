@@ -1,7 +1,9 @@
 // Backward of shaders/softmax-cross-entropy.wgsl: with probs [rows, cols] = softmax(logits), targets [rows] (int32),
 // the scalar upstream gradient dloss [1] and optional class weights w [cols],
 //   d logits[r, j] = dloss[0] · w[t_r]·(probs[r, j] − (j == t_r)) / Σ_r w[t_r]   (w ≡ 1: Σ w = rows).
-//   sumOfWeights:                one workgroup writes weightSum[0] = Σ_r w[t_r] (weighted only).
+//   sumOfWeights:                one workgroup writes weightSum[0] = Σ_r w[t_r] (weighted, up to a few hundred rows).
+//   rowWeights:                  a thread per row (grid1d fold) writes w[t_r], for more rows: the host sums them with
+//                                the elementwise sumTo (a tree of short sums: src/kernels/softmax.ts says why).
 //   gradient, gradientWeighted:  flat over rows·cols; workgroup g (grid1d fold) covers [g·WG·ITEMS, +WG·ITEMS),
 //                                thread t takes i = g·WG·ITEMS + t + k·WG; (row, col) is divided out once per
 //                                thread and carried along (a step of WG moves row by stepRow, col by stepCol).
@@ -16,10 +18,11 @@ override ITEMS: u32 = 16;
 @group(0) @binding(5) var<storage, read> weights: array<f32>;
 @group(0) @binding(6) var<storage, read> weightSum: array<f32>;
 
-// Bindings of `sumOfWeights` (entry points that never run together may share binding numbers).
+// Bindings of `sumOfWeights` and `rowWeights` (entry points that never run together may share binding numbers).
 @group(0) @binding(1) var<storage, read> sumTargets: array<i32>;
 @group(0) @binding(2) var<storage, read> sumWeights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> weightSumOut: array<f32>;
+@group(0) @binding(3) var<storage, read_write> weightOfRow: array<f32>;
 
 @compute @workgroup_size(WG)
 fn sumOfWeights(@builtin(local_invocation_index) t: u32) {
@@ -30,6 +33,14 @@ fn sumOfWeights(@builtin(local_invocation_index) t: u32) {
   let total = workgroupSum(t, acc);
   if (t == 0u) {
     weightSumOut[0] = total;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rowWeights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r < p.rows) {
+    weightOfRow[r] = sumWeights[u32(sumTargets[r])];
   }
 }
 

@@ -2,10 +2,12 @@
 // to lie in [0, cols)), optionally with class weights w [cols] (torch's `weight`):
 //   loss = Σ_r w[t_r]·(logsumexp(x_r) − x_r[t_r]) / Σ_r w[t_r]   (w ≡ 1 without weights: the mean over rows)
 // logsumexp is max-subtracted, so any finite logits give a finite loss.
-//   rows, rowsWeighted: a thread per row (grid1d fold) writes probs = softmax(x) and rowLoss[r] = (w·l, w).
-//   mean:               one workgroup adds up the rows' pairs and writes loss[0] = Σ w·l / Σ w.
-//   whole, wholeWeighted: both in one workgroup, for batches of a few hundred rows (a training batch): one
-//                         dispatch instead of two.
+//   rows, rowsWeighted: a thread per row (grid1d fold) writes probs = softmax(x) and rowLoss [2, rows]: w·l of
+//                       row r at r, its w at rows + r. The host sums both halves with the elementwise sumTo (a
+//                       tree of short sums: src/kernels/softmax.ts says why).
+//   ratio:              one thread writes loss[0] = Σ w·l / Σ w from those two sums.
+//   whole, wholeWeighted: both in one workgroup, for batches of a few hundred rows (a training batch; at most 4 rows
+//                         a thread, so the sums stay short): one dispatch.
 
 // Bindings of `rows` and `rowsWeighted` (only the latter reads weights).
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
@@ -14,8 +16,8 @@
 @group(0) @binding(4) var<storage, read_write> rowLoss: array<f32>;
 @group(0) @binding(5) var<storage, read> weights: array<f32>;
 
-// Bindings of `mean` (entry points that never run together may share binding numbers).
-@group(0) @binding(1) var<storage, read> meanRowLoss: array<f32>;
+// Bindings of `ratio` (entry points that never run together may share binding numbers): sums = (Σ w·l, Σ w).
+@group(0) @binding(1) var<storage, read> sums: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 
 // Binding of `whole` and `wholeWeighted` for the loss, the others being those of `rows`.
@@ -68,8 +70,8 @@ fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (r >= p.rows) {
     return;
   }
-  rowLoss[2u * r] = rowCrossEntropy(r, u32(targets[r]));
-  rowLoss[2u * r + 1u] = 1.0;
+  rowLoss[r] = rowCrossEntropy(r, u32(targets[r]));
+  rowLoss[p.rows + r] = 1.0;
 }
 
 @compute @workgroup_size(WG)
@@ -80,8 +82,8 @@ fn rowsWeighted(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   }
   let t = u32(targets[r]);
   let w = weights[t];
-  rowLoss[2u * r] = w * rowCrossEntropy(r, t);
-  rowLoss[2u * r + 1u] = w;
+  rowLoss[r] = w * rowCrossEntropy(r, t);
+  rowLoss[p.rows + r] = w;
 }
 
 var<workgroup> pairs: array<vec2f, WG>;
@@ -97,16 +99,9 @@ fn addPairs(t: u32, acc: vec2f) {
   }
 }
 
-@compute @workgroup_size(WG)
-fn mean(@builtin(local_invocation_index) t: u32) {
-  var acc = vec2f(0.0);
-  for (var r = t; r < p.rows; r += WG) {
-    acc += vec2f(meanRowLoss[2u * r], meanRowLoss[2u * r + 1u]);
-  }
-  addPairs(t, acc);
-  if (t == 0u) {
-    loss[0] = pairs[0].x / pairs[0].y;
-  }
+@compute @workgroup_size(1)
+fn ratio() {
+  loss[0] = sums[0] / sums[1];
 }
 
 @compute @workgroup_size(WG)

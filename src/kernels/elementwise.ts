@@ -251,7 +251,7 @@ function reduceShape(shape: number[], outShape: number[]): Reduction {
 
 /** Sums x [shape] down to outShape (same rank; each out dim equals the x dim or is 1), times `scale` (a mean's
  * 1/count, a difference's −1: folded into the last pass rather than a pass of its own). */
-function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[], scale = 1): Storage {
+export function sumToGpu(rt: GpuRuntime, x: Storage, shape: number[], outShape: number[], scale = 1): Storage {
   const input = gpuStorage(x);
   const m = product(outShape);
   const { kept, reduced } = reduceShape(shape, outShape);

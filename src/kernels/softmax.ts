@@ -8,17 +8,24 @@
 //   softmax, softmaxBackward     shaders/softmax.wgsl (BACKWARD picks the pass): `rows` (a thread per row) or `wide`
 //                                (a workgroup per row, for long rows); dx = y·(dy − Σ dy·y)
 //   softmaxCrossEntropy          shaders/softmax-cross-entropy.wgsl: probs and per-row (w·l, w) by a thread per
-//                                row (rows of class scores are short), then their mean; up to WHOLE_MAX_ROWS
-//                                rows (a training batch) both in one workgroup, one dispatch
-//   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t]), then the flat gradient
+//                                row (rows of class scores are short), summed by sumTo (./elementwise.ts), then
+//                                their ratio; up to WHOLE_MAX_ROWS rows (a training batch) all in one workgroup,
+//                                one dispatch
+//   softmaxCrossEntropyBackward  shaders/softmax-cross-entropy-backward.wgsl: (Σ w[t], in one workgroup up to
+//                                WHOLE_MAX_ROWS rows, else each row's w[t] summed by sumTo), then the flat gradient
+//
+// Past WHOLE_MAX_ROWS the sums over rows are sumTo's (partial sums of at most a few hundred values, summed again
+// level by level), not one workgroup's, whose 64 threads each kept a running float32 sum of rows / 64 values: at
+// 2^21 rows of alike losses those lost 8e-5..5e-4 of the loss, and 2e-4 of Σ w[t] (so of the gradient).
 //
 // The loss is torch's F.cross_entropy(logits, targets, weight), reduction 'mean': Σ w[t]·(−log p[t]) / Σ w[t].
 
 import { Params } from '../gpu/params.js';
 import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
-import { allocate, gpuStorage, type Binding } from '../gpu/storage.js';
+import { allocate, gpuStorage, type Binding, type GpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import type { CpuBackend } from './cpu/backend.js';
+import { sumToGpu } from './elementwise.js';
 import * as ref from './cpu/softmax.js';
 
 import common from '../../shaders/softmax-common.wgsl';
@@ -31,7 +38,8 @@ const softmaxShader = common + softmaxKernels;
 const crossEntropyShader = common + crossEntropyKernels;
 const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
 
-/** Rows up to which one workgroup computes the whole loss (a thread per 4 rows at most): one dispatch, not two. */
+/** Rows up to which one workgroup computes the whole loss, and the backward's Σ w[t] (a thread per 4 rows at most,
+ * so each thread's sum stays short): one dispatch, not a pass per row and sumTo's. */
 const WHOLE_MAX_ROWS = 4 * 64;
 
 /** Threads per workgroup: a thread per row, a workgroup per (long) row, and one workgroup over all rows. */
@@ -90,17 +98,20 @@ function softmaxCrossEntropyGpu(
   const loss = allocate(rt, 1, 'crossEntropy.loss');
   const inputs = [gpuStorage(logits).binding, gpuStorage(targets).binding, probs.binding];
   const weights = classWeights ? [gpuStorage(classWeights).binding] : [];
-  // The passes differ in entry point, threads, bindings and grid only.
+  // The passes over rows differ in entry point, threads, bindings and grid only.
   const pass = (entryPoint: string, kernel: string, wg: number, buffers: Binding[], workgroups: [number, number?]) =>
     rt.dispatch({ kernel, shapes, shader: crossEntropyShader, entryPoint, constants: { WG: wg }, params: new Params().u32(rows, cols), buffers, workgroups });
   if (rows <= WHOLE_MAX_ROWS) {
     pass(classWeights ? 'wholeWeighted' : 'whole', 'softmaxCrossEntropy', REDUCE_WG, [...inputs, loss.binding, ...weights], [1]);
     return { loss, probs };
   }
-  const rowLoss = allocate(rt, rows * 2, 'crossEntropy.rowLoss');
+  // rowLoss [2, rows]: each row's w·l, then its w.
+  const rowLoss = allocate(rt, 2 * rows, 'crossEntropy.rowLoss');
   pass(classWeights ? 'rowsWeighted' : 'rows', 'softmaxCrossEntropy.rows', ROWS_WG, [...inputs, rowLoss.binding, ...weights], grid1d(rows, ROWS_WG));
-  pass('mean', 'softmaxCrossEntropy.mean', REDUCE_WG, [rowLoss.binding, loss.binding], [1]);
+  const sums = gpuStorage(sumToGpu(rt, rowLoss, [2, rows], [2, 1]));
   rt.release(rowLoss.buffer);
+  rt.dispatch({ kernel: 'softmaxCrossEntropy.ratio', shapes, shader: crossEntropyShader, entryPoint: 'ratio', buffers: [sums.binding, loss.binding], workgroups: [1] });
+  rt.release(sums.buffer);
   return { loss, probs };
 }
 
@@ -123,20 +134,36 @@ function softmaxCrossEntropyBackwardGpu(
     return dlogits;
   }
   const weights = gpuStorage(classWeights).binding;
-  const weightSum = allocate(rt, 1, 'crossEntropy.weightSum');
-  rt.dispatch({
-    kernel: 'softmaxCrossEntropyBackward.sumOfWeights',
-    shapes,
-    shader: crossEntropyBackwardShader,
-    entryPoint: 'sumOfWeights',
-    constants: { WG: REDUCE_WG, ITEMS: FLAT_ITEMS },
-    params,
-    buffers: [gpuStorage(targets).binding, weights, weightSum.binding],
-    workgroups: [1],
-  });
+  const weightSum = sumOfWeights(rt, targets, weights, rows, shapes, params);
   rt.dispatch({ kernel: 'softmaxCrossEntropyBackward', shapes, entryPoint: 'gradientWeighted', buffers: [...buffers, weights, weightSum.binding], ...gradient });
   rt.release(weightSum.buffer);
   return dlogits;
+}
+
+/** Σ_r w[t_r] [1]: by one workgroup up to WHOLE_MAX_ROWS rows, else each row's w[t_r] (a thread per row) summed by
+ * sumTo. */
+function sumOfWeights(rt: GpuRuntime, targets: Storage, weights: Binding, rows: number, shapes: string, params: Params): GpuStorage {
+  const pass = (entryPoint: string, wg: number, out: GpuStorage, workgroups: [number, number?]) =>
+    rt.dispatch({
+      kernel: `softmaxCrossEntropyBackward.${entryPoint}`,
+      shapes,
+      shader: crossEntropyBackwardShader,
+      entryPoint,
+      constants: { WG: wg, ITEMS: FLAT_ITEMS },
+      params,
+      buffers: [gpuStorage(targets).binding, weights, out.binding],
+      workgroups,
+    });
+  if (rows <= WHOLE_MAX_ROWS) {
+    const sum = allocate(rt, 1, 'crossEntropy.weightSum');
+    pass('sumOfWeights', REDUCE_WG, sum, [1]);
+    return sum;
+  }
+  const rowWeights = allocate(rt, rows, 'crossEntropy.rowWeights');
+  pass('rowWeights', ROWS_WG, rowWeights, grid1d(rows, ROWS_WG));
+  const sum = gpuStorage(sumToGpu(rt, rowWeights, [rows], [1]));
+  rt.release(rowWeights.buffer);
+  return sum;
 }
 
 // ------------------------------------------------------------------------------------------ the kernels

@@ -7,6 +7,10 @@ import type { Backend, Storage } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, type Ser, type SuiteCase } from './harness.js';
 import { f32, FD, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
 
+/** Sums over a long axis (the cases of alike terms below): running float32 sums lost 8e-5..2e-4 there (of the loss
+ * and Σ w[t]), the tree of short sums (sumTo) ≤ 2e-7. */
+const LONG_SUM = 1e-5;
+
 /** Class indices in [0, cols), one per row. */
 function randomTargets(rows: number, cols: number): Int32Array {
   return Int32Array.from(fresh(rows), (v) => Math.floor(Math.abs(v) * 7919) % cols);
@@ -338,6 +342,32 @@ const softmaxCases: SuiteCase[] = [
         keep(out.loss);
         keep(out.probs);
         assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
+      }),
+  })),
+  // Sums over 2^21 rows, of terms alike (where a running float32 sum loses the most), against the float64 reference.
+  // LONG_SUM lies between what running sums lost and what the tree of short sums keeps.
+  ...[false, true].map((weighted) => ({
+    family: 'softmax',
+    name: `softmaxCrossEntropy over 2^21 rows of alike logits, forward and backward${weighted ? ' with class weights' : ''}`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const [rows, cols] = [2 ** 21, 3];
+        // An untrained head: every row's logits the same, so the rows' losses take one value per class.
+        const row = fresh(cols);
+        const logits = Float32Array.from({ length: rows * cols }, (_, i) => row[i % cols]);
+        const targets = randomTargets(rows, cols);
+        const weights = weighted ? randomWeights(cols) : null;
+        const ref = ser.reference.softmaxCrossEntropy(logits, targets, rows, cols, weights);
+        const ts = keep(b.uploadIndices(targets));
+        const ws = weights && keep(b.upload(weights));
+        const out = ser.kernels.softmaxCrossEntropy(b, keep(b.upload(logits)), ts, rows, cols, ws);
+        keep(out.loss);
+        keep(out.probs);
+        assertClose(await b.download(out.loss), ref.loss, LONG_SUM, 'loss');
+        const dloss = Float32Array.of(1);
+        const dlogits = keep(ser.kernels.softmaxCrossEntropyBackward(b, out.probs, ts, keep(b.upload(dloss)), rows, cols, ws));
+        const probs = await b.download(out.probs);
+        assertClose(await b.download(dlogits), ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights), LONG_SUM, 'dlogits');
       }),
   })),
   ...[
