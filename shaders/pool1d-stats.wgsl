@@ -54,24 +54,34 @@ fn meanIndex(r: u32) -> u32 {
 }
 
 // The walks over the values first, first + step, ... of the row at offset o: a `rows` thread takes them all
-// (first 0, step 1), a `wide` thread every WG-th.
+// (first 0, step 1), a `wide` thread every WG-th. Their sums are pairwise (pairwise-sum.wgsl): rows may be long.
 
 fn rowSum(o: u32, first: u32, step: u32) -> f32 {
-  var sum = 0.0;
-  for (var j = first; j < params.L; j += step) {
-    sum += x[o + j];
+  var sum: PairwiseSum;
+  for (var j = first; j < params.L;) {
+    var block = 0.0;
+    for (let end = min(params.L, j + PAIRWISE_BLOCK * step); j < end; j += step) {
+      block += x[o + j];
+    }
+    pairwiseAdd(&sum, block);
   }
-  return sum;
+  return pairwiseTotal(&sum);
 }
 
 /** (Σd, Σd²) of the deviations d = x − mean. */
 fn rowDeviations(o: u32, first: u32, step: u32, mean: f32) -> vec2f {
-  var sums = vec2f(0.0);
-  for (var j = first; j < params.L; j += step) {
-    let d = x[o + j] - mean;
-    sums += vec2f(d, d * d);
+  var deviations: PairwiseSum;
+  var squares: PairwiseSum;
+  for (var j = first; j < params.L;) {
+    var block = vec2f(0.0);
+    for (let end = min(params.L, j + PAIRWISE_BLOCK * step); j < end; j += step) {
+      let d = x[o + j] - mean;
+      block += vec2f(d, d * d);
+    }
+    pairwiseAdd(&deviations, block.x);
+    pairwiseAdd(&squares, block.y);
   }
-  return sums;
+  return vec2f(pairwiseTotal(&deviations), pairwiseTotal(&squares));
 }
 
 fn writeStats(r: u32, mean: f32, deviations: vec2f) {

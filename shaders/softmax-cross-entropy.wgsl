@@ -37,7 +37,8 @@ fn log1p(r: f32) -> f32 {
 /**
  * Writes softmax(x_r) into probs and returns −log p[t_r] = (max − x_r[t_r]) + log(Σ exp(x − max)). The sum is 1 (the
  * first maximum's term) plus the others, kept apart, so that a confident row's small loss keeps its digits: both
- * terms of the loss are >= 0 and nothing cancels.
+ * terms of the loss are >= 0 and nothing cancels. The others' sum is pairwise (pairwise-sum.wgsl), as softmax's:
+ * a row of many classes is a long sum.
  */
 fn rowCrossEntropy(r: u32, t: u32) -> f32 {
   let o = r * p.cols;
@@ -49,14 +50,17 @@ fn rowCrossEntropy(r: u32, t: u32) -> f32 {
       argmax = j;
     }
   }
-  var others = 0.0;
-  for (var j = 0u; j < p.cols; j++) {
-    let e = exp(logits[o + j] - m);
-    probs[o + j] = e;
-    if (j != argmax) {
-      others += e;
+  var sum: PairwiseSum;
+  for (var j = 0u; j < p.cols;) {
+    var block = 0.0;
+    for (let end = min(p.cols, j + PAIRWISE_BLOCK); j < end; j++) {
+      let e = exp(logits[o + j] - m);
+      probs[o + j] = e;
+      block += select(e, 0.0, j == argmax);
     }
+    pairwiseAdd(&sum, block);
   }
+  let others = pairwiseTotal(&sum);
   let inv = 1.0 / (1.0 + others);
   for (var j = 0u; j < p.cols; j++) {
     probs[o + j] *= inv;

@@ -5,7 +5,8 @@
 //   rows: one thread per row (grid1d over rows: r = gid.x + gid.y·nwg.x·WG); for short rows, no barriers.
 //   wide: one workgroup per row (r = wg.x + wg.y·nwg.x), threads stride over the columns and meet in tree
 //         reductions (forward: the max, then the sum; backward: inner); for long rows.
-// The forward writes exp(x − max) into y first and rescales it in place, so exp runs once per element.
+// The forward writes exp(x − max) into y first and rescales it in place, so exp runs once per element. A thread's
+// sums over its columns are pairwise (pairwise-sum.wgsl): a row may be long.
 
 override BACKWARD: bool = false;
 
@@ -27,13 +28,17 @@ fn rowMax(o: u32, first: u32, step: u32) -> f32 {
 
 /** Writes exp(x − m) and returns their sum. */
 fn writeExp(o: u32, first: u32, step: u32, m: f32) -> f32 {
-  var s = 0.0;
-  for (var j = first; j < p.cols; j += step) {
-    let e = exp(source[o + j] - m);
-    result[o + j] = e;
-    s += e;
+  var s: PairwiseSum;
+  for (var j = first; j < p.cols;) {
+    var block = 0.0;
+    for (let end = min(p.cols, j + PAIRWISE_BLOCK * step); j < end; j += step) {
+      let e = exp(source[o + j] - m);
+      result[o + j] = e;
+      block += e;
+    }
+    pairwiseAdd(&s, block);
   }
-  return s;
+  return pairwiseTotal(&s);
 }
 
 fn rescale(o: u32, first: u32, step: u32, inv: f32) {
@@ -44,11 +49,15 @@ fn rescale(o: u32, first: u32, step: u32, inv: f32) {
 
 /** Σ dy·y. */
 fn innerProduct(o: u32, first: u32, step: u32) -> f32 {
-  var inner = 0.0;
-  for (var j = first; j < p.cols; j += step) {
-    inner += dy[o + j] * source[o + j];
+  var inner: PairwiseSum;
+  for (var j = first; j < p.cols;) {
+    var block = 0.0;
+    for (let end = min(p.cols, j + PAIRWISE_BLOCK * step); j < end; j += step) {
+      block += dy[o + j] * source[o + j];
+    }
+    pairwiseAdd(&inner, block);
   }
-  return inner;
+  return pairwiseTotal(&inner);
 }
 
 fn writeGradient(o: u32, first: u32, step: u32, inner: f32) {

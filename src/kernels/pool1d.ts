@@ -30,7 +30,11 @@ import * as ref from './cpu/pool1d.js';
 import type { Pool1dGeometry as Geometry } from './geometry.js';
 import poolShader from '../../shaders/pool1d.wgsl';
 import maxBy4Shader from '../../shaders/pool1d-max-by4.wgsl';
-import statsShader from '../../shaders/pool1d-stats.wgsl';
+import statsKernels from '../../shaders/pool1d-stats.wgsl';
+import pairwiseSum from '../../shaders/pairwise-sum.wgsl';
+
+// WGSL has no includes: the pairwise sum is prepended to the statistics, whose threads sum along a row.
+const statsShader = pairwiseSum + statsKernels;
 
 const WORKGROUP_SIZE = 64;
 const OUTPUTS_PER_THREAD = 2;

@@ -29,13 +29,15 @@ import { sumToGpu } from './elementwise.js';
 import * as ref from './cpu/softmax.js';
 
 import common from '../../shaders/softmax-common.wgsl';
+import pairwiseSum from '../../shaders/pairwise-sum.wgsl';
 import crossEntropyBackwardKernels from '../../shaders/softmax-cross-entropy-backward.wgsl';
 import crossEntropyKernels from '../../shaders/softmax-cross-entropy.wgsl';
 import softmaxKernels from '../../shaders/softmax.wgsl';
 
-// WGSL has no includes: the family's uniforms and tree reductions are prepended to each shader.
-const softmaxShader = common + softmaxKernels;
-const crossEntropyShader = common + crossEntropyKernels;
+// WGSL has no includes: the family's uniforms and tree reductions are prepended to each shader, and the pairwise sum
+// to those whose threads sum along a row.
+const softmaxShader = pairwiseSum + common + softmaxKernels;
+const crossEntropyShader = pairwiseSum + common + crossEntropyKernels;
 const crossEntropyBackwardShader = common + crossEntropyBackwardKernels;
 
 /** Rows up to which one workgroup computes the whole loss, and the backward's Σ w[t] (a thread per 4 rows at most,

@@ -9,6 +9,8 @@ import { assert, assertClose, dot, numericGradient, randn, size, type Ser, type 
 
 const FORWARD_TOLERANCE = 1e-5;
 const GRADIENT_TOLERANCE = 1e-4;
+/** Sums over 2^16..2^21 alike values (statsLongRowsCase). */
+const LONG_SUM = 1e-5;
 
 
 /** Standard-normal values; past 65536, drawn from a block of them by a hashed index (randn is slow). */
@@ -212,6 +214,27 @@ function statsCase(xShape: number[], seed: number, offset = 0, spread = 1): Suit
   };
 }
 
+/** statsPool of long rows of two alternating values against the float64 reference: a running float32 sum of n alike
+ * terms loses up to ~n·2^-24 of it (3e-4 of these means and 1.5e-4 of their sds), the shader's pairwise sums ~3e-7. */
+function statsLongRowsCase(xShape: number[]): SuiteCase {
+  return {
+    family: 'pool1d',
+    name: `statsPool of long rows of alike values keeps their statistics (x[${xShape}])`,
+    async run(ser) {
+      const backend = ser.engine().backend;
+      const [N, C, L] = xShape;
+      const x = Float32Array.from({ length: size(xShape) }, (_, i) => 0.1 + 0.01 * (Math.floor(i / L) % 7) + (i % 2) * 0.3);
+      const xs = backend.upload(x);
+      const yOut = ser.kernels.statsPool(backend, xs, xShape, STATS_EPS);
+      const [gotMeans, gotSds] = halves(await backend.download(yOut), N, C);
+      const [means, sds] = halves(ser.reference.statsPool(x, xShape, STATS_EPS), N, C);
+      assertClose(gotMeans, means, LONG_SUM, `statsPool means x[${xShape}]`);
+      assertClose(gotSds, sds, LONG_SUM, `statsPool sds x[${xShape}]`);
+      for (const st of [xs, yOut]) backend.release(st);
+    },
+  };
+}
+
 /** The reference backward against central differences of Σ r·statsPool(x). */
 function statsFiniteDifferenceCase(xShape: number[], seed: number): SuiteCase {
   return {
@@ -288,6 +311,8 @@ export const pool1dCases: SuiteCase[] = [
   statsCase([2, 3, 4001], 56, 1000, 0.01), // E[x²] − mean² would lose the variance entirely in float32
   statsCase([1, 67, 2001], 61, -300, 0.01), // the same with a thread per row
   statsCase([2, 2100001, 1], 57), // 4.2 M rows: past 65535 workgroups of 64 both ways (grid1d's 2-D fold)
+  statsLongRowsCase([1, 65, 65536]), // a thread per row
+  statsLongRowsCase([1, 1, 2097152]), // a workgroup per row, 2^15 values a thread
   statsFiniteDifferenceCase([2, 3, 11], 58),
   statsFiniteDifferenceCase([1, 2, 1], 59),
   statsComposedCase,

@@ -7,8 +7,8 @@ import type { Backend, Storage } from '../../src/kernels/index.js';
 import { assert, assertClose, dot, numericGradient, type Ser, type SuiteCase } from './harness.js';
 import { f32, FD, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
 
-/** Sums over a long axis (the cases of alike terms below): running float32 sums lost 8e-5..2e-4 there (of the loss
- * and Σ w[t]), the tree of short sums (sumTo) ≤ 2e-7. */
+/** Sums over a long axis (the cases of alike terms below): running float32 sums lost 8e-5..4e-4 there (of the loss,
+ * Σ w[t], softmax's y), the tree (sumTo) and pairwise sums ≤ 5e-7. */
 const LONG_SUM = 1e-5;
 
 /** Class indices in [0, cols), one per row. */
@@ -344,8 +344,8 @@ const softmaxCases: SuiteCase[] = [
         assertClose(await b.download(out.loss), ref.loss, FORWARD, 'loss');
       }),
   })),
-  // Sums over 2^21 rows, of terms alike (where a running float32 sum loses the most), against the float64 reference.
-  // LONG_SUM lies between what running sums lost and what the tree of short sums keeps.
+  // Sums over 2^21 rows or 2^16..2^21 columns, of terms alike (where a running float32 sum loses the most), against
+  // the float64 reference. LONG_SUM lies between what running sums lost and what the tree and pairwise sums keep.
   ...[false, true].map((weighted) => ({
     family: 'softmax',
     name: `softmaxCrossEntropy over 2^21 rows of alike logits, forward and backward${weighted ? ' with class weights' : ''}`,
@@ -368,6 +368,33 @@ const softmaxCases: SuiteCase[] = [
         const dlogits = keep(ser.kernels.softmaxCrossEntropyBackward(b, out.probs, ts, keep(b.upload(dloss)), rows, cols, ws));
         const probs = await b.download(out.probs);
         assertClose(await b.download(dlogits), ser.reference.softmaxCrossEntropyBackward(probs, targets, dloss, rows, cols, weights), LONG_SUM, 'dlogits');
+      }),
+  })),
+  ...[
+    [65, 2 ** 16], // a thread per row
+    [1, 2 ** 21], // a workgroup per row, 2^15 columns a thread
+  ].map(([rows, cols]) => ({
+    family: 'softmax',
+    name: `softmax, softmaxBackward and softmaxCrossEntropy of long rows of alike values x[${rows},${cols}]`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        // A peak over a flat row: every other exp(x − max) is the same.
+        const x = Float32Array.from({ length: rows * cols }, (_, i) => (i % cols === 0 ? 1 : 0));
+        const xs = keep(b.upload(x));
+        const y = keep(ser.kernels.softmax(b, xs, rows, cols));
+        const ref = ser.reference.softmax(x, rows, cols);
+        assertClose(await b.download(y), ref, LONG_SUM, 'y');
+        const targets = randomTargets(rows, cols);
+        const out = ser.kernels.softmaxCrossEntropy(b, xs, keep(b.uploadIndices(targets)), rows, cols, null);
+        keep(out.loss);
+        keep(out.probs);
+        assertClose(await b.download(out.loss), ser.reference.softmaxCrossEntropy(x, targets, rows, cols, null).loss, LONG_SUM, 'loss');
+        assertClose(await b.download(out.probs), ref, LONG_SUM, 'probs');
+        // dy near 1, so dy − Σ dy·y is small: Σ dy·y's rounding shows in dx.
+        const y32 = f32(ref);
+        const dy = fresh(rows * cols, 0.1, 1);
+        const dx = keep(ser.kernels.softmaxBackward(b, keep(b.upload(y32)), keep(b.upload(dy)), rows, cols));
+        assertClose(await b.download(dx), ser.reference.softmaxBackward(y32, dy, rows, cols), LONG_SUM, 'dx');
       }),
   })),
   ...[
