@@ -28,13 +28,15 @@ fn pairwiseAdd(s: ptr<function, PairwiseSum>, block: f32) {
   (*s).blocks += 1u;
 }
 
-/** The sum of the blocks added: the levels', smallest first. */
+/** The sum of the blocks added: the levels', smallest first, up to the highest one in use (a short row has one). */
 fn pairwiseTotal(s: ptr<function, PairwiseSum>) -> f32 {
   var total = 0.0;
-  for (var k = 0u; k < PAIRWISE_LEVELS; k++) {
-    if ((((*s).blocks >> k) & 1u) != 0u) {
+  var n = (*s).blocks;
+  for (var k = 0u; n != 0u; k++) {
+    if ((n & 1u) != 0u) {
       total += (*s).levels[k];
     }
+    n >>= 1u;
   }
   return total;
 }
