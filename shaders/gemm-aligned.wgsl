@@ -21,11 +21,11 @@ override SPLIT_K: bool = false;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> c: array<vec4f>;
 
-fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
+fn tileOrigin(wid: vec3u, nwg: vec3u) -> vec2u {
   if (SPLIT_K) {
-    return wid.y * TILE_M; // z is the split, and the host folds no rows
+    return vec2u(wid.y * TILE_M, wid.x * TILE_N); // z is the split, and the host folds no tiles
   }
-  return (wid.y + wid.z * nwg.y) * TILE_M;
+  return tileOf(wid, nwg, TILE_N) * vec2u(TILE_M, TILE_N);
 }
 
 fn kRange(wid: vec3u) -> vec2u {

@@ -48,8 +48,9 @@ fn gemm_direct(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
 ) {
-  let row0 = tileRow0(wid, nwg);
-  let col0 = wid.x * TILE_N;
+  let origin = tileOrigin(wid, nwg);
+  let row0 = origin.x;
+  let col0 = origin.y;
   if (row0 >= p.M) {
     return;
   }

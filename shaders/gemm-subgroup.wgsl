@@ -12,7 +12,7 @@
 // A value to all lanes (subgroupShuffle with a uniform lane index): ROW_GROUPS + COLS loads for
 // ROW_GROUPS·LANES·COLS FMAs per lane, no barriers, no workgroup memory.
 //
-// The grid is [ceil(N / (COLS·LANES)), row blocks] with the row blocks folded into (y, z) past 65535.
+// The grid is the blocks, folded as gemm-params.wgsl's tileOf reads them.
 
 // The subgroup size the host expects (the driver's SIMD width in floats); the workgroup is one subgroup.
 // If the driver runs another size, the output is NaN rather than silently wrong.
@@ -31,8 +31,9 @@ fn gemm_subgroup(
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let m0 = (wid.y + wid.z * nwg.y) * BLOCK_M;
-  let n0 = wid.x * BLOCK_N;
+  let block = tileOf(wid, nwg, BLOCK_N);
+  let m0 = block.x * BLOCK_M;
+  let n0 = block.y * BLOCK_N;
   if (m0 >= p.M) {
     return;
   }

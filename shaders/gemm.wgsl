@@ -11,11 +11,11 @@
 //  - gemm_direct (shaders/gemm-direct.wgsl, appended instead): each thread reads its rows of A and columns of
 //    B straight from the storage buffers. For CPU drivers.
 //
-// The grid is [ceil(N / TILE_N), rowTiles] with rowTiles folded into (y, z) past 65535 workgroups; TILE_M is
-// the appended kernel's.
+// The grid is the tiles, folded as gemm-params.wgsl's tileOf reads them; TILE_M and TILE_N are the appended
+// kernel's.
 
-fn tileRow0(wid: vec3u, nwg: vec3u) -> u32 {
-  return (wid.y + wid.z * nwg.y) * TILE_M;
+fn tileOrigin(wid: vec3u, nwg: vec3u) -> vec2u {
+  return tileOf(wid, nwg, TILE_N) * vec2u(TILE_M, TILE_N);
 }
 
 fn kRange(wid: vec3u) -> vec2u {

@@ -65,3 +65,14 @@ export function boundedOutput(op: string, shape: number[]): void {
   const size = shape.reduce((a, b) => a * b, 1);
   if (size > MAX_TENSOR_ELEMENTS) throw new ShapeError(`${op}: its output [${shape}] would have ${size} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (MAX_TENSOR_ELEMENTS)`);
 }
+
+/** On WebGPU an op's output must fit one storage binding (maxStorageBufferBindingSize, 128 MiB on lavapipe):
+ * checked before anything is allocated, naming the op and its operands, where the buffer pool refused it naming
+ * only the kernel's buffer ('gemm.out: 160000000 bytes …' for matmul a[8,1]·b[1,5000000]). */
+export function fitsBinding(op: string, backend: Backend, shape: number[], operands: string): void {
+  if (!(backend instanceof WebGpuBackend)) return;
+  const { maxStorageBufferBindingSize, maxBufferSize } = backend.rt.profile.limits;
+  const [limit, name] = maxStorageBufferBindingSize <= maxBufferSize ? [maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [maxBufferSize, 'maxBufferSize'];
+  const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+  if (bytes > limit) throw new RangeError(`${op}: its output [${shape}] from ${operands} would be ${bytes} bytes, more than this adapter's ${name}, ${limit} bytes: use smaller tensors`);
+}

@@ -5,7 +5,7 @@
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
 import * as k from '../kernels/index.js';
-import { boundedOutput, nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
+import { boundedOutput, fitsBinding, nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
 import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
 
 export { MAX_TENSOR_ELEMENTS, ones, tensor, zeros, type TensorOptions } from './creation.js';
@@ -296,6 +296,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (bK !== K) throw new ShapeError(`matmul: ${a.describe()} · ${b.describe()}: inner dimensions ${K} and ${bK} differ`);
   boundedOutput('matmul', [M, N]);
   const backend = a.backend;
+  fitsBinding('matmul', backend, [M, N], `${a.describe()} · ${b.describe()}`);
   const y = new Tensor(k.gemm(backend, a.storage, b.storage, { M, N, K }), [M, N], backend);
   return y.setGradFn([a, b], (g) => [
     // dA = dC·Bᵀ, dB = Aᵀ·dC
@@ -314,6 +315,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, activation?: 're
   const rows = x.size / inF;
   boundedOutput('linear', [...x.shape.slice(0, -1), outF]);
   const backend = x.backend;
+  fitsBinding('linear', backend, [...x.shape.slice(0, -1), outF], `input ${x.describe()} and weight ${w.describe()}`);
   const y = new Tensor(k.gemm(backend, x.storage, w.storage, { M: rows, N: outF, K: inF, transB: true, bias: b?.storage, activation }), [...x.shape.slice(0, -1), outF], backend);
   const parents = b ? [x, w, b] : [x, w];
   return y.setGradFn(parents, (g) => {

@@ -19,7 +19,7 @@
 // on every tile and every forward shape tuned (the m5 design's and the default model's).
 
 import { Params } from '../gpu/params.js';
-import type { GpuRuntime } from '../gpu/runtime.js';
+import { tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import type { DeviceProfile } from '../gpu/device.js';
 import { gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
@@ -127,7 +127,7 @@ export function tiledPass(rt: GpuRuntime, pass: Pass, a: Storage, b: Storage, bi
       constants: { PASS: ['forward', 'backwardInput', 'backwardWeight'].indexOf(pass), ...shape, ...(transposed ? { W_TRANSPOSED: 1 } : {}) },
       params: new Params().u32(M, N, K, chunk, bias ? 1 : 0),
       buffers: [aBuffer, gpuStorage(b).binding, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
-      workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), chunks],
+      workgroups: [...tileGrid(Math.ceil(M / tileM), Math.ceil(N / tileN)), chunks],
     }),
   );
   if (transposed) rt.release(transposed.buffer);

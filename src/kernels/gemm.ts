@@ -31,7 +31,7 @@
 
 import type { DeviceProfile } from '../gpu/device.js';
 import { Params } from '../gpu/params.js';
-import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { grid1d, tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
@@ -324,10 +324,11 @@ function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions, split = false): { shad
 }
 
 /** Whether `cfg`'s split reduction serves an M×N×K product: each split a product of whole tiles on the aligned
- * core, and the row tiles on the grid's y alone (z is the split). */
+ * core, and the tiles on the grid's x and y unfolded (z is the split). */
 export function splitServes(cfg: GemmTileConfig, M: number, N: number, K: number): boolean {
   const splits = cfg.splitK ?? 1;
-  return cfg.kernel === 'tiled' && splits > 1 && K % splits === 0 && tiledAligned(cfg, M, N, K / splits) && M / tiledTile(cfg).tileM <= 65535;
+  const { tileM, tileN } = tiledTile(cfg);
+  return cfg.kernel === 'tiled' && splits > 1 && K % splits === 0 && tiledAligned(cfg, M, N, K / splits) && M / tileM <= 65535 && N / tileN <= 65535;
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */
@@ -376,11 +377,6 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
     ({ tileM, tileN } = tiles);
     launch = cfg.kernel === 'tiled' ? tiledLaunch(cfg, o) : { shader: directShader, entryPoint: 'gemm_direct', constants: tiles.constants };
   }
-  const colTiles = Math.ceil(N / tileN);
-  const rowTiles = Math.ceil(M / tileM);
-  // Fold the row tiles into (y, z) past the per-dimension limit; the shaders recover y + z·nwg.y.
-  const z = Math.ceil(rowTiles / 65535);
-  const y = Math.ceil(rowTiles / z);
   rt.dispatch({
     kernel: `gemm.${cfg.kernel}`,
     shapes,
@@ -388,7 +384,8 @@ export function gemmWithConfig(rt: GpuRuntime, a: Storage, b: Storage, o: GemmOp
     params,
     // Without a bias, A stands in at binding 3 (read-only twice is allowed); the shader never reads it.
     buffers: [ga, gb, biasBuffer ?? ga, out.binding],
-    workgroups: [colTiles, y, z],
+    // The tiles, folded into 2-D past the per-dimension limit (gemm-params.wgsl's tileOf).
+    workgroups: tileGrid(Math.ceil(M / tileM), Math.ceil(N / tileN)),
   });
   return out;
 }

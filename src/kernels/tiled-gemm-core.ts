@@ -11,7 +11,7 @@
 //
 // The including shader defines:
 //   Params p with fields M, N (the size of C; rows and columns past it are neither loaded nor stored)
-//   fn tileRow0(wid: vec3u, nwg: vec3u) -> u32    first row of the workgroup's tile (TILE_M, emitted here)
+//   fn tileOrigin(wid: vec3u, nwg: vec3u) -> vec2u (first row, first column) of the workgroup's tile (TILE_M × TILE_N, emitted here)
 //   fn kRange(wid: vec3u) -> vec2u                 [begin, end) of the reduction this workgroup sums
 //   fn loadA(row: u32, k: u32) -> f32              zero outside A
 //   fn loadB(k: u32, col: u32) -> f32              zero outside B
@@ -371,8 +371,9 @@ fn gemm_tiled(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
 ) {
-  let row0 = tileRow0(wid, nwg);
-  let col0 = wid.x * TILE_N;
+  let origin = tileOrigin(wid, nwg);
+  let row0 = origin.x;
+  let col0 = origin.y;
   if (row0 >= p.M) {
     return; // a workgroup of a folded grid's last row past the end: uniform across the workgroup
   }

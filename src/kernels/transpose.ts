@@ -2,7 +2,7 @@
 // would read along k along its side instead (./gemm.ts).
 
 import { Params } from '../gpu/params.js';
-import type { GpuRuntime } from '../gpu/runtime.js';
+import { tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
 import shader from '../../shaders/transpose.wgsl';
@@ -21,7 +21,7 @@ export function transposeGpu(rt: GpuRuntime, x: Storage, rows: number, cols: num
     entryPoint: 'transpose',
     params: new Params().u32(rows, cols),
     buffers: [gpuStorage(x).binding, out.binding],
-    workgroups: [Math.ceil(cols / TILE), Math.ceil(rows / TILE)], // the runtime names the shapes past its limits
+    workgroups: tileGrid(Math.ceil(rows / TILE), Math.ceil(cols / TILE)),
   });
   return out;
 }

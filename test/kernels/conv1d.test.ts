@@ -120,6 +120,21 @@ describe('conv1d: every kernel on this adapter', () => {
       ));
   }
 
+  it('tiled core: a forward and input gradient over 65535 column tiles of 32 (batch·L of 2.1 M), as the CPU reference', async () => {
+    // Their grid [column tiles, row tiles, chunks] was refused past 65535 column tiles, after the output was
+    // allocated; tileGrid folds the tiles into (x, y). One sample, one input and two output channels keep it fast.
+    const p = { stride: 1, padding: 1, dilation: 1 };
+    const [xShape, wShape] = [[1, 1, 65535 * 32 + 9], [2, 1, 3]];
+    const g = ser.conv1dGeometry(xShape, wShape, p);
+    const [x, w, dy] = [randn(g.L, 9900), randn(2 * 3, 9901), randn(2 * g.Lout, 9902)];
+    const [gx, gw, gdy] = [backend.upload(x), backend.upload(w), backend.upload(dy)];
+    const y = conv1dWith(rt, 'forward', [gx, gw], g, tiled);
+    assertClose(await backend.download(y), ser.reference.conv1d(x, xShape, w, wShape, null, p), 1e-5, `conv1d tiled x[${xShape}]`);
+    const dx = conv1dWith(rt, 'backwardInput', [gdy, gw], g, tiled);
+    assertClose(await backend.download(dx), ser.reference.conv1dBackwardInput(dy, w, xShape, wShape, p), 1e-5, `conv1dBackwardInput tiled x[${xShape}]`);
+    for (const s of [gx, gw, gdy, y, dx]) backend.release(s);
+  });
+
   it("offers the tuner every tile with quads, its split and sliced reductions, and the rule's tile with scalars, on GPUs only", () => {
     const gpu = { ...rt.profile, kernels: 'tiled' as const };
     // The m5 design's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way

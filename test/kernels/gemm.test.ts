@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ser from '../../src/index.js';
-import { configName, gemmCandidates, gemmWithConfig, splitConfigs, splitServes, TILED_CONFIGS, tiledConfigsFor, type GemmConfig } from '../../src/kernels/gemm.js';
+import { configName, gemmCandidates, gemmWithConfig, splitConfigs, splitServes, TILED_CONFIGS, tiledConfigsFor, type GemmConfig, type GemmTileConfig } from '../../src/kernels/gemm.js';
 import { tiledAligned, tiledGemmCore, tiledSlabBytes, tiledTile } from '../../src/kernels/tiled-gemm-core.js';
 import { assertClose, randn } from '../suite/harness.js';
 
@@ -87,6 +87,89 @@ describe('gemm: every kernel on this adapter', () => {
     await run({ kernel: 'subgroup', lanes, rowGroups: 2, cols: 4 }, [[false, false], [true, false], [false, true], [true, true]]);
     await run({ kernel: 'subgroup', lanes, rowGroups: 1, cols: 1 }, [[true, true]]);
     await run({ kernel: 'subgroup', lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 }, [[false, true]]);
+  });
+});
+
+// An output more tiles wide than one dispatch dimension holds (65535 workgroups): the grid [column tiles, row tiles]
+// was refused after C had been allocated, a buffer never released ('workgroups [65625, 1, 1] exceed …' for matmul
+// [2,3]·[3,2100000] on lavapipe); the tiles are folded into 2-D now (tileGrid). Two rows and K of 3 keep each
+// product at about a second on lavapipe and its 2.1 M-column C (17 MB) within one storage binding.
+describe('gemm: an output over 65535 tiles wide', () => {
+  const wideN = (tileN: number) => 65535 * tileN + 5; // a part tile past 65535 whole ones
+  // The subgroup and direct kernels' blocks that their rules give 2 rows, and the GPU's thinnest tile.
+  const direct: GemmTileConfig = { kernel: 'direct', wgX: 8, wgY: 1, rowVecs: 1, colVecs: 1, tileK: 4 };
+  const kernels: { config: GemmConfig; tileN: number }[] = [
+    ...(lanes ? [{ config: { kernel: 'subgroup', lanes, rowGroups: 1, cols: 4 } as const, tileN: 4 * lanes }] : []),
+    ...[direct, tiledConfig('tiled 32x32 4x4 k16')].map((config) => ({ config, tileN: tiledTile(config).tileN })),
+  ];
+  for (const { config, tileN } of kernels) {
+    it(`${configName(config)}: ${wideN(tileN)} columns, plain and transposed, with bias and relu, as the CPU reference`, async () => {
+      const backend = engine.backend;
+      const [M, N, K] = [2, wideN(tileN), 3];
+      let seed = 9300;
+      for (const [transA, transB] of [[false, false], [true, true]]) {
+        const [a, b, bias] = [randn(M * K, seed++), randn(K * N, seed++), randn(N, seed++)];
+        const o = { M, N, K, transA, transB, activation: 'relu' as const };
+        const [ga, gb, gbias] = [backend.upload(a), backend.upload(b), backend.upload(bias)];
+        const out = gemmWithConfig(engine.runtime!, ga, gb, { ...o, bias: gbias }, config);
+        assertClose(await backend.download(out), ser.reference.gemm(a, b, { ...o, bias }), 1e-5, `${configName(config)} transA=${transA} transB=${transB}`);
+        for (const s of [ga, gb, gbias, out]) backend.release(s);
+      }
+    });
+  }
+
+  it('matmul and linear, forward and backward, as the CPU reference, every buffer released after', async () => {
+    // 2.1 M columns: past 65535 tiles of 32 (lavapipe's kernels); the outputs and gradients 2.1 M wide (matmul's
+    // dB, linear's dx and dW), and 2.1 M tall (linear's dW with 2.1 M outputs, whose row tiles were folded before).
+    // Sums over the 2.1 M columns (matmul's dA, linear's output over N features) are float32 on the device: 1e-4.
+    const backend = engine.backend;
+    const N = 65535 * 32 + 5;
+    const live = backend.counters().liveBuffers;
+    const random = (shape: number[], seed: number) => {
+      const values = randn(shape.reduce((x, y) => x * y, 1), seed);
+      return { values, t: ser.tensor(values, shape, { requiresGrad: true }) };
+    };
+    const [a, b, dy] = [random([2, 3], 1), random([3, N], 2), random([2, N], 3)];
+    const y = ser.matmul(a.t, b.t);
+    await y.backward(dy.t);
+    const want = ser.reference.gemmBackward(a.values, b.values, dy.values, { M: 2, N, K: 3 });
+    assertClose(await y.toArray(), ser.reference.gemm(a.values, b.values, { M: 2, N, K: 3 }), 1e-5, 'matmul [2,3]·[3,N]');
+    assertClose(await a.t.grad!.toArray(), want.da, 1e-4, 'matmul dA');
+    assertClose(await b.t.grad!.toArray(), want.db, 1e-5, 'matmul dB');
+    // linear over N input features (dx and dW N wide), then to N output features (y N wide, dW N tall).
+    const [x, w, bias, dz] = [random([2, N], 4), random([3, N], 5), random([3], 6), random([2, 3], 7)];
+    const z = ser.linear(x.t, w.t, bias.t);
+    await z.backward(dz.t);
+    const wantZ = ser.reference.gemmBackward(x.values, w.values, dz.values, { M: 2, N: 3, K: N, transB: true });
+    assertClose(await z.toArray(), ser.reference.gemm(x.values, w.values, { M: 2, N: 3, K: N, transB: true, bias: bias.values }), 1e-4, 'linear N → 3');
+    assertClose(await x.t.grad!.toArray(), wantZ.da, 1e-5, 'linear N → 3: dx');
+    assertClose(await w.t.grad!.toArray(), wantZ.db, 1e-5, 'linear N → 3: dW');
+    const [wide, dwide] = [random([N, 3], 8), random([2, N], 9)];
+    const u = ser.linear(a.t, wide.t);
+    await u.backward(dwide.t);
+    const wantU = ser.reference.gemmBackward(a.values, wide.values, dwide.values, { M: 2, N, K: 3, transB: true });
+    assertClose(await u.toArray(), ser.reference.gemm(a.values, wide.values, { M: 2, N, K: 3, transB: true }), 1e-5, 'linear 3 → N');
+    assertClose(await wide.t.grad!.toArray(), wantU.db, 1e-5, 'linear 3 → N: dW');
+    for (const t of [a, b, dy, x, w, bias, dz, wide, dwide].map((r) => r.t)) {
+      t.grad?.dispose();
+      t.dispose();
+    }
+    for (const t of [y, z, u]) t.dispose();
+    expect(backend.counters().liveBuffers).toBe(live);
+  });
+
+  // What cannot run is an output past one storage binding (on lavapipe 128 MiB, reached below MAX_TENSOR_ELEMENTS).
+  const limits = engine.runtime!.profile.limits;
+  const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const N = Math.floor(bindingLimit / 32) + 1; // 8 rows of N floats: 32·N bytes, just past the limit
+  it.skipIf(8 * N > ser.MAX_TENSOR_ELEMENTS)('refuses an output past one storage binding before allocating, naming the op and its operands', () => {
+    const backend = engine.backend;
+    const [a, b, x, w] = [ser.zeros([8, 1], { name: 'a' }), ser.zeros([1, N], { name: 'b' }), ser.zeros([N, 1], { name: 'x' }), ser.zeros([8, 1], { name: 'w' })];
+    const { liveBuffers, allocatedBuffers } = backend.counters();
+    expect(() => ser.matmul(a, b)).toThrow(new RegExp(`^matmul: its output \\[8,${N}\\] from a\\[8,1\\] · b\\[1,${N}\\] would be ${32 * N} bytes, more than this adapter's \\w+, ${bindingLimit} bytes`));
+    expect(() => ser.linear(x, w)).toThrow(new RegExp(`^linear: its output \\[${N},8\\] from input x\\[${N},1\\] and weight w\\[8,1\\] would be ${32 * N} bytes`));
+    expect(backend.counters()).toMatchObject({ liveBuffers, allocatedBuffers });
+    for (const t of [x, w, a, b]) t.dispose();
   });
 });
 

@@ -27,6 +27,21 @@ describe('transpose (shaders/transpose.wgsl)', () => {
     }
   });
 
+  it('transposes a matrix over 65535 tiles of 32 on a side (2.1 M columns or rows), as the CPU reference', async () => {
+    // The grid [column tiles, row tiles] was refused past 65535 on a side, after the output was allocated (a buffer
+    // never released); tileGrid folds the tiles into 2-D. Two columns or rows keep it under a second on lavapipe.
+    const long = 65535 * 32 + 7;
+    let seed = 4500;
+    for (const [rows, cols] of [[2, long], [long, 2]]) {
+      const x = randn(rows * cols, seed++);
+      const gx = backend.upload(x);
+      const out = transposeGpu(rt, gx, rows, cols, 'x');
+      assertClose(await backend.download(out), transposed(x, rows, cols), 0, `${rows}×${cols}`);
+      backend.release(gx);
+      backend.release(out);
+    }
+  });
+
   it('refuses a matrix whose size is not rows × cols, naming it', () => {
     const gx = backend.upload(new Float32Array(10));
     expect(() => transposeGpu(rt, gx, 3, 4, 'gemm A')).toThrow(/transpose: gemm A holds 10 values, not 3×4/);
