@@ -11,8 +11,9 @@
 // Register tiles are vec4 arrays indexed only by counters of override-bounded (unrolled) loops; see
 // conv1d-forward.wgsl.
 //
-// Invocations t = residue + step·group over workgroup x (positions residue + step·(4·TILE_L4·group + j));
-// workgroup y is the block of TILE_CI input channels, z the sample.
+// Invocations t = residue + step·group (positions residue + step·(4·TILE_L4·group + j)) over the column blocks of
+// WG; a row block is TILE_CI input channels (foldedBlock in conv1d-common.wgsl: [column blocks, row blocks], folded
+// past 65535); z is the sample.
 
 override WG: u32 = 64;
 override TILE_CI: u32 = 4; // input channels per invocation, at most 16
@@ -36,13 +37,15 @@ fn gradient(row: u32, lo: i32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let t = wid.x * WG + lid.x;
-  if (t >= params.step * params.groups) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let threads = params.step * params.groups;
+  let block = foldedBlock(wid, nwg, (threads + WG - 1u) / WG);
+  let t = block.y * WG + lid.x;
+  let ciBase = block.x * TILE_CI;
+  if (t >= threads || ciBase >= params.shape.cin) {
     return;
   }
   let n = wid.z;
-  let ciBase = wid.y * TILE_CI;
   let K = params.shape.kernel;
   let stride = params.shape.stride;
   let residue = t % params.step;

@@ -12,8 +12,9 @@
 // one phase apart (k_j = b + tapPhases·(a0 + j)) and the reduction walks lo = residue + spacing·m, so that the
 // input of (m + 1, tap j) is the input of (m, tap j + 1): per step one new x load per input channel (a sliding
 // window) and 4·TILE_CO4 dy loads, for 4·TILE_CO4·TILE_CI·TILE_K FMAs. Accumulators are vec4 over output channels.
-// Tiles are numbered linearly over workgroup x: t = coTile·colTiles + colTile, colTile = (ciBlock·tapPhases + b)·
-// tapBlocks + tapBlock; workgroup y is the chunk.
+// Tiles are numbered linearly over the workgroups (x, y), folded as grid1d folds threads past 65535 (a long
+// stride makes tapPhases as many column tiles): t = coTile·colTiles + colTile, colTile = (ciBlock·tapPhases + b)·
+// tapBlocks + tapBlock; workgroup z is the chunk.
 
 override WG: u32 = 64;
 override TILE_CO4: u32 = 2; // output channels per invocation / 4, at most 4
@@ -44,12 +45,12 @@ fn input(row: u32, position: i32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let t = wid.x * WG + lid.x;
+fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = (wid.x + nwg.x * wid.y) * WG + lid.x;
   if (t >= params.colTiles * params.coTiles) {
     return;
   }
-  let chunk = wid.y;
+  let chunk = wid.z;
   let firstSample = chunk / params.chunksPerSample * params.samplesPerChunk;
   let loStart = (chunk % params.chunksPerSample) * params.chunkLength;
   let loEnd = min(loStart + params.chunkLength, params.shape.lout);

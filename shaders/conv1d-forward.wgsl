@@ -13,8 +13,9 @@
 // unrolls so that the arrays live in registers (a per-lane indexed array would go to scratch memory). The final
 // stores go through a copy, so that the indexed stores leave the accumulators alone.
 //
-// Invocations are numbered t = residue + spacing·group over workgroup x (residue < spacing, group < groups);
-// workgroup y is the block of TILE_CO output channels, z the sample. No workgroup memory, no barriers.
+// Invocations are numbered t = residue + spacing·group (residue < spacing, group < groups) over the column blocks
+// of WG; a row block is TILE_CO output channels (foldedBlock in conv1d-common.wgsl: [column blocks, row blocks],
+// folded past 65535); z is the sample. No workgroup memory, no barriers.
 
 override WG: u32 = 64;
 override TILE_CO: u32 = 8; // output channels per invocation, at most 16
@@ -41,13 +42,15 @@ fn input(row: u32, position: i32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let t = wid.x * WG + lid.x;
-  if (t >= params.spacing * params.groups) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let threads = params.spacing * params.groups;
+  let block = foldedBlock(wid, nwg, (threads + WG - 1u) / WG);
+  let t = block.y * WG + lid.x;
+  let coBase = block.x * TILE_CO;
+  if (t >= threads || coBase >= params.shape.cout) {
     return;
   }
   let n = wid.z;
-  let coBase = wid.y * TILE_CO;
   let K = params.shape.kernel;
   let phases = params.tapPhases;
   let step = i32(params.step);

@@ -10,7 +10,8 @@
 // load for every 8 or so FMAs and lavapipe turns each into a loop over the lanes.
 //
 // Writes partials [chunks, Cout, Cin·K]; the `reduce` entry of conv1d-backward-weight.wgsl adds the chunks up
-// (or, with a single chunk, this writes dw itself). Grid: [column blocks, row blocks, chunks].
+// (or, with a single chunk, this writes dw itself). Grid: [column blocks, row blocks] or those folded
+// (foldedBlock in conv1d-common.wgsl), by chunks on z.
 
 struct Params {
   shape: Shape,
@@ -36,12 +37,17 @@ override BLOCK_N: u32 = COLS * LANES;
 @compute @workgroup_size(LANES)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
   let columns = p.shape.cin * p.shape.kernel;
-  let co0 = wid.y * BLOCK_M;
-  let col0 = wid.x * BLOCK_N;
+  let block = foldedBlock(wid, nwg, (columns + BLOCK_N - 1u) / BLOCK_N);
+  let co0 = block.x * BLOCK_M;
+  if (co0 >= p.shape.cout) {
+    return;
+  }
+  let col0 = block.y * BLOCK_N;
   let firstSample = wid.z / p.chunksPerSample * p.samplesPerChunk;
   let loStart = (wid.z % p.chunksPerSample) * p.chunkLength;
   let loEnd = min(loStart + p.chunkLength, p.shape.lout);

@@ -15,7 +15,8 @@
 // row. Per (c, k) each lane loads COLS inputs and ROW_GROUPS weights, and the weights reach all lanes by
 // subgroupShuffle: ROW_GROUPS + COLS loads for ROW_GROUPS·LANES·COLS FMAs per lane, no workgroup memory.
 //
-// The grid is [ceil(lengthOut / (COLS·LANES)), ceil(rows / (ROW_GROUPS·LANES)), N].
+// The grid is the blocks of rows × positions, [ceil(lengthOut / (COLS·LANES)), ceil(rows / (ROW_GROUPS·LANES))]
+// or those folded (foldedBlock in conv1d-common.wgsl), by N samples on z.
 //
 // Entry points: `main` for any stride and tap step; `window` for stride 1 and a tap step of ±1 (the model's
 // middle layers, forward and input gradient), where lane i owns COLS consecutive positions instead, whose
@@ -89,11 +90,16 @@ fn storeBlock(acc: ptr<function, array<f32, 128>>, m0: u32, n: u32, first: u32, 
 @compute @workgroup_size(LANES)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let m0 = wid.y * BLOCK_M;
-  let l0 = wid.x * BLOCK_L;
+  let block = foldedBlock(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
+  let m0 = block.x * BLOCK_M;
+  if (m0 >= p.rows) {
+    return;
+  }
+  let l0 = block.y * BLOCK_L;
   let n = wid.z;
   // Positions past the edge read zeros or real inputs; their results are never stored.
   let aRow = weightRows(m0, lane);
@@ -132,11 +138,16 @@ fn main(
 @compute @workgroup_size(LANES)
 fn window(
   @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let m0 = wid.y * BLOCK_M;
-  let l0 = wid.x * BLOCK_L + lane * COLS;
+  let block = foldedBlock(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
+  let m0 = block.x * BLOCK_M;
+  if (m0 >= p.rows) {
+    return;
+  }
+  let l0 = block.y * BLOCK_L + lane * COLS;
   let n = wid.z;
   let aRow = weightRows(m0, lane);
   // Tap step −1 walks the window backwards: taking the taps in reverse order makes it forwards again.

@@ -8,7 +8,8 @@ import { BufferPool } from '../src/gpu/buffer-pool.js';
 import { Params } from '../src/gpu/params.js';
 import { GpuRuntime } from '../src/gpu/runtime.js';
 import { allocate, gpuStorage } from '../src/gpu/storage.js';
-import type { Backend } from '../src/kernels/backend.js';
+import { WebGpuBackend, type Backend } from '../src/kernels/backend.js';
+import * as kernels from '../src/kernels/index.js';
 import { affine } from '../src/kernels/elementwise.js';
 
 let rt: GpuRuntime;
@@ -140,6 +141,22 @@ describe('GPU runtime', () => {
       /test\.huge a\[9999999\]: workgroups \[70000, 1, 1\] exceed/,
     );
     rt.release(a);
+  });
+
+  it('releases what a kernel allocated when its dispatch is refused, and throws the refusal', () => {
+    // A kernel allocates its output, then dispatches: a refused dispatch (matmul's grid past 65535 before a296909)
+    // left the output live for good. defineKernel releases what the kernel acquired and still holds. A runtime
+    // told its device takes 2 workgroups a dimension refuses these kernels' grids of 4 and more.
+    const limits = { ...rt.profile.limits, maxComputeWorkgroupsPerDimension: 2 };
+    const narrow = new GpuRuntime({ ...rt.gpu, profile: { ...rt.profile, limits } });
+    const on = new WebGpuBackend(narrow);
+    const x = on.upload(new Float32Array(4096).fill(1));
+    const live = on.counters().liveBuffers;
+    expect(() => affine(on, x, 2, 1)).toThrow(/^elementwise\.affine \[4096\]: workgroups \[4, 1, 1\] exceed the device's 2 per dimension/);
+    expect(() => kernels.softmax(on, x, 1024, 4)).toThrow(/^softmax.*exceed the device's 2 per dimension/);
+    expect(on.counters().liveBuffers).toBe(live);
+    on.release(x);
+    narrow.trim();
   });
 
   it('precompiles the pipelines of recorded dispatches without running them (the tuner compiles its candidates so)', async () => {

@@ -40,6 +40,8 @@ interface Pooled {
   readonly size: number;
   /** Its creation failed (out of memory): destroyed when it comes back, never handed out again. */
   dead: boolean;
+  /** When it was last handed out, by the pool's count of acquisitions (see `releaseSince`). */
+  acquired: number;
 }
 
 export class BufferPool {
@@ -50,6 +52,7 @@ export class BufferPool {
   /** Buffers handed out, with their creation numbers (kept beside them: sorting by a WeakMap lookup per
    * comparison cost ~0.2 ms a training step). */
   private live = new Map<GPUBuffer, Pooled>();
+  private acquisitions = 0;
   private counters: PoolCounters = { liveBuffers: 0, liveBytes: 0, allocatedBuffers: 0, allocatedBytes: 0 };
 
   /** The largest buffer this pool may hand out: a storage buffer must fit in one binding. */
@@ -76,6 +79,7 @@ export class BufferPool {
     // A bucket never rounds a size that fits past the limit.
     const size = Math.min(bucketBytes(bytes), this.maxBytes);
     const pooled = this.takeFree(size) ?? this.create(size, label);
+    pooled.acquired = ++this.acquisitions;
     this.live.set(pooled.buffer, pooled);
     this.counters.liveBuffers++;
     this.counters.liveBytes += size;
@@ -89,6 +93,17 @@ export class BufferPool {
     this.counters.liveBuffers--;
     this.counters.liveBytes -= pooled.size;
     this.pending.push(pooled);
+  }
+
+  /** A point to `releaseSince`: the acquisitions so far. */
+  mark(): number {
+    return this.acquisitions;
+  }
+
+  /** Releases every buffer handed out after `mark` and not released since: what a kernel that threw had acquired
+   * (see defineKernel in src/kernels/backend.ts). */
+  releaseSince(mark: number): void {
+    for (const [buffer, pooled] of this.live) if (pooled.acquired > mark) this.release(buffer);
   }
 
   /** Destroys a buffer handed out rather than pooling it again: one whose state is not known (a read's staging
@@ -150,7 +165,7 @@ export class BufferPool {
     // would fail every batch that later binds it, after memory has been freed too.
     this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({ size, usage: this.usage, label });
-    const pooled: Pooled = { buffer, id: this.nextId++, size, dead: false };
+    const pooled: Pooled = { buffer, id: this.nextId++, size, dead: false, acquired: 0 };
     this.reportError(
       this.device.popErrorScope().then((error) => {
         if (error) pooled.dead = true;

@@ -35,9 +35,21 @@ export interface Backend {
   flush(): void;
 }
 
-/** A kernel: runs `gpu` on the WebGPU backend's runtime, `cpu` (the reference) on the CPU backend. */
+/** A kernel: runs `gpu` on the WebGPU backend's runtime, `cpu` (the reference) on the CPU backend. Where `gpu`
+ * throws (a dispatch the runtime refuses, a scratch buffer past the binding limit), the buffers it acquired and
+ * still holds are released: its outputs reach no tensor, and had stayed live for good (matmul's output when its
+ * grid was refused, before a296909). */
 export function defineKernel<A extends unknown[], R>(gpu: (rt: GpuRuntime, ...args: A) => R, cpu: (c: CpuBackend, ...args: A) => R): (backend: Backend, ...args: A) => R {
-  return (backend, ...args) => (backend instanceof WebGpuBackend ? gpu(backend.rt, ...args) : cpu(backend as CpuBackend, ...args));
+  return (backend, ...args) => {
+    if (!(backend instanceof WebGpuBackend)) return cpu(backend as CpuBackend, ...args);
+    const mark = backend.rt.storage.mark();
+    try {
+      return gpu(backend.rt, ...args);
+    } catch (e) {
+      backend.rt.storage.releaseSince(mark);
+      throw e;
+    }
+  };
 }
 
 /** Memory on the GPU runtime's pooled buffers. */

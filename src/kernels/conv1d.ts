@@ -25,7 +25,7 @@
 // The CPU reference is ./cpu/conv1d.ts; the `defineKernel` entries at the end put the two side by side.
 
 import { Params } from '../gpu/params.js';
-import type { GpuRuntime } from '../gpu/runtime.js';
+import { grid1d, tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
@@ -124,7 +124,9 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
     constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols, ...(window ? { TAPS: c.taps } : {}) },
     params: new Params().u32(c.rows, c.channels, c.lengthIn, c.lengthOut, c.taps, c.stride).i32(c.offset, c.tapStep).u32(c.aStepM, c.aStepC, bias ? 1 : 0),
     buffers: [gpuStorage(src).binding, aBuffer, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
-    workgroups: [Math.ceil(c.lengthOut / (t.cols * t.lanes)), Math.ceil(c.rows / (t.rowGroups * t.lanes)), c.N],
+    // The blocks, folded past 65535 a dimension (foldedBlock in conv1d-common.wgsl): 2.1 M rows in blocks of 32 had
+    // more than that; ops.ts bounds the samples on z.
+    workgroups: [...tileGrid(Math.ceil(c.rows / (t.rowGroups * t.lanes)), Math.ceil(c.lengthOut / (t.cols * t.lanes))), c.N],
   });
   return out;
 }
@@ -142,7 +144,7 @@ function forwardDirect(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
     params: params.u32(groups, bias ? 1 : 0),
     // Without a bias, w is bound a second time in its place (read-only aliasing is allowed); the shader ignores it.
     buffers: [gpuStorage(x).binding, wBuffer, bias ? gpuStorage(bias).binding : wBuffer, y.binding],
-    workgroups: [Math.ceil((spacing * groups) / WG), Math.ceil(g.Cout / t.co), g.N],
+    workgroups: [...tileGrid(Math.ceil(g.Cout / t.co), Math.ceil((spacing * groups) / WG)), g.N],
   });
   return y;
 }
@@ -161,7 +163,7 @@ function backwardInputDirect(rt: GpuRuntime, dy: Storage, w: Storage, g: Geometr
     constants: { WG, TILE_CI: t.ci, TILE_L4: t.l4 },
     params: params.u32(groups),
     buffers: [gpuStorage(dy).binding, gpuStorage(w).binding, dx.binding],
-    workgroups: [Math.ceil((step * groups) / WG), Math.ceil(g.Cin / t.ci), g.N],
+    workgroups: [...tileGrid(Math.ceil(g.Cin / t.ci), Math.ceil((step * groups) / WG)), g.N],
   });
   return dx;
 }
@@ -190,7 +192,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
       params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles, samplesPerChunk, g.N),
       buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
-      workgroups: [tileGroups, chunks, 1],
+      workgroups: [...grid1d(tileGroups, 1), chunks],
     }),
   );
 }
@@ -235,7 +237,7 @@ function subgroupWeightGradient(rt: GpuRuntime, dy: Storage, x: Storage, g: Geom
       constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols },
       params: shapeParams(g).u32(chunkLength, chunksPerSample, samplesPerChunk, g.N),
       buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
-      workgroups: [colBlocks, rowBlocks, chunks],
+      workgroups: [...tileGrid(rowBlocks, colBlocks), chunks],
     }),
   );
 }
@@ -284,11 +286,7 @@ function chooseKernel(rt: GpuRuntime, pass: Pass, g: Geometry, inputs: Storage[]
   const direct = () => variant('direct', directTile(pass, g));
   const subgroup = () => {
     const block = pass === 'backwardInput' && g.stride !== 1 ? null : subgroupTile(rt, M);
-    if (!block) return null;
-    // The correlation puts an output row's blocks of COLS·LANES positions on the grid's x: rows of over 2 million
-    // (8 lanes) pass the device's 65535 workgroups there, and take the direct kernel (whose x reaches 64 times further).
-    const rowLength = pass === 'forward' ? g.Lout : pass === 'backwardInput' ? g.L : 0;
-    return Math.ceil(rowLength / (block.cols * block.lanes)) <= rt.profile.limits.maxComputeWorkgroupsPerDimension ? variant('subgroup', block) : null;
+    return block ? variant('subgroup', block) : null;
   };
   const rule = () => {
     const tiled = M >= MIN_TILED_SIDE && K >= MIN_TILED_SIDE ? tiledRule(rt.profile, pass, g) : null;

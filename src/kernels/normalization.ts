@@ -80,6 +80,8 @@ const ELEMENT_WG = 64;
 const ELEMENT_ITEMS = 16;
 /** Rows of at least this length are covered a row at a time (one channel per workgroup). */
 const ROWS_MIN_L = 256;
+/** WebGPU's least maxComputeWorkgroupsPerDimension, which grid1d and tileGrid fold at too. */
+const MAX_WORKGROUPS = 65535;
 const TARGET_GROUPS = 256;
 const MIN_CHUNK = REDUCE_WG * 32;
 
@@ -131,10 +133,12 @@ function channelSteps(L: number, wg: number): [number, number] {
 /**
  * How the elementwise passes (apply, inputGradient) cover x: `rows` for long rows, with just enough items per thread
  * for a row (a power of two up to ELEMENT_ITEMS); `flat` otherwise, with its steps: a stride of WG moves l by WG % L
- * and c by (WG / L) % C.
+ * and c by (WG / L) % C. Also flat for rows longer than 65535 blocks of WG·ELEMENT_ITEMS (67 M values: reached on GPUs
+ * that bind 2^28 floats), which `rows` puts on the grid's x unfolded: its dispatch was refused after y was allocated.
+ * (Exported for the tests.)
  */
-function elementwise(N: number, C: number, L: number) {
-  if (L >= ROWS_MIN_L) {
+export function batchNormCover(N: number, C: number, L: number) {
+  if (L >= ROWS_MIN_L && Math.ceil(L / (ELEMENT_WG * ELEMENT_ITEMS)) <= MAX_WORKGROUPS) {
     const items = Math.min(ELEMENT_ITEMS, 2 ** Math.ceil(Math.log2(Math.ceil(L / ELEMENT_WG))));
     return {
       entryPoint: 'rows',
@@ -257,7 +261,7 @@ function batchNormApplyGpu(
 
 /** A pass of shaders/normalization-apply.wgsl over x [N, C, L] (apply, or with BACKWARD the input gradient). */
 function elementwisePass(rt: GpuRuntime, kernel: string, [N, C, L]: number[], eps: number, constants: Record<string, number>, buffers: Binding[]): void {
-  const cover = elementwise(N, C, L);
+  const cover = batchNormCover(N, C, L);
   rt.dispatch({
     kernel,
     shapes: `x[${N},${C},${L}]`,

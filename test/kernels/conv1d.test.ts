@@ -135,6 +135,45 @@ describe('conv1d: every kernel on this adapter', () => {
     for (const s of [gx, gw, gdy, y, dx]) backend.release(s);
   });
 
+  it('direct and subgroup kernels over 65535 blocks on a grid side, folded, as the CPU reference', async () => {
+    // Their grids [column blocks, row blocks, N] (the weight gradient's [tile groups, chunks, 1]) were refused past
+    // 65535 a side after the output was allocated: 2.1 M output channels (forward) or input channels (input
+    // gradient) in the subgroup kernel's blocks of 32 or the direct kernels' tiles of 8 and 4, 2.1 M columns
+    // Cin·K of the weight gradient, and a stride or dilation of 4.2 M at K = 1 (the direct kernels put one
+    // thread per stride phase or window slot on x). One sample and one channel on the other side keep it fast.
+    const R = 65535 * 32 + 1;
+    const huge = 65535 * 64 + 1;
+    const direct = { forward: { co: 8, l4: 4 }, backwardInput: { ci: 4, l4: 4 }, backwardWeight: { co4: 2, ci: 1, k: 1 } };
+    const block: SubgroupTile[] = lanes ? [{ lanes, rowGroups: Math.min(4, 32 / lanes), cols: 4 }] : [];
+    const cases: { xShape: number[]; wShape: number[]; p: ser.Conv1dParams; passes: ('forward' | 'backwardInput' | 'backwardWeight')[] }[] = [
+      { xShape: [1, 1, 3], wShape: [R, 1, 1], p: { stride: 1, padding: 0, dilation: 1 }, passes: ['forward', 'backwardWeight'] },
+      { xShape: [1, R, 1], wShape: [1, R, 1], p: { stride: 1, padding: 0, dilation: 1 }, passes: ['backwardInput', 'backwardWeight'] },
+      { xShape: [1, 1, 5], wShape: [1, 1, 1], p: { stride: huge, padding: 0, dilation: 1 }, passes: ['backwardWeight'] },
+      { xShape: [1, 1, 5], wShape: [1, 1, 1], p: { stride: 1, padding: 0, dilation: huge }, passes: ['forward', 'backwardInput'] },
+    ];
+    const live = backend.counters().liveBuffers;
+    let seed = 9920;
+    for (const { xShape, wShape, p, passes } of cases) {
+      const g = ser.conv1dGeometry(xShape, wShape, p);
+      const [x, w, dy] = [randn(g.N * g.Cin * g.L, seed++), randn(g.Cout * g.Cin * g.K, seed++), randn(g.N * g.Cout * g.Lout, seed++)];
+      const [gx, gw, gdy] = [backend.upload(x), backend.upload(w), backend.upload(dy)];
+      for (const pass of passes) {
+        const [inputs, want] =
+          pass === 'forward' ? [[gx, gw], ser.reference.conv1d(x, xShape, w, wShape, null, p)]
+          : pass === 'backwardInput' ? [[gdy, gw], ser.reference.conv1dBackwardInput(dy, w, xShape, wShape, p)]
+          : [[gdy, gx], ser.reference.conv1dBackwardWeight(dy, x, xShape, wShape, p)];
+        // The subgroup input gradient serves stride 1 and tap steps of ±1 only through `window`; both entries run.
+        for (const t of [direct[pass], ...block]) {
+          const out = conv1dWith(rt, pass, inputs, g, t);
+          assertClose(await backend.download(out), want, 1e-5, `conv1d ${pass} ${'lanes' in t ? 'subgroup' : 'direct'} x[${xShape}] w[${wShape}] stride ${p.stride} dilation ${p.dilation}`);
+          backend.release(out);
+        }
+      }
+      for (const s of [gx, gw, gdy]) backend.release(s);
+    }
+    expect(backend.counters().liveBuffers).toBe(live);
+  });
+
   it("offers the tuner every tile with quads, its split and sliced reductions, and the rule's tile with scalars, on GPUs only", () => {
     const gpu = { ...rt.profile, kernels: 'tiled' as const };
     // The m5 design's last layer, as GEMMs of M×N reduced over K: the forward's K = 384 splits in no way
