@@ -57,7 +57,9 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
   return rows;
 }
 
-const COLUMNS: [string, number][] = [['case', 44], ['dispatches', 12], ['host ms', 10], ['ours ms', 10], ['ours µs each', 14], ['Dawn µs each', 14]];
+// Per dispatch: ours alone (Dawn stubbed), Dawn's calls replayed alone, and the rest of the host time, which is
+// what the two cost each other interleaved on one thread.
+const COLUMNS: [string, number][] = [['case', 44], ['dispatches', 12], ['host ms', 10], ['ours ms', 10], ['ours µs each', 14], ['Dawn alone µs', 15], ['between µs', 12]];
 
 export function hostSplitHeader(): string {
   const head = COLUMNS.map(([title, width], i) => (i ? title.padStart(width) : title.padEnd(width))).join('');
@@ -67,13 +69,14 @@ export function hostSplitHeader(): string {
 export function hostSplitLine(r: HostSplitResult): string {
   if ('failed' in r) return `${r.name.padEnd(COLUMNS[0][1])}FAILED: ${r.failed}`;
   const perDispatch = (ms: number) => ((ms * 1000) / r.dispatches).toFixed(1);
-  const host = r.hostMs;
-  const cells = [String(r.dispatches), host === null ? '-' : host.toFixed(3), r.ownMs.toFixed(3), perDispatch(r.ownMs), host === null ? '-' : perDispatch(host - r.ownMs)];
+  const { hostMs: host, dawnMs: dawn } = r;
+  const cells = [String(r.dispatches), host === null ? '-' : host.toFixed(3), r.ownMs.toFixed(3), perDispatch(r.ownMs), dawn === null ? '-' : perDispatch(dawn), host === null || dawn === null ? '-' : perDispatch(host - r.ownMs - dawn)];
   return r.name.padEnd(COLUMNS[0][1]) + cells.map((c, i) => c.padStart(COLUMNS[i + 1][1])).join('');
 }
 
 /** The rows for the JSON, milliseconds to 1 µs. */
 export function hostSplitJson(rows: HostSplitResult[]): HostSplitResult[] {
   const round = (ms: number) => Math.round(ms * 1000) / 1000;
-  return rows.map((r) => ('failed' in r ? r : { ...r, hostMs: r.hostMs === null ? null : round(r.hostMs), ownMs: round(r.ownMs) }));
+  const orNull = (ms: number | null) => (ms === null ? null : round(ms));
+  return rows.map((r) => ('failed' in r ? r : { ...r, hostMs: orNull(r.hostMs), dawnMs: orNull(r.dawnMs), ownMs: round(r.ownMs) }));
 }

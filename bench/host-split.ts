@@ -6,13 +6,14 @@
 // steps then run our code alone. Warm first, so that pipelines, bind groups and uniforms are made before the
 // stubs go in (those calls stay Dawn's, and a warm step makes none). Tuning choices come from
 // $SER_WEBGPU_CACHE/tuning.json where tuning is on (the main run leaves them there), so the same kernels run.
-// The stubs cannot be taken out again: hence a process of its own. Last stdout line, one JSON object:
-// { dispatches, kernels, hostMs, ownMs, clock }.
+// The stubs cannot be taken out again: hence a process of its own. Before the stubs, the Dawn calls of one step are
+// recorded and replayed alone (recordDawnCalls): Dawn's and the driver's own cost for these dispatches. Last stdout
+// line, one JSON object: { dispatches, kernels, hostMs, dawnMs, ownMs, clock }.
 // With --gpu-path, ours on a GPU's kernels, on any adapter (so that a machine without a GPU measures it): a second
 // runtime on this device whose profile describes the adapter as a GPU (`asGpu`, as test/kernels/gpu-path.test.ts
 // makes), so that the steps take the tiled kernels and their tuning keys, every problem kept on its rule's kernel.
 // Dawn is stubbed from the start (nothing runs; lavapipe would take minutes a step on those kernels), so there
-// is no host time of Dawn's to report: hostMs is null.
+// is no host time of Dawn's to report: hostMs and dawnMs are null.
 
 import { asGpu } from '../src/gpu/device.js';
 import { GpuRuntime } from '../src/gpu/runtime.js';
@@ -29,8 +30,79 @@ export interface HostSplit {
   /** Host ms of a step (null on the GPU path: see the header), and of the same step with Dawn's recording calls
    * stubbed out (ours alone). */
   hostMs: number | null;
+  /** Host ms of the step's calls into Dawn replayed alone (recordDawnCalls): Dawn's and the driver's floor for
+   * these dispatches, which no engine on Dawn goes under. hostMs − ownMs − dawnMs is what the two cost each other
+   * interleaved on one thread (caches, branch predictors). Null on the GPU path, as hostMs. */
+  dawnMs: number | null;
   ownMs: number;
   clock: 'thread-cpu' | 'wall';
+}
+
+/** Records the calls into Dawn that one run of `step` makes (queue writes; each pass's pipelines, bind groups and
+ * grids; the submit) and returns their replay: the same work recorded and submitted with none of our code around
+ * it, whose host time is Dawn's and the driver's alone for exactly these dispatches. A step of the runtime records
+ * one encoder with one compute pass (no profiler, at most 256 dispatches); anything else is refused. */
+function recordDawnCalls(device: GPUDevice, step: () => void): () => void {
+  const writes: { buffer: GPUBuffer; offset: number; data: Uint8Array }[] = [];
+  const dispatches: { pipeline: GPUComputePipeline | null; group: GPUBindGroup | null; grid: [number, number, number] }[] = [];
+  let encoders = 0;
+  const queue = device.queue;
+  const { writeBuffer } = queue;
+  const { createCommandEncoder } = device;
+  queue.writeBuffer = function (buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset = 0, size?: number) {
+    const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer);
+    const unit = ArrayBuffer.isView(data) && 'BYTES_PER_ELEMENT' in data ? (data as Uint8Array).BYTES_PER_ELEMENT : 1;
+    const start = dataOffset * unit;
+    writes.push({ buffer, offset, data: bytes.slice(start, size === undefined ? undefined : start + size * unit) });
+    return writeBuffer.call(this, buffer, offset, data as BufferSource, dataOffset, size);
+  };
+  device.createCommandEncoder = function (descriptor?: GPUCommandEncoderDescriptor) {
+    encoders++;
+    const encoder = createCommandEncoder.call(this, descriptor);
+    const { beginComputePass } = encoder;
+    encoder.beginComputePass = function (passDescriptor?: GPUComputePassDescriptor) {
+      const pass = beginComputePass.call(this, passDescriptor);
+      let pipeline: GPUComputePipeline | null = null;
+      let group: GPUBindGroup | null = null;
+      const { setPipeline, setBindGroup, dispatchWorkgroups } = pass;
+      pass.setPipeline = function (p: GPUComputePipeline) {
+        pipeline = p;
+        return setPipeline.call(this, p);
+      };
+      const bind = setBindGroup as (this: GPUComputePassEncoder, index: number, g: GPUBindGroup | null) => undefined;
+      pass.setBindGroup = function (index: number, g: GPUBindGroup | null, ...offsets: unknown[]) {
+        if (index !== 0 || offsets.length) throw new Error('host split: a bind group past index 0, or with dynamic offsets, which the replay does not record');
+        group = g;
+        return bind.call(this, index, g);
+      };
+      pass.dispatchWorkgroups = function (x: number, y = 1, z = 1) {
+        dispatches.push({ pipeline, group, grid: [x, y, z] });
+        pipeline = group = null;
+        return dispatchWorkgroups.call(this, x, y, z);
+      };
+      return pass;
+    };
+    return encoder;
+  };
+  try {
+    step();
+  } finally {
+    Object.assign(queue, { writeBuffer });
+    Object.assign(device, { createCommandEncoder });
+  }
+  if (encoders !== 1) throw new Error(`host split: a step recorded ${encoders} command encoders, where the replay expects one`);
+  return () => {
+    for (const w of writes) queue.writeBuffer(w.buffer, w.offset, w.data);
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const d of dispatches) {
+      if (d.pipeline) pass.setPipeline(d.pipeline);
+      if (d.group) pass.setBindGroup(0, d.group);
+      pass.dispatchWorkgroups(...d.grid);
+    }
+    pass.end();
+    queue.submit([encoder.finish()]);
+  };
 }
 
 /** Makes the device's command recording and submission no-ops (see the header). */
@@ -89,6 +161,7 @@ async function main(): Promise<HostSplit> {
   const dispatches = runtime.counts.dispatches - before;
   // On the GPU path Dawn has been stubbed from the start: ours is all there is.
   const host = gpuPath ? null : await measureHost(step);
+  const dawn = gpuPath ? null : await measureHost({ run: recordDawnCalls(runtime.device, () => model.step()), sync: step.sync });
   if (!gpuPath) {
     stubRecording(runtime.device);
     // Warmed again: the call sites that called into Dawn now call the stubs, and V8 optimises them afresh. Measured
@@ -97,7 +170,7 @@ async function main(): Promise<HostSplit> {
   }
   // measureHost's untimed run after each sync serves the stubbed steps as it served the real ones.
   const own = await measureHost(step);
-  return { dispatches, kernels: runtime.profile.kernels, hostMs: host?.ms ?? null, ownMs: own.ms, clock: own.clock };
+  return { dispatches, kernels: runtime.profile.kernels, hostMs: host?.ms ?? null, dawnMs: dawn?.ms ?? null, ownMs: own.ms, clock: own.clock };
 }
 
 main().then(
