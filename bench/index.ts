@@ -220,7 +220,7 @@ async function main(): Promise<number> {
   if (hostSplitOn && hostSplitAllowed()) {
     // After the tuning choices are saved: the children load them, and so run the kernels the rows above ran.
     const gpuPathNote = cpuAdapter ? "; 'GPU path': ours on a GPU's kernels (a runtime that takes this adapter for a GPU, Dawn stubbed throughout)" : '';
-    console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
+    console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; the step's calls into Dawn replayed without ours: Dawn alone; the rest: what the two cost each other on one thread; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
     const steps = models.filter((c) => c.mode === 'train');
     hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, budgetLeftMs: () => budgetLeftMs(options.budget), onRow: (r) => console.log(hostSplitLine(r)) }));
   }
