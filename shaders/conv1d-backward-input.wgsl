@@ -12,7 +12,7 @@
 // conv1d-forward.wgsl.
 //
 // Invocations t = residue + step·group (positions residue + step·(4·TILE_L4·group + j)) over the column blocks of
-// WG; a row block is TILE_CI input channels (foldedBlock in conv1d-common.wgsl: [column blocks, row blocks], folded
+// WG; a row block is TILE_CI input channels (foldedTile in tile-grid.wgsl: [column blocks, row blocks], folded
 // past 65535); z is the sample.
 
 override WG: u32 = 64;
@@ -39,7 +39,7 @@ fn gradient(row: u32, lo: i32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let threads = params.step * params.groups;
-  let block = foldedBlock(wid, nwg, (threads + WG - 1u) / WG);
+  let block = foldedTile(wid, nwg, (threads + WG - 1u) / WG);
   let t = block.y * WG + lid.x;
   let ciBase = block.x * TILE_CI;
   if (t >= threads || ciBase >= params.shape.cin) {

@@ -26,13 +26,3 @@ fn insideRow(position: i32, length: u32) -> bool {
 fn rowIndex(row: u32, position: i32, length: u32) -> u32 {
   return row + u32(clamp(position, 0, i32(length) - 1));
 }
-
-// The workgroup's block as (row block, column block) of a grid `colBlocks` blocks wide, for the kernels whose
-// blocks tileGrid (src/gpu/runtime.ts) lays out: numbered row by row and folded into (x, y) past 65535 workgroups
-// a dimension (2.1 M output channels in blocks of 32 had more row blocks than that, and the grid was refused after
-// the output was allocated); unfolded, (wid.y, wid.x). A folded grid's workgroups past the last block get a row
-// block past the end: the caller returns for them, the whole workgroup alike.
-fn foldedBlock(wid: vec3u, nwg: vec3u, colBlocks: u32) -> vec2u {
-  let b = wid.x + nwg.x * wid.y;
-  return vec2u(b / colBlocks, b % colBlocks);
-}

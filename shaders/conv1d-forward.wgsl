@@ -14,7 +14,7 @@
 // stores go through a copy, so that the indexed stores leave the accumulators alone.
 //
 // Invocations are numbered t = residue + spacing·group (residue < spacing, group < groups) over the column blocks
-// of WG; a row block is TILE_CO output channels (foldedBlock in conv1d-common.wgsl: [column blocks, row blocks],
+// of WG; a row block is TILE_CO output channels (foldedTile in tile-grid.wgsl: [column blocks, row blocks],
 // folded past 65535); z is the sample. No workgroup memory, no barriers.
 
 override WG: u32 = 64;
@@ -44,7 +44,7 @@ fn input(row: u32, position: i32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let threads = params.spacing * params.groups;
-  let block = foldedBlock(wid, nwg, (threads + WG - 1u) / WG);
+  let block = foldedTile(wid, nwg, (threads + WG - 1u) / WG);
   let t = block.y * WG + lid.x;
   let coBase = block.x * TILE_CO;
   if (t >= threads || coBase >= params.shape.cout) {

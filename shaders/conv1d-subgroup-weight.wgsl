@@ -11,7 +11,7 @@
 //
 // Writes partials [chunks, Cout, Cin·K]; the `reduce` entry of conv1d-backward-weight.wgsl adds the chunks up
 // (or, with a single chunk, this writes dw itself). Grid: [column blocks, row blocks] or those folded
-// (foldedBlock in conv1d-common.wgsl), by chunks on z.
+// (foldedTile in tile-grid.wgsl), by chunks on z.
 
 struct Params {
   shape: Shape,
@@ -42,7 +42,7 @@ fn main(
   @builtin(subgroup_size) lanes: u32,
 ) {
   let columns = p.shape.cin * p.shape.kernel;
-  let block = foldedBlock(wid, nwg, (columns + BLOCK_N - 1u) / BLOCK_N);
+  let block = foldedTile(wid, nwg, (columns + BLOCK_N - 1u) / BLOCK_N);
   let co0 = block.x * BLOCK_M;
   if (co0 >= p.shape.cout) {
     return;

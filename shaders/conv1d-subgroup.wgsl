@@ -16,7 +16,7 @@
 // subgroupShuffle: ROW_GROUPS + COLS loads for ROW_GROUPS·LANES·COLS FMAs per lane, no workgroup memory.
 //
 // The grid is the blocks of rows × positions, [ceil(lengthOut / (COLS·LANES)), ceil(rows / (ROW_GROUPS·LANES))]
-// or those folded (foldedBlock in conv1d-common.wgsl), by N samples on z.
+// or those folded (foldedTile in tile-grid.wgsl), by N samples on z.
 //
 // Entry points: `main` for any stride and tap step; `window` for stride 1 and a tap step of ±1 (the model's
 // middle layers, forward and input gradient), where lane i owns COLS consecutive positions instead, whose
@@ -94,7 +94,7 @@ fn main(
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let block = foldedBlock(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
+  let block = foldedTile(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
   let m0 = block.x * BLOCK_M;
   if (m0 >= p.rows) {
     return;
@@ -142,7 +142,7 @@ fn window(
   @builtin(subgroup_invocation_id) lane: u32,
   @builtin(subgroup_size) lanes: u32,
 ) {
-  let block = foldedBlock(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
+  let block = foldedTile(wid, nwg, (p.lengthOut + BLOCK_L - 1u) / BLOCK_L);
   let m0 = block.x * BLOCK_M;
   if (m0 >= p.rows) {
     return;

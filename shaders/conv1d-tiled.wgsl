@@ -51,12 +51,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> result: array<f32>;
 
-// The tiles numbered row by row on the grid's (x, y), folded past 65535 workgroups a dimension (tileGrid in
-// src/gpu/runtime.ts: a forward of batch·Lout over 2M has more column tiles of 32 than that); z is the chunk.
+// The tiles as tile-grid.wgsl reads them (a forward of batch·Lout over 2M has more column tiles of 32 than 65535);
+// z is the chunk.
 fn tileOrigin(wid: vec3u, nwg: vec3u) -> vec2u {
-  let tile = wid.x + nwg.x * wid.y;
-  let colTiles = (p.N + TILE_N - 1u) / TILE_N;
-  return vec2u(tile / colTiles * TILE_M, tile % colTiles * TILE_N);
+  return foldedTile(wid, nwg, (p.N + TILE_N - 1u) / TILE_N) * vec2u(TILE_M, TILE_N);
 }
 
 fn kRange(wid: vec3u) -> vec2u {

@@ -1,8 +1,8 @@
 // dst[c, r] = src[r, c] for a row-major rows × cols matrix (src/kernels/transpose.ts). A workgroup moves a
 // 32×32 tile through workgroup memory, so that both its global reads (along a row of src) and its writes (along
 // a row of dst) are consecutive; the tile's rows are padded by a word, so that reading one of its columns hits
-// 32 distinct banks. The grid is the tiles, numbered row by row and folded into (x, y) past 65535 workgroups a
-// dimension (tileGrid in src/gpu/runtime.ts): a matrix over 2M columns or rows has more tiles than that on a side.
+// 32 distinct banks. The grid is the tiles as tile-grid.wgsl reads them (src/kernels/transpose.ts prepends it): a
+// matrix over 2M columns or rows has more than 65535 tiles on a side.
 
 struct Params {
   rows: u32,
@@ -20,10 +20,9 @@ var<workgroup> tile: array<f32, 1056>; // TILE × (TILE + 1)
 @compute @workgroup_size(32, 8)
 fn transpose(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   // A workgroup past the last tile gets a row past the end, and neither reads nor writes.
-  let t = wid.x + nwg.x * wid.y;
-  let colTiles = (p.cols + TILE - 1u) / TILE;
-  let row0 = (t / colTiles) * TILE;
-  let col0 = (t % colTiles) * TILE;
+  let origin = foldedTile(wid, nwg, (p.cols + TILE - 1u) / TILE) * TILE;
+  let row0 = origin.x;
+  let col0 = origin.y;
   for (var i = 0u; i < TILE; i += ROWS_PER_PASS) {
     let r = row0 + lid.y + i;
     let c = col0 + lid.x;

@@ -56,8 +56,9 @@ export function grid1d(n: number, size: number): [number, number] {
 
 /** Workgroups for a grid of `rowTiles` × `colTiles` tiles: [colTiles, rowTiles], or past the 65535-per-dimension
  * limit (a matmul output over 2M columns wide, or rows tall, in tiles of 32) the tiles numbered row by row and
- * folded into 2-D as grid1d folds threads. Either way shaders recover tile t = wid.x + nwg.x·wid.y, in row
- * t / colTiles and column t % colTiles; workgroups past the last tile fall in a row past the end. */
+ * folded into 2-D as grid1d folds threads. Either way shaders read the tile back with foldedTile
+ * (shaders/tile-grid.wgsl): t = wid.x + nwg.x·wid.y, in row t / colTiles and column t % colTiles; workgroups past
+ * the last tile fall in a row past the end. */
 export function tileGrid(rowTiles: number, colTiles: number): [number, number] {
   return rowTiles <= 65535 && colTiles <= 65535 ? [colTiles, rowTiles] : grid1d(rowTiles * colTiles, 1);
 }

@@ -27,6 +27,7 @@ import { layerShapes, MIN_CHUNK, summedOverChunks, type Pass } from './conv1d-pa
 import { configName, slicedConfigs, splitConfigs, tileCount, tiledConfigsFor, tiledConvConfig, type GemmTileConfig } from './gemm.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import common from '../../shaders/conv1d-common.wgsl';
+import tileGridReadBack from '../../shaders/tile-grid.wgsl';
 import tiledOperands from '../../shaders/conv1d-tiled.wgsl';
 import { tiledGemmShader, tiledTile, type AlignedOperands } from './tiled-gemm-core.js';
 import { transposeGpu } from './transpose.js';
@@ -37,7 +38,7 @@ export type ConvTiledConfig = GemmTileConfig & { scalarStaging?: boolean };
 /** The backward weight splits its reduction until about this many workgroups run (a GPU's few hundred). */
 const TARGET_WORKGROUPS = 512;
 
-const prelude = common + tiledOperands;
+const prelude = tileGridReadBack + common + tiledOperands;
 
 /** The pass as a GEMM: C[M,N] reduced over K (see shaders/conv1d-tiled.wgsl). */
 export function gemmView(pass: Pass, g: Geometry): { M: number; N: number; K: number } {

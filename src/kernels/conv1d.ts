@@ -34,10 +34,11 @@ import { backwardWeightShader, layerShapes, MIN_CHUNK, passProblem, summedOverCh
 import { convTiledName, gemmView, tiledCandidates, tiledPass, tiledRule, type ConvTiledConfig } from './conv1d-tiled.js';
 import type { Conv1dGeometry as Geometry } from './geometry.js';
 import backwardInputKernel from '../../shaders/conv1d-backward-input.wgsl';
-import common from '../../shaders/conv1d-common.wgsl';
+import conv1dCommon from '../../shaders/conv1d-common.wgsl';
 import forwardKernel from '../../shaders/conv1d-forward.wgsl';
 import subgroupKernels from '../../shaders/conv1d-subgroup.wgsl';
 import subgroupWeightKernel from '../../shaders/conv1d-subgroup-weight.wgsl';
+import tileGridReadBack from '../../shaders/tile-grid.wgsl';
 
 /** Longest kernel the subgroup kernel's `window` entry point holds in registers (its window array). */
 const MAX_WINDOW_TAPS = 9;
@@ -48,6 +49,7 @@ const MIN_TILED_SIDE = 16;
 
 // WGSL has no includes: every shader gets the family's prelude (after the subgroup kernels' `enable`, which
 // must come first); the tiled passes get the GEMM's tiled core, written out for their tile, appended.
+const common = tileGridReadBack + conv1dCommon;
 const forwardShader = common + forwardKernel;
 const backwardInputShader = common + backwardInputKernel;
 const subgroupShader = 'enable subgroups;\n' + common + subgroupKernels;
@@ -124,7 +126,7 @@ function correlate(rt: GpuRuntime, src: Storage, a: Storage, bias: Storage | nul
     constants: { LANES: t.lanes, ROW_GROUPS: t.rowGroups, COLS: t.cols, ...(window ? { TAPS: c.taps } : {}) },
     params: new Params().u32(c.rows, c.channels, c.lengthIn, c.lengthOut, c.taps, c.stride).i32(c.offset, c.tapStep).u32(c.aStepM, c.aStepC, bias ? 1 : 0),
     buffers: [gpuStorage(src).binding, aBuffer, bias ? gpuStorage(bias).binding : aBuffer, out.binding],
-    // The blocks, folded past 65535 a dimension (foldedBlock in conv1d-common.wgsl): 2.1 M rows in blocks of 32 had
+    // The blocks, folded past 65535 a dimension (tile-grid.wgsl): 2.1 M rows in blocks of 32 had
     // more than that; ops.ts bounds the samples on z.
     workgroups: [...tileGrid(Math.ceil(c.rows / (t.rowGroups * t.lanes)), Math.ceil(c.lengthOut / (t.cols * t.lanes))), c.N],
   });

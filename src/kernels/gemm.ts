@@ -38,16 +38,18 @@ import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/gemm.js';
 import alignedOperandFunctions from '../../shaders/gemm-aligned.wgsl';
 import common from '../../shaders/gemm-common.wgsl';
-import params from '../../shaders/gemm-params.wgsl';
+import gemmParams from '../../shaders/gemm-params.wgsl';
 import operandFunctions from '../../shaders/gemm.wgsl';
 import directKernel from '../../shaders/gemm-direct.wgsl';
 import splitSumKernel from '../../shaders/gemm-split.wgsl';
+import tileGridReadBack from '../../shaders/tile-grid.wgsl';
 import subgroupKernel from '../../shaders/gemm-subgroup.wgsl';
 import { transposeGpu } from './transpose.js';
 import { tiledAligned, tiledGemmShader, tiledSlabBytes, tiledThreads, tiledTile, type AlignedOperands, type TiledLayout } from './tiled-gemm-core.js';
 
 // WGSL has no includes: the family's uniforms and bindings are prepended (after the subgroup kernel's
 // `enable`, which must come first); the tiled core (per config) or the direct kernel is appended to the operands.
+const params = tileGridReadBack + gemmParams;
 const operands = params + common + operandFunctions;
 const alignedOperands = params + alignedOperandFunctions;
 const directShader = operands + directKernel;

@@ -5,7 +5,11 @@ import { Params } from '../gpu/params.js';
 import { tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Storage } from './backend.js';
-import shader from '../../shaders/transpose.wgsl';
+import tileGridReadBack from '../../shaders/tile-grid.wgsl';
+import transposeKernel from '../../shaders/transpose.wgsl';
+
+// WGSL has no includes: the read-back of tileGrid's fold is prepended.
+const shader = tileGridReadBack + transposeKernel;
 
 const TILE = 32;
 
