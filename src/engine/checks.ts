@@ -71,8 +71,7 @@ export function boundedOutput(op: string, shape: number[]): void {
  * only the kernel's buffer ('gemm.out: 160000000 bytes …' for matmul a[8,1]·b[1,5000000]). */
 export function fitsBinding(op: string, backend: Backend, shape: number[], operands: string): void {
   if (!(backend instanceof WebGpuBackend)) return;
-  const { maxStorageBufferBindingSize, maxBufferSize } = backend.rt.profile.limits;
-  const [limit, name] = maxStorageBufferBindingSize <= maxBufferSize ? [maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [maxBufferSize, 'maxBufferSize'];
+  const limit = backend.rt.storage.limit; // what the buffer pool would refuse
   const bytes = 4 * shape.reduce((a, b) => a * b, 1);
-  if (bytes > limit) throw new RangeError(`${op}: its output [${shape}] from ${operands} would be ${bytes} bytes, more than this adapter's ${name}, ${limit} bytes: use smaller tensors`);
+  if (bytes > limit.bytes) throw new RangeError(`${op}: its output [${shape}] from ${operands} would be ${bytes} bytes, more than this adapter's ${limit.name}, ${limit.bytes} bytes: use smaller tensors`);
 }

@@ -55,9 +55,9 @@ export class BufferPool {
   private acquisitions = 0;
   private counters: PoolCounters = { liveBuffers: 0, liveBytes: 0, allocatedBuffers: 0, allocatedBytes: 0 };
 
-  /** The largest buffer this pool may hand out: a storage buffer must fit in one binding. */
-  private readonly maxBytes: number;
-  private readonly limitName: string;
+  /** The largest buffer this pool may hand out, and the device limit that sets it: a storage buffer must fit in
+   * one binding. Ops check their outputs against it before allocating (fitsBinding in src/engine/checks.ts). */
+  readonly limit: { bytes: number; name: string };
 
   constructor(
     private device: GPUDevice,
@@ -67,17 +67,16 @@ export class BufferPool {
   ) {
     const { maxBufferSize, maxStorageBufferBindingSize } = device.limits;
     const storage = (usage & STORAGE_USAGE) !== 0 && maxStorageBufferBindingSize < maxBufferSize;
-    this.maxBytes = storage ? maxStorageBufferBindingSize : maxBufferSize;
-    this.limitName = storage ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    this.limit = storage ? { bytes: maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize' } : { bytes: maxBufferSize, name: 'maxBufferSize' };
   }
 
   acquire(bytes: number, label: string): GPUBuffer {
     // Refused here, before anything is recorded: the device would otherwise reject the whole batch that binds it.
-    if (bytes > this.maxBytes) {
-      throw new RangeError(`${label}: ${bytes} bytes (${Math.ceil(bytes / 4)} float32 values) is more than this adapter's ${this.limitName}, ${this.maxBytes} bytes: use smaller tensors (a smaller batch or shorter windows)`);
+    if (bytes > this.limit.bytes) {
+      throw new RangeError(`${label}: ${bytes} bytes (${Math.ceil(bytes / 4)} float32 values) is more than this adapter's ${this.limit.name}, ${this.limit.bytes} bytes: use smaller tensors (a smaller batch or shorter windows)`);
     }
     // A bucket never rounds a size that fits past the limit.
-    const size = Math.min(bucketBytes(bytes), this.maxBytes);
+    const size = Math.min(bucketBytes(bytes), this.limit.bytes);
     const pooled = this.takeFree(size) ?? this.create(size, label);
     pooled.acquired = ++this.acquisitions;
     this.live.set(pooled.buffer, pooled);

@@ -14,32 +14,28 @@ function transposed(x: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
+/** Each rows × cols matrix of random values (seeds from `seed` on), transposed on the GPU, equals the CPU's. */
+async function matchesReference(sizes: number[][], seed: number): Promise<void> {
+  for (const [rows, cols] of sizes) {
+    const x = randn(rows * cols, seed++);
+    const gx = backend.upload(x);
+    const out = transposeGpu(rt, gx, rows, cols, 'x');
+    assertClose(await backend.download(out), transposed(x, rows, cols), 0, `${rows}×${cols}`);
+    backend.release(gx);
+    backend.release(out);
+  }
+}
+
 describe('transpose (shaders/transpose.wgsl)', () => {
   it('matches the CPU reference on odd sizes: single rows and columns, part tiles, several tiles each way', async () => {
-    let seed = 4400;
-    for (const [rows, cols] of [[1, 1], [1, 37], [37, 1], [33, 65], [64, 64], [100, 3], [3, 130]]) {
-      const x = randn(rows * cols, seed++);
-      const gx = backend.upload(x);
-      const out = transposeGpu(rt, gx, rows, cols, 'x');
-      assertClose(await backend.download(out), transposed(x, rows, cols), 0, `${rows}×${cols}`);
-      backend.release(gx);
-      backend.release(out);
-    }
+    await matchesReference([[1, 1], [1, 37], [37, 1], [33, 65], [64, 64], [100, 3], [3, 130]], 4400);
   });
 
   it('transposes a matrix over 65535 tiles of 32 on a side (2.1 M columns or rows), as the CPU reference', async () => {
     // The grid [column tiles, row tiles] was refused past 65535 on a side, after the output was allocated (a buffer
     // never released); tileGrid folds the tiles into 2-D. Two columns or rows keep it under a second on lavapipe.
     const long = 65535 * 32 + 7;
-    let seed = 4500;
-    for (const [rows, cols] of [[2, long], [long, 2]]) {
-      const x = randn(rows * cols, seed++);
-      const gx = backend.upload(x);
-      const out = transposeGpu(rt, gx, rows, cols, 'x');
-      assertClose(await backend.download(out), transposed(x, rows, cols), 0, `${rows}×${cols}`);
-      backend.release(gx);
-      backend.release(out);
-    }
+    await matchesReference([[2, long], [long, 2]], 4500);
   });
 
   it('refuses a matrix whose size is not rows × cols, naming it', () => {
