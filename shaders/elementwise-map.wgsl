@@ -42,7 +42,7 @@ fn safeTanh(x: vec4f) -> vec4f {
 
 fn unaryOp(x: vec4f) -> vec4f {
   switch OP {
-    case 0u: { return max(x, vec4f(0.0)); }
+    case 0u: { return select(x, vec4f(0.0), x < vec4f(0.0)); } // as torch: NaN stays NaN (max may drop it)
     case 1u: { return 1.0 / (1.0 + exp(-x)); }
     case 2u: { return safeTanh(x); }
     case 3u: { return exp(x); }
@@ -57,11 +57,11 @@ fn unaryOp(x: vec4f) -> vec4f {
   }
 }
 
-// dx = dy · op'(x), from y = op(x) where that is cheaper; torch's values at the kinks (relu'(0) = 0,
+// dx = dy · op'(x), from y = op(x) where that is cheaper; torch's values at the kinks (relu'(0) = 0, relu'(NaN) = 1,
 // |·|'(0) = 0, leakyRelu'(0) = slope).
 fn unaryGrad(x: vec4f, y: vec4f, dy: vec4f) -> vec4f {
   switch OP {
-    case 0u: { return select(vec4f(0.0), dy, x > vec4f(0.0)); }
+    case 0u: { return select(dy, vec4f(0.0), x <= vec4f(0.0)); } // torch passes dy at NaN
     case 1u: { return dy * y * (1.0 - y); }
     case 2u: { return dy * (1.0 - y * y); }
     case 3u: { return dy * y; }

@@ -63,7 +63,7 @@ fn store4(row: u32, col: u32, value: vec4f, wid: vec3u) {
     x += bias[col / 4u];
   }
   if (p.relu != 0u) {
-    x = max(x, vec4f(0.0));
+    x = select(x, vec4f(0.0), x < vec4f(0.0)); // not max(): a NaN stays NaN, as in torch
   }
   c[(row * p.N + col) / 4u] = x;
 }

@@ -26,7 +26,7 @@ fn sum_splits(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
     x += bias[i % (p.N / 4u)];
   }
   if (p.relu != 0u) {
-    x = max(x, vec4f(0.0));
+    x = select(x, vec4f(0.0), x < vec4f(0.0)); // not max(): a NaN stays NaN, as in torch
   }
   c[i] = x;
 }

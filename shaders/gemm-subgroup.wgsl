@@ -86,7 +86,7 @@ fn gemm_subgroup(
           x += bias[col];
         }
         if (p.relu != 0u) {
-          x = max(x, 0.0);
+          x = select(x, 0.0, x < 0.0); // not max(): a NaN stays NaN, as in torch
         }
         c[row * p.N + col] = select(x, bitcast<f32>(0x7fc00000u | lanes), wrongSize);
       }

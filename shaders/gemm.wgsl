@@ -59,7 +59,7 @@ fn store(row: u32, col: u32, value: f32, wid: vec3u) {
     x += bias[col];
   }
   if (p.relu != 0u) {
-    x = max(x, 0.0);
+    x = select(x, 0.0, x < 0.0); // not max(): a NaN stays NaN, as in torch
   }
   c[row * p.N + col] = x;
 }

@@ -3,7 +3,8 @@
 //                            where RELU is set (the model's conv → batch norm → ReLU blocks: one pass instead of two).
 //   input gradient (backward, after normalization-backward.wgsl has summed dgamma and dbeta), x̂ = (x − mean)·invStd:
 //                            dx = gamma·invStd · (dy − (dbeta + x̂·dgamma) / M) = a·dy + b·(x − mean) + d per channel,
-//                            M = N·L; with RELU (y the fused ReLU's output) dy counts only where y > 0.
+//                            M = N·L; with RELU (y the fused ReLU's output) dy counts except where y ≤ 0
+//                            (a NaN passes it, as in torch).
 // Two ways to cover the tensor, the same arithmetic:
 //   rows: for long rows. Workgroup (b, r) covers block b of row r = n·C + c (r = wg.y + wg.z·nwg.y), thread t takes
 //         l = b·WG·ITEMS + t + k·WG for k < ITEMS (coalesced). The channel is the same for the whole workgroup, so its
@@ -61,11 +62,11 @@ fn channel(c: u32) -> Channel {
 fn element(i: u32, k: Channel) -> f32 {
   if (BACKWARD) {
     // dy, or 0 where the fused ReLU cut its output.
-    let g = select(dy[i], select(0.0, dy[i], reluOutput[i] > 0.0), RELU);
+    let g = select(dy[i], select(dy[i], 0.0, reluOutput[i] <= 0.0), RELU);
     return k.a * g + k.b * (x[i] - k.m) + k.d;
   }
   let v = (x[i] - k.m) * k.a + k.d;
-  return select(v, max(v, 0.0), RELU);
+  return select(v, 0.0, RELU && v < 0.0); // not max(): a NaN stays NaN, as in torch
 }
 
 @compute @workgroup_size(WG)

@@ -10,7 +10,7 @@
 //            partial: workgroup (k, c) writes partials[c, k] = (Σ dy, Σ dy·(x − mean)) over chunk k of channel c;
 //            finish:  a thread per channel adds up its partials, writes dbeta[c] and dgamma[c];
 //            then the BACKWARD pass of normalization-apply.wgsl writes dx. Three passes.
-// With RELU (batch norm followed by a fused ReLU, y its output), every pass reads dy where y > 0 and 0 elsewhere:
+// With RELU (batch norm followed by a fused ReLU, y its output), every pass reads 0 where y ≤ 0 and dy elsewhere (NaN too, as torch):
 // the ReLU's backward without a pass of its own. Each entry point binds y after its other inputs and outputs
 // (the host binds dy again there without RELU).
 
@@ -40,10 +40,10 @@ override RELU: bool = false;
 
 // dy[i], or 0 where the fused ReLU cut its output (one helper per entry point: each binds y elsewhere).
 fn partialDy(i: u32) -> f32 {
-  return select(dy[i], select(0.0, dy[i], partialY[i] > 0.0), RELU);
+  return select(dy[i], select(dy[i], 0.0, partialY[i] <= 0.0), RELU);
 }
 fn directDy(i: u32) -> f32 {
-  return select(dy[i], select(0.0, dy[i], directY[i] > 0.0), RELU);
+  return select(dy[i], select(dy[i], 0.0, directY[i] <= 0.0), RELU);
 }
 
 /** dx of channel c in terms of its sums (Σ dy, Σ dy·(x − mean)): dx = a·dy + b·(x − mean) + d, as the BACKWARD

@@ -89,7 +89,7 @@ fn affine(c: u32, total: Moments) -> Affine {
 
 fn normalise(i: u32, k: Affine) {
   let v = (x[i] - k.mean) * k.scale + k.shift;
-  y[i] = select(v, max(v, 0.0), RELU);
+  y[i] = select(v, 0.0, RELU && v < 0.0); // not max(): a NaN stays NaN, as in torch
 }
 
 var<workgroup> sharedCount: array<f32, WG>;

@@ -70,13 +70,22 @@ describe('gemm: every kernel on this adapter', () => {
       const anyShapes = config.kernel !== 'subgroup' && config.splitK ? [] : shapes;
       for (const [M, N, K, fused] of [...anyShapes.map(([M, N, K]): [number, number, number, boolean] => [M, N, K, true]), ...alignedShapes(config)]) {
         const a = randn(M * K, seed++);
+        // With the fused relu, a NaN at op(A)[0][0] (a[0] in either layout) makes C's row 0 NaN: the relu must keep
+        // it (torch does; max(x, 0) may drop it).
+        if (fused) a[0] = NaN;
         const b = randn(K * N, seed++);
         const bias = fused ? randn(N, seed++) : undefined;
         const o = { M, N, K, transA, transB, ...(fused ? { activation: 'relu' as const } : {}) };
         const [ga, gb, gbias] = [backend.upload(a), backend.upload(b), bias && backend.upload(bias)];
         const out = gemmWithConfig(engine.runtime, ga, gb, { ...o, bias: gbias }, config);
         const what = `${configName(config)} transA=${transA} transB=${transB} M=${M} N=${N} K=${K}${fused ? ' bias relu' : ''}`;
-        assertClose(await backend.download(out), ser.reference.gemm(a, b, { ...o, bias }), 1e-5, what);
+        const [got, expected] = [await backend.download(out), ser.reference.gemm(a, b, { ...o, bias })];
+        const nanRows = fused ? N : 0;
+        for (const [c, whose] of [[got, ''], [expected, ' (the CPU reference)']] as const) {
+          const kept = Array.from(c.subarray(0, nanRows), Number.isNaN).filter(Boolean).length;
+          expect(kept, `${what}${whose}: NaN kept by the relu in row 0`).toBe(nanRows);
+        }
+        assertClose(got.subarray(nanRows), expected.subarray(nanRows), 1e-5, what);
         for (const s of [ga, gb, gbias, out]) if (s) backend.release(s);
       }
     }

@@ -2,7 +2,7 @@
 // each op's forward and gradients against the CPU reference, argument checks that refuse bad shapes before
 // anything is dispatched, and a small network that learns. Runs in Node and in the browser page.
 
-import { assert, assertClose, assertThrows, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
+import { assert, assertClose, assertSameWithNaN, assertThrows, dot, numericGradient, randn, type Ser, type SuiteCase } from './harness.js';
 
 const family = 'api';
 
@@ -339,6 +339,46 @@ export const apiCases: SuiteCase[] = [
       const x2 = ser.tensor(new Float32Array([1, 2, NaN, 0, 3, 4, 5]), [1, 1, 7]);
       const y2 = await ser.maxPool1d(x2, { kernelSize: 3, stride: 2, padding: 1 }).toArray();
       assert(y2[0] === 2 && Number.isNaN(y2[1]) && y2[2] === 4 && y2[3] === 5, `maxPool1d k3 s2 p1: [${Array.from(y2).join(', ')}], expected [2, NaN, 4, 5]`);
+    },
+  },
+  {
+    family,
+    name: 'relu keeps NaN and −0 as torch, and passes the gradient at NaN: the op, linear\'s fused relu, batch norm\'s',
+    async run(ser) {
+      // torch.relu([nan, -1, 0, -0., 2]) = [nan, 0, 0, -0., 2]; the gradient of its sum is [1, 0, 0, 0, 1]. A relu
+      // that took max(x, 0) turned a NaN into 0 on some drivers: a diverged layer read as a silent one.
+      const x = ser.tensor(new Float32Array([NaN, -1, 0, -0, 2]), [5], { requiresGrad: true });
+      const y = ser.relu(x);
+      const yv = await y.toArray();
+      assertSameWithNaN(yv, [NaN, 0, 0, 0, 2], 'relu');
+      assert(Object.is(yv[3], -0), `relu(−0) is ${yv[3]}, expected −0 (as torch)`);
+      await ser.sum(y).backward();
+      assertSameWithNaN(await x.grad!.toArray(), [1, 0, 0, 0, 1], 'relu gradient');
+      // relu(x·wᵀ) fused into the GEMM: x's first row makes a row of NaN (NaN·0 is NaN), the second [1, −1].
+      const xl = ser.tensor(new Float32Array([NaN, 1, 1, 1]), [2, 2], { requiresGrad: true });
+      const w = ser.tensor(new Float32Array([1, 0, 0, -1]), [2, 2]);
+      const yl = ser.linear(xl, w, null, 'relu');
+      assertSameWithNaN(await yl.toArray(), [NaN, NaN, 1, 0], 'linear with the fused relu');
+      await ser.sum(yl).backward();
+      assertSameWithNaN(await xl.grad!.toArray(), [1, -1, 1, 0], 'linear with the fused relu: dx (torch: the gradient passes at NaN)');
+      // Batch norm with the fused relu, x [2, 2, 3] with a NaN in channel 0: in training the channel's statistics
+      // are NaN, so all of it is (and its gradient); channel 1 is untouched. In eval, the NaN element alone.
+      const xb = Float32Array.from([NaN, 1, 2, -1, 0.5, 3, 4, 5, -6, 7, -2, 1]);
+      const channel = (i: number) => Math.floor(i / 3) % 2;
+      for (const training of [true, false]) {
+        const t = ser.tensor(xb, [2, 2, 3], { requiresGrad: true });
+        const state = { runningMean: ser.tensor(new Float32Array(2), [2]), runningVar: ser.tensor(new Float32Array(2).fill(1), [2]) };
+        const ones = ser.tensor(new Float32Array(2).fill(1), [2]);
+        const yb = ser.batchNorm1d(t, ones, ser.tensor(new Float32Array(2), [2]), state, training, 0.1, 1e-5, 'relu');
+        const out = await yb.toArray();
+        const nan = (i: number) => (training ? channel(i) === 0 : i === 0);
+        out.forEach((v, i) => assert(Number.isNaN(v) === nan(i) && (Number.isNaN(v) || v >= 0), `batchNorm1d fused relu (${training ? 'training' : 'eval'}): value ${i} is ${v} in [${out.join(', ')}]`));
+        await ser.sum(yb).backward();
+        const dx = await t.grad!.toArray();
+        // In training every value of channel 0 depends on the NaN through the mean; in eval the NaN's own gradient
+        // passes (1·scale), so no value is NaN.
+        dx.forEach((v, i) => assert(Number.isNaN(v) === (training && channel(i) === 0), `batchNorm1d fused relu (${training ? 'training' : 'eval'}) dx: value ${i} is ${v} in [${dx.join(', ')}]`));
+      }
     },
   },
   {

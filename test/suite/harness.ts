@@ -32,6 +32,15 @@ export function assertClose(out: ArrayLike<number>, ref: ArrayLike<number>, tole
   if (!(err <= tolerance)) throw new Error(`${what}: relative error ${err.toExponential(2)} exceeds ${tolerance.toExponential(0)}`);
 }
 
+/** Equal element by element within `tolerance` (relative, at least absolute), NaN matching NaN only. */
+export function assertSameWithNaN(out: ArrayLike<number>, expected: ArrayLike<number>, what: string, tolerance = 1e-6): void {
+  assert(out.length === expected.length, `${what}: ${out.length} values, expected ${expected.length}`);
+  for (let i = 0; i < out.length; i++) {
+    const same = Number.isNaN(expected[i]) ? Number.isNaN(out[i]) : Math.abs(out[i] - expected[i]) <= tolerance * Math.max(1, Math.abs(expected[i]));
+    assert(same, `${what}: value ${i} is ${out[i]}, expected ${expected[i]} (got [${Array.from(out).join(', ')}])`);
+  }
+}
+
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }

@@ -5,7 +5,7 @@
 // larger than the spread, past 65535 rows), and against the elementwise ops it replaces, forward and backward.
 
 import type { Pool1dParams, Tensor } from '../../src/index.js';
-import { assert, assertClose, dot, numericGradient, randn, size, type Ser, type SuiteCase } from './harness.js';
+import { assert, assertClose, assertSameWithNaN, dot, numericGradient, randn, size, type Ser, type SuiteCase } from './harness.js';
 
 const FORWARD_TOLERANCE = 1e-5;
 const GRADIENT_TOLERANCE = 1e-4;
@@ -129,15 +129,6 @@ const handTieCase: SuiteCase = {
     for (const s of [xs, dys, dxs, ys]) backend.release(s);
   },
 };
-
-/** Equal element by element, NaN matching NaN. */
-function assertSameWithNaN(out: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert(out.length === expected.length, `${what}: ${out.length} values, expected ${expected.length}`);
-  for (let i = 0; i < out.length; i++) {
-    const same = Number.isNaN(expected[i]) ? Number.isNaN(out[i]) : Math.abs(out[i] - expected[i]) <= 1e-6 * Math.max(1, Math.abs(expected[i]));
-    assert(same, `${what}: value ${i} is ${out[i]}, expected ${expected[i]} (got [${Array.from(out).join(', ')}])`);
-  }
-}
 
 /** torch propagates NaN through max pooling (a NaN is its window's maximum); WGSL's max() may drop it. Each of
  * the three GPU max kernels (vec4 pooling by 4, the specialised and the general one) must agree with the CPU

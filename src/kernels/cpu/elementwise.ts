@@ -21,7 +21,7 @@ interface UnaryDefinition {
  * of each. A new op is a row here, its two cases there, and its export in src/engine/ops.ts; the kernel suite
  * checks every row (test/suite/elementwise.ts). */
 const UNARY = {
-  relu: { value: (x) => (x > 0 ? x : 0), derivative: (x) => (x > 0 ? 1 : 0) },
+  relu: { value: (x) => (x < 0 ? 0 : x), derivative: (x) => (x <= 0 ? 0 : 1) }, // NaN: NaN, and a gradient of 1
   sigmoid: { value: sigmoid, derivative: (_, y) => y * (1 - y) },
   tanh: { value: Math.tanh, derivative: (_, y) => 1 - y * y },
   exp: { value: Math.exp, derivative: (_, y) => y },

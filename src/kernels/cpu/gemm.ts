@@ -21,7 +21,7 @@ export function gemm(a: ArrayLike<number>, b: ArrayLike<number>, o: CpuGemmOptio
         s += av * bv;
       }
       if (o.bias) s += o.bias[n];
-      if (o.activation === 'relu') s = Math.max(s, 0);
+      if (o.activation === 'relu' && s < 0) s = 0; // as torch: NaN and −0 stay
       out[m * N + n] = s;
     }
   }

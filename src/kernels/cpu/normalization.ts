@@ -50,7 +50,7 @@ export function batchNormApply(
       for (let l = 0; l < L; l++) {
         const i = (n * C + c) * L + l;
         const v = (x[i] - mean[c]) * invStd * gamma[c] + beta[c];
-        y[i] = relu ? Math.max(v, 0) : v;
+        y[i] = relu && v < 0 ? 0 : v;
       }
     }
   }
@@ -61,7 +61,8 @@ export function batchNormApply(
  * Training-mode backward of batchNormApply, where mean and variance are the batch statistics of x itself
  * (so the gradient flows through them too). With M = N·L, x̂ = (x − mean)·invStd:
  *   dbeta = Σ dy,  dgamma = Σ dy·x̂,  dx = gamma·invStd/M · (M·dy − dbeta − x̂·dgamma).
- * With `reluOutput` (the output of the fused relu), dy is taken as 0 where that output is not positive.
+ * With `reluOutput` (the output of the fused relu), dy is taken as 0 where that output is ≤ 0 (not
+ * where it is NaN: torch passes the gradient there).
  */
 export function batchNormBackward(
   x: ArrayLike<number>,
@@ -75,7 +76,7 @@ export function batchNormBackward(
 ): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
   const [N, C, L] = shape;
   const M = N * L;
-  if (reluOutput) dy = Float64Array.from(dy, (g, i) => (reluOutput[i] > 0 ? g : 0));
+  if (reluOutput) dy = Float64Array.from(dy, (g, i) => (reluOutput[i] <= 0 ? 0 : g));
   const dx = new Float64Array(N * C * L);
   const dgamma = new Float64Array(C);
   const dbeta = new Float64Array(C);
