@@ -1,7 +1,9 @@
 // `ser train --seeds N` output folders hold one experiment: seeds.md sums up every seed folder of it in --out
 // (seeds added later with --seed and --split-seed too; unfinished ones named), a seed folder of another
 // experiment is refused, changing nothing, and --overwrite removes it and the seed folders of a run of more
-// seeds; the demo adds seeds as train does. Tiny runs of a CSV corpus through the CLI, a few seconds each.
+// seeds; the demo adds seeds as train does. A single run and seed folders are not mixed in one --out: whichever
+// comes second is refused, or with --overwrite removes the other. Tiny runs of a CSV corpus through the CLI, a
+// few seconds each.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -95,6 +97,64 @@ describe('a --seeds output folder', () => {
     expect(replaced.seeds).toEqual([3, 4]);
     expect(await seedFolders(out)).toEqual(['seed-3', 'seed-4', 'seed-9']);
     expect(await readFile(join(out, 'seed-9', 'notes.txt'), 'utf8')).toBe('mine');
+  }, 180_000);
+
+  it('--seeds in a folder holding a single run is refused, changing nothing, even on resume; --overwrite removes its files alone (the seeds had been written beside it)', async () => {
+    const out = join(dir(), 'single-then-seeds');
+    expect((await train(out)).code).toBe(0);
+    const runFiles = (await readdir(out)).sort();
+    const id = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).id as string;
+    await writeFile(join(out, 'notes.txt'), 'mine');
+    await mkdir(join(out, 'seed-9')); // the user's: no run made it
+    await writeFile(join(out, 'seed-9', 'notes.txt'), 'mine too');
+    const before = await files(out);
+    const refused = await train(out, '--seeds', '2');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`ser: output folder ${out} holds a single run at its top (run ${id}, recorded in ${join(out, 'run.json')}), which --seeds would leave beside its seed folders. Nothing was changed there: use another --out, or --overwrite to remove it.`);
+    const resumed = await train(out, '--seeds', '2', '--resume');
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toContain(`ser: output folder ${out} holds a single run at its top (run ${id}`);
+    expect(resumed.stderr).toContain('Nothing was changed there: --resume cannot continue it; move it elsewhere to resume there, or start again with --overwrite instead of --resume.');
+    expect(await files(out)).toEqual(before);
+    expect(await seedFolders(out)).toEqual(['seed-9']);
+    const replaced = await train(out, '--seeds', '2', '--overwrite');
+    expect(summary(replaced).seeds).toEqual([1, 2]);
+    expect(replaced.stderr).toContain(`${out}: removed the ${runFiles.length} file(s) of the run that was there (${runFiles.slice(0, 3).join(', ')} and ${runFiles.length - 3} more), to replace it`);
+    expect((await readdir(out)).sort()).toEqual(['notes.txt', 'seed-1', 'seed-2', 'seed-9', 'seeds.md']);
+    expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(join(out, 'seed-9', 'notes.txt'), 'utf8')).toBe('mine too');
+  }, 180_000);
+
+  it('a single run in a folder holding seed folders and seeds.md is refused, changing nothing, even on resume; --overwrite removes them, keeping the files no run wrote (it had been written beside them)', async () => {
+    const out = join(dir(), 'seeds-then-single');
+    summary(await train(out, '--seeds', '2'));
+    const ids = await Promise.all([1, 2].map(async (s) => JSON.parse(await readFile(join(out, `seed-${s}`, 'run.json'), 'utf8')).id as string));
+    await writeFile(join(out, 'seed-1', 'notes.txt'), 'mine');
+    await mkdir(join(out, 'seed-9'));
+    await writeFile(join(out, 'seed-9', 'notes.txt'), 'mine too');
+    const before = await files(out);
+    const held = `${join(out, 'seed-1')} (run ${ids[0]}, recorded in ${join(out, 'seed-1', 'run.json')}), ${join(out, 'seed-2')} (run ${ids[1]}, recorded in ${join(out, 'seed-2', 'run.json')}), ${join(out, 'seeds.md')}`;
+    const refused = await train(out);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`ser: output folder ${out} holds the seed folders of a --seeds run (${held}), which this run would leave beside its own. Nothing was changed there: use another --out, or --overwrite to remove them.`);
+    const resumed = await train(out, '--resume');
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toContain('Nothing was changed there: --resume cannot continue them; move them elsewhere to resume there, or start again with --overwrite instead of --resume.');
+    // Refused for its folds (4 speakers), --overwrite removes nothing: the folds are dealt before the folder is cleared.
+    const folds = await train(out, '--overwrite', '--folds', '5');
+    expect(folds.code).toBe(1);
+    expect(folds.stderr).toContain('ser: folds: kfold with k=5 needs at least 5 speakers, got 4');
+    expect(await files(out)).toEqual(before);
+    const replaced = await train(out, '--overwrite');
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).toContain(`${out}: removed ${join(out, 'seed-2')}, a seed folder of the run that was there, to replace it`);
+    expect(replaced.stderr).toContain(`${join(out, 'seed-1')}: removed the files of the run that was there, to replace it; the folder stays (it holds files no run wrote)`);
+    expect(replaced.stderr).toContain(`${out}: removed ${join(out, 'seeds.md')}, the summary of the seeds that were there, to replace them`);
+    expect(await seedFolders(out)).toEqual(['seed-1', 'seed-9']);
+    expect(await readdir(join(out, 'seed-1'))).toEqual(['notes.txt']);
+    expect(await readFile(join(out, 'seed-9', 'notes.txt'), 'utf8')).toBe('mine too');
+    expect(existsSync(join(out, 'seeds.md'))).toBe(false);
+    expect(existsSync(join(out, 'run.json'))).toBe(true);
   }, 180_000);
 
   it('--overwrite --seeds 2 leaves no seed folder of an earlier --seeds 3 run', async () => {

@@ -29,7 +29,7 @@ import { classify } from '../model/recognizer.js';
 import { genderOneHot, GENDERS } from '../model/ser-model.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { evalJson, predictionText, printEval, printSummary, seedsSummary, summaryJson, writeRunReport, TrainingProgress, type EvalResult, type EvalScore } from './output.js';
-import { clearSeedFolders, seedFolder, seedResults } from './seed-folders.js';
+import { clearOtherLayout, clearSeedFolders, seedFolder, seedResults } from './seed-folders.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
 import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
@@ -158,20 +158,22 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     finalModel: finalModel || flags.finalOnly,
     crossValidate: !flags.finalOnly,
   });
-  const experiment = async (seed: number, outDir: string, finalModel: boolean) => {
+  const warn = (message: string) => console.error(message);
+  const experiment = async (seed: number, outDir: string, finalModel: boolean, clearFolder?: () => Promise<void>) => {
     const progress = flags.json ? undefined : new TrainingProgress();
     let reportPath: string | undefined;
     // --final-only scores nothing: its empty report had replaced report.md and results.json of the
     // cross-validation run in the same folder (the usual way to add the final model to one).
     const report = flags.finalOnly ? undefined : async (result: ExperimentResult) => void (reportPath = await writeRunReport(outDir, result));
-    const result = await runExperiment({ ...input(seed, outDir, finalModel), progress: progress?.handle, report }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
+    const result = await runExperiment({ ...input(seed, outDir, finalModel), progress: progress?.handle, report, clearFolder }).finally(() => progress?.stop()); // failed too: the bar would keep the terminal as TrainingProgress.stop says
     return { result, reportPath };
   };
   if (flags.seeds > 1) {
     // One experiment per training seed, each in its own folder, all on the folds of --split-seed (or --seed). The
     // outer folder is locked too (its seeds.md), and every seed folder in it is checked before the first seed
-    // trains (a refusal at the third seed came after hours): this run's, and those beside them (clearSeedFolders).
-    const warn = (message: string) => console.error(message);
+    // trains (a refusal at the third seed came after hours): this run's, and those beside them (clearSeedFolders),
+    // and a single run at the top, which the seeds would have joined in silence (clearOtherLayout). The seed
+    // folders first: their removal, refused for a folder in use, removes nothing.
     const lock = await lockFolder(flags.out, warn);
     try {
       await removeStaleTemps(flags.out, warn);
@@ -179,6 +181,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       for (const { seed, outDir, finalModel } of seeds) await checkRunFolder(input(seed, outDir, finalModel));
       const seedInput = (seed: number, outDir: string) => input(seed, outDir, false);
       await clearSeedFolders(flags.out, seeds.map((s) => s.seed), seedInput, flags.overwrite, warn);
+      await clearOtherLayout(flags.out, true, flags, warn);
       for (const { seed, outDir, finalModel } of seeds) await experiment(seed, outDir, finalModel);
       // Every seed of the experiment in --out, those that earlier runs added too.
       const { finished, unfinished } = await seedResults(flags.out, seedInput);
@@ -190,7 +193,9 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
       await lock.release();
     }
   } else {
-    const { result, reportPath } = await experiment(flags.seed, flags.out, flags.final);
+    // Seed folders beside it would have been another experiment in the same folder. Checked holding the folder's
+    // lock, once the folds are dealt: a run refused for its folds removes nothing, even with --overwrite.
+    const { result, reportPath } = await experiment(flags.seed, flags.out, flags.final, () => clearOtherLayout(flags.out, false, flags, warn));
     if (flags.json) console.log(JSON.stringify(summaryJson(result)));
     else printSummary(result, reportPath);
   }

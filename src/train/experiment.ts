@@ -54,6 +54,9 @@ export interface ExperimentInput {
   progress?: (event: ProgressEvent) => void;
   /** Writes the run's report into outDir, still holding its lock (a run starting there waits for the report). */
   report?: (result: ExperimentResult) => Promise<void>;
+  /** Called holding outDir's lock, before the run is recorded: refuses, or with overwrite removes, what else the
+   * folder holds (the seed folders of a --seeds run, cli/seed-folders.ts). */
+  clearFolder?: () => Promise<void>;
   /** Messages about what a resume could not reuse, a stale lock or temp files removed (default: printed to stderr). */
   warn?: (message: string) => void;
 }
@@ -103,6 +106,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
   const warn = input.warn ?? ((message: string) => console.error(message));
   const lock = await lockFolder(input.outDir, warn);
   try {
+    await input.clearFolder?.();
     const run = await startRun(input);
     await removeStaleTemps(input.outDir, warn);
     const conditions: ExperimentResult['conditions'] = {};

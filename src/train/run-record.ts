@@ -116,10 +116,24 @@ async function readRunFile(path: string): Promise<RunFile | Error> {
   }
 }
 
-/** The run files in `dir` (none: no run made it) and its run.json as recorded, or an Error naming the damage. */
-export async function recordedRun(dir: string): Promise<{ files: string[]; recorded?: RunFile | Error }> {
+/** What a folder holds of a run: its run files (none: no run made it) and its run.json as recorded, or an Error
+ * naming the damage. */
+export interface FolderRun {
+  files: string[];
+  recorded?: RunFile | Error;
+}
+
+export async function recordedRun(dir: string): Promise<FolderRun> {
   const files = await runFiles(dir);
   return { files, recorded: files.includes('run.json') ? await readRunFile(join(dir, 'run.json')) : undefined };
+}
+
+/** The run in `dir` (one with files), as refusals name it: its id and where it is recorded, or why that cannot
+ * be told. */
+export function heldRun(dir: string, { files, recorded }: FolderRun): string {
+  if (recorded instanceof Error) return `${recorded.message}: which run it holds cannot be told`;
+  if (recorded) return `run ${recorded.id}, recorded in ${join(dir, 'run.json')}`;
+  return `the files of a run of an older version, without run.json: ${firstFew(files)}`;
 }
 
 /** Removes these files of `dir` (gone already is fine), or throws naming the one that stays and `why`. */
@@ -175,15 +189,13 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
   if (input.overwrite) return { ...plan, replace: files.filter((f) => f !== 'run.json') };
   if (recorded && !(recorded instanceof Error) && recorded.id === id) return { ...plan, legacy: !!recorded.legacy, write: false };
   if (!recorded && !files.length) return plan;
-  let held: string;
+  let held = heldRun(input.outDir, { files, recorded });
   let advice = 'use another --out, or --overwrite to replace it';
-  if (recorded instanceof Error) held = `${recorded.message}: which run it holds cannot be told`;
-  else if (recorded) {
+  if (recorded && !(recorded instanceof Error)) {
     const differences = identityDifferences(recorded.identity, identity, 'there');
-    held = `run ${recorded.id}, recorded in ${path}; this run is ${id}: ${differences.length ? differences.join('; ') : 'the run identity differs'}`;
+    held += `; this run is ${id}: ${differences.length ? differences.join('; ') : 'the run identity differs'}`;
     advice = 'use another --out, --resume to continue that run (with its data and options), or --overwrite to replace it';
-  } else {
-    held = `the files of a run of an older version, without run.json: ${firstFew(files)}`;
+  } else if (!recorded) {
     advice = 'use another --out, --resume to continue that run (its files are reused unchecked), or --overwrite to replace it';
   }
   throw new Error(`output folder ${input.outDir} holds another run (${held}). Nothing was changed there: ${advice}.`);
