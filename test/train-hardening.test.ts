@@ -21,6 +21,7 @@ import { encodeWav16 } from '../src/audio/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { toExamples } from '../src/train/dataset.js';
 import { runExperiment, type ExperimentInput } from '../src/train/experiment.js';
+import { runId as idOf, runIdentity } from '../src/train/run-record.js';
 import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
@@ -234,6 +235,7 @@ describe('runExperiment', () => {
       expect(run.id).toMatch(/^[0-9a-f]{16}$/);
       expect(Object.keys(run.identity).sort()).toEqual(['classes', 'conditions', 'corpus', 'data', 'folds', 'model', 'splitSeed', 'training', 'validationSpeakers']);
       expect(run.identity.data.utterances).toBe(corpus.utterances.length);
+      expect(run.identity.data.audio).toEqual({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), each: expect.stringMatching(new RegExp(`^[0-9a-f]{${8 * corpus.utterances.length}}$`)) });
       const result = JSON.parse(await readFile(join(out(), 'fold1-concat.json'), 'utf8'));
       expect(result.run).toBe(run.id);
       expect(decodeModel(await readFile(join(out(), 'fold1-concat.safetensors')), 'checkpoint').metadata.run).toBe(run.id);
@@ -252,6 +254,27 @@ describe('runExperiment', () => {
       await expect(resume({ folds: { kind: 'kfold', k: 2 } })).rejects.toThrow(/folds\.k: 3 in the interrupted run vs 2 now/);
       await expect(resume({ modelConfig: (c) => ({ ...tiny(c), hidden: 4 }) })).rejects.toThrow(/model\.hidden: 0 in the interrupted run vs 4 now/);
       await expect(resume({ conditions: ['none'] })).rejects.toThrow(/conditions: \["concat"\] in the interrupted run vs \["none"\] now/);
+    });
+
+    it('refuses a resume after the audio of one utterance changed (same names and lengths), naming it, and changes nothing', async () => {
+      const before = await snapshot(out());
+      // Re-encoded, denoised, corrected: other samples under the same name, of the same length.
+      const changed = corpus.utterances.map((u, i) => (i === 4 ? { ...u, samples: u.samples.map((x) => x * 0.5) } : u));
+      const file = corpus.utterances[4]!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      await expect(runExperiment(experiment(out(), { resume: true, utterances: changed }))).rejects.toThrow(
+        new RegExp(`--resume does not match the run recorded in .*run\\.json: data: the audio of 1 utterance\\(s\\) differs, first: ${file} \\(audio hash [0-9a-f]{12} in the interrupted run vs [0-9a-f]{12} now\\)\\. Resume with`),
+      );
+      expect(await snapshot(out())).toEqual(before);
+    });
+
+    it('identifies the audio by its samples: equal samples (in other arrays too) give the same id, one changed sample another', () => {
+      const input = experiment(join(dir, 'not-run'));
+      const id = idOf(runIdentity(input));
+      const copies = corpus.utterances.map((u) => ({ ...u, samples: u.samples.slice() }));
+      expect(idOf(runIdentity(input))).toBe(id);
+      expect(idOf(runIdentity({ ...input, utterances: copies }))).toBe(id);
+      const changed = copies.map((u, i) => (i === 2 ? { ...u, samples: u.samples.map((x, j) => (j === 100 ? x + 0.001 : x)) } : u));
+      expect(idOf(runIdentity({ ...input, utterances: changed }))).not.toBe(id);
     });
 
     it('reuses the finished folds of a matching resume', async () => {
@@ -289,6 +312,32 @@ describe('runExperiment', () => {
       await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
       expect(warnings).toEqual([expect.stringMatching(/fold3-concat\.json: written by another run \(id 0123456789abcdef, this run is [0-9a-f]{16}\); training fold3-concat again/)]);
     });
+  });
+});
+
+describe('a run recorded before run.json held the audio hash', () => {
+  it('still resumes, its stamped fold results and checkpoints accepted, with a warning that the audio cannot be checked', async () => {
+    const out = join(dir, 'before-audio-hash');
+    const first = await runExperiment(experiment(out));
+    // Its files as that version wrote them: the identity without data.audio, and fold results and checkpoints
+    // stamped with that identity's id (the same length as this one's, so a checkpoint's header keeps its size).
+    const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+    delete run.identity.data.audio;
+    const old = idOf(run.identity);
+    expect(old).not.toBe(run.id);
+    for (const name of await readdir(out)) {
+      const bytes = await readFile(join(out, name));
+      await writeFile(join(out, name), Buffer.from(bytes.toString('latin1').replaceAll(run.id, old), 'latin1'));
+    }
+    await writeFile(join(out, 'run.json'), JSON.stringify({ ...run, id: old }, null, 2));
+    await rm(join(out, 'fold1-concat.json')); // fold1 resumes from its checkpoint
+    const record = await readFile(join(out, 'run.json'), 'utf8');
+    const warnings: string[] = [];
+    const again = await runExperiment(experiment(out, { resume: true, warn: (m) => warnings.push(m) }));
+    expect(warnings).toEqual([`${join(out, 'run.json')} was written by an older version, without the audio's hash: cannot check that the audio is that run's (the files, labels and lengths match)`]);
+    expect(again.conditions.concat!.report).toEqual(first.conditions.concat!.report);
+    expect(await readFile(join(out, 'run.json'), 'utf8')).toBe(record);
+    expect(JSON.parse(await readFile(join(out, 'fold1-concat.json'), 'utf8')).run).toBe(old);
   });
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { lockFolder, removeStaleTemps, type FolderLock } from '../io/folder-lock.js';
 import { firstFew } from '../io/listing.js';
 import type { ExperimentInput } from '../train/experiment.js';
-import { heldRun, identityDifferences, recordedRun, removeRunFiles, runId, runIdentity, type FolderRun } from '../train/run-record.js';
+import { compareRun, heldRun, recordedRun, removeRunFiles, type FolderRun } from '../train/run-record.js';
 import type { RunResults } from './output.js';
 
 export const seedFolder = (out: string, seed: number) => join(out, `seed-${seed}`);
@@ -47,11 +47,14 @@ interface Found extends RunFolder {
 async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
   return (await runSeedFolders(out)).map((f) => {
     const { seed, dir, files, recorded } = f;
-    const identity = runIdentity(inputFor(seed, dir));
     let other: string | undefined;
     if (recorded instanceof Error) other = recorded.message;
     else if (!recorded) other = `the files of a run of an older version, without run.json: ${firstFew(files)}`;
-    else if (recorded.id !== runId(identity)) other = identityDifferences(recorded.identity, identity, 'there').join('; ') || 'the run identity differs';
+    else {
+      // Compared as startRun compares: where an older version wrote its run.json, without the audio, unchecked.
+      const match = compareRun(recorded, inputFor(seed, dir), join(dir, 'run.json'), 'there');
+      if (!match.same) other = match.differences;
+    }
     return { ...f, other };
   });
 }

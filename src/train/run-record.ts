@@ -1,8 +1,10 @@
-// What identifies a run (a hash of the utterance list and labels, the classes, the model configuration, the
-// training options and the fold scheme) is written to run.json in the output folder when the run starts; a
-// resume that does not match it is refused, naming the differences, and fold results and checkpoints carry the
-// run's id, so that files left by another run in the same folder are never taken for this one's. A run that is
-// not a resume is refused in a folder that holds another run, unless told to replace it (`overwrite`).
+// What identifies a run (a hash of the utterance list and labels, one of the decoded audio, the classes, the
+// model configuration, the training options and the fold scheme) is written to run.json in the output folder
+// when the run starts; a resume that does not match it is refused, naming the differences (the utterances whose
+// audio changed among them), and fold results and checkpoints carry the run's id, so that files left by another
+// run in the same folder are never taken for this one's. A run that is not a resume is refused in a folder that
+// holds another run, unless told to replace it (`overwrite`). run.json of versions before the audio hash lacks
+// it: such a run is compared and identified without it (its files carry that id), with a warning.
 
 import { createHash } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
@@ -19,7 +21,8 @@ export const RUN_FORMAT = 'ser-webgpu/run-1';
 /** What makes two runs the same run: resuming one with another's files would mix results. */
 export interface RunIdentity {
   corpus: string;
-  data: { utterances: number; hash: string };
+  /** `audio`: absent in the records of older versions (see asRecorded). */
+  data: { utterances: number; hash: string; audio?: AudioIdentity };
   classes: string[];
   model: ModelConfig;
   training: TrainOptions;
@@ -27,6 +30,13 @@ export interface RunIdentity {
   splitSeed: number;
   validationSpeakers: number;
   conditions: Condition[];
+}
+
+/** The decoded samples of the utterances (and unscored ones), in their order: `hash` decides, `each` (the first 8
+ * hex digits of every utterance's digest, 4.3 kB for EMO-DB) only names those that differ. */
+interface AudioIdentity {
+  hash: string;
+  each: string;
 }
 
 export interface RunFile {
@@ -53,6 +63,23 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** The id run.json records: the identity's hash, so that equal identities have equal ids. */
 export const runId = (identity: RunIdentity): string => sha256(canonicalJson(identity)).slice(0, 16);
 
+/** Each utterance's samples hashed once: runIdentity runs once per run, and once per seed folder that a `--seeds`
+ * run looks at, on the same decoded arrays (95 MB for EMO-DB). Nothing writes into a loaded utterance's samples. */
+const sampleDigests = new WeakMap<Float32Array, string>();
+
+function sampleDigest(samples: Float32Array): string {
+  let digest = sampleDigests.get(samples);
+  if (digest === undefined) {
+    // The bytes as they lie in memory (little-endian on every platform Node and Dawn run on).
+    digest = createHash('sha256').update(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)).digest('hex');
+    sampleDigests.set(samples, digest);
+  }
+  return digest;
+}
+
+/** The utterances whose audio runIdentity hashes, in its order. */
+const hashedUtterances = (input: ExperimentInput) => [...input.utterances, ...(input.unscored ?? [])];
+
 export function runIdentity(input: ExperimentInput): RunIdentity {
   // The utterances in their order (which the batches depend on), with their labels, split groups (which the
   // folds depend on; absent ones add nothing, so older runs of ungrouped corpora still resume) and decoded lengths.
@@ -60,9 +87,13 @@ export function runIdentity(input: ExperimentInput): RunIdentity {
   // Unscored utterances change the test speakers' normalisation; none adds nothing, as above.
   const unscored = input.unscored?.length ? ['unscored', ...input.unscored.map(line)] : [];
   const data = sha256([...input.utterances.map(line), ...unscored].join('\n'));
+  // The samples themselves: audio replaced by other audio of the same names and lengths (re-encoded, denoised,
+  // a corrected file) would otherwise resume folds trained on the old audio beside folds trained on the new.
+  const digests = hashedUtterances(input).map((u) => sampleDigest(u.samples));
+  const audio = { hash: sha256(digests.join('\n')), each: digests.map((d) => d.slice(0, 8)).join('') };
   return {
     corpus: input.corpusName,
-    data: { utterances: input.utterances.length, hash: data },
+    data: { utterances: input.utterances.length, hash: data, audio },
     classes: input.classes,
     model: input.modelConfig(input.classes),
     training: input.train,
@@ -73,11 +104,40 @@ export function runIdentity(input: ExperimentInput): RunIdentity {
   };
 }
 
-/** Where two identities differ, as `field: recorded vs now` lines (at most 8); `recordedAs` names the recorded run. */
-export function identityDifferences(recorded: RunIdentity, now: RunIdentity, recordedAs = 'in the interrupted run'): string[] {
+/** `now` as `recorded` identifies runs: a record of an older version has no audio hash, and its fold results and
+ * checkpoints carry an id computed without one, so the audio is left out of the comparison and of the id (the
+ * group field's way: what an older record lacks adds nothing). A run recorded with it is compared with it. */
+function asRecorded(now: RunIdentity, recorded: RunIdentity): RunIdentity {
+  if (recorded.data?.audio !== undefined) return now;
+  const { audio: _, ...data } = now.data;
+  return { ...now, data };
+}
+
+/** The warning for a run identified without its audio (asRecorded), `path` its run.json. */
+const audioUnchecked = (path: string) =>
+  `${path} was written by an older version, without the audio's hash: cannot check that the audio is that run's (the files, labels and lengths match)`;
+
+/** The utterances whose audio differs, where the utterance lists are the same (equal data hashes). */
+function audioDifference(recorded: RunIdentity['data'], now: RunIdentity['data'], files: string[], recordedAs: string): string {
+  const [was, is] = [recorded.audio as Partial<AudioIdentity> | null, now.audio!];
+  const hashes = `audio hash ${String(was?.hash).slice(0, 12)} ${recordedAs} vs ${is.hash.slice(0, 12)} now`;
+  const changed = typeof was?.each === 'string' && was.each.length === is.each.length && is.each.length === 8 * files.length
+    ? files.filter((_, i) => was.each!.slice(8 * i, 8 * i + 8) !== is.each.slice(8 * i, 8 * i + 8))
+    : [];
+  // An 8-digit prefix can match where the whole digest does not (1 in 4e9): then only the hashes are named.
+  return changed.length
+    ? `data: the audio of ${changed.length} utterance(s) differs, first: ${changed[0]} (${hashes})`
+    : `data: the audio differs (${hashes})`;
+}
+
+/** Where two identities differ, as `field: recorded vs now` lines (at most 8); `recordedAs` names the recorded run,
+ * `files` the utterances of `now` in runIdentity's order (hashedUtterances), to name those whose audio differs. */
+function identityDifferences(recorded: RunIdentity, now: RunIdentity, recordedAs: string, files: string[]): string[] {
   const out: string[] = [];
   if (recorded.data?.hash !== now.data.hash) {
     out.push(`data: ${recorded.data?.utterances} utterances (hash ${String(recorded.data?.hash).slice(0, 12)}) ${recordedAs} vs ${now.data.utterances} (hash ${now.data.hash.slice(0, 12)}) now: the files, their labels or their audio differ`);
+  } else if (canonicalJson(recorded.data.audio) !== canonicalJson(now.data.audio)) {
+    out.push(audioDifference(recorded.data, now.data, files, recordedAs));
   }
   const walk = (a: unknown, b: unknown, path: string) => {
     if (canonicalJson(a) === canonicalJson(b)) return;
@@ -146,6 +206,16 @@ export async function removeRunFiles(dir: string, names: string[], why: string):
   }
 }
 
+/** This run (`input`) as the run `recorded` identifies runs (asRecorded): its identity and id, where it differs
+ * from that run (none: the same run), and a warning where its audio cannot be checked against it. */
+export function compareRun(recorded: RunFile, input: ExperimentInput, path: string, recordedAs = 'in the interrupted run') {
+  const identity = asRecorded(runIdentity(input), recorded.identity);
+  const id = runId(identity);
+  const same = recorded.id === id;
+  const differences = same ? '' : identityDifferences(recorded.identity, identity, recordedAs, hashedUtterances(input).map((u) => u.file)).join('; ') || 'the run identity differs';
+  return { identity, id, same, differences, warning: identity.data.audio ? undefined : audioUnchecked(path) };
+}
+
 /** What starting a run in its folder does. */
 interface Plan {
   id: string;
@@ -166,18 +236,22 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
   const plan = { id, identity, legacy: false, write: true, replace: [] as string[] };
   if (input.resume && input.overwrite) throw new Error(`resume and overwrite contradict each other (${input.outDir}): resume continues the run there, overwrite replaces it`);
   const { files, recorded } = await recordedRun(input.outDir);
+  const run = recorded instanceof Error ? undefined : recorded;
+  const match = run && compareRun(run, input, path, input.resume ? undefined : 'there');
+  // Continuing the run recorded there (a resume, or the same run again), this one takes the identity and id it
+  // was recorded with (without the audio, where an older version recorded it).
+  const same = run && match?.same ? { ...plan, id: match.id, identity: match.identity, legacy: !!run.legacy, write: false, warning: match.warning } : undefined;
   if (input.resume) {
     if (recorded instanceof Error) {
       throw new Error(`${recorded.message}: cannot check that --resume continues the same run; start again in another --out folder, or replace that run with --overwrite`);
     }
-    if (recorded && recorded.id !== id) {
-      const differences = identityDifferences(recorded.identity, identity);
+    if (match && !match.same) {
       throw new Error(
-        `--resume does not match the run recorded in ${path}: ${differences.length ? differences.join('; ') : 'the run identity differs'}. ` +
+        `--resume does not match the run recorded in ${path}: ${match.differences}. ` +
           'Resume with the same data and options, or start again in another --out folder (or replace that run with --overwrite).',
       );
     }
-    if (recorded) return { ...plan, legacy: !!recorded.legacy, write: false };
+    if (same) return same;
     if (files.length) {
       const warning = `${path} is missing (a run of an older version?): cannot check that --resume matches the run that left ${files.length} file(s) there (${firstFew(files)}); they are reused as they are`;
       return { ...plan, legacy: true, warning };
@@ -187,13 +261,12 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
   // Not a resume: the folder must be empty of runs, hold this same run (run again, or --final-only beside its
   // cross-validation), or be given up (overwrite).
   if (input.overwrite) return { ...plan, replace: files.filter((f) => f !== 'run.json') };
-  if (recorded && !(recorded instanceof Error) && recorded.id === id) return { ...plan, legacy: !!recorded.legacy, write: false };
+  if (same) return same;
   if (!recorded && !files.length) return plan;
   let held = heldRun(input.outDir, { files, recorded });
   let advice = 'use another --out, or --overwrite to replace it';
   if (recorded && !(recorded instanceof Error)) {
-    const differences = identityDifferences(recorded.identity, identity, 'there');
-    held += `; this run is ${id}: ${differences.length ? differences.join('; ') : 'the run identity differs'}`;
+    held += `; this run is ${id}: ${match!.differences}`;
     advice = 'use another --out, --resume to continue that run (with its data and options), or --overwrite to replace it';
   } else if (!recorded) {
     advice = 'use another --out, --resume to continue that run (its files are reused unchecked), or --overwrite to replace it';
