@@ -21,8 +21,9 @@ export interface CliRun {
 
 export interface Cli {
   /** Runs `ser args…`; sent `signal` (default SIGKILL) when `killWhen` (polled every 20 ms) says so, and SIGKILL
-   * after timeoutMs; `env` is added to this process's environment. */
-  run(args: string[], options?: { killWhen?: () => boolean; signal?: NodeJS.Signals; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliRun>;
+   * after timeoutMs; `env` is added to this process's environment; `cwd` (default this process's) is where relative
+   * paths and default folders land. */
+  run(args: string[], options?: { killWhen?: () => boolean; signal?: NodeJS.Signals; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliRun>;
   /** Removes the build. */
   remove(): Promise<void>;
 }
@@ -43,10 +44,10 @@ export async function buildCli(): Promise<Cli> {
   });
   const cli = join(outdir, 'cli.js');
   return {
-    run: (args, { killWhen, signal = 'SIGKILL', timeoutMs = 120_000, env } = {}) =>
+    run: (args, { killWhen, signal = 'SIGKILL', timeoutMs = 120_000, env, cwd } = {}) =>
       new Promise((done, fail) => {
         const started = Date.now();
-        const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
+        const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env }, cwd });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));

@@ -82,6 +82,16 @@ describe('a --seeds output folder', () => {
     expect(await losses(out)).toEqual(await losses(whole));
   }, 180_000);
 
+  it('ser demo and ser demo --seeds N, as the README runs them one after the other, have folders of their own by default', async () => {
+    // Both in runs/demo, the seeds were refused beside the single run (the two layouts refuse each other).
+    const cwd = dir();
+    const tiny = ['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--json'];
+    summary(await cli.run(tiny, { cwd }));
+    expect(summary(await cli.run([...tiny, '--seeds', '2'], { cwd })).seeds).toEqual([1, 2]);
+    expect(await readFile(join(cwd, 'runs', 'demo', 'run.json'), 'utf8')).toContain('"format"');
+    expect(await seedFolders(join(cwd, 'runs', 'demo-seeds'))).toEqual(['seed-1', 'seed-2']);
+  }, 180_000);
+
   it("a seed folder of another experiment is refused, changing nothing, and --overwrite removes it (they had been summed up or left beside)", async () => {
     const out = join(dir(), 'other');
     summary(await train(out, '--seeds', '2'));

@@ -239,12 +239,14 @@ addTrainingFlags(
   program
     .command('demo')
     .description('the embedded default: a synthetic emotional-speech corpus (dealt by --split-seed, default --seed), trained and evaluated end to end')
-    .option('--out <dir>', 'where checkpoints, results and the report go', 'runs/demo')
+    // Apart by default: one seed and several are two layouts of --out, which refuse each other (clearOtherLayout).
+    .option('--out <dir>', 'where checkpoints, results and the report go (default: runs/demo, with --seeds runs/demo-seeds)')
     .option('--speakers <n>', 'synthetic speakers (half female)', int('--speakers'), 8)
     .option('--utterances <n>', 'utterances per emotion and speaker', int('--utterances'), 6),
   { epochs: DEFAULT_TRAIN_OPTIONS.epochs, model: 'compact', folds: 'pairs', final: false },
 ).action(async (flags: TrainFlags & { speakers: number; utterances: number }, cmd: Command) => {
   checkTrainingFlags(flags, cmd);
+  flags.out ??= flags.seeds > 1 ? 'runs/demo-seeds' : 'runs/demo';
   await prepareOutputDir(flags.out);
   // Dealt by the folds' seed: the seeds of `--seed 4 --seeds 2 --split-seed 1` then train on the corpus of a
   // `--seeds 3` run, which they add to (by --seed, they had another corpus, and were refused as another experiment).
