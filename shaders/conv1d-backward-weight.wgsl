@@ -12,9 +12,10 @@
 // one phase apart (k_j = b + tapPhases·(a0 + j)) and the reduction walks lo = residue + spacing·m, so that the
 // input of (m + 1, tap j) is the input of (m, tap j + 1): per step one new x load per input channel (a sliding
 // window) and 4·TILE_CO4 dy loads, for 4·TILE_CO4·TILE_CI·TILE_K FMAs. Accumulators are vec4 over output channels.
-// Tiles are numbered linearly over the workgroups (x, y), folded as grid1d folds threads past 65535 (a long
-// stride makes tapPhases as many column tiles): t = coTile·colTiles + colTile, colTile = (ciBlock·tapPhases + b)·
-// tapBlocks + tapBlock; workgroup z is the chunk.
+// Only the phases that hold a tap get tiles, phases = min(tapPhases, K): past K taps (a stride longer than the
+// kernel) the others are empty, and tiles for each had made a stride of 2^27 overflow the tile count. Tiles are
+// numbered linearly over the workgroups (x, y), folded as grid1d folds threads past 65535: t = coTile·colTiles +
+// colTile, colTile = (ciBlock·phases + b)·tapBlocks + tapBlock; workgroup z is the chunk.
 
 override WG: u32 = 64;
 override TILE_CO4: u32 = 2; // output channels per invocation / 4, at most 4
@@ -29,10 +30,11 @@ struct Params {
   chunkLength: u32, // positions lo per chunk
   chunksPerSample: u32,
   tapBlocks: u32, // ceil(ceil(K / tapPhases) / TILE_K)
-  colTiles: u32, // ceil(Cin / TILE_CI) · tapPhases · tapBlocks
+  colTiles: u32, // ceil(Cin / TILE_CI) · phases · tapBlocks
   coTiles: u32, // ceil(Cout / (4·TILE_CO4))
   samplesPerChunk: u32, // 1 unless chunksPerSample is 1
   samples: u32, // N
+  phases: u32, // min(tapPhases, K): the phases that hold a tap
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -57,8 +59,8 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let coBase = (t / params.colTiles) * 4u * TILE_CO4;
   let colTile = t % params.colTiles;
   let tapBlock = colTile % params.tapBlocks;
-  let b = (colTile / params.tapBlocks) % params.tapPhases;
-  let ciBase = colTile / (params.tapBlocks * params.tapPhases) * TILE_CI;
+  let b = (colTile / params.tapBlocks) % params.phases;
+  let ciBase = colTile / (params.tapBlocks * params.phases) * TILE_CI;
   let k0 = b + params.tapPhases * tapBlock * TILE_K; // first tap of the tile
   let step = i32(params.step);
 

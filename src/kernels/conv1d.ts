@@ -181,7 +181,9 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
   const { tapPhases, phaseTaps } = tapSplit(g);
   const { params } = tapPhaseParams(g);
   const tapBlocks = Math.ceil(phaseTaps / t.k);
-  const colTiles = Math.ceil(g.Cin / t.ci) * tapPhases * tapBlocks;
+  // Phases past K hold no tap (a stride longer than the kernel): they get no tiles.
+  const phases = Math.min(tapPhases, g.K);
+  const colTiles = Math.ceil(g.Cin / t.ci) * phases * tapBlocks;
   const coTiles = Math.ceil(g.Cout / (4 * t.co4));
   const tileGroups = Math.ceil((colTiles * coTiles) / WG);
   const { chunkLength, chunksPerSample, samplesPerChunk, chunks } = positionChunks(rt, g, tileGroups);
@@ -192,7 +194,7 @@ function backwardWeightDirect(rt: GpuRuntime, dy: Storage, x: Storage, g: Geomet
       shader: backwardWeightShader,
       entryPoint: 'partial',
       constants: { WG, TILE_CO4: t.co4, TILE_CI: t.ci, TILE_K: t.k },
-      params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles, samplesPerChunk, g.N),
+      params: params.u32(chunkLength, chunksPerSample, tapBlocks, colTiles, coTiles, samplesPerChunk, g.N, phases),
       buffers: [gpuStorage(dy).binding, gpuStorage(x).binding, partials.binding],
       workgroups: [...grid1d(tileGroups, 1), chunks],
     }),

@@ -150,6 +150,10 @@ describe('conv1d: every kernel on this adapter', () => {
       { xShape: [1, R, 1], wShape: [1, R, 1], p: { stride: 1, padding: 0, dilation: 1 }, passes: ['backwardInput', 'backwardWeight'] },
       { xShape: [1, 1, 5], wShape: [1, 1, 1], p: { stride: huge, padding: 0, dilation: 1 }, passes: ['backwardWeight'] },
       { xShape: [1, 1, 5], wShape: [1, 1, 1], p: { stride: 1, padding: 0, dilation: huge }, passes: ['forward', 'backwardInput'] },
+      // A stride of 2^27 at K = 1: the direct weight gradient gave every stride phase tiles, all but one empty, and
+      // was refused for 513·2^27 column tiles past u32 ('uniform field 14 (u32) must be an integer from 0 to
+      // 4294967295, got 68853694464'). Now only the phases that hold a tap get tiles.
+      { xShape: [1, 513, 1], wShape: [2, 513, 1], p: { stride: 2 ** 27, padding: 0, dilation: 1 }, passes: ['backwardWeight'] },
     ];
     const live = backend.counters().liveBuffers;
     let seed = 9920;
