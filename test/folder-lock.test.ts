@@ -1,15 +1,16 @@
 // run.lock names the process instance, not just its pid: on Linux a lock records the process's start time and the
 // boot's id, and a lock whose pid is alive but another process's now (after a reboot or a pid wrap-around) is taken
-// over with a note saying why; the right instance, a lock of the older format and another host's lock are held.
+// over with a note saying why; the right instance, a lock of the older format and another host's lock are held. A
+// temp file whose pid is alive but started after the file was written is a killed run's, and removed.
 // The runs that use the lock (and a dead pid's lock) are tested in train-hardening.test.ts.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lockFolder } from '../src/io/folder-lock.js';
-import { processInstance, startTicksOf } from '../src/io/process-instance.js';
+import { lockFolder, removeStaleTemps } from '../src/io/folder-lock.js';
+import { processInstance, processStartedAt, startTicksOf } from '../src/io/process-instance.js';
 import { titleNeeding } from './skip.js';
 import { tempDirForTests } from './temp-dir.js';
 
@@ -97,5 +98,26 @@ describe("another host's lock", () => {
         `This machine cannot check other-host's processes, so its lock is taken as held: if no run on other-host is writing there, remove ${folder.path}`,
     );
     expect(folder.notes).toEqual([]);
+  });
+});
+
+describe("a temp file of an atomic write, named with its writer's pid", () => {
+  it(needingProc('is removed where that pid is alive but started after the file was written (another process has the pid now), kept where it may be the writer'), async () => {
+    if (!hasProc) return;
+    const out = join(dir(), 'temps');
+    await mkdir(out);
+    // process.ppid runs: a file written before it started is not its (the pid reused); one written since may be.
+    const [reused, current] = [`fold1-none.json.tmp-${process.ppid}-k3j9x0ab`, `run.json.tmp-${process.ppid}-a1b2`];
+    for (const name of [reused, current]) await writeFile(join(out, name), 'x');
+    const before = new Date('2001-01-01T00:00:00Z');
+    await utimes(join(out, reused), before, before);
+    const warnings: string[] = [];
+    await removeStaleTemps(out, (m) => warnings.push(m));
+    expect(await readdir(out)).toEqual([current]);
+    expect(warnings).toEqual([`${out}: removed 1 temp file(s) that killed runs had left: ${reused}`]);
+    // The start time it goes by: after the boot, before now.
+    const started = (await processStartedAt(process.ppid))!;
+    expect(started).toBeGreaterThan(Date.now() - 1000 * Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]) - 2000);
+    expect(started).toBeLessThanOrEqual(Date.now());
   });
 });

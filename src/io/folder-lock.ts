@@ -7,12 +7,12 @@
 // Holding it, a run removes the temp files that killed writers left (atomic-write.ts): no live process writes
 // them. Node-only.
 
-import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tempPathFor, tempWriter } from './atomic-write.js';
 import { firstFew } from './listing.js';
-import { processInstance } from './process-instance.js';
+import { processInstance, processStartedAt } from './process-instance.js';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -127,6 +127,14 @@ async function whyStale(path: string, holder: Holder): Promise<string | undefine
   return undefined;
 }
 
+/** Whether the live process `pid` started after `path` was last written, so that it cannot be the writer its name
+ * says (the pid reused after a reboot or a wrap-around; such a temp file had stayed for as long as that process
+ * ran). Where /proc cannot tell, the pid alone says: not. Two seconds of margin for the boot time's whole seconds. */
+async function startedSinceWritten(pid: number, path: string): Promise<boolean> {
+  const [started, written] = await Promise.all([processStartedAt(pid), stat(path).then((s) => s.mtimeMs, () => undefined)]);
+  return started !== undefined && written !== undefined && started > written + 2000;
+}
+
 /** Whether two reads of a lock found the same lock, not another run's written since. */
 function sameLock(a: Holder, b: Holder): boolean {
   return a.pid === b.pid && a.host === b.host && a.started === b.started && a.bootId === b.bootId && a.startTicks === b.startTicks;
@@ -153,8 +161,10 @@ export async function removeStaleTemps(dir: string, warn: (message: string) => v
   const removed: string[] = [];
   for (const name of (await readdir(dir)).sort()) {
     const pid = tempWriter(name);
-    if (pid === undefined || (pid !== process.pid && processAlive(pid))) continue;
-    await unlink(join(dir, name)).then(() => removed.push(name), () => undefined);
+    if (pid === undefined) continue;
+    const path = join(dir, name);
+    if (pid !== process.pid && processAlive(pid) && !(await startedSinceWritten(pid, path))) continue;
+    await unlink(path).then(() => removed.push(name), () => undefined);
   }
   if (removed.length) {
     warn(`${dir}: removed ${removed.length} temp file(s) that killed runs had left: ${firstFew(removed)}`);

@@ -34,3 +34,16 @@ export function startTicksOf(stat: string): number | undefined {
   const ticks = Number(field);
   return Number.isSafeInteger(ticks) ? ticks : undefined;
 }
+
+/** USER_HZ: the clock ticks per second of /proc's times, fixed at 100 by the kernel's ABI on x86, arm and the other
+ * architectures Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** When process `pid` started, in ms since the epoch (to within a second: the boot time in /proc/stat is whole
+ * seconds), where /proc says; undefined elsewhere, or where the process is gone. */
+export async function processStartedAt(pid: number): Promise<number | undefined> {
+  const [{ startTicks }, stat] = await Promise.all([processInstance(pid), readFile('/proc/stat', 'utf8').catch(() => undefined)]);
+  const bootSeconds = Number(/^btime (\d+)$/m.exec(stat ?? '')?.[1]);
+  if (startTicks === undefined || !Number.isSafeInteger(bootSeconds)) return undefined;
+  return bootSeconds * 1000 + (startTicks * 1000) / TICKS_PER_SECOND;
+}
