@@ -44,13 +44,15 @@ export function labelOf(call: KernelCall): string {
   return call.shapes ? `${call.kernel} ${call.shapes}` : call.kernel;
 }
 
+/** WebGPU's least maxComputeWorkgroupsPerDimension: grids fold past it (grid1d, tileGrid), whatever the device's. */
+export const MAX_GRID_SIDE = 65535;
+
 /** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the 65535-per-dimension limit.
  * Shaders recover the linear index as `gid.x + gid.y * nwg.x * size`. */
 export function grid1d(n: number, size: number): [number, number] {
   const groups = Math.max(1, Math.ceil(n / size));
-  const max = 65535;
-  if (groups <= max) return [groups, 1];
-  const y = Math.ceil(groups / max);
+  if (groups <= MAX_GRID_SIDE) return [groups, 1];
+  const y = Math.ceil(groups / MAX_GRID_SIDE);
   return [Math.ceil(groups / y), y];
 }
 
@@ -60,7 +62,7 @@ export function grid1d(n: number, size: number): [number, number] {
  * (shaders/tile-grid.wgsl): t = wid.x + nwg.x·wid.y, in row t / colTiles and column t % colTiles; workgroups past
  * the last tile fall in a row past the end. */
 export function tileGrid(rowTiles: number, colTiles: number): [number, number] {
-  return rowTiles <= 65535 && colTiles <= 65535 ? [colTiles, rowTiles] : grid1d(rowTiles * colTiles, 1);
+  return rowTiles <= MAX_GRID_SIDE && colTiles <= MAX_GRID_SIDE ? [colTiles, rowTiles] : grid1d(rowTiles * colTiles, 1);
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST

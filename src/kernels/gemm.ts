@@ -31,7 +31,7 @@
 
 import type { DeviceProfile } from '../gpu/device.js';
 import { Params } from '../gpu/params.js';
-import { grid1d, tileGrid, type GpuRuntime } from '../gpu/runtime.js';
+import { grid1d, MAX_GRID_SIDE, tileGrid, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type GpuStorage } from '../gpu/storage.js';
 import type { Variant } from '../gpu/tuner.js';
 import { defineKernel, type Storage } from './backend.js';
@@ -330,7 +330,7 @@ function tiledLaunch(cfg: GemmTileConfig, o: GemmOptions, split = false): { shad
 export function splitServes(cfg: GemmTileConfig, M: number, N: number, K: number): boolean {
   const splits = cfg.splitK ?? 1;
   const { tileM, tileN } = tiledTile(cfg);
-  return cfg.kernel === 'tiled' && splits > 1 && K % splits === 0 && tiledAligned(cfg, M, N, K / splits) && M / tileM <= 65535 && N / tileN <= 65535;
+  return cfg.kernel === 'tiled' && splits > 1 && K % splits === 0 && tiledAligned(cfg, M, N, K / splits) && M / tileM <= MAX_GRID_SIDE && N / tileN <= MAX_GRID_SIDE;
 }
 
 /** gemm with explicit tile sizes (for tuning and benchmarks). */

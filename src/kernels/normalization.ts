@@ -29,7 +29,7 @@
 // ~700-1000 ms flat; at L = 67-100 the flat walk was as fast or faster, since rows then means many small workgroups.
 
 import { Params } from '../gpu/params.js';
-import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
+import { grid1d, MAX_GRID_SIDE, type GpuRuntime } from '../gpu/runtime.js';
 import { allocate, gpuStorage, type Binding, type GpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/normalization.js';
@@ -80,8 +80,6 @@ const ELEMENT_WG = 64;
 const ELEMENT_ITEMS = 16;
 /** Rows of at least this length are covered a row at a time (one channel per workgroup). */
 const ROWS_MIN_L = 256;
-/** WebGPU's least maxComputeWorkgroupsPerDimension, which grid1d and tileGrid fold at too. */
-const MAX_WORKGROUPS = 65535;
 const TARGET_GROUPS = 256;
 const MIN_CHUNK = REDUCE_WG * 32;
 
@@ -138,7 +136,7 @@ function channelSteps(L: number, wg: number): [number, number] {
  * (Exported for the tests.)
  */
 export function batchNormCover(N: number, C: number, L: number) {
-  if (L >= ROWS_MIN_L && Math.ceil(L / (ELEMENT_WG * ELEMENT_ITEMS)) <= MAX_WORKGROUPS) {
+  if (L >= ROWS_MIN_L && Math.ceil(L / (ELEMENT_WG * ELEMENT_ITEMS)) <= MAX_GRID_SIDE) {
     const items = Math.min(ELEMENT_ITEMS, 2 ** Math.ceil(Math.log2(Math.ceil(L / ELEMENT_WG))));
     return {
       entryPoint: 'rows',
