@@ -62,7 +62,7 @@ fn channel(c: u32) -> Channel {
 fn element(i: u32, k: Channel) -> f32 {
   if (BACKWARD) {
     // dy, or 0 where the fused ReLU cut its output.
-    let g = select(dy[i], select(dy[i], 0.0, reluOutput[i] <= 0.0), RELU);
+    let g = select(dy[i], 0.0, RELU && reluOutput[i] <= 0.0);
     return k.a * g + k.b * (x[i] - k.m) + k.d;
   }
   let v = (x[i] - k.m) * k.a + k.d;

@@ -40,10 +40,10 @@ override RELU: bool = false;
 
 // dy[i], or 0 where the fused ReLU cut its output (one helper per entry point: each binds y elsewhere).
 fn partialDy(i: u32) -> f32 {
-  return select(dy[i], select(dy[i], 0.0, partialY[i] <= 0.0), RELU);
+  return select(dy[i], 0.0, RELU && partialY[i] <= 0.0);
 }
 fn directDy(i: u32) -> f32 {
-  return select(dy[i], select(dy[i], 0.0, directY[i] <= 0.0), RELU);
+  return select(dy[i], 0.0, RELU && directY[i] <= 0.0);
 }
 
 /** dx of channel c in terms of its sums (Σ dy, Σ dy·(x − mean)): dx = a·dy + b·(x − mean) + d, as the BACKWARD
