@@ -46,10 +46,10 @@ interface Found extends RunFolder {
 /** The seed folders in `out` that runs made, by seed, each with why it is not this experiment's, if it is not. */
 async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
   return (await runSeedFolders(out)).map((f) => {
-    const { seed, dir, files, recorded } = f;
+    const { seed, dir, recorded } = f;
     let other: string | undefined;
     if (recorded instanceof Error) other = recorded.message;
-    else if (!recorded) other = `the files of a run of an older version, without run.json: ${firstFew(files)}`;
+    else if (!recorded) other = heldRun(dir, f);
     else {
       // Compared as startRun compares: where an older version wrote its run.json, without the audio, unchecked.
       const match = compareRun(recorded, inputFor(seed, dir), join(dir, 'run.json'), 'there');
