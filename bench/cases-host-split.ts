@@ -23,6 +23,8 @@ export type HostSplitResult = HostSplitRow | { name: string; failed: string };
 interface HostSplitOptions {
   /** The bench's --tune/--no-tune (null: the engine's default). */
   tune: boolean | null;
+  /** False: the bench's --no-capture (every step runs its JavaScript). Default true. */
+  capture?: boolean;
   /** Each row followed by its GPU-path row (see above). */
   gpuPath: boolean;
   /** Per child. */
@@ -43,7 +45,7 @@ export async function hostSplitRows(steps: { preset: ModelPreset; batch: number 
     for (const onGpuPath of o.gpuPath ? [false, true] : [false]) {
       if (!canStart()) return rows;
       const name = `host split ${preset} (batch ${batch})${onGpuPath ? ' GPU path' : ''}`;
-      const args = ['--preset', preset, '--batch', String(batch), ...(o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune']), ...(onGpuPath ? ['--gpu-path'] : [])];
+      const args = ['--preset', preset, '--batch', String(batch), ...(o.tune === null ? [] : [o.tune ? '--tune' : '--no-tune']), ...(o.capture === false ? ['--no-capture'] : []), ...(onGpuPath ? ['--gpu-path'] : [])];
       const timeout = childTimeout(o.timeoutMs, o.budgetLeftMs);
       try {
         const { result } = await spawnBenchChild<HostSplit>('host-split', args, process.env, timeout.timeoutMs);

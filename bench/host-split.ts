@@ -1,6 +1,8 @@
-// The host-split child: `node dist/bench/host-split.js --preset default --batch 16 [--tune|--no-tune]`, spawned
-// by cases-host-split.ts. Of a training step's host time, how much is ours (autograd, the kernels' set-up, the
-// runtime's caches and bookkeeping) and how much is Dawn's and the driver's (validating, encoding, submitting):
+// The host-split child: `node dist/bench/host-split.js --preset default --batch 16 [--tune|--no-tune]
+// [--no-capture]`, spawned by cases-host-split.ts, with the step replayed as the trainer replays it (or with
+// --no-capture run in full every time). Of a training step's host time, how much is ours (autograd, the kernels'
+// set-up, the runtime's caches and bookkeeping; of a replayed step, the replay's) and how much is Dawn's and the
+// driver's (validating, encoding, submitting):
 // it measures the host time as the model rows do (measureHost), then replaces Dawn's recording and submitting
 // calls (command encoders and passes, submit, queue writes, error scopes) with no-ops and measures again: the
 // steps then run our code alone. Warm first, so that pipelines, bind groups and uniforms are made before the
@@ -17,7 +19,7 @@
 
 import { asGpu } from '../src/gpu/device.js';
 import { GpuRuntime } from '../src/gpu/runtime.js';
-import { tunePending, type Engine } from '../src/index.js';
+import { setStepCapture, tunePending, type Engine } from '../src/index.js';
 import { WebGpuBackend } from '../src/kernels/backend.js';
 import { childArgs, startStepEngine, stepArg, type StepArgs } from './child.js';
 import { benchModelConfig, hostBatch, OurSer } from './ser-ours.js';
@@ -145,7 +147,11 @@ async function warmUp(step: Workload): Promise<void> {
 async function main(): Promise<HostSplit> {
   const a: StepArgs = { preset: 'default', batch: 16, tune: null };
   let gpuPath = false;
-  childArgs('host-split', process.argv.slice(2), (flag, v) => (flag === '--gpu-path' ? ((gpuPath = true), 0) : stepArg(a, flag, v)));
+  childArgs('host-split', process.argv.slice(2), (flag, v) => {
+    if (flag === '--gpu-path') return (gpuPath = true), 0;
+    if (flag === '--no-capture') return setStepCapture(false), 0;
+    return stepArg(a, flag, v);
+  });
   const { engine } = await startStepEngine(a.tune);
   if (gpuPath) onGpuPath(engine);
   const runtime = engine.runtime!;

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import type { KernelTime, TuningResult } from '../src/index.js';
+import { setStepCapture } from '../src/index.js';
 import { CheckError, runCase, type BenchContext, type CaseResult } from './case.js';
 import { gemmSizes, kernelCases } from './cases-kernels.js';
 import { coldStartHeader, coldStartJson, coldStartLine, coldStartRows, type ColdStartResult } from './cases-cold-start.js';
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
   }
   const engine = await startEngine();
   if (options.busyWaits) useBusyWaits(engine);
+  setStepCapture(options.capture);
   const tuner = engine.runtime!.tuner;
   if (options.tune !== null) tuner.enabled = options.tune;
   // --retune times every shape again: the saved choices are loaded only after (see the end).
@@ -83,6 +85,7 @@ async function main(): Promise<number> {
   if (options.hostSplit === null && cpuAdapter) notes.push('no host split on a CPU adapter (--host-split measures it)');
   if (!tf) notes.push(tfjsFailure ? `TensorFlow.js did not start (${tfjsFailure}): ours alone` : '--no-tfjs: TensorFlow.js not run');
   if (cpuAdapter) notes.push(options.busyWaits ? '--busy-waits: both engines wait on the device in dawn.node\'s busy loop' : 'both engines wait on the device politely, leaving the cores to the CPU driver (--busy-waits: in dawn.node\'s busy loop)');
+  if (!options.capture) notes.push('--no-capture: every training step runs its JavaScript, none is replayed');
   if (options.quick) notes.push('--quick: few repeats, the numbers are rough');
   notes.push(tuner.enabled ? 'our kernels tuned per shape before timing (--no-tune: the rules)' : 'our kernels chosen by rule, no tuning (--tune to time the candidates)');
 
@@ -222,7 +225,7 @@ async function main(): Promise<number> {
     const gpuPathNote = cpuAdapter ? "; 'GPU path': ours on a GPU's kernels (a runtime that takes this adapter for a GPU, Dawn stubbed throughout)" : '';
     console.log(`\nhost split: a training step's host ms (as in the rows above), then with Dawn's recording and submitting calls stubbed out: ours alone; the step's calls into Dawn replayed without ours: Dawn alone; the rest: what the two cost each other on one thread; a fresh process per row${gpuPathNote}\n${hostSplitHeader()}`);
     const steps = models.filter((c) => c.mode === 'train');
-    hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, budgetLeftMs: () => budgetLeftMs(options.budget), onRow: (r) => console.log(hostSplitLine(r)) }));
+    hostSplit = await timed('host split', () => hostSplitRows(steps, { tune: options.tune, capture: options.capture, gpuPath: cpuAdapter, timeoutMs: cpuAdapter ? 300_000 : 60_000, canStart: hostSplitAllowed, budgetLeftMs: () => budgetLeftMs(options.budget), onRow: (r) => console.log(hostSplitLine(r)) }));
   }
 
   const gm = geometricMeanRatio(rows);

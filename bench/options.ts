@@ -34,6 +34,9 @@ export interface BenchOptions {
   hostSplit: boolean | null;
   /** Both engines wait on the device as dawn.node does by itself, in a busy loop (src/gpu/polite-wait.ts). */
   busyWaits: boolean;
+  /** Training steps recorded once and replayed (src/engine/captured-step.ts), as the trainer runs them; false:
+   * every step runs its JavaScript. */
+  capture: boolean;
   /** Check issue #11's targets against this saved run's JSON and time nothing (bench/targets.ts). */
   targets: string | null;
   /** Seconds from the process's start after which no cold-start or host-split row starts and no child (those
@@ -63,6 +66,9 @@ export const USAGE = `Usage: npm run bench -- [flags]
                      one device call of 8 minutes)
   --busy-waits       both engines wait on the device in dawn.node's busy loop, as they do on a GPU (default on a
                      CPU driver: they wait politely, leaving the cores to the driver; src/gpu/polite-wait.ts)
+  --no-capture       run every training step's JavaScript (autograd, kernel set-up) rather than replay the
+                     step recorded at its first run, as the trainer does (src/engine/captured-step.ts); the host
+                     split's children too
   --no-tfjs          skip the TensorFlow.js comparison
   --torch            also time the model and GEMM cases in PyTorch (fp32, TF32 off; CUDA, else CPU), where
                      /usr/bin/python3 or python3 imports torch
@@ -78,7 +84,7 @@ export const USAGE = `Usage: npm run bench -- [flags]
   --help             this text`;
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
-  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, busyWaits: false, targets: null, budget: null };
+  const o: BenchOptions = { quick: false, filters: [], json: false, profile: false, sizes: null, tfjs: true, outDir: 'bench/results', tune: null, retune: false, models: null, torch: false, batches: null, coldStart: null, hostSplit: null, busyWaits: false, capture: true, targets: null, budget: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -133,6 +139,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         break;
       case '--busy-waits':
         o.busyWaits = true;
+        break;
+      case '--no-capture':
+        o.capture = false;
         break;
       case '--retune':
         o.tune = true;

@@ -2,7 +2,7 @@
 // a batch kept on the device, stepped as src/train/trainer.ts steps it. Shared by the model cases
 // (cases-model.ts) and the cold-start child (cold-start.ts), which must not load TensorFlow.js.
 
-import { Adam, noGrad, softmax, tensor, tidy, type Tensor } from '../src/index.js';
+import { Adam, CapturedStep, noGrad, softmax, tensor, tidy, type Tensor } from '../src/index.js';
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { SerModel, serLoss } from '../src/model/ser-model.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
@@ -38,6 +38,16 @@ export class OurSer {
   private adam: Adam;
   private x: Tensor;
   private g: Tensor;
+  /** The step: the batch's samples stay on the device; its targets are the inputs that a replay uploads. */
+  private captured = new CapturedStep((_labels: Int32Array, _genderLabels: Int32Array) => {
+    // The logits are part of the graph: disposing them before backward would cut the emotion branch off.
+    const [loss, logits] = this.lossAndLogits();
+    loss.backwardSync();
+    logits.dispose();
+    this.adam.step();
+    this.adam.zeroGrad();
+    return loss;
+  });
   constructor(
     readonly config: ModelConfig,
     private batch: HostBatch,
@@ -59,14 +69,9 @@ export class OurSer {
     });
   }
 
+  /** One training step, recorded at the first call and replayed after, as the trainer's (src/train/trainer.ts). */
   step(): void {
-    // The logits are part of the graph: disposing them before backward would cut the emotion branch off.
-    const [loss, logits] = this.lossAndLogits();
-    loss.backwardSync();
-    logits.dispose();
-    this.adam.step();
-    this.adam.zeroGrad();
-    loss.dispose();
+    this.captured.run(this.batch.labels, this.batch.genderLabels).dispose();
   }
 
   predict(): Tensor[] {
@@ -80,6 +85,7 @@ export class OurSer {
   }
 
   dispose(): void {
+    this.captured.dispose();
     this.adam.dispose();
     this.model.dispose();
     this.x.dispose();

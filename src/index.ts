@@ -11,6 +11,7 @@ export { seededRandom } from './engine/random.js';
 // AdamW is the accurate name: weightDecay is decoupled (torch.optim.AdamW), not an L2 term in the gradient as
 // torch.optim.Adam's weight_decay; test/export.test.ts checks the steps against torch.optim.AdamW.
 export { Adam, Adam as AdamW, type AdamConfig } from './engine/adam.js';
+export { CapturedStep, onReplay, setStepCapture } from './engine/captured-step.js';
 export { GpuError } from './gpu/runtime.js';
 export { formatProfile, type KernelTime } from './gpu/profiler.js';
 export type { Backend, Storage } from './kernels/backend.js';

@@ -298,7 +298,7 @@ describe('GPU runtime', () => {
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.n) { a[g.x] += p.v; } }`;
     const a = rt.allocate(256, 'a');
     rt.clear(a, 256);
-    const add = (v: number) => rt.dispatch({ kernel: 'test.volatile', shader: addV, params: new Params().u32(64).f32(v), volatile: true, buffers: [a], workgroups: [1] });
+    const add = (v: number) => rt.dispatch({ kernel: 'test.volatile', shader: addV, params: () => new Params().u32(64).f32(v), buffers: [a], workgroups: [1] });
     const stats = () => (rt as unknown as { bindings: BindingCache }).bindings.stats();
     // Step counts of a few steps: 1 + 2 + 3 in one batch, then 10 + 20 + 30 in the next, on the same buffers.
     [1, 2, 3].forEach(add);
@@ -366,14 +366,14 @@ describe('GPU runtime', () => {
     rt.flush();
     const cache = new BindingCache(device, { uniforms: 3, bindGroups: 5 });
     const params = (v: number) => new Params().u32(64).f32(v);
-    expect(cache.bindGroup(pipeline, params(1), [a], () => 'add')).toBe(cache.bindGroup(pipeline, params(1), [a], () => 'add'));
-    expect(cache.bindGroup(pipeline, params(2), [a], () => 'add')).not.toBe(cache.bindGroup(pipeline, params(1), [a], () => 'add'));
+    expect(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add')).toBe(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add'));
+    expect(cache.bindGroup(pipeline, cache.uniformFor(params(2), false), [a], () => 'add')).not.toBe(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add'));
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     for (let v = 1; v <= 10; v++) {
-      pass.setBindGroup(0, cache.bindGroup(pipeline, params(v), [a], () => 'add'));
+      pass.setBindGroup(0, cache.bindGroup(pipeline, cache.uniformFor(params(v), false), [a], () => 'add'));
       pass.dispatchWorkgroups(1);
       expect(cache.stats().uniforms).toBeLessThanOrEqual(3);
       expect(cache.stats().bindGroups).toBeLessThanOrEqual(5);

@@ -14,6 +14,7 @@
 // step() says so rather than update a copy nobody reads.
 
 import { adamStep, pack, type AdamPart } from '../kernels/optim.js';
+import { onReplay } from './captured-step.js';
 import { defaultBackend } from './context.js';
 import { zeros } from './ops.js';
 import type { Tensor } from './tensor.js';
@@ -97,8 +98,7 @@ export class Adam {
   }
 
   step(): void {
-    // A schedule sets lr between steps.
-    if (typeof this.lr !== 'number' || !(this.lr >= 0 && this.lr < Infinity)) throw new Error(`Adam: lr must be a finite number of 0 or more, got ${this.lr}`);
+    this.checkLr();
     // Its module's dispose() (which drops the gradients too): the step would have moved nothing, in silence.
     const gone = this.params.findIndex((p) => p.disposed);
     if (gone >= 0) throw new Error(`Adam: parameter ${gone} ${this.params[gone].describe()} was disposed (its module's dispose()?): nothing to step`);
@@ -113,23 +113,38 @@ export class Adam {
       if (p.grad!.disposed) throw new Error(`Adam: the gradient of parameter ${i} ${p.describe()} was disposed but is still its .grad (zeroGrad() drops gradients)`);
       if (p.grad!.size !== p.size) throw new Error(`Adam: parameter ${i} ${p.describe()} was given a gradient of ${p.grad!.size} values`);
     }
-    this.stepCount++;
+    this.count(withGrad);
+    // A captured step's replays count as this step does (the same parameters have gradients every replay).
+    onReplay(() => {
+      this.checkLr();
+      this.count(withGrad);
+    });
     // The parameters with a gradient, by their step counts after this step.
-    const byCount = new Map<number, AdamPart[]>();
+    const byCount = new Map<number, number[]>();
     for (const i of withGrad) {
-      const p = this.params[i];
-      const step = ++this.steps[i];
-      let parts = byCount.get(step);
-      if (!parts) byCount.set(step, (parts = []));
-      parts.push({ offset: this.offsets[i], length: p.size, grad: p.grad!.storage });
+      let group = byCount.get(this.steps[i]);
+      if (!group) byCount.set(this.steps[i], (group = []));
+      group.push(i);
     }
     const { beta1, beta2, eps, weightDecay } = this.config;
     const { param, m, v } = this.flat;
-    for (const [step, parts] of byCount) {
-      adamStep(param.backend, param.storage, m.storage, v.storage, parts, { lr: this.lr, beta1, beta2, eps, weightDecay, step });
+    for (const group of byCount.values()) {
+      const parts: AdamPart[] = group.map((i) => ({ offset: this.offsets[i], length: this.params[i].size, grad: this.params[i].grad!.storage }));
+      // Read when the kernel is recorded and again at each replay: the schedule's lr, the group's count.
+      adamStep(param.backend, param.storage, m.storage, v.storage, parts, () => ({ lr: this.lr, beta1, beta2, eps, weightDecay, step: this.steps[group[0]] }));
     }
     // One training step, one batch of command buffers: submitted here, so every step is recorded alike.
     param.backend.flush();
+  }
+
+  /** A schedule sets lr between steps. */
+  private checkLr(): void {
+    if (typeof this.lr !== 'number' || !(this.lr >= 0 && this.lr < Infinity)) throw new Error(`Adam: lr must be a finite number of 0 or more, got ${this.lr}`);
+  }
+
+  private count(withGrad: number[]): void {
+    this.stepCount++;
+    for (const i of withGrad) this.steps[i]++;
   }
 
   zeroGrad(): void {

@@ -4,6 +4,7 @@
 
 import type { Storage } from '../kernels/backend.js';
 import { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Pool1dParams } from '../kernels/geometry.js';
+import type { PerStep } from '../kernels/optim.js';
 import * as k from '../kernels/index.js';
 import { boundedOutput, fitsBinding, nonNegativeInt, normaliseDim, positiveInt, rank, usable, workgroupLimit } from './checks.js';
 import { isGradEnabled, ShapeError, Tensor } from './tensor.js';
@@ -413,13 +414,15 @@ function batchNormEvalBackward(y: Tensor, x: Tensor, gamma: Tensor, beta: Tensor
   });
 }
 
-/** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p). */
-export function dropout(x: Tensor, p: number, training: boolean, seed: number): Tensor {
+/** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1−p), by a mask
+ * that `seed` determines. A function for the seed is called once, when the mask is drawn, and again at each replay
+ * of a captured step (captured-step.ts): it gives each step its own mask. */
+export function dropout(x: Tensor, p: number, training: boolean, seed: PerStep<number>): Tensor {
   usable('dropout', x);
   if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const backend = x.backend;
-  const { y: kept, mask } = k.dropout(backend, x.storage, p, seed >>> 0);
+  const { y: kept, mask } = k.dropout(backend, x.storage, p, seed);
   const y = result(x, kept, [...x.shape]);
   const maskTensor = new Tensor(mask, [x.size], backend);
   return y.setGradFn([x], (g) => [result(g, k.binary(backend, 'mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);

@@ -284,7 +284,7 @@ export class Tensor {
 
   private backwardInto(order: Tensor[], grads: Map<Tensor, Tensor>, grad?: Tensor): void {
     // The seed of ones is uploaded, not filled by a kernel: a dispatch less per training step.
-    const seed = grad ?? new Tensor(this.backend.upload(new Float32Array([1]), 'backward seed'), [...this.shape], this.backend);
+    const seed = grad ?? new Tensor(this.backend.upload(new Float32Array([1]), 'backward seed', true), [...this.shape], this.backend);
     grads.set(this, seed === grad ? reshapeShared(grad, this.shape) : seed);
     withoutGrad(() => {
       for (const node of order) {

@@ -10,6 +10,8 @@
 // they are written (queue.writeBuffer) into a recycled uniform buffer instead, one not bound by any command
 // still unsubmitted, so a training step binds the same buffer every step and its bind group is cached too. A new
 // buffer and bind group per step cost about 0.5 ms of host time a step on lavapipe (default model).
+// A recorded step (step-recording.ts) binds its uniforms for as long as it lives: its per-step ones are its own
+// (`ownUniform`), and the cached ones it binds are pinned, not destroyed when the cache starts afresh.
 
 import type { Params } from './params.js';
 import type { Binding } from './storage.js';
@@ -36,6 +38,9 @@ export class BindingCache {
   private volatileFree = new Map<number, GPUBuffer[]>();
   private volatileBusy: GPUBuffer[] = [];
   private volatileCount = 0;
+  /** Cached uniforms that recorded steps bind, with their counts (see `pin`), and those of them retired meanwhile. */
+  private pins = new Map<GPUBuffer, number>();
+  private orphans = new Set<GPUBuffer>();
 
   constructor(
     private device: GPUDevice,
@@ -45,10 +50,38 @@ export class BindingCache {
     private scoped: <T>(make: () => T) => T = (make) => make(),
   ) {}
 
+  /** The uniform buffer holding a dispatch's params: cached by value, or for params that change at every call
+   * (`volatile`) a recycled one written now. */
+  uniformFor(params: Params, volatile: boolean): GPUBuffer {
+    return volatile ? this.volatileUniform(params) : this.uniform(params);
+  }
+
+  /** A uniform buffer of its own for params that a recorded step writes again at every replay (step-recording.ts):
+   * neither cached nor recycled; its owner destroys it. */
+  ownUniform(params: Params): GPUBuffer {
+    const bytes = params.bytes();
+    const buffer = this.scoped(() => this.device.createBuffer({ label: 'params (replayed)', size: bytes.byteLength, usage: VOLATILE_USAGE }));
+    this.device.queue.writeBuffer(buffer, 0, bytes);
+    return buffer;
+  }
+
+  /** Keeps a cached uniform from being destroyed when the cache starts afresh, until `unpin`: a recorded step's bind
+   * groups bind it. Pins count. */
+  pin(buffer: GPUBuffer): void {
+    this.pins.set(buffer, (this.pins.get(buffer) ?? 0) + 1);
+  }
+
+  unpin(buffer: GPUBuffer): void {
+    const count = (this.pins.get(buffer) ?? 0) - 1;
+    if (count > 0) return void this.pins.set(buffer, count);
+    this.pins.delete(buffer);
+    // Retired while pinned: nothing else holds it now.
+    if (this.orphans.delete(buffer)) buffer.destroy();
+  }
+
   /** The bind group of a dispatch: the uniform (if any) at binding 0, `buffers` at 1..n. `label` names it in
    * WebGPU's errors; it is built only for a new group. */
-  bindGroup(pipeline: GPUComputePipeline, params: Params | undefined, buffers: Binding[], label: () => string, volatile = false): GPUBindGroup {
-    const uniform = params ? (volatile ? this.volatileUniform(params) : this.uniform(params)) : null;
+  bindGroup(pipeline: GPUComputePipeline, uniform: GPUBuffer | null, buffers: Binding[], label: () => string): GPUBindGroup {
     // The cache is a trie keyed by the objects themselves (pipeline, uniform, then each buffer in order): a hit
     // is a few identity-keyed Map reads, with no key string to build.
     let node = this.groups.child(pipeline).child(uniform ?? NO_UNIFORM);
@@ -68,7 +101,10 @@ export class BindingCache {
 
   /** Called by the runtime after each queue submit. */
   afterSubmit(): void {
-    for (const buffer of this.retired) buffer.destroy();
+    for (const buffer of this.retired) {
+      if (this.pins.has(buffer)) this.orphans.add(buffer);
+      else buffer.destroy();
+    }
     this.retired = [];
     for (const buffer of this.volatileBusy) this.volatileFree.get(buffer.size)!.push(buffer);
     this.volatileBusy = [];

@@ -94,6 +94,12 @@ export class BufferPool {
     this.pending.push(pooled);
   }
 
+  /** The count of acquisitions at which `buffer` was handed out, while it is (undefined once released): a
+   * recorded step checks by it that a buffer it binds is still held by the same owner. */
+  acquisition(buffer: GPUBuffer): number | undefined {
+    return this.live.get(buffer)?.acquired;
+  }
+
   /** A point to `releaseSince`: the acquisitions so far. */
   mark(): number {
     return this.acquisitions;

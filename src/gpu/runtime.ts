@@ -2,8 +2,9 @@
 // submits, not hundreds), consecutive dispatches into one compute pass (WebGPU orders and synchronises the
 // dispatches of a pass; a pass per dispatch cost 15-100 µs more per dispatch on lavapipe), caches pipelines,
 // bind groups and uniforms (binding-cache.ts), hands out pooled buffers, reads results back, turns WebGPU
-// validation and out-of-memory errors into exceptions that name the kernel and the shapes, and runs the
-// tuner's trials (tuner.ts) whenever the host waits on the device anyway.
+// validation and out-of-memory errors into exceptions that name the kernel and the shapes, runs the
+// tuner's trials (tuner.ts) whenever the host waits on the device anyway, and records a step's commands to replay
+// them (step-recording.ts).
 //
 // Binding convention for every shader in shaders/: the uniform parameters (if any) at @binding(0) of
 // @group(0), storage buffers at @binding(1..n) in the order of `KernelCall.buffers`.
@@ -15,6 +16,7 @@ import { DeviceTimer } from './device-timer.js';
 import { politeFor, waitPolitely } from './polite-wait.js';
 import { Profiler } from './profiler.js';
 import type { Params } from './params.js';
+import { bufferOf, StepRecording } from './step-recording.js';
 import type { Binding } from './storage.js';
 import { Trie } from './trie.js';
 import { Tuner, type TuningResult } from './tuner.js';
@@ -28,10 +30,10 @@ export interface KernelCall {
   entryPoint?: string;
   /** Values for the shader's `override` constants (workgroup and tile sizes). */
   constants?: Record<string, number>;
-  /** Contents of the uniform at binding 0 (see `Params`). */
-  params?: Params;
-  /** The params change at every call (a step count, a seed): recycled buffers, not a cached one per value. */
-  volatile?: boolean;
+  /** Contents of the uniform at binding 0 (see `Params`). A function gives params that change at every call (a
+   * step count, a seed): written into recycled buffers rather than cached per value, and called again at every
+   * replay of a recorded step (./step-recording.ts), so it must read the values of the step it is called for. */
+  params?: Params | (() => Params);
   buffers: Binding[];
   workgroups: [number, number?, number?];
 }
@@ -81,7 +83,8 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   /** The open compute pass of the batch; copies and clears end it (they are encoder commands). */
   private pass: GPUComputePassEncoder | null = null;
-  private recorded = 0;
+  /** Dispatches in the open batch. */
+  private batchDispatches = 0;
   /** Error scopes popped and not yet awaited: the next wait throws the first error they hold. */
   private errors: Promise<GPUError | null>[] = [];
   /** The open batch's: they join `errors` at its submit, so that only a wait after the submit takes them (see
@@ -116,6 +119,8 @@ export class GpuRuntime {
   private dispatchesAtSettle = 0;
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
+  /** While a step is recorded (`record`): its recording. */
+  private recording: StepRecording | null = null;
 
   /** Set once the device is lost: every later use of this runtime throws it, where WebGPU would carry on
    * silently (a lost device's commands do nothing, and its maps fail with an empty message). */
@@ -171,11 +176,27 @@ export class GpuRuntime {
   }
 
   release(buffer: GPUBuffer): void {
-    this.storage.release(buffer);
+    // A recorded step's replays write it: kept out of the pool while the recording lives.
+    const recording = this.recording;
+    if (!recording) return this.storage.release(buffer);
+    const acquired = this.storage.acquisition(buffer);
+    if (acquired === undefined || recording.kept.has(buffer)) throw new Error(`buffer "${buffer.label}" released twice or not from this pool`);
+    recording.kept.set(buffer, acquired);
   }
 
-  upload(data: ArrayBufferView, label: string): GPUBuffer {
+  /** A new buffer holding `data`. `constant`: data that is the same whenever the calling code runs (a backward
+   * pass's seed of ones), which a recorded step keeps as recorded; any other upload while recording must be one of
+   * the step's inputs. */
+  upload(data: ArrayBufferView, label: string, constant = false): GPUBuffer {
     const buffer = this.allocate(data.byteLength, label);
+    if (this.recording && !constant) {
+      const input = this.recording.inputOf(data);
+      if (input < 0) {
+        this.storage.release(buffer);
+        throw new GpuError(`recording a step: it uploads "${label}" (${data.byteLength} bytes), which is none of its inputs: a replay would upload the recorded values again; pass what changes per step as an input of the step`);
+      }
+      this.recording.inputSlots.push({ buffer, input, bytes: data.byteLength, label });
+    }
     // Pooled buffers come back only after a submit, so this write cannot overtake a recorded read.
     this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return buffer;
@@ -183,11 +204,25 @@ export class GpuRuntime {
 
   /** Zeroes the first `bytes` of a buffer, in order with the recorded dispatches. */
   clear(buffer: GPUBuffer, bytes: number): void {
+    this.recording?.commands.push({ kind: 'clear', buffer, bytes });
+    this.recording?.bound.add(buffer);
     this.encoderCommand('clear').clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  /** Writes `data` into a buffer at `offset` (bytes), after everything recorded so far. */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    if (this.recording) throw new GpuError(`recording a step: it writes buffer "${buffer.label}" from the host, which a replay would not repeat: pass what changes per step as an input of the step`);
+    // Submitted first: queue.writeBuffer would otherwise overtake recorded dispatches that use the buffer.
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /** Copies `bytes` from src (at srcOffset) to dst (at dstOffset); offsets are multiples of 4. */
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    if (this.recording) {
+      this.recording.commands.push({ kind: 'copy', src, dst, bytes, srcOffset, dstOffset });
+      this.recording.bound.add(src).add(dst);
+    }
     this.encoderCommand('copy').copyBufferToBuffer(src, srcOffset, dst, dstOffset, Math.ceil(bytes / 4) * 4);
   }
 
@@ -199,9 +234,37 @@ export class GpuRuntime {
       this.compiles.push(this.compile(call));
       return;
     }
-    const encoder = this.begin(call);
     const pipeline = this.pipeline(call);
-    const bindGroup = this.bindings.bindGroup(pipeline, call.params, call.buffers, () => labelOf(call), call.volatile);
+    const bindGroup = this.bindGroup(pipeline, call);
+    if (this.recording) this.recording.commands.push({ kind: 'dispatch', call, pipeline, bindGroup });
+    this.encode(call, pipeline, bindGroup);
+  }
+
+  /** A dispatch's bind group, its uniform made or found; while recording, the uniform and buffers noted. */
+  private bindGroup(pipeline: GPUComputePipeline, call: KernelCall): GPUBindGroup {
+    const { params, buffers } = call;
+    const recording = this.recording;
+    let uniform: GPUBuffer | null = null;
+    if (typeof params === 'function') {
+      if (recording) {
+        uniform = this.bindings.ownUniform(params());
+        recording.uniforms.push({ buffer: uniform, params });
+      } else uniform = this.bindings.uniformFor(params(), true);
+    } else if (params) {
+      uniform = this.bindings.uniformFor(params, false);
+      if (recording && !recording.pinned.has(uniform)) {
+        recording.pinned.add(uniform);
+        this.bindings.pin(uniform);
+      }
+    }
+    if (recording) for (const b of buffers) recording.bound.add(bufferOf(b));
+    return this.bindings.bindGroup(pipeline, uniform, buffers, () => labelOf(call));
+  }
+
+  /** Records a dispatch whose pipeline and bind group are known into the open batch. */
+  private encode(call: KernelCall, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup): void {
+    const [x, y = 1, z = 1] = call.workgroups;
+    const encoder = this.begin(call);
     // The profiler times passes, so it gets a pass per dispatch; otherwise the batch's open pass is reused (a pass
     // opened while `timeOnDevice` records writes the timer's timestamps).
     const pass = this.profiler
@@ -225,7 +288,7 @@ export class GpuRuntime {
     this.firstDispatchAt ??= performance.now();
     if (this.kernelCounts) this.kernelCounts.set(call.kernel, (this.kernelCounts.get(call.kernel) ?? 0) + 1);
     if (this.profiler) pass.end();
-    if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
+    if (++this.batchDispatches >= MAX_DISPATCHES_PER_SUBMIT || this.profiler?.full()) this.flush();
   }
 
   /** Submits what is recorded. Errors raised by it are thrown by the next `sync()`. */
@@ -234,7 +297,7 @@ export class GpuRuntime {
     this.endPass();
     const encoder = this.encoder;
     this.encoder = null;
-    this.recorded = 0;
+    this.batchDispatches = 0;
     // Dawn raises a recorded command's error at the encoder's finish() (a destroyed buffer's at the submit): the
     // batch's scopes need to be open around these calls only.
     this.scoped(() => {
@@ -322,6 +385,7 @@ export class GpuRuntime {
   /** Waits for the queue and throws the first WebGPU error raised since the last wait, without tuning: the
    * tuner's waits (a `sync` there would wait for the pass it is part of). */
   async settle(): Promise<void> {
+    this.refuseWaitWhileRecording();
     this.flush();
     await this.wait(this.device.queue.onSubmittedWorkDone());
     if (this.lost) throw this.lost;
@@ -337,6 +401,7 @@ export class GpuRuntime {
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     // The copy is recorded and submitted before anything is awaited: a tensor disposed right after toArray() (as
     // tidy(() => y.toArray()) does) frees its buffer at the next submit, and a tuning pass would reuse it.
+    this.refuseWaitWhileRecording();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.acquire(size, 'readback');
     let copy: ArrayBuffer | null = null;
@@ -358,6 +423,13 @@ export class GpuRuntime {
     }
     await this.tune();
     return copy.byteLength === bytes ? copy : copy.slice(0, bytes);
+  }
+
+  private refuseWaitWhileRecording(): void {
+    if (!this.recording) return;
+    // Also thrown when the recording ends: the step may not await the read that refused it.
+    this.recording.refusal ??= new GpuError('recording a step: it waits for the device (a read or a sync), which a replay would not: a recorded step must run without reading back');
+    throw this.recording.refusal;
   }
 
   /** A promise of Dawn's, awaited politely where that is on and the last wait did not follow tiny dispatches. */
@@ -424,6 +496,98 @@ export class GpuRuntime {
       this.compiles = null;
     }
     await this.wait(Promise.all(compiles));
+  }
+
+  /** Starts recording the commands recorded from now on, for `replay` (./step-recording.ts): the step's uploads of
+   * `inputs` become the replay's input slots. `endRecording` ends it, or `abandonRecording` if the step throws. */
+  beginRecording(inputs: readonly ArrayBufferView[]): void {
+    if (this.recording) throw new GpuError('recording a step: a step is being recorded already (recordings do not nest)');
+    if (this.lost) throw this.lost;
+    this.recording = new StepRecording(inputs, this.storage.mark(), this.tuner.revision);
+  }
+
+  /** The recording, or, if the step did what a replay could not repeat, that error (the recording disposed). */
+  endRecording(): StepRecording {
+    const recording = this.recording;
+    if (!recording) throw new GpuError('endRecording: no step is being recorded');
+    this.recording = null;
+    const refuse = (error: Error) => {
+      this.disposeRecording(recording);
+      return error;
+    };
+    if (recording.refusal) throw refuse(recording.refusal);
+    const kept = recording.kept;
+    // Made before the step (acquired before it began) and freed by it.
+    const stale = [...recording.bound].find((buffer) => (kept.get(buffer) ?? Infinity) <= recording.startedAt);
+    if (stale) {
+      throw refuse(new GpuError(`recording a step: it frees buffer "${stale.label}", made before the step and read by it: a replay would read the recorded values again (update state in place, as the optimiser and batch norm do)`));
+    }
+    for (const buffer of recording.bound) {
+      if (kept.has(buffer)) continue;
+      const acquired = this.storage.acquisition(buffer);
+      if (acquired === undefined) throw refuse(new GpuError(`recording a step: it binds buffer "${buffer.label}", which nothing holds (a disposed tensor's?)`));
+      recording.external.push({ buffer, acquired });
+    }
+    return recording;
+  }
+
+  /** Whether a recording runs the kernels that its step would choose now: false once the tuner chose others. */
+  isCurrent(recording: StepRecording): boolean {
+    return !recording.disposed && recording.tunerRevision === this.tuner.revision;
+  }
+
+  /** Ends a recording whose step threw: what it kept goes back to the pool. */
+  abandonRecording(): void {
+    const recording = this.recording;
+    this.recording = null;
+    if (recording) this.disposeRecording(recording);
+  }
+
+  /** Records a recorded step's commands again into the open batch, after writing its inputs (by index, as given to
+   * `record`) and its per-step uniforms; `prepare` runs just before those writes (the host work of the step that
+   * its uniforms read). Throws, having run and written nothing, if an input's size is not the recorded one or a
+   * buffer the step binds and does not keep was freed since. */
+  replay(recording: StepRecording, inputs: readonly ArrayBufferView[], prepare?: () => void): void {
+    if (recording.disposed) throw new GpuError('replay: the recorded step was disposed');
+    if (this.recording) throw new GpuError('replay: a step is being recorded (a replay would be recorded into it)');
+    if (this.lost) throw this.lost;
+    for (const { buffer, acquired } of recording.external) {
+      if (this.storage.acquisition(buffer) !== acquired) {
+        throw new GpuError(`replay: buffer "${buffer.label}", which the recorded step binds, was freed since it was recorded (a tensor the step uses, such as a parameter, was disposed): record the step again`);
+      }
+    }
+    if (inputs.length !== recording.inputs.length) throw new GpuError(`replay: ${inputs.length} inputs for a step recorded with ${recording.inputs.length}`);
+    for (const slot of recording.inputSlots) {
+      const bytes = inputs[slot.input].byteLength;
+      if (bytes !== slot.bytes) throw new GpuError(`replay: input ${slot.input} ("${slot.label}") has ${bytes} bytes, ${slot.bytes} when the step was recorded: record a step of this shape`);
+    }
+    prepare?.();
+    // The previous replay's commands are submitted before these writes, which would otherwise overtake them.
+    this.flush();
+    const queue = this.device.queue;
+    for (const slot of recording.inputSlots) {
+      const data = inputs[slot.input];
+      queue.writeBuffer(slot.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    }
+    for (const uniform of recording.uniforms) queue.writeBuffer(uniform.buffer, 0, uniform.params().bytes());
+    for (const command of recording.commands) {
+      if (command.kind === 'dispatch') this.encode(command.call, command.pipeline, command.bindGroup);
+      else if (command.kind === 'copy') this.encoderCommand('copy').copyBufferToBuffer(command.src, command.srcOffset, command.dst, command.dstOffset, Math.ceil(command.bytes / 4) * 4);
+      else this.encoderCommand('clear').clearBuffer(command.buffer, 0, Math.ceil(command.bytes / 4) * 4);
+    }
+  }
+
+  /** Frees what a recording holds: its kept buffers go back to the pool, its own uniforms are destroyed, its pins
+   * let go. Commands already recorded from it still run (destruction waits for submitted work). */
+  disposeRecording(recording: StepRecording): void {
+    if (recording.disposed) return;
+    recording.disposed = true;
+    this.flush();
+    // Each by the acquisition it was kept at: a kernel that threw released what it had acquired already
+    // (defineKernel's releaseSince), and the pool may have handed it out again since.
+    for (const [buffer, acquired] of recording.kept) if (this.storage.acquisition(buffer) === acquired) this.storage.release(buffer);
+    for (const { buffer } of recording.uniforms) buffer.destroy();
+    for (const buffer of recording.pinned) this.bindings.unpin(buffer);
   }
 
   private pipeline(call: KernelCall): GPUComputePipeline {

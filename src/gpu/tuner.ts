@@ -63,7 +63,17 @@ const FINAL_ROUNDS = 4;
 const RECOVERED = 0.75;
 
 export class Tuner {
-  enabled = false;
+  private on = false;
+  /** Counts the changes of what `choose` may return (a choice recorded or loaded, tuning turned on or off): a
+   * recorded step (./step-recording.ts) made at another revision runs kernels chosen before, and is recorded again. */
+  revision = 0;
+  get enabled(): boolean {
+    return this.on;
+  }
+  set enabled(on: boolean) {
+    if (on !== this.on) this.revision++;
+    this.on = on;
+  }
   /** Called after each tuning pass that recorded choices (the CLI saves them there, so a killed run keeps them). */
   onTuned: ((results: TuningResult[]) => Promise<void>) | null = null;
   private chosen = new Map<string, string>();
@@ -81,6 +91,7 @@ export class Tuner {
   /** Adds choices saved by `choices()` in an earlier run on the same adapter. */
   load(saved: Record<string, string>): void {
     this.resolved.clear();
+    this.revision++;
     for (const [problem, name] of Object.entries(saved)) if (typeof name === 'string') this.chosen.set(problem, name);
   }
 
@@ -110,6 +121,7 @@ export class Tuner {
   keepRules(): void {
     for (const [problem, { rule }] of this.queued) this.chosen.set(problem, rule);
     this.queued.clear();
+    this.revision++;
   }
 
   /** The variant kept for `problem` once chosen (see `resolved`), if any: a dispatch looks it up before it builds
@@ -156,6 +168,7 @@ export class Tuner {
         // the next `choose` would queue the problem again, and every later wait compile and calibrate it again.
         this.chosen.set(problem, ms[chosen] === Infinity ? rule : chosen);
         this.resolved.delete(problem);
+        this.revision++;
         if (ms[chosen] === Infinity) continue;
         done.push({ problem, ms, chosen, ...(times.retimed ? { retimed: true } : {}) });
       }

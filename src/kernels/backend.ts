@@ -15,7 +15,8 @@ export interface Storage {
 
 export interface Backend {
   readonly name: 'webgpu' | 'cpu';
-  upload(data: Float32Array, label?: string): Storage;
+  /** `constant`: the same data whenever the calling code runs, which a recorded step may keep (GpuRuntime.upload). */
+  upload(data: Float32Array, label?: string, constant?: boolean): Storage;
   uploadIndices(data: Int32Array, label?: string): Storage;
   zeros(length: number, label?: string): Storage;
   download(s: Storage): Promise<Float32Array>;
@@ -61,8 +62,8 @@ export class WebGpuBackend implements Backend {
     this.viewAlignment = Math.max(4, rt.device.limits.minStorageBufferOffsetAlignment / 4);
   }
 
-  upload(data: Float32Array, label = 'tensor'): Storage {
-    return GpuStorage.of(this.rt.upload(data, label), data.length);
+  upload(data: Float32Array, label = 'tensor', constant = false): Storage {
+    return GpuStorage.of(this.rt.upload(data, label, constant), data.length);
   }
   uploadIndices(data: Int32Array, label = 'indices'): Storage {
     return GpuStorage.of(this.rt.upload(data, label), data.length);
@@ -77,10 +78,8 @@ export class WebGpuBackend implements Backend {
     return new Float32Array(await this.rt.read(g.buffer, g.length * 4, g.byteOffset));
   }
   write(s: Storage, data: Float32Array): void {
-    // Submit first: queue.writeBuffer would otherwise overtake recorded dispatches that use s.
-    this.rt.flush();
     const g = gpuStorage(s);
-    this.rt.device.queue.writeBuffer(g.buffer, g.byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.rt.write(g.buffer, g.byteOffset, data);
   }
   release(s: Storage): void {
     const g = gpuStorage(s);

@@ -85,19 +85,32 @@ function checkParts(param: Storage, parts: AdamPart[]): void {
   }
 }
 
-function adamStepGpu(rt: GpuRuntime, param: Storage, m: Storage, v: Storage, parts: AdamPart[], o: AdamOptions): void {
+/** Per-step values given as they are, or as a function that reads them when called: a recorded step's replays
+ * (src/engine/captured-step.ts) call it again for each step. */
+export type PerStep<T> = T | (() => T);
+
+function valueOf<T>(v: PerStep<T>): T {
+  return typeof v === 'function' ? (v as () => T)() : v;
+}
+
+function adamStepGpu(rt: GpuRuntime, param: Storage, m: Storage, v: Storage, parts: AdamPart[], options: PerStep<AdamOptions>): void {
   checkParts(param, parts);
   const slots = adamPartsPerDispatch(rt);
-  const corrections = [1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step];
   for (let from = 0; from < parts.length; from += slots) {
     const chunk = parts.slice(from, from + slots);
-    const params = new Params().f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, ...corrections).u32(chunk.length);
     let groups = 0;
+    const ranges: number[] = [];
     for (let j = 0; j < slots; j++) {
       const p = chunk[j];
-      params.u32(p?.offset ?? 0, p?.length ?? 0, groups, 0);
+      ranges.push(p?.offset ?? 0, p?.length ?? 0, groups, 0);
       if (p) groups += Math.ceil(p.length / (WG * ITEMS));
     }
+    const params = () => {
+      const o = valueOf(options);
+      return new Params()
+        .f32(o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step)
+        .u32(chunk.length, ...ranges);
+    };
     if (groups === 0) continue;
     // Slots past the chunk's parts bind its first gradient again (read-only bindings may alias); no workgroup reads them.
     const grads = Array.from({ length: slots }, (_, j) => gpuStorage((chunk[j] ?? chunk[0]).grad).binding);
@@ -107,8 +120,7 @@ function adamStepGpu(rt: GpuRuntime, param: Storage, m: Storage, v: Storage, par
       shader: adamShader(slots),
       entryPoint: 'adamStep',
       constants: { WG, ITEMS },
-      params,
-      volatile: true, // the bias corrections change every step
+      params, // a function: the bias corrections change every step
       buffers: [gpuStorage(param).binding, gpuStorage(m).binding, gpuStorage(v).binding, ...grads],
       workgroups: grid1d(groups, 1),
     });
@@ -123,7 +135,7 @@ function packGpu(rt: GpuRuntime, flat: Storage, parts: Storage[], offsets: numbe
   });
 }
 
-function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: Storage; mask: Storage } {
+function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: PerStep<number>): { y: Storage; mask: Storage } {
   const length = x.length;
   const mask = allocate(rt, length, 'dropout.mask');
   const y = allocate(rt, length, 'dropout.y');
@@ -135,8 +147,7 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: S
     shader: dropoutShader,
     entryPoint: 'dropoutForward',
     constants: { WG, ITEMS },
-    params: new Params().u32(length, seed >>> 0).f32(p, scale),
-    volatile: true, // a new seed every step
+    params: () => new Params().u32(length, valueOf(seed) >>> 0).f32(p, scale), // a new seed every step
     buffers: [gpuStorage(x).binding, mask.binding, y.binding],
     workgroups: grid1d(length, WG * ITEMS),
   });
@@ -147,8 +158,9 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: number): { y: S
 // Each on the GPU (above) and on the CPU (the reference).
 
 /** In place: each part's range of param, m and v updated by one Adam(W) step with its gradient. */
-export const adamStep = defineKernel(adamStepGpu, (c, param, m, v, parts, o) => {
+export const adamStep = defineKernel(adamStepGpu, (c, param, m, v, parts, options) => {
   checkParts(param, parts);
+  const o = valueOf(options);
   for (const { offset, length, grad } of parts) {
     const part = (s: Storage) => c.data(s).subarray(offset, offset + length);
     const r = ref.adamStep(part(param), c.data(grad).subarray(0, length), part(m), part(v), o);
@@ -161,7 +173,7 @@ export const adamStep = defineKernel(adamStepGpu, (c, param, m, v, parts, o) => 
 export const pack = defineKernel(packGpu, (c, flat, parts, offsets) => parts.forEach((p, i) => c.data(flat).set(c.data(p), offsets[i])));
 /** y = x·mask and the mask, of 0 and 1/(1-p), deterministic in seed: one pass. */
 export const dropout = defineKernel(dropoutGpu, (c, x, p, seed) => {
-  const mask = ref.dropoutMask(x.length, p, seed);
+  const mask = ref.dropoutMask(x.length, p, valueOf(seed) >>> 0);
   const data = c.data(x);
   return { y: c.out(mask.map((m, i) => Math.fround(data[i] * m))), mask: c.out(mask) };
 });

@@ -133,7 +133,8 @@ export class SerModel extends Module {
 
   private classify(z: Tensor): Tensor {
     const hidden = this.hidden ? this.hidden.forward(z, 'relu') : z;
-    return this.emotionHead.forward(dropout(hidden, this.config.dropout, this.training, this.dropoutSeed++));
+    // The seed is read when the mask is drawn, and again at each replay of a captured training step.
+    return this.emotionHead.forward(dropout(hidden, this.config.dropout, this.training, () => this.dropoutSeed++));
   }
 }
 

@@ -6,6 +6,7 @@
 // Everything is seeded: the same seed, data and configuration give the same run.
 
 import { Adam, type AdamState } from '../engine/adam.js';
+import { CapturedStep } from '../engine/captured-step.js';
 import type { ArrayTensor } from '../engine/module.js';
 import { seededRandom } from '../engine/random.js';
 import { tensor } from '../engine/ops.js';
@@ -101,6 +102,7 @@ export async function fit(
   let adam: Adam | undefined;
   let weights: Tensor | undefined;
   let losses: Tensor[] = [];
+  let step: CapturedStep<StepInputs> | undefined;
   // Whatever fails below (a checkpoint that does not fit the model, a diverged epoch, a hook that throws), what fit
   // made is disposed before the error propagates: left to the finalizer, a model and its optimiser's three flat
   // vectors would hold device memory until some collection, while the caller goes on to its next fold.
@@ -109,6 +111,7 @@ export async function fit(
     weights = options.classWeighting ? tensor(classWeights(train, config.classes.length), [config.classes.length]).keep() : undefined;
     const state: Omit<TrainingState, 'optimizer'> = resumeFrom ? resume(model, adam, resumeFrom) : { epoch: 0, bestEpoch: 0, bestUa: -1, history: [], best: {} };
     const trainRefs = allWindows(train);
+    step = trainingStep(model, adam, config, options, weights);
     // The batch count does not depend on the shuffle, only on how many windows each speaker has.
     const stepsPerEpoch = (config.speakerNormalization ? speakerBatches(trainRefs, options.batchSize, seededRandom(0)) : batches(trainRefs, options.batchSize)).length;
 
@@ -128,23 +131,15 @@ export async function fit(
         adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
         // Per training seed as well as per step, so that seeds differ in their dropout masks too.
         model.dropoutSeed = options.seed * 1000003 + adam.stepCount;
-        const loss = tidy(() => {
-          const x = tensor(batch.samples, [batch.size, 1, config.windowSamples]);
-          const g = tensor(batch.genders, [batch.size, 2]);
-          return serLoss(model.forward(x, config.useGender ? g : undefined), batch, { genderWeight: options.genderLossWeight, classWeights: weights });
-        });
-        try {
-          loss.backwardSync();
-          adam.step();
-          adam.zeroGrad();
-          // Keep the value, drop the graph: losses are read once per epoch, not inside the step.
-          losses.push(loss.detach().keep());
-        } finally {
-          loss.dispose();
-        }
+        // Full batches replay the step recorded at the epoch's first one; the others (a speaker's last) run in full.
+        const inputs: StepInputs = [batch.samples, batch.genders, batch.labels, batch.genderLabels];
+        const loss = batch.size === options.batchSize ? step.run(...inputs) : step.runInFull(...inputs);
+        // Kept with its value only: losses are read once per epoch, not inside the step.
+        losses.push(loss.keep());
         done += refs.length;
         hooks.onBatch?.(epoch, done, trainRefs.length);
       }
+      step.dispose();
       const trainLoss = await meanOf(losses);
       // A diverged run stops here, before anything of this epoch is saved: the last checkpoint written (the
       // previous epoch's, if any) stays the last finite one.
@@ -180,9 +175,35 @@ export async function fit(
     for (const l of losses) l.dispose();
     throw e;
   } finally {
+    step?.dispose();
     adam?.dispose();
     weights?.dispose();
   }
+}
+
+type StepInputs = [samples: Float32Array, genders: Float32Array, labels: Int32Array, genderLabels: Int32Array];
+
+/** One training step on a batch's arrays: forward, loss, backward, the optimiser's step. Recorded at an epoch's first
+ * full batch and replayed for the other full ones (../engine/captured-step.ts); the trainer disposes it after each
+ * epoch, so that the next records again, with kernels tuned meanwhile, and validation has its memory. */
+function trainingStep(model: SerModel, adam: Adam, config: ModelConfig, options: TrainOptions, classWeights: Tensor | undefined): CapturedStep<StepInputs> {
+  return new CapturedStep((samples, genders, labels, genderLabels) => {
+    const size = labels.length;
+    const loss = tidy(() => {
+      const x = tensor(samples, [size, 1, config.windowSamples]);
+      const g = tensor(genders, [size, 2]);
+      return serLoss(model.forward(x, config.useGender ? g : undefined), { labels, genderLabels }, { genderWeight: options.genderLossWeight, classWeights });
+    });
+    try {
+      loss.backwardSync();
+      adam.step();
+      adam.zeroGrad();
+      return loss;
+    } catch (e) {
+      loss.dispose();
+      throw e;
+    }
+  });
 }
 
 /** Puts a checkpoint's weights and optimiser state into a new run's model and optimiser, and checks its best

@@ -1,0 +1,58 @@
+// A training step's commands, recorded once and replayed (GpuRuntime.beginRecording, endRecording and replay; the
+// engine's CapturedStep drives them), as a CUDA graph replays a captured stream: a replay encodes the recorded dispatches, copies and
+// clears again with their pipelines and bind groups, and writes only what changes per step, so that none of the
+// step's JavaScript (autograd, tensors, kernel choice, caches) runs again. What changes per step:
+// - the step's inputs: each upload the recorded step made from one of its input arrays is a slot, written from the
+//   same input at every replay (an upload of anything else is refused while recording: it would be replayed stale);
+// - per-step uniforms (a KernelCall whose params are a function: Adam's bias corrections, dropout's seed): each
+//   gets a buffer of its own, written with the function's value again at every replay.
+// Every storage buffer released while recording (the step's intermediates, its gradients) is kept by the recording
+// rather than pooled again, so that nothing else is handed a buffer that a replay writes; the buffers the step
+// binds and did not release (parameters, optimiser state, the output) must stay where they are: a replay checks
+// that each is still held, by the same acquisition, and throws if one was freed (its tensor disposed).
+
+import type { Params } from './params.js';
+import type { KernelCall } from './runtime.js';
+
+export type RecordedCommand =
+  | { kind: 'dispatch'; call: KernelCall; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup }
+  | { kind: 'copy'; src: GPUBuffer; dst: GPUBuffer; bytes: number; srcOffset: number; dstOffset: number }
+  | { kind: 'clear'; buffer: GPUBuffer; bytes: number };
+
+export class StepRecording {
+  readonly commands: RecordedCommand[] = [];
+  /** Uploads, by the index of the input whose bytes they hold. */
+  readonly inputSlots: { buffer: GPUBuffer; input: number; bytes: number; label: string }[] = [];
+  /** Per-step uniforms: each its own buffer, written with `params()` before each replay. */
+  readonly uniforms: { buffer: GPUBuffer; params: () => Params }[] = [];
+  /** Cached uniforms bound by the recorded dispatches: pinned in the binding cache while the recording lives. */
+  readonly pinned = new Set<GPUBuffer>();
+  /** Storage buffers released while recording, with the acquisition that held them (BufferPool.acquisition): the
+   * recording's until it is disposed. */
+  readonly kept = new Map<GPUBuffer, number>();
+  /** Storage buffers bound by the recorded commands. */
+  readonly bound = new Set<GPUBuffer>();
+  /** The bound buffers the recording does not keep, each with the acquisition that held it when recording ended. */
+  external: { buffer: GPUBuffer; acquired: number }[] = [];
+  /** What the step did that a replay cannot repeat, refused where it happened and again when recording ends. */
+  refusal: Error | null = null;
+  disposed = false;
+
+  constructor(
+    readonly inputs: readonly ArrayBufferView[],
+    /** The storage pool's count of acquisitions when the recording started (BufferPool.mark). */
+    readonly startedAt: number,
+    /** The tuner's revision it was recorded at: its kernels are those chosen then. */
+    readonly tunerRevision: number,
+  ) {}
+
+  /** The input whose bytes an upload holds, by identity (the array itself, or a view of the same bytes). */
+  inputOf(data: ArrayBufferView): number {
+    return this.inputs.findIndex((input) => input === data || (input.buffer === data.buffer && input.byteOffset === data.byteOffset && input.byteLength === data.byteLength));
+  }
+}
+
+/** A GPUBuffer of a binding (a whole buffer or a range of one). */
+export function bufferOf(binding: GPUBuffer | GPUBufferBinding): GPUBuffer {
+  return 'buffer' in binding ? binding.buffer : binding;
+}
