@@ -9,29 +9,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, CapturedStep, GpuError, init, seededRandom, setStepCapture, tensor, tidy, type Engine } from '../src/index.js';
 import { Linear } from '../src/engine/nn.js';
 import { affine, mean, mul } from '../src/engine/ops.js';
-import type { ModelConfig } from '../src/model/config.js';
 import { SerModel } from '../src/model/ser-model.js';
 import { toExamples } from '../src/train/dataset.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit } from '../src/train/trainer.js';
+import { tinyModel } from './tiny-experiment.js';
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await init();
 });
 
-const tiny = (classes: string[]): ModelConfig => ({
-  sampleRate: 16000,
-  windowSamples: 4000,
-  blocks: [
-    { channels: 4, kernel: 16, stride: 4, pool: 4 },
-    { channels: 8, kernel: 3, stride: 1, pool: 1 },
-  ],
-  hidden: 8,
-  dropout: 0.3,
-  useGender: true,
-  classes,
-});
 
 describe('a captured training step', () => {
   // Batches of the whole corpus (each epoch ends with a shorter one), and by speaker (each speaker's last is shorter,
@@ -41,7 +29,7 @@ describe('a captured training step', () => {
       const corpus = generateSyntheticCorpus({ speakers: 3, utterancesPerEmotion: 1, seconds: 0.5, seed: 3 });
       const examples = toExamples(corpus.utterances, corpus.classes, 4000);
       const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 5 };
-      const config = { ...tiny(corpus.classes), speakerNormalization };
+      const config = tinyModel(corpus.classes, { hidden: 8, dropout: 0.3, speakerNormalization });
       const forward = SerModel.prototype.forward;
       const train = async (capture: boolean) => {
         let forwards = 0;

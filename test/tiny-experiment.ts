@@ -1,8 +1,24 @@
 // The smallest real training run, for the tests that need its checkpoints, records or refusals: one epoch over
 // three speaker folds of a small synthetic corpus, one design, no final model, warnings kept quiet.
 
+import type { ModelConfig } from '../src/model/config.js';
 import type { ExperimentInput } from '../src/train/experiment.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+
+/** A model of two small blocks on quarter-second windows, for the training tests: seconds a run on lavapipe. */
+export const tinyModel = (classes: string[], overrides: Partial<ModelConfig> = {}): ModelConfig => ({
+  sampleRate: 16000,
+  windowSamples: 4000,
+  blocks: [
+    { channels: 4, kernel: 16, stride: 4, pool: 4 },
+    { channels: 8, kernel: 3, stride: 1, pool: 1 },
+  ],
+  hidden: 0,
+  dropout: 0,
+  useGender: true,
+  classes,
+  ...overrides,
+});
 
 /** `corpus` is what generateSyntheticCorpus returns. */
 export function tinyExperiment(

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, init } from '../src/engine/context.js';
 import type { ArrayTensor } from '../src/engine/module.js';
-import type { ModelConfig } from '../src/model/config.js';
 import { compactModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel } from '../src/model/model-file.js';
 import { SerModel } from '../src/model/ser-model.js';
@@ -26,7 +25,7 @@ import { prepareOutputDir } from '../src/io/out-dir.js';
 import { generateSyntheticCorpus, makeVoice, synthesizeUtterance } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, TrainingDivergedError, type TrainingState } from '../src/train/trainer.js';
 import { cliForTests } from './cli.js';
-import { tinyExperiment } from './tiny-experiment.js';
+import { tinyExperiment, tinyModel } from './tiny-experiment.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -37,22 +36,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const tiny = (classes: string[]): ModelConfig => ({
-  sampleRate: 16000,
-  windowSamples: 4000,
-  blocks: [
-    { channels: 4, kernel: 16, stride: 4, pool: 4 },
-    { channels: 8, kernel: 3, stride: 1, pool: 1 },
-  ],
-  hidden: 0,
-  dropout: 0,
-  useGender: true,
-  classes,
-});
 
 const corpus = generateSyntheticCorpus({ speakers: 6, utterancesPerEmotion: 1, seconds: 0.5, seed: 5 });
 
-const experiment = (outDir: string, overrides: Partial<ExperimentInput> = {}) => tinyExperiment(corpus, tiny, outDir, overrides);
+const experiment = (outDir: string, overrides: Partial<ExperimentInput> = {}) => tinyExperiment(corpus, tinyModel, outDir, overrides);
 
 function poison(model: SerModel, name: string, value: number): void {
   const t = [...model.namedParameters(), ...model.namedBuffers()].find(([n]) => n === name)![1];
@@ -64,7 +51,7 @@ describe('a diverged run', () => {
 
   it('--lr 1e308: stops in epoch 1 with an error saying the loss is not finite, and writes no checkpoint', async () => {
     const saved: number[] = [];
-    const run = fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8, lr: 1e308 }, { saveCheckpoint: async (_, s) => void saved.push(s.epoch) });
+    const run = fit(tinyModel(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8, lr: 1e308 }, { saveCheckpoint: async (_, s) => void saved.push(s.epoch) });
     await expect(run).rejects.toThrow(TrainingDivergedError);
     await expect(run).rejects.toThrow(/training diverged in epoch 1: (the mean training loss is NaN|weight ".*" is (NaN|-?Infinity)) \(not finite\).*--lr, now 1e\+308/);
     expect(saved).toEqual([]);
@@ -79,7 +66,7 @@ describe('a diverged run', () => {
         if (state.epoch === 1) poison(model, 'block0.conv.weight', NaN); // as if the weights blew up after epoch 1
       },
     };
-    await expect(fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+    await expect(fit(tinyModel(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
       /training diverged in epoch 2: the mean training loss is NaN \(not finite\)\. Stopped without saving this epoch; the last checkpoint written, if any, is epoch 1's/,
     );
     expect(saved.map((s) => s.epoch)).toEqual([1]);
@@ -94,7 +81,7 @@ describe('a diverged run', () => {
         if (state.epoch === 1) poison(model, 'block1.bn.running_mean', Infinity);
       },
     };
-    await expect(fit(tiny(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
+    await expect(fit(tinyModel(corpus.classes), examples, { examples: [] }, { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 8 }, hooks)).rejects.toThrow(
       /training diverged in epoch 2: weight "block1\.bn\.running_mean" is (NaN|Infinity) \(not finite\)/,
     );
     expect(saved).toEqual([1]);
@@ -109,7 +96,7 @@ describe('a fit that fails', () => {
   const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 8 };
   let checkpoint: { weights: Record<string, ArrayTensor>; state: TrainingState };
   beforeAll(async () => {
-    const { model } = await fit(tiny(corpus.classes), examples, { examples: [] }, { ...options, epochs: 1 }, {
+    const { model } = await fit(tinyModel(corpus.classes), examples, { examples: [] }, { ...options, epochs: 1 }, {
       saveCheckpoint: async (m, state) => void (checkpoint = { weights: await m.stateDict(), state }),
     });
     model.dispose();
@@ -134,7 +121,7 @@ describe('a fit that fails', () => {
   it('resumed from weights that do not fit the model: names them, trains nothing and leaves nothing allocated', async () => {
     const steps: number[] = [];
     const wrong = resumeFrom((c) => (c.weights['block0.conv.weight'] = { shape: [4, 1, 8], data: new Float32Array(32) }));
-    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
+    expect(await failure(() => fit(tinyModel(corpus.classes), examples, { examples: [] }, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
       message: "fit: cannot resume: the checkpoint's weights do not fit the model: loadStateDict: block0.conv.weight has shape [4,1,8] but the model expects [4,1,16]",
       leftAllocated: 0,
     });
@@ -144,12 +131,12 @@ describe('a fit that fails', () => {
   it('resumed from optimiser state that does not fit the model: names it and leaves nothing allocated', async () => {
     const size = checkpoint.state.optimizer.m[2].length;
     const short = resumeFrom((c) => (c.state.optimizer = { ...c.state.optimizer, m: c.state.optimizer.m.map((m, i) => (i === 2 ? m.subarray(1) : m)) }));
-    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, short))).toEqual({
+    expect(await failure(() => fit(tinyModel(corpus.classes), examples, { examples: [] }, options, {}, short))).toEqual({
       message: `fit: cannot resume: the checkpoint's optimiser state does not fit the model: optimizer state: m[2] has ${size - 1} values, parameter 2 ${size}`,
       leftAllocated: 0,
     });
     const fewer = resumeFrom((c) => (c.state.optimizer = { ...c.state.optimizer, v: c.state.optimizer.v.slice(1) }));
-    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, fewer))).toEqual({
+    expect(await failure(() => fit(tinyModel(corpus.classes), examples, { examples: [] }, options, {}, fewer))).toEqual({
       message: expect.stringMatching(/^fit: cannot resume: the checkpoint's optimiser state does not fit the model: optimizer state has \d+ moments, the model \d+ parameters$/),
       leftAllocated: 0,
     });
@@ -159,7 +146,7 @@ describe('a fit that fails', () => {
     const steps: number[] = [];
     const wrong = resumeFrom((c) => (c.state.best = { ...c.weights, 'block1.bn.weight': { shape: [9], data: new Float32Array(9) } }));
     const validation = { examples: examples.slice(0, 4) };
-    expect(await failure(() => fit(tiny(corpus.classes), examples, validation, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
+    expect(await failure(() => fit(tinyModel(corpus.classes), examples, validation, options, { onBatch: (e) => void steps.push(e) }, wrong))).toEqual({
       message: "fit: cannot resume: the checkpoint's best weights do not fit the model: loadStateDict: block1.bn.weight has shape [9] but the model expects [8]",
       leftAllocated: 0,
     });
@@ -172,12 +159,12 @@ describe('a fit that fails', () => {
         if (done > 8) throw new Error('stopped by the hook');
       },
     };
-    expect(await failure(() => fit(tiny(corpus.classes), examples, { examples: [] }, options, hooks))).toEqual({ message: 'stopped by the hook', leftAllocated: 0 });
+    expect(await failure(() => fit(tinyModel(corpus.classes), examples, { examples: [] }, options, hooks))).toEqual({ message: 'stopped by the hook', leftAllocated: 0 });
   });
 
   it('still resumes from a checkpoint that fits', async () => {
     const before = engine().backend.counters().liveBuffers;
-    const { model, history } = await fit(tiny(corpus.classes), examples, { examples: [] }, options, {}, resumeFrom(() => undefined));
+    const { model, history } = await fit(tinyModel(corpus.classes), examples, { examples: [] }, options, {}, resumeFrom(() => undefined));
     expect(history.map((r) => r.epoch)).toEqual([1, 2]);
     model.dispose();
     expect(engine().backend.counters().liveBuffers).toBe(before);
@@ -252,7 +239,7 @@ describe('runExperiment', () => {
       const relabelled = corpus.utterances.map((u, i) => (i === 3 ? { ...u, emotion: u.emotion === 'sad' ? 'happy' : 'sad' } : u));
       await expect(resume({ utterances: relabelled })).rejects.toThrow(/data: .*the files, their labels or their audio differ/);
       await expect(resume({ folds: { kind: 'kfold', k: 2 } })).rejects.toThrow(/folds\.k: 3 in the interrupted run vs 2 now/);
-      await expect(resume({ modelConfig: (c) => ({ ...tiny(c), hidden: 4 }) })).rejects.toThrow(/model\.hidden: 0 in the interrupted run vs 4 now/);
+      await expect(resume({ modelConfig: (c) => ({ ...tinyModel(c), hidden: 4 }) })).rejects.toThrow(/model\.hidden: 0 in the interrupted run vs 4 now/);
       await expect(resume({ conditions: ['none'] })).rejects.toThrow(/conditions: \["concat"\] in the interrupted run vs \["none"\] now/);
     });
 
