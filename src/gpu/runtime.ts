@@ -193,7 +193,7 @@ export class GpuRuntime {
       const input = this.recording.inputOf(data);
       if (input < 0) {
         this.storage.release(buffer);
-        throw new GpuError(`recording a step: it uploads "${label}" (${data.byteLength} bytes), which is none of its inputs: a replay would upload the recorded values again; pass what changes per step as an input of the step`);
+        throw new GpuError(`recording a step: it uploads "${label}" (${data.byteLength} bytes), which is none of its inputs: a replay would upload the recorded values again; make what stays the same before the step, and pass what changes per step as an input of the step`);
       }
       this.recording.inputSlots.push({ buffer, input, bytes: data.byteLength, label });
     }
