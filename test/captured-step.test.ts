@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, CapturedStep, GpuError, init, seededRandom, setStepCapture, tensor, tidy, type Engine } from '../src/index.js';
 import { Linear } from '../src/engine/nn.js';
 import { affine, mean, mul } from '../src/engine/ops.js';
+import type { ModelConfig } from '../src/model/config.js';
 import { SerModel } from '../src/model/ser-model.js';
 import { toExamples } from '../src/train/dataset.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
@@ -22,14 +23,22 @@ beforeAll(async () => {
 
 
 describe('a captured training step', () => {
-  // Batches of the whole corpus (each epoch ends with a shorter one), and by speaker (each speaker's last is shorter,
-  // and any may come first).
-  for (const speakerNormalization of [false, true]) {
-    it(`trains as running every step does, bit for bit: two epochs with dropout, batch norm and shorter batches${speakerNormalization ? ', by speaker' : ''}`, async () => {
+  // The raw-waveform blocks, batches of the whole corpus (each epoch ends with a shorter one) and the gender
+  // concatenated; and the default model's design: the learned filter bank, statistics pooling, the gender through
+  // FiLM and batches by speaker (each speaker's last is shorter, and any may come first).
+  const designs: [string, Partial<ModelConfig>][] = [
+    ['raw waveform, concat', {}],
+    [
+      'filter bank, statistics pooling, FiLM, by speaker',
+      { frontEnd: { filters: 8, kernel: 64, hop: 32, minHz: 60, maxHz: 7600 }, blocks: [{ channels: 8, kernel: 3, stride: 1, pool: 2 }], pooling: 'stats', fusion: 'film', speakerNormalization: true },
+    ],
+  ];
+  for (const [name, design] of designs) {
+    it(`trains as running every step does, bit for bit: two epochs with dropout, batch norm and shorter batches; ${name}`, async () => {
       const corpus = generateSyntheticCorpus({ speakers: 3, utterancesPerEmotion: 1, seconds: 0.5, seed: 3 });
       const examples = toExamples(corpus.utterances, corpus.classes, 4000);
       const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 5 };
-      const config = tinyModel(corpus.classes, { hidden: 8, dropout: 0.3, speakerNormalization });
+      const config = tinyModel(corpus.classes, { hidden: 8, dropout: 0.3, ...design });
       const forward = SerModel.prototype.forward;
       const train = async (capture: boolean) => {
         let forwards = 0;
