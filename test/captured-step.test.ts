@@ -125,6 +125,19 @@ describe('a captured training step', () => {
     expect(await run(true)).toEqual(every);
   });
 
+  it('replays in the same buffers: the pool creates none after the first replay', async () => {
+    const rt = engine.runtime!;
+    const { step, dispose } = linearStep();
+    const counts: number[] = [];
+    for (let k = 0; k < 20; k++) {
+      step.run(Float32Array.from({ length: 12 }, (_, i) => i * k)).dispose();
+      await rt.sync();
+      counts.push(rt.counters().allocatedBuffers);
+    }
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    dispose();
+  });
+
   it('records again once the tuner has chosen other kernels, and after dispose', async () => {
     const { step, ran, dispose } = linearStep();
     const tuner = engine.runtime!.tuner;
