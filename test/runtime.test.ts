@@ -365,15 +365,15 @@ describe('GPU runtime', () => {
     rt.clear(a, 256);
     rt.flush();
     const cache = new BindingCache(device, { uniforms: 3, bindGroups: 5 });
-    const params = (v: number) => new Params().u32(64).f32(v);
-    expect(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add')).toBe(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add'));
-    expect(cache.bindGroup(pipeline, cache.uniformFor(params(2), false), [a], () => 'add')).not.toBe(cache.bindGroup(pipeline, cache.uniformFor(params(1), false), [a], () => 'add'));
+    const group = (v: number) => cache.bindGroup(pipeline, cache.uniformFor(new Params().u32(64).f32(v), false), [a], () => 'add');
+    expect(group(1)).toBe(group(1));
+    expect(group(2)).not.toBe(group(1));
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     for (let v = 1; v <= 10; v++) {
-      pass.setBindGroup(0, cache.bindGroup(pipeline, cache.uniformFor(params(v), false), [a], () => 'add'));
+      pass.setBindGroup(0, group(v));
       pass.dispatchWorkgroups(1);
       expect(cache.stats().uniforms).toBeLessThanOrEqual(3);
       expect(cache.stats().bindGroups).toBeLessThanOrEqual(5);

@@ -123,6 +123,12 @@ describe('tuner', () => {
     const tuner = new Tuner();
     expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(slow);
     expect(tuner.pending).toBe(0);
+    // Turning it on changes what `choose` may return: the revision moves; setting it as it is does not.
+    const revision = tuner.revision;
+    tuner.enabled = false;
+    expect(tuner.revision).toBe(revision);
+    tuner.enabled = true;
+    expect(tuner.revision).toBe(revision + 1);
   });
 
   it('while on, queues a new problem, times its candidates and then answers with the fastest', async () => {
@@ -132,7 +138,10 @@ describe('tuner', () => {
     tuner.onTuned = async (results) => void saved.push(...results.map((r) => r.problem));
     expect(tuner.choose('p', () => slow, all, [{ length: 16 }])).toBe(slow);
     expect(tuner.pending).toBe(1);
+    // A recorded step (src/gpu/step-recording.ts) is recorded again once the revision moves: at each choice.
+    const revision = tuner.revision;
     const [result] = await tuner.tune(rt);
+    expect(tuner.revision).toBeGreaterThan(revision);
     expect(saved).toEqual(['p']);
     expect(result.problem).toBe('p');
     expect(result.chosen).toBe('fast');
