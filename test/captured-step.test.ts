@@ -6,7 +6,7 @@
 // records nothing.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam, CapturedStep, GpuError, init, seededRandom, setStepCapture, tensor, tidy, type Engine } from '../src/index.js';
+import { Adam, CapturedStep, init, seededRandom, setStepCapture, tensor, tidy, type Engine } from '../src/index.js';
 import { Linear } from '../src/engine/nn.js';
 import { affine, mean, mul } from '../src/engine/ops.js';
 import type { ModelConfig } from '../src/model/config.js';
@@ -20,7 +20,6 @@ let engine: Engine;
 beforeAll(async () => {
   engine = await init();
 });
-
 
 describe('a captured training step', () => {
   // The raw-waveform blocks, batches of the whole corpus (each epoch ends with a shorter one) and the gender
@@ -201,14 +200,31 @@ describe('a captured training step', () => {
     const { adam, step, dispose } = linearStep();
     step.run(new Float32Array(12)).dispose();
     const counted = adam.stepCount;
-    // The optimiser's flat vectors (the parameters live in one) are freed; another tensor takes the buffer.
+    // The optimiser's flat vectors (the parameters live in one) are freed.
     adam.dispose();
-    const next = tensor(new Float32Array(64), [64]).keep();
     expect(() => step.run(new Float32Array(12))).toThrow(/replay: buffer ".*", which the recorded step binds, was freed since it was recorded/);
     // Refused before anything ran: the optimiser did not count a step.
     expect(adam.stepCount).toBe(counted);
-    next.dispose();
     dispose();
+  });
+
+  it('tells a buffer handed out again from the one it recorded: the acquisition, not only whether it is held', async () => {
+    const rt = engine.runtime!;
+    // A size of its own bucket, so that the pool hands the same buffer out again.
+    const bytes = 3 * 2 ** 20 + 4;
+    const external = rt.allocate(bytes, 'external');
+    rt.beginRecording([]);
+    rt.clear(external, bytes);
+    const recording = rt.endRecording();
+    rt.replay(recording, []);
+    rt.release(external);
+    rt.flush();
+    const again = rt.allocate(bytes, 'again');
+    expect(again).toBe(external);
+    expect(() => rt.replay(recording, [])).toThrow(/buffer "external", which the recorded step binds, was freed since it was recorded/);
+    rt.release(again);
+    rt.disposeRecording(recording);
+    await rt.sync();
   });
 
   it('runs the step every time on the CPU backend, which records nothing', async () => {
