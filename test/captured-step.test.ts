@@ -191,6 +191,9 @@ describe('a captured training step', () => {
     // Refused where the read is, and by the run, whether or not the step awaits it.
     expect(() => reading.run(new Float32Array(4))).toThrow(/waits for the device \(a read or a sync\), which a replay would not/);
     await expect(read).rejects.toThrow(/waits for the device/);
+    // An async step (await loss.backward()) would go on after its recording ended.
+    const asynchronous = new CapturedStep((async (x: Float32Array) => tensor(x, [4])) as unknown as (x: Float32Array) => ReturnType<typeof tensor>);
+    expect(() => asynchronous.run(new Float32Array(4))).toThrow(/returned a promise: a step runs synchronously \(loss.backwardSync\(\)/);
     constant.dispose();
     await rt.sync();
     expect(rt.counters().liveBuffers).toBe(live);

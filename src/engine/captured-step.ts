@@ -102,6 +102,11 @@ export class CapturedStep<Inputs extends ArrayBufferView[]> {
   }
 
   private detached(output: Tensor): Tensor {
+    if (output instanceof Promise) {
+      // What it resolves to is not the caller's to free: freed here.
+      output.then((t: unknown) => t instanceof Tensor && t.dispose(), () => undefined);
+      throw new Error('CapturedStep: the step returned a promise: a step runs synchronously (loss.backwardSync(), not await loss.backward())');
+    }
     if (!(output instanceof Tensor)) throw new Error(`CapturedStep: the step returned ${typeof output}, not a tensor`);
     const kept = output.detach();
     output.dispose();
