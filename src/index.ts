@@ -12,7 +12,7 @@ export { seededRandom } from './engine/random.js';
 // torch.optim.Adam's weight_decay; test/export.test.ts checks the steps against torch.optim.AdamW.
 export { Adam, Adam as AdamW, type AdamConfig } from './engine/adam.js';
 export { CapturedStep, onReplay, setStepCapture } from './engine/captured-step.js';
-export { GpuError } from './gpu/runtime.js';
+export { GpuError } from './gpu/gpu-error.js';
 export { formatProfile, type KernelTime } from './gpu/profiler.js';
 export type { Backend, Storage } from './kernels/backend.js';
 export { conv1dGeometry, pool1dGeometry, type Conv1dParams, type Conv1dGeometry, type Pool1dParams, type Pool1dGeometry } from './kernels/geometry.js';

@@ -13,6 +13,7 @@ import { BindingCache } from './binding-cache.js';
 import { BufferPool, type PoolCounters } from './buffer-pool.js';
 import type { DeviceProfile, GpuDevice } from './device.js';
 import { DeviceTimer } from './device-timer.js';
+import { GpuError } from './gpu-error.js';
 import { politeFor, waitPolitely } from './polite-wait.js';
 import { Profiler } from './profiler.js';
 import type { Params } from './params.js';
@@ -37,8 +38,6 @@ export interface KernelCall {
   buffers: Binding[];
   workgroups: [number, number?, number?];
 }
-
-export class GpuError extends Error {}
 
 /** A dispatch's name in errors and labels: the kernel and its shapes. Built only when needed (a new bind group
  * or batch, an error, the profiler): a string per dispatch is host time a training step does not need. */
@@ -177,11 +176,8 @@ export class GpuRuntime {
 
   release(buffer: GPUBuffer): void {
     // A recorded step's replays write it: kept out of the pool while the recording lives.
-    const recording = this.recording;
-    if (!recording) return this.storage.release(buffer);
-    const acquired = this.storage.acquisition(buffer);
-    if (acquired === undefined || recording.kept.has(buffer)) throw new Error(`buffer "${buffer.label}" released twice or not from this pool`);
-    recording.kept.set(buffer, acquired);
+    if (this.recording) this.recording.keep(buffer, this.storage.acquisition(buffer));
+    else this.storage.release(buffer);
   }
 
   /** A new buffer holding `data`. `constant`: data that is the same whenever the calling code runs (a backward
@@ -511,22 +507,11 @@ export class GpuRuntime {
     const recording = this.recording;
     if (!recording) throw new GpuError('endRecording: no step is being recorded');
     this.recording = null;
-    const refuse = (error: Error) => {
+    try {
+      recording.finish((buffer) => this.storage.acquisition(buffer));
+    } catch (e) {
       this.disposeRecording(recording);
-      return error;
-    };
-    if (recording.refusal) throw refuse(recording.refusal);
-    const kept = recording.kept;
-    // Made before the step (acquired before it began) and freed by it.
-    const stale = [...recording.bound].find((buffer) => (kept.get(buffer) ?? Infinity) <= recording.startedAt);
-    if (stale) {
-      throw refuse(new GpuError(`recording a step: it frees buffer "${stale.label}", made before the step and read by it: a replay would read the recorded values again (update state in place, as the optimiser and batch norm do)`));
-    }
-    for (const buffer of recording.bound) {
-      if (kept.has(buffer)) continue;
-      const acquired = this.storage.acquisition(buffer);
-      if (acquired === undefined) throw refuse(new GpuError(`recording a step: it binds buffer "${buffer.label}", which nothing holds (a disposed tensor's?)`));
-      recording.external.push({ buffer, acquired });
+      throw e;
     }
     return recording;
   }
@@ -548,19 +533,9 @@ export class GpuRuntime {
    * its uniforms read). Throws, having run and written nothing, if an input's size is not the recorded one or a
    * buffer the step binds and does not keep was freed since. */
   replay(recording: StepRecording, inputs: readonly ArrayBufferView[], prepare?: () => void): void {
-    if (recording.disposed) throw new GpuError('replay: the recorded step was disposed');
     if (this.recording) throw new GpuError('replay: a step is being recorded (a replay would be recorded into it)');
     if (this.lost) throw this.lost;
-    for (const { buffer, acquired } of recording.external) {
-      if (this.storage.acquisition(buffer) !== acquired) {
-        throw new GpuError(`replay: buffer "${buffer.label}", which the recorded step binds, was freed since it was recorded (a tensor the step uses, such as a parameter, was disposed): record the step again`);
-      }
-    }
-    if (inputs.length !== recording.inputs.length) throw new GpuError(`replay: ${inputs.length} inputs for a step recorded with ${recording.inputs.length}`);
-    for (const slot of recording.inputSlots) {
-      const bytes = inputs[slot.input].byteLength;
-      if (bytes !== slot.bytes) throw new GpuError(`replay: input ${slot.input} ("${slot.label}") has ${bytes} bytes, ${slot.bytes} when the step was recorded: record a step of this shape`);
-    }
+    recording.checkReplay(inputs, (buffer) => this.storage.acquisition(buffer));
     prepare?.();
     // The previous replay's commands are submitted before these writes, which would otherwise overtake them.
     this.flush();

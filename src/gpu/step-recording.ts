@@ -12,7 +12,11 @@
 // that each is still held, by the same acquisition, and throws if one was freed (its tensor disposed).
 
 import type { Params } from './params.js';
+import { GpuError } from './gpu-error.js';
 import type { KernelCall } from './runtime.js';
+
+/** The storage pool's count of acquisitions at which it handed a buffer out, while it is held (BufferPool.acquisition). */
+type Acquisition = (buffer: GPUBuffer) => number | undefined;
 
 export type RecordedCommand =
   | { kind: 'dispatch'; call: KernelCall; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup }
@@ -45,6 +49,45 @@ export class StepRecording {
     /** The tuner's revision it was recorded at: its kernels are those chosen then. */
     readonly tunerRevision: number,
   ) {}
+
+  /** A buffer released while recording, held by `acquired` until then: kept rather than pooled again. */
+  keep(buffer: GPUBuffer, acquired: number | undefined): void {
+    if (acquired === undefined || this.kept.has(buffer)) throw new Error(`buffer "${buffer.label}" released twice or not from this pool`);
+    this.kept.set(buffer, acquired);
+  }
+
+  /** Ends the recording: throws what the step did that a replay could not repeat, else notes each bound buffer it
+   * does not keep with the acquisition that holds it now. */
+  finish(acquisition: Acquisition): void {
+    if (this.refusal) throw this.refusal;
+    // Made before the step (acquired before it began) and freed by it.
+    const stale = [...this.bound].find((buffer) => (this.kept.get(buffer) ?? Infinity) <= this.startedAt);
+    if (stale) {
+      throw new GpuError(`recording a step: it frees buffer "${stale.label}", made before the step and read by it: a replay would read the recorded values again (update state in place, as the optimiser and batch norm do)`);
+    }
+    for (const buffer of this.bound) {
+      if (this.kept.has(buffer)) continue;
+      const acquired = acquisition(buffer);
+      if (acquired === undefined) throw new GpuError(`recording a step: it binds buffer "${buffer.label}", which nothing holds (a disposed tensor's?)`);
+      this.external.push({ buffer, acquired });
+    }
+  }
+
+  /** Throws if a replay with `inputs` would not run the recorded step: the recording disposed, an input of another
+   * size, or a buffer it binds and does not keep freed since (held now by another acquisition, or by none). */
+  checkReplay(inputs: readonly ArrayBufferView[], acquisition: Acquisition): void {
+    if (this.disposed) throw new GpuError('replay: the recorded step was disposed');
+    for (const { buffer, acquired } of this.external) {
+      if (acquisition(buffer) !== acquired) {
+        throw new GpuError(`replay: buffer "${buffer.label}", which the recorded step binds, was freed since it was recorded (a tensor the step uses, such as a parameter, was disposed): record the step again`);
+      }
+    }
+    if (inputs.length !== this.inputs.length) throw new GpuError(`replay: ${inputs.length} inputs for a step recorded with ${this.inputs.length}`);
+    for (const slot of this.inputSlots) {
+      const bytes = inputs[slot.input].byteLength;
+      if (bytes !== slot.bytes) throw new GpuError(`replay: input ${slot.input} ("${slot.label}") has ${bytes} bytes, ${slot.bytes} when the step was recorded: record a step of this shape`);
+    }
+  }
 
   /** The input whose bytes an upload holds, by identity (the array itself, or a view of the same bytes). */
   inputOf(data: ArrayBufferView): number {
