@@ -1,9 +1,10 @@
 // A training step's commands, recorded once and replayed (GpuRuntime.beginRecording, endRecording and replay; the
-// engine's CapturedStep drives them), as a CUDA graph replays a captured stream: a replay encodes the recorded dispatches, copies and
-// clears again with their pipelines and bind groups, and writes only what changes per step, so that none of the
-// step's JavaScript (autograd, tensors, kernel choice, caches) runs again. What changes per step:
+// engine's CapturedStep drives them), as a CUDA graph replays a captured stream: a replay encodes the recorded
+// dispatches, copies and clears again with their pipelines and bind groups, and writes only what changes per step, so
+// that none of the step's JavaScript (autograd, tensors, kernel choice, caches) runs again. What changes per step:
 // - the step's inputs: each upload the recorded step made from one of its input arrays is a slot, written from the
-//   same input at every replay (an upload of anything else is refused while recording: it would be replayed stale);
+//   same input at every replay (an upload of anything else is refused while recording, it would be replayed stale,
+//   unless marked constant: the backward pass's seed of ones);
 // - per-step uniforms (a KernelCall whose params are a function: Adam's bias corrections, dropout's seed): each
 //   gets a buffer of its own, written with the function's value again at every replay.
 // Every storage buffer released while recording (the step's intermediates, its gradients) is kept by the recording
