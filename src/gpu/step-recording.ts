@@ -16,7 +16,8 @@ import type { Params } from './params.js';
 import { GpuError } from './gpu-error.js';
 import type { KernelCall } from './runtime.js';
 
-/** The storage pool's count of acquisitions at which it handed a buffer out, while it is held (BufferPool.acquisition). */
+/** The storage pool's count of acquisitions at which it handed a buffer out, while it is held
+ * (BufferPool.acquisition). */
 type Acquisition = (buffer: GPUBuffer) => number | undefined;
 
 export type RecordedCommand =
