@@ -118,7 +118,7 @@ export class GpuRuntime {
   private dispatchesAtSettle = 0;
   /** While `precompile` records: the compiles its dispatches started (they are not run). */
   private compiles: Promise<unknown>[] | null = null;
-  /** While a step is recorded (`record`): its recording. */
+  /** While a step is recorded (`beginRecording` to `endRecording`): its recording. */
   private recording: StepRecording | null = null;
 
   /** Set once the device is lost: every later use of this runtime throws it, where WebGPU would carry on
@@ -529,7 +529,7 @@ export class GpuRuntime {
   }
 
   /** Records a recorded step's commands again into the open batch, after writing its inputs (by index, as given to
-   * `record`) and its per-step uniforms; `prepare` runs just before those writes (the host work of the step that
+   * `beginRecording`) and its per-step uniforms; `prepare` runs just before those writes (the host work of the step that
    * its uniforms read). Throws, having run and written nothing, if an input's size is not the recorded one or a
    * buffer the step binds and does not keep was freed since. */
   replay(recording: StepRecording, inputs: readonly ArrayBufferView[], prepare?: () => void): void {
@@ -547,8 +547,8 @@ export class GpuRuntime {
     for (const uniform of recording.uniforms) queue.writeBuffer(uniform.buffer, 0, uniform.params().bytes());
     for (const command of recording.commands) {
       if (command.kind === 'dispatch') this.encode(command.call, command.pipeline, command.bindGroup);
-      else if (command.kind === 'copy') this.encoderCommand('copy').copyBufferToBuffer(command.src, command.srcOffset, command.dst, command.dstOffset, Math.ceil(command.bytes / 4) * 4);
-      else this.encoderCommand('clear').clearBuffer(command.buffer, 0, Math.ceil(command.bytes / 4) * 4);
+      else if (command.kind === 'copy') this.copy(command.src, command.dst, command.bytes, command.srcOffset, command.dstOffset);
+      else this.clear(command.buffer, command.bytes);
     }
   }
 
