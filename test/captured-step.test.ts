@@ -137,6 +137,26 @@ describe('a captured training step', () => {
     dispose();
   });
 
+  it('runs inputs of other sizes than the recorded ones in full, and replays those of the recorded sizes', async () => {
+    let ran = 0;
+    const step = new CapturedStep((x: Float32Array) => {
+      ran++;
+      return tidy(() => mean(tensor(x, [x.length])));
+    });
+    const value = async (x: number[]) => {
+      const t = step.run(Float32Array.from(x));
+      const [v] = await t.toArray();
+      t.dispose();
+      return v;
+    };
+    expect(await value([1, 2, 3, 4])).toBe(2.5);
+    expect(await value([1, 2, 3, 4, 5, 6])).toBe(3.5);
+    expect(ran).toBe(2);
+    expect(await value([5, 6, 7, 8])).toBe(6.5);
+    expect(ran).toBe(2);
+    step.dispose();
+  });
+
   it('records again once the tuner has chosen other kernels, and after dispose', async () => {
     const { step, ran, dispose } = linearStep();
     const tuner = engine.runtime!.tuner;

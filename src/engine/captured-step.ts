@@ -36,7 +36,7 @@ export function setStepCapture(on: boolean): void {
 }
 
 export class CapturedStep<Inputs extends ArrayBufferView[]> {
-  private recorded: { backend: WebGpuBackend; recording: StepRecording; output: Tensor; hooks: (() => void)[]; sizes: number[] } | null = null;
+  private recorded: { backend: WebGpuBackend; recording: StepRecording; output: Tensor; hooks: (() => void)[] } | null = null;
 
   /** `step` runs the whole step on tensors it makes from `inputs`, and returns one tensor (the loss). */
   constructor(private readonly step: (...inputs: Inputs) => Tensor) {}
@@ -49,7 +49,7 @@ export class CapturedStep<Inputs extends ArrayBufferView[]> {
     if (!enabled || !(backend instanceof WebGpuBackend)) return this.runInFull(...inputs);
     // Recorded afresh: a step of another device (init() after a loss), or one whose kernels were tuned since.
     if (this.recorded && (this.recorded.backend !== backend || !backend.rt.isCurrent(this.recorded.recording))) this.dispose();
-    if (this.recorded && inputs.some((input, i) => input.byteLength !== this.recorded!.sizes[i])) return this.runInFull(...inputs);
+    if (this.recorded && !this.recorded.recording.fits(inputs)) return this.runInFull(...inputs);
     if (!this.recorded) this.recorded = this.record(backend, inputs);
     else {
       const hooks = this.recorded.hooks;
@@ -94,7 +94,7 @@ export class CapturedStep<Inputs extends ArrayBufferView[]> {
       replayHooks = null;
     }
     try {
-      return { backend, recording: rt.endRecording(), output, hooks, sizes: inputs.map((input) => input.byteLength) };
+      return { backend, recording: rt.endRecording(), output, hooks };
     } catch (e) {
       output.dispose();
       throw e;

@@ -91,6 +91,11 @@ export class StepRecording {
     }
   }
 
+  /** Whether `inputs` are as many, and each of the size, as those recorded. */
+  fits(inputs: readonly ArrayBufferView[]): boolean {
+    return inputs.length === this.inputs.length && inputs.every((input, i) => input.byteLength === this.inputs[i].byteLength);
+  }
+
   /** The input whose bytes an upload holds, by identity (the array itself, or a view of the same bytes). */
   inputOf(data: ArrayBufferView): number {
     return this.inputs.findIndex((input) => input === data || (input.buffer === data.buffer && input.byteOffset === data.byteOffset && input.byteLength === data.byteLength));
