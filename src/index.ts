@@ -6,7 +6,7 @@ export type { TuningResult } from './gpu/tuner.js';
 export { Tensor, ShapeError, tidy, tidyAsync, noGrad, withoutGrad } from './engine/tensor.js';
 export * from './engine/ops.js';
 export { Module, type ArrayTensor } from './engine/module.js';
-export { Conv1d, Linear, BatchNorm1d } from './engine/nn.js';
+export { Conv1d, Linear, BatchNorm1d, type LinearInit } from './engine/nn.js';
 export { seededRandom } from './engine/random.js';
 // AdamW is the accurate name: weightDecay is decoupled (torch.optim.AdamW), not an L2 term in the gradient as
 // torch.optim.Adam's weight_decay; test/export.test.ts checks the steps against torch.optim.AdamW.

@@ -7,7 +7,7 @@ import { init } from '../src/engine/context.js';
 import { mul, sum, tensor } from '../src/engine/ops.js';
 import { seededRandom } from '../src/engine/random.js';
 import { adaptationBatches, adaptNormalization, normalizationState, restoreNormalization } from '../src/model/adapt.js';
-import { compactModelConfig, defaultModelConfig, withGenderDesign, type ModelConfig } from '../src/model/config.js';
+import { compactModelConfig, defaultModelConfig, withGenderDesign, type GenderDesign, type ModelConfig } from '../src/model/config.js';
 import { FilterBank, melGaborKernels, type FilterBankConfig } from '../src/model/filterbank.js';
 import { SerModel, serLoss, statisticsPooling } from '../src/model/ser-model.js';
 import { Adam } from '../src/engine/adam.js';
@@ -164,6 +164,37 @@ describe('SER model', () => {
       expect(m.films).toHaveLength(0);
       expect(m.hidden!.weight.shape).toEqual([8, 2 * 4]);
     }
+  });
+
+  it('the designs of one seed share every layer they have in common; concat adds only its gender columns', async () => {
+    await init({ backend: 'cpu' });
+    const weights = async (design: GenderDesign, seed = 3) => {
+      const model = new SerModel(withGenderDesign(tiny(), design), seed);
+      return new Map(await Promise.all(model.namedParameters().map(async ([name, t]) => [name, Array.from(await t.toArray())] as const)));
+    };
+    const none = await weights('none');
+    const concat = await weights('concat');
+    const aux = await weights('aux');
+    const film = await weights('film');
+    for (const [name, values] of none) {
+      expect(aux.get(name), name).toEqual(values);
+      // FiLM's gender head reads the filter bank's statistics: another shape.
+      if (!name.startsWith('gender.')) expect(film.get(name), name).toEqual(values);
+    }
+    for (const [name, values] of none) {
+      if (name !== 'hidden.weight') expect(concat.get(name), name).toEqual(values);
+    }
+    // hidden.weight [8, 8 pooled + 2 gender]: the pooled columns are none's, row by row.
+    const joined = concat.get('hidden.weight')!;
+    const genderColumns: number[] = [];
+    for (let o = 0; o < 8; o++) {
+      expect(joined.slice(o * 10, o * 10 + 8)).toEqual(none.get('hidden.weight')!.slice(o * 8, o * 8 + 8));
+      genderColumns.push(...joined.slice(o * 10 + 8, o * 10 + 10));
+    }
+    expect(new Set(genderColumns).size).toBe(16);
+    expect(Math.max(...genderColumns.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(8));
+    // Another seed draws other weights.
+    expect((await weights('none', 4)).get('hidden.weight')).not.toEqual(none.get('hidden.weight'));
   });
 
   it('a training step of the default model records at most 60 dispatches on WebGPU (the bench census lists them)', async () => {

@@ -6,7 +6,7 @@
 import { nonNegativeInt, positiveInt } from './checks.js';
 import { Module } from './module.js';
 import { batchNorm1d, conv1d, linear, ones, tensor, zeros, type Conv1dOptions } from './ops.js';
-import type { Tensor } from './tensor.js';
+import { ShapeError, type Tensor } from './tensor.js';
 
 function uniform(shape: number[], bound: number, random: () => number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -41,20 +41,34 @@ export class Conv1d extends Module {
   }
 }
 
+/** A Linear's initial weight [out, in] and bias [out], given rather than drawn. */
+export interface LinearInit {
+  weight: Float32Array;
+  bias: Float32Array;
+}
+
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    random: () => number = Math.random,
+    init: (() => number) | LinearInit = Math.random,
   ) {
     super();
     positiveInt(inFeatures, 'Linear: inFeatures');
     positiveInt(outFeatures, 'Linear: outFeatures');
-    const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.parameter('weight', uniform([outFeatures, inFeatures], bound, random));
-    this.bias = this.parameter('bias', uniform([outFeatures], bound, random));
+    if (typeof init === 'function') {
+      const bound = 1 / Math.sqrt(inFeatures);
+      this.weight = this.parameter('weight', uniform([outFeatures, inFeatures], bound, init));
+      this.bias = this.parameter('bias', uniform([outFeatures], bound, init));
+    } else {
+      if (init.weight.length !== outFeatures * inFeatures || init.bias.length !== outFeatures) {
+        throw new ShapeError(`Linear(${inFeatures}, ${outFeatures}): initial weight of ${init.weight.length} and bias of ${init.bias.length} values, expected ${outFeatures * inFeatures} and ${outFeatures}`);
+      }
+      this.weight = this.parameter('weight', tensor(init.weight, [outFeatures, inFeatures]));
+      this.bias = this.parameter('bias', tensor(init.bias, [outFeatures]));
+    }
   }
   forward(x: Tensor, activation?: 'relu'): Tensor {
     return linear(x, this.weight, this.bias, activation);

@@ -15,3 +15,12 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The seed of stream `index` of `seed`'s family (the murmur3 finaliser of both), for parts that draw from streams
+ * of their own so that what one part draws does not shift another's draws. */
+export function streamSeed(seed: number, index: number): number {
+  let h = ((seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}

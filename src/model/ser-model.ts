@@ -10,8 +10,8 @@
 //     → (concat gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
 //   gender logits [N,2] ← linear ← pooled features (FiLM: the filter bank's statistics, which gender does not shape)
 
-import { BatchNorm1d, Conv1d, Linear } from '../engine/nn.js';
-import { seededRandom } from '../engine/random.js';
+import { BatchNorm1d, Conv1d, Linear, type LinearInit } from '../engine/nn.js';
+import { seededRandom, streamSeed } from '../engine/random.js';
 import { Module } from '../engine/module.js';
 import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, statsPool } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
@@ -77,7 +77,13 @@ export class SerModel extends Module {
 
   constructor(readonly config: ModelConfig, seed = 1) {
     super();
+    // Each part draws from a stream of its own, so that the gender designs (concat, film, aux, none) of one seed
+    // start every layer they share from the same weights: a design changes only the weights it adds, and the
+    // paired comparison of two designs compares their gender input, not two draws of the classifier.
     const random = seededRandom(seed);
+    const headRandom = seededRandom(streamSeed(seed, 1));
+    const filmRandom = seededRandom(streamSeed(seed, 2));
+    const genderInputRandom = seededRandom(streamSeed(seed, 3));
     // A layer refused half-way (on WebGPU, a weight past the adapter's maxStorageBufferBindingSize: a checkpoint's
     // 4096-channel block) left the layers built before it holding their buffers, with no model to dispose them.
     try {
@@ -93,12 +99,13 @@ export class SerModel extends Module {
       });
       const film = config.useGender && fusionOf(config) === 'film';
       if (film && !front) throw new ShapeError("SerModel: fusion 'film' needs the filter-bank front end (the gender head reads its statistics)");
-      this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, random))) : [];
+      this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, filmRandom))) : [];
       const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
-      const joined = pooled + (config.useGender && !film ? GENDERS.length : 0);
-      this.hidden = config.hidden > 0 ? this.child('hidden', new Linear(joined, config.hidden, random)) : null;
-      this.emotionHead = this.child('emotion', new Linear(config.hidden > 0 ? config.hidden : joined, config.classes.length, random));
-      this.genderHead = this.child('gender', new Linear(film ? 2 * front!.filters : pooled, GENDERS.length, random));
+      const joinedGender = config.useGender && !film ? GENDERS.length : 0;
+      const reader = (outFeatures: number) => new Linear(pooled + joinedGender, outFeatures, joinedInit(pooled, joinedGender, outFeatures, headRandom, genderInputRandom));
+      this.hidden = config.hidden > 0 ? this.child('hidden', reader(config.hidden)) : null;
+      this.emotionHead = this.child('emotion', this.hidden ? new Linear(config.hidden, config.classes.length, headRandom) : reader(config.classes.length));
+      this.genderHead = this.child('gender', new Linear(film ? 2 * front!.filters : pooled, GENDERS.length, headRandom));
     } catch (e) {
       this.dispose();
       throw e;
@@ -136,6 +143,19 @@ export class SerModel extends Module {
     // The seed is read when the mask is drawn, and again at each replay of a captured training step.
     return this.emotionHead.forward(dropout(hidden, this.config.dropout, this.training, () => this.dropoutSeed++));
   }
+}
+
+/** The initial weights of the layer that reads the pooled features and the `extra` gender inputs joined to them:
+ * the features' columns and the bias as a Linear(pooled, out) draws them (torch's uniform ±1/sqrt(fan-in), with
+ * the features' fan-in), whatever joins them, then the gender columns, with the same bound, from their own stream. */
+function joinedInit(pooled: number, extra: number, out: number, random: () => number, extraRandom: () => number): LinearInit {
+  const bound = 1 / Math.sqrt(pooled);
+  const draw = (r: () => number) => (r() * 2 - 1) * bound;
+  const weight = new Float32Array(out * (pooled + extra));
+  for (let o = 0; o < out; o++) for (let i = 0; i < pooled; i++) weight[o * (pooled + extra) + i] = draw(random);
+  const bias = Float32Array.from({ length: out }, () => draw(random));
+  for (let o = 0; o < out; o++) for (let i = pooled; i < pooled + extra; i++) weight[o * (pooled + extra) + i] = draw(extraRandom);
+  return { weight, bias };
 }
 
 /** How the gender input joins; checkpoints written before fusion designs existed concatenate. */
