@@ -7,10 +7,12 @@ import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { updateFamilyLists } from './families.mjs';
+import { sourceRevisionDefine } from './source-revision.mjs';
 
 updateFamilyLists();
 
-const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text', '.py': 'text' }, sourcemap: true, logLevel: 'warning' };
+// Every bundle knows the source it was built from, so that a run's results can name it (src/train/source-revision.ts).
+const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text', '.py': 'text' }, define: sourceRevisionDefine('.'), sourcemap: true, logLevel: 'warning' };
 const builds = [
   // Node: dependencies stay external (installed beside the package); the native dawn.node is loaded at run time.
   { ...common, platform: 'node', packages: 'external', entryPoints: { index: 'src/index.ts' }, outdir: 'dist/node' },

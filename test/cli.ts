@@ -8,6 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll } from 'vitest';
+// @ts-expect-error: a plain ES module script, without type declarations
+import { sourceRevisionDefine } from '../scripts/source-revision.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -40,6 +42,7 @@ export async function buildCli(): Promise<Cli> {
     platform: 'node',
     packages: 'external',
     loader: { '.wgsl': 'text', '.py': 'text' },
+    define: sourceRevisionDefine(root),
     logLevel: 'warning',
   });
   const cli = join(outdir, 'cli.js');

@@ -1,7 +1,9 @@
 // The SER protocol end to end on a small slice of the synthetic corpus: the model learns well above chance on
-// held-out speakers, and a run killed mid-training resumes to exactly the result of an uninterrupted one.
+// held-out speakers, a run killed mid-training resumes to exactly the result of an uninterrupted one, and a run's
+// results name the source revision that trained each fold.
 
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,10 +57,10 @@ const demoArgs = (out: string) => ['demo', '--speakers', '6', '--utterances', '2
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
-describe('a killed run', () => {
+describe('runs of the ser command', () => {
   const cli = cliForTests();
 
-  it('resumes from its checkpoints and ends exactly where an uninterrupted run ends', async () => {
+  it('killed mid-fold, resumes from its checkpoints and ends exactly where an uninterrupted run ends', async () => {
     const whole = await cli.run(demoArgs(join(dir, 'whole')));
     expect(whole.code).toBe(0);
 
@@ -70,5 +72,33 @@ describe('a killed run', () => {
     const resumed = await cli.run([...demoArgs(out), '--resume']);
     expect(resumed.code).toBe(0);
     expect(lastJson(resumed.stdout)).toEqual(lastJson(whole.stdout));
+  });
+
+  it('records the source revision that trained each fold; a fold result of an older version counts as unrecorded', async () => {
+    const out = join(dir, 'sources');
+    const first = await cli.run(demoArgs(out));
+    expect(first.code).toBe(0);
+    const sources = lastJson(first.stdout).sources as Record<string, number>;
+    const [revision] = Object.keys(sources);
+    expect(sources).toEqual({ [revision]: 3 });
+    const head = (() => {
+      try {
+        return execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      } catch {
+        return null; // not a git checkout: the build records none
+      }
+    })();
+    if (head) expect(revision).toMatch(new RegExp(`^${head}(\\+changes)?$`));
+    else expect(revision).toBe('unrecorded');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(`- trained with: ${revision} (3 folds)`);
+
+    const foldFile = join(out, 'fold2-none.json');
+    const fold = JSON.parse(readFileSync(foldFile, 'utf8'));
+    expect(fold.source).toBe(head ? revision : null);
+    delete fold.source;
+    writeFileSync(foldFile, JSON.stringify(fold));
+    const resumed = await cli.run([...demoArgs(out), '--resume']);
+    expect(resumed.code).toBe(0);
+    expect(lastJson(resumed.stdout).sources).toEqual(head ? { [revision]: 2, unrecorded: 1 } : { unrecorded: 3 });
   });
 });

@@ -204,12 +204,12 @@ describe('markdownReport', () => {
 
 describe('seeds summary', () => {
   // A result whose pooled UA is `ua` (two classes, 10 samples each), one fold.
-  const result = (ua: Partial<Record<'concat' | 'none', number>>) => {
+  const result = (ua: Partial<Record<'concat' | 'none', number>>, source: string | null = 'abc1234') => {
     const conditions = Object.fromEntries(
       Object.entries(ua).map(([name, u]) => {
         const right = Math.round(u * 10);
         const report = classificationReport([...Array(10).fill(0), ...Array(10).fill(1)], [...Array(right).fill(0), ...Array(10 - right).fill(1), ...Array(right).fill(1), ...Array(10 - right).fill(0)], ['a', 'b']);
-        return [name, { report, perFold: [report], genderHeadAccuracy: 1, histories: [] }];
+        return [name, { report, perFold: [report], genderHeadAccuracy: 1, histories: [], sources: [source] }];
       }),
     );
     return { corpus: 'c', classes: ['a', 'b'], folds: [], conditions } as unknown as ExperimentResult;
@@ -241,6 +241,21 @@ describe('seeds summary', () => {
     expect(s.markdown).toContain('- unfinished, not in the table (no results yet): seed 3 (out/seed-3)');
     expect(s.text).toContain('unfinished, not in the table (no results yet): seed 3 (out/seed-3)');
     expect((s.json as { seeds: number[]; unfinished: number[] }).unfinished).toEqual([3]);
+  });
+
+  it('names the source revisions that trained each seed, in the file only (a seed added at another commit shows)', () => {
+    const first = summaryJson(result({ concat: 0.8, none: 0.6 }));
+    expect(first.sources).toEqual({ abc1234: 2 });
+    const older = summaryJson(result({ concat: 0.8, none: 0.6 }, null));
+    expect(older.sources).toEqual({ unrecorded: 2 });
+    delete older.sources; // a results.json written before revisions were recorded
+    const s = seedsSummary('c', [
+      { seed: 1, results: first },
+      { seed: 2, results: summaryJson(result({ concat: 0.6, none: 0.6 }, 'def5678+changes')) },
+      { seed: 3, results: older },
+    ]);
+    expect(s.markdown).toContain('- trained with: seed 1 abc1234 (2 folds); seed 2 def5678+changes (2 folds); seed 3 unrecorded\n');
+    expect(s.text).not.toContain('trained with');
   });
 
   it('leaves the effect out when there is no baseline', () => {

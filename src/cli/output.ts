@@ -11,6 +11,7 @@ import { meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect }
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { confusionMatrixSvg, lineChartSvg, percent } from '../io/svg-charts.js';
 import { markdownReport } from '../train/report.js';
+import { describeSources, sourceCounts, UNRECORDED } from '../train/source-revision.js';
 
 const CONDITION_NAMES: Record<GenderDesign, string> = { concat: 'gender: concat', film: 'gender: FiLM', aux: 'gender: aux task', none: 'no gender' };
 
@@ -60,7 +61,7 @@ export interface DesignScores {
   foldUa: number[];
 }
 /** A run's results.json (and its --json line). */
-export type RunResults = { classes: string[]; model?: string; genderEffect: Partial<Record<Condition, PairedEffect>> } & Partial<Record<Condition, DesignScores>>;
+export type RunResults = { classes: string[]; model?: string; sources?: Record<string, number>; genderEffect: Partial<Record<Condition, PairedEffect>> } & Partial<Record<Condition, DesignScores>>;
 
 export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'modelPath'>): RunResults {
   const out = { classes: result.classes } as RunResults; // genderEffect last, as results.json has always had it
@@ -69,6 +70,9 @@ export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditio
   for (const [name, c] of entries(result)) {
     out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy ?? null, n: c.report.n, foldUa: c.perFold.map((f) => f.ua) };
   }
+  // Which source trained the folds: more than one where a run was resumed at another commit.
+  const sources = entries(result).flatMap(([, c]) => c.sources);
+  if (sources.length) out.sources = sourceCounts(sources);
   out.genderEffect = genderEffects([foldUas(result)]);
   return out;
 }
@@ -111,7 +115,9 @@ export function seedsSummary(corpus: string, runs: { seed: number; results: RunR
   const title = `${corpus}: ${runs.length} training seeds (${runs.map((r) => r.seed).join(', ')}) on the same speaker-independent folds`;
   const width = 22;
   const text = [title, header.map((h, i) => (i ? h.padStart(width) : h.padEnd(10))).join(''), ...table.map((r) => r.map((c, i) => (i ? c.padStart(width) : c.padEnd(10))).join('')), ...notes].join('\n');
-  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...notes.map((l) => `- ${l}`), ''].join('\n');
+  // The source revisions in the file only: seeds added at another commit show here, and the printed summary stays short.
+  const sources = `trained with: ${runs.map(({ seed, results }) => `seed ${seed} ${results.sources ? describeSources(results.sources) : UNRECORDED}`).join('; ')}`;
+  const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...[...notes, sources].map((l) => `- ${l}`), ''].join('\n');
   const json = { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, runs: runs.map(({ seed, results }) => ({ seed, ...results })), unfinished: unfinished.map((u) => u.seed) };
   return { text, markdown, json };
 }
@@ -168,7 +174,9 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
       .map(([name, c]) => `UA ${CONDITION_NAMES[name]} ${percent(c.perFold[i].ua)}`);
   const validation = (f: ExperimentResult['folds'][number]) => (f.validationSpeakers.length ? `validation ${f.validationSpeakers.join(', ')}` : 'no validation speaker');
   const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; ${validation(f)}`, ...foldUa(i)].join('; '));
-  const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes: folds, images });
+  const sources = entries(result).flatMap(([, c]) => c.sources);
+  const notes = [...folds, `trained with: ${describeSources(sourceCounts(sources))}`];
+  const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes, images });
   const path = join(dir, 'report.md');
   await writeFileAtomic(path, md);
   await writeFileAtomic(join(dir, 'results.json'), JSON.stringify(summaryJson(result), null, 2));

@@ -23,6 +23,7 @@ import { prepareOutputDir } from '../io/out-dir.js';
 import { lockFolder, removeStaleTemps } from '../io/folder-lock.js';
 import { firstFew } from '../io/listing.js';
 import { startRun, type RunRecord } from './run-record.js';
+import { SOURCE_REVISION } from './source-revision.js';
 import { fit, type EpochRecord, type TrainHooks, type TrainingState, type TrainOptions } from './trainer.js';
 
 export type Condition = GenderDesign;
@@ -76,6 +77,8 @@ interface FoldOutcome {
   genderPredicted: number[];
   history: EpochRecord[];
   bestEpoch: number;
+  /** The source revision that trained it (SOURCE_REVISION; absent in files of older versions). */
+  source?: string | null;
 }
 
 export interface ConditionSummary {
@@ -84,6 +87,8 @@ export interface ConditionSummary {
   /** Accuracy of the jointly trained gender head on the held-out speakers (undefined for 'none': untrained). */
   genderHeadAccuracy?: number;
   histories: EpochRecord[][];
+  /** Each fold's source revision (null or undefined: not recorded). */
+  sources: (string | null | undefined)[];
 }
 
 export interface ExperimentResult {
@@ -119,6 +124,7 @@ export async function runExperiment(input: ExperimentInput): Promise<ExperimentR
         perFold,
         genderHeadAccuracy: condition === 'none' ? undefined : accuracy(outcomes.flatMap((o) => o.genderTruth), outcomes.flatMap((o) => o.genderPredicted)),
         histories: outcomes.map((o) => o.history),
+        sources: outcomes.map((o) => o.source),
       };
     }
     const result: ExperimentResult = { corpus: input.corpusName, classes: input.classes, folds, conditions };
@@ -176,6 +182,7 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
     genderPredicted: predictions.map((p) => p.predictedGender),
     history,
     bestEpoch,
+    source: SOURCE_REVISION,
   };
   await writeFileAtomic(resultPath, new TextEncoder().encode(JSON.stringify(outcome)));
   input.progress?.({ kind: 'done', fold: fold.index, condition, report: classificationReport(outcome.truth, outcome.predicted, classes), reused: false });
@@ -330,6 +337,7 @@ async function readFoldResult(path: string, test: Example[], classCount: number)
   if (outcome.truth.some((t, i) => t !== test[i].label) || outcome.genderTruth.some((g, i) => g !== test[i].gender)) fail("its labels are not this fold's test utterances");
   if (!Array.isArray(outcome.history) || !Number.isInteger(outcome.bestEpoch)) fail('no training history');
   if (outcome.run !== undefined && typeof outcome.run !== 'string') fail('bad run id');
+  if (outcome.source !== undefined && outcome.source !== null && typeof outcome.source !== 'string') fail('bad source revision');
   return { ...outcome, history: historyFromJson(outcome.history) };
 }
 
