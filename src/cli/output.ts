@@ -63,6 +63,9 @@ export interface DesignScores {
 /** A run's results.json (and its --json line). */
 export type RunResults = { classes: string[]; model?: string; sources?: Record<string, number>; genderEffect: Partial<Record<Condition, PairedEffect>> } & Partial<Record<Condition, DesignScores>>;
 
+/** How many of the run's folds each source revision trained: more than one where a run was resumed at another commit. */
+const foldSources = (result: Pick<ExperimentResult, 'conditions'>) => sourceCounts(entries(result).flatMap(([, c]) => c.sources));
+
 export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditions' | 'modelPath'>): RunResults {
   const out = { classes: result.classes } as RunResults; // genderEffect last, as results.json has always had it
   // The final model's path, as the text output prints it (alone under --final-only, which scores nothing).
@@ -70,9 +73,7 @@ export function summaryJson(result: Pick<ExperimentResult, 'classes' | 'conditio
   for (const [name, c] of entries(result)) {
     out[name] = { wa: c.report.wa, ua: c.report.ua, f1: c.report.f1, confusion: c.report.confusion, genderHeadAccuracy: c.genderHeadAccuracy ?? null, n: c.report.n, foldUa: c.perFold.map((f) => f.ua) };
   }
-  // Which source trained the folds: more than one where a run was resumed at another commit.
-  const sources = entries(result).flatMap(([, c]) => c.sources);
-  if (sources.length) out.sources = sourceCounts(sources);
+  if (entries(result).length) out.sources = foldSources(result);
   out.genderEffect = genderEffects([foldUas(result)]);
   return out;
 }
@@ -174,8 +175,7 @@ export async function writeRunReport(dir: string, result: ExperimentResult): Pro
       .map(([name, c]) => `UA ${CONDITION_NAMES[name]} ${percent(c.perFold[i].ua)}`);
   const validation = (f: ExperimentResult['folds'][number]) => (f.validationSpeakers.length ? `validation ${f.validationSpeakers.join(', ')}` : 'no validation speaker');
   const folds = result.folds.map((f, i) => [`fold ${f.index + 1}: test ${f.testSpeakers.join(', ')}; ${validation(f)}`, ...foldUa(i)].join('; '));
-  const sources = entries(result).flatMap(([, c]) => c.sources);
-  const notes = [...folds, `trained with: ${describeSources(sourceCounts(sources))}`];
+  const notes = [...folds, `trained with: ${describeSources(foldSources(result))}`];
   const md = markdownReport({ title: `Speech emotion recognition: ${result.corpus}`, classes: result.classes, conditions, notes, images });
   const path = join(dir, 'report.md');
   await writeFileAtomic(path, md);
