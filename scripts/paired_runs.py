@@ -70,9 +70,11 @@ def gender_effects(folder):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) == 3:
-        ablation(sys.argv[1], sys.argv[2])
-    elif len(sys.argv) == 2:
-        gender_effects(sys.argv[1])
-    else:
+    folders = sys.argv[1:]
+    # A flag or a missing folder had been read as a run folder, and failed in os.listdir.
+    if not 1 <= len(folders) <= 2 or not all(os.path.isdir(f) for f in folders):
         sys.exit('usage: paired_runs.py [BEFORE_DIR] DIR (`ser train --seeds N --out` folders)')
+    if len(folders) == 2:
+        ablation(*folders)
+    else:
+        gender_effects(folders[0])

@@ -46,4 +46,12 @@ describe('scripts/paired_runs.py', () => {
     expect(text).toContain('left out: [1]');
     expect(text).toMatch(/\| none \| 60\.0 \| 70\.0 \| 70\.0 ± 0\.0 \| \+10\.0/);
   });
+
+  it.skipIf(!numpy)(titleNeeding(numpy, 'answers a flag or a missing folder with its usage (it had failed in os.listdir)', `${PYTHON} cannot import numpy`), () => {
+    for (const args of [['--help'], [join(dir(), 'absent')], []]) {
+      const r = spawnSync(PYTHON, ['scripts/paired_runs.py', ...args], { encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/^usage: paired_runs\.py \[BEFORE_DIR\] DIR/);
+    }
+  });
 });
