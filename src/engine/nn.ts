@@ -8,11 +8,15 @@ import { Module } from './module.js';
 import { batchNorm1d, conv1d, linear, ones, tensor, zeros, type Conv1dOptions } from './ops.js';
 import { ShapeError, type Tensor } from './tensor.js';
 
-function uniform(shape: number[], bound: number, random: () => number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+/** n values drawn uniformly from ±bound, in order. */
+export function uniformValues(n: number, bound: number, random: () => number): Float32Array {
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (random() * 2 - 1) * bound;
-  return tensor(data, shape);
+  return data;
+}
+
+function uniform(shape: number[], bound: number, random: () => number): Tensor {
+  return tensor(uniformValues(shape.reduce((a, b) => a * b, 1), bound, random), shape);
 }
 
 export class Conv1d extends Module {

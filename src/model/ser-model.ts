@@ -10,7 +10,7 @@
 //     → (concat gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
 //   gender logits [N,2] ← linear ← pooled features (FiLM: the filter bank's statistics, which gender does not shape)
 
-import { BatchNorm1d, Conv1d, Linear, type LinearInit } from '../engine/nn.js';
+import { BatchNorm1d, Conv1d, Linear, uniformValues, type LinearInit } from '../engine/nn.js';
 import { seededRandom, streamSeed } from '../engine/random.js';
 import { Module } from '../engine/module.js';
 import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, statsPool } from '../engine/ops.js';
@@ -150,11 +150,14 @@ export class SerModel extends Module {
  * the features' fan-in), whatever joins them, then the gender columns, with the same bound, from their own stream. */
 function joinedInit(pooled: number, extra: number, out: number, random: () => number, extraRandom: () => number): LinearInit {
   const bound = 1 / Math.sqrt(pooled);
-  const draw = (r: () => number) => (r() * 2 - 1) * bound;
+  const features = uniformValues(out * pooled, bound, random);
+  const bias = uniformValues(out, bound, random);
+  const genders = uniformValues(out * extra, bound, extraRandom);
   const weight = new Float32Array(out * (pooled + extra));
-  for (let o = 0; o < out; o++) for (let i = 0; i < pooled; i++) weight[o * (pooled + extra) + i] = draw(random);
-  const bias = Float32Array.from({ length: out }, () => draw(random));
-  for (let o = 0; o < out; o++) for (let i = pooled; i < pooled + extra; i++) weight[o * (pooled + extra) + i] = draw(extraRandom);
+  for (let o = 0; o < out; o++) {
+    weight.set(features.subarray(o * pooled, (o + 1) * pooled), o * (pooled + extra));
+    weight.set(genders.subarray(o * extra, (o + 1) * extra), o * (pooled + extra) + pooled);
+  }
   return { weight, bias };
 }
 
