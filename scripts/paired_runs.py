@@ -1,5 +1,6 @@
-# Paired comparisons of `ser train --seeds N` output folders, each effect paired per fold and seed with a 95 %
-# bootstrap interval of the mean that resamples folds (scripts/paired_effect.py), as `ser train` reports it.
+# Paired comparisons of `ser train --seeds N` output folders, each effect paired per fold and seed with two 95 %
+# bootstrap intervals of the mean (scripts/paired_effect.py): one that resamples folds, as `ser train` reports it,
+# and one that resamples seeds too, the one that holds where the two sides' seeds drew anew (two commits' runs).
 #
 # Two folders run on the same folds and seeds (a recipe ablation): each design's UA per seed in both, and the
 # second's per-fold UA minus the first's:
@@ -45,27 +46,27 @@ def ablation(before, after):
     if len(common) < max(len(a), len(b)):
         print(f'seeds in both folders: {common}; left out: {sorted(set(a) ^ set(b))}')
     b, a = {seed: b[seed] for seed in common}, {seed: a[seed] for seed in common}
-    print('| design | UA per seed, before | UA per seed, after | after: mean ± sd | paired change (folds × seeds) | 95 % CI |')
-    print('|---|---|---|---|---|---|')
+    print('| design | UA per seed, before | UA per seed, after | after: mean ± sd | paired change (folds × seeds) '
+          '| 95 % CI, folds | 95 % CI, folds and seeds |')
+    print('|---|---|---|---|---|---|---|')
     for design in DESIGNS:
         diffs = fold_differences(a, b, design, design)
         if not diffs:
             continue
         n = len(diffs)
-        change, ci = effect_cells(diffs)
         print(f"| {design} | {', '.join(f'{u:.1f}' for u in uas(b, design)[:n])} | {', '.join(f'{u:.1f}' for u in uas(a, design)[:n])} | "
-              f"{spread(uas(a, design)[:n])} | {change} | {ci} |")
+              f"{spread(uas(a, design)[:n])} | {' | '.join(effect_cells(diffs))} |")
 
 
 def gender_effects(folder):
     results = seed_results(folder)
-    print('| design | UA per seed | UA mean ± sd | effect vs none (folds × seeds) | 95 % CI |')
-    print('|---|---|---|---|---|')
+    print('| design | UA per seed | UA mean ± sd | effect vs none (folds × seeds) | 95 % CI, folds | 95 % CI, folds and seeds |')
+    print('|---|---|---|---|---|---|')
     for design in DESIGNS:
         if not uas(results, design):
             continue
         diffs = fold_differences(results, results, design, 'none') if design != 'none' else []
-        effect = ' | '.join(effect_cells(diffs)) if diffs else ' | '
+        effect = ' | '.join(effect_cells(diffs)) if diffs else ' |  | '
         print(f"| {design} | {', '.join(f'{u:.1f}' for u in uas(results, design))} | {spread(uas(results, design))} | {effect} |")
 
 

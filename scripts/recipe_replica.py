@@ -240,7 +240,8 @@ def summarize(log):
     """The tables from the JSON lines this script printed (one per tag and seed). The designs: UA mean ± sd over
     seeds, and each design's UA minus 'none's; then every other tag (a change to the recipe) against 'concat',
     the default it changes. Each effect is paired per fold (the speakers in sorted order) and seed, with a 95 %
-    bootstrap interval that resamples folds (scripts/paired_effect.py), as `ser train` reports it."""
+    bootstrap interval that resamples folds (scripts/paired_effect.py), as `ser train` reports it, and one that
+    resamples seeds too (the designs and changes of a seed do not share all their draws here)."""
     runs = {}
     for line in open(log):
         if line.startswith('{') and '"per"' in line:
@@ -250,21 +251,23 @@ def summarize(log):
     per_seed = lambda tag, base: [[a - b for a, b in zip(runs[(tag, s)]['per'], runs[(base, s)]['per'])] for s in seeds_of(tag) if (base, s) in runs]
     uas = lambda tag: [runs[(tag, s)]['ua'] for s in seeds_of(tag)]
     spread = lambda ua: f"{', '.join(f'{u:.1f}' for u in ua)} | {np.mean(ua):.1f} ± {np.std(ua, ddof=1) if len(ua) > 1 else 0:.1f}"
-    print('| design | seeds | UA per seed | UA mean ± sd | single file, trained statistics | effect vs none (folds × seeds) | 95 % CI |')
-    print('|---|---|---|---|---|---|---|')
+    print('| design | seeds | UA per seed | UA mean ± sd | single file, trained statistics | effect vs none (folds × seeds) | 95 % CI, folds '
+          '| 95 % CI, folds and seeds |')
+    print('|---|---|---|---|---|---|---|---|')
     designs = ['concat', 'film', 'aux', 'none']
     for tag in designs:
         if not seeds_of(tag): continue
         single = [runs[(tag, s)]['single_file_ua']['running'] for s in seeds_of(tag) if 'single_file_ua' in runs[(tag, s)]]
         pairs = per_seed(tag, 'none') if tag != 'none' else []
-        effect = ' | '.join(effect_cells(pairs)) if pairs else ' | '
+        effect = ' | '.join(effect_cells(pairs)) if pairs else ' |  | '
         print(f"| {tag} | {','.join(map(str, seeds_of(tag)))} | {spread(uas(tag))} | {f'{np.mean(single):.1f}' if single else '-'} | {effect} |")
     print()
-    print('| change (tag) | seeds | UA per seed | UA mean ± sd | paired change vs concat (folds × seeds) | 95 % CI |')
-    print('|---|---|---|---|---|---|')
+    print('| change (tag) | seeds | UA per seed | UA mean ± sd | paired change vs concat (folds × seeds) | 95 % CI, folds '
+          '| 95 % CI, folds and seeds |')
+    print('|---|---|---|---|---|---|---|')
     for tag in sorted({t for t, _ in runs} - set(designs)):
         pairs = per_seed(tag, 'concat')
-        effect = ' | '.join(effect_cells(pairs)) if pairs else ' | '
+        effect = ' | '.join(effect_cells(pairs)) if pairs else ' |  | '
         print(f"| {tag} | {','.join(map(str, seeds_of(tag)))} | {spread(uas(tag))} | {effect} |")
 
 

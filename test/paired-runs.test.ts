@@ -47,6 +47,16 @@ describe('scripts/paired_runs.py', () => {
     expect(text).toMatch(/\| none \| 60\.0 \| 70\.0 \| 70\.0 ± 0\.0 \| \+10\.0/);
   });
 
+  it.skipIf(!numpy)(titleNeeding(numpy, 'gives a second interval that resamples the seeds as well as the folds', `${PYTHON} cannot import numpy`), () => {
+    const [before, after] = [join(dir(), 'redraw-before'), join(dir(), 'redraw-after')];
+    // Seed 1 moved every fold by +10 points, seed 2 none: resampling folds alone sees no spread at all (the two
+    // draws of one EMO-DB experiment had fold intervals clear of 0); resampling seeds too spans 0 to +10.
+    for (const n of [1, 2]) seed(before, n, { none: [0.5, 0.6, 0.7] });
+    seed(after, 1, { none: [0.6, 0.7, 0.8] });
+    seed(after, 2, { none: [0.5, 0.6, 0.7] });
+    expect(run(before, after)).toMatch(/\| none \| .* \| \+5\.0 ± 5\.5 \(n=6\) \| \+5\.0 to \+5\.0 \| \+0\.0 to \+10\.0 \|/);
+  });
+
   it.skipIf(!numpy)(titleNeeding(numpy, 'answers a flag or a missing folder with its usage (it had failed in os.listdir)', `${PYTHON} cannot import numpy`), () => {
     for (const args of [['--help'], [join(dir(), 'absent')], []]) {
       const r = spawnSync(PYTHON, ['scripts/paired_runs.py', ...args], { encoding: 'utf8' });
