@@ -3,10 +3,11 @@
 # resamples) that resamples folds, each with all its seeds. The seeds of one fold share its test speakers, so
 # they are not independent pairs; taking them as such would narrow the interval by about √seeds.
 #
-# That interval holds the seeds fixed: right for two designs of one run, whose seeds share their draws (initial
-# weights, batch order, augmentation, dropout), and too narrow for two runs whose seeds drew anew (another commit's
-# initialisation or rounding): two draws of one EMO-DB experiment differed by 1.6-1.9 points with fold intervals
-# clear of 0. So the interval over seeds resamples the seeds as well, independently of the folds.
+# That interval holds the seeds fixed, so it speaks for these seeds' draws (initial weights, batch order,
+# augmentation, dropout) alone. Two designs of one run share them; two runs whose seeds drew anew (another
+# commit's initialisation or rounding) do not, and there it is too narrow: two draws of one EMO-DB experiment
+# differed by 1.6-1.9 points with fold intervals clear of 0. So the second interval resamples the seeds as well, independently of the folds, as pairedEffect's
+# ciOverSeeds does (numpy's generator, not the engine's: an interval end may differ from `ser train`'s by 0.1-0.2).
 import numpy as np
 
 RESAMPLES = 10000

@@ -232,7 +232,8 @@ describe('seeds summary', () => {
     expect(effect.ci[1]).toBeCloseTo(0.1, 9);
     expect(s.markdown).toContain('| 1 | 80.0% | 60.0% |');
     expect(s.markdown).toContain('| mean ± sd | 70.0% ± 14.1 | 60.0% ± 0.0 |');
-    expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds; 95% CI +10.0 to +10.0 resampling the 1 fold)');
+    // Resampling the seeds too: both seeds' +20 or both seeds' 0 as often as one of each.
+    expect(s.markdown).toContain('gender: concat vs no gender: +10.0 points UA (sd 14.1 over 2 folds × seeds; 95% CI +10.0 to +10.0 resampling the 1 fold, +0.0 to +20.0 resampling the 2 seeds too)');
     expect(s.markdown).toContain('# c: 2 training seeds (1, 2) on the same speaker-independent folds');
   });
 
@@ -288,6 +289,24 @@ describe('paired effect', () => {
     // Taken as 30 independent pairs the interval shrinks by about √3, which three copies of one fold do not earn.
     expect(naive.ci[1] - naive.ci[0]).toBeLessThan(0.7 * (clustered.ci[1] - clustered.ci[0]));
     expect(() => pairedEffect([0.1, 0.2], [0])).toThrow(/1 cluster labels for 2 differences/);
+  });
+
+  it('resamples the seeds as well as the folds in a second interval, where the seeds are named', () => {
+    // Seed 1 moved every fold by +10 points, seed 2 none: the folds alone show no spread (two draws of one EMO-DB
+    // experiment had fold intervals clear of 0); resampling the seeds too spans 0 to +10.
+    const diffs = [0.1, 0.1, 0.1, 0.1, 0.1, 0, 0, 0, 0, 0];
+    const folds = diffs.map((_, i) => i % 5);
+    const seeds = diffs.map((_, i) => (i < 5 ? 1 : 2));
+    const e = pairedEffect(diffs, folds, seeds);
+    expect(e.seeds).toBe(2);
+    e.ci.forEach((end) => expect(end).toBeCloseTo(0.05, 12));
+    expect(e.ciOverSeeds![0]).toBeCloseTo(0, 12);
+    expect(e.ciOverSeeds![1]).toBeCloseTo(0.1, 12);
+    // Naming the seeds leaves the fold interval as it was; one seed has no interval over seeds.
+    expect(pairedEffect(diffs, folds).ci).toEqual(e.ci);
+    expect(pairedEffect(diffs, folds).ciOverSeeds).toBeNull();
+    expect(pairedEffect(diffs.slice(0, 5), folds.slice(0, 5), seeds.slice(0, 5)).ciOverSeeds).toBeNull();
+    expect(() => pairedEffect(diffs, folds, [1])).toThrow(/1 seed labels for 10 differences/);
   });
 
   it('gives an interval containing 0 for differences centred on 0, and refuses none', () => {

@@ -28,18 +28,19 @@ export function genderEffects(runs: FoldUas[]): Partial<Record<Condition, Paired
   for (const design of Object.keys(runs[0]) as Condition[]) {
     if (design === 'none') continue;
     // Every seed runs on the same folds (those of --split-seed, or --seed), so fold i is one cluster of the bootstrap.
-    const pairs = runs.flatMap((r) => {
+    const pairs = runs.flatMap((r, seed) => {
       const [a, b] = [r[design], r.none];
-      return a && b ? a.map((ua, i) => ({ difference: ua - b[i], fold: i })) : [];
+      return a && b ? a.map((ua, i) => ({ difference: ua - b[i], fold: i, seed })) : [];
     });
-    if (pairs.length) out[design] = pairedEffect(pairs.map((p) => p.difference), pairs.map((p) => p.fold));
+    if (pairs.length) out[design] = pairedEffect(pairs.map((p) => p.difference), pairs.map((p) => p.fold), pairs.map((p) => p.seed));
   }
   return out;
 }
 
 export function formatEffect(design: Condition, e: PairedEffect): string {
   const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
-  return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds; 95% CI ${points(e.ci[0])} to ${points(e.ci[1])} resampling the ${e.clusters} fold${e.clusters === 1 ? '' : 's'})`;
+  const overSeeds = e.ciOverSeeds ? `, ${points(e.ciOverSeeds[0])} to ${points(e.ciOverSeeds[1])} resampling the ${e.seeds} seeds too` : '';
+  return `${CONDITION_NAMES[design]} vs no gender: ${points(e.mean)} points UA (sd ${(100 * e.sd).toFixed(1)} over ${e.n} folds × seeds; 95% CI ${points(e.ci[0])} to ${points(e.ci[1])} resampling the ${e.clusters} fold${e.clusters === 1 ? '' : 's'}${overSeeds})`;
 }
 
 /** `ser predict`'s text for one file: the ranked probabilities, the gender guess, and a warning line when the
