@@ -1,6 +1,7 @@
 # Paired comparisons of `ser train --seeds N` output folders, each effect paired per fold and seed with two 95 %
-# bootstrap intervals of the mean (scripts/paired_effect.py): one that resamples folds, as `ser train` reports it,
-# and one that resamples seeds too, the one that holds where the two sides' seeds drew anew (two commits' runs).
+# bootstrap intervals of the mean (scripts/paired_effect.py), as `ser train` reports them: one that resamples
+# folds, and one that resamples seeds too, which is the one that holds where the two sides' seeds drew anew (two
+# commits' runs).
 #
 # Two folders run on the same folds and seeds (a recipe ablation): each design's UA per seed in both, and the
 # second's per-fold UA minus the first's:

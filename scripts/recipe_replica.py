@@ -240,8 +240,8 @@ def summarize(log):
     """The tables from the JSON lines this script printed (one per tag and seed). The designs: UA mean ± sd over
     seeds, and each design's UA minus 'none's; then every other tag (a change to the recipe) against 'concat',
     the default it changes. Each effect is paired per fold (the speakers in sorted order) and seed, with a 95 %
-    bootstrap interval that resamples folds (scripts/paired_effect.py), as `ser train` reports it, and one that
-    resamples seeds too (the designs and changes of a seed do not share all their draws here)."""
+    bootstrap interval that resamples folds and one that resamples seeds too (scripts/paired_effect.py), as `ser
+    train` reports them; read the second here, where the designs and changes of a seed do not share all their draws."""
     runs = {}
     for line in open(log):
         if line.startswith('{') and '"per"' in line:
