@@ -6,8 +6,9 @@
 # That interval holds the seeds fixed, so it speaks for these seeds' draws (initial weights, batch order,
 # augmentation, dropout) alone. Two designs of one run share them; two runs whose seeds drew anew (another
 # commit's initialisation or rounding) do not, and there it is too narrow: two draws of one EMO-DB experiment
-# differed by 1.6-1.9 points with fold intervals clear of 0. So the second interval resamples the seeds as well, independently of the folds, as pairedEffect's
-# ciOverSeeds does (numpy's generator, not the engine's: an interval end may differ from `ser train`'s by 0.1-0.2).
+# differed by 1.6-1.9 points with fold intervals clear of 0. So the second interval resamples the seeds as well,
+# independently of the folds, as pairedEffect's ciOverSeeds does (numpy's generator, not the engine's: an interval
+# end may differ from `ser train`'s by 0.1-0.2).
 import numpy as np
 
 RESAMPLES = 10000

@@ -309,6 +309,13 @@ describe('paired effect', () => {
     expect(() => pairedEffect(diffs, folds, [1])).toThrow(/1 seed labels for 10 differences/);
   });
 
+  it('takes more differences than a call can spread (labels are counted, not Math.max(...)-ed)', () => {
+    const many = Array.from({ length: 300_000 }, (_, i) => (i % 2 ? 0.01 : 0.03));
+    const e = pairedEffect(many, undefined, undefined, 10);
+    expect(e.clusters).toBe(300_000);
+    expect(e.mean).toBeCloseTo(0.02, 9);
+  });
+
   it('gives an interval containing 0 for differences centred on 0, and refuses none', () => {
     const e = pairedEffect([0.1, -0.1, 0.05, -0.05, 0.02, -0.02]);
     expect(e.ci[0]).toBeLessThan(0);

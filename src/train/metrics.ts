@@ -149,9 +149,8 @@ export function pairedEffect(differences: number[], clusters?: number[], trainin
   if (clusters && clusters.length !== n) throw new Error(`metrics: ${clusters.length} cluster labels for ${n} differences`);
   if (trainingSeeds && trainingSeeds.length !== n) throw new Error(`metrics: ${trainingSeeds.length} seed labels for ${n} differences`);
   const { mean, sd } = meanAndSd(differences);
-  const foldOf = indexer(differences.map((_, i) => (clusters ? clusters[i] : i)));
-  const seedOf = indexer(differences.map((_, i) => trainingSeeds?.[i] ?? 0));
-  const [g, seeds] = [Math.max(...foldOf) + 1, Math.max(...seedOf) + 1];
+  const [foldOf, g] = indexer(differences.map((_, i) => (clusters ? clusters[i] : i)));
+  const [seedOf, seeds] = indexer(differences.map((_, i) => trainingSeeds?.[i] ?? 0));
   // Sum and count of the differences in each (seed, fold) cell.
   const cellSum = new Float64Array(seeds * g);
   const cellCount = new Float64Array(seeds * g);
@@ -161,12 +160,12 @@ export function pairedEffect(differences: number[], clusters?: number[], trainin
   });
   const random = seededRandom(seed);
   const draw = (count: number) => Array.from({ length: count }, () => Math.floor(random() * count));
-  const all = (count: number) => Array.from({ length: count }, (_, i) => i);
+  const everySeed = Array.from({ length: seeds }, (_, s) => s);
   const interval = (resampleSeeds: boolean): [number, number] => {
     const means = new Float64Array(resamples);
     for (let r = 0; r < resamples; r++) {
       const folds = draw(g);
-      const picked = resampleSeeds ? draw(seeds) : all(seeds);
+      const picked = resampleSeeds ? draw(seeds) : everySeed;
       let [total, count] = [0, 0];
       for (const s of picked) {
         for (const f of folds) {
@@ -185,8 +184,10 @@ export function pairedEffect(differences: number[], clusters?: number[], trainin
   return { n, clusters: g, mean, sd, ci, seeds, ciOverSeeds: seeds > 1 ? interval(true) : null };
 }
 
-/** Each label's index among the distinct labels, in the order they first appear. */
-function indexer(labels: number[]): number[] {
+/** Each label's index among the distinct labels (in the order they first appear), and how many there are. (Not
+ * Math.max(...indices) + 1: spreading a long array overflows the stack, past about 10^5 unclustered differences.) */
+function indexer(labels: number[]): [number[], number] {
   const index = new Map<number, number>();
-  return labels.map((l) => index.get(l) ?? index.set(l, index.size).get(l)!);
+  const indices = labels.map((l) => index.get(l) ?? index.set(l, index.size).get(l)!);
+  return [indices, index.size];
 }
