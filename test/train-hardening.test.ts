@@ -280,6 +280,25 @@ describe('runExperiment', () => {
       expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(JSON.parse(whole));
     });
 
+    it('keeps each test utterance\'s emotion probabilities, and retrains a fold whose probabilities do not give its predictions', async () => {
+      const path = join(out(), 'fold2-concat.json');
+      const whole = await readFile(path, 'utf8');
+      const result = JSON.parse(whole) as { predicted: number[]; probabilities: number[][] };
+      expect(result.probabilities).toHaveLength(result.predicted.length);
+      for (const [i, row] of result.probabilities.entries()) {
+        expect(row).toHaveLength(corpus.classes.length);
+        expect(row.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+        expect(row.indexOf(Math.max(...row))).toBe(result.predicted[i]);
+      }
+      // Each row rotated by one class: its argmax moves off the prediction.
+      const swapped = result.probabilities.map((row) => row.map((_, j) => row[(j + 1) % row.length]));
+      await writeFile(path, JSON.stringify({ ...result, probabilities: swapped }));
+      const warnings: string[] = [];
+      await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
+      expect(warnings).toEqual([expect.stringMatching(/fold2-concat\.json: damaged fold result \(its probabilities do not give its predictions\); training fold2-concat again/)]);
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(JSON.parse(whole));
+    });
+
     it('names a damaged checkpoint and trains that fold from its first epoch', async () => {
       await rm(join(out(), 'fold1-concat.json'));
       const checkpoint = join(out(), 'fold1-concat.safetensors');

@@ -16,7 +16,7 @@ import type { NamedTensor } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readCheckpointFile } from '../io/safetensors-file.js';
 import { toExamples, toUnscored, type Example, type UnscoredExample } from './dataset.js';
-import { predictExamples, type UtterancePrediction } from './evaluate.js';
+import { argmax, predictExamples, type UtterancePrediction } from './evaluate.js';
 import { corpusSpeakers, speakerFolds, type Fold, type FoldScheme } from './folds.js';
 import { accuracy, classificationReport, mergeReports, type ClassificationReport } from './metrics.js';
 import { prepareOutputDir } from '../io/out-dir.js';
@@ -73,6 +73,9 @@ interface FoldOutcome {
   run?: string;
   truth: number[];
   predicted: number[];
+  /** Per test utterance, the emotion probabilities `predicted` is the argmax of: what an ensemble of the seeds
+   * averages (scripts/seed_ensemble.py). Absent in files of older versions. */
+  probabilities?: number[][];
   genderTruth: number[];
   genderPredicted: number[];
   history: EpochRecord[];
@@ -178,6 +181,7 @@ async function runFold(input: ExperimentInput, run: RunRecord, fold: Fold, foldC
     run: run.id,
     truth: data.test.map((e) => e.label),
     predicted: predictions.map((p) => p.predicted),
+    probabilities: predictions.map((p) => p.probabilities),
     genderTruth: data.test.map((e) => e.gender),
     genderPredicted: predictions.map((p) => p.predictedGender),
     history,
@@ -334,6 +338,12 @@ async function readFoldResult(path: string, test: Example[], classCount: number)
   labels(outcome.predicted, 'predicted', classCount);
   labels(outcome.genderTruth, 'genderTruth', 2);
   labels(outcome.genderPredicted, 'genderPredicted', 2);
+  const { probabilities } = outcome;
+  if (probabilities !== undefined) {
+    const distribution = (row: unknown) => Array.isArray(row) && row.length === classCount && row.every((p) => typeof p === 'number' && p >= 0 && p <= 1);
+    if (!Array.isArray(probabilities) || probabilities.length !== n || !probabilities.every(distribution)) fail(`probabilities must list ${n} rows of ${classCount} values in [0, 1]`);
+    if (probabilities.some((row, i) => argmax(row) !== outcome.predicted[i])) fail('its probabilities do not give its predictions');
+  }
   if (outcome.truth.some((t, i) => t !== test[i].label) || outcome.genderTruth.some((g, i) => g !== test[i].gender)) fail("its labels are not this fold's test utterances");
   if (!Array.isArray(outcome.history) || !Number.isInteger(outcome.bestEpoch)) fail('no training history');
   if (outcome.run !== undefined && typeof outcome.run !== 'string') fail('bad run id');
