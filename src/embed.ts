@@ -14,7 +14,7 @@ import { decodeWav } from './audio/wav.js';
 import type { ModelConfig } from './model/config.js';
 import { decodeModel } from './model/model-file.js';
 import { classify, type Classification } from './model/recognizer.js';
-import type { SerModel } from './model/ser-model.js';
+import type { Network } from './model/ensemble.js';
 import { shippedModelUrl } from './model/shipped.js';
 import { bytesOf, checkpointBytes, ensureEngine, isBlob } from './embed/load.js';
 import { captureAudio, feedIterable, isAsyncIterable } from './embed/sources.js';
@@ -26,7 +26,7 @@ export type { CheckpointSource, LoadOptions, SpeakerGender, StreamHandle, Stream
 export { StreamingResampler } from './audio/resample.js';
 
 export class Recognizer {
-  constructor(readonly model: SerModel) {}
+  constructor(readonly model: Network) {}
 
   get config(): ModelConfig {
     return this.model.config;
@@ -64,7 +64,8 @@ export class Recognizer {
   }
 }
 
-/** Loads a checkpoint written by `ser train` (model.safetensors, or a fold's training checkpoint); without one,
+/** Loads a checkpoint written by `ser train` (model.safetensors, or a fold's training checkpoint) or an ensemble
+ * written by `ser ensemble`; without one,
  * the model the package ships (model/shipped.ts). */
 export async function loadRecognizer(source: CheckpointSource = shippedModelUrl(), options: LoadOptions = {}): Promise<Recognizer> {
   await ensureEngine(options.backend);
@@ -72,7 +73,8 @@ export async function loadRecognizer(source: CheckpointSource = shippedModelUrl(
   return new Recognizer(decodeModel(bytes, name).model);
 }
 
-/** Wraps a model already in memory (one just trained, say). The recognizer then owns it: dispose() frees it. */
-export function createRecognizer(model: SerModel): Recognizer {
+/** Wraps a model already in memory (one just trained, say, or an ensemble of several). The recognizer then owns
+ * it: dispose() frees it. */
+export function createRecognizer(model: Network): Recognizer {
   return new Recognizer(model);
 }

@@ -1,8 +1,8 @@
 // `ser export --format onnx` in ONNX Runtime (onnxruntime-node, the same runtime as onnxruntime-web): the graph
 // of every preset and gender design gives the engine's logits on the same EMO-DB windows, with the gender given
-// and not given (zero rows: the gender head decides, as in the engine). Real speech, not the synthetic corpus:
-// its near-silent frames put float32 rounding of the filter bank's convolution (ONNX Runtime sums in float32,
-// our CPU reference in float64) right at the log's floor, up to 1e-4 apart in the logits.
+// and not given (zero rows: the gender head decides, as in the engine), and an ensemble's. Real speech, not the
+// synthetic corpus: its near-silent frames put float32 rounding of the filter bank's convolution (ONNX Runtime
+// sums in float32, our CPU reference in float64) right at the log's floor, up to 1e-4 apart in the logits.
 
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
@@ -11,6 +11,7 @@ import { tensor } from '../src/engine/ops.js';
 import { noGrad } from '../src/engine/tensor.js';
 import { adaptNormalization } from '../src/model/adapt.js';
 import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelPreset } from '../src/model/config.js';
+import { SerEnsemble } from '../src/model/ensemble.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { genderOneHot, SerModel } from '../src/model/ser-model.js';
 import { exportOnnx, ONNX_OPSET } from '../src/export/onnx.js';
@@ -76,6 +77,44 @@ describe('export to ONNX: onnxruntime-node gives the engine\'s logits', () => {
     }
     console.log(`onnx opset ${ONNX_OPSET}, ${preset}/${design}: ${JSON.stringify(errors)}`);
     for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(1e-4);
+    await session.release();
+  });
+});
+
+describe('export to ONNX: an ensemble', () => {
+  it('gives the engine\'s outputs, the log of the members\' mean probabilities, within 1e-4', async (ctx) => {
+    if (noCorpus) {
+      console.warn(`skipped: ${noCorpus}`);
+      ctx.skip(noCorpus);
+    }
+    await init({ backend: 'cpu' });
+    const config = MODEL_PRESETS.compact(EMODB_CLASSES);
+    const L = config.windowSamples;
+    const w = await emodbWindows(2, L);
+    const genders = w.genders.map(genderOneHot);
+    const n = w.windows.length;
+    const ensemble = new SerEnsemble([new SerModel(config, 3), new SerModel(config, 4)]);
+    await adaptNormalization(ensemble, { windows: w.windows, genders });
+    ensemble.eval();
+    const x = new Float32Array(n * L);
+    w.windows.forEach((v, i) => x.set(v, i * L));
+    const g = new Float32Array(n * 2);
+    genders.forEach((v, i) => g.set(v, i * 2));
+    const ours = async (given: boolean) => {
+      const out = noGrad(() => ensemble.forward(tensor(x, [n, 1, L]), given ? tensor(g, [n, 2]) : undefined));
+      return { emotion: await out.emotion.toArray(), gender: await out.gender.toArray() };
+    };
+    const [given, inferred] = [await ours(true), await ours(false)];
+    const session = await ort.InferenceSession.create(exportOnnx(await encodeModel(ensemble), 'test ensemble'));
+    ensemble.dispose();
+    const run = async (gender: Float32Array, rows: number) => {
+      const r = await session.run({ audio: new ort.Tensor('float32', x, [n, 1, L]), gender: new ort.Tensor('float32', gender, [rows, 2]) });
+      return { emotion: r.emotion_logits.data as Float32Array, gender: r.gender_logits.data as Float32Array };
+    };
+    const [theirsGiven, theirsInferred] = [await run(g, n), await run(new Float32Array(2), 1)];
+    expect(relL2(given.emotion, theirsGiven.emotion)).toBeLessThan(1e-4);
+    expect(relL2(inferred.emotion, theirsInferred.emotion)).toBeLessThan(1e-4);
+    expect(relL2(inferred.gender, theirsInferred.gender)).toBeLessThan(1e-4);
     await session.release();
   });
 });

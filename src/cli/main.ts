@@ -1,6 +1,7 @@
 // The `ser` command: train (speaker-independent cross-validation with and without the gender input),
 // eval (a trained model on a corpus), predict (probabilities per emotion for WAV files), demo (the embedded
-// synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX) and web (the demo page on loopback).
+// synthetic corpus end to end), export (a checkpoint for PyTorch or ONNX), ensemble (several trained networks as
+// one model file) and web (the demo page on loopback).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import { evalJson, predictionText, printEval, printSummary, seedsSummary, summar
 import { clearOtherLayout, clearSeedFolders, seedFolder, seedResults } from './seed-folders.js';
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
+import { addEnsembleCommand } from './ensemble.js';
 import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
@@ -341,6 +343,7 @@ program
   });
 
 addExportCommand(program);
+addEnsembleCommand(program);
 
 program
   .command('web')

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { int, seedNumber } from '../cli/arguments.js';
-import { decodeModel } from '../model/model-file.js';
+import { decodeModel, singleNetwork } from '../model/model-file.js';
 import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../model/shipped.js';
 import { checkLoaded, CORPUS_KINDS, loadCorpusAudio, readCorpus, type CorpusKind } from '../train/corpora/index.js';
 import { generateSyntheticCorpus } from '../train/synthetic.js';
@@ -52,6 +52,8 @@ export function addExportCommand(program: Command): void {
       const bytes = await readCheckpointFile(path);
       const { model } = decodeModel(bytes, path);
       const sampleRate = model.config.sampleRate;
+      // Before anything is written: an ensemble goes to ONNX only (singleNetwork frees it where it refuses).
+      if (flags.format === 'pytorch') singleNetwork(model, path, 'the PyTorch export');
       model.dispose();
       if (flags.format === 'onnx' && flags.corpus) throw new Error('--corpus goes with --format pytorch (the training script reads it)');
       // As ser train's --out, before a corpus is read: Node's recursive mkdir never returned for --out /proc/x,

@@ -7,6 +7,8 @@
 //            in SerModel.forward without a gender. (A graph input cannot be left out in ONNX Runtime's
 //            JavaScript API, which drops feeds that are not required inputs, so "not given" is a zero row.)
 //   outputs: emotion_logits [N, classes], gender_logits [N, 2]; the classes are in the model's metadata_props.
+//            An ensemble's (src/model/ensemble.ts) are the logs of its members' mean probabilities, as the engine's:
+//            softmax gives the mean back.
 //
 // The graph is the eval-mode network of src/model/ser-model.ts (batch norm with its running statistics, no
 // dropout), layer by layer; window lengths are fixed, so every layer's length (and whether a block pools) is
@@ -14,6 +16,7 @@
 
 import onnxProto from 'onnx-proto';
 import type { ModelConfig } from '../model/config.js';
+import { SerEnsemble } from '../model/ensemble.js';
 import { decodeModel } from '../model/model-file.js';
 import { fusionOf, GENDERS } from '../model/ser-model.js';
 import { decodeSafetensors, type NamedTensor } from '../io/safetensors.js';
@@ -34,15 +37,19 @@ class GraphBuilder {
   readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private count = 0;
+  /** The state-dict prefix of the network being built: an ensemble's member<i>., else none. */
+  member = '';
 
   constructor(private readonly weights: Record<string, NamedTensor>) {}
 
-  /** A checkpoint tensor by its state-dict name (the initializer keeps the name). */
+  /** A checkpoint tensor by its state-dict name within the network being built (the initializer keeps the
+   * file's name). */
   weight(name: string): string {
-    const t = this.weights[name];
-    if (!t) throw new Error(`onnx export: the checkpoint has no tensor "${name}"`);
-    this.floats(name, t.shape, t.data);
-    return name;
+    const full = this.member + name;
+    const t = this.weights[full];
+    if (!t) throw new Error(`onnx export: the checkpoint has no tensor "${full}"`);
+    this.floats(full, t.shape, t.data);
+    return full;
   }
 
   floats(name: string, dims: number[], data: Float32Array): string {
@@ -110,10 +117,11 @@ const tensorType = (name: string, dims: (number | string)[]) =>
 export function exportOnnx(checkpoint: Uint8Array, source: string): Uint8Array {
   const { model, metadata } = decodeModel(checkpoint, source);
   const config = model.config;
+  const members = model instanceof SerEnsemble ? model.members.length : 0;
   model.dispose();
   // decodeModel has validated the file; the weights are read again as plain arrays for the initializers.
   const g = new GraphBuilder(decodeSafetensors(checkpoint, source).tensors);
-  const out = buildGraph(g, config);
+  const out = members ? ensembleGraph(g, config, members) : buildGraph(g, config);
   const [emotion, gender] = ['emotion_logits', 'gender_logits'];
   g.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [out.emotion], output: [emotion], name: emotion }));
   g.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [out.gender], output: [gender], name: gender }));
@@ -139,6 +147,17 @@ export function exportOnnx(checkpoint: Uint8Array, source: string): Uint8Array {
     ],
   });
   return onnx.ModelProto.encode(modelProto).finish();
+}
+
+/** Every member's network, then each output the log of the members' mean probabilities (SerEnsemble.forward). */
+function ensembleGraph(g: GraphBuilder, config: ModelConfig, members: number): ReturnType<typeof buildGraph> {
+  const outs = Array.from({ length: members }, (_, i) => {
+    g.member = `member${i}.`;
+    return buildGraph(g, config);
+  });
+  g.member = '';
+  const logMean = (logits: string[]) => g.op('Log', [g.op('Mean', logits.map((l) => g.op('Softmax', [l], { axis: 1 })))]);
+  return { emotion: logMean(outs.map((o) => o.emotion)), gender: logMean(outs.map((o) => o.gender)), hasGenderInput: outs[0].hasGenderInput };
 }
 
 /** The eval-mode network, node by node, with the names of its two outputs. */

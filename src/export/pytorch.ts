@@ -11,7 +11,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeModel, encodeModel } from '../model/model-file.js';
+import { decodeModel, encodeModel, singleNetwork } from '../model/model-file.js';
 import type { LoadedUtterance } from '../train/corpora/types.js';
 import { corpusSpeakers, splitGroups } from '../train/folds.js';
 import type { NamedTensor } from '../io/safetensors.js';
@@ -35,7 +35,10 @@ export interface ExportedCorpus {
 /** Writes the PyTorch export of a checkpoint into outDir; returns the paths written. */
 export async function exportPyTorch(checkpoint: Uint8Array, source: string, outDir: string, corpus?: ExportedCorpus): Promise<string[]> {
   // Decoding validates the file (config, shapes, finite values) before anything is written.
-  const { model, metadata } = decodeModel(checkpoint, source);
+  const decoded = decodeModel(checkpoint, source);
+  const { metadata } = decoded;
+  // train_ddp.py trains and ser_model.py builds one network.
+  const model = singleNetwork(decoded.model, source, 'the PyTorch export');
   try {
     const { config } = model;
     const corpusBytes = corpus && encodeCorpus(corpus, config.classes, config.sampleRate);

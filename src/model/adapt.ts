@@ -6,7 +6,8 @@ import { BatchNorm1d } from '../engine/nn.js';
 import { tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
 import type { ArrayTensor } from '../engine/module.js';
-import { GENDERS, type SerModel } from './ser-model.js';
+import type { Network } from './ensemble.js';
+import { GENDERS } from './ser-model.js';
 
 /** Windows [n × windowSamples] and optionally their gender one-hots [n × 2] (FiLM models read them). */
 export interface SpeakerAudio {
@@ -17,7 +18,7 @@ export interface SpeakerAudio {
 /** Replaces every batch norm's running statistics by the average of the batch statistics over the speaker's
  * windows (batchSize or a few fewer per batch: see adaptationBatches), each batch weighted by its windows.
  * Returns the statistics it replaced. */
-export async function adaptNormalization(model: SerModel, audio: SpeakerAudio, batchSize = 32): Promise<Record<string, ArrayTensor>> {
+export async function adaptNormalization(model: Network, audio: SpeakerAudio, batchSize = 32): Promise<Record<string, ArrayTensor>> {
   const saved = await normalizationState(model);
   const layers = modulesOf(model);
   const L = model.config.windowSamples;
@@ -64,16 +65,16 @@ export function adaptationBatches(windows: number, batchSize: number): number[][
 }
 
 /** The running statistics of every batch norm, by state-dict name. */
-export async function normalizationState(model: SerModel): Promise<Record<string, ArrayTensor>> {
+export async function normalizationState(model: Network): Promise<Record<string, ArrayTensor>> {
   const out: Record<string, ArrayTensor> = {};
   for (const [name, t] of model.namedBuffers()) out[name] = { shape: [...t.shape], data: await t.toArray() };
   return out;
 }
 
-export function restoreNormalization(model: SerModel, state: Record<string, ArrayTensor>): void {
+export function restoreNormalization(model: Network, state: Record<string, ArrayTensor>): void {
   for (const [name, t] of model.namedBuffers()) if (state[name]) t.backend.write(t.storage, state[name].data);
 }
 
-function modulesOf(model: SerModel): BatchNorm1d[] {
+function modulesOf(model: Network): BatchNorm1d[] {
   return [...model.modules()].filter((m): m is BatchNorm1d => m instanceof BatchNorm1d);
 }

@@ -5,9 +5,14 @@
 // Loading trusts nothing in the file: the configuration is validated against bounds (validate-config.ts) and
 // checked against the number of values the file holds before the model is built, and every stored value must
 // be finite (NaN or infinite weights are a diverged run or a damaged file). Every error names the source.
+//
+// An ensemble (`ser ensemble`) is one file too: its members' weights under member<i>.<name>, one configuration,
+// and metadata.members their count. A version without ensembles refuses such a file (its weights are missing).
 
 import { decodeSafetensors, encodeSafetensors, excerpt, type NamedTensor } from '../io/safetensors.js';
+import { MAX_MEMBERS, SerEnsemble, type Network } from './ensemble.js';
 import { SerModel } from './ser-model.js';
+import type { ModelConfig } from './config.js';
 import { modelParameterCount, validateModelConfig } from './validate-config.js';
 
 export const MODEL_FORMAT = 'ser-webgpu/model-1';
@@ -24,15 +29,19 @@ export function firstNonFinite(tensors: Record<string, { data: Float32Array }>):
   return undefined;
 }
 
-export async function encodeModel(model: SerModel, extra: Record<string, NamedTensor> = {}, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+export async function encodeModel(model: Network, extra: Record<string, NamedTensor> = {}, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const tensors: Record<string, NamedTensor> = { ...(await model.stateDict()), ...extra };
   const bad = firstNonFinite(tensors);
   if (bad) throw new Error(`refusing to save a model whose tensor "${bad.name}" holds ${bad.value} at index ${bad.index} (weights must be finite: the training diverged)`);
-  return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.config), classes: JSON.stringify(model.config.classes), ...metadata });
+  // The member count is the model's, whatever metadata a caller passes on (another file's, say).
+  const { members: _, ...rest } = metadata;
+  const members: Record<string, string> = model instanceof SerEnsemble ? { members: String(model.members.length) } : {};
+  return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.config), classes: JSON.stringify(model.config.classes), ...rest, ...members });
 }
 
 export interface DecodedModel {
-  model: SerModel;
+  /** One network, or an ensemble where the file holds several (metadata.members). */
+  model: Network;
   /** Tensors stored beside the weights (optimiser state, best weights) and the metadata. */
   extra: Record<string, NamedTensor>;
   metadata: Record<string, string>;
@@ -67,17 +76,18 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   }
   // The file must hold the weights the configuration describes: a configuration that asks for more than the
   // file has is refused before the model allocates them.
+  const members = memberCount(metadata.members, source);
   const stored = Object.values(tensors).reduce((s, t) => s + t.data.length, 0);
-  const needed = modelParameterCount(config);
+  const needed = modelParameterCount(config) * (members ?? 1);
   if (needed > stored) throw new Error(`${source}: config describes ${needed} weights but the file holds only ${stored} values`);
   const bad = firstNonFinite(tensors);
   if (bad) throw new Error(`${source}: tensor ${excerpt(bad.name)} holds ${bad.value} at index ${bad.index}: weights must be finite (a diverged training run or a damaged file)`);
   for (const [name, t] of Object.entries(tensors)) {
     if (name.endsWith('running_var') && t.data.some((v) => v < 0)) throw new Error(`${source}: tensor ${excerpt(name)} holds a negative variance`);
   }
-  let model: SerModel;
+  let model: Network;
   try {
-    model = new SerModel(config);
+    model = members === undefined ? new SerModel(config) : ensembleOf(config, members);
   } catch (e) {
     // A configuration within CONFIG_LIMITS whose weights this device cannot hold (on WebGPU, one past the adapter's
     // maxStorageBufferBindingSize): the file's error, not a RangeError from the buffer pool.
@@ -95,4 +105,34 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): DecodedModel {
   }
   model.eval();
   return { model, extra, metadata };
+}
+
+/** metadata.members: undefined for one network, else a count from 2 to MAX_MEMBERS. */
+function memberCount(value: string | undefined, source: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^[0-9]{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 2 && n <= MAX_MEMBERS)) throw new Error(`${source}: metadata.members must be a count of networks from 2 to ${MAX_MEMBERS}, got ${excerpt(value)}`);
+  return n;
+}
+
+/** n networks of one configuration, freed again if one of them cannot be built. */
+function ensembleOf(config: ModelConfig, n: number): SerEnsemble {
+  const members: SerModel[] = [];
+  try {
+    for (let i = 0; i < n; i++) members.push(new SerModel(config));
+    return new SerEnsemble(members);
+  } catch (e) {
+    for (const m of members) m.dispose();
+    throw e;
+  }
+}
+
+/** The one network a file holds; `use` (what needs one, as "PyTorch export") refuses an ensemble, naming the file. */
+export function singleNetwork(model: Network, source: string, use: string): SerModel {
+  if (model instanceof SerEnsemble) {
+    const n = model.members.length;
+    model.dispose();
+    throw new Error(`${source}: an ensemble of ${n} networks (ser ensemble), but ${use} takes one network: give it one of the files the ensemble was made from`);
+  }
+  return model;
 }

@@ -9,7 +9,8 @@ import { resample } from '../audio/resample.js';
 import { isSupportedSampleRate, SAMPLE_RATE_RANGE } from '../audio/wav.js';
 import { windowAt, windowStarts } from '../audio/windows.js';
 import { meanWindowProbabilities } from './score-windows.js';
-import { GENDERS, type SerModel } from './ser-model.js';
+import type { Network } from './ensemble.js';
+import { GENDERS } from './ser-model.js';
 
 export interface Classification {
   /** The most probable emotion. */
@@ -51,7 +52,7 @@ export function describeValue(x: unknown): string {
   return `${/^[aeio]/i.test(kind) ? 'an' : 'a'} ${kind}`; // (u: "a Uint8Array")
 }
 
-export async function classify(model: SerModel, samples: Float32Array, sampleRate: number, options: ClassifyOptions = {}): Promise<Classification> {
+export async function classify(model: Network, samples: Float32Array, sampleRate: number, options: ClassifyOptions = {}): Promise<Classification> {
   const { windowSamples, classes } = model.config;
   // Untyped callers: a Node Buffer or Uint8Array of WAV bytes (meant for classifyWav), a string, were classified as
   // if they were samples (the level normalisation makes any scale look like audio), and null was a TypeError

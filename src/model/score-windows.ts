@@ -5,7 +5,8 @@
 
 import { softmax, tensor } from '../engine/ops.js';
 import { noGrad, tidy } from '../engine/tensor.js';
-import { GENDERS, type SerModel } from './ser-model.js';
+import type { Network } from './ensemble.js';
+import { GENDERS } from './ser-model.js';
 
 export interface WindowSource {
   /** How many windows. */
@@ -29,7 +30,7 @@ export interface ScoreOptions {
 }
 
 /** Each group's mean probabilities, summed window by window in window order. */
-export async function meanWindowProbabilities(model: SerModel, windows: WindowSource, groups: number, options: ScoreOptions): Promise<MeanProbabilities[]> {
+export async function meanWindowProbabilities(model: Network, windows: WindowSource, groups: number, options: ScoreOptions): Promise<MeanProbabilities[]> {
   const { windowSamples, classes } = model.config;
   const C = classes.length;
   const G = GENDERS.length;

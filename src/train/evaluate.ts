@@ -6,7 +6,8 @@
 
 import { adaptNormalization, restoreNormalization } from '../model/adapt.js';
 import { meanWindowProbabilities } from '../model/score-windows.js';
-import { genderOneHot, type SerModel } from '../model/ser-model.js';
+import type { Network } from '../model/ensemble.js';
+import { genderOneHot } from '../model/ser-model.js';
 import { allWindows, groupBySpeaker, type Example, type UnscoredExample } from './dataset.js';
 
 export interface UtterancePrediction {
@@ -23,7 +24,7 @@ export interface PredictOptions {
   unscored?: UnscoredExample[];
 }
 
-export async function predictExamples(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
+export async function predictExamples(model: Network, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
   if (!model.config.speakerNormalization) return predictWindows(model, examples, options);
   const predictions = new Map<Example, UtterancePrediction>();
   const unscored = groupBySpeaker(options.unscored ?? []);
@@ -39,7 +40,7 @@ export async function predictExamples(model: SerModel, examples: Example[], opti
   return examples.map((e) => predictions.get(e)!);
 }
 
-async function predictWindows(model: SerModel, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
+async function predictWindows(model: Network, examples: Example[], options: PredictOptions): Promise<UtterancePrediction[]> {
   const refs = allWindows(examples);
   const utterance = new Map(examples.map((e, i) => [e, i]));
   const means = await meanWindowProbabilities(

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withGenderDesign, type GenderDesign, type ModelConfig } from '../model/config.js';
-import { decodeModel, encodeModel } from '../model/model-file.js';
+import { decodeModel, encodeModel, singleNetwork } from '../model/model-file.js';
 import type { SerModel } from '../model/ser-model.js';
 import type { LoadedUtterance } from './corpora/types.js';
 import type { NamedTensor } from '../io/safetensors.js';
@@ -255,7 +255,9 @@ async function saveTrainingCheckpoint(path: string, model: SerModel, state: Trai
 }
 
 async function loadTrainingCheckpoint(path: string, run: RunRecord) {
-  const { model, extra, metadata } = decodeModel(await readCheckpointFile(path), path);
+  const decoded = decodeModel(await readCheckpointFile(path), path);
+  const { extra, metadata } = decoded;
+  const model = singleNetwork(decoded.model, path, 'resuming a training run');
   if (!run.owns(metadata.run)) {
     model.dispose();
     throw new Error(`${path}: written by another run (id ${metadata.run}, this run is ${run.id})`);
