@@ -259,6 +259,24 @@ describe('seeds summary', () => {
     expect(s.text).not.toContain('trained with');
   });
 
+  it('gives the UA of the seeds deciding together, each utterance\'s probabilities averaged, where every seed kept them', () => {
+    const truth = [0, 1];
+    // Each seed alone is wrong on one utterance; their mean is right on both.
+    const seeds = [
+      { seed: 1, results: summaryJson(result({ none: 0.5 })), folds: { none: [{ truth, probabilities: [[0.4, 0.6], [0.1, 0.9]] }] } },
+      { seed: 2, results: summaryJson(result({ none: 0.5 })), folds: { none: [{ truth, probabilities: [[0.9, 0.1], [0.6, 0.4]] }] } },
+    ];
+    const s = seedsSummary('c', seeds);
+    expect(s.markdown).toContain("- the 2 seeds as one ensemble (each utterance's probabilities averaged, as `ser ensemble` makes one): UA no gender 100.0%\n");
+    expect((s.json as { ensembleUa: object }).ensembleUa).toEqual({ none: 1 });
+    // A seed whose fold results predate the probabilities, or scored other utterances: no ensemble line.
+    for (const folds of [{}, { none: [{ truth: [1, 0], probabilities: [[0.9, 0.1], [0.6, 0.4]] }] }]) {
+      const partial = seedsSummary('c', [seeds[0], { ...seeds[1], folds }]);
+      expect(partial.markdown).not.toContain('as one ensemble');
+      expect((partial.json as { ensembleUa: object }).ensembleUa).toEqual({});
+    }
+  });
+
   it('leaves the effect out when there is no baseline', () => {
     const s = seedsSummary('c', [{ seed: 1, results: summaryJson(result({ concat: 0.8 })) }]);
     expect((s.json as { genderEffect: object }).genderEffect).toEqual({});

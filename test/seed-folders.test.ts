@@ -62,6 +62,8 @@ describe('a --seeds output folder', () => {
     const md = await readFile(join(out, 'seeds.md'), 'utf8');
     expect(md).toContain('3 training seeds (1, 3, 4) on the same speaker-independent folds');
     expect(md).toContain(`unfinished, not in the table (no results yet): seed 2 (${join(out, 'seed-2')})`);
+    // From the fold results of the finished seeds.
+    expect(md).toMatch(/- the 3 seeds as one ensemble \(each utterance's probabilities averaged, as `ser ensemble` makes one\): UA no gender \d+\.\d%\n/);
     const resumed = summary(await train(out, '--seeds', '2', '--resume'));
     expect(resumed.seeds).toEqual([1, 2, 3, 4]);
     expect(resumed.unfinished).toEqual([]);

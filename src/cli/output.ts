@@ -7,7 +7,8 @@ import type { GenderDesign } from '../model/config.js';
 import type { Classification } from '../model/recognizer.js';
 import type { Condition, ExperimentResult, ProgressEvent } from '../train/experiment.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
+import { classificationReport, meanAndSd, pairedEffect, type ClassificationReport, type PairedEffect } from '../train/metrics.js';
+import { argmax } from '../train/evaluate.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { confusionMatrixSvg, lineChartSvg, percent } from '../io/svg-charts.js';
 import { markdownReport } from '../train/report.js';
@@ -96,11 +97,32 @@ export function printSummary(result: Pick<ExperimentResult, 'classes' | 'conditi
   if (result.modelPath) console.log(`model: ${result.modelPath}`);
 }
 
+/** A seed's fold results by design: each fold's true labels and emotion probabilities per test utterance. */
+export type SeedFolds = Partial<Record<Condition, { truth: number[]; probabilities: number[][] }[]>>;
+
+/** Each design's pooled UA when the seeds decide together, each test utterance's probabilities averaged over them
+ * as a model of `ser ensemble` averages them: for the designs whose fold results every seed has, with their
+ * probabilities (kept since e234bae) and the same utterances. */
+export function ensembleUas(runs: { folds?: SeedFolds }[], designs: Condition[], classes: string[]): Partial<Record<Condition, number>> {
+  const out: Partial<Record<Condition, number>> = {};
+  for (const d of designs) {
+    const seeds = runs.map((r) => r.folds?.[d]);
+    const first = seeds[0];
+    const usable = (f: SeedFolds[Condition]) =>
+      f && f.length === first!.length && f.every((fold, i) => fold.truth.length === first![i].truth.length && fold.truth.every((t, j) => t === first![i].truth[j]) && fold.probabilities.every((row) => row.length === classes.length));
+    if (!first || !seeds.every(usable)) continue;
+    const truth = first.flatMap((fold) => fold.truth);
+    const predicted = first.flatMap((fold, i) => fold.truth.map((_, j) => argmax(classes.map((_, c) => seeds.reduce((sum, s) => sum + s![i].probabilities[j][c], 0)))));
+    out[d] = classificationReport(truth, predicted, classes).ua;
+  }
+  return out;
+}
+
 /** The same experiment repeated with several training seeds on the same folds, from each seed's results.json: UA
- * per seed and design, their mean and standard deviation over seeds, and each design's paired effect against
- * 'none' over folds × seeds. The experiment's seeds without results yet (`unfinished`) are named, not dropped in
- * silence. */
-export function seedsSummary(corpus: string, runs: { seed: number; results: RunResults }[], unfinished: { seed: number; dir: string }[] = []): { text: string; markdown: string; json: unknown } {
+ * per seed and design, their mean and standard deviation over seeds, each design's paired effect against 'none'
+ * over folds × seeds, and (from the fold results) each design's UA when the seeds decide together. The
+ * experiment's seeds without results yet (`unfinished`) are named, not dropped in silence. */
+export function seedsSummary(corpus: string, runs: { seed: number; results: RunResults; folds?: SeedFolds }[], unfinished: { seed: number; dir: string }[] = []): { text: string; markdown: string; json: unknown } {
   const designs = (Object.keys(CONDITION_NAMES) as Condition[]).filter((d) => runs[0].results[d]);
   const uaOf = (r: RunResults, d: Condition) => r[d]!.ua;
   const perDesign = Object.fromEntries(designs.map((d) => [d, meanAndSd(runs.map((r) => uaOf(r.results, d)))]));
@@ -110,8 +132,13 @@ export function seedsSummary(corpus: string, runs: { seed: number; results: RunR
     ...runs.map(({ seed, results }) => [String(seed), ...designs.map((d) => percent(uaOf(results, d)))]),
     ['mean ± sd', ...designs.map((d) => `${percent(perDesign[d].mean)} ± ${(100 * perDesign[d].sd).toFixed(1)}`)],
   ];
+  const together = runs.length > 1 ? ensembleUas(runs, designs, runs[0].results.classes) : {};
+  const ensembleLine = Object.keys(together).length
+    ? [`the ${runs.length} seeds as one ensemble (each utterance's probabilities averaged, as \`ser ensemble\` makes one): ${Object.entries(together).map(([d, ua]) => `UA ${CONDITION_NAMES[d as Condition]} ${percent(ua)}`).join(', ')}`]
+    : [];
   const notes = [
     ...Object.entries(effects).map(([d, e]) => formatEffect(d as Condition, e)),
+    ...ensembleLine,
     ...(unfinished.length ? [`unfinished, not in the table (no results yet): ${unfinished.map((u) => `seed ${u.seed} (${u.dir})`).join(', ')}`] : []),
   ];
   const title = `${corpus}: ${runs.length} training seeds (${runs.map((r) => r.seed).join(', ')}) on the same speaker-independent folds`;
@@ -120,7 +147,7 @@ export function seedsSummary(corpus: string, runs: { seed: number; results: RunR
   // The source revisions in the file only: seeds added at another commit show here, and the printed summary stays short.
   const sources = `trained with: ${runs.map(({ seed, results }) => `seed ${seed} ${results.sources ? describeSources(results.sources) : UNRECORDED}`).join('; ')}`;
   const markdown = [`# ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`), '', ...[...notes, sources].map((l) => `- ${l}`), ''].join('\n');
-  const json = { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, runs: runs.map(({ seed, results }) => ({ seed, ...results })), unfinished: unfinished.map((u) => u.seed) };
+  const json = { corpus, seeds: runs.map((r) => r.seed), ua: perDesign, genderEffect: effects, ensembleUa: together, runs: runs.map(({ seed, results }) => ({ seed, ...results })), unfinished: unfinished.map((u) => u.seed) };
   return { text, markdown, json };
 }
 

@@ -13,7 +13,7 @@ import { lockFolder, removeStaleTemps, type FolderLock } from '../io/folder-lock
 import { firstFew } from '../io/listing.js';
 import type { ExperimentInput } from '../train/experiment.js';
 import { compareRun, heldRun, recordedRun, removeRunFiles, type FolderRun } from '../train/run-record.js';
-import type { RunResults } from './output.js';
+import type { RunResults, SeedFolds } from './output.js';
 
 export const seedFolder = (out: string, seed: number) => join(out, `seed-${seed}`);
 
@@ -146,14 +146,36 @@ async function readResults(path: string, conditions: ExperimentInput['conditions
   }
 }
 
-/** The experiment's seed folders in `out`, by seed: with their results, and those without (unfinished). */
+/** Each design's fold results in `dir` (fold<i>-<design>.json, one per fold of results.json), with each test
+ * utterance's label and probabilities; a design whose fold results are missing, damaged or without probabilities
+ * (older versions) is left out. */
+async function readFoldProbabilities(dir: string, results: RunResults, conditions: ExperimentInput['conditions']): Promise<SeedFolds> {
+  const out: SeedFolds = {};
+  for (const d of conditions) {
+    const folds = [];
+    for (let i = 1; i <= (results[d]?.foldUa.length ?? 0); i++) {
+      const fold = await readFile(join(dir, `fold${i}-${d}.json`), 'utf8').then((text) => JSON.parse(text) as { truth?: unknown; probabilities?: unknown }, () => undefined);
+      const { truth, probabilities } = fold ?? {};
+      const labels = Array.isArray(truth) && truth.every((t) => Number.isInteger(t)) ? (truth as number[]) : undefined;
+      const rows = Array.isArray(probabilities) && probabilities.every((row) => Array.isArray(row) && row.every((p) => typeof p === 'number')) ? (probabilities as number[][]) : undefined;
+      if (!labels || !rows || rows.length !== labels.length) break;
+      folds.push({ truth: labels, probabilities: rows });
+    }
+    if (folds.length && folds.length === results[d]?.foldUa.length) out[d] = folds;
+  }
+  return out;
+}
+
+/** The experiment's seed folders in `out`, by seed: with their results and fold results, and those without
+ * results (unfinished). */
 export async function seedResults(out: string, inputFor: SeedInput) {
-  const finished: { seed: number; results: RunResults }[] = [];
+  const finished: { seed: number; results: RunResults; folds: SeedFolds }[] = [];
   const unfinished: { seed: number; dir: string }[] = [];
   for (const { seed, dir, other } of await seedFolders(out, inputFor)) {
     if (other) continue;
-    const results = await readResults(join(dir, 'results.json'), inputFor(seed, dir).conditions);
-    if (results) finished.push({ seed, results });
+    const { conditions } = inputFor(seed, dir);
+    const results = await readResults(join(dir, 'results.json'), conditions);
+    if (results) finished.push({ seed, results, folds: await readFoldProbabilities(dir, results, conditions) });
     else unfinished.push({ seed, dir });
   }
   return { finished, unfinished };
