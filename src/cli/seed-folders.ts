@@ -154,7 +154,10 @@ async function readFoldProbabilities(dir: string, results: RunResults, condition
   for (const d of conditions) {
     const folds = [];
     for (let i = 1; i <= (results[d]?.foldUa.length ?? 0); i++) {
-      const fold = await readFile(join(dir, `fold${i}-${d}.json`), 'utf8').then((text) => JSON.parse(text) as { truth?: unknown; probabilities?: unknown }, () => undefined);
+      // Unreadable or not JSON: no ensemble line, never a failed summary.
+      const fold = await readFile(join(dir, `fold${i}-${d}.json`), 'utf8')
+        .then((text) => JSON.parse(text) as { truth?: unknown; probabilities?: unknown } | null)
+        .catch(() => undefined);
       const { truth, probabilities } = fold ?? {};
       const labels = Array.isArray(truth) && truth.every((t) => Number.isInteger(t)) ? (truth as number[]) : undefined;
       const rows = Array.isArray(probabilities) && probabilities.every((row) => Array.isArray(row) && row.every((p) => typeof p === 'number')) ? (probabilities as number[][]) : undefined;
