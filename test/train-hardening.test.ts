@@ -318,6 +318,35 @@ describe('runExperiment', () => {
       await runExperiment(experiment(out(), { resume: true, warn: (m) => warnings.push(m) }));
       expect(warnings).toEqual([expect.stringMatching(/fold3-concat\.json: written by another run \(id 0123456789abcdef, this run is [0-9a-f]{16}\); training fold3-concat again/)]);
     });
+
+    it("adds a design to a run of 'none' alone: keeps its folds, trains the added design's, and ends as the run of both would", async () => {
+      const ablation = join(dir, 'added-design');
+      const noneOnly = await runExperiment(experiment(ablation, { conditions: ['none'] }));
+      const earlier = JSON.parse(await readFile(join(ablation, 'run.json'), 'utf8'));
+      const kept = await readFile(join(ablation, 'fold1-none.json'), 'utf8');
+      const warnings: string[] = [];
+      const trained: string[] = [];
+      const progress: ExperimentInput['progress'] = (e) => void (e.kind === 'start' && trained.push(`${e.fold + 1}-${e.condition}`));
+      const both = await runExperiment(experiment(ablation, { conditions: ['concat', 'none'], resume: true, warn: (m) => warnings.push(m), progress }));
+      expect(warnings).toEqual([expect.stringMatching(/added-design\/run\.json: --resume adds the design\(s\) concat to the run of none recorded there; its folds are kept$/)]);
+      expect(trained).toEqual(['1-concat', '2-concat', '3-concat']);
+      expect(both.conditions.none!.report).toEqual(noneOnly.conditions.none!.report);
+      expect(await readFile(join(ablation, 'fold1-none.json'), 'utf8')).toBe(kept);
+      const run = JSON.parse(await readFile(join(ablation, 'run.json'), 'utf8'));
+      expect(run.identity.conditions).toEqual(['concat', 'none']);
+      expect(run.extends).toEqual([earlier.id]);
+      // The same results as the run of both designs from the start: no design's folds depend on another's.
+      const fresh = await runExperiment(experiment(join(dir, 'both-designs'), { conditions: ['concat', 'none'] }));
+      expect(fresh.conditions.concat!.report).toEqual(both.conditions.concat!.report);
+      expect(fresh.conditions.none!.report).toEqual(both.conditions.none!.report);
+      expect(JSON.parse(await readFile(join(dir, 'both-designs', 'run.json'), 'utf8')).id).toBe(run.id);
+      // Resumed again, it is the run recorded now: every fold is reused, the earlier run's too.
+      trained.length = 0;
+      await runExperiment(experiment(ablation, { conditions: ['concat', 'none'], resume: true, progress }));
+      expect(trained).toEqual([]);
+      // A design taken away is another run: refused, as before.
+      await expect(runExperiment(experiment(ablation, { conditions: ['concat'], resume: true }))).rejects.toThrow(/conditions: \["concat","none"\] in the interrupted run vs \["concat"\] now/);
+    });
   });
 });
 

@@ -5,6 +5,8 @@
 // run in the same folder are never taken for this one's. A run that is not a resume is refused in a folder that
 // holds another run, unless told to replace it (`overwrite`). run.json of versions before the audio hash lacks
 // it: such a run is compared and identified without it (its files carry that id), with a warning.
+// A resume may add designs to a run (the gender design to a run of 'none' alone): it is recorded anew, and the
+// files of the run it extends stay its own.
 
 import { createHash } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
@@ -45,6 +47,8 @@ export interface RunFile {
   identity: RunIdentity;
   /** Recorded on resuming a folder of an older version (no run.json): its unstamped files are accepted. */
   legacy?: boolean;
+  /** The ids of the runs this one continues with more designs (addsDesigns): their files are this run's. */
+  extends?: string[];
 }
 
 export interface RunRecord {
@@ -216,11 +220,22 @@ export function compareRun(recorded: RunFile, input: ExperimentInput, path: stri
   return { identity, id, same, differences, warning: identity.data.audio ? undefined : audioUnchecked(path) };
 }
 
+/** Whether `now` is the run `recorded` with more designs (the gender design added to a run of 'none' alone):
+ * with the recorded designs, it is that run. A design's folds do not depend on the others', so that run's fold
+ * results and checkpoints stay valid, and only the added designs train. */
+function addsDesigns(recorded: RunFile, now: RunIdentity): boolean {
+  const before = recorded.identity.conditions;
+  if (!Array.isArray(before) || before.length >= now.conditions.length || !before.every((c) => now.conditions.includes(c))) return false;
+  return runId({ ...now, conditions: before }) === recorded.id;
+}
+
 /** What starting a run in its folder does. */
 interface Plan {
   id: string;
   identity: RunIdentity;
   legacy: boolean;
+  /** The ids of earlier runs whose files this one owns (RunFile.extends). */
+  extends: string[];
   /** Whether run.json is (re)written. */
   write: boolean;
   /** The previous run's files, removed before run.json is written (overwrite). */
@@ -233,17 +248,23 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
   const path = join(input.outDir, 'run.json');
   const identity = runIdentity(input);
   const id = runId(identity);
-  const plan = { id, identity, legacy: false, write: true, replace: [] as string[] };
+  const plan: Plan = { id, identity, legacy: false, extends: [], write: true, replace: [] };
   if (input.resume && input.overwrite) throw new Error(`resume and overwrite contradict each other (${input.outDir}): resume continues the run there, overwrite replaces it`);
   const { files, recorded } = await recordedRun(input.outDir);
   const run = recorded instanceof Error ? undefined : recorded;
   const match = run && compareRun(run, input, path, input.resume ? undefined : 'there');
   // Continuing the run recorded there (a resume, or the same run again), this one takes the identity and id it
   // was recorded with (without the audio, where an older version recorded it).
-  const same = run && match?.same ? { ...plan, id: match.id, identity: match.identity, legacy: !!run.legacy, write: false, warning: match.warning } : undefined;
+  const same = run && match?.same ? { ...plan, id: match.id, identity: match.identity, legacy: !!run.legacy, extends: run.extends ?? [], write: false, warning: match.warning } : undefined;
   if (input.resume) {
     if (recorded instanceof Error) {
       throw new Error(`${recorded.message}: cannot check that --resume continues the same run; start again in another --out folder, or replace that run with --overwrite`);
+    }
+    if (run && match && !match.same && addsDesigns(run, match.identity)) {
+      // Recorded anew, with the designs of both runs; the earlier run's files stay this run's.
+      const added = match.identity.conditions.filter((c) => !run.identity.conditions.includes(c));
+      const notice = `${path}: --resume adds the design(s) ${added.join(', ')} to the run of ${run.identity.conditions.join(', ')} recorded there; its folds are kept`;
+      return { ...plan, id: match.id, identity: match.identity, legacy: !!run.legacy, extends: [...(run.extends ?? []), run.id], warning: [notice, match.warning].filter(Boolean).join('; ') };
     }
     if (match && !match.same) {
       throw new Error(
@@ -294,8 +315,8 @@ export async function startRun(input: ExperimentInput): Promise<RunRecord> {
     warn(`${input.outDir}: removed the ${plan.replace.length} file(s) of the run that was there (${firstFew(plan.replace)}), to replace it`);
   }
   if (plan.write) {
-    const file: RunFile = { format: RUN_FORMAT, id: plan.id, identity: plan.identity, ...(plan.legacy ? { legacy: true } : {}) };
+    const file: RunFile = { format: RUN_FORMAT, id: plan.id, identity: plan.identity, ...(plan.legacy ? { legacy: true } : {}), ...(plan.extends.length ? { extends: plan.extends } : {}) };
     await writeFileAtomic(join(input.outDir, 'run.json'), new TextEncoder().encode(JSON.stringify(file, null, 2)));
   }
-  return { id: plan.id, owns: (runId) => runId === plan.id || (plan.legacy && runId === undefined) };
+  return { id: plan.id, owns: (runId) => runId === undefined ? plan.legacy : runId === plan.id || plan.extends.includes(runId) };
 }
