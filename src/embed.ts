@@ -36,6 +36,11 @@ export class Recognizer {
     return this.model.config.classes;
   }
 
+  /** How many networks decide together: an ensemble's members (`ser ensemble`), or 1. */
+  get networks(): number {
+    return 'members' in this.model ? this.model.members.length : 1;
+  }
+
   /** Per-emotion probabilities for mono samples at any rate (resampled and level-normalised as in training). */
   classify(samples: Float32Array, sampleRate: number, options: { gender?: SpeakerGender } = {}): Promise<Classification> {
     return classify(this.model, samples, sampleRate, options);

@@ -10,6 +10,7 @@ import { shippedModelUrl, SHIPPED_MODEL_DESCRIPTION } from '../src/model/shipped
 import { $ } from './dom.js';
 import { setupFilesPanel, type FileResult } from './files-panel.js';
 import { setupLivePanel, type LiveState } from './live-panel.js';
+import { modelSummary } from './model-summary.js';
 import { setupTrainPanel, type TrainingState } from './train-panel.js';
 
 export interface App {
@@ -64,10 +65,7 @@ function createApp(): App {
       for (const l of listeners) await l();
       // Work still running on the previous model disposes it when it lets go (hold).
       if (previous && !holds.has(previous)) previous.dispose();
-      const c = recognizer.config;
-      $('model-status').textContent =
-        `${label}: ${c.classes.join(', ')} · ${c.windowSamples / c.sampleRate}-s windows at ${c.sampleRate / 1000} kHz · ` +
-        `${c.blocks.map((b) => b.channels).join('-')} channels · ${c.useGender ? 'gender-aware' : 'without the gender input'}`;
+      $('model-status').textContent = modelSummary(label, recognizer);
     },
     onModelChange: (listener) => listeners.push(listener),
     hold(recognizer) {
