@@ -13,7 +13,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { SerModel } from '../src/model/ser-model.js';
 import { toExamples } from '../src/train/dataset.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
-import { DEFAULT_TRAIN_OPTIONS, fit } from '../src/train/trainer.js';
+import { DEFAULT_TRAIN_OPTIONS, fit, type TrainOptions } from '../src/train/trainer.js';
 import { tinyModel } from './tiny-experiment.js';
 
 let engine: Engine;
@@ -24,19 +24,20 @@ beforeAll(async () => {
 describe('a captured training step', () => {
   // The raw-waveform blocks, batches of the whole corpus (each epoch ends with a shorter one) and the gender
   // concatenated; and the default model's design: the learned filter bank, statistics pooling, the gender through
-  // FiLM and batches by speaker (each speaker's last is shorter, and any may come first).
-  const designs: [string, Partial<ModelConfig>][] = [
-    ['raw waveform, concat', {}],
+  // FiLM and batches by speaker (each speaker's last is shorter, and any may come first), with SpecAugment's masks.
+  const designs: [string, Partial<ModelConfig>, Partial<TrainOptions>][] = [
+    ['raw waveform, concat', {}, {}],
     [
-      'filter bank, statistics pooling, FiLM, by speaker',
+      'filter bank, statistics pooling, FiLM, by speaker, SpecAugment',
       { frontEnd: { filters: 8, kernel: 64, hop: 32, minHz: 60, maxHz: 7600 }, blocks: [{ channels: 8, kernel: 3, stride: 1, pool: 2 }], pooling: 'stats', fusion: 'film', speakerNormalization: true },
+      { specAugment: { masks: 2, maxBands: 3, maxFrames: 40 } },
     ],
   ];
-  for (const [name, design] of designs) {
+  for (const [name, design, training] of designs) {
     it(`trains as running every step does, bit for bit: two epochs with dropout, batch norm and shorter batches; ${name}`, async () => {
       const corpus = generateSyntheticCorpus({ speakers: 3, utterancesPerEmotion: 1, seconds: 0.5, seed: 3 });
       const examples = toExamples(corpus.utterances, corpus.classes, 4000);
-      const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 5 };
+      const options = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 5, ...training };
       const config = tinyModel(corpus.classes, { hidden: 8, dropout: 0.3, ...design });
       const forward = SerModel.prototype.forward;
       const train = async (capture: boolean) => {

@@ -201,6 +201,30 @@ describe('flags that contradict each other', () => {
   }, 60_000);
 });
 
+describe('SpecAugment (--mask-bands, --mask-frames)', () => {
+  const cli = cliForTests();
+
+  it('is recorded in the run identity only when on, and refused where it cannot apply, before anything is written', async () => {
+    const identity = async (out: string) => JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity.training;
+    const masked = join(dir, 'masked');
+    const on = await cli.run(tinyDemo(masked, '--mask-bands', '4', '--mask-frames', '12'));
+    expect(on.code, on.stderr).toBe(0);
+    expect((await identity(masked)).specAugment).toEqual({ masks: 2, maxBands: 4, maxFrames: 12 });
+    // Off, the identity holds no such field: runs of versions before it keep their id (and --resume).
+    const plain = join(dir, 'unmasked');
+    expect((await cli.run(tinyDemo(plain))).code).toBe(0);
+    expect(Object.keys(await identity(plain))).not.toContain('specAugment');
+    const refused = join(dir, 'mask-refused');
+    const m5 = await cli.run(tinyDemo(refused, '--model', 'm5-compact', '--mask-frames', '5'));
+    expect(m5.code).toBe(1);
+    expect(m5.stderr).toContain("ser: --mask-bands and --mask-frames mask the filter bank's bands and frames: they need --model default or compact, not --model m5-compact");
+    const wide = await cli.run(tinyDemo(refused, '--mask-bands', '70000'));
+    expect(wide.code).toBe(1);
+    expect(wide.stderr).toContain('ser: --mask-bands 70000: at most 65535');
+    expect(existsSync(refused)).toBe(false);
+  }, 120_000);
+});
+
 describe('a corpus with no usable file', () => {
   const cli = cliForTests();
 

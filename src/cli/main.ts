@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { MAX_SEED } from '../engine/random.js';
+import { MAX_SPAN_WIDTH } from '../kernels/optim.js';
 import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
 import { validateModelConfig } from '../model/validate-config.js';
@@ -61,6 +62,8 @@ interface TrainFlags {
   batchSize: number;
   lr: number;
   speedPerturbation: number;
+  maskBands: number;
+  maskFrames: number;
   seed: number;
   seeds: number;
   /** Undefined: --seed's. */
@@ -78,9 +81,14 @@ interface TrainFlags {
   mergeExcited: boolean;
 }
 
-function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'speedPerturbation' | 'seed' | 'patience'>): TrainOptions {
-  const { epochs, batchSize, lr, speedPerturbation, seed, patience } = flags;
-  return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience };
+/** SpecAugment's count: two spans of bands and two of frames per window (its LibriSpeech policies' mF = mT = 2). */
+const SPEC_AUGMENT_MASKS = 2;
+
+function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'speedPerturbation' | 'maskBands' | 'maskFrames' | 'seed' | 'patience'>): TrainOptions {
+  const { epochs, batchSize, lr, speedPerturbation, maskBands, maskFrames, seed, patience } = flags;
+  // Absent when off (TrainOptions.specAugment): runs without it keep the identity they had.
+  const specAugment = maskBands || maskFrames ? { specAugment: { masks: SPEC_AUGMENT_MASKS, maxBands: maskBands, maxFrames: maskFrames } } : {};
+  return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience, ...specAugment };
 }
 
 function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string; final: boolean }): Command {
@@ -98,6 +106,8 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--batch-size <n>', 'windows per batch', int('--batch-size'), DEFAULT_TRAIN_OPTIONS.batchSize)
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
     .option('--speed-perturbation <p>', 'augmentation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off)', fraction('--speed-perturbation'), DEFAULT_TRAIN_OPTIONS.speedPerturbation)
+    .option('--mask-bands <n>', `augmentation (SpecAugment): in each training window, ${SPEC_AUGMENT_MASKS} spans of up to n filter-bank bands zeroed (0: off)`, nonNegative('--mask-bands'), 0)
+    .option('--mask-frames <n>', `augmentation (SpecAugment): in each training window, ${SPEC_AUGMENT_MASKS} spans of up to n frames (10 ms each) zeroed (0: off)`, nonNegative('--mask-frames'), 0)
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', seedNumber('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)
@@ -115,15 +125,22 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
 /** Flag combinations no model can be built from, refused before --out is touched: FiLM's gender head reads the
  * filter bank's statistics, which the m5 presets lack (SerModel refused it only when the first fold began, after
  * the corpus was read, naming neither flag). */
-function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'final' | 'finalOnly' | 'seed' | 'seeds' | 'resume' | 'overwrite'>, cmd: Command): void {
+function checkTrainingFlags(flags: Pick<TrainFlags, 'gender' | 'fusion' | 'model' | 'maskBands' | 'maskFrames' | 'final' | 'finalOnly' | 'seed' | 'seeds' | 'resume' | 'overwrite'>, cmd: Command): void {
   // Flags that contradict each other, refused rather than one of them dropped in silence: --fusion under
   // --no-gender trained 'none' alone, and --final-only --no-final trained the final model and nothing else.
   const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
   if (!flags.gender && given('fusion')) throw new Error(`--fusion ${flags.fusion} and --no-gender contradict each other: --no-gender trains only the design 'none'`);
   if (flags.finalOnly && !flags.final && given('final')) throw new Error('--final-only and --no-final contradict each other: --final-only trains only the final model');
   if (flags.resume && flags.overwrite) throw new Error('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
-  if (flags.gender && flags.fusion === 'film' && !MODEL_PRESETS[flags.model](['a', 'b']).frontEnd) {
+  const hasFilterBank = !!MODEL_PRESETS[flags.model](['a', 'b']).frontEnd;
+  if (flags.gender && flags.fusion === 'film' && !hasFilterBank) {
     throw new Error(`--fusion film needs a model with a filter bank (--model default or compact), not --model ${flags.model}`);
+  }
+  for (const [flag, width] of [['--mask-bands', flags.maskBands], ['--mask-frames', flags.maskFrames]] as const) {
+    if (width > MAX_SPAN_WIDTH) throw new Error(`${flag} ${width}: at most ${MAX_SPAN_WIDTH}`);
+  }
+  if ((flags.maskBands || flags.maskFrames) && !hasFilterBank) {
+    throw new Error(`--mask-bands and --mask-frames mask the filter bank's bands and frames: they need --model default or compact, not --model ${flags.model}`);
   }
   // --seeds repeats the cross-validation, which --final-only skips: it had trained N final models and written a
   // seeds table with nothing in it.

@@ -428,6 +428,17 @@ export function dropout(x: Tensor, p: number, training: boolean, seed: PerStep<n
   return y.setGradFn([x], (g) => [result(g, k.binary(backend, 'mul', g.storage, [x.size], maskTensor.storage, [x.size], [x.size]), [...x.shape])]);
 }
 
+/** SpecAugment's masking of x [N, C, L] (bands × frames): in training, each example's `masks` random spans of up
+ * to maxBands channels and `masks` of up to maxFrames steps are zeroed (the mean, on batch-normalised features); in
+ * eval mode, x as it is. The seed is read as dropout's is: once when the mask is drawn, and at each replay. */
+export function spanMask(x: Tensor, options: k.SpanMaskOptions, training: boolean, seed: PerStep<number>): Tensor {
+  usable('spanMask', x);
+  rank(x, 3, 'spanMask: x (N, C, L)');
+  if (!training || options.masks === 0 || (options.maxBands === 0 && options.maxFrames === 0)) return x;
+  // An intermediate as any other (dropout's mask too): its scope, or the graph that needs it, frees it.
+  return mul(x, new Tensor(k.spanMask(x.backend, x.shape as [number, number, number], options, seed), [...x.shape], x.backend));
+}
+
 // ---------------------------------------------------------------------------------------------- softmax, losses
 
 /** Softmax over the last dimension. */

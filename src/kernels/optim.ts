@@ -9,6 +9,8 @@
 //                                   vector (buffer copies on the GPU: no dispatch, no kernel)
 //   dropout(x, p, seed)             y = x·mask and the mask, of 0 and 1/(1−p), from an integer hash of (seed,
 //                                   index), identical to the CPU reference bit for bit (one pass: mask and y)
+//   spanMask(shape, o, seed)        SpecAugment's band and frame masks for x [N, C, L]: 0 inside each example's
+//                                   random spans, 1 elsewhere, identical to the CPU reference bit for bit
 
 import { Params } from '../gpu/params.js';
 import { grid1d, type GpuRuntime } from '../gpu/runtime.js';
@@ -17,6 +19,7 @@ import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/optim.js';
 import adamSource from '../../shaders/adam.wgsl';
 import dropoutShader from '../../shaders/dropout.wgsl';
+import spanMaskShader from '../../shaders/span-mask.wgsl';
 
 export interface AdamOptions {
   lr: number;
@@ -27,6 +30,19 @@ export interface AdamOptions {
   /** 1-based step count, for bias correction. */
   step: number;
 }
+
+/** Span masks' sizes: `masks` spans of each kind per example (at most 4), of widths up to maxBands bands and
+ * maxFrames frames. */
+export interface SpanMaskOptions {
+  masks: number;
+  maxBands: number;
+  maxFrames: number;
+}
+
+/** The most spans of each kind an example gets (the shader's hash keys leave room for four). */
+export const MAX_SPAN_MASKS = 4;
+/** The widest span a mask may ask for (far past any window: 65535 frames are 11 minutes). */
+export const MAX_SPAN_WIDTH = 65535;
 
 /** One parameter of an Adam step: elements [offset, offset + length) of the flat vectors, and its gradient, whose
  * first `length` values are read. */
@@ -154,6 +170,33 @@ function dropoutGpu(rt: GpuRuntime, x: Storage, p: number, seed: PerStep<number>
   return { y, mask };
 }
 
+function spanMaskGpu(rt: GpuRuntime, shape: [number, number, number], o: SpanMaskOptions, seed: PerStep<number>): Storage {
+  const [rows, channels, frames] = checkSpanMask(shape, o);
+  const length = rows * channels * frames;
+  const mask = allocate(rt, length, 'spanMask');
+  rt.dispatch({
+    kernel: 'spanMask',
+    shapes: `x[${shape.join(',')}], ${o.masks}×${o.maxBands} bands, ${o.masks}×${o.maxFrames} frames`,
+    shader: spanMaskShader,
+    entryPoint: 'spanMaskForward',
+    constants: { WG, ITEMS },
+    params: () => new Params().u32(length, channels, frames, valueOf(seed) >>> 0, o.maxBands, o.maxFrames, o.masks, 0), // a new seed every step
+    buffers: [mask.binding],
+    workgroups: grid1d(length, WG * ITEMS),
+  });
+  return mask;
+}
+
+function checkSpanMask(shape: number[], o: SpanMaskOptions): number[] {
+  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`spanMask: shape [${shape}] must be [N, C, L] of positive sizes`);
+  if (!Number.isInteger(o.masks) || o.masks < 0 || o.masks > MAX_SPAN_MASKS) throw new RangeError(`spanMask: masks must be an integer in [0, ${MAX_SPAN_MASKS}], got ${o.masks}`);
+  for (const key of ['maxBands', 'maxFrames'] as const) {
+    if (!Number.isInteger(o[key]) || o[key] < 0 || o[key] > MAX_SPAN_WIDTH) throw new RangeError(`spanMask: ${key} must be an integer in [0, ${MAX_SPAN_WIDTH}], got ${o[key]}`);
+  }
+  if (shape[0] * 8 >= 2 ** 32) throw new RangeError(`spanMask: ${shape[0]} rows are too many to hash`);
+  return shape;
+}
+
 // ------------------------------------------------------------------------------------------ the kernels
 // Each on the GPU (above) and on the CPU (the reference).
 
@@ -176,4 +219,10 @@ export const dropout = defineKernel(dropoutGpu, (c, x, p, seed) => {
   const mask = ref.dropoutMask(x.length, p, valueOf(seed) >>> 0);
   const data = c.data(x);
   return { y: c.out(mask.map((m, i) => Math.fround(data[i] * m))), mask: c.out(mask) };
+});
+/** SpecAugment's masks for x [N, C, L] (shape), deterministic in seed: 0 inside each row's random band and frame
+ * spans, 1 elsewhere. */
+export const spanMask = defineKernel(spanMaskGpu, (c, shape, o, seed) => {
+  const [rows, channels, frames] = checkSpanMask(shape, o);
+  return c.out(ref.spanMask(rows, channels, frames, o, valueOf(seed) >>> 0));
 });

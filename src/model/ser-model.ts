@@ -6,14 +6,15 @@
 // of every block's output (FiLM). A gender head is trained jointly, so the model can supply the gender itself
 // when it is not given.
 //
-//   x [N,1,L] → [filter bank → log → BN] → {conv → BN → (FiLM) → ReLU → pool} × blocks → pool over time [N,F]
+//   x [N,1,L] → [filter bank → log → BN → (masks, training)] → {conv → BN → (FiLM) → ReLU → pool} × blocks → pool over time [N,F]
 //     → (concat gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
 //   gender logits [N,2] ← linear ← pooled features (FiLM: the filter bank's statistics, which gender does not shape)
 
 import { BatchNorm1d, Conv1d, Linear, uniformValues, type LinearInit } from '../engine/nn.js';
 import { seededRandom, streamSeed } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, statsPool } from '../engine/ops.js';
+import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, spanMask, statsPool } from '../engine/ops.js';
+import type { SpanMaskOptions } from '../kernels/optim.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
 import { FilterBank } from './filterbank.js';
@@ -74,6 +75,9 @@ export class SerModel extends Module {
   readonly genderHead: Linear;
   /** Seed of the next dropout mask; the trainer sets it from the step count so a resumed run repeats. */
   dropoutSeed = 0;
+  /** SpecAugment in training: band and frame spans of the filter bank's normalised log energies zeroed (null: off).
+   * A training option (the trainer sets it), not part of the architecture: inference never masks. */
+  masking: SpanMaskOptions | null = null;
 
   constructor(readonly config: ModelConfig, seed = 1) {
     super();
@@ -120,6 +124,8 @@ export class SerModel extends Module {
     }
     let h = x;
     if (this.frontEnd) h = this.frontEndNorm!.forward(this.frontEnd.forward(h));
+    // Read with dropout's seed, before classify moves it on (the kernels hash it with different keys).
+    if (this.frontEnd && this.masking) h = spanMask(h, this.masking, this.training, () => this.dropoutSeed);
     if (this.films.length) {
       // The gender estimate must not depend on what the gender modulates: it reads the filter bank's statistics.
       const genderLogits = this.genderHead.forward(statisticsPooling(h));

@@ -11,6 +11,7 @@ import type { ArrayTensor } from '../engine/module.js';
 import { seededRandom } from '../engine/random.js';
 import { tensor } from '../engine/ops.js';
 import { tidy, type Tensor } from '../engine/tensor.js';
+import type { SpanMaskOptions } from '../kernels/optim.js';
 import type { ModelConfig } from '../model/config.js';
 import { firstNonFinite } from '../model/model-file.js';
 import { SerModel, serLoss } from '../model/ser-model.js';
@@ -34,6 +35,9 @@ export interface TrainOptions {
   classWeighting: boolean;
   /** Speed perturbation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off). */
   speedPerturbation: number;
+  /** SpecAugment: in each training window, random spans of the filter bank's bands and frames zeroed (SerModel's
+   * `masking`). Absent when off, so that the identity of runs from before it stays what they recorded. */
+  specAugment?: SpanMaskOptions;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -98,7 +102,9 @@ export async function fit(
   resumeFrom?: { weights: Record<string, ArrayTensor>; state: TrainingState },
 ): Promise<FitResult> {
   if (train.length === 0) throw new Error('fit: no training utterances');
+  if (options.specAugment && !config.frontEnd) throw new Error("fit: specAugment masks the filter bank's bands and frames, and this model has none (an m5 design)");
   const model = new SerModel(config, options.seed);
+  model.masking = options.specAugment ?? null;
   let adam: Adam | undefined;
   let weights: Tensor | undefined;
   let losses: Tensor[] = [];

@@ -42,6 +42,23 @@ export const apiCases: SuiteCase[] = [
   },
   {
     family,
+    name: "spanMask (SpecAugment) in training: x times the kernel's mask, its gradient as finite differences give it; in eval mode x itself",
+    async run(ser) {
+      const x = input(ser, [3, 6, 23], 41);
+      const o = { masks: 2, maxBands: 3, maxFrames: 9 };
+      const y = ser.spanMask(x.t, o, true, 77);
+      const mask = ser.reference.spanMask(3, 6, 23, o, 77);
+      assertClose(await y.toArray(), Float64Array.from(x.data, (v, i) => v * mask[i]), 1e-6, 'spanMask forward');
+      const w = randn(y.size, 42);
+      await ser.sum(ser.mul(y, ser.tensor(w, y.shape))).backward();
+      const loss = (v: Float64Array) => dot(w, Float64Array.from(v, (xi, i) => xi * mask[i]));
+      assertClose(await x.t.grad!.toArray(), numericGradient(loss, x.data), 1e-4, 'spanMask dx');
+      assert(ser.spanMask(x.t, o, false, 77) === x.t, 'in eval mode, spanMask must return x itself');
+      await assertThrows(() => ser.spanMask(ser.tensor(new Float32Array(6), [2, 3]), o, true, 1), /spanMask: x \(N, C, L\)/, 'a rank-2 input');
+    },
+  },
+  {
+    family,
     name: 'maxPool1d / avgPool1d forward and backward match the reference (torch defaults: stride = kernel)',
     async run(ser) {
       const x = input(ser, [1, 3, 29], 5);

@@ -1,6 +1,7 @@
-// The optimiser kernels (family optim: dropout masks and AdamW) against the CPU reference, on odd sizes.
+// The optimiser kernels (family optim: dropout masks, SpecAugment's span masks and AdamW) against the CPU
+// reference, on odd sizes.
 
-import type { AdamOptions } from '../../src/kernels/index.js';
+import type { AdamOptions, SpanMaskOptions } from '../../src/kernels/index.js';
 import { assert, assertClose, assertThrows, type Ser, type SuiteCase } from './harness.js';
 import { f32, FORWARD, fresh, GRADIENT, seededByName, withBackend } from './training-data.js';
 
@@ -52,6 +53,75 @@ const cases: SuiteCase[] = [
           if (a[i] === other[i]) same++;
         }
         assert(Math.abs(same / a.length - 0.5) < 0.05, `masks of seeds 1 and 2 agree on ${same} of ${a.length} elements`);
+      }),
+  },
+  ...(
+    [
+      [[3, 7, 101], { masks: 2, maxBands: 3, maxFrames: 17 }, 11],
+      [[5, 64, 301], { masks: 2, maxBands: 8, maxFrames: 30 }, 0xdeadbeef],
+      [[2, 5, 9], { masks: 4, maxBands: 9, maxFrames: 20 }, 4], // spans as wide as the whole plane, and wider
+      [[70, 3, 1], { masks: 1, maxBands: 1, maxFrames: 1 }, 5],
+      [[4, 6, 33], { masks: 0, maxBands: 4, maxFrames: 4 }, 6],
+    ] as [[number, number, number], SpanMaskOptions, number][]
+  ).map(([shape, o, maskSeed]) => ({
+    family: 'optim',
+    name: `spanMask x[${shape}], ${o.masks} spans of ≤ ${o.maxBands} bands and of ≤ ${o.maxFrames} frames: identical to the CPU, and per row at most that many spans of each`,
+    run: (ser: Ser) =>
+      withBackend(ser, async (b, keep) => {
+        const [rows, channels, frames] = shape;
+        const gpu = await b.download(keep(ser.kernels.spanMask(b, shape, o, maskSeed)));
+        const cpu = ser.reference.spanMask(rows, channels, frames, o, maskSeed);
+        for (let i = 0; i < gpu.length; i++) if (gpu[i] !== cpu[i]) throw new Error(`mask[${i}] is ${gpu[i]} on the GPU but ${cpu[i]} on the CPU`);
+        // Zero runs of a 0/1 sequence, as [start, end) pairs.
+        const runs = (keepAt: (i: number) => boolean, n: number) => {
+          const out: [number, number][] = [];
+          for (let i = 0; i < n; i++) if (!keepAt(i)) out.length && out[out.length - 1][1] === i ? (out[out.length - 1][1] = i + 1) : out.push([i, i + 1]);
+          return out;
+        };
+        let masked = 0;
+        for (let n = 0; n < rows; n++) {
+          const at = (c: number, l: number) => gpu[(n * channels + c) * frames + l];
+          const plane = gpu.subarray(n * channels * frames, (n + 1) * channels * frames);
+          if (plane.every((v) => v === 0)) {
+            masked += plane.length; // every band, or every frame, masked: which spans did it cannot be told
+            continue;
+          }
+          // A band is masked at every frame or at none, a frame at every band or none (outside the masked bands).
+          const bandKept = Array.from({ length: channels }, (_, c) => Array.from({ length: frames }, (_, l) => at(c, l)).some((v) => v === 1));
+          const frameKept = Array.from({ length: frames }, (_, l) => Array.from({ length: channels }, (_, c) => at(c, l)).some((v) => v === 1));
+          for (let c = 0; c < channels; c++) {
+            for (let l = 0; l < frames; l++) {
+              const want = bandKept[c] && frameKept[l] ? 1 : 0;
+              assert(at(c, l) === want, `row ${n}: mask[${c}, ${l}] is ${at(c, l)}, but band ${c} is ${bandKept[c] ? 'kept' : 'masked'} and frame ${l} ${frameKept[l] ? 'kept' : 'masked'}`);
+              if (!want) masked++;
+            }
+          }
+          // Spans may overlap or touch (fewer runs), never exceed the count, and each is at most the width.
+          for (const [kind, kept, width] of [['band', bandKept, o.maxBands], ['frame', frameKept, o.maxFrames]] as const) {
+            const zero = runs((i) => kept[i], kept.length);
+            assert(zero.length <= o.masks, `row ${n}: ${zero.length} masked ${kind} spans, at most ${o.masks} drawn`);
+            const widest = Math.max(0, ...zero.map(([a, z]) => z - a));
+            assert(widest <= o.masks * width, `row ${n}: a masked ${kind} run of ${widest}, past ${o.masks} spans of ${width}`);
+          }
+        }
+        if (o.masks === 0) assert(masked === 0, `no spans drawn, yet ${masked} elements masked`);
+        else assert(masked > 0, 'no element masked: the spans should mask some');
+      }),
+  })),
+  {
+    family: 'optim',
+    name: 'spanMask: another seed gives other spans, the same seed the same; its sizes are checked',
+    run: (ser) =>
+      withBackend(ser, async (b, keep) => {
+        const o = { masks: 2, maxBands: 10, maxFrames: 40 };
+        const mask = async (seed: number) => b.download(keep(ser.kernels.spanMask(b, [8, 40, 200], o, seed)));
+        const a = await mask(1);
+        assert((await mask(1)).every((v, i) => v === a[i]), 'seed 1 gave two different masks');
+        const other = await mask(2);
+        assert(other.some((v, i) => v !== a[i]), 'seeds 1 and 2 gave the same mask');
+        await assertThrows(() => ser.kernels.spanMask(b, [2, 3, 4], { ...o, masks: 5 }, 1), /spanMask: masks must be an integer in \[0, 4\], got 5/, '5 spans');
+        await assertThrows(() => ser.kernels.spanMask(b, [2, 3, 4], { ...o, maxFrames: -1 }, 1), /spanMask: maxFrames must be an integer in \[0, 65535\], got -1/, 'a negative width');
+        await assertThrows(() => ser.kernels.spanMask(b, [2, 12] as unknown as [number, number, number], o, 1), /spanMask: shape \[2,12\] must be \[N, C, L\]/, 'a shape of rank 2');
       }),
   },
   ...[1, 7, 10_007, 300_001].map((n) => ({

@@ -1,6 +1,6 @@
 // CPU reference of the optimiser step and the dropout mask (../optim.ts is the WebGPU side).
 
-import type { AdamOptions } from '../optim.js';
+import type { AdamOptions, SpanMaskOptions } from '../optim.js';
 
 /**
  * One AdamW step (torch.optim.AdamW): decoupled weight decay, then Adam with bias correction.
@@ -56,3 +56,28 @@ export function dropoutMask(length: number, p: number, seed: number): Float64Arr
   }
   return mask;
 }
+
+/** Span masks over x [rows, channels, frames], as shaders/span-mask.wgsl draws them: per row, `masks` spans of
+ * bands (widths 0 to maxBands) and `masks` of frames (0 to maxFrames), each from an integer hash of (seed, row,
+ * kind, index); 0 inside any span, 1 elsewhere. */
+export function spanMask(rows: number, channels: number, frames: number, o: SpanMaskOptions, seed: number): Float64Array {
+  const key = hash32((seed ^ 0x85ebca6b) >>> 0);
+  const span = (row: number, kind: number, j: number, extent: number, maxWidth: number) => {
+    const h = hash32((hash32((row * 8 + kind * 4 + j) >>> 0) ^ key) >>> 0);
+    const width = Math.min(h % (maxWidth + 1), extent);
+    const start = hash32(h) % (extent - width + 1);
+    return [start, start + width];
+  };
+  const mask = new Float64Array(rows * channels * frames).fill(1);
+  for (let row = 0; row < rows; row++) {
+    const plane = mask.subarray(row * channels * frames, (row + 1) * channels * frames);
+    for (let j = 0; j < o.masks; j++) {
+      const [b0, b1] = span(row, 0, j, channels, o.maxBands);
+      plane.fill(0, b0 * frames, b1 * frames);
+      const [f0, f1] = span(row, 1, j, frames, o.maxFrames);
+      for (let c = 0; c < channels; c++) plane.fill(0, c * frames + f0, c * frames + f1);
+    }
+  }
+  return mask;
+}
+
