@@ -6,16 +6,17 @@
 // of every block's output (FiLM). A gender head is trained jointly, so the model can supply the gender itself
 // when it is not given.
 //
-//   x [N,1,L] → [filter bank → log → BN → (masks, training)] → {conv → BN → (FiLM) → ReLU → pool} × blocks → pool over time [N,F]
-//     → (concat gender [N,2]) → linear → ReLU → dropout → linear → emotion logits [N,C]
+//   x [N,1,L] → [filter bank → log → BN → (SpecAugment's masks, in training)] → {conv → BN → (FiLM) → ReLU → pool}
+//     × blocks → pool over time [N,F] → (concat gender [N,2]) → linear → ReLU → dropout → linear
+//     → emotion logits [N,C]
 //   gender logits [N,2] ← linear ← pooled features (FiLM: the filter bank's statistics, which gender does not shape)
 
 import { BatchNorm1d, Conv1d, Linear, uniformValues, type LinearInit } from '../engine/nn.js';
 import { seededRandom, streamSeed } from '../engine/random.js';
 import { Module } from '../engine/module.js';
 import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, spanMask, statsPool } from '../engine/ops.js';
-import type { SpanMaskOptions } from '../kernels/optim.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
+import type { SpanMaskOptions } from '../kernels/optim.js';
 import type { ModelConfig } from './config.js';
 import { FilterBank } from './filterbank.js';
 

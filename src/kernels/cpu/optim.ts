@@ -1,4 +1,5 @@
-// CPU reference of the optimiser step and the dropout mask (../optim.ts is the WebGPU side).
+// CPU reference of the optimiser step, the dropout mask and SpecAugment's span masks (../optim.ts is the WebGPU
+// side).
 
 import type { AdamOptions, SpanMaskOptions } from '../optim.js';
 
@@ -80,4 +81,3 @@ export function spanMask(rows: number, channels: number, frames: number, o: Span
   }
   return mask;
 }
-
