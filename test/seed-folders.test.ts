@@ -35,8 +35,9 @@ describe('a --seeds output folder', () => {
     await writeFile(join(data(), 'manifest.csv'), rows.join('\n'));
   });
 
-  const train = (out: string, ...more: string[]) =>
-    cli.run(['train', '--corpus', 'csv', '--data', join(data(), 'manifest.csv'), '--folds', '2', '--epochs', '1', '--no-gender', '--model', 'compact', '--no-final', '--out', out, '--json', ...more]);
+  const trainDesigns = (out: string, ...more: string[]) =>
+    cli.run(['train', '--corpus', 'csv', '--data', join(data(), 'manifest.csv'), '--folds', '2', '--epochs', '1', '--model', 'compact', '--no-final', '--out', out, '--json', ...more]);
+  const train = (out: string, ...more: string[]) => trainDesigns(out, '--no-gender', ...more);
   const summary = (r: CliRun) => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seeds: number[]; unfinished?: number[]; ua: { none: { mean: number } }; runs: { seed: number }[] };
@@ -96,6 +97,23 @@ describe('a --seeds output folder', () => {
     expect(summary(await cli.run([...tiny, '--seeds', '2'], { cwd })).seeds).toEqual([1, 2]);
     expect(await readFile(join(cwd, 'runs', 'demo', 'run.json'), 'utf8')).toContain('"format"');
     expect(await seedFolders(join(cwd, 'runs', 'demo-seeds'))).toEqual(['seed-1', 'seed-2']);
+  }, 180_000);
+
+  it("the seeds of a --no-gender run take the gender design by --resume: those not resumed yet are unfinished, not another experiment (they had been refused, and --overwrite offered)", async () => {
+    const out = join(dir(), 'designs-added');
+    summary(await train(out, '--seeds', '3'));
+    const noneOnly = JSON.parse(await readFile(join(out, 'seed-1', 'results.json'), 'utf8'));
+    // The same command without --no-gender.
+    const withGender = (...more: string[]) => trainDesigns(out, ...more);
+    const two = summary(await withGender('--seeds', '2', '--resume'));
+    expect(two.seeds).toEqual([1, 2]);
+    expect(two.unfinished).toEqual([3]);
+    const extended = JSON.parse(await readFile(join(out, 'seed-1', 'results.json'), 'utf8'));
+    expect(extended.none).toEqual(noneOnly.none);
+    expect(typeof extended.concat.ua).toBe('number');
+    const all = summary(await withGender('--seeds', '3', '--resume'));
+    expect(all.seeds).toEqual([1, 2, 3]);
+    expect(all.unfinished).toEqual([]);
   }, 180_000);
 
   it("a seed folder of another experiment is refused, changing nothing, and --overwrite removes it (they had been summed up or left beside)", async () => {

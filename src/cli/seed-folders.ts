@@ -53,7 +53,9 @@ async function seedFolders(out: string, inputFor: SeedInput): Promise<Found[]> {
     else {
       // Compared as startRun compares: where an older version wrote its run.json, without the audio, unchecked.
       const match = compareRun(recorded, inputFor(seed, dir), join(dir, 'run.json'), 'there');
-      if (!match.same) other = match.differences;
+      // A seed of this experiment with fewer designs (trained with --no-gender) is this experiment's, unfinished
+      // until a --resume of that seed adds them: refused, it was offered for --overwrite to remove.
+      if (!match.same && !match.adds) other = match.differences;
     }
     return { ...f, other };
   });

@@ -211,13 +211,16 @@ export async function removeRunFiles(dir: string, names: string[], why: string):
 }
 
 /** This run (`input`) as the run `recorded` identifies runs (asRecorded): its identity and id, where it differs
- * from that run (none: the same run), and a warning where its audio cannot be checked against it. */
+ * from that run (none: the same run), whether it is that run with designs added, and a warning where its audio
+ * cannot be checked against it. */
 export function compareRun(recorded: RunFile, input: ExperimentInput, path: string, recordedAs = 'in the interrupted run') {
   const identity = asRecorded(runIdentity(input), recorded.identity);
   const id = runId(identity);
   const same = recorded.id === id;
   const differences = same ? '' : identityDifferences(recorded.identity, identity, recordedAs, hashedUtterances(input).map((u) => u.file)).join('; ') || 'the run identity differs';
-  return { identity, id, same, differences, warning: identity.data.audio ? undefined : audioUnchecked(path) };
+  // Not the same run, but that run with designs added: a --resume continues it (planRun).
+  const adds = !same && addsDesigns(recorded, identity);
+  return { identity, id, same, adds, differences, warning: identity.data.audio ? undefined : audioUnchecked(path) };
 }
 
 /** Whether `now` is the run `recorded` with more designs (the gender design added to a run of 'none' alone):
@@ -260,7 +263,7 @@ async function planRun(input: ExperimentInput): Promise<Plan> {
     if (recorded instanceof Error) {
       throw new Error(`${recorded.message}: cannot check that --resume continues the same run; start again in another --out folder, or replace that run with --overwrite`);
     }
-    if (run && match && !match.same && addsDesigns(run, match.identity)) {
+    if (run && match?.adds) {
       // Recorded anew, with the designs of both runs; the earlier run's files stay this run's.
       const added = match.identity.conditions.filter((c) => !run.identity.conditions.includes(c));
       const notice = `${path}: --resume adds the design(s) ${added.join(', ')} to the run of ${run.identity.conditions.join(', ')} recorded there; its folds are kept`;
