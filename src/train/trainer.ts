@@ -41,7 +41,9 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  epochs: 20,
+  // 40, not 20: on EMO-DB (leave one speaker out) the loss still fell at epoch 20, and 40 epochs gained about 6
+  // points UA in every seed of both designs (README, "Longer training").
+  epochs: 40,
   batchSize: 16,
   lr: 2e-3,
   warmupEpochs: 1,

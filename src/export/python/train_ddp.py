@@ -310,7 +310,7 @@ def main():
     ap.add_argument('--corpus', required=True, help='corpus.safetensors from `ser export --corpus`')
     ap.add_argument('--out', required=True, help='where the trained checkpoint goes (engine format)')
     ap.add_argument('--reinit', action='store_true', help="start from fresh weights (seeded), not the checkpoint's")
-    ap.add_argument('--epochs', type=int, default=20)
+    ap.add_argument('--epochs', type=int, default=40)  # ser train's default
     ap.add_argument('--batch-size', type=int, default=16, help='windows per batch and process')
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--warmup-epochs', type=float, default=1)
