@@ -1,9 +1,7 @@
 // Dropout, mask and output in one pass (src/kernels/optim.ts; AdamW, the other optimiser kernel, is adam.wgsl):
 //   y[i] = x[i]·mask[i], mask[i] = 1/(1−p) where u_i >= p, else 0, with u_i = (hash(hash(i) ^ hash(seed ^ 0x9e3779b9))
 //   >> 8) / 2^24 ∈ [0, 1) and hash = lowbias32: deterministic in (seed, i), and the same bit for bit as the CPU
-//   reference (src/kernels/cpu/optim.ts).
-// A flat elementwise kernel: workgroup g (g = wg.x + wg.y·nwg.x, the grid1d fold) covers elements [g·WG·ITEMS,
-// +WG·ITEMS); thread t takes i = g·WG·ITEMS + t + k·WG for k < ITEMS.
+//   reference (src/kernels/cpu/optim.ts). WG, ITEMS, firstIndex and hash: optim-common.wgsl.
 
 struct DropoutParams {
   n: u32,
@@ -12,28 +10,10 @@ struct DropoutParams {
   scale: f32, // 1/(1−p), rounded to float32 on the CPU
 }
 
-override WG: u32 = 64;
-override ITEMS: u32 = 16;
-
 @group(0) @binding(0) var<uniform> dropout: DropoutParams;
 @group(0) @binding(1) var<storage, read> dropoutX: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dropoutY: array<f32>;
-
-fn firstIndex(t: u32, wg: vec3u, nwg: vec3u) -> u32 {
-  return (wg.x + wg.y * nwg.x) * WG * ITEMS + t;
-}
-
-/** lowbias32 (Chris Wellons): a well-mixed bijection of u32. */
-fn hash(x0: u32) -> u32 {
-  var x = x0;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
 
 @compute @workgroup_size(WG)
 fn dropoutForward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {

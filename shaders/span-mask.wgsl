@@ -4,9 +4,8 @@
 // Span j of kind k (0: bands, of extent C and widths up to maxBands; 1: frames, extent L, up to maxFrames) of
 // example n: h = hash(hash(n·8 + k·4 + j) ^ key), key = hash(seed ^ 0x85ebca6b); width = min(h mod (max + 1),
 // extent), start = hash(h) mod (extent − width + 1). Integer arithmetic only, so the CPU reference
-// (src/kernels/cpu/optim.ts) gives the same mask bit for bit. hash is lowbias32, as in dropout.wgsl.
-// A flat elementwise kernel: workgroup g (g = wg.x + wg.y·nwg.x, the grid1d fold) covers elements [g·WG·ITEMS,
-// +WG·ITEMS); thread t takes i = g·WG·ITEMS + t + k·WG for k < ITEMS.
+// (src/kernels/cpu/optim.ts) gives the same mask bit for bit. WG, ITEMS, firstIndex and hash (lowbias32):
+// optim-common.wgsl.
 
 struct SpanMaskParams {
   n: u32, // N·C·L
@@ -19,21 +18,8 @@ struct SpanMaskParams {
   _pad: u32,
 }
 
-override WG: u32 = 64;
-override ITEMS: u32 = 16;
-
 @group(0) @binding(0) var<uniform> spans: SpanMaskParams;
 @group(0) @binding(1) var<storage, read_write> spanMask: array<f32>;
-
-fn hash(x0: u32) -> u32 {
-  var x = x0;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
 
 /** Whether `at` lies in span j of kind k of example `row`. */
 fn inSpan(row: u32, k: u32, j: u32, at: u32, extent: u32, maxWidth: u32, key: u32) -> bool {
@@ -46,7 +32,7 @@ fn inSpan(row: u32, k: u32, j: u32, at: u32, extent: u32, maxWidth: u32, key: u3
 @compute @workgroup_size(WG)
 fn spanMaskForward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let key = hash(spans.seed ^ 0x85ebca6bu);
-  var i = (wg.x + wg.y * nwg.x) * WG * ITEMS + t;
+  var i = firstIndex(t, wg, nwg);
   for (var k = 0u; k < ITEMS && i < spans.n; k++) {
     let frame = i % spans.frames;
     let band = (i / spans.frames) % spans.channels;

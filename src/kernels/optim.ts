@@ -18,8 +18,9 @@ import { allocate, gpuStorage } from '../gpu/storage.js';
 import { defineKernel, type Storage } from './backend.js';
 import * as ref from './cpu/optim.js';
 import adamSource from '../../shaders/adam.wgsl';
-import dropoutShader from '../../shaders/dropout.wgsl';
-import spanMaskShader from '../../shaders/span-mask.wgsl';
+import optimCommon from '../../shaders/optim-common.wgsl';
+import dropoutSource from '../../shaders/dropout.wgsl';
+import spanMaskSource from '../../shaders/span-mask.wgsl';
 
 export interface AdamOptions {
   lr: number;
@@ -66,6 +67,10 @@ const MAX_PARTS = 13;
 export function adamPartsPerDispatch(rt: GpuRuntime): number {
   return Math.max(1, Math.min(MAX_PARTS, rt.profile.limits.maxStorageBuffersPerShaderStage - 3));
 }
+
+// The random masks' kernels, each after their shared hash and indexing (WGSL has no includes).
+const dropoutShader = optimCommon + dropoutSource;
+const spanMaskShader = optimCommon + spanMaskSource;
 
 /** shaders/adam.wgsl with the declarations it expects for `parts` gradient bindings written before it; one string
  * object per count (the pipeline cache keys by the text's identity). */
