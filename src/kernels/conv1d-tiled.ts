@@ -10,7 +10,7 @@
 // Why quads: in the H200's tuning at a29f577 (scalar staging) the model's 16x64x3000 and 16x128x187 convolutions
 // ran at 13.2 and 5.6 TFLOP/s on 64×64 tiles of 8×8 per thread (64 threads, each staging 32 scalars a slab),
 // where the 1024³ GEMM ran 24.7; on 64×64 of 4×4 (256 threads, 8 scalars each) at 14.1 and 8.1 against 20.6.
-// Measured since (bench/results/bench-nvidia-nvidia-h200.txt, e2d5cf6), on the rule's tile: quads took 0.93 of
+// Measured since (`git show 5cf3c4c:bench/results/bench-nvidia-nvidia-h200.txt`, e2d5cf6), on the rule's tile: quads took 0.93 of
 // the scalars' time (geometric mean over 111 problems) and were faster in 69, but 16-24 % slower on the model's
 // 16x64x3000 and 16x128x750 forwards, so the tuner keeps timing both.
 // Tried on the H100 and not taken: a forward quad inside one sample's row read as 4 loads from one index (no

@@ -154,7 +154,7 @@ const SMALL = tiled(8, 8, 1, 1, 16);
  *    H100's sweep at 69eb641, weight gradients mostly). It was put on trial with 32×64 of 4×8 for the m5 design's
  *    short forwards, under 1.5× tfjs on the H100; neither won one, and 32×64 won no problem in a sweep the
  *    device's clock left alone, so it went.
- * The three before 64×32 were tried in bench/results/bench-nvidia-nvidia-h200.txt (e2d5cf6) and
+ * The three before 64×32 were tried in the H200 run at e2d5cf6 (`git show 5cf3c4c:bench/results/bench-nvidia-nvidia-h200.txt`) and
  * bench-nvidia-nvidia-h200-side-major.txt and kept in bench-nvidia-nvidia-h200-final.txt, beside 128×64 of 8×8
  * with 16-deep slabs (dropped: best once, by 4 %, and 1.8× slower than the best on the same problem in the second
  * run). Dropped before: 128×128 with 16-deep slabs (no GEMM win on the H200) and with two 8-deep buffers (no win

@@ -52,7 +52,7 @@
 // Measured on the H200: GEMM 4096³ runs 42.5 TFLOP/s with no k-contiguous operand (the weight gradient), 39.1-39.3
 // with one (forward), 35.0-36.2 with two (the input gradient). Two other slab layouts for such operands were timed
 // there on every tile and dropped, neither faster: 4×4 blocks transposed in registers (whole-vec4 writes into the
-// k-major slab; bench/results/bench-nvidia-nvidia-h200.txt) and side-major slabs (each row's k-quads side by side,
+// k-major slab; `git show 5cf3c4c:bench/results/bench-nvidia-nvidia-h200.txt`) and side-major slabs (each row's k-quads side by side,
 // written whole as read, the multiply taking 4 k at a time; bench-nvidia-nvidia-h200-side-major.txt and
 // bench-nvidia-nvidia-h200-final.txt). So the cost is not in the slab writes; GEMMs may transpose such operands
 // first instead (`transposeFirst` in src/kernels/gemm.ts).
