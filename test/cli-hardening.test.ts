@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { cliForTests } from './cli.js';
 
 let dir: string;
@@ -221,6 +222,26 @@ describe('SpecAugment (--mask-bands, --mask-frames)', () => {
     const wide = await cli.run(tinyDemo(refused, '--mask-bands', '70000'));
     expect(wide.code).toBe(1);
     expect(wide.stderr).toContain('ser: --mask-bands 70000: at most 65535');
+    expect(existsSync(refused)).toBe(false);
+  }, 120_000);
+});
+
+describe('--pooling', () => {
+  const cli = cliForTests();
+
+  it("replaces the preset's pooling, in the run identity and the checkpoints; an unknown kind is refused", async () => {
+    const out = join(dir, 'attentive');
+    const run = await cli.run(tinyDemo(out, '--pooling', 'attentive', '--final'));
+    expect(run.code, run.stderr).toBe(0);
+    const identity = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity;
+    expect(identity.model.pooling).toBe('attentive');
+    const checkpoint = decodeSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+    expect(JSON.parse(checkpoint.metadata.config).pooling).toBe('attentive');
+    expect(Object.keys(checkpoint.tensors)).toContain('attention.hidden.weight');
+    const refused = join(dir, 'pooling-refused');
+    const max = await cli.run(tinyDemo(refused, '--pooling', 'max'));
+    expect(max.code).toBe(1);
+    expect(max.stderr).toContain("argument 'max' is invalid. Allowed choices are mean, stats, attentive.");
     expect(existsSync(refused)).toBe(false);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { init } from '../src/engine/context.js';
 import { tensor } from '../src/engine/ops.js';
 import { noGrad } from '../src/engine/tensor.js';
 import { adaptNormalization } from '../src/model/adapt.js';
-import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelPreset } from '../src/model/config.js';
+import { MODEL_PRESETS, withGenderDesign, type GenderDesign, type ModelConfig, type ModelPreset } from '../src/model/config.js';
 import { SerEnsemble } from '../src/model/ensemble.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { genderOneHot, SerModel } from '../src/model/ser-model.js';
@@ -19,20 +19,23 @@ import { EMODB_CLASSES, emodbMissing, emodbWindows, relL2 } from './torch.js';
 
 const noCorpus = emodbMissing();
 // m5 builds the same graph as m5-compact with wider layers (slow on the CPU reference; it is in the PyTorch test).
-const CASES: [ModelPreset, GenderDesign][] = [
-  ['default', 'concat'], ['default', 'film'], ['default', 'none'],
-  ['compact', 'concat'], ['compact', 'film'], ['compact', 'none'],
-  ['m5-compact', 'concat'], ['m5-compact', 'none'],
+// The third field changes the preset: attentive pooling, in both gender designs' ways of pooling.
+const ATTENTIVE = { pooling: 'attentive' } as const;
+const CASES: [ModelPreset, GenderDesign, Partial<ModelConfig>][] = [
+  ['default', 'concat', {}], ['default', 'film', {}], ['default', 'none', {}],
+  ['compact', 'concat', {}], ['compact', 'film', {}], ['compact', 'none', {}],
+  ['m5-compact', 'concat', {}], ['m5-compact', 'none', {}],
+  ['compact', 'concat', ATTENTIVE], ['compact', 'film', ATTENTIVE],
 ];
 
 describe('export to ONNX: onnxruntime-node gives the engine\'s logits', () => {
-  it.for(CASES)('%s preset, %s design: within 1e-4, gender given and inferred', async ([preset, design], ctx) => {
+  it.for(CASES)('%s preset, %s design, changes %o: within 1e-4, gender given and inferred', async ([preset, design, changes], ctx) => {
     if (noCorpus) {
       console.warn(`skipped: ${noCorpus}`);
       ctx.skip(noCorpus);
     }
     await init({ backend: 'cpu' });
-    const config = withGenderDesign(MODEL_PRESETS[preset](EMODB_CLASSES), design);
+    const config = { ...withGenderDesign(MODEL_PRESETS[preset](EMODB_CLASSES), design), ...changes };
     const L = config.windowSamples;
     const w = await emodbWindows(3, L);
     const windows = w.windows;
@@ -75,7 +78,7 @@ describe('export to ONNX: onnxruntime-node gives the engine\'s logits', () => {
       const oursMixed = Float32Array.from(theirsMixed.emotion, (_, i) => (i < config.classes.length ? given.emotion[i] : inferred.emotion[i]));
       errors['emotion, gender given for one row'] = relL2(oursMixed, theirsMixed.emotion);
     }
-    console.log(`onnx opset ${ONNX_OPSET}, ${preset}/${design}: ${JSON.stringify(errors)}`);
+    console.log(`onnx opset ${ONNX_OPSET}, ${preset}/${design} ${JSON.stringify(changes)}: ${JSON.stringify(errors)}`);
     for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(1e-4);
     await session.release();
   });

@@ -60,12 +60,16 @@ const presetConfig = (preset: ModelPreset, design: GenderDesign, changes: Partia
 });
 
 // aux trains the network of none (no gender input) with the gender loss on: for inference they are one design.
-const EVAL_CASES: [ModelPreset, GenderDesign][] = [
-  ['default', 'concat'], ['default', 'film'], ['default', 'none'],
-  ['compact', 'concat'], ['compact', 'film'], ['compact', 'none'],
-  ['m5', 'concat'], ['m5', 'none'],
-  ['m5-compact', 'concat'], ['m5-compact', 'none'],
+// The third field names a change to the preset (attentive pooling), tried in both gender designs' ways of pooling.
+const ATTENTIVE = { pooling: 'attentive' } as const;
+const EVAL_CASES: [ModelPreset, GenderDesign, Partial<ModelConfig>][] = [
+  ['default', 'concat', {}], ['default', 'film', {}], ['default', 'none', {}],
+  ['compact', 'concat', {}], ['compact', 'film', {}], ['compact', 'none', {}],
+  ['m5', 'concat', {}], ['m5', 'none', {}],
+  ['m5-compact', 'concat', {}], ['m5-compact', 'none', {}],
+  ['compact', 'concat', ATTENTIVE], ['compact', 'film', ATTENTIVE],
 ];
+const caseKey = (preset: ModelPreset, design: GenderDesign, changes: Partial<ModelConfig>) => `${preset}/${design}${changes.pooling ? `/${changes.pooling} pooling` : ''}`;
 
 describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
   // Every case's engine side first, then one PyTorch process for all of them (its start costs seconds).
@@ -74,8 +78,8 @@ describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
     if (noTorch || noCorpus) return;
     await init({ backend: 'cpu' });
     const jobs: { key: string; dir: string; ours: Record<string, Float32Array> }[] = [];
-    for (const [preset, design] of EVAL_CASES) {
-      const config = presetConfig(preset, design);
+    for (const [preset, design, changes] of EVAL_CASES) {
+      const config = presetConfig(preset, design, changes);
       const L = config.windowSamples;
       // The full-size m5 design is slow on the CPU backend: two windows, adapted in one batch (the others: two).
       const n = preset === 'm5' ? 2 : 4;
@@ -102,7 +106,7 @@ describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
       model.dispose();
       const job = { adaptGenders: config.useGender, adaptBatch: 2 };
       writeFileSync(join(dir, 'inputs.safetensors'), encodeSafetensors(inputs, { job: JSON.stringify(job) }));
-      jobs.push({ key: `${preset}/${design}`, dir, ours });
+      jobs.push({ key: caseKey(preset, design, changes), dir, ours });
     }
     runPython([PARITY, 'eval', ...jobs.flatMap(({ dir }) => [dir, join(dir, 'inputs.safetensors'), join(dir, 'out.safetensors')])]);
     for (const { key, dir, ours } of jobs) {
@@ -111,10 +115,11 @@ describe('export to PyTorch: eval-mode parity on EMO-DB windows', () => {
     }
   });
 
-  it.for(EVAL_CASES)('%s preset, %s design: logits and AdaBN statistics within 1e-4', ([preset, design], ctx) => {
+  it.for(EVAL_CASES)('%s preset, %s design %o: logits and AdaBN statistics within 1e-4', ([preset, design, changes], ctx) => {
     skipUnlessReady(ctx);
-    const e = errors.get(`${preset}/${design}`)!;
-    console.log(`${preset}/${design}: max relative L2 ${Math.max(...Object.values(e)).toExponential(2)}`, JSON.stringify(e));
+    const key = caseKey(preset, design, changes);
+    const e = errors.get(key)!;
+    console.log(`${key}: max relative L2 ${Math.max(...Object.values(e)).toExponential(2)}`, JSON.stringify(e));
     for (const [k, v] of Object.entries(e)) expect(v, k).toBeLessThan(1e-4);
   });
 
@@ -203,10 +208,11 @@ const TRAIN_CASES: ['cpu' | 'webgpu', ModelPreset, GenderDesign, Partial<ModelCo
   ['cpu', 'compact', 'concat', ...COMPACT], ['cpu', 'compact', 'film', ...COMPACT], ['cpu', 'compact', 'aux', ...COMPACT], ['cpu', 'compact', 'none', ...COMPACT],
   ['cpu', 'm5-compact', 'concat', ...M5_SHORT],
   ['webgpu', 'compact', 'concat', ...COMPACT], ['webgpu', 'compact', 'film', ...COMPACT], ['webgpu', 'm5-compact', 'aux', ...M5_SHORT],
+  ['cpu', 'compact', 'concat', ATTENTIVE, 4], ['webgpu', 'compact', 'none', ATTENTIVE, 4],
 ];
 
 describe('export to PyTorch: two training steps agree', () => {
-  it.for(TRAIN_CASES)('%s backend, %s preset, %s design: loss within 1e-4, gradients, AdamW weights and BN statistics within 1e-3', async ([backend, preset, design, changes, batch], ctx) => {
+  it.for(TRAIN_CASES)('%s backend, %s preset, %s design, changes %o: loss within 1e-4, gradients, AdamW weights and BN statistics within 1e-3', async ([backend, preset, design, changes, batch], ctx) => {
     skipUnlessReady(ctx);
     const r = await trainingParity(backend, preset, design, changes, batch);
     const closest = `ReLU ${r.closest.relu.toExponential(2)}, max-pool ${r.closest.pool.toExponential(2)} (window choice ${r.closest.choice})`;

@@ -66,7 +66,7 @@ describe('model configurations', () => {
         expect(modelParameterCount(config), `${preset}/${design}`).toBe(actual);
       }
     }
-    for (const variant of [{ ...compact, hidden: 0 }, { ...compact, pooling: 'stats' as const }, { ...compact, useGender: false }]) {
+    for (const variant of [{ ...compact, hidden: 0 }, { ...compact, pooling: 'stats' as const }, { ...compact, pooling: 'attentive' as const }, { ...compact, useGender: false }]) {
       const model = new SerModel(variant);
       expect(modelParameterCount(validateModelConfig(variant))).toBe([...model.namedParameters(), ...model.namedBuffers()].reduce((s, [, t]) => s + t.size, 0));
       model.dispose();
@@ -85,7 +85,7 @@ describe('model configurations', () => {
     ['filter bank maxHz past Nyquist', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, hop: 160, minHz: 60, maxHz: 9000 } }), /config\.frontEnd\.maxHz must be a number from 0 to 8000, got 9000/],
     ['filter bank minHz above maxHz', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, hop: 160, minHz: 5000, maxHz: 4000 } }), /config\.frontEnd\.maxHz \(4000\) must be above minHz \(5000\)/],
     ['filter bank field missing', (c) => ({ ...c, frontEnd: { filters: 64, kernel: 400, minHz: 60, maxHz: 7600 } }), /config\.frontEnd\.hop must be an integer from 1 to 4096, got undefined/],
-    ['pooling "max"', (c) => ({ ...c, pooling: 'max' }), /config\.pooling must be "mean" or "stats", got "max"/],
+    ['pooling "max"', (c) => ({ ...c, pooling: 'max' }), /config\.pooling must be "mean", "stats" or "attentive", got "max"/],
     ['fusion "sum"', (c) => ({ ...c, fusion: 'sum' }), /config\.fusion must be "concat" or "film", got "sum"/],
     ['film without a filter bank', (c) => ({ ...c, fusion: 'film' }), /config\.fusion "film" needs a frontEnd/],
     ['speakerNormalization "yes"', (c) => ({ ...c, speakerNormalization: 'yes' }), /config\.speakerNormalization must be true or false, got "yes"/],
@@ -117,6 +117,18 @@ describe('model configurations', () => {
     expect(() => decodeModel(withConfig(craft(compact)), 'crafted.safetensors')).toThrow(new RegExp(`^crafted\\.safetensors: .*${pattern.source}`));
     expect(liveBuffers()).toBe(before);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('attentive pooling saves and loads: its scoring layers come back with the configuration', async () => {
+    const config: ModelConfig = { ...compactModelConfig(CLASSES), pooling: 'attentive' };
+    const model = new SerModel(config, 6);
+    const { model: loaded } = decodeModel(await encodeModel(model, {}, { corpus: 'test' }), 'attentive.safetensors');
+    expect(loaded.config.pooling).toBe('attentive');
+    const weights = new Map(loaded.namedParameters());
+    for (const [name, p] of model.namedParameters()) expect(await weights.get(name)!.toArray(), name).toEqual(await p.toArray());
+    expect(weights.has('attention.score.weight')).toBe(true);
+    model.dispose();
+    loaded.dispose();
   });
 
   it('the activation bound counts the input window itself (10 minutes at 48 kHz through a hop of 4096)', () => {

@@ -1,4 +1,4 @@
-// The SER model's parts beyond the kernels: the learned log filter bank, statistics pooling, FiLM, adapting
+// The SER model's parts beyond the kernels: the learned log filter bank, statistics and attentive pooling, FiLM, adapting
 // batch norm to one speaker, the default model's training step within its dispatch budget, and the recipe's data
 // and schedule helpers (one-speaker batches, warm-up + cosine learning rate).
 
@@ -69,6 +69,98 @@ for (const backend of ['webgpu', 'cpu'] as const) {
     });
   });
 }
+
+/** Attentive statistics pooling in float64, straight from its definition: h [N,C,T], W [C,C], b [C], v [C]. */
+function referenceAttentivePooling(h: Float32Array, [N, C, T]: number[], W: Float32Array, b: Float32Array, v: Float32Array): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < N; n++) {
+    const at = (c: number, t: number) => h[(n * C + c) * T + t];
+    const scores = Array.from({ length: T }, (_, t) => {
+      let s = 0;
+      for (let j = 0; j < C; j++) {
+        let z = b[j];
+        for (let i = 0; i < C; i++) z += W[j * C + i] * at(i, t);
+        s += v[j] * Math.tanh(z);
+      }
+      return s;
+    });
+    const top = Math.max(...scores);
+    const e = scores.map((s) => Math.exp(s - top));
+    const alpha = e.map((x) => x / e.reduce((a, c) => a + c, 0));
+    const means: number[] = [];
+    const sds: number[] = [];
+    for (let c = 0; c < C; c++) {
+      const m = alpha.reduce((a, w, t) => a + w * at(c, t), 0);
+      means.push(m);
+      sds.push(Math.sqrt(alpha.reduce((a, w, t) => a + w * (at(c, t) - m) ** 2, 0) + 1e-5));
+    }
+    out.push(...means, ...sds);
+  }
+  return out;
+}
+
+const attentiveConfig: ModelConfig = { ...compactModelConfig(['a', 'b', 'c']), pooling: 'attentive' };
+// A generator of their own: drawing from the file's would move the inputs of every test after these.
+const attentiveRandom = seededRandom(11);
+const attentiveRandn = (n: number) => Float32Array.from({ length: n }, () => attentiveRandom() * 2 - 1);
+
+for (const backend of ['webgpu', 'cpu'] as const) {
+  describe(`attentive statistics pooling on ${backend}`, () => {
+    it('weights the frames by the softmax of their scores: each channel\'s weighted mean and standard deviation', async () => {
+      await init({ backend });
+      const model = new SerModel(attentiveConfig, 3);
+      const pool = model.attention!;
+      const shape = [3, pool.hidden.inChannels, 13];
+      const h = attentiveRandn(shape[0] * shape[1] * shape[2]).map((v) => 2 * v);
+      const got = await pool.forward(tensor(h, shape)).toArray();
+      const want = referenceAttentivePooling(h, shape, await pool.hidden.weight.toArray(), await pool.hidden.bias!.toArray(), await pool.score.weight.toArray());
+      expect(got.length).toBe(want.length);
+      want.forEach((v, i) => expect(got[i], `element ${i}`).toBeCloseTo(v, 4));
+      model.dispose();
+    });
+  });
+}
+
+describe('attentive statistics pooling', () => {
+  it('passes gradients to its scoring layers and its input that match central finite differences', async () => {
+    await init({ backend: 'cpu' });
+    const model = new SerModel(attentiveConfig, 4);
+    const pool = model.attention!;
+    const C = pool.hidden.inChannels;
+    const h = tensor(attentiveRandn(2 * C * 9), [2, C, 9], { requiresGrad: true });
+    const r = tensor(attentiveRandn(2 * 2 * C), [2, 2 * C]);
+    const loss = () => sum(mul(pool.forward(h), r));
+    await loss().backward();
+    const eps = 1e-2;
+    for (const [name, t, indices] of [['hidden.weight', pool.hidden.weight, [0, 37, C * C - 1]], ['hidden.bias', pool.hidden.bias!, [1, C - 1]], ['score.weight', pool.score.weight, [0, 5, C - 1]], ['input', h, [0, 100, 2 * C * 9 - 1]]] as const) {
+      const grad = await t.grad!.toArray();
+      const values = await t.toArray();
+      for (const i of indices) {
+        const at = async (d: number) => {
+          const moved = values.slice();
+          moved[i] += d;
+          t.backend.write(t.storage, moved);
+          return (await loss().toArray())[0];
+        };
+        const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
+        t.backend.write(t.storage, values);
+        expect(Math.abs(grad[i] - numeric), `${name}[${i}]: ${grad[i]} against ${numeric}`).toBeLessThan(0.01 * Math.max(1, Math.abs(numeric)));
+      }
+    }
+    model.dispose();
+  });
+
+  it('draws its weights from a stream of its own: every layer it shares with statistics pooling starts the same', async () => {
+    await init({ backend: 'cpu' });
+    const stats = new SerModel({ ...attentiveConfig, pooling: 'stats' }, 5);
+    const attentive = new SerModel(attentiveConfig, 5);
+    const own = new Map(attentive.namedParameters());
+    for (const [name, p] of stats.namedParameters()) expect(await own.get(name)!.toArray(), name).toEqual(await p.toArray());
+    expect([...own.keys()].filter((name) => name.startsWith('attention.'))).toEqual(['attention.hidden.weight', 'attention.hidden.bias', 'attention.score.weight']);
+    stats.dispose();
+    attentive.dispose();
+  });
+});
 
 describe('filter bank', () => {
   it('starts as mel-spaced band-pass filters: each band answers most to a tone at its own centre', async () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { init } from '../engine/context.js';
 import { MAX_SEED } from '../engine/random.js';
 import { MAX_SPAN_WIDTH } from '../kernels/optim.js';
-import { GENDER_DESIGNS, MODEL_PRESETS, type GenderDesign, type ModelPreset } from '../model/config.js';
+import { GENDER_DESIGNS, MODEL_PRESETS, POOLINGS, type GenderDesign, type ModelConfig, type ModelPreset, type Pooling } from '../model/config.js';
 import { decodeModel } from '../model/model-file.js';
 import { validateModelConfig } from '../model/validate-config.js';
 import { AudioError, fixedWindows, loadAudio } from '../audio/index.js';
@@ -59,6 +59,8 @@ interface TrainFlags {
   validationSpeakers: number;
   out: string;
   model: ModelPreset;
+  /** Undefined: the preset's. */
+  pooling?: Pooling;
   batchSize: number;
   lr: number;
   speedPerturbation: number;
@@ -94,6 +96,13 @@ function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' |
   return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience, ...specAugment };
 }
 
+/** The configuration of --model's preset, with --pooling's pooling where given. */
+function modelConfigOf(flags: Pick<TrainFlags, 'model' | 'pooling'>): (classes: string[]) => ModelConfig {
+  const preset = MODEL_PRESETS[flags.model];
+  const pooling = flags.pooling;
+  return pooling ? (classes) => ({ ...preset(classes), pooling }) : preset;
+}
+
 function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: ModelPreset; folds: string; final: boolean }): Command {
   const finalFlag = defaults.final
     ? new Option('--no-final', 'skip training the final model (model.safetensors) on all speakers')
@@ -106,6 +115,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--no-gender', "train only the design 'none' (no gender input, no gender loss)")
     .option('--validation-speakers <n>', 'per fold, training speakers held out for early stopping (0: a fixed number of epochs)', nonNegative('--validation-speakers'), 0)
     .addOption(new Option('--model <preset>', 'layer sizes').choices(Object.keys(MODEL_PRESETS)).default(defaults.model))
+    .addOption(new Option('--pooling <kind>', "how the last block's output is pooled over time: the mean, its mean and standard deviation (stats), or both weighted by learned frame scores (attentive) (default: the preset's)").choices(POOLINGS))
     .option('--batch-size <n>', 'windows per batch', int('--batch-size'), DEFAULT_TRAIN_OPTIONS.batchSize)
     .option('--lr <x>', 'peak learning rate (cosine schedule)', num('--lr'), DEFAULT_TRAIN_OPTIONS.lr)
     .option('--speed-perturbation <p>', 'augmentation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off)', fraction('--speed-perturbation'), DEFAULT_TRAIN_OPTIONS.speedPerturbation)
@@ -168,7 +178,7 @@ async function runTraining(flags: TrainFlags, corpusName: string, classes: strin
     classes,
     utterances,
     unscored,
-    modelConfig: MODEL_PRESETS[flags.model],
+    modelConfig: modelConfigOf(flags),
     train: { ...trainingOptions(flags), seed },
     folds: flags.folds,
     splitSeed: flags.splitSeed ?? flags.seed,
@@ -247,7 +257,7 @@ addTrainingFlags(
   checkTrainingFlags(flags, cmd);
   await prepareOutputDir(flags.out); // before reading the corpus: a bad --out fails in a second, not after hours
   const corpus = await readCorpus(flags.corpus, flags.data, { mergeExcited: flags.mergeExcited });
-  const preset = MODEL_PRESETS[flags.model](corpus.classes);
+  const preset = modelConfigOf(flags)(corpus.classes);
   // Every checkpoint of the run must load again (decodeModel validates its configuration): a label set it would
   // refuse (a CSV manifest's 65th emotion, or one of 101 characters) is refused now, not after hours of training.
   validateModelConfig(preset, `${flags.data}: the corpus's emotions cannot make a model`);

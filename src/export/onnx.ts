@@ -105,6 +105,17 @@ class GraphBuilder {
     const sd = this.op('Sqrt', [this.op('Add', [variance, this.scalar(STATS_EPS)])]);
     return this.op('Concat', [this.op('Squeeze', [m, this.int64s([2])]), sd], { axis: 1 });
   }
+
+  /** Attentive statistics pooling, as SerModel's: frame scores, their softmax over time, the weighted mean and sd. */
+  attentivePooling(h: string, prefix: string): string {
+    const hidden = this.op('Tanh', [this.op('Conv', [h, this.weight(`${prefix}.hidden.weight`), this.weight(`${prefix}.hidden.bias`)], { kernel_shape: [1] })]);
+    const weights = this.op('Softmax', [this.op('Conv', [hidden, this.weight(`${prefix}.score.weight`)], { kernel_shape: [1] })], { axis: 2 });
+    const m = this.op('ReduceSum', [this.op('Mul', [h, weights]), this.int64s([2])], { keepdims: 1 });
+    const d = this.op('Sub', [h, m]);
+    const variance = this.op('ReduceSum', [this.op('Mul', [this.op('Mul', [d, d]), weights]), this.int64s([2])], { keepdims: 0 });
+    const sd = this.op('Sqrt', [this.op('Add', [variance, this.scalar(STATS_EPS)])]);
+    return this.op('Concat', [this.op('Squeeze', [m, this.int64s([2])]), sd], { axis: 1 });
+  }
 }
 
 const tensorType = (name: string, dims: (number | string)[]) =>
@@ -209,7 +220,8 @@ function buildGraph(g: GraphBuilder, config: ModelConfig): { emotion: string; ge
       length = Math.floor(length / spec.pool);
     }
   });
-  let features = config.pooling === 'stats' ? g.statisticsPooling(h) : g.op('ReduceMean', [h], { axes: [2], keepdims: 0 });
+  const pool = { mean: () => g.op('ReduceMean', [h], { axes: [2], keepdims: 0 }), stats: () => g.statisticsPooling(h), attentive: () => g.attentivePooling(h, 'attention') };
+  let features = pool[config.pooling ?? 'mean']();
   if (!film) {
     genderLogits = g.linear(features, 'gender');
     if (config.useGender) features = g.op('Concat', [features, genderUsed(genderLogits)], { axis: 1 });

@@ -4,6 +4,9 @@ import type { FilterBankConfig } from './filterbank.js';
 
 export type { FilterBankConfig };
 
+export const POOLINGS = ['mean', 'stats', 'attentive'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
 export interface ConvBlockConfig {
   channels: number;
   kernel: number;
@@ -19,8 +22,10 @@ export interface ModelConfig {
   /** A learned log filter bank before the blocks; without it the first block is the filter bank (wide, strided). */
   frontEnd?: FilterBankConfig;
   blocks: ConvBlockConfig[];
-  /** How the last block's output becomes one vector: its mean over time, or mean and standard deviation. */
-  pooling?: 'mean' | 'stats';
+  /** How the last block's output becomes one vector: its mean over time; its mean and standard deviation
+   * (statistics pooling); or a mean and standard deviation weighted over time by a learned score (attentive
+   * statistics pooling: the scoring layers' weights are the model's, `attention.*`). Absent: the mean. */
+  pooling?: Pooling;
   /** Hidden units of the emotion classifier after the pooled features (+ gender one-hot); 0 = none. */
   hidden: number;
   dropout: number;
@@ -92,6 +97,12 @@ export function compactModelConfig(classes: string[], useGender = true): ModelCo
 /** The first design's small version: 1-s windows, a quarter of the width. */
 export function m5CompactModelConfig(classes: string[], useGender = true): ModelConfig {
   return { ...m5ModelConfig(classes, useGender), windowSamples: 16000, blocks: m5Blocks(16), hidden: 32, dropout: 0.2 };
+}
+
+/** The width of the pooled vector from the last block's `channels`: a mean per channel, and its standard
+ * deviation where the pooling keeps one. */
+export function pooledWidth(config: Pick<ModelConfig, 'pooling'>, channels: number): number {
+  return config.pooling === 'stats' || config.pooling === 'attentive' ? 2 * channels : channels;
 }
 
 export const MODEL_PRESETS = { default: defaultModelConfig, compact: compactModelConfig, m5: m5ModelConfig, 'm5-compact': m5CompactModelConfig } as const;

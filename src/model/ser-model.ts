@@ -1,7 +1,8 @@
 // The speech emotion recogniser: a CNN over the raw waveform. It reads the samples through a learned filter
 // bank (either a log-compressed complex filter bank, `frontEnd`, or the first wide strided convolution of the
-// blocks), then convolution / batch-norm / ReLU / max-pool blocks, then pools over time: the mean, or the mean
-// and standard deviation of each channel (statistics pooling). The speaker's gender enters by the configured
+// blocks), then convolution / batch-norm / ReLU / max-pool blocks, then pools over time: the mean, the mean
+// and standard deviation of each channel (statistics pooling), or both weighted over time by learned scores
+// (attentive statistics pooling). The speaker's gender enters by the configured
 // fusion: joined to the pooled features before the classifier (concat), or as a per-channel scale and shift
 // of every block's output (FiLM). A gender head is trained jointly, so the model can supply the gender itself
 // when it is not given.
@@ -14,10 +15,10 @@
 import { BatchNorm1d, Conv1d, Linear, uniformValues, type LinearInit } from '../engine/nn.js';
 import { seededRandom, streamSeed } from '../engine/random.js';
 import { Module } from '../engine/module.js';
-import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, spanMask, statsPool } from '../engine/ops.js';
+import { add, affine, concat, crossEntropy, dropout, maxPool1d, mean, mul, relu, reshape, softmax, spanMask, sqrt, square, statsPool, sub, sum, tanh } from '../engine/ops.js';
 import { ShapeError, type Tensor } from '../engine/tensor.js';
 import type { SpanMaskOptions } from '../kernels/optim.js';
-import type { ModelConfig } from './config.js';
+import { pooledWidth, type ModelConfig } from './config.js';
 import { FilterBank } from './filterbank.js';
 
 export const GENDERS = ['f', 'm'] as const;
@@ -66,11 +67,33 @@ class GenderFilm extends Module {
   }
 }
 
+/** Attentive statistics pooling (Okabe, Koshinaka and Shinoda, Interspeech 2018): each frame t of h [N,C,T] gets
+ * a score v·tanh(W h_t + b), the scores' softmax over time weights the frames, and each channel's weighted mean
+ * and weighted standard deviation sqrt(Σ_t α_t (h_t − mean)² + STATS_EPS) make the [N,2C] vector that statistics
+ * pooling makes with equal weights. W is a k=1 convolution; v has no bias (the softmax ignores a constant). */
+class AttentivePooling extends Module {
+  readonly hidden: Conv1d;
+  readonly score: Conv1d;
+  constructor(channels: number, random: () => number) {
+    super();
+    this.hidden = this.child('hidden', new Conv1d(channels, channels, 1, {}, random));
+    this.score = this.child('score', new Conv1d(channels, 1, 1, { bias: false }, random));
+  }
+  forward(h: Tensor): Tensor {
+    const [N, C] = h.shape;
+    const weights = softmax(this.score.forward(tanh(this.hidden.forward(h)))); // [N,1,T], over T
+    const m = sum(mul(h, weights), 2, true); // [N,C,1]
+    const variance = sum(mul(square(sub(h, m)), weights), 2);
+    return concat([reshape(m, [N, C]), sqrt(affine(variance, 1, STATS_EPS))], 1);
+  }
+}
+
 export class SerModel extends Module {
   readonly frontEnd: FilterBank | null;
   readonly frontEndNorm: BatchNorm1d | null;
   readonly blocks: ConvBlock[];
   readonly films: GenderFilm[];
+  readonly attention: AttentivePooling | null;
   readonly hidden: Linear | null;
   readonly emotionHead: Linear;
   readonly genderHead: Linear;
@@ -89,6 +112,7 @@ export class SerModel extends Module {
     const headRandom = seededRandom(streamSeed(seed, 1));
     const filmRandom = seededRandom(streamSeed(seed, 2));
     const genderInputRandom = seededRandom(streamSeed(seed, 3));
+    const attentionRandom = seededRandom(streamSeed(seed, 4));
     // A layer refused half-way (on WebGPU, a weight past the adapter's maxStorageBufferBindingSize: a checkpoint's
     // 4096-channel block) left the layers built before it holding their buffers, with no model to dispose them.
     try {
@@ -105,7 +129,8 @@ export class SerModel extends Module {
       const film = config.useGender && fusionOf(config) === 'film';
       if (film && !front) throw new ShapeError("SerModel: fusion 'film' needs the filter-bank front end (the gender head reads its statistics)");
       this.films = film ? config.blocks.map((spec, i) => this.child(`film${i}`, new GenderFilm(spec.channels, filmRandom))) : [];
-      const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
+      this.attention = config.pooling === 'attentive' ? this.child('attention', new AttentivePooling(channels, attentionRandom)) : null;
+      const pooled = pooledWidth(config, channels);
       const joinedGender = config.useGender && !film ? GENDERS.length : 0;
       const reader = (outFeatures: number) => new Linear(pooled + joinedGender, outFeatures, joinedInit(pooled, joinedGender, outFeatures, headRandom, genderInputRandom));
       this.hidden = config.hidden > 0 ? this.child('hidden', reader(config.hidden)) : null;
@@ -142,6 +167,7 @@ export class SerModel extends Module {
   }
 
   private pool(h: Tensor): Tensor {
+    if (this.attention) return this.attention.forward(h);
     return this.config.pooling === 'stats' ? statisticsPooling(h) : mean(h, 2);
   }
 

@@ -10,7 +10,7 @@
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/wav.js';
 import { firstFew } from '../io/listing.js';
 import { excerpt } from '../io/safetensors.js';
-import type { ModelConfig } from './config.js';
+import { pooledWidth, POOLINGS, type ModelConfig } from './config.js';
 import { MIN_TAPS } from './filterbank.js';
 
 /** The bounds a configuration must keep to. */
@@ -96,7 +96,7 @@ export function validateModelConfig(config: unknown, source = 'model'): ModelCon
     integer(block.stride, 1, L.maxKernel, `${name}.stride`, fail);
     integer(block.pool, 1, L.maxKernel, `${name}.pool`, fail);
   });
-  if (c.pooling !== undefined && c.pooling !== 'mean' && c.pooling !== 'stats') fail(`config.pooling must be "mean" or "stats", got ${excerpt(c.pooling)}`);
+  if (c.pooling !== undefined && !(POOLINGS as readonly unknown[]).includes(c.pooling)) fail(`config.pooling must be "mean", "stats" or "attentive", got ${excerpt(c.pooling)}`);
   integer(c.hidden, 0, L.maxChannels, 'config.hidden', fail);
   number(c.dropout, 0, 1, 'config.dropout', fail);
   if (c.dropout === 1) fail('config.dropout must be below 1, got 1');
@@ -173,7 +173,9 @@ export function modelParameterCount(config: ModelConfig): number {
     if (film) count += 2 * linear(2, b.channels);
     channels = b.channels;
   }
-  const pooled = channels * (config.pooling === 'stats' ? 2 : 1);
+  const pooled = pooledWidth(config, channels);
+  // Attentive pooling's scoring layers: a k=1 convolution with bias, then one without, to a score per frame.
+  if (config.pooling === 'attentive') count += channels * channels + channels + channels;
   const joined = pooled + (config.useGender && !film ? 2 : 0);
   if (config.hidden > 0) count += linear(joined, config.hidden);
   count += linear(config.hidden > 0 ? config.hidden : joined, config.classes.length);

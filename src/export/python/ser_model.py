@@ -166,6 +166,22 @@ def statistics_pooling(h):
     return torch.cat([m.squeeze(2), sd], 1)
 
 
+class AttentivePooling(nn.Module):
+    """Attentive statistics pooling (Okabe et al. 2018): frame scores v·tanh(W h_t + b), softmax over time, then each
+    channel's weighted mean and weighted standard deviation (+ STATS_EPS) → [N,2C] (ser-model.ts)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.hidden = nn.Conv1d(channels, channels, 1)
+        self.score = nn.Conv1d(channels, 1, 1, bias=False)
+
+    def forward(self, h):
+        w = F.softmax(self.score(torch.tanh(self.hidden(h))), 2)
+        m = (h * w).sum(2, keepdim=True)
+        sd = torch.sqrt((((h - m) ** 2) * w).sum(2) + STATS_EPS)
+        return torch.cat([m.squeeze(2), sd], 1)
+
+
 def fusion_of(config):
     """'concat' | 'film' when the model takes the gender; checkpoints older than fusion designs concatenate."""
     return config.get('fusion') or 'concat'
@@ -196,8 +212,13 @@ class SerModel(nn.Module):
             for i, spec in enumerate(config['blocks']):
                 setattr(self, f'film{i}', GenderFilm(spec['channels']))
                 self.films.append(getattr(self, f'film{i}'))
-        self.stats = config.get('pooling') == 'stats'
-        pooled = channels * (2 if self.stats else 1)
+        pooling = config.get('pooling') or 'mean'
+        if pooling not in ('mean', 'stats', 'attentive'):
+            raise ValueError(f'SerModel: pooling {pooling!r} is not one of mean, stats, attentive')
+        self.stats = pooling == 'stats'
+        if pooling == 'attentive':
+            self.attention = AttentivePooling(channels)
+        pooled = channels * (1 if pooling == 'mean' else 2)
         joined = pooled + (len(GENDERS) if config['useGender'] and not self.film else 0)
         hidden = config['hidden']
         self.hidden = nn.Linear(joined, hidden) if hidden > 0 else None
@@ -225,6 +246,8 @@ class SerModel(nn.Module):
         return self.classify(features), gender_logits
 
     def pool(self, h):
+        if hasattr(self, 'attention'):
+            return self.attention(h)
         return statistics_pooling(h) if self.stats else h.mean(2)
 
     def classify(self, z):
