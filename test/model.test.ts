@@ -189,7 +189,9 @@ describe('filter bank', () => {
     await l.backward();
     const grad = await bank.weight.grad!.toArray();
     const w = await bank.weight.toArray();
-    const eps = 1e-3; // the filters start small (a Hann window over K taps, divided by K)
+    // The filters start small (a Hann window over K taps, divided by K), and the log energies curve fast in them:
+    // a central difference's error grows as eps², 15 % at 1e-3 for some inputs, under 0.4 % at 1e-4 over 60 draws.
+    const eps = 1e-4;
     for (const i of [0, 17, 45, 100, 150]) {
       const at = (d: number) => {
         const moved = w.slice();
