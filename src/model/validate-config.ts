@@ -174,8 +174,9 @@ export function modelParameterCount(config: ModelConfig): number {
     channels = b.channels;
   }
   const pooled = pooledWidth(config, channels);
-  // Attentive pooling's scoring layers: a k=1 convolution with bias, then one without, to a score per frame.
-  if (config.pooling === 'attentive') count += channels * channels + channels + channels;
+  // Attentive pooling's scoring layers: a k=1 convolution with bias (a linear layer per frame), then a score
+  // per frame without one.
+  if (config.pooling === 'attentive') count += linear(channels, channels) + channels;
   const joined = pooled + (config.useGender && !film ? 2 : 0);
   if (config.hidden > 0) count += linear(joined, config.hidden);
   count += linear(config.hidden > 0 ? config.hidden : joined, config.classes.length);

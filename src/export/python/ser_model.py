@@ -212,13 +212,12 @@ class SerModel(nn.Module):
             for i, spec in enumerate(config['blocks']):
                 setattr(self, f'film{i}', GenderFilm(spec['channels']))
                 self.films.append(getattr(self, f'film{i}'))
-        pooling = config.get('pooling') or 'mean'
-        if pooling not in ('mean', 'stats', 'attentive'):
-            raise ValueError(f'SerModel: pooling {pooling!r} is not one of mean, stats, attentive')
-        self.stats = pooling == 'stats'
-        if pooling == 'attentive':
+        self.pooling = config.get('pooling') or 'mean'
+        if self.pooling not in ('mean', 'stats', 'attentive'):
+            raise ValueError(f'SerModel: pooling {self.pooling!r} is not one of mean, stats, attentive')
+        if self.pooling == 'attentive':
             self.attention = AttentivePooling(channels)
-        pooled = channels * (1 if pooling == 'mean' else 2)
+        pooled = channels * (1 if self.pooling == 'mean' else 2)
         joined = pooled + (len(GENDERS) if config['useGender'] and not self.film else 0)
         hidden = config['hidden']
         self.hidden = nn.Linear(joined, hidden) if hidden > 0 else None
@@ -246,9 +245,9 @@ class SerModel(nn.Module):
         return self.classify(features), gender_logits
 
     def pool(self, h):
-        if hasattr(self, 'attention'):
+        if self.pooling == 'attentive':
             return self.attention(h)
-        return statistics_pooling(h) if self.stats else h.mean(2)
+        return statistics_pooling(h) if self.pooling == 'stats' else h.mean(2)
 
     def classify(self, z):
         if self.hidden is not None:
