@@ -101,6 +101,9 @@ export interface CaseResult {
   tfjsGbps?: number;
   /** Runs per timed sample (see timing.ts), ours and tfjs. */
   batch: number;
+  /** Every timed sample's ms per run, round by round (see Timing), ours and tfjs: the spread behind the medians. */
+  samples: number[];
+  tfjsSamples?: number[];
   tfjsBatch?: number;
   /** Worst relative error of the checks, ours and tfjs. */
   error: number;
@@ -212,7 +215,7 @@ export function failingAlone(w: Workload): Workload & { failed?: string } {
  * where tfjs failed, why (`theirs` is then null). */
 export function timedResult(c: { name: string; label: string }, ours: Timing, theirs: Timing | null, tfjsFailed?: string) {
   const ratioRange = theirs ? ratioByRound(ours, theirs) : null;
-  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, ...(ratioRange ? { ratioRange } : {}), ...(tfjsFailed !== undefined ? { tfjsFailed } : {}), batch: ours.batch, tfjsBatch: theirs?.batch };
+  return { name: c.name, label: c.label, ms: ours.ms, tfjsMs: theirs?.ms ?? null, ratio: theirs ? theirs.ms / ours.ms : null, ...(ratioRange ? { ratioRange } : {}), ...(tfjsFailed !== undefined ? { tfjsFailed } : {}), batch: ours.batch, tfjsBatch: theirs?.batch, samples: ours.samples, ...(theirs ? { tfjsSamples: theirs.samples } : {}) };
 }
 
 /** The case's inputs on both engines. tfjs's are made in the same prepare as ours (and some run a tfjs kernel,

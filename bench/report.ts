@@ -157,6 +157,8 @@ export function benchJson(adapter: AdapterDescription | undefined, rows: Row[], 
         out.hostClock = r.hostClock;
       }
       if (r.tunedMs !== undefined) out.tunedMs = round(r.tunedMs);
+      if (r.samples) out.samples = r.samples.map((v) => round(v));
+      if (r.tfjsSamples) out.tfjsSamples = r.tfjsSamples.map((v) => round(v));
       for (const [k, v] of Object.entries(r.extra ?? {})) out[k] = round(v);
       out.batch = r.batch;
       if (r.tfjsBatch !== undefined) out.tfjsBatch = r.tfjsBatch;

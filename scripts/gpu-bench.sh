@@ -21,7 +21,11 @@ mkdir -p "$out"
 export SER_WEBGPU_CACHE=$out
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv 2>/dev/null | tee "$out/gpu.txt" || true
 if command -v nvidia-smi >/dev/null; then
-  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv -lms 250 >"$out/clocks.csv" 2>&1 &
+  # With the memory clock and why the clocks are held down (a bit mask: 0x4 the power cap, 0x20/0x40 heat), where
+  # this driver knows those fields.
+  fields=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active
+  nvidia-smi --query-gpu="$fields" --format=csv >/dev/null 2>&1 || fields=timestamp,clocks.sm,power.draw,temperature.gpu
+  nvidia-smi --query-gpu="$fields" --format=csv -lms 250 >"$out/clocks.csv" 2>&1 &
   sampler=$!
   trap 'kill "$sampler" 2>/dev/null || true' EXIT
 fi

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as ser from '../src/index.js';
 import { loadTuning, saveTuning, tuningPath } from '../src/cli/tuning-file.js';
 import { Params } from '../src/gpu/params.js';
-import { allocate, zeros } from '../src/gpu/storage.js';
+import { allocate, trialInputs } from '../src/gpu/storage.js';
 import { sweep, Tuner, type Variant } from '../src/gpu/tuner.js';
 import { keepTuningInPage, PAGE_TUNING_ITEM, pageStorage, tuningKey } from '../src/gpu/tuning-store.js';
 import { kernelsRun } from './kernels-run.js';
@@ -391,11 +391,25 @@ describe('tuner', () => {
     expect(rt.tuner.pending).toBe(0);
   });
 
-  it('gives trials zeroed inputs, even in reused pool buffers', async () => {
-    rt.release(rt.upload(new Float32Array(8).fill(7), 'dirty'));
+  it('gives trials inputs of random values, not zeros, the same in every pass, even in reused pool buffers', async () => {
+    rt.release(rt.upload(new Float32Array(4099).fill(7), 'dirty'));
     await rt.sync();
-    const [z] = zeros(rt, [8], 'trial');
-    expect([...new Float32Array(await rt.read(z.buffer, 32))]).toEqual(new Array(8).fill(0));
-    rt.release(z.buffer);
+    const read = async (lengths: number[]) => {
+      const inputs = trialInputs(rt, lengths, 'trial');
+      const values = await Promise.all(inputs.map(async (s) => [...new Float32Array(await rt.read(s.buffer, s.length * 4))]));
+      inputs.forEach((s) => rt.release(s.buffer));
+      return values;
+    };
+    const [long, short] = await read([4099, 5]);
+    expect(long).toHaveLength(4099);
+    expect(short).toEqual(long.slice(0, 5));
+    expect(long.every((v) => v >= -1 && v < 1)).toBe(true);
+    // spread over the range: no value repeated in quantity, a mean near 0 and a variance near 1/3 (uniform)
+    expect(new Set(long).size).toBeGreaterThan(4090);
+    const mean = long.reduce((a, b) => a + b, 0) / long.length;
+    const variance = long.reduce((a, b) => a + (b - mean) ** 2, 0) / long.length;
+    expect(Math.abs(mean)).toBeLessThan(0.05);
+    expect(Math.abs(variance - 1 / 3)).toBeLessThan(0.03);
+    expect((await read([5]))[0]).toEqual(short);
   });
 });

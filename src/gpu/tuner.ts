@@ -5,7 +5,8 @@
 // with tuning off, every problem gets the rule.
 // Kernels are dispatched synchronously inside ops, so the timing cannot happen there: the runtime tunes the
 // queued problems itself the next time the host waits on the device (`sync`, `read`), timing every variant on
-// zeroed inputs of the problem's shape (by the device's timestamps where it has them) and keeping the fastest.
+// inputs of the problem's shape holding random values, not zeros (storage.ts: trialInputs), by the device's
+// timestamps where it has them, and keeping the fastest.
 // Choices are keyed by the problem's shapes and can be saved and loaded (`choices()`, `load()`), so a tuning run
 // is paid once per adapter (src/cli/tuning-file.ts keeps them in a file, src/gpu/tuning-store.ts in a page).
 //
@@ -13,7 +14,7 @@
 // (lavapipe: seconds per pipeline) the rules, measured there, are used instead.
 
 import type { GpuRuntime } from './runtime.js';
-import { zeros, type GpuStorage } from './storage.js';
+import { trialInputs, type GpuStorage } from './storage.js';
 
 /** One way to run a problem: a kernel with its launch configuration, on inputs of the problem's shapes. */
 export interface Variant {
@@ -45,8 +46,8 @@ export interface TuningResult {
  * and the convolutions' scalar staging reads through the quads' element helpers; 8: 64×32 of 8×4 and the big
  * convolution forwards' tiles with w transposed first (`transposed`) join, 32×64 of 4×8 goes; 9: the
  * convolutions' sliced reductions (`sliced2`, `sliced4`) join; 10: the forwards transposed first from 2^28, sliced
- * ones too. */
-export const TUNING_VERSION = 10;
+ * ones too; 11: candidates are timed on random values, not zeros. */
+export const TUNING_VERSION = 11;
 
 /** Runs per timed sample: enough that the clock's grain (a browser rounds timestamps to 0.1 ms) or, without
  * timestamps, a queue sync's round trip is a small part of it. */
@@ -99,7 +100,7 @@ export class Tuner {
    * (when it has more than one variant). With tuning off, always the rule's, so that an untuned run is
    * reproducible anywhere; `variants` is then not even called (a small kernel's dispatch stays cheap). Both are
    * thunks: once a problem's winner is kept, a dispatch neither works out the rule nor lists the candidates.
-   * `inputs`: the problem's inputs, whose lengths the trials get zeroed (read only when the problem is queued). */
+   * `inputs`: the problem's inputs, whose lengths the trials' inputs get (read only when the problem is queued). */
   choose(problem: string, rule: () => Variant, variants: () => Variant[], inputs: readonly { length: number }[]): Variant {
     if (!this.enabled) return rule();
     const resolved = this.resolved.get(problem);
@@ -143,8 +144,8 @@ export class Tuner {
     // Every candidate's pipelines first, compiled together (GpuRuntime.precompile): one by one, the compiles
     // were most of a tuning pass on a GPU. A candidate that fails here fails again, and is timed as failed, below.
     // The precompile runs none of the candidates' dispatches, but their clears and copies are recorded and run:
-    // they write buffers the candidates allocate, never their inputs, so the zeroed inputs serve the trials after.
-    const trialInputs = problems.map(([, { inputs }]) => zeros(rt, inputs, 'tuning trial'));
+    // they write buffers the candidates allocate, never their inputs, so the trial inputs serve the trials after.
+    const inputs = problems.map(([, { inputs }]) => trialInputs(rt, inputs, 'tuning trial'));
     const started = performance.now();
     let compiled = started;
     try {
@@ -152,7 +153,7 @@ export class Tuner {
         problems.forEach(([, { variants }], i) =>
           variants.forEach((v) => {
             try {
-              rt.release(v.run(trialInputs[i]).buffer);
+              rt.release(v.run(inputs[i]).buffer);
             } catch {
               // timed as failed below
             }
@@ -161,7 +162,7 @@ export class Tuner {
       );
       compiled = performance.now();
       for (const [i, [problem, { variants, rule }]] of problems.entries()) {
-        const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(trialInputs[i]).buffer)));
+        const times = await timeInterleaved(rt, variants.map((v) => () => rt.release(v.run(inputs[i]).buffer)));
         const ms = Object.fromEntries(variants.map((v, j) => [v.name, times.ms[j]]));
         const chosen = variants.reduce((best, v) => (ms[v.name] < ms[best] ? v.name : best), variants[0].name);
         // Where every candidate failed the rule's variant is recorded as the choice: the queue is cleared, so
@@ -173,7 +174,7 @@ export class Tuner {
         done.push({ problem, ms, chosen, ...(times.retimed ? { retimed: true } : {}) });
       }
     } finally {
-      trialInputs.flat().forEach((s) => rt.release(s.buffer));
+      inputs.flat().forEach((s) => rt.release(s.buffer));
       await rt.settle();
       this.spent.candidates += problems.reduce((n, [, { variants }]) => n + variants.length, 0);
       this.spent.compileMs += compiled - started;
