@@ -101,10 +101,10 @@ export interface CaseResult {
   tfjsGbps?: number;
   /** Runs per timed sample (see timing.ts), ours and tfjs. */
   batch: number;
+  tfjsBatch?: number;
   /** Every timed sample's ms per run, round by round (see Timing), ours and tfjs: the spread behind the medians. */
   samples: number[];
   tfjsSamples?: number[];
-  tfjsBatch?: number;
   /** Worst relative error of the checks, ours and tfjs. */
   error: number;
   tfjsError?: number;

@@ -611,7 +611,12 @@ describe('bench helpers', () => {
     const row = { ...timedResult({ name: 'gemm.fwd 256^3', label: 'gemm' }, ours, theirs), error: 0 };
     expect(row.ratioRange).toEqual([low, high]);
     expect(tableRow(row)).toMatch(/ {3}by round [\d.]+-[\d.]+x$/);
-    expect((benchJson(undefined, [row], 'test', []).results[0] as Record<string, unknown>).ratioRange).toEqual([expect.closeTo(low, 4), expect.closeTo(high, 4)]);
+    const json = benchJson(undefined, [row], 'test', []).results[0] as Record<string, unknown>;
+    expect(json.ratioRange).toEqual([expect.closeTo(low, 4), expect.closeTo(high, 4)]);
+    // Every sample of both engines, round by round: where a stall of the machine shows.
+    expect(json.samples).toEqual(ours.samples.map((v) => expect.closeTo(v, 4)));
+    expect(json.tfjsSamples).toEqual(theirs.samples.map((v) => expect.closeTo(v, 4)));
+    expect(json.samples).toHaveLength(3);
   });
 });
 
