@@ -24,15 +24,15 @@ beforeAll(async () => {
 describe('a captured training step', () => {
   // The raw-waveform blocks, batches of the whole corpus (each epoch ends with a shorter one) and the gender
   // concatenated; and the default model's design: the learned filter bank, statistics pooling, the gender through
-  // FiLM and batches by speaker (each speaker's last is shorter, and any may come first), with SpecAugment's masks;
-  // and attentive statistics pooling (its softmax over time, scoring convolutions and weighted moments).
+  // FiLM and batches by speaker (each speaker's last is shorter, and any may come first), with SpecAugment's masks
+  // and additive noise; and attentive statistics pooling (its softmax over time, scoring convolutions and weighted moments).
   const designs: [string, Partial<ModelConfig>, Partial<TrainOptions>][] = [
     ['raw waveform, concat', {}, {}],
     ['raw waveform, attentive pooling, concat', { pooling: 'attentive' }, {}],
     [
-      'filter bank, statistics pooling, FiLM, by speaker, SpecAugment',
+      'filter bank, statistics pooling, FiLM, by speaker, SpecAugment, noise',
       { frontEnd: { filters: 8, kernel: 64, hop: 32, minHz: 60, maxHz: 7600 }, blocks: [{ channels: 8, kernel: 3, stride: 1, pool: 2 }], pooling: 'stats', fusion: 'film', speakerNormalization: true },
-      { specAugment: { masks: 2, maxBands: 3, maxFrames: 40 } },
+      { specAugment: { masks: 2, maxBands: 3, maxFrames: 40 }, noiseSnrDb: [10, 30] },
     ],
   ];
   for (const [name, design, training] of designs) {

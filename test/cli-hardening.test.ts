@@ -226,6 +226,29 @@ describe('SpecAugment (--mask-bands, --mask-frames)', () => {
   }, 120_000);
 });
 
+describe('--noise-snr', () => {
+  const cli = cliForTests();
+
+  it('is recorded in the run identity only when on; a range that is not "low,high" is refused before anything is written', async () => {
+    const identity = async (out: string) => JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity.training;
+    const noisy = join(dir, 'noisy');
+    const on = await cli.run(tinyDemo(noisy, '--noise-snr', '10,30'));
+    expect(on.code, on.stderr).toBe(0);
+    expect((await identity(noisy)).noiseSnrDb).toEqual([10, 30]);
+    // Off, the identity holds no such field: runs of versions before it keep their id (and --resume).
+    const plain = join(dir, 'quiet');
+    expect((await cli.run(tinyDemo(plain))).code).toBe(0);
+    expect(Object.keys(await identity(plain))).not.toContain('noiseSnrDb');
+    const refused = join(dir, 'noise-refused');
+    for (const bad of ['30,10', '10', '10,', 'a,b', '10,20,30']) {
+      const run = await cli.run(tinyDemo(refused, '--noise-snr', bad));
+      expect(run.code, bad).toBe(1);
+      expect(run.stderr).toContain('--noise-snr must be two numbers of decibels "low,high" with low ≤ high, e.g. 10,30');
+    }
+    expect(existsSync(refused)).toBe(false);
+  }, 120_000);
+});
+
 describe('--pooling', () => {
   const cli = cliForTests();
 

@@ -40,3 +40,12 @@ export const fraction = (name: string) => (v: string) => {
   if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1)`);
   return n;
 };
+/** A range of decibels written "low,high" (two finite numbers, low ≤ high), e.g. an SNR range. */
+export const decibelRange = (name: string) => (v: string): [number, number] => {
+  const parts = v.split(',');
+  const [low, high] = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
+  if (parts.length !== 2 || !Number.isFinite(low) || !Number.isFinite(high) || low > high) {
+    throw new InvalidArgumentError(`${name} must be two numbers of decibels "low,high" with low ≤ high, e.g. 10,30`);
+  }
+  return [low, high];
+};

@@ -35,7 +35,7 @@ import { clearOtherLayout, clearSeedFolders, seedFolder, seedResults } from './s
 import { loadTuning, saveTuning, tuningPath } from './tuning-file.js';
 import { addExportCommand } from '../export/command.js';
 import { addEnsembleCommand } from './ensemble.js';
-import { fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
+import { decibelRange, fraction, int, nonNegative, num, port, seedNumber } from './arguments.js';
 
 const CORPORA: CorpusKind[] = ['emodb', 'ravdess', 'cremad', 'iemocap', 'casia', 'csv'];
 
@@ -66,6 +66,8 @@ interface TrainFlags {
   speedPerturbation: number;
   maskBands: number;
   maskFrames: number;
+  /** Undefined: no additive noise. */
+  noiseSnr?: [number, number];
   seed: number;
   seeds: number;
   /** Undefined: --seed's. */
@@ -89,11 +91,12 @@ const DEMO_EPOCHS = 20;
 /** SpecAugment's count: two spans of bands and two of frames per window (its LibriSpeech policies' mF = mT = 2). */
 const SPEC_AUGMENT_MASKS = 2;
 
-function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'speedPerturbation' | 'maskBands' | 'maskFrames' | 'seed' | 'patience'>): TrainOptions {
-  const { epochs, batchSize, lr, speedPerturbation, maskBands, maskFrames, seed, patience } = flags;
-  // Absent when off (TrainOptions.specAugment): runs without it keep the identity they had.
+function trainingOptions(flags: Pick<TrainFlags, 'epochs' | 'batchSize' | 'lr' | 'speedPerturbation' | 'maskBands' | 'maskFrames' | 'noiseSnr' | 'seed' | 'patience'>): TrainOptions {
+  const { epochs, batchSize, lr, speedPerturbation, maskBands, maskFrames, noiseSnr, seed, patience } = flags;
+  // Absent when off (TrainOptions.specAugment, noiseSnrDb): runs without them keep the identity they had.
   const specAugment = maskBands || maskFrames ? { specAugment: { masks: SPEC_AUGMENT_MASKS, maxBands: maskBands, maxFrames: maskFrames } } : {};
-  return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience, ...specAugment };
+  const noise = noiseSnr ? { noiseSnrDb: noiseSnr } : {};
+  return { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize, lr, speedPerturbation, seed, patience, ...specAugment, ...noise };
 }
 
 /** The configuration of --model's preset, with --pooling's pooling where given. */
@@ -121,6 +124,7 @@ function addTrainingFlags(cmd: Command, defaults: { epochs: number; model: Model
     .option('--speed-perturbation <p>', 'augmentation: each training window replayed at a random rate in [1 - p, 1 + p] (0: off)', fraction('--speed-perturbation'), DEFAULT_TRAIN_OPTIONS.speedPerturbation)
     .option('--mask-bands <n>', `augmentation (SpecAugment): in each training window, ${SPEC_AUGMENT_MASKS} spans of up to n filter-bank bands zeroed (0: off)`, nonNegative('--mask-bands'), 0)
     .option('--mask-frames <n>', `augmentation (SpecAugment): in each training window, ${SPEC_AUGMENT_MASKS} spans of up to n frames (10 ms each) zeroed (0: off)`, nonNegative('--mask-frames'), 0)
+    .option('--noise-snr <low,high>', 'augmentation: white noise added to each training window at an SNR drawn from [low, high] dB of its power (default: off)', decibelRange('--noise-snr'))
     .option('--patience <n>', 'early stopping: epochs without a better validation UA', int('--patience'), DEFAULT_TRAIN_OPTIONS.patience)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', seedNumber('--seed'), DEFAULT_TRAIN_OPTIONS.seed)
     .option('--seeds <n>', 'repeat the whole experiment with n training seeds (seed, seed + 1, ...) on the same folds, and report the spread', int('--seeds'), 1)

@@ -1,6 +1,6 @@
 // Fits one SerModel: AdamW with a linear warm-up and a cosine learning-rate schedule, class-weighted
-// cross-entropy for unbalanced corpora, a jointly trained gender head, speed-perturbed training windows
-// (augment.ts), and a checkpoint written atomically after every epoch from which `resume` continues. With
+// cross-entropy for unbalanced corpora, a jointly trained gender head, speed-perturbed training windows (and, on
+// request, noisy ones: augment.ts), and a checkpoint written atomically after every epoch from which `resume` continues. With
 // validation speakers, early stopping keeps the weights of the epoch with the best validation UA; without, the
 // run trains its fixed number of epochs and keeps the last.
 // Everything is seeded: the same seed, data and configuration give the same run.
@@ -15,7 +15,7 @@ import type { SpanMaskOptions } from '../kernels/optim.js';
 import type { ModelConfig } from '../model/config.js';
 import { firstNonFinite } from '../model/model-file.js';
 import { SerModel, serLoss } from '../model/ser-model.js';
-import { perturbSpeed } from './augment.js';
+import { addNoise, perturbSpeed } from './augment.js';
 import { allWindows, batches, classWeights, makeBatch, shuffled, speakerBatches, type Example, type UnscoredExample } from './dataset.js';
 import { predictExamples } from './evaluate.js';
 import { classificationReport } from './metrics.js';
@@ -38,6 +38,9 @@ export interface TrainOptions {
   /** SpecAugment: in each training window, random spans of the filter bank's bands and frames zeroed (SerModel's
    * `masking`). Absent when off, so that the identity of runs from before it stays what they recorded. */
   specAugment?: SpanMaskOptions;
+  /** Additive noise: white Gaussian noise in each training window at an SNR drawn from [low, high] dB of the
+   * window's power. Absent when off, as specAugment. */
+  noiseSnrDb?: readonly [number, number];
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -136,6 +139,7 @@ export async function fit(
       for (const refs of epochBatches) {
         const batch = makeBatch(refs, config.windowSamples);
         perturbSpeed(batch.samples, config.windowSamples, options.speedPerturbation, augmentRandom);
+        if (options.noiseSnrDb) addNoise(batch.samples, config.windowSamples, options.noiseSnrDb, augmentRandom);
         adam.lr = learningRate(options, adam.stepCount / stepsPerEpoch);
         // Per training seed as well as per step, so that seeds differ in their dropout masks too.
         model.dropoutSeed = options.seed * 1000003 + adam.stepCount;
