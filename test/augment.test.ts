@@ -8,9 +8,9 @@ import { seededRandom } from '../src/engine/random.js';
 import { toExamples } from '../src/train/dataset.js';
 import { generateSyntheticCorpus } from '../src/train/synthetic.js';
 import { DEFAULT_TRAIN_OPTIONS, fit, type TrainOptions } from '../src/train/trainer.js';
-import { tinyModel } from './tiny-experiment.js';
 import { addNoise, perturbSpeed } from '../src/train/augment.js';
 import { peakFrequency, sine } from './signals.js';
+import { tinyModel } from './tiny-experiment.js';
 
 const RATE = 16000;
 const L = 8000;

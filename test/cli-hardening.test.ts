@@ -57,6 +57,8 @@ describe('a --model that is not a checkpoint file', () => {
 
 /** The smallest demo run: two folds of 4 synthetic speakers, one design, one epoch. */
 const tinyDemo = (out: string, ...more: string[]) => ['demo', '--speakers', '4', '--utterances', '1', '--epochs', '1', '--no-gender', '--model', 'compact', '--out', out, '--json', ...more];
+/** What a run in `out` recorded of its training options (run.json's identity). */
+const trainingIdentity = async (out: string) => JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity.training;
 
 describe('an output folder that holds a run', () => {
   const cli = cliForTests();
@@ -206,15 +208,14 @@ describe('SpecAugment (--mask-bands, --mask-frames)', () => {
   const cli = cliForTests();
 
   it('is recorded in the run identity only when on, and refused where it cannot apply, before anything is written', async () => {
-    const identity = async (out: string) => JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity.training;
     const masked = join(dir, 'masked');
     const on = await cli.run(tinyDemo(masked, '--mask-bands', '4', '--mask-frames', '12'));
     expect(on.code, on.stderr).toBe(0);
-    expect((await identity(masked)).specAugment).toEqual({ masks: 2, maxBands: 4, maxFrames: 12 });
+    expect((await trainingIdentity(masked)).specAugment).toEqual({ masks: 2, maxBands: 4, maxFrames: 12 });
     // Off, the identity holds no such field: runs of versions before it keep their id (and --resume).
     const plain = join(dir, 'unmasked');
     expect((await cli.run(tinyDemo(plain))).code).toBe(0);
-    expect(Object.keys(await identity(plain))).not.toContain('specAugment');
+    expect(Object.keys(await trainingIdentity(plain))).not.toContain('specAugment');
     const refused = join(dir, 'mask-refused');
     const m5 = await cli.run(tinyDemo(refused, '--model', 'm5-compact', '--mask-frames', '5'));
     expect(m5.code).toBe(1);
@@ -230,15 +231,14 @@ describe('--noise-snr', () => {
   const cli = cliForTests();
 
   it('is recorded in the run identity only when on; a range that is not "low,high" is refused before anything is written', async () => {
-    const identity = async (out: string) => JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).identity.training;
     const noisy = join(dir, 'noisy');
     const on = await cli.run(tinyDemo(noisy, '--noise-snr', '10,30'));
     expect(on.code, on.stderr).toBe(0);
-    expect((await identity(noisy)).noiseSnrDb).toEqual([10, 30]);
+    expect((await trainingIdentity(noisy)).noiseSnrDb).toEqual([10, 30]);
     // Off, the identity holds no such field: runs of versions before it keep their id (and --resume).
     const plain = join(dir, 'quiet');
     expect((await cli.run(tinyDemo(plain))).code).toBe(0);
-    expect(Object.keys(await identity(plain))).not.toContain('noiseSnrDb');
+    expect(Object.keys(await trainingIdentity(plain))).not.toContain('noiseSnrDb');
     const refused = join(dir, 'noise-refused');
     for (const bad of ['30,10', '10', '10,', 'a,b', '10,20,30']) {
       const run = await cli.run(tinyDemo(refused, '--noise-snr', bad));

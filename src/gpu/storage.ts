@@ -53,8 +53,9 @@ export function gpuStorage(s: { readonly length: number }): GpuStorage {
 /** Inputs of the given lengths for timing a kernel on a problem's shapes (tuning), holding values spread over
  * [-1, 1) rather than zeros: a GPU runs some kernels faster on zeros than on real data (less power drawn, memory
  * traffic that compresses; on an H200 here a bf16 matrix product ran 13 % faster), so a choice timed on zeros
- * can lose on real data. The values are the same in every run (an xorshift stream from a fixed seed), and every
- * input is a prefix of one stream. */
+ * can lose on real data. The values are the same in every run (an xorshift stream from a fixed seed; not the
+ * engine's seededRandom, which src/gpu sits below, and no seed of a user's names this stream), and every input
+ * is a prefix of one stream. */
 export function trialInputs(rt: GpuRuntime, lengths: number[], label: string): GpuStorage[] {
   const values = trialValues(Math.max(1, ...lengths));
   return lengths.map((length) => {
